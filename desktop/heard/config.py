@@ -1,0 +1,516 @@
+"""The settings file (heard.toml in the profile): a schema, typed settings, clear errors.
+
+Every option is declared once below with its type, default and a line of help. Loading
+reports every problem at once, naming the key and the fix, and names unknown keys with a
+suggestion. Writing goes through tomlkit so the user's comments and order survive.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, time, timedelta
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import tomlkit
+import tomlkit.exceptions
+from tomlkit.items import AoT, Table
+
+from heard.domain.clients import Channel
+from heard.domain.clock import Counting, Span, WorkingHours
+from heard.domain.standards import DEFAULT_STANDARD, Standard, Standards
+
+CONFIG_NAME = "heard.toml"
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+T = TypeVar("T")
+
+
+class ConfigError(ValueError):
+    """One or more problems in the settings file; each names its key and the fix."""
+
+    def __init__(self, path: Path, problems: list[str]) -> None:
+        super().__init__(f"{path}:\n" + "\n".join(f"  - {p}" for p in problems))
+        self.path = path
+        self.problems = problems
+
+
+class _Bad(ValueError):
+    pass
+
+
+# value parsers: raise _Bad("what is wrong; how to write it")
+
+_DURATION = re.compile(r"^\s*(?:(\d+)\s*d)?\s*(?:(\d+)\s*h)?\s*(?:(\d+)\s*m(?:in)?)?\s*$")
+
+
+def parse_duration(value: object) -> timedelta:
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return timedelta(minutes=value)
+    match = _DURATION.match(str(value)) if isinstance(value, str) else None
+    if not match or not any(match.groups()):
+        raise _Bad(f"{value!r} is not a duration; write it like \"10m\", \"4h\" or \"1d 2h\"")
+    days, hours, minutes = (int(g or 0) for g in match.groups())
+    result = timedelta(days=days, hours=hours, minutes=minutes)
+    if result <= timedelta(0):
+        raise _Bad("must be longer than zero")
+    return result
+
+
+def format_duration(value: timedelta) -> str:
+    minutes = int(value.total_seconds() // 60)
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    parts = [f"{n}{u}" for n, u in ((days, "d"), (hours, "h"), (mins, "m")) if n]
+    return " ".join(parts) or "0m"
+
+
+def parse_spans(value: object) -> tuple[Span, ...]:
+    if not isinstance(value, str):
+        raise _Bad('write opening hours as a string like "09:00-17:00" (or "" for closed)')
+    spans = []
+    for part in filter(None, (p.strip() for p in value.split(","))):
+        match = re.fullmatch(r"(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})", part)
+        if not match:
+            raise _Bad(f'{part!r} is not a time range; write it like "09:00-17:00"')
+        h1, m1, h2, m2 = (int(g) for g in match.groups())
+        try:
+            start = time(h1, m1)
+            end = time(0) if (h2, m2) == (24, 0) else time(h2, m2)
+        except ValueError as exc:
+            raise _Bad(f"{part!r}: {exc}") from exc
+        if end == time(0):
+            end = time(23, 59, 59, 999999)
+        if end <= start:
+            raise _Bad(f"{part!r} ends before it starts")
+        spans.append(Span(start, end))
+    spans.sort(key=lambda s: s.start)
+    for a, b in zip(spans, spans[1:], strict=False):
+        if b.start < a.end:
+            raise _Bad(f"{value!r} has overlapping ranges")
+    return tuple(spans)
+
+
+def parse_zone(value: object) -> str:
+    if not isinstance(value, str):
+        raise _Bad('write a zone name like "Europe/Berlin", or "" for the system zone')
+    if value:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise _Bad(f"unknown time zone {value!r}; use a name like \"America/New_York\"")\
+                from exc
+    return value
+
+
+def parse_str(value: object) -> str:
+    if not isinstance(value, str):
+        raise _Bad("must be a string in quotes")
+    return value
+
+
+def parse_bool(value: object) -> bool:
+    if not isinstance(value, bool):
+        raise _Bad("must be true or false")
+    return value
+
+
+def parse_str_list(value: object) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise _Bad('must be a list of strings, like ["a@example.com"]')
+    return tuple(value)
+
+
+def parse_dates(value: object) -> frozenset[date]:
+    if not isinstance(value, list):
+        raise _Bad('must be a list of dates, like ["2026-12-25"]')
+    out = set()
+    for item in value:
+        if isinstance(item, date):
+            out.add(item)
+            continue
+        try:
+            out.add(date.fromisoformat(str(item)))
+        except ValueError as exc:
+            raise _Bad(f"{item!r} is not a date; write it like 2026-12-25") from exc
+    return frozenset(out)
+
+
+def parse_counting(value: object) -> Counting:
+    try:
+        return Counting(str(value))
+    except ValueError as exc:
+        raise _Bad('must be "working_hours" or "clock"') from exc
+
+
+def parse_path(value: object) -> Path:
+    if not isinstance(value, str) or not value:
+        raise _Bad("must be a path in quotes")
+    return Path(value).expanduser()
+
+
+@dataclass(frozen=True)
+class Option(Generic[T]):
+    parse: Callable[[object], T]
+    default: object
+    help: str
+
+
+SCHEMA: Mapping[str, Mapping[str, Option[Any]]] = {
+    "user": {
+        "name": Option(parse_str, "", "your name, as it appears in replies"),
+        "addresses": Option(parse_str_list, [], "your own addresses (mail from them is yours)"),
+        "timezone": Option(parse_zone, "", 'your time zone, e.g. "Europe/Berlin"; "" = system'),
+        "phone_region": Option(parse_str, "US", "country for phone numbers without a +code"),
+    },
+    "assistant": {
+        "name": Option(parse_str, "", "your assistant's name, used in delegation replies"),
+        "address": Option(parse_str, "", "your assistant's address"),
+    },
+    "hours": {
+        **{
+            day: Option(parse_spans, "09:00-17:00" if i < 5 else "",
+                        f'opening hours on {day.title()}, e.g. "09:00-12:00, 13:00-17:00"')
+            for i, day in enumerate(WEEKDAYS)
+        },
+        "holidays": Option(parse_dates, [], "days you are closed, e.g. [2026-12-25]"),
+    },
+    "notifications": {
+        "paused": Option(parse_bool, False, "true: the tray counts but shows no toasts"),
+    },
+    "replies": {
+        "template": Option(parse_str, "acknowledge", "the default acknowledgement template"),
+        "margin": Option(parse_duration, "30m",
+                         "time promised after the next free slot, e.g. \"30m\""),
+    },
+}
+STANDARD_SCHEMA: Mapping[str, Option[Any]] = {
+    "ack_within": Option(parse_duration, format_duration(DEFAULT_STANDARD.ack_within),
+                         "time to acknowledge, e.g. \"10m\""),
+    "answer_within": Option(parse_duration, format_duration(DEFAULT_STANDARD.answer_within),
+                            "time to answer, e.g. \"4h\""),
+    "counting": Option(parse_counting, DEFAULT_STANDARD.counting.value,
+                       '"working_hours" or "clock" (around the clock)'),
+}
+ACCOUNT_SCHEMA: Mapping[str, Option[Any]] = {
+    "name": Option(parse_str, "", "a short name for the account"),
+    "kind": Option(parse_str, "maildir", '"maildir" (IMAP comes later)'),
+    "inbox": Option(parse_path, None, "the Maildir folder that receives client mail"),
+    "sent": Option(parse_path, None, "the Maildir folder your sent mail is filed in"),
+    "outbox": Option(parse_path, None, "the Maildir folder Heard delivers replies to"),
+    "address": Option(parse_str, "", "the address replies are sent from"),
+}
+CALENDAR_SCHEMA: Mapping[str, Option[Any]] = {
+    "name": Option(parse_str, "", "a short name for the calendar"),
+    "kind": Option(parse_str, "ics", '"ics" (a file or a folder of .ics files)'),
+    "path": Option(parse_path, None, "the .ics file or folder of .ics files"),
+}
+
+
+@dataclass(frozen=True)
+class MaildirAccount:
+    name: str
+    inbox: Path
+    sent: Path | None = None
+    outbox: Path | None = None
+    address: str = ""
+
+
+@dataclass(frozen=True)
+class CalendarSource:
+    name: str
+    path: Path
+
+
+@dataclass(frozen=True)
+class UserSettings:
+    name: str = ""
+    addresses: tuple[str, ...] = ()
+    timezone: str = ""
+    phone_region: str = "US"
+
+
+@dataclass(frozen=True)
+class Settings:
+    user: UserSettings = field(default_factory=UserSettings)
+    assistant_name: str = ""
+    assistant_address: str = ""
+    week: tuple[tuple[Span, ...], ...] = ()
+    holidays: frozenset[date] = frozenset()
+    standards: Standards = field(default_factory=Standards)
+    notifications_paused: bool = False
+    reply_template: str = "acknowledge"
+    reply_margin: timedelta = timedelta(minutes=30)
+    accounts: tuple[MaildirAccount, ...] = ()
+    calendars: tuple[CalendarSource, ...] = ()
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.user.timezone) if self.user.timezone else system_zone()
+
+    @property
+    def hours(self) -> WorkingHours:
+        return WorkingHours(self.zone, self.week or _default_week(), self.holidays)
+
+
+def _default_week() -> tuple[tuple[Span, ...], ...]:
+    return tuple(parse_spans(SCHEMA["hours"][d].default) for d in WEEKDAYS)
+
+
+def system_zone() -> ZoneInfo:
+    """The system's zone from /etc/localtime or TZ; UTC when it cannot be told."""
+    import os
+
+    name = os.environ.get("TZ", "").lstrip(":")
+    if not name:
+        try:
+            target = Path("/etc/localtime").resolve()
+            name = str(target).split("zoneinfo/", 1)[1] if "zoneinfo/" in str(target) else ""
+        except OSError:
+            name = ""
+    try:
+        return ZoneInfo(name) if name else ZoneInfo("UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+class _Reader:
+    """Walks the parsed file, collecting every problem instead of stopping at the first."""
+
+    def __init__(self) -> None:
+        self.problems: list[str] = []
+
+    def section(self, where: str, data: object, schema: Mapping[str, Option[Any]]
+                ) -> dict[str, Any]:
+        if not isinstance(data, Mapping):
+            self.problems.append(f"[{where}] must be a table")
+            data = {}
+        out: dict[str, Any] = {}
+        for key, value in data.items():
+            if key not in schema:
+                self.unknown(f"{where}.{key}", key, schema)
+        for key, option in schema.items():
+            raw = data.get(key, option.default)
+            if raw is None:
+                if key in data:
+                    self.problems.append(f"{where}.{key}: must not be empty")
+                out[key] = None
+                continue
+            try:
+                out[key] = option.parse(raw)
+            except _Bad as exc:
+                self.problems.append(f"{where}.{key}: {exc}")
+                out[key] = option.parse(option.default) if option.default is not None else None
+        return out
+
+    def unknown(self, full: str, key: str, known: Mapping[str, object]) -> None:
+        close = difflib.get_close_matches(key, list(known), n=1)
+        hint = f' (did you mean "{close[0]}"?)' if close else ""
+        self.problems.append(f"{full}: unknown setting{hint}")
+
+
+def settings_from(data: Mapping[str, Any], path: Path) -> Settings:
+    reader = _Reader()
+    known_sections = {*SCHEMA, "standards", "accounts", "calendars"}
+    for name in data:
+        if name not in known_sections:
+            reader.unknown(name, name, dict.fromkeys(known_sections))
+    parsed = {name: reader.section(name, data.get(name, {}), schema)
+              for name, schema in SCHEMA.items()}
+    standards = _standards(reader, data.get("standards", {}))
+    accounts = []
+    for i, raw in enumerate(_list(reader, data, "accounts")):
+        acc = reader.section(f"accounts[{i}]", raw, ACCOUNT_SCHEMA)
+        if acc.get("kind") != "maildir":
+            reader.problems.append(f'accounts[{i}].kind: {acc.get("kind")!r} is not known;'
+                                   ' use "maildir"')
+        elif acc.get("inbox") is None:
+            reader.problems.append(f"accounts[{i}].inbox: a Maildir account needs an inbox path")
+        else:
+            accounts.append(MaildirAccount(acc["name"] or f"maildir{i + 1}", acc["inbox"],
+                                           acc["sent"], acc["outbox"], acc["address"]))
+    calendars = []
+    for i, raw in enumerate(_list(reader, data, "calendars")):
+        cal = reader.section(f"calendars[{i}]", raw, CALENDAR_SCHEMA)
+        if cal.get("path") is None:
+            reader.problems.append(f"calendars[{i}].path: a calendar needs a path")
+        else:
+            calendars.append(CalendarSource(cal["name"] or f"calendar{i + 1}", cal["path"]))
+    hours = parsed["hours"]
+    week = tuple(hours[d] or () for d in WEEKDAYS)
+    if not any(week):
+        reader.problems.append("hours: no day has opening hours; set e.g."
+                               ' monday = "09:00-17:00"')
+    if reader.problems:
+        raise ConfigError(path, reader.problems)
+    user = parsed["user"]
+    return Settings(
+        user=UserSettings(user["name"], tuple(a.lower() for a in user["addresses"]),
+                          user["timezone"], user["phone_region"]),
+        assistant_name=parsed["assistant"]["name"],
+        assistant_address=parsed["assistant"]["address"],
+        week=week,
+        holidays=hours["holidays"],
+        standards=standards,
+        notifications_paused=parsed["notifications"]["paused"],
+        reply_template=parsed["replies"]["template"],
+        reply_margin=parsed["replies"]["margin"],
+        accounts=tuple(accounts),
+        calendars=tuple(calendars),
+    )
+
+
+def _list(reader: _Reader, data: Mapping[str, Any], name: str) -> list[Any]:
+    value = data.get(name, [])
+    if not isinstance(value, list):
+        reader.problems.append(f"{name}: write each entry as a [[{name}]] table")
+        return []
+    return value
+
+
+def _standards(reader: _Reader, data: object) -> Standards:
+    """[standards.default], [standards.TIER] and [standards.TIER.email|call]."""
+    if not isinstance(data, Mapping):
+        reader.problems.append("[standards] must be a table")
+        return Standards()
+
+    def one(where: str, raw: Mapping[str, Any], base: Standard) -> Standard | None:
+        fields = {k: v for k, v in raw.items() if not isinstance(v, Mapping)}
+        merged = {
+            "ack_within": format_duration(base.ack_within),
+            "answer_within": format_duration(base.answer_within),
+            "counting": base.counting.value,
+            **fields,
+        }
+        values = reader.section(where, merged, STANDARD_SCHEMA)
+        try:
+            return Standard(values["ack_within"], values["answer_within"], values["counting"])
+        except ValueError as exc:
+            reader.problems.append(f"{where}: {exc}")
+            return None
+
+    default = DEFAULT_STANDARD
+    raw_default = data.get("default", {})
+    if isinstance(raw_default, Mapping):
+        default = one("standards.default", raw_default, DEFAULT_STANDARD) or default
+    by_tier: dict[str, Standard] = {}
+    by_channel: dict[tuple[str, Channel], Standard] = {}
+    for tier, raw in data.items():
+        if not isinstance(raw, Mapping):
+            reader.problems.append(f"standards.{tier}: must be a table like [standards.{tier}]")
+            continue
+        base = default
+        if tier != "default":
+            tier_standard = one(f"standards.{tier}", raw, default)
+            if tier_standard:
+                by_tier[tier] = base = tier_standard
+        for key, sub in raw.items():
+            if not isinstance(sub, Mapping):
+                continue
+            if key not in {c.value for c in Channel}:
+                reader.unknown(f"standards.{tier}.{key}", key, {c.value: 1 for c in Channel})
+                continue
+            found = one(f"standards.{tier}.{key}", sub, base)
+            if found:
+                by_channel[(tier, Channel(key))] = found
+    return Standards(default, by_tier, by_channel)
+
+
+def load(path: Path) -> Settings:
+    """Settings from the file; a missing file means all defaults."""
+    if not path.exists():
+        return settings_from({}, path)
+    try:
+        document = tomlkit.parse(path.read_text(encoding="utf-8"))
+    except tomlkit.exceptions.ParseError as exc:
+        raise ConfigError(path, [f"not valid TOML: {exc}"]) from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(path, [f"cannot read: {exc}"]) from exc
+    return settings_from(document.unwrap(), path)
+
+
+def default_text() -> str:
+    """A commented settings file listing every option with its default."""
+    lines = ["# Heard settings. Every key is optional; the values shown are the defaults.", ""]
+    for section, options in SCHEMA.items():
+        lines.append(f"[{section}]")
+        for key, option in options.items():
+            lines.append(f"# {option.help}")
+            lines.append(f"{key} = {tomlkit.item(option.default).as_string()}")
+        lines.append("")
+    lines.append("# Response standards: [standards.default], per tier [standards.vip],")
+    lines.append("# per tier and channel [standards.vip.call].")
+    lines.append("[standards.default]")
+    for key, option in STANDARD_SCHEMA.items():
+        lines.append(f"# {option.help}")
+        lines.append(f"{key} = {tomlkit.item(option.default).as_string()}")
+    lines.append("")
+    return "\n".join(lines)
+
+
+class ConfigFile:
+    """Edits heard.toml in place, keeping the user's comments and order."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def _read(self) -> tomlkit.TOMLDocument:
+        if not self.path.exists():
+            return tomlkit.parse(default_text())
+        return tomlkit.parse(self.path.read_text(encoding="utf-8"))
+
+    def _write(self, document: tomlkit.TOMLDocument) -> None:
+        # Validate before writing, so a bad edit never replaces a good file.
+        settings_from(document.unwrap(), self.path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".toml.tmp")
+        tmp.write_text(tomlkit.dumps(document), encoding="utf-8")
+        tmp.replace(self.path)
+
+    def ensure(self) -> None:
+        if not self.path.exists():
+            self._write(self._read())
+
+    def set(self, section: str, key: str, value: Any) -> None:
+        """Set section.key; a dotted section ("standards.vip") is nested tables."""
+        document = self._read()
+        table: Any = document
+        for part in section.split("."):
+            child = table.get(part)
+            if not isinstance(child, Table):
+                child = tomlkit.table(is_super_table=False)
+                table[part] = child
+            table = child
+        table[key] = value
+        self._write(document)
+
+    def append(self, array: str, entry: Mapping[str, Any]) -> None:
+        document = self._read()
+        aot = document.get(array)
+        if not isinstance(aot, AoT):
+            aot = tomlkit.aot()
+            document[array] = aot
+        table = tomlkit.table()
+        for k, v in entry.items():
+            table[k] = v
+        aot.append(table)
+        self._write(document)
+
+    def remove(self, array: str, name: str) -> bool:
+        document = self._read()
+        aot = document.get(array)
+        if not isinstance(aot, AoT):
+            return False
+        kept = [t for t in aot if t.get("name") != name]
+        if len(kept) == len(aot):
+            return False
+        new = tomlkit.aot()
+        for t in kept:
+            new.append(t)
+        document[array] = new
+        self._write(document)
+        return True

@@ -1,0 +1,114 @@
+"""Clients, and how a sender's address or a caller's number is matched to one."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+import phonenumbers
+
+from heard.domain.ids import ClientId
+
+
+class Channel(StrEnum):
+    EMAIL = "email"
+    CALL = "call"
+
+
+DEFAULT_TIER = "standard"
+
+
+def normalize_email(address: str) -> str:
+    """Addresses compare case-insensitively; this is the one form kept and compared."""
+    return address.strip().strip("<>").lower()
+
+
+def normalize_domain(domain: str) -> str:
+    return domain.strip().lstrip("@").rstrip(".").lower()
+
+
+def normalize_phone(number: str, default_region: str = "US") -> str | None:
+    """E.164 ('+15551234567') when the number parses, else None.
+
+    The default region only matters for numbers written without a country code.
+    """
+    try:
+        parsed = phonenumbers.parse(number, default_region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_possible_number(parsed):
+        return None
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+@dataclass(frozen=True)
+class Client:
+    name: str
+    emails: tuple[str, ...] = ()
+    domains: tuple[str, ...] = ()
+    phones: tuple[str, ...] = ()
+    preferred_name: str | None = None
+    tier: str = DEFAULT_TIER
+    channel: Channel = Channel.EMAIL
+    # Free-form preferences (detail level, status reports, assistant allowed, ...).
+    preferences: Mapping[str, str] = field(default_factory=dict)
+    id: ClientId | None = None
+
+    def __post_init__(self) -> None:
+        if not self.name.strip():
+            raise ValueError("a client needs a name")
+        object.__setattr__(self, "emails", tuple(normalize_email(e) for e in self.emails))
+        object.__setattr__(self, "domains", tuple(normalize_domain(d) for d in self.domains))
+        object.__setattr__(self, "phones", tuple(normalize_phone(p) or p for p in self.phones))
+
+    @property
+    def display_name(self) -> str:
+        """The name the client wants to be addressed by ("Megge", not "Margaret")."""
+        return self.preferred_name or self.name.split()[0]
+
+
+class ClientDirectory:
+    """Looks clients up by address, by domain and by phone number.
+
+    An exact address wins over a domain, so a firm's domain can belong to one client
+    while a single person at that firm is another.
+    """
+
+    def __init__(self, clients: Iterable[Client]) -> None:
+        self._clients = tuple(clients)
+        self._by_email: dict[str, Client] = {}
+        self._by_domain: dict[str, Client] = {}
+        self._by_phone: dict[str, Client] = {}
+        for client in self._clients:
+            for email in client.emails:
+                self._by_email.setdefault(email, client)
+            for domain in client.domains:
+                self._by_domain.setdefault(domain, client)
+            for phone in client.phones:
+                self._by_phone.setdefault(phone, client)
+
+    def __iter__(self) -> Iterator[Client]:
+        return iter(self._clients)
+
+    def __len__(self) -> int:
+        return len(self._clients)
+
+    def by_id(self, client_id: ClientId) -> Client | None:
+        return next((c for c in self._clients if c.id == client_id), None)
+
+    def match_email(self, address: str) -> Client | None:
+        address = normalize_email(address)
+        if found := self._by_email.get(address):
+            return found
+        _, _, domain = address.rpartition("@")
+        # Walk up subdomains: mail from eu.acme.com belongs to a client owning acme.com.
+        parts = domain.split(".")
+        for i in range(len(parts) - 1):
+            if found := self._by_domain.get(".".join(parts[i:])):
+                return found
+        return None
+
+    def match_phone(self, number: str) -> Client | None:
+        e164 = normalize_phone(number)
+        return self._by_phone.get(e164) if e164 else None

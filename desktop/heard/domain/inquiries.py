@@ -1,0 +1,92 @@
+"""An inquiry: one client contact, from arrival until it is answered or set aside."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from heard.domain.clients import Channel
+from heard.domain.ids import ClientId, InquiryId
+
+
+class InquiryState(StrEnum):
+    WAITING = "waiting"            # the last word is the client's
+    ACKNOWLEDGED = "acknowledged"  # the client heard back; the real answer is still owed
+    ANSWERED = "answered"
+    DELEGATED = "delegated"
+    DISMISSED = "dismissed"        # no reply needed
+
+    @property
+    def is_open(self) -> bool:
+        """Still owes the client something (an acknowledgement or an answer)."""
+        return self in (InquiryState.WAITING, InquiryState.ACKNOWLEDGED)
+
+
+# Which states each state may move to. Answering is always possible while open:
+# the user may answer fully without acknowledging first.
+_TRANSITIONS: dict[InquiryState, frozenset[InquiryState]] = {
+    InquiryState.WAITING: frozenset(
+        {InquiryState.ACKNOWLEDGED, InquiryState.ANSWERED, InquiryState.DELEGATED,
+         InquiryState.DISMISSED}
+    ),
+    InquiryState.ACKNOWLEDGED: frozenset(
+        {InquiryState.ANSWERED, InquiryState.DELEGATED, InquiryState.DISMISSED}
+    ),
+    InquiryState.ANSWERED: frozenset(),
+    InquiryState.DELEGATED: frozenset({InquiryState.ANSWERED}),
+    # Undo of a dismissal brings the inquiry back.
+    InquiryState.DISMISSED: frozenset({InquiryState.WAITING}),
+}
+
+
+class InvalidTransition(ValueError):
+    def __init__(self, inquiry_id: InquiryId | None, current: InquiryState,
+                 wanted: InquiryState) -> None:
+        super().__init__(f"inquiry {inquiry_id} is {current}; it cannot become {wanted}")
+        self.inquiry_id = inquiry_id
+        self.current = current
+        self.wanted = wanted
+
+
+@dataclass(frozen=True)
+class Inquiry:
+    client_id: ClientId
+    channel: Channel
+    received_at: datetime
+    subject: str
+    sender: str
+    message_id: str = ""
+    thread_ids: tuple[str, ...] = ()
+    preview: str = ""
+    state: InquiryState = InquiryState.WAITING
+    acknowledged_at: datetime | None = None
+    closed_at: datetime | None = None   # answered, delegated or dismissed
+    account: str = ""                   # the mail account it arrived in; replies leave from it
+    id: InquiryId | None = None
+
+    def __post_init__(self) -> None:
+        if self.received_at.tzinfo is None:
+            raise ValueError("received_at must be timezone-aware")
+
+    def move_to(self, state: InquiryState, at: datetime) -> Inquiry:
+        if state not in _TRANSITIONS[self.state]:
+            raise InvalidTransition(self.id, self.state, state)
+        if state is InquiryState.ACKNOWLEDGED:
+            return dataclasses.replace(self, state=state, acknowledged_at=at)
+        if state is InquiryState.WAITING:
+            return dataclasses.replace(self, state=state, closed_at=None)
+        return dataclasses.replace(self, state=state, closed_at=at)
+
+    def acknowledge(self, at: datetime) -> Inquiry:
+        return self.move_to(InquiryState.ACKNOWLEDGED, at)
+
+    def answer(self, at: datetime) -> Inquiry:
+        return self.move_to(InquiryState.ANSWERED, at)
+
+    def delegate(self, at: datetime) -> Inquiry:
+        return self.move_to(InquiryState.DELEGATED, at)
+
+    def dismiss(self, at: datetime) -> Inquiry:
+        return self.move_to(InquiryState.DISMISSED, at)

@@ -1,0 +1,52 @@
+"""Response standards: how fast each kind of contact must be acknowledged and answered."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from heard.domain.clients import Channel
+from heard.domain.clock import Counting, WorkingHours, deadline
+
+
+@dataclass(frozen=True)
+class Standard:
+    ack_within: timedelta
+    answer_within: timedelta
+    counting: Counting = Counting.WORKING_HOURS
+
+    def __post_init__(self) -> None:
+        if self.ack_within <= timedelta(0) or self.answer_within <= timedelta(0):
+            raise ValueError("response times must be positive")
+        if self.answer_within < self.ack_within:
+            raise ValueError("the answer cannot be due before the acknowledgement")
+
+    def ack_due(self, received_at: datetime, hours: WorkingHours) -> datetime:
+        return deadline(received_at, self.ack_within, self.counting, hours)
+
+    def answer_due(self, received_at: datetime, hours: WorkingHours) -> datetime:
+        return deadline(received_at, self.answer_within, self.counting, hours)
+
+
+# Minutes, not days: the point of Heard is that a client hears back fast.
+DEFAULT_STANDARD = Standard(ack_within=timedelta(minutes=30), answer_within=timedelta(hours=8))
+
+
+@dataclass(frozen=True)
+class Standards:
+    """The user's standards, looked up by client tier and channel.
+
+    A (tier, channel) entry wins over a tier-wide one, which wins over the default.
+    """
+
+    default: Standard = DEFAULT_STANDARD
+    by_tier: Mapping[str, Standard] = field(default_factory=dict)
+    by_tier_channel: Mapping[tuple[str, Channel], Standard] = field(default_factory=dict)
+
+    def for_contact(self, tier: str, channel: Channel) -> Standard:
+        return (
+            self.by_tier_channel.get((tier, channel))
+            or self.by_tier.get(tier)
+            or self.default
+        )

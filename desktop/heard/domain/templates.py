@@ -1,0 +1,97 @@
+"""Reply templates: text with placeholders, checked when saved, filled when sent."""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+
+# Every placeholder a template may use. Unknown ones are refused when the template is
+# loaded, so a typo never reaches a client.
+PLACEHOLDERS: Mapping[str, str] = {
+    "client.name": "the name the client wants to be called by",
+    "client.full_name": "the client's full name",
+    "user.name": "your name",
+    "assistant.name": "your assistant's name",
+    "busy_until": "when your current meeting ends (or 'now' when free)",
+    "next_free": "the start of your next free slot",
+    "reply_by": "when you promise to answer",
+    "subject": "the subject of the client's message",
+}
+
+
+class TemplateError(ValueError):
+    def __init__(self, template: str, problem: str) -> None:
+        super().__init__(f"template {template!r}: {problem}")
+        self.template = template
+        self.problem = problem
+
+
+@dataclass(frozen=True)
+class Template:
+    name: str
+    subject: str
+    body: str
+
+    def __post_init__(self) -> None:
+        for text in (self.subject, self.body):
+            for field_name in _fields(self.name, text):
+                if field_name not in PLACEHOLDERS:
+                    known = ", ".join("{" + p + "}" for p in PLACEHOLDERS)
+                    raise TemplateError(
+                        self.name, f"unknown placeholder {{{field_name}}}; known: {known}"
+                    )
+
+    def render(self, values: Mapping[str, str]) -> tuple[str, str]:
+        """(subject, body). The subject is a header: no line breaks may survive in it."""
+        subject = _fill(self.subject, values)
+        return header_safe(subject), _fill(self.body, values)
+
+
+def _fields(name: str, text: str) -> list[str]:
+    try:
+        parsed = list(string.Formatter().parse(text))
+    except ValueError as exc:
+        raise TemplateError(name, f"broken braces ({exc}); write {{{{ for a literal brace")\
+            from exc
+    fields = []
+    for _literal, field_name, spec, conversion in parsed:
+        if field_name is None:
+            continue
+        if spec or conversion:
+            raise TemplateError(name, f"{{{field_name}}} cannot take a format or conversion")
+        fields.append(field_name)
+    return fields
+
+
+def _fill(text: str, values: Mapping[str, str]) -> str:
+    out = []
+    for literal, field_name, _spec, _conv in string.Formatter().parse(text):
+        out.append(literal)
+        if field_name is not None:
+            out.append(values.get(field_name, ""))
+    return "".join(out)
+
+
+def header_safe(text: str) -> str:
+    """Collapse CR, LF and other control characters: header injection is never possible."""
+    cleaned = "".join(" " if (ch < " " or ch == "\x7f") else ch for ch in text)
+    return " ".join(cleaned.split())
+
+
+def format_time(at: datetime, zone: tzinfo, now: datetime | None = None) -> str:
+    """'3:00 pm', or 'tomorrow 9:00 am' / 'Mon 9:00 am' when not today, in the user's zone."""
+    local = at.astimezone(zone)
+    hour = local.hour % 12 or 12
+    text = f"{hour}:{local.minute:02d} {'am' if local.hour < 12 else 'pm'}"
+    if now is None:
+        return text
+    days = (local.date() - now.astimezone(zone).date()).days
+    if days == 0:
+        return text
+    if days == 1:
+        return f"tomorrow {text}"
+    if 1 < days < 7:
+        return f"{local:%A} {text}"
+    return f"{local:%b} {local.day} {text}"

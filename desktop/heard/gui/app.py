@@ -1,0 +1,305 @@
+"""The tray app: badge, tooltip, menu, toasts and the quick-reply window around one engine."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import sys
+import time
+from typing import Any
+
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, QTimer, Signal
+from PySide6.QtGui import QAction, QIcon
+from PySide6.QtNetwork import QLocalServer, QLocalSocket
+from PySide6.QtWidgets import QApplication, QMenu, QSystemTrayIcon
+
+from heard.domain.ids import InquiryId
+from heard.engine import AckResult, Engine, EngineEvent, Status
+from heard.gui import badge
+from heard.gui.ops import Ops
+from heard.gui.quick_reply import QuickReplyWindow
+
+log = logging.getLogger(__name__)
+
+# The badge colour moves from "on track" to "due soon" to "overdue" as time passes,
+# with no new mail: re-read the status this often.
+REFRESH_MS = 30_000
+TOOLTIP_NAMES = 3
+
+
+class _Bridge(QObject):
+    """Engine events arrive on worker threads; this turns them into queued Qt signals."""
+
+    event = Signal(object)
+
+
+def tooltip_text(status: Status, zone: Any) -> str:
+    if not status.waiting:
+        lines = ["Heard: nobody is waiting"]
+    else:
+        people = "client" if status.count == 1 else "clients"
+        lines = [f"Heard: {status.count} {people} waiting"]
+        seen: set[int] = set()
+        # Longest waiting first: the tooltip answers "who has waited the longest?"
+        for item in sorted(status.waiting, key=lambda i: i.inquiry.received_at):
+            if item.inquiry.client_id in seen:
+                continue
+            seen.add(item.inquiry.client_id)
+            minutes = int((status.at - item.inquiry.received_at).total_seconds() // 60)
+            lines.append(f"{item.client.display_name}: {minutes} min")
+            if len(seen) == TOOLTIP_NAMES:
+                break
+    if status.busy is not None and status.busy.now and status.busy.until:
+        lines.append(f"Busy until {status.busy.until.astimezone(zone):%H:%M}")
+    return "\n".join(lines)
+
+
+class HeardApp(QObject):
+    status_applied = Signal(object)   # for tests and benchmarks: a Status reached the screen
+    acknowledged = Signal(object)     # AckResult
+
+    def __init__(self, engine: Engine, tray_available: bool | None = None) -> None:
+        super().__init__()
+        self.engine = engine
+        self.zone = engine.settings.zone
+        self.ops = Ops(self)
+        self.ops.error.connect(self._show_error)
+        self.paused = engine.settings.notifications_paused
+        self.status: Status | None = None
+        self._refreshing = False
+        self._refresh_again = False
+        self._pending_toasts: list[InquiryId] = []
+
+        self.window = QuickReplyWindow()
+        self.window.acknowledge_requested.connect(self.acknowledge)
+        self.window.preview_requested.connect(self.preview)
+        self.window.refresh_requested.connect(self.refresh)
+
+        self.tray = QSystemTrayIcon(badge.icon(0, None), self)
+        self.tray.setToolTip("Heard")
+        self.tray.activated.connect(self._activated)
+        self.tray.messageClicked.connect(self.window.open)
+        self.menu = QMenu()
+        open_action = QAction("&Open quick reply", self.menu)
+        open_action.triggered.connect(self.window.open)
+        self.pause_action = QAction("&Pause notifications", self.menu, checkable=True)
+        self.pause_action.setChecked(self.paused)
+        self.pause_action.toggled.connect(self._set_paused)
+        quit_action = QAction("&Quit Heard", self.menu)
+        quit_action.triggered.connect(self.quit)
+        self.menu.addAction(open_action)
+        self.menu.addAction(self.pause_action)
+        self.menu.addSeparator()
+        self.menu.addAction(quit_action)
+        self.tray.setContextMenu(self.menu)
+        self.tray_available = (QSystemTrayIcon.isSystemTrayAvailable()
+                               if tray_available is None else tray_available)
+
+        self._bridge = _Bridge()
+        self._bridge.event.connect(self._on_engine_event)
+        engine.subscribe(self._bridge.event.emit)
+
+        self._timer = QTimer(self)
+        self._timer.setInterval(REFRESH_MS)
+        self._timer.timeout.connect(self.refresh)
+
+    def start(self) -> None:
+        self.tray.show()
+        if not self.tray_available:
+            log.warning("no system tray on this desktop: showing the window instead")
+            self.window.show_message("Your desktop shows no system tray, so Heard stays in "
+                                     "this window.")
+            self.window.open()
+        self._timer.start()
+        self.engine.start_watching()
+        # Catch up on what arrived while Heard was not running, off the GUI thread.
+        self.ops.run(self.engine.sync, lambda _r: self.refresh())
+        self.refresh()
+
+    # status
+
+    def refresh(self) -> None:
+        if self._refreshing:
+            self._refresh_again = True
+            return
+        self._refreshing = True
+        self.ops.run(self.engine.status, self._apply, self._refresh_failed)
+
+    def _refresh_failed(self, exc: Exception) -> None:
+        self._refreshing = False
+        self._show_error(f"could not read the status: {exc}")
+
+    def _apply(self, status: Status) -> None:
+        self._refreshing = False
+        self.status = status
+        self.tray.setIcon(badge.icon(status.count, status.urgency))
+        self.tray.setToolTip(tooltip_text(status, self.zone))
+        self.window.show_status(status, self.zone)
+        self._toast_new(status)
+        self.status_applied.emit(status)
+        if self._refresh_again:
+            self._refresh_again = False
+            self.refresh()
+
+    def _on_engine_event(self, event: EngineEvent) -> None:
+        if event.kind == "error":
+            self._show_error(event.message)
+            return
+        self._pending_toasts.extend(event.new)
+        self.refresh()
+
+    def _toast_new(self, status: Status) -> None:
+        new = [i for i in status.waiting if i.inquiry.id in self._pending_toasts]
+        self._pending_toasts.clear()
+        if not new or self.paused:
+            return
+        names = list(dict.fromkeys(i.client.display_name for i in new))
+        if len(names) == 1:
+            title, text = f"{names[0]} wrote", new[0].inquiry.subject
+        else:
+            title = f"{names[0]} and {len(names) - 1} others are waiting"
+            text = ", ".join(names[1:4])
+        self.tray.showMessage(title, text, QSystemTrayIcon.MessageIcon.Information, 8000)
+
+    # actions
+
+    def acknowledge(self, inquiry_id: int) -> None:
+        def done(result: AckResult) -> None:
+            self.window.set_busy(False)
+            state = "Sent" if result.sent else "Queued (will retry)"
+            self.window.show_message(f"{state}: acknowledgement to {result.to}, promising a "
+                                     f"reply by {result.reply_by.astimezone(self.zone):%H:%M}.")
+            self.acknowledged.emit(result)
+            self.refresh()
+
+        def failed(exc: Exception) -> None:
+            self.window.set_busy(False)
+            self.window.show_message(f"Not sent: {exc}")
+            self.refresh()
+
+        self.ops.run(lambda: self.engine.acknowledge(InquiryId(inquiry_id)), done, failed)
+
+    def preview(self, inquiry_id: int) -> None:
+        self.ops.run(
+            lambda: self.engine.acknowledge(InquiryId(inquiry_id), dry_run=True),
+            lambda result: self.window.show_preview(inquiry_id, result),
+            lambda exc: self.window.show_message(f"No preview: {exc}"),
+        )
+
+    def _set_paused(self, paused: bool) -> None:
+        self.paused = paused
+        self.tray.setToolTip(self.tray.toolTip())
+
+    def _activated(self, reason: QSystemTrayIcon.ActivationReason) -> None:
+        if reason in (QSystemTrayIcon.ActivationReason.Trigger,
+                      QSystemTrayIcon.ActivationReason.DoubleClick):
+            if self.window.isVisible():
+                self.window.hide()
+            else:
+                self.window.open()
+
+    def _show_error(self, text: str) -> None:
+        log.error("%s", text)
+        self.window.show_message(f"Problem: {text}")
+        if not self.paused:
+            self.tray.showMessage("Heard: problem", text, QSystemTrayIcon.MessageIcon.Warning,
+                                  8000)
+
+    def dispose(self) -> None:
+        """Delete the Qt objects now, while QApplication lives: letting Python's garbage
+        collector do it after the app is gone can crash at exit."""
+        self.engine.stop_watching()
+        self.ops.wait(5000)
+        self.tray.hide()
+        for obj in (self.tray, self.menu, self.window):
+            obj.deleteLater()
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+
+    def quit(self) -> None:
+        self._timer.stop()
+        self.engine.stop_watching()
+        self.ops.wait(5000)
+        self.tray.hide()
+        app = QApplication.instance()
+        if app is not None:
+            app.quit()
+
+
+def _seconds_since_start() -> float:
+    """Since the process began (interpreter start-up included), for --exit-when-shown."""
+    try:
+        with open("/proc/self/stat", encoding="ascii") as fh:
+            start_ticks = int(fh.read().rsplit(")", 1)[1].split()[19])
+        with open("/proc/uptime", encoding="ascii") as fh:
+            uptime = float(fh.read().split()[0])
+        return uptime - start_ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return time.process_time()
+
+
+def _instance_name(engine: Engine) -> str:
+    digest = hashlib.sha256(str(engine.profile.root).encode()).hexdigest()[:16]
+    return f"heard-{os.getuid() if hasattr(os, 'getuid') else 0}-{digest}"
+
+
+def _hand_over(name: str) -> bool:
+    """If Heard already runs on this profile, ask it to show its window. True if it did."""
+    socket = QLocalSocket()
+    socket.connectToServer(name)
+    if not socket.waitForConnected(300):
+        return False
+    socket.write(b"show\n")
+    socket.waitForBytesWritten(300)
+    socket.disconnectFromServer()
+    return True
+
+
+def run_tray(engine: Engine, exit_when_shown: bool = False) -> int:
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication)
+    app.setApplicationName("Heard")
+    app.setDesktopFileName("heard")
+    app.setQuitOnLastWindowClosed(False)
+    app.setWindowIcon(QIcon(badge.icon(0, None)))
+
+    name = _instance_name(engine)
+    if _hand_over(name):
+        print("Heard is already running; its window is shown.", file=sys.stderr)
+        return 0
+    server = QLocalServer()
+    QLocalServer.removeServer(name)  # a stale socket from a crash would block listening
+    server.listen(name)
+
+    heard = HeardApp(engine)
+
+    def on_connection() -> None:
+        socket = server.nextPendingConnection()
+        if socket is not None:
+            socket.readyRead.connect(heard.window.open)
+
+    server.newConnection.connect(on_connection)
+
+    def announce(status: Status, attempt: int = 0) -> None:
+        geometry = heard.tray.geometry()
+        # XEmbed trays report where the icon sits; StatusNotifierItem hosts never do, so
+        # after two seconds the icon is taken as shown.
+        if heard.tray_available and geometry.isEmpty() and attempt < 100:
+            QTimer.singleShot(20, lambda: announce(status, attempt + 1))
+            return
+        log.info("tray: shown with count %d at %d,%d", status.count, geometry.x(),
+                 geometry.y())
+        if exit_when_shown:
+            print(f"shown {_seconds_since_start():.3f}", flush=True)
+            QTimer.singleShot(0, heard.quit)
+
+    def first_status(status: Status) -> None:
+        heard.status_applied.disconnect(first_status)
+        announce(status)
+
+    heard.status_applied.connect(first_status)
+    heard.start()
+    code = app.exec()
+    server.close()
+    heard.dispose()
+    return int(code)

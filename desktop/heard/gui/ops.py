@@ -1,0 +1,73 @@
+"""The one way the GUI runs engine work: on a worker thread, results back on the GUI thread.
+
+In the spirit of Anki's QueryOp: the worker never touches a widget; success and failure
+both arrive as signals on the GUI thread, and a failure is always shown, never swallowed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+
+log = logging.getLogger(__name__)
+
+
+class _Signals(QObject):
+    done = Signal(object)
+    failed = Signal(object)
+
+
+class _Job(QRunnable):
+    def __init__(self, work: Callable[[], Any], signals: _Signals) -> None:
+        super().__init__()
+        self._work = work
+        self._signals = signals
+
+    def run(self) -> None:
+        try:
+            result = self._work()
+        except Exception as exc:
+            self._signals.failed.emit(exc)
+        else:
+            self._signals.done.emit(result)
+
+
+class Ops(QObject):
+    """Owns the worker pool; one pool for the app, one thread so SQLite has one writer."""
+
+    error = Signal(str)   # every failure that had no handler of its own
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._pool = QThreadPool(self)
+        self._pool.setMaxThreadCount(1)
+        self._live: set[_Signals] = set()
+
+    def run(self, work: Callable[[], Any],
+            on_done: Callable[[Any], None] | None = None,
+            on_error: Callable[[Exception], None] | None = None) -> None:
+        signals = _Signals()
+        self._live.add(signals)
+
+        def finished(result: Any) -> None:
+            self._live.discard(signals)
+            if on_done is not None:
+                on_done(result)
+
+        def failed(exc: Exception) -> None:
+            self._live.discard(signals)
+            log.error("background work failed", exc_info=exc)
+            if on_error is not None:
+                on_error(exc)
+            else:
+                self.error.emit(str(exc))
+
+        signals.done.connect(finished)
+        signals.failed.connect(failed)
+        self._pool.start(_Job(work, signals))
+
+    def wait(self, msecs: int = 5000) -> bool:
+        return self._pool.waitForDone(msecs)

@@ -1,0 +1,175 @@
+"""The quick-reply window: every waiting client, most urgent first; Enter acknowledges."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from heard.domain.urgency import Urgency
+from heard.domain.waiting import WaitingItem
+from heard.engine import AckResult, Status
+
+URGENCY_LABEL = {Urgency.ON_TRACK: "on track", Urgency.DUE_SOON: "due soon",
+                 Urgency.OVERDUE: "overdue"}
+URGENCY_COLOUR = {Urgency.ON_TRACK: "#2e7d32", Urgency.DUE_SOON: "#b26a00",
+                  Urgency.OVERDUE: "#c62828"}
+
+
+def waited(now: datetime, since: datetime) -> str:
+    minutes = max(0, int((now - since).total_seconds() // 60))
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, mins = divmod(minutes, 60)
+    return f"{hours} h {mins:02d}" if hours < 48 else f"{hours // 24} days"
+
+
+class QuickReplyWindow(QWidget):
+    """Emits requests; the app runs them off the GUI thread and feeds results back."""
+
+    acknowledge_requested = Signal(int)     # inquiry id
+    preview_requested = Signal(int)
+    refresh_requested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Heard — waiting clients")
+        self.resize(760, 460)
+        self._zone: Any = None
+        self._now: datetime | None = None
+
+        self.summary = QLabel("Loading…")
+        self.summary.setTextFormat(Qt.TextFormat.PlainText)
+        self.list = QTreeWidget()
+        self.list.setHeaderLabels(["Client", "Channel", "Waiting", "Acknowledge by", "Status",
+                                   "Subject"])
+        self.list.setRootIsDecorated(False)
+        self.list.setUniformRowHeights(True)
+        self.list.setAlternatingRowColors(True)
+        self.list.setAccessibleName("Waiting clients")
+        self.list.currentItemChanged.connect(self._selection_changed)
+        self.list.itemActivated.connect(lambda *_: self.acknowledge_current())
+
+        self.preview = QPlainTextEdit()
+        self.preview.setReadOnly(True)
+        self.preview.setAccessibleName("Reply preview")
+        self.preview.setPlaceholderText("Select a client to see the acknowledgement.")
+        self.preview.setMaximumHeight(170)
+
+        self.ack_button = QPushButton("&Acknowledge")
+        self.ack_button.setDefault(True)
+        self.ack_button.setToolTip("Send the acknowledgement shown below (Enter)")
+        self.ack_button.clicked.connect(self.acknowledge_current)
+        refresh = QPushButton("&Refresh")
+        refresh.clicked.connect(self.refresh_requested)
+        self.message = QLabel("")
+        self.message.setTextFormat(Qt.TextFormat.PlainText)
+        self.message.setWordWrap(True)
+
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.message, 1)
+        buttons.addWidget(refresh)
+        buttons.addWidget(self.ack_button)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.list, 1)
+        layout.addWidget(self.preview)
+        layout.addLayout(buttons)
+
+        for keys in ("Return", "Enter"):
+            QShortcut(QKeySequence(keys), self.list, activated=self.acknowledge_current)
+        QShortcut(QKeySequence("F5"), self, activated=self.refresh_requested)
+        QShortcut(QKeySequence("Escape"), self, activated=self.hide)
+        self._update_buttons()
+
+    # fed by the app
+
+    def show_status(self, status: Status, zone: Any) -> None:
+        self._zone = zone
+        self._now = status.at
+        keep = self.current_id()
+        self.list.clear()
+        for entry in status.waiting:
+            self.list.addTopLevelItem(self._row(entry, status.at, zone))
+        people = "client is" if status.count == 1 else "clients are"
+        busy = ""
+        if status.busy is not None and status.busy.now and status.busy.until:
+            busy = f" You are busy until {status.busy.until.astimezone(zone):%H:%M}."
+        self.summary.setText(f"{status.count} {people} waiting.{busy}" if status.count
+                             else f"Nobody is waiting. Well done.{busy}")
+        self._select(keep)
+        self._update_buttons()
+
+    def _row(self, entry: WaitingItem, now: datetime, zone: Any) -> QTreeWidgetItem:
+        inquiry = entry.inquiry
+        item = QTreeWidgetItem([
+            entry.client.display_name, inquiry.channel.value,
+            waited(now, inquiry.received_at), f"{entry.ack_due.astimezone(zone):%a %H:%M}",
+            URGENCY_LABEL[entry.urgency], inquiry.subject,
+        ])
+        item.setData(0, Qt.ItemDataRole.UserRole, inquiry.id)
+        item.setForeground(4, QColor(URGENCY_COLOUR[entry.urgency]))
+        item.setToolTip(0, f"{entry.client.name} <{inquiry.sender}> · tier {entry.client.tier}")
+        item.setToolTip(5, inquiry.preview or inquiry.subject)
+        return item
+
+    def show_preview(self, inquiry_id: int, result: AckResult) -> None:
+        if inquiry_id == self.current_id():
+            self.preview.setPlainText(f"To: {result.to}\nSubject: {result.subject}\n\n"
+                                      f"{result.body}")
+
+    def show_message(self, text: str) -> None:
+        self.message.setText(text)
+
+    def set_busy(self, busy: bool) -> None:
+        self.ack_button.setEnabled(not busy and self.current_id() is not None)
+        self.ack_button.setText("Sending…" if busy else "&Acknowledge")
+
+    # selection
+
+    def current_id(self) -> int | None:
+        item = self.list.currentItem()
+        return None if item is None else int(item.data(0, Qt.ItemDataRole.UserRole))
+
+    def _select(self, inquiry_id: int | None) -> None:
+        for row in range(self.list.topLevelItemCount()):
+            item = self.list.topLevelItem(row)
+            if inquiry_id is None or item.data(0, Qt.ItemDataRole.UserRole) == inquiry_id:
+                self.list.setCurrentItem(item)
+                return
+        if self.list.topLevelItemCount():
+            self.list.setCurrentItem(self.list.topLevelItem(0))
+
+    def _selection_changed(self, *_: object) -> None:
+        self.preview.clear()
+        self._update_buttons()
+        inquiry_id = self.current_id()
+        if inquiry_id is not None:
+            self.preview_requested.emit(inquiry_id)
+
+    def _update_buttons(self) -> None:
+        self.ack_button.setEnabled(self.current_id() is not None)
+
+    def acknowledge_current(self) -> None:
+        inquiry_id = self.current_id()
+        if inquiry_id is not None and self.ack_button.isEnabled():
+            self.set_busy(True)
+            self.acknowledge_requested.emit(inquiry_id)
+
+    def open(self) -> None:
+        self.show()
+        self.raise_()
+        self.activateWindow()
+        self.list.setFocus()

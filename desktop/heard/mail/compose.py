@@ -1,0 +1,52 @@
+"""Build the replies Heard sends: threaded correctly, with headers that cannot be injected."""
+
+from __future__ import annotations
+
+import email.utils
+from datetime import datetime
+from email.headerregistry import Address
+from email.message import EmailMessage
+
+from heard.domain.templates import header_safe
+from heard.mail.parse import HEARD_ACK_HEADER
+
+
+def _address(name: str, addr: str) -> Address:
+    username, _, domain = header_safe(addr).partition("@")
+    return Address(display_name=header_safe(name), username=username, domain=domain)
+
+
+def make_message_id(domain: str) -> str:
+    return email.utils.make_msgid(domain=header_safe(domain) or "heard.invalid")
+
+
+def build_reply(
+    *,
+    sender_name: str,
+    sender_addr: str,
+    to_name: str,
+    to_addr: str,
+    subject: str,
+    body: str,
+    in_reply_to: str,
+    references: tuple[str, ...],
+    date: datetime,
+    message_id: str,
+) -> EmailMessage:
+    """A plain-text reply threaded on the client's message (RFC 5322 section 3.6.4)."""
+    msg = EmailMessage()
+    msg["From"] = _address(sender_name, sender_addr)
+    msg["To"] = _address(to_name, to_addr)
+    clean_subject = header_safe(subject)
+    if not clean_subject.lower().startswith("re:"):
+        clean_subject = f"Re: {clean_subject}" if clean_subject else "Re: your message"
+    msg["Subject"] = clean_subject
+    msg["Date"] = email.utils.format_datetime(date)
+    msg["Message-ID"] = message_id
+    if in_reply_to:
+        msg["In-Reply-To"] = in_reply_to
+        refs = [r for r in references if r != in_reply_to] + [in_reply_to]
+        msg["References"] = " ".join(refs)
+        msg[HEARD_ACK_HEADER] = in_reply_to
+    msg.set_content(body)
+    return msg

@@ -1,0 +1,43 @@
+"""Where a profile's files live. `--profile DIR` or HEARD_PROFILE point elsewhere."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import platformdirs
+
+ENV_PROFILE = "HEARD_PROFILE"
+
+
+@dataclass(frozen=True)
+class Profile:
+    root: Path
+
+    @classmethod
+    def locate(cls, explicit: str | os.PathLike[str] | None = None) -> Profile:
+        chosen = explicit or os.environ.get(ENV_PROFILE)
+        if chosen:
+            return cls(Path(chosen).expanduser().absolute())
+        return cls(Path(platformdirs.user_data_dir("heard", appauthor=False)))
+
+    @property
+    def config(self) -> Path:
+        return self.root / "heard.toml"
+
+    @property
+    def database(self) -> Path:
+        return self.root / "heard.sqlite3"
+
+    @property
+    def log(self) -> Path:
+        return self.root / "heard.log"
+
+    @property
+    def templates(self) -> Path:
+        return self.root / "templates.toml"
+
+    def create(self) -> None:
+        # The profile holds client names and mail: only the user may read it.
+        self.root.mkdir(parents=True, exist_ok=True, mode=0o700)

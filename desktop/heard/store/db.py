@@ -1,0 +1,342 @@
+"""SQLite persistence: one file per profile, WAL mode, readable by the user only."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from heard.domain.clients import Channel, Client
+from heard.domain.ids import ClientId, InquiryId, PromiseId
+from heard.domain.inquiries import Inquiry, InquiryState
+from heard.domain.promises import Promise
+from heard.store import migrations
+
+
+class StoreError(RuntimeError):
+    pass
+
+
+class DuplicateAddress(StoreError):
+    def __init__(self, kind: str, value: str, owner: str) -> None:
+        super().__init__(f"{kind} {value} already belongs to client {owner!r}")
+        self.kind = kind
+        self.value = value
+        self.owner = owner
+
+
+def _ts(at: datetime | None) -> str | None:
+    if at is None:
+        return None
+    if at.tzinfo is None:
+        raise ValueError("naive datetime reached the store")
+    return at.astimezone(UTC).isoformat()
+
+
+def _dt(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text)
+
+
+def _req_dt(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+class Store:
+    """All reads and writes of the profile's database.
+
+    One connection shared by threads and guarded by a lock: SQLite has one writer, and
+    the app's writes are small. `transaction()` groups what must land together.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.RLock()
+        self._depth = 0
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.exists():
+            # Create it 0600 before SQLite does: the WAL and SHM files copy this mode.
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+        os.chmod(path, 0o600)
+        try:
+            self._conn = sqlite3.connect(
+                path, isolation_level=None, check_same_thread=False, timeout=10
+            )
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA foreign_keys=ON")
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+            migrations.migrate(self._conn)
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"cannot open the store {path}: {exc}") from exc
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """Nested calls join the outer transaction; the outermost commits or rolls back."""
+        with self._lock:
+            if self._depth == 0:
+                self._conn.execute("BEGIN IMMEDIATE")
+            self._depth += 1
+            try:
+                yield self._conn
+            except BaseException:
+                self._depth -= 1
+                if self._depth == 0:
+                    self._conn.execute("ROLLBACK")
+                raise
+            self._depth -= 1
+            if self._depth == 0:
+                self._conn.execute("COMMIT")
+
+    def _query(self, sql: str, args: Iterable[Any] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            cur = self._conn.execute(sql, tuple(args))
+            cur.row_factory = sqlite3.Row
+            return cur.fetchall()
+
+    @property
+    def schema_version(self) -> int:
+        with self._lock:
+            return migrations.version(self._conn)
+
+    # clients
+
+    def add_client(self, client: Client, now: datetime) -> Client:
+        with self.transaction() as conn:
+            cur = conn.execute(
+                "INSERT INTO clients (name, preferred_name, tier, channel, preferences,"
+                " created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (client.name, client.preferred_name, client.tier, client.channel.value,
+                 json.dumps(dict(client.preferences)), _ts(now)),
+            )
+            client_id = ClientId(int(cur.lastrowid or 0))
+            self._write_addresses(conn, client_id, client)
+        return self.client(client_id) or client
+
+    def update_client(self, client: Client) -> Client:
+        if client.id is None:
+            raise ValueError("client has no id")
+        with self.transaction() as conn:
+            conn.execute(
+                "UPDATE clients SET name=?, preferred_name=?, tier=?, channel=?, preferences=?"
+                " WHERE id=?",
+                (client.name, client.preferred_name, client.tier, client.channel.value,
+                 json.dumps(dict(client.preferences)), client.id),
+            )
+            conn.execute("DELETE FROM client_addresses WHERE client_id=?", (client.id,))
+            self._write_addresses(conn, client.id, client)
+        return self.client(client.id) or client
+
+    def _write_addresses(self, conn: sqlite3.Connection, cid: ClientId, client: Client) -> None:
+        for kind, values in (("email", client.emails), ("domain", client.domains),
+                             ("phone", client.phones)):
+            for value in values:
+                row = conn.execute(
+                    "SELECT c.name FROM client_addresses a JOIN clients c ON c.id = a.client_id"
+                    " WHERE a.kind=? AND a.value=? AND a.client_id != ?", (kind, value, cid)
+                ).fetchone()
+                if row:
+                    raise DuplicateAddress(kind, value, row[0])
+                conn.execute(
+                    "INSERT OR IGNORE INTO client_addresses (client_id, kind, value)"
+                    " VALUES (?, ?, ?)", (cid, kind, value),
+                )
+
+    def remove_client(self, client_id: ClientId) -> bool:
+        with self.transaction() as conn:
+            cur = conn.execute("DELETE FROM clients WHERE id=?", (client_id,))
+            return cur.rowcount > 0
+
+    def clients(self) -> list[Client]:
+        rows = self._query("SELECT * FROM clients ORDER BY name COLLATE NOCASE, id")
+        addresses: dict[int, dict[str, list[str]]] = {}
+        for row in self._query("SELECT client_id, kind, value FROM client_addresses ORDER BY"
+                               " rowid"):
+            addresses.setdefault(row["client_id"], {}).setdefault(row["kind"], []).append(
+                row["value"])
+        return [self._client(row, addresses.get(row["id"], {})) for row in rows]
+
+    def client(self, client_id: ClientId) -> Client | None:
+        return next((c for c in self.clients() if c.id == client_id), None)
+
+    @staticmethod
+    def _client(row: sqlite3.Row, addresses: dict[str, list[str]]) -> Client:
+        return Client(
+            id=ClientId(row["id"]),
+            name=row["name"],
+            preferred_name=row["preferred_name"],
+            tier=row["tier"],
+            channel=Channel(row["channel"]),
+            preferences=json.loads(row["preferences"]),
+            emails=tuple(addresses.get("email", ())),
+            domains=tuple(addresses.get("domain", ())),
+            phones=tuple(addresses.get("phone", ())),
+        )
+
+    # inquiries
+
+    def add_inquiry(self, inquiry: Inquiry) -> Inquiry:
+        with self.transaction() as conn:
+            cur = conn.execute(
+                "INSERT INTO inquiries (client_id, channel, received_at, subject, sender,"
+                " message_id, preview, state, acknowledged_at, closed_at, account)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (inquiry.client_id, inquiry.channel.value, _ts(inquiry.received_at),
+                 inquiry.subject, inquiry.sender, inquiry.message_id, inquiry.preview,
+                 inquiry.state.value, _ts(inquiry.acknowledged_at), _ts(inquiry.closed_at),
+                 inquiry.account),
+            )
+            inquiry_id = InquiryId(int(cur.lastrowid or 0))
+            self.add_thread_ids(inquiry_id, inquiry.thread_ids)
+        found = self.inquiry(inquiry_id)
+        assert found is not None
+        return found
+
+    def add_thread_ids(self, inquiry_id: InquiryId, ids: Iterable[str]) -> None:
+        with self.transaction() as conn:
+            conn.executemany(
+                "INSERT OR IGNORE INTO inquiry_threads (inquiry_id, message_id) VALUES (?, ?)",
+                [(inquiry_id, mid) for mid in ids if mid],
+            )
+
+    def save_inquiry(self, inquiry: Inquiry) -> None:
+        """Write an inquiry's state (after a transition)."""
+        with self.transaction() as conn:
+            conn.execute(
+                "UPDATE inquiries SET state=?, acknowledged_at=?, closed_at=? WHERE id=?",
+                (inquiry.state.value, _ts(inquiry.acknowledged_at), _ts(inquiry.closed_at),
+                 inquiry.id),
+            )
+
+    def inquiry(self, inquiry_id: InquiryId) -> Inquiry | None:
+        found = self._inquiries("WHERE i.id = ?", (inquiry_id,))
+        return found[0] if found else None
+
+    def open_inquiries(self) -> list[Inquiry]:
+        return self._inquiries("WHERE i.state IN ('waiting', 'acknowledged')")
+
+    def inquiries_between(self, start: datetime, end: datetime) -> list[Inquiry]:
+        return self._inquiries("WHERE i.received_at >= ? AND i.received_at < ?",
+                               (_ts(start), _ts(end)))
+
+    def open_inquiries_in_thread(self, message_ids: Iterable[str]) -> list[Inquiry]:
+        ids = [m for m in message_ids if m]
+        if not ids:
+            return []
+        marks = ",".join("?" * len(ids))
+        return self._inquiries(
+            "WHERE i.state IN ('waiting', 'acknowledged') AND i.id IN"
+            f" (SELECT inquiry_id FROM inquiry_threads WHERE message_id IN ({marks}))", ids)
+
+    def _inquiries(self, where: str, args: Iterable[Any] = ()) -> list[Inquiry]:
+        rows = self._query(f"SELECT i.* FROM inquiries i {where} ORDER BY i.received_at, i.id",
+                           args)
+        if not rows:
+            return []
+        marks = ",".join("?" * len(rows))
+        threads: dict[int, list[str]] = {}
+        for t in self._query(f"SELECT inquiry_id, message_id FROM inquiry_threads WHERE"
+                             f" inquiry_id IN ({marks}) ORDER BY rowid", [r["id"] for r in rows]):
+            threads.setdefault(t["inquiry_id"], []).append(t["message_id"])
+        return [
+            Inquiry(
+                id=InquiryId(r["id"]),
+                client_id=ClientId(r["client_id"]),
+                channel=Channel(r["channel"]),
+                received_at=_req_dt(r["received_at"]),
+                subject=r["subject"],
+                sender=r["sender"],
+                message_id=r["message_id"],
+                preview=r["preview"],
+                thread_ids=tuple(threads.get(r["id"], ())),
+                state=InquiryState(r["state"]),
+                acknowledged_at=_dt(r["acknowledged_at"]),
+                closed_at=_dt(r["closed_at"]),
+                account=r["account"],
+            )
+            for r in rows
+        ]
+
+    # what intake has read (a cache)
+
+    def seen_keys(self, source: str) -> set[str]:
+        return {r["key"] for r in self._query("SELECT key FROM seen_messages WHERE source=?",
+                                              (source,))}
+
+    def mark_seen(self, source: str, key: str, message_id: str, verdict: str, reason: str,
+                  at: datetime) -> None:
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO seen_messages (source, key, message_id, verdict, reason,"
+                " seen_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (source, key, message_id, verdict, reason, _ts(at)),
+            )
+
+    def seen_count(self, source: str | None = None) -> int:
+        if source is None:
+            return int(self._query("SELECT count(*) FROM seen_messages")[0][0])
+        return int(self._query("SELECT count(*) FROM seen_messages WHERE source=?",
+                               (source,))[0][0])
+
+    # promises
+
+    def add_promise(self, promise: Promise) -> Promise:
+        with self.transaction() as conn:
+            cur = conn.execute(
+                "INSERT INTO promises (inquiry_id, client_id, made_at, due, text, kept_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (promise.inquiry_id, promise.client_id, _ts(promise.made_at), _ts(promise.due),
+                 promise.text, _ts(promise.kept_at)),
+            )
+            return Promise(promise.inquiry_id, promise.client_id, promise.made_at, promise.due,
+                           promise.text, promise.kept_at, PromiseId(int(cur.lastrowid or 0)))
+
+    def open_promises(self) -> list[Promise]:
+        rows = self._query("SELECT * FROM promises WHERE kept_at IS NULL ORDER BY due, id")
+        return [
+            Promise(InquiryId(r["inquiry_id"]), ClientId(r["client_id"]), _req_dt(r["made_at"]),
+                    _req_dt(r["due"]), r["text"], None, PromiseId(r["id"]))
+            for r in rows
+        ]
+
+    def close_promises(self, inquiry_id: InquiryId, at: datetime) -> None:
+        with self.transaction() as conn:
+            conn.execute("UPDATE promises SET kept_at=? WHERE inquiry_id=? AND kept_at IS NULL",
+                         (_ts(at), inquiry_id))
+
+    # outbox
+
+    def add_outbox(self, message_id: str, inquiry_id: InquiryId | None, transport: str,
+                   raw: bytes, at: datetime) -> None:
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT INTO outbox (message_id, inquiry_id, transport, raw, state, created_at)"
+                " VALUES (?, ?, ?, ?, 'pending', ?)",
+                (message_id, inquiry_id, transport, raw, _ts(at)),
+            )
+
+    def pending_outbox(self) -> list[tuple[str, str, bytes]]:
+        return [(r["message_id"], r["transport"], bytes(r["raw"]))
+                for r in self._query("SELECT message_id, transport, raw FROM outbox"
+                                     " WHERE state='pending' ORDER BY created_at")]
+
+    def mark_outbox(self, message_id: str, state: str, at: datetime, error: str = "") -> None:
+        with self.transaction() as conn:
+            conn.execute(
+                "UPDATE outbox SET state=?, sent_at=?, error=? WHERE message_id=?",
+                (state, _ts(at) if state == "sent" else None, error or None, message_id),
+            )

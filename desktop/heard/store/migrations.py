@@ -1,0 +1,135 @@
+"""The store's schema, as an ordered list of migrations (PRAGMA user_version = index).
+
+Which tables hold what:
+- the user's own state, never rebuildable: clients, client_addresses, inquiries,
+  inquiry_threads, promises, outbox;
+- a cache that a re-sync rebuilds: seen_messages (which source files intake has read).
+
+Never edit a migration that has shipped: add a new one.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: clients, inquiries and what intake has seen.
+    """
+    CREATE TABLE clients (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL,
+        preferred_name TEXT,
+        tier TEXT NOT NULL DEFAULT 'standard',
+        channel TEXT NOT NULL DEFAULT 'email',
+        preferences TEXT NOT NULL DEFAULT '{}',
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE client_addresses (
+        client_id INTEGER NOT NULL REFERENCES clients(id) ON DELETE CASCADE,
+        kind TEXT NOT NULL CHECK (kind IN ('email', 'domain', 'phone')),
+        value TEXT NOT NULL,
+        UNIQUE (kind, value)
+    );
+    CREATE TABLE inquiries (
+        id INTEGER PRIMARY KEY,
+        client_id INTEGER NOT NULL,
+        channel TEXT NOT NULL,
+        received_at TEXT NOT NULL,
+        subject TEXT NOT NULL DEFAULT '',
+        sender TEXT NOT NULL DEFAULT '',
+        message_id TEXT NOT NULL DEFAULT '',
+        preview TEXT NOT NULL DEFAULT '',
+        state TEXT NOT NULL,
+        acknowledged_at TEXT,
+        closed_at TEXT,
+        account TEXT NOT NULL DEFAULT ''
+    );
+    CREATE INDEX inquiries_state ON inquiries(state);
+    CREATE TABLE inquiry_threads (
+        inquiry_id INTEGER NOT NULL REFERENCES inquiries(id) ON DELETE CASCADE,
+        message_id TEXT NOT NULL,
+        PRIMARY KEY (inquiry_id, message_id)
+    );
+    CREATE INDEX inquiry_threads_message ON inquiry_threads(message_id);
+    CREATE TABLE seen_messages (
+        source TEXT NOT NULL,
+        key TEXT NOT NULL,
+        message_id TEXT NOT NULL DEFAULT '',
+        verdict TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        seen_at TEXT NOT NULL,
+        PRIMARY KEY (source, key)
+    );
+    """,
+    # 2: promises made by acknowledgements, and the outbox that records intent to send
+    # before sending (Message-ID is the idempotency key).
+    """
+    CREATE TABLE promises (
+        id INTEGER PRIMARY KEY,
+        inquiry_id INTEGER NOT NULL REFERENCES inquiries(id) ON DELETE CASCADE,
+        client_id INTEGER NOT NULL,
+        made_at TEXT NOT NULL,
+        due TEXT NOT NULL,
+        text TEXT NOT NULL DEFAULT '',
+        kept_at TEXT
+    );
+    CREATE INDEX promises_open ON promises(kept_at);
+    CREATE TABLE outbox (
+        message_id TEXT PRIMARY KEY,
+        inquiry_id INTEGER REFERENCES inquiries(id) ON DELETE SET NULL,
+        transport TEXT NOT NULL,
+        raw BLOB NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('pending', 'sent', 'failed')),
+        created_at TEXT NOT NULL,
+        sent_at TEXT,
+        error TEXT
+    );
+    """,
+)
+
+LATEST = len(MIGRATIONS)
+
+
+class SchemaTooNew(RuntimeError):
+    def __init__(self, found: int) -> None:
+        super().__init__(
+            f"the store was written by a newer Heard (schema {found}, this one knows "
+            f"{LATEST}); update Heard or use another profile"
+        )
+        self.found = found
+
+
+def version(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+
+def migrate(conn: sqlite3.Connection, target: int = LATEST) -> int:
+    """Bring the schema to `target`, one transaction per step. Returns the old version."""
+    current = version(conn)
+    if current > LATEST:
+        raise SchemaTooNew(current)
+    for number in range(current + 1, target + 1):
+        # executescript would commit on its own; run each statement inside one transaction
+        # so a crash mid-migration leaves the previous version intact.
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in _statements(MIGRATIONS[number - 1]):
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {number}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    return current
+
+
+def _statements(script: str) -> list[str]:
+    parts, buffer = [], ""
+    for line in script.splitlines(keepends=True):
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            parts.append(buffer.strip())
+            buffer = ""
+    if buffer.strip():
+        parts.append(buffer.strip())
+    return parts

@@ -1,0 +1,1 @@
+"""Package data: icons, default templates, demo data, the desktop entry."""
