@@ -17,7 +17,7 @@ from typing import Any
 
 from heard import __version__, config
 from heard import log as heard_log
-from heard.calendar.ics import CalendarError
+from heard.calendar.ics import CalendarError, busy_intervals
 from heard.clients_import import ImportFormatError, read_clients
 from heard.config import ConfigError, ConfigFile
 from heard.domain.busy import BusyState
@@ -127,8 +127,9 @@ def print_status(status: Status, zone: Any) -> None:
     people = "client" if status.count == 1 else "clients"
     print(f"{status.count} {people} waiting. {busy}.")
     for item in status.waiting:
+        waited = _ago(status.at, item.inquiry.received_at)
         print(f"  #{item.inquiry.id:<4} {item.client.display_name:<16} "
-              f"{item.inquiry.channel.value:<5} waited {_ago(status.at, item.inquiry.received_at):>12}"
+              f"{item.inquiry.channel.value:<5} waited {waited:>12}"
               f"  ack by {_short(item.ack_due, zone)} [{item.urgency.value}]  "
               f"{item.inquiry.subject[:40]}")
     if status.promises:
@@ -334,36 +335,36 @@ def cmd_account(args: argparse.Namespace, engine: Engine) -> int:
         return 0
     if args.action == "test":
         failures = 0
-        for a in settings.accounts:
-            if args.name and a.name != args.name:
+        for acc in settings.accounts:
+            if args.name and acc.name != args.name:
                 continue
-            for label, folder in (("inbox", a.inbox), ("sent", a.sent), ("outbox", a.outbox)):
+            for label, folder in (("inbox", acc.inbox), ("sent", acc.sent),
+                                  ("outbox", acc.outbox)):
                 if folder is None:
                     continue
                 try:
                     if label == "outbox":
                         Maildir(folder).create()
                     Maildir(folder).check()
-                    print(f"  ok    {a.name} {label}: {folder}")
+                    print(f"  ok    {acc.name} {label}: {folder}")
                 except OSError as exc:
                     failures += 1
-                    print(f"  FAIL  {a.name} {label}: {exc}")
-        for c in settings.calendars:
-            if args.name and c.name != args.name:
+                    print(f"  FAIL  {acc.name} {label}: {exc}")
+        for cal in settings.calendars:
+            if args.name and cal.name != args.name:
                 continue
             now = engine.clock.now()
             try:
-                from heard.calendar.ics import busy_intervals
-                found, problems = busy_intervals(c.path, now, now, settings.zone)
+                _found, problems = busy_intervals(cal.path, now, now, settings.zone)
             except CalendarError as exc:
                 failures += 1
-                print(f"  FAIL  {c.name}: {exc}")
+                print(f"  FAIL  {cal.name}: {exc}")
                 continue
             failures += len(problems)
-            for p in problems:
-                print(f"  FAIL  {c.name}: {p}")
+            for problem in problems:
+                print(f"  FAIL  {cal.name}: {problem}")
             if not problems:
-                print(f"  ok    {c.name}: {c.path}")
+                print(f"  ok    {cal.name}: {cal.path}")
         return 1 if failures else 0
     raise UsageError("account: say list, add, remove or test")
 

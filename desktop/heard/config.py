@@ -8,6 +8,7 @@ suggestion. Writing goes through tomlkit so the user's comments and order surviv
 from __future__ import annotations
 
 import difflib
+import itertools
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -89,7 +90,7 @@ def parse_spans(value: object) -> tuple[Span, ...]:
             raise _Bad(f"{part!r} ends before it starts")
         spans.append(Span(start, end))
     spans.sort(key=lambda s: s.start)
-    for a, b in zip(spans, spans[1:], strict=False):
+    for a, b in itertools.pairwise(spans):
         if b.start < a.end:
             raise _Bad(f"{value!r} has overlapping ranges")
     return tuple(spans)
@@ -290,7 +291,7 @@ class _Reader:
             self.problems.append(f"[{where}] must be a table")
             data = {}
         out: dict[str, Any] = {}
-        for key, value in data.items():
+        for key in data:
             if key not in schema:
                 self.unknown(f"{where}.{key}", key, schema)
         for key, option in schema.items():

@@ -39,7 +39,8 @@ def _load(file: Path) -> icalendar.Calendar:
         raise CalendarError(file, f"not a valid iCalendar file ({exc})") from exc
     except OSError as exc:
         raise CalendarError(file, f"cannot read ({exc.strerror})") from exc
-    return x_wr_timezone.to_standard(calendar)
+    standard: icalendar.Calendar = x_wr_timezone.to_standard(calendar)
+    return standard
 
 
 def _is_busy(event: Any) -> bool:

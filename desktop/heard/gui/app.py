@@ -7,6 +7,7 @@ import logging
 import os
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, QTimer, Signal
@@ -31,7 +32,7 @@ TOOLTIP_NAMES = 3
 class _Bridge(QObject):
     """Engine events arrive on worker threads; this turns them into queued Qt signals."""
 
-    event = Signal(object)
+    engine_event = Signal(object)
 
 
 def tooltip_text(status: Status, zone: Any) -> str:
@@ -97,8 +98,8 @@ class HeardApp(QObject):
                                if tray_available is None else tray_available)
 
         self._bridge = _Bridge()
-        self._bridge.event.connect(self._on_engine_event)
-        engine.subscribe(self._bridge.event.emit)
+        self._bridge.engine_event.connect(self._on_engine_event)
+        engine.subscribe(self._bridge.engine_event.emit)
 
         self._timer = QTimer(self)
         self._timer.setInterval(REFRESH_MS)
@@ -229,10 +230,9 @@ class HeardApp(QObject):
 def _seconds_since_start() -> float:
     """Since the process began (interpreter start-up included), for --exit-when-shown."""
     try:
-        with open("/proc/self/stat", encoding="ascii") as fh:
-            start_ticks = int(fh.read().rsplit(")", 1)[1].split()[19])
-        with open("/proc/uptime", encoding="ascii") as fh:
-            uptime = float(fh.read().split()[0])
+        stat = Path("/proc/self/stat").read_text(encoding="ascii")
+        start_ticks = int(stat.rsplit(")", 1)[1].split()[19])
+        uptime = float(Path("/proc/uptime").read_text(encoding="ascii").split()[0])
         return uptime - start_ticks / os.sysconf("SC_CLK_TCK")
     except (OSError, ValueError, IndexError):
         return time.process_time()

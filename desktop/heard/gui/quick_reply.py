@@ -89,9 +89,9 @@ class QuickReplyWindow(QWidget):
         layout.addLayout(buttons)
 
         for keys in ("Return", "Enter"):
-            QShortcut(QKeySequence(keys), self.list, activated=self.acknowledge_current)
-        QShortcut(QKeySequence("F5"), self, activated=self.refresh_requested)
-        QShortcut(QKeySequence("Escape"), self, activated=self.hide)
+            QShortcut(QKeySequence(keys), self.list, self.acknowledge_current)
+        QShortcut(QKeySequence("F5"), self, self.refresh_requested.emit)
+        QShortcut(QKeySequence("Escape"), self, self.hide)
         self._update_buttons()
 
     # fed by the app
@@ -144,13 +144,14 @@ class QuickReplyWindow(QWidget):
         return None if item is None else int(item.data(0, Qt.ItemDataRole.UserRole))
 
     def _select(self, inquiry_id: int | None) -> None:
-        for row in range(self.list.topLevelItemCount()):
-            item = self.list.topLevelItem(row)
+        items = [self.list.topLevelItem(r) for r in range(self.list.topLevelItemCount())]
+        present = [item for item in items if item is not None]
+        for item in present:
             if inquiry_id is None or item.data(0, Qt.ItemDataRole.UserRole) == inquiry_id:
                 self.list.setCurrentItem(item)
                 return
-        if self.list.topLevelItemCount():
-            self.list.setCurrentItem(self.list.topLevelItem(0))
+        if present:
+            self.list.setCurrentItem(present[0])
 
     def _selection_changed(self, *_: object) -> None:
         self.preview.clear()

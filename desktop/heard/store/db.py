@@ -62,7 +62,7 @@ class Store:
         if not path.exists():
             # Create it 0600 before SQLite does: the WAL and SHM files copy this mode.
             os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
-        os.chmod(path, 0o600)
+        path.chmod(0o600)
         try:
             self._conn = sqlite3.connect(
                 path, isolation_level=None, check_same_thread=False, timeout=10
