@@ -12,12 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import fixtures
 from tests.support.desktop import DesktopSession, DesktopSessionError, crop, png_size
-
-# The session-scoped fixture, by name. Drop this line once tests/conftest.py imports it
-# (as long as both exist, this module gets a desktop of its own).
-desktop_session = fixtures.desktop_session
 
 TRAY_PROBE = textwrap.dedent(
     """

@@ -1,0 +1,82 @@
+"""Shared fixtures. Every path a test could touch (profile, config, data, keyring, logs)
+is redirected to a temporary folder, so no test can ever reach a real user's profile."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from heard.config import ConfigFile
+from heard.domain.clients import Channel, Client
+from heard.domain.clock import FixedClock
+from heard.engine import Engine
+from heard.paths import Profile
+from tests.support.fixtures import desktop_session  # noqa: F401  (a session-scoped fixture)
+from tests.support.mail import MailFolders
+
+BERLIN = ZoneInfo("Europe/Berlin")
+# A Wednesday morning in November, inside office hours.
+NOW = datetime(2026, 11, 25, 10, 0, tzinfo=BERLIN)
+
+
+@pytest.fixture(autouse=True)
+def _isolated(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+              ) -> None:
+    home = tmp_path_factory.mktemp("home")
+    for var, sub in (("HOME", ""), ("XDG_DATA_HOME", ".local/share"),
+                     ("XDG_CONFIG_HOME", ".config"), ("XDG_CACHE_HOME", ".cache"),
+                     ("XDG_STATE_HOME", ".local/state")):
+        monkeypatch.setenv(var, str(home / sub))
+    monkeypatch.setenv("HEARD_PROFILE", str(home / "default-profile"))
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
+    monkeypatch.setenv("TZ", "Europe/Berlin")
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(NOW)
+
+
+@pytest.fixture
+def mail(tmp_path: Path) -> MailFolders:
+    return MailFolders.create(tmp_path / "mail")
+
+
+@pytest.fixture
+def profile(tmp_path: Path, mail: MailFolders) -> Profile:
+    """A profile with one Maildir account, office hours in Berlin, and three clients."""
+    profile = Profile(tmp_path / "profile")
+    profile.create()
+    file = ConfigFile(profile.config)
+    file.set("user", "name", "Alex Morgan")
+    file.set("user", "addresses", ["alex@morgan-law.example"])
+    file.set("user", "timezone", "Europe/Berlin")
+    file.set("standards.default", "ack_within", "30m")
+    file.set("standards.default", "answer_within", "8h")
+    file.set("standards.vip", "ack_within", "10m")
+    file.set("standards.vip", "answer_within", "2h")
+    file.append("accounts", {"name": "work", "kind": "maildir", "inbox": str(mail.inbox.path),
+                             "sent": str(mail.sent.path), "outbox": str(mail.outbox.path),
+                             "address": "alex@morgan-law.example"})
+    return profile
+
+
+CLIENTS = (
+    Client("Margaret Hale", emails=("margaret@hale.example",), preferred_name="Megge",
+           tier="vip"),
+    Client("Rajesh Patel", domains=("patel-eng.example",)),
+    Client("Sofia Lindqvist", emails=("sofia@lindqvist.example",), channel=Channel.CALL),
+)
+
+
+@pytest.fixture
+def engine(profile: Profile, clock: FixedClock) -> Iterator[Engine]:
+    engine = Engine.open(profile, clock)
+    for client in CLIENTS:
+        engine.add_client(client)
+    yield engine
+    engine.close()

@@ -1,0 +1,65 @@
+"""Building test messages and dropping them into Maildirs with a chosen arrival time."""
+
+from __future__ import annotations
+
+import email.utils
+import os
+from dataclasses import dataclass
+from datetime import datetime
+from email.message import EmailMessage
+from pathlib import Path
+
+from heard.mail.maildir import Maildir, MaildirEntry
+
+
+def message(
+    sender: str,
+    subject: str = "Question",
+    *,
+    to: str = "Alex Morgan <alex@morgan-law.example>",
+    at: datetime | None = None,
+    body: str = "Could you have a look?",
+    message_id: str | None = None,
+    in_reply_to: str | None = None,
+    references: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> bytes:
+    msg = EmailMessage()
+    msg["From"] = sender
+    msg["To"] = to
+    msg["Subject"] = subject
+    if at is not None:
+        msg["Date"] = email.utils.format_datetime(at)
+    msg["Message-ID"] = message_id or email.utils.make_msgid(domain="test.example")
+    if in_reply_to:
+        msg["In-Reply-To"] = in_reply_to
+    if references:
+        msg["References"] = references
+    for key, value in (headers or {}).items():
+        msg[key] = value
+    msg.set_content(body)
+    return bytes(msg)
+
+
+def drop(maildir: Maildir, raw: bytes, at: datetime) -> MaildirEntry:
+    """Deliver `raw` as if it arrived at `at` (a Maildir's arrival time is the file's mtime)."""
+    entry = maildir.deliver(raw)
+    os.utime(entry.path, (at.timestamp(), at.timestamp()))
+    return entry
+
+
+@dataclass(frozen=True)
+class MailFolders:
+    inbox: Maildir
+    sent: Maildir
+    outbox: Maildir
+
+    @classmethod
+    def create(cls, root: Path) -> MailFolders:
+        folders = cls(Maildir(root / "INBOX"), Maildir(root / "Sent"), Maildir(root / "Outbox"))
+        for folder in (folders.inbox, folders.sent, folders.outbox):
+            folder.create()
+        return folders
+
+    def outbox_messages(self) -> list[bytes]:
+        return [entry.path.read_bytes() for entry in self.outbox.entries()]
