@@ -3,6 +3,7 @@ is redirected to a temporary folder, so no test can ever reach a real user's pro
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -17,6 +18,10 @@ from heard.engine import Engine
 from heard.paths import Profile
 from tests.support.fixtures import desktop_session  # noqa: F401  (a session-scoped fixture)
 from tests.support.mail import MailFolders
+
+# Widget tests run without a display; the desktop tests start their own X server and
+# pass its environment to the app explicitly.
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 BERLIN = ZoneInfo("Europe/Berlin")
 # A Wednesday morning in November, inside office hours.

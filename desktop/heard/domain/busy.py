@@ -49,9 +49,11 @@ def busy_at(
     current = next((b for b in blocks if b.start <= at < b.end), None)
     title = None
     if current is not None:
-        # The title shown is the meeting the user is in now, not the first of the block.
+        # The title shown is the meeting the user is in now (the latest one to start when
+        # several overlap), not the first of the merged block.
         title = next(
-            (iv.title for iv in sorted(raw, key=lambda i: i.start) if iv.start <= at < iv.end),
+            (iv.title for iv in sorted(raw, key=lambda i: i.start, reverse=True)
+             if iv.start <= at < iv.end),
             current.title,
         )
     cursor = current.end if current else at

@@ -1,0 +1,44 @@
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from heard.domain.templates import Template, TemplateError, format_time, header_safe
+
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+def test_unknown_placeholders_are_refused_when_the_template_is_made() -> None:
+    with pytest.raises(TemplateError, match=r"unknown placeholder \{client.nmae\}"):
+        Template("ack", "Re: {subject}", "Hi {client.nmae}")
+
+
+def test_broken_braces_are_refused() -> None:
+    with pytest.raises(TemplateError, match="broken braces"):
+        Template("ack", "Re", "Hi {client.name")
+
+
+def test_render_fills_values_and_keeps_literal_braces() -> None:
+    t = Template("ack", "Re: {subject}", "Hi {client.name}, by {reply_by} {{ok}}")
+    subject, body = t.render({"client.name": "Megge", "reply_by": "4:30 pm",
+                              "subject": "Lease"})
+    assert subject == "Re: Lease"
+    assert body == "Hi Megge, by 4:30 pm {ok}"
+
+
+def test_subject_cannot_carry_a_header_injection() -> None:
+    t = Template("ack", "Re: {subject}", "x")
+    subject, _ = t.render({"subject": "Hello\r\nBcc: victim@example.com"})
+    assert "\r" not in subject and "\n" not in subject
+    assert subject == "Re: Hello Bcc: victim@example.com"
+    assert header_safe("a\x00b\tc") == "a b c"
+
+
+def test_format_time_in_the_users_zone() -> None:
+    now = datetime(2026, 11, 25, 9, 0, tzinfo=BERLIN)
+    at = datetime(2026, 11, 25, 15, 30, tzinfo=ZoneInfo("UTC"))  # 16:30 in Berlin
+    assert format_time(at, BERLIN, now) == "4:30 pm"
+    assert format_time(datetime(2026, 11, 26, 0, 5, tzinfo=BERLIN), BERLIN, now) == \
+        "tomorrow 12:05 am"
+    assert format_time(datetime(2026, 11, 28, 9, 0, tzinfo=BERLIN), BERLIN, now) == \
+        "Saturday 9:00 am"

@@ -1,0 +1,116 @@
+"""The tray app against a real engine and store (offscreen): badge, tooltip, window."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from email import message_from_bytes, policy
+
+import pytest
+from PySide6.QtCore import Qt
+from pytestqt.qtbot import QtBot
+
+from heard.domain.urgency import Urgency
+from heard.engine import Engine, Status
+from heard.gui import badge
+from heard.gui.app import HeardApp
+from tests.conftest import NOW
+from tests.gui.test_badge import share
+from tests.support.mail import MailFolders, drop, message
+
+MEGGE = "Margaret Hale <margaret@hale.example>"
+RAJ = "Rajesh Patel <raj@patel-eng.example>"
+
+
+@pytest.fixture
+def app(qtbot: QtBot, engine: Engine) -> Iterator[HeardApp]:
+    heard = HeardApp(engine, tray_available=True)
+    qtbot.addWidget(heard.window)
+    with qtbot.waitSignal(heard.status_applied, timeout=5000):
+        heard.start()
+    yield heard
+    heard.dispose()
+
+
+def wait_status(qtbot: QtBot, heard: HeardApp, count: int) -> Status:
+    qtbot.waitUntil(lambda: heard.status is not None and heard.status.count == count,
+                    timeout=5000)
+    assert heard.status is not None
+    return heard.status
+
+
+def tray_image(heard: HeardApp) -> object:
+    return heard.tray.icon().pixmap(64, 64).toImage()
+
+
+def test_badge_count_and_colour_follow_the_store(
+    qtbot: QtBot, app: HeardApp, engine: Engine, mail: MailFolders
+) -> None:
+    assert app.status is not None and app.status.count == 0
+    assert share(tray_image(app), badge.COLOURS[Urgency.ON_TRACK][0]) < 0.01
+
+    drop(mail.inbox, message(RAJ, "Drawings"), NOW - timedelta(minutes=1))
+    engine.sync()  # as the watcher would; the app hears it through the engine's event
+    status = wait_status(qtbot, app, 1)
+    assert status.urgency is Urgency.ON_TRACK
+    assert share(tray_image(app), badge.COLOURS[Urgency.ON_TRACK][0]) > 0.05
+
+    # Megge is VIP (10 minutes): nine minutes in, she is due soon and the badge turns amber.
+    drop(mail.inbox, message(MEGGE, "Closing"), NOW - timedelta(minutes=9))
+    engine.sync()
+    status = wait_status(qtbot, app, 2)
+    assert status.urgency is Urgency.DUE_SOON
+    image = tray_image(app)
+    assert share(image, badge.COLOURS[Urgency.DUE_SOON][0]) > 0.05
+    assert share(image, badge.COLOURS[Urgency.ON_TRACK][0]) < 0.01
+    tooltip = app.tray.toolTip()
+    assert tooltip.splitlines()[0] == "Heard: 2 clients waiting"
+    assert "Megge: 9 min" in tooltip  # longest waiting first
+    assert tooltip.index("Megge") < tooltip.index("Rajesh")
+
+
+def test_acknowledging_from_the_window_lowers_the_count_and_writes_the_reply(
+    qtbot: QtBot, app: HeardApp, engine: Engine, mail: MailFolders
+) -> None:
+    drop(mail.inbox, message(MEGGE, "Closing", message_id="<c1@hale.example>"),
+         NOW - timedelta(minutes=2))
+    drop(mail.inbox, message(RAJ, "Drawings", message_id="<d1@patel-eng.example>"),
+         NOW - timedelta(minutes=1))
+    engine.sync()
+    wait_status(qtbot, app, 2)
+    app.window.open()
+    qtbot.waitExposed(app.window)
+    assert app.window.list.topLevelItemCount() == 2
+    first = app.window.list.topLevelItem(0)
+    assert first is not None and first.text(0) == "Megge"  # VIP: the most urgent first
+    qtbot.waitUntil(lambda: "Hi Megge," in app.window.preview.toPlainText(), timeout=5000)
+
+    with qtbot.waitSignal(app.acknowledged, timeout=5000) as sent:
+        qtbot.keyClick(app.window.list, Qt.Key.Key_Return)
+    assert sent.args is not None and sent.args[0].sent
+    wait_status(qtbot, app, 1)
+    assert app.window.list.topLevelItemCount() == 1
+    assert "Sent: acknowledgement to margaret@hale.example" in app.window.message.text()
+
+    [raw] = mail.outbox_messages()
+    reply = message_from_bytes(raw, policy=policy.default)
+    assert reply["In-Reply-To"] == "<c1@hale.example>"
+    assert reply["References"] == "<c1@hale.example>"
+    assert reply["To"].addresses[0].addr_spec == "margaret@hale.example"
+
+
+def test_a_failed_acknowledgement_is_shown_not_swallowed(
+    qtbot: QtBot, app: HeardApp, engine: Engine, mail: MailFolders
+) -> None:
+    drop(mail.inbox, message(RAJ, "Drawings"), NOW)
+    engine.sync()
+    wait_status(qtbot, app, 1)
+    for sub in ("new", "cur", "tmp"):
+        (mail.outbox.path / sub).rmdir()
+    mail.outbox.path.rmdir()
+    mail.outbox.path.write_text("not a folder")  # the outbox cannot be written
+    app.window.open()
+    qtbot.waitUntil(lambda: app.window.current_id() is not None, timeout=5000)
+    app.window.acknowledge_current()
+    qtbot.waitUntil(lambda: "Queued (will retry)" in app.window.message.text(), timeout=5000)
+    assert len(engine.store.pending_outbox()) == 1
