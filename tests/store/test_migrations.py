@@ -14,8 +14,7 @@ from heard.domain.clients import Channel
 from heard.domain.ids import ClientId, InquiryId
 from heard.domain.inquiries import InquiryState
 from heard.domain.promises import Promise
-from heard.store import Store, StoreError
-from heard.store import migrations
+from heard.store import Store, StoreError, migrations
 from heard.store.migrations import LATEST, SchemaTooNew
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -126,7 +125,7 @@ def test_a_store_from_a_newer_heard_is_refused_with_what_to_do(tmp_path: Path) -
     path = tmp_path / "newer.sqlite3"
     write_newer_schema(path)
 
-    with pytest.raises(Exception) as info:  # noqa: B017 (the type is pinned below)
+    with pytest.raises((SchemaTooNew, StoreError)) as info:
         Store(path)
 
     chain = [info.value, info.value.__cause__]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -287,8 +288,8 @@ def run_tray(engine: Engine, exit_when_shown: bool = False) -> int:
         if heard.tray_available and geometry.isEmpty() and attempt < 100:
             QTimer.singleShot(20, lambda: announce(status, attempt + 1))
             return
-        log.info("tray: shown with count %d at %d,%d", status.count, geometry.x(),
-                 geometry.y())
+        log.info("tray: shown with count %d at %d,%d size %dx%d", status.count, geometry.x(),
+                 geometry.y(), geometry.width(), geometry.height())
         if exit_when_shown:
             print(f"shown {_seconds_since_start():.3f}", flush=True)
             QTimer.singleShot(0, heard.quit)
@@ -298,6 +299,13 @@ def run_tray(engine: Engine, exit_when_shown: bool = False) -> int:
         announce(status)
 
     heard.status_applied.connect(first_status)
+    # Ctrl-C in a terminal and SIGTERM from a session manager quit cleanly. Python runs
+    # signal handlers only between bytecodes, so a timer lets it in twice a second.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: QTimer.singleShot(0, heard.quit))
+    wake = QTimer(heard)
+    wake.start(500)
+    wake.timeout.connect(lambda: None)
     heard.start()
     code = app.exec()
     server.close()
