@@ -17,7 +17,6 @@ from typing import Any
 
 from heard import __version__, config
 from heard import log as heard_log
-from heard.calendar.ics import CalendarError, busy_intervals
 from heard.clients_import import ImportFormatError, read_clients
 from heard.config import ConfigError, ConfigFile
 from heard.domain.busy import BusyState
@@ -354,6 +353,8 @@ def cmd_account(args: argparse.Namespace, engine: Engine) -> int:
             if args.name and cal.name != args.name:
                 continue
             now = engine.clock.now()
+            from heard.calendar.ics import CalendarError, busy_intervals
+
             try:
                 _found, problems = busy_intervals(cal.path, now, now, settings.zone)
             except CalendarError as exc:
@@ -499,8 +500,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"heard: the settings file has problems:\n{exc}", file=sys.stderr)
         return 1
-    except (EngineError, StoreError, TemplateError, ImportFormatError, CalendarError,
-            OSError, ValueError) as exc:
+    except (EngineError, StoreError, TemplateError, ImportFormatError, OSError,
+            ValueError) as exc:  # CalendarError is a ValueError
         print(f"heard: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

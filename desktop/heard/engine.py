@@ -15,7 +15,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from heard import config
-from heard.calendar.ics import busy_intervals
 from heard.config import MaildirAccount, Settings
 from heard.domain.busy import BusyInterval, BusyState, busy_at
 from heard.domain.clients import Channel, Client, ClientDirectory, normalize_email
@@ -333,6 +332,9 @@ class Engine:
         key = tuple(stamp)
         if self._calendar_cache and self._calendar_cache[0] == key:
             return self._calendar_cache[1], self._calendar_cache[2]
+        # icalendar and friends cost ~40 ms at start-up: loaded only with a calendar.
+        from heard.calendar.ics import busy_intervals
+
         start = at - timedelta(days=1)
         intervals: list[BusyInterval] = []
         errors: list[str] = []

@@ -73,18 +73,15 @@ class HeardApp(QObject):
         self._refresh_again = False
         self._pending_toasts: list[InquiryId] = []
 
-        self.window = QuickReplyWindow()
-        self.window.acknowledge_requested.connect(self.acknowledge)
-        self.window.preview_requested.connect(self.preview)
-        self.window.refresh_requested.connect(self.refresh)
+        self._window: QuickReplyWindow | None = None
 
         self.tray = QSystemTrayIcon(badge.icon(0, None), self)
         self.tray.setToolTip("Heard")
         self.tray.activated.connect(self._activated)
-        self.tray.messageClicked.connect(self.window.open)
+        self.tray.messageClicked.connect(self.open_window)
         self.menu = QMenu()
         open_action = QAction("&Open quick reply", self.menu)
-        open_action.triggered.connect(self.window.open)
+        open_action.triggered.connect(self.open_window)
         self.pause_action = QAction("&Pause notifications", self.menu, checkable=True)
         self.pause_action.setChecked(self.paused)
         self.pause_action.toggled.connect(self._set_paused)
@@ -112,12 +109,28 @@ class HeardApp(QObject):
             log.warning("no system tray on this desktop: showing the window instead")
             self.window.show_message("Your desktop shows no system tray, so Heard stays in "
                                      "this window.")
-            self.window.open()
+            self.open_window()
         self._timer.start()
         self.engine.start_watching()
         # Catch up on what arrived while Heard was not running, off the GUI thread.
         self.ops.run(self.engine.sync, lambda _r: self.refresh())
         self.refresh()
+
+    @property
+    def window(self) -> QuickReplyWindow:
+        """Made on first use: most of the day Heard is only an icon."""
+        if self._window is None:
+            window = QuickReplyWindow()
+            window.acknowledge_requested.connect(self.acknowledge)
+            window.preview_requested.connect(self.preview)
+            window.refresh_requested.connect(self.refresh)
+            if self.status is not None:
+                window.show_status(self.status, self.zone)
+            self._window = window
+        return self._window
+
+    def open_window(self) -> None:
+        self.window.open()
 
     # status
 
@@ -137,7 +150,8 @@ class HeardApp(QObject):
         self.status = status
         self.tray.setIcon(badge.icon(status.count, status.urgency))
         self.tray.setToolTip(tooltip_text(status, self.zone))
-        self.window.show_status(status, self.zone)
+        if self._window is not None:
+            self._window.show_status(status, self.zone)
         self._toast_new(status)
         self.status_applied.emit(status)
         if self._refresh_again:
@@ -196,10 +210,10 @@ class HeardApp(QObject):
     def _activated(self, reason: QSystemTrayIcon.ActivationReason) -> None:
         if reason in (QSystemTrayIcon.ActivationReason.Trigger,
                       QSystemTrayIcon.ActivationReason.DoubleClick):
-            if self.window.isVisible():
-                self.window.hide()
+            if self._window is not None and self._window.isVisible():
+                self._window.hide()
             else:
-                self.window.open()
+                self.open_window()
 
     def _show_error(self, text: str) -> None:
         log.error("%s", text)
@@ -214,8 +228,10 @@ class HeardApp(QObject):
         self.engine.stop_watching()
         self.ops.wait(5000)
         self.tray.hide()
-        for obj in (self.tray, self.menu, self.window):
-            obj.deleteLater()
+        self.tray.deleteLater()
+        self.menu.deleteLater()
+        if self._window is not None:
+            self._window.deleteLater()
         QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
 
     def quit(self) -> None:
@@ -277,7 +293,7 @@ def run_tray(engine: Engine, exit_when_shown: bool = False) -> int:
     def on_connection() -> None:
         socket = server.nextPendingConnection()
         if socket is not None:
-            socket.readyRead.connect(heard.window.open)
+            socket.readyRead.connect(heard.open_window)
 
     server.newConnection.connect(on_connection)
 

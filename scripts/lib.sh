@@ -1,0 +1,46 @@
+# Shared by demo.sh and test.sh: install Debian/Ubuntu packages and the Python venv.
+# Sourced, not run. Everything lands in the checkout's .venv; nothing is installed with pip
+# outside it.
+set -euo pipefail
+
+HEARD_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+VENV=${HEARD_VENV:-$HEARD_ROOT/.venv}
+
+# What PySide6's xcb platform plugin needs on a machine that has no desktop libraries yet.
+RUNTIME_PACKAGES=(python3 python3-venv python3-pip ca-certificates
+  libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0
+  libxcb-randr0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1 libxkbcommon-x11-0
+  libegl1 libgl1 libfontconfig1 libdbus-1-3 fonts-dejavu-core)
+
+# A real desktop for the tests: X server, window manager, tray host, notification daemon,
+# screenshots; `time` for the benchmarks.
+TEST_PACKAGES=(xvfb xauth openbox trayer dunst libnotify-bin dbus-daemon dbus-bin
+  imagemagick x11-utils x11-xserver-utils x11-apps time)
+
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+apt_install() {
+  local missing=()
+  for pkg in "$@"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" \
+      || missing+=("$pkg")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  echo "Installing system packages: ${missing[*]}" >&2
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+    "${missing[@]}" >/dev/null
+}
+
+venv_install() {
+  local extras=$1
+  if [ ! -x "$VENV/bin/python" ]; then
+    echo "Creating $VENV" >&2
+    python3 -m venv "$VENV"
+  fi
+  "$VENV/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip >/dev/null
+  echo "Installing Heard into $VENV" >&2
+  "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e "$HEARD_ROOT$extras"
+}
