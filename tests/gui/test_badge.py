@@ -4,7 +4,6 @@ from PySide6.QtGui import QColor, QImage
 from heard.domain.urgency import Urgency
 from heard.gui import badge
 
-
 # Text needs a QGuiApplication (fonts): every test here runs with pytest-qt's one.
 pytestmark = pytest.mark.usefixtures("qapp")
 
