@@ -509,9 +509,12 @@ class ConfigFile:
         kept = [t for t in aot if t.get("name") != name]
         if len(kept) == len(aot):
             return False
-        new = tomlkit.aot()
-        for t in kept:
-            new.append(t)
-        document[array] = new
+        if kept:
+            new = tomlkit.aot()
+            for t in kept:
+                new.append(t)
+            document[array] = new
+        else:
+            del document[array]
         self._write(document)
         return True

@@ -455,13 +455,9 @@ schedules = st.sampled_from((BERLIN_OFFICE, *NIGHTS))
 def is_open_or_closing(hours: WorkingHours, at: datetime) -> bool:
     if hours.is_open(at):
         return True
-    day = at.astimezone(hours.zone).date()
     instant = at.astimezone(UTC)
-    return any(
-        end.astimezone(UTC) == instant
-        for d in (day - timedelta(days=1), day)
-        for _, end in hours.openings(d)
-    )
+    day = instant.astimezone(hours.zone).date()
+    return any(end.astimezone(UTC) == instant for _, end in hours.openings(day))
 
 
 @settings(deadline=None)

@@ -129,7 +129,7 @@ class WorkingHours:
 
     def is_open(self, at: datetime) -> bool:
         now = _utc(at, "at")
-        return any(s <= now < e for s, e in self._around(now))
+        return any(s <= now < e for s, e in self._day_openings(self._local_day(now)))
 
     def next_opening(self, at: datetime) -> datetime:
         """`at` itself if open, else the start of the next opening."""
@@ -160,7 +160,7 @@ class WorkingHours:
         """Working time between two instants; zero if `end` is not after `start`."""
         lo, hi = _utc(start, "start"), _utc(end, "end")
         total = _ZERO
-        day, last = self._local_day(lo) - _DAY, self._local_day(hi)
+        day, last = self._local_day(lo), self._local_day(hi)
         while lo < hi and day <= last:
             for s, e in self._day_openings(day):
                 total += max(_ZERO, min(e, hi) - max(s, lo))
@@ -179,16 +179,11 @@ class WorkingHours:
         # A span wholly inside a spring-forward gap never happens that day.
         return [(s, e) for s, e in pairs if s < e]
 
-    def _around(self, at: datetime) -> list[tuple[datetime, datetime]]:
-        # The previous local day too: a span ending in a gap at midnight spills into the next day.
-        day = self._local_day(at)
-        return self._day_openings(day - _DAY) + self._day_openings(day)
-
     def _openings_after(self, at: datetime) -> Iterator[tuple[datetime, datetime]]:
         """UTC openings that end after `at`, in order, for as long as the caller wants."""
         if not any(self.week):
             raise ValueError("no working hours configured")
-        day, idle = self._local_day(at) - _DAY, 0
+        day, idle = self._local_day(at), 0
         while idle <= _SEARCH_DAYS:
             found = [(s, e) for s, e in self._day_openings(day) if e > at]
             yield from found

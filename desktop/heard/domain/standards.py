@@ -37,7 +37,8 @@ DEFAULT_STANDARD = Standard(ack_within=timedelta(minutes=30), answer_within=time
 class Standards:
     """The user's standards, looked up by client tier and channel.
 
-    A (tier, channel) entry wins over a tier-wide one, which wins over the default.
+    A (tier, channel) entry wins over a tier-wide one, which wins over the default's
+    channel entry ([standards.default.call]), which wins over the default.
     """
 
     default: Standard = DEFAULT_STANDARD
@@ -48,5 +49,6 @@ class Standards:
         return (
             self.by_tier_channel.get((tier, channel))
             or self.by_tier.get(tier)
+            or self.by_tier_channel.get(("default", channel))
             or self.default
         )

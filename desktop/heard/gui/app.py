@@ -226,7 +226,7 @@ class HeardApp(QObject):
         """Delete the Qt objects now, while QApplication lives: letting Python's garbage
         collector do it after the app is gone can crash at exit."""
         self.engine.stop_watching()
-        self.ops.wait(5000)
+        self.ops.close(5000)
         self.tray.hide()
         self.tray.deleteLater()
         self.menu.deleteLater()

@@ -45,6 +45,7 @@ class Ops(QObject):
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(1)
         self._live: set[_Signals] = set()
+        self._closed = False
 
     def run(self, work: Callable[[], Any],
             on_done: Callable[[Any], None] | None = None,
@@ -54,12 +55,16 @@ class Ops(QObject):
 
         def finished(result: Any) -> None:
             self._live.discard(signals)
+            if self._closed:  # the widgets this would update are gone
+                return
             if on_done is not None:
                 on_done(result)
 
         def failed(exc: Exception) -> None:
             self._live.discard(signals)
             log.error("background work failed", exc_info=exc)
+            if self._closed:
+                return
             if on_error is not None:
                 on_error(exc)
             else:
@@ -71,3 +76,8 @@ class Ops(QObject):
 
     def wait(self, msecs: int = 5000) -> bool:
         return self._pool.waitForDone(msecs)
+
+    def close(self, msecs: int = 5000) -> bool:
+        """Finish running work and drop its results: for shutting the GUI down."""
+        self._closed = True
+        return self.wait(msecs)

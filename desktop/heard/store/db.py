@@ -67,11 +67,18 @@ class Store:
             self._conn = sqlite3.connect(
                 path, isolation_level=None, check_same_thread=False, timeout=10
             )
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"cannot open the store {path}: {exc}") from exc
+        try:
+            # Refuse a newer schema before writing anything to the file.
+            if migrations.version(self._conn) > migrations.LATEST:
+                raise migrations.SchemaTooNew(migrations.version(self._conn))
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA foreign_keys=ON")
             self._conn.execute("PRAGMA synchronous=NORMAL")
             migrations.migrate(self._conn)
-        except sqlite3.DatabaseError as exc:
+        except (sqlite3.DatabaseError, migrations.SchemaTooNew) as exc:
+            self._conn.close()
             raise StoreError(f"cannot open the store {path}: {exc}") from exc
 
     def close(self) -> None:
