@@ -14,7 +14,7 @@ log = logging.getLogger(__name__)
 
 # Bursts of files (a client's message plus a server's bookkeeping, or a whole fetch)
 # come as many events; waiting this long merges them into one sync.
-DEBOUNCE_SECONDS = 0.15
+DEBOUNCE_SECONDS = 0.05
 
 
 class _Handler(FileSystemEventHandler):
