@@ -365,8 +365,8 @@ class Engine:
             inquiries = self.store.open_inquiries()
             clients = {c.id: c for c in self.store.clients() if c.id is not None}
             promises = self.store.open_promises()
-        items = waiting_items(inquiries, clients, self.settings.standards,  # type: ignore[arg-type]
-                              self.settings.hours, now)
+        items = waiting_items(inquiries, clients, self.settings.standards, self.settings.hours,
+                              now)
         by_id = {i.id: i for i in inquiries}
         views = [PromiseView(p, clients.get(p.client_id),
                              by_id[p.inquiry_id].subject if p.inquiry_id in by_id else "")

@@ -114,3 +114,16 @@ def test_a_failed_acknowledgement_is_shown_not_swallowed(
     app.window.acknowledge_current()
     qtbot.waitUntil(lambda: "Queued (will retry)" in app.window.message.text(), timeout=5000)
     assert len(engine.store.pending_outbox()) == 1
+
+
+def test_pausing_notifications_shows_in_the_tooltip_and_keeps_counting(
+    qtbot: QtBot, app: HeardApp, engine: Engine, mail: MailFolders
+) -> None:
+    app.pause_action.trigger()
+    assert app.paused
+    drop(mail.inbox, message(RAJ, "Drawings"), NOW)
+    engine.sync()
+    wait_status(qtbot, app, 1)
+    assert app.tray.toolTip().splitlines()[-1] == "Notifications paused"
+    app.pause_action.trigger()
+    assert "Notifications paused" not in app.tray.toolTip()

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
 from heard.domain.clients import Client
 from heard.domain.clock import WorkingHours
+from heard.domain.ids import ClientId
 from heard.domain.inquiries import Inquiry, InquiryState
 from heard.domain.standards import Standards
 from heard.domain.urgency import Urgency, most_urgent, urgency_at
@@ -24,7 +25,7 @@ class WaitingItem:
 
 def waiting_items(
     inquiries: Iterable[Inquiry],
-    clients: dict[int, Client],
+    clients: Mapping[ClientId, Client],
     standards: Standards,
     hours: WorkingHours,
     now: datetime,

@@ -149,7 +149,7 @@ class HeardApp(QObject):
         self._refreshing = False
         self.status = status
         self.tray.setIcon(badge.icon(status.count, status.urgency))
-        self.tray.setToolTip(tooltip_text(status, self.zone))
+        self._update_tooltip()
         if self._window is not None:
             self._window.show_status(status, self.zone)
         self._toast_new(status)
@@ -205,7 +205,17 @@ class HeardApp(QObject):
 
     def _set_paused(self, paused: bool) -> None:
         self.paused = paused
-        self.tray.setToolTip(self.tray.toolTip())
+        self._update_tooltip()
+
+    def _update_tooltip(self) -> None:
+        if self.status is None:
+            return
+        lines = [tooltip_text(self.status, self.zone)]
+        if not self.engine.settings.accounts:
+            lines.append("No mail account yet: heard account add maildir PATH")
+        if self.paused:
+            lines.append("Notifications paused")
+        self.tray.setToolTip("\n".join(lines))
 
     def _activated(self, reason: QSystemTrayIcon.ActivationReason) -> None:
         if reason in (QSystemTrayIcon.ActivationReason.Trigger,
