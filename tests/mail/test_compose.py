@@ -1,0 +1,40 @@
+from datetime import datetime
+from email import message_from_bytes, policy
+from zoneinfo import ZoneInfo
+
+from heard.mail.compose import build_reply
+
+
+def reply(**overrides: object) -> bytes:
+    args: dict[str, object] = dict(
+        sender_name="Alex Morgan", sender_addr="alex@morgan-law.example",
+        to_name="Margaret Hale", to_addr="margaret@hale.example", subject="Lease",
+        body="Hi Megge,\n\nI'm on it.\n", in_reply_to="<q2@hale.example>",
+        references=("<q1@hale.example>",),
+        date=datetime(2026, 11, 25, 10, 0, tzinfo=ZoneInfo("Europe/Berlin")),
+        message_id="<r1@morgan-law.example>")
+    args.update(overrides)
+    return bytes(build_reply(**args))  # type: ignore[arg-type]
+
+
+def test_reply_threads_on_the_client_message() -> None:
+    msg = message_from_bytes(reply(), policy=policy.default)
+    assert msg["Subject"] == "Re: Lease"
+    assert msg["In-Reply-To"] == "<q2@hale.example>"
+    assert msg["References"] == "<q1@hale.example> <q2@hale.example>"
+    assert msg["Date"] == "Wed, 25 Nov 2026 10:00:00 +0100"
+    assert msg.get_content() == "Hi Megge,\n\nI'm on it.\n"
+
+
+def test_an_existing_re_is_not_doubled() -> None:
+    msg = message_from_bytes(reply(subject="RE: Lease"), policy=policy.default)
+    assert msg["Subject"] == "RE: Lease"
+
+
+def test_line_breaks_in_names_and_subjects_never_make_new_headers() -> None:
+    raw = reply(to_name="Eve\r\nBcc: victim@example.com", subject="Hi\nX-Evil: 1")
+    head = raw.split(b"\n\n", 1)[0]
+    for line in head.splitlines():
+        assert not line.startswith((b"Bcc:", b"X-Evil:"))
+    msg = message_from_bytes(raw, policy=policy.default)
+    assert msg["Bcc"] is None and msg["X-Evil"] is None

@@ -1,0 +1,57 @@
+import pytest
+
+from heard.mail.parse import MalformedMessage, parse_message
+from tests.support.mail import message
+
+
+def test_headers_threading_and_a_plain_preview() -> None:
+    raw = message("Margaret Hale <Margaret@Hale.example>", "Closing   documents",
+                  message_id="<m2@hale.example>", in_reply_to="<m1@hale.example>",
+                  references="<m0@hale.example> <m1@hale.example>",
+                  body="Can we talk today?\n\n> quoted old text\nThanks")
+    facts = parse_message(raw)
+    assert facts.from_addr == "margaret@hale.example"
+    assert facts.from_name == "Margaret Hale"
+    assert facts.subject == "Closing documents"
+    assert facts.message_id == "<m2@hale.example>"
+    assert facts.thread_ids == ("<m0@hale.example>", "<m1@hale.example>", "<m2@hale.example>")
+    assert facts.preview == "Can we talk today? Thanks"
+    assert facts.to == ("alex@morgan-law.example",)
+
+
+def test_html_only_mail_gives_no_preview_and_loads_nothing() -> None:
+    raw = (b"From: a@b.example\r\nSubject: x\r\nContent-Type: text/html\r\n\r\n"
+           b"<img src='http://tracker.example/pixel.png'>Hello")
+    assert parse_message(raw).preview == ""
+
+
+def test_auto_headers_are_kept_for_the_verdict() -> None:
+    raw = message("a@b.example", headers={"Auto-Submitted": "auto-replied",
+                                          "List-Id": "<l.example>"})
+    assert parse_message(raw).auto_headers == {"auto-submitted": "auto-replied",
+                                               "list-id": "<l.example>"}
+
+
+def test_heards_own_acknowledgement_header_is_recognised() -> None:
+    raw = message("alex@morgan-law.example", headers={"X-Heard-Acknowledges": "<q@x>"})
+    assert parse_message(raw).heard_acknowledges == "<q@x>"
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        (b"Subject: hi\r\n\r\nbody", "no From header"),
+        (b"From: undisclosed\r\nSubject: hi\r\n\r\nbody", "no usable address"),
+        (b"", "no From header"),
+    ],
+)
+def test_unusable_mail_is_a_typed_error(raw: bytes, reason: str) -> None:
+    with pytest.raises(MalformedMessage, match=reason):
+        parse_message(raw)
+
+
+def test_a_date_without_zone_is_taken_as_utc_and_a_bad_date_as_unknown() -> None:
+    ok = parse_message(b"From: a@b.example\r\nDate: Wed, 25 Nov 2026 10:00:00 -0000\r\n\r\n")
+    assert ok.date is not None and ok.date.utcoffset() is not None
+    bad = parse_message(b"From: a@b.example\r\nDate: yesterday-ish\r\n\r\n")
+    assert bad.date is None
