@@ -1,0 +1,52 @@
+"""The demo profile: what a new user sees in `heard demo` before touching anything."""
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from heard.demo import DemoGenerator, DemoPaths, create_demo_profile
+from heard.engine import Engine
+
+
+def test_the_demo_profile_has_waiting_clients_a_meeting_and_mail_that_does_not_count(
+    tmp_path: Path
+) -> None:
+    profile = create_demo_profile(tmp_path / "demo", now=datetime.now(UTC))
+    engine = Engine.open(profile)
+    try:
+        report = engine.sync()
+        reasons = sorted(s.reason for s in report.skipped)
+        assert reasons == ["auto-generated: Auto-Submitted", "auto-generated: List-Id",
+                           "not a client"]
+        assert len(report.answered) == 1  # Tom was answered from the phone this morning
+        status = engine.status()
+        assert status.count == 3
+        assert {i.client.display_name for i in status.waiting} == {"Megge", "Raj", "Dana"}
+        assert status.busy is not None and status.busy.now
+        megge = next(c for c in engine.store.clients() if c.preferred_name == "Megge")
+        assert megge.tier == "vip"
+
+        generator = DemoGenerator(profile, seed=7)
+        generator.drop_one()
+        assert len(engine.sync().new_inquiries) == 1
+        assert len(engine.status().waiting) == len(status.waiting) + 1
+        assert generator.dropped == 1
+    finally:
+        engine.close()
+
+
+def test_an_existing_demo_profile_is_reused_and_a_foreign_folder_refused(
+    tmp_path: Path
+) -> None:
+    first = create_demo_profile(tmp_path / "demo")
+    inbox = DemoPaths.of(first).inbox
+    count = len(list((inbox / "new").iterdir()))
+    again = create_demo_profile(tmp_path / "demo")
+    assert again.root == first.root
+    assert len(list((inbox / "new").iterdir())) == count  # not seeded twice
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "thesis.txt").write_text("precious")
+    with pytest.raises(FileExistsError, match="not empty"):
+        create_demo_profile(tmp_path / "mine")
+    assert (tmp_path / "mine" / "thesis.txt").read_text() == "precious"
