@@ -7,10 +7,13 @@ HEARD_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 VENV=${HEARD_VENV:-$HEARD_ROOT/.venv}
 
 # What PySide6's xcb platform plugin needs on a machine that has no desktop libraries yet.
+# (Found with ldd on the Qt libraries and plugins Heard loads, then dpkg -S.)
 RUNTIME_PACKAGES=(python3 python3-venv python3-pip ca-certificates
-  libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0
-  libxcb-randr0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1 libxkbcommon-x11-0
-  libegl1 libgl1 libfontconfig1 libdbus-1-3 fonts-dejavu-core)
+  libglib2.0-0 libgssapi-krb5-2 libdbus-1-3 libegl1 libgl1 libfontconfig1 libfreetype6
+  libx11-6 libx11-xcb1 libxkbcommon0 libxkbcommon-x11-0 libxcb1 libxcb-cursor0
+  libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0 libxcb-render0
+  libxcb-render-util0 libxcb-shape0 libxcb-shm0 libxcb-sync1 libxcb-util1 libxcb-xfixes0
+  libxcb-xinerama0 libxcb-xkb1 fonts-dejavu-core)
 
 # A real desktop for the tests: X server, window manager, tray host, notification daemon,
 # screenshots; `time` for the benchmarks.
