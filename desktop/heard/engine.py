@@ -236,31 +236,43 @@ class Engine:
             self.store.mark_seen(source, entry.key, "", "malformed", exc.reason, now)
             return None
 
-    def _sync_inbox(self, account: MaildirAccount, directory: ClientDirectory,
-                    own: frozenset[str], report: SyncReport) -> None:
-        source = f"{account.name}:inbox"
+    def _sync_folder(self, source: str, folder: Path, report: SyncReport,
+                     handle: Callable[[MessageFacts, datetime, MaildirEntry], tuple[str, str]]
+                     ) -> None:
+        """Read the folder's new files and apply them in one transaction: a crash midway
+        leaves the store as it was, and the next sync reads the same files again."""
         now = self.clock.now()
-        zone = self.settings.zone
-        entries = self._new_entries(source, account.inbox, report)
+        entries = self._new_entries(source, folder, report)
         with self.store.transaction():
             for entry, arrived_ts, raw in entries:
                 report.seen += 1
                 facts = self._parse(source, entry, raw, report, now)
                 if facts is None:
                     continue
-                verdict = classify(facts, directory, own)
-                reason = verdict.reason
-                arrived = datetime.fromtimestamp(arrived_ts, zone)
-                if verdict.is_inquiry and now - arrived > INTAKE_WINDOW:
-                    reason = "older than the 30-day intake window"
-                elif verdict.is_inquiry and verdict.client is not None:
-                    new_id = self._record_inquiry(account, facts, verdict.client, arrived)
-                    if new_id is not None:
-                        report.new_inquiries.append(new_id)
-                else:
-                    report.skipped.append(Skipped(source, entry.path.name, reason))
-                self.store.mark_seen(source, entry.key, facts.message_id,
-                                     verdict.verdict.value, reason, now)
+                arrived = datetime.fromtimestamp(arrived_ts, self.settings.zone)
+                verdict, reason = handle(facts, arrived, entry)
+                self.store.mark_seen(source, entry.key, facts.message_id, verdict, reason, now)
+
+    def _sync_inbox(self, account: MaildirAccount, directory: ClientDirectory,
+                    own: frozenset[str], report: SyncReport) -> None:
+        source = f"{account.name}:inbox"
+        now = self.clock.now()
+
+        def handle(facts: MessageFacts, arrived: datetime, entry: MaildirEntry
+                   ) -> tuple[str, str]:
+            verdict = classify(facts, directory, own)
+            reason = verdict.reason
+            if verdict.is_inquiry and now - arrived > INTAKE_WINDOW:
+                reason = "older than the 30-day intake window"
+            elif verdict.is_inquiry and verdict.client is not None:
+                new_id = self._record_inquiry(account, facts, verdict.client, arrived)
+                if new_id is not None:
+                    report.new_inquiries.append(new_id)
+            else:
+                report.skipped.append(Skipped(source, entry.path.name, reason))
+            return verdict.verdict.value, reason
+
+        self._sync_folder(source, account.inbox, report, handle)
 
     def _record_inquiry(self, account: MaildirAccount, facts: MessageFacts, client: Client,
                         arrived: datetime) -> InquiryId | None:
@@ -283,18 +295,12 @@ class Engine:
     def _sync_sent(self, account: MaildirAccount, directory: ClientDirectory,
                    report: SyncReport) -> None:
         assert account.sent is not None
-        source = f"{account.name}:sent"
-        now = self.clock.now()
-        entries = self._new_entries(source, account.sent, report)
-        with self.store.transaction():
-            for entry, arrived_ts, raw in entries:
-                report.seen += 1
-                facts = self._parse(source, entry, raw, report, now)
-                if facts is None:
-                    continue
-                sent_at = facts.date or datetime.fromtimestamp(arrived_ts, self.settings.zone)
-                reason = self._apply_sent(facts, sent_at, directory, report)
-                self.store.mark_seen(source, entry.key, facts.message_id, "sent", reason, now)
+
+        def handle(facts: MessageFacts, arrived: datetime, _entry: MaildirEntry
+                   ) -> tuple[str, str]:
+            return "sent", self._apply_sent(facts, facts.date or arrived, directory, report)
+
+        self._sync_folder(f"{account.name}:sent", account.sent, report, handle)
 
     def _apply_sent(self, facts: MessageFacts, sent_at: datetime, directory: ClientDirectory,
                     report: SyncReport) -> str:
