@@ -19,6 +19,7 @@ from pathlib import Path
 
 from heard.config import ConfigFile
 from heard.domain.clients import Channel, Client
+from heard.domain.inquiries import InquiryState
 from heard.mail.maildir import Maildir
 from heard.paths import Profile
 from heard.store import Store
@@ -40,6 +41,10 @@ CLIENTS = (
     Client("Tom Becker", emails=("tom.becker@brightline.example",)),
     Client("Acme Logistics", domains=("acme-logistics.example",), tier="vip",
            preferred_name="Dana"),
+    Client("Nina Okafor", emails=("nina@okafor-design.example",)),
+    Client("Greenfield Architects", domains=("greenfield-arch.example",),
+           preferred_name="Paul"),
+    Client("Henrik Sørensen", emails=("henrik@sorensen.example",), tier="vip"),
 )
 
 # Who writes, from which address, and about what: the generator draws from these.
@@ -49,6 +54,9 @@ WRITERS = (
     ("Sofia Lindqvist", "sofia@lindqvist.example"),
     ("Tom Becker", "tom.becker@brightline.example"),
     ("Dana Whitfield", "dana.whitfield@acme-logistics.example"),
+    ("Nina Okafor", "nina@okafor-design.example"),
+    ("Paul Greenfield", "paul@greenfield-arch.example"),
+    ("Henrik Sørensen", "henrik@sorensen.example"),
 )
 SUBJECTS = (
     ("Closing documents", "Can we go through the closing documents today? The bank wants "
@@ -212,20 +220,32 @@ def _seed_mail(paths: DemoPaths, now: datetime) -> None:
 
 
 class DemoGenerator:
-    """Drops a new client message into the demo inbox every 20-40 seconds."""
+    """Drops a new client message into the demo inbox every 20-40 seconds.
+
+    With the store, it prefers clients who are not already waiting, so the badge climbs.
+    """
 
     def __init__(self, profile: Profile, store: Store | None = None,
                  interval: tuple[float, float] = (20.0, 40.0), seed: int | None = None
                  ) -> None:
         self._inbox = Maildir(DemoPaths.of(profile).inbox)
+        self._store = store
         self._interval = interval
         self._random = random.Random(seed)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="demo-generator", daemon=True)
         self.dropped = 0
 
+    def _writer(self) -> tuple[str, str]:
+        waiting: set[str] = set()
+        if self._store is not None:
+            waiting = {i.sender for i in self._store.open_inquiries()
+                       if i.state is InquiryState.WAITING}
+        quiet = [w for w in WRITERS if w[1] not in waiting]
+        return self._random.choice(quiet or list(WRITERS))
+
     def drop_one(self) -> None:
-        name, addr = self._random.choice(WRITERS)
+        name, addr = self._writer()
         subject, body = self._random.choice(SUBJECTS)
         now = datetime.now(UTC)
         self._inbox.deliver(_message(name, addr, subject, body, now))
