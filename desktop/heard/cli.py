@@ -90,7 +90,7 @@ def status_json(status: Status, zone: Any) -> dict[str, Any]:
             }
             for view in status.promises
         ],
-        "problems": status.calendar_errors,
+        "problems": status.problems,
     }
 
 
@@ -137,7 +137,7 @@ def print_status(status: Status, zone: Any) -> None:
             who = view.client.display_name if view.client else "?"
             print(f"  #{view.promise.inquiry_id:<4} {who:<16} due {_short(view.promise.due, zone)}"
                   f"  {view.subject[:40]}")
-    for problem in status.calendar_errors:
+    for problem in status.problems:
         print(f"warning: {problem}", file=sys.stderr)
 
 

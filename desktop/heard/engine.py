@@ -6,29 +6,30 @@ events (from whichever thread did the work; the GUI turns them into Qt signals).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from pathlib import Path
 
 from heard import config
 from heard.config import MaildirAccount, Settings
 from heard.domain.busy import BusyInterval, BusyState, busy_at
-from heard.domain.clients import Channel, Client, ClientDirectory, normalize_email
+from heard.domain.clients import Client, ClientDirectory, normalize_email, normalize_phone
 from heard.domain.clock import Clock, SystemClock
 from heard.domain.ids import ClientId, InquiryId
 from heard.domain.inquiries import Inquiry, InquiryState
-from heard.domain.messages import MessageFacts, Verdict, classify
+from heard.domain.messages import Verdict
 from heard.domain.promises import Promise
 from heard.domain.templates import Template, format_time
 from heard.domain.urgency import Urgency
 from heard.domain.waiting import WaitingItem, badge_urgency, waiting_count, waiting_items
+from heard.intake import Intake, Skipped, SyncReport
 from heard.mail.compose import build_reply, make_message_id
-from heard.mail.maildir import Maildir, MaildirEntry
-from heard.mail.parse import MalformedMessage, parse_message
+from heard.mail.maildir import Maildir
+from heard.mail.parse import valid_address
 from heard.mail.transport import MaildirTransport, SendError, Transport
 from heard.mail.watch import MaildirWatcher
 from heard.paths import Profile
@@ -37,8 +38,6 @@ from heard.template_files import load_templates
 
 log = logging.getLogger(__name__)
 
-# A first look at an old Maildir must not turn years of mail into "waiting" clients.
-INTAKE_WINDOW = timedelta(days=30)
 # How far ahead the calendar is read for busy/free answers.
 CALENDAR_HORIZON = timedelta(days=8)
 
@@ -67,27 +66,6 @@ class NoTransport(EngineError):
 
 
 @dataclass(frozen=True)
-class Skipped:
-    source: str
-    file: str
-    reason: str
-
-
-@dataclass
-class SyncReport:
-    seen: int = 0
-    new_inquiries: list[InquiryId] = field(default_factory=list)
-    answered: list[InquiryId] = field(default_factory=list)
-    acknowledged: list[InquiryId] = field(default_factory=list)
-    skipped: list[Skipped] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-
-    @property
-    def changed(self) -> bool:
-        return bool(self.new_inquiries or self.answered or self.acknowledged)
-
-
-@dataclass(frozen=True)
 class PromiseView:
     promise: Promise
     client: Client | None
@@ -102,7 +80,7 @@ class Status:
     busy: BusyState | None     # None: no calendar configured, so busy is unknown
     waiting: list[WaitingItem]
     promises: list[PromiseView]
-    calendar_errors: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -154,6 +132,11 @@ class Engine:
         self._listeners: list[Listener] = []
         self._watcher: MaildirWatcher | None = None
         self._calendar_cache: tuple[object, list[BusyInterval], list[str]] | None = None
+        if settings.reply_template not in self.templates:
+            store.close()
+            raise EngineError(
+                f"replies.template names {settings.reply_template!r}, which is not a template;"
+                f" known: {', '.join(sorted(self.templates))}")
 
     @classmethod
     def open(cls, profile: Profile, clock: Clock | None = None) -> Engine:
@@ -163,7 +146,8 @@ class Engine:
 
     def close(self) -> None:
         self.stop_watching()
-        self.store.close()
+        with self._lock:  # never in the middle of a sync
+            self.store.close()
 
     # events
 
@@ -182,147 +166,50 @@ class Engine:
     def directory(self) -> ClientDirectory:
         return ClientDirectory(self.store.clients())
 
+    def _normalized(self, client: Client) -> Client:
+        """Phone numbers in E.164, read in the user's region when written without +code."""
+        region = self.settings.user.phone_region
+        phones = tuple(normalize_phone(p, region) or p for p in client.phones)
+        return dataclasses.replace(client, phones=phones)
+
     def add_client(self, client: Client) -> Client:
-        return self.store.add_client(client, self.clock.now())
+        added = self.store.add_client(self._normalized(client), self.clock.now())
+        self._emit(EngineEvent("changed"))
+        return added
+
+    def update_client(self, client: Client) -> Client:
+        updated = self.store.update_client(self._normalized(client))
+        self._emit(EngineEvent("changed"))
+        return updated
+
+    def remove_client(self, client_id: ClientId) -> bool:
+        removed = self.store.remove_client(client_id)
+        self._emit(EngineEvent("changed"))
+        return removed
+
+    def clients(self) -> list[Client]:
+        return self.store.clients()
 
     # intake
 
+    def own_addresses(self) -> frozenset[str]:
+        return frozenset({*self.settings.user.addresses,
+                          *(normalize_email(a.address) for a in self.settings.accounts
+                            if a.address)})
+
     def sync(self) -> SyncReport:
-        """Read what is new in every account, in one transaction per folder."""
+        """Read what is new in every account; send what the outbox still holds."""
         with self._lock:
             report = SyncReport()
-            own = frozenset({*self.settings.user.addresses,
-                             *(normalize_email(a.address) for a in self.settings.accounts
-                               if a.address)})
+            intake = Intake(self.store, self.clock, self.settings.zone)
             directory = self.directory()
+            own = self.own_addresses()
             for account in self.settings.accounts:
-                self._sync_inbox(account, directory, own, report)
-                if account.sent is not None:
-                    self._sync_sent(account, directory, report)
+                intake.sync_account(account, directory, own, report)
             self._flush_outbox(report)
         if report.changed:
             self._emit(EngineEvent("changed", tuple(report.new_inquiries)))
         return report
-
-    def _new_entries(self, source: str, folder: Path, report: SyncReport
-                     ) -> list[tuple[MaildirEntry, float, bytes]]:
-        maildir = Maildir(folder)
-        if not maildir.exists():
-            report.errors.append(f"{source}: {folder} is not a Maildir (needs new/ cur/ tmp/)")
-            log.warning("%s", report.errors[-1])
-            return []
-        known = self.store.seen_keys(source)
-        entries = []
-        for entry in maildir.entries():
-            if entry.key in known:
-                continue
-            try:
-                arrived = entry.path.stat().st_mtime
-                raw = entry.path.read_bytes()
-            except OSError as exc:  # moved away between listing and reading: next sync
-                log.info("%s: %s vanished while reading (%s)", source, entry.path.name, exc)
-                continue
-            entries.append((entry, arrived, raw))
-        entries.sort(key=lambda e: e[1])
-        return entries
-
-    def _parse(self, source: str, entry: MaildirEntry, raw: bytes, report: SyncReport,
-               now: datetime) -> MessageFacts | None:
-        try:
-            return parse_message(raw)
-        except MalformedMessage as exc:
-            log.warning("skipped %s in %s: %s", entry.path.name, source, exc.reason)
-            report.skipped.append(Skipped(source, entry.path.name, f"malformed: {exc.reason}"))
-            self.store.mark_seen(source, entry.key, "", "malformed", exc.reason, now)
-            return None
-
-    def _sync_folder(self, source: str, folder: Path, report: SyncReport,
-                     handle: Callable[[MessageFacts, datetime, MaildirEntry], tuple[str, str]]
-                     ) -> None:
-        """Read the folder's new files and apply them in one transaction: a crash midway
-        leaves the store as it was, and the next sync reads the same files again."""
-        now = self.clock.now()
-        entries = self._new_entries(source, folder, report)
-        with self.store.transaction():
-            for entry, arrived_ts, raw in entries:
-                report.seen += 1
-                facts = self._parse(source, entry, raw, report, now)
-                if facts is None:
-                    continue
-                arrived = datetime.fromtimestamp(arrived_ts, self.settings.zone)
-                verdict, reason = handle(facts, arrived, entry)
-                self.store.mark_seen(source, entry.key, facts.message_id, verdict, reason, now)
-
-    def _sync_inbox(self, account: MaildirAccount, directory: ClientDirectory,
-                    own: frozenset[str], report: SyncReport) -> None:
-        source = f"{account.name}:inbox"
-        now = self.clock.now()
-
-        def handle(facts: MessageFacts, arrived: datetime, entry: MaildirEntry
-                   ) -> tuple[str, str]:
-            verdict = classify(facts, directory, own)
-            reason = verdict.reason
-            if verdict.is_inquiry and now - arrived > INTAKE_WINDOW:
-                reason = "older than the 30-day intake window"
-            elif verdict.is_inquiry and verdict.client is not None:
-                new_id = self._record_inquiry(account, facts, verdict.client, arrived)
-                if new_id is not None:
-                    report.new_inquiries.append(new_id)
-            else:
-                report.skipped.append(Skipped(source, entry.path.name, reason))
-            return verdict.verdict.value, reason
-
-        self._sync_folder(source, account.inbox, report, handle)
-
-    def _record_inquiry(self, account: MaildirAccount, facts: MessageFacts, client: Client,
-                        arrived: datetime) -> InquiryId | None:
-        assert client.id is not None
-        # A follow-up in a thread whose inquiry is still waiting is the same contact.
-        for existing in self.store.open_inquiries_in_thread(facts.thread_ids):
-            if existing.client_id == client.id and existing.state is InquiryState.WAITING:
-                assert existing.id is not None
-                self.store.add_thread_ids(existing.id, facts.thread_ids)
-                return None
-        inquiry = self.store.add_inquiry(Inquiry(
-            client_id=client.id, channel=Channel.EMAIL, received_at=arrived,
-            subject=facts.subject, sender=facts.from_addr, message_id=facts.message_id,
-            thread_ids=facts.thread_ids, preview=facts.preview, account=account.name,
-        ))
-        assert inquiry.id is not None
-        log.info("new inquiry %s from %s: %s", inquiry.id, client.name, facts.subject)
-        return inquiry.id
-
-    def _sync_sent(self, account: MaildirAccount, directory: ClientDirectory,
-                   report: SyncReport) -> None:
-        assert account.sent is not None
-
-        def handle(facts: MessageFacts, arrived: datetime, _entry: MaildirEntry
-                   ) -> tuple[str, str]:
-            return "sent", self._apply_sent(facts, facts.date or arrived, directory, report)
-
-        self._sync_folder(f"{account.name}:sent", account.sent, report, handle)
-
-    def _apply_sent(self, facts: MessageFacts, sent_at: datetime, directory: ClientDirectory,
-                    report: SyncReport) -> str:
-        if facts.heard_acknowledges:
-            for inquiry in self.store.open_inquiries_in_thread([facts.heard_acknowledges]):
-                if inquiry.state is InquiryState.WAITING and inquiry.id is not None:
-                    self.store.save_inquiry(inquiry.acknowledge(sent_at))
-                    report.acknowledged.append(inquiry.id)
-            return "acknowledgement"
-        # A real reply: by thread first, else to the client after their message.
-        targets = self.store.open_inquiries_in_thread(
-            [m for m in facts.thread_ids if m != facts.message_id])
-        if not targets:
-            client_ids = {c.id for c in (directory.match_email(a) for a in facts.to) if c}
-            targets = [i for i in self.store.open_inquiries()
-                       if i.client_id in client_ids and i.received_at <= sent_at]
-        for inquiry in targets:
-            assert inquiry.id is not None
-            self.store.save_inquiry(inquiry.answer(sent_at))
-            self.store.close_promises(inquiry.id, sent_at)
-            report.answered.append(inquiry.id)
-        return "reply" if targets else "sent mail, no open inquiry"
 
     # calendar
 
@@ -378,12 +265,18 @@ class Engine:
                              by_id[p.inquiry_id].subject if p.inquiry_id in by_id else "")
                  for p in promises]
         busy: BusyState | None = None
-        errors: list[str] = []
+        problems: list[str] = []
         if self.settings.calendars:
-            intervals, errors = self._intervals(now)
+            intervals, calendar_problems = self._intervals(now)
             busy = busy_at(intervals, now)
+            problems.extend(calendar_problems)
+        unsent = self.store.pending_outbox()
+        if unsent:
+            # An acknowledgement the client has not received must never look done.
+            problems.append(f"{len(unsent)} acknowledgement(s) not sent yet"
+                            f" ({unsent[-1][3] or 'waiting to be sent'}); Heard keeps trying")
         return Status(now, waiting_count(items), badge_urgency(items), busy, items, views,
-                      errors)
+                      problems)
 
     # acknowledging
 
@@ -416,23 +309,39 @@ class Engine:
         return next((a for a in self.settings.accounts if a.name == name),
                     self.settings.accounts[0] if self.settings.accounts else None)
 
+    def _sender(self, account: MaildirAccount | None) -> str:
+        sender = (account.address if account and account.address else
+                  next(iter(self.settings.user.addresses), ""))
+        if not valid_address(sender):
+            raise EngineError(
+                "Heard does not know your address: set it with `heard account add ..."
+                " --address you@example.com` or in heard.toml, [user] addresses")
+        return sender
+
+    def _open_inquiry(self, inquiry_id: InquiryId) -> tuple[Inquiry, Client]:
+        inquiry = self.store.inquiry(inquiry_id)
+        if inquiry is None:
+            raise NoSuchInquiry(inquiry_id)
+        if inquiry.state is not InquiryState.WAITING:
+            raise NotWaiting(inquiry)
+        client = self.store.client(inquiry.client_id)
+        if client is None:
+            raise EngineError(f"the client of inquiry {inquiry_id} was removed")
+        return inquiry, client
+
     def acknowledge(self, inquiry_id: InquiryId, template: str | None = None,
                     reply_by: datetime | None = None, dry_run: bool = False) -> AckResult:
         """Send the client an acknowledgement and record the promise it makes.
 
         The outbox row, the state change and the promise are written in one transaction
-        before sending, so a crash between the two is reconciled by `_flush_outbox`.
+        before sending, so a crash between the two is reconciled by the next sync; the
+        state change only happens if no one (another process) acknowledged it first.
         """
         now = self.clock.now()
+        if reply_by is not None and reply_by <= now:
+            raise EngineError(f"{reply_by:%H:%M} has passed: promise a time still to come")
         with self._lock:
-            inquiry = self.store.inquiry(inquiry_id)
-            if inquiry is None:
-                raise NoSuchInquiry(inquiry_id)
-            if inquiry.state is not InquiryState.WAITING:
-                raise NotWaiting(inquiry)
-            client = self.store.client(inquiry.client_id)
-            if client is None:
-                raise EngineError(f"the client of inquiry {inquiry_id} was removed")
+            inquiry, client = self._open_inquiry(inquiry_id)
             busy = self.busy(now)
             promised = reply_by or self._reply_by(now, busy)
             chosen = self._template_for(template, busy)
@@ -450,45 +359,80 @@ class Engine:
                 "subject": inquiry.subject,
             }
             subject, body = chosen.render(values)
-            account = self._account(inquiry.account)
-            sender = (account.address if account and account.address else
-                      next(iter(self.settings.user.addresses), "me@localhost"))
+            to = inquiry.reply_address
+            if not valid_address(to):
+                raise EngineError(f"{to!r} is not an address Heard can reply to")
+            sender = self._sender(self._account(inquiry.account))
             message_id = make_message_id(sender.rpartition("@")[2])
             msg = build_reply(
                 sender_name=self.settings.user.name, sender_addr=sender,
-                to_name=client.name, to_addr=inquiry.sender, subject=subject, body=body,
+                to_name=client.name, to_addr=to, subject=subject, body=body,
                 in_reply_to=inquiry.message_id,
                 references=tuple(t for t in inquiry.thread_ids if t != inquiry.message_id),
                 date=now, message_id=message_id,
             )
-            result = AckResult(inquiry_id, message_id, inquiry.sender, str(msg["Subject"]),
-                               body, promised, chosen.name, sent=False)
+            result = AckResult(inquiry_id, message_id, to, str(msg["Subject"]), body,
+                               promised, chosen.name, sent=False)
             if dry_run:
                 return result
             transport = self._transport(inquiry.account)
             raw = bytes(msg)
             with self.store.transaction():
+                if not self.store.move_inquiry(inquiry.acknowledge(now), InquiryState.WAITING):
+                    raise NotWaiting(self.store.inquiry(inquiry_id) or inquiry)
                 self.store.add_outbox(message_id, inquiry_id, transport.name, raw, now)
-                self.store.save_inquiry(inquiry.acknowledge(now))
                 self.store.add_promise(Promise(inquiry_id, client.id or ClientId(0), now,
                                                promised, f"reply by {values['reply_by']}"))
             sent = self._send(transport, message_id, raw)
         self._emit(EngineEvent("changed"))
-        return AckResult(**{**result.__dict__, "sent": sent})
+        return dataclasses.replace(result, sent=sent)
+
+    def _close(self, inquiry_id: InquiryId, state: InquiryState) -> Inquiry:
+        now = self.clock.now()
+        with self._lock:
+            inquiry = self.store.inquiry(inquiry_id)
+            if inquiry is None:
+                raise NoSuchInquiry(inquiry_id)
+            if not inquiry.state.is_open:
+                raise NotWaiting(inquiry)
+            moved = inquiry.move_to(state, now)
+            with self.store.transaction():
+                if not self.store.move_inquiry(moved, inquiry.state):
+                    raise NotWaiting(self.store.inquiry(inquiry_id) or inquiry)
+                if state is InquiryState.ANSWERED:
+                    self.store.close_promises(inquiry_id, now)
+        self._emit(EngineEvent("changed"))
+        return moved
+
+    def mark_answered(self, inquiry_id: InquiryId) -> Inquiry:
+        """The client got their answer another way (a call, a meeting)."""
+        return self._close(inquiry_id, InquiryState.ANSWERED)
+
+    def dismiss(self, inquiry_id: InquiryId) -> Inquiry:
+        """No reply is needed ("Thanks!")."""
+        return self._close(inquiry_id, InquiryState.DISMISSED)
 
     def _send(self, transport: Transport, message_id: str, raw: bytes) -> bool:
         try:
             transport.send(raw, message_id)
         except SendError as exc:
             log.error("sending %s failed, will retry: %s", message_id, exc)
+            self.store.mark_outbox(message_id, "pending", self.clock.now(), error=exc.problem)
             self._emit(EngineEvent("error", message=str(exc)))
             return False
         self.store.mark_outbox(message_id, "sent", self.clock.now())
         return True
 
+    def retry_outbox(self) -> SyncReport:
+        """Send what is still pending (the tray calls this on a timer)."""
+        report = SyncReport()
+        with self._lock:
+            self._flush_outbox(report)
+        return report
+
     def _flush_outbox(self, report: SyncReport) -> None:
         """Send what a crash or a failure left pending; the Message-ID keeps it to one copy."""
-        for message_id, transport_name, raw in self.store.pending_outbox():
+        for message_id, transport_name, raw, _error in self.store.pending_outbox():
             try:
                 transport = self._transport(transport_name)
             except NoTransport as exc:
@@ -518,9 +462,5 @@ class Engine:
             self._watcher = None
 
 
-def inquiries_of(store: Store, ids: Iterable[InquiryId]) -> list[Inquiry]:
-    return [i for i in (store.inquiry(x) for x in ids) if i is not None]
-
-
-__all__ = ["AckResult", "Engine", "EngineError", "EngineEvent", "Status", "SyncReport",
-           "Verdict"]
+__all__ = ["AckResult", "Engine", "EngineError", "EngineEvent", "Skipped", "Status",
+           "SyncReport", "Verdict"]

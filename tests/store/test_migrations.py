@@ -108,7 +108,7 @@ def test_a_store_from_the_previous_schema_is_upgraded_and_keeps_its_data(
         assert [p.id for p in store.open_promises()] == [promise.id]
         store.add_outbox("<ack1@morgan-law.example>", InquiryId(3), "work", b"raw mail",
                          received)
-        assert store.pending_outbox() == [("<ack1@morgan-law.example>", "work", b"raw mail")]
+        assert store.pending_outbox() == [("<ack1@morgan-law.example>", "work", b"raw mail", "")]
 
 
 def write_newer_schema(path: Path) -> None:

@@ -363,20 +363,20 @@ def test_outbox_rows_are_pending_until_marked_sent(store: Store) -> None:
     store.add_outbox("<ack2@x>", inquiry.id, "work", b"second", NOW + timedelta(minutes=1))
     store.add_outbox("<ack1@x>", inquiry.id, "work", b"first", NOW)
     store.add_outbox("<ack3@x>", None, "other", b"third", NOW + timedelta(minutes=2))
-    assert store.pending_outbox() == [("<ack1@x>", "work", b"first"),
-                                      ("<ack2@x>", "work", b"second"),
-                                      ("<ack3@x>", "other", b"third")]
+    assert store.pending_outbox() == [("<ack1@x>", "work", b"first", ""),
+                                      ("<ack2@x>", "work", b"second", ""),
+                                      ("<ack3@x>", "other", b"third", "")]
 
     store.mark_outbox("<ack1@x>", "sent", NOW + timedelta(minutes=5))
     store.mark_outbox("<ack3@x>", "failed", NOW, error="disk full")
-    assert store.pending_outbox() == [("<ack2@x>", "work", b"second")]
+    assert store.pending_outbox() == [("<ack2@x>", "work", b"second", "")]
 
 
 def test_one_message_id_is_queued_once(store: Store) -> None:
     store.add_outbox("<ack@x>", None, "work", b"raw", NOW)
     with pytest.raises(sqlite3.IntegrityError):
         store.add_outbox("<ack@x>", None, "work", b"raw again", NOW)
-    assert store.pending_outbox() == [("<ack@x>", "work", b"raw")]
+    assert store.pending_outbox() == [("<ack@x>", "work", b"raw", "")]
 
 
 def test_times_are_stored_as_utc_instants(tmp_path: Path) -> None:

@@ -64,11 +64,22 @@ class Inquiry:
     acknowledged_at: datetime | None = None
     closed_at: datetime | None = None   # answered, delegated or dismissed
     account: str = ""                   # the mail account it arrived in; replies leave from it
+    reply_to: str = ""                  # the client's Reply-To, when it differs from sender
+    last_message_at: datetime | None = None  # the client's latest follow-up in the thread
     id: InquiryId | None = None
 
     def __post_init__(self) -> None:
         if self.received_at.tzinfo is None:
             raise ValueError("received_at must be timezone-aware")
+
+    @property
+    def reply_address(self) -> str:
+        return self.reply_to or self.sender
+
+    @property
+    def last_activity(self) -> datetime:
+        """When the client last wrote in this inquiry: a reply must be later to answer it."""
+        return max(self.received_at, self.last_message_at or self.received_at)
 
     def move_to(self, state: InquiryState, at: datetime) -> Inquiry:
         if state not in _TRANSITIONS[self.state]:

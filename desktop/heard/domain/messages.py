@@ -30,6 +30,7 @@ class MessageFacts:
     preview: str = ""
     # Set on the acknowledgements Heard itself sends: the client message they answer.
     heard_acknowledges: str | None = None
+    reply_to: str = ""        # where the sender asks replies to go, if not From
 
     @property
     def thread_ids(self) -> tuple[str, ...]:

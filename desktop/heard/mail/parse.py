@@ -10,6 +10,7 @@ from email.message import EmailMessage
 from email.parser import BytesParser
 
 from heard.domain.messages import MessageFacts
+from heard.domain.templates import header_safe
 
 # Headers kept for the auto-generated verdict (see domain.messages.auto_generated_reason).
 AUTO_HEADERS = (
@@ -39,9 +40,9 @@ def _header(msg: EmailMessage, name: str) -> str:
     try:
         value = msg.get(name)
     except Exception:  # the email package raises many kinds on hostile headers
-        raw = msg.get_all(name, failobj=[]) if hasattr(msg, "get_all") else []
-        value = raw[0] if raw else None
-    return "" if value is None else _text(value)
+        # Fall back to the raw, undecoded text: never a crash, never a lost message.
+        value = next((v for k, v in msg.raw_items() if k.lower() == name.lower()), None)
+    return "" if value is None else " ".join(_text(value).split())
 
 
 def _ids(text: str) -> tuple[str, ...]:
@@ -53,9 +54,21 @@ def _address(msg: EmailMessage) -> tuple[str, str]:
     if not raw.strip():
         raise MalformedMessage("no From header")
     name, addr = email.utils.parseaddr(raw)
-    if "@" not in addr:
+    if not valid_address(addr):
         raise MalformedMessage(f"From header has no usable address: {raw[:80]!r}")
-    return name.strip(), addr.strip().lower()
+    return header_safe(name), addr.strip().lower()
+
+
+_ADDR = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$")
+
+
+def valid_address(addr: str) -> bool:
+    """A plain user@domain address: what Heard will ever write into a header.
+
+    Quoted local parts and other exotica are refused rather than passed on, since a reply
+    to them could go to someone else.
+    """
+    return bool(_ADDR.match(addr)) and ".." not in addr and len(addr) <= 254
 
 
 def _date(msg: EmailMessage) -> datetime | None:
@@ -88,18 +101,27 @@ def _preview(msg: EmailMessage) -> str:
 
 
 def parse_message(raw: bytes, *, with_preview: bool = True) -> MessageFacts:
+    """Facts of one message; anything unusable is a MalformedMessage, never another error."""
     try:
-        msg = BytesParser(policy=policy.default).parsebytes(raw)
-    except Exception as exc:
-        raise MalformedMessage(f"unparseable message: {exc}") from exc
+        return _parse(raw, with_preview)
+    except MalformedMessage:
+        raise
+    except Exception as exc:  # hostile input finds corners of the email package
+        raise MalformedMessage(f"unparseable message ({type(exc).__name__}: {exc})") from exc
+
+
+def _parse(raw: bytes, with_preview: bool) -> MessageFacts:
+    msg = BytesParser(policy=policy.default).parsebytes(raw)
     if not isinstance(msg, EmailMessage):
         raise MalformedMessage("unparseable message")
     from_name, from_addr = _address(msg)
     to = tuple(
         addr.lower()
         for _n, addr in email.utils.getaddresses([_header(msg, "To"), _header(msg, "Cc")])
-        if "@" in addr
+        if valid_address(addr)
     )
+    reply_to = next((addr.lower() for _n, addr in email.utils.getaddresses(
+        [_header(msg, "Reply-To")]) if valid_address(addr)), "")
     auto = {name: _header(msg, name) for name in AUTO_HEADERS if name in msg}
     message_id = next(iter(_ids(_header(msg, "Message-ID"))), "")
     acknowledges = next(iter(_ids(_header(msg, HEARD_ACK_HEADER))), None)
@@ -115,4 +137,5 @@ def parse_message(raw: bytes, *, with_preview: bool = True) -> MessageFacts:
         auto_headers=auto,
         preview=_preview(msg) if with_preview else "",
         heard_acknowledges=acknowledges,
+        reply_to=reply_to if reply_to != from_addr else "",
     )

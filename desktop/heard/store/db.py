@@ -109,6 +109,19 @@ class Store:
             if self._depth == 0:
                 self._conn.execute("COMMIT")
 
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """Inside a transaction: undo just this part if it fails."""
+        with self.transaction() as conn:
+            conn.execute("SAVEPOINT part")
+            try:
+                yield
+            except BaseException:
+                conn.execute("ROLLBACK TO part")
+                conn.execute("RELEASE part")
+                raise
+            conn.execute("RELEASE part")
+
     def _query(self, sql: str, args: Iterable[Any] = ()) -> list[sqlite3.Row]:
         with self._lock:
             cur = self._conn.execute(sql, tuple(args))
@@ -200,12 +213,12 @@ class Store:
         with self.transaction() as conn:
             cur = conn.execute(
                 "INSERT INTO inquiries (client_id, channel, received_at, subject, sender,"
-                " message_id, preview, state, acknowledged_at, closed_at, account)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " message_id, preview, state, acknowledged_at, closed_at, account, reply_to,"
+                " last_message_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (inquiry.client_id, inquiry.channel.value, _ts(inquiry.received_at),
                  inquiry.subject, inquiry.sender, inquiry.message_id, inquiry.preview,
                  inquiry.state.value, _ts(inquiry.acknowledged_at), _ts(inquiry.closed_at),
-                 inquiry.account),
+                 inquiry.account, inquiry.reply_to, _ts(inquiry.last_message_at)),
             )
             inquiry_id = InquiryId(int(cur.lastrowid or 0))
             self.add_thread_ids(inquiry_id, inquiry.thread_ids)
@@ -219,6 +232,36 @@ class Store:
                 "INSERT OR IGNORE INTO inquiry_threads (inquiry_id, message_id) VALUES (?, ?)",
                 [(inquiry_id, mid) for mid in ids if mid],
             )
+
+    def note_follow_up(self, inquiry_id: InquiryId, at: datetime, ids: Iterable[str]) -> None:
+        """The client wrote again in the thread of a waiting inquiry."""
+        with self.transaction() as conn:
+            conn.execute(
+                "UPDATE inquiries SET last_message_at = max(coalesce(last_message_at, ?), ?)"
+                " WHERE id=?", (_ts(at), _ts(at), inquiry_id))
+            self.add_thread_ids(inquiry_id, ids)
+
+    def message_was_inquiry(self, message_id: str) -> bool:
+        """Another copy of this message (same Message-ID) already made an inquiry."""
+        if not message_id:
+            return False
+        return bool(self._query("SELECT 1 FROM seen_messages WHERE message_id=? AND"
+                                " verdict='inquiry' LIMIT 1", (message_id,)))
+
+    def move_inquiry(self, inquiry: Inquiry, expected: InquiryState) -> bool:
+        """Write a transition only if the stored state is still `expected`.
+
+        The check and the write are one statement inside the writer's transaction, so two
+        processes (the tray and a script) can never both acknowledge one inquiry.
+        """
+        with self.transaction() as conn:
+            cur = conn.execute(
+                "UPDATE inquiries SET state=?, acknowledged_at=?, closed_at=? WHERE id=? AND"
+                " state=?",
+                (inquiry.state.value, _ts(inquiry.acknowledged_at), _ts(inquiry.closed_at),
+                 inquiry.id, expected.value),
+            )
+            return cur.rowcount == 1
 
     def save_inquiry(self, inquiry: Inquiry) -> None:
         """Write an inquiry's state (after a transition)."""
@@ -274,6 +317,8 @@ class Store:
                 acknowledged_at=_dt(r["acknowledged_at"]),
                 closed_at=_dt(r["closed_at"]),
                 account=r["account"],
+                reply_to=r["reply_to"],
+                last_message_at=_dt(r["last_message_at"]),
             )
             for r in rows
         ]
@@ -336,9 +381,10 @@ class Store:
                 (message_id, inquiry_id, transport, raw, _ts(at)),
             )
 
-    def pending_outbox(self) -> list[tuple[str, str, bytes]]:
-        return [(r["message_id"], r["transport"], bytes(r["raw"]))
-                for r in self._query("SELECT message_id, transport, raw FROM outbox"
+    def pending_outbox(self) -> list[tuple[str, str, bytes, str]]:
+        """(message_id, transport, raw, last error) of what is still to be sent."""
+        return [(r["message_id"], r["transport"], bytes(r["raw"]), r["error"] or "")
+                for r in self._query("SELECT message_id, transport, raw, error FROM outbox"
                                      " WHERE state='pending' ORDER BY created_at")]
 
     def mark_outbox(self, message_id: str, state: str, at: datetime, error: str = "") -> None:

@@ -42,7 +42,9 @@ MIGRATIONS: tuple[str, ...] = (
         state TEXT NOT NULL,
         acknowledged_at TEXT,
         closed_at TEXT,
-        account TEXT NOT NULL DEFAULT ''
+        account TEXT NOT NULL DEFAULT '',
+        reply_to TEXT NOT NULL DEFAULT '',
+        last_message_at TEXT
     );
     CREATE INDEX inquiries_state ON inquiries(state);
     CREATE TABLE inquiry_threads (
@@ -51,6 +53,7 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (inquiry_id, message_id)
     );
     CREATE INDEX inquiry_threads_message ON inquiry_threads(message_id);
+    CREATE INDEX inquiries_message ON inquiries(message_id);
     CREATE TABLE seen_messages (
         source TEXT NOT NULL,
         key TEXT NOT NULL,
@@ -60,6 +63,7 @@ MIGRATIONS: tuple[str, ...] = (
         seen_at TEXT NOT NULL,
         PRIMARY KEY (source, key)
     );
+    CREATE INDEX seen_messages_id ON seen_messages(message_id);
     """,
     # 2: promises made by acknowledgements, and the outbox that records intent to send
     # before sending (Message-ID is the idempotency key).

@@ -1,0 +1,220 @@
+"""Mail intake: what is new in an account's Maildirs becomes inquiries, answers and
+acknowledgements in the store.
+
+An account's inbox and Sent folder are read as one timeline, oldest first, so a client's
+follow-up that came after your reply is seen as the client having the last word.
+Everything one sync learned lands in one transaction; a message that cannot be used is
+skipped with a reason and never stops the rest.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, tzinfo
+from pathlib import Path
+
+from heard.config import MaildirAccount
+from heard.domain.clients import Channel, Client, ClientDirectory, normalize_email
+from heard.domain.clock import Clock
+from heard.domain.ids import InquiryId
+from heard.domain.inquiries import Inquiry, InquiryState
+from heard.domain.messages import MessageFacts, classify
+from heard.mail.maildir import Maildir, MaildirEntry
+from heard.mail.parse import MalformedMessage, parse_message
+from heard.store import Store
+
+log = logging.getLogger(__name__)
+
+# A first look at an old Maildir must not turn years of mail into "waiting" clients.
+INTAKE_WINDOW = timedelta(days=30)
+# Headers and the start of the text are all intake needs; a 40 MB attachment is not read.
+MAX_READ = 1 << 20
+
+
+@dataclass(frozen=True)
+class Skipped:
+    source: str
+    file: str
+    reason: str
+
+
+@dataclass
+class SyncReport:
+    seen: int = 0
+    new_inquiries: list[InquiryId] = field(default_factory=list)
+    answered: list[InquiryId] = field(default_factory=list)
+    acknowledged: list[InquiryId] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.new_inquiries or self.answered or self.acknowledged)
+
+
+@dataclass(frozen=True)
+class _Item:
+    role: str                 # "inbox" or "sent"
+    source: str               # what the store remembers the folder by
+    label: str                # what the user is told: "work:inbox"
+    entry: MaildirEntry
+    at: datetime              # when it arrived (inbox) or was sent (Sent)
+    facts: MessageFacts | None
+    problem: str = ""         # why it cannot be used, when facts is None
+
+
+def folder_source(folder: Path) -> str:
+    """What intake remembers a folder by: its path, so renaming an account re-reads nothing."""
+    return f"maildir:{folder}"
+
+
+def _when(facts: MessageFacts | None, mtime: datetime) -> datetime:
+    """The Date header, unless it claims a time after the file reached the disk.
+
+    A Maildir file's mtime is when it was delivered, but a mirror tool (mbsync,
+    offlineimap) sets it to the time of the fetch, so the Date header is better, and
+    never trusted past the delivery.
+    """
+    if facts is None or facts.date is None:
+        return mtime
+    return min(facts.date.astimezone(mtime.tzinfo), mtime)
+
+
+class Intake:
+    def __init__(self, store: Store, clock: Clock, zone: tzinfo) -> None:
+        self.store = store
+        self.clock = clock
+        self.zone = zone
+
+    def sync_account(self, account: MaildirAccount, directory: ClientDirectory,
+                     own: frozenset[str], report: SyncReport) -> None:
+        now = self.clock.now()
+        items: list[_Item] = []
+        for role, folder in (("inbox", account.inbox), ("sent", account.sent)):
+            if folder is not None:
+                items.extend(self._read(role, f"{account.name}:{role}", Maildir(folder), now,
+                                        report))
+        items.sort(key=lambda i: i.at)
+        with self.store.transaction():
+            for item in items:
+                report.seen += 1
+                self._apply_safely(item, account, directory, own, now, report)
+
+    def _read(self, role: str, label: str, maildir: Maildir, now: datetime,
+              report: SyncReport) -> Iterator[_Item]:
+        source = folder_source(maildir.path)
+        if not maildir.exists():
+            report.errors.append(f"{label}: {maildir.path} is not a Maildir (it needs new/,"
+                                 " cur/ and tmp/); check it with `heard account test`")
+            log.warning("%s", report.errors[-1])
+            return
+        known = self.store.seen_keys(source)
+        cutoff = now - INTAKE_WINDOW
+        for entry in maildir.entries():
+            if entry.key in known:
+                continue
+            try:
+                mtime = datetime.fromtimestamp(entry.path.stat().st_mtime, self.zone)
+                if mtime < cutoff:  # older than the window whatever its Date says
+                    yield _Item(role, source, label, entry, mtime, None, "old")
+                    continue
+                with entry.path.open("rb") as fh:
+                    raw = fh.read(MAX_READ)
+            except OSError as exc:  # moved away between listing and reading: next sync
+                log.info("%s vanished while reading (%s)", entry.path, exc)
+                continue
+            try:
+                facts = parse_message(raw)
+            except MalformedMessage as exc:
+                yield _Item(role, source, label, entry, mtime, None,
+                            f"malformed: {exc.reason}")
+                continue
+            yield _Item(role, source, label, entry, _when(facts, mtime), facts)
+
+    def _apply_safely(self, item: _Item, account: MaildirAccount, directory: ClientDirectory,
+                      own: frozenset[str], now: datetime, report: SyncReport) -> None:
+        message_id = item.facts.message_id if item.facts else ""
+        try:
+            with self.store.savepoint():
+                verdict, reason = self._apply(item, account, directory, own, report)
+                self.store.mark_seen(item.source, item.entry.key, message_id, verdict, reason,
+                                     now)
+        except Exception as exc:  # a bug on one message must not stop intake for good
+            log.exception("could not take in %s", item.entry.path)
+            reason = f"failed: {type(exc).__name__}: {exc}"
+            report.skipped.append(Skipped(item.label, item.entry.path.name, reason))
+            self.store.mark_seen(item.source, item.entry.key, message_id, "failed", reason,
+                                 now)
+
+    def _apply(self, item: _Item, account: MaildirAccount, directory: ClientDirectory,
+               own: frozenset[str], report: SyncReport) -> tuple[str, str]:
+        if item.facts is None:
+            if item.problem == "old":
+                return "old", "older than the 30-day intake window"
+            log.warning("skipped %s: %s", item.entry.path, item.problem)
+            report.skipped.append(Skipped(item.label, item.entry.path.name, item.problem))
+            return "malformed", item.problem
+        if item.role == "sent":
+            return "sent", self._apply_sent(item.facts, item.at, directory, report)
+        verdict = classify(item.facts, directory, own)
+        reason = verdict.reason
+        if not verdict.is_inquiry or verdict.client is None:
+            report.skipped.append(Skipped(item.label, item.entry.path.name, reason))
+        elif item.at < self.clock.now() - INTAKE_WINDOW:
+            reason = "older than the 30-day intake window"
+        elif self.store.message_was_inquiry(item.facts.message_id):
+            reason = "already counted (another copy of the same message)"
+        else:
+            new_id = self._record(account, item.facts, verdict.client, item.at)
+            if new_id is not None:
+                report.new_inquiries.append(new_id)
+        return verdict.verdict.value, reason
+
+    def _record(self, account: MaildirAccount, facts: MessageFacts, client: Client,
+                arrived: datetime) -> InquiryId | None:
+        assert client.id is not None
+        # A follow-up in a thread whose inquiry is still waiting is the same contact.
+        for existing in self.store.open_inquiries_in_thread(facts.thread_ids):
+            if existing.client_id == client.id and existing.state is InquiryState.WAITING:
+                assert existing.id is not None
+                self.store.note_follow_up(existing.id, arrived, facts.thread_ids)
+                return None
+        inquiry = self.store.add_inquiry(Inquiry(
+            client_id=client.id, channel=Channel.EMAIL, received_at=arrived,
+            subject=facts.subject, sender=facts.from_addr, reply_to=facts.reply_to,
+            message_id=facts.message_id, thread_ids=facts.thread_ids, preview=facts.preview,
+            account=account.name,
+        ))
+        assert inquiry.id is not None
+        log.info("new inquiry %s from %s: %s", inquiry.id, client.name, facts.subject)
+        return inquiry.id
+
+    def _apply_sent(self, facts: MessageFacts, sent_at: datetime, directory: ClientDirectory,
+                    report: SyncReport) -> str:
+        if facts.heard_acknowledges:
+            for inquiry in self.store.open_inquiries_in_thread([facts.heard_acknowledges]):
+                if inquiry.state is InquiryState.WAITING and inquiry.id is not None:
+                    self.store.save_inquiry(inquiry.acknowledge(sent_at))
+                    report.acknowledged.append(inquiry.id)
+            return "acknowledgement"
+        recipients = {normalize_email(a) for a in facts.to}
+        clients = {c.id for c in (directory.match_email(a) for a in recipients) if c}
+
+        def to_the_client(inquiry: Inquiry) -> bool:
+            # A forward to a colleague carries the client's thread but answers nobody.
+            return inquiry.client_id in clients or inquiry.reply_address in recipients
+
+        # Only what the client said before this reply is answered by it.
+        answerable = [i for i in self.store.open_inquiries()
+                      if to_the_client(i) and i.last_activity <= sent_at]
+        thread = set(facts.thread_ids) - {facts.message_id}
+        targets = [i for i in answerable if thread & set(i.thread_ids)] or (
+            answerable if not thread or not self.store.open_inquiries_in_thread(thread) else [])
+        for inquiry in targets:
+            assert inquiry.id is not None
+            self.store.save_inquiry(inquiry.answer(sent_at))
+            self.store.close_promises(inquiry.id, sent_at)
+            report.answered.append(inquiry.id)
+        return "reply" if targets else "sent mail, no open inquiry"
