@@ -206,8 +206,21 @@ def cmd_ack(args: argparse.Namespace, engine: Engine) -> int:
     return 0
 
 
+def cmd_close(args: argparse.Namespace, engine: Engine) -> int:
+    if args.command == "answered":
+        inquiry = engine.mark_answered(InquiryId(args.id))
+    else:
+        inquiry = engine.dismiss(InquiryId(args.id))
+    if args.json:
+        _dump({"id": inquiry.id, "state": inquiry.state.value,
+               "closed_at": _iso(inquiry.closed_at, engine.settings.zone)})
+    else:
+        print(f"Inquiry {inquiry.id} is now {inquiry.state.value}.")
+    return 0
+
+
 def _find_client(engine: Engine, key: str) -> Client:
-    clients = engine.store.clients()
+    clients = engine.clients()
     if key.isdigit():
         found = [c for c in clients if c.id == int(key)]
     else:
@@ -222,7 +235,7 @@ def _find_client(engine: Engine, key: str) -> Client:
 
 def cmd_clients(args: argparse.Namespace, engine: Engine) -> int:
     if args.action == "list":
-        clients = engine.store.clients()
+        clients = engine.clients()
         if args.json:
             _dump({"clients": [client_json(c) for c in clients]})
         else:
@@ -254,13 +267,16 @@ def cmd_clients(args: argparse.Namespace, engine: Engine) -> int:
             tier=args.tier or old.tier,
             channel=Channel(args.channel) if args.channel else old.channel,
             preferences=old.preferences)
-        engine.store.update_client(client)
-        print(f"Updated client #{client.id} {client.name}.")
+        client = engine.update_client(client)
+        if args.json:
+            _dump(client_json(client))
+        else:
+            print(f"Updated client #{client.id} {client.name}.")
         return 0
     if args.action == "remove":
         client = _find_client(engine, args.client)
         assert client.id is not None
-        engine.store.remove_client(ClientId(client.id))
+        engine.remove_client(ClientId(client.id))
         print(f"Removed client #{client.id} {client.name}; their past inquiries are kept.")
         return 0
     if args.action == "import":
@@ -435,6 +451,11 @@ def _parser() -> argparse.ArgumentParser:
     ack.add_argument("--reply-by", metavar="TIME", help="promised time (HH:MM or ISO-8601)")
     ack.add_argument("--dry-run", action="store_true", help="show the reply, send nothing")
 
+    for name, text in (("answered", "mark an inquiry answered (you called, you met)"),
+                       ("dismiss", "set an inquiry aside: no reply needed")):
+        p = sub.add_parser(name, parents=[common, jsonp], help=text)
+        p.add_argument("id", type=int, help="inquiry id (from `heard status`)")
+
     clients = sub.add_parser("clients", parents=[common], help="the client directory")
     csub = clients.add_subparsers(dest="action", metavar="ACTION", required=True)
     csub.add_parser("list", parents=[common, jsonp], help="list clients")
@@ -476,8 +497,18 @@ def _parser() -> argparse.ArgumentParser:
 
 COMMANDS: dict[str | None, Callable[[argparse.Namespace, Engine], int]] = {
     None: cmd_tray, "status": cmd_status, "sync": cmd_sync, "ack": cmd_ack,
-    "clients": cmd_clients, "account": cmd_account,
+    "clients": cmd_clients, "account": cmd_account, "answered": cmd_close, "dismiss": cmd_close,
 }
+
+
+def _fail(args: argparse.Namespace, message: str) -> int:
+    print(f"heard: {message}", file=sys.stderr)
+    log.debug("command failed", exc_info=True)
+    if args.command in (None, "demo"):
+        from heard.gui.app import show_fatal
+
+        show_fatal(message)
+    return 1
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -498,12 +529,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"heard: {exc}", file=sys.stderr)
         return 2
     except ConfigError as exc:
-        print(f"heard: the settings file has problems:\n{exc}", file=sys.stderr)
-        return 1
+        return _fail(args, f"the settings file has problems:\n{exc}")
     except (EngineError, StoreError, TemplateError, ImportFormatError, OSError,
             ValueError) as exc:  # CalendarError is a ValueError
-        print(f"heard: {exc}", file=sys.stderr)
-        return 1
+        return _fail(args, str(exc))
     except KeyboardInterrupt:
         return 130
 

@@ -114,6 +114,18 @@ def parse_str(value: object) -> str:
     return value
 
 
+def parse_region(value: object) -> str:
+    if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z]{2}", value):
+        raise _Bad('write a two-letter country code, like "US", "DE" or "GB"')
+    region = value.upper()
+    if region != "US":  # the default needs no check (and no phonenumbers at start-up)
+        import phonenumbers
+
+        if region not in phonenumbers.SUPPORTED_REGIONS:
+            raise _Bad(f"{value!r} is not a country code phone numbers know")
+    return region
+
+
 def parse_bool(value: object) -> bool:
     if not isinstance(value, bool):
         raise _Bad("must be true or false")
@@ -166,7 +178,8 @@ SCHEMA: Mapping[str, Mapping[str, Option[Any]]] = {
         "name": Option(parse_str, "", "your name, as it appears in replies"),
         "addresses": Option(parse_str_list, [], "your own addresses (mail from them is yours)"),
         "timezone": Option(parse_zone, "", 'your time zone, e.g. "Europe/Berlin"; "" = system'),
-        "phone_region": Option(parse_str, "US", "country for phone numbers without a +code"),
+        "phone_region": Option(parse_region, "US",
+                               "country for phone numbers written without a +code"),
     },
     "assistant": {
         "name": Option(parse_str, "", "your assistant's name, used in delegation replies"),

@@ -36,3 +36,20 @@ def test_most_urgent_picks_the_worst_and_none_for_nobody() -> None:
     assert most_urgent([Urgency.ON_TRACK, Urgency.OVERDUE, Urgency.DUE_SOON]) is Urgency.OVERDUE
     assert most_urgent([Urgency.ON_TRACK]) is Urgency.ON_TRACK
     assert most_urgent([]) is None
+
+
+def test_in_working_hours_a_friday_evening_message_is_not_due_soon_over_the_weekend() -> None:
+    from heard.domain.clock import WorkingHours
+
+    berlin = ZoneInfo("Europe/Berlin")
+    hours = WorkingHours.office(berlin)
+    received = datetime(2026, 11, 27, 18, 0, tzinfo=berlin)   # Friday, after hours
+    due = hours.add(received, timedelta(minutes=30))          # Monday 09:30
+    assert due == datetime(2026, 11, 30, 9, 30, tzinfo=berlin)
+    sunday_night = datetime(2026, 11, 29, 20, 0, tzinfo=berlin)
+    assert urgency_at(sunday_night, received, due, hours) is Urgency.ON_TRACK
+    # Counted around the clock, the same instant would already look alarming.
+    assert urgency_at(sunday_night, received, due) is Urgency.DUE_SOON
+    monday = datetime(2026, 11, 30, 9, 22, tzinfo=berlin)
+    assert urgency_at(monday, received, due, hours) is Urgency.ON_TRACK
+    assert urgency_at(monday + timedelta(seconds=30), received, due, hours) is Urgency.DUE_SOON

@@ -60,7 +60,11 @@ class Client:
             raise ValueError("a client needs a name")
         object.__setattr__(self, "emails", tuple(normalize_email(e) for e in self.emails))
         object.__setattr__(self, "domains", tuple(normalize_domain(d) for d in self.domains))
-        object.__setattr__(self, "phones", tuple(normalize_phone(p) or p for p in self.phones))
+        # Only international numbers can be normalised without knowing the user's country;
+        # the engine normalises the others with the configured region.
+        object.__setattr__(self, "phones", tuple(
+            (normalize_phone(p) or p) if p.strip().startswith("+") else p.strip()
+            for p in self.phones))
 
     @property
     def display_name(self) -> str:
@@ -109,6 +113,6 @@ class ClientDirectory:
                 return found
         return None
 
-    def match_phone(self, number: str) -> Client | None:
-        e164 = normalize_phone(number)
+    def match_phone(self, number: str, region: str = "US") -> Client | None:
+        e164 = normalize_phone(number, region)
         return self._by_phone.get(e164) if e164 else None

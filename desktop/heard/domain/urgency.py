@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from heard.domain.clock import WorkingHours
+
 
 class Urgency(StrEnum):
     ON_TRACK = "on_track"
@@ -25,11 +27,17 @@ DUE_SOON_FRACTION = 0.25
 DUE_SOON_MINIMUM = timedelta(minutes=2)
 
 
-def urgency_at(now: datetime, received_at: datetime, due: datetime) -> Urgency:
+def urgency_at(now: datetime, received_at: datetime, due: datetime,
+               hours: WorkingHours | None = None) -> Urgency:
+    """With `hours`, time is counted as the standard counts it: in working hours, so a
+    Friday-evening message is not "due soon" on Sunday night."""
     if now >= due:
         return Urgency.OVERDUE
-    lead = max((due - received_at) * DUE_SOON_FRACTION, DUE_SOON_MINIMUM)
-    if now >= due - lead:
+    if hours is None:
+        allowed, left = due - received_at, due - now
+    else:
+        allowed, left = hours.elapsed(received_at, due), hours.elapsed(now, due)
+    if left <= max(allowed * DUE_SOON_FRACTION, DUE_SOON_MINIMUM):
         return Urgency.DUE_SOON
     return Urgency.ON_TRACK
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from heard.domain.clients import Client
-from heard.domain.clock import WorkingHours
+from heard.domain.clock import Counting, WorkingHours
 from heard.domain.ids import ClientId
 from heard.domain.inquiries import Inquiry, InquiryState
 from heard.domain.standards import Standards
@@ -41,9 +41,10 @@ def waiting_items(
         standard = standards.for_contact(client.tier, inquiry.channel)
         ack_due = standard.ack_due(inquiry.received_at, hours)
         answer_due = standard.answer_due(inquiry.received_at, hours)
+        counted_in = hours if standard.counting is Counting.WORKING_HOURS else None
         items.append(
             WaitingItem(inquiry, client, ack_due, answer_due,
-                        urgency_at(now, inquiry.received_at, ack_due))
+                        urgency_at(now, inquiry.received_at, ack_due, counted_in))
         )
     items.sort(key=lambda i: (-i.urgency.rank, i.ack_due, i.inquiry.received_at))
     return items

@@ -14,7 +14,7 @@ from typing import Any
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, QTimer, Signal
 from PySide6.QtGui import QAction, QIcon
 from PySide6.QtNetwork import QLocalServer, QLocalSocket
-from PySide6.QtWidgets import QApplication, QMenu, QSystemTrayIcon
+from PySide6.QtWidgets import QApplication, QMenu, QMessageBox, QSystemTrayIcon
 
 from heard.domain.ids import InquiryId
 from heard.engine import AckResult, Engine, EngineEvent, Status
@@ -101,7 +101,7 @@ class HeardApp(QObject):
 
         self._timer = QTimer(self)
         self._timer.setInterval(REFRESH_MS)
-        self._timer.timeout.connect(self.refresh)
+        self._timer.timeout.connect(self._tick)
 
     def start(self) -> None:
         self.tray.show()
@@ -140,6 +140,11 @@ class HeardApp(QObject):
             return
         self._refreshing = True
         self.ops.run(self.engine.status, self._apply, self._refresh_failed)
+
+    def _tick(self) -> None:
+        """Time passes: urgencies change, and a failed send is tried again."""
+        self.ops.run(self.engine.retry_outbox, lambda _report: self.refresh(),
+                     lambda exc: self._show_error(f"could not send: {exc}"))
 
     def _refresh_failed(self, exc: Exception) -> None:
         self._refreshing = False
@@ -211,6 +216,7 @@ class HeardApp(QObject):
         if self.status is None:
             return
         lines = [tooltip_text(self.status, self.zone)]
+        lines.extend(f"Problem: {p}" for p in self.status.problems[:2])
         if not self.engine.settings.accounts:
             lines.append("No mail account yet: heard account add maildir PATH")
         if self.paused:
@@ -252,6 +258,17 @@ class HeardApp(QObject):
         app = QApplication.instance()
         if app is not None:
             app.quit()
+
+
+def show_fatal(text: str) -> None:
+    """Heard cannot start: say why on screen, since a tray app started at login has no
+    terminal to print to."""
+    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+            or sys.platform in ("win32", "darwin")):
+        return
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication)
+    QMessageBox.critical(None, "Heard cannot start", text)
 
 
 def _seconds_since_start() -> float:

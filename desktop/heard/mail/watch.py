@@ -65,9 +65,13 @@ class MaildirWatcher:
         self._observer = observer
 
     def stop(self) -> None:
+        """Stop watching; a sync already running is allowed to finish first."""
         with self._lock:
-            if self._timer is not None:
-                self._timer.cancel()
+            timer, self._timer = self._timer, None
+        if timer is not None:
+            timer.cancel()
+            if timer is not threading.current_thread():
+                timer.join(timeout=30)
         if self._observer is not None:
             self._observer.stop()
             self._observer.join(timeout=2)
