@@ -624,3 +624,18 @@ def test_a_profile_from_a_newer_heard_fails_without_a_traceback(tmp_path: Path) 
     assert "Traceback" not in done.stderr, done.stderr
     assert done.returncode == 1
     assert "update Heard or use another profile" in done.stderr
+
+
+def test_answered_and_dismiss_take_an_inquiry_out_of_the_count(
+        capsys: pytest.CaptureFixture[str], root: str, mail: MailFolders) -> None:
+    add_margaret(capsys, root)
+    drop(mail.inbox, message("Margaret Hale <margaret@hale.example>", "Call me"), now_utc())
+    drop(mail.inbox, message("Margaret Hale <margaret@hale.example>", "Thanks!"), now_utc())
+    first, second = run_json(capsys, "--profile", root, "sync")["new_inquiries"]
+    done = run_json(capsys, "--profile", root, "answered", str(first))
+    assert done["id"] == first and done["state"] == "answered"
+    assert done["closed_at"] is not None
+    assert run_json(capsys, "--profile", root, "dismiss", str(second))["state"] == "dismissed"
+    assert run_json(capsys, "--profile", root, "status")["count"] == 0
+    assert main(["--profile", root, "dismiss", str(second)]) == 1
+    assert "already dismissed" in capsys.readouterr().err

@@ -11,7 +11,7 @@ import pytest
 from heard.config import ConfigFile
 from heard.domain.ids import InquiryId
 from heard.domain.inquiries import InquiryState
-from heard.engine import Engine, NotWaiting
+from heard.engine import Engine, EngineError, NotWaiting
 from heard.mail.transport import MaildirTransport
 from tests.conftest import BERLIN, NOW
 from tests.support.mail import MailFolders, drop, message
@@ -176,3 +176,104 @@ def profile_calendar(engine: Engine, tmp_path: Path) -> Path:
 
     engine.settings = config.load(engine.profile.config)
     return ics
+
+
+def test_delivered_but_not_marked_sent_before_a_crash_is_not_sent_again(
+    engine: Engine, mail: MailFolders, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    inquiry_id = _waiting(engine, mail)
+
+    def crash_after_delivery(self: object, message_id: str, state: str, *args: object,
+                             **kwargs: object) -> None:
+        raise KeyboardInterrupt  # dies after the file is in the outbox, before the bookkeeping
+
+    monkeypatch.setattr(type(engine.store), "mark_outbox", crash_after_delivery)
+    with pytest.raises(KeyboardInterrupt):
+        engine.acknowledge(inquiry_id)
+    monkeypatch.undo()
+    assert len(mail.outbox_messages()) == 1
+    engine.sync()  # reconciles the pending row: same Message-ID, same file
+    assert len(mail.outbox_messages()) == 1
+    assert engine.store.pending_outbox() == []
+
+
+def test_a_failed_send_stays_visible_until_it_goes_out(engine: Engine, mail: MailFolders) -> None:
+    inquiry_id = _waiting(engine, mail)
+    outbox = mail.outbox.path
+    outbox.rename(outbox.with_name("Outbox.away"))
+    outbox.write_text("a file where the outbox should be")
+    result = engine.acknowledge(inquiry_id)
+    assert not result.sent
+    status = engine.status()
+    assert status.count == 0
+    assert len(status.problems) == 1
+    assert "1 acknowledgement(s) not sent yet" in status.problems[0]
+    outbox.unlink()
+    outbox.with_name("Outbox.away").rename(outbox)
+    engine.retry_outbox()
+    assert len(mail.outbox_messages()) == 1
+    assert engine.status().problems == []
+
+
+def test_without_a_known_own_address_nothing_is_sent(engine: Engine, mail: MailFolders) -> None:
+    from heard import config
+
+    text = engine.profile.config.read_text()
+    text = text.replace('addresses = ["alex@morgan-law.example"]', "addresses = []")
+    text = text.replace('address = "alex@morgan-law.example"\n', "")
+    engine.profile.config.write_text(text)
+    engine.settings = config.load(engine.profile.config)
+    inquiry_id = _waiting(engine, mail)
+    with pytest.raises(EngineError, match="does not know your address"):
+        engine.acknowledge(inquiry_id)
+    assert mail.outbox_messages() == []
+    assert engine.status().count == 1
+
+
+def test_a_promise_in_the_past_is_refused(engine: Engine, mail: MailFolders) -> None:
+    inquiry_id = _waiting(engine, mail)
+    with pytest.raises(EngineError, match="has passed"):
+        engine.acknowledge(inquiry_id, reply_by=NOW - timedelta(minutes=1))
+    assert engine.status().count == 1
+
+
+RACE = """
+import sys, time
+from heard.engine import Engine, EngineError, NotWaiting
+from heard.paths import Profile
+engine = Engine.open(Profile.locate(sys.argv[1]))
+start = float(sys.argv[3])
+while time.time() < start:
+    pass
+try:
+    engine.acknowledge(int(sys.argv[2]))
+    print("sent")
+except NotWaiting:
+    print("refused")
+engine.close()
+"""
+
+
+def test_two_processes_acknowledging_at_once_send_one_reply(
+    engine: Engine, mail: MailFolders
+) -> None:
+    import subprocess
+    import sys
+    import time
+
+    ids = []
+    for n in range(5):
+        drop(mail.inbox, message(f"Raj <raj{n}@patel-eng.example>", f"Matter {n}"), NOW)
+    ids = engine.sync().new_inquiries
+    assert len(ids) == 5
+    for inquiry_id in ids:
+        start = time.time() + 1.0
+        procs = [subprocess.Popen([sys.executable, "-c", RACE, str(engine.profile.root),
+                                   str(inquiry_id), str(start)],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                 for _ in range(2)]
+        results = [p.communicate(timeout=60) for p in procs]
+        outcomes = sorted(out.strip() for out, _err in results)
+        assert outcomes == ["refused", "sent"], [err for _out, err in results]
+    assert len(mail.outbox_messages()) == 5
+    assert len(engine.status().promises) == 5
