@@ -254,10 +254,10 @@ class Engine:
 
     def status(self) -> Status:
         now = self.clock.now()
-        with self._lock:
-            inquiries = self.store.open_inquiries()
-            clients = {c.id: c for c in self.store.clients() if c.id is not None}
-            promises = self.store.open_promises()
+        # Not under the engine lock: the badge must not wait for a long sync to finish.
+        inquiries = self.store.open_inquiries()
+        clients = {c.id: c for c in self.store.clients() if c.id is not None}
+        promises = self.store.open_promises()
         items = waiting_items(inquiries, clients, self.settings.standards, self.settings.hours,
                               now)
         by_id = {i.id: i for i in inquiries}

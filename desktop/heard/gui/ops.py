@@ -36,14 +36,15 @@ class _Job(QRunnable):
 
 
 class Ops(QObject):
-    """Owns the worker pool; one pool for the app, one thread so SQLite has one writer."""
+    """Owns the worker pool. Two threads, so reading the status never queues behind a long
+    sync; writes are serialised by the engine's lock and SQLite's single writer."""
 
     error = Signal(str)   # every failure that had no handler of its own
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._pool = QThreadPool(self)
-        self._pool.setMaxThreadCount(1)
+        self._pool.setMaxThreadCount(2)
         self._live: set[_Signals] = set()
         self._closed = False
 
