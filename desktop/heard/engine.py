@@ -13,6 +13,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from heard import config
 from heard.config import MaildirAccount, Settings
@@ -132,11 +133,47 @@ class Engine:
         self._listeners: list[Listener] = []
         self._watcher: MaildirWatcher | None = None
         self._calendar_cache: tuple[object, list[BusyInterval], list[str]] | None = None
+        self._config_stamp = self._stamp()
+        self._config_problem = ""
         if settings.reply_template not in self.templates:
             store.close()
             raise EngineError(
                 f"replies.template names {settings.reply_template!r}, which is not a template;"
                 f" known: {', '.join(sorted(self.templates))}")
+
+    def _stamp(self) -> int | None:
+        try:
+            return self.profile.config.stat().st_mtime_ns
+        except OSError:
+            return None
+
+    def reload_settings(self) -> bool:
+        """Take up edits of heard.toml (say, `heard account add` while the tray runs).
+
+        A broken edit keeps the settings in use and is reported as a problem. True if the
+        settings changed.
+        """
+        stamp = self._stamp()
+        if stamp == self._config_stamp:
+            return False
+        self._config_stamp = stamp
+        try:
+            settings = config.load(self.profile.config)
+        except config.ConfigError as exc:
+            self._config_problem = f"settings not applied: {exc}"
+            log.warning("%s", self._config_problem)
+            return False
+        self._config_problem = ""
+        with self._lock:
+            watched = self._watched_folders()
+            self.settings = settings
+            self._calendar_cache = None
+        # Outside the lock: stopping the watcher waits for its sync, which needs the lock.
+        if self._watcher is not None and self._watched_folders() != watched:
+            self.stop_watching()
+            self.start_watching()
+        log.info("settings reloaded from %s", self.profile.config)
+        return True
 
     @classmethod
     def open(cls, profile: Profile, clock: Clock | None = None) -> Engine:
@@ -199,6 +236,7 @@ class Engine:
 
     def sync(self) -> SyncReport:
         """Read what is new in every account; send what the outbox still holds."""
+        self.reload_settings()
         with self._lock:
             report = SyncReport()
             intake = Intake(self.store, self.clock, self.settings.zone)
@@ -253,6 +291,7 @@ class Engine:
     # status
 
     def status(self) -> Status:
+        self.reload_settings()
         now = self.clock.now()
         # Not under the engine lock: the badge must not wait for a long sync to finish.
         inquiries = self.store.open_inquiries()
@@ -270,6 +309,8 @@ class Engine:
             intervals, calendar_problems = self._intervals(now)
             busy = busy_at(intervals, now)
             problems.extend(calendar_problems)
+        if self._config_problem:
+            problems.append(self._config_problem)
         unsent = self.store.pending_outbox()
         if unsent:
             # An acknowledgement the client has not received must never look done.
@@ -445,9 +486,11 @@ class Engine:
 
     def start_watching(self) -> None:
         """Sync whenever a watched Maildir changes (from a watcher thread)."""
-        folders = [f for a in self.settings.accounts for f in (a.inbox, a.sent) if f]
-        self._watcher = MaildirWatcher(folders, self._sync_from_watcher)
+        self._watcher = MaildirWatcher(self._watched_folders(), self._sync_from_watcher)
         self._watcher.start()
+
+    def _watched_folders(self) -> list[Path]:
+        return [f for a in self.settings.accounts for f in (a.inbox, a.sent) if f]
 
     def _sync_from_watcher(self) -> None:
         try:

@@ -22,3 +22,29 @@ def test_an_unknown_region_is_refused_naming_the_key(engine: Engine) -> None:
     path.write_text(text.replace('"Germany"', '"XX"'), encoding="utf-8")
     with pytest.raises(ConfigError, match=r"user\.phone_region: 'XX' is not a country code"):
         load(path)
+
+
+def test_settings_edited_while_running_are_taken_up_and_a_broken_edit_is_reported(
+    engine: Engine, tmp_path: object
+) -> None:
+    import os
+    from pathlib import Path
+
+    from heard.mail.maildir import Maildir
+
+    second = Maildir(Path(str(tmp_path)) / "second")
+    second.create()
+    ConfigFile(engine.profile.config).append(
+        "accounts", {"name": "home", "kind": "maildir", "inbox": str(second.path)})
+    engine.status()
+    assert [a.name for a in engine.settings.accounts] == ["work", "home"]
+
+    path = engine.profile.config
+    good = path.read_text()
+    path.write_text(good.replace('ack_within = "30m"', 'ack_within = "soon"'))
+    os.utime(path, ns=(0, 10**9))  # a different mtime, whatever the file system's resolution
+    status = engine.status()
+    assert any("standards.default.ack_within" in p for p in status.problems)
+    assert [a.name for a in engine.settings.accounts] == ["work", "home"]  # kept
+    path.write_text(good)
+    assert engine.status().problems == []
