@@ -64,7 +64,6 @@ class HeardApp(QObject):
     def __init__(self, engine: Engine, tray_available: bool | None = None) -> None:
         super().__init__()
         self.engine = engine
-        self.zone = engine.settings.zone
         self.ops = Ops(self)
         self.ops.error.connect(self._show_error)
         self.paused = engine.settings.notifications_paused
@@ -115,6 +114,10 @@ class HeardApp(QObject):
         # Catch up on what arrived while Heard was not running, off the GUI thread.
         self.ops.run(self.engine.sync, lambda _r: self.refresh())
         self.refresh()
+
+    @property
+    def zone(self) -> Any:
+        return self.engine.settings.zone  # settings may be reloaded while running
 
     @property
     def window(self) -> QuickReplyWindow:
