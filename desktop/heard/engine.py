@@ -133,6 +133,7 @@ class Engine:
         self._listeners: list[Listener] = []
         self._watcher: MaildirWatcher | None = None
         self._calendar_cache: tuple[object, list[BusyInterval], list[str]] | None = None
+        self._closed = False
         self._config_stamp = self._stamp()
         self._config_problem = ""
         if settings.reply_template not in self.templates:
@@ -182,6 +183,7 @@ class Engine:
         return cls(profile, settings, Store(profile.database), clock)
 
     def close(self) -> None:
+        self._closed = True
         self.stop_watching()
         with self._lock:  # never in the middle of a sync
             self.store.close()
@@ -424,7 +426,7 @@ class Engine:
                 self.store.add_outbox(message_id, inquiry_id, transport.name, raw, now)
                 self.store.add_promise(Promise(inquiry_id, client.id or ClientId(0), now,
                                                promised, f"reply by {values['reply_by']}"))
-            sent = self._send(transport, message_id, raw)
+            sent = self._send(transport, message_id, raw, announce=True)
         self._emit(EngineEvent("changed"))
         return dataclasses.replace(result, sent=sent)
 
@@ -453,13 +455,17 @@ class Engine:
         """No reply is needed ("Thanks!")."""
         return self._close(inquiry_id, InquiryState.DISMISSED)
 
-    def _send(self, transport: Transport, message_id: str, raw: bytes) -> bool:
+    def _send(self, transport: Transport, message_id: str, raw: bytes,
+              announce: bool = False) -> bool:
+        """Deliver one message. Only the first failure is announced (a toast); retries
+        stay quiet while `status().problems` keeps saying it is not out yet."""
         try:
             transport.send(raw, message_id)
         except SendError as exc:
             log.error("sending %s failed, will retry: %s", message_id, exc)
             self.store.mark_outbox(message_id, "pending", self.clock.now(), error=exc.problem)
-            self._emit(EngineEvent("error", message=str(exc)))
+            if announce:
+                self._emit(EngineEvent("error", message=str(exc)))
             return False
         self.store.mark_outbox(message_id, "sent", self.clock.now())
         return True
@@ -493,6 +499,8 @@ class Engine:
         return [f for a in self.settings.accounts for f in (a.inbox, a.sent) if f]
 
     def _sync_from_watcher(self) -> None:
+        if self._closed:
+            return
         try:
             self.sync()
         except Exception as exc:

@@ -10,6 +10,7 @@ skipped with a reason and never stops the rest.
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
@@ -79,7 +80,10 @@ def _when(facts: MessageFacts | None, mtime: datetime) -> datetime:
     """
     if facts is None or facts.date is None:
         return mtime
-    return min(facts.date.astimezone(mtime.tzinfo), mtime)
+    try:
+        return min(facts.date.astimezone(mtime.tzinfo), mtime)
+    except (OverflowError, ValueError):  # "31 Dec 9999 -1200" and other hostile dates
+        return mtime
 
 
 class Intake:
@@ -141,6 +145,8 @@ class Intake:
                 verdict, reason = self._apply(item, account, directory, own, report)
                 self.store.mark_seen(item.source, item.entry.key, message_id, verdict, reason,
                                      now)
+        except sqlite3.Error:
+            raise  # the store itself failed (disk full...): retry the whole sync later
         except Exception as exc:  # a bug on one message must not stop intake for good
             log.exception("could not take in %s", item.entry.path)
             reason = f"failed: {type(exc).__name__}: {exc}"
@@ -163,7 +169,8 @@ class Intake:
         if not verdict.is_inquiry or verdict.client is None:
             report.skipped.append(Skipped(item.label, item.entry.path.name, reason))
         elif item.at < self.clock.now() - INTAKE_WINDOW:
-            reason = "older than the 30-day intake window"
+            reason = "dated more than 30 days ago"
+            report.skipped.append(Skipped(item.label, item.entry.path.name, reason))
         elif self.store.message_was_inquiry(item.facts.message_id):
             reason = "already counted (another copy of the same message)"
         else:
@@ -193,18 +200,24 @@ class Intake:
 
     def _apply_sent(self, facts: MessageFacts, sent_at: datetime, directory: ClientDirectory,
                     report: SyncReport) -> str:
-        if facts.heard_acknowledges:
-            for inquiry in self.store.open_inquiries_in_thread([facts.heard_acknowledges]):
-                if inquiry.state is InquiryState.WAITING and inquiry.id is not None:
-                    self.store.save_inquiry(inquiry.acknowledge(sent_at))
-                    report.acknowledged.append(inquiry.id)
-            return "acknowledgement"
         recipients = {normalize_email(a) for a in facts.to}
         clients = {c.id for c in (directory.match_email(a) for a in recipients) if c}
 
         def to_the_client(inquiry: Inquiry) -> bool:
             # A forward to a colleague carries the client's thread but answers nobody.
             return inquiry.client_id in clients or inquiry.reply_address in recipients
+
+        if facts.heard_acknowledges:
+            # Heard's own acknowledgement (from this or another device) names the one
+            # message it acknowledges; others in the thread (a cc'd client, a later
+            # follow-up) have not heard back.
+            for inquiry in self.store.open_inquiries_in_thread([facts.heard_acknowledges]):
+                if (inquiry.message_id == facts.heard_acknowledges
+                        and inquiry.state is InquiryState.WAITING and to_the_client(inquiry)
+                        and inquiry.last_activity <= sent_at and inquiry.id is not None):
+                    self.store.save_inquiry(inquiry.acknowledge(sent_at))
+                    report.acknowledged.append(inquiry.id)
+            return "acknowledgement"
 
         # Only what the client said before this reply is answered by it.
         answerable = [i for i in self.store.open_inquiries()

@@ -81,6 +81,10 @@ def _date(msg: EmailMessage) -> datetime | None:
         return None
     if parsed.tzinfo is None:  # RFC 5322 "-0000": the zone is unknown; UTC is the honest guess
         parsed = parsed.replace(tzinfo=UTC)
+    try:
+        parsed.astimezone(UTC)
+    except (OverflowError, ValueError):  # year 9999 with a negative offset, and the like
+        return None
     return parsed
 
 

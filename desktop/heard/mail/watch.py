@@ -35,9 +35,12 @@ class MaildirWatcher:
         self._observer: Observer | None = None  # type: ignore[valid-type]
         self._timer: threading.Timer | None = None
         self._lock = threading.Lock()
+        self._stopped = False
 
     def _poke(self) -> None:
         with self._lock:
+            if self._stopped:
+                return
             if self._timer is not None:
                 self._timer.cancel()
             self._timer = threading.Timer(DEBOUNCE_SECONDS, self._fire)
@@ -45,6 +48,8 @@ class MaildirWatcher:
             self._timer.start()
 
     def _fire(self) -> None:
+        if self._stopped:
+            return
         try:
             self._on_change()
         except Exception:  # a failed sync must not kill the watcher; it is logged, not lost
@@ -67,12 +72,13 @@ class MaildirWatcher:
     def stop(self) -> None:
         """Stop watching; a sync already running is allowed to finish first."""
         with self._lock:
+            self._stopped = True
             timer, self._timer = self._timer, None
-        if timer is not None:
-            timer.cancel()
-            if timer is not threading.current_thread():
-                timer.join(timeout=30)
         if self._observer is not None:
             self._observer.stop()
             self._observer.join(timeout=2)
             self._observer = None
+        if timer is not None:
+            timer.cancel()
+            if timer is not threading.current_thread():
+                timer.join(timeout=30)

@@ -102,7 +102,8 @@ class Store:
                 yield self._conn
             except BaseException:
                 self._depth -= 1
-                if self._depth == 0:
+                # SQLite itself rolls everything back on some errors (disk full, I/O).
+                if self._depth == 0 and self._conn.in_transaction:
                     self._conn.execute("ROLLBACK")
                 raise
             self._depth -= 1
@@ -117,8 +118,9 @@ class Store:
             try:
                 yield
             except BaseException:
-                conn.execute("ROLLBACK TO part")
-                conn.execute("RELEASE part")
+                if conn.in_transaction:  # not after SQLite rolled back the whole transaction
+                    conn.execute("ROLLBACK TO part")
+                    conn.execute("RELEASE part")
                 raise
             conn.execute("RELEASE part")
 
