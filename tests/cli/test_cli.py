@@ -639,3 +639,11 @@ def test_answered_and_dismiss_take_an_inquiry_out_of_the_count(
     assert run_json(capsys, "--profile", root, "status")["count"] == 0
     assert main(["--profile", root, "dismiss", str(second)]) == 1
     assert "already dismissed" in capsys.readouterr().err
+
+
+def test_clients_edit_json_prints_the_client(
+        capsys: pytest.CaptureFixture[str], root: str) -> None:
+    client_id = add_margaret(capsys, root)
+    edited = run_json(capsys, "--profile", root, "clients", "edit", str(client_id),
+                      "--tier", "standard")
+    assert edited["id"] == client_id and edited["tier"] == "standard"

@@ -277,3 +277,32 @@ def test_two_processes_acknowledging_at_once_send_one_reply(
         assert outcomes == ["refused", "sent"], [err for _out, err in results]
     assert len(mail.outbox_messages()) == 5
     assert len(engine.status().promises) == 5
+
+
+def test_only_the_first_failure_is_announced_retries_stay_quiet(
+    engine: Engine, mail: MailFolders
+) -> None:
+    from heard.engine import EngineEvent
+
+    events: list[EngineEvent] = []
+    engine.subscribe(events.append)
+    inquiry_id = _waiting(engine, mail)
+    outbox = mail.outbox.path
+    outbox.rename(outbox.with_name("away"))
+    outbox.write_text("not a folder")
+    engine.acknowledge(inquiry_id)
+    engine.retry_outbox()
+    engine.retry_outbox()
+    assert [e.kind for e in events].count("error") == 1
+
+
+def test_a_default_template_that_does_not_exist_is_refused_at_start(
+    profile: object, clock: object
+) -> None:
+    from heard.config import ConfigFile
+    from heard.paths import Profile
+
+    assert isinstance(profile, Profile)
+    ConfigFile(profile.config).set("replies", "template", "acknowlegde")
+    with pytest.raises(EngineError, match=r"replies\.template names 'acknowlegde'"):
+        Engine.open(profile)
