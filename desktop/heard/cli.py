@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from heard import __version__, config
+from heard import __version__
 from heard import log as heard_log
 from heard.clients_import import ImportFormatError, read_clients
 from heard.config import ConfigError, ConfigFile
@@ -540,5 +540,3 @@ def main(argv: Sequence[str] | None = None) -> int:
 if __name__ == "__main__":
     raise SystemExit(main())
 
-
-__all__ = ["config", "main"]

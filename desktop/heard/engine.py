@@ -22,7 +22,6 @@ from heard.domain.clients import Client, ClientDirectory, normalize_email, norma
 from heard.domain.clock import Clock, SystemClock
 from heard.domain.ids import ClientId, InquiryId
 from heard.domain.inquiries import Inquiry, InquiryState
-from heard.domain.messages import Verdict
 from heard.domain.promises import Promise
 from heard.domain.templates import Template, format_time
 from heard.domain.urgency import Urgency
@@ -514,4 +513,4 @@ class Engine:
 
 
 __all__ = ["AckResult", "Engine", "EngineError", "EngineEvent", "Skipped", "Status",
-           "SyncReport", "Verdict"]
+           "SyncReport"]
