@@ -19,10 +19,23 @@ def test_headers_threading_and_a_plain_preview() -> None:
     assert facts.to == ("alex@morgan-law.example",)
 
 
-def test_html_only_mail_gives_no_preview_and_loads_nothing() -> None:
+def test_html_only_mail_gives_its_text_and_loads_nothing() -> None:
     raw = (b"From: a@b.example\r\nSubject: x\r\nContent-Type: text/html\r\n\r\n"
-           b"<img src='http://tracker.example/pixel.png'>Hello")
-    assert parse_message(raw).preview == ""
+           b"<html><head><style>p{color:red}</style><script>alert(1)</script></head>"
+           b"<body><img src='http://tracker.example/pixel.png'><p>Hello&nbsp;there</p>"
+           b"<table><tr><td>Caller:</td><td>+1 555 0100</td></tr></table></body></html>")
+    facts = parse_message(raw)
+    assert facts.body_text == "Hello there\nCaller: +1 555 0100"
+    assert facts.preview == "Hello there Caller: +1 555 0100"
+    assert "tracker" not in facts.body_text and "alert" not in facts.body_text
+
+
+def test_every_header_is_kept_once_by_lower_case_name() -> None:
+    raw = message("a@b.example", headers={"X-Asterisk-VM-Caller-ID-Num": "5550100"})
+    facts = parse_message(raw)
+    assert facts.headers is not None
+    assert facts.headers["x-asterisk-vm-caller-id-num"] == "5550100"
+    assert facts.headers["from"] == "a@b.example"
 
 
 def test_auto_headers_are_kept_for_the_verdict() -> None:

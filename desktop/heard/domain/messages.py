@@ -31,6 +31,11 @@ class MessageFacts:
     # Set on the acknowledgements Heard itself sends: the client message they answer.
     heard_acknowledges: str | None = None
     reply_to: str = ""        # where the sender asks replies to go, if not From
+    # Every header once (lower-case name -> decoded value of its first occurrence), for
+    # the pattern sets that read voicemail and contact-form notifications.
+    headers: Mapping[str, str] | None = None
+    # The readable text (plain part, or HTML reduced to text), lines kept, capped in length.
+    body_text: str = ""
 
     @property
     def thread_ids(self) -> tuple[str, ...]:

@@ -11,6 +11,7 @@ from email.parser import BytesParser
 
 from heard.domain.messages import MessageFacts
 from heard.domain.templates import header_safe
+from heard.mail.html_text import html_to_text
 
 # Headers kept for the auto-generated verdict (see domain.messages.auto_generated_reason).
 AUTO_HEADERS = (
@@ -19,6 +20,8 @@ AUTO_HEADERS = (
 )
 HEARD_ACK_HEADER = "X-Heard-Acknowledges"
 PREVIEW_CHARS = 400
+BODY_CHARS = 16_000      # enough for any voicemail or contact-form notification
+HEADER_CHARS = 2_000     # a 1 MB header is somebody's attack, not information
 _MSGID = re.compile(r"<[^<>\s]+>")
 
 
@@ -88,20 +91,37 @@ def _date(msg: EmailMessage) -> datetime | None:
     return parsed
 
 
-def _preview(msg: EmailMessage) -> str:
-    """Plain text only; HTML is never rendered, so nothing remote can ever be loaded."""
+def _body_text(msg: EmailMessage) -> str:
+    """The readable text: the plain part, or the HTML part reduced to its text.
+
+    HTML is never rendered, so nothing remote can ever be loaded.
+    """
     try:
-        part = msg.get_body(preferencelist=("plain",))
+        part = msg.get_body(preferencelist=("plain", "html"))
         if part is None:
             return ""
         content = part.get_content()
-    except Exception:  # broken charsets and transfer encodings: no preview, no crash
+    except Exception:  # broken charsets and transfer encodings: no text, no crash
         return ""
     if not isinstance(content, str):
         return ""
-    text = _text(content)
-    lines = [ln for ln in text.splitlines() if not ln.startswith(">")]
+    text = _text(content[:BODY_CHARS * 4])
+    if part.get_content_subtype() == "html":
+        text = html_to_text(text)
+    return text[:BODY_CHARS]
+
+
+def preview_of(body_text: str) -> str:
+    """One line of what the sender wrote, quoted lines left out."""
+    lines = [ln for ln in body_text.splitlines() if not ln.lstrip().startswith(">")]
     return " ".join(" ".join(lines).split())[:PREVIEW_CHARS]
+
+
+def _headers(msg: EmailMessage) -> dict[str, str]:
+    names: dict[str, None] = {}
+    for name, _value in msg.raw_items():
+        names.setdefault(name.lower(), None)
+    return {name: _header(msg, name)[:HEADER_CHARS] for name in names}
 
 
 def parse_message(raw: bytes, *, with_preview: bool = True) -> MessageFacts:
@@ -126,7 +146,9 @@ def _parse(raw: bytes, with_preview: bool) -> MessageFacts:
     )
     reply_to = next((addr.lower() for _n, addr in email.utils.getaddresses(
         [_header(msg, "Reply-To")]) if valid_address(addr)), "")
-    auto = {name: _header(msg, name) for name in AUTO_HEADERS if name in msg}
+    headers = _headers(msg)
+    auto = {name: headers[name] for name in AUTO_HEADERS if name in headers}
+    body = _body_text(msg) if with_preview else ""
     message_id = next(iter(_ids(_header(msg, "Message-ID"))), "")
     acknowledges = next(iter(_ids(_header(msg, HEARD_ACK_HEADER))), None)
     return MessageFacts(
@@ -139,7 +161,9 @@ def _parse(raw: bytes, with_preview: bool) -> MessageFacts:
         in_reply_to=_ids(_header(msg, "In-Reply-To")),
         references=_ids(_header(msg, "References")),
         auto_headers=auto,
-        preview=_preview(msg) if with_preview else "",
+        preview=preview_of(body),
         heard_acknowledges=acknowledges,
         reply_to=reply_to if reply_to != from_addr else "",
+        headers=headers,
+        body_text=body,
     )
