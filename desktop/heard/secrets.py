@@ -1,0 +1,1 @@
+"""Passwords in the OS keyring (the Secret Service, Keychain or Windows Credential Locker)."""
