@@ -18,12 +18,22 @@ from typing import Any
 from heard import __version__
 from heard import log as heard_log
 from heard.clients_import import ImportFormatError, read_clients
-from heard.config import ConfigError, ConfigFile
+from heard.config import ConfigError, ConfigFile, ImapAccount, MaildirAccount
 from heard.domain.busy import BusyState
 from heard.domain.clients import Channel, Client
 from heard.domain.ids import ClientId, InquiryId
+from heard.domain.messages import Verdict
 from heard.domain.templates import TemplateError
-from heard.engine import AckResult, Engine, EngineError, Status, SyncReport
+from heard.engine import (
+    AccountHealth,
+    AckResult,
+    Engine,
+    EngineError,
+    EngineEvent,
+    Explanation,
+    Status,
+    SyncReport,
+)
 from heard.mail.maildir import Maildir
 from heard.paths import Profile
 from heard.store import StoreError
@@ -91,7 +101,14 @@ def status_json(status: Status, zone: Any) -> dict[str, Any]:
             for view in status.promises
         ],
         "problems": status.problems,
+        "accounts": [accounts_json(a, zone) for a in status.accounts],
     }
+
+
+def accounts_json(health: AccountHealth, zone: Any) -> dict[str, Any]:
+    return {"name": health.name, "kind": health.kind, "online": health.online,
+            "problem": health.problem or None, "since": _iso(health.since, zone),
+            "push": health.push, "last_sync": _iso(health.last_sync, zone)}
 
 
 def sync_json(report: SyncReport) -> dict[str, Any]:
@@ -175,6 +192,11 @@ def cmd_status(args: argparse.Namespace, engine: Engine) -> int:
 
 
 def cmd_sync(args: argparse.Namespace, engine: Engine) -> int:
+    def progress(event: EngineEvent) -> None:
+        if event.kind == "progress":  # a first sync of a big mailbox takes a while
+            print(f"  {event.message}", file=sys.stderr, flush=True)
+
+    engine.subscribe(progress)
     report = engine.sync()
     if args.json:
         _dump(sync_json(report))
@@ -186,6 +208,65 @@ def cmd_sync(args: argparse.Namespace, engine: Engine) -> int:
     for error in report.errors:
         print(f"heard: {error}", file=sys.stderr)
     return 1 if report.errors and not report.seen else 0
+
+
+MAX_EXPLAIN = 1 << 20  # what intake reads of a message file
+
+
+def explain_json(name: str, found: Explanation) -> dict[str, Any]:
+    facts, verdict = found.facts, found.verdict
+    channel = verdict.channel.value if verdict and verdict.channel else None
+    return {
+        "file": name,
+        "from": facts.from_addr if facts else None,
+        "subject": facts.subject if facts else None,
+        "client": client_json(verdict.client) if verdict else None,
+        "inquiry": bool(verdict and verdict.is_inquiry),
+        "channel": channel if verdict and verdict.is_inquiry else None,
+        "auto_generated": bool(verdict and verdict.verdict is Verdict.AUTO_GENERATED),
+        "prospect": False,
+        "reason": verdict.reason if verdict else found.problem,
+        "caller": None,
+        "message_id": facts.message_id or None if facts else None,
+        "thread": list(facts.thread_ids) if facts else [],
+    }
+
+
+def cmd_explain(args: argparse.Namespace, engine: Engine) -> int:
+    results = []
+    failed = 0
+    for name in args.files:
+        try:
+            with Path(name).open("rb") as fh:
+                raw = fh.read(MAX_EXPLAIN)
+        except OSError as exc:
+            failed += 1
+            print(f"heard: {name}: {exc.strerror or exc}", file=sys.stderr)
+            continue
+        results.append(explain_json(name, engine.explain(raw)))
+    if args.json:
+        _dump({"messages": results})
+    else:
+        for r in results:
+            who = r["client"]["name"] if r["client"] else r["from"] or "?"
+            kind = f"{r['channel']} inquiry" if r["inquiry"] else "no inquiry"
+            print(f"{r['file']}: {kind} from {who} ({r['reason']})")
+            if r["caller"]:
+                print(f"  caller: {r['caller']['name'] or '?'} {r['caller']['number'] or ''}")
+    return 1 if failed else 0
+
+
+def cmd_log_call(args: argparse.Namespace, engine: Engine) -> int:
+    zone = engine.settings.zone
+    at = _time_arg(args.at, zone, engine.clock.now()) if args.at else None
+    inquiry = engine.log_call(args.who, at, args.note or "")
+    if args.json:
+        _dump({"id": inquiry.id, "client_id": inquiry.client_id, "number": inquiry.sender
+               or None, "received_at": _iso(inquiry.received_at, zone),
+               "subject": inquiry.subject})
+    else:
+        print(f"Logged #{inquiry.id}: {inquiry.subject}. It waits like any other contact.")
+    return 0
 
 
 def ack_json(result: AckResult, zone: Any) -> dict[str, Any]:
@@ -299,26 +380,107 @@ def cmd_clients(args: argparse.Namespace, engine: Engine) -> int:
     raise UsageError("clients: say list, add, edit, remove or import")
 
 
+def _account_json(account: MaildirAccount | ImapAccount) -> dict[str, Any]:
+    if isinstance(account, ImapAccount):
+        return {"name": account.name, "kind": "imap", "host": account.host,
+                "port": account.port, "security": account.security,
+                "username": account.username, "folders": list(account.folders),
+                "sent_folder": account.sent_folder or None, "address": account.address}
+    return {"name": account.name, "kind": "maildir", "inbox": str(account.inbox),
+            "sent": str(account.sent) if account.sent else None,
+            "outbox": str(account.outbox) if account.outbox else None,
+            "address": account.address}
+
+
+def _read_password(args: argparse.Namespace, what: str) -> str:
+    """From stdin with --password-stdin (scripts), else asked without echo."""
+    if getattr(args, "password_stdin", False):
+        password = sys.stdin.readline().rstrip("\r\n")
+    elif sys.stdin.isatty():
+        import getpass
+
+        password = getpass.getpass(f"Password for {what}: ")
+    else:
+        raise UsageError("no terminal to ask for the password: pass it with --password-stdin")
+    if not password:
+        raise EngineError("the password is empty")
+    return password
+
+
+def _store_password(account: ImapAccount, password: str) -> None:
+    from heard import secrets
+
+    try:
+        secrets.store_password(account.keyring_name, password)
+    except secrets.SecretsUnavailable as exc:
+        raise EngineError(str(exc)) from exc
+
+
+def _add_imap(args: argparse.Namespace, engine: Engine, file: ConfigFile, name: str) -> int:
+    if not args.host:
+        raise UsageError("account add imap needs --host (e.g. --host imap.example.com)")
+    username = args.username or args.address
+    if not username:
+        raise UsageError("account add imap needs --username (or --address)")
+    entry: dict[str, Any] = {"name": name, "kind": "imap", "host": args.host,
+                             "security": args.security, "username": username}
+    if args.port:
+        entry["port"] = args.port
+    if args.folder:
+        entry["folders"] = args.folder
+    if args.sent_folder:
+        entry["sent_folder"] = args.sent_folder
+    if args.ca_file:
+        entry["ca_file"] = str(Path(args.ca_file).expanduser().absolute())
+    if args.address:
+        entry["address"] = args.address
+    from heard.config import settings_from
+
+    try:  # the same checks as at load time, before anything is written
+        (account,) = settings_from({"accounts": [entry]}, engine.profile.config).accounts
+    except ConfigError as exc:
+        raise EngineError("; ".join(exc.problems)) from exc
+    assert isinstance(account, ImapAccount)
+    password = _read_password(args, f"{username} at {args.host}")
+    _store_password(account, password)
+    if not args.no_test:
+        print(f"Logging in to {account.host}:{account.port} ...", file=sys.stderr)
+        health = engine.test_account(account)
+        if not health.online:
+            print(f"heard: {health.problem}", file=sys.stderr)
+            print("The account was not added; the password stays in the keyring for the next"
+                  " try.", file=sys.stderr)
+            return 1
+        if health.problem:
+            print(f"Note: {health.problem}", file=sys.stderr)
+    file.append("accounts", entry)
+    print(f"Added imap account {name!r} ({username} at {account.host}); the password is in"
+          " the keyring.")
+    return 0
+
+
 def cmd_account(args: argparse.Namespace, engine: Engine) -> int:
     file = ConfigFile(engine.profile.config)
     settings = engine.settings
     if args.action == "list":
-        accounts = [{"name": a.name, "kind": "maildir", "inbox": str(a.inbox),
-                     "sent": str(a.sent) if a.sent else None,
-                     "outbox": str(a.outbox) if a.outbox else None, "address": a.address}
-                    for a in settings.accounts]
+        accounts = [_account_json(a) for a in settings.accounts]
         calendars = [{"name": c.name, "kind": "ics", "path": str(c.path)}
                      for c in settings.calendars]
         if args.json:
             _dump({"accounts": accounts, "calendars": calendars})
         else:
             for a in accounts:
-                print(f"  mail     {a['name']:<12} maildir {a['inbox']}"
-                      + (f" (sent: {a['sent']})" if a["sent"] else ""))
+                if a["kind"] == "imap":
+                    print(f"  mail     {a['name']:<12} imap    {a['username']} at"
+                          f" {a['host']}:{a['port']} ({a['security']})")
+                else:
+                    print(f"  mail     {a['name']:<12} maildir {a['inbox']}"
+                          + (f" (sent: {a['sent']})" if a["sent"] else ""))
             for c in calendars:
                 print(f"  calendar {c['name']:<12} {c['path']}")
             if not accounts and not calendars:
-                print("No accounts yet: `heard account add maildir PATH`.")
+                print("No accounts yet: `heard account add imap --host HOST --username USER`"
+                      " or `heard account add maildir PATH`.")
         return 0
     if args.action == "add":
         names = {a.name for a in settings.accounts} | {c.name for c in settings.calendars}
@@ -326,6 +488,10 @@ def cmd_account(args: argparse.Namespace, engine: Engine) -> int:
                              f"{args.kind}{len(names) + 1}")
         if name in names:
             raise EngineError(f"there is already an account named {name!r}; pick --name")
+        if args.kind == "imap":
+            return _add_imap(args, engine, file, name)
+        if not args.path:
+            raise UsageError(f"account add {args.kind} needs a PATH")
         path = Path(args.path).expanduser().absolute()
         if args.kind == "maildir":
             for folder in filter(None, (path, args.sent)):
@@ -343,15 +509,44 @@ def cmd_account(args: argparse.Namespace, engine: Engine) -> int:
             file.append("calendars", {"name": name, "kind": "ics", "path": str(path)})
         print(f"Added {args.kind} account {name!r}.")
         return 0
+    if args.action == "password":
+        account = next((a for a in settings.accounts if a.name == args.name), None)
+        if not isinstance(account, ImapAccount):
+            raise EngineError(f"there is no imap account named {args.name!r}")
+        _store_password(account, _read_password(args, f"{account.username} at {account.host}"))
+        health = engine.test_account(account)
+        print(f"Stored the password of {account.name!r}; "
+              + ("login works." if health.online else f"but: {health.problem}"))
+        return 0 if health.online else 1
     if args.action == "remove":
+        removed = next((a for a in settings.accounts if a.name == args.name), None)
         if not (file.remove("accounts", args.name) or file.remove("calendars", args.name)):
             raise EngineError(f"there is no account named {args.name!r}")
+        if isinstance(removed, ImapAccount) and not any(
+                isinstance(a, ImapAccount) and a.keyring_name == removed.keyring_name
+                and a.name != removed.name for a in settings.accounts):
+            from heard import secrets
+
+            try:
+                secrets.delete_password(removed.keyring_name)
+            except secrets.SecretsUnavailable as exc:
+                print(f"heard: the password could not be removed from the keyring: {exc}",
+                      file=sys.stderr)
         print(f"Removed account {args.name!r}.")
         return 0
     if args.action == "test":
         failures = 0
         for acc in settings.accounts:
             if args.name and acc.name != args.name:
+                continue
+            if isinstance(acc, ImapAccount):
+                health = engine.test_account(acc)
+                failures += not health.online
+                mark = "ok  " if health.online else "FAIL"
+                detail = f"{acc.username} at {acc.host}:{acc.port}"
+                print(f"  {mark}  {acc.name}: {health.problem or detail}"
+                      if not health.online else f"  {mark}  {acc.name}: {detail}"
+                      + (f" ({health.problem})" if health.problem else ""))
                 continue
             for label, folder in (("inbox", acc.inbox), ("sent", acc.sent),
                                   ("outbox", acc.outbox)):
@@ -383,7 +578,7 @@ def cmd_account(args: argparse.Namespace, engine: Engine) -> int:
             if not problems:
                 print(f"  ok    {cal.name}: {cal.path}")
         return 1 if failures else 0
-    raise UsageError("account: say list, add, remove or test")
+    raise UsageError("account: say list, add, password, remove or test")
 
 
 def cmd_tray(args: argparse.Namespace, engine: Engine) -> int:
@@ -451,6 +646,16 @@ def _parser() -> argparse.ArgumentParser:
     ack.add_argument("--reply-by", metavar="TIME", help="promised time (HH:MM or ISO-8601)")
     ack.add_argument("--dry-run", action="store_true", help="show the reply, send nothing")
 
+    explain = sub.add_parser("explain", parents=[common, jsonp],
+                             help="what Heard makes of message files, and why")
+    explain.add_argument("files", nargs="+", metavar="FILE", help=".eml or Maildir files")
+    call = sub.add_parser("log-call", parents=[common, jsonp],
+                          help="log a call by hand; it waits like any other contact")
+    call.add_argument("--from", dest="who", required=True, metavar="NUMBER|CLIENT",
+                      help="the caller's number, or a client's id or name")
+    call.add_argument("--at", metavar="TIME", help="when they called (HH:MM or ISO-8601)")
+    call.add_argument("--note", metavar="TEXT", help="what it was about")
+
     for name, text in (("answered", "mark an inquiry answered (you called, you met)"),
                        ("dismiss", "set an inquiry aside: no reply needed")):
         p = sub.add_parser(name, parents=[common, jsonp], help=text)
@@ -481,13 +686,35 @@ def _parser() -> argparse.ArgumentParser:
     account = sub.add_parser("account", parents=[common], help="mail accounts and calendars")
     asub = account.add_subparsers(dest="action", metavar="ACTION", required=True)
     asub.add_parser("list", parents=[common, jsonp], help="list accounts")
-    add = asub.add_parser("add", parents=[common], help="add a Maildir or a calendar")
-    add.add_argument("kind", choices=["maildir", "calendar"])
-    add.add_argument("path", help="Maildir folder, or .ics file / folder of .ics files")
+    add = asub.add_parser("add", parents=[common],
+                          help="add an IMAP account, a Maildir or a calendar")
+    add.add_argument("kind", choices=["imap", "maildir", "calendar"])
+    add.add_argument("path", nargs="?",
+                     help="maildir: the folder; calendar: an .ics file or folder of .ics files")
     add.add_argument("--name")
-    add.add_argument("--sent", metavar="PATH", help="Maildir of your sent mail")
-    add.add_argument("--outbox", metavar="PATH", help="Maildir that replies are delivered to")
     add.add_argument("--address", help="the address replies are sent from")
+    add.add_argument("--sent", metavar="PATH", help="maildir: the Maildir of your sent mail")
+    add.add_argument("--outbox", metavar="PATH",
+                     help="maildir: the Maildir that replies are delivered to")
+    add.add_argument("--host", help="imap: the server, e.g. imap.example.com")
+    add.add_argument("--port", type=int, help="imap: the port (default 993 for tls, 143 else)")
+    add.add_argument("--security", choices=["tls", "starttls", "plain"], default="tls",
+                     help="imap: tls (default), starttls, or plain (this machine only)")
+    add.add_argument("--username", help="imap: the login name (default: --address)")
+    add.add_argument("--folder", action="append", default=[], metavar="NAME",
+                     help="imap: a folder clients write to (default INBOX; repeatable)")
+    add.add_argument("--sent-folder", metavar="NAME",
+                     help="imap: your Sent folder (default: found on the server)")
+    add.add_argument("--ca-file", metavar="PATH",
+                     help="imap: CA certificate of a server with its own authority")
+    add.add_argument("--password-stdin", action="store_true",
+                     help="imap: read the password from stdin (for scripts)")
+    add.add_argument("--no-test", action="store_true",
+                     help="imap: add the account without logging in first")
+    pw = asub.add_parser("password", parents=[common],
+                         help="store a new password for an IMAP account in the keyring")
+    pw.add_argument("name")
+    pw.add_argument("--password-stdin", action="store_true", help="read it from stdin")
     test = asub.add_parser("test", parents=[common], help="check that accounts can be read")
     test.add_argument("name", nargs="?")
     rma = asub.add_parser("remove", parents=[common], help="remove an account")
@@ -498,6 +725,7 @@ def _parser() -> argparse.ArgumentParser:
 COMMANDS: dict[str | None, Callable[[argparse.Namespace, Engine], int]] = {
     None: cmd_tray, "status": cmd_status, "sync": cmd_sync, "ack": cmd_ack,
     "clients": cmd_clients, "account": cmd_account, "answered": cmd_close, "dismiss": cmd_close,
+    "explain": cmd_explain, "log-call": cmd_log_call,
 }
 
 

@@ -138,6 +138,25 @@ def parse_str_list(value: object) -> tuple[str, ...]:
     return tuple(value)
 
 
+def parse_port(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 65535:
+        raise _Bad("must be a port number like 993 (0 = the usual port for the security)")
+    return value
+
+
+def parse_security(value: object) -> str:
+    if value not in ("tls", "starttls", "plain"):
+        raise _Bad('must be "tls" (IMAPS, port 993), "starttls" (port 143) or "plain"'
+                   " (only to this machine)")
+    return str(value)
+
+
+def parse_optional_path(value: object) -> Path | None:
+    if value == "":
+        return None
+    return parse_path(value)
+
+
 def parse_dates(value: object) -> frozenset[date]:
     if not isinstance(value, list):
         raise _Bad('must be a list of dates, like ["2026-12-25"]')
@@ -196,6 +215,10 @@ SCHEMA: Mapping[str, Mapping[str, Option[Any]]] = {
     "notifications": {
         "paused": Option(parse_bool, False, "true: the tray counts but shows no toasts"),
     },
+    "mail": {
+        "window": Option(parse_duration, "30d",
+                         "how far back a first look at a mailbox goes, e.g. \"30d\""),
+    },
     "replies": {
         "template": Option(parse_str, "acknowledge", "the default acknowledgement template"),
         "margin": Option(parse_duration, "30m",
@@ -212,12 +235,27 @@ STANDARD_SCHEMA: Mapping[str, Option[Any]] = {
 }
 ACCOUNT_SCHEMA: Mapping[str, Option[Any]] = {
     "name": Option(parse_str, "", "a short name for the account"),
-    "kind": Option(parse_str, "maildir", '"maildir" (IMAP comes later)'),
+    "kind": Option(parse_str, "maildir", '"maildir" or "imap"'),
+    "address": Option(parse_str, "", "the address replies are sent from"),
+    # maildir
     "inbox": Option(parse_path, None, "the Maildir folder that receives client mail"),
     "sent": Option(parse_path, None, "the Maildir folder your sent mail is filed in"),
     "outbox": Option(parse_path, None, "the Maildir folder Heard delivers replies to"),
-    "address": Option(parse_str, "", "the address replies are sent from"),
+    # imap
+    "host": Option(parse_str, "", "the IMAP server, e.g. \"imap.example.com\""),
+    "port": Option(parse_port, 0, "the port (0 = 993 for tls, 143 for starttls)"),
+    "security": Option(parse_security, "tls", '"tls", "starttls" or "plain" (loopback only)'),
+    "username": Option(parse_str, "", "the login name (the password is in the keyring)"),
+    "folders": Option(parse_str_list, ["INBOX"], "the folders clients write to"),
+    "sent_folder": Option(parse_str, "", 'your Sent folder; "" = find it on the server'),
+    "ca_file": Option(parse_optional_path, "", "a CA certificate file for a server with its"
+                      " own certificate authority"),
+    "poll_every": Option(parse_duration, "2m",
+                         "how often to look for mail when the server cannot push (no IDLE)"),
 }
+MAILDIR_KEYS = frozenset({"inbox", "sent", "outbox"})
+IMAP_KEYS = frozenset({"host", "port", "security", "username", "folders", "sent_folder",
+                       "ca_file", "poll_every"})
 CALENDAR_SCHEMA: Mapping[str, Option[Any]] = {
     "name": Option(parse_str, "", "a short name for the calendar"),
     "kind": Option(parse_str, "ics", '"ics" (a file or a folder of .ics files)'),
@@ -232,6 +270,28 @@ class MaildirAccount:
     sent: Path | None = None
     outbox: Path | None = None
     address: str = ""
+
+
+@dataclass(frozen=True)
+class ImapAccount:
+    name: str
+    host: str
+    port: int
+    security: str
+    username: str
+    address: str = ""
+    folders: tuple[str, ...] = ("INBOX",)
+    sent_folder: str = ""
+    ca_file: Path | None = None
+    poll_every: timedelta = timedelta(minutes=2)
+
+    @property
+    def keyring_name(self) -> str:
+        """The account's entry in the keyring (the password lives only there)."""
+        return f"imap:{self.username}@{self.host}"
+
+
+Account = MaildirAccount | ImapAccount
 
 
 @dataclass(frozen=True)
@@ -259,7 +319,8 @@ class Settings:
     notifications_paused: bool = False
     reply_template: str = "acknowledge"
     reply_margin: timedelta = timedelta(minutes=30)
-    accounts: tuple[MaildirAccount, ...] = ()
+    mail_window: timedelta = timedelta(days=30)
+    accounts: tuple[Account, ...] = ()
     calendars: tuple[CalendarSource, ...] = ()
 
     @property
@@ -336,17 +397,14 @@ def settings_from(data: Mapping[str, Any], path: Path) -> Settings:
     parsed = {name: reader.section(name, data.get(name, {}), schema)
               for name, schema in SCHEMA.items()}
     standards = _standards(reader, data.get("standards", {}))
-    accounts = []
+    accounts: list[Account] = []
     for i, raw in enumerate(_list(reader, data, "accounts")):
-        acc = reader.section(f"accounts[{i}]", raw, ACCOUNT_SCHEMA)
-        if acc.get("kind") != "maildir":
-            reader.problems.append(f'accounts[{i}].kind: {acc.get("kind")!r} is not known;'
-                                   ' use "maildir"')
-        elif acc.get("inbox") is None:
-            reader.problems.append(f"accounts[{i}].inbox: a Maildir account needs an inbox path")
-        else:
-            accounts.append(MaildirAccount(acc["name"] or f"maildir{i + 1}", acc["inbox"],
-                                           acc["sent"], acc["outbox"], acc["address"]))
+        account = _account(reader, i, raw)
+        if account is not None:
+            if any(a.name == account.name for a in accounts):
+                reader.problems.append(f"accounts[{i}].name: {account.name!r} is used twice;"
+                                       " give each account its own name")
+            accounts.append(account)
     calendars = []
     for i, raw in enumerate(_list(reader, data, "calendars")):
         cal = reader.section(f"calendars[{i}]", raw, CALENDAR_SCHEMA)
@@ -373,9 +431,58 @@ def settings_from(data: Mapping[str, Any], path: Path) -> Settings:
         notifications_paused=parsed["notifications"]["paused"],
         reply_template=parsed["replies"]["template"],
         reply_margin=parsed["replies"]["margin"],
+        mail_window=parsed["mail"]["window"],
         accounts=tuple(accounts),
         calendars=tuple(calendars),
     )
+
+
+def _account(reader: _Reader, i: int, raw: object) -> Account | None:
+    where = f"accounts[{i}]"
+    acc = reader.section(where, raw, ACCOUNT_SCHEMA)
+    given = set(raw) if isinstance(raw, Mapping) else set()
+    kind = acc.get("kind")
+    if kind not in ("maildir", "imap"):
+        reader.problems.append(f'{where}.kind: {kind!r} is not known; use "maildir" or "imap"')
+        return None
+    foreign = sorted(given & (IMAP_KEYS if kind == "maildir" else MAILDIR_KEYS - {"outbox"}))
+    for key in foreign:
+        reader.problems.append(f"{where}.{key}: not a setting of a {kind} account")
+    if kind == "maildir":
+        if acc.get("inbox") is None:
+            reader.problems.append(f"{where}.inbox: a Maildir account needs an inbox path")
+            return None
+        return MaildirAccount(acc["name"] or f"maildir{i + 1}", acc["inbox"], acc["sent"],
+                              acc["outbox"], acc["address"])
+    missing = [k for k in ("host", "username") if not acc.get(k)]
+    for key in missing:
+        reader.problems.append(f"{where}.{key}: an IMAP account needs its {key}")
+    security = acc["security"]
+    if security == "plain" and acc["host"] and not _loopback(acc["host"]):
+        reader.problems.append(
+            f'{where}.security: "plain" sends the password unencrypted and is only allowed'
+            ' to this machine (localhost); use "tls" or "starttls"')
+        return None
+    if missing:
+        return None
+    if not acc["folders"]:
+        reader.problems.append(f'{where}.folders: name at least one folder, e.g. ["INBOX"]')
+        return None
+    port = acc["port"] or (993 if security == "tls" else 143)
+    return ImapAccount(acc["name"] or f"imap{i + 1}", acc["host"], port, security,
+                       acc["username"], acc["address"], acc["folders"], acc["sent_folder"],
+                       acc["ca_file"], acc["poll_every"])
+
+
+def _loopback(host: str) -> bool:
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _list(reader: _Reader, data: Mapping[str, Any], name: str) -> list[Any]:

@@ -16,16 +16,18 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from heard import config
-from heard.config import MaildirAccount, Settings
+from heard.config import Account, ImapAccount, MaildirAccount, Settings
 from heard.domain.busy import BusyInterval, BusyState, busy_at
 from heard.domain.clients import Client, ClientDirectory, normalize_email, normalize_phone
 from heard.domain.clock import Clock, SystemClock
 from heard.domain.ids import ClientId, InquiryId
 from heard.domain.inquiries import Inquiry, InquiryState
+from heard.domain.messages import Classification, MessageFacts
 from heard.domain.promises import Promise
 from heard.domain.templates import Template, format_time
 from heard.domain.urgency import Urgency
 from heard.domain.waiting import WaitingItem, badge_urgency, waiting_count, waiting_items
+from heard.imap_accounts import AccountHealth, ImapAccounts
 from heard.intake import Intake, Skipped, SyncReport
 from heard.mail.compose import build_reply, make_message_id
 from heard.mail.maildir import Maildir
@@ -81,6 +83,11 @@ class Status:
     waiting: list[WaitingItem]
     promises: list[PromiseView]
     problems: list[str] = field(default_factory=list)
+    accounts: list[AccountHealth] = field(default_factory=list)
+
+    @property
+    def offline(self) -> list[AccountHealth]:
+        return [a for a in self.accounts if a.online is False]
 
 
 @dataclass(frozen=True)
@@ -96,10 +103,19 @@ class AckResult:
 
 
 @dataclass(frozen=True)
+class Explanation:
+    """What Heard makes of one message, and why (`heard explain`)."""
+
+    facts: MessageFacts | None
+    verdict: Classification | None
+    problem: str = ""            # why the message cannot be used at all
+
+
+@dataclass(frozen=True)
 class EngineEvent:
     """Something changed; `new` lists inquiries that just arrived (for toasts)."""
 
-    kind: str                       # "changed" | "error"
+    kind: str                       # "changed" | "error" | "progress" | "accounts"
     new: tuple[InquiryId, ...] = ()
     message: str = ""
 
@@ -131,6 +147,10 @@ class Engine:
         self._lock = threading.RLock()
         self._listeners: list[Listener] = []
         self._watcher: MaildirWatcher | None = None
+        self._imap = ImapAccounts(
+            self._intake, lambda: (self.directory(), self.own_addresses()), self._lock,
+            self.clock, lambda: self._emit(EngineEvent("accounts")),
+            lambda text: self._emit(EngineEvent("progress", message=text)))
         self._calendar_cache: tuple[object, list[BusyInterval], list[str]] | None = None
         self._closed = False
         self._config_stamp = self._stamp()
@@ -165,15 +185,19 @@ class Engine:
             return False
         self._config_problem = ""
         with self._lock:
-            watched = self._watched_folders()
+            watched = (self._watched_folders(), self._imap_accounts())
             self.settings = settings
             self._calendar_cache = None
         # Outside the lock: stopping the watcher waits for its sync, which needs the lock.
-        if self._watcher is not None and self._watched_folders() != watched:
+        if self._watcher is not None and (self._watched_folders(),
+                                          self._imap_accounts()) != watched:
             self.stop_watching()
             self.start_watching()
         log.info("settings reloaded from %s", self.profile.config)
         return True
+
+    def _imap_accounts(self) -> list[ImapAccount]:
+        return [a for a in self.settings.accounts if isinstance(a, ImapAccount)]
 
     @classmethod
     def open(cls, profile: Profile, clock: Clock | None = None) -> Engine:
@@ -235,20 +259,97 @@ class Engine:
                           *(normalize_email(a.address) for a in self.settings.accounts
                             if a.address)})
 
-    def sync(self) -> SyncReport:
-        """Read what is new in every account; send what the outbox still holds."""
+    def _intake(self) -> Intake:
+        return Intake(self.store, self.clock, self.settings.zone, self.settings.mail_window)
+
+    def sync(self, only: str | None = None) -> SyncReport:
+        """Read what is new in every account (or the one named); send what the outbox
+        still holds. A failing account is reported and the others still sync."""
         self.reload_settings()
-        with self._lock:
-            report = SyncReport()
-            intake = Intake(self.store, self.clock, self.settings.zone)
-            directory = self.directory()
-            own = self.own_addresses()
-            for account in self.settings.accounts:
-                intake.sync_account(account, directory, own, report)
-            self._flush_outbox(report)
+        report = SyncReport()
+        for account in self.settings.accounts:
+            if only is not None and account.name != only:
+                continue
+            if isinstance(account, ImapAccount):
+                self._imap.sync(account, report)
+                continue
+            with self._lock:
+                self._intake().sync_account(account, self.directory(), self.own_addresses(),
+                                            report)
+        if only is None:
+            with self._lock:
+                self._flush_outbox(report)
         if report.changed:
             self._emit(EngineEvent("changed", tuple(report.new_inquiries)))
         return report
+
+    def explain(self, raw: bytes) -> Explanation:
+        """The intake's verdict on one message, without storing anything."""
+        from heard.mail.parse import MalformedMessage, parse_message
+
+        try:
+            facts = parse_message(raw)
+        except MalformedMessage as exc:
+            return Explanation(None, None, f"malformed: {exc.reason}")
+        return Explanation(facts, self._intake().classify(facts, self.directory(),
+                                                          self.own_addresses()))
+
+    def accounts(self) -> list[AccountHealth]:
+        return [self._imap.health.get(a.name) or AccountHealth(
+                    a.name, "imap" if isinstance(a, ImapAccount) else "maildir",
+                    online=None if isinstance(a, ImapAccount) else True)
+                for a in self.settings.accounts]
+
+    def test_account(self, account: Account) -> AccountHealth:
+        """Log in (IMAP) or look at the folders (Maildir) once, and say what is wrong."""
+        if isinstance(account, ImapAccount):
+            return self._imap.test(account)
+        missing = [str(f) for f in (account.inbox, account.sent, account.outbox)
+                   if f is not None and not Maildir(f).exists()]
+        problem = (f"not a Maildir (it needs new/, cur/ and tmp/): {', '.join(missing)}"
+                   if missing else "")
+        return AccountHealth(account.name, "maildir", not missing, problem)
+
+    def log_call(self, who: str, at: datetime | None = None, note: str = "") -> Inquiry:
+        """A call the user missed or took a message for, logged by hand: `who` is a phone
+        number or a client's id or name. It waits like any other contact."""
+        from heard.domain.clients import Channel
+        from heard.mail.compose import make_message_id
+
+        now = self.clock.now()
+        at = at or now
+        if at > now + timedelta(minutes=1):
+            raise EngineError("a call cannot be logged in the future")
+        region = self.settings.user.phone_region
+        directory = self.directory()
+        number = normalize_phone(who, region) if any(ch.isdigit() for ch in who) else None
+        client = directory.match_phone(who, region) if number else self._client_named(who)
+        if client is None or client.id is None:
+            raise EngineError(
+                f"no client has the number {number}; add it with `heard clients edit NAME"
+                f" --phone {number}` or `heard clients add NAME --phone {number}`"
+                if number else f"no client matches {who!r} and it is not a phone number")
+        number = number or next(iter(client.phones), "")
+        subject = f"Call from {client.name}" + (f": {note}" if note else "")
+        with self._lock:
+            inquiry = self.store.add_inquiry(Inquiry(
+                client_id=client.id, channel=Channel.CALL, received_at=at,
+                subject=" ".join(subject.split())[:200], sender=number,
+                reply_to=next(iter(client.emails), ""),
+                message_id=make_message_id("call.heard.invalid"), preview=note[:400]))
+        self._emit(EngineEvent("changed", (inquiry.id,) if inquiry.id else ()))
+        return inquiry
+
+    def _client_named(self, key: str) -> Client | None:
+        clients = self.clients()
+        if key.strip().isdigit():
+            return next((c for c in clients if c.id == int(key)), None)
+        found = [c for c in clients if c.name.lower() == key.lower().strip()] or [
+            c for c in clients if key.lower().strip() in c.name.lower()]
+        if len(found) > 1:
+            raise EngineError(f"{key!r} matches {len(found)} clients; use the id from"
+                              " `heard clients list`")
+        return found[0] if found else None
 
     # calendar
 
@@ -312,13 +413,20 @@ class Engine:
             problems.extend(calendar_problems)
         if self._config_problem:
             problems.append(self._config_problem)
+        accounts = self.accounts()
+        for health in accounts:
+            if health.online is False:
+                since = f" since {health.since.astimezone(self.settings.zone):%H:%M}" \
+                    if health.since else ""
+                problems.append(f"{health.name} is offline{since}: {health.problem};"
+                                " Heard keeps trying, and the count may miss its mail")
         unsent = self.store.pending_outbox()
         if unsent:
             # An acknowledgement the client has not received must never look done.
             problems.append(f"{len(unsent)} acknowledgement(s) not sent yet"
                             f" ({unsent[-1][3] or 'waiting to be sent'}); Heard keeps trying")
         return Status(now, waiting_count(items), badge_urgency(items), busy, items, views,
-                      problems)
+                      problems, accounts)
 
     # acknowledging
 
@@ -340,18 +448,18 @@ class Engine:
     def _transport(self, account_name: str) -> Transport:
         for account in self.settings.accounts:
             if account.name == account_name or not account_name:
-                if account.outbox is None:
+                if not isinstance(account, MaildirAccount) or account.outbox is None:
                     break
                 return MaildirTransport(
                     account.name, Maildir(account.outbox),
                     Maildir(account.sent) if account.sent else None)
         raise NoTransport(account_name)
 
-    def _account(self, name: str) -> MaildirAccount | None:
+    def _account(self, name: str) -> Account | None:
         return next((a for a in self.settings.accounts if a.name == name),
                     self.settings.accounts[0] if self.settings.accounts else None)
 
-    def _sender(self, account: MaildirAccount | None) -> str:
+    def _sender(self, account: Account | None) -> str:
         sender = (account.address if account and account.address else
                   next(iter(self.settings.user.addresses), ""))
         if not valid_address(sender):
@@ -490,18 +598,21 @@ class Engine:
     # watching
 
     def start_watching(self) -> None:
-        """Sync whenever a watched Maildir changes (from a watcher thread)."""
+        """Sync whenever a watched Maildir changes or an IMAP server pushes (from watcher
+        threads)."""
         self._watcher = MaildirWatcher(self._watched_folders(), self._sync_from_watcher)
         self._watcher.start()
+        self._imap.watch(self._imap_accounts(), self._sync_from_watcher)
 
     def _watched_folders(self) -> list[Path]:
-        return [f for a in self.settings.accounts for f in (a.inbox, a.sent) if f]
+        return [f for a in self.settings.accounts if isinstance(a, MaildirAccount)
+                for f in (a.inbox, a.sent) if f]
 
-    def _sync_from_watcher(self) -> None:
+    def _sync_from_watcher(self, only: str | None = None) -> None:
         if self._closed:
             return
         try:
-            self.sync()
+            self.sync(only)
         except Exception as exc:
             log.exception("sync failed")
             self._emit(EngineEvent("error", message=f"sync failed: {exc}"))
@@ -510,7 +621,8 @@ class Engine:
         if self._watcher is not None:
             self._watcher.stop()
             self._watcher = None
+        self._imap.stop()
 
 
-__all__ = ["AckResult", "Engine", "EngineError", "EngineEvent", "Skipped", "Status",
-           "SyncReport"]
+__all__ = ["AccountHealth", "AckResult", "Engine", "EngineError", "EngineEvent", "Skipped",
+           "Status", "SyncReport"]

@@ -12,24 +12,28 @@ from __future__ import annotations
 import logging
 import sqlite3
 from collections.abc import Iterator
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
 
-from heard.config import MaildirAccount
+from heard.config import ImapAccount, MaildirAccount
 from heard.domain.clients import Channel, Client, ClientDirectory, normalize_email
 from heard.domain.clock import Clock
 from heard.domain.ids import InquiryId
 from heard.domain.inquiries import Inquiry, InquiryState
-from heard.domain.messages import MessageFacts, classify
-from heard.mail.maildir import Maildir, MaildirEntry
+from heard.domain.messages import Classification, MessageFacts, classify
+from heard.mail.imap import Connection, FolderDelta, FolderState, Progress
+from heard.mail.maildir import Maildir
 from heard.mail.parse import MalformedMessage, parse_message
 from heard.store import Store
 
 log = logging.getLogger(__name__)
 
-# A first look at an old Maildir must not turn years of mail into "waiting" clients.
+# A first look at an old mailbox must not turn years of mail into "waiting" clients.
 INTAKE_WINDOW = timedelta(days=30)
+# Mailing lists and bulk mail never need their text read (only their headers).
+_BULK_PRECEDENCE = frozenset({"bulk", "list", "junk"})
 # Headers and the start of the text are all intake needs; a 40 MB attachment is not read.
 MAX_READ = 1 << 20
 
@@ -60,7 +64,8 @@ class _Item:
     role: str                 # "inbox" or "sent"
     source: str               # what the store remembers the folder by
     label: str                # what the user is told: "work:inbox"
-    entry: MaildirEntry
+    key: str                  # the message within the source (file name, UIDVALIDITY:UID)
+    name: str                 # the message as the user is told (file name, "UID 42")
     at: datetime              # when it arrived (inbox) or was sent (Sent)
     facts: MessageFacts | None
     problem: str = ""         # why it cannot be used, when facts is None
@@ -69,6 +74,24 @@ class _Item:
 def folder_source(folder: Path) -> str:
     """What intake remembers a folder by: its path, so renaming an account re-reads nothing."""
     return f"maildir:{folder}"
+
+
+def imap_source(account: ImapAccount, folder: str) -> str:
+    return f"imap:{account.username}@{account.host}/{folder}"
+
+
+def needs_text(header: bytes, own: frozenset[str]) -> bool:
+    """Whether a message's text is worth fetching: not for lists, bulk mail or your own."""
+    try:
+        facts = parse_message(header, with_preview=False)
+    except MalformedMessage:
+        return False
+    auto = facts.auto_headers or {}
+    if "list-id" in auto or "list-unsubscribe" in auto:
+        return False
+    if auto.get("precedence", "").strip().lower() in _BULK_PRECEDENCE:
+        return False
+    return normalize_email(facts.from_addr) not in own
 
 
 def _when(facts: MessageFacts | None, mtime: datetime) -> datetime:
@@ -87,10 +110,12 @@ def _when(facts: MessageFacts | None, mtime: datetime) -> datetime:
 
 
 class Intake:
-    def __init__(self, store: Store, clock: Clock, zone: tzinfo) -> None:
+    def __init__(self, store: Store, clock: Clock, zone: tzinfo,
+                 window: timedelta = INTAKE_WINDOW) -> None:
         self.store = store
         self.clock = clock
         self.zone = zone
+        self.window = window
 
     def sync_account(self, account: MaildirAccount, directory: ClientDirectory,
                      own: frozenset[str], report: SyncReport) -> None:
@@ -104,7 +129,96 @@ class Intake:
         with self.store.transaction():
             for item in items:
                 report.seen += 1
-                self._apply_safely(item, account, directory, own, now, report)
+                self._apply_safely(item, account.name, directory, own, now, report)
+
+    def sync_imap(self, account: ImapAccount, conn: Connection, directory: ClientDirectory,
+                  own: frozenset[str], report: SyncReport,
+                  progress: Progress | None = None,
+                  apply_lock: AbstractContextManager[object] | None = None) -> None:
+        """Fetch what is new in the account's folders and Sent, then apply it as one
+        timeline in one transaction; the folders' positions are saved with it, so a crash
+        refetches rather than loses."""
+        now = self.clock.now()
+        since = (now - self.window).astimezone(self.zone).date()
+        sent = conn.find_sent(account.sent_folder)
+        if sent is None:
+            report.errors.append(
+                f"{account.name}: no Sent folder found" + (
+                    f" named {account.sent_folder!r}" if account.sent_folder else
+                    " (set sent_folder in heard.toml)") +
+                "; replies you send from other devices will not close inquiries")
+        folders = [("inbox", f) for f in account.folders]
+        if sent is not None and sent not in account.folders:
+            folders.append(("sent", sent))
+        deltas: list[tuple[str, FolderDelta]] = []
+        items: list[_Item] = []
+        flagged: dict[str, set[str]] = {}      # source -> keys flagged \Answered
+        for role, folder in folders:
+            source = imap_source(account, folder)
+            known = self.store.imap_state(account.name, folder)
+            previous = FolderState(*known) if known else None
+            watch = {}
+            if role == "inbox" and previous is not None:
+                prefix = f"{previous.uidvalidity}:"
+                watch = {int(k.removeprefix(prefix)): k
+                         for k, mid in self.store.inquiry_keys(source).items()
+                         if k.startswith(prefix) and self.store.open_inquiries_in_thread([mid])}
+            delta = conn.sync_folder(
+                folder, previous, since,
+                (lambda _uid, head: needs_text(head, own)) if role == "inbox"
+                else (lambda _uid, _head: False),
+                watch, progress)
+            deltas.append((source, delta))
+            if delta.unchanged:
+                continue
+            label = f"{account.name}:{folder}"
+            keys = flagged.setdefault(source, set())
+            keys.update(watch[uid] for uid in delta.answered if uid in watch)
+            for fetched in delta.new:
+                key = f"{delta.state.uidvalidity}:{fetched.uid}"
+                if role == "inbox" and "\\answered" in {f.lower() for f in fetched.flags}:
+                    keys.add(key)
+                arrived = fetched.arrived.astimezone(self.zone)
+                try:
+                    facts: MessageFacts | None = parse_message(fetched.raw)
+                    problem = ""
+                except MalformedMessage as exc:
+                    facts, problem = None, f"malformed: {exc.reason}"
+                items.append(_Item(role, source, label, key, f"UID {fetched.uid}",
+                                   _when(facts, arrived), facts, problem))
+        items.sort(key=lambda i: i.at)
+        with apply_lock or nullcontext(), self.store.transaction():
+            for source, delta in deltas:
+                if delta.reset:
+                    log.warning("%s: UIDVALIDITY changed; reading the folder again", source)
+                    self.store.forget_source(source)
+            for item in items:
+                report.seen += 1
+                self._apply_safely(item, account.name, directory, own, now, report)
+            for source, keys in flagged.items():
+                self._answered_elsewhere(source, keys, now, report)
+            for _source, delta in deltas:
+                if not delta.unchanged:
+                    self.store.save_imap_state(account.name, delta.folder,
+                                               delta.state.uidvalidity, delta.state.uidnext,
+                                               delta.state.highestmodseq, now)
+
+    def _answered_elsewhere(self, source: str, keys: set[str], now: datetime,
+                            report: SyncReport) -> None:
+        """\\Answered set by another mail client (a phone, webmail) answers the inquiry."""
+        if not keys:
+            return
+        inquiry_ids = self.store.inquiry_keys(source)
+        for key in keys:
+            message_id = inquiry_ids.get(key)
+            if not message_id:
+                continue
+            for inquiry in self.store.open_inquiries_in_thread([message_id]):
+                if inquiry.id is None or not inquiry.state.is_open:
+                    continue
+                self.store.save_inquiry(inquiry.answer(max(now, inquiry.last_activity)))
+                self.store.close_promises(inquiry.id, now)
+                report.answered.append(inquiry.id)
 
     def _read(self, role: str, label: str, maildir: Maildir, now: datetime,
               report: SyncReport) -> Iterator[_Item]:
@@ -115,14 +229,15 @@ class Intake:
             log.warning("%s", report.errors[-1])
             return
         known = self.store.seen_keys(source)
-        cutoff = now - INTAKE_WINDOW
+        cutoff = now - self.window
         for entry in maildir.entries():
             if entry.key in known:
                 continue
             try:
                 mtime = datetime.fromtimestamp(entry.path.stat().st_mtime, self.zone)
                 if mtime < cutoff:  # older than the window whatever its Date says
-                    yield _Item(role, source, label, entry, mtime, None, "old")
+                    yield _Item(role, source, label, entry.key, entry.path.name, mtime, None,
+                                "old")
                     continue
                 with entry.path.open("rb") as fh:
                     raw = fh.read(MAX_READ)
@@ -132,45 +247,49 @@ class Intake:
             try:
                 facts = parse_message(raw)
             except MalformedMessage as exc:
-                yield _Item(role, source, label, entry, mtime, None,
+                yield _Item(role, source, label, entry.key, entry.path.name, mtime, None,
                             f"malformed: {exc.reason}")
                 continue
-            yield _Item(role, source, label, entry, _when(facts, mtime), facts)
+            yield _Item(role, source, label, entry.key, entry.path.name, _when(facts, mtime),
+                        facts)
 
-    def _apply_safely(self, item: _Item, account: MaildirAccount, directory: ClientDirectory,
+    def classify(self, facts: MessageFacts, directory: ClientDirectory,
+                 own: frozenset[str]) -> Classification:
+        """What an incoming message is: the one decision intake and `heard explain` share."""
+        return classify(facts, directory, own)
+
+    def _apply_safely(self, item: _Item, account: str, directory: ClientDirectory,
                       own: frozenset[str], now: datetime, report: SyncReport) -> None:
         message_id = item.facts.message_id if item.facts else ""
         try:
             with self.store.savepoint():
                 verdict, reason = self._apply(item, account, directory, own, report)
-                self.store.mark_seen(item.source, item.entry.key, message_id, verdict, reason,
-                                     now)
+                self.store.mark_seen(item.source, item.key, message_id, verdict, reason, now)
         except sqlite3.Error:
             raise  # the store itself failed (disk full...): retry the whole sync later
         except Exception as exc:  # a bug on one message must not stop intake for good
-            log.exception("could not take in %s", item.entry.path)
+            log.exception("could not take in %s %s", item.label, item.name)
             reason = f"failed: {type(exc).__name__}: {exc}"
-            report.skipped.append(Skipped(item.label, item.entry.path.name, reason))
-            self.store.mark_seen(item.source, item.entry.key, message_id, "failed", reason,
-                                 now)
+            report.skipped.append(Skipped(item.label, item.name, reason))
+            self.store.mark_seen(item.source, item.key, message_id, "failed", reason, now)
 
-    def _apply(self, item: _Item, account: MaildirAccount, directory: ClientDirectory,
+    def _apply(self, item: _Item, account: str, directory: ClientDirectory,
                own: frozenset[str], report: SyncReport) -> tuple[str, str]:
         if item.facts is None:
             if item.problem == "old":
-                return "old", "older than the 30-day intake window"
-            log.warning("skipped %s: %s", item.entry.path, item.problem)
-            report.skipped.append(Skipped(item.label, item.entry.path.name, item.problem))
+                return "old", "older than the intake window"
+            log.warning("skipped %s %s: %s", item.label, item.name, item.problem)
+            report.skipped.append(Skipped(item.label, item.name, item.problem))
             return "malformed", item.problem
         if item.role == "sent":
             return "sent", self._apply_sent(item.facts, item.at, directory, report)
-        verdict = classify(item.facts, directory, own)
+        verdict = self.classify(item.facts, directory, own)
         reason = verdict.reason
         if not verdict.is_inquiry or verdict.client is None:
-            report.skipped.append(Skipped(item.label, item.entry.path.name, reason))
-        elif item.at < self.clock.now() - INTAKE_WINDOW:
-            reason = "dated more than 30 days ago"
-            report.skipped.append(Skipped(item.label, item.entry.path.name, reason))
+            report.skipped.append(Skipped(item.label, item.name, reason))
+        elif item.at < self.clock.now() - self.window:
+            reason = "dated before the intake window"
+            report.skipped.append(Skipped(item.label, item.name, reason))
         elif self.store.message_was_inquiry(item.facts.message_id):
             reason = "already counted (another copy of the same message)"
         else:
@@ -179,7 +298,7 @@ class Intake:
                 report.new_inquiries.append(new_id)
         return verdict.verdict.value, reason
 
-    def _record(self, account: MaildirAccount, facts: MessageFacts, client: Client,
+    def _record(self, account: str, facts: MessageFacts, client: Client,
                 arrived: datetime) -> InquiryId | None:
         assert client.id is not None
         # A follow-up in a thread whose inquiry is still waiting is the same contact.
@@ -192,7 +311,7 @@ class Intake:
             client_id=client.id, channel=Channel.EMAIL, received_at=arrived,
             subject=facts.subject, sender=facts.from_addr, reply_to=facts.reply_to,
             message_id=facts.message_id, thread_ids=facts.thread_ids, preview=facts.preview,
-            account=account.name,
+            account=account,
         ))
         assert inquiry.id is not None
         log.info("new inquiry %s from %s: %s", inquiry.id, client.name, facts.subject)

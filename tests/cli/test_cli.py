@@ -28,7 +28,8 @@ from tests.support.mail import MailFolders, drop, message
 
 BERLIN = ZoneInfo("Europe/Berlin")
 ISO_WITH_OFFSET = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d$")
-STATUS_KEYS = {"at", "count", "urgency", "busy", "waiting", "promises", "problems"}
+STATUS_KEYS = {"at", "count", "urgency", "busy", "waiting", "promises", "problems",
+               "accounts"}
 CLIENT_KEYS = {"id", "name", "preferred_name", "tier", "channel", "emails", "domains", "phones",
                "preferences"}
 
@@ -430,6 +431,7 @@ def test_status_json_on_an_empty_profile(capsys: pytest.CaptureFixture[str], emp
     assert status["waiting"] == []
     assert status["promises"] == []
     assert status["problems"] == []
+    assert status["accounts"] == []
     at = assert_iso(status["at"])
     assert status["at"].endswith(berlin_offset(at))   # the system zone (TZ) when none is set
 

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from heard import config
 from heard.config import (
     ConfigError,
     ConfigFile,
@@ -121,11 +122,44 @@ def test_a_file_that_is_not_toml_is_reported_as_such(tmp_path: Path) -> None:
 
 
 def test_an_account_needs_a_known_kind_and_an_inbox(tmp_path: Path) -> None:
-    path = write(tmp_path, '[[accounts]]\nname = "a"\nkind = "imap"\n\n'
+    path = write(tmp_path, '[[accounts]]\nname = "a"\nkind = "pop3"\n\n'
                            '[[accounts]]\nname = "b"\n')
     problems = problems_of(path)
-    assert any(p.startswith("accounts[0].kind:") and '"maildir"' in p for p in problems)
+    assert any(p.startswith("accounts[0].kind:") and '"imap"' in p for p in problems)
     assert any(p.startswith("accounts[1].inbox:") for p in problems)
+
+
+def test_an_imap_account_is_read_with_safe_defaults(tmp_path: Path) -> None:
+    path = write(tmp_path, '[[accounts]]\nname = "work"\nkind = "imap"\n'
+                           'host = "imap.example.com"\nusername = "alex"\n')
+    account = config.load(path).accounts[0]
+    assert isinstance(account, config.ImapAccount)
+    assert (account.port, account.security, account.folders) == (993, "tls", ("INBOX",))
+    assert account.sent_folder == "" and account.ca_file is None
+    assert account.keyring_name == "imap:alex@imap.example.com"
+
+
+def test_imap_problems_name_their_keys(tmp_path: Path) -> None:
+    path = write(tmp_path, '[[accounts]]\nkind = "imap"\nhost = "mail.example.com"\n'
+                           'security = "plain"\ninbox = "/x"\n\n'
+                           '[[accounts]]\nkind = "imap"\nport = 99999\n\n'
+                           '[[accounts]]\nname = "m"\ninbox = "/x"\nhost = "h"\n\n'
+                           '[[accounts]]\nname = "m"\ninbox = "/y"\n')
+    problems = problems_of(path)
+    assert any(p.startswith("accounts[0].security:") and "localhost" in p for p in problems)
+    assert any(p.startswith("accounts[0].inbox:") and "not a setting" in p for p in problems)
+    assert any(p.startswith("accounts[1].port:") for p in problems)
+    assert any(p.startswith("accounts[1].host:") for p in problems)
+    assert any(p.startswith("accounts[1].username:") for p in problems)
+    assert any(p.startswith("accounts[2].host:") and "not a setting" in p for p in problems)
+    assert any(p.startswith("accounts[3].name:") and "twice" in p for p in problems)
+
+
+def test_plain_imap_is_allowed_to_this_machine(tmp_path: Path) -> None:
+    path = write(tmp_path, '[[accounts]]\nkind = "imap"\nhost = "127.0.0.1"\nport = 1143\n'
+                           'username = "u"\nsecurity = "plain"\n')
+    account = config.load(path).accounts[0]
+    assert isinstance(account, config.ImapAccount) and account.port == 1143
 
 
 def test_accounts_and_calendars_are_read_with_expanded_paths(tmp_path: Path) -> None:

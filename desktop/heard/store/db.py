@@ -346,6 +346,34 @@ class Store:
         return int(self._query("SELECT count(*) FROM seen_messages WHERE source=?",
                                (source,))[0][0])
 
+    def forget_source(self, source: str) -> None:
+        """A folder's keys no longer mean anything (its UIDVALIDITY changed)."""
+        with self.transaction() as conn:
+            conn.execute("DELETE FROM seen_messages WHERE source=?", (source,))
+
+    def inquiry_keys(self, source: str) -> dict[str, str]:
+        """Key -> Message-ID of the messages in `source` that were client inquiries."""
+        return {r["key"]: r["message_id"] for r in self._query(
+            "SELECT key, message_id FROM seen_messages WHERE source=? AND verdict='inquiry'",
+            (source,))}
+
+    # IMAP folder positions
+
+    def imap_state(self, account: str, folder: str) -> tuple[int, int, int | None] | None:
+        rows = self._query("SELECT uidvalidity, uidnext, highestmodseq FROM imap_folders"
+                           " WHERE account=? AND folder=?", (account, folder))
+        if not rows:
+            return None
+        return int(rows[0][0]), int(rows[0][1]), rows[0][2]
+
+    def save_imap_state(self, account: str, folder: str, uidvalidity: int, uidnext: int,
+                        highestmodseq: int | None, at: datetime) -> None:
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO imap_folders (account, folder, uidvalidity, uidnext,"
+                " highestmodseq, synced_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (account, folder, uidvalidity, uidnext, highestmodseq, _ts(at)))
+
     # promises
 
     def add_promise(self, promise: Promise) -> Promise:

@@ -89,6 +89,18 @@ MIGRATIONS: tuple[str, ...] = (
         error TEXT
     );
     """,
+    # 3: what intake last saw of each IMAP folder, so a re-sync asks only for what is new.
+    """
+    CREATE TABLE imap_folders (
+        account TEXT NOT NULL,
+        folder TEXT NOT NULL,
+        uidvalidity INTEGER NOT NULL,
+        uidnext INTEGER NOT NULL,
+        highestmodseq INTEGER,
+        synced_at TEXT NOT NULL,
+        PRIMARY KEY (account, folder)
+    );
+    """,
 )
 
 LATEST = len(MIGRATIONS)

@@ -1,0 +1,419 @@
+"""IMAP: connecting safely, and reading what is new in a folder at the least cost.
+
+Heard only ever reads: folders are opened read-only (EXAMINE) and bodies are fetched
+with BODY.PEEK, so nothing Heard does marks mail as read. What was seen is remembered as
+a FolderState (UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ), so a re-sync of an unchanged folder
+is one STATUS command, and new mail is fetched by UID.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import logging
+import socket
+import ssl
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from enum import StrEnum
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+# A server that takes longer than this to answer one command is treated as gone.
+TIMEOUT = 30.0
+BATCH = 500
+# Enough of the text for a preview, a voicemail's caller or a contact form's fields.
+TEXT_BYTES = 16_384
+
+
+class Security(StrEnum):
+    TLS = "tls"              # implicit TLS (IMAPS, usually port 993)
+    STARTTLS = "starttls"    # plain connection upgraded before login (usually port 143)
+    PLAIN = "plain"          # no encryption: only to this machine, and only when asked
+
+
+DEFAULT_PORTS = {Security.TLS: 993, Security.STARTTLS: 143, Security.PLAIN: 143}
+
+
+class Problem(StrEnum):
+    AUTH = "auth"
+    TLS = "tls"
+    UNREACHABLE = "unreachable"
+    PROTOCOL = "protocol"
+    FOLDER = "folder"
+
+
+class ImapError(Exception):
+    """A failure told in words a user understands; `problem` says what kind it is."""
+
+    def __init__(self, problem: Problem, message: str) -> None:
+        super().__init__(message)
+        self.problem = problem
+        self.message = message
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    host: str
+    port: int
+    security: Security
+    username: str
+    ca_file: Path | None = None
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def tls_context(ca_file: Path | None) -> ssl.SSLContext:
+    """Certificates and host names are always verified; a CA file adds trust, never removes
+    checks (for servers with their own certificate authority)."""
+    context = ssl.create_default_context()
+    if ca_file is not None:
+        try:
+            context.load_verify_locations(cafile=str(ca_file))
+        except (OSError, ssl.SSLError) as exc:
+            raise ImapError(Problem.TLS, f"cannot read the CA file {ca_file}: {exc}") from exc
+    return context
+
+
+def _tls_problem(server: ServerSettings, exc: ssl.SSLError) -> ImapError:
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return ImapError(Problem.TLS, (
+            f"the certificate of {server.host} is not trusted ({exc.verify_message}). If the"
+            " server uses its own certificate authority, give its CA file with --ca-file;"
+            " Heard never turns verification off"))
+    if "WRONG_VERSION_NUMBER" in str(exc) or "record layer failure" in str(exc):
+        return ImapError(Problem.TLS, (
+            f"{server.host}:{server.port} does not speak TLS directly; try --security "
+            "starttls, or port 993 for IMAPS"))
+    return ImapError(Problem.TLS, f"TLS with {server.host} failed: {exc.reason or exc}")
+
+
+def _network_problem(server: ServerSettings, exc: OSError) -> ImapError:
+    where = f"{server.host}:{server.port}"
+    if isinstance(exc, socket.gaierror):
+        return ImapError(Problem.UNREACHABLE, (
+            f"cannot find the server {server.host!r} (check the name and your network)"))
+    if isinstance(exc, ConnectionRefusedError):
+        return ImapError(Problem.UNREACHABLE, (
+            f"{where} refused the connection (is the server running, and is the port right?)"))
+    if isinstance(exc, TimeoutError):
+        return ImapError(Problem.UNREACHABLE, f"{where} did not answer in time")
+    return ImapError(Problem.UNREACHABLE, f"lost the connection to {where} ({exc})")
+
+
+def connect(server: ServerSettings, password: str, timeout: float = TIMEOUT) -> Connection:
+    """A logged-in connection, or an ImapError that says what went wrong."""
+    import imapclient  # ~30 ms of imports, kept off the tray's start-up path
+    from imapclient.exceptions import IMAPClientError, LoginError
+
+    if server.security is Security.PLAIN and not is_loopback(server.host):
+        raise ImapError(Problem.TLS, (
+            f"refusing to send a password in clear text to {server.host}: plain IMAP is only"
+            " allowed to this machine; use --security tls or starttls"))
+    context = tls_context(server.ca_file)
+    client = None
+    try:
+        client = imapclient.IMAPClient(server.host, port=server.port,
+                                       ssl=server.security is Security.TLS,
+                                       ssl_context=context, timeout=timeout)
+        if server.security is Security.STARTTLS:
+            if not client.has_capability("STARTTLS"):
+                raise ImapError(Problem.TLS, (
+                    f"{server.host} does not offer STARTTLS, so the password could not be"
+                    " sent safely; try --security tls (port 993)"))
+            client.starttls(context)
+        _keepalive(client)
+        try:
+            client.login(server.username, password)
+        except LoginError as exc:
+            raise ImapError(Problem.AUTH, (
+                f"{server.host} refused the login for {server.username!r}: wrong user name"
+                " or password (update it with `heard account add` again)")) from exc
+        client.normalise_times = False
+        return Connection(client, server)
+    except ImapError:
+        _close_quietly(client)
+        raise
+    except ssl.SSLError as exc:
+        _close_quietly(client)
+        raise _tls_problem(server, exc) from exc
+    except OSError as exc:
+        _close_quietly(client)
+        raise _network_problem(server, exc) from exc
+    except IMAPClientError as exc:
+        _close_quietly(client)
+        raise ImapError(Problem.PROTOCOL, f"{server.host} answered unexpectedly: {exc}") from exc
+
+
+def _keepalive(client: object) -> None:
+    """Notice a dead connection (sleep, network change) within about two minutes, even
+    while idling, instead of waiting for the next IDLE renewal."""
+    sock = getattr(client, "socket", lambda: None)()
+    if sock is None:
+        return
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+        for name, value in (("TCP_KEEPIDLE", 60), ("TCP_KEEPINTVL", 15), ("TCP_KEEPCNT", 4)):
+            if hasattr(socket, name):
+                sock.setsockopt(socket.IPPROTO_TCP, getattr(socket, name), value)
+    except OSError:
+        pass
+
+
+def _close_quietly(client: object) -> None:
+    if client is None:
+        return
+    with contextlib.suppress(Exception):  # already gone
+        client.shutdown()  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class FolderState:
+    uidvalidity: int
+    uidnext: int
+    highestmodseq: int | None = None
+
+
+@dataclass(frozen=True)
+class Fetched:
+    uid: int
+    header: bytes
+    text: bytes                # the start of the body, when it was asked for
+    arrived: datetime          # INTERNALDATE: when the server received it
+    flags: frozenset[str]
+
+    @property
+    def raw(self) -> bytes:
+        return self.header + self.text
+
+
+@dataclass(frozen=True)
+class FolderDelta:
+    folder: str
+    state: FolderState
+    new: list[Fetched]
+    answered: list[int]        # UIDs already known whose \\Answered flag is now set
+    reset: bool = False        # UIDVALIDITY changed: everything known is stale
+    unchanged: bool = False    # one STATUS said nothing happened
+
+
+Progress = Callable[[str, int, int], None]
+
+
+def _int(value: object) -> int | None:
+    return int(value) if isinstance(value, int) else None
+
+
+class Connection:
+    """One logged-in IMAP connection. Not thread-safe: one thread uses it at a time."""
+
+    def __init__(self, client: object, server: ServerSettings) -> None:
+        self.client = client
+        self.server = server
+        caps = {c.decode().upper() if isinstance(c, bytes) else str(c).upper()
+                for c in self._c.capabilities()}
+        self.capabilities = frozenset(caps)
+        self.condstore = "CONDSTORE" in caps or "QRESYNC" in caps
+        if self.condstore:
+            try:
+                self._c.enable("CONDSTORE")
+            except Exception:  # a server that lists but refuses it: do without
+                self.condstore = False
+
+    @property
+    def _c(self):  # type: ignore[no-untyped-def]  # imapclient is untyped
+        return self.client
+
+    @property
+    def idle(self) -> bool:
+        return "IDLE" in self.capabilities
+
+    def close(self) -> None:
+        try:
+            self._c.logout()
+        except Exception:
+            _close_quietly(self.client)
+
+    def abort(self) -> None:
+        """Wake a thread blocked in IDLE on this connection (from another thread)."""
+        with contextlib.suppress(OSError):
+            self._c.socket().shutdown(socket.SHUT_RDWR)
+
+    def _guard(self) -> _Guard:
+        return _Guard(self.server)
+
+    def find_sent(self, configured: str = "") -> str | None:
+        """The Sent folder: as configured, else the one the server flags \\Sent, else by
+        its usual names ("Sent", "Sent Items", "[Gmail]/Sent Mail" ...)."""
+        with self._guard():
+            if configured:
+                return configured if self._c.folder_exists(configured) else None
+            from imapclient.imapclient import SENT
+
+            found = self._c.find_special_folder(SENT)
+            return str(found) if found else None
+
+    def folder_exists(self, folder: str) -> bool:
+        with self._guard():
+            return bool(self._c.folder_exists(folder))
+
+    def status(self, folder: str) -> FolderState:
+        what = [b"UIDVALIDITY", b"UIDNEXT"] + ([b"HIGHESTMODSEQ"] if self.condstore else [])
+        with self._guard():
+            info = self._c.folder_status(folder, what)
+        return FolderState(int(info[b"UIDVALIDITY"]), int(info[b"UIDNEXT"]),
+                           _int(info.get(b"HIGHESTMODSEQ")))
+
+    def sync_folder(self, folder: str, previous: FolderState | None, since: date,
+                    wants_text: Callable[[int, bytes], bool], watch_uids: Iterable[int] = (),
+                    progress: Progress | None = None) -> FolderDelta:
+        """What is new in `folder` since `previous` (None: a first look, back to `since`).
+
+        `wants_text(uid, header)` says which messages need the start of their text too;
+        `watch_uids` are known messages whose \\Answered flag matters.
+        """
+        watch = sorted(set(watch_uids))
+        if previous is not None and (previous.highestmodseq is not None or not watch):
+            now = self.status(folder)
+            if now == previous:
+                return FolderDelta(folder, now, [], [], unchanged=True)
+        with self._guard():
+            info = self._c.select_folder(folder, readonly=True)
+            state = FolderState(int(info[b"UIDVALIDITY"]), int(info.get(b"UIDNEXT") or 0),
+                                _int(info.get(b"HIGHESTMODSEQ")))
+            reset = previous is not None and previous.uidvalidity != state.uidvalidity
+            if previous is None or reset:
+                uids = sorted(self._c.search(["SINCE", since]))
+                watch = []
+            elif state.uidnext > previous.uidnext:
+                uids = [u for u in self._c.search(["UID", f"{previous.uidnext}:*"])
+                        if u >= previous.uidnext]
+            else:
+                uids = []
+            new = list(self._fetch(folder, sorted(uids), wants_text, progress))
+            answered = self._answered(watch, previous) if watch and previous else []
+            # STATUS on a selected folder answers from the session's stale view.
+            self._leave_folder()
+        return FolderDelta(folder, state, new, answered, reset=reset)
+
+    def _leave_folder(self) -> None:
+        if "UNSELECT" in self.capabilities:
+            self._c.unselect_folder()
+        else:  # CLOSE expunges nothing on a folder opened read-only
+            self._c.close_folder()
+
+    def _fetch(self, folder: str, uids: list[int], wants_text: Callable[[int, bytes], bool],
+               progress: Progress | None) -> Iterator[Fetched]:
+        for start in range(0, len(uids), BATCH):
+            batch = uids[start:start + BATCH]
+            heads = self._c.fetch(batch, ["BODY.PEEK[HEADER]", "INTERNALDATE", "FLAGS"])
+            want = [uid for uid in batch if uid in heads
+                    and wants_text(uid, heads[uid].get(b"BODY[HEADER]") or b"")]
+            texts = self._c.fetch(want, [f"BODY.PEEK[TEXT]<0.{TEXT_BYTES}>"]) if want else {}
+            for uid in batch:
+                data = heads.get(uid)
+                if data is None:  # expunged meanwhile
+                    continue
+                text = texts.get(uid, {})
+                body = next((v for k, v in text.items() if k.startswith(b"BODY[TEXT]")), b"")
+                arrived = data.get(b"INTERNALDATE")
+                if not isinstance(arrived, datetime):
+                    arrived = datetime.now(UTC)
+                elif arrived.tzinfo is None:
+                    arrived = arrived.replace(tzinfo=UTC)
+                yield Fetched(uid, data.get(b"BODY[HEADER]") or b"", body or b"", arrived,
+                              _flags(data.get(b"FLAGS", ())))
+            if progress is not None:
+                progress(folder, min(start + BATCH, len(uids)), len(uids))
+
+    def _answered(self, watch: list[int], previous: FolderState) -> list[int]:
+        """Known messages now flagged \\Answered (by a phone, webmail, another client)."""
+        if self.condstore and previous.highestmodseq is not None:
+            data = self._c.fetch(watch, ["FLAGS"],
+                                 modifiers=[f"CHANGEDSINCE {previous.highestmodseq}"])
+        else:
+            data = self._c.fetch(watch, ["FLAGS"])
+        return sorted(uid for uid, item in data.items()
+                      if "\\ANSWERED" in {f.upper() for f in _flags(item.get(b"FLAGS", ()))})
+
+    # push
+
+    def start_idle(self, folder: str) -> None:
+        """Open `folder` read-only and wait in IDLE (see wait, end_idle, renew_idle)."""
+        with self._guard():
+            self._c.select_folder(folder, readonly=True)
+            self._c.idle()
+
+    def wait(self, timeout: float) -> bool:
+        """Block in IDLE until the server says something (True) or `timeout` passes."""
+        with self._guard():
+            responses = self._c.idle_check(timeout=timeout)
+        return self._meaningful(responses)
+
+    def end_idle(self) -> bool:
+        """Leave IDLE; True if the server reported a change on the way out."""
+        with self._guard():
+            _text, responses = self._c.idle_done()
+        return self._meaningful(responses)
+
+    def renew_idle(self) -> None:
+        with self._guard():
+            self._c.idle()
+
+    def _meaningful(self, responses: list[object]) -> bool:
+        changed = False
+        for response in responses:
+            if not isinstance(response, tuple) or not response:
+                continue
+            if response[0] == b"BYE":
+                raise ImapError(Problem.UNREACHABLE, f"{self.server.host} closed the session")
+            # EXISTS, EXPUNGE, FETCH (flags), VANISHED: anything but "still here" chatter.
+            if response[0] != b"OK":
+                changed = True
+        return changed
+
+    def noop(self) -> None:
+        with self._guard():
+            self._c.noop()
+
+
+def _flags(raw: Iterable[object]) -> frozenset[str]:
+    return frozenset(f.decode(errors="replace") if isinstance(f, bytes) else str(f)
+                     for f in raw)
+
+
+class _Guard:
+    """Turns socket, TLS and protocol failures mid-session into ImapError."""
+
+    def __init__(self, server: ServerSettings) -> None:
+        self.server = server
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: object) -> None:
+        if exc is None or isinstance(exc, ImapError):
+            return
+        from imapclient.exceptions import IMAPClientAbortError, IMAPClientError
+
+        if isinstance(exc, ssl.SSLError):
+            raise _tls_problem(self.server, exc) from exc
+        if isinstance(exc, OSError):
+            raise _network_problem(self.server, exc) from exc
+        if isinstance(exc, IMAPClientAbortError):
+            raise ImapError(Problem.UNREACHABLE,
+                            f"lost the connection to {self.server.host} ({exc})") from exc
+        if isinstance(exc, IMAPClientError):
+            text = str(exc)
+            problem = Problem.FOLDER if "select" in text.lower() else Problem.PROTOCOL
+            raise ImapError(problem, f"{self.server.host}: {text}") from exc

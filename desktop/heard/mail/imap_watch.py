@@ -1,0 +1,134 @@
+"""Push from IMAP: one thread per watched folder waits in IDLE and says when to sync.
+
+The watcher never reads mail itself; it only tells the engine "something changed in this
+folder" (after every (re)connection too, so whatever arrived while offline is caught up
+by UID). IDLE is renewed before servers cut it; a server without IDLE is polled. A lost
+connection is reported and retried with growing pauses, so the engine can show the
+account as offline instead of a silently wrong count.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable
+
+from heard.mail.imap import Connection, ImapError, Problem
+
+log = logging.getLogger(__name__)
+
+# RFC 2177 asks clients to renew IDLE within 29 minutes; many servers and NAT boxes cut
+# idle connections after 10, so Heard renews well before.
+RENEW_AFTER = 9 * 60.0
+BACKOFF_FIRST = 1.0
+BACKOFF_MAX = 60.0
+
+
+class FolderWatcher:
+    def __init__(self, label: str, folder: str | Callable[[Connection], str | None],
+                 connect: Callable[[], Connection],
+                 on_change: Callable[[str], None],
+                 on_state: Callable[[str, ImapError | None, bool], None],
+                 poll_every: float = 120.0, renew_after: float = RENEW_AFTER) -> None:
+        """`on_change(folder)` must return at once (the engine queues a sync);
+        `on_state(folder, problem, idle)` reports online (problem None) or offline.
+        `folder` may be a function that finds the folder once connected (Sent)."""
+        self.label = label
+        self._folder = folder
+        self.folder = folder if isinstance(folder, str) else ""
+        self._connect = connect
+        self._on_change = on_change
+        self._on_state = on_state
+        self.poll_every = poll_every
+        self.renew_after = renew_after
+        self._stopped = threading.Event()
+        self._conn: Connection | None = None
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._run, name=f"imap-watch {label}",
+                                        daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stopped.set()
+        with self._lock:
+            conn = self._conn
+        if conn is not None:
+            conn.abort()  # wakes the thread out of IDLE at once
+        self._thread.join(timeout)
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def _run(self) -> None:
+        delay = BACKOFF_FIRST
+        while not self._stopped.is_set():
+            try:
+                conn = self._connect()
+            except ImapError as exc:
+                self._report(exc)
+            else:
+                with self._lock:
+                    self._conn = conn
+                if self._stopped.is_set():
+                    conn.abort()
+                try:
+                    if not isinstance(self._folder, str):
+                        found = self._folder(conn)
+                        if found is None:
+                            log.info("%s: nothing to watch", self.label)
+                            return
+                        self.folder = found
+                    delay = BACKOFF_FIRST
+                    self._on_state(self.folder, None, conn.idle)
+                    self._on_change(self.folder)  # catch up on what came while away
+                    if conn.idle:
+                        self._idle(conn)
+                    else:
+                        self._poll(conn)
+                except ImapError as exc:
+                    self._report(exc)
+                except Exception as exc:  # a bug must not end push for good
+                    log.exception("%s: watcher failed", self.label)
+                    self._report(ImapError(Problem.PROTOCOL, f"unexpected failure: {exc}"))
+                finally:
+                    with self._lock:
+                        self._conn = None
+                    conn.close() if not self._stopped.is_set() else conn.abort()
+            # Growing pauses with jitter, so many clients do not reconnect in step.
+            self._stopped.wait(delay * random.uniform(0.8, 1.2))
+            delay = min(delay * 2, BACKOFF_MAX)
+
+    def _report(self, exc: ImapError) -> None:
+        if self._stopped.is_set():
+            return
+        log.warning("%s: %s", self.label, exc.message)
+        self._on_state(self.folder, exc, False)
+
+    def _idle(self, conn: Connection) -> None:
+        conn.start_idle(self.folder)
+        while not self._stopped.is_set():
+            deadline = time.monotonic() + self.renew_after
+            changed = False
+            while not self._stopped.is_set() and not changed:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                changed = conn.wait(left)
+            if self._stopped.is_set():
+                return
+            # DONE then IDLE again on the same session: nothing that arrives in between
+            # is missed, because the session's view of the folder carries on.
+            changed = conn.end_idle() or changed
+            if changed:
+                self._on_change(self.folder)
+            conn.renew_idle()
+
+    def _poll(self, conn: Connection) -> None:
+        while not self._stopped.wait(self.poll_every):
+            conn.noop()  # fails fast on a dead connection, so the account shows offline
+            self._on_change(self.folder)

@@ -1,0 +1,226 @@
+"""Mail intake over IMAP against a real Dovecot: push, catch-up, replies from anywhere."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from heard.config import ImapAccount
+from heard.domain.inquiries import InquiryState
+from heard.engine import Engine
+from heard.imap_accounts import open_connection
+from heard.mail.imap import FolderState
+from heard.store import Store
+from tests.conftest import CLIENTS
+from tests.imap.conftest import Events, imap_profile, wait_until
+from tests.support.dovecot import Dovecot, MailUser
+from tests.support.mail import message
+
+MEGGE = "Margaret Hale <margaret@hale.example>"
+RAJ = "Rajesh Patel <raj@patel-eng.example>"
+
+
+def waiting_from(engine: Engine) -> list[str]:
+    return sorted(item.inquiry.sender for item in engine.status().waiting)
+
+
+def test_a_pushed_message_reaches_the_engine_and_a_follow_up_adds_no_one(
+        imap_engine: Engine, mailuser: MailUser) -> None:
+    events = Events(imap_engine)
+    imap_engine.start_watching()
+    wait_until(lambda: any(a.push for a in imap_engine.status().accounts))
+    mailuser.append(message(MEGGE, "Lease", message_id="<lease-1@hale.example>"))
+    event = events.wait_for(lambda e: e.kind == "changed" and bool(e.new))
+    status = imap_engine.status()
+    assert status.count == 1
+    assert [i.inquiry.id for i in status.waiting] == list(event.new)
+    assert status.waiting[0].inquiry.subject == "Lease"
+
+    # The client writes again in the same thread, delivered over LMTP this time.
+    mailuser.deliver(message(MEGGE, "Re: Lease", message_id="<lease-2@hale.example>",
+                             in_reply_to="<lease-1@hale.example>"))
+    wait_until(lambda: imap_engine.store.seen_count() >= 2)
+    status = imap_engine.status()
+    assert status.count == 1
+    assert status.waiting[0].inquiry.thread_ids[-1] == "<lease-2@hale.example>"
+
+
+def test_first_sync_reads_headers_only_and_never_marks_mail_read(
+        imap_engine: Engine, mailuser: MailUser) -> None:
+    mailuser.append(message(MEGGE, "Unread question"))
+    report = imap_engine.sync()
+    assert len(report.new_inquiries) == 1
+    client = mailuser.client()
+    try:
+        client.select_folder("INBOX", readonly=True)
+        flags = client.get_flags(client.search(["ALL"]))
+    finally:
+        client.logout()
+    assert all(b"\\Seen" not in f for f in flags.values())
+
+
+def test_an_unchanged_mailbox_is_resynced_with_one_status_per_folder(
+        imap_engine: Engine, mailuser: MailUser) -> None:
+    mailuser.append(message(MEGGE, "Lease"))
+    assert imap_engine.sync().seen == 1
+    again = imap_engine.sync()
+    assert again.seen == 0 and not again.errors
+    account = imap_engine.settings.accounts[0]
+    assert isinstance(account, ImapAccount)
+    known = imap_engine.store.imap_state("work", "INBOX")
+    assert known is not None
+    conn = open_connection(account)
+    try:
+        delta = conn.sync_folder("INBOX", FolderState(*known), date(2026, 1, 1),
+                                 lambda _u, _h: True)
+    finally:
+        conn.close()
+    assert delta.unchanged and delta.new == []
+
+
+def test_a_reply_appended_to_sent_closes_only_its_own_thread(
+        imap_engine: Engine, mailuser: MailUser) -> None:
+    mailuser.append(message(MEGGE, "Lease", message_id="<lease@hale.example>"))
+    mailuser.append(message(MEGGE, "Invoice", message_id="<invoice@hale.example>"))
+    imap_engine.sync()
+    assert imap_engine.status().count == 1
+    assert len(imap_engine.status().waiting) == 2
+    # The user answers the invoice from their phone; the phone files it in Sent.
+    mailuser.append(message(mailuser.address, "Re: Invoice", to=MEGGE,
+                            in_reply_to="<invoice@hale.example>",
+                            references="<invoice@hale.example>"), folder="Sent")
+    report = imap_engine.sync()
+    assert len(report.answered) == 1
+    (left,) = imap_engine.status().waiting
+    assert left.inquiry.subject == "Lease"
+
+
+def test_answered_flag_set_elsewhere_answers_the_inquiry(
+        imap_engine: Engine, mailuser: MailUser) -> None:
+    uid = mailuser.append(message(RAJ, "Drawings"))
+    imap_engine.sync()
+    assert imap_engine.status().count == 1
+    mailuser.set_flags(uid, [b"\\Answered"])
+    report = imap_engine.sync()
+    assert len(report.answered) == 1
+    assert imap_engine.status().count == 0
+    (inquiry,) = imap_engine.store.inquiries_between(datetime(2000, 1, 1, tzinfo=UTC),
+                                                      datetime(2100, 1, 1, tzinfo=UTC))
+    assert inquiry.state is InquiryState.ANSWERED
+
+
+def test_malformed_mail_on_the_server_does_not_stop_intake(
+        imap_engine: Engine, mailuser: MailUser) -> None:
+    mailuser.append(b"From: \r\nSubject: no sender\r\n\r\nbody")
+    mailuser.append(b"From: Margaret Hale <margaret@hale.example>\r\nSubject: =?utf-8?B?broken"
+                    b"\r\nContent-Type: multipart/mixed; boundary=\"x\"\r\n\r\n--x\r\n"
+                    b"Content-Type: text/plain; charset=no-such-charset\r\n"
+                    b"Content-Transfer-Encoding: base64\r\n\r\n!!!not base64\r\n")
+    mailuser.append(b"From: raj@patel-eng.example\r\nX-Long: " + b"a" * 200_000
+                    + b"\r\nSubject: huge header\r\n\r\nhello")
+    mailuser.append(message(MEGGE, "Fine message"))
+    report = imap_engine.sync()
+    assert report.seen == 4
+    assert any("no From" in s.reason or "malformed" in s.reason for s in report.skipped)
+    subjects = sorted(i.inquiry.subject for i in imap_engine.status().waiting)
+    assert "Fine message" in subjects and "huge header" in subjects
+
+
+def test_catch_up_after_the_server_was_down_takes_each_message_once(
+        tmp_path: Path, own_dovecot: Dovecot, real_keyring: object) -> None:
+    user = own_dovecot.add_user()
+    engine = Engine.open(imap_profile(tmp_path / "p", user))
+    try:
+        for client in CLIENTS:
+            engine.add_client(client)
+        user.append(message(MEGGE, "Before"))
+        engine.start_watching()
+        wait_until(lambda: engine.status().count == 1)
+        own_dovecot.stop()
+        wait_until(lambda: bool(engine.status().offline))
+        status = engine.status()
+        assert any("offline" in p for p in status.problems)
+        # Mail keeps arriving at the server's store while IMAP is down.
+        for n in range(3):
+            user.write_into_store(message(RAJ, f"While down {n}"), f"down{n}")
+        own_dovecot.start()
+        wait_until(lambda: len(engine.status().waiting) == 4, timeout=30)
+        assert not engine.status().offline
+        assert engine.sync().seen == 0   # nothing left over, nothing twice
+        subjects = sorted(i.inquiry.subject for i in engine.status().waiting)
+        assert subjects == ["Before", "While down 0", "While down 1", "While down 2"]
+    finally:
+        engine.close()
+
+
+def test_a_killed_connection_is_reopened_and_nothing_is_missed(
+        imap_engine: Engine, mailuser: MailUser) -> None:
+    imap_engine.start_watching()
+    wait_until(lambda: any(a.push for a in imap_engine.status().accounts))
+    mailuser.server.kick(mailuser)
+    mailuser.deliver(message(RAJ, "After the cut"))
+    wait_until(lambda: imap_engine.status().count == 1, timeout=30)
+    assert imap_engine.sync().seen == 0
+    assert len(imap_engine.status().waiting) == 1
+
+
+def test_a_new_uidvalidity_rereads_the_folder_without_counting_twice(
+        tmp_path: Path, own_dovecot: Dovecot, real_keyring: object) -> None:
+    user = own_dovecot.add_user()
+    engine = Engine.open(imap_profile(tmp_path / "p", user))
+    try:
+        for client in CLIENTS:
+            engine.add_client(client)
+        user.append(message(MEGGE, "Old one"))
+        engine.sync()
+        before = engine.store.imap_state("work", "INBOX")
+        own_dovecot.stop()
+        user.bump_uidvalidity()
+        user.write_into_store(message(RAJ, "New one"), "new1")
+        own_dovecot.start()
+        report = engine.sync()
+        assert not report.errors
+        after = engine.store.imap_state("work", "INBOX")
+        assert before is not None and after is not None and after[0] != before[0]
+        subjects = sorted(i.inquiry.subject for i in engine.status().waiting)
+        assert subjects == ["New one", "Old one"]
+    finally:
+        engine.close()
+
+
+def test_store_state_survives_a_restart_of_the_app(
+        tmp_path: Path, mailuser: MailUser, real_keyring: object) -> None:
+    profile = imap_profile(tmp_path / "p", mailuser)
+    engine = Engine.open(profile)
+    engine.add_client(CLIENTS[0])
+    mailuser.append(message(MEGGE, "One"))
+    engine.sync()
+    engine.close()
+    mailuser.append(message(MEGGE, "Two", message_id="<two@hale.example>"))
+    engine = Engine.open(profile)
+    try:
+        report = engine.sync()
+        assert report.seen == 1
+    finally:
+        engine.close()
+    with Store(profile.database) as store:
+        assert store.seen_count() == 2
+
+
+def test_folders_can_be_named_in_settings(tmp_path: Path, mailuser: MailUser,
+                                         real_keyring: object) -> None:
+    client = mailuser.client()
+    try:
+        client.create_folder("Clients")
+    finally:
+        client.logout()
+    engine = Engine.open(imap_profile(tmp_path / "p", mailuser,
+                                      extra={"folders": ["INBOX", "Clients"]}))
+    try:
+        engine.add_client(CLIENTS[0])
+        mailuser.append(message(MEGGE, "Filed by a rule"), folder="Clients")
+        mailuser.append(message(MEGGE, "In the inbox", message_id="<in@hale.example>"))
+        engine.sync()
+        assert len(engine.status().waiting) == 2
+    finally:
+        engine.close()

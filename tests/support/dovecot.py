@@ -1,0 +1,265 @@
+"""A real Dovecot (IMAP, LMTP) on loopback, started by the tests themselves.
+
+One server runs per test session; each test gets its own mail user, so tests never see
+each other's mail. Tests that stop, restart or reconfigure the server start their own.
+Runs as root (the CI machines) or as an ordinary user (no chroot, own uid).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import grp
+import itertools
+import os
+import pwd
+import re
+import shutil
+import signal
+import smtplib
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import imapclient
+
+CONF = """\
+base_dir = {d}/run
+state_dir = {d}/state
+instance_name = heard-test-{tag}
+log_path = {d}/dovecot.log
+protocols = imap lmtp
+listen = 127.0.0.1
+hostname = localhost
+auth_username_format = %Ln
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+default_internal_user = {internal_user}
+default_login_user = {login_user}
+default_internal_group = {internal_group}
+first_valid_uid = 1
+mail_max_userip_connections = 50
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u {d}/users
+}}
+userdb {{
+  driver = static
+  args = uid={uid} gid={gid} home={d}/home/%u
+}}
+mail_location = maildir:~/Maildir
+namespace inbox {{
+  inbox = yes
+  separator = /
+  mailbox Sent {{
+    special_use = \\Sent
+    auto = subscribe
+  }}
+  mailbox Drafts {{
+    special_use = \\Drafts
+    auto = subscribe
+  }}
+  mailbox Trash {{
+    special_use = \\Trash
+    auto = subscribe
+  }}
+}}
+ssl = yes
+ssl_cert = <{d}/cert.pem
+ssl_key = <{d}/key.pem
+ssl_dh = </usr/share/dovecot/dh.pem
+service imap-login {{
+  inet_listener imap {{
+    port = {imap}
+  }}
+  inet_listener imaps {{
+    port = {imaps}
+    ssl = yes
+  }}
+}}
+service lmtp {{
+  inet_listener lmtp {{
+    port = {lmtp}
+  }}
+}}
+"""
+
+# Post-login capabilities without IDLE: what an old or minimal server offers.
+NO_IDLE = ("imap_capability = IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE LITERAL+"
+           " SPECIAL-USE UIDPLUS\n")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_port(port: int, timeout: float = 10.0) -> None:
+    end = time.monotonic() + timeout
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.2).close()
+            return
+        except OSError:
+            if time.monotonic() > end:
+                raise TimeoutError(f"nothing listens on {port}") from None
+            time.sleep(0.01)
+
+
+@dataclass(frozen=True)
+class MailUser:
+    name: str
+    password: str
+    server: Dovecot
+
+    @property
+    def address(self) -> str:
+        return f"{self.name}@localhost"
+
+    def client(self) -> imapclient.IMAPClient:
+        client = imapclient.IMAPClient("127.0.0.1", port=self.server.imap_port, ssl=False,
+                                       timeout=10)
+        client.login(self.name, self.password)
+        return client
+
+    def append(self, raw: bytes, folder: str = "INBOX", flags: Iterable[str] = (),
+               at: datetime | None = None) -> int:
+        """APPEND as another mail client (a phone, webmail) would; returns the new UID."""
+        client = self.client()
+        try:
+            result = client.append(folder, raw, flags=tuple(flags), msg_time=at)
+            match = re.search(rb"APPENDUID \d+ (\d+)", result or b"")
+            assert match, result
+            return int(match.group(1))
+        finally:
+            client.logout()
+
+    def set_flags(self, uid: int, flags: Iterable[str], folder: str = "INBOX") -> None:
+        client = self.client()
+        try:
+            client.select_folder(folder)
+            client.add_flags([uid], list(flags))
+        finally:
+            client.logout()
+
+    def deliver(self, raw: bytes) -> None:
+        """Delivery over LMTP: the way an MTA hands mail to Dovecot."""
+        with smtplib.LMTP("127.0.0.1", self.server.lmtp_port) as lmtp:
+            lmtp.sendmail("sender@example.net", [self.address], raw)
+
+    @property
+    def maildir(self) -> Path:
+        return self.server.dir / "home" / self.name / "Maildir"
+
+    def write_into_store(self, raw: bytes, name: str) -> Path:
+        """Put a message straight into the Maildir, as a delivery while IMAP is down."""
+        path = self.maildir / "new" / f"{int(time.time())}.{name}.localhost"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(raw)
+        os.chown(path, self.server.uid, self.server.gid)
+        return path
+
+    def bump_uidvalidity(self) -> int:
+        """Give INBOX a new UIDVALIDITY (as a server rebuild does); call while stopped."""
+        uidlist = self.maildir / "dovecot-uidlist"
+        text = uidlist.read_text()
+        old = int(re.search(r"V(\d+)", text.splitlines()[0]).group(1))  # type: ignore[union-attr]
+        first = re.sub(r"V\d+", f"V{old + 1000}", text.splitlines()[0], count=1)
+        uidlist.write_text("\n".join([first, *text.splitlines()[1:]]) + "\n")
+        for index in self.maildir.glob("dovecot.index*"):
+            index.unlink()
+        return old + 1000
+
+
+class Dovecot:
+    _users = itertools.count(1)
+
+    def __init__(self, extra_conf: str = "") -> None:
+        self.extra = extra_conf
+        self.dir = Path(tempfile.mkdtemp(prefix="heard-dovecot-"))
+        self.dir.chmod(0o755)
+        if os.geteuid() == 0:
+            pw = pwd.getpwnam("dovecot")
+            self.uid, self.gid = pw.pw_uid, pw.pw_gid
+            self._identity = {"internal_user": "dovecot", "login_user": "dovenull",
+                              "internal_group": "dovecot"}
+        else:
+            self.uid, self.gid = os.getuid(), os.getgid()
+            me = pwd.getpwuid(self.uid).pw_name
+            self._identity = {"internal_user": me, "login_user": me,
+                              "internal_group": grp.getgrgid(self.gid).gr_name}
+        self.imap_port, self.imaps_port, self.lmtp_port = free_port(), free_port(), free_port()
+        subprocess.run(
+            ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
+             str(self.dir / "key.pem"), "-out", str(self.cert), "-days", "2", "-subj",
+             "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
+            check=True, capture_output=True)
+        (self.dir / "users").write_text("")
+        self._write_conf()
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def cert(self) -> Path:
+        return self.dir / "cert.pem"
+
+    def _write_conf(self) -> None:
+        text = CONF.format(d=self.dir, tag=self.dir.name, uid=self.uid, gid=self.gid,
+                           imap=self.imap_port, imaps=self.imaps_port, lmtp=self.lmtp_port,
+                           **self._identity) + self.extra
+        if os.geteuid() != 0:  # an ordinary user can neither chroot nor chown
+            text += "".join(f"service {s} {{\n  chroot =\n}}\n"
+                            for s in ("anvil", "imap-login", "imap-urlauth-login"))
+        (self.dir / "dovecot.conf").write_text(text)
+
+    def start(self) -> Dovecot:
+        self.proc = subprocess.Popen(["dovecot", "-F", "-c", str(self.dir / "dovecot.conf")],
+                                     start_new_session=True)
+        for port in (self.imap_port, self.imaps_port, self.lmtp_port):
+            wait_port(port)
+        return self
+
+    def stop(self) -> None:
+        if self.proc is None:
+            return
+        # The whole group: imap children with open clients linger otherwise.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGTERM)
+        try:
+            self.proc.wait(5)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+        self.proc = None
+        # Until the ports are free a restart would fail to bind.
+        for port in (self.imap_port, self.imaps_port, self.lmtp_port):
+            end = time.monotonic() + 5
+            while time.monotonic() < end:
+                try:
+                    socket.create_connection(("127.0.0.1", port), 0.1).close()
+                    time.sleep(0.02)
+                except OSError:
+                    break
+
+    def kick(self, user: MailUser) -> None:
+        """Cut every IMAP connection of `user`, as a NAT timeout or server restart does."""
+        subprocess.run(["doveadm", "-c", str(self.dir / "dovecot.conf"), "kick", user.name],
+                       check=True, capture_output=True)
+
+    def add_user(self, password: str = "secret") -> MailUser:
+        name = f"user{next(self._users)}"
+        home = self.dir / "home" / name
+        home.mkdir(parents=True)
+        os.chown(home, self.uid, self.gid)
+        with (self.dir / "users").open("a") as users:
+            users.write(f"{name}:{{PLAIN}}{password}::::::\n")
+        return MailUser(name, password, self)
+
+    def close(self) -> None:
+        self.stop()
+        if not os.environ.get("KEEP_DOVECOT"):
+            shutil.rmtree(self.dir, ignore_errors=True)
