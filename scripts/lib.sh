@@ -16,9 +16,11 @@ RUNTIME_PACKAGES=(python3 python3-venv python3-pip ca-certificates
   libxcb-xinerama0 libxcb-xkb1 fonts-dejavu-core)
 
 # A real desktop for the tests: X server, window manager, tray host, notification daemon,
-# screenshots; `time` for the benchmarks.
+# screenshots; real servers: Dovecot (IMAP, LMTP), gnome-keyring (Secret Service);
+# `time` and mbsync (isync) for the benchmarks.
 TEST_PACKAGES=(xvfb xauth openbox trayer dunst libnotify-bin dbus-daemon dbus-bin
-  imagemagick x11-utils x11-xserver-utils x11-apps time)
+  imagemagick x11-utils x11-xserver-utils x11-apps time
+  dovecot-imapd dovecot-lmtpd openssl gnome-keyring isync)
 
 as_root() {
   if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
@@ -32,9 +34,17 @@ apt_install() {
   done
   [ ${#missing[@]} -eq 0 ] && return 0
   echo "Installing system packages: ${missing[*]}" >&2
+  # The tests start their own servers on loopback: keep apt from starting system-wide
+  # Dovecot (or any other daemon) while installing, unless the machine already has a policy.
+  local policy=/usr/sbin/policy-rc.d own_policy=""
+  if [ ! -e "$policy" ]; then
+    as_root sh -c "printf '#!/bin/sh\nexit 101\n' > $policy && chmod 755 $policy"
+    own_policy=1
+  fi
   as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-    "${missing[@]}" >/dev/null
+    "${missing[@]}" >/dev/null || { [ -n "$own_policy" ] && as_root rm -f "$policy"; return 1; }
+  if [ -n "$own_policy" ]; then as_root rm -f "$policy"; fi
 }
 
 venv_install() {
