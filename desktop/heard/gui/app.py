@@ -14,7 +14,7 @@ from typing import Any
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, QTimer, Signal
 from PySide6.QtGui import QAction, QIcon
 from PySide6.QtNetwork import QLocalServer, QLocalSocket
-from PySide6.QtWidgets import QApplication, QMenu, QMessageBox, QSystemTrayIcon
+from PySide6.QtWidgets import QApplication, QMenu, QMessageBox, QSystemTrayIcon, QWidget
 
 from heard.domain.ids import InquiryId
 from heard.engine import AckResult, Engine, EngineEvent, Status
@@ -54,6 +54,9 @@ def tooltip_text(status: Status, zone: Any) -> str:
                 break
     if status.busy is not None and status.busy.now and status.busy.until:
         lines.append(f"Busy until {status.busy.until.astimezone(zone):%H:%M}")
+    for account in status.offline:
+        since = f" since {account.since.astimezone(zone):%H:%M}" if account.since else ""
+        lines.append(f"Offline: {account.name}{since} (the count may miss its mail)")
     return "\n".join(lines)
 
 
@@ -71,6 +74,9 @@ class HeardApp(QObject):
         self._refreshing = False
         self._refresh_again = False
         self._pending_toasts: list[InquiryId] = []
+        self._offline: set[str] = set()
+        self._call_dialog: QWidget | None = None
+        self._progress = ""
 
         self._window: QuickReplyWindow | None = None
 
@@ -81,12 +87,15 @@ class HeardApp(QObject):
         self.menu = QMenu()
         open_action = QAction("&Open quick reply", self.menu)
         open_action.triggered.connect(self.open_window)
+        call_action = QAction("&Log a call…", self.menu)
+        call_action.triggered.connect(self.log_call)
         self.pause_action = QAction("&Pause notifications", self.menu, checkable=True)
         self.pause_action.setChecked(self.paused)
         self.pause_action.toggled.connect(self._set_paused)
         quit_action = QAction("&Quit Heard", self.menu)
         quit_action.triggered.connect(self.quit)
         self.menu.addAction(open_action)
+        self.menu.addAction(call_action)
         self.menu.addAction(self.pause_action)
         self.menu.addSeparator()
         self.menu.addAction(quit_action)
@@ -156,8 +165,10 @@ class HeardApp(QObject):
     def _apply(self, status: Status) -> None:
         self._refreshing = False
         self.status = status
-        self.tray.setIcon(badge.icon(status.count, status.urgency))
+        self._progress = ""
+        self.tray.setIcon(badge.icon(status.count, status.urgency, offline=bool(status.offline)))
         self._update_tooltip()
+        self._toast_offline(status)
         if self._window is not None:
             self._window.show_status(status, self.zone)
         self._toast_new(status)
@@ -169,6 +180,10 @@ class HeardApp(QObject):
     def _on_engine_event(self, event: EngineEvent) -> None:
         if event.kind == "error":
             self._show_error(event.message)
+            return
+        if event.kind == "progress":  # a first sync of a big mailbox: say how far it is
+            self._progress = event.message
+            self._update_tooltip()
             return
         self._pending_toasts.extend(event.new)
         self.refresh()
@@ -186,7 +201,36 @@ class HeardApp(QObject):
             text = ", ".join(names[1:4])
         self.tray.showMessage(title, text, QSystemTrayIcon.MessageIcon.Information, 8000)
 
+    def _toast_offline(self, status: Status) -> None:
+        """Say once when an account goes offline, and once when it is back."""
+        now_offline = {a.name: a for a in status.offline}
+        gone = [a for name, a in now_offline.items() if name not in self._offline]
+        back = [name for name in self._offline if name not in now_offline]
+        self._offline = set(now_offline)
+        if gone and not self.paused:
+            text = "; ".join(f"{a.name}: {a.problem}" for a in gone)
+            self.tray.showMessage("Heard: mail account offline", text,
+                                  QSystemTrayIcon.MessageIcon.Warning, 8000)
+        elif back and not gone:
+            log.info("back online: %s", ", ".join(back))
+
     # actions
+
+    def log_call(self) -> None:
+        """Ask who called (a number or a client) and what about; it then waits like mail."""
+        from heard.gui.log_call import LogCallDialog
+
+        dialog = LogCallDialog(self.window if self._window is not None else None)
+
+        def accepted() -> None:
+            who, note = dialog.values()
+            self.ops.run(lambda: self.engine.log_call(who, note=note),
+                         lambda _inquiry: self.refresh(),
+                         lambda exc: self._show_error(f"call not logged: {exc}"))
+
+        dialog.accepted.connect(accepted)
+        dialog.open()
+        self._call_dialog = dialog
 
     def acknowledge(self, inquiry_id: int) -> None:
         def done(result: AckResult) -> None:
@@ -219,9 +263,12 @@ class HeardApp(QObject):
         if self.status is None:
             return
         lines = [tooltip_text(self.status, self.zone)]
+        if self._progress:
+            lines.append(f"Reading mail: {self._progress}")
         lines.extend(f"Problem: {p}" for p in self.status.problems[:2])
         if not self.engine.settings.accounts:
-            lines.append("No mail account yet: heard account add maildir PATH")
+            lines.append("No mail account yet: heard account add imap --host HOST"
+                         " --username USER")
         if self.paused:
             lines.append("Notifications paused")
         self.tray.setToolTip("\n".join(lines))
