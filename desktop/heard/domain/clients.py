@@ -53,6 +53,9 @@ class Client:
     channel: Channel = Channel.EMAIL
     # Free-form preferences (detail level, status reports, assistant allowed, ...).
     preferences: Mapping[str, str] = field(default_factory=dict)
+    # A new person Heard noticed (a first message, a contact form, an unknown caller),
+    # not yet confirmed as a client by the user.
+    prospect: bool = False
     id: ClientId | None = None
 
     def __post_init__(self) -> None:

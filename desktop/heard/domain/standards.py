@@ -49,6 +49,19 @@ class Standards:
         return (
             self.by_tier_channel.get((tier, channel))
             or self.by_tier.get(tier)
+            or (self.fastest if tier == PROSPECT_TIER else None)
             or self.by_tier_channel.get(("default", channel))
             or self.default
         )
+
+    @property
+    def fastest(self) -> Standard:
+        """As fast as the best tier, in working hours: what a new person gets unless the
+        user sets [standards.prospect]. Silence loses a prospect faster than a client."""
+        every = [self.default, *self.by_tier.values(), *self.by_tier_channel.values()]
+        return Standard(min(s.ack_within for s in every), min(s.answer_within for s in every),
+                        Counting.WORKING_HOURS)
+
+
+# New people who may become clients: a tier of their own (see Standards.fastest).
+PROSPECT_TIER = "prospect"

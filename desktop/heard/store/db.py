@@ -141,9 +141,9 @@ class Store:
         with self.transaction() as conn:
             cur = conn.execute(
                 "INSERT INTO clients (name, preferred_name, tier, channel, preferences,"
-                " created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                " created_at, prospect) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (client.name, client.preferred_name, client.tier, client.channel.value,
-                 json.dumps(dict(client.preferences)), _ts(now)),
+                 json.dumps(dict(client.preferences)), _ts(now), int(client.prospect)),
             )
             client_id = ClientId(int(cur.lastrowid or 0))
             self._write_addresses(conn, client_id, client)
@@ -154,10 +154,10 @@ class Store:
             raise ValueError("client has no id")
         with self.transaction() as conn:
             conn.execute(
-                "UPDATE clients SET name=?, preferred_name=?, tier=?, channel=?, preferences=?"
-                " WHERE id=?",
+                "UPDATE clients SET name=?, preferred_name=?, tier=?, channel=?, preferences=?,"
+                " prospect=? WHERE id=?",
                 (client.name, client.preferred_name, client.tier, client.channel.value,
-                 json.dumps(dict(client.preferences)), client.id),
+                 json.dumps(dict(client.preferences)), int(client.prospect), client.id),
             )
             conn.execute("DELETE FROM client_addresses WHERE client_id=?", (client.id,))
             self._write_addresses(conn, client.id, client)
@@ -207,7 +207,25 @@ class Store:
             emails=tuple(addresses.get("email", ())),
             domains=tuple(addresses.get("domain", ())),
             phones=tuple(addresses.get("phone", ())),
+            prospect=bool(row["prospect"]),
         )
+
+    # senders the user said are not clients
+
+    def add_not_client(self, value: str, kind: str, at: datetime) -> None:
+        with self.transaction() as conn:
+            conn.execute("INSERT OR REPLACE INTO not_clients (value, kind, added_at)"
+                         " VALUES (?, ?, ?)", (value, kind, _ts(at)))
+
+    def remove_not_client(self, value: str) -> bool:
+        with self.transaction() as conn:
+            return conn.execute("DELETE FROM not_clients WHERE value=?",
+                                (value,)).rowcount > 0
+
+    def not_clients(self) -> list[tuple[str, str]]:
+        """(value, kind) pairs; kind is "address" or "domain"."""
+        return [(r["value"], r["kind"]) for r in self._query(
+            "SELECT value, kind FROM not_clients ORDER BY kind, value")]
 
     # inquiries
 

@@ -101,6 +101,15 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (account, folder)
     );
     """,
+    # 4: prospects are provisional clients; senders the user said are not clients.
+    """
+    ALTER TABLE clients ADD COLUMN prospect INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE not_clients (
+        value TEXT PRIMARY KEY,
+        kind TEXT NOT NULL CHECK (kind IN ('address', 'domain')),
+        added_at TEXT NOT NULL
+    );
+    """,
 )
 
 LATEST = len(MIGRATIONS)
