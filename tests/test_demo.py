@@ -18,18 +18,21 @@ def test_the_demo_profile_has_waiting_clients_a_meeting_and_mail_that_does_not_c
         report = engine.sync()
         reasons = sorted(s.reason for s in report.skipped)
         assert reasons == ["auto-generated: Auto-Submitted", "auto-generated: List-Id",
-                           "not a client"]
+                           "not a prospect: your own organisation"]
         assert len(report.answered) == 1  # Tom was answered from the phone this morning
         status = engine.status()
-        assert status.count == 3
-        assert {i.client.display_name for i in status.waiting} == {"Megge", "Raj", "Dana"}
+        assert status.count == 4
+        assert {i.client.display_name for i in status.waiting} == {"Megge", "Raj", "Dana",
+                                                                  "Jonas"}
+        jonas = next(i for i in status.waiting if i.client.display_name == "Jonas")
+        assert jonas.client.prospect and jonas.inquiry.sender == "jonas.weber@weber-bakery.example"
         assert status.busy is not None and status.busy.now
         megge = next(c for c in engine.store.clients() if c.preferred_name == "Megge")
         assert megge.tier == "vip"
 
         # The generator picks clients who are not waiting yet: the badge climbs each time.
         generator = DemoGenerator(profile, engine.store, seed=7)
-        for expected in (4, 5, 6, 7, 8):
+        for expected in (5, 6, 7, 8, 9):
             generator.drop_one()
             assert len(engine.sync().new_inquiries) == 1
             assert engine.status().count == expected

@@ -20,9 +20,9 @@ from heard import log as heard_log
 from heard.clients_import import ImportFormatError, read_clients
 from heard.config import ConfigError, ConfigFile, ImapAccount, MaildirAccount
 from heard.domain.busy import BusyState
+from heard.domain.classify import Verdict
 from heard.domain.clients import Channel, Client
 from heard.domain.ids import ClientId, InquiryId
-from heard.domain.messages import Verdict
 from heard.domain.templates import TemplateError
 from heard.engine import (
     AccountHealth,

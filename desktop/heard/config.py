@@ -215,6 +215,16 @@ SCHEMA: Mapping[str, Mapping[str, Option[Any]]] = {
     "notifications": {
         "paused": Option(parse_bool, False, "true: the tray counts but shows no toasts"),
     },
+    "prospects": {
+        "enabled": Option(parse_bool, True,
+                          "notice new people who may be clients (first messages, website"
+                          " forms, unknown callers)"),
+        "internal_domains": Option(parse_str_list, [],
+                                   "your organisation's domains: mail from them is never a"
+                                   " prospect (your own address's domain counts already)"),
+        "show_apart": Option(parse_bool, False,
+                             "list prospects apart from clients in the tooltip and window"),
+    },
     "mail": {
         "window": Option(parse_duration, "30d",
                          "how far back a first look at a mailbox goes, e.g. \"30d\""),
@@ -320,6 +330,9 @@ class Settings:
     reply_template: str = "acknowledge"
     reply_margin: timedelta = timedelta(minutes=30)
     mail_window: timedelta = timedelta(days=30)
+    prospects_enabled: bool = True
+    internal_domains: tuple[str, ...] = ()
+    prospects_apart: bool = False
     accounts: tuple[Account, ...] = ()
     calendars: tuple[CalendarSource, ...] = ()
 
@@ -432,6 +445,10 @@ def settings_from(data: Mapping[str, Any], path: Path) -> Settings:
         reply_template=parsed["replies"]["template"],
         reply_margin=parsed["replies"]["margin"],
         mail_window=parsed["mail"]["window"],
+        prospects_enabled=parsed["prospects"]["enabled"],
+        internal_domains=tuple(d.strip().lstrip("@").lower()
+                               for d in parsed["prospects"]["internal_domains"]),
+        prospects_apart=parsed["prospects"]["show_apart"],
         accounts=tuple(accounts),
         calendars=tuple(calendars),
     )

@@ -200,6 +200,16 @@ def _seed_mail(paths: DemoPaths, now: datetime) -> None:
                           {"Auto-Submitted": "auto-generated"}), at)
     _drop(inbox, _message("Chris Ortiz", f"chris@{DEMO_DOMAIN}", "Lunch?",
                           "Sandwiches at 1?", at), at)
+    # A new person, through the firm's website form: a possible prospect.
+    at = now - timedelta(minutes=6)
+    form = _message("Morgan Law", f"wordpress@{DEMO_DOMAIN}",
+                    'Morgan Law "Contract review for our bakery"',
+                    "From: Jonas Weber <jonas.weber@weber-bakery.example>\n"
+                    "Subject: Contract review for our bakery\n\n"
+                    "Message Body:\nWe sign a supplier contract next week; could you review"
+                    " it before Friday?\n\n-- \nThis e-mail was sent from a contact form on"
+                    f" Morgan Law (https://{DEMO_DOMAIN})", at)
+    _drop(inbox, form, at)
     # A client who wrote this morning and was already answered from the phone.
     asked = now - timedelta(hours=2)
     question = _message(*WRITERS[3], *SUBJECTS[3], asked)

@@ -18,12 +18,14 @@ from pathlib import Path
 from heard import config
 from heard.config import Account, ImapAccount, MaildirAccount, Settings
 from heard.domain.busy import BusyInterval, BusyState, busy_at
+from heard.domain.classify import Classification, Rules, own_organisation
 from heard.domain.clients import Client, ClientDirectory, normalize_email, normalize_phone
 from heard.domain.clock import Clock, SystemClock
 from heard.domain.ids import ClientId, InquiryId
 from heard.domain.inquiries import Inquiry, InquiryState
-from heard.domain.messages import Classification, MessageFacts
+from heard.domain.messages import MessageFacts
 from heard.domain.promises import Promise
+from heard.domain.senders import ProspectRules
 from heard.domain.templates import Template, format_time
 from heard.domain.urgency import Urgency
 from heard.domain.waiting import WaitingItem, badge_urgency, waiting_count, waiting_items
@@ -35,6 +37,7 @@ from heard.mail.parse import valid_address
 from heard.mail.transport import MaildirTransport, SendError, Transport
 from heard.mail.watch import MaildirWatcher
 from heard.paths import Profile
+from heard.pattern_files import PatternError, default_pattern_sets, load_pattern_sets
 from heard.store import Store
 from heard.template_files import load_templates
 
@@ -144,6 +147,13 @@ class Engine:
         self.clock = clock or SystemClock()
         self.templates = templates if templates is not None else load_templates(
             profile.templates)
+        self._pattern_problem = ""
+        try:
+            self.pattern_sets = load_pattern_sets(profile.patterns)
+        except PatternError as exc:  # a broken file of one's own must not stop intake
+            self._pattern_problem = f"voicemail/form patterns not applied: {exc}"
+            log.warning("%s", self._pattern_problem)
+            self.pattern_sets = default_pattern_sets()
         self._lock = threading.RLock()
         self._listeners: list[Listener] = []
         self._watcher: MaildirWatcher | None = None
@@ -260,7 +270,21 @@ class Engine:
                             if a.address)})
 
     def _intake(self) -> Intake:
-        return Intake(self.store, self.clock, self.settings.zone, self.settings.mail_window)
+        return Intake(self.store, self.clock, self.settings.zone, self.settings.mail_window,
+                      self.rules())
+
+    def rules(self) -> Rules:
+        """What classification needs besides the directory, from settings and store."""
+        prospects = None
+        if self.settings.prospects_enabled:
+            learned = self.store.not_clients()
+            prospects = ProspectRules(
+                internal_domains=frozenset(self.settings.internal_domains)
+                | own_organisation(self.own_addresses()),
+                not_clients=frozenset(v for v, kind in learned if kind == "address"),
+                not_client_domains=frozenset(v for v, kind in learned if kind == "domain"))
+        return Rules(own=self.own_addresses(), relayed=self.pattern_sets,
+                     region=self.settings.user.phone_region, prospects=prospects)
 
     def sync(self, only: str | None = None) -> SyncReport:
         """Read what is new in every account (or the one named); send what the outbox
@@ -413,6 +437,8 @@ class Engine:
             problems.extend(calendar_problems)
         if self._config_problem:
             problems.append(self._config_problem)
+        if self._pattern_problem:
+            problems.append(self._pattern_problem)
         accounts = self.accounts()
         for health in accounts:
             if health.online is False:

@@ -124,6 +124,7 @@ class ImapAccounts:
         self._connection_locks: dict[str, threading.Lock] = {}
         self._watchers: list[FolderWatcher] = []
         self._parts: dict[str, dict[str, ImapError | None]] = {}
+        self._reused = False
         self._queue: _SyncQueue | None = None
 
     # health
@@ -162,15 +163,16 @@ class ImapAccounts:
     def sync(self, account: ImapAccount, report: SyncReport) -> None:
         with self._lock_for(account.name):
             try:
-                conn = self._connections.get(account.name)
-                if conn is None:
-                    conn = self._connections[account.name] = open_connection(account)
-                directory, own = self._context()
-                self._intake().sync_imap(
-                    account, conn, directory, own, report,
-                    progress=lambda folder, done, total: self._progress(
-                        f"{account.name}: {folder} {done}/{total}"),
-                    apply_lock=self._lock)
+                try:
+                    self._sync_once(account, report)
+                except ImapError as exc:
+                    # A kept connection may have died quietly (a server restart, a laptop
+                    # asleep): one fresh try before calling the account offline.
+                    if exc.problem is not Problem.UNREACHABLE or not self._reused:
+                        raise
+                    log.info("%s: reconnecting (%s)", account.name, exc.message)
+                    self._drop(account.name)
+                    self._sync_once(account, report)
             except ImapError as exc:
                 self._drop(account.name)
                 report.errors.append(f"{account.name}: {exc.message}")
@@ -180,6 +182,18 @@ class ImapAccounts:
                 self._drop(account.name)
                 raise
         self._set_health(account, None, synced=True)
+
+    def _sync_once(self, account: ImapAccount, report: SyncReport) -> None:
+        conn = self._connections.get(account.name)
+        self._reused = conn is not None
+        if conn is None:
+            conn = self._connections[account.name] = open_connection(account)
+        directory, own = self._context()
+        self._intake().sync_imap(
+            account, conn, directory, own, report,
+            progress=lambda folder, done, total: self._progress(
+                f"{account.name}: {folder} {done}/{total}"),
+            apply_lock=self._lock)
 
     def _drop(self, name: str) -> None:
         conn = self._connections.pop(name, None)

@@ -9,6 +9,7 @@ skipped with a reason and never stops the rest.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import sqlite3
 from collections.abc import Iterator
@@ -18,11 +19,13 @@ from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
 
 from heard.config import ImapAccount, MaildirAccount
+from heard.domain.classify import Classification, Person, Rules, classify
 from heard.domain.clients import Channel, Client, ClientDirectory, normalize_email
 from heard.domain.clock import Clock
 from heard.domain.ids import InquiryId
 from heard.domain.inquiries import Inquiry, InquiryState
-from heard.domain.messages import Classification, MessageFacts, classify
+from heard.domain.messages import MessageFacts
+from heard.domain.standards import PROSPECT_TIER
 from heard.mail.imap import Connection, FolderDelta, FolderState, Progress
 from heard.mail.maildir import Maildir
 from heard.mail.parse import MalformedMessage, parse_message
@@ -111,11 +114,12 @@ def _when(facts: MessageFacts | None, mtime: datetime) -> datetime:
 
 class Intake:
     def __init__(self, store: Store, clock: Clock, zone: tzinfo,
-                 window: timedelta = INTAKE_WINDOW) -> None:
+                 window: timedelta = INTAKE_WINDOW, rules: Rules | None = None) -> None:
         self.store = store
         self.clock = clock
         self.zone = zone
         self.window = window
+        self.rules = rules or Rules()
 
     def sync_account(self, account: MaildirAccount, directory: ClientDirectory,
                      own: frozenset[str], report: SyncReport) -> None:
@@ -256,7 +260,7 @@ class Intake:
     def classify(self, facts: MessageFacts, directory: ClientDirectory,
                  own: frozenset[str]) -> Classification:
         """What an incoming message is: the one decision intake and `heard explain` share."""
-        return classify(facts, directory, own)
+        return classify(facts, directory, dataclasses.replace(self.rules, own=own))
 
     def _apply_safely(self, item: _Item, account: str, directory: ClientDirectory,
                       own: frozenset[str], now: datetime, report: SyncReport) -> None:
@@ -285,7 +289,7 @@ class Intake:
             return "sent", self._apply_sent(item.facts, item.at, directory, report)
         verdict = self.classify(item.facts, directory, own)
         reason = verdict.reason
-        if not verdict.is_inquiry or verdict.client is None:
+        if not verdict.is_inquiry or (verdict.client is None and verdict.person is None):
             report.skipped.append(Skipped(item.label, item.name, reason))
         elif item.at < self.clock.now() - self.window:
             reason = "dated before the intake window"
@@ -293,28 +297,63 @@ class Intake:
         elif self.store.message_was_inquiry(item.facts.message_id):
             reason = "already counted (another copy of the same message)"
         else:
-            new_id = self._record(account, item.facts, verdict.client, item.at)
+            client = verdict.client or self._prospect(verdict.person, item.at)
+            new_id = self._record(account, item.facts, verdict, client, item.at)
             if new_id is not None:
                 report.new_inquiries.append(new_id)
         return verdict.verdict.value, reason
 
-    def _record(self, account: str, facts: MessageFacts, client: Client,
-                arrived: datetime) -> InquiryId | None:
+    def _prospect(self, person: Person | None, at: datetime) -> Client:
+        """The provisional client record of a new person (found again by address or
+        number when they write twice in one sync)."""
+        assert person is not None
+        for kind, value in (("email", person.email), ("phone", person.phone)):
+            if value and (known := self.store.client_by_address(kind, value)) is not None:
+                return known
+        name = person.name or person.email or person.phone or "Unknown caller"
+        client = self.store.add_client(Client(
+            name=name, emails=(person.email,) if person.email else (),
+            phones=(person.phone,) if person.phone else (), tier=PROSPECT_TIER,
+            channel=Channel.CALL if person.phone and not person.email else Channel.EMAIL,
+            preferences={"via": person.via} if person.via else {}, prospect=True), at)
+        log.info("new prospect %s (%s)", client.name, person.via or "mail")
+        return client
+
+    def _record(self, account: str, facts: MessageFacts, verdict: Classification,
+                client: Client, arrived: datetime) -> InquiryId | None:
         assert client.id is not None
-        # A follow-up in a thread whose inquiry is still waiting is the same contact.
-        for existing in self.store.open_inquiries_in_thread(facts.thread_ids):
-            if existing.client_id == client.id and existing.state is InquiryState.WAITING:
-                assert existing.id is not None
-                self.store.note_follow_up(existing.id, arrived, facts.thread_ids)
-                return None
+        person = verdict.person
+        channel = verdict.channel or Channel.EMAIL
+        if person is None:  # the sender wrote themselves
+            sender, reply_to, subject, preview = (facts.from_addr, facts.reply_to,
+                                                  facts.subject, facts.preview)
+            # A follow-up in a thread whose inquiry is still waiting is the same contact.
+            for existing in self.store.open_inquiries_in_thread(facts.thread_ids):
+                if existing.client_id == client.id and existing.state is InquiryState.WAITING:
+                    assert existing.id is not None
+                    self.store.note_follow_up(existing.id, arrived, facts.thread_ids)
+                    return None
+        elif person.via is None:  # a new person writing themselves
+            sender, reply_to, subject, preview = (facts.from_addr, facts.reply_to,
+                                                  facts.subject, facts.preview)
+        else:
+            # A robot spoke for them: never reply to the robot. Calls keep the number as
+            # the sender; replies go to the person's address (or the client's) if known.
+            email = person.email or next(iter(client.emails), "")
+            number = person.phone or next(iter(client.phones), "")
+            sender = number if channel is Channel.CALL else email
+            reply_to = email if channel is Channel.CALL else ""
+            what = "Voicemail" if person.via.startswith("voicemail") else "Website form"
+            subject = person.subject or f"{what} from {person.label}"
+            preview = " ".join(person.message.split())[:400] or facts.preview
         inquiry = self.store.add_inquiry(Inquiry(
-            client_id=client.id, channel=Channel.EMAIL, received_at=arrived,
-            subject=facts.subject, sender=facts.from_addr, reply_to=facts.reply_to,
-            message_id=facts.message_id, thread_ids=facts.thread_ids, preview=facts.preview,
+            client_id=client.id, channel=channel, received_at=arrived,
+            subject=subject, sender=sender, reply_to=reply_to,
+            message_id=facts.message_id, thread_ids=facts.thread_ids, preview=preview,
             account=account,
         ))
         assert inquiry.id is not None
-        log.info("new inquiry %s from %s: %s", inquiry.id, client.name, facts.subject)
+        log.info("new inquiry %s from %s: %s", inquiry.id, client.name, subject)
         return inquiry.id
 
     def _apply_sent(self, facts: MessageFacts, sent_at: datetime, directory: ClientDirectory,

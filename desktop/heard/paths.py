@@ -38,6 +38,11 @@ class Profile:
     def templates(self) -> Path:
         return self.root / "templates.toml"
 
+    @property
+    def patterns(self) -> Path:
+        """The user's own voicemail and contact-form pattern sets."""
+        return self.root / "patterns.toml"
+
     def create(self) -> None:
         # The profile holds client names and mail: only the user may read it.
         self.root.mkdir(parents=True, exist_ok=True, mode=0o700)

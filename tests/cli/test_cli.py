@@ -462,7 +462,8 @@ def test_sync_then_status_lists_a_client_who_wrote(
     arrived = now_utc()
     drop(mail.inbox, message("Margaret Hale <Margaret@Hale.example>", "Lease renewal",
                              message_id="<lease-1@hale.example>"), arrived)
-    drop(mail.inbox, message("Spam King <king@spam.example>", "Offer"), arrived)
+    drop(mail.inbox, message("Spam King <king@spam.example>", "Offer",
+                             headers={"List-Unsubscribe": "<mailto:u@spam.example>"}), arrived)
 
     report = run_json(capsys, "--profile", root, "sync")
     assert set(report) == {"seen", "new_inquiries", "answered", "acknowledged", "skipped",

@@ -53,7 +53,7 @@ def test_heard_demo_shows_its_badge_in_a_real_tray(
         status = json.loads(subprocess.run(
             [sys.executable, "-m", "heard", "--profile", str(profile), "status", "--json"],
             env=env, capture_output=True, check=True, text=True).stdout)
-        assert count == status["count"] == 3  # the demo seeds three waiting clients
+        assert count == status["count"] == 4  # the demo seeds three clients and a prospect
         time.sleep(0.5)  # let the tray repaint after embedding
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         shot = desktop_session.screenshot(ARTIFACTS / "demo-tray.png")

@@ -3,9 +3,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from heard.domain.classify import Rules, Verdict, classify
 from heard.domain.clients import Client, ClientDirectory
 from heard.domain.ids import ClientId
-from heard.domain.messages import MessageFacts, Verdict, auto_generated_reason, classify
+from heard.domain.messages import MessageFacts, auto_generated_reason
 
 DIRECTORY = ClientDirectory([Client("Jane Roe", emails=("jane@roe.example",), id=ClientId(1))])
 OWN = frozenset({"alex@morgan-law.example"})
@@ -43,7 +44,12 @@ def test_client_mail_is_an_inquiry_and_others_say_why_not() -> None:
     client = classify(facts("Jane@Roe.example"), DIRECTORY, OWN)
     assert client.is_inquiry and client.client is not None and client.client.name == "Jane Roe"
     assert client.reason == "client message"
-    assert classify(facts("stranger@x.example"), DIRECTORY, OWN).reason == "not a client"
+    assert classify(facts("stranger@x.example"), DIRECTORY,
+                    Rules(own=OWN, prospects=None)).reason == "not a client"
+    stranger = classify(facts("stranger@x.example"), DIRECTORY, OWN)
+    assert stranger.reason == "possible prospect: new human sender"
+    assert stranger.is_inquiry and stranger.prospect and stranger.client is None
+    assert stranger.person is not None and stranger.person.email == "stranger@x.example"
     assert classify(facts("alex@morgan-law.example"), DIRECTORY, OWN).verdict is Verdict.OWN
 
 

@@ -34,13 +34,16 @@ def test_client_mail_becomes_an_inquiry_and_other_mail_is_skipped_with_a_reason(
     report = engine.sync()
 
     assert report.seen == 6
-    assert len(report.new_inquiries) == 2
+    assert len(report.new_inquiries) == 3
     reasons = sorted(s.reason for s in report.skipped)
     assert reasons == ["auto-generated: Auto-Submitted", "auto-generated: List-Unsubscribe",
-                       "not a client", "own message"]
+                       "own message"]
     status = engine.status()
-    assert status.count == 2
-    assert {i.client.display_name for i in status.waiting} == {"Megge", "Rajesh"}
+    assert status.count == 3  # the stranger is a possible prospect, and counts
+    assert {i.client.display_name for i in status.waiting} == {"Megge", "Rajesh", "Stranger"}
+    stranger = next(c for c in engine.clients() if c.name == "Stranger")
+    assert stranger.prospect and stranger.tier == "prospect"
+    assert stranger.emails == ("who@else.example",)
     megge = next(i for i in status.waiting if i.client.display_name == "Megge")
     assert megge.inquiry.received_at == at
     assert megge.inquiry.subject == "Closing documents"

@@ -26,8 +26,8 @@ def test_a_failure_on_one_message_is_undone_and_the_rest_goes_in(
 ) -> None:
     real_record = Intake._record
 
-    def flaky(self: Intake, account, facts, client, arrived):  # type: ignore[no-untyped-def]
-        inquiry_id = real_record(self, account, facts, client, arrived)  # written...
+    def flaky(self: Intake, account, facts, verdict, client, arrived):  # type: ignore[no-untyped-def]
+        inquiry_id = real_record(self, account, facts, verdict, client, arrived)  # written...
         if facts.subject == "Boom":
             raise RuntimeError("a bug")  # ...then fails: the write must be undone
         return inquiry_id

@@ -145,7 +145,7 @@ def test_catch_up_after_the_server_was_down_takes_each_message_once(
             user.write_into_store(message(RAJ, f"While down {n}"), f"down{n}")
         own_dovecot.start()
         wait_until(lambda: len(engine.status().waiting) == 4, timeout=30)
-        assert not engine.status().offline
+        wait_until(lambda: not engine.status().offline, timeout=30)
         assert engine.sync().seen == 0   # nothing left over, nothing twice
         subjects = sorted(i.inquiry.subject for i in engine.status().waiting)
         assert subjects == ["Before", "While down 0", "While down 1", "While down 2"]

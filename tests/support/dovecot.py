@@ -93,6 +93,9 @@ NO_IDLE = ("imap_capability = IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE LITERA
            " SPECIAL-USE UIDPLUS\n")
 
 
+USERS = 500
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -199,7 +202,8 @@ class Dovecot:
              str(self.dir / "key.pem"), "-out", str(self.cert), "-days", "2", "-subj",
              "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
             check=True, capture_output=True)
-        (self.dir / "users").write_text("")
+        (self.dir / "users").write_text("".join(
+            f"user{n}:{{PLAIN}}secret::::::\n" for n in range(1, USERS + 1)))
         self._write_conf()
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -251,12 +255,16 @@ class Dovecot:
                        check=True, capture_output=True)
 
     def add_user(self, password: str = "secret") -> MailUser:
+        """The next unused mail user. They are all written before Dovecot starts: a
+        passwd-file changed while running is not always re-read at once."""
         name = f"user{next(self._users)}"
+        if int(name.removeprefix("user")) > USERS:
+            raise RuntimeError(f"more than {USERS} mail users in one test session")
         home = self.dir / "home" / name
         home.mkdir(parents=True)
         os.chown(home, self.uid, self.gid)
-        with (self.dir / "users").open("a") as users:
-            users.write(f"{name}:{{PLAIN}}{password}::::::\n")
+        if password != "secret":
+            raise ValueError("the users are made at start-up with the password 'secret'")
         return MailUser(name, password, self)
 
     def close(self) -> None:

@@ -5,9 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
-
-from heard.domain.clients import Channel, Client, ClientDirectory, normalize_email
 
 
 @dataclass(frozen=True)
@@ -67,38 +64,3 @@ def auto_generated_reason(headers: Mapping[str, str]) -> str | None:
     if "x-autoreply" in headers or "x-autorespond" in headers:
         return "X-Autoreply"
     return None
-
-
-class Verdict(StrEnum):
-    INQUIRY = "inquiry"
-    NOT_A_CLIENT = "not a client"
-    AUTO_GENERATED = "auto-generated"
-    OWN = "own message"
-
-
-@dataclass(frozen=True)
-class Classification:
-    verdict: Verdict
-    reason: str
-    client: Client | None = None
-    channel: Channel | None = None
-
-    @property
-    def is_inquiry(self) -> bool:
-        return self.verdict is Verdict.INQUIRY
-
-
-def classify(
-    facts: MessageFacts, directory: ClientDirectory, own_addresses: frozenset[str]
-) -> Classification:
-    """Decide whether an incoming message is a client waiting for an answer, and why."""
-    sender = normalize_email(facts.from_addr)
-    if sender in own_addresses:
-        return Classification(Verdict.OWN, "own message")
-    auto = auto_generated_reason(facts.auto_headers or {})
-    if auto:
-        return Classification(Verdict.AUTO_GENERATED, f"auto-generated: {auto}")
-    client = directory.match_email(sender)
-    if client is None:
-        return Classification(Verdict.NOT_A_CLIENT, "not a client")
-    return Classification(Verdict.INQUIRY, "client message", client, Channel.EMAIL)

@@ -192,6 +192,11 @@ class Store:
                 row["value"])
         return [self._client(row, addresses.get(row["id"], {})) for row in rows]
 
+    def client_by_address(self, kind: str, value: str) -> Client | None:
+        rows = self._query("SELECT client_id FROM client_addresses WHERE kind=? AND value=?",
+                           (kind, value))
+        return self.client(ClientId(rows[0][0])) if rows else None
+
     def client(self, client_id: ClientId) -> Client | None:
         return next((c for c in self.clients() if c.id == client_id), None)
 
