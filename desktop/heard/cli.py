@@ -20,7 +20,7 @@ from heard import log as heard_log
 from heard.clients_import import ImportFormatError, read_clients
 from heard.config import ConfigError, ConfigFile, ImapAccount, MaildirAccount
 from heard.domain.busy import BusyState
-from heard.domain.classify import Verdict
+from heard.domain.classify import Person, Verdict
 from heard.domain.clients import Channel, Client
 from heard.domain.ids import ClientId, InquiryId
 from heard.domain.templates import TemplateError
@@ -86,6 +86,7 @@ def status_json(status: Status, zone: Any) -> dict[str, Any]:
                 "urgency": item.urgency.value,
                 "subject": item.inquiry.subject,
                 "from": item.inquiry.sender,
+                "prospect": item.client.prospect,
             }
             for item in status.waiting
         ],
@@ -224,12 +225,55 @@ def explain_json(name: str, found: Explanation) -> dict[str, Any]:
         "inquiry": bool(verdict and verdict.is_inquiry),
         "channel": channel if verdict and verdict.is_inquiry else None,
         "auto_generated": bool(verdict and verdict.verdict is Verdict.AUTO_GENERATED),
-        "prospect": False,
+        "prospect": bool(verdict and verdict.prospect),
+        "person": person_json(verdict.person) if verdict and verdict.person else None,
         "reason": verdict.reason if verdict else found.problem,
-        "caller": None,
+        "caller": caller_json(verdict.person) if verdict and verdict.person
+        and (verdict.person.via or "").startswith("voicemail") else None,
         "message_id": facts.message_id or None if facts else None,
         "thread": list(facts.thread_ids) if facts else [],
     }
+
+
+def person_json(person: Person) -> dict[str, Any]:
+    return {"name": person.name, "email": person.email, "phone": person.phone,
+            "via": person.via, "message": person.message or None}
+
+
+def caller_json(person: Person) -> dict[str, Any]:
+    return {"name": person.name, "number": person.phone, "withheld": person.withheld}
+
+
+def cmd_prospect(args: argparse.Namespace, engine: Engine) -> int:
+    if args.decision == "undo":
+        decision = engine.undo()
+        print(f"Undone: {decision.kind} for {decision.person.name}.")
+        return 0
+    if args.decision == "unlist":
+        if not args.target:
+            raise UsageError("prospect unlist needs the address, domain or number")
+        if not engine.remove_not_client(args.target):
+            raise EngineError(f"{args.target!r} is not on the not-a-client list")
+        print(f"{args.target} is no longer on the not-a-client list.")
+        return 0
+    if not args.target or not args.target.isdigit():
+        raise UsageError(f"prospect {args.decision} needs an inquiry id (from `heard status`)")
+    decision = engine.decide(InquiryId(int(args.target)), args.decision,
+                             whole_domain=args.domain, tier=args.tier)
+    if args.json:
+        _dump(decision.to_json())
+        return 0
+    name = decision.person.name
+    if decision.kind == "client":
+        print(f"{name} is now a client. (`heard prospect undo` takes it back.)")
+    elif decision.kind == "prospect":
+        print(f"{name} stays a prospect.")
+    else:
+        assert decision.listed is not None
+        print(f"Not a client: {decision.listed[0]} ({decision.listed[1]}); "
+              f"{len(decision.dismissed)} inquiry(ies) set aside. (`heard prospect undo`"
+              " takes it back.)")
+    return 0
 
 
 def cmd_explain(args: argparse.Namespace, engine: Engine) -> int:
@@ -316,16 +360,30 @@ def _find_client(engine: Engine, key: str) -> Client:
 
 def cmd_clients(args: argparse.Namespace, engine: Engine) -> int:
     if args.action == "list":
-        clients = engine.clients()
+        everyone = engine.clients()
+        clients = [c for c in everyone if not c.prospect]
+        prospects = [c for c in everyone if c.prospect]
+        not_clients = engine.not_clients()
         if args.json:
-            _dump({"clients": [client_json(c) for c in clients]})
-        else:
-            for c in clients:
-                addresses = ", ".join([*c.emails, *("@" + d for d in c.domains), *c.phones])
-                nick = f" ({c.preferred_name})" if c.preferred_name else ""
-                print(f"  #{c.id:<4} {c.name}{nick}  [{c.tier}, {c.channel.value}]  {addresses}")
-            if not clients:
-                print("No clients yet: `heard clients add NAME --email ADDR`.")
+            _dump({"clients": [client_json(c) for c in clients],
+                   "prospects": [client_json(c) for c in prospects],
+                   "not_clients": [{"value": v, "kind": k} for v, k in not_clients]})
+            return 0
+        for c in clients:
+            addresses = ", ".join([*c.emails, *("@" + d for d in c.domains), *c.phones])
+            nick = f" ({c.preferred_name})" if c.preferred_name else ""
+            print(f"  #{c.id:<4} {c.name}{nick}  [{c.tier}, {c.channel.value}]  {addresses}")
+        if not clients:
+            print("No clients yet: `heard clients add NAME --email ADDR`.")
+        if prospects:
+            print("Prospects (new people who may become clients):")
+            for c in prospects:
+                via = f" via {c.preferences['via']}" if "via" in c.preferences else ""
+                print(f"  #{c.id:<4} {c.name}  {', '.join([*c.emails, *c.phones])}{via}")
+        if not_clients:
+            print("Not clients (their mail never counts):")
+            for value, kind in not_clients:
+                print(f"  {kind:<8} {value}")
         return 0
     if args.action == "add":
         client = engine.add_client(Client(
@@ -646,6 +704,19 @@ def _parser() -> argparse.ArgumentParser:
     ack.add_argument("--reply-by", metavar="TIME", help="promised time (HH:MM or ISO-8601)")
     ack.add_argument("--dry-run", action="store_true", help="show the reply, send nothing")
 
+    prospect = sub.add_parser("prospect", parents=[common, jsonp],
+                              help="decide on a prospect: client, prospect, not-a-client")
+    prospect.add_argument("decision",
+                          choices=["client", "prospect", "not-a-client", "undo", "unlist"],
+                          help="client: into the directory; prospect: keep; not-a-client:"
+                               " never count this sender; undo: take back the last"
+                               " decision; unlist: take a value off the not-a-client list")
+    prospect.add_argument("target", nargs="?", metavar="ID|VALUE",
+                          help="the inquiry id (from `heard status`), or for unlist the"
+                               " address, domain or number")
+    prospect.add_argument("--domain", action="store_true",
+                          help="not-a-client: the sender's whole domain")
+    prospect.add_argument("--tier", help="client: the tier (default standard)")
     explain = sub.add_parser("explain", parents=[common, jsonp],
                              help="what Heard makes of message files, and why")
     explain.add_argument("files", nargs="+", metavar="FILE", help=".eml or Maildir files")
@@ -725,7 +796,7 @@ def _parser() -> argparse.ArgumentParser:
 COMMANDS: dict[str | None, Callable[[argparse.Namespace, Engine], int]] = {
     None: cmd_tray, "status": cmd_status, "sync": cmd_sync, "ack": cmd_ack,
     "clients": cmd_clients, "account": cmd_account, "answered": cmd_close, "dismiss": cmd_close,
-    "explain": cmd_explain, "log-call": cmd_log_call,
+    "explain": cmd_explain, "log-call": cmd_log_call, "prospect": cmd_prospect,
 }
 
 

@@ -14,18 +14,27 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from heard import config
 from heard.config import Account, ImapAccount, MaildirAccount, Settings
 from heard.domain.busy import BusyInterval, BusyState, busy_at
 from heard.domain.classify import Classification, Rules, own_organisation
-from heard.domain.clients import Client, ClientDirectory, normalize_email, normalize_phone
+from heard.domain.clients import (
+    DEFAULT_TIER,
+    Channel,
+    Client,
+    ClientDirectory,
+    normalize_email,
+    normalize_phone,
+)
 from heard.domain.clock import Clock, SystemClock
 from heard.domain.ids import ClientId, InquiryId
 from heard.domain.inquiries import Inquiry, InquiryState
 from heard.domain.messages import MessageFacts
 from heard.domain.promises import Promise
 from heard.domain.senders import ProspectRules
+from heard.domain.standards import PROSPECT_TIER
 from heard.domain.templates import Template, format_time
 from heard.domain.urgency import Urgency
 from heard.domain.waiting import WaitingItem, badge_urgency, waiting_count, waiting_items
@@ -112,6 +121,38 @@ class Explanation:
     facts: MessageFacts | None
     verdict: Classification | None
     problem: str = ""            # why the message cannot be used at all
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A decision on a prospect, with what undoing it needs."""
+
+    kind: str                              # "client" | "prospect" | "not-a-client"
+    inquiry_id: InquiryId
+    person: Client                         # the record as it was before
+    dismissed: tuple[InquiryId, ...] = ()
+    listed: tuple[str, str] | None = None  # (value, kind) put on the not-a-client list
+
+    def to_json(self) -> dict[str, object]:
+        p = self.person
+        return {"kind": self.kind, "inquiry_id": self.inquiry_id, "dismissed":
+                list(self.dismissed), "listed": list(self.listed) if self.listed else None,
+                "person": {"id": p.id, "name": p.name, "emails": list(p.emails),
+                           "domains": list(p.domains), "phones": list(p.phones),
+                           "preferred_name": p.preferred_name, "tier": p.tier,
+                           "channel": p.channel.value, "preferences": dict(p.preferences),
+                           "prospect": p.prospect}}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Decision:
+        p = data["person"]
+        person = Client(p["name"], tuple(p["emails"]), tuple(p["domains"]), tuple(p["phones"]),
+                        p["preferred_name"], p["tier"], Channel(p["channel"]),
+                        p["preferences"], p["prospect"], ClientId(p["id"]))
+        listed = tuple(data["listed"]) if data["listed"] else None
+        return cls(data["kind"], InquiryId(data["inquiry_id"]), person,
+                   tuple(InquiryId(i) for i in data["dismissed"]),
+                   (listed[0], listed[1]) if listed else None)
 
 
 @dataclass(frozen=True)
@@ -284,7 +325,104 @@ class Engine:
                 not_clients=frozenset(v for v, kind in learned if kind == "address"),
                 not_client_domains=frozenset(v for v, kind in learned if kind == "domain"))
         return Rules(own=self.own_addresses(), relayed=self.pattern_sets,
-                     region=self.settings.user.phone_region, prospects=prospects)
+                     region=self.settings.user.phone_region, prospects=prospects,
+                     not_client_phones=frozenset(v for v, kind in self.store.not_clients()
+                                                 if kind == "phone"))
+
+    # prospects
+
+    def decide(self, inquiry_id: InquiryId, decision: str, *, whole_domain: bool = False,
+               tier: str | None = None) -> Decision:
+        """The user's word on a prospect: "client" (into the directory with what was
+        parsed), "prospect" (keep the prospect tier) or "not-a-client" (this sender, or
+        the whole domain; their open inquiries are dismissed and such mail no longer
+        counts). Returns what `undo` needs."""
+        inquiry = self.store.inquiry(inquiry_id)
+        if inquiry is None:
+            raise NoSuchInquiry(inquiry_id)
+        person = self.store.client(inquiry.client_id)
+        if person is None:
+            raise EngineError(f"the sender of inquiry {inquiry_id} is no longer known")
+        if not person.prospect and decision != "client":
+            raise EngineError(f"{person.name} is already a client (`heard clients edit`)")
+        now = self.clock.now()
+        dismissed: list[InquiryId] = []
+        listed: tuple[str, str] | None = None
+        with self._lock, self.store.transaction():
+            if decision == "client":
+                self.store.update_client(dataclasses.replace(
+                    person, prospect=False,
+                    tier=tier or (person.tier if person.tier != PROSPECT_TIER
+                                  else DEFAULT_TIER)))
+            elif decision == "prospect":
+                prefs = {**person.preferences, "reviewed": now.isoformat(timespec="seconds")}
+                self.store.update_client(dataclasses.replace(person, preferences=prefs))
+            elif decision == "not-a-client":
+                listed = self._not_client_entry(person, whole_domain)
+                self.store.add_not_client(listed[0], listed[1], now)
+                for open_one in self.store.open_inquiries():
+                    if open_one.client_id == person.id and open_one.id is not None:
+                        self.store.save_inquiry(open_one.dismiss(now))
+                        dismissed.append(open_one.id)
+            else:
+                raise EngineError(f"unknown decision {decision!r}: say client, prospect or"
+                                  " not-a-client")
+        self._emit(EngineEvent("changed"))
+        result = Decision(decision, inquiry_id, person, tuple(dismissed), listed)
+        self._remember(result)
+        return result
+
+    @staticmethod
+    def _not_client_entry(person: Client, whole_domain: bool) -> tuple[str, str]:
+        if person.emails:
+            address = person.emails[0]
+            return (address.rpartition("@")[2], "domain") if whole_domain else (address,
+                                                                                 "address")
+        if person.phones and not whole_domain:
+            return person.phones[0], "phone"
+        raise EngineError(f"{person.name} has no address or number to leave out")
+
+    def undo(self, decision: Decision | None = None) -> Decision:
+        """Take back a decision (by default the last one made on this profile)."""
+        decision = decision or self._last_decision()
+        if decision is None:
+            raise EngineError("there is no decision to undo")
+        now = self.clock.now()
+        with self._lock, self.store.transaction():
+            if decision.person.id is not None and self.store.client(decision.person.id):
+                self.store.update_client(decision.person)
+            if decision.listed is not None:
+                self.store.remove_not_client(decision.listed[0])
+            for inquiry_id in decision.dismissed:
+                inquiry = self.store.inquiry(inquiry_id)
+                if inquiry is not None and inquiry.state is InquiryState.DISMISSED:
+                    self.store.save_inquiry(inquiry.move_to(InquiryState.WAITING, now))
+        self.profile.last_decision.unlink(missing_ok=True)
+        self._emit(EngineEvent("changed"))
+        return decision
+
+    def _remember(self, decision: Decision) -> None:
+        import json
+
+        self.profile.last_decision.write_text(json.dumps(decision.to_json()),
+                                              encoding="utf-8")
+
+    def _last_decision(self) -> Decision | None:
+        import json
+
+        try:
+            data = json.loads(self.profile.last_decision.read_text(encoding="utf-8"))
+            return Decision.from_json(data)
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def not_clients(self) -> list[tuple[str, str]]:
+        return self.store.not_clients()
+
+    def remove_not_client(self, value: str) -> bool:
+        removed = self.store.remove_not_client(value.strip().lower())
+        self._emit(EngineEvent("changed"))
+        return removed
 
     def sync(self, only: str | None = None) -> SyncReport:
         """Read what is new in every account (or the one named); send what the outbox
@@ -337,7 +475,6 @@ class Engine:
     def log_call(self, who: str, at: datetime | None = None, note: str = "") -> Inquiry:
         """A call the user missed or took a message for, logged by hand: `who` is a phone
         number or a client's id or name. It waits like any other contact."""
-        from heard.domain.clients import Channel
         from heard.mail.compose import make_message_id
 
         now = self.clock.now()

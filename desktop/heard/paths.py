@@ -43,6 +43,11 @@ class Profile:
         """The user's own voicemail and contact-form pattern sets."""
         return self.root / "patterns.toml"
 
+    @property
+    def last_decision(self) -> Path:
+        """What `heard prospect undo` takes back."""
+        return self.root / "last-decision.json"
+
     def create(self) -> None:
         # The profile holds client names and mail: only the user may read it.
         self.root.mkdir(parents=True, exist_ok=True, mode=0o700)

@@ -127,7 +127,8 @@ def test_heard_profile_environment_variable_chooses_the_profile(
     assert [c["name"] for c in run_json(capsys, "clients", "list")["clients"]] == ["Ada Byron"]
     # --profile wins over the environment
     other = str(tmp_path / "explicit")
-    assert run_json(capsys, "clients", "list", "--profile", other) == {"clients": []}
+    assert run_json(capsys, "clients", "list", "--profile", other) == {
+        "clients": [], "prospects": [], "not_clients": []}
 
 
 # clients
@@ -143,7 +144,7 @@ def test_clients_add_with_every_option_then_list_as_json(
         "patel-eng.example")
 
     listed = run_json(capsys, "--profile", empty, "clients", "list")
-    assert set(listed) == {"clients"}
+    assert set(listed) == {"clients", "prospects", "not_clients"}
     margaret, raj = listed["clients"]
     assert margaret == added
     assert margaret == {
@@ -480,7 +481,7 @@ def test_sync_then_status_lists_a_client_who_wrote(
     assert status["count"] == 1
     (item,) = status["waiting"]
     assert set(item) == {"id", "client", "channel", "received_at", "ack_due", "answer_due",
-                         "urgency", "subject", "from"}
+                         "urgency", "subject", "from", "prospect"}
     assert item["id"] == report["new_inquiries"][0]
     assert set(item["client"]) == CLIENT_KEYS
     assert (item["client"]["id"], item["client"]["name"], item["client"]["preferred_name"]) == (

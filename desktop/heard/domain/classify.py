@@ -83,6 +83,7 @@ class Rules:
     relayed: Sequence[PatternSet] = ()
     region: str = "US"
     prospects: ProspectRules | None = field(default_factory=ProspectRules)
+    not_client_phones: frozenset[str] = frozenset()   # E.164 numbers
 
 
 def classify(facts: MessageFacts, directory: ClientDirectory,
@@ -91,13 +92,13 @@ def classify(facts: MessageFacts, directory: ClientDirectory,
     if isinstance(rules, frozenset):
         rules = Rules(own=rules)
     sender = normalize_email(facts.from_addr)
-    if sender in rules.own:
-        return Classification(Verdict.OWN, "own message")
-    # Before the machine-mail rules: a phone system or a web form is a robot speaking
-    # for a person.
+    # First of all: a phone system or a web form is a robot speaking for a person, and
+    # form plugins often send from the user's own address.
     relayed = recognise(facts, rules.relayed, rules.region) if rules.relayed else None
     if relayed is not None:
         return _relayed(relayed, directory, rules)
+    if sender in rules.own:
+        return Classification(Verdict.OWN, "own message")
     auto = auto_generated_reason(facts.auto_headers or {})
     if auto:
         return Classification(Verdict.AUTO_GENERATED, f"auto-generated: {auto}")
@@ -115,6 +116,24 @@ def classify(facts: MessageFacts, directory: ClientDirectory,
     person = Person(facts.from_name or None, sender, None)
     return Classification(Verdict.INQUIRY, reason, None, Channel.EMAIL, prospect=True,
                           person=person)
+
+
+def prospect_reason_for_address(address: str, rules: ProspectRules) -> tuple[bool, str]:
+    """Whether the user's own lists rule out this address (for people a robot relays)."""
+    address = normalize_email(address)
+    domain = address.rpartition("@")[2]
+
+    def within(domains: frozenset[str]) -> bool:
+        return any(domain == d or domain.endswith("." + d)
+                   for d in (x.lower().lstrip("@") for x in domains))
+
+    if within(rules.internal_domains):
+        return True, "your own organisation"
+    if address in {normalize_email(a) for a in rules.not_clients}:
+        return True, "on your not-a-client list"
+    if within(rules.not_client_domains):
+        return True, "domain on your not-a-client list"
+    return False, ""
 
 
 def _relayed(relayed: Relayed, directory: ClientDirectory, rules: Rules) -> Classification:
@@ -135,6 +154,15 @@ def _relayed(relayed: Relayed, directory: ClientDirectory, rules: Rules) -> Clas
                               person=person)
     if rules.prospects is None and client is None:
         return Classification(Verdict.NOT_A_CLIENT, f"not a client ({via})", person=person)
+    if client is None and relayed.number in rules.not_client_phones:
+        return Classification(Verdict.NOT_A_CLIENT,
+                              f"not a prospect: number on your not-a-client list ({via})",
+                              person=person)
+    if client is None and rules.prospects is not None and relayed.email:
+        listed, why = prospect_reason_for_address(relayed.email, rules.prospects)
+        if listed:
+            return Classification(Verdict.NOT_A_CLIENT, f"not a prospect: {why} ({via})",
+                                  person=person)
     if voicemail:
         reason = ("possible prospect: voicemail from a withheld number" if relayed.withheld
                   else "possible prospect: voicemail from an unknown number")

@@ -228,7 +228,7 @@ class Store:
                                 (value,)).rowcount > 0
 
     def not_clients(self) -> list[tuple[str, str]]:
-        """(value, kind) pairs; kind is "address" or "domain"."""
+        """(value, kind) pairs; kind is "address", "domain" or "phone"."""
         return [(r["value"], r["kind"]) for r in self._query(
             "SELECT value, kind FROM not_clients ORDER BY kind, value")]
 

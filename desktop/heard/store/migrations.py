@@ -106,7 +106,7 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE clients ADD COLUMN prospect INTEGER NOT NULL DEFAULT 0;
     CREATE TABLE not_clients (
         value TEXT PRIMARY KEY,
-        kind TEXT NOT NULL CHECK (kind IN ('address', 'domain')),
+        kind TEXT NOT NULL CHECK (kind IN ('address', 'domain', 'phone')),
         added_at TEXT NOT NULL
     );
     """,
