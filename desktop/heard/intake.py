@@ -83,12 +83,8 @@ def imap_source(account: ImapAccount, folder: str) -> str:
     return f"imap:{account.username}@{account.host}/{folder}"
 
 
-def needs_text(header: bytes, own: frozenset[str]) -> bool:
+def needs_text(facts: MessageFacts, own: frozenset[str]) -> bool:
     """Whether a message's text is worth fetching: not for lists, bulk mail or your own."""
-    try:
-        facts = parse_message(header, with_preview=False)
-    except MalformedMessage:
-        return False
     auto = facts.auto_headers or {}
     if "list-id" in auto or "list-unsubscribe" in auto:
         return False
@@ -159,19 +155,25 @@ class Intake:
         flagged: dict[str, set[str]] = {}      # source -> keys flagged \Answered
         for role, folder in folders:
             source = imap_source(account, folder)
+            heads: dict[int, MessageFacts] = {}
+
+            def wants_text(uid: int, head: bytes, role: str = role,
+                           heads: dict[int, MessageFacts] = heads) -> bool:
+                # Parsed once here; reused below unless the text is fetched too.
+                try:
+                    heads[uid] = parse_message(head, with_preview=False)
+                except MalformedMessage:
+                    return False
+                return role == "inbox" and needs_text(heads[uid], own)
+
             known = self.store.imap_state(account.name, folder)
             previous = FolderState(*known) if known else None
             watch = {}
             if role == "inbox" and previous is not None:
                 prefix = f"{previous.uidvalidity}:"
                 watch = {int(k.removeprefix(prefix)): k
-                         for k, mid in self.store.inquiry_keys(source).items()
-                         if k.startswith(prefix) and self.store.open_inquiries_in_thread([mid])}
-            delta = conn.sync_folder(
-                folder, previous, since,
-                (lambda _uid, head: needs_text(head, own)) if role == "inbox"
-                else (lambda _uid, _head: False),
-                watch, progress)
+                         for k in self.store.open_inquiry_keys(source) if k.startswith(prefix)}
+            delta = conn.sync_folder(folder, previous, since, wants_text, watch, progress)
             deltas.append((source, delta))
             if delta.unchanged:
                 continue
@@ -183,11 +185,13 @@ class Intake:
                 if role == "inbox" and "\\answered" in {f.lower() for f in fetched.flags}:
                     keys.add(key)
                 arrived = fetched.arrived.astimezone(self.zone)
-                try:
-                    facts: MessageFacts | None = parse_message(fetched.raw)
-                    problem = ""
-                except MalformedMessage as exc:
-                    facts, problem = None, f"malformed: {exc.reason}"
+                facts: MessageFacts | None = None if fetched.text else heads.get(fetched.uid)
+                problem = ""
+                if facts is None:
+                    try:
+                        facts = parse_message(fetched.raw)
+                    except MalformedMessage as exc:
+                        problem = f"malformed: {exc.reason}"
                 items.append(_Item(role, source, label, key, f"UID {fetched.uid}",
                                    _when(facts, arrived), facts, problem))
         items.sort(key=lambda i: i.at)

@@ -219,6 +219,7 @@ class Connection:
     def __init__(self, client: object, server: ServerSettings) -> None:
         self.client = client
         self.server = server
+        self._sent: dict[str, str | None] = {}
         caps = {c.decode().upper() if isinstance(c, bytes) else str(c).upper()
                 for c in self._c.capabilities()}
         self.capabilities = frozenset(caps)
@@ -254,13 +255,18 @@ class Connection:
     def find_sent(self, configured: str = "") -> str | None:
         """The Sent folder: as configured, else the one the server flags \\Sent, else by
         its usual names ("Sent", "Sent Items", "[Gmail]/Sent Mail" ...)."""
+        if configured in self._sent:  # folders rarely move: once per connection
+            return self._sent[configured]
         with self._guard():
             if configured:
-                return configured if self._c.folder_exists(configured) else None
-            from imapclient.imapclient import SENT
+                found = configured if self._c.folder_exists(configured) else None
+            else:
+                from imapclient.imapclient import SENT
 
-            found = self._c.find_special_folder(SENT)
-            return str(found) if found else None
+                special = self._c.find_special_folder(SENT)
+                found = str(special) if special else None
+        self._sent[configured] = found
+        return found
 
     def folder_exists(self, folder: str) -> bool:
         with self._guard():

@@ -380,6 +380,16 @@ class Store:
             "SELECT key, message_id FROM seen_messages WHERE source=? AND verdict='inquiry'",
             (source,))}
 
+    def open_inquiry_keys(self, source: str) -> list[str]:
+        """Keys in `source` of client messages whose inquiry is still open (one query:
+        a re-sync asks this of every folder)."""
+        return [r[0] for r in self._query(
+            "SELECT DISTINCT s.key FROM seen_messages s"
+            " JOIN inquiry_threads t ON t.message_id = s.message_id"
+            " JOIN inquiries i ON i.id = t.inquiry_id"
+            " WHERE s.source=? AND s.verdict='inquiry' AND s.message_id != ''"
+            " AND i.state IN ('waiting', 'acknowledged')", (source,))]
+
     # IMAP folder positions
 
     def imap_state(self, account: str, folder: str) -> tuple[int, int, int | None] | None:
