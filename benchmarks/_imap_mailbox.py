@@ -104,7 +104,9 @@ def message(kind: str, n: int, at: datetime, to: str, rng: random.Random,
                  "Precedence: bulk\r\n"
                  f"Feedback-ID: {rng.randint(1, 99)}:{lst}:{domain}\r\n"
                  "X-Mailer: bench-mailer 2.1\r\n")
-    head = (f"Return-Path: <bounce@{domain}>\r\nDelivered-To: {to}\r\n"
+    # People's mail returns to themselves; bulk mail to a bounce handler.
+    back = f"bounce@{domain}" if kind == "bulk" else sender.split("<")[1].rstrip(">")
+    head = (f"Return-Path: <{back}>\r\nDelivered-To: {to}\r\n"
             + _received(rng, f"out.{domain}", at) + _dkim(rng, domain) +
             f"From: {sender}\r\nTo: Alex Morgan <{to}>\r\nSubject: {subject}\r\n"
             f"Date: {format_datetime(local)}\r\n"

@@ -198,7 +198,14 @@ class Store:
         return self.client(ClientId(rows[0][0])) if rows else None
 
     def client(self, client_id: ClientId) -> Client | None:
-        return next((c for c in self.clients() if c.id == client_id), None)
+        rows = self._query("SELECT * FROM clients WHERE id=?", (client_id,))
+        if not rows:
+            return None
+        addresses: dict[str, list[str]] = {}
+        for row in self._query("SELECT kind, value FROM client_addresses WHERE client_id=?"
+                               " ORDER BY rowid", (client_id,)):
+            addresses.setdefault(row["kind"], []).append(row["value"])
+        return self._client(rows[0], addresses)
 
     @staticmethod
     def _client(row: sqlite3.Row, addresses: dict[str, list[str]]) -> Client:
