@@ -52,6 +52,7 @@ Decisions
 from __future__ import annotations
 
 import re
+from collections import ChainMap
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -360,7 +361,9 @@ def machine_reason(facts: MessageFacts) -> str | None:
     """Why this message was made by a machine, a list, or a bulk or transactional
     service, as one phrase (see the module's list); None when a person seems to have
     written it to the user."""
-    headers: dict[str, str] = {**(facts.auto_headers or {}), **(facts.headers or {})}
+    # A lazy view: the mail layer decodes a header only when a check reads it.
+    headers: Mapping[str, str] = ChainMap(dict(facts.auto_headers or {}),
+                                          facts.headers or {})  # type: ignore[arg-type]
     for check in _CHECKS:
         reason = check(facts, headers)
         if reason:
