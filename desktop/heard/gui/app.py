@@ -17,7 +17,7 @@ from PySide6.QtNetwork import QLocalServer, QLocalSocket
 from PySide6.QtWidgets import QApplication, QMenu, QMessageBox, QSystemTrayIcon, QWidget
 
 from heard.domain.ids import InquiryId
-from heard.engine import AckResult, Engine, EngineEvent, Status
+from heard.engine import AckResult, Decision, Engine, EngineEvent, Status
 from heard.gui import badge
 from heard.gui.ops import Ops
 from heard.gui.quick_reply import QuickReplyWindow
@@ -76,6 +76,7 @@ class HeardApp(QObject):
         self._pending_toasts: list[InquiryId] = []
         self._offline: set[str] = set()
         self._call_dialog: QWidget | None = None
+        self._last_decision: Decision | None = None
         self._progress = ""
 
         self._window: QuickReplyWindow | None = None
@@ -136,6 +137,8 @@ class HeardApp(QObject):
             window.acknowledge_requested.connect(self.acknowledge)
             window.preview_requested.connect(self.preview)
             window.refresh_requested.connect(self.refresh)
+            window.decide_requested.connect(self.decide)
+            window.undo_requested.connect(self.undo)
             if self.status is not None:
                 window.show_status(self.status, self.zone)
             self._window = window
@@ -194,7 +197,11 @@ class HeardApp(QObject):
         if not new or self.paused:
             return
         names = list(dict.fromkeys(i.client.display_name for i in new))
-        if len(names) == 1:
+        if len(names) == 1 and new[0].client.prospect:
+            via = new[0].client.preferences.get("via", "")
+            how = f" (via {via.split(' (')[0]})" if via else ""
+            title, text = f"New: {new[0].client.name}{how}", new[0].inquiry.subject
+        elif len(names) == 1:
             title, text = f"{names[0]} wrote", new[0].inquiry.subject
         else:
             title = f"{names[0]} and {len(names) - 1} others are waiting"
@@ -247,6 +254,40 @@ class HeardApp(QObject):
             self.refresh()
 
         self.ops.run(lambda: self.engine.acknowledge(InquiryId(inquiry_id)), done, failed)
+
+    def decide(self, inquiry_id: int, decision: str) -> None:
+        """Client, prospect or not a client (of a sender, or "not-a-client-domain"), for a
+        new person; undoable from the window."""
+        whole_domain = decision == "not-a-client-domain"
+        decision = decision.removesuffix("-domain")
+        def done(result: Decision) -> None:
+            self._last_decision = result
+            name = result.person.name
+            text = {"client": f"{name} is now a client.",
+                    "prospect": f"{name} stays a prospect.",
+                    "not-a-client": f"Not a client: {result.listed[0] if result.listed else name}"
+                                    " — their mail no longer counts."}[result.kind]
+            self.window.show_message(text)
+            self.window.set_undo(text)
+            self.refresh()
+
+        self.ops.run(lambda: self.engine.decide(InquiryId(inquiry_id), decision,
+                                                whole_domain=whole_domain),
+                     done, lambda exc: self.window.show_message(f"Not done: {exc}"))
+
+    def undo(self) -> None:
+        decision = self._last_decision
+        if decision is None:
+            return
+
+        def done(_result: Decision) -> None:
+            self._last_decision = None
+            self.window.set_undo(None)
+            self.window.show_message(f"Undone: {decision.person.name} is as before.")
+            self.refresh()
+
+        self.ops.run(lambda: self.engine.undo(decision), done,
+                     lambda exc: self.window.show_message(f"Could not undo: {exc}"))
 
     def preview(self, inquiry_id: int) -> None:
         self.ops.run(

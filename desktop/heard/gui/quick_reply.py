@@ -10,6 +10,7 @@ from PySide6.QtGui import QColor, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
+    QMenu,
     QPlainTextEdit,
     QPushButton,
     QTreeWidget,
@@ -22,6 +23,7 @@ from heard.domain.urgency import Urgency
 from heard.domain.waiting import WaitingItem
 from heard.engine import AckResult, Status
 
+PROSPECT_ROLE = Qt.ItemDataRole.UserRole + 1
 URGENCY_LABEL = {Urgency.ON_TRACK: "on track", Urgency.DUE_SOON: "due soon",
                  Urgency.OVERDUE: "overdue"}
 URGENCY_COLOUR = {Urgency.ON_TRACK: "#2e7d32", Urgency.DUE_SOON: "#b26a00",
@@ -42,6 +44,10 @@ class QuickReplyWindow(QWidget):
     acknowledge_requested = Signal(int)     # inquiry id
     preview_requested = Signal(int)
     refresh_requested = Signal()
+    # inquiry id, decision ("client", "prospect", "not-a-client", "not-a-client-domain");
+    # no bool in the signal: PySide6 6.11 over-releases Python's True/False passed there.
+    decide_requested = Signal(int, str)
+    undo_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -74,12 +80,35 @@ class QuickReplyWindow(QWidget):
         self.ack_button.clicked.connect(self.acknowledge_current)
         refresh = QPushButton("&Refresh")
         refresh.clicked.connect(self.refresh_requested)
+        # A new person: the user says who they are, in one click (each can be undone).
+        self.client_button = QPushButton("C&lient")
+        self.client_button.setToolTip("Add this person to your clients (Ctrl+L)")
+        self.client_button.clicked.connect(lambda: self._decide("client"))
+        self.prospect_button = QPushButton("&Prospect")
+        self.prospect_button.setToolTip("Keep them as a prospect (Ctrl+P)")
+        self.prospect_button.clicked.connect(lambda: self._decide("prospect"))
+        self.not_client_button = QPushButton("&Not a client")
+        self.not_client_button.setToolTip(
+            "Never count mail from this sender again (Ctrl+N); their whole domain: Ctrl+D")
+        not_client_menu = QMenu(self.not_client_button)
+        not_client_menu.addAction("This sender", lambda: self._decide("not-a-client"))
+        not_client_menu.addAction("Their whole domain",
+                                  lambda: self._decide("not-a-client", whole_domain=True))
+        self.not_client_button.setMenu(not_client_menu)
+        self.undo_button = QPushButton("&Undo")
+        self.undo_button.setToolTip("Take back the last decision (Ctrl+Z)")
+        self.undo_button.setEnabled(False)
+        self.undo_button.clicked.connect(self.undo_requested)
         self.message = QLabel("")
         self.message.setTextFormat(Qt.TextFormat.PlainText)
         self.message.setWordWrap(True)
 
         buttons = QHBoxLayout()
         buttons.addWidget(self.message, 1)
+        buttons.addWidget(self.undo_button)
+        buttons.addWidget(self.client_button)
+        buttons.addWidget(self.prospect_button)
+        buttons.addWidget(self.not_client_button)
         buttons.addWidget(refresh)
         buttons.addWidget(self.ack_button)
         layout = QVBoxLayout(self)
@@ -91,6 +120,12 @@ class QuickReplyWindow(QWidget):
         for keys in ("Return", "Enter"):
             QShortcut(QKeySequence(keys), self.list, self.acknowledge_current)
         QShortcut(QKeySequence("F5"), self, self.refresh_requested.emit)
+        QShortcut(QKeySequence("Ctrl+L"), self, lambda: self._decide("client"))
+        QShortcut(QKeySequence("Ctrl+P"), self, lambda: self._decide("prospect"))
+        QShortcut(QKeySequence("Ctrl+N"), self, lambda: self._decide("not-a-client"))
+        QShortcut(QKeySequence("Ctrl+D"), self,
+                  lambda: self._decide("not-a-client", whole_domain=True))
+        QShortcut(QKeySequence("Ctrl+Z"), self, self._undo)
         QShortcut(QKeySequence("Escape"), self, self.hide)
         self._update_buttons()
 
@@ -114,14 +149,22 @@ class QuickReplyWindow(QWidget):
 
     def _row(self, entry: WaitingItem, now: datetime, zone: Any) -> QTreeWidgetItem:
         inquiry = entry.inquiry
+        name = entry.client.display_name
+        if entry.client.prospect:
+            name = f"{entry.client.name} (new)"
         item = QTreeWidgetItem([
-            entry.client.display_name, inquiry.channel.value,
+            name, inquiry.channel.value,
             waited(now, inquiry.received_at), f"{entry.ack_due.astimezone(zone):%a %H:%M}",
             URGENCY_LABEL[entry.urgency], inquiry.subject,
         ])
         item.setData(0, Qt.ItemDataRole.UserRole, inquiry.id)
+        item.setData(0, PROSPECT_ROLE, 1 if entry.client.prospect else 0)
         item.setForeground(4, QColor(URGENCY_COLOUR[entry.urgency]))
-        item.setToolTip(0, f"{entry.client.name} <{inquiry.sender}> · tier {entry.client.tier}")
+        via = entry.client.preferences.get("via")
+        item.setToolTip(0, f"{entry.client.name} <{inquiry.sender}> · tier {entry.client.tier}"
+                        + (f" · via {via}" if via else "")
+                        + (" · a new person: Client, Prospect or Not a client?"
+                           if entry.client.prospect else ""))
         item.setToolTip(5, inquiry.preview or inquiry.subject)
         return item
 
@@ -162,6 +205,29 @@ class QuickReplyWindow(QWidget):
 
     def _update_buttons(self) -> None:
         self.ack_button.setEnabled(self.current_id() is not None)
+        prospect = self.current_is_prospect()
+        for button in (self.client_button, self.prospect_button, self.not_client_button):
+            button.setEnabled(prospect)
+
+    def current_is_prospect(self) -> bool:
+        item = self.list.currentItem()
+        return bool(item is not None and item.data(0, PROSPECT_ROLE))
+
+    def _decide(self, decision: str, whole_domain: bool = False) -> None:
+        inquiry_id = self.current_id()
+        if inquiry_id is not None and self.current_is_prospect():
+            self.decide_requested.emit(inquiry_id,
+                                       decision + ("-domain" if whole_domain else ""))
+
+    def _undo(self) -> None:
+        if self.undo_button.isEnabled():
+            self.undo_requested.emit()
+
+    def set_undo(self, text: str | None) -> None:
+        """Offer to undo the last decision (`text` says what), or stop offering."""
+        self.undo_button.setEnabled(text is not None)
+        self.undo_button.setToolTip(f"Undo: {text} (Ctrl+Z)" if text else
+                                    "Take back the last decision (Ctrl+Z)")
 
     def acknowledge_current(self) -> None:
         inquiry_id = self.current_id()
