@@ -8,7 +8,7 @@ from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
 from heard.engine import Engine
-from heard.gui.app import HeardApp
+from heard.gui.app import HeardApp, tooltip_text
 from tests.conftest import NOW
 from tests.gui.test_tray_app import app, wait_status  # noqa: F401  (the app fixture)
 from tests.support.mail import MailFolders, drop, message
@@ -97,3 +97,17 @@ def test_a_call_logged_from_the_tray_menu_waits_like_mail(
     (item,) = status.waiting
     assert item.client.name == "Sofia Lindqvist" and item.inquiry.channel.value == "call"
     assert item.inquiry.subject == "Call from Sofia Lindqvist: about the contract"
+
+
+def test_prospects_can_be_counted_apart_in_the_tooltip(
+    qtbot: QtBot, app: HeardApp, engine: Engine, mail: MailFolders  # noqa: F811
+) -> None:
+    drop(mail.inbox, message(JANE, "Lease"), NOW - timedelta(minutes=3))
+    drop(mail.inbox, message("Margaret Hale <margaret@hale.example>", "Closing"),
+         NOW - timedelta(minutes=2))
+    engine.sync()
+    status = wait_status(qtbot, app, 2)
+    assert tooltip_text(status, engine.settings.zone).splitlines()[0] == (
+        "Heard: 2 clients waiting")
+    assert tooltip_text(status, engine.settings.zone, prospects_apart=True).splitlines()[0] == (
+        "Heard: 1 client waiting, 1 new person")

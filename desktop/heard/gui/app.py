@@ -36,12 +36,16 @@ class _Bridge(QObject):
     engine_event = Signal(object)
 
 
-def tooltip_text(status: Status, zone: Any) -> str:
+def tooltip_text(status: Status, zone: Any, prospects_apart: bool = False) -> str:
     if not status.waiting:
         lines = ["Heard: nobody is waiting"]
     else:
-        people = "client" if status.count == 1 else "clients"
-        lines = [f"Heard: {status.count} {people} waiting"]
+        new = len({i.inquiry.client_id for i in status.waiting if i.client.prospect})
+        clients = status.count - new if prospects_apart else status.count
+        people = "client" if clients == 1 else "clients"
+        lines = [f"Heard: {clients} {people} waiting"]
+        if prospects_apart and new:
+            lines[0] += f", {new} new {'person' if new == 1 else 'people'}"
         seen: set[int] = set()
         # Longest waiting first: the tooltip answers "who has waited the longest?"
         for item in sorted(status.waiting, key=lambda i: i.inquiry.received_at):
@@ -303,7 +307,7 @@ class HeardApp(QObject):
     def _update_tooltip(self) -> None:
         if self.status is None:
             return
-        lines = [tooltip_text(self.status, self.zone)]
+        lines = [tooltip_text(self.status, self.zone, self.engine.settings.prospects_apart)]
         if self._progress:
             lines.append(f"Reading mail: {self._progress}")
         lines.extend(f"Problem: {p}" for p in self.status.problems[:2])
