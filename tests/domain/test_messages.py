@@ -57,3 +57,11 @@ def test_thread_ids_list_references_then_own_id_once() -> None:
     f = MessageFacts(message_id="<3@x>", from_addr="a@b", from_name="", to=(), subject="",
                      date=None, in_reply_to=("<2@x>",), references=("<1@x>", "<2@x>"))
     assert f.thread_ids == ("<1@x>", "<2@x>", "<3@x>")
+
+
+def test_a_no_reply_sender_at_a_clients_domain_is_machine_mail() -> None:
+    firm = ClientDirectory([Client("Roe & Co", domains=("roe.example",), id=ClientId(2))])
+    assert classify(facts("pat@roe.example"), firm, OWN).is_inquiry
+    robot = classify(facts("no-reply@roe.example"), firm, OWN)
+    assert robot.verdict is Verdict.AUTO_GENERATED
+    assert robot.reason == "auto-generated: no-reply sender"

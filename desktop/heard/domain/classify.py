@@ -13,7 +13,7 @@ from enum import StrEnum
 from heard.domain.clients import Channel, Client, ClientDirectory, normalize_email
 from heard.domain.messages import MessageFacts, auto_generated_reason
 from heard.domain.relayed import PatternSet, Relayed, RelayKind, recognise
-from heard.domain.senders import ProspectRules, prospect_reason
+from heard.domain.senders import ProspectRules, no_reply_sender, prospect_reason
 
 
 class Verdict(StrEnum):
@@ -102,6 +102,8 @@ def classify(facts: MessageFacts, directory: ClientDirectory,
     auto = auto_generated_reason(facts.auto_headers or {})
     if auto:
         return Classification(Verdict.AUTO_GENERATED, f"auto-generated: {auto}")
+    if no_reply_sender(sender):  # even from a client's domain: a robot, not a person
+        return Classification(Verdict.AUTO_GENERATED, "auto-generated: no-reply sender")
     client = directory.match_email(sender)
     if client is not None:
         if client.prospect:

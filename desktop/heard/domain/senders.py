@@ -470,6 +470,11 @@ def _sender_address(facts: MessageFacts, headers: Mapping[str, str]) -> str | No
     return None
 
 
+def no_reply_sender(address: str) -> bool:
+    """noreply@, do-not-reply@ and the like: nobody reads what is sent back."""
+    return bool(_NO_REPLY.search(address.lower().rpartition("@")[0]))
+
+
 def _robot_address(address: str) -> str | None:
     local, _, domain = address.lower().rpartition("@")
     if not local:
