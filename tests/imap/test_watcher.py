@@ -1,0 +1,84 @@
+"""The IDLE watcher on its own, against a real Dovecot: renewal, reconnection, stopping."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from heard.mail.imap import Connection, ImapError, Security, ServerSettings, connect
+from heard.mail.imap_watch import FolderWatcher
+from tests.imap.conftest import wait_until
+from tests.support.dovecot import Dovecot, MailUser
+from tests.support.mail import message
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.changes = 0
+        self.states: list[tuple[bool, bool]] = []   # (online, idle)
+        self.lock = threading.Lock()
+
+    def changed(self, _folder: str) -> None:
+        with self.lock:
+            self.changes += 1
+
+    def state(self, _folder: str, problem: ImapError | None, idle: bool) -> None:
+        with self.lock:
+            self.states.append((problem is None, idle))
+
+
+def connector(user: MailUser) -> Callable[[], Connection]:
+    settings = ServerSettings("127.0.0.1", user.server.imap_port, Security.PLAIN, user.name)
+    return lambda: connect(settings, user.password, timeout=5)
+
+
+def test_idle_is_renewed_and_still_hears_new_mail(mailuser: MailUser) -> None:
+    seen = Recorder()
+    watcher = FolderWatcher("t:INBOX", "INBOX", connector(mailuser), seen.changed, seen.state,
+                            renew_after=0.3)
+    watcher.start()
+    try:
+        wait_until(lambda: seen.changes >= 1)  # the catch-up request after connecting
+        assert seen.states[-1] == (True, True)
+        threading.Event().wait(1.2)             # several renewals, nothing new
+        quiet = seen.changes
+        mailuser.append(message("raj@patel-eng.example", "After renewals"))
+        wait_until(lambda: seen.changes > quiet)
+    finally:
+        watcher.stop()
+    assert not watcher.alive
+
+
+def test_a_server_that_comes_up_later_is_reached_with_backoff(tmp_path: Path) -> None:
+    server = Dovecot()
+    user = server.add_user()
+    seen = Recorder()
+    watcher = FolderWatcher("t:INBOX", "INBOX", connector(user), seen.changed, seen.state)
+    watcher.start()
+    try:
+        wait_until(lambda: bool(seen.states))
+        assert seen.states[0] == (False, False)   # offline: refused
+        server.start()
+        wait_until(lambda: (True, True) in seen.states, timeout=30)
+        wait_until(lambda: seen.changes >= 1)
+    finally:
+        watcher.stop()
+        server.close()
+    assert not watcher.alive
+
+
+@pytest.mark.parametrize("with_folder_lookup", [False, True])
+def test_stopping_wakes_the_watcher_out_of_idle_at_once(
+        mailuser: MailUser, with_folder_lookup: bool) -> None:
+    seen = Recorder()
+    folder: str | Callable[[Connection], str | None] = (
+        (lambda conn: conn.find_sent()) if with_folder_lookup else "INBOX")
+    watcher = FolderWatcher("t", folder, connector(mailuser), seen.changed, seen.state)
+    watcher.start()
+    wait_until(lambda: seen.changes >= 1)
+    watcher.stop(timeout=3)
+    assert not watcher.alive                      # it did not wait for the 9-minute renewal
+    assert watcher.folder == ("Sent" if with_folder_lookup else "INBOX")
