@@ -201,7 +201,8 @@ class Engine:
         self._imap = ImapAccounts(
             self._intake, lambda: (self.directory(), self.own_addresses()), self._lock,
             self.clock, lambda: self._emit(EngineEvent("accounts")),
-            lambda text: self._emit(EngineEvent("progress", message=text)))
+            lambda text: self._emit(EngineEvent("progress", message=text)),
+            self._save_health)
         self._calendar_cache: tuple[object, list[BusyInterval], list[str]] | None = None
         self._closed = False
         self._config_stamp = self._stamp()
@@ -364,6 +365,9 @@ class Engine:
                     if open_one.client_id == person.id and open_one.id is not None:
                         self.store.save_inquiry(open_one.dismiss(now))
                         dismissed.append(open_one.id)
+                # Gone from the directory, so their next mail meets the list, not a match.
+                assert person.id is not None
+                self.store.remove_client(person.id)
             else:
                 raise EngineError(f"unknown decision {decision!r}: say client, prospect or"
                                   " not-a-client")
@@ -391,6 +395,8 @@ class Engine:
         with self._lock, self.store.transaction():
             if decision.person.id is not None and self.store.client(decision.person.id):
                 self.store.update_client(decision.person)
+            elif decision.person.id is not None:
+                self.store.restore_client(decision.person, now)
             if decision.listed is not None:
                 self.store.remove_not_client(decision.listed[0])
             for inquiry_id in decision.dismissed:
@@ -456,11 +462,30 @@ class Engine:
         return Explanation(facts, self._intake().classify(facts, self.directory(),
                                                           self.own_addresses()))
 
+    def _save_health(self, health: AccountHealth) -> None:
+        """Kept in the store, so `heard status` in another process knows it too."""
+        if self._closed:
+            return
+        try:
+            self.store.save_account_state(health.name, health.online, health.problem,
+                                          health.since, health.push, health.last_sync)
+        except Exception:  # the store closing under a watcher thread: not worth a crash
+            log.debug("account state not saved", exc_info=True)
+
     def accounts(self) -> list[AccountHealth]:
-        return [self._imap.health.get(a.name) or AccountHealth(
-                    a.name, "imap" if isinstance(a, ImapAccount) else "maildir",
-                    online=None if isinstance(a, ImapAccount) else True)
-                for a in self.settings.accounts]
+        saved = self.store.account_states()
+        result = []
+        for account in self.settings.accounts:
+            if not isinstance(account, ImapAccount):
+                result.append(AccountHealth(account.name, "maildir", online=True))
+                continue
+            health = self._imap.health.get(account.name)
+            if health is None and account.name in saved:
+                online, problem, since, push, last_sync = saved[account.name]
+                health = AccountHealth(account.name, "imap", online, problem, since, push,
+                                       last_sync)
+            result.append(health or AccountHealth(account.name, "imap"))
+        return result
 
     def test_account(self, account: Account) -> AccountHealth:
         """Log in (IMAP) or look at the folders (Maildir) once, and say what is wrong."""

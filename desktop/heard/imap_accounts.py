@@ -111,13 +111,15 @@ class ImapAccounts:
     def __init__(self, intake: Callable[[], Intake],
                  context: Callable[[], tuple[ClientDirectory, frozenset[str]]],
                  lock: RLock, clock: Clock, changed: Callable[[], None],
-                 progress: Callable[[str], None]) -> None:
+                 progress: Callable[[str], None],
+                 saved: Callable[[AccountHealth], None] | None = None) -> None:
         self._intake = intake
         self._context = context
         self._lock = lock
         self._clock = clock
         self._changed = changed
         self._progress = progress
+        self._saved = saved
         self.health: dict[str, AccountHealth] = {}
         self._health_lock = threading.Lock()
         self._connections: dict[str, Connection] = {}
@@ -147,6 +149,8 @@ class ImapAccounts:
                 push=push if push is not None else old.push,
                 last_sync=now if synced else old.last_sync)
             self.health[account.name] = new
+        if self._saved is not None:
+            self._saved(new)
         if (old.online, old.problem, old.push) != (new.online, new.problem, new.push):
             if problem is not None:
                 log.warning("%s is offline: %s", account.name, problem.message)

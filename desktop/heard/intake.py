@@ -83,14 +83,13 @@ def imap_source(account: ImapAccount, folder: str) -> str:
     return f"imap:{account.username}@{account.host}/{folder}"
 
 
-def needs_text(facts: MessageFacts, own: frozenset[str]) -> bool:
-    """Whether a message's text is worth fetching: not for lists, bulk mail or your own."""
+def needs_text(facts: MessageFacts) -> bool:
+    """Whether a message's text is worth fetching: not for lists or bulk mail. (Mail "from
+    you" may be a website form's notification: form plugins send as the site's owner.)"""
     auto = facts.auto_headers or {}
     if "list-id" in auto or "list-unsubscribe" in auto:
         return False
-    if auto.get("precedence", "").strip().lower() in _BULK_PRECEDENCE:
-        return False
-    return normalize_email(facts.from_addr) not in own
+    return auto.get("precedence", "").strip().lower() not in _BULK_PRECEDENCE
 
 
 def _when(facts: MessageFacts | None, mtime: datetime) -> datetime:
@@ -164,7 +163,7 @@ class Intake:
                     heads[uid] = parse_message(head, with_preview=False)
                 except MalformedMessage:
                     return False
-                return role == "inbox" and needs_text(heads[uid], own)
+                return role == "inbox" and needs_text(heads[uid])
 
             known = self.store.imap_state(account.name, folder)
             previous = FolderState(*known) if known else None

@@ -123,8 +123,6 @@ def test_not_a_client_sets_the_inquiry_aside_and_lists_the_address(
 # classify() looks the sender up in the directory first, and the prospect record made by
 # their first message is still there (prospect=True): "prospect writing again" wins over
 # the not-a-client list, so the next message counts again.
-@pytest.mark.xfail(strict=True, reason="classify() matches the leftover prospect record"
-                   " (\"prospect writing again\") before it reads the not-a-client list")
 @pytest.mark.parametrize("whole_domain", [False, True], ids=["address", "domain"])
 def test_the_next_mail_of_someone_not_a_client_is_skipped(
         capsys: pytest.CaptureFixture[str], root: str, mail: MailFolders,
@@ -141,8 +139,6 @@ def test_the_next_mail_of_someone_not_a_client_is_skipped(
                                   "not a prospect: on your not-a-client list")
 
 
-@pytest.mark.xfail(strict=True, reason="classify's relayed path checks not_client_phones"
-                   " only when no (prospect) record matches the number")
 def test_the_next_voicemail_from_a_number_not_a_client_is_skipped(
         capsys: pytest.CaptureFixture[str], root: str, mail: MailFolders) -> None:
     sample = (Path(__file__).parent.parent / "samples" / "voicemail" / "asterisk.eml"

@@ -201,8 +201,6 @@ def test_sync_and_status_over_imap_from_the_command_line(
 # in the engine's memory (ImapAccounts.health): the account the sync just read is shown
 # as never tried (online null, last_sync null), although README says `null until first
 # tried` and shows last_sync.
-@pytest.mark.xfail(strict=True, reason="account health is not kept between CLI runs:"
-                   " status after sync shows online null and last_sync null")
 def test_status_after_sync_shows_the_account_online(
         capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, root: str,
         mailuser: MailUser) -> None:

@@ -247,8 +247,6 @@ def test_a_contact_form_makes_a_prospect_answered_at_the_submitters_address(
 # before it looks for own messages, and `heard explain` does find these forms). Over IMAP
 # the intake fetches no text for mail from the user's own address (intake.needs_text), so
 # the form is never recognised and the submitter is lost as "own message".
-@pytest.mark.xfail(strict=True, reason="IMAP intake fetches no body for mail from the"
-                   " user's own address, so a form sent from it is skipped as own message")
 @pytest.mark.parametrize("sample", ["google-forms.eml", "gravity-forms.eml", "wpforms.eml"])
 def test_a_form_sent_from_the_users_own_address_is_still_a_form(
         dana_engine: Engine, mailuser: MailUser, sample: str) -> None:

@@ -222,6 +222,39 @@ class Store:
             prospect=bool(row["prospect"]),
         )
 
+    def restore_client(self, client: Client, now: datetime) -> Client:
+        """Put back a removed client under its old id (undo), so its inquiries find it."""
+        if client.id is None:
+            raise ValueError("client has no id")
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT INTO clients (id, name, preferred_name, tier, channel, preferences,"
+                " created_at, prospect) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (client.id, client.name, client.preferred_name, client.tier,
+                 client.channel.value, json.dumps(dict(client.preferences)), _ts(now),
+                 int(client.prospect)))
+            self._write_addresses(conn, client.id, client)
+        return self.client(client.id) or client
+
+    # account health, as last seen by any process
+
+    def save_account_state(self, name: str, online: bool | None, problem: str,
+                           since: datetime | None, push: bool | None,
+                           last_sync: datetime | None) -> None:
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO account_state (name, online, problem, since, push,"
+                " last_sync) VALUES (?, ?, ?, ?, ?, ?)",
+                (name, None if online is None else int(online), problem, _ts(since),
+                 None if push is None else int(push), _ts(last_sync)))
+
+    def account_states(self) -> dict[str, tuple[bool | None, str, datetime | None,
+                                                 bool | None, datetime | None]]:
+        return {r["name"]: (None if r["online"] is None else bool(r["online"]), r["problem"],
+                            _dt(r["since"]), None if r["push"] is None else bool(r["push"]),
+                            _dt(r["last_sync"]))
+                for r in self._query("SELECT * FROM account_state")}
+
     # senders the user said are not clients
 
     def add_not_client(self, value: str, kind: str, at: datetime) -> None:

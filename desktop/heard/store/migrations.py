@@ -101,13 +101,22 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (account, folder)
     );
     """,
-    # 4: prospects are provisional clients; senders the user said are not clients.
+    # 4: prospects are provisional clients; senders the user said are not clients; the
+    # last known health of each account (so `heard status` in another process knows it).
     """
     ALTER TABLE clients ADD COLUMN prospect INTEGER NOT NULL DEFAULT 0;
     CREATE TABLE not_clients (
         value TEXT PRIMARY KEY,
         kind TEXT NOT NULL CHECK (kind IN ('address', 'domain', 'phone')),
         added_at TEXT NOT NULL
+    );
+    CREATE TABLE account_state (
+        name TEXT PRIMARY KEY,
+        online INTEGER,
+        problem TEXT NOT NULL DEFAULT '',
+        since TEXT,
+        push INTEGER,
+        last_sync TEXT
     );
     """,
 )
