@@ -623,8 +623,16 @@ class Engine:
         start = max(start, self.settings.hours.next_opening(start))
         return _round_up(start + self.settings.reply_margin)
 
-    def _template_for(self, name: str | None, busy: BusyState | None) -> Template:
+    def _template_for(self, name: str | None, busy: BusyState | None,
+                      client: Client | None = None, inquiry: Inquiry | None = None
+                      ) -> Template:
         chosen = name or self.settings.reply_template
+        if name is None and client is not None and client.prospect \
+                and "first-contact" in self.templates:
+            chosen = "first-contact"   # someone new: thanked for reaching out
+        elif name is None and inquiry is not None and inquiry.channel is Channel.CALL \
+                and "call-back" in self.templates:
+            chosen = "call-back"
         if name is None and busy is not None and busy.now and f"{chosen}-busy" in self.templates:
             chosen = f"{chosen}-busy"
         try:
@@ -682,7 +690,7 @@ class Engine:
             inquiry, client = self._open_inquiry(inquiry_id)
             busy = self.busy(now)
             promised = reply_by or self._reply_by(now, busy)
-            chosen = self._template_for(template, busy)
+            chosen = self._template_for(template, busy, client, inquiry)
             zone = self.settings.zone
             values = {
                 "client.name": client.display_name,

@@ -111,3 +111,21 @@ def test_prospects_can_be_counted_apart_in_the_tooltip(
         "Heard: 2 clients waiting")
     assert tooltip_text(status, engine.settings.zone, prospects_apart=True).splitlines()[0] == (
         "Heard: 1 client waiting, 1 new person")
+
+
+def test_a_toast_names_a_new_person_and_how_they_came(
+    qtbot: QtBot, app: HeardApp, engine: Engine, mail: MailFolders  # noqa: F811
+) -> None:
+    shown: list[tuple[str, str]] = []
+    app.tray.showMessage = lambda title, text, *_rest: shown.append((title, text))  # type: ignore[method-assign]
+    form = (b"From: Morgan Law <wordpress@site.example>\r\nTo: alex@morgan-law.example\r\n"
+            b"Subject: Morgan Law \"Bakery contract\"\r\nMessage-ID: <f1@site.example>\r\n"
+            b"Content-Type: text/plain; charset=utf-8\r\n\r\n"
+            b"From: Jane Roe <jane@roe-bakery.example>\r\nSubject: Bakery contract\r\n\r\n"
+            b"Message Body:\r\nCould you review it?\r\n\r\n-- \r\nThis e-mail was sent from a"
+            b" contact form on Morgan Law (https://site.example)\r\n")
+    drop(mail.inbox, form, NOW - timedelta(minutes=1))
+    engine.sync()
+    wait_status(qtbot, app, 1)
+    qtbot.waitUntil(lambda: bool(shown), timeout=5000)
+    assert shown[-1] == ("New: Jane Roe (via website form)", "Bakery contract")

@@ -77,7 +77,11 @@ class HeardApp(QObject):
         self.status: Status | None = None
         self._refreshing = False
         self._refresh_again = False
-        self._pending_toasts: list[InquiryId] = []
+        # New inquiries to toast, with the event count when they arrived: a status read
+        # that started before their event cannot show them and must not drop them.
+        self._pending_toasts: dict[InquiryId, int] = {}
+        self._events_seen = 0
+        self._status_from = 0
         self._offline: set[str] = set()
         self._call_dialog: QWidget | None = None
         self._last_decision: Decision | None = None
@@ -158,6 +162,7 @@ class HeardApp(QObject):
             self._refresh_again = True
             return
         self._refreshing = True
+        self._status_from = self._events_seen
         self.ops.run(self.engine.status, self._apply, self._refresh_failed)
 
     def _tick(self) -> None:
@@ -192,12 +197,16 @@ class HeardApp(QObject):
             self._progress = event.message
             self._update_tooltip()
             return
-        self._pending_toasts.extend(event.new)
+        self._events_seen += 1
+        for inquiry_id in event.new:
+            self._pending_toasts[inquiry_id] = self._events_seen
         self.refresh()
 
     def _toast_new(self, status: Status) -> None:
         new = [i for i in status.waiting if i.inquiry.id in self._pending_toasts]
-        self._pending_toasts.clear()
+        read_after = self._status_from
+        self._pending_toasts = {k: gen for k, gen in self._pending_toasts.items()
+                                if gen > read_after and k not in {i.inquiry.id for i in new}}
         if not new or self.paused:
             return
         names = list(dict.fromkeys(i.client.display_name for i in new))
