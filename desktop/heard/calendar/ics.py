@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
-from datetime import date, datetime, timedelta
+from datetime import datetime, tzinfo
 from pathlib import Path
-from typing import Any
 
 import icalendar
-import recurring_ical_events
-import x_wr_timezone
 
+from heard.calendar.events import busy_from_calendars
 from heard.domain.busy import BusyInterval
 
 log = logging.getLogger(__name__)
@@ -39,51 +36,25 @@ def _load(file: Path) -> icalendar.Calendar:
         raise CalendarError(file, f"not a valid iCalendar file ({exc})") from exc
     except OSError as exc:
         raise CalendarError(file, f"cannot read ({exc.strerror})") from exc
-    standard: icalendar.Calendar = x_wr_timezone.to_standard(calendar)
-    return standard
+    return calendar
 
 
-def _is_busy(event: Any) -> bool:
-    if str(event.get("STATUS", "")).upper() == "CANCELLED":
-        return False
-    transp = str(event.get("TRANSP", "")).upper()
-    start = event.get("DTSTART")
-    all_day = start is not None and not isinstance(start.dt, datetime)
-    if all_day:
-        # All-day entries are mostly reminders and birthdays: busy only when marked so.
-        return transp == "OPAQUE"
-    return transp != "TRANSPARENT"
-
-
-def _aware(value: date | datetime, zone: Any) -> datetime:
-    if not isinstance(value, datetime):
-        return datetime(value.year, value.month, value.day, tzinfo=zone)
-    return value if value.tzinfo else value.replace(tzinfo=zone)  # floating: user's zone
-
-
-def busy_intervals(path: Path, start: datetime, end: datetime, zone: Any
+def busy_intervals(path: Path, start: datetime, end: datetime, zone: tzinfo, *,
+                   me: frozenset[str] = frozenset(), tentative_busy: bool = True,
                    ) -> tuple[list[BusyInterval], list[CalendarError]]:
-    """Busy intervals between start and end; broken files are reported, not fatal."""
+    """Busy intervals between start and end; broken files and events are reported, not
+    fatal (see heard.calendar.events for what counts as busy)."""
     intervals: list[BusyInterval] = []
     errors: list[CalendarError] = []
     for file in _files(path):
         try:
             calendar = _load(file)
-            occurrences: Iterable[Any] = recurring_ical_events.of(calendar).between(
-                start - timedelta(days=1), end)
-            for event in occurrences:
-                if event.name != "VEVENT" or not _is_busy(event):
-                    continue
-                s = _aware(event["DTSTART"].dt, zone)
-                e_prop = event.get("DTEND")
-                e = _aware(e_prop.dt, zone) if e_prop is not None else s
-                title = str(event.get("SUMMARY", ""))
-                if e > start and s < end:
-                    intervals.append(BusyInterval(s, e, title))
         except CalendarError as exc:
             log.warning("calendar skipped: %s", exc)
             errors.append(exc)
-        except Exception as exc:  # a broken event must not hide the rest of the calendar
-            log.warning("calendar skipped: %s: %s", file, exc)
-            errors.append(CalendarError(file, f"cannot expand its events ({exc})"))
+            continue
+        found, problems = busy_from_calendars([calendar], start, end, zone, me=me,
+                                              tentative_busy=tentative_busy)
+        intervals.extend(found)
+        errors.extend(CalendarError(file, problem) for problem in problems)
     return intervals, errors
