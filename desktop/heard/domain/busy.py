@@ -6,6 +6,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from heard.domain.clock import WorkingHours
+
 
 @dataclass(frozen=True)
 class BusyInterval:
@@ -42,8 +44,12 @@ def merge(intervals: Iterable[BusyInterval]) -> list[BusyInterval]:
 
 
 def busy_at(
-    intervals: Iterable[BusyInterval], at: datetime, min_free: timedelta = timedelta(minutes=15)
+    intervals: Iterable[BusyInterval], at: datetime, min_free: timedelta = timedelta(minutes=15),
+    hours: WorkingHours | None = None,
 ) -> BusyState:
+    """Busy now or not, until when (after merging), and the next free slot of at least
+    `min_free` — inside working hours when `hours` is given (None if none within a month).
+    """
     raw = [iv for iv in intervals if iv.end > at]
     blocks = merge(raw)
     current = next((b for b in blocks if b.start <= at < b.end), None)
@@ -56,16 +62,45 @@ def busy_at(
              if iv.start <= at < iv.end),
             current.title,
         )
-    cursor = current.end if current else at
-    for block in blocks:
-        if block.end <= cursor:
-            continue
-        if block.start - cursor >= min_free:
-            break
-        cursor = max(cursor, block.end)
+    if hours is None:
+        cursor = current.end if current else at
+        for block in blocks:
+            if block.end <= cursor:
+                continue
+            if block.start - cursor >= min_free:
+                break
+            cursor = max(cursor, block.end)
+        free: datetime | None = cursor
+    else:
+        free = _next_free_in_hours(blocks, at, min_free, hours)
     return BusyState(
         now=current is not None,
         until=current.end if current else None,
-        next_free=cursor,
+        next_free=free,
         event=title,
     )
+
+
+# How far ahead a free slot is looked for in working hours (a long holiday fits).
+_SEARCH_DAYS = 31
+
+
+def _next_free_in_hours(blocks: list[BusyInterval], at: datetime, min_free: timedelta,
+                        hours: WorkingHours) -> datetime | None:
+    """The first slot of at least `min_free` that is both free and inside working hours."""
+    day = at.astimezone(hours.zone).date()
+    for _ in range(_SEARCH_DAYS):
+        for open_start, open_end in hours.openings(day):
+            if open_end <= at:
+                continue
+            cursor = max(open_start, at)
+            for block in blocks:
+                if block.end <= cursor or block.start >= open_end:
+                    continue
+                if block.start - cursor >= min_free:
+                    return cursor.astimezone(hours.zone)
+                cursor = max(cursor, block.end)
+            if open_end - cursor >= min_free:
+                return cursor.astimezone(hours.zone)
+        day += timedelta(days=1)
+    return None
