@@ -276,6 +276,34 @@ def cmd_prospect(args: argparse.Namespace, engine: Engine) -> int:
     return 0
 
 
+def cmd_busy(args: argparse.Namespace, engine: Engine) -> int:
+    zone = engine.settings.zone
+    at = _time_arg(args.at, zone, engine.clock.now()) if args.at else engine.clock.now()
+    busy = engine.busy(at)
+    problems = engine.status().problems if busy is not None else []
+    title = busy.event if busy is not None and engine.settings.share_titles else None
+    if args.json:
+        _dump({"at": _iso(at, zone), **busy_json(busy, zone),
+               "event": title if busy is not None and busy.now else None,
+               "calendars": len(engine.settings.calendars), "problems": problems})
+        return 0
+    if busy is None:
+        print("No calendar is configured: `heard account add calendar PATH`.")
+        return 0
+    when = "now" if args.at is None else _short(at, zone)
+    if busy.now:
+        what = f" ({title})" if title else ""
+        print(f"Busy {when}{what} until {_short(busy.until, zone)}.")
+    else:
+        print(f"Free {when}.")
+    slot = _short(busy.next_free, zone) if busy.next_free else "none within a month"
+    minutes = int(engine.settings.min_free.total_seconds() // 60)
+    print(f"Next free slot of {minutes} min in working hours: {slot}.")
+    for problem in problems:
+        print(f"heard: {problem}", file=sys.stderr)
+    return 0
+
+
 def cmd_explain(args: argparse.Namespace, engine: Engine) -> int:
     results = []
     failed = 0
@@ -717,6 +745,9 @@ def _parser() -> argparse.ArgumentParser:
     prospect.add_argument("--domain", action="store_true",
                           help="not-a-client: the sender's whole domain")
     prospect.add_argument("--tier", help="client: the tier (default standard)")
+    busy = sub.add_parser("busy", parents=[common, jsonp],
+                          help="busy or free at an instant (default now), and until when")
+    busy.add_argument("--at", metavar="TIME", help="HH:MM today or ISO-8601")
     explain = sub.add_parser("explain", parents=[common, jsonp],
                              help="what Heard makes of message files, and why")
     explain.add_argument("files", nargs="+", metavar="FILE", help=".eml or Maildir files")
@@ -796,7 +827,7 @@ def _parser() -> argparse.ArgumentParser:
 COMMANDS: dict[str | None, Callable[[argparse.Namespace, Engine], int]] = {
     None: cmd_tray, "status": cmd_status, "sync": cmd_sync, "ack": cmd_ack,
     "clients": cmd_clients, "account": cmd_account, "answered": cmd_close, "dismiss": cmd_close,
-    "explain": cmd_explain, "log-call": cmd_log_call, "prospect": cmd_prospect,
+    "explain": cmd_explain, "busy": cmd_busy, "log-call": cmd_log_call, "prospect": cmd_prospect,
 }
 
 

@@ -225,6 +225,14 @@ SCHEMA: Mapping[str, Mapping[str, Option[Any]]] = {
         "show_apart": Option(parse_bool, False,
                              "list prospects apart from clients in the tooltip and window"),
     },
+    "calendar": {
+        "share_titles": Option(parse_bool, False,
+                               "true: meeting titles may appear in replies and `heard busy`"),
+        "min_free": Option(parse_duration, "15m",
+                           "the shortest free slot that counts as free, e.g. \"15m\""),
+        "tentative_busy": Option(parse_bool, True,
+                                 "true: tentative meetings count as busy"),
+    },
     "mail": {
         "window": Option(parse_duration, "30d",
                          "how far back a first look at a mailbox goes, e.g. \"30d\""),
@@ -330,6 +338,9 @@ class Settings:
     reply_template: str = "acknowledge"
     reply_margin: timedelta = timedelta(minutes=30)
     mail_window: timedelta = timedelta(days=30)
+    share_titles: bool = False
+    min_free: timedelta = timedelta(minutes=15)
+    tentative_busy: bool = True
     prospects_enabled: bool = True
     internal_domains: tuple[str, ...] = ()
     prospects_apart: bool = False
@@ -445,6 +456,9 @@ def settings_from(data: Mapping[str, Any], path: Path) -> Settings:
         reply_template=parsed["replies"]["template"],
         reply_margin=parsed["replies"]["margin"],
         mail_window=parsed["mail"]["window"],
+        share_titles=parsed["calendar"]["share_titles"],
+        min_free=parsed["calendar"]["min_free"],
+        tentative_busy=parsed["calendar"]["tentative_busy"],
         prospects_enabled=parsed["prospects"]["enabled"],
         internal_domains=tuple(d.strip().lstrip("@").lower()
                                for d in parsed["prospects"]["internal_domains"]),

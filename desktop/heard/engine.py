@@ -574,7 +574,7 @@ class Engine:
             return None
         at = at or self.clock.now()
         intervals, _errors = self._intervals(at)
-        return busy_at(intervals, at, hours=self.settings.hours)
+        return busy_at(intervals, at, self.settings.min_free, hours=self.settings.hours)
 
     # status
 
@@ -595,7 +595,7 @@ class Engine:
         problems: list[str] = []
         if self.settings.calendars:
             intervals, calendar_problems = self._intervals(now)
-            busy = busy_at(intervals, now, hours=self.settings.hours)
+            busy = busy_at(intervals, now, self.settings.min_free, hours=self.settings.hours)
             problems.extend(calendar_problems)
         if self._config_problem:
             problems.append(self._config_problem)
