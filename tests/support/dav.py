@@ -32,6 +32,7 @@ hosts = 127.0.0.1:{port}
 type = htpasswd
 htpasswd_filename = {d}/users
 htpasswd_encryption = plain
+delay = 0
 [rights]
 type = owner_only
 [storage]
@@ -74,10 +75,12 @@ class DavUser:
         return self.server.home(self.name)
 
     def client(self, password: str | None = None, **kwargs: Any) -> Any:
-        import caldav
-        return caldav.DAVClient(self.server.url, username=self.name,
-                                password=self.password if password is None else password,
-                                timeout=10, **kwargs)
+        from caldav.davclient import DAVClient
+        cert = getattr(self.server, "cert", None)
+        kwargs.setdefault("ssl_verify_cert", str(cert) if cert else True)
+        return DAVClient(self.server.url, username=self.name,
+                         password=self.password if password is None else password,
+                         timeout=10, **kwargs)
 
     def make_calendar(self, name: str) -> str:
         """A new, empty calendar collection (MKCALENDAR); returns its URL."""

@@ -22,7 +22,6 @@ import hashlib
 import ipaddress
 import json
 import logging
-import os
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -57,7 +56,7 @@ _CALENDARS = (_XML + '<D:propfind xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns
               "</D:prop></D:propfind>")
 
 
-class CalendarUnavailable(Exception):  # noqa: N818 (reads as what it is)
+class CalendarUnavailable(Exception):
     """The calendar cannot be read now; `problem` says why, in plain words."""
 
     def __init__(self, problem: str) -> None:
@@ -130,7 +129,7 @@ def connect(url: str, username: str, password: str, ca_file: Path | None = None,
             timeout: int = TIMEOUT) -> Any:
     """A caldav.DAVClient. TLS is verified (against `ca_file` if given); the password is
     sent unencrypted only to this machine (http://127.0.0.1, http://localhost)."""
-    import caldav
+    from caldav.davclient import DAVClient
 
     parts = urlsplit(url)
     if parts.scheme not in ("https", "http"):
@@ -139,7 +138,7 @@ def connect(url: str, username: str, password: str, ca_file: Path | None = None,
         raise CalendarUnavailable(
             f"{parts.hostname} would get the password unencrypted; use https://")
     verify: bool | str = str(ca_file) if ca_file is not None else True
-    return caldav.DAVClient(url, username=username, password=password, timeout=timeout,
+    return DAVClient(url, username=username, password=password, timeout=timeout,
                             ssl_verify_cert=verify)
 
 
@@ -210,10 +209,12 @@ class _TokenRejected(Exception):
 
 
 class CalDavCache:
-    """A local copy of one CalDAV calendar in `folder` (a vdir plus the sync state)."""
+    """A local copy of one CalDAV calendar in `folder` (a vdir plus the sync state).
+    `sync_collection=False` skips WebDAV sync for a server whose support is broken."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, *, sync_collection: bool = True) -> None:
         self.folder = folder
+        self.sync_collection = sync_collection
         self._parsed: dict[str, tuple[str, icalendar.Calendar]] = {}  # file -> (etag, cal)
 
     # -- state ------------------------------------------------------------------------
@@ -227,7 +228,7 @@ class CalDavCache:
     def _write(self, name: str, data: bytes) -> None:
         tmp = self.folder / f".{name}.tmp"
         tmp.write_bytes(data)
-        os.replace(tmp, self.folder / name)
+        tmp.replace(self.folder / name)
 
     # -- sync -------------------------------------------------------------------------
     def sync(self, client: Any, calendar_url: str) -> SyncResult:
@@ -265,7 +266,7 @@ class CalDavCache:
                  ) -> tuple[dict[str, str], set[str], str | None, str | None, str]:
         """What changed: ({href: etag} to look at, hrefs removed, sync token, ctag, mode)."""
         known: dict[str, str] = state.get("etags", {})
-        if state.get("mode") != "ctag":
+        if self.sync_collection and state.get("mode") != "ctag":
             try:
                 token = state.get("sync_token") or ""
                 changed, removed, new_token = self._sync_collection(client, url, token)
