@@ -16,7 +16,7 @@ import logging
 import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
 import icalendar
@@ -86,11 +86,13 @@ def _counts(event: Any, me: frozenset[str], tentative_busy: bool, all_day: bool)
 
 
 def _aware(value: date | datetime, zone: tzinfo) -> datetime:
-    if not isinstance(value, datetime):
-        return datetime(value.year, value.month, value.day, tzinfo=zone)
-    if value.tzinfo is None:  # floating: the user's zone
-        return value.replace(tzinfo=zone)
-    return value.astimezone(zone)
+    """In UTC: Python compares and subtracts datetimes of one zone by their wall-clock
+    times, which is wrong on the DST nights; UTC is exact, and shown in the user's zone."""
+    if not isinstance(value, datetime):  # a date: from midnight in the user's zone
+        value = datetime(value.year, value.month, value.day, tzinfo=zone)
+    elif value.tzinfo is None:  # floating: the user's zone
+        value = value.replace(tzinfo=zone)
+    return value.astimezone(UTC)
 
 
 def _rule_steps(event: Any, end: datetime, zone: tzinfo) -> float:
@@ -179,8 +181,9 @@ def busy_from_calendars(
     calendars: Iterable[icalendar.Calendar], start: datetime, end: datetime, zone: tzinfo,
     *, me: frozenset[str] = frozenset(), tentative_busy: bool = True,
 ) -> tuple[list[BusyInterval], list[str]]:
-    """The busy intervals that overlap [start, end), in the user's zone, and the problems
-    met on the way (one sentence each; each is also logged)."""
+    """The busy intervals that overlap [start, end), and the problems met on the way (one
+    sentence each; each is also logged). Floating and all-day times are read in `zone`;
+    the intervals are in UTC, for exact arithmetic (show them with .astimezone(zone))."""
     me = frozenset(_address(a) for a in me)
     intervals: list[BusyInterval] = []
     problems: list[str] = []
