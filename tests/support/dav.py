@@ -42,7 +42,7 @@ level = info
 """
 
 
-def _make_certificate(folder: Path) -> tuple[Path, Path]:
+def make_certificate(folder: Path) -> tuple[Path, Path]:
     cert, key = folder / "cert.pem", folder / "key.pem"
     subprocess.run(
         ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key),
@@ -179,7 +179,7 @@ class Radicale(DavServer):
         tls_conf = ""
         if tls:
             self.scheme = "https"
-            self.cert, key = _make_certificate(self.dir)
+            self.cert, key = make_certificate(self.dir)
             tls_conf = f"ssl = True\ncertificate = {self.cert}\nkey = {key}\n"
         (self.dir / "config").write_text(RADICALE_CONF.format(port=self.port, d=self.dir,
                                                                tls=tls_conf))
