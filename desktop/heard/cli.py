@@ -13,14 +13,13 @@ import sys
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from heard import __version__
 from heard import log as heard_log
 from heard.clients_import import ImportFormatError, read_clients
 from heard.config import ConfigError, ConfigFile, ImapAccount, MaildirAccount
 from heard.domain.busy import BusyState
-from heard.domain.classify import Person, Verdict
 from heard.domain.clients import Channel, Client
 from heard.domain.ids import ClientId, InquiryId
 from heard.domain.templates import TemplateError
@@ -37,6 +36,9 @@ from heard.engine import (
 from heard.mail.maildir import Maildir
 from heard.paths import Profile
 from heard.store import StoreError
+
+if TYPE_CHECKING:
+    from heard.domain.classify import Person
 
 log = logging.getLogger(__name__)
 
@@ -215,6 +217,7 @@ MAX_EXPLAIN = 1 << 20  # what intake reads of a message file
 
 
 def explain_json(name: str, found: Explanation) -> dict[str, Any]:
+    from heard.domain.classify import Verdict
     facts, verdict = found.facts, found.verdict
     channel = verdict.channel.value if verdict and verdict.channel else None
     return {

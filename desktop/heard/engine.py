@@ -14,12 +14,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from heard import config
 from heard.config import Account, ImapAccount, MaildirAccount, Settings
+from heard.domain.accounts import AccountHealth
 from heard.domain.busy import BusyInterval, BusyState, busy_at
-from heard.domain.classify import Classification, Rules, own_organisation
 from heard.domain.clients import (
     DEFAULT_TIER,
     Channel,
@@ -33,12 +33,10 @@ from heard.domain.ids import ClientId, InquiryId
 from heard.domain.inquiries import Inquiry, InquiryState
 from heard.domain.messages import MessageFacts
 from heard.domain.promises import Promise
-from heard.domain.senders import ProspectRules
 from heard.domain.standards import PROSPECT_TIER
 from heard.domain.templates import Template, format_time
 from heard.domain.urgency import Urgency
 from heard.domain.waiting import WaitingItem, badge_urgency, waiting_count, waiting_items
-from heard.imap_accounts import AccountHealth, ImapAccounts
 from heard.intake import Intake, Skipped, SyncReport
 from heard.mail.compose import build_reply, make_message_id
 from heard.mail.maildir import Maildir
@@ -46,9 +44,13 @@ from heard.mail.parse import valid_address
 from heard.mail.transport import MaildirTransport, SendError, Transport
 from heard.mail.watch import MaildirWatcher
 from heard.paths import Profile
-from heard.pattern_files import PatternError, default_pattern_sets, load_pattern_sets
 from heard.store import Store
 from heard.template_files import load_templates
+
+if TYPE_CHECKING:
+    from heard.domain.classify import Classification, Rules
+    from heard.domain.relayed import PatternSet
+    from heard.imap_accounts import ImapAccounts
 
 log = logging.getLogger(__name__)
 
@@ -189,20 +191,11 @@ class Engine:
         self.templates = templates if templates is not None else load_templates(
             profile.templates)
         self._pattern_problem = ""
-        try:
-            self.pattern_sets = load_pattern_sets(profile.patterns)
-        except PatternError as exc:  # a broken file of one's own must not stop intake
-            self._pattern_problem = f"voicemail/form patterns not applied: {exc}"
-            log.warning("%s", self._pattern_problem)
-            self.pattern_sets = default_pattern_sets()
+        self._pattern_sets: list[PatternSet] | None = None
         self._lock = threading.RLock()
         self._listeners: list[Listener] = []
         self._watcher: MaildirWatcher | None = None
-        self._imap = ImapAccounts(
-            self._intake, lambda: (self.directory(), self.own_addresses()), self._lock,
-            self.clock, lambda: self._emit(EngineEvent("accounts")),
-            lambda text: self._emit(EngineEvent("progress", message=text)),
-            self._save_health)
+        self._imap_accounts: ImapAccounts | None = None
         self._calendar_cache: tuple[object, list[BusyInterval], list[str]] | None = None
         self._closed = False
         self._config_stamp = self._stamp()
@@ -237,18 +230,32 @@ class Engine:
             return False
         self._config_problem = ""
         with self._lock:
-            watched = (self._watched_folders(), self._imap_accounts())
+            watched = (self._watched_folders(), self._imap_accounts_list())
             self.settings = settings
             self._calendar_cache = None
         # Outside the lock: stopping the watcher waits for its sync, which needs the lock.
         if self._watcher is not None and (self._watched_folders(),
-                                          self._imap_accounts()) != watched:
+                                          self._imap_accounts_list()) != watched:
             self.stop_watching()
             self.start_watching()
         log.info("settings reloaded from %s", self.profile.config)
         return True
 
-    def _imap_accounts(self) -> list[ImapAccount]:
+    @property
+    def _imap(self) -> ImapAccounts:
+        """The IMAP side, made on first use: imapclient, ssl and the keyring stay off the
+        start-up path of a profile without IMAP accounts."""
+        if self._imap_accounts is None:
+            from heard.imap_accounts import ImapAccounts
+
+            self._imap_accounts = ImapAccounts(
+                self._intake, lambda: (self.directory(), self.own_addresses()), self._lock,
+                self.clock, lambda: self._emit(EngineEvent("accounts")),
+                lambda text: self._emit(EngineEvent("progress", message=text)),
+                self._save_health)
+        return self._imap_accounts
+
+    def _imap_accounts_list(self) -> list[ImapAccount]:
         return [a for a in self.settings.accounts if isinstance(a, ImapAccount)]
 
     @classmethod
@@ -315,8 +322,26 @@ class Engine:
         return Intake(self.store, self.clock, self.settings.zone, self.settings.mail_window,
                       self.rules())
 
+    @property
+    def pattern_sets(self) -> list[PatternSet]:
+        """Voicemail and contact-form patterns, read (and their regexes compiled) on first
+        use rather than on the tray's start-up path."""
+        if self._pattern_sets is None:
+            from heard.pattern_files import PatternError, default_pattern_sets, load_pattern_sets
+
+            try:
+                self._pattern_sets = load_pattern_sets(self.profile.patterns)
+            except PatternError as exc:  # a broken file of one's own must not stop intake
+                self._pattern_problem = f"voicemail/form patterns not applied: {exc}"
+                log.warning("%s", self._pattern_problem)
+                self._pattern_sets = default_pattern_sets()
+        return self._pattern_sets
+
     def rules(self) -> Rules:
         """What classification needs besides the directory, from settings and store."""
+        from heard.domain.classify import Rules, own_organisation
+        from heard.domain.senders import ProspectRules
+
         prospects = None
         if self.settings.prospects_enabled:
             learned = self.store.not_clients()
@@ -479,7 +504,8 @@ class Engine:
             if not isinstance(account, ImapAccount):
                 result.append(AccountHealth(account.name, "maildir", online=True))
                 continue
-            health = self._imap.health.get(account.name)
+            health = (self._imap_accounts.health.get(account.name)
+                      if self._imap_accounts is not None else None)
             if health is None and account.name in saved:
                 online, problem, since, push, last_sync = saved[account.name]
                 health = AccountHealth(account.name, "imap", online, problem, since, push,
@@ -798,7 +824,8 @@ class Engine:
         threads)."""
         self._watcher = MaildirWatcher(self._watched_folders(), self._sync_from_watcher)
         self._watcher.start()
-        self._imap.watch(self._imap_accounts(), self._sync_from_watcher)
+        if self._imap_accounts_list():
+            self._imap.watch(self._imap_accounts_list(), self._sync_from_watcher)
 
     def _watched_folders(self) -> list[Path]:
         return [f for a in self.settings.accounts if isinstance(a, MaildirAccount)
@@ -817,7 +844,8 @@ class Engine:
         if self._watcher is not None:
             self._watcher.stop()
             self._watcher = None
-        self._imap.stop()
+        if self._imap_accounts is not None:
+            self._imap_accounts.stop()
 
 
 __all__ = ["AccountHealth", "AckResult", "Engine", "EngineError", "EngineEvent", "Skipped",

@@ -10,13 +10,12 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, replace
-from datetime import datetime
+from dataclasses import replace
 from threading import RLock
 from typing import TYPE_CHECKING
 
-from heard import secrets
 from heard.config import ImapAccount
+from heard.domain.accounts import AccountHealth
 from heard.domain.clock import Clock
 from heard.intake import Intake, SyncReport
 from heard.mail.imap import Connection, ImapError, Problem, Security, ServerSettings, connect
@@ -28,26 +27,14 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class AccountHealth:
-    """Whether an account is reachable: the tray must never show a count that silently
-    misses an account."""
-
-    name: str
-    kind: str                        # "maildir" | "imap"
-    online: bool | None = None       # None: not tried yet
-    problem: str = ""
-    since: datetime | None = None    # when it went offline (or came online)
-    push: bool | None = None         # IDLE in use (False: polling)
-    last_sync: datetime | None = None
-
-
 def server_settings(account: ImapAccount) -> ServerSettings:
     return ServerSettings(account.host, account.port, Security(account.security),
                           account.username, account.ca_file)
 
 
 def password_of(account: ImapAccount) -> str:
+    from heard import secrets  # the keyring library costs ~40 ms: not on the tray's start path
+
     try:
         password = secrets.get_password(account.keyring_name)
     except secrets.SecretsUnavailable as exc:

@@ -17,19 +17,22 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from heard.config import ImapAccount, MaildirAccount
-from heard.domain.classify import Classification, Person, Rules, classify
 from heard.domain.clients import Channel, Client, ClientDirectory, normalize_email
 from heard.domain.clock import Clock
 from heard.domain.ids import InquiryId
 from heard.domain.inquiries import Inquiry, InquiryState
 from heard.domain.messages import MessageFacts
 from heard.domain.standards import PROSPECT_TIER
-from heard.mail.imap import Connection, FolderDelta, FolderState, Progress
 from heard.mail.maildir import Maildir
 from heard.mail.parse import MalformedMessage, parse_message
 from heard.store import Store
+
+if TYPE_CHECKING:
+    from heard.domain.classify import Classification, Person, Rules
+    from heard.mail.imap import Connection, FolderDelta, Progress
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +117,11 @@ class Intake:
         self.clock = clock
         self.zone = zone
         self.window = window
-        self.rules = rules or Rules()
+        if rules is None:
+            from heard.domain.classify import Rules
+
+            rules = Rules()
+        self.rules = rules
 
     def sync_account(self, account: MaildirAccount, directory: ClientDirectory,
                      own: frozenset[str], report: SyncReport) -> None:
@@ -137,6 +144,8 @@ class Intake:
         """Fetch what is new in the account's folders and Sent, then apply it as one
         timeline in one transaction; the folders' positions are saved with it, so a crash
         refetches rather than loses."""
+        from heard.mail.imap import FolderState
+
         now = self.clock.now()
         since = (now - self.window).astimezone(self.zone).date()
         sent = conn.find_sent(account.sent_folder)
@@ -263,6 +272,10 @@ class Intake:
     def classify(self, facts: MessageFacts, directory: ClientDirectory,
                  own: frozenset[str]) -> Classification:
         """What an incoming message is: the one decision intake and `heard explain` share."""
+        # The rules' regexes cost ~20 ms to compile: loaded with the first message, not
+        # on the tray's start-up path.
+        from heard.domain.classify import classify
+
         return classify(facts, directory, dataclasses.replace(self.rules, own=own))
 
     def _apply_safely(self, item: _Item, account: str, directory: ClientDirectory,
