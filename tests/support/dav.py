@@ -78,9 +78,9 @@ class DavUser:
         from caldav.davclient import DAVClient
         cert = getattr(self.server, "cert", None)
         kwargs.setdefault("ssl_verify_cert", str(cert) if cert else True)
+        kwargs.setdefault("timeout", 10)
         return DAVClient(self.server.url, username=self.name,
-                         password=self.password if password is None else password,
-                         timeout=10, **kwargs)
+                         password=self.password if password is None else password, **kwargs)
 
     def make_calendar(self, name: str) -> str:
         """A new, empty calendar collection (MKCALENDAR); returns its URL."""
