@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -241,3 +243,12 @@ def test_a_password_goes_unencrypted_only_to_this_machine() -> None:
         connect("http://dav.example.com/", "me", "secret")
     connect("http://127.0.0.1:1/", "me", "secret")
     connect("http://localhost:1/", "me", "secret")
+
+
+def test_the_http_and_dav_libraries_load_only_when_used() -> None:
+    code = ("import sys, heard.calendar.caldav_source, heard.calendar.subscription, "
+            "heard.calendar.ics; print(sorted(m for m in ('caldav', 'lxml', 'niquests', "
+            "'requests', 'urllib3') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "[]"

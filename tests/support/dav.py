@@ -18,7 +18,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from tests.support.dovecot import free_port, wait_port
 
@@ -76,7 +76,7 @@ class DavUser:
 
     def client(self, password: str | None = None, **kwargs: Any) -> Any:
         from caldav.davclient import DAVClient
-        cert = getattr(self.server, "cert", None)
+        cert = self.server.cert
         kwargs.setdefault("ssl_verify_cert", str(cert) if cert else True)
         kwargs.setdefault("timeout", 10)
         return DAVClient(self.server.url, username=self.name,
@@ -117,6 +117,7 @@ class DavServer:
         self.proc: subprocess.Popen[bytes] | None = None
         self._users = itertools.count(1)
         self.scheme = "http"
+        self.cert: Path | None = None  # the CA file to trust, when served over TLS
 
     @property
     def url(self) -> str:
@@ -132,7 +133,7 @@ class DavServer:
     def command(self) -> list[str]:
         raise NotImplementedError
 
-    def start(self) -> DavServer:
+    def start(self) -> Self:
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT,
                                          start_new_session=True)
