@@ -652,20 +652,10 @@ def cmd_account(args: argparse.Namespace, engine: Engine) -> int:
         for cal in settings.calendars:
             if args.name and cal.name != args.name:
                 continue
-            now = engine.clock.now()
-            from heard.calendar.ics import CalendarError, busy_intervals
-
-            try:
-                _found, problems = busy_intervals(cal.path, now, now, settings.zone)
-            except CalendarError as exc:
-                failures += 1
-                print(f"  FAIL  {cal.name}: {exc}")
-                continue
-            failures += len(problems)
-            for problem in problems:
-                print(f"  FAIL  {cal.name}: {problem}")
-            if not problems:
-                print(f"  ok    {cal.name}: {cal.path}")
+            ok, detail = engine.test_calendar(cal)
+            failures += not ok
+            where = cal.path if cal.kind == "ics" else cal.url
+            print(f"  {'ok  ' if ok else 'FAIL'}  {cal.name}: {detail or where}")
         return 1 if failures else 0
     raise UsageError("account: say list, add, password, remove or test")
 

@@ -276,8 +276,16 @@ IMAP_KEYS = frozenset({"host", "port", "security", "username", "folders", "sent_
                        "ca_file", "poll_every"})
 CALENDAR_SCHEMA: Mapping[str, Option[Any]] = {
     "name": Option(parse_str, "", "a short name for the calendar"),
-    "kind": Option(parse_str, "ics", '"ics" (a file or a folder of .ics files)'),
-    "path": Option(parse_path, None, "the .ics file or folder of .ics files"),
+    "kind": Option(parse_str, "ics", '"ics" (a file or a folder of .ics files), "caldav"'
+                   ' (a CalDAV account) or "url" (an https .ics subscription)'),
+    "path": Option(parse_path, None, "ics: the .ics file or folder of .ics files"),
+    "url": Option(parse_str, "", "caldav: the server address; url: the .ics address"),
+    "username": Option(parse_str, "", "caldav: the login name (the password is in the keyring)"),
+    "calendars": Option(parse_str_list, [], "caldav: the addresses of the calendars that"
+                        " count (`heard account add caldav` fills them in)"),
+    "ca_file": Option(parse_optional_path, "", "a CA file for a server with its own authority"),
+    "refresh_every": Option(parse_duration, "5m", "how often a remote calendar is asked for"
+                            " changes (also at each meeting's start and end)"),
 }
 
 
@@ -315,7 +323,23 @@ Account = MaildirAccount | ImapAccount
 @dataclass(frozen=True)
 class CalendarSource:
     name: str
-    path: Path
+    path: Path | None = None           # ics: a file or a vdir folder
+    kind: str = "ics"                  # "ics" | "caldav" | "url"
+    url: str = ""
+    username: str = ""
+    calendars: tuple[str, ...] = ()    # caldav: the calendar addresses that count
+    ca_file: Path | None = None
+    refresh_every: timedelta = timedelta(minutes=5)
+
+    @property
+    def remote(self) -> bool:
+        return self.kind in ("caldav", "url")
+
+    @property
+    def keyring_name(self) -> str:
+        from urllib.parse import urlsplit
+
+        return f"caldav:{self.username}@{urlsplit(self.url).hostname or self.url}"
 
 
 @dataclass(frozen=True)
@@ -431,11 +455,9 @@ def settings_from(data: Mapping[str, Any], path: Path) -> Settings:
             accounts.append(account)
     calendars = []
     for i, raw in enumerate(_list(reader, data, "calendars")):
-        cal = reader.section(f"calendars[{i}]", raw, CALENDAR_SCHEMA)
-        if cal.get("path") is None:
-            reader.problems.append(f"calendars[{i}].path: a calendar needs a path")
-        else:
-            calendars.append(CalendarSource(cal["name"] or f"calendar{i + 1}", cal["path"]))
+        found = _calendar(reader, i, raw)
+        if found is not None:
+            calendars.append(found)
     hours = parsed["hours"]
     week = tuple(hours[d] or () for d in WEEKDAYS)
     if not any(week):
@@ -503,6 +525,38 @@ def _account(reader: _Reader, i: int, raw: object) -> Account | None:
     return ImapAccount(acc["name"] or f"imap{i + 1}", acc["host"], port, security,
                        acc["username"], acc["address"], acc["folders"], acc["sent_folder"],
                        acc["ca_file"], acc["poll_every"])
+
+
+def _calendar(reader: _Reader, i: int, raw: object) -> CalendarSource | None:
+    where = f"calendars[{i}]"
+    cal = reader.section(where, raw, CALENDAR_SCHEMA)
+    kind = cal["kind"]
+    name = cal["name"] or f"calendar{i + 1}"
+    if kind == "ics":
+        if cal.get("path") is None:
+            reader.problems.append(f"{where}.path: a calendar needs a path")
+            return None
+        return CalendarSource(name, cal["path"])
+    if kind not in ("caldav", "url"):
+        reader.problems.append(f'{where}.kind: {kind!r} is not known; use "ics", "caldav"'
+                               ' or "url"')
+        return None
+    url = cal["url"].strip()
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url.replace("webcal://", "https://", 1))
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        reader.problems.append(f'{where}.url: write the address like "https://cal.example.com/"')
+        return None
+    if parts.scheme == "http" and not _loopback(parts.hostname):
+        reader.problems.append(f"{where}.url: http:// is only allowed to this machine; use"
+                               " https://")
+        return None
+    if kind == "caldav" and not cal["username"]:
+        reader.problems.append(f"{where}.username: a CalDAV account needs its username")
+        return None
+    return CalendarSource(name, None, kind, url, cal["username"], cal["calendars"],
+                          cal["ca_file"], cal["refresh_every"])
 
 
 def _loopback(host: str) -> bool:

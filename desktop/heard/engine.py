@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from heard import config
-from heard.config import Account, ImapAccount, MaildirAccount, Settings
+from heard.calendars import Calendars
+from heard.config import Account, CalendarSource, ImapAccount, MaildirAccount, Settings
 from heard.domain.accounts import AccountHealth
 from heard.domain.busy import BusyInterval, BusyState, busy_at
 from heard.domain.clients import (
@@ -192,6 +193,7 @@ class Engine:
             profile.templates)
         self._pattern_problem = ""
         self._pattern_sets: list[PatternSet] | None = None
+        self.calendars = Calendars(profile.root / "calendars")
         self._lock = threading.RLock()
         self._listeners: list[Listener] = []
         self._watcher: MaildirWatcher | None = None
@@ -472,6 +474,7 @@ class Engine:
         if only is None:
             with self._lock:
                 self._flush_outbox(report)
+            self.refresh_calendars(force=True)
         if report.changed:
             self._emit(EngineEvent("changed", tuple(report.new_inquiries)))
         return report
@@ -566,27 +569,27 @@ class Engine:
     # calendar
 
     def _intervals(self, at: datetime) -> tuple[list[BusyInterval], list[str]]:
-        """Busy intervals around `at`, re-read only when a calendar file changes."""
-        stamp: list[object] = [at.date()]
+        """Busy intervals around `at`, re-read only when a calendar file or a local copy of
+        a remote calendar changes. Never touches the network (see refresh_calendars)."""
+        stamp: list[object] = [at.date(), self.settings.tentative_busy]
         for cal in self.settings.calendars:
             try:
-                files = [cal.path] if cal.path.is_file() else sorted(cal.path.glob("*.ics"))
-                stamp.extend((str(f), f.stat().st_mtime_ns) for f in files)
+                stamp.extend((str(f), f.stat().st_mtime_ns if f.exists() else None)
+                             for f in self.calendars.stamp_files(cal))
             except OSError:
-                stamp.append((str(cal.path), None))
+                stamp.append((cal.name, None))
         key = tuple(stamp)
         if self._calendar_cache and self._calendar_cache[0] == key:
             return self._calendar_cache[1], self._calendar_cache[2]
-        # icalendar and friends cost ~40 ms at start-up: loaded only with a calendar.
-        from heard.calendar.ics import busy_intervals
-
         start = at - timedelta(days=1)
         intervals: list[BusyInterval] = []
         errors: list[str] = []
+        me = self.own_addresses()
         for cal in self.settings.calendars:
             try:
-                found, problems = busy_intervals(cal.path, start, start + CALENDAR_HORIZON,
-                                                 self.settings.zone)
+                found, problems = self.calendars.busy_intervals(
+                    cal, start, start + CALENDAR_HORIZON, self.settings.zone, me,
+                    self.settings.tentative_busy)
             except ValueError as exc:
                 errors.append(f"{cal.name}: {exc}")
                 continue
@@ -594,6 +597,62 @@ class Engine:
             errors.extend(f"{cal.name}: {p}" for p in problems)
         self._calendar_cache = (key, intervals, errors)
         return intervals, errors
+
+    def refresh_calendars(self, force: bool = False) -> bool:
+        """Ask remote calendars for changes when due (every few minutes, and at each
+        meeting's start and end); True if busy time may have changed. A server that cannot
+        be reached leaves the last known state in use, marked stale."""
+        now = self.clock.now()
+        remote = [c for c in self.settings.calendars if c.remote]
+        if not remote:
+            return False
+        boundary = self._last_boundary(now)
+        changed = False
+        for cal in remote:
+            if not force and not self.calendars.due(cal, now, boundary):
+                continue
+            was_stale = cal.name in self.calendars.stale()
+            changed |= self.calendars.refresh(cal, self._calendar_password(cal), now)
+            changed |= was_stale != (cal.name in self.calendars.stale())
+        if changed:
+            self._emit(EngineEvent("changed"))
+        return changed
+
+    def test_calendar(self, cal: CalendarSource) -> tuple[bool, str]:
+        """Read (a local calendar) or refresh (a remote one) once; what is wrong, if
+        anything, in plain words."""
+        if cal.remote:
+            self.calendars.refresh(cal, self._calendar_password(cal), self.clock.now())
+            state = self.calendars.states.get(cal.name)
+            if state is not None and state.problem:
+                return False, state.problem
+        now = self.clock.now()
+        self._calendar_cache = None
+        try:
+            _found, problems = self.calendars.busy_intervals(
+                cal, now, now + CALENDAR_HORIZON, self.settings.zone, self.own_addresses(),
+                self.settings.tentative_busy)
+        except ValueError as exc:
+            return False, str(exc)
+        return not problems, "; ".join(problems[:3])
+
+    def _last_boundary(self, now: datetime) -> datetime | None:
+        """The latest meeting start or end that has passed (from the cached intervals)."""
+        if self._calendar_cache is None:
+            return None
+        past = [t for iv in self._calendar_cache[1] for t in (iv.start, iv.end) if t <= now]
+        return max(past, default=None)
+
+    def _calendar_password(self, cal: CalendarSource) -> str | None:
+        if cal.kind != "caldav":
+            return None
+        from heard import secrets
+
+        try:
+            return secrets.get_password(cal.keyring_name)
+        except secrets.SecretsUnavailable as exc:
+            log.warning("calendar %s: %s", cal.name, exc)
+            return None
 
     def busy(self, at: datetime | None = None) -> BusyState | None:
         if not self.settings.calendars:
@@ -619,6 +678,11 @@ class Engine:
                  for p in promises]
         busy: BusyState | None = None
         problems: list[str] = []
+        for name, state in self.calendars.stale().items():
+            stale_at = state.stale_since or now
+            problems.append(f"calendar {name} could not be refreshed since"
+                            f" {stale_at.astimezone(self.settings.zone):%H:%M}"
+                            f" ({state.problem}); busy times are the last known ones")
         if self.settings.calendars:
             intervals, calendar_problems = self._intervals(now)
             busy = busy_at(intervals, now, self.settings.min_free, hours=self.settings.hours)

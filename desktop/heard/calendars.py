@@ -1,0 +1,150 @@
+"""The engine's calendar side: local files read in place, remote calendars (CalDAV, https
+subscriptions) kept as local copies that are refreshed when due, and marked stale when
+the server cannot be reached (the last known state keeps answering).
+
+Reading busy time never touches the network: it reads the files and the local copies.
+Only `refresh` talks to servers, from the tray's timer or `heard sync`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, tzinfo
+from pathlib import Path
+from typing import Any
+
+from heard.config import CalendarSource
+from heard.domain.busy import BusyInterval
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RemoteState:
+    """What the last refresh of one remote calendar source found."""
+
+    refreshed_at: datetime | None = None
+    stale_since: datetime | None = None
+    problem: str = ""
+    requests: int = 0
+
+
+@dataclass
+class Calendars:
+    cache_root: Path                               # profile/calendars
+    states: dict[str, RemoteState] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    # where each remote source keeps its copy
+
+    def folder(self, source: CalendarSource, calendar_url: str = "") -> Path:
+        digest = hashlib.sha256(f"{source.kind}|{source.url}|{calendar_url}".encode())
+        return self.cache_root / f"{_safe(source.name)}-{digest.hexdigest()[:12]}"
+
+    def stamp_files(self, source: CalendarSource) -> list[Path]:
+        """Files whose change means the busy time must be read again."""
+        if source.kind == "ics":
+            assert source.path is not None
+            if source.path.is_file():
+                return [source.path]
+            return sorted(source.path.glob("*.ics"))
+        if source.kind == "url":
+            return [self.folder(source) / "feed.ics"]
+        return [self.folder(source, url) / ".heard-sync.json" for url in source.calendars]
+
+    # reading (no network)
+
+    def busy_intervals(self, source: CalendarSource, start: datetime, end: datetime,
+                       zone: tzinfo, me: frozenset[str], tentative_busy: bool
+                       ) -> tuple[list[BusyInterval], list[str]]:
+        if source.kind == "ics":
+            from heard.calendar.ics import busy_intervals
+
+            assert source.path is not None
+            found, errors = busy_intervals(source.path, start, end, zone, me=me,
+                                           tentative_busy=tentative_busy)
+            return found, [str(e) for e in errors]
+        intervals: list[BusyInterval] = []
+        problems: list[str] = []
+        if source.kind == "url":
+            from heard.calendar.subscription import Subscription
+
+            feed = Subscription(source.url, self.folder(source) / "feed.ics", source.ca_file)
+            found, more = feed.busy_intervals(start, end, zone, me=me,
+                                              tentative_busy=tentative_busy)
+            return found, [str(p) for p in more]
+        from heard.calendar.caldav_source import CalDavCache
+
+        for url in source.calendars:
+            cache = CalDavCache(self.folder(source, url))
+            found, more = cache.busy_intervals(start, end, zone, me=me,
+                                               tentative_busy=tentative_busy)
+            intervals.extend(found)
+            problems.extend(str(p) for p in more)
+        return intervals, problems
+
+    # refreshing (network)
+
+    def due(self, source: CalendarSource, now: datetime, boundary: datetime | None) -> bool:
+        state = self.states.get(source.name)
+        if state is None or state.refreshed_at is None:
+            return True
+        if boundary is not None and state.refreshed_at < boundary <= now:
+            return True  # a meeting just started or ended: ask for last-minute changes
+        wait = source.refresh_every if not state.stale_since else min(
+            source.refresh_every, timedelta(minutes=1))
+        return now - state.refreshed_at >= wait
+
+    def refresh(self, source: CalendarSource, password: str | None, now: datetime) -> bool:
+        """Bring the local copy up to date; True if anything changed. A failure keeps the
+        copy, marks the source stale with the reason, and is retried within a minute."""
+        from heard.calendar.caldav_source import CalendarUnavailable
+
+        with self._lock:
+            state = self.states.setdefault(source.name, RemoteState())
+            try:
+                changed = self._refresh(source, password, state)
+            except CalendarUnavailable as exc:
+                state.refreshed_at = now
+                state.stale_since = state.stale_since or now
+                state.problem = exc.problem
+                log.warning("calendar %s is stale: %s", source.name, exc.problem)
+                return False
+            state.refreshed_at = now
+            state.stale_since = None
+            state.problem = ""
+            return changed
+
+    def _refresh(self, source: CalendarSource, password: str | None,
+                 state: RemoteState) -> bool:
+        if source.kind == "url":
+            from heard.calendar.subscription import Subscription
+
+            feed = Subscription(source.url, self.folder(source) / "feed.ics", source.ca_file)
+            result = feed.refresh()
+            state.requests += result.requests
+            return bool(result.changed)
+        from heard.calendar.caldav_source import CalDavCache, CalendarUnavailable, connect
+
+        if password is None:
+            raise CalendarUnavailable(
+                f"no password for {source.username} in the keyring; store it with"
+                f" `heard account password {source.name}`")
+        client: Any = connect(source.url, source.username, password, source.ca_file)
+        changed = False
+        with client:
+            for url in source.calendars:
+                result = CalDavCache(self.folder(source, url)).sync(client, url)
+                state.requests += result.requests
+                changed = changed or bool(result.changed)
+        return changed
+
+    def stale(self) -> dict[str, RemoteState]:
+        return {name: s for name, s in self.states.items() if s.stale_since is not None}
+
+
+def _safe(name: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in name)[:40] or "calendar"
