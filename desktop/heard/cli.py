@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from heard import __version__
 from heard import log as heard_log
 from heard.clients_import import ImportFormatError, read_clients
-from heard.config import ConfigError, ConfigFile, ImapAccount, MaildirAccount
+from heard.config import CalendarSource, ConfigError, ConfigFile, ImapAccount, MaildirAccount
 from heard.domain.busy import BusyState
 from heard.domain.clients import Channel, Client
 from heard.domain.ids import ClientId, InquiryId
@@ -64,11 +64,11 @@ def client_json(client: Client | None) -> dict[str, Any] | None:
     }
 
 
-def busy_json(busy: BusyState | None, zone: Any) -> dict[str, Any]:
+def busy_json(busy: BusyState | None, zone: Any, stale: bool = False) -> dict[str, Any]:
     if busy is None:
-        return {"now": None, "until": None, "next_free": None}
+        return {"now": None, "until": None, "next_free": None, "stale": False}
     return {"now": busy.now, "until": _iso(busy.until, zone),
-            "next_free": _iso(busy.next_free, zone)}
+            "next_free": _iso(busy.next_free, zone), "stale": stale}
 
 
 def status_json(status: Status, zone: Any) -> dict[str, Any]:
@@ -76,7 +76,7 @@ def status_json(status: Status, zone: Any) -> dict[str, Any]:
         "at": _iso(status.at, zone),
         "count": status.count,
         "urgency": status.urgency.value if status.urgency else None,
-        "busy": busy_json(status.busy, zone),
+        "busy": busy_json(status.busy, zone, status.calendar_stale),
         "waiting": [
             {
                 "id": item.inquiry.id,
@@ -286,7 +286,7 @@ def cmd_busy(args: argparse.Namespace, engine: Engine) -> int:
     problems = engine.status().problems if busy is not None else []
     title = busy.event if busy is not None and engine.settings.share_titles else None
     if args.json:
-        _dump({"at": _iso(at, zone), **busy_json(busy, zone),
+        _dump({"at": _iso(at, zone), **busy_json(busy, zone, bool(engine.calendars.stale())),
                "event": title if busy is not None and busy.now else None,
                "calendars": len(engine.settings.calendars), "problems": problems})
         return 0
@@ -548,12 +548,83 @@ def _add_imap(args: argparse.Namespace, engine: Engine, file: ConfigFile, name: 
     return 0
 
 
+def _calendar_entry(engine: Engine, entry: dict[str, Any]) -> CalendarSource:
+    from heard.config import settings_from
+
+    try:  # the same checks as at load time, before anything is written
+        (calendar,) = settings_from({"calendars": [entry]}, engine.profile.config).calendars
+    except ConfigError as exc:
+        raise EngineError("; ".join(exc.problems)) from exc
+    return calendar
+
+
+def _add_subscription(args: argparse.Namespace, engine: Engine, file: ConfigFile,
+                      name: str) -> int:
+    entry: dict[str, Any] = {"name": name, "kind": "url", "url": args.path}
+    if args.ca_file:
+        entry["ca_file"] = str(Path(args.ca_file).expanduser().absolute())
+    calendar = _calendar_entry(engine, entry)
+    ok, detail = engine.test_calendar(calendar)
+    if not ok:
+        print(f"heard: {detail}", file=sys.stderr)
+        print("The calendar was not added.", file=sys.stderr)
+        return 1
+    file.append("calendars", entry)
+    print(f"Added calendar subscription {name!r} ({calendar.url}).")
+    return 0
+
+
+def _add_caldav(args: argparse.Namespace, engine: Engine, file: ConfigFile, name: str) -> int:
+    url = args.path or args.host
+    if not url:
+        raise UsageError("account add caldav needs the server's address, e.g."
+                         " https://cal.example.com/")
+    username = args.username or args.address
+    if not username:
+        raise UsageError("account add caldav needs --username")
+    entry: dict[str, Any] = {"name": name, "kind": "caldav", "url": url,
+                             "username": username}
+    if args.ca_file:
+        entry["ca_file"] = str(Path(args.ca_file).expanduser().absolute())
+    calendar = _calendar_entry(engine, entry)
+    password = _read_password(args, f"{username} at {calendar.url}")
+    from heard import secrets
+    from heard.calendar.caldav_source import CalendarUnavailable, discover
+
+    try:
+        secrets.store_password(calendar.keyring_name, password)
+    except secrets.SecretsUnavailable as exc:
+        raise EngineError(str(exc)) from exc
+    print(f"Looking for calendars at {calendar.url} ...", file=sys.stderr)
+    try:
+        found = discover(calendar.url, username, password, calendar.ca_file)
+    except CalendarUnavailable as exc:
+        print(f"heard: {exc.problem}", file=sys.stderr)
+        print("The account was not added; the password stays in the keyring for the next"
+              " try.", file=sys.stderr)
+        return 1
+    wanted = {c.lower() for c in args.calendar}
+    chosen = [c for c in found if not wanted or c.name.lower() in wanted]
+    missing = wanted - {c.name.lower() for c in found}
+    if missing or not chosen:
+        names = ", ".join(repr(c.name) for c in found) or "none"
+        raise EngineError(f"no calendar named {', '.join(sorted(missing)) or '(any)'}"
+                          f" on the server; it has: {names}")
+    entry["calendars"] = [c.url for c in chosen]
+    file.append("calendars", entry)
+    print(f"Added CalDAV account {name!r}: {', '.join(c.name for c in chosen)}; the password"
+          " is in the keyring.")
+    return 0
+
+
 def cmd_account(args: argparse.Namespace, engine: Engine) -> int:
     file = ConfigFile(engine.profile.config)
     settings = engine.settings
     if args.action == "list":
         accounts = [_account_json(a) for a in settings.accounts]
-        calendars = [{"name": c.name, "kind": "ics", "path": str(c.path)}
+        calendars = [{"name": c.name, "kind": c.kind,
+                      "path": str(c.path) if c.path else None, "url": c.url or None,
+                      "username": c.username or None, "calendars": list(c.calendars)}
                      for c in settings.calendars]
         if args.json:
             _dump({"accounts": accounts, "calendars": calendars})
@@ -566,7 +637,7 @@ def cmd_account(args: argparse.Namespace, engine: Engine) -> int:
                     print(f"  mail     {a['name']:<12} maildir {a['inbox']}"
                           + (f" (sent: {a['sent']})" if a["sent"] else ""))
             for c in calendars:
-                print(f"  calendar {c['name']:<12} {c['path']}")
+                print(f"  calendar {c['name']:<12} {c['kind']:<7} {c['path'] or c['url']}")
             if not accounts and not calendars:
                 print("No accounts yet: `heard account add imap --host HOST --username USER`"
                       " or `heard account add maildir PATH`.")
@@ -579,8 +650,13 @@ def cmd_account(args: argparse.Namespace, engine: Engine) -> int:
             raise EngineError(f"there is already an account named {name!r}; pick --name")
         if args.kind == "imap":
             return _add_imap(args, engine, file, name)
+        if args.kind == "caldav":
+            return _add_caldav(args, engine, file, name)
         if not args.path:
             raise UsageError(f"account add {args.kind} needs a PATH")
+        if args.kind == "calendar" and args.path.lower().startswith(
+                ("https://", "http://", "webcal://")):
+            return _add_subscription(args, engine, file, name)
         path = Path(args.path).expanduser().absolute()
         if args.kind == "maildir":
             for folder in filter(None, (path, args.sent)):
@@ -600,8 +676,22 @@ def cmd_account(args: argparse.Namespace, engine: Engine) -> int:
         return 0
     if args.action == "password":
         account = next((a for a in settings.accounts if a.name == args.name), None)
+        calendar = next((c for c in settings.calendars if c.name == args.name
+                         and c.kind == "caldav"), None)
+        if calendar is not None and account is None:
+            from heard import secrets
+
+            try:
+                secrets.store_password(calendar.keyring_name, _read_password(
+                    args, f"{calendar.username} at {calendar.url}"))
+            except secrets.SecretsUnavailable as exc:
+                raise EngineError(str(exc)) from exc
+            ok, detail = engine.test_calendar(calendar)
+            print(f"Stored the password of {calendar.name!r}; "
+                  + ("the calendar answers." if ok else f"but: {detail}"))
+            return 0 if ok else 1
         if not isinstance(account, ImapAccount):
-            raise EngineError(f"there is no imap account named {args.name!r}")
+            raise EngineError(f"there is no imap or caldav account named {args.name!r}")
         _store_password(account, _read_password(args, f"{account.username} at {account.host}"))
         health = engine.test_account(account)
         print(f"Stored the password of {account.name!r}; "
@@ -609,6 +699,8 @@ def cmd_account(args: argparse.Namespace, engine: Engine) -> int:
         return 0 if health.online else 1
     if args.action == "remove":
         removed = next((a for a in settings.accounts if a.name == args.name), None)
+        removed_calendar = next((c for c in settings.calendars if c.name == args.name
+                                 and c.kind == "caldav"), None)
         if not (file.remove("accounts", args.name) or file.remove("calendars", args.name)):
             raise EngineError(f"there is no account named {args.name!r}")
         if isinstance(removed, ImapAccount) and not any(
@@ -618,6 +710,16 @@ def cmd_account(args: argparse.Namespace, engine: Engine) -> int:
 
             try:
                 secrets.delete_password(removed.keyring_name)
+            except secrets.SecretsUnavailable as exc:
+                print(f"heard: the password could not be removed from the keyring: {exc}",
+                      file=sys.stderr)
+        if removed_calendar is not None and removed is None and not any(
+                c.keyring_name == removed_calendar.keyring_name and c.name != args.name
+                for c in settings.calendars if c.kind == "caldav"):
+            from heard import secrets
+
+            try:
+                secrets.delete_password(removed_calendar.keyring_name)
             except secrets.SecretsUnavailable as exc:
                 print(f"heard: the password could not be removed from the keyring: {exc}",
                       file=sys.stderr)
@@ -783,9 +885,10 @@ def _parser() -> argparse.ArgumentParser:
     asub.add_parser("list", parents=[common, jsonp], help="list accounts")
     add = asub.add_parser("add", parents=[common],
                           help="add an IMAP account, a Maildir or a calendar")
-    add.add_argument("kind", choices=["imap", "maildir", "calendar"])
+    add.add_argument("kind", choices=["imap", "maildir", "calendar", "caldav"])
     add.add_argument("path", nargs="?",
-                     help="maildir: the folder; calendar: an .ics file or folder of .ics files")
+                     help="maildir: the folder; calendar: an .ics file, a folder of .ics"
+                          " files or an https:// subscription; caldav: the server address")
     add.add_argument("--name")
     add.add_argument("--address", help="the address replies are sent from")
     add.add_argument("--sent", metavar="PATH", help="maildir: the Maildir of your sent mail")
@@ -801,7 +904,9 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument("--sent-folder", metavar="NAME",
                      help="imap: your Sent folder (default: found on the server)")
     add.add_argument("--ca-file", metavar="PATH",
-                     help="imap: CA certificate of a server with its own authority")
+                     help="CA certificate of a server with its own authority")
+    add.add_argument("--calendar", action="append", default=[], metavar="NAME",
+                     help="caldav: a calendar that counts (default: all; repeatable)")
     add.add_argument("--password-stdin", action="store_true",
                      help="imap: read the password from stdin (for scripts)")
     add.add_argument("--no-test", action="store_true",

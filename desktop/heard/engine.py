@@ -99,6 +99,7 @@ class Status:
     promises: list[PromiseView]
     problems: list[str] = field(default_factory=list)
     accounts: list[AccountHealth] = field(default_factory=list)
+    calendar_stale: bool = False     # a remote calendar could not be refreshed lately
 
     @property
     def offline(self) -> list[AccountHealth]:
@@ -704,7 +705,7 @@ class Engine:
             problems.append(f"{len(unsent)} acknowledgement(s) not sent yet"
                             f" ({unsent[-1][3] or 'waiting to be sent'}); Heard keeps trying")
         return Status(now, waiting_count(items), badge_urgency(items), busy, items, views,
-                      problems, accounts)
+                      problems, accounts, bool(self.calendars.stale()))
 
     # acknowledging
 

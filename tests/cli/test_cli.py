@@ -378,7 +378,8 @@ def test_account_add_calendar_test_and_remove(
     assert code == 0, err
     assert "Added calendar account 'office'." in out
     assert run_json(capsys, "--profile", empty, "account", "list")["calendars"] == [
-        {"name": "office", "kind": "ics", "path": str(ics)}]
+        {"name": "office", "kind": "ics", "path": str(ics), "url": None, "username": None,
+         "calendars": []}]
 
     code, out, _err = run(capsys, "--profile", empty, "account", "test")
     assert code == 0, out
@@ -428,7 +429,7 @@ def test_status_json_on_an_empty_profile(capsys: pytest.CaptureFixture[str], emp
     assert set(status) == STATUS_KEYS
     assert status["count"] == 0
     assert status["urgency"] is None
-    assert status["busy"] == {"now": None, "until": None, "next_free": None}
+    assert status["busy"] == {"now": None, "until": None, "next_free": None, "stale": False}
     assert status["waiting"] == []
     assert status["promises"] == []
     assert status["problems"] == []

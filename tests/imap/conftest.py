@@ -86,7 +86,7 @@ class Events:
             self.events.append(event)
             self._cond.notify_all()
 
-    def wait_for(self, test: Callable[[EngineEvent], bool], timeout: float = 15.0
+    def wait_for(self, test: Callable[[EngineEvent], bool], timeout: float = 30.0
                  ) -> EngineEvent:
         end = time.monotonic() + timeout
         with self._cond:

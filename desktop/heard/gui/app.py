@@ -58,6 +58,8 @@ def tooltip_text(status: Status, zone: Any, prospects_apart: bool = False) -> st
                 break
     if status.busy is not None and status.busy.now and status.busy.until:
         lines.append(f"Busy until {status.busy.until.astimezone(zone):%H:%M}")
+    if status.calendar_stale:
+        lines.append("Calendar: last known state (the server cannot be reached)")
     for account in status.offline:
         since = f" since {account.since.astimezone(zone):%H:%M}" if account.since else ""
         lines.append(f"Offline: {account.name}{since} (the count may miss its mail)")
@@ -166,9 +168,13 @@ class HeardApp(QObject):
         self.ops.run(self.engine.status, self._apply, self._refresh_failed)
 
     def _tick(self) -> None:
-        """Time passes: urgencies change, and a failed send is tried again."""
+        """Time passes: urgencies change, a failed send is tried again, and calendars are
+        asked for changes when due (every few minutes, and as meetings start and end)."""
         self.ops.run(self.engine.retry_outbox, lambda _report: self.refresh(),
                      lambda exc: self._show_error(f"could not send: {exc}"))
+        if any(c.remote for c in self.engine.settings.calendars):
+            self.ops.run(self.engine.refresh_calendars, lambda _changed: None,
+                         lambda exc: log.warning("calendar refresh failed: %s", exc))
 
     def _refresh_failed(self, exc: Exception) -> None:
         self._refreshing = False
@@ -178,7 +184,8 @@ class HeardApp(QObject):
         self._refreshing = False
         self.status = status
         self._progress = ""
-        self.tray.setIcon(badge.icon(status.count, status.urgency, offline=bool(status.offline)))
+        self.tray.setIcon(badge.icon(status.count, status.urgency,
+                                     offline=bool(status.offline) or status.calendar_stale))
         self._update_tooltip()
         self._toast_offline(status)
         if self._window is not None:
