@@ -37,6 +37,7 @@ class Calendars:
     cache_root: Path                               # profile/calendars
     states: dict[str, RemoteState] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _clients: dict[str, tuple[object, Any]] = field(default_factory=dict)
 
     # where each remote source keeps its copy
 
@@ -133,13 +134,23 @@ class Calendars:
             raise CalendarUnavailable(
                 f"no password for {source.username} in the keyring; store it with"
                 f" `heard account password {source.name}`")
-        client: Any = connect(source.url, source.username, password, source.ca_file)
+        # One client per source, kept: a new one pays an extra round trip to learn how to
+        # log in (401, then the request again).
+        key = (source.url, source.username, password)
+        client: Any = self._clients.get(source.name, (None, None))[1] \
+            if self._clients.get(source.name, (None, None))[0] == key else None
+        if client is None:
+            client = connect(source.url, source.username, password, source.ca_file)
+            self._clients[source.name] = (key, client)
         changed = False
-        with client:
+        try:
             for url in source.calendars:
                 result = CalDavCache(self.folder(source, url)).sync(client, url)
                 state.requests += result.requests
                 changed = changed or bool(result.changed)
+        except CalendarUnavailable:
+            self._clients.pop(source.name, None)   # start afresh next time
+            raise
         return changed
 
     def stale(self) -> dict[str, RemoteState]:
