@@ -171,7 +171,7 @@ def test_account_password_stores_a_new_password_and_tests_it(
     assert config_text(root) == before    # the file never sees a password
     code, _out, err = run(capsys, "--profile", root, "account", "password", "nope",
                           "--password-stdin")
-    assert code == 1 and "no imap account named 'nope'" in err
+    assert code == 1 and "no imap or caldav account named 'nope'" in err
 
 
 def test_sync_and_status_over_imap_from_the_command_line(

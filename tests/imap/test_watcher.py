@@ -53,8 +53,9 @@ def test_idle_is_renewed_and_still_hears_new_mail(mailuser: MailUser) -> None:
 
 
 def test_a_server_that_comes_up_later_is_reached_with_backoff(tmp_path: Path) -> None:
-    server = Dovecot()
+    server = Dovecot().start()   # started once, so its ports are known to be usable
     user = server.add_user()
+    server.stop()
     seen = Recorder()
     watcher = FolderWatcher("t:INBOX", "INBOX", connector(user), seen.changed, seen.state)
     watcher.start()
