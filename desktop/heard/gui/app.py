@@ -86,6 +86,7 @@ class HeardApp(QObject):
         self._status_from = 0
         self._offline: set[str] = set()
         self._call_dialog: QWidget | None = None
+        self._caught_up = True   # until start(): nothing to catch up on
         self._last_decision: Decision | None = None
         self._progress = ""
 
@@ -130,10 +131,17 @@ class HeardApp(QObject):
                                      "this window.")
             self.open_window()
         self._timer.start()
+        # The stored count first; then, once it is on screen, watching and the catch-up
+        # sync (their imports and first reads would otherwise compete for the GIL with
+        # the tray's start-up).
+        self._caught_up = False
+        self.refresh()
+
+    def _catch_up(self) -> None:
+        self._caught_up = True
         self.engine.start_watching()
         # Catch up on what arrived while Heard was not running, off the GUI thread.
         self.ops.run(self.engine.sync, lambda _r: self.refresh())
-        self.refresh()
 
     @property
     def zone(self) -> Any:
@@ -192,6 +200,8 @@ class HeardApp(QObject):
             self._window.show_status(status, self.zone)
         self._toast_new(status)
         self.status_applied.emit(status)
+        if not self._caught_up:
+            QTimer.singleShot(0, self._catch_up)
         if self._refresh_again:
             self._refresh_again = False
             self.refresh()
