@@ -138,6 +138,14 @@ def parse_str_list(value: object) -> tuple[str, ...]:
     return tuple(value)
 
 
+def parse_share(value: object) -> float:
+    text = str(value).strip() if isinstance(value, (str, int, float)) else ""
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*%", text)
+    if not match or not 0 < float(match.group(1)) <= 100:
+        raise _Bad('write a share like "90%" (more than 0%, at most 100%)')
+    return float(match.group(1)) / 100
+
+
 def parse_port(value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 65535:
         raise _Bad("must be a port number like 993 (0 = the usual port for the security)")
@@ -250,6 +258,8 @@ STANDARD_SCHEMA: Mapping[str, Option[Any]] = {
                             "time to answer, e.g. \"4h\""),
     "counting": Option(parse_counting, DEFAULT_STANDARD.counting.value,
                        '"working_hours" or "clock" (around the clock)'),
+    "ack_goal": Option(parse_share, "90%", "the share to acknowledge in time, e.g. \"90%\""),
+    "answer_goal": Option(parse_share, "100%", "the share to answer in time, e.g. \"100%\""),
 }
 ACCOUNT_SCHEMA: Mapping[str, Option[Any]] = {
     "name": Option(parse_str, "", "a short name for the account"),
@@ -590,11 +600,14 @@ def _standards(reader: _Reader, data: object) -> Standards:
             "ack_within": format_duration(base.ack_within),
             "answer_within": format_duration(base.answer_within),
             "counting": base.counting.value,
+            "ack_goal": f"{base.ack_goal * 100:g}%",
+            "answer_goal": f"{base.answer_goal * 100:g}%",
             **fields,
         }
         values = reader.section(where, merged, STANDARD_SCHEMA)
         try:
-            return Standard(values["ack_within"], values["answer_within"], values["counting"])
+            return Standard(values["ack_within"], values["answer_within"], values["counting"],
+                            values["ack_goal"], values["answer_goal"])
         except ValueError as exc:
             reader.problems.append(f"{where}: {exc}")
             return None

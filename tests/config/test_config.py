@@ -398,3 +398,15 @@ def test_an_invalid_value_on_a_missing_file_creates_no_file(tmp_path: Path) -> N
     with pytest.raises(ConfigError):
         ConfigFile(path).set("replies", "margin", "whenever")
     assert not path.exists()
+
+
+def test_percentile_goals_are_read_as_shares_and_inherited(tmp_path: Path) -> None:
+    path = write(tmp_path, '[standards.default]\nack_goal = "90%"\n\n'
+                           '[standards.vip]\nack_within = "10m"\nack_goal = "95%"\n\n'
+                           '[standards.vip.call]\nanswer_goal = "99.5%"\n')
+    standards = config.load(path).standards
+    assert standards.default.ack_goal == 0.9 and standards.default.answer_goal == 1.0
+    vip_call = standards.for_contact("vip", Channel.CALL)
+    assert (vip_call.ack_goal, vip_call.answer_goal) == (0.95, 0.995)
+    bad = write(tmp_path, '[standards.default]\nack_goal = "150%"\n')
+    assert any(p.startswith("standards.default.ack_goal:") for p in problems_of(bad))

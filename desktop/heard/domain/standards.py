@@ -15,12 +15,18 @@ class Standard:
     ack_within: timedelta
     answer_within: timedelta
     counting: Counting = Counting.WORKING_HOURS
+    # The percentile goals: the share of contacts to acknowledge (answer) in time, e.g.
+    # "90% of acknowledgements within 10 minutes, 100% of answers within a day".
+    ack_goal: float = 0.9
+    answer_goal: float = 1.0
 
     def __post_init__(self) -> None:
         if self.ack_within <= timedelta(0) or self.answer_within <= timedelta(0):
             raise ValueError("response times must be positive")
         if self.answer_within < self.ack_within:
             raise ValueError("the answer cannot be due before the acknowledgement")
+        if not (0 < self.ack_goal <= 1 and 0 < self.answer_goal <= 1):
+            raise ValueError("goals are shares between 0% (excluded) and 100%")
 
     def ack_due(self, received_at: datetime, hours: WorkingHours) -> datetime:
         return deadline(received_at, self.ack_within, self.counting, hours)
@@ -60,7 +66,8 @@ class Standards:
         user sets [standards.prospect]. Silence loses a prospect faster than a client."""
         every = [self.default, *self.by_tier.values(), *self.by_tier_channel.values()]
         return Standard(min(s.ack_within for s in every), min(s.answer_within for s in every),
-                        Counting.WORKING_HOURS)
+                        Counting.WORKING_HOURS, max(s.ack_goal for s in every),
+                        max(s.answer_goal for s in every))
 
 
 # New people who may become clients: a tier of their own (see Standards.fastest).
