@@ -222,6 +222,12 @@ SCHEMA: Mapping[str, Mapping[str, Option[Any]]] = {
     },
     "notifications": {
         "paused": Option(parse_bool, False, "true: the tray counts but shows no toasts"),
+        "warn_before_ack": Option(parse_duration, "2m",
+                                  "warn this long before an acknowledgement is due"),
+        "warn_before_answer": Option(parse_duration, "1h",
+                                     "warn this long before an answer is due"),
+        "warn_before_promise": Option(parse_duration, "15m",
+                                      "warn this long before a promise is due"),
     },
     "prospects": {
         "enabled": Option(parse_bool, True,
@@ -369,6 +375,9 @@ class Settings:
     holidays: frozenset[date] = frozenset()
     standards: Standards = field(default_factory=Standards)
     notifications_paused: bool = False
+    warn_before_ack: timedelta = timedelta(minutes=2)
+    warn_before_answer: timedelta = timedelta(hours=1)
+    warn_before_promise: timedelta = timedelta(minutes=15)
     reply_template: str = "acknowledge"
     reply_margin: timedelta = timedelta(minutes=30)
     mail_window: timedelta = timedelta(days=30)
@@ -485,6 +494,9 @@ def settings_from(data: Mapping[str, Any], path: Path) -> Settings:
         holidays=hours["holidays"],
         standards=standards,
         notifications_paused=parsed["notifications"]["paused"],
+        warn_before_ack=parsed["notifications"]["warn_before_ack"],
+        warn_before_answer=parsed["notifications"]["warn_before_answer"],
+        warn_before_promise=parsed["notifications"]["warn_before_promise"],
         reply_template=parsed["replies"]["template"],
         reply_margin=parsed["replies"]["margin"],
         mail_window=parsed["mail"]["window"],

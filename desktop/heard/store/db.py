@@ -255,6 +255,26 @@ class Store:
                             _dt(r["last_sync"]))
                 for r in self._query("SELECT * FROM account_state")}
 
+    # warnings given, status reports made
+
+    def alerts_sent(self, since: datetime) -> set[str]:
+        return {r["key"] for r in self._query("SELECT key FROM alerts_sent WHERE at >= ?",
+                                              (_ts(since),))}
+
+    def mark_alerts(self, keys: Iterable[str], at: datetime) -> None:
+        with self.transaction() as conn:
+            conn.executemany("INSERT OR IGNORE INTO alerts_sent (key, at) VALUES (?, ?)",
+                             [(k, _ts(at)) for k in keys])
+
+    def status_reports(self) -> dict[ClientId, datetime]:
+        return {ClientId(r["client_id"]): _req_dt(r["sent_at"])
+                for r in self._query("SELECT client_id, sent_at FROM status_reports")}
+
+    def mark_status_report(self, client_id: ClientId, at: datetime) -> None:
+        with self.transaction() as conn:
+            conn.execute("INSERT OR REPLACE INTO status_reports (client_id, sent_at)"
+                         " VALUES (?, ?)", (client_id, _ts(at)))
+
     # senders the user said are not clients
 
     def add_not_client(self, value: str, kind: str, at: datetime) -> None:

@@ -119,6 +119,18 @@ MIGRATIONS: tuple[str, ...] = (
         last_sync TEXT
     );
     """,
+    # 5: deadline warnings already given (never twice, also across restarts); when each
+    # client last had the status report their preference asks for.
+    """
+    CREATE TABLE alerts_sent (
+        key TEXT PRIMARY KEY,
+        at TEXT NOT NULL
+    );
+    CREATE TABLE status_reports (
+        client_id INTEGER PRIMARY KEY REFERENCES clients(id) ON DELETE CASCADE,
+        sent_at TEXT NOT NULL
+    );
+    """,
 )
 
 LATEST = len(MIGRATIONS)
