@@ -24,6 +24,7 @@ from heard.domain.clients import Channel, Client
 from heard.domain.ids import ClientId, InquiryId
 from heard.domain.templates import TemplateError
 from heard.engine import (
+    REPORT_EVERY,
     AccountHealth,
     AckResult,
     Engine,
@@ -105,6 +106,8 @@ def status_json(status: Status, zone: Any) -> dict[str, Any]:
         ],
         "problems": status.problems,
         "accounts": [accounts_json(a, zone) for a in status.accounts],
+        "reports_due": [{"client": client_json(c), "due": _iso(due, zone)}
+                        for c, due in status.reports_due],
     }
 
 
@@ -389,7 +392,23 @@ def _find_client(engine: Engine, key: str) -> Client:
     return found[0]
 
 
+def _reports_preference(preferences: Any, every: str | None) -> dict[str, str]:
+    result = dict(preferences)
+    if every == "none":
+        result.pop("status_reports", None)
+    elif every:
+        result["status_reports"] = every
+    return result
+
+
 def cmd_clients(args: argparse.Namespace, engine: Engine) -> int:
+    if args.action == "report-sent":
+        client = _find_client(engine, args.client)
+        assert client.id is not None
+        engine.status_report_sent(ClientId(client.id))
+        print(f"Noted: {client.name} had their status report; the next reminder follows"
+              f" their preference ({client.preferences.get('status_reports', 'none')}).")
+        return 0
     if args.action == "list":
         everyone = engine.clients()
         clients = [c for c in everyone if not c.prospect]
@@ -420,7 +439,8 @@ def cmd_clients(args: argparse.Namespace, engine: Engine) -> int:
         client = engine.add_client(Client(
             name=args.name, emails=tuple(args.email), domains=tuple(args.domain),
             phones=tuple(args.phone), preferred_name=args.preferred_name, tier=args.tier,
-            channel=Channel(args.channel)))
+            channel=Channel(args.channel),
+            preferences=_reports_preference({}, args.status_reports)))
         if args.json:
             _dump(client_json(client))
         else:
@@ -436,7 +456,7 @@ def cmd_clients(args: argparse.Namespace, engine: Engine) -> int:
             else (args.preferred_name or None),
             tier=args.tier or old.tier,
             channel=Channel(args.channel) if args.channel else old.channel,
-            preferences=old.preferences)
+            preferences=_reports_preference(old.preferences, args.status_reports))
         client = engine.update_client(client)
         if args.json:
             _dump(client_json(client))
@@ -875,6 +895,12 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--tier", default="standard" if name == "add" else None)
         p.add_argument("--channel", choices=[c.value for c in Channel],
                        default="email" if name == "add" else None)
+        p.add_argument("--status-reports", choices=[*REPORT_EVERY, "none"],
+                       help="how often this client wants a status report (a reminder"
+                            " comes when one is due)")
+    sent = csub.add_parser("report-sent", parents=[common],
+                           help="note that a client had the status report they asked for")
+    sent.add_argument("client", help="client id or name")
     rm = csub.add_parser("remove", parents=[common], help="remove a client")
     rm.add_argument("client", help="client id or name")
     imp = csub.add_parser("import", parents=[common, jsonp], help="import a .vcf or .csv file")

@@ -55,6 +55,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# Status reports a client can ask for, and how far apart they fall.
+REPORT_EVERY = {"weekly": timedelta(weeks=1), "monthly": timedelta(days=30),
+                "quarterly": timedelta(days=91)}
+
 # How far ahead the calendar is read for busy/free answers.
 CALENDAR_HORIZON = timedelta(days=8)
 
@@ -100,6 +104,7 @@ class Status:
     problems: list[str] = field(default_factory=list)
     accounts: list[AccountHealth] = field(default_factory=list)
     calendar_stale: bool = False     # a remote calendar could not be refreshed lately
+    reports_due: list[tuple[Client, datetime]] = field(default_factory=list)
 
     @property
     def offline(self) -> list[AccountHealth]:
@@ -705,7 +710,8 @@ class Engine:
             problems.append(f"{len(unsent)} acknowledgement(s) not sent yet"
                             f" ({unsent[-1][3] or 'waiting to be sent'}); Heard keeps trying")
         return Status(now, waiting_count(items), badge_urgency(items), busy, items, views,
-                      problems, accounts, bool(self.calendars.stale()))
+                      problems, accounts, bool(self.calendars.stale()),
+                      self.reports_due(now, clients.values()))
 
     # acknowledging
 
@@ -824,6 +830,30 @@ class Engine:
         self._emit(EngineEvent("changed"))
         return dataclasses.replace(result, sent=sent)
 
+    def reports_due(self, now: datetime, clients: Any) -> list[tuple[Client, datetime]]:
+        """Clients whose preference asks for a regular status report that is now due
+        (counted from the last one noted, or from when the preference was first seen)."""
+        wanted = [c for c in clients if c.preferences.get("status_reports") in REPORT_EVERY
+                  and c.id is not None and not c.prospect]
+        if not wanted:
+            return []
+        sent = self.store.status_reports()
+        due = []
+        for client in wanted:
+            assert client.id is not None
+            last = sent.get(client.id)
+            if last is None:  # the clock starts when the preference is first seen
+                self.store.mark_status_report(client.id, now)
+                continue
+            next_due = last + REPORT_EVERY[client.preferences["status_reports"]]
+            if next_due <= now:
+                due.append((client, next_due))
+        return sorted(due, key=lambda pair: pair[1])
+
+    def status_report_sent(self, client_id: ClientId) -> None:
+        self.store.mark_status_report(client_id, self.clock.now())
+        self._emit(EngineEvent("changed"))
+
     def _close(self, inquiry_id: InquiryId, state: InquiryState) -> Inquiry:
         now = self.clock.now()
         with self._lock:
@@ -913,5 +943,5 @@ class Engine:
             self._imap_accounts.stop()
 
 
-__all__ = ["AccountHealth", "AckResult", "Engine", "EngineError", "EngineEvent", "Skipped",
-           "Status", "SyncReport"]
+__all__ = ["REPORT_EVERY", "AccountHealth", "AckResult", "Engine", "EngineError",
+           "EngineEvent", "Skipped", "Status", "SyncReport"]
