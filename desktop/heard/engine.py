@@ -168,9 +168,10 @@ class Decision:
 class EngineEvent:
     """Something changed; `new` lists inquiries that just arrived (for toasts)."""
 
-    kind: str                       # "changed" | "error" | "progress" | "accounts"
+    kind: str                       # "changed" | "error" | "progress" | "accounts" | "alerts"
     new: tuple[InquiryId, ...] = ()
     message: str = ""
+    toasts: tuple[tuple[str, str], ...] = ()   # "alerts": (title, text) to show
 
 
 Listener = Callable[[EngineEvent], None]
@@ -829,6 +830,40 @@ class Engine:
             sent = self._send(transport, message_id, raw, announce=True)
         self._emit(EngineEvent("changed"))
         return dataclasses.replace(result, sent=sent)
+
+    def alerts(self) -> list[tuple[str, str]]:
+        """Warnings before deadlines and promises are missed, and status reports due: each
+        given once (remembered in the store, also across restarts), grouped into at most a
+        few toasts; quiet outside working hours unless the client is VIP. Emitted as an
+        "alerts" event for the tray, and returned."""
+        from heard.domain.warnings import LeadTimes, answers_owed, due_alerts, group
+
+        now = self.clock.now()
+        settings = self.settings
+        with self._lock:
+            inquiries = self.store.open_inquiries()
+            clients = {c.id: c for c in self.store.clients() if c.id is not None}
+            items = waiting_items(inquiries, clients, settings.standards, settings.hours, now)
+            owed = answers_owed(inquiries, clients, settings.standards, settings.hours)
+            promises = [(p, clients[p.client_id]) for p in self.store.open_promises()
+                        if p.client_id in clients]
+            already = self.store.alerts_sent(now - timedelta(days=60))
+            lead = LeadTimes(settings.warn_before_ack, settings.warn_before_answer,
+                             settings.warn_before_promise)
+            found = due_alerts(items, owed, promises, now, lead, already, settings.hours)
+            reports = [(c, due) for c, due in self.reports_due(now, clients.values())
+                       if f"report:{c.id}:{due.isoformat()}" not in already]
+            self.store.mark_alerts([a.key for a in found]
+                                   + [f"report:{c.id}:{due.isoformat()}" for c, due in reports],
+                                   now)
+        toasts = [(t.title, t.text) for t in group(found, now, settings.zone)]
+        if reports:
+            names = [c.display_name for c, _ in reports]
+            toasts.append(("Status report due" if len(names) == 1 else
+                           f"{len(names)} status reports due", ", ".join(names[:4])))
+        if toasts:
+            self._emit(EngineEvent("alerts", toasts=tuple(toasts)))
+        return toasts
 
     def reports_due(self, now: datetime, clients: Any) -> list[tuple[Client, datetime]]:
         """Clients whose preference asks for a regular status report that is now due

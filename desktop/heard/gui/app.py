@@ -180,6 +180,8 @@ class HeardApp(QObject):
         asked for changes when due (every few minutes, and as meetings start and end)."""
         self.ops.run(self.engine.retry_outbox, lambda _report: self.refresh(),
                      lambda exc: self._show_error(f"could not send: {exc}"))
+        self.ops.run(self.engine.alerts, lambda _toasts: None,
+                     lambda exc: log.warning("warnings not computed: %s", exc))
         if any(c.remote for c in self.engine.settings.calendars):
             self.ops.run(self.engine.refresh_calendars, lambda _changed: None,
                          lambda exc: log.warning("calendar refresh failed: %s", exc))
@@ -209,6 +211,12 @@ class HeardApp(QObject):
     def _on_engine_event(self, event: EngineEvent) -> None:
         if event.kind == "error":
             self._show_error(event.message)
+            return
+        if event.kind == "alerts":  # deadlines near or passed, status reports due
+            if not self.paused:
+                for title, text in event.toasts:
+                    self.tray.showMessage(title, text, QSystemTrayIcon.MessageIcon.Warning,
+                                          10000)
             return
         if event.kind == "progress":  # a first sync of a big mailbox: say how far it is
             self._progress = event.message
