@@ -228,6 +228,8 @@ SCHEMA: Mapping[str, Mapping[str, Option[Any]]] = {
                                      "warn this long before an answer is due"),
         "warn_before_promise": Option(parse_duration, "15m",
                                       "warn this long before a promise is due"),
+        "urgent_tiers": Option(parse_str_list, ["vip"],
+                               "tiers whose deadlines warn outside working hours too"),
     },
     "prospects": {
         "enabled": Option(parse_bool, True,
@@ -378,6 +380,7 @@ class Settings:
     warn_before_ack: timedelta = timedelta(minutes=2)
     warn_before_answer: timedelta = timedelta(hours=1)
     warn_before_promise: timedelta = timedelta(minutes=15)
+    urgent_tiers: tuple[str, ...] = ("vip",)
     reply_template: str = "acknowledge"
     reply_margin: timedelta = timedelta(minutes=30)
     mail_window: timedelta = timedelta(days=30)
@@ -497,6 +500,7 @@ def settings_from(data: Mapping[str, Any], path: Path) -> Settings:
         warn_before_ack=parsed["notifications"]["warn_before_ack"],
         warn_before_answer=parsed["notifications"]["warn_before_answer"],
         warn_before_promise=parsed["notifications"]["warn_before_promise"],
+        urgent_tiers=parsed["notifications"]["urgent_tiers"],
         reply_template=parsed["replies"]["template"],
         reply_margin=parsed["replies"]["margin"],
         mail_window=parsed["mail"]["window"],

@@ -847,10 +847,12 @@ class Engine:
             owed = answers_owed(inquiries, clients, settings.standards, settings.hours)
             promises = [(p, clients[p.client_id]) for p in self.store.open_promises()
                         if p.client_id in clients]
-            already = self.store.alerts_sent(now - timedelta(days=60))
+            # Every key ever given: a deadline long overdue must not warn again.
+            already = self.store.alerts_sent()
             lead = LeadTimes(settings.warn_before_ack, settings.warn_before_answer,
                              settings.warn_before_promise)
-            found = due_alerts(items, owed, promises, now, lead, already, settings.hours)
+            found = due_alerts(items, owed, promises, now, lead, already, settings.hours,
+                               frozenset(settings.urgent_tiers))
             reports = [(c, due) for c, due in self.reports_due(now, clients.values())
                        if f"report:{c.id}:{due.isoformat()}" not in already]
             self.store.mark_alerts([a.key for a in found]
