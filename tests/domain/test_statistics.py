@@ -143,6 +143,11 @@ def measures() -> list[ContactMeasure]:
     return measure(THIRTY, CLIENTS, STANDARDS, HOURS, NOW)
 
 
+def local(instant: datetime) -> str:
+    """Measures keep UTC instants; the expectations are written in Berlin time."""
+    return instant.astimezone(BERLIN).isoformat()
+
+
 def by_id(measures: list[ContactMeasure], n: int) -> ContactMeasure:
     return next(m for m in measures if m.inquiry_id == n)
 
@@ -157,15 +162,15 @@ def one(measures: list[ContactMeasure], **kw: object) -> Summary:
 
 def test_after_closing_counts_working_time_only(measures: list[ContactMeasure]) -> None:
     m = by_id(measures, 5)
-    assert m.ack_due.isoformat() == "2026-03-03T09:20:00+01:00"
-    assert m.answer_due.isoformat() == "2026-03-03T16:50:00+01:00"
+    assert local(m.ack_due) == "2026-03-03T09:20:00+01:00"
+    assert local(m.answer_due) == "2026-03-03T16:50:00+01:00"
     assert (m.time_to_ack, m.time_to_answer) == (20 * M, 3 * H + 10 * M)
     assert (m.ack_in_time, m.answer_in_time, m.breached) == (True, True, False)
 
 
 def test_weekend_arrival_starts_at_monday_opening(measures: list[ContactMeasure]) -> None:
     m = by_id(measures, 6)
-    assert m.ack_due.isoformat() == "2026-03-09T09:30:00+01:00"
+    assert local(m.ack_due) == "2026-03-09T09:30:00+01:00"
     assert m.time_to_ack == 25 * M
 
 
@@ -177,7 +182,7 @@ def test_answer_without_acknowledgement_acknowledges(measures: list[ContactMeasu
 
 def test_acknowledged_in_time_answered_late(measures: list[ContactMeasure]) -> None:
     m = by_id(measures, 7)
-    assert m.answer_due.isoformat() == "2026-03-03T11:00:00+01:00"
+    assert local(m.answer_due) == "2026-03-03T11:00:00+01:00"
     assert (m.ack_in_time, m.answer_in_time, m.breached) == (True, False, True)
     assert m.time_to_answer == 9 * H
 
@@ -205,7 +210,7 @@ def test_open_contacts_are_measured_against_now(measures: list[ContactMeasure]) 
     assert (fresh.ack_in_time, fresh.answer_in_time, fresh.breached) == (None, None, False)
     assert (late.ack_in_time, late.answer_in_time, late.breached) == (False, None, True)
     assert late.time_to_ack is None
-    assert acked.answer_due.isoformat() == "2026-03-12T10:00:00+01:00"
+    assert local(acked.answer_due) == "2026-03-12T10:00:00+01:00"
     assert (acked.ack_in_time, acked.answer_in_time) == (True, None)
 
 
@@ -215,7 +220,7 @@ def test_vip_and_prospect_get_their_own_standards(measures: list[ContactMeasure]
                                                                         0.95)
     assert (vip.time_to_ack, vip.ack_in_time) == (30 * M, False)
     assert prospect.prospect and prospect.standard.counting is Counting.WORKING_HOURS
-    assert prospect.ack_due.isoformat() == "2026-03-11T09:05:00+01:00"
+    assert local(prospect.ack_due) == "2026-03-11T09:05:00+01:00"
     assert (prospect.time_to_ack, prospect.time_to_answer) == (9 * M, 2 * H + 5 * M)
     assert (prospect.ack_in_time, prospect.answer_in_time) == (True, False)
 
@@ -432,6 +437,8 @@ def test_weeks_across_the_october_change_in_berlin() -> None:
     assert ms[0].time_to_answer == 2 * H and ms[0].answer_in_time is True
     assert ms[0].time_to_ack == 2 * H and ms[0].ack_in_time is False
     assert [m.time_to_ack for m in ms[1:]] == [35 * M, 5 * M]
+    # instants are kept in UTC, the day is Berlin's
+    assert (ms[2].received.tzinfo, ms[2].received.day, ms[2].day) == (UTC, 27, date(2024, 10, 28))
     w43, w44 = summarise(ms, group_by="week")
     assert (w43.key, w43.count, w44.key, w44.count) == ("2024-W43", 2, "2024-W44", 1)
     # week 43 is 169 hours long: Mon 21 Oct 00:00 CEST to Mon 28 Oct 00:00 CET
@@ -448,7 +455,7 @@ def test_working_hours_measured_across_the_spring_change() -> None:
                        ack=datetime(2026, 3, 30, 9, 10, tzinfo=BERLIN))],
                   CLIENTS, STANDARDS, HOURS, datetime(2026, 3, 30, 9, 30, tzinfo=BERLIN))
     assert m.time_to_ack == 20 * M and m.ack_in_time is True
-    assert m.ack_due.isoformat() == "2026-03-30T09:20:00+02:00"
+    assert local(m.ack_due) == "2026-03-30T09:20:00+02:00"
 
 
 def test_day_bounds_when_midnight_does_not_exist() -> None:
