@@ -11,7 +11,7 @@ import json
 import logging
 import sys
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -279,6 +279,92 @@ def cmd_prospect(args: argparse.Namespace, engine: Engine) -> int:
         print(f"Not a client: {decision.listed[0]} ({decision.listed[1]}); "
               f"{len(decision.dismissed)} inquiry(ies) set aside. (`heard prospect undo`"
               " takes it back.)")
+    return 0
+
+
+STATS_FIELDS = (
+    "key", "label", "count", "acknowledged", "answered", "open", "delegated", "dismissed",
+    "ack_in_time", "ack_late", "ack_in_time_share", "answer_in_time", "answer_late",
+    "answer_in_time_share", "median_time_to_ack_seconds", "p90_time_to_ack_seconds",
+    "median_time_to_answer_seconds", "p90_time_to_answer_seconds", "breaches",
+    "promises_made", "promises_kept", "promises_broken",
+    "ack_goal", "ack_goal_achieved", "ack_goal_needed_more",
+    "answer_goal", "answer_goal_achieved", "answer_goal_needed_more",
+)
+
+
+def _seconds(value: Any) -> float | None:
+    return None if value is None else round(value.total_seconds(), 1)
+
+
+def stats_row(summary: Any, labels: dict[str, str] | None = None) -> dict[str, Any]:
+    """One group as flat, stable fields (the same for JSON and CSV)."""
+    row: dict[str, Any] = {"label": (labels or {}).get(summary.key, summary.key)}
+    row |= {
+        name: getattr(summary, name) for name in STATS_FIELDS
+        if hasattr(summary, name) and not name.endswith(("_seconds", "_goal"))}
+    for name in ("median_time_to_ack", "p90_time_to_ack", "median_time_to_answer",
+                 "p90_time_to_answer"):
+        row[f"{name}_seconds"] = _seconds(getattr(summary, name))
+    for which in ("ack", "answer"):
+        goal = getattr(summary, f"{which}_goal")
+        row[f"{which}_goal"] = goal.goal if goal else None
+        row[f"{which}_goal_achieved"] = goal.achieved if goal else None
+        row[f"{which}_goal_needed_more"] = goal.needed_more if goal else None
+    return {name: row.get(name) for name in STATS_FIELDS}
+
+
+def _date_arg(text: str, zone: Any) -> datetime:
+    try:
+        day = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise UsageError(f"{text!r} is not a date; write it like 2026-11-23") from exc
+    return day if day.tzinfo else day.replace(tzinfo=zone)
+
+
+def cmd_stats(args: argparse.Namespace, engine: Engine) -> int:
+    from heard.domain.statistics import goal_sentence
+
+    zone = engine.settings.zone
+    now = engine.clock.now()
+    until = _date_arg(args.until, zone) if args.until else now
+    if args.since:
+        since = _date_arg(args.since, zone)
+    else:  # this week so far, from Monday 00:00
+        today = now.astimezone(zone).date()
+        monday = today - timedelta(days=today.weekday())
+        since = datetime(monday.year, monday.month, monday.day, tzinfo=zone)
+    if since >= until:
+        raise UsageError("--since must come before --until")
+    prospects = True if args.prospects else (False if args.clients else None)
+    groups = engine.stats(since, until, args.by, prospects)
+    labels = ({str(c.id): c.name for c in engine.clients()} if args.by == "client" else {})
+    rows = [stats_row(g, labels) for g in groups]
+    if args.html:
+        from heard.stats_report import write_html
+
+        write_html(Path(args.html), groups, since, until, zone, engine.settings.user.name,
+                   labels)
+        print(f"Wrote {args.html}.", file=sys.stderr)
+    if args.json:
+        _dump({"since": _iso(since, zone), "until": _iso(until, zone), "group_by": args.by,
+               "groups": rows})
+    elif args.csv:
+        import csv
+
+        writer = csv.DictWriter(sys.stdout, fieldnames=list(STATS_FIELDS))
+        writer.writeheader()
+        writer.writerows(rows)
+    elif not args.html:
+        if not any(g.count or g.dismissed for g in groups):
+            print(f"No contacts between {since:%Y-%m-%d} and {until:%Y-%m-%d}.")
+            return 0
+        for g in groups:
+            label = "this period" if g.key == "all" else labels.get(g.key, g.key)
+            print(f"{label}: {g.count} contacts, {g.breaches} breaches,"
+                  f" promises kept {g.promises_kept}/{g.promises_made}")
+            print(f"  acknowledged: {goal_sentence(g.ack_goal, label)}")
+            print(f"  answered:     {goal_sentence(g.answer_goal, label)}")
     return 0
 
 
@@ -860,6 +946,19 @@ def _parser() -> argparse.ArgumentParser:
     prospect.add_argument("--domain", action="store_true",
                           help="not-a-client: the sender's whole domain")
     prospect.add_argument("--tier", help="client: the tier (default standard)")
+    stats = sub.add_parser("stats", parents=[common, jsonp],
+                           help="how well your response standards are kept")
+    stats.add_argument("--since", metavar="DATE", help="from (default: this Monday)")
+    stats.add_argument("--until", metavar="DATE", help="until (default: now)")
+    stats.add_argument("--by", default="all",
+                       choices=["all", "week", "day", "client", "channel", "tier", "prospect"],
+                       help="one line per week, day, client, channel, tier, or clients vs"
+                            " prospects")
+    kind = stats.add_mutually_exclusive_group()
+    kind.add_argument("--prospects", action="store_true", help="new people only")
+    kind.add_argument("--clients", action="store_true", help="clients only")
+    stats.add_argument("--csv", action="store_true", help="CSV with the JSON's fields")
+    stats.add_argument("--html", metavar="FILE", help="write a summary page to FILE")
     busy = sub.add_parser("busy", parents=[common, jsonp],
                           help="busy or free at an instant (default now), and until when")
     busy.add_argument("--at", metavar="TIME", help="HH:MM today or ISO-8601")
@@ -951,7 +1050,8 @@ def _parser() -> argparse.ArgumentParser:
 COMMANDS: dict[str | None, Callable[[argparse.Namespace, Engine], int]] = {
     None: cmd_tray, "status": cmd_status, "sync": cmd_sync, "ack": cmd_ack,
     "clients": cmd_clients, "account": cmd_account, "answered": cmd_close, "dismiss": cmd_close,
-    "explain": cmd_explain, "busy": cmd_busy, "log-call": cmd_log_call, "prospect": cmd_prospect,
+    "explain": cmd_explain, "busy": cmd_busy, "stats": cmd_stats, "log-call": cmd_log_call,
+    "prospect": cmd_prospect,
 }
 
 

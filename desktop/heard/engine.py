@@ -51,6 +51,7 @@ from heard.template_files import load_templates
 if TYPE_CHECKING:
     from heard.domain.classify import Classification, Rules
     from heard.domain.relayed import PatternSet
+    from heard.domain.statistics import Summary
     from heard.imap_accounts import ImapAccounts
 
 log = logging.getLogger(__name__)
@@ -866,6 +867,22 @@ class Engine:
         if toasts:
             self._emit(EngineEvent("alerts", toasts=tuple(toasts)))
         return toasts
+
+    def stats(self, since: datetime, until: datetime, group_by: str = "all",
+              prospects: bool | None = None) -> list[Summary]:
+        """Standards compliance of the contacts received in [since, until): counts, shares
+        in time, median and p90 times, breaches, promises kept, progress toward each goal.
+        `prospects`: True only new people, False only clients, None both."""
+        from heard.domain.statistics import is_client, is_prospect, measure, summarise
+
+        now = self.clock.now()
+        inquiries = self.store.timelines_between(since, until)
+        clients = {c.id: c for c in self.store.clients() if c.id is not None}
+        measures = measure(inquiries, clients, self.settings.standards, self.settings.hours,
+                           now)
+        where = None if prospects is None else (is_prospect if prospects else is_client)
+        return summarise(measures, self.store.promises_between(since, until),
+                         group_by=group_by, where=where, now=now)  # type: ignore[arg-type]
 
     def reports_due(self, now: datetime, clients: Any) -> list[tuple[Client, datetime]]:
         """Clients whose preference asks for a regular status report that is now due

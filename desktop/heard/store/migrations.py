@@ -131,6 +131,11 @@ MIGRATIONS: tuple[str, ...] = (
         sent_at TEXT NOT NULL
     );
     """,
+    # 6: statistics read inquiries by arrival time.
+    """
+    CREATE INDEX inquiries_received ON inquiries(received_at);
+    CREATE INDEX promises_inquiry ON promises(inquiry_id);
+    """,
 )
 
 LATEST = len(MIGRATIONS)
