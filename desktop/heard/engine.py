@@ -51,7 +51,7 @@ from heard.template_files import load_templates
 if TYPE_CHECKING:
     from heard.domain.classify import Classification, Rules
     from heard.domain.relayed import PatternSet
-    from heard.domain.statistics import Summary
+    from heard.domain.statistics import ContactMeasure, Summary
     from heard.imap_accounts import ImapAccounts
 
 log = logging.getLogger(__name__)
@@ -867,6 +867,14 @@ class Engine:
         if toasts:
             self._emit(EngineEvent("alerts", toasts=tuple(toasts)))
         return toasts
+
+    def measures(self, since: datetime, until: datetime) -> list[ContactMeasure]:
+        """Every contact received in [since, until) against its standard (for charts)."""
+        from heard.domain.statistics import measure
+
+        clients = {c.id: c for c in self.store.clients() if c.id is not None}
+        return measure(self.store.timelines_between(since, until), clients,
+                       self.settings.standards, self.settings.hours, self.clock.now())
 
     def stats(self, since: datetime, until: datetime, group_by: str = "all",
               prospects: bool | None = None) -> list[Summary]:

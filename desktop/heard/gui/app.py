@@ -9,7 +9,7 @@ import signal
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, QTimer, Signal
 from PySide6.QtGui import QAction, QIcon
@@ -21,6 +21,9 @@ from heard.engine import AckResult, Decision, Engine, EngineEvent, Status
 from heard.gui import badge
 from heard.gui.ops import Ops
 from heard.gui.quick_reply import QuickReplyWindow
+
+if TYPE_CHECKING:
+    from heard.gui.stats_window import StatsWindow
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +91,7 @@ class HeardApp(QObject):
         self._call_dialog: QWidget | None = None
         self._caught_up = True   # until start(): nothing to catch up on
         self._last_decision: Decision | None = None
+        self._stats_window: StatsWindow | None = None
         self._progress = ""
 
         self._window: QuickReplyWindow | None = None
@@ -99,6 +103,8 @@ class HeardApp(QObject):
         self.menu = QMenu()
         open_action = QAction("&Open quick reply", self.menu)
         open_action.triggered.connect(self.open_window)
+        stats_action = QAction("&Statistics…", self.menu)
+        stats_action.triggered.connect(self.open_stats)
         call_action = QAction("&Log a call…", self.menu)
         call_action.triggered.connect(self.log_call)
         self.pause_action = QAction("&Pause notifications", self.menu, checkable=True)
@@ -108,6 +114,7 @@ class HeardApp(QObject):
         quit_action.triggered.connect(self.quit)
         self.menu.addAction(open_action)
         self.menu.addAction(call_action)
+        self.menu.addAction(stats_action)
         self.menu.addAction(self.pause_action)
         self.menu.addSeparator()
         self.menu.addAction(quit_action)
@@ -260,6 +267,39 @@ class HeardApp(QObject):
             log.info("back online: %s", ", ".join(back))
 
     # actions
+
+    def open_stats(self) -> None:
+        """The Statistics window, filled off the GUI thread."""
+        from heard.gui.stats_window import StatsWindow, stats_for_window
+
+        if self._stats_window is None:
+            self._stats_window = StatsWindow()
+            self._stats_window.refresh_requested.connect(self.open_stats)
+            self._stats_window.export_requested.connect(self.export_stats)
+        window = self._stats_window
+        window.show()
+        self.ops.run(lambda: stats_for_window(self.engine),
+                     lambda data: window.show_stats(*data),
+                     lambda exc: window.summary.setText(f"Could not read the statistics: {exc}"))
+
+    def export_stats(self) -> None:
+        from datetime import timedelta
+
+        from PySide6.QtWidgets import QFileDialog
+
+        from heard.stats_report import write_html
+
+        path, _filter = QFileDialog.getSaveFileName(
+            self._stats_window, "Export the weekly summary", "heard-week.html",
+            "Web page (*.html)")
+        if not path:
+            return
+        now = self.engine.clock.now()
+        since = now - timedelta(days=7)
+        self.ops.run(lambda: write_html(Path(path), self.engine.stats(since, now, "all"), since,
+                                        now, self.zone, self.engine.settings.user.name),
+                     lambda _r: self.window.show_message(f"Saved {path}."),
+                     lambda exc: self._show_error(f"could not save the summary: {exc}"))
 
     def log_call(self) -> None:
         """Ask who called (a number or a client) and what about; it then waits like mail."""

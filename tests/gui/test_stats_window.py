@@ -1,0 +1,48 @@
+"""The Statistics window draws what the engine measured (offscreen, real store)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from pytestqt.qtbot import QtBot
+
+from heard.domain.clock import FixedClock
+from heard.engine import Engine
+from heard.gui.app import HeardApp
+from heard.gui.stats_window import GOOD, LATE, stats_for_window
+from tests.conftest import NOW
+from tests.gui.test_badge import share
+from tests.gui.test_tray_app import app  # noqa: F401  (the app fixture)
+from tests.support.mail import MailFolders, drop, message
+
+
+def test_the_window_shows_this_weeks_goal_and_draws_in_time_and_late_bars(
+    qtbot: QtBot, app: HeardApp, engine: Engine, mail: MailFolders,  # noqa: F811
+    clock: FixedClock
+) -> None:
+    drop(mail.inbox, message("Margaret Hale <margaret@hale.example>", "Closing",
+                             message_id="<m1@hale.example>"), NOW - timedelta(minutes=50))
+    drop(mail.inbox, message("Rajesh Patel <raj@patel-eng.example>", "Drawings",
+                             message_id="<r1@patel-eng.example>"), NOW - timedelta(minutes=50))
+    clock.set(NOW - timedelta(minutes=45))
+    engine.sync()
+    megge = next(i for i in engine.status().waiting if i.client.preferred_name == "Megge")
+    assert megge.inquiry.id is not None
+    engine.acknowledge(megge.inquiry.id)            # 5 minutes: within her 10
+    clock.set(NOW)                                   # Raj is still waiting after 50 > 30
+
+    text, weeks, goal, waits = stats_for_window(engine)
+    assert text.startswith("Acknowledged: this week 50% within")
+    assert weeks[-1] == ("2026-W48", 0.5) and goal == 0.9
+    assert waits == [(timedelta(minutes=5), timedelta(minutes=10))]
+
+    app.open_stats()
+    window = app._stats_window
+    assert window is not None
+    qtbot.waitUntil(lambda: window.summary.text().startswith("Acknowledged"), timeout=5000)
+    window.resize(600, 400)
+    trend = window.trend.grab().toImage()
+    assert share(trend, LATE) > 0.01                 # this week's bar is under the goal
+    waits_image = window.waits.grab().toImage()
+    assert share(waits_image, GOOD) > 0.01           # the one wait was within the standard
+    window.close()
