@@ -162,9 +162,9 @@ def period(name: str, store: Store, conn: sqlite3.Connection, clients: dict[Clie
     where = "FROM inquiries WHERE received_at >= ? AND received_at < ?"
     t_count, (n,) = best(runs, lambda: conn.execute(f"SELECT count(*) {where}", (s, e)).fetchone())
     t_rows, _ = best(runs, lambda: conn.execute(f"SELECT * {where}", (s, e)).fetchall())
-    t_read, inquiries = best(runs, lambda: store.inquiries_between(start, end))
+    t_read, inquiries = best(runs, lambda: store.timelines_between(start, end))
     t_lean, _ = best(runs, lambda: lean_read(conn, start, end))
-    t_prom, promises = best(runs, lambda: read_promises(conn, start, end))
+    t_prom, promises = best(runs, lambda: store.promises_between(start, end))
     t_measure, measures = best(runs, lambda: measure(inquiries, clients, STANDARDS, HOURS, NOW))
     t_sum, _ = best(runs, lambda: (summarise(measures, promises, now=NOW),
                                    summarise(measures, promises, group_by=chart, now=NOW)))
@@ -175,10 +175,11 @@ def period(name: str, store: Store, conn: sqlite3.Connection, clients: dict[Clie
           f"{whole.answer_in_time_share:.1%}, median ack {whole.median_time_to_ack}, "
           f"p90 answer {whole.p90_time_to_answer}, breaches {whole.breaches}")
     return [("floor: SELECT count(*)", t_count), ("floor: bare SELECT * of the rows", t_rows),
-            ("Store.inquiries_between", t_read), ("promises of those inquiries", t_prom),
+            ("Store.timelines_between (what heard stats reads)", t_read),
+            ("Store.promises_between", t_prom),
             ("measure", t_measure), ("summarise all + chart (by day | week)", t_sum),
             ("total (read + measure + summarise)", total),
-            ("  the same with lean_read()", total - t_read + t_lean),
+            ("  the same with the benchmark's own lean_read()", total - t_read + t_lean),
             ("total / count(*) floor", total / t_count if t_count else float("nan"))]
 
 
