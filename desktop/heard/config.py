@@ -219,6 +219,9 @@ SCHEMA: Mapping[str, Mapping[str, Option[Any]]] = {
             for i, day in enumerate(WEEKDAYS)
         },
         "holidays": Option(parse_dates, [], "days you are closed, e.g. [2026-12-25]"),
+        "holiday_calendar": Option(parse_optional_path, "",
+                                   "an .ics file of holidays (its all-day events close the"
+                                   " office), e.g. a public-holiday calendar"),
     },
     "notifications": {
         "paused": Option(parse_bool, False, "true: the tray counts but shows no toasts"),
@@ -375,6 +378,7 @@ class Settings:
     assistant_address: str = ""
     week: tuple[tuple[Span, ...], ...] = ()
     holidays: frozenset[date] = frozenset()
+    holiday_calendar: Path | None = None
     standards: Standards = field(default_factory=Standards)
     notifications_paused: bool = False
     warn_before_ack: timedelta = timedelta(minutes=2)
@@ -495,6 +499,7 @@ def settings_from(data: Mapping[str, Any], path: Path) -> Settings:
         assistant_address=parsed["assistant"]["address"],
         week=week,
         holidays=hours["holidays"],
+        holiday_calendar=hours["holiday_calendar"],
         standards=standards,
         notifications_paused=parsed["notifications"]["paused"],
         warn_before_ack=parsed["notifications"]["warn_before_ack"],

@@ -233,7 +233,7 @@ class Engine:
             return False
         self._config_stamp = stamp
         try:
-            settings = config.load(self.profile.config)
+            settings = self._with_holidays(config.load(self.profile.config))
         except config.ConfigError as exc:
             self._config_problem = f"settings not applied: {exc}"
             log.warning("%s", self._config_problem)
@@ -268,10 +268,24 @@ class Engine:
     def _imap_accounts_list(self) -> list[ImapAccount]:
         return [a for a in self.settings.accounts if isinstance(a, ImapAccount)]
 
+    @staticmethod
+    def _with_holidays(settings: Settings) -> Settings:
+        """Add the days an .ics holiday calendar closes (its all-day events)."""
+        if settings.holiday_calendar is None:
+            return settings
+        from heard.calendar.ics import holidays
+
+        try:
+            days = holidays(settings.holiday_calendar)
+        except ValueError as exc:
+            log.warning("holiday calendar not read: %s", exc)
+            return settings
+        return dataclasses.replace(settings, holidays=settings.holidays | days)
+
     @classmethod
     def open(cls, profile: Profile, clock: Clock | None = None) -> Engine:
         profile.create()
-        settings = config.load(profile.config)
+        settings = cls._with_holidays(config.load(profile.config))
         return cls(profile, settings, Store(profile.database), clock)
 
     def close(self) -> None:

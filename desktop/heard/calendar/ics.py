@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 from pathlib import Path
 
 import icalendar
@@ -58,3 +58,21 @@ def busy_intervals(path: Path, start: datetime, end: datetime, zone: tzinfo, *,
         intervals.extend(found)
         errors.extend(CalendarError(file, problem) for problem in problems)
     return intervals, errors
+
+
+def holidays(path: Path) -> frozenset[date]:
+    """The dates an .ics holiday calendar marks: each all-day event's days (any year)."""
+    found: set[date] = set()
+    for calendar in (_load(f) for f in _files(path)):
+        for event in calendar.walk("VEVENT"):
+            start = event.get("DTSTART")
+            if start is None or isinstance(start.dt, datetime):
+                continue  # a timed event is not a day off
+            end = event.get("DTEND")
+            last = end.dt if end is not None and not isinstance(end.dt, datetime) \
+                else start.dt + timedelta(days=1)
+            day = start.dt
+            while day < last and len(found) < 10_000:
+                found.add(day)
+                day += timedelta(days=1)
+    return frozenset(found)

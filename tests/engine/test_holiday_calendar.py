@@ -1,0 +1,52 @@
+"""An .ics holiday calendar closes the office on its all-day events' days."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+from heard.config import ConfigFile
+from heard.domain.clients import Channel
+from heard.domain.clock import FixedClock
+from heard.engine import Engine
+from heard.paths import Profile
+from tests.conftest import BERLIN
+
+HOLIDAYS = """BEGIN:VCALENDAR
+VERSION:2.0
+PRODID:-//heard tests//EN
+BEGIN:VEVENT
+UID:christmas@test
+DTSTART;VALUE=DATE:20261225
+DTEND;VALUE=DATE:20261227
+SUMMARY:Christmas
+END:VEVENT
+BEGIN:VEVENT
+UID:party@test
+DTSTART;TZID=Europe/Berlin:20261224T180000
+DTEND;TZID=Europe/Berlin:20261224T230000
+SUMMARY:Office party (timed: not a day off)
+END:VEVENT
+END:VCALENDAR
+"""
+
+
+def test_holiday_calendar_days_push_deadlines_past_them(profile: Profile, tmp_path: Path,
+                                                        clock: FixedClock) -> None:
+    ics = tmp_path / "holidays.ics"
+    ics.write_text(HOLIDAYS)
+    ConfigFile(profile.config).set("hours", "holiday_calendar", str(ics))
+    engine = Engine.open(profile, clock)
+    try:
+        hours = engine.settings.hours
+        assert {date(2026, 12, 25), date(2026, 12, 26)} <= engine.settings.holidays
+        assert date(2026, 12, 24) not in engine.settings.holidays
+        # Thursday 24 December, 16:50: 30 working minutes run into Monday 28th (Friday 25th
+        # is a holiday, then the weekend).
+        arrived = datetime(2026, 12, 24, 16, 50, tzinfo=BERLIN)
+        due = engine.settings.standards.for_contact("standard", Channel.EMAIL).ack_due(
+            arrived, hours)
+        assert due == datetime(2026, 12, 28, 9, 20, tzinfo=BERLIN)
+        assert due - arrived > timedelta(days=3)
+    finally:
+        engine.close()
