@@ -717,15 +717,31 @@ class ConfigFile:
 
     def set(self, section: str, key: str, value: Any) -> None:
         """Set section.key; a dotted section ("standards.vip") is nested tables."""
+        self.set_many([(section, key, value)])
+
+    def set_many(self, changes: list[tuple[str, str, Any]],
+                 drop: list[str] | None = None) -> None:
+        """Several edits (and dotted tables to drop) at once: all are written, or none
+        (ConfigError names every problem) — what a settings window's Save needs."""
         document = self._read()
-        table: Any = document
-        for part in section.split("."):
-            child = table.get(part)
-            if not isinstance(child, Table):
-                child = tomlkit.table(is_super_table=False)
-                table[part] = child
-            table = child
-        table[key] = value
+        for section in drop or ():
+            *parents, last = section.split(".")
+            table: Any = document
+            for part in parents:
+                table = table.get(part) if isinstance(table.get(part), Table) else None
+                if table is None:
+                    break
+            if table is not None and last in table:
+                del table[last]
+        for section, key, value in changes:
+            table = document
+            for part in section.split("."):
+                child = table.get(part)
+                if not isinstance(child, Table):
+                    child = tomlkit.table(is_super_table=False)
+                    table[part] = child
+                table = child
+            table[key] = value
         self._write(document)
 
     def append(self, array: str, entry: Mapping[str, Any]) -> None:

@@ -92,6 +92,7 @@ class HeardApp(QObject):
         self._caught_up = True   # until start(): nothing to catch up on
         self._last_decision: Decision | None = None
         self._stats_window: StatsWindow | None = None
+        self._settings_window: QWidget | None = None
         self._progress = ""
 
         self._window: QuickReplyWindow | None = None
@@ -103,6 +104,8 @@ class HeardApp(QObject):
         self.menu = QMenu()
         open_action = QAction("&Open quick reply", self.menu)
         open_action.triggered.connect(self.open_window)
+        settings_action = QAction("S&ettings…", self.menu)
+        settings_action.triggered.connect(self.open_settings)
         stats_action = QAction("&Statistics…", self.menu)
         stats_action.triggered.connect(self.open_stats)
         call_action = QAction("&Log a call…", self.menu)
@@ -115,6 +118,7 @@ class HeardApp(QObject):
         self.menu.addAction(open_action)
         self.menu.addAction(call_action)
         self.menu.addAction(stats_action)
+        self.menu.addAction(settings_action)
         self.menu.addAction(self.pause_action)
         self.menu.addSeparator()
         self.menu.addAction(quit_action)
@@ -267,6 +271,16 @@ class HeardApp(QObject):
             log.info("back online: %s", ", ".join(back))
 
     # actions
+
+    def open_settings(self) -> None:
+        """Standards and working hours; saved through heard.toml's own validation."""
+        from heard.gui.settings_window import SettingsWindow
+
+        window = SettingsWindow(self.engine.profile.config, self.engine.settings)
+        window.saved.connect(lambda: self.ops.run(self.engine.reload_settings,
+                                                  lambda _changed: self.refresh()))
+        window.open()
+        self._settings_window = window
 
     def open_stats(self) -> None:
         """The Statistics window, filled off the GUI thread."""
