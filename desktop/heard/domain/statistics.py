@@ -52,13 +52,13 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from fractions import Fraction
 from functools import lru_cache
-from typing import Literal, NamedTuple
+from typing import Literal, NamedTuple, Protocol
 from zoneinfo import ZoneInfo
 
 from heard.domain.clients import DEFAULT_TIER, Channel, Client
 from heard.domain.clock import Counting, WorkingHours
 from heard.domain.ids import ClientId, InquiryId
-from heard.domain.inquiries import Inquiry, InquiryState
+from heard.domain.inquiries import InquiryState
 from heard.domain.promises import Promise
 from heard.domain.standards import PROSPECT_TIER, Standard, Standards
 
@@ -239,8 +239,40 @@ def _req_utc(at: datetime) -> datetime:
     return at if at.tzinfo is UTC else at.astimezone(UTC)
 
 
+class Timeline(Protocol):
+    """What measuring needs of an inquiry: an Inquiry has it, and so has the store's light
+    row for statistics (a year of contacts is read without building full inquiries)."""
+
+    @property
+    def id(self) -> InquiryId | None: ...
+    @property
+    def client_id(self) -> ClientId: ...
+    @property
+    def channel(self) -> Channel: ...
+    @property
+    def received_at(self) -> datetime: ...
+    @property
+    def state(self) -> InquiryState: ...
+    @property
+    def acknowledged_at(self) -> datetime | None: ...
+    @property
+    def closed_at(self) -> datetime | None: ...
+
+
+class TimelineRow(NamedTuple):
+    """An inquiry's timeline as the store reads it for statistics."""
+
+    id: InquiryId | None
+    client_id: ClientId
+    channel: Channel
+    received_at: datetime
+    state: InquiryState
+    acknowledged_at: datetime | None
+    closed_at: datetime | None
+
+
 def measure(
-    inquiries: Iterable[Inquiry],
+    inquiries: Iterable[Timeline],
     clients: Mapping[ClientId, Client],
     standards: Standards,
     hours: WorkingHours,
@@ -256,7 +288,7 @@ def measure(
     # All arithmetic and comparison in UTC: aware datetimes sharing a ZoneInfo compare by wall
     # time in Python, which is wrong across a DST change.
     now_u = now.astimezone(UTC)
-    first = min(i.received_at.astimezone(UTC) for i in items)
+    first = min(_req_utc(i.received_at) for i in items)
     line = _WorkingTimeline(hours, first.astimezone(zone).date()) if any(hours.week) else None
     clock = Counting.CLOCK
     dismissed, answered, delegated = (InquiryState.DISMISSED, InquiryState.ANSWERED,
