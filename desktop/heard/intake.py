@@ -75,6 +75,7 @@ class _Item:
     at: datetime              # when it arrived (inbox) or was sent (Sent)
     facts: MessageFacts | None
     problem: str = ""         # why it cannot be used, when facts is None
+    answered_before: bool = False   # flagged \\Answered when Heard first saw it
 
 
 def folder_source(folder: Path) -> str:
@@ -108,6 +109,23 @@ def _when(facts: MessageFacts | None, mtime: datetime) -> datetime:
         return min(facts.date.astimezone(mtime.tzinfo), mtime)
     except (OverflowError, ValueError):  # "31 Dec 9999 -1200" and other hostile dates
         return mtime
+
+
+# A sender's Date header earlier than this before the server received the message is a
+# wrong clock, not a slow network.
+DATE_TOLERANCE = timedelta(hours=1)
+
+
+def _server_when(facts: MessageFacts | None, arrived: datetime) -> datetime:
+    """For IMAP, INTERNALDATE is the server's own receipt time: the Date header is used
+    only when it is a little earlier (the sender's own timestamp), never far off."""
+    if facts is None or facts.date is None:
+        return arrived
+    try:
+        sent = facts.date.astimezone(arrived.tzinfo)
+    except (OverflowError, ValueError):
+        return arrived
+    return sent if arrived - DATE_TOLERANCE <= sent <= arrived else arrived
 
 
 class Intake:
@@ -190,8 +208,8 @@ class Intake:
             keys.update(watch[uid] for uid in delta.answered if uid in watch)
             for fetched in delta.new:
                 key = f"{delta.state.uidvalidity}:{fetched.uid}"
-                if role == "inbox" and "\\answered" in {f.lower() for f in fetched.flags}:
-                    keys.add(key)
+                answered = role == "inbox" and "\\answered" in {f.lower()
+                                                               for f in fetched.flags}
                 arrived = fetched.arrived.astimezone(self.zone)
                 facts: MessageFacts | None = None if fetched.text else heads.get(fetched.uid)
                 problem = ""
@@ -201,7 +219,7 @@ class Intake:
                     except MalformedMessage as exc:
                         problem = f"malformed: {exc.reason}"
                 items.append(_Item(role, source, label, key, f"UID {fetched.uid}",
-                                   _when(facts, arrived), facts, problem))
+                                   _server_when(facts, arrived), facts, problem, answered))
         items.sort(key=lambda i: i.at)
         with apply_lock or nullcontext(), self.store.transaction():
             for source, delta in deltas:
@@ -303,6 +321,10 @@ class Intake:
             return "malformed", item.problem
         if item.role == "sent":
             return "sent", self._apply_sent(item.facts, item.at, directory, report)
+        if item.answered_before:
+            # Answered before Heard saw it (from another account or device): not waiting,
+            # and no made-up response time for the statistics.
+            return "answered", "already answered (\\Answered) when first seen"
         verdict = self.classify(item.facts, directory, own)
         reason = verdict.reason
         if not verdict.is_inquiry or (verdict.client is None and verdict.person is None):

@@ -224,3 +224,45 @@ def test_folders_can_be_named_in_settings(tmp_path: Path, mailuser: MailUser,
         assert len(engine.status().waiting) == 2
     finally:
         engine.close()
+
+
+def test_a_new_uidvalidity_does_not_bring_answered_inquiries_back(
+        tmp_path: Path, own_dovecot: Dovecot, real_keyring: object) -> None:
+    user = own_dovecot.add_user()
+    engine = Engine.open(imap_profile(tmp_path / "p", user))
+    try:
+        engine.add_client(CLIENTS[0])
+        user.append(message(MEGGE, "Old one", message_id="<old@hale.example>"))
+        engine.sync()
+        user.append(message(user.address, "Re: Old one", to=MEGGE,
+                            in_reply_to="<old@hale.example>", references="<old@hale.example>"),
+                    folder="Sent")
+        engine.sync()
+        assert engine.status().waiting == []
+        own_dovecot.stop()
+        user.bump_uidvalidity()
+        own_dovecot.start()
+        report = engine.sync()
+        assert report.new_inquiries == [] and not report.errors
+        assert engine.status().waiting == []
+    finally:
+        engine.close()
+
+
+def test_mail_already_answered_elsewhere_when_first_seen_is_not_waiting(
+        imap_engine: Engine, mailuser: MailUser) -> None:
+    mailuser.append(message(MEGGE, "Answered from my other account"), flags=[b"\\Answered"])
+    mailuser.append(message(RAJ, "Still open"))
+    report = imap_engine.sync()
+    assert len(report.new_inquiries) == 1
+    assert [i.inquiry.subject for i in imap_engine.status().waiting] == ["Still open"]
+
+
+def test_a_sender_clock_far_in_the_past_does_not_hide_the_message(
+        imap_engine: Engine, mailuser: MailUser) -> None:
+    mailuser.append(message(RAJ, "Sent from a phone set to 1970",
+                            at=datetime(1970, 1, 1, tzinfo=UTC)))
+    report = imap_engine.sync()
+    assert len(report.new_inquiries) == 1
+    (item,) = imap_engine.status().waiting
+    assert item.inquiry.received_at.year == datetime.now(UTC).year

@@ -68,3 +68,11 @@ def test_a_date_without_zone_is_taken_as_utc_and_a_bad_date_as_unknown() -> None
     assert ok.date is not None and ok.date.utcoffset() is not None
     bad = parse_message(b"From: a@b.example\r\nDate: yesterday-ish\r\n\r\n")
     assert bad.date is None
+
+
+def test_message_ids_with_control_characters_are_not_kept() -> None:
+    raw = (b"From: a@b.example\r\nMessage-ID: <x\x00@b.example>\r\n"
+           b"In-Reply-To: <ok@b.example> <bad\x7f@b.example>\r\nSubject: s\r\n\r\nhi")
+    facts = parse_message(raw)
+    assert facts.message_id == ""
+    assert facts.in_reply_to == ("<ok@b.example>",)

@@ -306,6 +306,10 @@ class Connection:
             else:
                 uids = []
             new = list(self._fetch(folder, sorted(uids), wants_text, progress))
+            if uids and max(uids) + 1 > state.uidnext:
+                # Mail that arrived between SELECT and SEARCH is fetched now: do not fetch
+                # it again next time.
+                state = FolderState(state.uidvalidity, max(uids) + 1, state.highestmodseq)
             answered = self._answered(watch, previous) if watch and previous else []
             # STATUS on a selected folder answers from the session's stale view.
             self._leave_folder()

@@ -31,7 +31,8 @@ HEARD_ACK_HEADER = "X-Heard-Acknowledges"
 PREVIEW_CHARS = 400
 BODY_CHARS = 16_000      # enough for any voicemail or contact-form notification
 HEADER_CHARS = 2_000     # a 1 MB header is somebody's attack, not information
-_MSGID = re.compile(r"<[^<>\s]+>")
+# Printable ASCII only: a NUL or DEL copied into In-Reply-To would get every reply refused.
+_MSGID = re.compile(r"<[\x21-\x3b\x3d\x3f-\x7e]+>")
 _PARSER = BytesParser(policy=policy.compat32)
 
 

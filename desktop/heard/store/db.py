@@ -332,8 +332,12 @@ class Store:
         """Another copy of this message (same Message-ID) already made an inquiry."""
         if not message_id:
             return False
-        return bool(self._query("SELECT 1 FROM seen_messages WHERE message_id=? AND"
-                                " verdict='inquiry' LIMIT 1", (message_id,)))
+        # The inquiry itself (or a follow-up joined to it) is the lasting record: the
+        # seen cache of a folder is dropped when its UIDVALIDITY changes.
+        return bool(self._query(
+            "SELECT 1 FROM seen_messages WHERE message_id=? AND verdict='inquiry'"
+            " UNION ALL SELECT 1 FROM inquiry_threads WHERE message_id=? LIMIT 1",
+            (message_id, message_id)))
 
     def move_inquiry(self, inquiry: Inquiry, expected: InquiryState) -> bool:
         """Write a transition only if the stored state is still `expected`.
