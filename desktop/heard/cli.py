@@ -1009,7 +1009,7 @@ def _parser() -> argparse.ArgumentParser:
     asub = account.add_subparsers(dest="action", metavar="ACTION", required=True)
     asub.add_parser("list", parents=[common, jsonp], help="list accounts")
     add = asub.add_parser("add", parents=[common],
-                          help="add an IMAP account, a Maildir or a calendar")
+                          help="add an IMAP or CalDAV account, a Maildir or a calendar")
     add.add_argument("kind", choices=["imap", "maildir", "calendar", "caldav"])
     add.add_argument("path", nargs="?",
                      help="maildir: the folder; calendar: an .ics file, a folder of .ics"

@@ -542,7 +542,7 @@ def _account(reader: _Reader, i: int, raw: object) -> Account | None:
     for key in missing:
         reader.problems.append(f"{where}.{key}: an IMAP account needs its {key}")
     security = acc["security"]
-    if security == "plain" and acc["host"] and not _loopback(acc["host"]):
+    if security == "plain" and acc["host"] and not is_loopback(acc["host"]):
         reader.problems.append(
             f'{where}.security: "plain" sends the password unencrypted and is only allowed'
             ' to this machine (localhost); use "tls" or "starttls"')
@@ -579,7 +579,7 @@ def _calendar(reader: _Reader, i: int, raw: object) -> CalendarSource | None:
     if parts.scheme not in ("https", "http") or not parts.hostname:
         reader.problems.append(f'{where}.url: write the address like "https://cal.example.com/"')
         return None
-    if parts.scheme == "http" and not _loopback(parts.hostname):
+    if parts.scheme == "http" and not is_loopback(parts.hostname):
         reader.problems.append(f"{where}.url: http:// is only allowed to this machine; use"
                                " https://")
         return None
@@ -590,7 +590,8 @@ def _calendar(reader: _Reader, i: int, raw: object) -> CalendarSource | None:
                           cal["ca_file"], cal["refresh_every"])
 
 
-def _loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
+    """This machine: the only place a password may go unencrypted, and only when asked."""
     import ipaddress
 
     if host == "localhost":

@@ -15,12 +15,11 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Self
 
-from tests.support.dovecot import free_port, wait_port
+from tests.support.dovecot import free_port, wait_closed, wait_port
 
 USERS = 300
 
@@ -50,17 +49,6 @@ def make_certificate(folder: Path) -> tuple[Path, Path]:
          "-addext", "subjectAltName=IP:127.0.0.1"],
         check=True, capture_output=True)
     return cert, key
-
-
-def _wait_closed(port: int) -> None:
-    end = time.monotonic() + 5
-    while time.monotonic() < end:
-        try:
-            import socket
-            socket.create_connection(("127.0.0.1", port), 0.1).close()
-            time.sleep(0.02)
-        except OSError:
-            return
 
 
 @dataclass(frozen=True)
@@ -155,7 +143,7 @@ class DavServer:
             self.proc.kill()
             self.proc.wait()
         self.proc = None
-        _wait_closed(self.port)  # until then a restart could not bind
+        wait_closed(self.port)  # until then a restart could not bind
 
     def close(self) -> None:
         self.stop()

@@ -114,6 +114,17 @@ def wait_port(port: int, timeout: float = 10.0) -> None:
             time.sleep(0.01)
 
 
+def wait_closed(port: int, timeout: float = 5.0) -> None:
+    """Until nothing listens on `port` any more (a stopped server's port is free)."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.1).close()
+            time.sleep(0.02)
+        except OSError:
+            return
+
+
 @dataclass(frozen=True)
 class MailUser:
     name: str
@@ -241,13 +252,7 @@ class Dovecot:
         self.proc = None
         # Until the ports are free a restart would fail to bind.
         for port in (self.imap_port, self.imaps_port, self.lmtp_port):
-            end = time.monotonic() + 5
-            while time.monotonic() < end:
-                try:
-                    socket.create_connection(("127.0.0.1", port), 0.1).close()
-                    time.sleep(0.02)
-                except OSError:
-                    break
+            wait_closed(port)
 
     def kick(self, user: MailUser) -> None:
         """Cut every IMAP connection of `user`, as a NAT timeout or server restart does."""

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import ipaddress
 import json
 import logging
 import re
@@ -33,6 +32,7 @@ from urllib.parse import quote, unquote, urljoin, urlsplit
 import icalendar
 
 from heard.calendar.events import busy_from_calendars
+from heard.config import is_loopback
 from heard.domain.busy import BusyInterval
 
 log = logging.getLogger(__name__)
@@ -76,15 +76,6 @@ class SyncResult:
     fetched: int    # calendar objects downloaded
     removed: int    # calendar objects deleted locally
     requests: int   # HTTP requests sent
-
-
-def _loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _words(exc: BaseException, url: str) -> str:
@@ -134,7 +125,7 @@ def connect(url: str, username: str, password: str, ca_file: Path | None = None,
     parts = urlsplit(url)
     if parts.scheme not in ("https", "http"):
         raise CalendarUnavailable(f"{url!r} is not an http(s) address")
-    if parts.scheme == "http" and not _loopback(parts.hostname or ""):
+    if parts.scheme == "http" and not is_loopback(parts.hostname or ""):
         raise CalendarUnavailable(
             f"{parts.hostname} would get the password unencrypted; use https://")
     verify: bool | str = str(ca_file) if ca_file is not None else True

@@ -9,7 +9,6 @@ is one STATUS command, and new mail is fetched by UID.
 from __future__ import annotations
 
 import contextlib
-import ipaddress
 import logging
 import socket
 import ssl
@@ -18,6 +17,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from enum import StrEnum
 from pathlib import Path
+
+from heard.config import is_loopback
 
 log = logging.getLogger(__name__)
 
@@ -61,15 +62,6 @@ class ServerSettings:
     security: Security
     username: str
     ca_file: Path | None = None
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def tls_context(ca_file: Path | None) -> ssl.SSLContext:
