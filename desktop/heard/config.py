@@ -159,6 +159,13 @@ def parse_security(value: object) -> str:
     return str(value)
 
 
+def parse_sent_copy(value: object) -> str:
+    if value not in ("append", "server"):
+        raise _Bad('must be "append" (Heard files replies in Sent) or "server" (the server'
+                   " files them itself, like Gmail)")
+    return str(value)
+
+
 def parse_optional_path(value: object) -> Path | None:
     if value == "":
         return None
@@ -211,6 +218,18 @@ SCHEMA: Mapping[str, Mapping[str, Option[Any]]] = {
     "assistant": {
         "name": Option(parse_str, "", "your assistant's name, used in delegation replies"),
         "address": Option(parse_str, "", "your assistant's address"),
+    },
+    "delegation": {
+        "due": Option(parse_duration, "2h", "how long an assistant has to take a delegated"
+                      " matter up before Heard reminds you"),
+        "tell_client": Option(parse_bool, True, "tell the client who will help (never for"
+                              " clients whose preference says no assistant)"),
+    },
+    "autopilot": {
+        "tiers": Option(parse_str_list, [], "tiers Heard acknowledges on its own while you"
+                        ' are in a meeting, e.g. ["vip"]; [] = never'),
+        "before": Option(parse_duration, "3m", "how long before the acknowledgement deadline"
+                         " the automatic acknowledgement goes out"),
     },
     "hours": {
         **{
@@ -291,8 +310,24 @@ ACCOUNT_SCHEMA: Mapping[str, Option[Any]] = {
                       " own certificate authority"),
     "poll_every": Option(parse_duration, "2m",
                          "how often to look for mail when the server cannot push (no IDLE)"),
+    # sending (both kinds)
+    "smtp_host": Option(parse_str, "", 'the SMTP server replies leave by, e.g.'
+                        ' "smtp.example.com"; "" = no sending from this account'),
+    "smtp_port": Option(parse_port, 0, "the SMTP port (0 = 465 for tls, 587 for starttls)"),
+    "smtp_security": Option(parse_security, "starttls",
+                            '"starttls" (587), "tls" (465) or "plain" (loopback only)'),
+    "smtp_username": Option(parse_str, "", 'the SMTP login; "" = the IMAP username (an'
+                            " account without one sends without logging in)"),
+    "smtp_ca_file": Option(parse_optional_path, "", "a CA file for the SMTP server"),
+    "sent_copy": Option(parse_sent_copy, "append", '"append": Heard files each reply in'
+                        ' Sent; "server": the server does it itself (Gmail)'),
+}
+ASSISTANT_SCHEMA: Mapping[str, Option[Any]] = {
+    "name": Option(parse_str, "", "the assistant's name (in replies and the menu)"),
+    "address": Option(parse_str, "", "the assistant's address"),
 }
 MAILDIR_KEYS = frozenset({"inbox", "sent", "outbox"})
+SMTP_DEFAULT_PORTS = {"tls": 465, "starttls": 587, "plain": 25}
 IMAP_KEYS = frozenset({"host", "port", "security", "username", "folders", "sent_folder",
                        "ca_file", "poll_every"})
 CALENDAR_SCHEMA: Mapping[str, Option[Any]] = {
@@ -311,12 +346,33 @@ CALENDAR_SCHEMA: Mapping[str, Option[Any]] = {
 
 
 @dataclass(frozen=True)
+class SmtpServer:
+    host: str
+    port: int
+    security: str          # "tls" (implicit, 465), "starttls" (587) or "plain" (loopback only)
+    username: str          # "" = send without logging in (a local relay)
+    ca_file: Path | None = None
+    sent_copy: str = "append"   # "append": Heard files in Sent; "server": the server does
+
+    @property
+    def keyring_name(self) -> str:
+        return f"smtp:{self.username}@{self.host}"
+
+
+@dataclass(frozen=True)
+class Assistant:
+    name: str
+    address: str
+
+
+@dataclass(frozen=True)
 class MaildirAccount:
     name: str
     inbox: Path
     sent: Path | None = None
     outbox: Path | None = None
     address: str = ""
+    smtp: SmtpServer | None = None
 
 
 @dataclass(frozen=True)
@@ -331,6 +387,7 @@ class ImapAccount:
     sent_folder: str = ""
     ca_file: Path | None = None
     poll_every: timedelta = timedelta(minutes=2)
+    smtp: SmtpServer | None = None
 
     @property
     def keyring_name(self) -> str:
@@ -376,6 +433,11 @@ class Settings:
     user: UserSettings = field(default_factory=UserSettings)
     assistant_name: str = ""
     assistant_address: str = ""
+    more_assistants: tuple[Assistant, ...] = ()
+    delegation_due: timedelta = timedelta(hours=2)
+    tell_client: bool = True
+    autopilot_tiers: tuple[str, ...] = ()
+    autopilot_before: timedelta = timedelta(minutes=3)
     week: tuple[tuple[Span, ...], ...] = ()
     holidays: frozenset[date] = frozenset()
     holiday_calendar: Path | None = None
@@ -404,6 +466,13 @@ class Settings:
     @property
     def hours(self) -> WorkingHours:
         return WorkingHours(self.zone, self.week or _default_week(), self.holidays)
+
+    @property
+    def assistants(self) -> tuple[Assistant, ...]:
+        """[assistant] (the usual single one) first, then each [[assistants]] entry."""
+        first = ((Assistant(self.assistant_name, self.assistant_address),)
+                 if self.assistant_address else ())
+        return first + self.more_assistants
 
 
 def _default_week() -> tuple[tuple[Span, ...], ...]:
@@ -464,7 +533,7 @@ class _Reader:
 
 def settings_from(data: Mapping[str, Any], path: Path) -> Settings:
     reader = _Reader()
-    known_sections = {*SCHEMA, "standards", "accounts", "calendars"}
+    known_sections = {*SCHEMA, "standards", "accounts", "calendars", "assistants"}
     for name in data:
         if name not in known_sections:
             reader.unknown(name, name, dict.fromkeys(known_sections))
@@ -484,6 +553,15 @@ def settings_from(data: Mapping[str, Any], path: Path) -> Settings:
         found = _calendar(reader, i, raw)
         if found is not None:
             calendars.append(found)
+    assistants = []
+    for i, raw in enumerate(_list(reader, data, "assistants")):
+        entry = reader.section(f"assistants[{i}]", raw, ASSISTANT_SCHEMA)
+        if not entry["address"]:
+            reader.problems.append(f"assistants[{i}].address: an assistant needs an address")
+            continue
+        assistants.append(Assistant(entry["name"] or entry["address"], entry["address"]))
+    if parsed["assistant"]["name"] and not parsed["assistant"]["address"]:
+        reader.problems.append("assistant.address: give your assistant's address too")
     hours = parsed["hours"]
     week = tuple(hours[d] or () for d in WEEKDAYS)
     if not any(week):
@@ -497,6 +575,11 @@ def settings_from(data: Mapping[str, Any], path: Path) -> Settings:
                           user["timezone"], user["phone_region"]),
         assistant_name=parsed["assistant"]["name"],
         assistant_address=parsed["assistant"]["address"],
+        more_assistants=tuple(assistants),
+        delegation_due=parsed["delegation"]["due"],
+        tell_client=parsed["delegation"]["tell_client"],
+        autopilot_tiers=tuple(parsed["autopilot"]["tiers"]),
+        autopilot_before=parsed["autopilot"]["before"],
         week=week,
         holidays=hours["holidays"],
         holiday_calendar=hours["holiday_calendar"],
@@ -537,7 +620,7 @@ def _account(reader: _Reader, i: int, raw: object) -> Account | None:
             reader.problems.append(f"{where}.inbox: a Maildir account needs an inbox path")
             return None
         return MaildirAccount(acc["name"] or f"maildir{i + 1}", acc["inbox"], acc["sent"],
-                              acc["outbox"], acc["address"])
+                              acc["outbox"], acc["address"], _smtp(reader, where, acc, ""))
     missing = [k for k in ("host", "username") if not acc.get(k)]
     for key in missing:
         reader.problems.append(f"{where}.{key}: an IMAP account needs its {key}")
@@ -555,7 +638,24 @@ def _account(reader: _Reader, i: int, raw: object) -> Account | None:
     port = acc["port"] or (993 if security == "tls" else 143)
     return ImapAccount(acc["name"] or f"imap{i + 1}", acc["host"], port, security,
                        acc["username"], acc["address"], acc["folders"], acc["sent_folder"],
-                       acc["ca_file"], acc["poll_every"])
+                       acc["ca_file"], acc["poll_every"],
+                       _smtp(reader, where, acc, acc["username"]))
+
+
+def _smtp(reader: _Reader, where: str, acc: Mapping[str, Any],
+          username: str) -> SmtpServer | None:
+    host = acc["smtp_host"].strip()
+    if not host:
+        return None
+    security = acc["smtp_security"]
+    if security == "plain" and not is_loopback(host):
+        reader.problems.append(
+            f'{where}.smtp_security: "plain" is only allowed to this machine (localhost);'
+            ' use "starttls" or "tls"')
+        return None
+    port = acc["smtp_port"] or SMTP_DEFAULT_PORTS[security]
+    return SmtpServer(host, port, security, acc["smtp_username"] or username,
+                      acc["smtp_ca_file"], acc["sent_copy"])
 
 
 def _calendar(reader: _Reader, i: int, raw: object) -> CalendarSource | None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import math
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,21 +29,23 @@ from heard.domain.clients import (
     normalize_phone,
 )
 from heard.domain.clock import Clock, SystemClock
+from heard.domain.delegations import Delegation
 from heard.domain.ids import ClientId, InquiryId
 from heard.domain.inquiries import Inquiry, InquiryState
 from heard.domain.messages import MessageFacts
+from heard.domain.outbox import OutboxItem, OutboxState
 from heard.domain.promises import Promise
 from heard.domain.standards import PROSPECT_TIER
-from heard.domain.templates import Template, format_time
+from heard.domain.templates import Template
 from heard.domain.urgency import Urgency
 from heard.domain.waiting import WaitingItem, badge_urgency, waiting_count, waiting_items
+from heard.errors import EngineError, NoSuchInquiry, NotWaiting
 from heard.intake import Intake, Skipped, SyncReport
-from heard.mail.compose import build_reply, make_message_id
 from heard.mail.maildir import Maildir
-from heard.mail.parse import valid_address
-from heard.mail.transport import MaildirTransport, SendError, Transport
 from heard.mail.watch import MaildirWatcher
+from heard.outbox import Outbox, Outcome
 from heard.paths import Profile
+from heard.replies import AckResult, DelegateResult, Replies
 from heard.store import Store
 from heard.template_files import load_templates
 
@@ -62,29 +63,6 @@ REPORT_EVERY = {"weekly": timedelta(weeks=1), "monthly": timedelta(days=30),
 
 # How far ahead the calendar is read for busy/free answers.
 CALENDAR_HORIZON = timedelta(days=8)
-
-
-class EngineError(RuntimeError):
-    """An expected failure, told to the user as is (no traceback)."""
-
-
-class NoSuchInquiry(EngineError):
-    def __init__(self, inquiry_id: int) -> None:
-        super().__init__(f"there is no inquiry {inquiry_id}; `heard status` lists them")
-        self.inquiry_id = inquiry_id
-
-
-class NotWaiting(EngineError):
-    def __init__(self, inquiry: Inquiry) -> None:
-        super().__init__(f"inquiry {inquiry.id} is already {inquiry.state}")
-        self.inquiry = inquiry
-
-
-class NoTransport(EngineError):
-    def __init__(self, account: str) -> None:
-        super().__init__(
-            f"account {account or '(none)'} has no way to send: add an outbox "
-            "(`heard account add maildir INBOX --sent SENT --outbox OUTBOX`)")
 
 
 @dataclass(frozen=True)
@@ -106,22 +84,12 @@ class Status:
     accounts: list[AccountHealth] = field(default_factory=list)
     calendar_stale: bool = False     # a remote calendar could not be refreshed lately
     reports_due: list[tuple[Client, datetime]] = field(default_factory=list)
+    outbox: list[OutboxItem] = field(default_factory=list)   # not done yet, oldest first
+    delegations: list[Delegation] = field(default_factory=list)  # not yet taken up
 
     @property
     def offline(self) -> list[AccountHealth]:
         return [a for a in self.accounts if a.online is False]
-
-
-@dataclass(frozen=True)
-class AckResult:
-    inquiry_id: InquiryId
-    message_id: str
-    to: str
-    subject: str
-    body: str
-    reply_by: datetime
-    template: str
-    sent: bool
 
 
 @dataclass(frozen=True)
@@ -178,17 +146,6 @@ class EngineEvent:
 Listener = Callable[[EngineEvent], None]
 
 
-def _round_up(at: datetime, minutes: int = 15) -> datetime:
-    """Promises name times people say: 4:30, not 4:17."""
-    base = at.replace(second=0, microsecond=0)
-    step = minutes * 60
-    seconds = base.minute * 60
-    extra = math.ceil(seconds / step) * step - seconds
-    if at != base and extra == 0:
-        extra = step
-    return base + timedelta(seconds=extra)
-
-
 class Engine:
     def __init__(self, profile: Profile, settings: Settings, store: Store,
                  clock: Clock | None = None, templates: dict[str, Template] | None = None
@@ -210,6 +167,8 @@ class Engine:
         self._closed = False
         self._config_stamp = self._stamp()
         self._config_problem = ""
+        self.replies = Replies(self)
+        self.outbox = Outbox(store, self.clock, lambda: self.settings, self.replies.failed)
         if settings.reply_template not in self.templates:
             store.close()
             raise EngineError(
@@ -494,8 +453,7 @@ class Engine:
                 self._intake().sync_account(account, self.directory(), self.own_addresses(),
                                             report)
         if only is None:
-            with self._lock:
-                self._flush_outbox(report)
+            self._flush_outbox(report)
             self.refresh_calendars(force=True)
         if report.changed:
             self._emit(EngineEvent("changed", tuple(report.new_inquiries)))
@@ -720,131 +678,69 @@ class Engine:
                     if health.since else ""
                 problems.append(f"{health.name} is offline{since}: {health.problem};"
                                 " Heard keeps trying, and the count may miss its mail")
-        unsent = self.store.pending_outbox()
-        if unsent:
+        outbox = self.outbox_items()
+        retrying = [i for i in outbox if i.state is OutboxState.QUEUED and i.error]
+        if retrying:
             # An acknowledgement the client has not received must never look done.
-            problems.append(f"{len(unsent)} acknowledgement(s) not sent yet"
-                            f" ({unsent[-1][3] or 'waiting to be sent'}); Heard keeps trying")
+            problems.append(f"{len(retrying)} message(s) not sent yet ({retrying[-1].error});"
+                            " Heard keeps trying")
+        for item in outbox:
+            if item.state is OutboxState.UNSURE:
+                problems.append(f"unsure whether the message to {item.recipient} went out:"
+                                f" {item.error} (`heard outbox`)")
+        delegations = self.store.open_delegations()
         return Status(now, waiting_count(items), badge_urgency(items), busy, items, views,
                       problems, accounts, bool(self.calendars.stale()),
-                      self.reports_due(now, clients.values()))
+                      self.reports_due(now, clients.values()), outbox, delegations)
 
-    # acknowledging
+    # acknowledging and delegating (heard.replies does the work)
 
-    def _reply_by(self, now: datetime, busy: BusyState | None) -> datetime:
-        start = busy.next_free if busy and busy.next_free else now
-        start = max(start, self.settings.hours.next_opening(start))
-        return _round_up(start + self.settings.reply_margin)
+    def _emit_changed(self) -> None:
+        self._emit(EngineEvent("changed"))
 
-    def _template_for(self, name: str | None, busy: BusyState | None,
-                      client: Client | None = None, inquiry: Inquiry | None = None
-                      ) -> Template:
-        chosen = name or self.settings.reply_template
-        if name is None and client is not None and client.prospect \
-                and "first-contact" in self.templates:
-            chosen = "first-contact"   # someone new: thanked for reaching out
-        elif name is None and inquiry is not None and inquiry.channel is Channel.CALL \
-                and "call-back" in self.templates:
-            chosen = "call-back"
-        if name is None and busy is not None and busy.now and f"{chosen}-busy" in self.templates:
-            chosen = f"{chosen}-busy"
-        try:
-            return self.templates[chosen]
-        except KeyError:
-            raise EngineError(f"there is no template {chosen!r}; known: "
-                              f"{', '.join(sorted(self.templates))}") from None
-
-    def _transport(self, account_name: str) -> Transport:
-        for account in self.settings.accounts:
-            if account.name == account_name or not account_name:
-                if not isinstance(account, MaildirAccount) or account.outbox is None:
-                    break
-                return MaildirTransport(
-                    account.name, Maildir(account.outbox),
-                    Maildir(account.sent) if account.sent else None)
-        raise NoTransport(account_name)
-
-    def _account(self, name: str) -> Account | None:
-        return next((a for a in self.settings.accounts if a.name == name),
-                    self.settings.accounts[0] if self.settings.accounts else None)
-
-    def _sender(self, account: Account | None) -> str:
-        sender = (account.address if account and account.address else
-                  next(iter(self.settings.user.addresses), ""))
-        if not valid_address(sender):
-            raise EngineError(
-                "Heard does not know your address: set it with `heard account add ..."
-                " --address you@example.com` or in heard.toml, [user] addresses")
-        return sender
-
-    def _open_inquiry(self, inquiry_id: InquiryId) -> tuple[Inquiry, Client]:
-        inquiry = self.store.inquiry(inquiry_id)
-        if inquiry is None:
-            raise NoSuchInquiry(inquiry_id)
-        if inquiry.state is not InquiryState.WAITING:
-            raise NotWaiting(inquiry)
-        client = self.store.client(inquiry.client_id)
-        if client is None:
-            raise EngineError(f"the client of inquiry {inquiry_id} was removed")
-        return inquiry, client
+    def _emit_toast(self, title: str, text: str) -> None:
+        self._emit(EngineEvent("alerts", toasts=((title, text),)))
 
     def acknowledge(self, inquiry_id: InquiryId, template: str | None = None,
-                    reply_by: datetime | None = None, dry_run: bool = False) -> AckResult:
-        """Send the client an acknowledgement and record the promise it makes.
+                    reply_by: datetime | None = None, dry_run: bool = False, *,
+                    subject: str | None = None, body: str | None = None,
+                    delay: timedelta = timedelta(0)) -> AckResult:
+        """Send the client an acknowledgement and record the promise it makes (see
+        Replies.acknowledge)."""
+        return self.replies.acknowledge(inquiry_id, template, reply_by, dry_run,
+                                        subject=subject, body=body, delay=delay)
 
-        The outbox row, the state change and the promise are written in one transaction
-        before sending, so a crash between the two is reconciled by the next sync; the
-        state change only happens if no one (another process) acknowledged it first.
-        """
-        now = self.clock.now()
-        if reply_by is not None and reply_by <= now:
-            raise EngineError(f"{reply_by:%H:%M} has passed: promise a time still to come")
-        with self._lock:
-            inquiry, client = self._open_inquiry(inquiry_id)
-            busy = self.busy(now)
-            promised = reply_by or self._reply_by(now, busy)
-            chosen = self._template_for(template, busy, client, inquiry)
-            zone = self.settings.zone
-            values = {
-                "client.name": client.display_name,
-                "client.full_name": client.name,
-                "user.name": self.settings.user.name,
-                "assistant.name": self.settings.assistant_name,
-                "busy_until": format_time(busy.until, zone, now) if busy and busy.until
-                else "now",
-                "next_free": format_time(busy.next_free, zone, now)
-                if busy and busy.next_free else "now",
-                "reply_by": format_time(promised, zone, now),
-                "subject": inquiry.subject,
-            }
-            subject, body = chosen.render(values)
-            to = inquiry.reply_address
-            if not valid_address(to):
-                raise EngineError(f"{to!r} is not an address Heard can reply to")
-            sender = self._sender(self._account(inquiry.account))
-            message_id = make_message_id(sender.rpartition("@")[2])
-            msg = build_reply(
-                sender_name=self.settings.user.name, sender_addr=sender,
-                to_name=client.name, to_addr=to, subject=subject, body=body,
-                in_reply_to=inquiry.message_id,
-                references=tuple(t for t in inquiry.thread_ids if t != inquiry.message_id),
-                date=now, message_id=message_id,
-            )
-            result = AckResult(inquiry_id, message_id, to, str(msg["Subject"]), body,
-                               promised, chosen.name, sent=False)
-            if dry_run:
-                return result
-            transport = self._transport(inquiry.account)
-            raw = bytes(msg)
-            with self.store.transaction():
-                if not self.store.move_inquiry(inquiry.acknowledge(now), InquiryState.WAITING):
-                    raise NotWaiting(self.store.inquiry(inquiry_id) or inquiry)
-                self.store.add_outbox(message_id, inquiry_id, transport.name, raw, now)
-                self.store.add_promise(Promise(inquiry_id, client.id or ClientId(0), now,
-                                               promised, f"reply by {values['reply_by']}"))
-            sent = self._send(transport, message_id, raw, announce=True)
-        self._emit(EngineEvent("changed"))
-        return dataclasses.replace(result, sent=sent)
+    def send_queued(self, message_id: str) -> AckResult | None:
+        return self.replies.send_queued(message_id)
+
+    def cancel_send(self, message_id: str) -> OutboxItem:
+        """Undo: a message still held back is not sent, and the client waits again."""
+        return self.replies.cancel(message_id)
+
+    def delegate(self, inquiry_id: InquiryId, to: str | None = None, note: str = "",
+                 due: datetime | None = None, tell_client: bool | None = None,
+                 dry_run: bool = False) -> DelegateResult:
+        return self.replies.delegate(inquiry_id, to, note, due, tell_client, dry_run)
+
+    def autopilot(self) -> list[AckResult]:
+        return self.replies.autopilot()
+
+    def outbox_items(self, everything: bool = False) -> list[OutboxItem]:
+        """What is not done yet (or, with `everything`, the last two weeks' messages)."""
+        if everything:
+            return self.store.outbox(since=self.clock.now() - timedelta(days=14))
+        return self.store.outbox([OutboxState.QUEUED, OutboxState.SENDING, OutboxState.SENT,
+                                  OutboxState.UNSURE])
+
+    def resend(self, message_id: str) -> Outcome:
+        outcome = self.outbox.resend(message_id)
+        self._emit_changed()
+        return outcome
+
+    def mark_sent(self, message_id: str) -> Outcome:
+        outcome = self.outbox.mark_sent(message_id)
+        self._emit_changed()
+        return outcome
 
     def alerts(self) -> list[tuple[str, str]]:
         """Warnings before deadlines and promises are missed, and status reports due: each
@@ -936,7 +832,8 @@ class Engine:
             inquiry = self.store.inquiry(inquiry_id)
             if inquiry is None:
                 raise NoSuchInquiry(inquiry_id)
-            if not inquiry.state.is_open:
+            delegated = inquiry.state is InquiryState.DELEGATED
+            if not (inquiry.state.is_open or (delegated and state is InquiryState.ANSWERED)):
                 raise NotWaiting(inquiry)
             moved = inquiry.move_to(state, now)
             with self.store.transaction():
@@ -944,6 +841,7 @@ class Engine:
                     raise NotWaiting(self.store.inquiry(inquiry_id) or inquiry)
                 if state is InquiryState.ANSWERED:
                     self.store.close_promises(inquiry_id, now)
+                    self.store.confirm_delegation(inquiry_id, now)
         self._emit(EngineEvent("changed"))
         return moved
 
@@ -955,38 +853,36 @@ class Engine:
         """No reply is needed ("Thanks!")."""
         return self._close(inquiry_id, InquiryState.DISMISSED)
 
-    def _send(self, transport: Transport, message_id: str, raw: bytes,
-              announce: bool = False) -> bool:
-        """Deliver one message. Only the first failure is announced (a toast); retries
-        stay quiet while `status().problems` keeps saying it is not out yet."""
-        try:
-            transport.send(raw, message_id)
-        except SendError as exc:
-            log.error("sending %s failed, will retry: %s", message_id, exc)
-            self.store.mark_outbox(message_id, "pending", self.clock.now(), error=exc.problem)
-            if announce:
-                self._emit(EngineEvent("error", message=str(exc)))
-            return False
-        self.store.mark_outbox(message_id, "sent", self.clock.now())
-        return True
+    def undismiss(self, inquiry_id: InquiryId) -> Inquiry:
+        """Undo a dismissal: the client is waiting again (with their original deadline)."""
+        with self._lock:
+            inquiry = self.store.inquiry(inquiry_id)
+            if inquiry is None:
+                raise NoSuchInquiry(inquiry_id)
+            if inquiry.state is not InquiryState.DISMISSED:
+                raise EngineError(f"inquiry {inquiry_id} is {inquiry.state}, not dismissed")
+            moved = inquiry.move_to(InquiryState.WAITING, self.clock.now())
+            if not self.store.move_inquiry(moved, InquiryState.DISMISSED):
+                raise NotWaiting(self.store.inquiry(inquiry_id) or inquiry)
+        self._emit(EngineEvent("changed"))
+        return moved
 
     def retry_outbox(self) -> SyncReport:
-        """Send what is still pending (the tray calls this on a timer)."""
+        """Move the outbox on: due retries, copies to file in Sent, sends a crash
+        interrupted (the tray calls this on a timer)."""
         report = SyncReport()
-        with self._lock:
-            self._flush_outbox(report)
+        self._flush_outbox(report)
         return report
 
     def _flush_outbox(self, report: SyncReport) -> None:
-        """Send what a crash or a failure left pending; the Message-ID keeps it to one copy."""
-        for message_id, transport_name, raw, _error in self.store.pending_outbox():
-            try:
-                transport = self._transport(transport_name)
-            except NoTransport as exc:
-                report.errors.append(str(exc))
-                continue
-            if not self._send(transport, message_id, raw):
-                report.errors.append(f"{transport_name}: {message_id} still unsent")
+        before = {i.message_id: i.state for i in self.outbox_items()}
+        for outcome in self.outbox.flush():
+            retrying = outcome.state in (OutboxState.QUEUED, OutboxState.SENT) and outcome.error
+            if retrying or outcome.state is OutboxState.UNSURE:
+                report.errors.append(f"{outcome.message_id}: {outcome.error}")
+        after = {i.message_id: i.state for i in self.outbox_items()}
+        if before != after:
+            self._emit_changed()
 
     # watching
 

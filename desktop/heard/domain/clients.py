@@ -42,6 +42,10 @@ def normalize_phone(number: str, default_region: str = "US") -> str | None:
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
+# The preference that says whether the user's assistant may deal with a client.
+ASSISTANT_PREFERENCE = "assistant"
+
+
 @dataclass(frozen=True)
 class Client:
     name: str
@@ -73,6 +77,12 @@ class Client:
     def display_name(self) -> str:
         """The name the client wants to be addressed by ("Megge", not "Margaret")."""
         return self.preferred_name or self.name.split()[0]
+
+    @property
+    def assistant_allowed(self) -> bool:
+        """Whether the user's assistant may deal with this client (preference "assistant":
+        "no" keeps every reply the user's own, and the client is never told otherwise)."""
+        return self.preferences.get(ASSISTANT_PREFERENCE, "yes").lower() not in ("no", "false")
 
 
 class ClientDirectory:

@@ -90,6 +90,12 @@ class Inquiry:
             return dataclasses.replace(self, state=state, closed_at=None)
         return dataclasses.replace(self, state=state, closed_at=at)
 
+    def unsent(self) -> Inquiry:
+        """Back to waiting: the acknowledgement or delegation never reached anyone (refused
+        by the server, or cancelled before it went out)."""
+        return dataclasses.replace(self, state=InquiryState.WAITING, acknowledged_at=None,
+                                   closed_at=None)
+
     def acknowledge(self, at: datetime) -> Inquiry:
         return self.move_to(InquiryState.ACKNOWLEDGED, at)
 
@@ -97,7 +103,9 @@ class Inquiry:
         return self.move_to(InquiryState.ANSWERED, at)
 
     def delegate(self, at: datetime) -> Inquiry:
-        return self.move_to(InquiryState.DELEGATED, at)
+        """Handed to an assistant: the hand-over acknowledges too, unless already done."""
+        moved = self.move_to(InquiryState.DELEGATED, at)
+        return dataclasses.replace(moved, acknowledged_at=self.acknowledged_at or at)
 
     def dismiss(self, at: datetime) -> Inquiry:
         return self.move_to(InquiryState.DISMISSED, at)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import email.policy
 import email.utils
 from datetime import datetime
 from email.headerregistry import Address
@@ -9,6 +10,9 @@ from email.message import EmailMessage
 
 from heard.domain.templates import header_safe
 from heard.mail.parse import HEARD_ACK_HEADER
+
+# On a forward to an assistant: the Message-ID of the client's message it hands over.
+HEARD_DELEGATES_HEADER = "X-Heard-Delegates"
 
 
 def _address(name: str, addr: str) -> Address:
@@ -49,4 +53,39 @@ def build_reply(
         msg["References"] = " ".join(refs)
         msg[HEARD_ACK_HEADER] = in_reply_to
     msg.set_content(body)
+    return msg
+
+
+def build_forward(
+    *,
+    sender_name: str,
+    sender_addr: str,
+    to_name: str,
+    to_addr: str,
+    subject: str,
+    note: str,
+    original: bytes | None,
+    date: datetime,
+    message_id: str,
+    delegates: str,
+) -> EmailMessage:
+    """A matter handed to an assistant: the note on top, the client's message attached
+    as it arrived (message/rfc822), so the assistant can reply to the client from it."""
+    msg = EmailMessage()
+    msg["From"] = _address(sender_name, sender_addr)
+    msg["To"] = _address(to_name, to_addr)
+    clean = header_safe(subject)
+    msg["Subject"] = clean if clean.lower().startswith("fwd:") else f"Fwd: {clean}"
+    msg["Date"] = email.utils.format_datetime(date)
+    msg["Message-ID"] = message_id
+    if delegates:
+        msg[HEARD_DELEGATES_HEADER] = header_safe(delegates)
+    msg.set_content(note)
+    if original:
+        attached = email.message_from_bytes(original, policy=email.policy.default)
+        try:
+            msg.add_attachment(attached)
+        except (TypeError, ValueError, LookupError):
+            msg.add_attachment(original, maintype="application", subtype="octet-stream",
+                               filename="original.eml")
     return msg

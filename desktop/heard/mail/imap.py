@@ -260,6 +260,41 @@ class Connection:
         self._sent[configured] = found
         return found
 
+    def has_message(self, folder: str, message_id: str) -> bool:
+        """Whether a message with this Message-ID is in the folder (the outbox asks Sent
+        this after a crash: a copy there proves it was sent)."""
+        with self._guard():
+            self._c.select_folder(folder, readonly=True)
+            try:
+                found = self._c.search(["HEADER", "Message-ID", message_id])
+            finally:
+                self._leave_folder()
+        return bool(found)
+
+    def fetch_message(self, folder: str, message_id: str, limit: int = 25 << 20
+                      ) -> bytes | None:
+        """The whole message with this Message-ID (to forward it), without marking it read;
+        None when it is not there or larger than `limit`."""
+        with self._guard():
+            self._c.select_folder(folder, readonly=True)
+            try:
+                uids = self._c.search(["HEADER", "Message-ID", message_id])
+                if not uids:
+                    return None
+                size = self._c.fetch(uids[:1], ["RFC822.SIZE"]).get(uids[0], {})
+                if int(size.get(b"RFC822.SIZE", 0)) > limit:
+                    return None
+                data = self._c.fetch(uids[:1], ["BODY.PEEK[]"]).get(uids[0], {})
+            finally:
+                self._leave_folder()
+        raw = data.get(b"BODY[]")
+        return bytes(raw) if raw else None
+
+    def append(self, folder: str, raw: bytes, when: datetime | None = None) -> None:
+        """File a message Heard sent (marked read, as mail clients file their own)."""
+        with self._guard():
+            self._c.append(folder, raw, flags=[b"\\Seen"], msg_time=when)
+
     def folder_exists(self, folder: str) -> bool:
         with self._guard():
             return bool(self._c.folder_exists(folder))

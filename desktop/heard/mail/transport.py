@@ -3,22 +3,40 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
+from enum import StrEnum
 from typing import Protocol
 
 from heard.mail.maildir import Maildir
 
 
+class Failure(StrEnum):
+    TEMPORARY = "temporary"  # try again later: the server or the network is not there now
+    PERMANENT = "permanent"  # the server refused it: sending again would fail the same way
+    UNSURE = "unsure"        # the link broke while the message was on the wire
+
+
 class SendError(RuntimeError):
-    def __init__(self, transport: str, problem: str) -> None:
+    def __init__(self, transport: str, problem: str,
+                 failure: Failure = Failure.TEMPORARY) -> None:
         super().__init__(f"{transport}: {problem}")
         self.transport = transport
         self.problem = problem
+        self.failure = failure
 
 
 class Transport(Protocol):
     name: str
+    # True when the transport files its own copy in Sent (nothing left to do after it).
+    files_sent: bool
+    # True when sending the same Message-ID twice still delivers one copy.
+    idempotent: bool
 
-    def send(self, raw: bytes, message_id: str) -> None: ...
+    def send(self, raw: bytes, message_id: str,
+             on_the_wire: Callable[[], None] | None = None) -> None:
+        """Deliver, calling `on_the_wire` just before the point after which the message may
+        have reached the server (so a crash past it is never blindly repeated)."""
+        ...
 
 
 def message_key(message_id: str) -> str:
@@ -27,15 +45,22 @@ def message_key(message_id: str) -> str:
 
 
 class MaildirTransport:
-    """Local delivery: into an outbox Maildir (a stand-in for SMTP), filed in Sent too."""
+    """Local delivery: into an outbox Maildir (for local mail setups and the demo), filed
+    in Sent too. Delivering twice under one Message-ID leaves one file."""
+
+    files_sent = True
+    idempotent = True
 
     def __init__(self, name: str, outbox: Maildir, sent: Maildir | None) -> None:
         self.name = name
         self._outbox = outbox
         self._sent = sent
 
-    def send(self, raw: bytes, message_id: str) -> None:
+    def send(self, raw: bytes, message_id: str,
+             on_the_wire: Callable[[], None] | None = None) -> None:
         key = message_key(message_id)
+        if on_the_wire is not None:
+            on_the_wire()
         try:
             self._outbox.deliver(raw, key)
             if self._sent is not None:

@@ -13,8 +13,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from heard.domain.clients import Channel, Client
+from heard.domain.delegations import Delegation
 from heard.domain.ids import ClientId, InquiryId, PromiseId
 from heard.domain.inquiries import Inquiry, InquiryState
+from heard.domain.outbox import OutboxItem, OutboxKind, OutboxState
 from heard.domain.promises import Promise
 from heard.store import migrations
 
@@ -531,26 +533,123 @@ class Store:
             conn.execute("UPDATE promises SET kept_at=? WHERE inquiry_id=? AND kept_at IS NULL",
                          (_ts(at), inquiry_id))
 
+    def drop_open_promises(self, inquiry_id: InquiryId) -> None:
+        """An acknowledgement that never went out promised nothing."""
+        with self.transaction() as conn:
+            conn.execute("DELETE FROM promises WHERE inquiry_id=? AND kept_at IS NULL",
+                         (inquiry_id,))
+
+    def seen_locations(self, message_id: str) -> list[tuple[str, str]]:
+        """(source, key) of every copy intake read of this message."""
+        return [(r["source"], r["key"]) for r in self._query(
+            "SELECT source, key FROM seen_messages WHERE message_id=?", (message_id,))]
+
     # outbox
 
-    def add_outbox(self, message_id: str, inquiry_id: InquiryId | None, transport: str,
-                   raw: bytes, at: datetime) -> None:
+    def add_outbox(self, item: OutboxItem) -> None:
         with self.transaction() as conn:
             conn.execute(
-                "INSERT INTO outbox (message_id, inquiry_id, transport, raw, state, created_at)"
-                " VALUES (?, ?, ?, ?, 'pending', ?)",
-                (message_id, inquiry_id, transport, raw, _ts(at)),
+                "INSERT INTO outbox (message_id, inquiry_id, kind, account, raw, state,"
+                " attempts, next_try, created_at, thread, recipient)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (item.message_id, item.inquiry_id, item.kind.value, item.account, item.raw,
+                 item.state.value, item.attempts, _ts(item.next_try), _ts(item.created_at),
+                 item.thread, item.recipient),
             )
 
-    def pending_outbox(self) -> list[tuple[str, str, bytes, str]]:
-        """(message_id, transport, raw, last error) of what is still to be sent."""
-        return [(r["message_id"], r["transport"], bytes(r["raw"]), r["error"] or "")
-                for r in self._query("SELECT message_id, transport, raw, error FROM outbox"
-                                     " WHERE state='pending' ORDER BY created_at")]
+    @staticmethod
+    def _outbox_item(r: sqlite3.Row) -> OutboxItem:
+        return OutboxItem(
+            r["message_id"], InquiryId(r["inquiry_id"]) if r["inquiry_id"] else None,
+            OutboxKind(r["kind"]), r["account"], bytes(r["raw"]), OutboxState(r["state"]),
+            _req_dt(r["created_at"]), r["attempts"], _dt(r["next_try"]), _dt(r["sent_at"]),
+            _dt(r["filed_at"]), r["error"] or "", r["thread"], r["recipient"],
+            r["claim"] or "")
 
-    def mark_outbox(self, message_id: str, state: str, at: datetime, error: str = "") -> None:
+    def outbox_item(self, message_id: str) -> OutboxItem | None:
+        rows = self._query("SELECT * FROM outbox WHERE message_id=?", (message_id,))
+        return self._outbox_item(rows[0]) if rows else None
+
+    def outbox(self, states: Iterable[OutboxState] | None = None,
+               since: datetime | None = None) -> list[OutboxItem]:
+        """Messages in these states (all when None), oldest first."""
+        sql, args = "SELECT * FROM outbox WHERE 1=1", []
+        if states is not None:
+            wanted = [s.value for s in states]
+            sql += f" AND state IN ({','.join('?' * len(wanted))})"
+            args += wanted
+        if since is not None:
+            sql += " AND created_at >= ?"
+            args.append(_ts(since) or "")
+        return [self._outbox_item(r) for r in self._query(sql + " ORDER BY created_at", args)]
+
+    def update_outbox(self, message_id: str, state: OutboxState, at: datetime, *,
+                      error: str | None = None, next_try: datetime | None = None,
+                      attempted: bool = False, expect: OutboxState | None = None,
+                      claim: str | None = None) -> bool:
+        """Move a message on; with `expect`, only from that state (False if it had moved).
+        `claim` names the process sending it (kept while SENDING)."""
+        sets = ["state=?", "next_try=?", "claim=?"]
+        args: list[Any] = [state.value, _ts(next_try), claim]
+        if error is not None:
+            sets.append("error=?")
+            args.append(error or None)
+        if attempted:
+            sets.append("attempts=attempts+1")
+        if state is OutboxState.SENT:
+            sets.append("sent_at=?")
+            args.append(_ts(at))
+        if state is OutboxState.FILED:
+            sets.append("filed_at=?")
+            args.append(_ts(at))
+            sets.append("sent_at=COALESCE(sent_at, ?)")
+            args.append(_ts(at))
+        sql = f"UPDATE outbox SET {', '.join(sets)} WHERE message_id=?"
+        args.append(message_id)
+        if expect is not None:
+            sql += " AND state=?"
+            args.append(expect.value)
+        with self.transaction() as conn:
+            return conn.execute(sql, args).rowcount > 0
+
+    def auto_sent_in_thread(self, thread: str, since: datetime) -> bool:
+        """Whether the autopilot already sent something in this thread since then."""
+        rows = self._query("SELECT 1 FROM outbox WHERE kind='auto' AND thread=? AND"
+                           " created_at >= ? AND state != 'cancelled' LIMIT 1",
+                           (thread, _ts(since)))
+        return bool(rows)
+
+    # delegations
+
+    def add_delegation(self, delegation: Delegation) -> None:
         with self.transaction() as conn:
             conn.execute(
-                "UPDATE outbox SET state=?, sent_at=?, error=? WHERE message_id=?",
-                (state, _ts(at) if state == "sent" else None, error or None, message_id),
-            )
+                "INSERT OR REPLACE INTO delegations (inquiry_id, assistant, address,"
+                " forward_id, note, made_at, due, confirmed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (delegation.inquiry_id, delegation.assistant, delegation.address,
+                 delegation.forward_id, delegation.note, _ts(delegation.made_at),
+                 _ts(delegation.due), _ts(delegation.confirmed_at)))
+
+    @staticmethod
+    def _delegation(r: sqlite3.Row) -> Delegation:
+        return Delegation(InquiryId(r["inquiry_id"]), r["assistant"], r["address"],
+                          r["forward_id"], _req_dt(r["made_at"]), _req_dt(r["due"]),
+                          r["note"], _dt(r["confirmed_at"]))
+
+    def delegation(self, inquiry_id: InquiryId) -> Delegation | None:
+        rows = self._query("SELECT * FROM delegations WHERE inquiry_id=?", (inquiry_id,))
+        return self._delegation(rows[0]) if rows else None
+
+    def open_delegations(self) -> list[Delegation]:
+        return [self._delegation(r) for r in self._query(
+            "SELECT * FROM delegations WHERE confirmed_at IS NULL ORDER BY due")]
+
+    def confirm_delegation(self, inquiry_id: InquiryId, at: datetime) -> bool:
+        with self.transaction() as conn:
+            return conn.execute(
+                "UPDATE delegations SET confirmed_at=? WHERE inquiry_id=? AND"
+                " confirmed_at IS NULL", (_ts(at), inquiry_id)).rowcount > 0
+
+    def remove_delegation(self, inquiry_id: InquiryId) -> None:
+        with self.transaction() as conn:
+            conn.execute("DELETE FROM delegations WHERE inquiry_id=?", (inquiry_id,))

@@ -136,6 +136,51 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX inquiries_received ON inquiries(received_at);
     CREATE INDEX promises_inquiry ON promises(inquiry_id);
     """,
+    # 7: the outbox tracks each message through the wire (queued, sending, sent, filed in
+    # Sent; failed, unsure, cancelled) with retries; delegations to an assistant.
+    """
+    CREATE TABLE outbox_new (
+        message_id TEXT PRIMARY KEY,
+        inquiry_id INTEGER REFERENCES inquiries(id) ON DELETE SET NULL,
+        kind TEXT NOT NULL DEFAULT 'ack'
+            CHECK (kind IN ('ack', 'auto', 'forward', 'tell')),
+        account TEXT NOT NULL,
+        raw BLOB NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('queued', 'sending', 'sent', 'filed', 'failed',
+                                             'unsure', 'cancelled')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_try TEXT,
+        created_at TEXT NOT NULL,
+        sent_at TEXT,
+        filed_at TEXT,
+        error TEXT,
+        thread TEXT NOT NULL DEFAULT '',
+        recipient TEXT NOT NULL DEFAULT '',
+        claim TEXT
+    );
+    INSERT INTO outbox_new (message_id, inquiry_id, kind, account, raw, state, created_at,
+                            sent_at, filed_at, error)
+        SELECT message_id, inquiry_id, 'ack', transport, raw,
+               CASE state WHEN 'pending' THEN 'queued' WHEN 'sent' THEN 'filed'
+                          ELSE 'failed' END,
+               created_at, sent_at, sent_at, error
+        FROM outbox;
+    DROP TABLE outbox;
+    ALTER TABLE outbox_new RENAME TO outbox;
+    CREATE INDEX outbox_state ON outbox(state);
+    CREATE INDEX outbox_thread ON outbox(thread, created_at);
+    CREATE TABLE delegations (
+        inquiry_id INTEGER PRIMARY KEY REFERENCES inquiries(id) ON DELETE CASCADE,
+        assistant TEXT NOT NULL,
+        address TEXT NOT NULL,
+        forward_id TEXT NOT NULL,
+        note TEXT NOT NULL DEFAULT '',
+        made_at TEXT NOT NULL,
+        due TEXT NOT NULL,
+        confirmed_at TEXT
+    );
+    CREATE INDEX delegations_forward ON delegations(forward_id);
+    """,
 )
 
 LATEST = len(MIGRATIONS)

@@ -1,0 +1,26 @@
+"""Which waiting clients the autopilot acknowledges on the user's behalf.
+
+Only while the calendar says busy, only for the tiers the user chose, and only when the
+acknowledgement deadline would pass before the meeting ends: then the calendar-aware
+acknowledgement goes out shortly before the deadline. Mail that is not a person writing
+(lists, bulk, auto-replies, bounces) never becomes an inquiry, so it never gets here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from heard.domain.busy import BusyState
+from heard.domain.waiting import WaitingItem
+
+
+def autopilot_picks(items: Iterable[WaitingItem], busy: BusyState | None, now: datetime,
+                    tiers: Iterable[str], before: timedelta) -> list[WaitingItem]:
+    wanted = frozenset(tiers)
+    if not wanted or busy is None or not busy.now or busy.until is None:
+        return []
+    return [item for item in items
+            if item.client.tier in wanted
+            and item.ack_due < busy.until          # would pass during the meeting
+            and item.ack_due - before <= now]      # and is about to

@@ -1,0 +1,398 @@
+"""The crash-safe outbox: every message Heard sends goes through here, at most once.
+
+The intent is in the store (QUEUED) before anything goes on the wire; see
+`heard.domain.outbox` for the states. Each step commits before the next begins, so a
+process killed at any point leaves a row that says exactly what is left to do:
+
+- QUEUED: nothing reached a server; send it (when its retry time has come).
+- SENDING: DATA may have reached the server. If the process that was sending is still
+  alive, leave it; if it died, a copy in Sent proves the message went out (FILED). Without
+  one, an idempotent transport sends again; SMTP cannot tell, so the row becomes UNSURE and
+  the user decides — never a second copy by guesswork.
+- SENT: the server has it; file the copy in Sent (unless one is there already).
+
+Two processes (the tray and a `heard ack` in a terminal) may flush at once: the move from
+QUEUED to SENDING is a conditional update, so only one of them puts a message on the wire.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import socket
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from heard.config import Account, ImapAccount, MaildirAccount, Settings
+from heard.domain.clock import Clock
+from heard.domain.outbox import OutboxItem, OutboxState, retry_after
+from heard.errors import EngineError
+from heard.mail.imap import ImapError
+from heard.mail.maildir import Maildir
+from heard.mail.transport import Failure, MaildirTransport, SendError, Transport
+from heard.store import Store
+
+log = logging.getLogger(__name__)
+
+# A SENDING row whose process cannot be checked is presumed dead after this long (an SMTP
+# session never takes this long: every step times out after 30 s).
+LEASE = timedelta(minutes=10)
+
+# For the crash tests only: kill this process the moment the named state is committed.
+CRASH_ENV = "HEARD_TEST_CRASH_AT"
+
+
+def crash_point(state: str) -> None:
+    if os.environ.get(CRASH_ENV) == state:
+        log.warning("%s=%s: killing this process", CRASH_ENV, state)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+class NoTransport(EngineError):
+    def __init__(self, account: str) -> None:
+        super().__init__(
+            f"account {account!r} cannot send: give it an SMTP server (`heard account add"
+            " imap ... --smtp-host`, or smtp_host in heard.toml)")
+        self.account = account
+
+
+class SentCopy(Protocol):
+    """The Sent folder of an account, as far as the outbox needs it."""
+
+    def has(self, message_id: str) -> bool: ...
+
+    def file(self, raw: bytes, when: datetime) -> None: ...
+
+
+class ImapSentCopy:
+    def __init__(self, account: ImapAccount) -> None:
+        self.account = account
+
+    def _folder(self, conn: object) -> str:
+        from heard.mail.imap import Connection, Problem
+
+        assert isinstance(conn, Connection)
+        folder = conn.find_sent(self.account.sent_folder)
+        if folder is None:
+            raise ImapError(Problem.FOLDER, f"{self.account.name} has no Sent folder; name it"
+                            " with sent_folder in heard.toml")
+        return folder
+
+    def has(self, message_id: str) -> bool:
+        from heard.imap_accounts import open_connection
+
+        conn = open_connection(self.account)
+        try:
+            return conn.has_message(self._folder(conn), message_id)
+        finally:
+            conn.close()
+
+    def file(self, raw: bytes, when: datetime) -> None:
+        from heard.imap_accounts import open_connection
+
+        conn = open_connection(self.account)
+        try:
+            folder = self._folder(conn)
+            message_id = _message_id(raw)
+            if message_id and conn.has_message(folder, message_id):
+                return  # the server filed it itself, or an earlier attempt did
+            conn.append(folder, raw.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n"), when)
+        finally:
+            conn.close()
+
+
+def _message_id(raw: bytes) -> str:
+    from email import policy
+    from email.parser import BytesHeaderParser
+
+    return str(BytesHeaderParser(policy=policy.compat32).parsebytes(raw).get("Message-ID", ""))
+
+
+def _process_token() -> str:
+    """This process, told apart from a later one that reuses its pid."""
+    start = ""
+    with contextlib.suppress(OSError, IndexError):
+        stat = open(f"/proc/{os.getpid()}/stat").read()  # noqa: SIM115,PTH123
+        start = stat.rsplit(")", 1)[1].split()[19]
+    return f"{socket.gethostname()}:{os.getpid()}:{start}"
+
+
+TOKEN = _process_token()
+
+
+def _alive(token: str) -> bool:
+    host, _, rest = token.partition(":")
+    pid_text, _, start = rest.partition(":")
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False  # another machine's claim: only the lease can end it
+    pid = int(pid_text)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    if start:
+        try:
+            with open(f"/proc/{pid}/stat") as fh:  # noqa: PTH123
+                return fh.read().rsplit(")", 1)[1].split()[19] == start
+        except (OSError, IndexError):
+            return False
+    return True
+
+
+@dataclass(frozen=True)
+class Outcome:
+    message_id: str
+    state: OutboxState
+    error: str = ""
+
+    @property
+    def out(self) -> bool:
+        return self.state in (OutboxState.SENT, OutboxState.FILED)
+
+
+class _ClaimLost(Exception):
+    """Another process started sending this message first."""
+
+
+class Outbox:
+    def __init__(self, store: Store, clock: Clock, settings: Callable[[], Settings],
+                 on_failed: Callable[[OutboxItem, str], None]) -> None:
+        self.store = store
+        self.clock = clock
+        self._settings = settings
+        self._on_failed = on_failed
+        self._lock = threading.Lock()   # one flush at a time in this process
+
+    # where messages go
+
+    def account(self, name: str) -> Account:
+        accounts = self._settings().accounts
+        for account in accounts:
+            if account.name == name:
+                return account
+        if not name and accounts:
+            return accounts[0]
+        raise NoTransport(name)
+
+    def transport(self, name: str) -> Transport:
+        account = self.account(name)
+        if account.smtp is not None:
+            from heard.mail.smtp import SmtpTransport
+
+            smtp = account.smtp
+            return SmtpTransport(account.name, smtp, lambda: smtp_password(account))
+        if isinstance(account, MaildirAccount) and account.outbox is not None:
+            return MaildirTransport(account.name, Maildir(account.outbox),
+                                    Maildir(account.sent) if account.sent else None)
+        raise NoTransport(account.name)
+
+    def sent_copy(self, name: str) -> SentCopy | None:
+        """Where Heard files (and looks for) its copies; None when the transport files them
+        itself or nobody does."""
+        account = self.account(name)
+        if account.smtp is not None and account.smtp.sent_copy == "server":
+            return None
+        if isinstance(account, ImapAccount):
+            return ImapSentCopy(account)
+        if isinstance(account, MaildirAccount) and account.sent is not None \
+                and account.smtp is not None:
+            return _MaildirSentCopy(Maildir(account.sent))
+        return None
+
+    # the state machine
+
+    def deliver(self, message_id: str) -> Outcome:
+        """Take one message as far as it can go now."""
+        with self._lock:
+            item = self.store.outbox_item(message_id)
+            if item is None:
+                raise KeyError(message_id)
+            if item.state is OutboxState.QUEUED:
+                item = self._send(item)
+            if item.state is OutboxState.SENT:
+                item = self._file(item)
+            return Outcome(item.message_id, item.state, item.error)
+
+    def _send(self, item: OutboxItem) -> OutboxItem:
+        now = self.clock.now()
+        try:
+            transport = self.transport(item.account)
+        except NoTransport as exc:
+            return self._fail(item, str(exc))
+
+        def on_the_wire() -> None:
+            lease = self.clock.now() + LEASE
+            if not self.store.update_outbox(item.message_id, OutboxState.SENDING, now,
+                                            expect=OutboxState.QUEUED, next_try=lease,
+                                            claim=TOKEN, attempted=True):
+                raise _ClaimLost
+            crash_point("sending")
+
+        try:
+            transport.send(item.raw, item.message_id, on_the_wire)
+        except _ClaimLost:
+            log.info("%s is being sent by another process", item.message_id)
+            return self.store.outbox_item(item.message_id) or item
+        except SendError as exc:
+            return self._failed_send(item, exc)
+        done = OutboxState.FILED if transport.files_sent or self.sent_copy(item.account) \
+            is None else OutboxState.SENT
+        self.store.update_outbox(item.message_id, done, self.clock.now(), error="")
+        log.info("sent %s (%s) to %s", item.message_id, item.kind, item.recipient)
+        crash_point(done.value)
+        return self.store.outbox_item(item.message_id) or item
+
+    def _failed_send(self, item: OutboxItem, exc: SendError) -> OutboxItem:
+        now = self.clock.now()
+        current = self.store.outbox_item(item.message_id) or item
+        if exc.failure is Failure.PERMANENT:
+            return self._fail(current, exc.problem)
+        if exc.failure is Failure.UNSURE:
+            self.store.update_outbox(item.message_id, OutboxState.UNSURE, now,
+                                     error=exc.problem)
+            log.error("unsure whether %s went out: %s", item.message_id, exc)
+            return self.store.outbox_item(item.message_id) or item
+        attempts = current.attempts + (current.state is OutboxState.QUEUED)
+        next_try = now + retry_after(attempts)
+        self.store.update_outbox(item.message_id, OutboxState.QUEUED, now, error=exc.problem,
+                                 next_try=next_try,
+                                 attempted=current.state is OutboxState.QUEUED)
+        log.warning("sending %s failed, will retry at %s: %s", item.message_id,
+                    next_try.isoformat(timespec="seconds"), exc)
+        return self.store.outbox_item(item.message_id) or item
+
+    def _fail(self, item: OutboxItem, reason: str) -> OutboxItem:
+        now = self.clock.now()
+        with self.store.transaction():
+            self.store.update_outbox(item.message_id, OutboxState.FAILED, now, error=reason)
+            self._on_failed(item, reason)
+        log.error("%s was refused: %s", item.message_id, reason)
+        return self.store.outbox_item(item.message_id) or item
+
+    def _file(self, item: OutboxItem) -> OutboxItem:
+        try:
+            copy = self.sent_copy(item.account)
+            if copy is not None:
+                copy.file(item.raw, item.sent_at or self.clock.now())
+        except (ImapError, OSError, NoTransport) as exc:
+            # The client has it; only our copy is missing. Try again with the next flush.
+            self.store.update_outbox(item.message_id, OutboxState.SENT, self.clock.now(),
+                                     error=f"sent, but not yet filed in Sent: {exc}")
+            log.warning("filing %s in Sent failed: %s", item.message_id, exc)
+            return self.store.outbox_item(item.message_id) or item
+        self.store.update_outbox(item.message_id, OutboxState.FILED, self.clock.now(), error="")
+        crash_point("filed")
+        return self.store.outbox_item(item.message_id) or item
+
+    def flush(self) -> list[Outcome]:
+        """Everything that can move now: due retries, copies to file, crashed sends."""
+        now = self.clock.now()
+        outcomes = [self.reconcile(item) for item in
+                    self.store.outbox([OutboxState.SENDING])]
+        for item in self.store.outbox([OutboxState.QUEUED, OutboxState.SENT]):
+            if item.state is OutboxState.SENT or item.due(now):
+                outcomes.append(self.deliver(item.message_id))
+        return [o for o in outcomes if o is not None]
+
+    def reconcile(self, item: OutboxItem) -> Outcome:
+        """A SENDING row: leave it to a live sender, else settle what happened."""
+        now = self.clock.now()
+        lease_over = item.next_try is not None and item.next_try <= now
+        if item.claim and _alive(item.claim) and not lease_over:
+            return Outcome(item.message_id, item.state, "being sent by another process")
+        try:
+            copy = self.sent_copy(item.account)
+            found = copy.has(item.message_id) if copy is not None else False
+            idempotent = self.transport(item.account).idempotent
+        except (ImapError, OSError, NoTransport) as exc:
+            log.warning("cannot check Sent for %s yet: %s", item.message_id, exc)
+            return Outcome(item.message_id, item.state, str(exc))
+        if found:
+            self.store.update_outbox(item.message_id, OutboxState.FILED, now, error="",
+                                     expect=OutboxState.SENDING)
+            log.info("%s was found in Sent: it went out before the interruption",
+                     item.message_id)
+        elif idempotent:
+            self.store.update_outbox(item.message_id, OutboxState.QUEUED, now, error="",
+                                     expect=OutboxState.SENDING)
+            return self.deliver(item.message_id)
+        else:
+            self.store.update_outbox(
+                item.message_id, OutboxState.UNSURE, now, expect=OutboxState.SENDING,
+                error="Heard was stopped while this message was being sent, and it is not in"
+                      " Sent: it may or may not have reached the client. Send it again, or"
+                      " mark it sent")
+        fresh = self.store.outbox_item(item.message_id) or item
+        return Outcome(fresh.message_id, fresh.state, fresh.error)
+
+    # the user's decisions
+
+    def resend(self, message_id: str) -> Outcome:
+        """An UNSURE (or retrying) message: send it now."""
+        item = self._require(message_id, (OutboxState.UNSURE, OutboxState.QUEUED))
+        self.store.update_outbox(item.message_id, OutboxState.QUEUED, self.clock.now(),
+                                 expect=item.state)
+        return self.deliver(message_id)
+
+    def mark_sent(self, message_id: str) -> Outcome:
+        """An UNSURE message the user knows went out."""
+        item = self._require(message_id, (OutboxState.UNSURE,))
+        self.store.update_outbox(item.message_id, OutboxState.FILED, self.clock.now(),
+                                 error="", expect=item.state)
+        return Outcome(message_id, OutboxState.FILED)
+
+    def cancel(self, message_id: str) -> OutboxItem:
+        """Not sent after all (undo within the delay, or giving up on a retry). Only a
+        message that has not reached the wire can be cancelled."""
+        item = self._require(message_id, (OutboxState.QUEUED, OutboxState.UNSURE))
+        if not self.store.update_outbox(item.message_id, OutboxState.CANCELLED,
+                                        self.clock.now(), expect=item.state):
+            raise OutboxError(f"{message_id} is already on its way")
+        return item
+
+    def _require(self, message_id: str, states: tuple[OutboxState, ...]) -> OutboxItem:
+        item = self.store.outbox_item(message_id)
+        if item is None:
+            raise OutboxError(f"there is no message {message_id} in the outbox")
+        if item.state not in states:
+            raise OutboxError(f"{message_id} is {item.state.value}; this only works for"
+                              f" {' or '.join(s.value for s in states)} messages")
+        return item
+
+
+class OutboxError(EngineError):
+    pass
+
+
+class _MaildirSentCopy:
+    def __init__(self, sent: Maildir) -> None:
+        self._sent = sent
+
+    def has(self, message_id: str) -> bool:
+        from heard.mail.transport import message_key
+
+        return self._sent.find(message_key(message_id)) is not None
+
+    def file(self, raw: bytes, when: datetime) -> None:
+        from heard.mail.transport import message_key
+
+        self._sent.deliver(raw.replace(b"\r\n", b"\n"), message_key(_message_id(raw)))
+
+
+def smtp_password(account: Account) -> str | None:
+    """The SMTP password: its own keyring entry, else the IMAP one for the same login."""
+    from heard import secrets
+
+    assert account.smtp is not None
+    password = secrets.get_password(account.smtp.keyring_name)
+    if password is None and isinstance(account, ImapAccount) \
+            and account.smtp.username == account.username:
+        password = secrets.get_password(account.keyring_name)
+    return password
