@@ -701,6 +701,9 @@ class Engine:
     def _emit_toast(self, title: str, text: str) -> None:
         self._emit(EngineEvent("alerts", toasts=((title, text),)))
 
+    def _emit_error(self, message: str) -> None:
+        self._emit(EngineEvent("error", message=message))
+
     def acknowledge(self, inquiry_id: InquiryId, template: str | None = None,
                     reply_by: datetime | None = None, dry_run: bool = False, *,
                     subject: str | None = None, body: str | None = None,

@@ -169,6 +169,7 @@ class Outbox:
         self._settings = settings
         self._on_failed = on_failed
         self._lock = threading.Lock()   # one flush at a time in this process
+        self._active: set[str] = set()  # what this process has on the wire right now
 
     # where messages go
 
@@ -235,6 +236,7 @@ class Outbox:
                 raise _ClaimLost
             crash_point("sending")
 
+        self._active.add(item.message_id)
         try:
             transport.send(item.raw, item.message_id, on_the_wire)
         except _ClaimLost:
@@ -242,6 +244,8 @@ class Outbox:
             return self.store.outbox_item(item.message_id) or item
         except SendError as exc:
             return self._failed_send(item, exc)
+        finally:
+            self._active.discard(item.message_id)
         done = OutboxState.FILED if transport.files_sent or self.sent_copy(item.account) \
             is None else OutboxState.SENT
         self.store.update_outbox(item.message_id, done, self.clock.now(), error="")
@@ -305,7 +309,9 @@ class Outbox:
         """A SENDING row: leave it to a live sender, else settle what happened."""
         now = self.clock.now()
         lease_over = item.next_try is not None and item.next_try <= now
-        if item.claim and _alive(item.claim) and not lease_over:
+        ours = item.claim == TOKEN
+        alive = item.message_id in self._active if ours else _alive(item.claim)
+        if item.claim and alive and not lease_over:
             return Outcome(item.message_id, item.state, "being sent by another process")
         try:
             copy = self.sent_copy(item.account)

@@ -82,6 +82,8 @@ class Host(Protocol):
 
     def _emit_toast(self, title: str, text: str) -> None: ...
 
+    def _emit_error(self, message: str) -> None: ...
+
 
 def _round_up(at: datetime, minutes: int = 15) -> datetime:
     """Promises fall on the quarter hour: "by 4:30", not "by 4:27"."""
@@ -246,6 +248,9 @@ class Replies:
     def _deliver(self, result: AckResult) -> AckResult:
         outcome = self.host.outbox.deliver(result.message_id)
         self.host._emit_changed()
+        if outcome.state is OutboxState.QUEUED and outcome.error:
+            # Said once, here; the retries stay quiet while `heard status` keeps saying it.
+            self.host._emit_error(f"not sent yet: {outcome.error}; Heard keeps trying")
         return dataclasses.replace(result, sent=outcome.out, state=outcome.state.value,
                                    error=outcome.error)
 

@@ -9,8 +9,10 @@ from pathlib import Path
 import pytest
 
 from heard.config import ConfigFile
+from heard.domain.clock import FixedClock
 from heard.domain.ids import InquiryId
 from heard.domain.inquiries import InquiryState
+from heard.domain.outbox import OutboxItem, OutboxState
 from heard.engine import Engine, EngineError, NotWaiting
 from heard.mail.transport import MaildirTransport
 from tests.conftest import BERLIN, NOW
@@ -131,7 +133,8 @@ def test_a_send_interrupted_by_a_crash_is_sent_once_on_the_next_sync(
 ) -> None:
     inquiry_id = _waiting(engine, mail)
 
-    def crash(self: MaildirTransport, raw: bytes, message_id: str) -> None:
+    def crash(self: MaildirTransport, raw: bytes, message_id: str,
+              on_the_wire: object = None) -> None:
         raise KeyboardInterrupt  # the process dies between recording intent and sending
 
     monkeypatch.setattr(MaildirTransport, "send", crash)
@@ -139,12 +142,12 @@ def test_a_send_interrupted_by_a_crash_is_sent_once_on_the_next_sync(
         engine.acknowledge(inquiry_id)
     monkeypatch.undo()
     assert mail.outbox_messages() == []
-    assert len(engine.store.pending_outbox()) == 1
+    assert len(unsent(engine)) == 1
 
     engine.sync()
     engine.sync()
     assert len(mail.outbox_messages()) == 1
-    assert engine.store.pending_outbox() == []
+    assert unsent(engine) == []
     inquiry = engine.store.inquiry(inquiry_id)
     assert inquiry is not None and inquiry.state is InquiryState.ACKNOWLEDGED
 
@@ -183,21 +186,27 @@ def test_delivered_but_not_marked_sent_before_a_crash_is_not_sent_again(
 ) -> None:
     inquiry_id = _waiting(engine, mail)
 
-    def crash_after_delivery(self: object, message_id: str, state: str, *args: object,
-                             **kwargs: object) -> None:
-        raise KeyboardInterrupt  # dies after the file is in the outbox, before the bookkeeping
+    real = type(engine.store).update_outbox
 
-    monkeypatch.setattr(type(engine.store), "mark_outbox", crash_after_delivery)
+    def crash_after_delivery(self: object, message_id: str, state: OutboxState,
+                             *args: object, **kwargs: object) -> bool:
+        if state is OutboxState.FILED:  # dies after the file is in the outbox
+            raise KeyboardInterrupt
+        return real(self, message_id, state, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(type(engine.store), "update_outbox", crash_after_delivery)
     with pytest.raises(KeyboardInterrupt):
         engine.acknowledge(inquiry_id)
     monkeypatch.undo()
     assert len(mail.outbox_messages()) == 1
-    engine.sync()  # reconciles the pending row: same Message-ID, same file
+    assert [i.state for i in unsent(engine)] == [OutboxState.SENDING]
+    engine.sync()  # reconciles the row: same Message-ID, same file
     assert len(mail.outbox_messages()) == 1
-    assert engine.store.pending_outbox() == []
+    assert unsent(engine) == []
 
 
-def test_a_failed_send_stays_visible_until_it_goes_out(engine: Engine, mail: MailFolders) -> None:
+def test_a_failed_send_stays_visible_until_it_goes_out(engine: Engine, mail: MailFolders,
+                                                       clock: FixedClock) -> None:
     inquiry_id = _waiting(engine, mail)
     outbox = mail.outbox.path
     outbox.rename(outbox.with_name("Outbox.away"))
@@ -207,9 +216,12 @@ def test_a_failed_send_stays_visible_until_it_goes_out(engine: Engine, mail: Mai
     status = engine.status()
     assert status.count == 0
     assert len(status.problems) == 1
-    assert "1 acknowledgement(s) not sent yet" in status.problems[0]
+    assert "1 message(s) not sent yet" in status.problems[0]
     outbox.unlink()
     outbox.with_name("Outbox.away").rename(outbox)
+    engine.retry_outbox()
+    assert mail.outbox_messages() == []   # the retry waits its back-off
+    clock.advance(timedelta(seconds=30))
     engine.retry_outbox()
     assert len(mail.outbox_messages()) == 1
     assert engine.status().problems == []
@@ -280,7 +292,7 @@ def test_two_processes_acknowledging_at_once_send_one_reply(
 
 
 def test_only_the_first_failure_is_announced_retries_stay_quiet(
-    engine: Engine, mail: MailFolders
+    engine: Engine, mail: MailFolders, clock: FixedClock
 ) -> None:
     from heard.engine import EngineEvent
 
@@ -291,8 +303,11 @@ def test_only_the_first_failure_is_announced_retries_stay_quiet(
     outbox.rename(outbox.with_name("away"))
     outbox.write_text("not a folder")
     engine.acknowledge(inquiry_id)
+    clock.advance(timedelta(minutes=1))
     engine.retry_outbox()
+    clock.advance(timedelta(minutes=5))
     engine.retry_outbox()
+    assert engine.store.outbox()[0].attempts == 3
     assert [e.kind for e in events].count("error") == 1
 
 
@@ -306,3 +321,8 @@ def test_a_default_template_that_does_not_exist_is_refused_at_start(
     ConfigFile(profile.config).set("replies", "template", "acknowlegde")
     with pytest.raises(EngineError, match=r"replies\.template names 'acknowlegde'"):
         Engine.open(profile)
+
+
+def unsent(engine: Engine) -> list[OutboxItem]:
+    return engine.store.outbox([OutboxState.QUEUED, OutboxState.SENDING, OutboxState.SENT,
+                                OutboxState.UNSURE])

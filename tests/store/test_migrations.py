@@ -13,6 +13,7 @@ import pytest
 from heard.domain.clients import Channel
 from heard.domain.ids import ClientId, InquiryId
 from heard.domain.inquiries import InquiryState
+from heard.domain.outbox import OutboxItem, OutboxKind, OutboxState
 from heard.domain.promises import Promise
 from heard.store import Store, StoreError, migrations
 from heard.store.migrations import LATEST, SchemaTooNew
@@ -106,9 +107,27 @@ def test_a_store_from_the_previous_schema_is_upgraded_and_keeps_its_data(
         due = datetime(2026, 11, 25, 16, 30, tzinfo=BERLIN)
         promise = store.add_promise(Promise(InquiryId(3), ClientId(7), received, due, "by 16:30"))
         assert [p.id for p in store.open_promises()] == [promise.id]
-        store.add_outbox("<ack1@morgan-law.example>", InquiryId(3), "work", b"raw mail",
-                         received)
-        assert store.pending_outbox() == [("<ack1@morgan-law.example>", "work", b"raw mail", "")]
+        store.add_outbox(OutboxItem("<ack1@morgan-law.example>", InquiryId(3), OutboxKind.ACK,
+                                    "work", b"raw mail", OutboxState.QUEUED, received))
+        assert [(i.message_id, i.account, i.raw) for i in store.outbox()] == [
+            ("<ack1@morgan-law.example>", "work", b"raw mail")]
+
+
+def test_the_outbox_of_schema_6_keeps_its_rows_in_the_new_states(tmp_path: Path) -> None:
+    path = tmp_path / "six.sqlite3"
+    conn = raw_connection(path)
+    try:
+        migrations.migrate(conn, target=6)
+        for mid, state in (("<a@x>", "pending"), ("<b@x>", "sent"), ("<c@x>", "failed")):
+            conn.execute("INSERT INTO outbox (message_id, transport, raw, state, created_at,"
+                         " sent_at, error) VALUES (?, 'work', x'00', ?, '2026-11-25T08:00:00"
+                         "+00:00', NULL, NULL)", (mid, state))
+    finally:
+        conn.close()
+    with Store(path) as store:
+        assert {i.message_id: i.state for i in store.outbox()} == {
+            "<a@x>": OutboxState.QUEUED, "<b@x>": OutboxState.FILED,
+            "<c@x>": OutboxState.FAILED}
 
 
 def write_newer_schema(path: Path) -> None:

@@ -19,6 +19,7 @@ import pytest
 from heard.domain.clients import Channel, Client
 from heard.domain.ids import ClientId, InquiryId
 from heard.domain.inquiries import Inquiry, InquiryState
+from heard.domain.outbox import OutboxItem, OutboxKind, OutboxState
 from heard.domain.promises import Promise
 from heard.store import DuplicateAddress, Store
 
@@ -357,26 +358,44 @@ def test_removing_an_inquirys_client_keeps_its_promise(store: Store) -> None:
 # outbox
 
 
-def test_outbox_rows_are_pending_until_marked_sent(store: Store) -> None:
+def _queued(message_id: str, inquiry_id: InquiryId | None, account: str, raw: bytes,
+            at: datetime) -> OutboxItem:
+    return OutboxItem(message_id, inquiry_id, OutboxKind.ACK, account, raw,
+                      OutboxState.QUEUED, at)
+
+
+def test_outbox_rows_move_through_their_states_oldest_first(store: Store) -> None:
     client = add_margaret(store)
     inquiry = store.add_inquiry(an_inquiry(client))
-    store.add_outbox("<ack2@x>", inquiry.id, "work", b"second", NOW + timedelta(minutes=1))
-    store.add_outbox("<ack1@x>", inquiry.id, "work", b"first", NOW)
-    store.add_outbox("<ack3@x>", None, "other", b"third", NOW + timedelta(minutes=2))
-    assert store.pending_outbox() == [("<ack1@x>", "work", b"first", ""),
-                                      ("<ack2@x>", "work", b"second", ""),
-                                      ("<ack3@x>", "other", b"third", "")]
+    store.add_outbox(_queued("<ack2@x>", inquiry.id, "work", b"second", NOW + timedelta(minutes=1)))
+    store.add_outbox(_queued("<ack1@x>", inquiry.id, "work", b"first", NOW))
+    store.add_outbox(_queued("<ack3@x>", None, "other", b"third", NOW + timedelta(minutes=2)))
+    queued = [OutboxState.QUEUED]
+    assert [(i.message_id, i.account, i.raw) for i in store.outbox(queued)] == [
+        ("<ack1@x>", "work", b"first"), ("<ack2@x>", "work", b"second"),
+        ("<ack3@x>", "other", b"third")]
 
-    store.mark_outbox("<ack1@x>", "sent", NOW + timedelta(minutes=5))
-    store.mark_outbox("<ack3@x>", "failed", NOW, error="disk full")
-    assert store.pending_outbox() == [("<ack2@x>", "work", b"second", "")]
+    assert store.update_outbox("<ack1@x>", OutboxState.SENDING, NOW, expect=OutboxState.QUEUED,
+                               claim="host:1:2", attempted=True)
+    # A second process cannot claim what the first one is sending.
+    assert not store.update_outbox("<ack1@x>", OutboxState.SENDING, NOW,
+                                   expect=OutboxState.QUEUED)
+    store.update_outbox("<ack1@x>", OutboxState.FILED, NOW + timedelta(minutes=5))
+    store.update_outbox("<ack3@x>", OutboxState.FAILED, NOW, error="550 no such user")
+    assert [i.message_id for i in store.outbox(queued)] == ["<ack2@x>"]
+    first = store.outbox_item("<ack1@x>")
+    assert first is not None
+    assert (first.attempts, first.filed_at, first.sent_at) == (
+        1, NOW + timedelta(minutes=5), NOW + timedelta(minutes=5))
+    third = store.outbox_item("<ack3@x>")
+    assert third is not None and third.error == "550 no such user"
 
 
 def test_one_message_id_is_queued_once(store: Store) -> None:
-    store.add_outbox("<ack@x>", None, "work", b"raw", NOW)
+    store.add_outbox(_queued("<ack@x>", None, "work", b"raw", NOW))
     with pytest.raises(sqlite3.IntegrityError):
-        store.add_outbox("<ack@x>", None, "work", b"raw again", NOW)
-    assert store.pending_outbox() == [("<ack@x>", "work", b"raw", "")]
+        store.add_outbox(_queued("<ack@x>", None, "work", b"raw again", NOW))
+    assert [i.raw for i in store.outbox()] == [b"raw"]
 
 
 def test_times_are_stored_as_utc_instants(tmp_path: Path) -> None:
