@@ -18,10 +18,18 @@ from typing import TYPE_CHECKING, Any
 from heard import __version__
 from heard import log as heard_log
 from heard.clients_import import ImportFormatError, read_clients
-from heard.config import CalendarSource, ConfigError, ConfigFile, ImapAccount, MaildirAccount
+from heard.config import (
+    Account,
+    CalendarSource,
+    ConfigError,
+    ConfigFile,
+    ImapAccount,
+    MaildirAccount,
+)
 from heard.domain.busy import BusyState
-from heard.domain.clients import Channel, Client
+from heard.domain.clients import ASSISTANT_PREFERENCE, Channel, Client
 from heard.domain.ids import ClientId, InquiryId
+from heard.domain.outbox import OutboxItem
 from heard.domain.templates import TemplateError
 from heard.engine import (
     REPORT_EVERY,
@@ -108,6 +116,11 @@ def status_json(status: Status, zone: Any) -> dict[str, Any]:
         "accounts": [accounts_json(a, zone) for a in status.accounts],
         "reports_due": [{"client": client_json(c), "due": _iso(due, zone)}
                         for c, due in status.reports_due],
+        "outbox": [outbox_json(i, zone) for i in status.outbox],
+        "delegations": [{"inquiry": d.inquiry_id, "assistant": d.assistant,
+                         "address": d.address, "made_at": _iso(d.made_at, zone),
+                         "due": _iso(d.due, zone), "overdue": d.overdue(status.at)}
+                        for d in status.delegations],
     }
 
 
@@ -434,9 +447,11 @@ def cmd_log_call(args: argparse.Namespace, engine: Engine) -> int:
 
 
 def ack_json(result: AckResult, zone: Any) -> dict[str, Any]:
-    return {"id": result.inquiry_id, "message_id": result.message_id, "to": result.to,
-            "subject": result.subject, "body": result.body, "template": result.template,
-            "reply_by": _iso(result.reply_by, zone), "sent": result.sent}
+    return {"id": result.inquiry_id, "message_id": result.message_id or None,
+            "to": result.to or None, "subject": result.subject, "body": result.body,
+            "template": result.template, "reply_by": _iso(result.reply_by, zone),
+            "sent": result.sent, "state": result.state or None, "error": result.error or None,
+            "call_back": result.call_back or None}
 
 
 def cmd_ack(args: argparse.Namespace, engine: Engine) -> int:
@@ -445,9 +460,81 @@ def cmd_ack(args: argparse.Namespace, engine: Engine) -> int:
     result = engine.acknowledge(InquiryId(args.id), args.template, reply_by, args.dry_run)
     if args.json:
         _dump(ack_json(result, zone))
-    else:
-        verb = "Would send" if args.dry_run else ("Sent" if result.sent else "Queued")
-        print(f"{verb} to {result.to}: {result.subject}\n\n{result.body}")
+        return 0
+    if result.call_back:
+        print(f"{result.body} ({result.call_back}). No address to write to: Heard reminds"
+              " you before then." if not args.dry_run else
+              f"No address to write to: you would promise to call back ({result.call_back}).")
+        return 0
+    verb = "Would send" if args.dry_run else ("Sent" if result.sent else "Not sent yet")
+    print(f"{verb} to {result.to}: {result.subject}\n\n{result.body}")
+    if result.error:
+        print(f"heard: {result.error}; Heard keeps trying (`heard outbox`)", file=sys.stderr)
+    return 0 if result.sent or args.dry_run or result.state == "queued" else 1
+
+
+def cmd_delegate(args: argparse.Namespace, engine: Engine) -> int:
+    zone = engine.settings.zone
+    due = _time_arg(args.due, zone, engine.clock.now()) if args.due else None
+    result = engine.delegate(InquiryId(args.id), args.to, args.note or "", due,
+                             args.tell_client, args.dry_run)
+    if args.json:
+        _dump({"id": result.inquiry_id, "assistant": {"name": result.assistant.name,
+                                                      "address": result.assistant.address},
+               "forward_id": result.forward_id, "due": _iso(result.due, zone),
+               "told_client": result.told_client, "sent": result.sent,
+               "error": result.error or None})
+        return 0
+    who = f"{result.assistant.name} <{result.assistant.address}>"
+    verb = "Would forward" if args.dry_run else ("Forwarded" if result.sent else
+                                                 "Not sent yet: forward")
+    print(f"{verb} to {who}, due {_iso(result.due, zone)}:\n\n{result.forward_body}")
+    if result.told_client:
+        print(f"\nThe client {'would be' if args.dry_run else 'was'} told:\n\n"
+              f"{result.tell_body}")
+    if result.error:
+        print(f"heard: {result.error}", file=sys.stderr)
+    return 0
+
+
+def outbox_json(item: OutboxItem, zone: Any) -> dict[str, Any]:
+    return {"message_id": item.message_id, "inquiry": item.inquiry_id, "kind": item.kind.value,
+            "account": item.account, "to": item.recipient, "state": item.state.value,
+            "attempts": item.attempts, "created_at": _iso(item.created_at, zone),
+            "next_try": _iso(item.next_try, zone) if item.state.value == "queued" else None,
+            "sent_at": _iso(item.sent_at, zone), "filed_at": _iso(item.filed_at, zone),
+            "error": item.error or None}
+
+
+def cmd_outbox(args: argparse.Namespace, engine: Engine) -> int:
+    zone = engine.settings.zone
+    if args.action in ("resend", "mark-sent", "cancel") and not args.message_id:
+        raise UsageError(f"outbox {args.action} needs the MESSAGE-ID (from `heard outbox`)")
+    if args.action in ("resend", "mark-sent", "cancel"):
+        if args.action == "cancel":
+            engine.cancel_send(args.message_id)
+            print(f"Cancelled {args.message_id}; the client is waiting again.")
+            return 0
+        outcome = (engine.resend if args.action == "resend" else engine.mark_sent)(
+            args.message_id)
+        print(f"{args.message_id}: {outcome.state.value}"
+              + (f" ({outcome.error})" if outcome.error else ""))
+        return 0 if outcome.out else 1
+    if args.action == "flush":
+        report = engine.retry_outbox()
+        for error in report.errors:
+            print(f"heard: {error}", file=sys.stderr)
+    items = engine.outbox_items(everything=args.all)
+    if args.json:
+        _dump({"messages": [outbox_json(i, zone) for i in items]})
+        return 0
+    if not items:
+        print("The outbox is empty: everything went out.")
+    for item in items:
+        when = item.created_at.astimezone(zone)
+        line = f"  {item.state.value:<9} {item.kind.value:<7} {when:%a %H:%M}  {item.recipient}"
+        print(line + f"\n            {item.message_id}"
+              + (f"\n            {item.error}" if item.error else ""))
     return 0
 
 
@@ -478,12 +565,16 @@ def _find_client(engine: Engine, key: str) -> Client:
     return found[0]
 
 
-def _reports_preference(preferences: Any, every: str | None) -> dict[str, str]:
+def _preferences(preferences: Any, args: argparse.Namespace) -> dict[str, str]:
+    """The client's preferences with the ones given on the command line changed."""
     result = dict(preferences)
+    every = args.status_reports
     if every == "none":
         result.pop("status_reports", None)
     elif every:
         result["status_reports"] = every
+    if args.assistant:
+        result[ASSISTANT_PREFERENCE] = args.assistant
     return result
 
 
@@ -526,7 +617,7 @@ def cmd_clients(args: argparse.Namespace, engine: Engine) -> int:
             name=args.name, emails=tuple(args.email), domains=tuple(args.domain),
             phones=tuple(args.phone), preferred_name=args.preferred_name, tier=args.tier,
             channel=Channel(args.channel),
-            preferences=_reports_preference({}, args.status_reports)))
+            preferences=_preferences({}, args)))
         if args.json:
             _dump(client_json(client))
         else:
@@ -542,7 +633,7 @@ def cmd_clients(args: argparse.Namespace, engine: Engine) -> int:
             else (args.preferred_name or None),
             tier=args.tier or old.tier,
             channel=Channel(args.channel) if args.channel else old.channel,
-            preferences=_reports_preference(old.preferences, args.status_reports))
+            preferences=_preferences(old.preferences, args))
         client = engine.update_client(client)
         if args.json:
             _dump(client_json(client))
@@ -603,12 +694,45 @@ def _read_password(args: argparse.Namespace, what: str) -> str:
 
 
 def _store_password(account: ImapAccount, password: str) -> None:
+    _store_secret(account.keyring_name, password)
+
+
+def _store_secret(name: str, password: str) -> None:
     from heard import secrets
 
     try:
-        secrets.store_password(account.keyring_name, password)
+        secrets.store_password(name, password)
     except secrets.SecretsUnavailable as exc:
         raise EngineError(str(exc)) from exc
+
+
+def _smtp_entry(args: argparse.Namespace) -> dict[str, Any]:
+    if not args.smtp_host:
+        return {}
+    entry: dict[str, Any] = {"smtp_host": args.smtp_host, "smtp_security": args.smtp_security}
+    if args.smtp_port:
+        entry["smtp_port"] = args.smtp_port
+    if args.smtp_username:
+        entry["smtp_username"] = args.smtp_username
+    if args.smtp_ca_file:
+        entry["smtp_ca_file"] = str(Path(args.smtp_ca_file).expanduser().absolute())
+    if args.sent_copy != "append":
+        entry["sent_copy"] = args.sent_copy
+    return entry
+
+
+def _smtp_ok(engine: Engine, account: Account) -> bool:
+    """Log in to the account's SMTP server (sending nothing); say what is wrong if not."""
+    if account.smtp is None:
+        return True
+    print(f"Logging in to {account.smtp.host}:{account.smtp.port} (SMTP) ...", file=sys.stderr)
+    problem = engine.test_smtp(account)
+    if problem:
+        print(f"heard: {problem}", file=sys.stderr)
+        print("The account was not added; the passwords stay in the keyring for the next"
+              " try.", file=sys.stderr)
+        return False
+    return True
 
 
 def _add_imap(args: argparse.Namespace, engine: Engine, file: ConfigFile, name: str) -> int:
@@ -629,6 +753,7 @@ def _add_imap(args: argparse.Namespace, engine: Engine, file: ConfigFile, name: 
         entry["ca_file"] = str(Path(args.ca_file).expanduser().absolute())
     if args.address:
         entry["address"] = args.address
+    entry.update(_smtp_entry(args))
     from heard.config import settings_from
 
     try:  # the same checks as at load time, before anything is written
@@ -638,6 +763,10 @@ def _add_imap(args: argparse.Namespace, engine: Engine, file: ConfigFile, name: 
     assert isinstance(account, ImapAccount)
     password = _read_password(args, f"{username} at {args.host}")
     _store_password(account, password)
+    if account.smtp is not None and account.smtp.username \
+            and account.smtp.username != account.username:
+        _store_secret(account.smtp.keyring_name, _read_password(
+            args, f"{account.smtp.username} at {account.smtp.host} (SMTP)"))
     if not args.no_test:
         print(f"Logging in to {account.host}:{account.port} ...", file=sys.stderr)
         health = engine.test_account(account)
@@ -648,6 +777,8 @@ def _add_imap(args: argparse.Namespace, engine: Engine, file: ConfigFile, name: 
             return 1
         if health.problem:
             print(f"Note: {health.problem}", file=sys.stderr)
+        if not _smtp_ok(engine, account):
+            return 1
     file.append("accounts", entry)
     print(f"Added imap account {name!r} ({username} at {account.host}); the password is in"
           " the keyring.")
@@ -773,6 +904,7 @@ def cmd_account(args: argparse.Namespace, engine: Engine) -> int:
                     entry[key] = str(Path(getattr(args, key)).expanduser().absolute())
             if args.address:
                 entry["address"] = args.address
+            entry.update(_smtp_entry(args))
             file.append("accounts", entry)
         else:
             if not path.exists():
@@ -796,6 +928,16 @@ def cmd_account(args: argparse.Namespace, engine: Engine) -> int:
             print(f"Stored the password of {calendar.name!r}; "
                   + ("the calendar answers." if ok else f"but: {detail}"))
             return 0 if ok else 1
+        if args.smtp:
+            if account is None or account.smtp is None:
+                raise EngineError(f"there is no account named {args.name!r} with an SMTP"
+                                  " server")
+            _store_secret(account.smtp.keyring_name, _read_password(
+                args, f"{account.smtp.username} at {account.smtp.host} (SMTP)"))
+            problem = engine.test_smtp(account)
+            print(f"Stored the SMTP password of {account.name!r}; "
+                  + (f"but: {problem}" if problem else "login works."))
+            return 1 if problem else 0
         if not isinstance(account, ImapAccount):
             raise EngineError(f"there is no imap or caldav account named {args.name!r}")
         _store_password(account, _read_password(args, f"{account.username} at {account.host}"))
@@ -836,6 +978,12 @@ def cmd_account(args: argparse.Namespace, engine: Engine) -> int:
         for acc in settings.accounts:
             if args.name and acc.name != args.name:
                 continue
+            if acc.smtp is not None:
+                problem = engine.test_smtp(acc)
+                failures += bool(problem)
+                print(f"  {'FAIL' if problem else 'ok  '}  {acc.name} smtp: "
+                      + (problem or f"{acc.smtp.username or '(no login)'} at"
+                         f" {acc.smtp.host}:{acc.smtp.port}"))
             if isinstance(acc, ImapAccount):
                 health = engine.test_account(acc)
                 failures += not health.online
@@ -933,6 +1081,29 @@ def _parser() -> argparse.ArgumentParser:
     ack.add_argument("--reply-by", metavar="TIME", help="promised time (HH:MM or ISO-8601)")
     ack.add_argument("--dry-run", action="store_true", help="show the reply, send nothing")
 
+    delegate = sub.add_parser("delegate", parents=[common, jsonp],
+                              help="hand an inquiry to your assistant")
+    delegate.add_argument("id", type=int, help="inquiry id (from `heard status`)")
+    delegate.add_argument("--to", metavar="NAME", help="the assistant (default: the first)")
+    delegate.add_argument("--note", metavar="TEXT", help="a note for the assistant")
+    delegate.add_argument("--due", metavar="TIME",
+                          help="when they should have taken it up (default: from settings)")
+    tell = delegate.add_mutually_exclusive_group()
+    tell.add_argument("--tell-client", dest="tell_client", action="store_true", default=None,
+                      help="tell the client who will help (default: from settings)")
+    tell.add_argument("--no-tell-client", dest="tell_client", action="store_false",
+                      help="do not tell the client")
+    delegate.add_argument("--dry-run", action="store_true", help="show it, send nothing")
+
+    outbox = sub.add_parser("outbox", parents=[common, jsonp],
+                            help="messages not sent yet, and deciding on unsure ones")
+    outbox.add_argument("action", nargs="?", default="list",
+                        choices=["list", "flush", "resend", "mark-sent", "cancel"],
+                        help="list (default); flush: try now; resend / mark-sent: settle an"
+                             " unsure message; cancel: do not send a queued one")
+    outbox.add_argument("message_id", nargs="?", metavar="MESSAGE-ID")
+    outbox.add_argument("--all", action="store_true", help="also the last two weeks' sent")
+
     prospect = sub.add_parser("prospect", parents=[common, jsonp],
                               help="decide on a prospect: client, prospect, not-a-client")
     prospect.add_argument("decision",
@@ -997,6 +1168,9 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--status-reports", choices=[*REPORT_EVERY, "none"],
                        help="how often this client wants a status report (a reminder"
                             " comes when one is due)")
+        p.add_argument("--assistant", choices=["yes", "no"],
+                       help="may your assistant deal with this client (no: Heard never"
+                            " tells them an assistant is helping)")
     sent = csub.add_parser("report-sent", parents=[common],
                            help="note that a client had the status report they asked for")
     sent.add_argument("client", help="client id or name")
@@ -1032,13 +1206,30 @@ def _parser() -> argparse.ArgumentParser:
                      help="CA certificate of a server with its own authority")
     add.add_argument("--calendar", action="append", default=[], metavar="NAME",
                      help="caldav: a calendar that counts (default: all; repeatable)")
+    add.add_argument("--smtp-host", metavar="HOST",
+                     help="imap, maildir: the SMTP server replies leave by")
+    add.add_argument("--smtp-port", type=int, metavar="PORT",
+                     help="the SMTP port (default 587 for starttls, 465 for tls)")
+    add.add_argument("--smtp-security", choices=["starttls", "tls", "plain"],
+                     default="starttls", help="starttls (default), tls, or plain (this"
+                     " machine only)")
+    add.add_argument("--smtp-username", metavar="NAME",
+                     help="the SMTP login (default: the IMAP username; its password is"
+                          " asked for separately when it differs)")
+    add.add_argument("--smtp-ca-file", metavar="PATH", help="CA file of the SMTP server")
+    add.add_argument("--sent-copy", choices=["append", "server"], default="append",
+                     help="append (default): Heard files each reply in Sent; server: the"
+                          " server does it itself (Gmail)")
     add.add_argument("--password-stdin", action="store_true",
-                     help="imap: read the password from stdin (for scripts)")
+                     help="imap: read the password from stdin (for scripts; a second line"
+                          " is the SMTP password when its username differs)")
     add.add_argument("--no-test", action="store_true",
                      help="imap: add the account without logging in first")
     pw = asub.add_parser("password", parents=[common],
-                         help="store a new password for an IMAP account in the keyring")
+                         help="store a new password for an account in the keyring")
     pw.add_argument("name")
+    pw.add_argument("--smtp", action="store_true",
+                    help="the account's SMTP password (when its login differs from IMAP)")
     pw.add_argument("--password-stdin", action="store_true", help="read it from stdin")
     test = asub.add_parser("test", parents=[common], help="check that accounts can be read")
     test.add_argument("name", nargs="?")
@@ -1051,7 +1242,7 @@ COMMANDS: dict[str | None, Callable[[argparse.Namespace, Engine], int]] = {
     None: cmd_tray, "status": cmd_status, "sync": cmd_sync, "ack": cmd_ack,
     "clients": cmd_clients, "account": cmd_account, "answered": cmd_close, "dismiss": cmd_close,
     "explain": cmd_explain, "busy": cmd_busy, "stats": cmd_stats, "log-call": cmd_log_call,
-    "prospect": cmd_prospect,
+    "prospect": cmd_prospect, "delegate": cmd_delegate, "outbox": cmd_outbox,
 }
 
 

@@ -506,6 +506,20 @@ class Engine:
                    if missing else "")
         return AccountHealth(account.name, "maildir", not missing, problem)
 
+    def test_smtp(self, account: Account) -> str | None:
+        """Log in to the account's SMTP server, sending nothing: None, or what is wrong."""
+        from heard.mail.smtp import SmtpTransport
+        from heard.mail.transport import SendError
+        from heard.outbox import smtp_password
+
+        if account.smtp is None:
+            return f"{account.name} has no SMTP server"
+        try:
+            SmtpTransport(account.name, account.smtp, lambda: smtp_password(account)).test()
+        except SendError as exc:
+            return exc.problem
+        return None
+
     def log_call(self, who: str, at: datetime | None = None, note: str = "") -> Inquiry:
         """A call the user missed or took a message for, logged by hand: `who` is a phone
         number or a client's id or name. It waits like any other contact."""

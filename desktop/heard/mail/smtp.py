@@ -115,7 +115,11 @@ class SmtpTransport:
         except (OSError, smtplib.SMTPException) as exc:
             raise self._fail(f"could not talk to {where} ({exc})") from exc
         if server.username:
-            password = self._password()
+            try:
+                password = self._password()
+            except Exception as exc:  # the keyring is locked or gone: it may come back
+                smtp.close()
+                raise self._fail(f"cannot read the SMTP password: {exc}") from exc
             if password is None:
                 smtp.close()
                 raise self._fail(f"no password for {server.username}@{server.host} in the"
