@@ -36,7 +36,7 @@ from heard.domain.messages import MessageFacts
 from heard.domain.outbox import OutboxItem, OutboxState
 from heard.domain.promises import Promise
 from heard.domain.standards import PROSPECT_TIER
-from heard.domain.templates import Template
+from heard.domain.templates import Template, format_time
 from heard.domain.urgency import Urgency
 from heard.domain.waiting import WaitingItem, badge_urgency, waiting_count, waiting_items
 from heard.errors import EngineError, NoSuchInquiry, NotWaiting
@@ -303,7 +303,8 @@ class Engine:
 
     def _intake(self) -> Intake:
         return Intake(self.store, self.clock, self.settings.zone, self.settings.mail_window,
-                      self.rules())
+                      self.rules(), frozenset(normalize_email(a.address)
+                                              for a in self.settings.assistants))
 
     @property
     def pattern_sets(self) -> list[PatternSet]:
@@ -455,6 +456,7 @@ class Engine:
         if only is None:
             self._flush_outbox(report)
             self.refresh_calendars(force=True)
+            self.autopilot()
         if report.changed:
             self._emit(EngineEvent("changed", tuple(report.new_inquiries)))
         return report
@@ -783,10 +785,20 @@ class Engine:
                                frozenset(settings.urgent_tiers))
             reports = [(c, due) for c, due in self.reports_due(now, clients.values())
                        if f"report:{c.id}:{due.isoformat()}" not in already]
+            late = [d for d in self.store.open_delegations() if d.overdue(now)
+                    and f"delegation:{d.inquiry_id}:{d.due.isoformat()}" not in already]
             self.store.mark_alerts([a.key for a in found]
-                                   + [f"report:{c.id}:{due.isoformat()}" for c, due in reports],
-                                   now)
+                                   + [f"report:{c.id}:{due.isoformat()}" for c, due in reports]
+                                   + [f"delegation:{d.inquiry_id}:{d.due.isoformat()}"
+                                      for d in late], now)
         toasts = [(t.title, t.text) for t in group(found, now, settings.zone)]
+        for delegation in late:
+            inquiry = self.store.inquiry(delegation.inquiry_id)
+            client = clients.get(inquiry.client_id) if inquiry else None
+            toasts.append((f"{delegation.assistant} has not taken it up",
+                           f"{client.name if client else 'A client'}'s message was due to be"
+                           f" taken up by {format_time(delegation.due, settings.zone, now)};"
+                           " check with them, or answer it yourself"))
         if reports:
             names = [c.display_name for c, _ in reports]
             toasts.append(("Status report due" if len(names) == 1 else

@@ -130,11 +130,13 @@ def _server_when(facts: MessageFacts | None, arrived: datetime) -> datetime:
 
 class Intake:
     def __init__(self, store: Store, clock: Clock, zone: tzinfo,
-                 window: timedelta = INTAKE_WINDOW, rules: Rules | None = None) -> None:
+                 window: timedelta = INTAKE_WINDOW, rules: Rules | None = None,
+                 assistants: frozenset[str] = frozenset()) -> None:
         self.store = store
         self.clock = clock
         self.zone = zone
         self.window = window
+        self.assistants = assistants  # their mail can confirm a delegation
         if rules is None:
             from heard.domain.classify import Rules
 
@@ -325,6 +327,10 @@ class Intake:
             # Answered before Heard saw it (from another account or device): not waiting,
             # and no made-up response time for the statistics.
             return "answered", "already answered (\\Answered) when first seen"
+        if self.assistants and normalize_email(item.facts.from_addr) in self.assistants:
+            taken_up = self._from_assistant(item.facts, item.at, report)
+            if taken_up:
+                return "delegation", taken_up
         verdict = self.classify(item.facts, directory, own)
         reason = verdict.reason
         if not verdict.is_inquiry or (verdict.client is None and verdict.person is None):
@@ -340,6 +346,30 @@ class Intake:
             if new_id is not None:
                 report.new_inquiries.append(new_id)
         return verdict.verdict.value, reason
+
+    def _from_assistant(self, facts: MessageFacts, at: datetime, report: SyncReport) -> str:
+        """The assistant's mail in a delegated thread (a reply to the forward, or a reply to
+        the client with the user in copy) shows the matter is in hand; one addressed to the
+        client answers it."""
+        thread = set(facts.thread_ids) - {facts.message_id}
+        found = []
+        for delegation in self.store.open_delegations():
+            inquiry = self.store.inquiry(delegation.inquiry_id)
+            if inquiry is None or not thread & {delegation.forward_id, *inquiry.thread_ids}:
+                continue
+            self.store.confirm_delegation(delegation.inquiry_id, at)
+            found.append(f"{delegation.assistant} took up inquiry {delegation.inquiry_id}")
+            to_client = {normalize_email(a) for a in facts.to} & {
+                normalize_email(inquiry.reply_address), *self._client_emails(inquiry)}
+            if to_client and inquiry.state is InquiryState.DELEGATED and inquiry.id:
+                self.store.save_inquiry(inquiry.answer(at))
+                self.store.close_promises(inquiry.id, at)
+                report.answered.append(inquiry.id)
+        return "; ".join(found)
+
+    def _client_emails(self, inquiry: Inquiry) -> tuple[str, ...]:
+        client = self.store.client(inquiry.client_id)
+        return client.emails if client else ()
 
     def _prospect(self, person: Person | None, at: datetime) -> Client:
         """The provisional client record of a new person (found again by address or

@@ -193,6 +193,9 @@ class HeardApp(QObject):
                      lambda exc: self._show_error(f"could not send: {exc}"))
         self.ops.run(self.engine.alerts, lambda _toasts: None,
                      lambda exc: log.warning("warnings not computed: %s", exc))
+        if self.engine.settings.autopilot_tiers:
+            self.ops.run(self.engine.autopilot, lambda _sent: None,
+                         lambda exc: log.warning("autopilot failed: %s", exc))
         if any(c.remote for c in self.engine.settings.calendars):
             self.ops.run(self.engine.refresh_calendars, lambda _changed: None,
                          lambda exc: log.warning("calendar refresh failed: %s", exc))
