@@ -271,6 +271,9 @@ class Replies:
         assert inquiry.id is not None
         number = inquiry.sender if inquiry.sender.startswith("+") else next(
             iter(client.phones), inquiry.sender)
+        if not number:
+            raise ReplyError(f"{client.name} left no number and no address: there is no one"
+                             " to reply to; mark it answered or dismiss it")
         result = AckResult(inquiry.id, "", "", "", f"Call {client.name} back by"
                            f" {values['reply_by']}", promised, chosen.name, sent=False,
                            call_back=f"tel:{number}")

@@ -184,12 +184,11 @@ def test_voicemail_from_an_unknown_number_makes_a_prospect(
     assert prospect.preferences.get("via") == f"voicemail ({LABELS[sample]})"
     assert item.inquiry.sender == number
     # A caller who is not a client has no address: there is no one to write to, and
-    # certainly not the phone system.
-    with pytest.raises(EngineError) as refused:
-        engine.acknowledge(item.inquiry.id, dry_run=True)
+    # certainly not the phone system; acknowledging becomes a promise to call back.
+    reply = engine.acknowledge(item.inquiry.id, dry_run=True)
     robot = email.utils.parseaddr(header(voicemail(sample).read_bytes(), "From"))[1]
-    assert robot not in str(refused.value)
-    assert "not an address Heard can reply to" in str(refused.value)
+    assert (reply.to, reply.message_id, reply.call_back) == ("", "", f"tel:{number}")
+    assert robot not in repr(reply)
 
 
 def test_voicemail_from_a_withheld_number_is_a_prospect_call_with_no_number(
@@ -201,7 +200,7 @@ def test_voicemail_from_a_withheld_number_is_a_prospect_call_with_no_number(
     assert item.client.phones == () and item.client.emails == ()
     assert item.inquiry.sender == ""
     assert item.inquiry.subject == "Voicemail from unknown caller"
-    with pytest.raises(EngineError):
+    with pytest.raises(EngineError, match="left no number and no address"):
         engine.acknowledge(item.inquiry.id, dry_run=True)
 
 
@@ -286,10 +285,17 @@ def test_a_form_without_an_email_field_is_a_call_back_never_a_reply_to_the_robot
     assert item.client.prospect is True
     assert (item.client.name, item.client.phones, item.client.emails) == (name, (number,), ())
     assert item.inquiry.sender == number
-    with pytest.raises(EngineError) as refused:
-        engine.acknowledge(item.inquiry.id, dry_run=True)
-    assert "squarespace" not in str(refused.value).lower()
-    assert number in str(refused.value)
+    reply = engine.acknowledge(item.inquiry.id, dry_run=True)
+    assert "squarespace" not in repr(reply).lower()
+    assert (reply.to, reply.call_back) == ("", f"tel:{number}")
+    # Acknowledging for real: a promise to call back, and the caller is still waiting.
+    engine.acknowledge(item.inquiry.id)
+    status = engine.status()
+    (promise,) = status.promises
+    assert promise.promise.text.startswith("call back by ")
+    assert [w.inquiry.id for w in status.waiting] == [item.inquiry.id]
+    with pytest.raises(EngineError, match="already promised"):
+        engine.acknowledge(item.inquiry.id)
 
 
 def test_a_client_who_writes_through_the_website_form_is_that_client(
