@@ -560,8 +560,6 @@ def settings_from(data: Mapping[str, Any], path: Path) -> Settings:
             reader.problems.append(f"assistants[{i}].address: an assistant needs an address")
             continue
         assistants.append(Assistant(entry["name"] or entry["address"], entry["address"]))
-    if parsed["assistant"]["name"] and not parsed["assistant"]["address"]:
-        reader.problems.append("assistant.address: give your assistant's address too")
     hours = parsed["hours"]
     week = tuple(hours[d] or () for d in WEEKDAYS)
     if not any(week):

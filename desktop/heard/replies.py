@@ -444,7 +444,7 @@ class Replies:
                 from heard.mail.maildir import Maildir
 
                 for source, key in self.host.store.seen_locations(inquiry.message_id):
-                    if source == f"{account.name}:inbox":
+                    if source == f"maildir:{account.inbox}":
                         entry = Maildir(account.inbox).find(key)
                         if entry is not None:
                             return entry.path.read_bytes()
