@@ -278,3 +278,17 @@ def test_while_free_the_autopilot_leaves_replies_to_the_user(
 
 
 
+
+
+def test_a_long_threads_references_keep_the_root_and_the_latest() -> None:
+    from heard.mail.compose import MAX_REFERENCES, build_reply
+
+    chain = tuple(f"<m{n}@hale.example>" for n in range(60))
+    msg = build_reply(sender_name="Alex", sender_addr="alex@morgan-law.example",
+                      to_name="Megge", to_addr="margaret@hale.example", subject="Lease",
+                      body="ok", in_reply_to="<m60@hale.example>", references=chain,
+                      date=NOW, message_id="<ack@morgan-law.example>")
+    refs = str(msg["References"]).split()
+    assert len(refs) == MAX_REFERENCES
+    assert refs[0] == "<m0@hale.example>" and refs[-1] == "<m60@hale.example>"
+    assert refs[-2] == "<m59@hale.example>"

@@ -20,6 +20,18 @@ def _address(name: str, addr: str) -> Address:
     return Address(display_name=header_safe(name), username=username, domain=domain)
 
 
+# A long thread's References would grow without end: keep its root and the latest ids
+# (as mail clients do), which is all threading needs.
+MAX_REFERENCES = 20
+
+
+def _trimmed(refs: list[str]) -> list[str]:
+    refs = [header_safe(r) for r in refs if r]
+    if len(refs) <= MAX_REFERENCES:
+        return refs
+    return [refs[0], *refs[-(MAX_REFERENCES - 1):]]
+
+
 def make_message_id(domain: str) -> str:
     return email.utils.make_msgid(domain=header_safe(domain) or "heard.invalid")
 
@@ -50,7 +62,7 @@ def build_reply(
     if in_reply_to:
         msg["In-Reply-To"] = in_reply_to
         refs = [r for r in references if r != in_reply_to] + [in_reply_to]
-        msg["References"] = " ".join(refs)
+        msg["References"] = " ".join(_trimmed(refs))
         msg[HEARD_ACK_HEADER] = in_reply_to
     msg.set_content(body)
     return msg
