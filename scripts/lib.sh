@@ -16,11 +16,11 @@ RUNTIME_PACKAGES=(python3 python3-venv python3-pip ca-certificates
   libxcb-xinerama0 libxcb-xkb1 fonts-dejavu-core)
 
 # A real desktop for the tests: X server, window manager, tray host, notification daemon,
-# screenshots; real servers: Dovecot (IMAP, LMTP), gnome-keyring (Secret Service);
-# `time` and mbsync (isync) for the benchmarks.
+# screenshots; real servers: Dovecot (IMAP, LMTP), Postfix (SMTP submission),
+# gnome-keyring (Secret Service); `time` and mbsync (isync) for the benchmarks.
 TEST_PACKAGES=(xvfb xauth openbox trayer dunst libnotify-bin dbus-daemon dbus-bin
   imagemagick x11-utils x11-xserver-utils x11-apps time
-  dovecot-imapd dovecot-lmtpd openssl gnome-keyring isync)
+  dovecot-imapd dovecot-lmtpd postfix openssl gnome-keyring isync)
 
 as_root() {
   if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
@@ -40,6 +40,12 @@ apt_install() {
   if [ ! -e "$policy" ]; then
     as_root sh -c "printf '#!/bin/sh\nexit 101\n' > $policy && chmod 755 $policy"
     own_policy=1
+  fi
+  # Unasked, Postfix's install answers its debconf question with "Internet Site": a
+  # system-wide MTA on every interface from the next boot. The tests run their own.
+  if [[ " ${missing[*]} " == *" postfix "* ]]; then
+    echo "postfix postfix/main_mailer_type select No configuration" \
+      | as_root debconf-set-selections
   fi
   as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \

@@ -18,6 +18,15 @@ from heard.engine import Engine
 from heard.paths import Profile
 from tests.support.fixtures import desktop_session  # noqa: F401  (a session-scoped fixture)
 from tests.support.mail import MailFolders
+from tests.support.servers import (  # noqa: F401  (fixtures for every test folder)
+    dovecot,
+    faulty_smtp,
+    faulty_smtp_server,
+    forgiving_postfix,
+    mailuser,
+    own_dovecot,
+    postfix,
+)
 
 # Widget tests run without a display; the desktop tests start their own X server and
 # pass its environment to the app explicitly.

@@ -1,7 +1,8 @@
 """IMAP tests run against a real Dovecot on loopback and a real Secret Service keyring.
 
 One Dovecot serves the whole session (each test has its own mail user); tests that stop
-or reconfigure the server start their own with `own_dovecot`.
+or reconfigure the server start their own with `own_dovecot`. Those fixtures (`dovecot`,
+`mailuser`, `own_dovecot`) live in tests/support/servers.py, for every test folder.
 """
 
 from __future__ import annotations
@@ -18,27 +19,8 @@ from heard.config import ConfigFile, ImapAccount
 from heard.engine import Engine, EngineEvent
 from heard.paths import Profile
 from tests.conftest import CLIENTS
-from tests.support.dovecot import Dovecot, MailUser
+from tests.support.dovecot import MailUser
 from tests.support.keyring import keyring_service, real_keyring  # noqa: F401
-
-
-@pytest.fixture(scope="session")
-def dovecot() -> Iterator[Dovecot]:
-    server = Dovecot().start()
-    yield server
-    server.close()
-
-
-@pytest.fixture
-def own_dovecot() -> Iterator[Dovecot]:
-    server = Dovecot().start()
-    yield server
-    server.close()
-
-
-@pytest.fixture
-def mailuser(dovecot: Dovecot) -> MailUser:
-    return dovecot.add_user()
 
 
 def imap_profile(root: Path, user: MailUser, *, security: str = "plain",

@@ -3,6 +3,10 @@
 One server runs per test session; each test gets its own mail user, so tests never see
 each other's mail. Tests that stop, restart or reconfigure the server start their own.
 Runs as root (the CI machines) or as an ordinary user (no chroot, own uid).
+
+Besides IMAP and LMTP it offers SASL authentication over TCP (`sasl_port`), which the test
+Postfix (tests/support/smtp.py) uses, and one extra mailbox, `elsewhere`, where the test SMTP
+servers deliver mail addressed outside the test domain.
 """
 
 from __future__ import annotations
@@ -86,6 +90,11 @@ service lmtp {{
     port = {lmtp}
   }}
 }}
+service auth {{
+  inet_listener sasl {{
+    port = {sasl}
+  }}
+}}
 """
 
 # Post-login capabilities without IDLE: what an old or minimal server offers.
@@ -93,7 +102,23 @@ NO_IDLE = ("imap_capability = IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE LITERA
            " SPECIAL-USE UIDPLUS\n")
 
 
+# Dovecot's documented way to turn off its growing delay after failed logins. Without it
+# one wrong password (over IMAP or through a test Postfix's SASL) makes the next logins
+# from 127.0.0.1, any test's, wait seconds: wrong passwords go to a server with this.
+NO_AUTH_PENALTY = """\
+service anvil {
+  unix_listener anvil-auth-penalty {
+    mode = 0
+  }
+}
+auth_failure_delay = 0
+"""
+
 USERS = 500
+# The mail domain of every test user (MailUser.address), and the user whose mailbox takes
+# the test SMTP servers' mail for every other domain.
+DOMAIN = "localhost"
+ELSEWHERE = "elsewhere"
 
 
 def free_port() -> int:
@@ -133,7 +158,7 @@ class MailUser:
 
     @property
     def address(self) -> str:
-        return f"{self.name}@localhost"
+        return f"{self.name}@{DOMAIN}"
 
     def client(self) -> imapclient.IMAPClient:
         client = imapclient.IMAPClient("127.0.0.1", port=self.server.imap_port, ssl=False,
@@ -208,23 +233,54 @@ class Dovecot:
             self._identity = {"internal_user": me, "login_user": me,
                               "internal_group": grp.getgrgid(self.gid).gr_name}
         self.imap_port, self.imaps_port, self.lmtp_port = free_port(), free_port(), free_port()
+        self.sasl_port = free_port()
         subprocess.run(
             ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
              str(self.dir / "key.pem"), "-out", str(self.cert), "-days", "2", "-subj",
              "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
             check=True, capture_output=True)
         (self.dir / "users").write_text("".join(
-            f"user{n}:{{PLAIN}}secret::::::\n" for n in range(1, USERS + 1)))
+            f"{name}:{{PLAIN}}secret::::::\n"
+            for name in [*(f"user{n}" for n in range(1, USERS + 1)), ELSEWHERE]))
+        self._make_home(ELSEWHERE)
         self._write_conf()
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
     def cert(self) -> Path:
+        """Self-signed, for CN=localhost with SAN DNS:localhost and IP:127.0.0.1."""
         return self.dir / "cert.pem"
+
+    @property
+    def key(self) -> Path:
+        return self.dir / "key.pem"
+
+    @property
+    def ports(self) -> tuple[int, ...]:
+        return (self.imap_port, self.imaps_port, self.lmtp_port, self.sasl_port)
+
+    @property
+    def elsewhere(self) -> MailUser:
+        """The mailbox where the test SMTP servers put mail for addresses outside DOMAIN."""
+        return MailUser(ELSEWHERE, "secret", self)
+
+    def passwords(self) -> dict[str, str]:
+        """Every user's password, as the passdb has it."""
+        users = {}
+        for line in (self.dir / "users").read_text().splitlines():
+            name, password = line.split(":")[:2]
+            users[name] = password.removeprefix("{PLAIN}")
+        return users
+
+    def _make_home(self, name: str) -> None:
+        home = self.dir / "home" / name
+        home.mkdir(parents=True)
+        os.chown(home, self.uid, self.gid)
 
     def _write_conf(self) -> None:
         text = CONF.format(d=self.dir, tag=self.dir.name, uid=self.uid, gid=self.gid,
                            imap=self.imap_port, imaps=self.imaps_port, lmtp=self.lmtp_port,
+                           sasl=self.sasl_port,
                            **self._identity) + self.extra
         if os.geteuid() != 0:  # an ordinary user can neither chroot nor chown
             text += "".join(f"service {s} {{\n  chroot =\n}}\n"
@@ -234,7 +290,7 @@ class Dovecot:
     def start(self) -> Dovecot:
         self.proc = subprocess.Popen(["dovecot", "-F", "-c", str(self.dir / "dovecot.conf")],
                                      start_new_session=True)
-        for port in (self.imap_port, self.imaps_port, self.lmtp_port):
+        for port in self.ports:
             wait_port(port)
         return self
 
@@ -251,7 +307,7 @@ class Dovecot:
             self.proc.wait()
         self.proc = None
         # Until the ports are free a restart would fail to bind.
-        for port in (self.imap_port, self.imaps_port, self.lmtp_port):
+        for port in self.ports:
             wait_closed(port)
 
     def kick(self, user: MailUser) -> None:
@@ -265,9 +321,7 @@ class Dovecot:
         name = f"user{next(self._users)}"
         if int(name.removeprefix("user")) > USERS:
             raise RuntimeError(f"more than {USERS} mail users in one test session")
-        home = self.dir / "home" / name
-        home.mkdir(parents=True)
-        os.chown(home, self.uid, self.gid)
+        self._make_home(name)
         if password != "secret":
             raise ValueError("the users are made at start-up with the password 'secret'")
         return MailUser(name, password, self)

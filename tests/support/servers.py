@@ -1,0 +1,90 @@
+"""pytest fixtures for the real mail servers on loopback, for every test folder.
+
+In ``tests/conftest.py``::
+
+    from tests.support.servers import dovecot, faulty_smtp, ...  # noqa: F401
+
+- ``dovecot`` (session): one Dovecot (IMAP, LMTP, SASL) for the whole run;
+  ``mailuser`` gives each test its own user on it. ``own_dovecot``: a test's private one,
+  for tests that stop, restart or reconfigure the server.
+- ``postfix`` (session): Postfix submission (STARTTLS and implicit TLS) delivering into
+  ``dovecot``. Root only: skipped otherwise. Never log in to it with a wrong password: the
+  SASL check is Dovecot's, whose penalty would slow every later login from 127.0.0.1.
+- ``forgiving_postfix`` (session): the same, with a Dovecot of its own that has no auth
+  penalty (``forgiving_postfix.dovecot.add_user()``), for wrong passwords.
+- ``faulty_smtp``: the session's one FaultySmtp (``faulty_smtp_server``), handed to each test
+  reset: running, no faults pending, nothing received.
+
+A server starts when the first test asks for it, not before; tests that use none start
+none. tests/support/smtp.py (aiosmtpd) is imported only then.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+import pytest
+
+from tests.support.dovecot import NO_AUTH_PENALTY, Dovecot, MailUser
+
+if TYPE_CHECKING:
+    from tests.support.smtp import FaultySmtp, Postfix
+
+
+@pytest.fixture(scope="session")
+def dovecot() -> Iterator[Dovecot]:
+    server = Dovecot().start()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def own_dovecot() -> Iterator[Dovecot]:
+    server = Dovecot().start()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def mailuser(dovecot: Dovecot) -> MailUser:
+    return dovecot.add_user()
+
+
+@pytest.fixture(scope="session")
+def postfix(dovecot: Dovecot) -> Iterator[Postfix]:
+    if os.geteuid() != 0:
+        pytest.skip("the test Postfix runs as root only")
+    from tests.support.smtp import Postfix
+
+    with Postfix(dovecot) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def forgiving_postfix() -> Iterator[Postfix]:
+    if os.geteuid() != 0:
+        pytest.skip("the test Postfix runs as root only")
+    from tests.support.smtp import Postfix
+
+    server = Dovecot(extra_conf=NO_AUTH_PENALTY).start()
+    try:
+        with Postfix(server) as postfix:
+            yield postfix
+    finally:
+        server.close()
+
+
+@pytest.fixture(scope="session")
+def faulty_smtp_server(dovecot: Dovecot) -> Iterator[FaultySmtp]:
+    from tests.support.smtp import FaultySmtp
+
+    with FaultySmtp(dovecot) as server:
+        yield server
+
+
+@pytest.fixture
+def faulty_smtp(faulty_smtp_server: FaultySmtp) -> FaultySmtp:
+    faulty_smtp_server.reset()
+    return faulty_smtp_server
