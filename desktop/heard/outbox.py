@@ -66,7 +66,7 @@ class SentCopy(Protocol):
 
     def has(self, message_id: str) -> bool: ...
 
-    def file(self, raw: bytes, when: datetime) -> None: ...
+    def file(self, raw: bytes, when: datetime, check_first: bool = True) -> None: ...
 
 
 class ImapSentCopy:
@@ -92,15 +92,15 @@ class ImapSentCopy:
         finally:
             conn.close()
 
-    def file(self, raw: bytes, when: datetime) -> None:
+    def file(self, raw: bytes, when: datetime, check_first: bool = True) -> None:
         from heard.imap_accounts import open_connection
 
         conn = open_connection(self.account)
         try:
             folder = self._folder(conn)
             message_id = _message_id(raw)
-            if message_id and conn.has_message(folder, message_id):
-                return  # the server filed it itself, or an earlier attempt did
+            if check_first and message_id and conn.has_message(folder, message_id):
+                return  # an earlier attempt filed it before it was interrupted
             conn.append(folder, raw.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n"), when)
         finally:
             conn.close()
@@ -215,10 +215,12 @@ class Outbox:
             item = self.store.outbox_item(message_id)
             if item is None:
                 raise KeyError(message_id)
-            if item.state is OutboxState.QUEUED:
+            fresh = item.state is OutboxState.QUEUED
+            if fresh:
                 item = self._send(item)
             if item.state is OutboxState.SENT:
-                item = self._file(item)
+                # Straight after sending no copy can be there yet: skip the search.
+                item = self._file(item, check_first=not fresh)
             return Outcome(item.message_id, item.state, item.error)
 
     def _send(self, item: OutboxItem) -> OutboxItem:
@@ -280,11 +282,11 @@ class Outbox:
         log.error("%s was refused: %s", item.message_id, reason)
         return self.store.outbox_item(item.message_id) or item
 
-    def _file(self, item: OutboxItem) -> OutboxItem:
+    def _file(self, item: OutboxItem, check_first: bool = True) -> OutboxItem:
         try:
             copy = self.sent_copy(item.account)
             if copy is not None:
-                copy.file(item.raw, item.sent_at or self.clock.now())
+                copy.file(item.raw, item.sent_at or self.clock.now(), check_first)
         except (ImapError, OSError, NoTransport) as exc:
             # The client has it; only our copy is missing. Try again with the next flush.
             self.store.update_outbox(item.message_id, OutboxState.SENT, self.clock.now(),
@@ -386,7 +388,7 @@ class _MaildirSentCopy:
 
         return self._sent.find(message_key(message_id)) is not None
 
-    def file(self, raw: bytes, when: datetime) -> None:
+    def file(self, raw: bytes, when: datetime, check_first: bool = True) -> None:
         from heard.mail.transport import message_key
 
         self._sent.deliver(raw.replace(b"\r\n", b"\n"), message_key(_message_id(raw)))

@@ -9,6 +9,7 @@ is one STATUS command, and new mail is fetched by UID.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import socket
 import ssl
@@ -66,13 +67,27 @@ class ServerSettings:
 
 def tls_context(ca_file: Path | None) -> ssl.SSLContext:
     """Certificates and host names are always verified; a CA file adds trust, never removes
-    checks (for servers with their own certificate authority)."""
+    checks (for servers with their own certificate authority). One context per CA file:
+    loading the system's trust store costs ~20 ms, and a context is safe to share."""
+    try:
+        return _context(str(ca_file) if ca_file is not None else None,
+                        _mtime(ca_file) if ca_file is not None else None)
+    except (OSError, ssl.SSLError) as exc:
+        raise ImapError(Problem.TLS, f"cannot read the CA file {ca_file}: {exc}") from exc
+
+
+def _mtime(path: Path) -> int | None:
+    try:
+        return path.stat().st_mtime_ns   # a replaced CA file is read again
+    except OSError:
+        return None
+
+
+@functools.lru_cache(maxsize=8)
+def _context(ca_file: str | None, _stamp: int | None) -> ssl.SSLContext:
     context = ssl.create_default_context()
     if ca_file is not None:
-        try:
-            context.load_verify_locations(cafile=str(ca_file))
-        except (OSError, ssl.SSLError) as exc:
-            raise ImapError(Problem.TLS, f"cannot read the CA file {ca_file}: {exc}") from exc
+        context.load_verify_locations(cafile=ca_file)
     return context
 
 

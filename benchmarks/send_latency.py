@@ -1,0 +1,202 @@
+"""Acknowledging over SMTP: click -> accepted by the server and filed in Sent, and the
+longest stall of the GUI event loop while it happens.
+
+    python benchmarks/send_latency.py [--trials 40]
+
+Starts its own Dovecot and Postfix on loopback (tests/support; Postfix needs root), with
+the submission port (STARTTLS, AUTH via Dovecot) delivering into Dovecot over LMTP.
+
+1. Click -> done: `engine.acknowledge()` of a waiting client (template, outbox row and
+   promise written, SMTP with STARTTLS and AUTH, IMAP APPEND to Sent, each step
+   committed), wall time until it returns with the message filed. p50/p95.
+   Floor, same run, same servers: a bare smtplib session (STARTTLS, login, send of the
+   same size of message) followed by a bare imapclient login + APPEND to Sent.
+   Target: within 2x of the floor.
+2. GUI stall: a Qt event loop (offscreen) with a 1 ms timer, while the acknowledgement
+   runs the way the window runs it (Ops, a worker thread). The longest gap between two
+   timer ticks is the longest stall. Floor: the same loop with no send. Target: under
+   50 ms (the network is never waited on in the GUI thread).
+"""
+
+from __future__ import annotations
+
+import argparse
+import email.utils
+import os
+import smtplib
+import ssl
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))        # tests.support
+
+from tests.support.dovecot import Dovecot, MailUser  # noqa: E402
+from tests.support.smtp import Postfix  # noqa: E402
+
+import heard.imap_accounts  # noqa: E402
+import heard.outbox  # noqa: E402
+from heard.config import ConfigFile  # noqa: E402
+from heard.domain.clients import Client  # noqa: E402
+from heard.engine import Engine  # noqa: E402
+from heard.paths import Profile  # noqa: E402
+
+# No keyring here: every password is the mail user's.
+heard.imap_accounts.password_of = lambda account: "secret"
+heard.outbox.smtp_password = lambda account: "secret"
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:7.1f} ms"
+
+
+def pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+def profile_for(root: Path, me: MailUser, postfix: Postfix) -> Profile:
+    profile = Profile(root)
+    profile.create()
+    file = ConfigFile(profile.config)
+    file.set_many([("user", "name", "Alex Morgan"), ("user", "addresses", [me.address]),
+                   ("standards.default", "ack_within", "30m")])
+    file.append("accounts", {
+        "name": "work", "kind": "imap", "host": "127.0.0.1", "port": me.server.imap_port,
+        "security": "plain", "username": me.name, "address": me.address,
+        "smtp_host": "127.0.0.1", "smtp_port": postfix.starttls_port,
+        "smtp_security": "starttls", "smtp_ca_file": str(postfix.cert)})
+    return profile
+
+
+def client_message(me: MailUser, client: MailUser, n: int) -> bytes:
+    date = email.utils.format_datetime(datetime.now(UTC))
+    return (f"From: Margaret Hale <{client.address}>\r\nTo: {me.address}\r\n"
+            f"Subject: Closing documents {n}\r\nMessage-ID: <bench-{n}-{time.time_ns()}"
+            f"@hale.example>\r\nDate: {date}\r\n\r\nCould you call me?\r\n").encode()
+
+
+def waiting(engine: Engine, me: MailUser, client: MailUser, n: int) -> int:
+    me.deliver(client_message(me, client, n))
+    (inquiry_id,) = engine.sync().new_inquiries
+    return inquiry_id
+
+
+def floor_once(me: MailUser, client: MailUser, postfix: Postfix, raw: bytes,
+               context: ssl.SSLContext) -> float:
+    import imapclient
+
+    start = time.perf_counter()
+    with smtplib.SMTP("127.0.0.1", postfix.starttls_port, timeout=30) as smtp:
+        smtp.starttls(context=context)
+        smtp.login(me.name, "secret")
+        smtp.sendmail(me.address, [client.address], raw)
+    imap = imapclient.IMAPClient("127.0.0.1", port=me.server.imap_port, ssl=False)
+    imap.login(me.name, "secret")
+    imap.append("Sent", raw, flags=[b"\\Seen"])
+    imap.logout()
+    return time.perf_counter() - start
+
+
+def stall_during(work: object | None, ops: object, app: object) -> float:
+    """The longest gap between 1 ms timer ticks while `work` runs on the worker pool."""
+    from PySide6.QtCore import QElapsedTimer, QEventLoop, QTimer
+
+    from heard.gui.ops import Ops
+
+    assert isinstance(ops, Ops)
+    clock = QElapsedTimer()
+    clock.start()
+    last = [clock.nsecsElapsed()]
+    worst = [0]
+
+    def tick() -> None:
+        now = clock.nsecsElapsed()
+        worst[0] = max(worst[0], now - last[0])
+        last[0] = now
+
+    timer = QTimer()
+    timer.setInterval(1)
+    timer.timeout.connect(tick)
+    loop = QEventLoop()
+    timer.start()
+    if work is None:
+        QTimer.singleShot(300, loop.quit)
+    else:
+        ops.run(work, lambda _r: QTimer.singleShot(20, loop.quit),  # type: ignore[arg-type]
+                lambda exc: (print("failed:", exc), loop.quit()))
+    loop.exec()
+    timer.stop()
+    return worst[0] / 1e9
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--trials", type=int, default=40)
+    args = parser.parse_args()
+
+    dovecot = Dovecot().start()
+    try:
+        run(args, dovecot)
+    finally:
+        dovecot.close()
+
+
+def run(args: argparse.Namespace, dovecot: Dovecot) -> None:
+    with Postfix(dovecot) as postfix:
+        me, them = dovecot.add_user(), dovecot.add_user()
+        with tempfile.TemporaryDirectory() as tmp:
+            engine = Engine.open(profile_for(Path(tmp) / "profile", me, postfix))
+            engine.add_client(Client("Margaret Hale", emails=(them.address,),
+                                     preferred_name="Megge", tier="vip"))
+            # warm up: first connections, lazy imports, the Sent folder lookup
+            engine.acknowledge(waiting(engine, me, them, 0))
+            context = ssl.create_default_context(cafile=str(postfix.cert))
+            floor_once(me, them, postfix, client_message(me, them, 0), context)
+
+            times, floors = [], []
+            for n in range(1, args.trials + 1):
+                inquiry_id = waiting(engine, me, them, n)
+                start = time.perf_counter()
+                result = engine.acknowledge(inquiry_id)
+                times.append(time.perf_counter() - start)
+                assert result.state == "filed", result
+                raw = engine.store.outbox_item(result.message_id).raw  # type: ignore[union-attr]
+                floors.append(floor_once(me, them, postfix, raw, context))
+
+            from PySide6.QtWidgets import QApplication
+
+            from heard.gui.ops import Ops
+
+            app = QApplication.instance() or QApplication([])
+            ops = Ops()
+            idle = [stall_during(None, ops, app) for _ in range(5)]
+            stalls = []
+            for n in range(10):
+                inquiry_id = waiting(engine, me, them, 1000 + n)
+                stalls.append(stall_during(lambda i=inquiry_id: engine.acknowledge(i),
+                                           ops, app))
+            ops.close()
+            engine.close()
+
+    print(f"Acknowledge over SMTP on loopback ({args.trials} trials; Postfix STARTTLS +"
+          " AUTH, APPEND to Sent)")
+    print(f"  click -> accepted and filed   p50 {ms(statistics.median(times))}"
+          f"   p95 {ms(pct(times, 95))}")
+    print(f"  floor: bare smtplib + APPEND  p50 {ms(statistics.median(floors))}"
+          f"   p95 {ms(pct(floors, 95))}")
+    print(f"  ratio p50 {statistics.median(times) / statistics.median(floors):.2f}x"
+          "  (target <= 2x)")
+    print("GUI event loop, 1 ms timer (offscreen)")
+    print(f"  longest stall during a send   max {ms(max(stalls))}"
+          f"   median {ms(statistics.median(stalls))}   (target < 50 ms)")
+    print(f"  floor: no send                max {ms(max(idle))}")
+
+
+if __name__ == "__main__":
+    main()
