@@ -8,6 +8,9 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,10 +20,13 @@ from PySide6.QtNetwork import QLocalServer, QLocalSocket
 from PySide6.QtWidgets import QApplication, QMenu, QMessageBox, QSystemTrayIcon, QWidget
 
 from heard.domain.ids import InquiryId
+from heard.domain.outbox import OutboxState
+from heard.domain.templates import format_time
 from heard.engine import AckResult, Decision, Engine, EngineEvent, Status
 from heard.gui import badge
 from heard.gui.ops import Ops
-from heard.gui.quick_reply import QuickReplyWindow
+from heard.gui.quick_reply import AckRequest, QuickReplyWindow
+from heard.replies import DelegateResult
 
 if TYPE_CHECKING:
     from heard.gui.stats_window import StatsWindow
@@ -31,6 +37,21 @@ log = logging.getLogger(__name__)
 # with no new mail: re-read the status this often.
 REFRESH_MS = 30_000
 TOOLTIP_NAMES = 3
+# An acknowledgement from the window waits this long for Undo before it is sent.
+UNDO_SEND_MS = 5_000
+UNDO_DEPTH = 20
+NO_ASSISTANT = ("Add an assistant in the settings to delegate (heard.toml: [assistant]"
+                " name and address)")
+
+
+@dataclass
+class _Undoable:
+    """One action Ctrl+Z can take back: `label` says what, `take_back` does it."""
+
+    label: str
+    take_back: Callable[[], None]
+    timer: QTimer | None = None    # an acknowledgement held back, sent when this fires
+    send_now: Callable[[], None] | None = None   # ... or sent at once by this
 
 
 class _Bridge(QObject):
@@ -73,9 +94,13 @@ class HeardApp(QObject):
     status_applied = Signal(object)   # for tests and benchmarks: a Status reached the screen
     acknowledged = Signal(object)     # AckResult
 
-    def __init__(self, engine: Engine, tray_available: bool | None = None) -> None:
+    def __init__(self, engine: Engine, tray_available: bool | None = None,
+                 send_delay_ms: int = 0) -> None:
+        """`send_delay_ms`: how long an acknowledgement from the window can be taken back
+        before it is sent (run_tray gives UNDO_SEND_MS; 0 sends at once)."""
         super().__init__()
         self.engine = engine
+        self.send_delay_ms = send_delay_ms
         self.ops = Ops(self)
         self.ops.error.connect(self._show_error)
         self.paused = engine.settings.notifications_paused
@@ -90,7 +115,9 @@ class HeardApp(QObject):
         self._offline: set[str] = set()
         self._call_dialog: QWidget | None = None
         self._caught_up = True   # until start(): nothing to catch up on
-        self._last_decision: Decision | None = None
+        self._undo_stack: list[_Undoable] = []
+        self._delegate_dialog: QWidget | None = None
+        self._toast_target: int | None = None   # the inquiry the last toast was about
         self._stats_window: StatsWindow | None = None
         self._settings_window: QWidget | None = None
         self._progress = ""
@@ -100,10 +127,10 @@ class HeardApp(QObject):
         self.tray = QSystemTrayIcon(badge.icon(0, None), self)
         self.tray.setToolTip("Heard")
         self.tray.activated.connect(self._activated)
-        self.tray.messageClicked.connect(self.open_window)
+        self.tray.messageClicked.connect(self._open_from_toast)
         self.menu = QMenu()
         open_action = QAction("&Open quick reply", self.menu)
-        open_action.triggered.connect(self.open_window)
+        open_action.triggered.connect(lambda: self.open_window())
         settings_action = QAction("S&ettings…", self.menu)
         settings_action.triggered.connect(self.open_settings)
         stats_action = QAction("&Statistics…", self.menu)
@@ -163,18 +190,33 @@ class HeardApp(QObject):
         """Made on first use: most of the day Heard is only an icon."""
         if self._window is None:
             window = QuickReplyWindow()
+            window.send_delay_ms = self.send_delay_ms
+            window.set_templates(sorted(self.engine.templates))
+            window.set_delegate_blocked(None if self.engine.settings.assistants
+                                        else NO_ASSISTANT)
             window.acknowledge_requested.connect(self.acknowledge)
             window.preview_requested.connect(self.preview)
             window.refresh_requested.connect(self.refresh)
             window.decide_requested.connect(self.decide)
             window.undo_requested.connect(self.undo)
+            window.delegate_requested.connect(self.delegate)
+            window.answered_requested.connect(self.mark_answered)
+            window.dismiss_requested.connect(self.dismiss)
             if self.status is not None:
                 window.show_status(self.status, self.zone)
             self._window = window
         return self._window
 
-    def open_window(self) -> None:
-        self.window.open()
+    def open_window(self, inquiry_id: int | None = None) -> None:
+        """Show the window (from the tray, a toast, or `heard` run again), on `inquiry_id`
+        when given."""
+        window = self.window
+        window.open()
+        if inquiry_id is not None:
+            window.select(inquiry_id)
+
+    def _open_from_toast(self) -> None:
+        self.open_window(self._toast_target)
 
     # status
 
@@ -213,6 +255,9 @@ class HeardApp(QObject):
         self._update_tooltip()
         self._toast_offline(status)
         if self._window is not None:
+            self._window.set_templates(sorted(self.engine.templates))
+            self._window.set_delegate_blocked(None if self.engine.settings.assistants
+                                              else NO_ASSISTANT)
             self._window.show_status(status, self.zone)
         self._toast_new(status)
         self.status_applied.emit(status)
@@ -228,6 +273,7 @@ class HeardApp(QObject):
             return
         if event.kind == "alerts":  # deadlines near or passed, status reports due
             if not self.paused:
+                self._toast_target = None   # clicking it opens the window on the most urgent
                 for title, text in event.toasts:
                     self.tray.showMessage(title, text, QSystemTrayIcon.MessageIcon.Warning,
                                           10000)
@@ -248,6 +294,7 @@ class HeardApp(QObject):
                                 if gen > read_after and k not in {i.inquiry.id for i in new}}
         if not new or self.paused:
             return
+        self._toast_target = new[0].inquiry.id   # the most urgent of them
         names = list(dict.fromkeys(i.client.display_name for i in new))
         if len(names) == 1 and new[0].client.prospect:
             via = new[0].client.preferences.get("via", "")
@@ -334,13 +381,36 @@ class HeardApp(QObject):
         dialog.open()
         self._call_dialog = dialog
 
-    def acknowledge(self, inquiry_id: int) -> None:
+    # the quick-reply window's actions (each runs off the GUI thread)
+
+    def _name_of(self, inquiry_id: int) -> str:
+        """The client's preferred name, from the status on screen."""
+        status = self.status
+        for item in status.waiting if status is not None else ():
+            if item.inquiry.id == inquiry_id:
+                return item.client.display_name
+        return "the client"
+
+    def acknowledge(self, request: AckRequest | int) -> None:
+        """Acknowledge with the template (and the user's own text, if they changed it).
+        From the window it waits `send_delay_ms` for Undo before it goes out."""
+        if isinstance(request, int):
+            request = AckRequest(request)
+        inquiry_id = request.inquiry_id
+        name = self._name_of(inquiry_id)
+        delay_ms = self._window.send_delay_ms if self._window is not None \
+            else self.send_delay_ms
+
         def done(result: AckResult) -> None:
             self.window.set_busy(False)
-            state = "Sent" if result.sent else "Queued (will retry)"
-            self.window.show_message(f"{state}: acknowledgement to {result.to}, promising a "
-                                     f"reply by {result.reply_by.astimezone(self.zone):%H:%M}.")
-            self.acknowledged.emit(result)
+            if result.call_back:
+                self.window.show_message(f"{result.body} ({result.call_back.removeprefix('tel:')})"
+                                         " — you will be reminded.")
+                self.acknowledged.emit(result)
+            elif delay_ms > 0 and not result.sent and result.state == "queued":
+                self._hold(result, name, delay_ms)
+            else:
+                self._report_sent(result)
             self.refresh()
 
         def failed(exc: Exception) -> None:
@@ -348,46 +418,203 @@ class HeardApp(QObject):
             self.window.show_message(f"Not sent: {exc}")
             self.refresh()
 
-        self.ops.run(lambda: self.engine.acknowledge(InquiryId(inquiry_id)), done, failed)
+        delay = timedelta(milliseconds=delay_ms)
+        self.ops.run(lambda: self.engine.acknowledge(
+            InquiryId(inquiry_id), request.template, subject=request.subject,
+            body=request.body, delay=delay), done, failed)
+
+    def _report_sent(self, result: AckResult) -> None:
+        state = "Sent" if result.sent else "Queued (will retry)"
+        self.window.show_message(f"{state}: acknowledgement to {result.to}, promising a "
+                                 f"reply by {result.reply_by.astimezone(self.zone):%H:%M}.")
+        self.acknowledged.emit(result)
+
+    def _hold(self, result: AckResult, name: str, delay_ms: int) -> None:
+        """The acknowledgement waits in the outbox; sent when the timer fires, unless Undo
+        comes first. If Heard quits meanwhile, quit() sends it (or the next start does)."""
+        timer = QTimer(self)
+        timer.setSingleShot(True)
+        timer.setInterval(delay_ms)
+        entry = _Undoable(f"the acknowledgement to {name}",
+                          lambda: self._cancel_send(result, name, entry), timer)
+        entry.send_now = lambda: self._send_held(result, entry)
+        timer.timeout.connect(entry.send_now)
+        self._push_undo(entry)
+        seconds = max(1, round(delay_ms / 1000))
+        self.window.show_message(f"Acknowledgement to {name} will be sent in {seconds} s"
+                                 " — Undo (Ctrl+Z)")
+        timer.start()
+
+    def _send_held(self, result: AckResult, entry: _Undoable) -> None:
+        self._drop_undo(entry)
+        self.ops.run(lambda: self._deliver_held(result), self._held_delivered,
+                     lambda exc: self._show_error(f"could not send to {result.to}: {exc}"))
+
+    def _deliver_held(self, result: AckResult) -> AckResult:
+        """On a worker: send it, or (if it is no longer held) say what became of it."""
+        sent = self.engine.send_queued(result.message_id)
+        if sent is not None:
+            return replace(result, sent=sent.sent, state=sent.state, error=sent.error)
+        item = next((i for i in self.engine.outbox_items(everything=True)
+                     if i.message_id == result.message_id), None)
+        state = item.state if item is not None else OutboxState.CANCELLED
+        return replace(result, sent=state in (OutboxState.SENT, OutboxState.FILED),
+                       state=state.value, error=item.error if item is not None else "")
+
+    def _held_delivered(self, result: AckResult) -> None:
+        if result.state == OutboxState.CANCELLED.value:
+            self.window.show_message(f"The acknowledgement to {result.to} was cancelled.")
+        else:
+            self._report_sent(result)
+        self.refresh()
+
+    def send_held_now(self) -> None:
+        """Quitting: what waits for Undo goes out now rather than at the next start."""
+        for entry in list(self._undo_stack):
+            if entry.timer is not None and entry.send_now is not None:
+                entry.timer.stop()
+                entry.send_now()
+
+    def _cancel_send(self, result: AckResult, name: str, entry: _Undoable) -> None:
+        if entry.timer is not None:
+            entry.timer.stop()
+        self._drop_undo(entry)
+
+        def done(_item: object) -> None:
+            self.window.show_message(f"Undone: the acknowledgement to {name} was not sent;"
+                                     f" {name} is waiting again.")
+            self.refresh()
+
+        self.ops.run(lambda: self.engine.cancel_send(result.message_id), done,
+                     lambda exc: self.window.show_message(f"Too late to undo: {exc}"))
+
+    def _push_undo(self, entry: _Undoable) -> None:
+        self._undo_stack.append(entry)
+        del self._undo_stack[:-UNDO_DEPTH]
+        self.window.set_undo(entry.label)
+
+    def _drop_undo(self, entry: _Undoable) -> None:
+        if entry in self._undo_stack:
+            self._undo_stack.remove(entry)
+        self.window.set_undo(self._undo_stack[-1].label if self._undo_stack else None)
+
+    def undo(self) -> None:
+        """Take back the most recent action still open to it: a send held back, a
+        dismissal, or a decision about a new person."""
+        if self._undo_stack:
+            self._undo_stack[-1].take_back()
 
     def decide(self, inquiry_id: int, decision: str) -> None:
         """Client, prospect or not a client (of a sender, or "not-a-client-domain"), for a
         new person; undoable from the window."""
         whole_domain = decision == "not-a-client-domain"
         decision = decision.removesuffix("-domain")
+
         def done(result: Decision) -> None:
-            self._last_decision = result
             name = result.person.name
             text = {"client": f"{name} is now a client.",
                     "prospect": f"{name} stays a prospect.",
                     "not-a-client": f"Not a client: {result.listed[0] if result.listed else name}"
                                     " — their mail no longer counts."}[result.kind]
             self.window.show_message(text)
-            self.window.set_undo(text)
+            entry = _Undoable(text, lambda: self._undo_decision(result, entry))
+            self._push_undo(entry)
             self.refresh()
 
         self.ops.run(lambda: self.engine.decide(InquiryId(inquiry_id), decision,
                                                 whole_domain=whole_domain),
                      done, lambda exc: self.window.show_message(f"Not done: {exc}"))
 
-    def undo(self) -> None:
-        decision = self._last_decision
-        if decision is None:
-            return
-
+    def _undo_decision(self, decision: Decision, entry: _Undoable) -> None:
         def done(_result: Decision) -> None:
-            self._last_decision = None
-            self.window.set_undo(None)
+            self._drop_undo(entry)
             self.window.show_message(f"Undone: {decision.person.name} is as before.")
             self.refresh()
 
         self.ops.run(lambda: self.engine.undo(decision), done,
                      lambda exc: self.window.show_message(f"Could not undo: {exc}"))
 
-    def preview(self, inquiry_id: int) -> None:
+    def dismiss(self, inquiry_id: int) -> None:
+        """No reply needed; Ctrl+Z brings it back."""
+        name = self._name_of(inquiry_id)
+
+        def done(_inquiry: object) -> None:
+            entry = _Undoable(f"dismissing {name}'s message",
+                              lambda: self._undismiss(inquiry_id, name, entry))
+            self._push_undo(entry)
+            self.window.show_message(f"Dismissed {name}'s message (no reply needed)"
+                                     " — Undo (Ctrl+Z)")
+            self.refresh()
+
+        self.ops.run(lambda: self.engine.dismiss(InquiryId(inquiry_id)), done,
+                     lambda exc: self.window.show_message(f"Not dismissed: {exc}"))
+
+    def _undismiss(self, inquiry_id: int, name: str, entry: _Undoable) -> None:
+        def done(_inquiry: object) -> None:
+            self._drop_undo(entry)
+            self.window.show_message(f"Undone: {name} is waiting again.")
+            self.refresh()
+
+        self.ops.run(lambda: self.engine.undismiss(InquiryId(inquiry_id)), done,
+                     lambda exc: self.window.show_message(f"Could not undo: {exc}"))
+
+    def mark_answered(self, inquiry_id: int) -> None:
+        """They have their answer another way (a call, a meeting)."""
+        name = self._name_of(inquiry_id)
+
+        def done(_inquiry: object) -> None:
+            self.window.show_message(f"Marked answered: {name} has their answer.")
+            self.refresh()
+
+        self.ops.run(lambda: self.engine.mark_answered(InquiryId(inquiry_id)), done,
+                     lambda exc: self.window.show_message(f"Not marked answered: {exc}"))
+
+    def delegate(self, inquiry_id: int) -> None:
+        """Ask to whom, with what note and by when; then forward it off the GUI thread."""
+        from heard.gui.delegate_dialog import DelegateDialog
+
+        settings = self.engine.settings
+        if not settings.assistants:
+            self.window.show_message(NO_ASSISTANT)
+            return
+        entry = self.window.current_entry() if self.window.current_id() == inquiry_id \
+            else None
+        if entry is None:
+            return
+        now = self.engine.clock.now()
+        dialog = DelegateDialog(entry.client.display_name, entry.inquiry.subject,
+                                settings.assistants, now + settings.delegation_due,
+                                self.zone, tell_client=settings.tell_client,
+                                assistant_allowed=entry.client.assistant_allowed, now=now,
+                                parent=self.window)
+        name = entry.client.display_name
+
+        def done(result: DelegateResult) -> None:
+            told = f"; {name} is told {result.assistant.name} will help" \
+                if result.told_client else ""
+            sent = "" if result.sent else f" (not sent yet: {result.error}; Heard keeps trying)"
+            self.window.show_message(
+                f"Delegated {name}'s message to {result.assistant.name}, due"
+                f" {format_time(result.due, self.zone, now)}{told}.{sent}")
+            self.refresh()
+
+        def accepted() -> None:
+            choice = dialog.values()
+            self.ops.run(lambda: self.engine.delegate(
+                InquiryId(inquiry_id), choice.assistant.address, choice.note, choice.due,
+                choice.tell_client), done,
+                lambda exc: self.window.show_message(f"Not delegated: {exc}"))
+
+        dialog.accepted.connect(accepted)
+        dialog.open()
+        self._delegate_dialog = dialog
+
+    def preview(self, inquiry_id: int, template: str = "") -> None:
+        """The reply as it would be sent (a dry run), for the window to show and edit."""
         self.ops.run(
-            lambda: self.engine.acknowledge(InquiryId(inquiry_id), dry_run=True),
-            lambda result: self.window.show_preview(inquiry_id, result),
+            lambda: self.engine.acknowledge(InquiryId(inquiry_id), template or None,
+                                            dry_run=True),
+            lambda result: self.window.show_preview(inquiry_id, result, template),
             lambda exc: self.window.show_message(f"No preview: {exc}"),
         )
 
@@ -438,6 +665,7 @@ class HeardApp(QObject):
 
     def quit(self) -> None:
         self._timer.stop()
+        self.send_held_now()
         self.engine.stop_watching()
         self.ops.wait(5000)
         self.tray.hide()
@@ -501,7 +729,7 @@ def run_tray(engine: Engine, exit_when_shown: bool = False) -> int:
     QLocalServer.removeServer(name)  # a stale socket from a crash would block listening
     server.listen(name)
 
-    heard = HeardApp(engine)
+    heard = HeardApp(engine, send_delay_ms=UNDO_SEND_MS)
 
     def on_connection() -> None:
         socket = server.nextPendingConnection()

@@ -1,18 +1,33 @@
-"""The quick-reply window: every waiting client, most urgent first; Enter acknowledges."""
+"""The quick-reply window: every waiting client, most urgent first, and what to do about
+each one from the keyboard.
+
+Enter acknowledges with the template shown (its text can be changed first), Ctrl+G
+delegates, Ctrl+Shift+A marks answered, Delete dismisses, Ctrl+Z takes back the last
+action. The window only asks: the app runs the engine off the GUI thread and feeds the
+results back. The client's message is shown as plain text, never rendered, so nothing
+remote is ever loaded.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+import html
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor, QKeySequence, QShortcut
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QHideEvent, QKeySequence, QShortcut, QShowEvent
 from PySide6.QtWidgets import (
+    QComboBox,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
+    QLineEdit,
     QMenu,
     QPlainTextEdit,
     QPushButton,
+    QSplitter,
     QTreeWidget,
     QTreeWidgetItem,
     QVBoxLayout,
@@ -28,6 +43,12 @@ URGENCY_LABEL = {Urgency.ON_TRACK: "on track", Urgency.DUE_SOON: "due soon",
                  Urgency.OVERDUE: "overdue"}
 URGENCY_COLOUR = {Urgency.ON_TRACK: "#2e7d32", Urgency.DUE_SOON: "#b26a00",
                   Urgency.OVERDUE: "#c62828"}
+COLUMNS = ("Client", "Channel", "Waiting", "Time left", "Acknowledge by", "Status", "Subject")
+WAITING_COL, LEFT_COL, STATUS_COL, SUBJECT_COL = 2, 3, 5, 6
+TICK_MS = 1000
+KEYS_HELP = ("Enter acknowledge · Ctrl+T template · Ctrl+E edit · Ctrl+Enter send the edit"
+             " · Ctrl+G delegate · Ctrl+Shift+A answered · Del dismiss · Ctrl+Z undo"
+             " · F5 refresh · Esc close")
 
 
 def waited(now: datetime, since: datetime) -> str:
@@ -38,47 +59,130 @@ def waited(now: datetime, since: datetime) -> str:
     return f"{hours} h {mins:02d}" if hours < 48 else f"{hours // 24} days"
 
 
+def time_left(now: datetime, due: datetime) -> str:
+    """The countdown to a deadline: "8:05" (minutes and seconds) within the hour, then
+    hours, then days; "overdue 4 min" once it has passed."""
+    seconds = int((due - now).total_seconds())
+    if seconds >= 0:
+        if seconds < 3600:
+            return f"{seconds // 60}:{seconds % 60:02d}"
+        hours, rest = divmod(seconds // 60, 60)
+        return f"{hours} h {rest:02d}" if hours < 48 else f"{hours // 24} days"
+    return f"overdue {waited(now, due)}"
+
+
+@dataclass(frozen=True)
+class AckRequest:
+    """What the user asked to send: a template, and their own text if they changed it."""
+
+    inquiry_id: int
+    template: str | None = None     # None: the default for the client's tier and channel
+    subject: str | None = None      # None: the template's
+    body: str | None = None
+
+
+@dataclass(frozen=True)
+class _Rendered:
+    inquiry_id: int
+    template: str
+    subject: str
+    body: str
+    call_back: str
+
+
 class QuickReplyWindow(QWidget):
     """Emits requests; the app runs them off the GUI thread and feeds results back."""
 
-    acknowledge_requested = Signal(int)     # inquiry id
-    preview_requested = Signal(int)
+    acknowledge_requested = Signal(object)  # AckRequest
+    preview_requested = Signal(int, str)    # inquiry id, template ("" = the default)
     refresh_requested = Signal()
     # inquiry id, decision ("client", "prospect", "not-a-client", "not-a-client-domain");
     # no bool in the signal: PySide6 6.11 over-releases Python's True/False passed there.
     decide_requested = Signal(int, str)
     undo_requested = Signal()
+    delegate_requested = Signal(int)
+    answered_requested = Signal(int)
+    dismiss_requested = Signal(int)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Heard — waiting clients")
-        self.resize(760, 460)
+        self.resize(900, 600)
+        # How long an acknowledgement waits for Undo before it is sent (0: at once).
+        self.send_delay_ms = 0
         self._zone: Any = None
         self._now: datetime | None = None
+        self._now_read = time.monotonic()
+        self._entries: dict[int, WaitingItem] = {}
+        self._shown_id: int | None = None
+        self._choice: str | None = None       # a template the user picked for the shown one
+        self._rendered: _Rendered | None = None
+        self._repopulating = False
+        self._delegate_blocked = "Add an assistant in the settings to delegate"
 
         self.summary = QLabel("Loading…")
         self.summary.setTextFormat(Qt.TextFormat.PlainText)
         self.list = QTreeWidget()
-        self.list.setHeaderLabels(["Client", "Channel", "Waiting", "Acknowledge by", "Status",
-                                   "Subject"])
+        self.list.setHeaderLabels(list(COLUMNS))
         self.list.setRootIsDecorated(False)
         self.list.setUniformRowHeights(True)
         self.list.setAlternatingRowColors(True)
         self.list.setAccessibleName("Waiting clients")
+        header = self.list.header()
+        for column in range(SUBJECT_COL):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(SUBJECT_COL, QHeaderView.ResizeMode.Stretch)
         self.list.currentItemChanged.connect(self._selection_changed)
         self.list.itemActivated.connect(lambda *_: self.acknowledge_current())
 
-        self.preview = QPlainTextEdit()
-        self.preview.setReadOnly(True)
-        self.preview.setAccessibleName("Reply preview")
+        # The client's message: plain text only (HTML mail arrives here as its text).
+        self.sender_label = QLabel("")
+        self.sender_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.sender_label.setWordWrap(True)
+        self.incoming = QPlainTextEdit()
+        self.incoming.setReadOnly(True)
+        self.incoming.setAccessibleName("Their message")
+        self.incoming.setPlaceholderText("Select a client to see their message.")
+
+        # The reply: a template, and its text to change before sending.
+        self.template_combo = QComboBox()
+        self.template_combo.setAccessibleName("Template")
+        self.template_combo.setToolTip("Another template for this reply (Ctrl+T)")
+        self.template_combo.currentIndexChanged.connect(self._template_chosen)
+        template_label = QLabel("&Template:")
+        template_label.setBuddy(self.template_combo)
+        self.reply_to = QLabel("")
+        self.reply_to.setTextFormat(Qt.TextFormat.PlainText)
+        self.reply_subject = QLineEdit()
+        self.reply_subject.setAccessibleName("Reply subject")
+        self.reply_subject.textChanged.connect(self._update_edited)
+        self.preview = QPlainTextEdit()   # the reply's text; "preview" until it is changed
+        self.preview.setAccessibleName("Reply")
         self.preview.setPlaceholderText("Select a client to see the acknowledgement.")
-        self.preview.setMaximumHeight(170)
+        self.preview.textChanged.connect(self._update_edited)
+        self.edited = QLabel("")
+        self.edited.setTextFormat(Qt.TextFormat.PlainText)
+        self.call_link = QLabel("")     # a caller with no address: their number, to call
+        self.call_link.setTextFormat(Qt.TextFormat.RichText)  # only text made here, escaped
+        self.call_link.setOpenExternalLinks(True)
+        self.call_link.hide()
 
         self.ack_button = QPushButton("&Acknowledge")
         self.ack_button.setDefault(True)
-        self.ack_button.setToolTip("Send the acknowledgement shown below (Enter)")
+        self.ack_button.setToolTip("Send the acknowledgement shown (Enter; Ctrl+Enter while"
+                                   " editing it)")
         self.ack_button.clicked.connect(self.acknowledge_current)
+        self.delegate_button = QPushButton("Dele&gate…")
+        self.delegate_button.clicked.connect(self.delegate_current)
+        self.answered_button = QPushButton("Ans&wered")
+        self.answered_button.setToolTip("They have their answer another way, a call or a"
+                                        " meeting (Ctrl+Shift+A)")
+        self.answered_button.clicked.connect(self.answered_current)
+        self.dismiss_button = QPushButton("D&ismiss")
+        self.dismiss_button.setToolTip("No reply needed (Delete); Ctrl+Z brings it back")
+        self.dismiss_button.clicked.connect(self.dismiss_current)
         refresh = QPushButton("&Refresh")
+        refresh.setToolTip("Read the list again (F5)")
         refresh.clicked.connect(self.refresh_requested)
         # A new person: the user says who they are, in one click (each can be undone).
         self.client_button = QPushButton("C&lient")
@@ -96,29 +200,78 @@ class QuickReplyWindow(QWidget):
                                   lambda: self._decide("not-a-client", whole_domain=True))
         self.not_client_button.setMenu(not_client_menu)
         self.undo_button = QPushButton("&Undo")
-        self.undo_button.setToolTip("Take back the last decision (Ctrl+Z)")
+        self.undo_button.setToolTip("Take back the last action (Ctrl+Z)")
         self.undo_button.setEnabled(False)
         self.undo_button.clicked.connect(self.undo_requested)
         self.message = QLabel("")
         self.message.setTextFormat(Qt.TextFormat.PlainText)
         self.message.setWordWrap(True)
+        keys = QLabel(KEYS_HELP)
+        keys.setTextFormat(Qt.TextFormat.PlainText)
+        keys.setWordWrap(True)
+        keys.setEnabled(False)   # greyed: a reminder, not something to read every time
 
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.message, 1)
-        buttons.addWidget(self.undo_button)
-        buttons.addWidget(self.client_button)
-        buttons.addWidget(self.prospect_button)
-        buttons.addWidget(self.not_client_button)
-        buttons.addWidget(refresh)
-        buttons.addWidget(self.ack_button)
+        their = QWidget()
+        their_layout = QVBoxLayout(their)
+        their_layout.setContentsMargins(0, 0, 0, 0)
+        their_layout.addWidget(self.sender_label)
+        their_layout.addWidget(self.incoming, 1)
+        reply = QWidget()
+        reply_layout = QVBoxLayout(reply)
+        reply_layout.setContentsMargins(0, 0, 0, 0)
+        template_row = QHBoxLayout()
+        template_row.addWidget(template_label)
+        template_row.addWidget(self.template_combo, 1)
+        template_row.addWidget(self.edited)
+        reply_layout.addLayout(template_row)
+        reply_layout.addWidget(self.reply_to)
+        reply_layout.addWidget(self.reply_subject)
+        reply_layout.addWidget(self.preview, 1)
+        reply_layout.addWidget(self.call_link)
+        details = QSplitter(Qt.Orientation.Horizontal)
+        details.addWidget(their)
+        details.addWidget(reply)
+        details.setChildrenCollapsible(False)
+        split = QSplitter(Qt.Orientation.Vertical)
+        split.addWidget(self.list)
+        split.addWidget(details)
+        split.setStretchFactor(0, 1)
+        split.setStretchFactor(1, 1)
+        split.setChildrenCollapsible(False)
+
+        actions = QHBoxLayout()
+        actions.addWidget(self.ack_button)
+        actions.addWidget(self.delegate_button)
+        actions.addWidget(self.answered_button)
+        actions.addWidget(self.dismiss_button)
+        actions.addStretch(1)
+        actions.addWidget(self.client_button)
+        actions.addWidget(self.prospect_button)
+        actions.addWidget(self.not_client_button)
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.message, 1)
+        bottom.addWidget(self.undo_button)
+        bottom.addWidget(refresh)
         layout = QVBoxLayout(self)
         layout.addWidget(self.summary)
-        layout.addWidget(self.list, 1)
-        layout.addWidget(self.preview)
-        layout.addLayout(buttons)
+        layout.addWidget(split, 1)
+        layout.addLayout(actions)
+        layout.addLayout(bottom)
+        layout.addWidget(keys)
 
-        for keys in ("Return", "Enter"):
-            QShortcut(QKeySequence(keys), self.list, self.acknowledge_current)
+        # Enter in the list (or on the template box) acknowledges; text fields keep their
+        # own Enter, Delete and Ctrl+Z, so the edit is never taken for a command.
+        for sequence in ("Return", "Enter"):
+            QShortcut(QKeySequence(sequence), self.list, self.acknowledge_current)
+        for sequence in ("Ctrl+Return", "Ctrl+Enter"):
+            QShortcut(QKeySequence(sequence), self, self.acknowledge_current)
+        dismiss = QShortcut(QKeySequence(QKeySequence.StandardKey.Delete), self.list,
+                            self.dismiss_current)
+        dismiss.setContext(Qt.ShortcutContext.WidgetShortcut)
+        QShortcut(QKeySequence("Ctrl+G"), self, self.delegate_current)
+        QShortcut(QKeySequence("Ctrl+Shift+A"), self, self.answered_current)
+        QShortcut(QKeySequence("Ctrl+T"), self, self._focus_templates)
+        QShortcut(QKeySequence("Ctrl+E"), self, self._focus_reply)
         QShortcut(QKeySequence("F5"), self, self.refresh_requested.emit)
         QShortcut(QKeySequence("Ctrl+L"), self, lambda: self._decide("client"))
         QShortcut(QKeySequence("Ctrl+P"), self, lambda: self._decide("prospect"))
@@ -127,25 +280,56 @@ class QuickReplyWindow(QWidget):
                   lambda: self._decide("not-a-client", whole_domain=True))
         QShortcut(QKeySequence("Ctrl+Z"), self, self._undo)
         QShortcut(QKeySequence("Escape"), self, self.hide)
+
+        # The countdowns move every second: text only, no engine call.
+        self._ticker = QTimer(self)
+        self._ticker.setInterval(TICK_MS)
+        self._ticker.timeout.connect(self.tick)
+        self._show_details(None)
         self._update_buttons()
 
     # fed by the app
 
+    def set_templates(self, names: list[str]) -> None:
+        current = [self.template_combo.itemText(i) for i in range(self.template_combo.count())]
+        if current == names:
+            return
+        self.template_combo.blockSignals(True)
+        self.template_combo.clear()
+        self.template_combo.addItems(names)
+        self.template_combo.setCurrentIndex(-1)
+        self.template_combo.blockSignals(False)
+        if self._rendered is not None:
+            self._show_template(self._rendered.template)
+
+    def set_delegate_blocked(self, reason: str | None) -> None:
+        """Why Delegate cannot be used (no assistant yet), or None when it can."""
+        self._delegate_blocked = reason or ""
+        self._update_buttons()
+
     def show_status(self, status: Status, zone: Any) -> None:
         self._zone = zone
         self._now = status.at
+        self._now_read = time.monotonic()
         keep = self.current_id()
-        self.list.clear()
-        for entry in status.waiting:
-            self.list.addTopLevelItem(self._row(entry, status.at, zone))
+        self._repopulating = True
+        try:
+            self.list.clear()
+            self._entries = {}
+            for entry in status.waiting:
+                self.list.addTopLevelItem(self._row(entry, status.at, zone))
+                if entry.inquiry.id is not None:
+                    self._entries[int(entry.inquiry.id)] = entry
+            self.select(keep)
+        finally:
+            self._repopulating = False
         people = "client is" if status.count == 1 else "clients are"
         busy = ""
         if status.busy is not None and status.busy.now and status.busy.until:
             busy = f" You are busy until {status.busy.until.astimezone(zone):%H:%M}."
         self.summary.setText(f"{status.count} {people} waiting.{busy}" if status.count
                              else f"Nobody is waiting. Well done.{busy}")
-        self._select(keep)
-        self._update_buttons()
+        self._selection_changed()
 
     def _row(self, entry: WaitingItem, now: datetime, zone: Any) -> QTreeWidgetItem:
         inquiry = entry.inquiry
@@ -154,24 +338,55 @@ class QuickReplyWindow(QWidget):
             name = f"{entry.client.name} (new)"
         item = QTreeWidgetItem([
             name, inquiry.channel.value,
-            waited(now, inquiry.received_at), f"{entry.ack_due.astimezone(zone):%a %H:%M}",
+            waited(now, inquiry.received_at), time_left(now, entry.ack_due),
+            f"{entry.ack_due.astimezone(zone):%a %H:%M}",
             URGENCY_LABEL[entry.urgency], inquiry.subject,
         ])
         item.setData(0, Qt.ItemDataRole.UserRole, inquiry.id)
         item.setData(0, PROSPECT_ROLE, 1 if entry.client.prospect else 0)
-        item.setForeground(4, QColor(URGENCY_COLOUR[entry.urgency]))
+        item.setForeground(STATUS_COL, QColor(URGENCY_COLOUR[entry.urgency]))
+        if entry.ack_due <= now:
+            item.setForeground(LEFT_COL, QColor(URGENCY_COLOUR[Urgency.OVERDUE]))
         via = entry.client.preferences.get("via")
         item.setToolTip(0, f"{entry.client.name} <{inquiry.sender}> · tier {entry.client.tier}"
                         + (f" · via {via}" if via else "")
                         + (" · a new person: Client, Prospect or Not a client?"
                            if entry.client.prospect else ""))
-        item.setToolTip(5, inquiry.preview or inquiry.subject)
+        item.setToolTip(LEFT_COL, "Until the acknowledgement is due, "
+                        f"{entry.ack_due.astimezone(zone):%a %d %b %H:%M}")
+        item.setToolTip(SUBJECT_COL, inquiry.preview or inquiry.subject)
         return item
 
-    def show_preview(self, inquiry_id: int, result: AckResult) -> None:
-        if inquiry_id == self.current_id():
-            self.preview.setPlainText(f"To: {result.to}\nSubject: {result.subject}\n\n"
-                                      f"{result.body}")
+    def show_preview(self, inquiry_id: int, result: AckResult, requested: str = "") -> None:
+        """The reply `requested` ("" = the default template) rendered for `inquiry_id`;
+        dropped if the user has moved on to another client or template since."""
+        if inquiry_id != self.current_id() or requested != (self._choice or ""):
+            return
+        self._rendered = _Rendered(inquiry_id, result.template, result.subject, result.body,
+                                   result.call_back)
+        self._show_template(result.template)
+        self.reply_subject.blockSignals(True)
+        self.reply_subject.setText(result.subject)
+        self.reply_subject.blockSignals(False)
+        self.preview.blockSignals(True)
+        self.preview.setPlainText(result.body)
+        self.preview.blockSignals(False)
+        calling = bool(result.call_back)
+        self.reply_subject.setReadOnly(calling)
+        self.preview.setReadOnly(calling)
+        self.reply_subject.setVisible(not calling)
+        if calling:
+            number = result.call_back.removeprefix("tel:")
+            self.reply_to.setText("No address to write to: acknowledging promises a call"
+                                  " back.")
+            self.call_link.setText(f'Call <a href="{html.escape(result.call_back)}">'
+                                   f"{html.escape(number)}</a>")
+            self.call_link.setToolTip(result.body)
+            self.call_link.show()
+        else:
+            self.reply_to.setText(f"To: {result.to}")
+            self.call_link.hide()
+        self._update_edited()
 
     def show_message(self, text: str) -> None:
         self.message.setText(text)
@@ -186,7 +401,12 @@ class QuickReplyWindow(QWidget):
         item = self.list.currentItem()
         return None if item is None else int(item.data(0, Qt.ItemDataRole.UserRole))
 
-    def _select(self, inquiry_id: int | None) -> None:
+    def current_entry(self) -> WaitingItem | None:
+        inquiry_id = self.current_id()
+        return None if inquiry_id is None else self._entries.get(inquiry_id)
+
+    def select(self, inquiry_id: int | None) -> None:
+        """Select that inquiry's row, or the first (the most urgent) if it is not there."""
         items = [self.list.topLevelItem(r) for r in range(self.list.topLevelItemCount())]
         present = [item for item in items if item is not None]
         for item in present:
@@ -197,14 +417,79 @@ class QuickReplyWindow(QWidget):
             self.list.setCurrentItem(present[0])
 
     def _selection_changed(self, *_: object) -> None:
-        self.preview.clear()
-        self._update_buttons()
+        if self._repopulating:
+            return
         inquiry_id = self.current_id()
+        if inquiry_id == self._shown_id:
+            # The same client after a refresh: keep the reply and any edit of it.
+            self._show_sender(self.current_entry())
+            self._update_buttons()
+            return
+        self._show_details(inquiry_id)
+        self._update_buttons()
         if inquiry_id is not None:
-            self.preview_requested.emit(inquiry_id)
+            self.preview_requested.emit(inquiry_id, "")
+
+    def _show_details(self, inquiry_id: int | None) -> None:
+        self._shown_id = inquiry_id
+        self._choice = None
+        self._rendered = None
+        entry = None if inquiry_id is None else self._entries.get(inquiry_id)
+        self._show_sender(entry)
+        self.incoming.setPlainText("" if entry is None else
+                                   entry.inquiry.preview or "(no text)")
+        self._show_template(None)
+        for editor in (self.reply_subject, self.preview):
+            editor.blockSignals(True)
+            editor.clear()
+            editor.blockSignals(False)
+            editor.setReadOnly(entry is None)
+        self.reply_subject.show()
+        self.reply_to.setText("")
+        self.call_link.hide()
+        self._update_edited()
+
+    def _show_sender(self, entry: WaitingItem | None) -> None:
+        if entry is None:
+            self.sender_label.setText("")
+            return
+        client, inquiry = entry.client, entry.inquiry
+        received = (f"{inquiry.received_at.astimezone(self._zone):%a %d %b %H:%M}"
+                    if self._zone is not None else "")
+        self.sender_label.setText(
+            f"{client.display_name} — {client.name} <{inquiry.sender}> · "
+            f"{inquiry.channel.value} · tier {client.tier} · received {received}\n"
+            f"{inquiry.subject}")
+
+    def _show_template(self, name: str | None) -> None:
+        self.template_combo.blockSignals(True)
+        self.template_combo.setCurrentIndex(-1 if name is None
+                                            else self.template_combo.findText(name))
+        self.template_combo.blockSignals(False)
+
+    def _template_chosen(self, index: int) -> None:
+        inquiry_id = self.current_id()
+        if index < 0 or inquiry_id is None:
+            return
+        self._choice = self.template_combo.itemText(index)
+        self.preview_requested.emit(inquiry_id, self._choice)
+
+    def is_edited(self) -> bool:
+        rendered = self._rendered
+        return (rendered is not None and not rendered.call_back
+                and (self.reply_subject.text() != rendered.subject
+                     or self.preview.toPlainText() != rendered.body))
+
+    def _update_edited(self) -> None:
+        self.edited.setText("edited: your text is sent" if self.is_edited() else "")
 
     def _update_buttons(self) -> None:
-        self.ack_button.setEnabled(self.current_id() is not None)
+        chosen = self.current_id() is not None
+        for button in (self.ack_button, self.answered_button, self.dismiss_button):
+            button.setEnabled(chosen)
+        self.delegate_button.setEnabled(chosen and not self._delegate_blocked)
+        self.delegate_button.setToolTip(
+            self._delegate_blocked or "Hand this to an assistant with a note (Ctrl+G)")
         prospect = self.current_is_prospect()
         for button in (self.client_button, self.prospect_button, self.not_client_button):
             button.setEnabled(prospect)
@@ -212,6 +497,48 @@ class QuickReplyWindow(QWidget):
     def current_is_prospect(self) -> bool:
         item = self.list.currentItem()
         return bool(item is not None and item.data(0, PROSPECT_ROLE))
+
+    # the countdowns
+
+    def now(self) -> datetime | None:
+        """The engine's time of the last status, moved on by the time since it was read."""
+        if self._now is None:
+            return None
+        return self._now + timedelta(seconds=time.monotonic() - self._now_read)
+
+    def tick(self) -> None:
+        now = self.now()
+        if now is None:
+            return
+        for row in range(self.list.topLevelItemCount()):
+            item = self.list.topLevelItem(row)
+            if item is None:
+                continue
+            entry = self._entries.get(int(item.data(0, Qt.ItemDataRole.UserRole)))
+            if entry is None:
+                continue
+            item.setText(WAITING_COL, waited(now, entry.inquiry.received_at))
+            item.setText(LEFT_COL, time_left(now, entry.ack_due))
+            if entry.ack_due <= now:
+                item.setForeground(LEFT_COL, QColor(URGENCY_COLOUR[Urgency.OVERDUE]))
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802  (Qt's name)
+        super().showEvent(event)
+        self.tick()
+        self._ticker.start()
+
+    def hideEvent(self, event: QHideEvent) -> None:  # noqa: N802  (Qt's name)
+        self._ticker.stop()
+        super().hideEvent(event)
+
+    # actions
+
+    def _focus_templates(self) -> None:
+        self.template_combo.setFocus(Qt.FocusReason.ShortcutFocusReason)
+
+    def _focus_reply(self) -> None:
+        if not self.preview.isReadOnly():
+            self.preview.setFocus(Qt.FocusReason.ShortcutFocusReason)
 
     def _decide(self, decision: str, whole_domain: bool = False) -> None:
         inquiry_id = self.current_id()
@@ -224,16 +551,41 @@ class QuickReplyWindow(QWidget):
             self.undo_requested.emit()
 
     def set_undo(self, text: str | None) -> None:
-        """Offer to undo the last decision (`text` says what), or stop offering."""
+        """Offer to undo the last action (`text` says what), or stop offering."""
         self.undo_button.setEnabled(text is not None)
         self.undo_button.setToolTip(f"Undo: {text} (Ctrl+Z)" if text else
-                                    "Take back the last decision (Ctrl+Z)")
+                                    "Take back the last action (Ctrl+Z)")
 
     def acknowledge_current(self) -> None:
         inquiry_id = self.current_id()
-        if inquiry_id is not None and self.ack_button.isEnabled():
-            self.set_busy(True)
-            self.acknowledge_requested.emit(inquiry_id)
+        if inquiry_id is None or not self.ack_button.isEnabled():
+            return
+        rendered = self._rendered if self._rendered is not None \
+            and self._rendered.inquiry_id == inquiry_id else None
+        request = AckRequest(inquiry_id, rendered.template if rendered else self._choice)
+        if rendered is not None and self.is_edited():
+            subject = self.reply_subject.text()
+            body = self.preview.toPlainText()
+            request = AckRequest(inquiry_id, rendered.template,
+                                 subject if subject != rendered.subject else None,
+                                 body if body != rendered.body else None)
+        self.set_busy(True)
+        self.acknowledge_requested.emit(request)
+
+    def delegate_current(self) -> None:
+        inquiry_id = self.current_id()
+        if inquiry_id is not None and self.delegate_button.isEnabled():
+            self.delegate_requested.emit(inquiry_id)
+
+    def answered_current(self) -> None:
+        inquiry_id = self.current_id()
+        if inquiry_id is not None and self.answered_button.isEnabled():
+            self.answered_requested.emit(inquiry_id)
+
+    def dismiss_current(self) -> None:
+        inquiry_id = self.current_id()
+        if inquiry_id is not None and self.dismiss_button.isEnabled():
+            self.dismiss_requested.emit(inquiry_id)
 
     def open(self) -> None:
         self.show()

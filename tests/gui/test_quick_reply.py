@@ -1,0 +1,409 @@
+"""The quick-reply window from the keyboard, against a real engine and Maildir outbox:
+acknowledge (with the Undo delay), another template, an edited reply, Undo of a send,
+delegate, answered, dismiss and Undo, the countdowns, and a caller with no address."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from datetime import timedelta
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+
+from PySide6.QtCore import Qt
+from pytestqt.qtbot import QtBot
+
+from heard.config import ConfigFile
+from heard.domain.clients import ASSISTANT_PREFERENCE
+from heard.domain.ids import InquiryId
+from heard.domain.inquiries import InquiryState
+from heard.domain.outbox import OutboxState
+from heard.engine import Engine
+from heard.gui.app import HeardApp
+from heard.gui.delegate_dialog import DelegateDialog
+from heard.gui.quick_reply import QuickReplyWindow, time_left
+from tests.conftest import NOW
+from tests.gui.test_tray_app import app, wait_status  # noqa: F401  (the app fixture)
+from tests.support.mail import MailFolders, drop, message
+
+MEGGE = "Margaret Hale <margaret@hale.example>"
+RAJ = "Rajesh Patel <raj@patel-eng.example>"
+SAM = "sam@morgan-law.example"
+CTRL = Qt.KeyboardModifier.ControlModifier
+
+
+def _waiting(engine: Engine, mail: MailFolders, sender: str, subject: str, minutes: int,
+             body: str = "Could you have a look?") -> InquiryId:
+    drop(mail.inbox, message(sender, subject, body=body), NOW - timedelta(minutes=minutes))
+    engine.sync()   # as the watcher would (the app's own catch-up sync may get there first)
+    [inquiry_id] = [i.id for i in engine.store.open_inquiries()
+                    if i.subject == subject and i.id is not None]
+    return inquiry_id
+
+
+def _open(qtbot: QtBot, heard: HeardApp, delay_ms: int = 200) -> QuickReplyWindow:
+    window = heard.window
+    window.send_delay_ms = delay_ms
+    heard.open_window()
+    window.activateWindow()  # shortcuts work in the active window
+    qtbot.waitUntil(window.isActiveWindow, timeout=5000)
+    qtbot.waitUntil(lambda: bool(window.preview.toPlainText()), timeout=5000)
+    return window
+
+
+def _sent(mail: MailFolders) -> list[EmailMessage]:
+    return [message_from_bytes(raw, policy=policy.default)  # type: ignore[misc]
+            for raw in mail.outbox_messages()]
+
+
+def _state(engine: Engine, inquiry_id: InquiryId) -> InquiryState:
+    inquiry = engine.store.inquiry(inquiry_id)
+    assert inquiry is not None
+    return inquiry.state
+
+
+def _assistant(engine: Engine) -> None:
+    file = ConfigFile(engine.profile.config)
+    file.set("assistant", "name", "Sam Reed")
+    file.set("assistant", "address", SAM)
+
+
+def test_keyboard_only_acknowledge_waits_for_undo_then_sends(
+    qtbot: QtBot, app: HeardApp, engine: Engine, mail: MailFolders  # noqa: F811
+) -> None:
+    _waiting(engine, mail, MEGGE, "Closing", 2)
+    raj = _waiting(engine, mail, RAJ, "Drawings", 1)
+    wait_status(qtbot, app, 2)
+    window = _open(qtbot, app, delay_ms=1000)
+    assert window.list.currentItem() is not None
+    assert window.list.currentItem().text(0) == "Megge"  # type: ignore[union-attr]
+    assert window.preview.toPlainText().startswith("Hi Megge,")
+
+    qtbot.keyClick(window.list, Qt.Key.Key_Down)
+    assert window.current_id() == raj
+    qtbot.waitUntil(lambda: window.preview.toPlainText().startswith("Hi Rajesh,"),
+                    timeout=5000)
+    with qtbot.waitSignal(app.acknowledged, timeout=5000) as acknowledged:
+        qtbot.keyClick(window.list, Qt.Key.Key_Return)
+        qtbot.waitUntil(lambda: "will be sent in 1 s" in window.message.text(), timeout=5000)
+        # Held back for Undo: recorded, but not in the outbox yet.
+        assert window.message.text() == ("Acknowledgement to Rajesh will be sent in 1 s"
+                                         " — Undo (Ctrl+Z)")
+        assert window.undo_button.isEnabled()
+        assert mail.outbox_messages() == []
+        assert _state(engine, raj) is InquiryState.ACKNOWLEDGED
+    assert acknowledged.args is not None and acknowledged.args[0].sent
+
+    [reply] = _sent(mail)
+    assert reply["To"].addresses[0].addr_spec == "raj@patel-eng.example"
+    assert reply["Subject"] == "Re: Drawings"
+    assert reply.get_content().startswith("Hi Rajesh,")
+    assert "Sent: acknowledgement to raj@patel-eng.example" in window.message.text()
+    assert not window.undo_button.isEnabled()   # too late to take back
+    wait_status(qtbot, app, 1)
+
+
+def test_another_template_chosen_with_the_keyboard_shows_its_text(
+    qtbot: QtBot, app: HeardApp, engine: Engine, mail: MailFolders  # noqa: F811
+) -> None:
+    _waiting(engine, mail, MEGGE, "Closing", 2)
+    wait_status(qtbot, app, 1)
+    window = _open(qtbot, app)
+    assert window.template_combo.currentText() == "acknowledge"   # the default for her
+    assert "I have it, and I'm on it" in window.preview.toPlainText()
+    assert window.reply_to.text() == "To: margaret@hale.example"
+
+    qtbot.keyClick(window.list, Qt.Key.Key_T, CTRL)
+    assert window.template_combo.hasFocus()
+    qtbot.keyClick(window.template_combo, Qt.Key.Key_Down)   # acknowledge-busy
+    qtbot.keyClick(window.template_combo, Qt.Key.Key_Down)   # call-back
+    assert window.template_combo.currentText() == "call-back"
+    qtbot.waitUntil(lambda: "I saw you tried to reach me" in window.preview.toPlainText(),
+                    timeout=5000)
+    text = window.preview.toPlainText()
+    assert text.startswith("Hi Megge,\n")                # her preferred name
+    assert "I have it, and I'm on it" not in text       # the text was replaced
+    assert window.reply_subject.text() == "Re: Closing"
+    assert not window.is_edited() and window.edited.text() == ""
+
+
+def test_an_edited_reply_is_sent_as_edited(
+    qtbot: QtBot, app: HeardApp, engine: Engine, mail: MailFolders  # noqa: F811
+) -> None:
+    megge = _waiting(engine, mail, MEGGE, "Closing", 2)
+    wait_status(qtbot, app, 1)
+    window = _open(qtbot, app)
+    qtbot.keyClick(window.list, Qt.Key.Key_T, CTRL)
+    qtbot.keyClick(window.template_combo, Qt.Key.Key_Down)
+    qtbot.keyClick(window.template_combo, Qt.Key.Key_Down)
+    qtbot.waitUntil(lambda: "I saw you tried" in window.preview.toPlainText(), timeout=5000)
+
+    qtbot.keyClick(window.template_combo, Qt.Key.Key_E, CTRL)
+    assert window.preview.hasFocus()
+    qtbot.keyClick(window.preview, Qt.Key.Key_End, CTRL)
+    qtbot.keyClicks(window.preview, "P.S. The keys are at reception.")
+    assert window.is_edited() and "edited" in window.edited.text()
+    # Enter in the text is a line break, not a send; Ctrl+Enter sends.
+    qtbot.keyClick(window.preview, Qt.Key.Key_Return)
+    assert mail.outbox_messages() == [] and _state(engine, megge) is InquiryState.WAITING
+    with qtbot.waitSignal(app.acknowledged, timeout=5000) as acknowledged:
+        qtbot.keyClick(window.preview, Qt.Key.Key_Return, CTRL)
+    assert acknowledged.args is not None
+    result = acknowledged.args[0]
+    assert result.sent and result.template == "call-back"
+
+    [reply] = _sent(mail)
+    body = reply.get_content()
+    assert body.startswith("Hi Megge,")
+    assert "I saw you tried to reach me" in body
+    assert "P.S. The keys are at reception." in body
+    assert _state(engine, megge) is InquiryState.ACKNOWLEDGED
+
+
+def test_undo_takes_back_an_acknowledgement_before_it_is_sent(
+    qtbot: QtBot, app: HeardApp, engine: Engine, mail: MailFolders  # noqa: F811
+) -> None:
+    megge = _waiting(engine, mail, MEGGE, "Closing", 2)
+    wait_status(qtbot, app, 1)
+    window = _open(qtbot, app, delay_ms=1500)
+    sent: list[object] = []
+    app.acknowledged.connect(sent.append)
+
+    qtbot.keyClick(window.list, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: "will be sent" in window.message.text(), timeout=5000)
+    wait_status(qtbot, app, 0)
+    assert "Undo: the acknowledgement to Megge" in window.undo_button.toolTip()
+    qtbot.keyClick(window.list, Qt.Key.Key_Z, CTRL)
+    qtbot.waitUntil(lambda: "was not sent" in window.message.text(), timeout=5000)
+    wait_status(qtbot, app, 1)   # she is waiting again
+
+    qtbot.wait(1800)   # past the delay: nothing goes out after all
+    assert mail.outbox_messages() == [] and sent == []
+    assert _state(engine, megge) is InquiryState.WAITING
+    assert engine.store.open_promises() == []
+    [item] = engine.outbox_items(everything=True)
+    assert item.state is OutboxState.CANCELLED
+    assert not window.undo_button.isEnabled()
+
+
+def test_delegating_with_the_dialog_forwards_to_the_assistant(
+    qtbot: QtBot, app: HeardApp, engine: Engine, mail: MailFolders  # noqa: F811
+) -> None:
+    _assistant(engine)
+    megge = _waiting(engine, mail, MEGGE, "Lease", 4, body="Can we sign on Friday?")
+    wait_status(qtbot, app, 1)
+    window = _open(qtbot, app)
+    qtbot.waitUntil(window.delegate_button.isEnabled, timeout=5000)
+    assert "Ctrl+G" in window.delegate_button.toolTip()
+
+    qtbot.keyClick(window.list, Qt.Key.Key_G, CTRL)
+    qtbot.waitUntil(lambda: app._delegate_dialog is not None
+                    and app._delegate_dialog.isVisible(), timeout=5000)
+    dialog = app._delegate_dialog
+    assert isinstance(dialog, DelegateDialog)
+    assert dialog.assistant.currentText() == f"Sam Reed <{SAM}>"
+    assert dialog.tell.isEnabled() and dialog.tell.isChecked()
+    assert dialog.values().due == NOW + timedelta(hours=2)   # [delegation] due
+    qtbot.waitUntil(dialog.note.hasFocus, timeout=5000)   # type the note straight away
+    qtbot.keyClicks(dialog.note, "Please book the notary.")
+    qtbot.keyClick(dialog.note, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: len(mail.outbox_messages()) == 2, timeout=5000)
+
+    by_to = {m["To"].addresses[0].addr_spec: m for m in _sent(mail)}
+    assert set(by_to) == {SAM, "margaret@hale.example"}
+    forward = by_to[SAM]
+    assert forward["Subject"] == "Fwd: Lease"
+    text = forward.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert text.startswith("Please book the notary.")
+    assert "by 12:00 pm" in text
+    assert "Sam Reed will contact you" in by_to["margaret@hale.example"].get_content()
+    assert _state(engine, megge) is InquiryState.DELEGATED
+    wait_status(qtbot, app, 0)
+    qtbot.waitUntil(lambda: "Delegated Megge's message to Sam Reed" in window.message.text(),
+                    timeout=5000)
+
+
+def test_delegate_is_off_until_an_assistant_is_set_up(
+    qtbot: QtBot, app: HeardApp, engine: Engine, mail: MailFolders  # noqa: F811
+) -> None:
+    _waiting(engine, mail, MEGGE, "Lease", 4)
+    wait_status(qtbot, app, 1)
+    window = _open(qtbot, app)
+    assert not window.delegate_button.isEnabled()
+    assert "Add an assistant in the settings" in window.delegate_button.toolTip()
+    qtbot.keyClick(window.list, Qt.Key.Key_G, CTRL)
+    qtbot.wait(100)
+    assert app._delegate_dialog is None
+
+
+def test_a_client_who_wants_no_assistant_is_not_told_and_escape_cancels(
+    qtbot: QtBot, app: HeardApp, engine: Engine, mail: MailFolders  # noqa: F811
+) -> None:
+    _assistant(engine)
+    margaret = next(c for c in engine.clients() if c.name == "Margaret Hale")
+    engine.update_client(dataclasses.replace(
+        margaret, preferences={**margaret.preferences, ASSISTANT_PREFERENCE: "no"}))
+    megge = _waiting(engine, mail, MEGGE, "Lease", 4)
+    wait_status(qtbot, app, 1)
+    window = _open(qtbot, app)
+    qtbot.waitUntil(window.delegate_button.isEnabled, timeout=5000)
+    qtbot.keyClick(window.list, Qt.Key.Key_G, CTRL)
+    qtbot.waitUntil(lambda: app._delegate_dialog is not None
+                    and app._delegate_dialog.isVisible(), timeout=5000)
+    dialog = app._delegate_dialog
+    assert isinstance(dialog, DelegateDialog)
+    assert not dialog.tell.isEnabled() and not dialog.tell.isChecked()
+    assert "preference says no assistant" in dialog.tell.toolTip()
+    assert dialog.values().tell_client is False
+
+    qtbot.keyClick(dialog.note, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=5000)
+    qtbot.wait(200)
+    assert mail.outbox_messages() == []
+    assert _state(engine, megge) is InquiryState.WAITING
+
+
+def test_dismiss_with_delete_and_undo_with_ctrl_z(
+    qtbot: QtBot, app: HeardApp, engine: Engine, mail: MailFolders  # noqa: F811
+) -> None:
+    _waiting(engine, mail, MEGGE, "Closing", 2)
+    raj = _waiting(engine, mail, RAJ, "Thanks!", 1)
+    wait_status(qtbot, app, 2)
+    window = _open(qtbot, app)
+    qtbot.keyClick(window.list, Qt.Key.Key_Down)
+    assert window.current_id() == raj
+
+    qtbot.keyClick(window.list, Qt.Key.Key_Delete)
+    wait_status(qtbot, app, 1)
+    assert _state(engine, raj) is InquiryState.DISMISSED
+    qtbot.waitUntil(lambda: "Dismissed Rajesh's message" in window.message.text(),
+                    timeout=5000)
+    assert window.undo_button.isEnabled()
+    assert mail.outbox_messages() == []
+
+    qtbot.keyClick(window.list, Qt.Key.Key_Z, CTRL)
+    wait_status(qtbot, app, 2)
+    assert _state(engine, raj) is InquiryState.WAITING
+    qtbot.waitUntil(lambda: not window.undo_button.isEnabled(), timeout=5000)
+    assert "Rajesh is waiting again" in window.message.text()
+
+
+def test_undo_takes_back_the_most_recent_action_first(
+    qtbot: QtBot, app: HeardApp, engine: Engine, mail: MailFolders  # noqa: F811
+) -> None:
+    megge = _waiting(engine, mail, MEGGE, "Closing", 2)
+    raj = _waiting(engine, mail, RAJ, "Thanks!", 1)
+    wait_status(qtbot, app, 2)
+    window = _open(qtbot, app)
+    qtbot.keyClick(window.list, Qt.Key.Key_Delete)      # Megge first (the most urgent)
+    wait_status(qtbot, app, 1)
+    qtbot.waitUntil(lambda: window.current_id() == raj, timeout=5000)
+    qtbot.keyClick(window.list, Qt.Key.Key_Delete)
+    wait_status(qtbot, app, 0)
+
+    qtbot.keyClick(window.list, Qt.Key.Key_Z, CTRL)
+    wait_status(qtbot, app, 1)
+    assert _state(engine, raj) is InquiryState.WAITING
+    assert _state(engine, megge) is InquiryState.DISMISSED
+    qtbot.keyClick(window.list, Qt.Key.Key_Z, CTRL)
+    wait_status(qtbot, app, 2)
+    assert _state(engine, megge) is InquiryState.WAITING
+
+
+def test_mark_answered_with_ctrl_shift_a(
+    qtbot: QtBot, app: HeardApp, engine: Engine, mail: MailFolders  # noqa: F811
+) -> None:
+    megge = _waiting(engine, mail, MEGGE, "Closing", 2)
+    wait_status(qtbot, app, 1)
+    window = _open(qtbot, app)
+    qtbot.keyClick(window.list, Qt.Key.Key_A,
+                   Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    wait_status(qtbot, app, 0)
+    assert _state(engine, megge) is InquiryState.ANSWERED
+    assert mail.outbox_messages() == []
+    assert "Marked answered: Megge" in window.message.text()
+
+
+def test_the_countdown_to_the_acknowledgement_deadline_moves_on(
+    qtbot: QtBot, app: HeardApp, engine: Engine, mail: MailFolders  # noqa: F811
+) -> None:
+    _waiting(engine, mail, MEGGE, "Closing", 2)   # VIP: ten minutes, so eight are left
+    wait_status(qtbot, app, 1)
+    window = _open(qtbot, app)
+    row = window.list.topLevelItem(0)
+    assert row is not None
+
+    def left() -> int:
+        assert row is not None
+        found = re.fullmatch(r"(\d+):(\d\d)", row.text(3))
+        assert found, row.text(3)
+        return int(found[1]) * 60 + int(found[2])
+
+    first = left()
+    assert 7 * 60 < first <= 8 * 60
+    assert row.text(2) == "2 min"
+    qtbot.waitUntil(lambda: left() < first, timeout=3000)   # no refresh: the timer alone
+
+
+def test_countdown_texts() -> None:
+    assert time_left(NOW, NOW + timedelta(minutes=8)) == "8:00"
+    assert time_left(NOW, NOW + timedelta(seconds=65)) == "1:05"
+    assert time_left(NOW, NOW + timedelta(hours=2, minutes=5)) == "2 h 05"
+    assert time_left(NOW, NOW + timedelta(days=3)) == "3 days"
+    assert time_left(NOW, NOW - timedelta(minutes=4, seconds=30)) == "overdue 4 min"
+
+
+def test_an_html_message_is_shown_as_plain_text(
+    qtbot: QtBot, app: HeardApp, engine: Engine, mail: MailFolders  # noqa: F811
+) -> None:
+    raw = (b"From: Margaret Hale <margaret@hale.example>\r\nTo: alex@morgan-law.example\r\n"
+           b"Subject: Closing\r\nMessage-ID: <h1@hale.example>\r\n"
+           b"Content-Type: text/html; charset=utf-8\r\n\r\n"
+           b"<html><body><p>Can we <b>close</b> on Friday?</p>"
+           b"<img src=\"https://tracker.example/pixel.gif\"></body></html>\r\n")
+    drop(mail.inbox, raw, NOW - timedelta(minutes=2))
+    engine.sync()
+    wait_status(qtbot, app, 1)
+    window = _open(qtbot, app)
+    shown = window.incoming.toPlainText()
+    assert "Can we close on Friday?" in shown
+    assert "<" not in shown and "tracker.example" not in shown
+    assert window.incoming.isReadOnly()
+
+
+def test_a_caller_with_no_address_gets_a_call_back_promise(
+    qtbot: QtBot, app: HeardApp, engine: Engine, mail: MailFolders  # noqa: F811
+) -> None:
+    sofia = next(c for c in engine.clients() if c.name == "Sofia Lindqvist")
+    engine.update_client(dataclasses.replace(sofia, phones=("+46 8 123 456 78",), emails=()))
+    call = engine.log_call("+46812345678", NOW - timedelta(minutes=1), "contract")
+    wait_status(qtbot, app, 1)
+    window = _open(qtbot, app)
+    assert window.preview.toPlainText().startswith("Call Sofia Lindqvist back by")
+    assert window.preview.isReadOnly()
+    assert window.call_link.isVisible()
+    assert 'href="tel:+46812345678"' in window.call_link.text()
+
+    qtbot.keyClick(window.list, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: "Call Sofia Lindqvist back by" in window.message.text(),
+                    timeout=5000)
+    assert "+46812345678" in window.message.text()
+    assert mail.outbox_messages() == []
+    [promise] = engine.store.open_promises()
+    assert promise.inquiry_id == call.id
+
+
+def test_clicking_a_toast_opens_the_window_on_that_client(
+    qtbot: QtBot, app: HeardApp, engine: Engine, mail: MailFolders  # noqa: F811
+) -> None:
+    app.tray.showMessage = lambda *_args: None  # type: ignore[method-assign]
+    _waiting(engine, mail, MEGGE, "Closing", 2)
+    wait_status(qtbot, app, 1)
+    raj = _waiting(engine, mail, RAJ, "Drawings", 1)
+    wait_status(qtbot, app, 2)
+    qtbot.waitUntil(lambda: app._toast_target == raj, timeout=5000)
+    assert not app.window.isVisible()
+
+    app.tray.messageClicked.emit()
+    assert app.window.isVisible()
+    assert app.window.current_id() == raj   # not Megge, though she is more urgent
