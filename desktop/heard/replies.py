@@ -104,10 +104,23 @@ class Replies:
 
     # what the replies say
 
-    def reply_by(self, now: datetime, busy: BusyState | None) -> datetime:
+    def reply_by(self, now: datetime, busy: BusyState | None,
+                 promise: str = "next_free") -> datetime:
+        """When a reply is promised: per the template's `promise`, in working hours."""
+        hours, margin = self._settings.hours, self._settings.reply_margin
+        if promise == "end_of_day":
+            day = hours.next_opening(now).astimezone(hours.zone).date()
+            return hours.openings(day)[-1][1]
+        if promise == "tomorrow_morning":
+            today = now.astimezone(hours.zone).date()
+            start = hours.next_opening(now)
+            while start.astimezone(hours.zone).date() <= today:
+                start = hours.next_opening(hours.openings(
+                    start.astimezone(hours.zone).date())[-1][1])
+            return _round_up(start + margin)
         start = busy.next_free if busy and busy.next_free else now
-        start = max(start, self._settings.hours.next_opening(start))
-        return _round_up(start + self._settings.reply_margin)
+        start = max(start, hours.next_opening(start))
+        return _round_up(start + margin)
 
     def template_for(self, name: str | None, busy: BusyState | None,
                      client: Client | None = None, inquiry: Inquiry | None = None) -> Template:
@@ -200,8 +213,8 @@ class Replies:
         with host._lock:
             inquiry, client = self._open(inquiry_id, (InquiryState.WAITING,))
             busy = host.busy(now)
-            promised = reply_by or self.reply_by(now, busy)
             chosen = self.template_for(template, busy, client, inquiry)
+            promised = reply_by or self.reply_by(now, busy, chosen.promise)
             values = self.values(client, inquiry, busy, promised, now)
             rendered_subject, text = chosen.render(values)
             if body is not None:

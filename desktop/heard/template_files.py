@@ -21,7 +21,7 @@ def _parse(text: str, origin: str) -> dict[str, Template]:
         if not isinstance(entry, dict) or not isinstance(entry.get("body"), str):
             raise TemplateError(name, f"in {origin}: needs a body = \"\"\"...\"\"\" text")
         templates[name] = Template(name, str(entry.get("subject", "Re: {subject}")),
-                                   entry["body"])
+                                   entry["body"], str(entry.get("promise", "next_free")))
     return templates
 
 

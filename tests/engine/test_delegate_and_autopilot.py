@@ -4,7 +4,7 @@ transport, fixed clock). The same flows over real SMTP and IMAP are in tests/out
 from __future__ import annotations
 
 import dataclasses
-from datetime import timedelta
+from datetime import datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
@@ -19,7 +19,7 @@ from heard.domain.ids import InquiryId
 from heard.domain.inquiries import InquiryState
 from heard.domain.outbox import OutboxKind, OutboxState
 from heard.engine import Engine, EngineError
-from tests.conftest import NOW
+from tests.conftest import BERLIN, NOW
 from tests.support.mail import MailFolders, drop, message
 
 MEGGE = "Margaret Hale <margaret@hale.example>"
@@ -292,3 +292,27 @@ def test_a_long_threads_references_keep_the_root_and_the_latest() -> None:
     assert len(refs) == MAX_REFERENCES
     assert refs[0] == "<m0@hale.example>" and refs[-1] == "<m60@hale.example>"
     assert refs[-2] == "<m59@hale.example>"
+
+
+@pytest.mark.parametrize(("template", "promised", "said"), [
+    ("end-of-day", datetime(2026, 11, 25, 17, 0, tzinfo=BERLIN), "answer by 5:00 pm."),
+    ("tomorrow", datetime(2026, 11, 26, 9, 30, tzinfo=BERLIN), "by tomorrow 9:30 am"),
+])
+def test_a_template_says_what_it_promises(engine: Engine, mail: MailFolders, template: str,
+                                          promised: datetime, said: str) -> None:
+    inquiry_id = _waiting(engine, mail)
+    result = engine.acknowledge(inquiry_id, template=template)
+    assert result.reply_by == promised
+    assert said in result.body
+    (promise,) = engine.status().promises
+    assert promise.promise.due == promised
+
+
+def test_an_unknown_promise_is_refused_when_the_template_is_loaded(tmp_path: Path) -> None:
+    from heard.domain.templates import TemplateError
+    from heard.template_files import load_templates
+
+    file = tmp_path / "templates.toml"
+    file.write_text('[x]\npromise = "next_week"\nbody = "Hi"\n', encoding="utf-8")
+    with pytest.raises(TemplateError, match="promise 'next_week' is not known"):
+        load_templates(file)

@@ -21,6 +21,14 @@ PLACEHOLDERS: Mapping[str, str] = {
 }
 
 
+# What an acknowledgement promises, when the user does not pick a time.
+PROMISES: Mapping[str, str] = {
+    "next_free": "your next free slot (after the current meeting) plus the margin",
+    "end_of_day": "the end of today's working hours (or of the next working day)",
+    "tomorrow_morning": "the next working day's opening plus the margin",
+}
+
+
 class TemplateError(ValueError):
     def __init__(self, template: str, problem: str) -> None:
         super().__init__(f"template {template!r}: {problem}")
@@ -33,8 +41,12 @@ class Template:
     name: str
     subject: str
     body: str
+    promise: str = "next_free"
 
     def __post_init__(self) -> None:
+        if self.promise not in PROMISES:
+            raise TemplateError(self.name, f"promise {self.promise!r} is not known; use"
+                                f" {', '.join(repr(p) for p in PROMISES)}")
         for text in (self.subject, self.body):
             for field_name in _fields(self.name, text):
                 if field_name not in PLACEHOLDERS:
