@@ -159,6 +159,12 @@ def parse_security(value: object) -> str:
     return str(value)
 
 
+def parse_undo(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 60:
+        raise _Bad("must be a number of seconds from 0 to 60, e.g. 5")
+    return value
+
+
 def parse_sent_copy(value: object) -> str:
     if value not in ("append", "server"):
         raise _Bad('must be "append" (Heard files replies in Sent) or "server" (the server'
@@ -279,6 +285,8 @@ SCHEMA: Mapping[str, Mapping[str, Option[Any]]] = {
         "template": Option(parse_str, "acknowledge", "the default acknowledgement template"),
         "margin": Option(parse_duration, "30m",
                          "time promised after the next free slot, e.g. \"30m\""),
+        "undo_seconds": Option(parse_undo, 5, "seconds a reply sent from the window can be"
+                               " taken back (Undo) before it goes out; 0 = at once"),
     },
 }
 STANDARD_SCHEMA: Mapping[str, Option[Any]] = {
@@ -449,6 +457,7 @@ class Settings:
     urgent_tiers: tuple[str, ...] = ("vip",)
     reply_template: str = "acknowledge"
     reply_margin: timedelta = timedelta(minutes=30)
+    undo_delay: timedelta = timedelta(seconds=5)
     mail_window: timedelta = timedelta(days=30)
     share_titles: bool = False
     min_free: timedelta = timedelta(minutes=15)
@@ -589,6 +598,7 @@ def settings_from(data: Mapping[str, Any], path: Path) -> Settings:
         urgent_tiers=parsed["notifications"]["urgent_tiers"],
         reply_template=parsed["replies"]["template"],
         reply_margin=parsed["replies"]["margin"],
+        undo_delay=timedelta(seconds=parsed["replies"]["undo_seconds"]),
         mail_window=parsed["mail"]["window"],
         share_titles=parsed["calendar"]["share_titles"],
         min_free=parsed["calendar"]["min_free"],

@@ -944,5 +944,6 @@ class Engine:
             self._imap_accounts.stop()
 
 
-__all__ = ["REPORT_EVERY", "AccountHealth", "AckResult", "Engine", "EngineError",
+__all__ = ["REPORT_EVERY", "AccountHealth", "AckResult", "DelegateResult", "Engine",
+           "EngineError",
            "EngineEvent", "Skipped", "Status", "SyncReport"]

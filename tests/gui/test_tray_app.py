@@ -10,6 +10,7 @@ import pytest
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
+from heard.domain.outbox import OutboxState
 from heard.domain.urgency import Urgency
 from heard.engine import Engine, Status
 from heard.gui import badge
@@ -112,8 +113,10 @@ def test_a_failed_acknowledgement_is_shown_not_swallowed(
     app.window.open()
     qtbot.waitUntil(lambda: app.window.current_id() is not None, timeout=5000)
     app.window.acknowledge_current()
-    qtbot.waitUntil(lambda: "Queued (will retry)" in app.window.message.text(), timeout=5000)
-    assert len(engine.store.pending_outbox()) == 1
+    qtbot.waitUntil(lambda: "Not sent yet" in app.window.message.text(), timeout=5000)
+    assert "cannot write to the outbox" in app.window.message.text()
+    (item,) = engine.outbox_items()
+    assert item.state is OutboxState.QUEUED and item.error
 
 
 def test_pausing_notifications_shows_in_the_tooltip_and_keeps_counting(

@@ -38,7 +38,6 @@ log = logging.getLogger(__name__)
 REFRESH_MS = 30_000
 TOOLTIP_NAMES = 3
 # An acknowledgement from the window waits this long for Undo before it is sent.
-UNDO_SEND_MS = 5_000
 UNDO_DEPTH = 20
 NO_ASSISTANT = ("Add an assistant in the settings to delegate (heard.toml: [assistant]"
                 " name and address)")
@@ -97,7 +96,7 @@ class HeardApp(QObject):
     def __init__(self, engine: Engine, tray_available: bool | None = None,
                  send_delay_ms: int = 0) -> None:
         """`send_delay_ms`: how long an acknowledgement from the window can be taken back
-        before it is sent (run_tray gives UNDO_SEND_MS; 0 sends at once)."""
+        before it is sent (run_tray takes [replies] undo_seconds; 0 sends at once)."""
         super().__init__()
         self.engine = engine
         self.send_delay_ms = send_delay_ms
@@ -424,9 +423,16 @@ class HeardApp(QObject):
             body=request.body, delay=delay), done, failed)
 
     def _report_sent(self, result: AckResult) -> None:
-        state = "Sent" if result.sent else "Queued (will retry)"
-        self.window.show_message(f"{state}: acknowledgement to {result.to}, promising a "
-                                 f"reply by {result.reply_by.astimezone(self.zone):%H:%M}.")
+        if result.state == "failed":
+            self.window.show_message(f"Not sent: {result.error}. The client is waiting"
+                                     " again.")
+        elif result.state == "unsure":
+            self.window.show_message(f"Unsure whether it went out: {result.error}")
+        else:
+            state = "Sent" if result.sent else f"Not sent yet ({result.error}); Heard keeps" \
+                " trying"
+            self.window.show_message(f"{state}: acknowledgement to {result.to}, promising a"
+                                     f" reply by {result.reply_by.astimezone(self.zone):%H:%M}.")
         self.acknowledged.emit(result)
 
     def _hold(self, result: AckResult, name: str, delay_ms: int) -> None:
@@ -729,7 +735,8 @@ def run_tray(engine: Engine, exit_when_shown: bool = False) -> int:
     QLocalServer.removeServer(name)  # a stale socket from a crash would block listening
     server.listen(name)
 
-    heard = HeardApp(engine, send_delay_ms=UNDO_SEND_MS)
+    heard = HeardApp(engine, send_delay_ms=int(
+        engine.settings.undo_delay.total_seconds() * 1000))
 
     def on_connection() -> None:
         socket = server.nextPendingConnection()
