@@ -258,6 +258,14 @@ SCHEMA: Mapping[str, Mapping[str, Option[Any]]] = {
                                       "warn this long before a promise is due"),
         "urgent_tiers": Option(parse_str_list, ["vip"],
                                "tiers whose deadlines warn outside working hours too"),
+        "quiet_in_meetings": Option(parse_bool, True,
+                                    "while your calendar says busy, only urgent tiers and"
+                                    " deadlines about to pass pop up; the rest are"
+                                    " summed up when the meeting ends"),
+    },
+    "desktop": {
+        "start_at_login": Option(parse_bool, False,
+                                 "start Heard when you log in (an XDG autostart entry)"),
     },
     "prospects": {
         "enabled": Option(parse_bool, True,
@@ -455,6 +463,8 @@ class Settings:
     warn_before_answer: timedelta = timedelta(hours=1)
     warn_before_promise: timedelta = timedelta(minutes=15)
     urgent_tiers: tuple[str, ...] = ("vip",)
+    quiet_in_meetings: bool = True
+    start_at_login: bool = False
     reply_template: str = "acknowledge"
     reply_margin: timedelta = timedelta(minutes=30)
     undo_delay: timedelta = timedelta(seconds=5)
@@ -596,6 +606,8 @@ def settings_from(data: Mapping[str, Any], path: Path) -> Settings:
         warn_before_answer=parsed["notifications"]["warn_before_answer"],
         warn_before_promise=parsed["notifications"]["warn_before_promise"],
         urgent_tiers=parsed["notifications"]["urgent_tiers"],
+        quiet_in_meetings=parsed["notifications"]["quiet_in_meetings"],
+        start_at_login=parsed["desktop"]["start_at_login"],
         reply_template=parsed["replies"]["template"],
         reply_margin=parsed["replies"]["margin"],
         undo_delay=timedelta(seconds=parsed["replies"]["undo_seconds"]),

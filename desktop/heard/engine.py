@@ -851,6 +851,17 @@ class Engine:
                 due.append((client, next_due))
         return sorted(due, key=lambda pair: pair[1])
 
+    def snoozed_until(self) -> datetime | None:
+        """Toasts are held back until then (the badge keeps counting); None: not snoozed."""
+        text = self.store.state("snooze_until")
+        until = datetime.fromisoformat(text) if text else None
+        return until if until is not None and until > self.clock.now() else None
+
+    def snooze(self, until: datetime | None) -> None:
+        """Hold toasts back until `until` (None: wake up now). Kept across restarts."""
+        self.store.set_state("snooze_until", until.isoformat() if until else None)
+        self._emit(EngineEvent("changed"))
+
     def status_report_sent(self, client_id: ClientId) -> None:
         self.store.mark_status_report(client_id, self.clock.now())
         self._emit(EngineEvent("changed"))

@@ -409,3 +409,14 @@ def test_times_are_stored_as_utc_instants(tmp_path: Path) -> None:
         conn.close()
     assert datetime.fromisoformat(text) == datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
     assert text.endswith("+00:00")
+
+
+def test_small_state_survives_a_restart(tmp_path: Path) -> None:
+    path = tmp_path / "heard.sqlite3"
+    with Store(path) as store:
+        assert store.state("snooze_until") is None
+        store.set_state("snooze_until", "2026-11-25T11:00:00+00:00")
+    with Store(path) as store:
+        assert store.state("snooze_until") == "2026-11-25T11:00:00+00:00"
+        store.set_state("snooze_until", None)
+        assert store.state("snooze_until") is None

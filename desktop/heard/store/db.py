@@ -262,6 +262,19 @@ class Store:
 
     # warnings given, status reports made
 
+    def state(self, key: str) -> str | None:
+        rows = self._query("SELECT value FROM state WHERE key=?", (key,))
+        return str(rows[0]["value"]) if rows else None
+
+    def set_state(self, key: str, value: str | None) -> None:
+        """Remember (or, with None, forget) a small value across restarts."""
+        with self.transaction() as conn:
+            if value is None:
+                conn.execute("DELETE FROM state WHERE key=?", (key,))
+            else:
+                conn.execute("INSERT OR REPLACE INTO state (key, value) VALUES (?, ?)",
+                             (key, value))
+
     def alerts_sent(self) -> set[str]:
         return {r["key"] for r in self._query("SELECT key FROM alerts_sent")}
 

@@ -181,6 +181,13 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX delegations_forward ON delegations(forward_id);
     """,
+    # 8: small pieces of state that must survive a restart (snoozed until when, ...).
+    """
+    CREATE TABLE state (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    """,
 )
 
 LATEST = len(MIGRATIONS)
