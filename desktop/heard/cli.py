@@ -1246,6 +1246,11 @@ COMMANDS: dict[str | None, Callable[[argparse.Namespace, Engine], int]] = {
 }
 
 
+# Commands after which a running tray should read the store again.
+CHANGING = frozenset({"sync", "ack", "delegate", "answered", "dismiss", "prospect",
+                      "clients", "outbox", "log-call", "account"})
+
+
 def _fail(args: argparse.Namespace, message: str) -> int:
     print(f"heard: {message}", file=sys.stderr)
     log.debug("command failed", exc_info=True)
@@ -1266,9 +1271,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         heard_log.setup(profile.log if args.command is None else None, args.verbose)
         engine = Engine.open(profile)
         try:
-            return COMMANDS[args.command](args, engine)
+            code = COMMANDS[args.command](args, engine)
         finally:
             engine.close()
+        if args.command in CHANGING and not getattr(args, "dry_run", False):
+            from heard.instance import tell_running
+
+            tell_running(profile)   # a running tray shows the change now, not at its tick
+        return code
     except UsageError as exc:
         parser.print_usage(sys.stderr)
         print(f"heard: {exc}", file=sys.stderr)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import signal
@@ -703,8 +702,9 @@ def _seconds_since_start() -> float:
 
 
 def _instance_name(engine: Engine) -> str:
-    digest = hashlib.sha256(str(engine.profile.root).encode()).hexdigest()[:16]
-    return f"heard-{os.getuid() if hasattr(os, 'getuid') else 0}-{digest}"
+    from heard.instance import socket_path
+
+    return socket_path(engine.profile)
 
 
 def _hand_over(name: str) -> bool:
@@ -740,8 +740,20 @@ def run_tray(engine: Engine, exit_when_shown: bool = False) -> int:
 
     def on_connection() -> None:
         socket = server.nextPendingConnection()
-        if socket is not None:
-            socket.readyRead.connect(heard.open_window)
+        if socket is None:
+            return
+
+        def read() -> None:
+            # "show": a second `heard`; "refresh": a CLI command changed something.
+            for line in bytes(socket.readAll().data()).splitlines():
+                if line.strip() == b"refresh":
+                    log.info("instance: a command changed the store; refreshing")
+                    heard.refresh()
+                else:
+                    log.info("instance: another start asked for the window")
+                    heard.open_window()
+
+        socket.readyRead.connect(read)
 
     server.newConnection.connect(on_connection)
 
