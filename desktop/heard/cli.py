@@ -1016,6 +1016,33 @@ def cmd_account(args: argparse.Namespace, engine: Engine) -> int:
     raise UsageError("account: say list, add, password, remove or test")
 
 
+def cmd_doctor(args: argparse.Namespace, engine: Engine) -> int:
+    from heard.doctor import Verdict, checks, python_check
+
+    def everything() -> Any:
+        yield python_check()
+        yield from checks(engine, network=not args.offline)
+        if not args.no_desktop:
+            from heard.gui.checks import desktop_checks
+
+            yield from desktop_checks()
+
+    results = []
+    for check in everything():
+        results.append(check)
+        if not args.json:
+            mark = {"ok": "ok  ", "warn": "WARN", "fail": "FAIL"}[check.verdict.value]
+            print(f"  {mark}  {check.name}: {check.detail}"
+                  + (f"\n        -> {check.fix}" if check.fix else ""), flush=True)
+    if args.json:
+        _dump({"checks": [c.to_json() for c in results]})
+    failed = [c for c in results if c.verdict is Verdict.FAIL]
+    if not args.json:
+        print("Everything Heard needs works." if not failed else
+              f"{len(failed)} problem(s) to fix.")
+    return 1 if failed else 0
+
+
 def cmd_tray(args: argparse.Namespace, engine: Engine) -> int:
     from heard.gui.app import run_tray  # Qt is loaded only for the faces that need it
 
@@ -1094,6 +1121,13 @@ def _parser() -> argparse.ArgumentParser:
     tell.add_argument("--no-tell-client", dest="tell_client", action="store_false",
                       help="do not tell the client")
     delegate.add_argument("--dry-run", action="store_true", help="show it, send nothing")
+
+    doctor = sub.add_parser("doctor", parents=[common, jsonp],
+                            help="check everything Heard needs, with a fix for each problem")
+    doctor.add_argument("--offline", action="store_true",
+                        help="skip the servers (accounts, calendars)")
+    doctor.add_argument("--no-desktop", action="store_true",
+                        help="skip the tray and notification checks")
 
     outbox = sub.add_parser("outbox", parents=[common, jsonp],
                             help="messages not sent yet, and deciding on unsure ones")
@@ -1243,6 +1277,7 @@ COMMANDS: dict[str | None, Callable[[argparse.Namespace, Engine], int]] = {
     "clients": cmd_clients, "account": cmd_account, "answered": cmd_close, "dismiss": cmd_close,
     "explain": cmd_explain, "busy": cmd_busy, "stats": cmd_stats, "log-call": cmd_log_call,
     "prospect": cmd_prospect, "delegate": cmd_delegate, "outbox": cmd_outbox,
+    "doctor": cmd_doctor,
 }
 
 

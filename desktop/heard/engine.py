@@ -175,6 +175,11 @@ class Engine:
                 f"replies.template names {settings.reply_template!r}, which is not a template;"
                 f" known: {', '.join(sorted(self.templates))}")
 
+    @property
+    def config_problem(self) -> str:
+        """Why the last edit of heard.toml was not taken up ("" when it was)."""
+        return self._config_problem
+
     def _stamp(self) -> int | None:
         try:
             return self.profile.config.stat().st_mtime_ns
@@ -198,6 +203,10 @@ class Engine:
             log.warning("%s", self._config_problem)
             return False
         self._config_problem = ""
+        if settings.start_at_login != self.settings.start_at_login:
+            from heard import autostart
+
+            autostart.apply(settings.start_at_login)
         with self._lock:
             watched = (self._watched_folders(), self._imap_accounts_list())
             self.settings = settings

@@ -735,6 +735,9 @@ def run_tray(engine: Engine, exit_when_shown: bool = False) -> int:
     QLocalServer.removeServer(name)  # a stale socket from a crash would block listening
     server.listen(name)
 
+    from heard import autostart
+
+    autostart.apply(engine.settings.start_at_login)   # the setting is the truth
     heard = HeardApp(engine, send_delay_ms=int(
         engine.settings.undo_delay.total_seconds() * 1000))
 

@@ -262,6 +262,11 @@ class Store:
 
     # warnings given, status reports made
 
+    def integrity(self) -> str:
+        """"ok", or what SQLite's quick check found wrong."""
+        rows = self._conn_query("PRAGMA quick_check", ())
+        return "; ".join(str(r[0]) for r in rows[:5]) or "ok"
+
     def state(self, key: str) -> str | None:
         rows = self._query("SELECT value FROM state WHERE key=?", (key,))
         return str(rows[0]["value"]) if rows else None

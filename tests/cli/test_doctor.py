@@ -1,0 +1,88 @@
+"""`heard doctor` against real servers and a real keyring, and start at login."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from heard import autostart, config
+from heard.cli import main
+from heard.config import ConfigFile
+from heard.engine import Engine
+from heard.paths import Profile
+from tests.imap.conftest import imap_profile
+from tests.support.dovecot import MailUser
+from tests.support.keyring import keyring_service, real_keyring  # noqa: F401
+
+
+def doctor(capsys: pytest.CaptureFixture[str], profile: Path, *args: str
+           ) -> tuple[int, dict[str, dict[str, str | None]]]:
+    code = main(["--profile", str(profile), "doctor", "--no-desktop", "--json", *args])
+    found = json.loads(capsys.readouterr().out)["checks"]
+    return code, {c["name"]: c for c in found}
+
+
+@pytest.mark.usefixtures("real_keyring")
+def test_a_healthy_profile_passes_with_the_account_checked_for_real(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path, mailuser: MailUser) -> None:
+    profile = imap_profile(tmp_path / "p", mailuser)
+    ics = tmp_path / "work.ics"
+    ics.write_text("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\nEND:VCALENDAR\r\n")
+    ConfigFile(profile.config).append("calendars", {"name": "work", "kind": "ics",
+                                                    "path": str(ics)})
+    code, checks = doctor(capsys, profile.root)
+    assert {c["status"] for c in checks.values()} <= {"ok", "warn"}
+    assert code == 0
+    assert checks["keyring"]["detail"] and "Secret Service" in str(checks["keyring"]["detail"])
+    assert "push: IDLE" in str(checks["mail work"]["detail"])
+    assert checks["store"]["status"] == "ok"
+    # No SMTP server yet: a warning that says how to add one.
+    assert checks["sending work"]["status"] == "warn"
+    assert "smtp_host" in str(checks["sending work"]["fix"])
+
+
+@pytest.mark.usefixtures("real_keyring")
+def test_problems_fail_in_plain_words(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                      mailuser: MailUser) -> None:
+    profile = imap_profile(tmp_path / "p", mailuser, port=1)   # nothing listens on port 1
+    code, checks = doctor(capsys, profile.root)
+    assert code == 1
+    assert checks["mail work"]["status"] == "fail"
+    assert "refused the connection" in str(checks["mail work"]["detail"])
+    assert checks["calendar"]["status"] == "warn"
+
+
+def test_without_a_keyring_the_doctor_says_how_to_get_one(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, checks = doctor(capsys, tmp_path / "p", "--offline")
+    assert code == 1
+    assert checks["keyring"]["status"] == "fail"
+    assert "gnome-keyring" in str(checks["keyring"]["detail"])
+    assert "mail work" not in checks                     # --offline: no servers asked
+
+
+def test_a_profile_others_can_read_is_flagged(capsys: pytest.CaptureFixture[str],
+                                              tmp_path: Path) -> None:
+    profile = Profile(tmp_path / "p")
+    profile.create()
+    os.chmod(profile.root, 0o755)
+    _code, checks = doctor(capsys, profile.root, "--offline")
+    assert checks["profile"]["status"] == "warn"
+    assert checks["profile"]["fix"] == f"chmod 700 {profile.root}"
+
+
+def test_start_at_login_follows_the_setting(engine: Engine) -> None:
+    entry = autostart.entry_path()
+    assert entry is not None and str(entry).startswith(os.environ["XDG_CONFIG_HOME"])
+    assert not entry.exists()
+    ConfigFile(engine.profile.config).set("desktop", "start_at_login", True)
+    assert engine.reload_settings()
+    text = entry.read_text()
+    assert "Exec=" in text and "heard" in text and "Type=Application" in text
+    ConfigFile(engine.profile.config).set("desktop", "start_at_login", False)
+    engine.settings = config.load(engine.profile.config)
+    assert autostart.apply(False)
+    assert not entry.exists()
