@@ -4,9 +4,43 @@ from __future__ import annotations
 
 import logging
 import logging.handlers
+import re
+import threading
 from pathlib import Path
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+# Every password Heard has handled in this process: never written to a log, whatever
+# library (imaplib and smtplib debug output included) tries to.
+_secrets: set[str] = set()
+_secrets_lock = threading.Lock()
+_SECRET_WORDS = re.compile(
+    r"(?i)\b(password|passwd|pwd|secret|token)(['\"]?\s*[=:]\s*)(['\"]?)[^\s'\",;]+")
+_AUTH_LINES = re.compile(r"(?i)\b(AUTH\s+(?:PLAIN|LOGIN|XOAUTH2)\s+)\S+|"
+                         r"(\bLOGIN\s+\S+\s+)(?:\"[^\"]*\"|\S+)")
+REDACTED = "[redacted]"
+
+
+def redact(secret: str) -> None:
+    """Remember a secret so no log line ever shows it."""
+    if secret and len(secret) >= 3:
+        with _secrets_lock:
+            _secrets.add(secret)
+
+
+def scrub(text: str) -> str:
+    with _secrets_lock:
+        known = sorted(_secrets, key=len, reverse=True)
+    for secret in known:
+        if secret in text:
+            text = text.replace(secret, REDACTED)
+    text = _SECRET_WORDS.sub(lambda m: f"{m[1]}{m[2]}{m[3]}{REDACTED}", text)
+    return _AUTH_LINES.sub(lambda m: f"{m[1] or m[2]}{REDACTED}", text)
+
+
+class _Redacting(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return scrub(super().format(record))
 
 
 def setup(log_file: Path | None, verbose: bool = False) -> None:
@@ -17,14 +51,14 @@ def setup(log_file: Path | None, verbose: bool = False) -> None:
             root.removeHandler(handler)
     stderr = logging.StreamHandler()
     stderr.setLevel(logging.DEBUG if verbose else logging.WARNING)
-    stderr.setFormatter(logging.Formatter("heard: %(levelname)s: %(message)s"))
+    stderr.setFormatter(_Redacting("heard: %(levelname)s: %(message)s"))
     handlers: list[logging.Handler] = [stderr]
     if log_file is not None:
-        log_file.parent.mkdir(parents=True, exist_ok=True)
+        log_file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)  # client names
         rotating = logging.handlers.RotatingFileHandler(
             log_file, maxBytes=2_000_000, backupCount=3, encoding="utf-8"
         )
-        rotating.setFormatter(logging.Formatter(FORMAT))
+        rotating.setFormatter(_Redacting(FORMAT))
         handlers.append(rotating)
     for handler in handlers:
         handler._heard = True  # type: ignore[attr-defined]

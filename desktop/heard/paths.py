@@ -14,13 +14,17 @@ ENV_PROFILE = "HEARD_PROFILE"
 @dataclass(frozen=True)
 class Profile:
     root: Path
+    # The platform's log folder for the default profile (~/.local/state/heard/log on
+    # Linux); a profile given by path keeps its log inside, so it is self-contained.
+    logs: Path | None = None
 
     @classmethod
     def locate(cls, explicit: str | os.PathLike[str] | None = None) -> Profile:
         chosen = explicit or os.environ.get(ENV_PROFILE)
         if chosen:
             return cls(Path(chosen).expanduser().absolute())
-        return cls(Path(platformdirs.user_data_dir("heard", appauthor=False)))
+        return cls(Path(platformdirs.user_data_dir("heard", appauthor=False)),
+                   Path(platformdirs.user_log_dir("heard", appauthor=False)))
 
     @property
     def config(self) -> Path:
@@ -32,7 +36,7 @@ class Profile:
 
     @property
     def log(self) -> Path:
-        return self.root / "heard.log"
+        return (self.logs or self.root) / "heard.log"
 
     @property
     def templates(self) -> Path:

@@ -38,6 +38,8 @@ from keyring.backends import fail, null
 from keyring.backends.chainer import ChainerBackend
 from keyring.errors import InitError, KeyringLocked, NoKeyringError, PasswordDeleteError
 
+from heard.log import redact
+
 log = logging.getLogger(__name__)
 
 SERVICE = "heard"
@@ -91,6 +93,7 @@ def store_password(account: str, password: str) -> None:
     _check_account(account)
     if not password:
         raise ValueError("an empty password is not stored; use delete_password to remove one")
+    redact(password)
     backend = _backend(account)
     try:
         backend.set_password(SERVICE, account, password)
@@ -105,9 +108,12 @@ def get_password(account: str) -> str | None:
     _check_account(account)
     backend = _backend(account)
     try:
-        return backend.get_password(SERVICE, account)
+        password = backend.get_password(SERVICE, account)
     except Exception as exc:
         raise _unavailable(exc, "read", account, backend) from exc
+    if password:
+        redact(password)
+    return password
 
 
 def delete_password(account: str) -> bool:
