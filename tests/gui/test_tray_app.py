@@ -130,3 +130,24 @@ def test_pausing_notifications_shows_in_the_tooltip_and_keeps_counting(
     assert app.tray.toolTip().splitlines()[-1] == "Notifications paused"
     app.pause_action.trigger()
     assert "Notifications paused" not in app.tray.toolTip()
+
+
+def test_without_a_tray_a_small_window_stays_on_top_with_the_count(
+    qtbot: QtBot, engine: Engine, mail: MailFolders
+) -> None:
+    from PySide6.QtCore import Qt
+
+    heard = HeardApp(engine, tray_available=False)
+    try:
+        heard.start()
+        mini = heard.mini
+        assert mini is not None and mini.isVisible()
+        assert mini.windowFlags() & Qt.WindowType.WindowStaysOnTopHint
+        assert "no system tray" in mini.toolTip()
+        drop(mail.inbox, message(RAJ, "Drawings"), NOW)
+        engine.sync()
+        qtbot.waitUntil(lambda: mini.count.text() == "1 waiting", timeout=5000)
+        qtbot.mouseClick(mini.open_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: heard.window.isVisible(), timeout=5000)
+    finally:
+        heard.dispose()

@@ -28,6 +28,7 @@ from heard.gui.quick_reply import AckRequest, QuickReplyWindow
 from heard.replies import DelegateResult
 
 if TYPE_CHECKING:
+    from heard.gui.mini_window import MiniWindow
     from heard.gui.stats_window import StatsWindow
 
 log = logging.getLogger(__name__)
@@ -121,6 +122,7 @@ class HeardApp(QObject):
         self._progress = ""
 
         self._window: QuickReplyWindow | None = None
+        self.mini: MiniWindow | None = None   # only where the desktop has no tray
 
         self.tray = QSystemTrayIcon(badge.icon(0, None), self)
         self.tray.setToolTip("Heard")
@@ -162,10 +164,13 @@ class HeardApp(QObject):
     def start(self) -> None:
         self.tray.show()
         if not self.tray_available:
-            log.warning("no system tray on this desktop: showing the window instead")
-            self.window.show_message("Your desktop shows no system tray, so Heard stays in "
-                                     "this window.")
-            self.open_window()
+            from heard.gui.mini_window import MiniWindow, no_tray_hint
+
+            log.warning("no system tray on this desktop: showing a small window instead")
+            self.mini = MiniWindow(self.menu)
+            self.mini.open_requested.connect(lambda: self.open_window())
+            self.mini.show()
+            self.window.show_message(no_tray_hint())
         self._timer.start()
         # The stored count first; then, once it is on screen, watching and the catch-up
         # sync (their imports and first reads would otherwise compete for the GIL with
@@ -640,6 +645,10 @@ class HeardApp(QObject):
         if self.paused:
             lines.append("Notifications paused")
         self.tray.setToolTip("\n".join(lines))
+        if self.mini is not None:
+            self.mini.show_count(self.status.count, self.status.urgency,
+                                 bool(self.status.offline) or self.status.calendar_stale,
+                                 "\n".join(lines))
 
     def _activated(self, reason: QSystemTrayIcon.ActivationReason) -> None:
         if reason in (QSystemTrayIcon.ActivationReason.Trigger,
@@ -666,6 +675,9 @@ class HeardApp(QObject):
         self.menu.deleteLater()
         if self._window is not None:
             self._window.deleteLater()
+        if self.mini is not None:
+            self.mini.close()
+            self.mini.deleteLater()
         QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
 
     def quit(self) -> None:

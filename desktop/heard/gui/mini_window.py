@@ -1,0 +1,62 @@
+"""Where the desktop has no system tray: a small window that stays on top, showing the
+same badge and count, and opening the quick-reply window on a click."""
+
+from __future__ import annotations
+
+import os
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QMouseEvent, QPixmap
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QMenu, QPushButton, QWidget
+
+from heard.domain.urgency import Urgency
+from heard.gui import badge
+
+NO_TRAY = ("Your desktop shows no system tray, so Heard lives in this small window."
+           " {hint}")
+GNOME_HINT = ("On GNOME, install the AppIndicator extension (gnome-shell-extension-"
+              "appindicator) and log in again to get the tray icon.")
+
+
+def no_tray_hint() -> str:
+    desktop = os.environ.get("XDG_CURRENT_DESKTOP", "").upper()
+    return NO_TRAY.format(hint=GNOME_HINT if "GNOME" in desktop else
+                          "Add a notification area (tray) to your panel to get the icon.")
+
+
+class MiniWindow(QWidget):
+    open_requested = Signal()
+
+    def __init__(self, menu: QMenu, parent: QWidget | None = None) -> None:
+        super().__init__(parent, Qt.WindowType.Tool | Qt.WindowType.WindowStaysOnTopHint)
+        self.setWindowTitle("Heard")
+        self.setToolTip(no_tray_hint())
+        self._menu = menu
+        self.icon = QLabel()
+        self.count = QLabel("Heard")
+        self.count.setTextFormat(Qt.TextFormat.PlainText)
+        self.open_button = QPushButton("&Open")
+        self.open_button.clicked.connect(self.open_requested.emit)
+        row = QHBoxLayout(self)
+        row.setContentsMargins(8, 6, 8, 6)
+        row.addWidget(self.icon)
+        row.addWidget(self.count, 1)
+        row.addWidget(self.open_button)
+        self.show_count(0, None)
+
+    def show_count(self, count: int, urgency: Urgency | None, offline: bool = False,
+                   tooltip: str = "") -> None:
+        # Painted at the screen's pixel density, so it is sharp on HiDPI screens too.
+        ratio = self.devicePixelRatioF()
+        image = badge.paint(count, urgency, round(32 * ratio), offline)
+        image.setDevicePixelRatio(ratio)
+        self.icon.setPixmap(QPixmap.fromImage(image))
+        self.count.setText("Nobody is waiting" if count == 0 else
+                           f"{badge.badge_text(count)} waiting")
+        self.setToolTip(f"{tooltip}\n\n{no_tray_hint()}" if tooltip else no_tray_hint())
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802 (Qt's name)
+        if event.button() == Qt.MouseButton.RightButton:
+            self._menu.popup(event.globalPosition().toPoint())
+        else:
+            self.open_requested.emit()
