@@ -1,0 +1,108 @@
+"""Idle CPU of the running tray with IMAP IDLE connections open, next to a bare tray.
+
+    python benchmarks/idle_cpu.py [--seconds 600]
+
+Starts its own Dovecot (an account watching INBOX and Sent over IDLE) and gnome-keyring on
+a private bus (tests/support), then runs `heard` (the tray, offscreen) and, in the same
+run, benchmarks/bare_tray.py (a bare PySide6 tray app). After a 30 s settle, each
+process's CPU time (utime + stime from /proc) is read at the start and the end of the
+window. Prints CPU seconds per hour and the share of one core, plus RSS at the end.
+Target (DESIGN.md): ~0 — nothing but the 30 s tick and IDLE renewals every 9 minutes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.support.dovecot import Dovecot  # noqa: E402
+from tests.support.keyring import KeyringService  # noqa: E402
+
+from heard.config import ConfigFile, ImapAccount  # noqa: E402
+from heard.paths import Profile  # noqa: E402
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def watch(cmd: list[str], env: dict[str, str], settle: float, seconds: float,
+          ready: Path | None = None) -> tuple[float, float]:
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        if ready is not None:
+            end = time.monotonic() + 60
+            while not (ready.exists() and "tray: shown" in ready.read_text()):
+                if time.monotonic() > end or proc.poll() is not None:
+                    raise RuntimeError(f"{cmd} did not come up")
+                time.sleep(0.2)
+        time.sleep(settle)
+        start = cpu_seconds(proc.pid)
+        time.sleep(seconds)
+        used = cpu_seconds(proc.pid) - start
+        return used, rss_mib(proc.pid)
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=600)
+    parser.add_argument("--settle", type=float, default=30)
+    args = parser.parse_args()
+
+    dovecot = Dovecot().start()
+    try:
+        user = dovecot.add_user()
+        with KeyringService() as keyring, tempfile.TemporaryDirectory() as tmp:
+            env = {**os.environ, **keyring.env, "QT_QPA_PLATFORM": "offscreen"}
+            profile = Profile(Path(tmp) / "profile")
+            profile.create()
+            file = ConfigFile(profile.config)
+            file.set("user", "addresses", [user.address])
+            file.append("accounts", {"name": "work", "kind": "imap", "host": "127.0.0.1",
+                                     "port": user.server.imap_port, "security": "plain",
+                                     "username": user.name, "address": user.address})
+            account = ImapAccount("work", "127.0.0.1", 0, "plain", user.name)
+            subprocess.run([sys.executable, "-c", "import sys; from heard import secrets;"
+                            " secrets.store_password(sys.argv[1], sys.argv[2])",
+                            account.keyring_name, user.password], env=env, check=True)
+            heard_cpu, heard_rss = watch(
+                [sys.executable, "-m", "heard", "--profile", str(profile.root)], env,
+                args.settle, args.seconds, ready=profile.log)
+            bare_cpu, bare_rss = watch([sys.executable, str(ROOT / "benchmarks/bare_tray.py")],
+                                       env, args.settle, args.seconds)
+    finally:
+        dovecot.close()
+
+    def line(name: str, used: float, rss: float) -> str:
+        per_hour = used / args.seconds * 3600
+        return (f"  {name:<34} {used:6.2f} s CPU in {args.seconds:.0f} s = {per_hour:6.1f} s/h"
+                f" = {used / args.seconds * 100:5.2f}% of a core; RSS {rss:5.1f} MiB")
+
+    print(f"Idle CPU over {args.seconds:.0f} s after a {args.settle:.0f} s settle (offscreen)")
+    print(line("heard, IMAP account in IDLE", heard_cpu, heard_rss))
+    print(line("floor: bare PySide6 tray", bare_cpu, bare_rss))
+
+
+if __name__ == "__main__":
+    main()
