@@ -458,9 +458,11 @@ def cmd_ack(args: argparse.Namespace, engine: Engine) -> int:
     zone = engine.settings.zone
     reply_by = _time_arg(args.reply_by, zone, engine.clock.now()) if args.reply_by else None
     result = engine.acknowledge(InquiryId(args.id), args.template, reply_by, args.dry_run)
+    code = 0 if result.sent or args.dry_run or result.call_back or result.state == "queued" \
+        else 1
     if args.json:
         _dump(ack_json(result, zone))
-        return 0
+        return code
     if result.call_back:
         print(f"{result.body} ({result.call_back}). No address to write to: Heard reminds"
               " you before then." if not args.dry_run else
@@ -468,9 +470,11 @@ def cmd_ack(args: argparse.Namespace, engine: Engine) -> int:
         return 0
     verb = "Would send" if args.dry_run else ("Sent" if result.sent else "Not sent yet")
     print(f"{verb} to {result.to}: {result.subject}\n\n{result.body}")
-    if result.error:
+    if result.state == "queued" and result.error:
         print(f"heard: {result.error}; Heard keeps trying (`heard outbox`)", file=sys.stderr)
-    return 0 if result.sent or args.dry_run or result.state == "queued" else 1
+    elif result.error:
+        print(f"heard: {result.error}", file=sys.stderr)
+    return code
 
 
 def cmd_delegate(args: argparse.Namespace, engine: Engine) -> int:
@@ -478,23 +482,26 @@ def cmd_delegate(args: argparse.Namespace, engine: Engine) -> int:
     due = _time_arg(args.due, zone, engine.clock.now()) if args.due else None
     result = engine.delegate(InquiryId(args.id), args.to, args.note or "", due,
                              args.tell_client, args.dry_run)
+    forward = engine.store.outbox_item(result.forward_id)
+    retrying = forward is not None and forward.state.value == "queued"
+    code = 0 if result.sent or args.dry_run or retrying else 1
     if args.json:
         _dump({"id": result.inquiry_id, "assistant": {"name": result.assistant.name,
                                                       "address": result.assistant.address},
                "forward_id": result.forward_id, "due": _iso(result.due, zone),
                "told_client": result.told_client, "sent": result.sent,
                "error": result.error or None})
-        return 0
+        return code
     who = f"{result.assistant.name} <{result.assistant.address}>"
     verb = "Would forward" if args.dry_run else ("Forwarded" if result.sent else
                                                  "Not sent yet: forward")
     print(f"{verb} to {who}, due {_iso(result.due, zone)}:\n\n{result.forward_body}")
     if result.told_client:
-        print(f"\nThe client {'would be' if args.dry_run else 'was'} told:\n\n"
+        print(f"\nThe client {'would be' if args.dry_run else 'will be'} told:\n\n"
               f"{result.tell_body}")
     if result.error:
         print(f"heard: {result.error}", file=sys.stderr)
-    return 0
+    return code
 
 
 def outbox_json(item: OutboxItem, zone: Any) -> dict[str, Any]:
@@ -512,8 +519,10 @@ def cmd_outbox(args: argparse.Namespace, engine: Engine) -> int:
         raise UsageError(f"outbox {args.action} needs the MESSAGE-ID (from `heard outbox`)")
     if args.action in ("resend", "mark-sent", "cancel"):
         if args.action == "cancel":
-            engine.cancel_send(args.message_id)
-            print(f"Cancelled {args.message_id}; the client is waiting again.")
+            item = engine.cancel_send(args.message_id)
+            waits = item.kind.value in ("ack", "auto", "forward")
+            print(f"Cancelled {args.message_id}" + ("; the client is waiting again." if waits
+                                                    else "."))
             return 0
         outcome = (engine.resend if args.action == "resend" else engine.mark_sent)(
             args.message_id)

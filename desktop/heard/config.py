@@ -165,6 +165,13 @@ def parse_undo(value: object) -> int:
     return value
 
 
+def parse_smtp_security(value: object) -> str:
+    if value not in ("tls", "starttls", "plain"):
+        raise _Bad('must be "starttls" (port 587), "tls" (port 465) or "plain" (only to'
+                   " this machine)")
+    return str(value)
+
+
 def parse_sent_copy(value: object) -> str:
     if value not in ("append", "server"):
         raise _Bad('must be "append" (Heard files replies in Sent) or "server" (the server'
@@ -330,7 +337,7 @@ ACCOUNT_SCHEMA: Mapping[str, Option[Any]] = {
     "smtp_host": Option(parse_str, "", 'the SMTP server replies leave by, e.g.'
                         ' "smtp.example.com"; "" = no sending from this account'),
     "smtp_port": Option(parse_port, 0, "the SMTP port (0 = 465 for tls, 587 for starttls)"),
-    "smtp_security": Option(parse_security, "starttls",
+    "smtp_security": Option(parse_smtp_security, "starttls",
                             '"starttls" (587), "tls" (465) or "plain" (loopback only)'),
     "smtp_username": Option(parse_str, "", 'the SMTP login; "" = the IMAP username (an'
                             " account without one sends without logging in)"),

@@ -713,6 +713,9 @@ class Engine:
             if item.state is OutboxState.UNSURE:
                 problems.append(f"unsure whether the message to {item.recipient} went out:"
                                 f" {item.error} (`heard outbox`)")
+        for item in self.store.outbox([OutboxState.FAILED], since=now - timedelta(days=1)):
+            problems.append(f"not sent to {item.recipient}: {item.error}"
+                            " (`heard outbox --all`)")
         delegations = self.store.open_delegations()
         return Status(now, waiting_count(items), badge_urgency(items), busy, items, views,
                       problems, accounts, bool(self.calendars.stale()),
@@ -927,7 +930,7 @@ class Engine:
         before = {i.message_id: i.state for i in self.outbox_items()}
         for outcome in self.outbox.flush():
             retrying = outcome.state in (OutboxState.QUEUED, OutboxState.SENT) and outcome.error
-            if retrying or outcome.state is OutboxState.UNSURE:
+            if retrying or outcome.state in (OutboxState.UNSURE, OutboxState.FAILED):
                 report.errors.append(f"{outcome.message_id}: {outcome.error}")
         after = {i.message_id: i.state for i in self.outbox_items()}
         if before != after:

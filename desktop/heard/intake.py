@@ -351,11 +351,16 @@ class Intake:
         """The assistant's mail in a delegated thread (a reply to the forward, or a reply to
         the client with the user in copy) shows the matter is in hand; one addressed to the
         client answers it."""
+        from heard.domain.messages import auto_generated_reason
+
+        if auto_generated_reason(facts.auto_headers or {}):
+            return ""   # an out-of-office reply proves nobody has it in hand
         thread = set(facts.thread_ids) - {facts.message_id}
         found = []
         for delegation in self.store.open_delegations():
             inquiry = self.store.inquiry(delegation.inquiry_id)
-            if inquiry is None or not thread & {delegation.forward_id, *inquiry.thread_ids}:
+            if inquiry is None or at < delegation.made_at \
+                    or not thread & {delegation.forward_id, *inquiry.thread_ids}:
                 continue
             self.store.confirm_delegation(delegation.inquiry_id, at)
             found.append(f"{delegation.assistant} took up inquiry {delegation.inquiry_id}")

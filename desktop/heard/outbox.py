@@ -30,11 +30,11 @@ from typing import Protocol
 
 from heard.config import Account, ImapAccount, MaildirAccount, Settings
 from heard.domain.clock import Clock
-from heard.domain.outbox import OutboxItem, OutboxState, retry_after
+from heard.domain.outbox import OutboxItem, OutboxKind, OutboxState, retry_after
 from heard.errors import EngineError
 from heard.mail.imap import ImapError
 from heard.mail.maildir import Maildir
-from heard.mail.transport import Failure, MaildirTransport, SendError, Transport
+from heard.mail.transport import Failure, MaildirTransport, SendError, Transport, crlf
 from heard.store import Store
 
 log = logging.getLogger(__name__)
@@ -101,7 +101,7 @@ class ImapSentCopy:
             message_id = _message_id(raw)
             if check_first and message_id and conn.has_message(folder, message_id):
                 return  # an earlier attempt filed it before it was interrupted
-            conn.append(folder, raw.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n"), when)
+            conn.append(folder, crlf(raw), when)
         finally:
             conn.close()
 
@@ -129,7 +129,7 @@ def _alive(token: str) -> bool:
     host, _, rest = token.partition(":")
     pid_text, _, start = rest.partition(":")
     if host != socket.gethostname() or not pid_text.isdigit():
-        return False  # another machine's claim: only the lease can end it
+        return True   # another machine's claim (or a renamed host): only the lease ends it
     pid = int(pid_text)
     try:
         os.kill(pid, 0)
@@ -207,6 +207,16 @@ class Outbox:
             return _MaildirSentCopy(Maildir(account.sent))
         return None
 
+    def sent_folder(self, name: str) -> SentCopy | None:
+        """Where a copy would prove a message went out: Sent on the IMAP server (whoever
+        files it there), or the Sent Maildir."""
+        account = self.account(name)
+        if isinstance(account, ImapAccount):
+            return ImapSentCopy(account)
+        if isinstance(account, MaildirAccount) and account.sent is not None:
+            return _MaildirSentCopy(Maildir(account.sent))
+        return None
+
     # the state machine
 
     def deliver(self, message_id: str) -> Outcome:
@@ -242,15 +252,20 @@ class Outbox:
         try:
             transport.send(item.raw, item.message_id, on_the_wire)
         except _ClaimLost:
+            self._active.discard(item.message_id)
             log.info("%s is being sent by another process", item.message_id)
             return self.store.outbox_item(item.message_id) or item
         except SendError as exc:
-            return self._failed_send(item, exc)
+            try:
+                return self._failed_send(item, exc)
+            finally:
+                self._active.discard(item.message_id)
+        try:
+            done = OutboxState.FILED if transport.files_sent or self.sent_copy(item.account) \
+                is None else OutboxState.SENT
+            self.store.update_outbox(item.message_id, done, self.clock.now(), error="")
         finally:
             self._active.discard(item.message_id)
-        done = OutboxState.FILED if transport.files_sent or self.sent_copy(item.account) \
-            is None else OutboxState.SENT
-        self.store.update_outbox(item.message_id, done, self.clock.now(), error="")
         log.info("sent %s (%s) to %s", item.message_id, item.kind, item.recipient)
         crash_point(done.value)
         return self.store.outbox_item(item.message_id) or item
@@ -258,17 +273,19 @@ class Outbox:
     def _failed_send(self, item: OutboxItem, exc: SendError) -> OutboxItem:
         now = self.clock.now()
         current = self.store.outbox_item(item.message_id) or item
+        if current.state not in (OutboxState.QUEUED, OutboxState.SENDING):
+            return current   # cancelled (Undo) while the server was being reached
         if exc.failure is Failure.PERMANENT:
             return self._fail(current, exc.problem)
         if exc.failure is Failure.UNSURE:
             self.store.update_outbox(item.message_id, OutboxState.UNSURE, now,
-                                     error=exc.problem)
+                                     error=exc.problem, expect=current.state)
             log.error("unsure whether %s went out: %s", item.message_id, exc)
             return self.store.outbox_item(item.message_id) or item
         attempts = current.attempts + (current.state is OutboxState.QUEUED)
         next_try = now + retry_after(attempts)
         self.store.update_outbox(item.message_id, OutboxState.QUEUED, now, error=exc.problem,
-                                 next_try=next_try,
+                                 next_try=next_try, expect=current.state,
                                  attempted=current.state is OutboxState.QUEUED)
         log.warning("sending %s failed, will retry at %s: %s", item.message_id,
                     next_try.isoformat(timespec="seconds"), exc)
@@ -277,7 +294,9 @@ class Outbox:
     def _fail(self, item: OutboxItem, reason: str) -> OutboxItem:
         now = self.clock.now()
         with self.store.transaction():
-            self.store.update_outbox(item.message_id, OutboxState.FAILED, now, error=reason)
+            if not self.store.update_outbox(item.message_id, OutboxState.FAILED, now,
+                                            error=reason, expect=item.state):
+                return self.store.outbox_item(item.message_id) or item  # cancelled meanwhile
             self._on_failed(item, reason)
         log.error("%s was refused: %s", item.message_id, reason)
         return self.store.outbox_item(item.message_id) or item
@@ -303,9 +322,20 @@ class Outbox:
         outcomes = [self.reconcile(item) for item in
                     self.store.outbox([OutboxState.SENDING])]
         for item in self.store.outbox([OutboxState.QUEUED, OutboxState.SENT]):
+            if item.state is OutboxState.QUEUED and self.waits_for_forward(item):
+                continue
             if item.state is OutboxState.SENT or item.due(now):
                 outcomes.append(self.deliver(item.message_id))
-        return [o for o in outcomes if o is not None]
+        return outcomes
+
+    def waits_for_forward(self, item: OutboxItem) -> bool:
+        """A client is told who will help only once the assistant has the matter."""
+        if item.kind is not OutboxKind.TELL or item.inquiry_id is None:
+            return False
+        return any(f.kind is OutboxKind.FORWARD and f.inquiry_id == item.inquiry_id
+                   and f.state not in (OutboxState.SENT, OutboxState.FILED)
+                   for f in self.store.outbox([OutboxState.QUEUED, OutboxState.SENDING,
+                                               OutboxState.UNSURE]))
 
     def reconcile(self, item: OutboxItem) -> Outcome:
         """A SENDING row: leave it to a live sender, else settle what happened."""
@@ -316,7 +346,7 @@ class Outbox:
         if item.claim and alive and not lease_over:
             return Outcome(item.message_id, item.state, "being sent by another process")
         try:
-            copy = self.sent_copy(item.account)
+            copy = self.sent_folder(item.account)
             found = copy.has(item.message_id) if copy is not None else False
             idempotent = self.transport(item.account).idempotent
         except (ImapError, OSError, NoTransport) as exc:

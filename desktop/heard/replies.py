@@ -97,6 +97,7 @@ def _round_up(at: datetime, minutes: int = 15) -> datetime:
 class Replies:
     def __init__(self, host: Host) -> None:
         self.host = host
+        self._autopilot_lock = threading.Lock()
 
     @property
     def _settings(self) -> Settings:
@@ -228,12 +229,16 @@ class Replies:
                 raise ReplyError(f"{to!r} is not an address Heard can reply to")
             sender = self._sender(self._account(inquiry.account))
             message_id = make_message_id(sender.rpartition("@")[2])
+            # A call came in as a voicemail notification the client never saw: the reply
+            # names it (X-Heard-Acknowledges) but does not thread on it.
+            threaded = inquiry.channel is not Channel.CALL
             msg = build_reply(
                 sender_name=self._settings.user.name, sender_addr=sender,
                 to_name=client.name, to_addr=to, subject=rendered_subject, body=text,
-                in_reply_to=inquiry.message_id,
-                references=tuple(t for t in inquiry.thread_ids if t != inquiry.message_id),
-                date=now, message_id=message_id,
+                in_reply_to=inquiry.message_id if threaded else "",
+                references=tuple(t for t in inquiry.thread_ids if t != inquiry.message_id)
+                if threaded else (),
+                date=now, message_id=message_id, acknowledges=inquiry.message_id,
             )
             result = AckResult(inquiry_id, message_id, to, str(msg["Subject"]), text,
                                promised, chosen.name, sent=False, automatic=automatic)
@@ -297,7 +302,8 @@ class Replies:
             raise ReplyError(f"you already promised {client.name} a call back; when you have"
                              f" called, `heard answered {inquiry.id}`")
         host.store.add_promise(Promise(inquiry.id, client.id or ClientId(0), host.clock.now(),
-                                       promised, f"call back by {values['reply_by']}"))
+                                       promised, f"call back by {values['reply_by']}"
+                                       f" (tel:{number})"))
         host._emit_changed()
         return result
 
@@ -323,8 +329,20 @@ class Replies:
             store.move_inquiry(inquiry.unsent(), InquiryState.ACKNOWLEDGED)
             store.drop_open_promises(item.inquiry_id)
         elif item.kind is OutboxKind.FORWARD and inquiry.state is InquiryState.DELEGATED:
-            store.move_inquiry(inquiry.unsent(), InquiryState.DELEGATED)
+            delegation = store.delegation(item.inquiry_id)
+            before = inquiry.unsent()
+            if delegation is not None and delegation.prior_ack is not None:
+                # It had been acknowledged before it was handed over: it still is.
+                before = dataclasses.replace(before, state=InquiryState.ACKNOWLEDGED,
+                                             acknowledged_at=delegation.prior_ack)
+            store.move_inquiry(before, InquiryState.DELEGATED)
             store.remove_delegation(item.inquiry_id)
+            # Nobody has the matter: the client must not be told someone will help.
+            for tell in store.outbox([OutboxState.QUEUED]):
+                if tell.kind is OutboxKind.TELL and tell.inquiry_id == item.inquiry_id:
+                    store.update_outbox(tell.message_id, OutboxState.CANCELLED,
+                                        self.host.clock.now(), expect=OutboxState.QUEUED,
+                                        error="the forward to the assistant was not sent")
 
     def failed(self, item: OutboxItem, reason: str) -> None:
         """The outbox's report of a message refused for good (inside its transaction)."""
@@ -400,12 +418,14 @@ class Replies:
                 chosen = self.template_for("delegated", busy)
                 tell_subject, tell_body = chosen.render(values)
                 tell_id = make_message_id(domain)
+                threaded = inquiry.channel is not Channel.CALL
                 tell_msg = build_reply(
                     sender_name=self._settings.user.name, sender_addr=sender,
                     to_name=client.name, to_addr=tell_to, subject=tell_subject, body=tell_body,
-                    in_reply_to=inquiry.message_id,
-                    references=tuple(t for t in inquiry.thread_ids if t != inquiry.message_id),
-                    date=now, message_id=tell_id)
+                    in_reply_to=inquiry.message_id if threaded else "",
+                    references=tuple(t for t in inquiry.thread_ids
+                                     if t != inquiry.message_id) if threaded else (),
+                    date=now, message_id=tell_id, acknowledges=inquiry.message_id)
             result = DelegateResult(inquiry_id, helper, forward_id, text, due, bool(tell),
                                     tell_body, sent=False)
             if dry_run:
@@ -417,7 +437,8 @@ class Replies:
 
                     raise NotWaiting(host.store.inquiry(inquiry_id) or inquiry)
                 host.store.add_delegation(Delegation(inquiry_id, helper.name, helper.address,
-                                                     forward_id, now, due, note.strip()))
+                                                     forward_id, now, due, note.strip(),
+                                                     prior_ack=inquiry.acknowledged_at))
                 host.store.add_outbox(OutboxItem(
                     forward_id, inquiry_id, OutboxKind.FORWARD, inquiry.account,
                     bytes(forward), OutboxState.QUEUED, now, thread=_thread(inquiry),
@@ -429,7 +450,7 @@ class Replies:
         crash_point("queued")
         host._emit_changed()
         outcomes = [host.outbox.deliver(forward_id)]
-        if tell_id:
+        if tell_id and outcomes[0].out:   # the client hears of the assistant once they have it
             outcomes.append(host.outbox.deliver(tell_id))
         host._emit_changed()
         errors = "; ".join(o.error for o in outcomes if o.error)
@@ -470,13 +491,17 @@ class Replies:
     def autopilot(self) -> list[AckResult]:
         """Acknowledge, on the user's behalf, the clients of the chosen tiers whose
         deadline would pass while the user is in a meeting; once per thread per day."""
-        from heard.domain.autopilot import autopilot_picks
-        from heard.domain.waiting import waiting_items
-
         host = self.host
         settings = self._settings
         if not settings.autopilot_tiers:
             return []
+        with self._autopilot_lock:   # the tick and a sync must not both pick one thread
+            return self._autopilot(host, settings)
+
+    def _autopilot(self, host: Host, settings: Settings) -> list[AckResult]:
+        from heard.domain.autopilot import autopilot_picks
+        from heard.domain.waiting import waiting_items
+
         now = host.clock.now()
         busy = host.busy(now)
         if busy is None or not busy.now:
@@ -498,13 +523,18 @@ class Replies:
             except Exception as exc:
                 log.error("autopilot could not acknowledge inquiry %s: %s", inquiry.id, exc)
                 continue
-            log.info("autopilot acknowledged inquiry %s (%s) to %s", inquiry.id,
-                     item.client.name, result.to)
+            log.info("autopilot acknowledged inquiry %s (%s) to %s: %s", inquiry.id,
+                     item.client.name, result.to, result.state)
             until = format_time(busy.until, settings.zone, now) if busy.until else "later"
-            host._emit_toast("Acknowledged for you",
-                             f"{item.client.display_name} heard back while you are busy"
-                             f" (until {until}); you promised a reply by"
-                             f" {format_time(result.reply_by, settings.zone, now)}")
+            if result.sent:
+                host._emit_toast("Acknowledged for you",
+                                 f"{item.client.display_name} heard back while you are busy"
+                                 f" (until {until}); you promised a reply by"
+                                 f" {format_time(result.reply_by, settings.zone, now)}")
+            elif result.state == OutboxState.QUEUED.value:
+                host._emit_toast("Acknowledging for you",
+                                 f"the acknowledgement to {item.client.display_name} is not"
+                                 f" out yet ({result.error}); Heard keeps trying")
             sent.append(result)
         return sent
 

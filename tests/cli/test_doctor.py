@@ -68,7 +68,7 @@ def test_a_profile_others_can_read_is_flagged(capsys: pytest.CaptureFixture[str]
                                               tmp_path: Path) -> None:
     profile = Profile(tmp_path / "p")
     profile.create()
-    os.chmod(profile.root, 0o755)
+    profile.root.chmod(0o755)
     _code, checks = doctor(capsys, profile.root, "--offline")
     assert checks["profile"]["status"] == "warn"
     assert checks["profile"]["fix"] == f"chmod 700 {profile.root}"

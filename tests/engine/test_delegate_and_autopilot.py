@@ -316,3 +316,56 @@ def test_an_unknown_promise_is_refused_when_the_template_is_loaded(tmp_path: Pat
     file.write_text('[x]\npromise = "next_week"\nbody = "Hi"\n', encoding="utf-8")
     with pytest.raises(TemplateError, match="promise 'next_week' is not known"):
         load_templates(file)
+
+
+def test_an_out_of_office_reply_from_the_assistant_confirms_nothing(
+        engine: Engine, mail: MailFolders, clock: FixedClock) -> None:
+    _assistant(engine)
+    inquiry_id = _waiting(engine, mail)
+    result = engine.delegate(inquiry_id, tell_client=False)
+    clock.advance(timedelta(minutes=5))
+    drop(mail.inbox, message(f"Sam Reed <{SAM}>", "Out of office", message_id="<ooo@x>",
+                             in_reply_to=result.forward_id, references=result.forward_id,
+                             headers={"Auto-Submitted": "auto-replied"},
+                             at=clock.now()), clock.now())
+    engine.sync()
+    assert [d.inquiry_id for d in engine.status().delegations] == [inquiry_id]
+    # ... while a real reply to the forward does.
+    drop(mail.inbox, message(f"Sam Reed <{SAM}>", "Re: Fwd: Lease", message_id="<ok@x>",
+                             in_reply_to=result.forward_id, references=result.forward_id,
+                             at=clock.now()), clock.now())
+    engine.sync()
+    assert engine.status().delegations == []
+
+
+def test_an_undo_during_a_failing_send_stays_undone(engine: Engine, mail: MailFolders,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """The user cancels while the server is being reached; the attempt then fails: the
+    message must stay cancelled, never come back for a retry."""
+    from heard.mail.transport import MaildirTransport, SendError
+
+    inquiry_id = _waiting(engine, mail)
+    result = engine.acknowledge(inquiry_id, delay=timedelta(seconds=5))
+
+    def slow_then_down(self: MaildirTransport, raw: bytes, message_id: str,
+                       on_the_wire: object = None) -> None:
+        engine.cancel_send(message_id)            # Undo, meanwhile
+        raise SendError("work", "the server did not answer in time")
+
+    monkeypatch.setattr(MaildirTransport, "send", slow_then_down)
+    engine.send_queued(result.message_id)
+    item = engine.store.outbox_item(result.message_id)
+    assert item is not None and item.state is OutboxState.CANCELLED
+    assert engine.status().count == 1
+
+
+def test_a_call_back_promise_carries_the_number(engine: Engine, mail: MailFolders) -> None:
+    from heard.domain.clients import Channel, Client
+
+    engine.add_client(Client("Theo Brandt", phones=("+49 30 1234567",), channel=Channel.CALL))
+    inquiry = engine.log_call("+49 30 1234567")
+    assert inquiry.id is not None
+    result = engine.acknowledge(inquiry.id)
+    assert result.call_back == "tel:+49301234567"
+    (promise,) = engine.status().promises
+    assert promise.promise.text.endswith("(tel:+49301234567)")

@@ -23,4 +23,5 @@ def autopilot_picks(items: Iterable[WaitingItem], busy: BusyState | None, now: d
     return [item for item in items
             if item.client.tier in wanted
             and item.ack_due < busy.until          # would pass during the meeting
-            and item.ack_due - before <= now]      # and is about to
+            and item.ack_due - before <= now       # and is about to
+            and now - before <= item.ack_due]      # (not one long overdue before it began)

@@ -19,6 +19,7 @@ class Delegation:
     due: datetime
     note: str = ""
     confirmed_at: datetime | None = None
+    prior_ack: datetime | None = None   # the acknowledgement before it was handed over
 
     def __post_init__(self) -> None:
         if self.made_at.tzinfo is None or self.due.tzinfo is None:

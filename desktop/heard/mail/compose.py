@@ -25,8 +25,13 @@ def _address(name: str, addr: str) -> Address:
 MAX_REFERENCES = 20
 
 
+# A Message-ID longer than this is hostile or broken: it could push a header line past
+# the 998-character limit, and the whole reply would be refused.
+MAX_ID_LENGTH = 250
+
+
 def _trimmed(refs: list[str]) -> list[str]:
-    refs = [header_safe(r) for r in refs if r]
+    refs = [header_safe(r) for r in refs if r and len(r) <= MAX_ID_LENGTH]
     if len(refs) <= MAX_REFERENCES:
         return refs
     return [refs[0], *refs[-(MAX_REFERENCES - 1):]]
@@ -48,8 +53,12 @@ def build_reply(
     references: tuple[str, ...],
     date: datetime,
     message_id: str,
+    acknowledges: str = "",
 ) -> EmailMessage:
-    """A plain-text reply threaded on the client's message (RFC 5322 section 3.6.4)."""
+    """A plain-text reply threaded on the client's message (RFC 5322 section 3.6.4).
+
+    `acknowledges` names the client's message when the reply is not threaded on it (a
+    call: the client never saw the voicemail notification it came in)."""
     msg = EmailMessage()
     msg["From"] = _address(sender_name, sender_addr)
     msg["To"] = _address(to_name, to_addr)
@@ -59,11 +68,13 @@ def build_reply(
     msg["Subject"] = clean_subject
     msg["Date"] = email.utils.format_datetime(date)
     msg["Message-ID"] = message_id
-    if in_reply_to:
+    if in_reply_to and len(in_reply_to) <= MAX_ID_LENGTH:
         msg["In-Reply-To"] = in_reply_to
         refs = [r for r in references if r != in_reply_to] + [in_reply_to]
         msg["References"] = " ".join(_trimmed(refs))
-        msg[HEARD_ACK_HEADER] = in_reply_to
+    names = acknowledges or in_reply_to
+    if names and len(names) <= MAX_ID_LENGTH:
+        msg[HEARD_ACK_HEADER] = names
     msg.set_content(body)
     return msg
 

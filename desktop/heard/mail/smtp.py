@@ -18,9 +18,11 @@ from email.utils import getaddresses, parseaddr
 
 from heard.config import SmtpServer, is_loopback
 from heard.mail.imap import tls_context
-from heard.mail.transport import Failure, SendError
+from heard.mail.transport import Failure, SendError, crlf
 
 TIMEOUT = 30.0
+
+
 def envelope(raw: bytes) -> tuple[str, list[str]]:
     """Sender and recipients from the message's own headers (To, Cc, Bcc)."""
     headers = BytesHeaderParser(policy=policy.compat32).parsebytes(raw)
@@ -28,10 +30,6 @@ def envelope(raw: bytes) -> tuple[str, list[str]]:
     rcpts = [addr for _name, addr in getaddresses(
         [str(v) for key in ("To", "Cc", "Bcc") for v in headers.get_all(key, [])]) if addr]
     return sender, rcpts
-
-
-def _crlf(raw: bytes) -> bytes:
-    return raw.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
 
 
 def _without_bcc(raw: bytes) -> bytes:
@@ -74,7 +72,6 @@ class SmtpTransport:
 
     def _connect(self) -> smtplib.SMTP:
         server = self.server
-        where = f"{server.host}:{server.port}"
         if server.security == "plain" and not is_loopback(server.host):
             raise self._fail(f"refusing to send to {server.host} unencrypted; use tls or"
                              " starttls", Failure.PERMANENT)
@@ -82,8 +79,8 @@ class SmtpTransport:
             context = tls_context(server.ca_file)
         except Exception as exc:
             raise self._fail(str(exc), Failure.PERMANENT) from exc
+        smtp: smtplib.SMTP | None = None
         try:
-            smtp: smtplib.SMTP
             if server.security == "tls":
                 smtp = smtplib.SMTP_SSL(server.host, server.port, timeout=self._timeout,
                                         context=context)
@@ -92,53 +89,81 @@ class SmtpTransport:
             smtp.ehlo()
             if server.security == "starttls":
                 if not smtp.has_extn("starttls"):
-                    smtp.close()
                     raise self._fail(f"{server.host} does not offer STARTTLS, so nothing was"
                                      " sent; use security \"tls\" (port 465)",
                                      Failure.PERMANENT)
                 smtp.starttls(context=context)
                 smtp.ehlo()
-        except ssl.SSLCertVerificationError as exc:
-            raise self._fail(f"the certificate of {server.host} is not trusted"
-                             f" ({exc.verify_message}); give its CA file with --smtp-ca-file."
-                             " Heard never turns verification off", Failure.PERMANENT) from exc
-        except ssl.SSLError as exc:
-            raise self._fail(f"TLS with {where} failed ({exc.reason or exc}); check the"
-                             " security setting (tls on 465, starttls on 587)",
-                             Failure.PERMANENT) from exc
-        except socket.gaierror as exc:
-            raise self._fail(f"cannot find the server {server.host!r}") from exc
-        except ConnectionRefusedError as exc:
-            raise self._fail(f"{where} refused the connection") from exc
-        except TimeoutError as exc:
-            raise self._fail(f"{where} did not answer in time") from exc
-        except (OSError, smtplib.SMTPException) as exc:
-            raise self._fail(f"could not talk to {where} ({exc})") from exc
-        if server.username:
-            try:
-                password = self._password()
-            except Exception as exc:  # the keyring is locked or gone: it may come back
+        except BaseException as exc:
+            if smtp is not None:
                 smtp.close()
-                raise self._fail(f"cannot read the SMTP password: {exc}") from exc
-            if password is None:
-                smtp.close()
-                raise self._fail(f"no password for {server.username}@{server.host} in the"
-                                 f" keyring; store it with `heard account password {self.name}"
-                                 " --smtp`", Failure.PERMANENT)
-            try:
-                smtp.login(server.username, password)
-            except smtplib.SMTPAuthenticationError as exc:
-                smtp.close()
-                raise self._fail(f"{server.host} refused the login: wrong user name or"
-                                 f" password ({exc.smtp_code} {_words(exc.smtp_error)})",
-                                 Failure.PERMANENT) from exc
-            except smtplib.SMTPNotSupportedError as exc:
-                smtp.close()
-                raise self._fail(f"{server.host} offers no login here; with starttls it may"
-                                 " only offer it after encryption", Failure.PERMANENT) from exc
-            except (OSError, smtplib.SMTPException) as exc:
-                smtp.close()
-                raise self._fail(f"logging in to {where} failed ({exc})") from exc
+            problem = self._connect_problem(exc)
+            if problem is None or problem is exc:
+                raise
+            raise problem from exc
+        return self._login(smtp)
+
+    def _connect_problem(self, exc: BaseException) -> SendError | None:
+        """The connection attempt's failure in words, or None if it is not one of ours."""
+        server = self.server
+        where = f"{server.host}:{server.port}"
+        if isinstance(exc, SendError):
+            return exc
+        if isinstance(exc, ssl.SSLCertVerificationError):
+            return self._fail(f"the certificate of {server.host} is not trusted"
+                              f" ({exc.verify_message}); give its CA file with --smtp-ca-file."
+                              " Heard never turns verification off", Failure.PERMANENT)
+        if isinstance(exc, ssl.SSLError):
+            return self._fail(f"TLS with {where} failed ({exc.reason or exc}); check the"
+                              " security setting (tls on 465, starttls on 587)",
+                              Failure.PERMANENT)
+        if isinstance(exc, socket.gaierror):
+            return self._fail(f"cannot find the server {server.host!r}")
+        if isinstance(exc, ConnectionRefusedError):
+            return self._fail(f"{where} refused the connection")
+        if isinstance(exc, TimeoutError):
+            return self._fail(f"{where} did not answer in time")
+        if isinstance(exc, OSError | smtplib.SMTPException):
+            return self._fail(f"could not talk to {where} ({exc})")
+        return None
+
+    def _login(self, smtp: smtplib.SMTP) -> smtplib.SMTP:
+        server = self.server
+        if not server.username:
+            return smtp
+        where = f"{server.host}:{server.port}"
+        try:
+            password = self._password()
+        except Exception as exc:  # the keyring is locked or gone: it may come back
+            smtp.close()
+            raise self._fail(f"cannot read the SMTP password: {exc}") from exc
+        if password is None:
+            smtp.close()
+            raise self._fail(f"no password for {server.username}@{server.host} in the"
+                             f" keyring; store it with `heard account password {self.name}"
+                             " --smtp`", Failure.PERMANENT)
+        try:
+            smtp.login(server.username, password)
+        except smtplib.SMTPAuthenticationError as exc:
+            smtp.close()
+            temporary = 400 <= exc.smtp_code < 500   # 454: try again later
+            raise self._fail(f"{server.host} refused the login" + (
+                "" if temporary else ": wrong user name or password")
+                + f" ({exc.smtp_code} {_words(exc.smtp_error)})",
+                Failure.TEMPORARY if temporary else Failure.PERMANENT) from exc
+        except smtplib.SMTPNotSupportedError as exc:
+            smtp.close()
+            raise self._fail(f"{server.host} offers no login here; with starttls it may"
+                             " only offer it after encryption", Failure.PERMANENT) from exc
+        except smtplib.SMTPException as exc:
+            smtp.close()
+            if "No suitable authentication method" in str(exc):
+                raise self._fail(f"{server.host} offers no login method Heard can use"
+                                 f" ({exc})", Failure.PERMANENT) from exc
+            raise self._fail(f"logging in to {where} failed ({exc})") from exc
+        except OSError as exc:
+            smtp.close()
+            raise self._fail(f"logging in to {where} failed ({exc})") from exc
         return smtp
 
     def send(self, raw: bytes, message_id: str,
@@ -161,7 +186,7 @@ class SmtpTransport:
             if on_the_wire is not None:
                 on_the_wire()
             data_started = True
-            code, text = smtp.data(_crlf(_without_bcc(raw.replace(b"\r\n", b"\n"))))
+            code, text = smtp.data(crlf(_without_bcc(raw.replace(b"\r\n", b"\n"))))
         except smtplib.SMTPDataError as exc:
             raise self._fail(f"the server refused the message: {exc.smtp_code}"
                              f" {_words(exc.smtp_error)}",

@@ -39,6 +39,11 @@ class Transport(Protocol):
         ...
 
 
+def crlf(raw: bytes) -> bytes:
+    """Line ends as the wire (SMTP DATA, IMAP APPEND) wants them."""
+    return raw.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+
+
 def message_key(message_id: str) -> str:
     """A Maildir file name derived from the Message-ID, so a retry finds the first copy."""
     return "heard-" + hashlib.sha256(message_id.encode()).hexdigest()[:32]

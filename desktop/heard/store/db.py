@@ -643,16 +643,18 @@ class Store:
         with self.transaction() as conn:
             conn.execute(
                 "INSERT OR REPLACE INTO delegations (inquiry_id, assistant, address,"
-                " forward_id, note, made_at, due, confirmed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                " forward_id, note, made_at, due, confirmed_at, prior_ack)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (delegation.inquiry_id, delegation.assistant, delegation.address,
                  delegation.forward_id, delegation.note, _ts(delegation.made_at),
-                 _ts(delegation.due), _ts(delegation.confirmed_at)))
+                 _ts(delegation.due), _ts(delegation.confirmed_at),
+                 _ts(delegation.prior_ack)))
 
     @staticmethod
     def _delegation(r: sqlite3.Row) -> Delegation:
         return Delegation(InquiryId(r["inquiry_id"]), r["assistant"], r["address"],
                           r["forward_id"], _req_dt(r["made_at"]), _req_dt(r["due"]),
-                          r["note"], _dt(r["confirmed_at"]))
+                          r["note"], _dt(r["confirmed_at"]), _dt(r["prior_ack"]))
 
     def delegation(self, inquiry_id: InquiryId) -> Delegation | None:
         rows = self._query("SELECT * FROM delegations WHERE inquiry_id=?", (inquiry_id,))

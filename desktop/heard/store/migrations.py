@@ -177,7 +177,8 @@ MIGRATIONS: tuple[str, ...] = (
         note TEXT NOT NULL DEFAULT '',
         made_at TEXT NOT NULL,
         due TEXT NOT NULL,
-        confirmed_at TEXT
+        confirmed_at TEXT,
+        prior_ack TEXT
     );
     CREATE INDEX delegations_forward ON delegations(forward_id);
     """,
