@@ -656,21 +656,17 @@ def cmd_clients(args: argparse.Namespace, engine: Engine) -> int:
         print(f"Removed client #{client.id} {client.name}; their past inquiries are kept.")
         return 0
     if args.action == "import":
-        result = read_clients(Path(args.file))
-        imported = 0
-        for client in result.clients:
-            try:
-                engine.add_client(client)
-                imported += 1
-            except StoreError as exc:
-                result.skipped.append((client.name, str(exc)))
+        from heard.clients_import import import_clients
+
+        report = import_clients(read_clients(Path(args.file)), engine.add_client,
+                                refused=(StoreError,))
         if args.json:
-            _dump({"imported": imported,
-                   "skipped": [{"entry": e, "reason": r} for e, r in result.skipped]})
+            _dump({"imported": len(report.added),
+                   "skipped": [{"entry": e, "reason": r}
+                               for e, r in [*report.skipped, *report.clashing]],
+                   "notes": [{"entry": e, "note": n} for e, n in report.notes]})
         else:
-            print(f"Imported {imported} clients, skipped {len(result.skipped)}.")
-            for entry, reason in result.skipped:
-                print(f"  skipped {entry}: {reason}")
+            print("\n".join(report.lines()))
         return 0
     raise UsageError("clients: say list, add, edit, remove or import")
 
@@ -1055,7 +1051,10 @@ def cmd_doctor(args: argparse.Namespace, engine: Engine) -> int:
 def cmd_tray(args: argparse.Namespace, engine: Engine) -> int:
     from heard.gui.app import run_tray  # Qt is loaded only for the faces that need it
 
-    return run_tray(engine, exit_when_shown=args.exit_when_shown)
+    # No settings file yet: the first-run wizard comes before the tray (never in the
+    # demo, which has its own profile, nor when only measuring the start-up).
+    first_run = not engine.profile.config.exists() and not args.exit_when_shown
+    return run_tray(engine, exit_when_shown=args.exit_when_shown, first_run=first_run)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -1100,6 +1099,11 @@ def _parser() -> argparse.ArgumentParser:
                     "Without a command, starts the tray app.")
     parser.add_argument("--version", action="version", version=f"heard {__version__}")
     parser.add_argument("--exit-when-shown", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--selftest", nargs="?", const="-", metavar="FILE",
+        help="check that this installation is complete (Qt, tray icon, package data, store,"
+             " keyring, mail and calendar libraries), one line per check; exit 1 on a"
+             " failure; with FILE, also write the lines there")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     demo = sub.add_parser("demo", parents=[common],
@@ -1308,6 +1312,10 @@ def _fail(args: argparse.Namespace, message: str) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
+    if args.selftest is not None:
+        from heard.gui.selftest_gui import main as selftest
+
+        return selftest(None if args.selftest == "-" else args.selftest)
     try:
         if args.command == "demo":
             return cmd_demo(args)

@@ -255,6 +255,7 @@ def test_clients_import_csv_reports_imported_and_skipped_with_reasons(
             {"entry": "line 4", "reason": "no email address, domain or phone number"},
             {"entry": "line 6", "reason": "channel 'fax' is not email or call"},
         ],
+        "notes": [],
     }
     clients = {c["name"]: c for c in
                run_json(capsys, "--profile", empty, "clients", "list")["clients"]}
@@ -277,6 +278,7 @@ def test_clients_import_vcf_reports_imported_and_skipped_with_reasons(
             {"entry": "card 3 (Tom Becker)",
              "reason": "no email address, domain or phone number"},
         ],
+        "notes": [],
     }
     clients = {c["name"]: c for c in
                run_json(capsys, "--profile", empty, "clients", "list")["clients"]}
