@@ -326,12 +326,22 @@ class HeardApp(QObject):
     # actions
 
     def open_settings(self) -> None:
-        """Standards and working hours; saved through heard.toml's own validation."""
-        from heard.gui.settings_window import SettingsWindow
+        """The settings window (one at a time); what it saves reaches the engine (settings
+        and templates) off the GUI thread, and the tray shows it at once."""
+        from heard.gui.settings_window import SettingsWindow, apply_saved
 
-        window = SettingsWindow(self.engine.profile.config, self.engine.settings)
-        window.saved.connect(lambda: self.ops.run(self.engine.reload_settings,
-                                                  lambda _changed: self.refresh()))
+        if self._settings_window is not None and self._settings_window.isVisible():
+            self._settings_window.raise_()
+            self._settings_window.activateWindow()
+            return
+
+        def reload() -> None:
+            self.ops.run(lambda: apply_saved(self.engine), lambda _changed: self.refresh(),
+                         lambda exc: self._show_error(f"settings not applied: {exc}"))
+
+        window = SettingsWindow(self.engine, self.ops, status=self.status)
+        window.saved.connect(reload)
+        window.accounts_changed.connect(reload)
         window.open()
         self._settings_window = window
 
@@ -731,7 +741,9 @@ def _hand_over(name: str) -> bool:
     return True
 
 
-def run_tray(engine: Engine, exit_when_shown: bool = False) -> int:
+def run_tray(engine: Engine, exit_when_shown: bool = False, first_run: bool = False) -> int:
+    """The tray app until Quit. `first_run`: the set-up wizard comes first (a profile with
+    no settings yet); whether or not it is finished, the tray icon follows."""
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
     app.setApplicationName("Heard")
@@ -746,6 +758,11 @@ def run_tray(engine: Engine, exit_when_shown: bool = False) -> int:
     server = QLocalServer()
     QLocalServer.removeServer(name)  # a stale socket from a crash would block listening
     server.listen(name)
+    if first_run:
+        from heard.gui.first_run import run_first_run
+
+        if not run_first_run(engine):
+            log.info("first run: the set-up was left; the defaults apply until it is done")
 
     from heard import autostart
 

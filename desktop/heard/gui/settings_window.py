@@ -1,22 +1,32 @@
-"""Settings: response standards per tier, and working hours. Saved to heard.toml through
-the same validation as the file itself: a mistake names its key and nothing is written."""
+"""Settings: you, accounts, response standards, working hours and holidays, templates,
+assistants, notifications and the client directory.
+
+heard.toml stays the one source of truth: the window reads it, and Save writes it through
+the file's own validation (ConfigFile, tomlkit), so the user's comments survive and a
+mistake names its key while nothing is written. Accounts are different: like
+`heard account add`, each is tested (off the GUI thread) and written on its own, at once.
+Templates go to the profile's templates.toml in the same Save.
+"""
 
 from __future__ import annotations
 
-from pathlib import Path
+import logging
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
+    QGroupBox,
     QHBoxLayout,
     QInputDialog,
     QLabel,
     QLineEdit,
     QPushButton,
+    QScrollArea,
     QTableWidget,
     QTableWidgetItem,
     QTabWidget,
@@ -24,14 +34,26 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from heard.config import WEEKDAYS, ConfigError, ConfigFile, Settings, format_duration
+from heard import config
+from heard.config import WEEKDAYS, ConfigError, Settings, format_duration
 from heard.domain.clock import Counting, Span
 from heard.domain.standards import Standard
+from heard.engine import Engine, Status
+from heard.gui.ops import Ops
+from heard.gui.settings_accounts import AccountsPage
+from heard.gui.settings_file import SettingsFile, set_array, unchanged, write_templates
+from heard.gui.settings_templates import TemplatesPage
+
+log = logging.getLogger(__name__)
 
 COLUMNS = ("Acknowledge within", "Answer within", "Counted", "Acknowledge goal",
            "Answer goal")
 COUNTING = {"working hours": Counting.WORKING_HOURS.value, "around the clock":
             Counting.CLOCK.value}
+BAD = "border: 2px solid #c62828"
+DAY_LABELS = {"monday": "&Monday:", "tuesday": "Tu&esday:", "wednesday": "We&dnesday:",
+              "thursday": "T&hursday:", "friday": "&Friday:", "saturday": "S&aturday:",
+              "sunday": "Sunda&y:"}
 
 
 def _share(value: float) -> str:
@@ -45,29 +67,143 @@ def _spans(spans: tuple[Span, ...]) -> str:
     return ", ".join(f"{hhmm(s.start)}-{hhmm(s.end)}" for s in spans)
 
 
-class SettingsWindow(QDialog):
-    saved = Signal()
+def _csv(text: str) -> list[str]:
+    return [p.strip() for p in text.split(",") if p.strip()]
 
-    def __init__(self, config: Path, settings: Settings, parent: QWidget | None = None) -> None:
+
+def _scrolling(page: QWidget) -> QScrollArea:
+    area = QScrollArea()
+    area.setWidget(page)
+    area.setWidgetResizable(True)
+    area.setFrameShape(QScrollArea.Shape.NoFrame)
+    return area
+
+
+def apply_saved(engine: Engine) -> bool:
+    """On a worker, after a Save: the engine takes up the new templates and settings.
+    (Templates first, so a new default template is known when the settings name it.)"""
+    from heard.template_files import load_templates
+
+    engine.templates = load_templates(engine.profile.templates)
+    return engine.reload_settings()
+
+
+class SettingsWindow(QDialog):
+    saved = Signal()              # Save wrote heard.toml / templates.toml
+    accounts_changed = Signal()   # an account or calendar was added, edited or removed
+
+    def __init__(self, engine: Engine, ops: Ops, parent: QWidget | None = None, *,
+                 status: Status | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Heard — settings")
-        self.config = config
+        self.engine = engine
+        self.ops = ops
+        self.config = engine.profile.config
+        try:   # the file, not the running settings: it is what Save writes back
+            settings = config.load(self.config)
+            load_problem = ""
+        except ConfigError as exc:
+            settings = engine.settings
+            load_problem = ("The settings file has problems; the settings in use are shown"
+                            " and Save will name what to fix:\n" + "\n".join(exc.problems))
         self._dropped: list[str] = []
-        tabs = QTabWidget()
-        tabs.addTab(self._standards_tab(settings), "&Response standards")
-        tabs.addTab(self._hours_tab(settings), "&Working hours")
-        self.problems = QLabel("")
+        self.fields: dict[str, QWidget] = {}   # "section.key" -> the widget that edits it
+        self._marked: list[QWidget] = []
+
+        self.tabs = QTabWidget()
+        self.tabs.addTab(_scrolling(self._general_tab(settings)), "&General")
+        self.accounts = AccountsPage(engine, ops, settings)
+        self.accounts.changed.connect(self.accounts_changed)
+        self.tabs.addTab(self.accounts, "Acco&unts")
+        self.tabs.addTab(self._standards_tab(settings), "&Response standards")
+        self.tabs.addTab(_scrolling(self._hours_tab(settings)), "&Working hours")
+        self.templates = TemplatesPage(engine, settings, status, self.user_name.text,
+                                       self._first_assistant)
+        self.fields.update(self.templates.fields())
+        self.tabs.addTab(self.templates, "&Templates")
+        self.tabs.addTab(self._assistants_tab(settings), "Assista&nts")
+        self.tabs.addTab(_scrolling(self._notifications_tab(settings)), "N&otifications")
+        self.clients_slot = QWidget()
+        self._clients_layout = QVBoxLayout(self.clients_slot)
+        self.clients_page: QWidget | None = None
+        self.tabs.addTab(self.clients_slot, "&Clients")
+        self.tabs.currentChanged.connect(self._tab_shown)
+        self.user_name.textChanged.connect(self.templates.update_preview)
+        self.assistants.itemChanged.connect(lambda _item: self.templates.update_preview())
+        self.templates.update_preview()
+
+        self.problems = QLabel(load_problem or self.templates.load_problem)
         self.problems.setTextFormat(Qt.TextFormat.PlainText)
         self.problems.setWordWrap(True)
         self.problems.setStyleSheet("color: #c62828")
+        self.problems.setAccessibleName("Problems")
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save
                                    | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.save)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
-        layout.addWidget(tabs)
+        layout.addWidget(self.tabs)
         layout.addWidget(self.problems)
         layout.addWidget(buttons)
+        self.resize(860, 620)
+
+    # general
+
+    def _general_tab(self, settings: Settings) -> QWidget:
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        you = QGroupBox("You")
+        form = QFormLayout(you)
+        self.user_name = QLineEdit(settings.user.name)
+        self.user_name.setPlaceholderText("as it appears in replies")
+        self.addresses = QLineEdit(", ".join(settings.user.addresses))
+        self.addresses.setPlaceholderText("you@example.com, you@other.example")
+        self.phone_region = QLineEdit(settings.user.phone_region)
+        self.phone_region.setMaxLength(2)
+        self.start_at_login = QCheckBox("Start Heard when I &log in")
+        self.start_at_login.setChecked(settings.start_at_login)
+        form.addRow("Your na&me:", self.user_name)
+        form.addRow("Your a&ddresses:", self.addresses)
+        form.addRow("Country for phone num&bers:", self.phone_region)
+        form.addRow(self.start_at_login)
+        calendar = QGroupBox("Calendar")
+        form = QFormLayout(calendar)
+        self.share_titles = QCheckBox("Meeting titles may appear in re&plies")
+        self.share_titles.setChecked(settings.share_titles)
+        self.min_free = QLineEdit(format_duration(settings.min_free))
+        self.tentative_busy = QCheckBox("Tentati&ve meetings count as busy")
+        self.tentative_busy.setChecked(settings.tentative_busy)
+        form.addRow(self.share_titles)
+        form.addRow("Shortest &free slot that counts:", self.min_free)
+        form.addRow(self.tentative_busy)
+        prospects = QGroupBox("New people (prospects)")
+        form = QFormLayout(prospects)
+        self.prospects = QCheckBox("Notice new peopl&e who may be clients")
+        self.prospects.setChecked(settings.prospects_enabled)
+        self.internal_domains = QLineEdit(", ".join(settings.internal_domains))
+        self.internal_domains.setPlaceholderText("your organisation's domains")
+        self.prospects_apart = QCheckBox("Li&st them apart from clients")
+        self.prospects_apart.setChecked(settings.prospects_apart)
+        form.addRow(self.prospects)
+        form.addRow("&Internal domains (never prospects):", self.internal_domains)
+        form.addRow(self.prospects_apart)
+        mail = QGroupBox("Mail")
+        form = QFormLayout(mail)
+        self.mail_window = QLineEdit(format_duration(settings.mail_window))
+        form.addRow("A first look at a mailbox goes bac&k:", self.mail_window)
+        for box in (you, calendar, prospects, mail):
+            layout.addWidget(box)
+        layout.addStretch(1)
+        self.fields.update({
+            "user.name": self.user_name, "user.addresses": self.addresses,
+            "user.phone_region": self.phone_region,
+            "desktop.start_at_login": self.start_at_login,
+            "calendar.share_titles": self.share_titles, "calendar.min_free": self.min_free,
+            "calendar.tentative_busy": self.tentative_busy,
+            "prospects.enabled": self.prospects,
+            "prospects.internal_domains": self.internal_domains,
+            "prospects.show_apart": self.prospects_apart, "mail.window": self.mail_window})
+        return page
 
     # standards
 
@@ -77,20 +213,29 @@ class SettingsWindow(QDialog):
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
         self.table.setAccessibleName("Response standards per tier")
+        self.table.setTabKeyNavigation(False)   # Tab leaves the table; arrows move in it
         rows = [("default", settings.standards.default), *settings.standards.by_tier.items()]
         for tier, standard in rows:
             self._add_row(tier, standard)
-        add = QPushButton("&Add tier…")
+        add = QPushButton("A&dd tier…")
         add.clicked.connect(self._new_tier)
         remove = QPushButton("Re&move tier")
         remove.clicked.connect(self._remove_tier)
         row = QHBoxLayout()
-        row.addWidget(QLabel('Times like "10m", "4h" or "1d 2h"; goals like "90%".'), 1)
+        hint = QLabel('Times like "10m", "4h" or "1d 2h"; goals like "90%". The default'
+                      " applies to every client without a tier of its own; counted in"
+                      " working hours, a deadline pauses overnight and at weekends.")
+        hint.setWordWrap(True)
+        row.addWidget(hint, 1)
         row.addWidget(add)
         row.addWidget(remove)
+        label = QLabel("Response &standards per client tier:")
+        label.setBuddy(self.table)
         layout = QVBoxLayout(page)
+        layout.addWidget(label)
         layout.addWidget(self.table)
         layout.addLayout(row)
+        self.fields["standards"] = self.table
         return page
 
     def _add_row(self, tier: str, standard: Standard) -> None:
@@ -105,6 +250,7 @@ class SettingsWindow(QDialog):
         counting = QComboBox()
         counting.addItems(list(COUNTING))
         counting.setCurrentIndex(list(COUNTING.values()).index(standard.counting.value))
+        counting.setAccessibleName(f"Counted ({tier})")
         self.table.setCellWidget(row, 2, counting)
 
     def tiers(self) -> list[str]:
@@ -133,17 +279,147 @@ class SettingsWindow(QDialog):
             edit = QLineEdit(_spans(spans))
             edit.setPlaceholderText("closed")
             self.days[day] = edit
-            form.addRow(f"{day.title()}:", edit)
+            form.addRow(DAY_LABELS[day], edit)
+            self.fields[f"hours.{day}"] = edit
         self.zone = QLineEdit(settings.user.timezone)
         self.zone.setPlaceholderText("the system's zone")
         form.addRow("Time &zone:", self.zone)
         self.holidays = QLineEdit(", ".join(sorted(str(d) for d in settings.holidays)))
         self.holidays.setPlaceholderText("2026-12-24, 2026-12-25")
-        form.addRow("&Holidays:", self.holidays)
+        form.addRow("Hol&idays:", self.holidays)
         self.holiday_calendar = QLineEdit(str(settings.holiday_calendar or ""))
         self.holiday_calendar.setPlaceholderText("an .ics file of holidays (optional)")
-        form.addRow("Holiday &calendar:", self.holiday_calendar)
+        form.addRow("Holiday calendar fi&le:", self.holiday_calendar)
+        hint = QLabel('Opening hours like "09:00-12:30, 13:30-17:00"; empty = closed.'
+                      " Holidays are dates like 2026-12-24.")
+        hint.setWordWrap(True)
+        form.addRow(hint)
+        self.fields.update({"user.timezone": self.zone, "hours.holidays": self.holidays,
+                            "hours.holiday_calendar": self.holiday_calendar})
         return page
+
+    # assistants
+
+    def _assistants_tab(self, settings: Settings) -> QWidget:
+        page = QWidget()
+        self.assistants = QTableWidget(0, 2)
+        self.assistants.setHorizontalHeaderLabels(("Name", "Address"))
+        self.assistants.setAccessibleName("Assistants")
+        self.assistants.setTabKeyNavigation(False)
+        self.assistants.horizontalHeader().setStretchLastSection(True)
+        for helper in settings.assistants:
+            self.add_assistant(helper.name, helper.address)
+        label = QLabel("&Assistants who can take a client's message over (the first is the"
+                       " usual one):")
+        label.setWordWrap(True)
+        label.setBuddy(self.assistants)
+        add = QPushButton("Add as&sistant")
+        add.clicked.connect(lambda: self.add_assistant("", "", edit=True))
+        remove = QPushButton("Remo&ve assistant")
+        remove.clicked.connect(self._remove_assistant)
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        buttons.addWidget(add)
+        buttons.addWidget(remove)
+        self.delegation_due = QLineEdit(format_duration(settings.delegation_due))
+        self.tell_client = QCheckBox("Te&ll the client who will help (never for clients whose"
+                                     " preference says no assistant)")
+        self.tell_client.setChecked(settings.tell_client)
+        form = QFormLayout()
+        form.addRow("An assistant has this long to ta&ke it up:", self.delegation_due)
+        form.addRow(self.tell_client)
+        layout = QVBoxLayout(page)
+        layout.addWidget(label)
+        layout.addWidget(self.assistants, 1)
+        layout.addLayout(buttons)
+        layout.addLayout(form)
+        self.fields.update({"assistant": self.assistants, "assistants": self.assistants,
+                            "delegation.due": self.delegation_due,
+                            "delegation.tell_client": self.tell_client})
+        return page
+
+    def add_assistant(self, name: str, address: str, edit: bool = False) -> None:
+        row = self.assistants.rowCount()
+        self.assistants.insertRow(row)
+        self.assistants.setItem(row, 0, QTableWidgetItem(name))
+        self.assistants.setItem(row, 1, QTableWidgetItem(address))
+        item = self.assistants.item(row, 0)
+        if edit and item is not None:
+            self.assistants.setCurrentCell(row, 0)
+            self.assistants.editItem(item)
+
+    def assistant_rows(self) -> list[tuple[str, str]]:
+        rows = []
+        for r in range(self.assistants.rowCount()):
+            cells = [self.assistants.item(r, c) for c in (0, 1)]
+            name, address = (c.text().strip() if c else "" for c in cells)
+            if name or address:
+                rows.append((name, address))
+        return rows
+
+    def _remove_assistant(self) -> None:
+        row = self.assistants.currentRow()
+        if row >= 0:
+            self.assistants.removeRow(row)
+
+    def _first_assistant(self) -> str:
+        if not hasattr(self, "assistants"):   # the templates tab is made first
+            return ""
+        rows = self.assistant_rows()
+        return rows[0][0] if rows else ""
+
+    # notifications
+
+    def _notifications_tab(self, settings: Settings) -> QWidget:
+        page = QWidget()
+        form = QFormLayout(page)
+        self.paused = QCheckBox("&Pause notifications (the tray keeps counting)")
+        self.paused.setChecked(settings.notifications_paused)
+        self.warn_ack = QLineEdit(format_duration(settings.warn_before_ack))
+        self.warn_answer = QLineEdit(format_duration(settings.warn_before_answer))
+        self.warn_promise = QLineEdit(format_duration(settings.warn_before_promise))
+        self.urgent_tiers = QLineEdit(", ".join(settings.urgent_tiers))
+        self.urgent_tiers.setPlaceholderText("none")
+        self.quiet_in_meetings = QCheckBox("&Quiet in meetings: only urgent tiers and"
+                                           " deadlines about to pass pop up")
+        self.quiet_in_meetings.setChecked(settings.quiet_in_meetings)
+        form.addRow(self.paused)
+        form.addRow("Warn before an ac&knowledgement is due:", self.warn_ack)
+        form.addRow("Warn before an answ&er is due:", self.warn_answer)
+        form.addRow("Warn before a pro&mise is due:", self.warn_promise)
+        form.addRow("Tiers that warn out&side working hours too:", self.urgent_tiers)
+        form.addRow(self.quiet_in_meetings)
+        self.fields.update({
+            "notifications.paused": self.paused, "notifications.warn_before_ack": self.warn_ack,
+            "notifications.warn_before_answer": self.warn_answer,
+            "notifications.warn_before_promise": self.warn_promise,
+            "notifications.urgent_tiers": self.urgent_tiers,
+            "notifications.quiet_in_meetings": self.quiet_in_meetings})
+        return page
+
+    # clients (the client directory is its own page, made when first shown)
+
+    def _tab_shown(self, index: int) -> None:
+        if self.tabs.widget(index) is self.clients_slot:
+            self.show_clients()
+
+    def show_clients(self) -> None:
+        if self.clients_page is not None:
+            return
+        try:   # another part of Heard: looked up when first shown
+            import importlib
+
+            clients_page = importlib.import_module("heard.gui.clients_page")
+        except ImportError:
+            note = QLabel("The client directory is not part of this build yet. Meanwhile:"
+                          " heard clients add NAME --email ADDRESS, or heard clients import"
+                          " FILE.vcf|FILE.csv.")
+            note.setWordWrap(True)
+            self._clients_layout.addWidget(note)
+            self.clients_page = note
+            return
+        self.clients_page = clients_page.ClientsPage(self.engine, self.ops, self.clients_slot)
+        self._clients_layout.addWidget(self.clients_page)
 
     # saving
 
@@ -160,18 +436,103 @@ class SettingsWindow(QDialog):
                         (section, "counting", counting), (section, "ack_goal", ack_goal),
                         (section, "answer_goal", answer_goal)]
         changes += [("hours", day, edit.text().strip()) for day, edit in self.days.items()]
-        holidays = [h.strip() for h in self.holidays.text().split(",") if h.strip()]
-        changes += [("hours", "holidays", holidays),
+        changes += [("hours", "holidays", _csv(self.holidays.text())),
                     ("hours", "holiday_calendar", self.holiday_calendar.text().strip()),
                     ("user", "timezone", self.zone.text().strip())]
+        changes += [
+            ("user", "name", self.user_name.text().strip()),
+            ("user", "addresses", _csv(self.addresses.text())),
+            ("user", "phone_region", self.phone_region.text().strip()),
+            ("desktop", "start_at_login", self.start_at_login.isChecked()),
+            ("calendar", "share_titles", self.share_titles.isChecked()),
+            ("calendar", "min_free", self.min_free.text().strip()),
+            ("calendar", "tentative_busy", self.tentative_busy.isChecked()),
+            ("prospects", "enabled", self.prospects.isChecked()),
+            ("prospects", "internal_domains", _csv(self.internal_domains.text())),
+            ("prospects", "show_apart", self.prospects_apart.isChecked()),
+            ("mail", "window", self.mail_window.text().strip()),
+            ("notifications", "paused", self.paused.isChecked()),
+            ("notifications", "warn_before_ack", self.warn_ack.text().strip()),
+            ("notifications", "warn_before_answer", self.warn_answer.text().strip()),
+            ("notifications", "warn_before_promise", self.warn_promise.text().strip()),
+            ("notifications", "urgent_tiers",
+             [t.lower() for t in _csv(self.urgent_tiers.text())]),
+            ("notifications", "quiet_in_meetings", self.quiet_in_meetings.isChecked()),
+            ("delegation", "due", self.delegation_due.text().strip()),
+            ("delegation", "tell_client", self.tell_client.isChecked()),
+        ]
+        helpers = self.assistant_rows()
+        first = helpers[0] if helpers else ("", "")
+        changes += [("assistant", "name", first[0]), ("assistant", "address", first[1])]
+        changes += self.templates.changes()
         return changes
 
-    def save(self) -> None:
+    def _edits(self) -> list[Any]:
+        more = [{"name": n, "address": a} if n else {"address": a}
+                for n, a in self.assistant_rows()[1:]]
+        return [set_array("assistants", more)]
+
+    def save(self) -> bool:
+        """Write everything, or nothing: every problem is named by its key."""
+        self._unmark()
+        changes = self.changes()
+        same = unchanged(self.config, changes)
+        changes = [c for c in changes if c not in same]
+        problems = self._assistant_problems() + self.templates.problems()
+        file = SettingsFile(self.config)
         try:
-            ConfigFile(self.config).set_many(self.changes(), drop=self._dropped)
+            file.save(changes, drop=self._dropped, edits=self._edits(), dry_run=True)
         except ConfigError as exc:
-            self.problems.setText("Not saved:\n" + "\n".join(exc.problems))
-            return
+            problems = exc.problems + problems
+        if problems:
+            self._refuse(problems)
+            return False
+        try:
+            file.save(changes, drop=self._dropped, edits=self._edits())
+            write_templates(self.engine.profile.templates, self.templates.working)
+        except ConfigError as exc:   # the file changed meanwhile
+            self._refuse(exc.problems)
+            return False
+        except OSError as exc:
+            self._refuse([f"cannot write the settings: {exc}"])
+            return False
+        self._dropped = []
         self.problems.setText("")
+        log.info("settings saved to %s", self.config)
         self.saved.emit()
         self.accept()
+        return True
+
+    def _assistant_problems(self) -> list[str]:
+        return [f"assistants (row {i + 1}).address: an assistant needs an address"
+                for i, (_name, address) in enumerate(self.assistant_rows()) if not address]
+
+    def _refuse(self, problems: list[str]) -> None:
+        self.problems.setText("Not saved:\n" + "\n".join(problems))
+        first = None
+        for problem in problems:
+            widget = self._field_of(problem.partition(":")[0])
+            if widget is not None and widget not in self._marked:
+                widget.setStyleSheet(BAD)
+                self._marked.append(widget)
+                first = first or widget
+        if first is not None:
+            for index in range(self.tabs.count()):
+                page = self.tabs.widget(index)
+                if page is not None and page.isAncestorOf(first):
+                    self.tabs.setCurrentIndex(index)
+                    break
+            first.setFocus()
+
+    def _field_of(self, key: str) -> QWidget | None:
+        key = key.split(" ")[0]
+        while key:
+            if key in self.fields:
+                return self.fields[key]
+            key = key.rpartition(".")[0].split("[")[0]
+        return None
+
+    def _unmark(self) -> None:
+        for widget in self._marked:
+            widget.setStyleSheet("")
+        self._marked = []

@@ -1,0 +1,586 @@
+"""First start without a profile: a short wizard before the tray icon appears.
+
+Welcome (your name) -> mail account -> calendar -> response standards (the defaults
+explained) -> a few clients or an import -> done. Each account is tested on a worker
+before the wizard moves on, exactly as the settings window and `heard account add` test
+them; nothing is written until Finish, and then heard.toml is written in one validated
+write and the clients are added. Passwords go to the system keyring only: with no keyring,
+the mail page says so, explains how to get one, and offers to go on without the account.
+
+`heard` (cmd_tray) shows it when the profile has no heard.toml; `heard demo` never does.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+    QWizard,
+    QWizardPage,
+)
+
+from heard.clients_import import ImportResult
+from heard.config import ConfigError, format_duration, system_zone
+from heard.domain.clients import DEFAULT_TIER, Client
+from heard.domain.standards import DEFAULT_STANDARD
+from heard.engine import Engine
+from heard.gui.ops import Ops
+from heard.gui.settings_accounts import (
+    AccountProblem,
+    CalendarForm,
+    Checked,
+    MailAccountForm,
+    check_calendar,
+    check_mail,
+    keyring_problem,
+    problem_label,
+    show_result,
+)
+from heard.gui.settings_file import SettingsFile, append_entry
+
+log = logging.getLogger(__name__)
+
+UNKNOWN = object()   # the keyring has not answered yet
+NO_KEYRING_HINT = ("You can go on without the mail account now (tick the box below) and"
+                   " add it later in Settings, once a keyring runs. A local Maildir folder"
+                   " needs no password and works without a keyring.")
+
+
+def _label(text: str) -> QLabel:
+    label = QLabel(text)
+    label.setWordWrap(True)
+    label.setTextFormat(Qt.TextFormat.PlainText)
+    return label
+
+
+class _Page(QWizardPage):
+    """A page whose Next (or Finish) runs a check on a worker first; the wizard moves on
+    by itself when the check passes, and stays with the reason in words when it fails."""
+
+    def __init__(self, wizard: FirstRunWizard) -> None:
+        super().__init__()
+        self.owner = wizard
+        self.status = problem_label()
+        self.status.setAccessibleName("Result")
+        self._passed = False
+        self.running = False
+
+    def invalidate(self) -> None:
+        self._passed = False
+
+    def isComplete(self) -> bool:  # noqa: N802  (Qt's name)
+        return not self.running and super().isComplete()
+
+    def work(self) -> Callable[[], Any] | None:
+        """What to run on a worker before moving on; None: nothing (move on now)."""
+        return None
+
+    def take(self, result: Any) -> bool:
+        """The check passed: keep its result; False to stay on the page (say why)."""
+        return True
+
+    def validatePage(self) -> bool:  # noqa: N802
+        if self._passed:
+            return True
+        if self.running:
+            return False
+        try:
+            work = self.work()
+        except AccountProblem as exc:
+            show_result(self.status, str(exc), False)
+            return False
+        if work is None:
+            return True
+        self._set_running(True)
+        show_result(self.status, "Testing… (you can still read and change everything)", True)
+        self.owner.ops.run(work, self._done, self._failed)
+        return False
+
+    def _set_running(self, running: bool) -> None:
+        self.running = running
+        self.completeChanged.emit()
+
+    def _done(self, result: Any) -> None:
+        self._set_running(False)
+        if not self.take(result):
+            return
+        self._passed = True
+        if self.owner.currentPage() is self:
+            if self.isFinalPage():
+                self.owner.accept()
+            else:
+                self.owner.next()
+
+    def _failed(self, exc: Exception) -> None:
+        self._set_running(False)
+        text = str(exc) if isinstance(exc, AccountProblem) else f"Unexpected problem: {exc}"
+        show_result(self.status, text, False)
+
+
+class WelcomePage(_Page):
+    def __init__(self, wizard: FirstRunWizard) -> None:
+        super().__init__(wizard)
+        self.setTitle("Welcome to Heard")
+        self.setSubTitle("Every client hears back within minutes, even on a day of meetings.")
+        self.name = QLineEdit()
+        self.name.setPlaceholderText("e.g. Alex Morgan")
+        intro = _label(
+            "Heard sits in the tray, counts the clients who are waiting for you and helps"
+            " you acknowledge them in one click. Four short steps set it up: your mail,"
+            " your calendar, your response standards and a few clients. Everything can be"
+            " changed later in Settings. Passwords go to the system keyring, never into a"
+            " file.")
+        form = QFormLayout()
+        form.addRow("Your name (signs the &replies):", self.name)
+        layout = QVBoxLayout(self)
+        layout.addWidget(intro)
+        layout.addLayout(form)
+        layout.addStretch(1)
+
+
+class MailPage(_Page):
+    def __init__(self, wizard: FirstRunWizard) -> None:
+        super().__init__(wizard)
+        self.setTitle("Your mail")
+        self.setSubTitle("The account your clients write to. Heard logs in once to check it.")
+        self.form = MailAccountForm(default_name="work")
+        self.later = QCheckBox("Set up m&ail later (Heard counts nothing until then)")
+        self.keyring_note = problem_label()
+        self.keyring_note.setAccessibleName("Keyring")
+        self.keyring_note.hide()
+        self.form.changed.connect(self.invalidate)
+        self.later.toggled.connect(self._later)
+        self.later.toggled.connect(lambda _on: self.invalidate())
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.keyring_note)
+        layout.addWidget(self.form)
+        layout.addWidget(self.later)
+        layout.addWidget(self.status)
+        self.checked: Checked | None = None
+
+    def _later(self, later: bool) -> None:
+        self.form.setEnabled(not later)
+        if later:
+            show_result(self.status, "", True)
+
+    def keyring_known(self, problem: str | None) -> None:
+        self.form.set_keyring_problem(problem, say=False)   # said once, at the top
+        if problem is None:
+            self.keyring_note.hide()
+            return
+        self.keyring_note.show()
+        show_result(self.keyring_note, f"{problem}\n\n{NO_KEYRING_HINT}", False)
+        self.later.setText("Continue without &a mail account for now")
+        self.later.setChecked(True)
+
+    def work(self) -> Callable[[], Checked] | None:
+        self.checked = None
+        if self.later.isChecked():
+            return None
+        missing = self.form.missing()
+        if missing:
+            raise AccountProblem(missing)
+        if self.form.imap and self.owner.keyring not in (None, UNKNOWN):
+            raise AccountProblem(f"{self.owner.keyring}\n\n{NO_KEYRING_HINT}")
+        engine, entry = self.owner.engine, self.form.entry()
+        password, smtp_password = self.form.passwords()
+        return lambda: check_mail(engine, entry, password, smtp_password)
+
+    def take(self, result: Checked) -> bool:
+        self.checked = result
+        return True
+
+
+class CalendarPage(_Page):
+    def __init__(self, wizard: FirstRunWizard) -> None:
+        super().__init__(wizard)
+        self.setTitle("Your calendar")
+        self.setSubTitle("So Heard knows when you are in a meeting, until when, and when you"
+                         " are next free.")
+        self.form = CalendarForm(default_name="calendar")
+        self.later = QCheckBox("No calendar &for now")
+        self.form.changed.connect(self.invalidate)
+        self.later.toggled.connect(self.form.setDisabled)
+        self.later.toggled.connect(lambda _on: self.invalidate())
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.form)
+        layout.addWidget(self.later)
+        layout.addWidget(self.status)
+        layout.addStretch(1)
+        self.checked: Checked | None = None
+
+    def keyring_known(self, problem: str | None) -> None:
+        self.form.set_keyring_problem(problem)
+
+    def work(self) -> Callable[[], Checked] | None:
+        self.checked = None
+        if self.later.isChecked():
+            return None
+        missing = self.form.missing()
+        if missing:
+            raise AccountProblem(missing)
+        if self.form.kind_value == "caldav" and self.form.discovered():
+            if not self.form.chosen():
+                raise AccountProblem("Calendars (calendars): tick at least one calendar.")
+            self.checked = Checked(self.form.entry())
+            return None
+        engine, entry, password = self.owner.engine, self.form.entry(), self.form.secret()
+        return lambda: check_calendar(engine, entry, password)
+
+    def take(self, result: Checked) -> bool:
+        if self.form.kind_value == "caldav":
+            self.form.show_found(result.calendars)
+            show_result(self.status, f"Found {len(result.calendars)} calendar(s): untick any"
+                        " that should not count, then press Next.", True)
+            return False
+        self.checked = result
+        return True
+
+
+class StandardsPage(_Page):
+    def __init__(self, wizard: FirstRunWizard) -> None:
+        super().__init__(wizard)
+        self.setTitle("Your response standards")
+        self.setSubTitle("How soon a client hears from you. Heard measures every contact"
+                         " against it.")
+        d = DEFAULT_STANDARD
+        explained = _label(
+            f"The defaults: acknowledge within {format_duration(d.ack_within)} (a short"
+            " \"I have your message; you'll hear from me by …\", one click in Heard) and"
+            f" answer within {format_duration(d.answer_within)}. Both are counted in working"
+            " hours, so a deadline pauses overnight and at weekends. The goal is to"
+            f" acknowledge {d.ack_goal:.0%} and answer {d.answer_goal:.0%} of contacts in"
+            " time. VIP clients can have a stricter standard.")
+        self.ack = QLineEdit(format_duration(d.ack_within))
+        self.answer = QLineEdit(format_duration(d.answer_within))
+        self.vip = QCheckBox("A stricter standard for &VIP clients")
+        self.vip.setChecked(True)
+        self.vip_ack = QLineEdit("10m")
+        self.vip_answer = QLineEdit("2h")
+        self.vip.toggled.connect(self.vip_ack.setEnabled)
+        self.vip.toggled.connect(self.vip_answer.setEnabled)
+        self.hours = QLineEdit("09:00-17:00")
+        self.zone = QLineEdit(system_zone().key)
+        form = QFormLayout()
+        form.addRow("Ac&knowledge within:", self.ack)
+        form.addRow("&Answer within:", self.answer)
+        form.addRow(self.vip)
+        form.addRow("VIP: ackno&wledge within:", self.vip_ack)
+        form.addRow("VIP: answer wi&thin:", self.vip_answer)
+        form.addRow("Working &hours, Monday to Friday:", self.hours)
+        form.addRow("Time &zone:", self.zone)
+        hint = _label('Times like "10m", "4h" or "1d 2h"; hours like "09:00-12:30,'
+                      ' 13:30-17:00".')
+        layout = QVBoxLayout(self)
+        layout.addWidget(explained)
+        layout.addLayout(form)
+        layout.addWidget(hint)
+        layout.addWidget(self.status)
+        layout.addStretch(1)
+
+    def changes(self) -> list[tuple[str, str, Any]]:
+        changes: list[tuple[str, str, Any]] = [
+            ("standards.default", "ack_within", self.ack.text().strip()),
+            ("standards.default", "answer_within", self.answer.text().strip()),
+            ("user", "timezone", self.zone.text().strip()),
+        ]
+        if self.vip.isChecked():
+            changes += [("standards.vip", "ack_within", self.vip_ack.text().strip()),
+                        ("standards.vip", "answer_within", self.vip_answer.text().strip())]
+        changes += [("hours", day, self.hours.text().strip())
+                    for day in ("monday", "tuesday", "wednesday", "thursday", "friday")]
+        return changes
+
+    def validatePage(self) -> bool:  # noqa: N802
+        try:   # the file's own checks, without writing anything yet
+            SettingsFile(self.owner.engine.profile.config).save(self.changes(), dry_run=True)
+        except ConfigError as exc:
+            show_result(self.status, "Please fix:\n" + "\n".join(exc.problems), False)
+            return False
+        show_result(self.status, "", True)
+        return True
+
+
+CLIENT_COLUMNS = ("Name", "Email, @domain or phone", "Called (optional)", "VIP")
+
+
+class ClientsPage(_Page):
+    def __init__(self, wizard: FirstRunWizard) -> None:
+        super().__init__(wizard)
+        self.setTitle("A few clients")
+        self.setSubTitle("Whose mail counts. Add a few now, or import your contacts; the"
+                         " client directory in Settings holds the rest.")
+        self.table = QTableWidget(0, len(CLIENT_COLUMNS))
+        self.table.setHorizontalHeaderLabels(CLIENT_COLUMNS)
+        self.table.setAccessibleName("Clients to add")
+        self.table.setTabKeyNavigation(False)
+        self.table.horizontalHeader().setStretchLastSection(False)
+        self.table.setColumnWidth(0, 170)
+        self.table.setColumnWidth(1, 220)
+        self.table.setColumnWidth(2, 120)
+        for _ in range(3):
+            self.add_row()
+        label = QLabel("&Clients:")
+        label.setBuddy(self.table)
+        add = QPushButton("A&dd a row")
+        add.clicked.connect(lambda: self.add_row())
+        self.import_button = QPushButton("&Import contacts (.vcf or .csv)…")
+        self.import_button.clicked.connect(self._choose_file)
+        self.imported = ImportResult()
+        self.import_note = problem_label()
+        buttons = QHBoxLayout()
+        buttons.addWidget(add)
+        buttons.addWidget(self.import_button)
+        buttons.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.addWidget(label)
+        layout.addWidget(self.table, 1)
+        layout.addLayout(buttons)
+        layout.addWidget(self.import_note)
+        layout.addWidget(self.status)
+        self.clients: list[Client] = []
+
+    def add_row(self, name: str = "", contact: str = "", called: str = "",
+                vip: bool = False) -> None:
+        row = self.table.rowCount()
+        self.table.insertRow(row)
+        for column, text in enumerate((name, contact, called)):
+            self.table.setItem(row, column, QTableWidgetItem(text))
+        box = QTableWidgetItem()
+        box.setFlags(Qt.ItemFlag.ItemIsUserCheckable | Qt.ItemFlag.ItemIsEnabled
+                     | Qt.ItemFlag.ItemIsSelectable)
+        box.setCheckState(Qt.CheckState.Checked if vip else Qt.CheckState.Unchecked)
+        self.table.setItem(row, 3, box)
+
+    def _choose_file(self) -> None:
+        path, _filter = QFileDialog.getOpenFileName(
+            self, "Import contacts", str(Path.home()), "Contacts (*.vcf *.vcard *.csv)")
+        if path:
+            self.import_file(Path(path))
+
+    def import_file(self, path: Path) -> None:
+        """Read the file on a worker; its clients are added at Finish."""
+        from heard.clients_import import read_clients
+
+        self.import_button.setEnabled(False)
+        show_result(self.import_note, f"Reading {path.name}…", True)
+
+        def done(result: ImportResult) -> None:
+            self.import_button.setEnabled(True)
+            self.imported = result
+            skipped = "".join(f"\n  skipped {entry}: {why}" for entry, why in result.skipped[:5])
+            more = len(result.skipped) - 5
+            skipped += f"\n  … and {more} more" if more > 0 else ""
+            show_result(self.import_note, f"{len(result.clients)} client(s) read from"
+                        f" {path.name}; they are added when you press Finish.{skipped}", True)
+
+        def failed(exc: Exception) -> None:
+            self.import_button.setEnabled(True)
+            show_result(self.import_note, f"Not imported: {exc}", False)
+
+        self.owner.ops.run(lambda: read_clients(path), done, failed)
+
+    def rows(self) -> tuple[list[Client], list[str]]:
+        clients, problems = [], []
+        for row in range(self.table.rowCount()):
+            cells = [self.table.item(row, c) for c in range(3)]
+            name, contact, called = (c.text().strip() if c else "" for c in cells)
+            box = self.table.item(row, 3)
+            vip = box is not None and box.checkState() == Qt.CheckState.Checked
+            if not (name or contact or called):
+                continue
+            if not name:
+                problems.append(f"Row {row + 1}, Name: a client needs a name")
+                continue
+            emails, domains, phones = [], [], []
+            for part in (p.strip() for p in contact.replace(";", ",").split(",")):
+                if not part:
+                    continue
+                if part.startswith("@") or ("@" not in part and "." in part
+                                             and not part.replace(".", "").isdigit()):
+                    domains.append(part)
+                elif "@" in part:
+                    emails.append(part)
+                elif sum(ch.isdigit() for ch in part) >= 5:
+                    phones.append(part)
+                else:
+                    problems.append(f"Row {row + 1}, {CLIENT_COLUMNS[1]}: {part!r} is not an"
+                                    " address, a domain or a phone number")
+            if not (emails or domains or phones):
+                problems.append(f"Row {row + 1}, {CLIENT_COLUMNS[1]}: how does {name} write"
+                                " or call? (an address, @domain or a phone number)")
+                continue
+            clients.append(Client(name, emails=tuple(emails), domains=tuple(domains),
+                                  phones=tuple(phones), preferred_name=called or None,
+                                  tier="vip" if vip else DEFAULT_TIER))
+        return clients, problems
+
+    def validatePage(self) -> bool:  # noqa: N802
+        clients, problems = self.rows()
+        if problems:
+            show_result(self.status, "Please fix:\n" + "\n".join(problems), False)
+            return False
+        show_result(self.status, "", True)
+        self.clients = clients
+        return True
+
+
+class DonePage(_Page):
+    def __init__(self, wizard: FirstRunWizard) -> None:
+        super().__init__(wizard)
+        self.setTitle("Ready")
+        self.setSubTitle("Press Finish: Heard saves this and its icon appears in the tray.")
+        self.summary = _label("")
+        self.summary.setAccessibleName("Summary")
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.status)
+        layout.addStretch(1)
+        self.written = False
+        self.skipped: list[tuple[str, str]] = []
+
+    def initializePage(self) -> None:  # noqa: N802
+        self.summary.setText(self.owner.summary())
+
+    def work(self) -> Callable[[], list[tuple[str, str]]] | None:
+        if not self.written:
+            try:
+                self.owner.write_settings()
+            except ConfigError as exc:
+                raise AccountProblem("Not saved:\n" + "\n".join(exc.problems)) from exc
+            except OSError as exc:
+                raise AccountProblem(f"Not saved: {exc}") from exc
+            self.written = True
+        engine = self.owner.engine
+        clients = self.owner.all_clients()
+
+        def add() -> list[tuple[str, str]]:
+            skipped = []
+            for client in clients:
+                try:
+                    engine.add_client(client)
+                except Exception as exc:   # a duplicate, say: the rest still go in
+                    skipped.append((client.name, str(exc)))
+            return skipped
+
+        return add
+
+    def take(self, result: list[tuple[str, str]]) -> bool:
+        self.skipped = result
+        for name, why in result:
+            log.warning("first run: client %s not added: %s", name, why)
+        return True
+
+
+class FirstRunWizard(QWizard):
+    def __init__(self, engine: Engine, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Set up Heard")
+        self.engine = engine
+        self.ops = Ops(self)
+        self.keyring: object = UNKNOWN
+        self.welcome = WelcomePage(self)
+        self.mail = MailPage(self)
+        self.calendar = CalendarPage(self)
+        self.standards = StandardsPage(self)
+        self.clients = ClientsPage(self)
+        self.done_page = DonePage(self)
+        for page in (self.welcome, self.mail, self.calendar, self.standards, self.clients,
+                     self.done_page):
+            self.addPage(page)
+        self.setOption(QWizard.WizardOption.NoBackButtonOnStartPage)
+        self.resize(640, 620)
+        # The keyring may take a moment (D-Bus, an unlock prompt): asked on a worker.
+        self.ops.run(keyring_problem, self._keyring_known,
+                     lambda exc: self._keyring_known(str(exc)))
+
+    def _keyring_known(self, problem: str | None) -> None:
+        self.keyring = problem
+        if problem is not None:
+            log.warning("no keyring for passwords: %s", problem)
+        self.mail.keyring_known(problem)
+        self.calendar.keyring_known(problem)
+
+    def all_clients(self) -> list[Client]:
+        return [*self.clients.clients, *self.clients.imported.clients]
+
+    def summary(self) -> str:
+        lines = []
+        mail = self.mail.checked
+        if mail is not None:
+            entry = mail.entry
+            where = f"{entry.get('username')} at {entry.get('host')}" \
+                if entry["kind"] == "imap" else str(entry.get("inbox"))
+            sends = f"; replies go out through {entry['smtp_host']}" \
+                if entry.get("smtp_host") else ""
+            lines.append(f"Mail: {where} (tested{sends}).")
+        else:
+            lines.append("Mail: none yet. Add it in Settings > Accounts.")
+        calendar = self.calendar.checked
+        if calendar is not None:
+            entry = calendar.entry
+            count = len(entry.get("calendars", [])) if entry["kind"] == "caldav" else 1
+            lines.append(f"Calendar: {entry.get('url') or entry.get('path')}"
+                         f" ({count} calendar{'s' if count != 1 else ''}).")
+        else:
+            lines.append("Calendar: none yet (Heard then assumes you are free).")
+        s = self.standards
+        lines.append(f"Standard: acknowledge within {s.ack.text()}, answer within"
+                     f" {s.answer.text()}" + (f"; VIP: {s.vip_ack.text()} and"
+                                              f" {s.vip_answer.text()}"
+                                              if s.vip.isChecked() else "") + ".")
+        n = len(self.all_clients())
+        lines.append(f"Clients: {n} to add." if n else "Clients: none yet.")
+        if self.keyring not in (None, UNKNOWN):
+            lines.append("No keyring: no password was stored anywhere.")
+        return "\n".join(lines)
+
+    def changes(self) -> list[tuple[str, str, Any]]:
+        changes = list(self.standards.changes())
+        name = self.welcome.name.text().strip()
+        if name:
+            changes.append(("user", "name", name))
+        mail = self.mail.checked
+        if mail is not None and mail.entry.get("address"):
+            changes.append(("user", "addresses", [mail.entry["address"]]))
+        return changes
+
+    def write_settings(self) -> None:
+        """heard.toml in one validated write (the commented defaults plus these choices)."""
+        edits = []
+        if self.mail.checked is not None:
+            edits.append(append_entry("accounts", self.mail.checked.entry))
+        if self.calendar.checked is not None:
+            edits.append(append_entry("calendars", self.calendar.checked.entry))
+        SettingsFile(self.engine.profile.config).save(self.changes(), edits=edits)
+        log.info("first run: settings written to %s", self.engine.profile.config)
+
+    def done(self, result: int) -> None:
+        super().done(result)
+        if not self.isVisible():
+            self.ops.close()
+
+
+def run_first_run(engine: Engine) -> bool:
+    """Show the wizard and wait; True if the user finished it (heard.toml is written)."""
+    wizard = FirstRunWizard(engine)
+    finished = wizard.exec() == QWizard.DialogCode.Accepted
+    wizard.deleteLater()
+    if finished:
+        engine.reload_settings()   # the settings just written
+    return finished

@@ -1,0 +1,1055 @@
+"""Accounts: mail (IMAP or a Maildir folder, with SMTP for sending) and calendars (CalDAV,
+an .ics file or folder, an https subscription), as `heard account add` has them.
+
+Like the CLI, an account is tested before it is written: the password goes to the keyring,
+Heard logs in (IMAP and SMTP) or reads the calendar, and only then is heard.toml changed.
+A failure writes nothing and says why in plain words. Every login, keyring call and
+discovery runs on a worker through Ops; the widgets only ask and show.
+
+The forms (MailAccountForm, CalendarForm) and the checks are shared with the first-run
+wizard.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import tomlkit
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QMessageBox,
+    QPushButton,
+    QSpinBox,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from heard.config import (
+    Account,
+    CalendarSource,
+    ConfigError,
+    ConfigFile,
+    ImapAccount,
+    MaildirAccount,
+    Settings,
+    settings_from,
+)
+from heard.engine import Engine
+from heard.gui.ops import Ops
+from heard.gui.settings_file import SettingsFile, append_entry, replace_entry
+
+log = logging.getLogger(__name__)
+
+# What each key of an account or calendar is called on screen, for messages that name
+# the field the user has to fix.
+FIELD_LABELS = {
+    "name": "Name", "kind": "Kind", "address": "Your address", "inbox": "Inbox folder",
+    "sent": "Sent folder", "outbox": "Outbox folder", "host": "IMAP server", "port": "Port",
+    "security": "Security", "username": "User name", "folders": "Folders",
+    "sent_folder": "Sent folder", "ca_file": "CA file", "poll_every": "Check every",
+    "smtp_host": "SMTP server", "smtp_port": "SMTP port", "smtp_security": "SMTP security",
+    "smtp_username": "SMTP user name", "smtp_ca_file": "SMTP CA file",
+    "sent_copy": "Sent copy", "path": "File or folder", "url": "Address",
+    "calendars": "Calendars", "refresh_every": "Refresh every",
+}
+SECURITY = {"TLS (port 993 / 465)": "tls", "STARTTLS (port 143 / 587)": "starttls",
+            "None (only to this computer)": "plain"}
+SMTP_SECURITY = {"STARTTLS (port 587)": "starttls", "TLS (port 465)": "tls",
+                 "None (only to this computer)": "plain"}
+_MAIL_KEYS = frozenset({"name", "kind", "address", "inbox", "sent", "outbox", "host", "port",
+                        "security", "username", "folders", "sent_folder", "ca_file",
+                        "smtp_host", "smtp_port", "smtp_security", "smtp_username",
+                        "smtp_ca_file", "sent_copy"})
+_CALENDAR_KEYS = frozenset({"name", "kind", "path", "url", "username", "calendars",
+                            "ca_file"})
+
+
+class AccountProblem(Exception):
+    """An account cannot be used as entered; str() says why and what to do."""
+
+
+def _named(problems: list[str], array: str) -> str:
+    """'accounts[0].host: needs ...' -> 'IMAP server (host): needs ...'."""
+    out = []
+    for problem in problems:
+        where, _, text = problem.partition(": ")
+        key = where.split(".", 1)[1] if where.startswith(f"{array}[") and "." in where \
+            else ""
+        label = FIELD_LABELS.get(key)
+        out.append(f"{label} ({key}): {text}" if label else problem)
+    return "\n".join(out)
+
+
+def parse_account(entry: Mapping[str, Any], config: Path) -> Account:
+    """The account as heard.toml would load it; AccountProblem names each bad field."""
+    try:
+        (account,) = settings_from({"accounts": [dict(entry)]}, config).accounts
+    except ConfigError as exc:
+        raise AccountProblem(_named(exc.problems, "accounts")) from exc
+    return account
+
+
+def parse_calendar(entry: Mapping[str, Any], config: Path) -> CalendarSource:
+    try:
+        (calendar,) = settings_from({"calendars": [dict(entry)]}, config).calendars
+    except ConfigError as exc:
+        raise AccountProblem(_named(exc.problems, "calendars")) from exc
+    return calendar
+
+
+def keyring_problem() -> str | None:
+    """On a worker: None when passwords can be kept, else why not and how to get a keyring."""
+    from heard import secrets
+
+    return secrets.check()
+
+
+def _store(name: str, password: str) -> None:
+    from heard import secrets
+
+    try:
+        secrets.store_password(name, password)
+    except secrets.SecretsUnavailable as exc:
+        raise AccountProblem(f"{exc}\nNothing was saved, and no password was written to any"
+                             " file.") from exc
+
+
+@dataclass(frozen=True)
+class Checked:
+    """A tested account: what to write, and anything worth knowing (no IDLE, ...)."""
+
+    entry: dict[str, Any]
+    notes: str = ""
+    calendars: tuple[tuple[str, str], ...] = ()   # CalDAV: (name, url) found on the server
+
+
+def check_mail(engine: Engine, entry: Mapping[str, Any], password: str,
+               smtp_password: str) -> Checked:
+    """On a worker: passwords to the keyring, then log in (IMAP, then SMTP). Raises
+    AccountProblem with the reason in plain words; writes no file."""
+    account = parse_account(entry, engine.profile.config)
+    if isinstance(account, ImapAccount) and password:
+        _store(account.keyring_name, password)
+    if account.smtp is not None and smtp_password and account.smtp.username:
+        _store(account.smtp.keyring_name, smtp_password)
+    health = engine.test_account(account)
+    if not health.online:
+        what = "Receiving mail (IMAP)" if isinstance(account, ImapAccount) else "Mail folder"
+        raise AccountProblem(f"{what}: {health.problem}")
+    notes = [health.problem] if health.problem else []
+    if account.smtp is not None:
+        problem = engine.test_smtp(account)
+        if problem:
+            raise AccountProblem(f"Sending replies (SMTP): {problem}")
+    return Checked(dict(entry), "; ".join(notes))
+
+
+def check_calendar(engine: Engine, entry: Mapping[str, Any], password: str) -> Checked:
+    """On a worker: a CalDAV account's calendars (the password to the keyring first), or
+    an .ics file, folder or subscription read once."""
+    calendar = parse_calendar(entry, engine.profile.config)
+    if calendar.kind == "caldav":
+        from heard import secrets
+        from heard.calendar.caldav_source import CalendarUnavailable, discover
+
+        if password:
+            _store(calendar.keyring_name, password)
+        else:
+            try:
+                password = secrets.get_password(calendar.keyring_name) or ""
+            except secrets.SecretsUnavailable as exc:
+                raise AccountProblem(str(exc)) from exc
+            if not password:
+                raise AccountProblem("Password: type the password of the calendar account")
+        try:
+            found = discover(calendar.url, calendar.username, password, calendar.ca_file)
+        except CalendarUnavailable as exc:
+            raise AccountProblem(exc.problem) from exc
+        if not found:
+            raise AccountProblem("The server has no calendar for this account: make one in"
+                                 " your calendar app first.")
+        return Checked(dict(entry), calendars=tuple((c.name, c.url) for c in found))
+    ok, detail = engine.test_calendar(calendar)
+    if not ok:
+        raise AccountProblem(detail or "the calendar cannot be read")
+    return Checked(dict(entry), detail)
+
+
+def try_saved(engine: Engine, source: Account | CalendarSource) -> str:
+    """On a worker: test a saved account or calendar as the tray would use it; the
+    result in words, or AccountProblem."""
+    name = source.name
+    if isinstance(source, CalendarSource):
+        ok, detail = engine.test_calendar(source)
+        if not ok:
+            raise AccountProblem(f"{name}: {detail}")
+        return f"{name}: the calendar can be read" + (f" ({detail})" if detail else "") + "."
+    health = engine.test_account(source)
+    if not health.online:
+        raise AccountProblem(f"{name}: {health.problem}")
+    done = [f"{name}: works" + (f" ({health.problem})" if health.problem else "")]
+    if source.smtp is not None:
+        problem = engine.test_smtp(source)
+        if problem:
+            raise AccountProblem(f"{name}, sending (SMTP): {problem}")
+        done.append(f"sending through {source.smtp.host} works")
+    return "; ".join(done) + "."
+
+
+def forget_passwords(names: list[str]) -> None:
+    """On a worker: remove keyring entries nobody uses any more."""
+    from heard import secrets
+
+    for name in names:
+        try:
+            secrets.delete_password(name)
+        except secrets.SecretsUnavailable as exc:
+            log.warning("the password of %s could not be removed from the keyring: %s",
+                        name, exc)
+
+
+def raw_entries(config: Path, array: str) -> list[dict[str, Any]]:
+    """The [[array]] tables as written (not as defaulted), for editing."""
+    if not config.exists():
+        return []
+    try:
+        data = tomlkit.parse(config.read_text(encoding="utf-8")).unwrap()
+    except Exception:  # a broken file: the window shows the load problem instead
+        return []
+    value = data.get(array, [])
+    return [dict(t) for t in value if isinstance(t, dict)] if isinstance(value, list) else []
+
+
+# -- small widget helpers ---------------------------------------------------------------------
+
+
+def problem_label() -> QLabel:
+    label = QLabel("")
+    label.setTextFormat(Qt.TextFormat.PlainText)
+    label.setWordWrap(True)
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    return label
+
+
+def show_result(label: QLabel, text: str, ok: bool) -> None:
+    label.setStyleSheet("" if ok else "color: #c62828")
+    label.setText(text)
+
+
+def _combo(choices: Mapping[str, str], value: str) -> QComboBox:
+    combo = QComboBox()
+    combo.addItems(list(choices))
+    values = list(choices.values())
+    combo.setCurrentIndex(values.index(value) if value in values else 0)
+    return combo
+
+
+def _value(combo: QComboBox, choices: Mapping[str, str]) -> str:
+    return choices[combo.currentText()]
+
+
+def _port() -> QSpinBox:
+    spin = QSpinBox()
+    spin.setRange(0, 65535)
+    spin.setSpecialValueText("usual")
+    return spin
+
+
+def _path_row(edit: QLineEdit, folder: bool, title: str) -> QWidget:
+    row = QWidget()
+    layout = QHBoxLayout(row)
+    layout.setContentsMargins(0, 0, 0, 0)
+    browse = QPushButton("Browse…")
+    browse.setAccessibleName(f"Browse for {title}")
+
+    def pick() -> None:
+        path = (QFileDialog.getExistingDirectory(row, title, edit.text()) if folder else
+                QFileDialog.getOpenFileName(row, title, edit.text())[0])
+        if path:
+            edit.setText(path)
+
+    browse.clicked.connect(pick)
+    layout.addWidget(edit, 1)
+    layout.addWidget(browse)
+    row.setFocusProxy(edit)
+    return row
+
+
+def _csv(text: str) -> list[str]:
+    return [p.strip() for p in text.split(",") if p.strip()]
+
+
+def _abs(text: str) -> str:
+    return str(Path(text.strip()).expanduser().absolute())
+
+
+# -- the mail account form --------------------------------------------------------------------
+
+
+class MailAccountForm(QWidget):
+    """Everything `heard account add imap|maildir` asks, as a form. entry() is the
+    [[accounts]] table to write; the passwords never go into it."""
+
+    changed = Signal()
+
+    def __init__(self, raw: Mapping[str, Any] | None = None, *, default_name: str = "work",
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        raw = dict(raw or {})
+        self._raw = raw
+        self._editing = bool(raw)
+        self.kind = QComboBox()
+        self.kind.addItems(["A mail server (IMAP)", "A Maildir folder on this computer"])
+        self.kind.setCurrentIndex(1 if raw.get("kind") == "maildir" else 0)
+        self.name = QLineEdit(str(raw.get("name", default_name)))
+        self.address = QLineEdit(str(raw.get("address", "")))
+        self.address.setPlaceholderText("you@example.com (replies are sent from it)")
+
+        # IMAP
+        self.host = QLineEdit(str(raw.get("host", "")))
+        self.host.setPlaceholderText("imap.example.com")
+        self.port = _port()
+        self.port.setValue(int(raw.get("port", 0) or 0))
+        self.security = _combo(SECURITY, str(raw.get("security", "tls")))
+        self.username = QLineEdit(str(raw.get("username", "")))
+        self.username.setPlaceholderText("usually your address")
+        self.password = QLineEdit()
+        self.password.setEchoMode(QLineEdit.EchoMode.Password)
+        self.password.setPlaceholderText("kept in the keyring" if self._editing else "")
+        self.folders = QLineEdit(", ".join(raw.get("folders", ["INBOX"])))
+        self.sent_folder = QLineEdit(str(raw.get("sent_folder", "")))
+        self.sent_folder.setPlaceholderText("found on the server")
+        self.ca_file = QLineEdit(str(raw.get("ca_file", "")))
+        self.ca_file.setPlaceholderText("only for a server with its own certificate authority")
+
+        # Maildir
+        self.inbox = QLineEdit(str(raw.get("inbox", "")))
+        self.sent = QLineEdit(str(raw.get("sent", "")))
+        self.sent.setPlaceholderText("optional")
+        # one form, so the labels line up; the rows of the other kind are hidden
+        form = self._form = QFormLayout()
+        form.addRow("&Kind:", self.kind)
+        form.addRow("Nam&e:", self.name)
+        form.addRow("Your a&ddress:", self.address)
+        self._imap_rows: list[QWidget] = []
+        self._maildir_rows: list[QWidget] = []
+        for label, widget, rows in (
+                ("&Server:", self.host, self._imap_rows),
+                ("P&ort:", self.port, self._imap_rows),
+                ("Securit&y:", self.security, self._imap_rows),
+                ("&User name:", self.username, self._imap_rows),
+                ("&Password:", self.password, self._imap_rows),
+                ("&Folders clients write to:", self.folders, self._imap_rows),
+                ("Sen&t folder:", self.sent_folder, self._imap_rows),
+                ("CA f&ile:", _path_row(self.ca_file, False, "CA certificate file"),
+                 self._imap_rows),
+                ("&Inbox folder:", _path_row(self.inbox, True, "Maildir inbox"),
+                 self._maildir_rows),
+                ("Sent &folder:", _path_row(self.sent, True, "Maildir sent folder"),
+                 self._maildir_rows)):
+            form.addRow(label, widget)
+            rows.append(widget)
+        self.kind.currentIndexChanged.connect(self._show_rows)
+        self._show_rows()
+
+        # SMTP
+        self.smtp = QGroupBox("Send replies through an SMTP server")
+        self.smtp.setCheckable(True)
+        self.smtp.setChecked(bool(raw.get("smtp_host")))
+        self.smtp_host = QLineEdit(str(raw.get("smtp_host", "")))
+        self.smtp_host.setPlaceholderText("smtp.example.com")
+        self.smtp_port = _port()
+        self.smtp_port.setValue(int(raw.get("smtp_port", 0) or 0))
+        self.smtp_security = _combo(SMTP_SECURITY, str(raw.get("smtp_security", "starttls")))
+        self.smtp_username = QLineEdit(str(raw.get("smtp_username", "")))
+        self.smtp_username.setPlaceholderText("the same as for receiving")
+        self.smtp_password = QLineEdit()
+        self.smtp_password.setEchoMode(QLineEdit.EchoMode.Password)
+        self.smtp_password.setPlaceholderText("the same as for receiving")
+        self.smtp_ca_file = QLineEdit(str(raw.get("smtp_ca_file", "")))
+        self.server_files_sent = QCheckBox("&Gmail and others: the server files sent mail itself")
+        self.server_files_sent.setChecked(raw.get("sent_copy") == "server")
+        form = QFormLayout(self.smtp)
+        form.addRow("SMTP ser&ver:", self.smtp_host)
+        form.addRow("SMTP po&rt:", self.smtp_port)
+        form.addRow("SMTP se&curity:", self.smtp_security)
+        form.addRow("SMTP user na&me:", self.smtp_username)
+        form.addRow("SMTP pass&word:", self.smtp_password)
+        form.addRow("SMTP CA fi&le:", _path_row(self.smtp_ca_file, False, "CA file"))
+        form.addRow(self.server_files_sent)
+
+        self.keyring_note = problem_label()
+        self.keyring_note.hide()
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(self._form)
+        layout.addWidget(self.smtp)
+        layout.addWidget(self.keyring_note)
+        for edit in (self.name, self.address, self.host, self.username, self.password,
+                     self.folders, self.sent_folder, self.ca_file, self.inbox, self.sent,
+                     self.smtp_host, self.smtp_username, self.smtp_password,
+                     self.smtp_ca_file):
+            edit.textChanged.connect(self.changed)
+        for spin in (self.port, self.smtp_port):
+            spin.valueChanged.connect(self.changed)
+        for combo in (self.kind, self.security, self.smtp_security):
+            combo.currentIndexChanged.connect(self.changed)
+        self.smtp.toggled.connect(self.changed)
+        self.server_files_sent.toggled.connect(self.changed)
+        self.address.textChanged.connect(self._username_follows)
+
+    def _show_rows(self) -> None:
+        for widget in self._imap_rows:
+            self._form.setRowVisible(widget, self.imap)
+        for widget in self._maildir_rows:
+            self._form.setRowVisible(widget, not self.imap)
+
+    def _username_follows(self, text: str) -> None:
+        if not self._editing and not self.username.isModified():
+            self.username.setText(text.strip())
+
+    @property
+    def imap(self) -> bool:
+        return self.kind.currentIndex() == 0
+
+    def set_keyring_problem(self, problem: str | None, say: bool = True) -> None:
+        """No keyring: say so and how to get one (unless the caller says it); the password
+        fields stay empty and off, so no password can be typed only to end up nowhere (or
+        in a file)."""
+        for edit in (self.password, self.smtp_password):
+            edit.setEnabled(problem is None)
+            if problem is not None:
+                edit.clear()
+        self.keyring_note.setVisible(problem is not None and say)
+        show_result(self.keyring_note, f"{problem}\nHeard never writes a password into a"
+                    " file." if problem else "", False)
+
+    def entry(self) -> dict[str, Any]:
+        """The [[accounts]] table: the keys the form does not know are kept as they were."""
+        entry: dict[str, Any] = {k: v for k, v in self._raw.items() if k not in _MAIL_KEYS}
+        entry["name"] = self.name.text().strip()
+        entry["kind"] = "imap" if self.imap else "maildir"
+        if self.address.text().strip():
+            entry["address"] = self.address.text().strip()
+        if self.imap:
+            entry["host"] = self.host.text().strip()
+            if self.port.value():
+                entry["port"] = self.port.value()
+            entry["security"] = _value(self.security, SECURITY)
+            entry["username"] = self.username.text().strip() or self.address.text().strip()
+            folders = _csv(self.folders.text())
+            if folders != ["INBOX"]:
+                entry["folders"] = folders
+            if self.sent_folder.text().strip():
+                entry["sent_folder"] = self.sent_folder.text().strip()
+            if self.ca_file.text().strip():
+                entry["ca_file"] = _abs(self.ca_file.text())
+        else:
+            for key, edit in (("inbox", self.inbox), ("sent", self.sent)):
+                if edit.text().strip():
+                    entry[key] = _abs(edit.text())
+            if "outbox" in self._raw:
+                entry["outbox"] = self._raw["outbox"]
+        if self.smtp.isChecked():
+            entry["smtp_host"] = self.smtp_host.text().strip()
+            entry["smtp_security"] = _value(self.smtp_security, SMTP_SECURITY)
+            if self.smtp_port.value():
+                entry["smtp_port"] = self.smtp_port.value()
+            if self.smtp_username.text().strip():
+                entry["smtp_username"] = self.smtp_username.text().strip()
+            if self.smtp_ca_file.text().strip():
+                entry["smtp_ca_file"] = _abs(self.smtp_ca_file.text())
+            if self.server_files_sent.isChecked():
+                entry["sent_copy"] = "server"
+        return entry
+
+    def passwords(self) -> tuple[str, str]:
+        """(IMAP, SMTP): typed now, or "" for the one already in the keyring."""
+        imap = self.password.text() if self.imap else ""
+        smtp = self.smtp_password.text() if self.smtp.isChecked() else ""
+        return imap, smtp
+
+    def missing(self) -> str | None:
+        """What must be filled in before a test makes sense, naming the field."""
+        if not self.name.text().strip():
+            return "Name (name): give the account a short name, like \"work\""
+        if self.imap:
+            if not self.host.text().strip():
+                return "Server (host): type your IMAP server, e.g. imap.example.com"
+            if not self._editing and not self.password.text():
+                return "Password: type the password of the account"
+        elif not self.inbox.text().strip():
+            return "Inbox folder (inbox): choose the Maildir folder that receives client mail"
+        return None
+
+
+# -- the calendar form ------------------------------------------------------------------------
+
+
+CALENDAR_KINDS = {"A CalDAV account (Nextcloud, Fastmail, iCloud, Radicale…)": "caldav",
+                  "An .ics file or a folder of .ics files": "ics",
+                  "A subscription (an https .ics address)": "url"}
+
+
+class CalendarForm(QWidget):
+    """Everything `heard account add caldav|calendar` asks. For CalDAV, the calendars found
+    on the server are listed to choose from (all of them count unless unticked)."""
+
+    changed = Signal()
+
+    def __init__(self, raw: Mapping[str, Any] | None = None, *,
+                 default_name: str = "calendar", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        raw = dict(raw or {})
+        self._raw = raw
+        self._editing = bool(raw)
+        self.kind = _combo(CALENDAR_KINDS, str(raw.get("kind", "caldav")))
+        self.name = QLineEdit(str(raw.get("name", default_name)))
+        self.url = QLineEdit(str(raw.get("url", "")))
+        self.url.setPlaceholderText("https://cal.example.com/")
+        self.username = QLineEdit(str(raw.get("username", "")))
+        self.password = QLineEdit()
+        self.password.setEchoMode(QLineEdit.EchoMode.Password)
+        self.password.setPlaceholderText("kept in the keyring" if self._editing else "")
+        self.path = QLineEdit(str(raw.get("path", "")))
+        self.ca_file = QLineEdit(str(raw.get("ca_file", "")))
+        self.ca_file.setPlaceholderText("only for a server with its own certificate authority")
+        self.found = QListWidget()
+        self.found.setAccessibleName("Calendars found on the server")
+        self.found.setMaximumHeight(110)
+        self._chosen = set(raw.get("calendars", []))
+        form = QFormLayout(self)
+        form.setContentsMargins(0, 0, 0, 0)
+        form.addRow("&Kind:", self.kind)
+        form.addRow("Nam&e:", self.name)
+        self._rows: dict[str, list[QWidget]] = {}
+        for label, widget, kinds in (
+                ("Add&ress:", self.url, ("caldav", "url")),
+                ("&User name:", self.username, ("caldav",)),
+                ("&Password:", self.password, ("caldav",)),
+                ("&File or folder:", _path_row(self.path, False, "Calendar file"), ("ics",)),
+                ("CA f&ile:", _path_row(self.ca_file, False, "CA certificate file"),
+                 ("caldav", "url")),
+                ("Calendars that &count:", self.found, ("caldav",))):
+            form.addRow(label, widget)
+            for kind in kinds:
+                self._rows.setdefault(kind, []).append(widget)
+        self._form = form
+        self.keyring_note = problem_label()
+        self.keyring_note.hide()
+        form.addRow(self.keyring_note)
+        self.kind.currentIndexChanged.connect(self._show_rows)
+        self._show_rows()
+        for edit in (self.name, self.url, self.username, self.password, self.path,
+                     self.ca_file):
+            edit.textChanged.connect(self.changed)
+        for edit in (self.url, self.username, self.password, self.ca_file):
+            edit.textChanged.connect(self.found.clear)   # found with other credentials
+        self.kind.currentIndexChanged.connect(self.changed)
+        self.found.itemChanged.connect(lambda _item: self.changed.emit())
+
+    @property
+    def kind_value(self) -> str:
+        return _value(self.kind, CALENDAR_KINDS)
+
+    def _show_rows(self) -> None:
+        kind = self.kind_value
+        every = {w for widgets in self._rows.values() for w in widgets}
+        for widget in every:
+            self._form.setRowVisible(widget, widget in self._rows.get(kind, []))
+
+    def set_keyring_problem(self, problem: str | None) -> None:
+        self.password.setEnabled(problem is None)
+        if problem is not None:
+            self.password.clear()
+        self.keyring_note.setVisible(problem is not None)
+        show_result(self.keyring_note, f"{problem}\nA CalDAV account needs the keyring for its"
+                    " password; an .ics file or a subscription does not." if problem else "",
+                    False)
+
+    def show_found(self, calendars: tuple[tuple[str, str], ...]) -> None:
+        self.found.clear()
+        for name, url in calendars:
+            item = QListWidgetItem(name)
+            item.setData(Qt.ItemDataRole.UserRole, url)
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            chosen = not self._chosen or url in self._chosen
+            item.setCheckState(Qt.CheckState.Checked if chosen else Qt.CheckState.Unchecked)
+            self.found.addItem(item)
+
+    def discovered(self) -> bool:
+        return self.found.count() > 0
+
+    def chosen(self) -> list[str]:
+        return [str(self.found.item(i).data(Qt.ItemDataRole.UserRole))
+                for i in range(self.found.count())
+                if self.found.item(i).checkState() == Qt.CheckState.Checked]
+
+    def entry(self) -> dict[str, Any]:
+        entry: dict[str, Any] = {k: v for k, v in self._raw.items()
+                                 if k not in _CALENDAR_KEYS}
+        entry["name"] = self.name.text().strip()
+        kind = entry["kind"] = self.kind_value
+        if kind == "ics":
+            entry["path"] = _abs(self.path.text()) if self.path.text().strip() else ""
+            return entry
+        entry["url"] = self.url.text().strip()
+        if kind == "caldav":
+            entry["username"] = self.username.text().strip()
+            if self.discovered():
+                entry["calendars"] = self.chosen()
+            elif self._raw.get("calendars"):
+                entry["calendars"] = self._raw["calendars"]
+        if self.ca_file.text().strip():
+            entry["ca_file"] = _abs(self.ca_file.text())
+        return entry
+
+    def secret(self) -> str:
+        return self.password.text() if self.kind_value == "caldav" else ""
+
+    def missing(self) -> str | None:
+        if not self.name.text().strip():
+            return "Name (name): give the calendar a short name, like \"work\""
+        kind = self.kind_value
+        if kind == "ics" and not self.path.text().strip():
+            return "File or folder (path): choose the .ics file or folder"
+        if kind in ("caldav", "url") and not self.url.text().strip():
+            return "Address (url): type the address, like https://cal.example.com/"
+        if kind == "caldav" and not self.username.text().strip():
+            return "User name (username): type the login of the calendar account"
+        return None
+
+
+# -- the dialogs ------------------------------------------------------------------------------
+
+
+class _AccountDialog(QDialog):
+    """Test, then write: the OK button runs the same check as Test connection and writes
+    heard.toml only when it passes."""
+
+    def __init__(self, engine: Engine, ops: Ops, form: QWidget, taken: set[str],
+                 old_name: str | None, title: str, parent: QWidget | None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(title)
+        self.engine, self.ops = engine, ops
+        self.form = form
+        self.taken = taken
+        self.old_name = old_name
+        self.result_label = problem_label()
+        self.result_label.setAccessibleName("Connection test result")
+        self.test_button = QPushButton("Test co&nnection")
+        self.test_button.clicked.connect(self.test)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
+        self.ok_button = self.buttons.addButton(
+            "Save" if old_name else "Add", QDialogButtonBox.ButtonRole.AcceptRole)
+        self.ok_button.setDefault(True)
+        self.buttons.accepted.connect(self.add)
+        self.buttons.rejected.connect(self.reject)
+        row = QHBoxLayout()
+        row.addWidget(self.test_button)
+        row.addWidget(self.buttons, 1)
+        layout = QVBoxLayout(self)
+        layout.addWidget(form)
+        layout.addWidget(self.result_label)
+        layout.addLayout(row)
+        self.written: dict[str, Any] | None = None
+        self._running = False
+        self.setMinimumWidth(520)
+
+    # subclasses: what to check, on a worker
+    def _missing(self) -> str | None:
+        raise NotImplementedError
+
+    def _work(self) -> Callable[[], Checked]:
+        raise NotImplementedError
+
+    def _entry(self, checked: Checked) -> dict[str, Any] | None:
+        return checked.entry
+
+    def _name(self) -> str:
+        raise NotImplementedError
+
+    def _array(self) -> str:
+        raise NotImplementedError
+
+    def _start(self, then_write: bool) -> None:
+        if self._running:
+            return
+        problem = self._missing()
+        if problem is None and self._name() != self.old_name and self._name() in self.taken:
+            problem = f"Name (name): there is already an account named {self._name()!r}"
+        if problem:
+            show_result(self.result_label, problem, False)
+            return
+        self._running = True
+        self.test_button.setEnabled(False)
+        self.ok_button.setEnabled(False)
+        show_result(self.result_label, "Testing… (this window stays usable)", True)
+        self.ops.run(self._work(), lambda checked: self._tested(checked, then_write),
+                     self._failed)
+
+    def test(self) -> None:
+        self._start(then_write=False)
+
+    def add(self) -> None:
+        self._start(then_write=True)
+
+    def _done(self) -> None:
+        self._running = False
+        self.test_button.setEnabled(True)
+        self.ok_button.setEnabled(True)
+
+    def _failed(self, exc: Exception) -> None:
+        self._done()
+        text = str(exc) if isinstance(exc, AccountProblem) else f"Unexpected problem: {exc}"
+        suffix = "" if "Nothing was saved" in text else "\nNothing was saved."
+        show_result(self.result_label, text + suffix, False)
+
+    def _tested(self, checked: Checked, then_write: bool) -> None:
+        self._done()
+        entry = self._entry(checked)
+        if entry is None:   # a choice is still to be made (CalDAV calendars)
+            return
+        note = f" ({checked.notes})" if checked.notes else ""
+        if not then_write:
+            show_result(self.result_label, f"The connection works{note}.", True)
+            return
+        file = SettingsFile(self.engine.profile.config)
+        edit = replace_entry(self._array(), self.old_name, entry) if self.old_name else \
+            append_entry(self._array(), entry)
+        try:
+            file.save([], edits=[edit])
+        except ConfigError as exc:
+            show_result(self.result_label, "Not saved:\n" + _named(exc.problems, self._array()),
+                        False)
+            return
+        except OSError as exc:
+            show_result(self.result_label, f"Not saved: {exc}", False)
+            return
+        self.written = entry
+        self.accept()
+
+
+class MailAccountDialog(_AccountDialog):
+    def __init__(self, engine: Engine, ops: Ops, taken: set[str],
+                 raw: Mapping[str, Any] | None = None, parent: QWidget | None = None) -> None:
+        self.mail = MailAccountForm(raw, default_name=_free_name("work", taken))
+        old = str(raw["name"]) if raw else None
+        super().__init__(engine, ops, self.mail, taken, old,
+                         "Edit mail account — Heard" if raw else "Add a mail account — Heard",
+                         parent)
+
+    def _missing(self) -> str | None:
+        return self.mail.missing()
+
+    def _name(self) -> str:
+        return self.mail.name.text().strip()
+
+    def _array(self) -> str:
+        return "accounts"
+
+    def _work(self) -> Callable[[], Checked]:
+        engine, entry = self.engine, self.mail.entry()
+        password, smtp_password = self.mail.passwords()
+        return lambda: check_mail(engine, entry, password, smtp_password)
+
+
+class CalendarDialog(_AccountDialog):
+    def __init__(self, engine: Engine, ops: Ops, taken: set[str],
+                 raw: Mapping[str, Any] | None = None, parent: QWidget | None = None) -> None:
+        self.calendar = CalendarForm(raw, default_name=_free_name("calendar", taken))
+        old = str(raw["name"]) if raw else None
+        super().__init__(engine, ops, self.calendar, taken, old,
+                         "Edit calendar — Heard" if raw else "Add a calendar — Heard", parent)
+
+    def _missing(self) -> str | None:
+        return self.calendar.missing()
+
+    def _name(self) -> str:
+        return self.calendar.name.text().strip()
+
+    def _array(self) -> str:
+        return "calendars"
+
+    def _work(self) -> Callable[[], Checked]:
+        engine, entry = self.engine, self.calendar.entry()
+        password = self.calendar.secret()
+        return lambda: check_calendar(engine, entry, password)
+
+    def _entry(self, checked: Checked) -> dict[str, Any] | None:
+        if self.calendar.kind_value != "caldav":
+            return checked.entry
+        if not self.calendar.discovered():
+            self.calendar.show_found(checked.calendars)
+            show_result(self.result_label, f"Found {len(checked.calendars)} calendar(s):"
+                        " untick any that should not count, then press Add (or Save).", True)
+            return None
+        chosen = self.calendar.chosen()
+        if not chosen:
+            show_result(self.result_label, "Calendars (calendars): tick at least one"
+                        " calendar.", False)
+            return None
+        return {**checked.entry, "calendars": chosen}
+
+
+def _free_name(base: str, taken: set[str]) -> str:
+    if base not in taken:
+        return base
+    n = 2
+    while f"{base}{n}" in taken:
+        n += 1
+    return f"{base}{n}"
+
+
+# -- the page ---------------------------------------------------------------------------------
+
+
+class AccountsPage(QWidget):
+    """The accounts of heard.toml, each with Test connection; adding, editing and removing
+    write heard.toml at once (after a test), like `heard account add|remove`."""
+
+    changed = Signal()   # heard.toml's accounts changed: the engine should reload
+
+    def __init__(self, engine: Engine, ops: Ops, settings: Settings,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.engine, self.ops = engine, ops
+        self._settings = settings
+        self.list = QTreeWidget()
+        self.list.setHeaderLabels(["Name", "Kind", "Where", "Last test"])
+        self.list.setRootIsDecorated(False)
+        self.list.setAccessibleName("Mail accounts and calendars")
+        header = self.list.header()
+        header.setStretchLastSection(False)
+        for column in (0, 1, 3):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        self.list.itemSelectionChanged.connect(self._selection)
+        self.list.itemActivated.connect(lambda _item, _col: self.edit())
+        self.add_mail = QPushButton("Add &mail account…")
+        self.add_mail.clicked.connect(self.add_mail_account)
+        self.add_calendar_button = QPushButton("Add ca&lendar…")
+        self.add_calendar_button.clicked.connect(self.add_calendar)
+        self.edit_button = QPushButton("&Edit…")
+        self.edit_button.clicked.connect(self.edit)
+        self.test_button = QPushButton("Te&st connection")
+        self.test_button.clicked.connect(self.test)
+        self.remove_button = QPushButton("Remo&ve")
+        self.remove_button.clicked.connect(self.remove)
+        self.result = problem_label()
+        self.result.setAccessibleName("Connection test result")
+        buttons = QVBoxLayout()
+        for button in (self.add_mail, self.add_calendar_button, self.edit_button,
+                       self.test_button, self.remove_button):
+            buttons.addWidget(button)
+        buttons.addStretch(1)
+        row = QHBoxLayout()
+        row.addWidget(self.list, 1)
+        row.addLayout(buttons)
+        note = QLabel("Passwords are kept in the system keyring only. An account is tested"
+                      " before it is saved.")
+        note.setWordWrap(True)
+        layout = QVBoxLayout(self)
+        layout.addLayout(row)
+        layout.addWidget(self.result)
+        layout.addWidget(note)
+        self._dialog: QDialog | None = None
+        self._testing: str | None = None
+        self.fill()
+
+    def fill(self) -> None:
+        selected = self.selected()
+        self.list.clear()
+        for account in self._settings.accounts:
+            if isinstance(account, ImapAccount):
+                where = f"{account.username} at {account.host}:{account.port}"
+                kind = "IMAP"
+            else:
+                assert isinstance(account, MaildirAccount)
+                where, kind = str(account.inbox), "Maildir"
+            if account.smtp is not None:
+                where += f"; sends via {account.smtp.host}"
+            self._add_item(account.name, kind, where, "accounts")
+        for calendar in self._settings.calendars:
+            kind = {"caldav": "CalDAV", "url": "Subscription", "ics": "Calendar file"}[
+                calendar.kind]
+            self._add_item(calendar.name, kind, calendar.url or str(calendar.path),
+                           "calendars")
+        if selected is not None:
+            self.select(selected)
+        elif self._items():
+            self.list.setCurrentItem(self._items()[0])
+        self._selection()
+
+    def _add_item(self, name: str, kind: str, where: str, array: str) -> None:
+        item = QTreeWidgetItem([name, kind, where, ""])
+        item.setData(0, Qt.ItemDataRole.UserRole, array)
+        self.list.addTopLevelItem(item)
+
+    def _items(self) -> list[QTreeWidgetItem]:
+        items = (self.list.topLevelItem(i) for i in range(self.list.topLevelItemCount()))
+        return [item for item in items if item is not None]
+
+    def names(self) -> list[str]:
+        return [item.text(0) for item in self._items()]
+
+    def selected(self) -> str | None:
+        item = self.list.currentItem()
+        return item.text(0) if item is not None else None
+
+    def select(self, name: str) -> None:
+        for item in self._items():
+            if item.text(0) == name:
+                self.list.setCurrentItem(item)
+
+    def _selection(self) -> None:
+        chosen = self.list.currentItem() is not None
+        for button in (self.edit_button, self.remove_button):
+            button.setEnabled(chosen)
+        self.test_button.setEnabled(chosen and self._testing is None)
+
+    def _reload(self) -> None:
+        """heard.toml changed: show what it says now, and let the engine take it up."""
+        from heard import config
+
+        try:
+            self._settings = config.load(self.engine.profile.config)
+        except ConfigError as exc:
+            show_result(self.result, "The settings file has problems:\n"
+                        + "\n".join(exc.problems), False)
+        self.fill()
+        self.changed.emit()
+
+    # actions
+
+    def add_mail_account(self) -> None:
+        self._open(MailAccountDialog(self.engine, self.ops, set(self.names()), parent=self))
+
+    def add_calendar(self) -> None:
+        self._open(CalendarDialog(self.engine, self.ops, set(self.names()), parent=self))
+
+    def edit(self) -> None:
+        item = self.list.currentItem()
+        if item is None:
+            return
+        array = str(item.data(0, Qt.ItemDataRole.UserRole))
+        raw = next((e for e in raw_entries(self.engine.profile.config, array)
+                    if e.get("name") == item.text(0)), None)
+        if raw is None:
+            show_result(self.result, f"{item.text(0)} has no entry of its own in the"
+                        " settings file.", False)
+            return
+        taken = set(self.names())
+        dialog = (MailAccountDialog if array == "accounts" else CalendarDialog)(
+            self.engine, self.ops, taken, raw, parent=self)
+        self._open(dialog)
+
+    def _open(self, dialog: _AccountDialog) -> None:
+        def accepted() -> None:
+            name = dialog.written.get("name") if dialog.written else None
+            self._reload()
+            if name:
+                self.select(str(name))
+                show_result(self.result, f"Saved {name}: the connection was tested and works;"
+                            " the password is in the keyring.", True)
+
+        dialog.accepted.connect(accepted)
+        dialog.open()
+        self._dialog = dialog
+
+    def test(self) -> None:
+        name = self.selected()
+        if name is None or self._testing is not None:
+            return
+        source: Account | CalendarSource | None = next(
+            (a for a in self._settings.accounts if a.name == name), None) or next(
+            (c for c in self._settings.calendars if c.name == name), None)
+        if source is None:
+            return
+        item = self.list.currentItem()
+        self._testing = name
+        self.test_button.setEnabled(False)
+        if item is not None:
+            item.setText(3, "testing…")
+        show_result(self.result, f"Testing {name}…", True)
+        engine = self.engine
+
+        def done(text: str) -> None:
+            self._tested(name, text, True)
+
+        def failed(exc: Exception) -> None:
+            self._tested(name, str(exc), False)
+
+        self.ops.run(lambda: try_saved(engine, source), done, failed)
+
+    def _tested(self, name: str, text: str, ok: bool) -> None:
+        self._testing = None
+        for item in self._items():
+            if item.text(0) == name:
+                item.setText(3, "works" if ok else "failed")
+        show_result(self.result, text, ok)
+        self._selection()
+
+    def remove(self) -> None:
+        item = self.list.currentItem()
+        if item is None:
+            return
+        name = item.text(0)
+        answer = QMessageBox.question(
+            self, "Remove — Heard", f"Remove {name} from Heard? Its mail and calendar stay"
+            " where they are; Heard stops reading them.")
+        if answer != QMessageBox.StandardButton.Yes:
+            return
+        self.remove_now(name)
+
+    def remove_now(self, name: str) -> None:
+        settings = self._settings
+        account = next((a for a in settings.accounts if a.name == name), None)
+        calendar = next((c for c in settings.calendars if c.name == name), None)
+        try:
+            removed = ConfigFile(self.engine.profile.config).remove(
+                "accounts" if account is not None else "calendars", name)
+        except (ConfigError, OSError) as exc:
+            show_result(self.result, f"Not removed: {exc}", False)
+            return
+        if not removed:
+            show_result(self.result, f"{name} is not in the settings file.", False)
+            return
+        # Keyring entries no other account uses any more.
+        others = [a for a in settings.accounts if a.name != name]
+        in_use = {a.keyring_name for a in others if isinstance(a, ImapAccount)} | \
+            {a.smtp.keyring_name for a in others if a.smtp is not None} | \
+            {c.keyring_name for c in settings.calendars if c.name != name
+             and c.kind == "caldav"}
+        names = []
+        if isinstance(account, ImapAccount):
+            names.append(account.keyring_name)
+        if account is not None and account.smtp is not None:
+            names.append(account.smtp.keyring_name)
+        if calendar is not None and calendar.kind == "caldav":
+            names.append(calendar.keyring_name)
+        unused = [n for n in dict.fromkeys(names) if n not in in_use]
+        if unused:
+            self.ops.run(lambda: forget_passwords(unused), None,
+                         lambda exc: show_result(self.result, f"{exc}", False))
+        self._reload()
+        show_result(self.result, f"Removed {name}.", True)

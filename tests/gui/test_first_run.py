@@ -1,0 +1,265 @@
+"""The first start without settings: the set-up wizard, end to end with a real IMAP account
+on Dovecot, a CalDAV calendar on Radicale and a real Secret Service, ending with the tray
+icon live; without a keyring it says so, explains, and no password is written anywhere."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication, QWizard
+from pytestqt.qtbot import QtBot
+
+from heard import cli, config, secrets
+from heard import log as heard_log
+from heard.config import ImapAccount
+from heard.engine import Engine
+from heard.gui.app import HeardApp, run_tray
+from heard.gui.first_run import UNKNOWN, FirstRunWizard
+from heard.paths import Profile
+from tests.gui.test_settings_window import (  # noqa: F401  (module fixtures)
+    PASSWORD,
+    files_with,
+    keyboard_problems,
+    radicale,
+    records_with,
+    secret_user,
+)
+from tests.support.dav import DavServer
+from tests.support.dovecot import MailUser
+from tests.support.keyring import keyring_service, real_keyring  # noqa: F401
+
+VCARDS = """BEGIN:VCARD
+VERSION:3.0
+FN:Rajesh Patel
+EMAIL:raj@patel-eng.example
+END:VCARD
+BEGIN:VCARD
+VERSION:3.0
+FN:Sofia Lindqvist
+TEL:+46 8 123 456 78
+END:VCARD
+"""
+
+
+@pytest.fixture
+def fresh(tmp_path: Path) -> Iterator[Engine]:
+    """A profile with no settings file yet, logging into its heard.log like `heard`."""
+    profile = Profile(tmp_path / "profile")
+    engine = Engine.open(profile)
+    assert not profile.config.exists()
+    heard_log.setup(profile.log, verbose=True)
+    yield engine
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if getattr(handler, "_heard", False):
+            handler.close()
+            root.removeHandler(handler)
+    engine.close()
+
+
+def wizard_for(qtbot: QtBot, engine: Engine) -> FirstRunWizard:
+    wizard = FirstRunWizard(engine)
+    qtbot.addWidget(wizard)
+    wizard.show()
+    qtbot.waitUntil(lambda: wizard.keyring is not UNKNOWN, timeout=10000)
+    return wizard
+
+
+def next_page(qtbot: QtBot, wizard: FirstRunWizard, timeout: int = 20000) -> None:
+    """Press Next and wait until the wizard moved on (checks run on a worker)."""
+    page = wizard.currentPage()
+    wizard.button(QWizard.WizardButton.NextButton).click()
+    qtbot.waitUntil(lambda: wizard.currentPage() is not page, timeout=timeout)
+
+
+@pytest.mark.usefixtures("real_keyring")
+def test_the_wizard_sets_everything_up_and_ends_with_the_tray_live(
+        qtbot: QtBot, fresh: Engine, secret_user: MailUser,  # noqa: F811
+        radicale: DavServer, tmp_path: Path,  # noqa: F811
+        caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    dav = radicale.add_user()
+    work = dav.make_calendar("work")
+    wizard = wizard_for(qtbot, fresh)
+    assert wizard.keyring is None                       # the Secret Service answered
+    assert keyboard_problems(wizard) == []
+    wizard.welcome.name.setText("Alex Morgan")
+    next_page(qtbot, wizard)
+
+    mail = wizard.mail
+    assert wizard.currentPage() is mail and not mail.keyring_note.isVisible()
+    assert keyboard_problems(wizard) == []
+    form = mail.form
+    form.address.setText(secret_user.address)
+    assert form.username.text() == secret_user.address   # follows until changed
+    form.username.setText(secret_user.name)
+    form.host.setText("127.0.0.1")
+    form.port.setValue(secret_user.server.imap_port)
+    form.security.setCurrentText("None (only to this computer)")
+    form.password.setText(PASSWORD)
+    next_page(qtbot, wizard)                            # logs in first, off the GUI thread
+    assert mail.checked is not None
+
+    calendar = wizard.calendar
+    calendar.form.url.setText(radicale.url)
+    calendar.form.username.setText(dav.name)
+    calendar.form.password.setText(dav.password)
+    wizard.button(QWizard.WizardButton.NextButton).click()
+    qtbot.waitUntil(calendar.form.discovered, timeout=20000)   # found; the user chooses
+    assert wizard.currentPage() is calendar
+    assert calendar.form.chosen() == [work]
+    next_page(qtbot, wizard)
+
+    standards = wizard.standards
+    assert "30m" in standards.ack.text()
+    assert keyboard_problems(wizard) == []
+    standards.ack.setText("whenever")
+    wizard.button(QWizard.WizardButton.NextButton).click()
+    assert wizard.currentPage() is standards           # refused, naming the field
+    assert "standards.default.ack_within" in standards.status.text()
+    standards.ack.setText("15m")
+    standards.zone.setText("Europe/Berlin")
+    next_page(qtbot, wizard)
+
+    clients = wizard.clients
+    assert keyboard_problems(wizard) == []
+    clients.add_row("Margaret Hale", "margaret@hale.example", "Megge", vip=True)
+    clients.table.item(0, 1).setText("@acme.example")   # a row with only a domain …
+    wizard.button(QWizard.WizardButton.NextButton).click()
+    assert "Row 1, Name: a client needs a name" in clients.status.text()
+    clients.table.item(0, 0).setText("Acme Ltd")
+    contacts = tmp_path / "contacts.vcf"
+    contacts.write_text(VCARDS)
+    clients.import_file(contacts)
+    qtbot.waitUntil(lambda: "2 client(s) read" in clients.import_note.text(), timeout=10000)
+    next_page(qtbot, wizard)
+
+    done = wizard.done_page
+    summary = done.summary.text()
+    assert f"Mail: {secret_user.name} at 127.0.0.1 (tested)" in summary
+    assert "Clients: 4 to add." in summary
+    assert not fresh.profile.config.exists()           # nothing written before Finish
+    with qtbot.waitSignal(wizard.accepted, timeout=20000):
+        wizard.button(QWizard.WizardButton.FinishButton).click()
+
+    s = config.load(fresh.profile.config)
+    assert s.user.name == "Alex Morgan" and s.user.timezone == "Europe/Berlin"
+    (account,) = s.accounts
+    assert isinstance(account, ImapAccount) and account.username == secret_user.name
+    (cal,) = s.calendars
+    assert cal.kind == "caldav" and cal.calendars == (work,)
+    assert s.standards.default.ack_within.total_seconds() == 15 * 60
+    assert s.standards.by_tier["vip"].ack_within.total_seconds() == 10 * 60
+    assert "# Heard settings." in fresh.profile.config.read_text()   # commented defaults
+    names = {c.name: c for c in fresh.clients()}
+    assert set(names) == {"Acme Ltd", "Margaret Hale", "Rajesh Patel", "Sofia Lindqvist"}
+    assert names["Margaret Hale"].tier == "vip" and names["Acme Ltd"].domains == (
+        "acme.example",)
+    assert secrets.get_password(account.keyring_name) == PASSWORD
+    assert secrets.get_password(cal.keyring_name) == dav.password
+
+    # … and the tray comes up with it.
+    assert fresh.reload_settings()
+    heard = HeardApp(fresh, tray_available=True)
+    with qtbot.waitSignal(heard.status_applied, timeout=10000):
+        heard.start()
+    try:
+        assert heard.tray.isVisible()
+        assert "No mail account yet" not in heard.tray.toolTip()
+        qtbot.waitUntil(lambda: any(a.name == "work" and a.online
+                                    for a in fresh.accounts()), timeout=20000)
+    finally:
+        heard.dispose()
+    for handler in logging.getLogger().handlers:
+        handler.flush()
+    assert files_with(fresh.profile.root, PASSWORD) == []   # store, settings, log, caches
+    assert records_with(caplog, PASSWORD) == []
+
+
+def test_without_a_keyring_it_explains_and_no_password_is_written_anywhere(
+        qtbot: QtBot, fresh: Engine, secret_user: MailUser) -> None:  # noqa: F811
+    wizard = wizard_for(qtbot, fresh)
+    next_page(qtbot, wizard)
+    mail = wizard.mail
+    assert isinstance(wizard.keyring, str)
+    note = mail.keyring_note.text()
+    assert mail.keyring_note.isVisible()
+    assert "No keyring is available" in note and "gnome-keyring" in note
+    assert "go on without the mail account" in note
+    assert mail.later.isChecked() and mail.later.text().startswith("Continue without &a mail")
+    assert not mail.form.password.isEnabled()
+    # Even when a password gets into the field, an IMAP account is not made without one.
+    mail.later.setChecked(False)
+    mail.form.host.setText("127.0.0.1")
+    mail.form.port.setValue(secret_user.server.imap_port)
+    mail.form.security.setCurrentText("None (only to this computer)")
+    mail.form.username.setText(secret_user.name)
+    mail.form.password.setText(PASSWORD)
+    wizard.button(QWizard.WizardButton.NextButton).click()
+    assert wizard.currentPage() is mail
+    assert "No keyring is available" in mail.status.text()
+    mail.later.setChecked(True)
+    next_page(qtbot, wizard)
+    wizard.calendar.later.setChecked(True)
+    next_page(qtbot, wizard)
+    next_page(qtbot, wizard)
+    next_page(qtbot, wizard)
+    assert "No keyring: no password was stored anywhere." in wizard.done_page.summary.text()
+    with qtbot.waitSignal(wizard.accepted, timeout=10000):
+        wizard.button(QWizard.WizardButton.FinishButton).click()
+    s = config.load(fresh.profile.config)
+    assert s.accounts == () and s.calendars == ()
+    for handler in logging.getLogger().handlers:
+        handler.flush()
+    assert files_with(fresh.profile.root, PASSWORD) == []
+
+
+def test_heard_shows_the_wizard_only_when_there_are_no_settings_and_never_in_the_demo(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[dict[str, Any]] = []
+
+    def fake_run_tray(engine: Engine, **kwargs: Any) -> int:
+        calls.append(kwargs)
+        return 0
+
+    import heard.gui.app
+
+    monkeypatch.setattr(heard.gui.app, "run_tray", fake_run_tray)
+    profile = tmp_path / "profile"
+    assert cli.main(["--profile", str(profile)]) == 0
+    assert calls.pop()["first_run"] is True
+    assert cli.main(["--profile", str(profile), "--exit-when-shown"]) == 0   # measuring
+    assert calls.pop()["first_run"] is False
+    Profile(profile).config.write_text("[user]\nname = \"Alex\"\n")
+    assert cli.main(["--profile", str(profile)]) == 0
+    assert calls.pop()["first_run"] is False
+    assert cli.main(["demo", "--profile", str(tmp_path / "demo"), "--no-generator"]) == 0
+    assert not calls.pop().get("first_run")
+
+
+def test_the_tray_follows_the_wizard_even_when_it_is_left(
+        qtbot: QtBot, fresh: Engine, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    import signal
+
+    monkeypatch.setattr(signal, "signal", lambda *_args: None)   # keep pytest's handlers
+    seen: list[str] = []
+
+    def leave() -> None:
+        wizard = QApplication.activeModalWidget()
+        if not isinstance(wizard, FirstRunWizard):
+            QTimer.singleShot(20, leave)
+            return
+        seen.append(wizard.currentPage().title())
+        wizard.reject()
+
+    QTimer.singleShot(20, leave)
+    assert run_tray(fresh, exit_when_shown=True, first_run=True) == 0
+    assert seen == ["Welcome to Heard"]
+    assert "shown" in capsys.readouterr().out           # the tray came up after it
+    assert not fresh.profile.config.exists()            # nothing written: asked again later
