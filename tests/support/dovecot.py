@@ -114,6 +114,35 @@ service anvil {
 auth_failure_delay = 0
 """
 
+# Shared state between Heard instances (tests/shared): IMAP METADATA (server entries in
+# ~/dovecot-attributes), ACLs (SETACL, MYRIGHTS; a `dovecot-acl` file in a mailbox's folder
+# restricts its owner too) and a shared namespace, so user2 can open user1's INBOX as
+# "shared/user1/INBOX" once user1 gave it rights. \\Seen stays private to each user there.
+SHARED_STATE = """\
+mail_plugins = $mail_plugins acl
+mail_attribute_dict = file:%h/dovecot-attributes
+protocol imap {
+  mail_plugins = $mail_plugins imap_acl
+  imap_metadata = yes
+}
+plugin {
+  acl = vfile
+  acl_shared_dict = file:%h/../shared-mailboxes.db
+}
+namespace shared {
+  type = shared
+  separator = /
+  prefix = shared/%%u/
+  location = maildir:%%h/Maildir:INDEXPVT=~/Maildir/shared/%%u
+  subscriptions = no
+  list = children
+}
+"""
+
+# Post-login capabilities without CONDSTORE and QRESYNC (Outlook.com, Yahoo, older servers).
+NO_CONDSTORE = ("imap_capability = IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE"
+                " LITERAL+ SPECIAL-USE UIDPLUS UNSELECT NAMESPACE ESEARCH MOVE\n")
+
 USERS = 500
 # The mail domain of every test user (MailUser.address), and the user whose mailbox takes
 # the test SMTP servers' mail for every other domain.
