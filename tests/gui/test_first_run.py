@@ -46,6 +46,16 @@ END:VCARD
 """
 
 
+def _drop_log_handlers() -> None:
+    """heard.log.setup's handlers (a file, and stderr as pytest captured it) go with the
+    test: a later test must not log into a closed capture."""
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if getattr(handler, "_heard", False):
+            handler.close()
+            root.removeHandler(handler)
+
+
 @pytest.fixture
 def fresh(tmp_path: Path) -> Iterator[Engine]:
     """A profile with no settings file yet, logging into its heard.log like `heard`."""
@@ -54,11 +64,7 @@ def fresh(tmp_path: Path) -> Iterator[Engine]:
     assert not profile.config.exists()
     heard_log.setup(profile.log, verbose=True)
     yield engine
-    root = logging.getLogger()
-    for handler in list(root.handlers):
-        if getattr(handler, "_heard", False):
-            handler.close()
-            root.removeHandler(handler)
+    _drop_log_handlers()
     engine.close()
 
 
@@ -106,6 +112,7 @@ def test_the_wizard_sets_everything_up_and_ends_with_the_tray_live(
     assert mail.checked is not None
 
     calendar = wizard.calendar
+    assert keyboard_problems(wizard) == []
     calendar.form.url.setText(radicale.url)
     calendar.form.username.setText(dav.name)
     calendar.form.password.setText(dav.password)
@@ -220,7 +227,8 @@ def test_without_a_keyring_it_explains_and_no_password_is_written_anywhere(
 
 
 def test_heard_shows_the_wizard_only_when_there_are_no_settings_and_never_in_the_demo(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> None:
     calls: list[dict[str, Any]] = []
 
     def fake_run_tray(engine: Engine, **kwargs: Any) -> int:
@@ -230,6 +238,7 @@ def test_heard_shows_the_wizard_only_when_there_are_no_settings_and_never_in_the
     import heard.gui.app
 
     monkeypatch.setattr(heard.gui.app, "run_tray", fake_run_tray)
+    request.addfinalizer(_drop_log_handlers)      # cli.main sets up logging
     profile = tmp_path / "profile"
     assert cli.main(["--profile", str(profile)]) == 0
     assert calls.pop()["first_run"] is True

@@ -535,6 +535,61 @@ def test_a_caldav_account_is_found_chosen_tested_and_saved_on_radicale(
     assert secrets.get_password(calendar.keyring_name) is None
 
 
+def test_local_accounts_need_no_keyring_and_an_edit_keeps_the_rest_of_the_entry(
+        qtbot: QtBot, engine: Engine, mail: MailFolders, tmp_path: Path) -> None:
+    from tests.calendar.scenario import vcalendar, vevent
+
+    window = window_for(qtbot, engine)
+    dialog = account_dialog(qtbot, window)
+    form = dialog.mail
+    form.kind.setCurrentIndex(1)                       # a Maildir folder
+    form.name.setText("archive")
+    form.inbox.setText(str(tmp_path / "nowhere"))
+    dialog.add()
+    qtbot.waitUntil(lambda: "Mail folder: not a Maildir" in dialog.result_label.text(),
+                    timeout=10000)
+    form.inbox.setText(str(mail.inbox.path))
+    form.sent.setText(str(mail.sent.path))
+    with qtbot.waitSignal(window.accounts.changed, timeout=10000):
+        dialog.add()
+    archive = next(a for a in config.load(engine.profile.config).accounts
+                   if a.name == "archive")
+    assert archive.inbox == mail.inbox.path
+
+    # Editing the conftest's account keeps its outbox (not a field of the form) and
+    # its place in the file.
+    window.accounts.select("work")
+    window.accounts.edit()
+    edit = window.accounts._dialog
+    assert isinstance(edit, MailAccountDialog)
+    qtbot.addWidget(edit)
+    edit.mail.address.setText("alex@morgan.example")
+    with qtbot.waitSignal(window.accounts.changed, timeout=10000):
+        edit.add()
+    work, again = config.load(engine.profile.config).accounts
+    assert (work.name, work.address, again.name) == ("work", "alex@morgan.example",
+                                                     "archive")
+    assert work.outbox == mail.outbox.path
+
+    ics = tmp_path / "meetings.ics"
+    ics.write_text(vcalendar(vevent("m1", "Deposition",
+                                    "DTSTART;TZID=Europe/Berlin:20261125T090000",
+                                    "DTEND;TZID=Europe/Berlin:20261125T110000")))
+    window.accounts.add_calendar()
+    calendar = window.accounts._dialog
+    assert isinstance(calendar, CalendarDialog)
+    qtbot.addWidget(calendar)
+    calendar.calendar.kind.setCurrentIndex(1)          # an .ics file or folder
+    calendar.calendar.path.setText(str(ics))
+    with qtbot.waitSignal(window.accounts.changed, timeout=10000):
+        calendar.add()
+    (cal,) = config.load(engine.profile.config).calendars
+    assert cal.kind == "ics" and cal.path == ics
+    window.accounts.select(cal.name)
+    window.accounts.test()
+    qtbot.waitUntil(lambda: "can be read" in window.accounts.result.text(), timeout=10000)
+
+
 @pytest.mark.usefixtures("real_keyring")
 def test_secrets_live_in_the_real_keyring_and_in_no_file_of_the_profile_or_the_log(
         qtbot: QtBot, engine: Engine, secret_user: MailUser, logged: Path,
@@ -580,7 +635,12 @@ def test_without_a_keyring_the_dialog_says_so_and_no_password_is_written(
     before = engine.profile.config.read_bytes()
     window = window_for(qtbot, engine)
     dialog = account_dialog(qtbot, window)
-    fill_imap(dialog, secret_user, PASSWORD)
+    dialog.show()
+    qtbot.waitUntil(lambda: dialog.keyring is not None, timeout=10000)
+    assert dialog.mail.keyring_note.isVisible()          # said before anything is typed
+    assert "No keyring is available" in dialog.mail.keyring_note.text()
+    assert not dialog.mail.password.isEnabled()
+    fill_imap(dialog, secret_user, PASSWORD)             # typed anyway (by a script)
     dialog.add()
     qtbot.waitUntil(lambda: "Nothing was saved" in dialog.result_label.text(), timeout=10000)
     text = dialog.result_label.text()

@@ -674,6 +674,20 @@ class _AccountDialog(QDialog):
         self.written: dict[str, Any] | None = None
         self._running = False
         self.setMinimumWidth(520)
+        # Whether passwords can be kept at all: asked at once, on a worker (D-Bus, and
+        # maybe an unlock prompt), so the form can say so before anything is typed.
+        self.keyring: str | None = None
+        ops.run(keyring_problem, self._keyring_known,
+                lambda exc: self._keyring_known(str(exc)))
+
+    def _keyring_known(self, problem: str | None) -> None:
+        self.keyring = problem
+        set_problem = getattr(self.form, "set_keyring_problem", None)
+        if set_problem is not None:
+            set_problem(problem)
+
+    def _needs_password(self) -> bool:
+        return False
 
     # subclasses: what to check, on a worker
     def _missing(self) -> str | None:
@@ -694,7 +708,11 @@ class _AccountDialog(QDialog):
     def _start(self, then_write: bool) -> None:
         if self._running:
             return
-        problem = self._missing()
+        problem = None
+        if self.keyring is not None and self._needs_password():
+            problem = (f"{self.keyring}\nNothing was saved, and no password was written to any"
+                       " file.")
+        problem = problem or self._missing()
         if problem is None and self._name() != self.old_name and self._name() in self.taken:
             problem = f"Name (name): there is already an account named {self._name()!r}"
         if problem:
@@ -761,6 +779,11 @@ class MailAccountDialog(_AccountDialog):
     def _missing(self) -> str | None:
         return self.mail.missing()
 
+    def _needs_password(self) -> bool:
+        smtp_login = self.mail.smtp.isChecked() and (
+            self.mail.imap or bool(self.mail.smtp_username.text().strip()))
+        return self.mail.imap or smtp_login
+
     def _name(self) -> str:
         return self.mail.name.text().strip()
 
@@ -783,6 +806,9 @@ class CalendarDialog(_AccountDialog):
 
     def _missing(self) -> str | None:
         return self.calendar.missing()
+
+    def _needs_password(self) -> bool:
+        return self.calendar.kind_value == "caldav"
 
     def _name(self) -> str:
         return self.calendar.name.text().strip()
