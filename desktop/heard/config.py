@@ -159,6 +159,22 @@ def parse_security(value: object) -> str:
     return str(value)
 
 
+def parse_instance(value: object) -> str:
+    if value == "":
+        return ""
+    if not isinstance(value, str) or not re.fullmatch(r"[a-z0-9]{1,12}", value):
+        raise _Bad('must be 1 to 12 lower-case letters or digits, e.g. "desk" or "lap"')
+    return value
+
+
+def default_instance() -> str:
+    """This computer's name as an instance id ("Alex-Laptop.local" -> "alexlaptop")."""
+    import socket
+
+    name = re.sub(r"[^a-z0-9]", "", socket.gethostname().split(".")[0].lower())[:12]
+    return name or "heard"
+
+
 def parse_undo(value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 60:
         raise _Bad("must be a number of seconds from 0 to 60, e.g. 5")
@@ -269,6 +285,17 @@ SCHEMA: Mapping[str, Mapping[str, Option[Any]]] = {
                                     "while your calendar says busy, only urgent tiers and"
                                     " deadlines about to pass pop up; the rest are"
                                     " summed up when the meeting ends"),
+    },
+    "sharing": {
+        "instance": Option(parse_instance, "", "this installation's short name among your"
+                           " devices and your assistant's (1-12 letters or digits, e.g."
+                           ' "desk", "lap", "asst"); "" = from the computer\'s name'),
+        "autopilot_instance": Option(parse_instance, "", "the one instance that may send"
+                                     " automatic acknowledgements; \"\" = any instance"
+                                     " with the autopilot on"),
+        "designated_instance": Option(parse_instance, "", "where the mail server keeps no"
+                                      " keywords (Outlook.com, Yahoo): the instance that sends"
+                                      " for all the others; \"\" = this one"),
     },
     "desktop": {
         "start_at_login": Option(parse_bool, False,
@@ -472,6 +499,9 @@ class Settings:
     urgent_tiers: tuple[str, ...] = ("vip",)
     quiet_in_meetings: bool = True
     start_at_login: bool = False
+    instance_setting: str = ""
+    autopilot_instance: str = ""
+    designated_instance: str = ""
     reply_template: str = "acknowledge"
     reply_margin: timedelta = timedelta(minutes=30)
     undo_delay: timedelta = timedelta(seconds=5)
@@ -492,6 +522,11 @@ class Settings:
     @property
     def hours(self) -> WorkingHours:
         return WorkingHours(self.zone, self.week or _default_week(), self.holidays)
+
+    @property
+    def instance(self) -> str:
+        """This installation's id among the instances sharing a mailbox."""
+        return self.instance_setting or default_instance()
 
     @property
     def assistants(self) -> tuple[Assistant, ...]:
@@ -615,6 +650,9 @@ def settings_from(data: Mapping[str, Any], path: Path) -> Settings:
         urgent_tiers=parsed["notifications"]["urgent_tiers"],
         quiet_in_meetings=parsed["notifications"]["quiet_in_meetings"],
         start_at_login=parsed["desktop"]["start_at_login"],
+        instance_setting=parsed["sharing"]["instance"],
+        autopilot_instance=parsed["sharing"]["autopilot_instance"],
+        designated_instance=parsed["sharing"]["designated_instance"],
         reply_template=parsed["replies"]["template"],
         reply_margin=parsed["replies"]["margin"],
         undo_delay=timedelta(seconds=parsed["replies"]["undo_seconds"]),
