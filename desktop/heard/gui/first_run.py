@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QLineEdit,
     QPushButton,
@@ -329,10 +330,12 @@ class ClientsPage(_Page):
         self.table.setHorizontalHeaderLabels(CLIENT_COLUMNS)
         self.table.setAccessibleName("Clients to add")
         self.table.setTabKeyNavigation(False)
-        self.table.horizontalHeader().setStretchLastSection(False)
-        self.table.setColumnWidth(0, 170)
-        self.table.setColumnWidth(1, 220)
-        self.table.setColumnWidth(2, 120)
+        header = self.table.horizontalHeader()
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        for column in (0, 2, 3):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+        self.table.setColumnWidth(0, 160)
         for _ in range(3):
             self.add_row()
         label = QLabel("&Clients:")
