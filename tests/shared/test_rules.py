@@ -26,7 +26,8 @@ from heard.domain.shared import (
     shared_state,
 )
 from heard.mail import shared_state as ss
-from heard.mail.shared_state import _parse_request, _uid_set
+from heard.mail.shared_state_fallback import _parse_request
+from heard.mail.shared_state_wire import uid_set as _uid_set
 
 T0 = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 

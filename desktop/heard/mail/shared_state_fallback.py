@@ -1,0 +1,287 @@
+"""The fallbacks' shared parts: one-click requests passed to the designated instance
+through the `Heard` folder (servers without keywords), and the shared settings, in IMAP
+METADATA where the server has it, else in a settings message in the `Heard` folder."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any
+
+from heard.domain.shared import InstanceId, instance_id
+from heard.mail import shared_state_wire as wire
+from heard.mail.imap import Connection, ImapError, Problem
+
+log = logging.getLogger(__name__)
+
+HEARD_FOLDER = "Heard"
+REQUEST_HEADER = "X-Heard-Request"
+SETTINGS_HEADER = "X-Heard-Settings"
+SETTINGS_ENTRY = "/private/vendor/heard/settings"
+
+
+# -- designated-only: requests through the Heard folder -----------------------------------
+
+@dataclass(frozen=True)
+class Request:
+    """A one-click action asked of the designated instance."""
+    kind: str                          # "ack", "delegate", "dismiss"
+    message_id: str                    # the client's Message-ID
+    requested_by: InstanceId
+    at: datetime
+    options: Mapping[str, Any] = field(default_factory=dict)   # template, reply_by, note ...
+    id: str = ""                       # the request's own Message-ID: the idempotency key
+    uid: int = 0                       # where take_requests() found it
+
+    def to_json(self) -> dict[str, Any]:
+        return {"version": 1, "kind": self.kind, "message_id": self.message_id,
+                "requested_by": self.requested_by, "at": self.at.isoformat(),
+                "options": dict(self.options)}
+
+
+@dataclass(frozen=True)
+class Taken:
+    handled: list[Request]
+    rejected: list[str]                # unreadable requests, removed (one line each why)
+
+
+_KIND = re.compile(r"[a-z][a-z-]{0,30}")
+
+
+def queue_request(conn: Connection, request: Request, folder: str = HEARD_FOLDER) -> Request:
+    """APPEND the request to `folder` (created when missing) for the designated instance.
+    Returns it with its id (its own Message-ID)."""
+    if not _KIND.fullmatch(request.kind):
+        raise ValueError(f"request kind {request.kind!r} must be a short lower-case word")
+    instance_id(request.requested_by)
+    if request.at.tzinfo is None:
+        raise ValueError("the request time must carry its time zone")
+    request_id = request.id or f"<{uuid.uuid4().hex}.{request.requested_by}@heard.invalid>"
+    body = json.dumps(request.to_json(), ensure_ascii=True, sort_keys=True)
+    raw = wire.small_message(request_id, f"Heard request: {request.kind}",
+                         {REQUEST_HEADER: request.kind}, body, request.at)
+    wire.ensure_folder(conn, folder)
+    wire.append(conn, folder, raw, request.at)
+    return replace(request, id=request_id)
+
+
+def take_requests(conn: Connection, handle: Callable[[Request], None],
+                  folder: str = HEARD_FOLDER) -> Taken:
+    """For the designated instance: every waiting request, oldest first, handed to
+    `handle`, then deleted. At least once: a crash after `handle` and before the delete
+    hands it over again, so `handle` must be idempotent by `request.id` (record it in the
+    crash-safe outbox, keyed by it; the at-most-once ack per inquiry is the outbox's and
+    the store's rule). Flagging \\Deleted first would make it at most once, and a crash
+    would then lose a user's click silently: worse than a duplicate that `handle` drops.
+    An exception from `handle` stops the run; that request stays for next time."""
+    if not wire.folder_exists(conn, folder):
+        return Taken([], [])
+    handled: list[Request] = []
+    rejected: list[str] = []
+    finished: list[int] = []
+    wire.select(conn, folder)
+    try:
+        uids = sorted(wire.search(conn, ["UNDELETED", "HEADER", REQUEST_HEADER, ""]))
+        bodies = wire.fetch_bodies(conn, uids)
+        try:
+            for uid in uids:
+                raw = bodies.get(uid)
+                if raw is None:
+                    continue
+                try:
+                    request = _parse_request(raw, uid)
+                except ValueError as exc:
+                    log.warning("%s: request %d in %s is unreadable (%s); removed",
+                                conn.server.host, uid, folder, exc)
+                    rejected.append(f"request {uid}: {exc}")
+                    finished.append(uid)
+                    continue
+                handle(request)
+                handled.append(request)
+                finished.append(uid)
+        finally:
+            wire.delete(conn, finished)
+    finally:
+        wire.leave(conn, folder)
+    return Taken(handled, rejected)
+
+
+def _parse_request(raw: bytes, uid: int) -> Request:
+    header, _, body = raw.partition(b"\r\n\r\n")
+    if not body:
+        header, _, body = raw.partition(b"\n\n")
+    ids = re.search(rb"(?im)^Message-ID:\s*(<[^>\r\n]{1,250}>)", header)
+    try:
+        data = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"not JSON ({exc})") from exc
+    if not isinstance(data, dict):
+        raise ValueError("not a JSON object")
+    try:
+        at = datetime.fromisoformat(str(data["at"]))
+        request = Request(kind=str(data["kind"]), message_id=str(data["message_id"]),
+                          requested_by=instance_id(str(data["requested_by"])),
+                          at=at if at.tzinfo else at.replace(tzinfo=UTC),
+                          options=dict(data.get("options") or {}),
+                          id=ids.group(1).decode() if ids else "", uid=uid)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"missing or bad field ({exc})") from exc
+    if not _KIND.fullmatch(request.kind):
+        raise ValueError(f"bad kind {request.kind!r}")
+    return request
+
+
+# -- shared settings ----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SharedSettings:
+    values: Mapping[str, Any]
+    version: int = 0                   # 0: never written
+    written_by: str = ""
+    written_at: datetime | None = None
+    where: str = ""                    # "metadata" | "message" | "" (nothing yet)
+
+
+@dataclass(frozen=True)
+class SettingsWrite:
+    version: int
+    where: str
+    conflict: str | None = None        # plain words when the version moved under the writer
+    replaced: SharedSettings | None = None   # what this write replaced, or what replaced it
+
+
+def read_settings(conn: Connection, folder: str = HEARD_FOLDER) -> SharedSettings:
+    """The shared settings: METADATA where the server has it, else the newest settings
+    message in `folder`; an empty version 0 when none were written."""
+    return _read_settings(conn, folder)[0]
+
+
+def write_settings(conn: Connection, values: Mapping[str, Any], based_on: int,
+                   instance: str, now: datetime, folder: str = HEARD_FOLDER
+                   ) -> SettingsWrite:
+    """Write `values` as the next version. Last writer wins; `based_on` is the version
+    the user edited: if the stored one is newer, this write still wins but says whose
+    change it replaced; if another instance wrote at the same moment and won, it says so
+    (the write is read back: neither METADATA nor APPEND can be conditional)."""
+    me = instance_id(instance)
+    if now.tzinfo is None:
+        raise ValueError("the time must carry its time zone")
+    current, _ = _read_settings(conn, folder)
+    version = max(current.version, based_on) + 1
+    nonce = uuid.uuid4().hex
+    text = json.dumps({"version": version, "written_by": me, "written_at": now.isoformat(),
+                       "nonce": nonce, "settings": dict(values)},
+                      ensure_ascii=True, sort_keys=True)
+    if _has_metadata(conn):
+        where = "metadata"
+        _write_metadata(conn, text)
+    else:
+        where = "message"
+        _write_settings_message(conn, folder, text, version, now)
+    conflict = None
+    replaced = None
+    if current.version > based_on:
+        conflict = (f"the shared settings were changed by '{current.written_by or '?'}'"
+                    f" (version {current.version}) after you opened version {based_on};"
+                    " your change replaced theirs")
+        replaced = current
+    after, after_nonce = _read_settings(conn, folder)
+    if after_nonce != nonce:
+        conflict = (f"'{after.written_by or '?'}' wrote the shared settings at the same"
+                    f" time (version {after.version}); theirs replaced yours")
+        replaced = after
+    return SettingsWrite(after.version, where, conflict, replaced)
+
+
+def _has_metadata(conn: Connection) -> bool:
+    return bool({"METADATA", "METADATA-SERVER"} & conn.capabilities)
+
+
+def _read_settings(conn: Connection, folder: str) -> tuple[SharedSettings, str]:
+    if _has_metadata(conn):
+        return _read_metadata(conn)
+    return _read_settings_message(conn, folder)
+
+
+def _settings_from(text: bytes, where: str) -> tuple[SharedSettings, str]:
+    try:
+        data = json.loads(text)
+        if not isinstance(data, dict) or not isinstance(data.get("settings"), dict):
+            raise ValueError("no settings object")
+        at = data.get("written_at")
+        return (SharedSettings(dict(data["settings"]), int(data.get("version", 0)),
+                               str(data.get("written_by", "")),
+                               datetime.fromisoformat(at) if isinstance(at, str) else None,
+                               where), str(data.get("nonce", "")))
+    except (ValueError, TypeError) as exc:
+        log.warning("the shared settings (%s) are unreadable: %s", where, exc)
+        return SharedSettings({}, 0, "", None, where), ""
+
+
+def _read_metadata(conn: Connection) -> tuple[SharedSettings, str]:
+    client = wire.imap_client(conn)
+    with conn._guard():
+        wire.pop_untagged(conn, "METADATA")
+        typ, data = client._raw_command(b"GETMETADATA", [b'""', SETTINGS_ENTRY.encode()],
+                                        uid=False)
+        answer = wire.pop_untagged(conn, "METADATA")
+    wire.check(conn, typ, data, "read the shared settings (METADATA)")
+    value: bytes | None = None
+    for item in answer:
+        if isinstance(item, tuple) and len(item) == 2:
+            value = bytes(item[1])
+        else:
+            match = re.search(rb'\s"((?:[^"\\]|\\.)*)"\)\s*$', wire.as_bytes(item))
+            if match:
+                value = re.sub(rb"\\(.)", rb"\1", match.group(1))
+    if value is None:
+        return SharedSettings({}), ""
+    return _settings_from(value, "metadata")
+
+
+def _write_metadata(conn: Connection, text: str) -> None:
+    if len(text) > 60_000:
+        raise ImapError(Problem.PROTOCOL, "the shared settings are too large to store")
+    quoted = b'"' + text.encode().replace(b"\\", b"\\\\").replace(b'"', b'\\"') + b'"'
+    client = wire.imap_client(conn)
+    with conn._guard():
+        typ, data = client._raw_command(
+            b"SETMETADATA", [b'""', b"(" + SETTINGS_ENTRY.encode(), quoted + b")"], uid=False)
+    wire.check(conn, typ, data, "store the shared settings (METADATA)")
+
+
+def _read_settings_message(conn: Connection, folder: str) -> tuple[SharedSettings, str]:
+    if not wire.folder_exists(conn, folder):
+        return SharedSettings({}), ""
+    wire.select(conn, folder, readonly=True)
+    try:
+        uids = wire.search(conn, ["UNDELETED", "HEADER", SETTINGS_HEADER, ""])
+        if not uids:
+            return SharedSettings({}), ""
+        bodies = wire.fetch_bodies(conn, [max(int(u) for u in uids)])
+    finally:
+        wire.leave(conn, folder)
+    raw = next(iter(bodies.values()), b"")
+    _h, _, body = raw.partition(b"\r\n\r\n")
+    return _settings_from(body, "message")
+
+
+def _write_settings_message(conn: Connection, folder: str, text: str, version: int,
+                            now: datetime) -> None:
+    raw = wire.small_message(f"<{uuid.uuid4().hex}@heard.invalid>", "Heard settings",
+                         {SETTINGS_HEADER: str(version)}, text, now)
+    wire.ensure_folder(conn, folder)
+    new_uid = wire.append(conn, folder, raw, now)
+    # The newest message (the highest UID) is the settings; older ones go.
+    wire.select(conn, folder)
+    try:
+        uids = [int(u) for u in wire.search(conn, ["UNDELETED", "HEADER", SETTINGS_HEADER, ""])]
+        newest = max(uids) if uids else new_uid
+        wire.delete(conn, [u for u in uids if u < (new_uid or newest)])
+    finally:
+        wire.leave(conn, folder)
