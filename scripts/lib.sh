@@ -15,10 +15,12 @@ RUNTIME_PACKAGES=(python3 python3-venv python3-pip ca-certificates
   libxcb-render-util0 libxcb-shape0 libxcb-shm0 libxcb-sync1 libxcb-util1 libxcb-xfixes0
   libxcb-xinerama0 libxcb-xkb1 fonts-dejavu-core)
 
-# A real desktop for the tests: X server, window manager, tray host, notification daemon,
-# screenshots; real servers: Dovecot (IMAP, LMTP), Postfix (SMTP submission),
+# A real desktop for the tests: X server, window manager, tray hosts (XEmbed: trayer;
+# StatusNotifierItem: status-notifier-watcher + gtk-sni-tray-standalone), notification
+# daemon, screenshots; real servers: Dovecot (IMAP, LMTP), Postfix (SMTP submission),
 # gnome-keyring (Secret Service); `time` and mbsync (isync) for the benchmarks.
 TEST_PACKAGES=(xvfb xauth openbox trayer dunst libnotify-bin dbus-daemon dbus-bin
+  haskell-status-notifier-item-utils haskell-gtk-sni-tray-utils
   imagemagick x11-utils x11-xserver-utils x11-apps time
   dovecot-imapd dovecot-lmtpd postfix openssl gnome-keyring isync)
 

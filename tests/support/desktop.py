@@ -207,6 +207,7 @@ class DesktopSession:
         timeout: float = 15.0,
         log_dir: str | os.PathLike[str] | None = None,
         dbus_activation: bool = False,
+        dmenu: str = "/bin/true",
     ) -> None:
         if tray not in TRAY_KINDS:
             raise ValueError(f"tray must be one of {TRAY_KINDS}, not {tray!r}")
@@ -218,6 +219,9 @@ class DesktopSession:
         self.width, self.height = w, h
         self.timeout = timeout
         self._dbus_activation = dbus_activation
+        # dunst's menu program (`dunstctl context` pipes it the actions, one a line, and
+        # invokes the one it prints): a test can pick a notification's action with it.
+        self._dmenu = dmenu
         self._keep_logs = log_dir is not None
         self._requested_log_dir = Path(log_dir) if log_dir is not None else None
         self._tmp: Path | None = None
@@ -550,7 +554,7 @@ class DesktopSession:
         _which("dunstctl", "dunst")
         rc = self._tmp / "config" / "dunst" / "dunstrc"
         rc.parent.mkdir(parents=True, exist_ok=True)
-        rc.write_text(_DUNSTRC)
+        rc.write_text(_DUNSTRC.replace("dmenu = /bin/true", f"dmenu = {self._dmenu}"))
         comp = self._spawn("dunst", [dunst, "-config", str(rc)])
         env = self.env
         self._wait(

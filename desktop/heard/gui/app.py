@@ -9,7 +9,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,8 +21,11 @@ from PySide6.QtWidgets import QApplication, QMenu, QMessageBox, QSystemTrayIcon,
 from heard.domain.ids import InquiryId
 from heard.domain.outbox import OutboxState
 from heard.domain.templates import format_time
+from heard.domain.toasts import Hold, Plan, Snooze, Toast, ToastKind, snooze_until
+from heard.domain.toasts import plan as plan_toasts
 from heard.engine import AckResult, Decision, Engine, EngineEvent, Status
-from heard.gui import badge
+from heard.gui import badge, notify
+from heard.gui.notify import Note, Notifier
 from heard.gui.ops import Ops
 from heard.gui.quick_reply import AckRequest, QuickReplyWindow
 from heard.replies import DelegateResult
@@ -41,6 +44,32 @@ TOOLTIP_NAMES = 3
 UNDO_DEPTH = 20
 NO_ASSISTANT = ("Add an assistant in the settings to delegate (heard.toml: [assistant]"
                 " name and address)")
+
+
+@dataclass(frozen=True)
+class _ToastRef:
+    """What a toast is about, handed back with the action chosen on it."""
+
+    inquiry_id: int | None = None             # the one inquiry its actions act on
+    inquiries: tuple[int, ...] = ()           # all it names, most urgent first
+
+
+@dataclass(frozen=True)
+class _UndoRef:
+    """A toast saying what was just done, whose "Undo" takes back that one action."""
+
+    entry: _Undoable
+
+
+# The toasts' action buttons: (key, label), as org.freedesktop.Notifications lists them.
+ACK_ACTIONS = (("ack", "Acknowledge"), ("open", "Open"))
+PROSPECT_ACTIONS = (("client", "Client"), ("not-a-client", "Not a client"))
+OPEN_ACTIONS = (("open", "Open"),)
+DEFAULT_ACTION = (("default", "Open"),)
+UNDO_ACTIONS = (("undo", "Undo"),)
+SNOOZE_CHOICES = ((Snooze.QUARTER_HOUR, "15 minutes"), (Snooze.HOUR, "1 hour"),
+                  (Snooze.MEETING, "Until the meeting ends"),
+                  (Snooze.TOMORROW, "Until tomorrow"))
 
 
 @dataclass
@@ -94,9 +123,11 @@ class HeardApp(QObject):
     acknowledged = Signal(object)     # AckResult
 
     def __init__(self, engine: Engine, tray_available: bool | None = None,
-                 send_delay_ms: int = 0) -> None:
+                 send_delay_ms: int = 0, notifier: Notifier | None = None) -> None:
         """`send_delay_ms`: how long an acknowledgement from the window can be taken back
-        before it is sent (run_tray takes [replies] undo_seconds; 0 sends at once)."""
+        before it is sent (run_tray takes [replies] undo_seconds; 0 sends at once).
+        `notifier`: how toasts are shown (default: the best the desktop offers, chosen at
+        start)."""
         super().__init__()
         self.engine = engine
         self.send_delay_ms = send_delay_ms
@@ -106,12 +137,21 @@ class HeardApp(QObject):
         self.status: Status | None = None
         self._refreshing = False
         self._refresh_again = False
-        # New inquiries to toast, with the event count when they arrived: a status read
-        # that started before their event cannot show them and must not drop them.
-        self._pending_toasts: dict[InquiryId, int] = {}
-        self._events_seen = 0
-        self._status_from = 0
-        self._offline: set[str] = set()
+        # Toasts: how they are shown (chosen at start unless given), what waits for that
+        # choice, and one plan at a time (the store remembers what was told).
+        self.notifier: Notifier | None = None
+        self._given_notifier = notifier
+        self._choosing = False
+        self._notes_waiting: list[Note] = []
+        self._planning = False
+        self._plan_next: Status | None = None
+        self._told: frozenset[str] | None = None   # the store's toast keys, once read
+        self._snoozed_until: datetime | None = None
+        self._held_by: Hold | None = None   # why toasts are held back now
+        self._toast_acks: dict[str, str] = {}   # Message-ID -> name, acknowledged from a toast
+        self._wake = QTimer(self)   # when a meeting or a snooze ends: the catch-up toast
+        self._wake.setSingleShot(True)
+        self._wake.timeout.connect(self.refresh)
         self._call_dialog: QWidget | None = None
         self._caught_up = True   # until start(): nothing to catch up on
         self._undo_stack: list[_Undoable] = []
@@ -127,7 +167,6 @@ class HeardApp(QObject):
         self.tray = QSystemTrayIcon(badge.icon(0, None), self)
         self.tray.setToolTip("Heard")
         self.tray.activated.connect(self._activated)
-        self.tray.messageClicked.connect(self._open_from_toast)
         self.menu = QMenu()
         open_action = QAction("&Open quick reply", self.menu)
         open_action.triggered.connect(lambda: self.open_window())
@@ -147,6 +186,8 @@ class HeardApp(QObject):
         self.menu.addAction(stats_action)
         self.menu.addAction(settings_action)
         self.menu.addAction(self.pause_action)
+        self.snooze_menu = self._make_snooze_menu()
+        self.menu.addMenu(self.snooze_menu)
         self.menu.addSeparator()
         self.menu.addAction(quit_action)
         self.tray.setContextMenu(self.menu)
@@ -180,6 +221,7 @@ class HeardApp(QObject):
 
     def _catch_up(self) -> None:
         self._caught_up = True
+        self._choose_notifier()   # toasts planned before that wait for it
         self.engine.start_watching()
         # Catch up on what arrived while Heard was not running, off the GUI thread.
         self.ops.run(self.engine.sync, lambda _r: self.refresh())
@@ -218,9 +260,6 @@ class HeardApp(QObject):
         if inquiry_id is not None:
             window.select(inquiry_id)
 
-    def _open_from_toast(self) -> None:
-        self.open_window(self._toast_target)
-
     # status
 
     def refresh(self) -> None:
@@ -228,7 +267,6 @@ class HeardApp(QObject):
             self._refresh_again = True
             return
         self._refreshing = True
-        self._status_from = self._events_seen
         self.ops.run(self.engine.status, self._apply, self._refresh_failed)
 
     def _tick(self) -> None:
@@ -236,8 +274,9 @@ class HeardApp(QObject):
         asked for changes when due (every few minutes, and as meetings start and end)."""
         self.ops.run(self.engine.retry_outbox, lambda _report: self.refresh(),
                      lambda exc: self._show_error(f"could not send: {exc}"))
-        self.ops.run(self.engine.alerts, lambda _toasts: None,
-                     lambda exc: log.warning("warnings not computed: %s", exc))
+        if not self._holding_all():   # snoozed or paused: warned about when it is over
+            self.ops.run(self.engine.alerts, lambda _toasts: None,
+                         lambda exc: log.warning("warnings not computed: %s", exc))
         if self.engine.settings.autopilot_tiers:
             self.ops.run(self.engine.autopilot, lambda _sent: None,
                          lambda exc: log.warning("autopilot failed: %s", exc))
@@ -247,6 +286,7 @@ class HeardApp(QObject):
 
     def _refresh_failed(self, exc: Exception) -> None:
         self._refreshing = False
+        self._choose_notifier()   # the problem must be shown even before a first status
         self._show_error(f"could not read the status: {exc}")
 
     def _apply(self, status: Status) -> None:
@@ -256,13 +296,13 @@ class HeardApp(QObject):
         self.tray.setIcon(badge.icon(status.count, status.urgency,
                                      offline=bool(status.offline) or status.calendar_stale))
         self._update_tooltip()
-        self._toast_offline(status)
+        self._update_snooze_menu()
         if self._window is not None:
             self._window.set_templates(sorted(self.engine.templates))
             self._window.set_delegate_blocked(None if self.engine.settings.assistants
                                               else NO_ASSISTANT)
             self._window.show_status(status, self.zone)
-        self._toast_new(status)
+        self._plan_toasts(status)
         self.status_applied.emit(status)
         if not self._caught_up:
             QTimer.singleShot(0, self._catch_up)
@@ -275,53 +315,220 @@ class HeardApp(QObject):
             self._show_error(event.message)
             return
         if event.kind == "alerts":  # deadlines near or passed, status reports due
+            # Deadlines about to be missed pop even in a meeting (only snoozing or pausing
+            # holds them back, and then they are not computed until it is over).
             if not self.paused:
                 self._toast_target = None   # clicking it opens the window on the most urgent
                 for title, text in event.toasts:
-                    self.tray.showMessage(title, text, QSystemTrayIcon.MessageIcon.Warning,
-                                          10000)
+                    self._notify(Note(title, text, OPEN_ACTIONS + DEFAULT_ACTION, urgent=True,
+                                      ref=_ToastRef(), category="im"))
             return
         if event.kind == "progress":  # a first sync of a big mailbox: say how far it is
             self._progress = event.message
             self._update_tooltip()
             return
-        self._events_seen += 1
-        for inquiry_id in event.new:
-            self._pending_toasts[inquiry_id] = self._events_seen
         self.refresh()
 
-    def _toast_new(self, status: Status) -> None:
-        new = [i for i in status.waiting if i.inquiry.id in self._pending_toasts]
-        read_after = self._status_from
-        self._pending_toasts = {k: gen for k, gen in self._pending_toasts.items()
-                                if gen > read_after and k not in {i.inquiry.id for i in new}}
-        if not new or self.paused:
-            return
-        self._toast_target = new[0].inquiry.id   # the most urgent of them
-        names = list(dict.fromkeys(i.client.display_name for i in new))
-        if len(names) == 1 and new[0].client.prospect:
-            via = new[0].client.preferences.get("via", "")
-            how = f" (via {via.split(' (')[0]})" if via else ""
-            title, text = f"New: {new[0].client.name}{how}", new[0].inquiry.subject
-        elif len(names) == 1:
-            title, text = f"{names[0]} wrote", new[0].inquiry.subject
-        else:
-            title = f"{names[0]} and {len(names) - 1} others are waiting"
-            text = ", ".join(names[1:4])
-        self.tray.showMessage(title, text, QSystemTrayIcon.MessageIcon.Information, 8000)
+    # toasts
 
-    def _toast_offline(self, status: Status) -> None:
-        """Say once when an account goes offline, and once when it is back."""
-        now_offline = {a.name: a for a in status.offline}
-        gone = [a for name, a in now_offline.items() if name not in self._offline]
-        back = [name for name in self._offline if name not in now_offline]
-        self._offline = set(now_offline)
-        if gone and not self.paused:
-            text = "; ".join(f"{a.name}: {a.problem}" for a in gone)
-            self.tray.showMessage("Heard: mail account offline", text,
-                                  QSystemTrayIcon.MessageIcon.Warning, 8000)
-        elif back and not gone:
-            log.info("back online: %s", ", ".join(back))
+    def _choose_notifier(self) -> None:
+        """The best way to show toasts here: D-Bus notifications (probed off the GUI
+        thread), else plyer, else Qt's tray messages."""
+        if self.notifier is not None or self._choosing:
+            return
+        self._choosing = True
+        if self._given_notifier is not None:
+            self._install_notifier(self._given_notifier)
+            return
+
+        def off_thread(work: Callable[[], None]) -> None:
+            self.ops.run(work, None, lambda exc: log.warning("toast not shown: %s", exc))
+
+        fallback = notify.fallback_for(self.tray, off_thread)
+        if notify.first_choice(QApplication.platformName()) != "dbus":
+            self._install_notifier(fallback)
+            return
+
+        def probed(probe: notify.DBusProbe | None) -> None:
+            self._install_notifier(fallback if probe is None
+                                   else notify.DBusNotifier(probe, fallback, self))
+
+        self.ops.run(notify.probe_dbus, probed, lambda exc: self._install_notifier(fallback))
+
+    def _install_notifier(self, notifier: Notifier) -> None:
+        self.notifier = notifier
+        notifier.invoked.connect(self._toast_action)
+        log.info("toasts: %s", notifier.description)
+        waiting, self._notes_waiting = self._notes_waiting, []
+        for note in waiting:
+            notifier.show(note)
+
+    def _notify(self, note: Note) -> None:
+        if isinstance(note.ref, _ToastRef):
+            self._toast_target = note.ref.inquiry_id   # a click on it opens the window there
+        if self.notifier is None:
+            self._notes_waiting.append(note)
+        else:
+            self.notifier.show(note)
+
+    def _holding_all(self) -> bool:
+        """Snoozed or paused: no toast pops, not even a VIP's."""
+        until = self._snoozed_until
+        return self.paused or (until is not None and self.engine.clock.now() < until)
+
+    def _plan_toasts(self, status: Status) -> None:
+        """Off the GUI thread: what was told already (the store), the snooze, and the plan
+        (quiet, aggregation), remembered before it is shown; one plan at a time."""
+        if self._planning:
+            self._plan_next = status
+            return
+        self._planning = True
+        engine, settings, paused = self.engine, self.engine.settings, self.paused
+        known = self._told
+        shown = self.notifier.showing("arrivals") if self.notifier is not None else None
+        on_screen = shown.inquiries if isinstance(shown, _ToastRef) else ()
+
+        def work() -> tuple[Plan, datetime | None, frozenset[str]]:
+            # Only this process writes toast keys: read them from the store once.
+            told = known if known is not None else frozenset(
+                k for k in engine.store.alerts_sent() if k.startswith("toast:"))
+            snoozed = engine.snoozed_until()
+            now = engine.clock.now()
+            plan = plan_toasts(
+                status.waiting, told, now, busy=status.busy,
+                quiet_in_meetings=settings.quiet_in_meetings, snoozed_until=snoozed,
+                paused=paused, urgent_tiers=frozenset(settings.urgent_tiers),
+                warn_before_ack=settings.warn_before_ack,
+                on_screen=[InquiryId(i) for i in on_screen], offline=status.offline)
+            if plan.mark:
+                engine.store.mark_alerts(plan.mark, now)
+            return plan, snoozed, told | frozenset(plan.mark)
+
+        def failed(exc: Exception) -> None:
+            self._planning = False
+            log.warning("toasts not planned: %s", exc)
+
+        self.ops.run(work, self._planned, failed)
+
+    def _planned(self, result: tuple[Plan, datetime | None, frozenset[str]]) -> None:
+        plan, self._snoozed_until, self._told = result
+        self._planning = False
+        self._held_by = plan.hold
+        self._update_tooltip()
+        self._update_snooze_menu()
+        for toast in plan.toasts:
+            self._notify(self._note(toast))
+        self._wake.stop()
+        if plan.wake_at is not None:
+            left = (plan.wake_at - self.engine.clock.now()).total_seconds()
+            self._wake.start(int(min(max(left, 0.0), 86_400.0) * 1000) + 500)
+        if self._plan_next is not None:
+            status, self._plan_next = self._plan_next, None
+            self._plan_toasts(status)
+
+    def _note(self, toast: Toast) -> Note:
+        ref = _ToastRef(toast.inquiry_id, tuple(toast.inquiries))
+        if toast.kind is ToastKind.ARRIVAL:
+            # A new person: deciding matters more than Open (a click opens it anyway), and
+            # some servers show only the first three buttons.
+            actions = (ACK_ACTIONS[:1] + PROSPECT_ACTIONS + ACK_ACTIONS[1:] if toast.prospect
+                       else ACK_ACTIONS)
+            return Note(toast.title, toast.text, actions + DEFAULT_ACTION, toast.urgent,
+                        "arrivals", ref)
+        if toast.kind is ToastKind.SUMMARY:
+            return Note(toast.title, toast.text, OPEN_ACTIONS + DEFAULT_ACTION, toast.urgent,
+                        "arrivals", ref)
+        if toast.kind is ToastKind.CATCH_UP:
+            return Note(toast.title, toast.text, OPEN_ACTIONS + DEFAULT_ACTION, slot="catch-up",
+                        ref=ref)
+        return Note(toast.title, toast.text, DEFAULT_ACTION, slot="offline", ref=ref,
+                    category="network.disconnected")
+
+    def _toast_action(self, ref: object, key: str) -> None:
+        """An action chosen on a toast: the same as in the window, with the same safety
+        (an acknowledgement waits for Undo before it goes out)."""
+        if isinstance(ref, _UndoRef):
+            if key == "undo" and ref.entry in self._undo_stack:
+                ref.entry.take_back()
+            elif key == "default":
+                self.open_window()
+            return
+        target = ref if isinstance(ref, _ToastRef) else _ToastRef()
+        inquiry_id = target.inquiry_id
+        if key in ("ack", "client", "not-a-client") and self.notifier is not None \
+                and self.notifier.showing("arrivals") == ref:
+            self.notifier.withdraw("arrivals")   # acted on: the toast that says what happens
+        if key == "ack" and inquiry_id is not None:
+            self.acknowledge(AckRequest(inquiry_id), from_toast=True)
+        elif key in ("client", "not-a-client") and inquiry_id is not None:
+            self.decide(inquiry_id, key, from_toast=True)
+        elif key in ("open", "default"):
+            first = inquiry_id if inquiry_id is not None else next(iter(target.inquiries),
+                                                                   None)
+            self.open_window(first)
+
+    def _tell(self, slot: str, title: str, text: str = "", undo: _Undoable | None = None,
+              timeout_ms: int = -1) -> None:
+        """A toast following an action chosen on a toast (it replaces that action's last)."""
+        if undo is not None:
+            self._notify(Note(title, text, UNDO_ACTIONS + DEFAULT_ACTION, slot=slot,
+                              ref=_UndoRef(undo), timeout_ms=timeout_ms, category="im"))
+        else:
+            self._notify(Note(title, text, DEFAULT_ACTION, slot=slot, ref=_ToastRef(),
+                              timeout_ms=timeout_ms, category="im"))
+
+    def _tell_sent(self, slot: str, result: AckResult, name: str) -> None:
+        if result.sent:
+            self._tell(slot, f"Sent: acknowledgement to {name}", "A reply is promised by"
+                       f" {result.reply_by.astimezone(self.zone):%H:%M}.", timeout_ms=5000)
+        else:   # failed, unsure, cancelled or still to be retried: as the window says it
+            self._tell(slot, self.window.message.text())
+
+    # snooze
+
+    def _make_snooze_menu(self) -> QMenu:
+        menu = QMenu("S&nooze notifications", self.menu)
+        self.snooze_actions: dict[Snooze, QAction] = {}
+        for choice, label in SNOOZE_CHOICES:
+            action = menu.addAction(label)
+            action.triggered.connect(lambda _checked=False, c=choice: self.snooze(c))
+            self.snooze_actions[choice] = action
+        menu.addSeparator()
+        self.wake_action = menu.addAction("Wake up now")
+        self.wake_action.triggered.connect(lambda: self.snooze(None))
+        self._update_snooze_menu()
+        return menu
+
+    def snooze(self, choice: Snooze | None) -> None:
+        """Hold toasts back until the chosen time (None: wake up now); the badge keeps
+        counting, and what waited is summed up when the snooze is over."""
+        now = self.engine.clock.now()
+        busy = self.status.busy if self.status is not None else None
+        until = (snooze_until(choice, now, busy=busy, hours=self.engine.settings.hours)
+                 if choice is not None else None)
+        if choice is not None and until is None:
+            return   # "until the meeting ends" with no meeting on
+        self._snoozed_until = until
+        self._update_tooltip()
+        self._update_snooze_menu()
+        self.ops.run(lambda: self.engine.snooze(until), lambda _r: self.refresh(),
+                     lambda exc: self._show_error(f"could not snooze: {exc}"))
+
+    def _update_snooze_menu(self) -> None:
+        busy = self.status.busy if self.status is not None else None
+        in_meeting = busy is not None and busy.now and busy.until is not None
+        self.snooze_actions[Snooze.MEETING].setEnabled(in_meeting)
+        self.wake_action.setEnabled(self._snoozed_text() is not None)
+
+    def _snoozed_text(self) -> str | None:
+        until = self._snoozed_until
+        now = self.engine.clock.now()
+        if until is None or until <= now:
+            return None
+        local = until.astimezone(self.zone)
+        same_day = local.date() == now.astimezone(self.zone).date()
+        return f"Snoozed until {local:%H:%M}" if same_day else \
+            f"Snoozed until {local:%a %H:%M}"
 
     # actions
 
@@ -404,9 +611,10 @@ class HeardApp(QObject):
                 return item.client.display_name
         return "the client"
 
-    def acknowledge(self, request: AckRequest | int) -> None:
+    def acknowledge(self, request: AckRequest | int, from_toast: bool = False) -> None:
         """Acknowledge with the template (and the user's own text, if they changed it).
-        From the window it waits `send_delay_ms` for Undo before it goes out."""
+        From the window or a toast it waits `send_delay_ms` for Undo before it goes out; from
+        a toast, toasts say what happens (with Undo while it waits)."""
         if isinstance(request, int):
             request = AckRequest(request)
         inquiry_id = request.inquiry_id
@@ -416,19 +624,32 @@ class HeardApp(QObject):
 
         def done(result: AckResult) -> None:
             self.window.set_busy(False)
+            slot = f"ack:{inquiry_id}"
             if result.call_back:
                 self.window.show_message(f"{result.body} ({result.call_back.removeprefix('tel:')})"
                                          " — you will be reminded.")
+                if from_toast:
+                    self._tell(slot, f"Call {name} back",
+                               f"{result.body} ({result.call_back.removeprefix('tel:')})")
                 self.acknowledged.emit(result)
             elif delay_ms > 0 and not result.sent and result.state == "queued":
-                self._hold(result, name, delay_ms)
+                entry = self._hold(result, name, delay_ms)
+                if from_toast:
+                    self._toast_acks[result.message_id] = name
+                    seconds = max(1, round(delay_ms / 1000))
+                    self._tell(slot, f"Acknowledgement to {name} goes out in {seconds} s",
+                               result.body, undo=entry, timeout_ms=delay_ms + 2000)
             else:
                 self._report_sent(result)
+                if from_toast:
+                    self._tell_sent(slot, result, name)
             self.refresh()
 
         def failed(exc: Exception) -> None:
             self.window.set_busy(False)
             self.window.show_message(f"Not sent: {exc}")
+            if from_toast:
+                self._tell(f"ack:{inquiry_id}", f"Not sent to {name}", str(exc))
             self.refresh()
 
         delay = timedelta(milliseconds=delay_ms)
@@ -449,7 +670,7 @@ class HeardApp(QObject):
                                      f" reply by {result.reply_by.astimezone(self.zone):%H:%M}.")
         self.acknowledged.emit(result)
 
-    def _hold(self, result: AckResult, name: str, delay_ms: int) -> None:
+    def _hold(self, result: AckResult, name: str, delay_ms: int) -> _Undoable:
         """The acknowledgement waits in the outbox; sent when the timer fires, unless Undo
         comes first. If Heard quits meanwhile, quit() sends it (or the next start does)."""
         timer = QTimer(self)
@@ -464,6 +685,7 @@ class HeardApp(QObject):
         self.window.show_message(f"Acknowledgement to {name} will be sent in {seconds} s"
                                  " — Undo (Ctrl+Z)")
         timer.start()
+        return entry
 
     def _send_held(self, result: AckResult, entry: _Undoable) -> None:
         self._drop_undo(entry)
@@ -486,6 +708,9 @@ class HeardApp(QObject):
             self.window.show_message(f"The acknowledgement to {result.to} was cancelled.")
         else:
             self._report_sent(result)
+        name = self._toast_acks.pop(result.message_id, None)
+        if name is not None:   # it was acknowledged from a toast: say so there too
+            self._tell_sent(f"ack:{result.inquiry_id}", result, name)
         self.refresh()
 
     def send_held_now(self) -> None:
@@ -503,6 +728,9 @@ class HeardApp(QObject):
         def done(_item: object) -> None:
             self.window.show_message(f"Undone: the acknowledgement to {name} was not sent;"
                                      f" {name} is waiting again.")
+            if self._toast_acks.pop(result.message_id, None) is not None:
+                self._tell(f"ack:{result.inquiry_id}", self.window.message.text(),
+                           timeout_ms=5000)
             self.refresh()
 
         self.ops.run(lambda: self.engine.cancel_send(result.message_id), done,
@@ -524,9 +752,10 @@ class HeardApp(QObject):
         if self._undo_stack:
             self._undo_stack[-1].take_back()
 
-    def decide(self, inquiry_id: int, decision: str) -> None:
+    def decide(self, inquiry_id: int, decision: str, from_toast: bool = False) -> None:
         """Client, prospect or not a client (of a sender, or "not-a-client-domain"), for a
-        new person; undoable from the window."""
+        new person; undoable from the window (and, from a toast, from the toast that says
+        it was done)."""
         whole_domain = decision == "not-a-client-domain"
         decision = decision.removesuffix("-domain")
 
@@ -539,11 +768,17 @@ class HeardApp(QObject):
             self.window.show_message(text)
             entry = _Undoable(text, lambda: self._undo_decision(result, entry))
             self._push_undo(entry)
+            if from_toast:
+                self._tell(f"decide:{inquiry_id}", text, undo=entry)
             self.refresh()
 
+        def failed(exc: Exception) -> None:
+            self.window.show_message(f"Not done: {exc}")
+            if from_toast:
+                self._tell(f"decide:{inquiry_id}", "Not done", str(exc))
+
         self.ops.run(lambda: self.engine.decide(InquiryId(inquiry_id), decision,
-                                                whole_domain=whole_domain),
-                     done, lambda exc: self.window.show_message(f"Not done: {exc}"))
+                                                whole_domain=whole_domain), done, failed)
 
     def _undo_decision(self, decision: Decision, entry: _Undoable) -> None:
         def done(_result: Decision) -> None:
@@ -641,6 +876,8 @@ class HeardApp(QObject):
     def _set_paused(self, paused: bool) -> None:
         self.paused = paused
         self._update_tooltip()
+        if self.status is not None:   # back on: what waited is summed up
+            self._plan_toasts(self.status)
 
     def _update_tooltip(self) -> None:
         if self.status is None:
@@ -654,6 +891,10 @@ class HeardApp(QObject):
                          " --username USER")
         if self.paused:
             lines.append("Notifications paused")
+        elif (snoozed := self._snoozed_text()) is not None:
+            lines.append(snoozed)
+        elif self._held_by is Hold.MEETING:
+            lines.append("Quiet in the meeting: only VIPs and deadlines pop")
         self.tray.setToolTip("\n".join(lines))
         if self.mini is not None:
             self.mini.show_count(self.status.count, self.status.urgency,
@@ -672,14 +913,17 @@ class HeardApp(QObject):
         log.error("%s", text)
         self.window.show_message(f"Problem: {text}")
         if not self.paused:
-            self.tray.showMessage("Heard: problem", text, QSystemTrayIcon.MessageIcon.Warning,
-                                  8000)
+            self._notify(Note("Heard: problem", text, DEFAULT_ACTION, slot="problem",
+                              ref=_ToastRef(), category="im.error"))
 
     def dispose(self) -> None:
         """Delete the Qt objects now, while QApplication lives: letting Python's garbage
         collector do it after the app is gone can crash at exit."""
         self.engine.stop_watching()
         self.ops.close(5000)
+        self._wake.stop()
+        if self.notifier is not None:
+            self.notifier.close()
         self.tray.hide()
         self.tray.deleteLater()
         self.menu.deleteLater()

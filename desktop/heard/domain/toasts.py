@@ -1,0 +1,285 @@
+"""Which toasts to show now, which to hold back, and the summary owed when the quiet ends.
+
+Pure: the GUI passes in who is waiting, the keys of what was already told (the store keeps
+them, so nothing is told twice, also across restarts), the busy state and the user's quiet
+settings, and gets back a `Plan`: the toasts to show, the keys to remember, and when to ask
+again.
+
+- Each waiting inquiry is told once (`told_key`). Several at once make one toast: one client
+  is spelled out ("Megge wrote"), several are summed up ("Megge and 4 others are waiting"),
+  never a flood. Inquiries already in the arrivals toast on screen (`on_screen`) are counted
+  in again, so the toast there can be replaced by one that covers them all.
+- Held back (`Hold`): while the user snoozed or paused notifications, nothing pops; while the
+  calendar says busy (and `quiet_in_meetings`), only clients of an urgent tier (VIP) and
+  imminent breaches pop: an acknowledgement due within `warn_before_ack`, or already late.
+  A held inquiry is remembered as held (`held_key`) and waits in the badge; when the quiet
+  ends, the ones still waiting are summed up in one catch-up toast ("While you were in the
+  meeting: Megge, Raj and 2 others wrote").
+- An account that went offline is told once per outage (`offline_key`), outside the quiet.
+- Snoozing from the tray holds toasts back until a time `snooze_until` works out: in 15
+  minutes, in an hour, when the meeting ends, or at the next working day's opening.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from enum import StrEnum
+
+from heard.domain.accounts import AccountHealth
+from heard.domain.busy import BusyState
+from heard.domain.clock import WorkingHours
+from heard.domain.ids import InquiryId
+from heard.domain.waiting import WaitingItem
+
+URGENT_TIERS: frozenset[str] = frozenset({"vip"})
+WARN_BEFORE_ACK = timedelta(minutes=2)
+# A summary's text names this many more clients, then "and N more".
+_MORE_NAMES = 3
+
+
+class Hold(StrEnum):
+    """Why toasts are held back now."""
+
+    PAUSED = "paused"     # the user paused notifications
+    SNOOZE = "snooze"     # snoozed from the tray, until a time
+    MEETING = "meeting"   # the calendar says busy: only VIPs and imminent breaches pop
+
+
+class ToastKind(StrEnum):
+    ARRIVAL = "arrival"     # one client wrote: actions act on `inquiry_id`
+    SUMMARY = "summary"     # several clients at once
+    CATCH_UP = "catch-up"   # what waited in the badge while toasts were held back
+    OFFLINE = "offline"     # a mail account went offline
+
+
+class Snooze(StrEnum):
+    """The tray's snooze choices."""
+
+    QUARTER_HOUR = "15m"
+    HOUR = "1h"
+    MEETING = "meeting"     # until the current meeting ends
+    TOMORROW = "tomorrow"   # until the next working day opens
+
+
+@dataclass(frozen=True)
+class Toast:
+    kind: ToastKind
+    title: str
+    text: str
+    inquiries: tuple[InquiryId, ...] = ()   # what it is about, most urgent first
+    inquiry_id: InquiryId | None = None     # the one its actions act on (ARRIVAL only)
+    prospect: bool = False                  # a new person: "Client" / "Not a client"
+    urgent: bool = False                    # a VIP or an imminent breach among them
+
+
+@dataclass(frozen=True)
+class Plan:
+    toasts: tuple[Toast, ...]
+    mark: tuple[str, ...]              # keys to remember as told (or held)
+    hold: Hold | None                  # why toasts are held back now (None: they are not)
+    held: tuple[InquiryId, ...]        # waiting in the badge for the catch-up toast
+    wake_at: datetime | None           # when the hold ends: plan again then
+
+
+def told_key(inquiry_id: InquiryId) -> str:
+    return f"toast:new:{inquiry_id}"
+
+
+def held_key(hold: Hold, inquiry_id: InquiryId) -> str:
+    return f"toast:held:{hold}:{inquiry_id}"
+
+
+def offline_key(account: AccountHealth) -> str:
+    """One per outage: the same account offline again later is a new key."""
+    since = account.since.astimezone(UTC).isoformat() if account.since else "unknown"
+    return f"toast:offline:{account.name}:{since}"
+
+
+def hold_now(now: datetime, *, busy: BusyState | None, quiet_in_meetings: bool,
+             snoozed_until: datetime | None, paused: bool = False) -> Hold | None:
+    _aware(now, "now")
+    if paused:
+        return Hold.PAUSED
+    if snoozed_until is not None and _utc(now) < _utc(_aware(snoozed_until, "snoozed_until")):
+        return Hold.SNOOZE
+    if quiet_in_meetings and busy is not None and busy.now:
+        return Hold.MEETING
+    return None
+
+
+def snooze_until(choice: Snooze, now: datetime, *, busy: BusyState | None,
+                 hours: WorkingHours) -> datetime | None:
+    """When a snooze chosen now ends; None for "until the meeting ends" outside a meeting."""
+    _aware(now, "now")
+    if choice is Snooze.QUARTER_HOUR:
+        return now + timedelta(minutes=15)
+    if choice is Snooze.HOUR:
+        return now + timedelta(hours=1)
+    if choice is Snooze.MEETING:
+        return busy.until if busy is not None and busy.now else None
+    local = now.astimezone(hours.zone)
+    midnight = datetime.combine(local.date() + timedelta(days=1), time(0), tzinfo=hours.zone)
+    try:
+        return hours.next_opening(midnight)
+    except ValueError:   # no working hours at all: tomorrow morning will do
+        return midnight + timedelta(hours=9)
+
+
+def imminent(item: WaitingItem, now: datetime, warn_before_ack: timedelta) -> bool:
+    """The acknowledgement is due within the warning lead, or already late."""
+    return _utc(item.ack_due) - warn_before_ack <= _utc(now)
+
+
+def plan(
+    items: Sequence[WaitingItem],
+    told: AbstractSet[str],
+    now: datetime,
+    *,
+    busy: BusyState | None = None,
+    quiet_in_meetings: bool = True,
+    snoozed_until: datetime | None = None,
+    paused: bool = False,
+    urgent_tiers: AbstractSet[str] = URGENT_TIERS,
+    warn_before_ack: timedelta = WARN_BEFORE_ACK,
+    on_screen: Iterable[InquiryId] = (),
+    offline: Sequence[AccountHealth] = (),
+) -> Plan:
+    """What to show now. `items` are the waiting inquiries, most urgent first (as
+    `waiting_items` orders them); `told` the keys remembered so far; `on_screen` the
+    inquiries in the arrivals toast still on screen."""
+    hold = hold_now(now, busy=busy, quiet_in_meetings=quiet_in_meetings,
+                    snoozed_until=snoozed_until, paused=paused)
+    items = [i for i in items if i.inquiry.id is not None]
+    untold = [i for i in items if told_key(_id(i)) not in told]
+    held_for: dict[InquiryId, set[Hold]] = {}
+    for item in untold:
+        if reasons := {h for h in Hold if held_key(h, _id(item)) in told}:
+            held_for[_id(item)] = reasons
+    fresh = [i for i in untold if _id(i) not in held_for]
+
+    def urgent(item: WaitingItem) -> bool:
+        return item.client.tier in urgent_tiers or imminent(item, now, warn_before_ack)
+
+    toasts: list[Toast] = []
+    mark: list[str] = []
+    if hold is None:
+        waited = [i for i in untold if _id(i) in held_for]
+        if waited:
+            toasts.append(_catch_up(waited, {h for i in waited for h in held_for[_id(i)]}))
+            mark.extend(told_key(_id(i)) for i in waited)
+        pop = fresh
+    elif hold is Hold.MEETING:
+        pop = [i for i in fresh if urgent(i)]
+    else:
+        pop = []
+    popped = {_id(i) for i in pop}
+    keep = [i for i in fresh if _id(i) not in popped]
+    if hold is not None:
+        mark.extend(held_key(hold, _id(i)) for i in keep)
+    if pop:
+        shown = set(on_screen)
+        # Most urgent first, as `items` are ordered; the ones on screen are counted in again.
+        group = [i for i in items if _id(i) in popped or _id(i) in shown]
+        toasts.append(_arrivals(group, urgent=any(urgent(i) for i in pop)))
+        mark.extend(told_key(_id(i)) for i in pop)
+
+    gone = [a for a in offline if a.online is False and offline_key(a) not in told]
+    if gone and hold is None:
+        toasts.append(_offline(gone))
+        mark.extend(offline_key(a) for a in gone)
+
+    wake_at: datetime | None = None
+    if hold is Hold.SNOOZE:
+        wake_at = snoozed_until
+    elif hold is Hold.MEETING and busy is not None:
+        wake_at = busy.until
+    kept = {_id(i) for i in keep}
+    held = tuple(_id(i) for i in untold if _id(i) in held_for or _id(i) in kept)
+    return Plan(tuple(toasts), tuple(mark), hold, held, wake_at)
+
+
+def _arrivals(group: Sequence[WaitingItem], urgent: bool) -> Toast:
+    ids = tuple(_id(i) for i in group)
+    clients = list(dict.fromkeys(i.inquiry.client_id for i in group))
+    first = group[0]
+    if len(clients) == 1:
+        subject = first.inquiry.subject or "(no subject)"
+        text = subject if len(group) == 1 else f"{subject} (and {len(group) - 1} more)"
+        if first.client.prospect:
+            via = first.client.preferences.get("via", "")
+            how = f" (via {via.split(' (')[0]})" if via else ""
+            title = f"New: {first.client.name}{how}"
+        else:
+            title = f"{first.client.display_name} wrote"
+        return Toast(ToastKind.ARRIVAL, title, text, ids, _id(first),
+                     prospect=first.client.prospect, urgent=urgent)
+    names = _distinct_names(group)
+    if len(names) == 2:
+        title = f"{names[0]} and {names[1]} are waiting"
+    else:
+        title = f"{names[0]} and {len(names) - 1} others are waiting"
+    return Toast(ToastKind.SUMMARY, title, _listed(names[1:]), ids, urgent=urgent)
+
+
+def _catch_up(waited: Sequence[WaitingItem], reasons: AbstractSet[Hold]) -> Toast:
+    if Hold.MEETING in reasons:
+        when = "While you were in the meeting"
+    elif Hold.SNOOZE in reasons:
+        when = "While you snoozed"
+    else:
+        when = "While notifications were paused"
+    names = _distinct_names(waited)
+    who = (f"{names[0]}, {names[1]} and {len(names) - 2} others" if len(names) > 3
+           else _and(names))
+    lines = [f"{i.client.display_name}: {i.inquiry.subject or '(no subject)'}"
+             for i in waited[:_MORE_NAMES]]
+    if len(waited) > _MORE_NAMES:
+        lines.append(f"and {len(waited) - _MORE_NAMES} more")
+    return Toast(ToastKind.CATCH_UP, f"{when}: {who} wrote", "\n".join(lines),
+                 tuple(_id(i) for i in waited))
+
+
+def _offline(gone: Sequence[AccountHealth]) -> Toast:
+    title = ("Heard: mail account offline" if len(gone) == 1
+             else f"Heard: {len(gone)} mail accounts offline")
+    text = "; ".join(f"{a.name}: {a.problem}" if a.problem else a.name for a in gone)
+    its = "its" if len(gone) == 1 else "their"
+    return Toast(ToastKind.OFFLINE, title, f"{text} (the count may miss {its} mail)")
+
+
+def _distinct_names(items: Iterable[WaitingItem]) -> list[str]:
+    seen: dict[object, str] = {}
+    for item in items:
+        seen.setdefault(item.inquiry.client_id, item.client.display_name)
+    return list(seen.values())
+
+
+def _listed(names: Sequence[str]) -> str:
+    """'Raj, Sofia, Dana and 2 more' (the others of a summary)."""
+    if len(names) <= _MORE_NAMES:
+        return _and(names)
+    return f"{', '.join(names[:_MORE_NAMES])} and {len(names) - _MORE_NAMES} more"
+
+
+def _and(names: Sequence[str]) -> str:
+    if len(names) <= 1:
+        return "".join(names)
+    return f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+def _id(item: WaitingItem) -> InquiryId:
+    assert item.inquiry.id is not None   # callers keep only stored inquiries
+    return item.inquiry.id
+
+
+def _aware(at: datetime, name: str) -> datetime:
+    if at.tzinfo is None or at.utcoffset() is None:
+        raise ValueError(f"{name} must be timezone-aware, got naive {at.isoformat()}")
+    return at
+
+
+def _utc(at: datetime) -> datetime:
+    return at.astimezone(UTC)

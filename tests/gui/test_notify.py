@@ -1,0 +1,138 @@
+"""The notifier's paths: D-Bus against a real dunst on the test desktop's private bus (driven
+by this process's Qt event loop), Qt's tray messages, and which path is chosen where."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+
+import pytest
+from PySide6.QtWidgets import QSystemTrayIcon
+from pytestqt.qtbot import QtBot
+
+from heard.gui import badge, notify
+from heard.gui.notify import DBusNotifier, Note, TrayNotifier
+from tests.gui.test_toasts import Recorder
+from tests.support.desktop import DesktopSession
+
+
+@pytest.fixture
+def bus(desktop_session: DesktopSession, monkeypatch: pytest.MonkeyPatch) -> DesktopSession:
+    monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", desktop_session.bus_address)
+    desktop_session.run(["dunstctl", "close-all"], timeout=10)
+    return desktop_session
+
+
+@pytest.fixture
+def dbus(bus: DesktopSession) -> Iterator[tuple[DBusNotifier, Recorder]]:
+    probe = notify.probe_dbus()
+    assert probe is not None
+    fallback = Recorder()
+    notifier = DBusNotifier(probe, fallback)
+    yield notifier, fallback
+    notifier.close()
+
+
+def test_the_probe_finds_the_notification_server_and_its_actions(bus: DesktopSession) -> None:
+    probe = notify.probe_dbus()
+    assert probe is not None
+    try:
+        assert probe.server.startswith("dunst ")
+        assert "actions" in probe.capabilities
+    finally:
+        probe.connection.close()
+
+
+def test_no_bus_no_probe(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DBUS_SESSION_BUS_ADDRESS", raising=False)
+    monkeypatch.delenv("XDG_RUNTIME_DIR", raising=False)
+    assert notify.probe_dbus() is None
+    monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bus")
+    assert notify.probe_dbus() is None
+
+
+def test_a_note_replaces_the_one_in_its_slot_even_before_its_id_is_known(
+    qtbot: QtBot, dbus: tuple[DBusNotifier, Recorder], bus: DesktopSession
+) -> None:
+    notifier, fallback = dbus
+    assert notifier.actions and notifier.description.startswith(
+        "freedesktop notifications over D-Bus (dunst")
+    notifier.show(Note("Rajesh wrote", "Drawings", slot="arrivals", ref="one"))
+    notifier.show(Note("Rajesh and Sofia are waiting", slot="arrivals", ref="two"))
+    notifier.show(Note("Heard: problem", "disk full", slot="problem", ref="other"))
+    qtbot.waitUntil(lambda: notifier.showing("arrivals") == "two"
+                    and notifier.showing("problem") == "other", timeout=5000)
+    qtbot.waitUntil(lambda: bus.notification_counts().get("displayed") == 2, timeout=5000)
+    assert fallback.notes == []
+
+
+def test_an_action_chosen_in_the_server_comes_back_with_the_notes_ref(
+    qtbot: QtBot, dbus: tuple[DBusNotifier, Recorder], bus: DesktopSession
+) -> None:
+    notifier, _fallback = dbus
+    notifier.show(Note("Megge wrote", "Closing", (("default", "Open"),), slot="arrivals",
+                       ref="megge"))
+    qtbot.waitUntil(lambda: notifier.showing("arrivals") == "megge", timeout=5000)
+    with qtbot.waitSignal(notifier.invoked, timeout=5000) as invoked:
+        bus.run(["dunstctl", "action", "0"], timeout=10)   # as a click on it would
+    assert invoked.args == ["megge", "default"]
+
+
+def test_withdrawing_takes_a_note_off_the_screen(
+    qtbot: QtBot, dbus: tuple[DBusNotifier, Recorder], bus: DesktopSession
+) -> None:
+    notifier, _fallback = dbus
+    # Withdrawn before the server has even said which id it got: closed once it has.
+    notifier.show(Note("Rajesh wrote", "Drawings", slot="arrivals", ref="raj"))
+    with qtbot.waitSignal(notifier.closed, timeout=5000) as closed:
+        notifier.withdraw("arrivals")
+    assert closed.args == ["arrivals"]
+    assert notifier.showing("arrivals") is None
+    notifier.show(Note("Sofia wrote", "Invoice", slot="arrivals", ref="sofia"))
+    qtbot.waitUntil(lambda: bus.notification_counts().get("displayed") == 1, timeout=5000)
+    with qtbot.waitSignal(notifier.closed, timeout=5000):
+        notifier.withdraw("arrivals")
+    qtbot.waitUntil(lambda: bus.notification_counts().get("displayed") == 0, timeout=5000)
+    notifier.withdraw("nothing there")   # no-op
+
+
+def test_when_the_bus_connection_is_lost_notes_go_to_the_fallback(
+    qtbot: QtBot, dbus: tuple[DBusNotifier, Recorder]
+) -> None:
+    notifier, fallback = dbus
+    notifier._conn.sock.shutdown(socket.SHUT_RDWR)
+    qtbot.waitUntil(lambda: not notifier._alive, timeout=5000)
+    notifier.show(Note("Rajesh wrote", "Drawings", ref="raj"))
+    assert fallback.titles() == ["Rajesh wrote"]
+    # An action on a fallback note still reaches whoever listens to the notifier.
+    with qtbot.waitSignal(notifier.invoked, timeout=1000) as invoked:
+        fallback.choose(Note("x", actions=(("default", "Open"),), ref="raj"), "default")
+    assert invoked.args == ["raj", "default"]
+
+
+def test_qt_tray_messages_report_a_click_as_the_default_action(qtbot: QtBot) -> None:
+    tray = QSystemTrayIcon(badge.icon(0, None))
+    shown: list[tuple[str, str]] = []
+    tray.showMessage = lambda title, text, *_rest: shown.append((title, text))  # type: ignore[method-assign]
+    notifier = TrayNotifier(tray)
+    assert not notifier.actions and notifier.showing("arrivals") is None
+    tray.messageClicked.emit()   # nothing shown yet: nothing to open
+    notifier.show(Note("Rajesh wrote", "Drawings", ref="raj", urgent=True))
+    assert shown == [("Rajesh wrote", "Drawings")]
+    with qtbot.waitSignal(notifier.invoked, timeout=1000) as invoked:
+        tray.messageClicked.emit()
+    assert invoked.args == ["raj", "default"]
+
+
+def test_the_path_tried_first_depends_on_the_platform(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", "unix:path=/run/user/1000/bus")
+    assert notify.first_choice("xcb", "linux") == "dbus"
+    assert notify.first_choice("wayland", "freebsd14") == "dbus"
+    assert notify.first_choice("offscreen", "linux") == "tray"   # tests: nobody to show it to
+    assert notify.first_choice("windows", "win32") == "plyer"
+    monkeypatch.delenv("DBUS_SESSION_BUS_ADDRESS")
+    monkeypatch.delenv("XDG_RUNTIME_DIR", raising=False)
+    assert notify.first_choice("xcb", "linux") == "tray"   # no bus, no Flatpak portal
+    assert notify.plyer_usable("win32")
+    assert not notify.plyer_usable("linux")
+    assert notify.icon_path() is not None and notify.icon_path().endswith("heard.svg")  # type: ignore[union-attr]
