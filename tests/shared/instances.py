@@ -40,6 +40,8 @@ def outcome(result: ss.ClaimResult) -> tuple[str, str]:
         return "done", result.kind.value
     if isinstance(result, ss.Unsure):
         return "unsure", result.owner or ""
+    if isinstance(result, ss.Claimed):
+        return "claimed", "contended" if result.contended else ""
     return type(result).__name__.lower(), ""
 
 
@@ -111,3 +113,30 @@ def start(target: Callable[..., None], *args: Any) -> Any:
     process = context().Process(target=target, args=args, daemon=True)
     process.start()
     return process
+
+
+def unsafe_racer(port: int, user: str, name: str, count: int, barrier: Any, results: Any,
+                 first_uid: int = 1) -> None:
+    """What the protocol prevents, for reference: one shared keyword ($HeardClaimed) set
+    with UNCHANGEDSINCE, "won" when the STORE says OK without MODIFIED and shows the flag
+    (no per-instance token, no read-back). Sends (name, [uids won])."""
+    from heard.domain.shared import CLAIMED
+    from heard.mail import shared_state_wire as wire
+
+    conn = open_conn(port, user)
+    won: list[int] = []
+    try:
+        wire.select(conn, FOLDER)
+        for uid in range(first_uid, first_uid + count):
+            barrier.wait(60)
+            wire.noop(conn)                   # see the message just appended
+            read = wire.read_flags(conn, uid, modseq=True)
+            if read is None or CLAIMED in read[0] or read[1] is None:
+                continue
+            reply = wire.store(conn, uid, b"+FLAGS", (CLAIMED,), read[1])
+            if not reply.modified and reply.flags is not None and CLAIMED in reply.flags:
+                won.append(uid)
+        wire.leave(conn, FOLDER)
+        results.put((name, won))
+    finally:
+        conn.close()
