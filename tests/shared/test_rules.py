@@ -130,8 +130,12 @@ def test_idle_with_qresync() -> None:
         (b"VANISHED", 5),
         (b"VANISHED", (b"EARLIER",), b"7:8,10"),
         (b"OK", b"[HIGHESTMODSEQ 41] Highest"),
+        (7, b"EXISTS"),
+        (7, b"FETCH", (b"UID", 30, b"MODSEQ", (42,), b"FLAGS", ())),
     ])
-    assert news.changes == [ss.FlagChange(12, 3, frozenset({"$HeardBy_lap", CLAIMED}), 40)]
+    assert news.changes == [ss.FlagChange(12, 3, frozenset({"$HeardBy_lap", CLAIMED}), 40),
+                            ss.FlagChange(30, 7, frozenset(), 42)]
+    assert news.new == 1 and not news.stale      # no map is needed with QRESYNC
     assert news.changes[0].state.status is Status.CLAIMED
     assert news.vanished == [5, 7, 8, 10]
 
@@ -171,3 +175,18 @@ def test_requests_parse_from_the_message_only_when_well_formed() -> None:
                        b' "at": "2026-11-25T09:00:00"}', "missing or bad field")):
         with pytest.raises(ValueError, match=why):
             _parse_request(b"X-Heard-Request: ack\r\n\r\n" + body, 1)
+
+
+def test_fetch_lines_as_imaplib_keeps_them() -> None:
+    from heard.mail.shared_state_wire import parse_fetches
+
+    parsed = parse_fetches([
+        b"2 (UID 2 FLAGS () MODSEQ (6))",
+        b"2 (UID 2 FLAGS (\\Seen $HeardBy_a) MODSEQ (7))",    # a later one wins
+        b"3 (FLAGS (\\Seen))",                                # no UID: another session's
+        b"4 (MODSEQ (8) FLAGS ($x \\Recent) UID 9)",           # any order; \\Recent dropped
+        b"5 (UID 10 MODSEQ (9))",                             # no FLAGS: keeps the last known
+        b"not a fetch at all (((",
+    ])
+    assert parsed == {2: (frozenset({"\\Seen", "$HeardBy_a"}), 7),
+                      9: (frozenset({"$x"}), 8), 10: (frozenset(), 9)}

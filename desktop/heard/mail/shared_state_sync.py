@@ -101,18 +101,25 @@ class IdleNews:
 
 class IdleTracker:
     """Turns what a folder in IDLE reports (imapclient's idle_check() tuples) into
-    "message u has these flags now". With QRESYNC every FETCH carries its UID and
-    expunges come as VANISHED; without it FETCH and EXPUNGE give sequence numbers only,
-    so the tracker keeps the sequence -> UID map (load() it after selecting)."""
+    "message u has these flags now".
 
-    def __init__(self, uids: Iterable[int] = ()) -> None:
-        self._uids: list[int | None] = list(sorted(uids))
+    With QRESYNC enabled (enable_qresync() before the folder is opened) every FETCH carries
+    its UID and expunges come as VANISHED: IdleTracker() keeps no map. Without it FETCH and
+    EXPUNGE give sequence numbers only: IdleTracker.load(conn) between SELECT and IDLE
+    keeps the sequence -> UID map, and says `stale` when new mail left numbers it cannot
+    name (sync, then load it again before the next IDLE)."""
+
+    def __init__(self, uids: Iterable[int] | None = None) -> None:
+        self._mapped = uids is not None
+        self._uids: list[int | None] = []
+        if uids is not None:
+            self._uids.extend(sorted(uids))
 
     @classmethod
     def load(cls, conn: Connection) -> IdleTracker:
         """The map of the folder now selected on `conn` (between SELECT and IDLE)."""
         selected = wire.imap_client(conn)._imap.state == "SELECTED"
-        return cls(wire.all_uids(conn, 1) if selected else ())
+        return cls(wire.all_uids(conn, 1) if selected else [])
 
     def __len__(self) -> int:
         return len(self._uids)
@@ -137,7 +144,9 @@ class IdleTracker:
             elif not isinstance(head, int):
                 continue
             elif kind == b"EXISTS":
-                if head > len(self._uids):
+                if not self._mapped:
+                    new += 1                    # at least one; QRESYNC's FETCH names them
+                elif head > len(self._uids):
                     new += head - len(self._uids)
                     self._uids.extend([None] * (head - len(self._uids)))
             elif kind == b"EXPUNGE":
@@ -158,7 +167,7 @@ class IdleTracker:
                 else:
                     uid = None
                 if uid is None:
-                    stale = True
+                    stale = stale or self._mapped
                 flags = items.get(b"FLAGS")
                 if flags is None:
                     continue
@@ -166,7 +175,7 @@ class IdleTracker:
                 changes.append(FlagChange(
                     uid if isinstance(uid, int) else None, head, wire.flagset(flags),
                     int(modseq[0]) if isinstance(modseq, tuple) and modseq else None))
-        stale = stale or any(u is None for u in self._uids)
+        stale = self._mapped and (stale or any(u is None for u in self._uids))
         return IdleNews(changes, vanished, new, stale)
 
 
