@@ -155,3 +155,14 @@ def test_a_claim_of_our_own_from_before_a_restart_is_ours(owner: MailUser,
                       ss.Claimed)
     again = ss.claim(connection(owner, conns), "INBOX", 1, "desk", lambda: False, Lease(), now)
     assert isinstance(again, ss.Claimed) and again.resumed
+
+
+def test_the_sent_search_takes_a_hostile_message_id_as_text(owner: MailUser,
+                                                            conns: list[Connection]) -> None:
+    owner.append(b"X-Heard-Acknowledges: <q1@hale.example>\r\nSubject: re\r\n\r\nok\r\n",
+                 folder="Sent")
+    conn = connection(owner, conns)
+    assert ss.sent_has_header(conn, "Sent", "<q1@hale.example>")
+    assert not ss.sent_has_header(conn, "Sent", "<q2@hale.example>\r\nX1 LOGOUT")
+    assert not ss.sent_has_header(conn, "Sent", "\r\n")
+    assert ss.sent_has_header(conn, "Sent", "<q1@hale.example>")   # still logged in

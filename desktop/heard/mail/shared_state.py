@@ -531,6 +531,9 @@ def clear_claim(conn: Connection, folder: str, uid: int) -> None:
 def sent_has_header(conn: Connection, sent_folder: str, message_id: str) -> bool:
     """Whether `sent_folder` holds a reply of Heard's naming `message_id` (an
     acknowledgement or a delegation: X-Heard-Acknowledges / X-Heard-Delegates)."""
+    message_id = "".join(ch for ch in message_id if ch >= " " and ch != "\x7f")[:998]
+    if not message_id.strip():
+        return False                # nothing Heard sends could name it
     client = wire.imap_client(conn)
     with conn._guard():
         client.select_folder(sent_folder, readonly=True)

@@ -145,8 +145,9 @@ def select(conn: Connection, folder: str, readonly: bool = False,
     args = [client._normalise_folder(folder)]
     if qresync is not None:
         args.append(b"(QRESYNC (%d %d))" % qresync)
-    elif {"CONDSTORE", "QRESYNC"} & conn.capabilities and not qresync_on.get(conn):
-        args.append(b"(CONDSTORE)")
+    elif ("CONDSTORE" in conn.capabilities and not conn.condstore
+          and not qresync_on.get(conn)):
+        args.append(b"(CONDSTORE)")   # not ENABLEd at login: ask for MODSEQs here
     with conn._guard():
         imap.untagged_responses = {}
         imap.is_readonly = readonly
