@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any
 
 from heard import __version__
 from heard import log as heard_log
-from heard.clients_import import ImportFormatError, read_clients
 from heard.config import (
     Account,
     CalendarSource,
@@ -34,7 +33,6 @@ from heard.domain.templates import TemplateError
 from heard.engine import (
     REPORT_EVERY,
     AccountHealth,
-    AckResult,
     Engine,
     EngineError,
     EngineEvent,
@@ -48,6 +46,7 @@ from heard.store import StoreError
 
 if TYPE_CHECKING:
     from heard.domain.classify import Person
+    from heard.replies import AckResult
 
 log = logging.getLogger(__name__)
 
@@ -656,7 +655,7 @@ def cmd_clients(args: argparse.Namespace, engine: Engine) -> int:
         print(f"Removed client #{client.id} {client.name}; their past inquiries are kept.")
         return 0
     if args.action == "import":
-        from heard.clients_import import import_clients
+        from heard.clients_import import import_clients, read_clients
 
         report = import_clients(read_clients(Path(args.file)), engine.add_client,
                                 refused=(StoreError,))
@@ -1337,8 +1336,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except ConfigError as exc:
         return _fail(args, f"the settings file has problems:\n{exc}")
-    except (EngineError, StoreError, TemplateError, ImportFormatError, OSError,
-            ValueError) as exc:  # CalendarError is a ValueError
+    except (EngineError, StoreError, TemplateError, OSError,
+            ValueError) as exc:  # CalendarError and ImportFormatError are ValueErrors
         return _fail(args, str(exc))
     except KeyboardInterrupt:
         return 130

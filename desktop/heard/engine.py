@@ -42,10 +42,7 @@ from heard.domain.waiting import WaitingItem, badge_urgency, waiting_count, wait
 from heard.errors import EngineError, NoSuchInquiry, NotWaiting
 from heard.intake import Intake, Skipped, SyncReport
 from heard.mail.maildir import Maildir
-from heard.mail.watch import MaildirWatcher
-from heard.outbox import Outbox, Outcome
 from heard.paths import Profile
-from heard.replies import AckResult, DelegateResult, Replies
 from heard.store import Store
 from heard.template_files import load_templates
 
@@ -54,6 +51,9 @@ if TYPE_CHECKING:
     from heard.domain.relayed import PatternSet
     from heard.domain.statistics import ContactMeasure, Summary
     from heard.imap_accounts import ImapAccounts
+    from heard.mail.watch import MaildirWatcher
+    from heard.outbox import Outbox, Outcome
+    from heard.replies import AckResult, DelegateResult, Replies
 
 log = logging.getLogger(__name__)
 
@@ -167,13 +167,31 @@ class Engine:
         self._closed = False
         self._config_stamp = self._stamp()
         self._config_problem = ""
-        self.replies = Replies(self)
-        self.outbox = Outbox(store, self.clock, lambda: self.settings, self.replies.failed)
+        self._replies: Replies | None = None
+        self._outbox: Outbox | None = None
         if settings.reply_template not in self.templates:
             store.close()
             raise EngineError(
                 f"replies.template names {settings.reply_template!r}, which is not a template;"
                 f" known: {', '.join(sorted(self.templates))}")
+
+    @property
+    def replies(self) -> Replies:
+        """Acknowledging and delegating (made on first use: not on the tray's start path)."""
+        if self._replies is None:
+            from heard.replies import Replies
+
+            self._replies = Replies(self)
+        return self._replies
+
+    @property
+    def outbox(self) -> Outbox:
+        if self._outbox is None:
+            from heard.outbox import Outbox
+
+            self._outbox = Outbox(self.store, self.clock, lambda: self.settings,
+                                  self.replies.failed)
+        return self._outbox
 
     @property
     def config_problem(self) -> str:
@@ -941,6 +959,8 @@ class Engine:
     def start_watching(self) -> None:
         """Sync whenever a watched Maildir changes or an IMAP server pushes (from watcher
         threads)."""
+        from heard.mail.watch import MaildirWatcher
+
         self._watcher = MaildirWatcher(self._watched_folders(), self._sync_from_watcher)
         self._watcher.start()
         if self._imap_accounts_list():
@@ -970,3 +990,13 @@ class Engine:
 __all__ = ["REPORT_EVERY", "AccountHealth", "AckResult", "DelegateResult", "Engine",
            "EngineError",
            "EngineEvent", "Skipped", "Status", "SyncReport"]
+
+
+def __getattr__(name: str) -> Any:
+    # The reply types live in heard.replies, loaded on first use (not on the tray's start
+    # path); `from heard.engine import AckResult` still works.
+    if name in ("AckResult", "DelegateResult"):
+        import heard.replies
+
+        return getattr(heard.replies, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

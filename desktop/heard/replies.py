@@ -73,8 +73,10 @@ class Host(Protocol):
     clock: Clock
     settings: Settings
     templates: dict[str, Template]
-    outbox: Outbox
     _lock: threading.RLock
+
+    @property
+    def outbox(self) -> Outbox: ...
 
     def busy(self, at: datetime | None = None) -> BusyState | None: ...
 

@@ -23,16 +23,16 @@ from heard.domain.outbox import OutboxState
 from heard.domain.templates import format_time
 from heard.domain.toasts import Hold, Plan, Snooze, Toast, ToastKind, snooze_until
 from heard.domain.toasts import plan as plan_toasts
-from heard.engine import AckResult, Decision, Engine, EngineEvent, Status
+from heard.engine import Decision, Engine, EngineEvent, Status
 from heard.gui import badge, notify
 from heard.gui.notify import Note, Notifier
 from heard.gui.ops import Ops
-from heard.gui.quick_reply import AckRequest, QuickReplyWindow
-from heard.replies import DelegateResult
 
 if TYPE_CHECKING:
     from heard.gui.mini_window import MiniWindow
+    from heard.gui.quick_reply import AckRequest, QuickReplyWindow
     from heard.gui.stats_window import StatsWindow
+    from heard.replies import AckResult, DelegateResult
 
 log = logging.getLogger(__name__)
 
@@ -234,6 +234,8 @@ class HeardApp(QObject):
     def window(self) -> QuickReplyWindow:
         """Made on first use: most of the day Heard is only an icon."""
         if self._window is None:
+            from heard.gui.quick_reply import QuickReplyWindow  # the window comes on first use
+
             window = QuickReplyWindow()
             window.send_delay_ms = self.send_delay_ms
             window.set_templates(sorted(self.engine.templates))
@@ -459,6 +461,8 @@ class HeardApp(QObject):
                 and self.notifier.showing("arrivals") == ref:
             self.notifier.withdraw("arrivals")   # acted on: the toast that says what happens
         if key == "ack" and inquiry_id is not None:
+            from heard.gui.quick_reply import AckRequest
+
             self.acknowledge(AckRequest(inquiry_id), from_toast=True)
         elif key in ("client", "not-a-client") and inquiry_id is not None:
             self.decide(inquiry_id, key, from_toast=True)
@@ -616,6 +620,8 @@ class HeardApp(QObject):
         From the window or a toast it waits `send_delay_ms` for Undo before it goes out; from
         a toast, toasts say what happens (with Undo while it waits)."""
         if isinstance(request, int):
+            from heard.gui.quick_reply import AckRequest
+
             request = AckRequest(request)
         inquiry_id = request.inquiry_id
         name = self._name_of(inquiry_id)
