@@ -22,7 +22,8 @@ RUNTIME_PACKAGES=(python3 python3-venv python3-pip ca-certificates
 TEST_PACKAGES=(xvfb xauth openbox trayer dunst libnotify-bin dbus-daemon dbus-bin
   haskell-status-notifier-item-utils haskell-gtk-sni-tray-utils
   imagemagick x11-utils x11-xserver-utils x11-apps time
-  dovecot-imapd dovecot-lmtpd postfix openssl gnome-keyring isync)
+  dovecot-imapd dovecot-lmtpd postfix openssl gnome-keyring isync
+  debootstrap binutils shellcheck)   # tests/installers: a clean Debian 12 chroot, objdump
 
 as_root() {
   if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi

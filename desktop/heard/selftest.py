@@ -44,8 +44,8 @@ NATIVE_OBSERVERS = {"linux": "InotifyObserver", "win32": "WindowsApiObserver",
 #: build can lose it without an error), and the modules it uses in turn.
 PLATFORM_KEYRING = {
     "linux": ("keyring.backends.SecretService", ("secretstorage", "jeepney")),
-    "win32": ("keyring.backends.Windows", ("win32ctypes.core",)),
-    "darwin": ("keyring.backends.macOS", ()),
+    "win32": ("keyring.backends.Windows", ("win32ctypes.pywin32.win32cred",)),
+    "darwin": ("keyring.backends.macOS", ("keyring.backends.macOS.api",)),
 }
 
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-import pytest
-
 from tests.installers.conftest import Built, minimal_env, needs_root, selftest_lines
 
 pytestmark = needs_root
@@ -118,9 +116,3 @@ def test_deb_layout_and_control(built: Built) -> None:
                              check=True).stdout.decode().split()
     assert sorted(m.removeprefix("./") for m in members if m.strip("./")) == \
         ["control", "md5sums"]
-
-
-@pytest.mark.parametrize("script", ["build.sh", "build-deb.sh", "install.sh"])
-def test_shell_scripts_parse(script: str) -> None:
-    path = Path(__file__).resolve().parents[2] / "installers" / "linux" / script
-    subprocess.run(["bash", "-n", str(path)], check=True)

@@ -18,8 +18,10 @@ from pathlib import Path
 from heard import selftest
 from heard.selftest import Check, CheckFailed, Warning_
 
-#: Qt platform plugins a Linux build must carry: X11, Wayland, and offscreen (for tests).
-LINUX_PLATFORMS = ("xcb", "wayland", "offscreen")
+#: Qt platform plugins a build must carry: on Linux X11, Wayland, and offscreen (for tests
+#: and this self-test on a machine without a display).
+NEEDED_PLATFORMS = {"linux": ("xcb", "wayland", "offscreen"), "win32": ("windows", "offscreen"),
+                    "darwin": ("cocoa", "offscreen")}
 
 
 class _Qt:
@@ -54,7 +56,7 @@ def check_platform() -> str:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
         forced = " (no display here)"
     import PySide6
-    from PySide6.QtCore import QLibraryInfo, qVersion
+    from PySide6.QtCore import QCoreApplication, QLibraryInfo, qVersion
     from PySide6.QtWidgets import QApplication
 
     # A missing platform plugin makes Qt abort the process: say first what is tried.
@@ -63,15 +65,18 @@ def check_platform() -> str:
     app = QApplication.instance() or QApplication(["heard-selftest"])
     assert isinstance(app, QApplication)
     _Qt.app = app
-    plugins = Path(QLibraryInfo.path(QLibraryInfo.LibraryPath.PluginsPath)) / "platforms"
-    have = sorted(p.name.split(".")[0].removeprefix("libq").removeprefix("q")
-                  for p in plugins.glob("*") if p.is_file())
+    # Where Qt looks for plugins: its own folder and any set by the bundle's start-up.
+    folders = {Path(QLibraryInfo.path(QLibraryInfo.LibraryPath.PluginsPath)),
+               *(Path(p) for p in QCoreApplication.libraryPaths())}
+    have = sorted({p.name.split(".")[0].removeprefix("libq").removeprefix("q")
+                   for folder in folders for p in (folder / "platforms").glob("*")
+                   if p.is_file()})
     detail = (f"Qt {qVersion()} (PySide6 {PySide6.__version__}) on {app.platformName()}"
               f"{forced}; platform plugins: {', '.join(have)}")
-    if sys.platform.startswith("linux"):
-        missing = [p for p in LINUX_PLATFORMS if p not in have]
-        if missing:
-            raise CheckFailed(f"{detail}; missing: {', '.join(missing)}")
+    platform = "linux" if sys.platform.startswith("linux") else sys.platform
+    missing = [p for p in NEEDED_PLATFORMS.get(platform, ()) if p not in have]
+    if missing:
+        raise CheckFailed(f"{detail}; missing: {', '.join(missing)}")
     return detail
 
 
@@ -201,22 +206,50 @@ def check_single_instance() -> str:
     return "QtNetwork's local socket (one Heard per profile) carries a message"
 
 
+def _plyer_backend() -> str:
+    """Where Heard shows toasts through plyer (notify.plyer_usable: Windows, macOS with
+    pyobjus, a Flatpak): plyer picks its backend by name at run time, and a build without it
+    falls back to plyer's facade, which shows nothing, without an error."""
+    import warnings
+
+    from heard.gui import notify
+
+    if not notify.plyer_usable():
+        return "plyer is not used here"
+    from plyer import notification
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        module = str(notification.__class__.__module__)
+    if not module.startswith("plyer.platforms."):
+        raise CheckFailed(f"plyer's notification backend is missing from this build ({module})")
+    return f"plyer backend {module.removeprefix('plyer.platforms.')}"
+
+
 def check_notifications() -> str:
+    """The path Heard's toasts take here (heard.gui.notify): the freedesktop server over
+    D-Bus on Linux, plyer on Windows (and macOS with pyobjus), else the tray's balloons."""
     _app()
+    from heard.gui import notify
+
+    if notify.icon_path() is None:
+        raise CheckFailed("Heard's icon is not a file a notification server can show")
+    plyer = _plyer_backend()
     if not sys.platform.startswith("linux"):
-        return "toasts go through the tray icon (the system's own notifications)"
-    from PySide6.QtDBus import QDBusConnection
+        way = "plyer" if notify.plyer_usable() else "the tray icon's messages"
+        return f"toasts go through {way}; {plyer}"
+    from PySide6 import QtDBus  # noqa: F401  (the StatusNotifierItem tray speaks through it)
 
-    from heard.doctor import Verdict
-    from heard.gui.checks import notification_check
-
-    result = notification_check()   # the same question `heard doctor` asks
-    if not QDBusConnection.sessionBus().isConnected():
-        raise Warning_("QtDBus loads, but there is no D-Bus session bus here: toasts would"
-                       " fall back to the tray's own balloons")
-    if result.verdict is Verdict.OK:
-        return f"QtDBus on the session bus: {result.detail}"
-    raise Warning_(f"QtDBus on the session bus: {result.detail}")
+    probe = notify.probe_dbus()
+    if probe is None:
+        raise Warning_("no notification server on a D-Bus session bus here: toasts would be"
+                       f" the tray's own balloons; {plyer}")
+    try:
+        actions = "with" if "actions" in probe.capabilities else "without"
+        return (f"{probe.server} on the session bus (jeepney), {actions} action buttons;"
+                f" {plyer}")
+    finally:
+        probe.connection.close()
 
 
 def qt_checks() -> list[Check]:
