@@ -97,6 +97,7 @@ def status_json(status: Status, zone: Any) -> dict[str, Any]:
                 "subject": item.inquiry.subject,
                 "from": item.inquiry.sender,
                 "prospect": item.client.prospect,
+                "owner": status.owners.get(item.inquiry.id) if item.inquiry.id else None,
             }
             for item in status.waiting
         ],
@@ -116,6 +117,7 @@ def status_json(status: Status, zone: Any) -> dict[str, Any]:
         "reports_due": [{"client": client_json(c), "due": _iso(due, zone)}
                         for c, due in status.reports_due],
         "outbox": [outbox_json(i, zone) for i in status.outbox],
+        "instance": status.instance,
         "delegations": [{"inquiry": d.inquiry_id, "assistant": d.assistant,
                          "address": d.address, "made_at": _iso(d.made_at, zone),
                          "due": _iso(d.due, zone), "overdue": d.overdue(status.at)}

@@ -130,6 +130,8 @@ def _accounts(engine: Engine) -> Iterator[Check]:
             verdict = Verdict.WARN if health.problem else Verdict.OK
             yield Check(name, verdict, f"{where}{push}" + (f"; {health.problem}"
                                                          if health.problem else ""))
+            if isinstance(account, ImapAccount):
+                yield _sharing(engine, account)
         if account.smtp is None:
             sends = isinstance(account, ImapAccount) or account.outbox is None
             if sends:
@@ -144,6 +146,25 @@ def _accounts(engine: Engine) -> Iterator[Check]:
             smtp = account.smtp
             yield ok(f"sending {account.name}", f"{smtp.username or '(no login)'} at"
                      f" {smtp.host}:{smtp.port} ({smtp.security})")
+
+
+def _sharing(engine: Engine, account: ImapAccount) -> Check:
+    """How the user's devices (and assistant) coordinate on this account's server."""
+    from heard.mail.imap import ImapError
+    from heard.mail.shared_state import Mode
+
+    name = f"devices {account.name}"
+    try:
+        caps = engine.sharing.capabilities(account)
+    except ImapError as exc:
+        return Check(name, Verdict.WARN, f"could not tell: {exc.message}")
+    detail = f"instance {engine.settings.instance!r}: {caps.describe()}"
+    if caps.mode is Mode.FULL:
+        return ok(name, detail)
+    if caps.mode is Mode.NO_CONDSTORE:
+        return ok(name, detail)
+    return Check(name, Verdict.WARN, detail, "with one device this does not matter; with"
+                 " several, name the one that sends: [sharing] designated_instance")
 
 
 def _calendars(engine: Engine) -> Iterator[Check]:

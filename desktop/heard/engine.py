@@ -54,6 +54,7 @@ if TYPE_CHECKING:
     from heard.mail.watch import MaildirWatcher
     from heard.outbox import Outbox, Outcome
     from heard.replies import AckResult, DelegateResult, Replies
+    from heard.sharing import Sharing
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +87,8 @@ class Status:
     reports_due: list[tuple[Client, datetime]] = field(default_factory=list)
     outbox: list[OutboxItem] = field(default_factory=list)   # not done yet, oldest first
     delegations: list[Delegation] = field(default_factory=list)  # not yet taken up
+    instance: str = ""                    # this device's name among the user's devices
+    owners: dict[InquiryId, str] = field(default_factory=dict)   # which device has which
 
     @property
     def offline(self) -> list[AccountHealth]:
@@ -169,6 +172,7 @@ class Engine:
         self._config_problem = ""
         self._replies: Replies | None = None
         self._outbox: Outbox | None = None
+        self._sharing: Sharing | None = None
         if settings.reply_template not in self.templates:
             store.close()
             raise EngineError(
@@ -190,8 +194,17 @@ class Engine:
             from heard.outbox import Outbox
 
             self._outbox = Outbox(self.store, self.clock, lambda: self.settings,
-                                  self.replies.failed)
+                                  self.replies.failed, lambda: self.sharing)
         return self._outbox
+
+    @property
+    def sharing(self) -> Sharing:
+        """Claims and marks on the IMAP server, so the user's devices never answer twice."""
+        if self._sharing is None:
+            from heard.sharing import Sharing
+
+            self._sharing = Sharing(self.store, self.clock, lambda: self.settings)
+        return self._sharing
 
     @property
     def config_problem(self) -> str:
@@ -737,7 +750,8 @@ class Engine:
         delegations = self.store.open_delegations()
         return Status(now, waiting_count(items), badge_urgency(items), busy, items, views,
                       problems, accounts, bool(self.calendars.stale()),
-                      self.reports_due(now, clients.values()), outbox, delegations)
+                      self.reports_due(now, clients.values()), outbox, delegations,
+                      self.settings.instance, self.store.owners())
 
     # acknowledging and delegating (heard.replies does the work)
 
@@ -920,8 +934,28 @@ class Engine:
         return self._close(inquiry_id, InquiryState.ANSWERED)
 
     def dismiss(self, inquiry_id: InquiryId) -> Inquiry:
-        """No reply is needed ("Thanks!")."""
-        return self._close(inquiry_id, InquiryState.DISMISSED)
+        """No reply is needed ("Thanks!"); the user's other devices are told too."""
+        inquiry = self._close(inquiry_id, InquiryState.DISMISSED)
+        self._mark_shared(inquiry, "dismissed")
+        return inquiry
+
+    def _mark_shared(self, inquiry: Inquiry, kind: str, undo: bool = False) -> None:
+        where = self.sharing.where(inquiry) if isinstance(
+            self._account(inquiry.account), ImapAccount) else None
+        if where is None:
+            return
+        try:
+            if undo:
+                from heard.domain.shared import DISMISSED
+
+                self.sharing.unmark(where, DISMISSED)
+            else:
+                self.sharing.mark(where, kind)
+        except Exception as exc:   # the local change stands; other devices learn later
+            log.warning("could not tell the other devices (%s %s): %s", kind, where, exc)
+
+    def _account(self, name: str) -> Account | None:
+        return next((a for a in self.settings.accounts if a.name == name), None)
 
     def undismiss(self, inquiry_id: InquiryId) -> Inquiry:
         """Undo a dismissal: the client is waiting again (with their original deadline)."""
@@ -934,6 +968,7 @@ class Engine:
             moved = inquiry.move_to(InquiryState.WAITING, self.clock.now())
             if not self.store.move_inquiry(moved, InquiryState.DISMISSED):
                 raise NotWaiting(self.store.inquiry(inquiry_id) or inquiry)
+        self._mark_shared(moved, "dismissed", undo=True)
         self._emit(EngineEvent("changed"))
         return moved
 

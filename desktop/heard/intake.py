@@ -87,6 +87,11 @@ def imap_source(account: ImapAccount, folder: str) -> str:
     return f"imap:{account.username}@{account.host}/{folder}"
 
 
+def _heard_flags(flags: frozenset[str]) -> bool:
+    """Whether a message carries keywords of the user's Heard devices."""
+    return any(f.startswith("$Heard") for f in flags)
+
+
 def needs_text(facts: MessageFacts) -> bool:
     """Whether a message's text is worth fetching: not for lists or bulk mail. (Mail "from
     you" may be a website form's notification: form plugins send as the site's owner.)"""
@@ -181,6 +186,7 @@ class Intake:
         deltas: list[tuple[str, FolderDelta]] = []
         items: list[_Item] = []
         flagged: dict[str, set[str]] = {}      # source -> keys flagged \Answered
+        keyworded: dict[str, dict[str, frozenset[str]]] = {}   # source -> key -> flags
         for role, folder in folders:
             source = imap_source(account, folder)
             heads: dict[int, MessageFacts] = {}
@@ -208,6 +214,9 @@ class Intake:
             label = f"{account.name}:{folder}"
             keys = flagged.setdefault(source, set())
             keys.update(watch[uid] for uid in delta.answered if uid in watch)
+            heard_flags = keyworded.setdefault(source, {})
+            heard_flags.update({watch[uid]: f for uid, f in delta.flags.items()
+                                if uid in watch and _heard_flags(f)})
             for fetched in delta.new:
                 key = f"{delta.state.uidvalidity}:{fetched.uid}"
                 answered = role == "inbox" and "\\answered" in {f.lower()
@@ -222,6 +231,8 @@ class Intake:
                         problem = f"malformed: {exc.reason}"
                 items.append(_Item(role, source, label, key, f"UID {fetched.uid}",
                                    _server_when(facts, arrived), facts, problem, answered))
+                if role == "inbox" and _heard_flags(fetched.flags):
+                    keyworded.setdefault(source, {})[key] = fetched.flags
         items.sort(key=lambda i: i.at)
         with apply_lock or nullcontext(), self.store.transaction():
             for source, delta in deltas:
@@ -233,6 +244,8 @@ class Intake:
                 self._apply_safely(item, account.name, directory, own, now, report)
             for source, keys in flagged.items():
                 self._answered_elsewhere(source, keys, now, report)
+            for source, states in keyworded.items():
+                self._done_on_another_device(source, states, now, report)
             for _source, delta in deltas:
                 if not delta.unchanged:
                     self.store.save_imap_state(account.name, delta.folder,
@@ -255,6 +268,36 @@ class Intake:
                 self.store.save_inquiry(inquiry.answer(max(now, inquiry.last_activity)))
                 self.store.close_promises(inquiry.id, now)
                 report.answered.append(inquiry.id)
+
+    def _done_on_another_device(self, source: str, states: dict[str, frozenset[str]],
+                                now: datetime, report: SyncReport) -> None:
+        """Keywords another of the user's Heard devices set (heard.sharing): the client
+        was acknowledged, delegated or set aside there, or is being answered from there."""
+        from heard.domain.shared import Status, shared_state
+
+        if not states:
+            return
+        message_ids = self.store.inquiry_keys(source)
+        for key, flags in states.items():
+            state = shared_state(flags)
+            message_id = message_ids.get(key)
+            if not message_id:
+                continue
+            for inquiry in self.store.open_inquiries_in_thread([message_id]):
+                if inquiry.id is None or inquiry.message_id != message_id:
+                    continue
+                if state.owner:
+                    self.store.set_owner(inquiry.id, state.owner)
+                at = max(now, inquiry.last_activity)
+                if state.status is Status.ACKED and inquiry.state is InquiryState.WAITING:
+                    self.store.save_inquiry(inquiry.acknowledge(at))
+                    report.acknowledged.append(inquiry.id)
+                elif state.status is Status.DELEGATED and inquiry.state.is_open:
+                    self.store.save_inquiry(inquiry.delegate(at))
+                    report.acknowledged.append(inquiry.id)
+                elif state.status is Status.DISMISSED and inquiry.state.is_open:
+                    self.store.save_inquiry(inquiry.dismiss(at))
+                    report.acknowledged.append(inquiry.id)
 
     def _read(self, role: str, label: str, maildir: Maildir, now: datetime,
               report: SyncReport) -> Iterator[_Item]:

@@ -26,7 +26,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from heard.config import Account, ImapAccount, MaildirAccount, Settings
 from heard.domain.clock import Clock
@@ -35,7 +35,11 @@ from heard.errors import EngineError
 from heard.mail.imap import ImapError
 from heard.mail.maildir import Maildir
 from heard.mail.transport import Failure, MaildirTransport, SendError, Transport, crlf
+from heard.sharing import Where
 from heard.store import Store
+
+if TYPE_CHECKING:
+    from heard.sharing import Sharing
 
 log = logging.getLogger(__name__)
 
@@ -161,13 +165,19 @@ class _ClaimLost(Exception):
     """Another process started sending this message first."""
 
 
+class _TakenOver(Exception):
+    """Another device of the user took the client's message over (after our lease)."""
+
+
 class Outbox:
     def __init__(self, store: Store, clock: Clock, settings: Callable[[], Settings],
-                 on_failed: Callable[[OutboxItem, str], None]) -> None:
+                 on_failed: Callable[[OutboxItem, str], None],
+                 sharing: Callable[[], Sharing] | None = None) -> None:
         self.store = store
         self.clock = clock
         self._settings = settings
         self._on_failed = on_failed
+        self._sharing = sharing
         self._lock = threading.Lock()   # one flush at a time in this process
         self._active: set[str] = set()  # what this process has on the wire right now
 
@@ -240,7 +250,19 @@ class Outbox:
         except NoTransport as exc:
             return self._fail(item, str(exc))
 
+        where = Where.from_text(item.shared) if item.kind is not OutboxKind.TELL else None
+
         def on_the_wire() -> None:
+            if where is not None and self._sharing is not None:
+                # The last word before SMTP: this device still holds the claim, and now
+                # says it is sending (a device that finds it dead later will not resend).
+                try:
+                    holds = self._sharing().mark_sending(where)
+                except ImapError as exc:
+                    raise SendError(item.account, f"cannot reach the mail server to mark"
+                                    f" the reply as being sent: {exc.message}") from exc
+                if not holds:
+                    raise _TakenOver
             lease = self.clock.now() + LEASE
             if not self.store.update_outbox(item.message_id, OutboxState.SENDING, now,
                                             expect=OutboxState.QUEUED, next_try=lease,
@@ -255,14 +277,23 @@ class Outbox:
             self._active.discard(item.message_id)
             log.info("%s is being sent by another process", item.message_id)
             return self.store.outbox_item(item.message_id) or item
+        except _TakenOver:
+            self._active.discard(item.message_id)
+            self.store.update_outbox(item.message_id, OutboxState.CANCELLED, self.clock.now(),
+                                     expect=OutboxState.QUEUED,
+                                     error="another of your devices took this client over")
+            log.info("%s: another device took the claim over; not sent", item.message_id)
+            return self.store.outbox_item(item.message_id) or item
         except SendError as exc:
             try:
                 return self._failed_send(item, exc)
             finally:
                 self._active.discard(item.message_id)
         try:
-            done = OutboxState.FILED if transport.files_sent or self.sent_copy(item.account) \
-                is None else OutboxState.SENT
+            marks = where is not None   # the claim still needs its "done" keyword
+            done = OutboxState.FILED if not marks and (
+                transport.files_sent or self.sent_copy(item.account) is None) \
+                else OutboxState.SENT
             self.store.update_outbox(item.message_id, done, self.clock.now(), error="")
         finally:
             self._active.discard(item.message_id)
@@ -303,6 +334,11 @@ class Outbox:
 
     def _file(self, item: OutboxItem, check_first: bool = True) -> OutboxItem:
         try:
+            where = Where.from_text(item.shared)
+            if where is not None and self._sharing is not None \
+                    and item.kind is not OutboxKind.TELL:
+                kind = "delegated" if item.kind is OutboxKind.FORWARD else "acked"
+                self._sharing().mark(where, kind)
             copy = self.sent_copy(item.account)
             if copy is not None:
                 copy.file(item.raw, item.sent_at or self.clock.now(), check_first)

@@ -28,6 +28,7 @@ from heard.errors import EngineError
 from heard.mail.compose import build_forward, build_reply, make_message_id
 from heard.mail.parse import valid_address
 from heard.outbox import Outbox, crash_point
+from heard.sharing import Refused, Sharing, Where
 from heard.store import Store
 
 log = logging.getLogger(__name__)
@@ -77,6 +78,9 @@ class Host(Protocol):
 
     @property
     def outbox(self) -> Outbox: ...
+
+    @property
+    def sharing(self) -> Sharing: ...
 
     def busy(self, at: datetime | None = None) -> BusyState | None: ...
 
@@ -213,6 +217,45 @@ class Replies:
         now = host.clock.now()
         if reply_by is not None and reply_by <= now:
             raise ReplyError(f"{reply_by:%H:%M} has passed: promise a time still to come")
+        where = None
+        if not dry_run:
+            inquiry, client = self._open(inquiry_id, (InquiryState.WAITING,))
+            if self.reply_address(inquiry, client) is not None:
+                # Before anything is queued: no other device of the user's may answer too.
+                where = self._claim(inquiry)
+        try:
+            return self._acknowledge(inquiry_id, template, reply_by, dry_run, subject, body,
+                                     delay, automatic, now, where)
+        except BaseException:
+            if where is not None:
+                host.sharing.release(where)
+            raise
+
+    def _claim(self, inquiry: Inquiry) -> Where | None:
+        try:
+            return self.host.sharing.claim(inquiry).where
+        except Refused as exc:
+            self._follow(inquiry, exc)
+            raise
+
+    def _follow(self, inquiry: Inquiry, refused: Refused) -> None:
+        """Another device already took care of it: show that here too."""
+        store, now = self.host.store, self.host.clock.now()
+        assert inquiry.id is not None
+        if refused.owner:
+            store.set_owner(inquiry.id, refused.owner)
+        moved = {"acked": inquiry.acknowledge, "sent": inquiry.acknowledge,
+                 "delegated": inquiry.delegate, "dismissed": inquiry.dismiss,
+                 "answered": inquiry.answer}.get(refused.done)
+        if moved is not None and inquiry.state is InquiryState.WAITING:
+            store.move_inquiry(moved(max(now, inquiry.last_activity)), InquiryState.WAITING)
+            self.host._emit_changed()
+
+    def _acknowledge(self, inquiry_id: InquiryId, template: str | None,
+                     reply_by: datetime | None, dry_run: bool, subject: str | None,
+                     body: str | None, delay: timedelta, automatic: bool, now: datetime,
+                     where: Where | None) -> AckResult:
+        host = self.host
         with host._lock:
             inquiry, client = self._open(inquiry_id, (InquiryState.WAITING,))
             busy = host.busy(now)
@@ -256,7 +299,9 @@ class Replies:
                     message_id, inquiry_id, OutboxKind.AUTO if automatic else OutboxKind.ACK,
                     inquiry.account, bytes(msg), OutboxState.QUEUED, now,
                     next_try=now + delay if delay else None, thread=_thread(inquiry),
-                    recipient=to))
+                    recipient=to, shared=where.to_text() if where else ""))
+                if where is not None:
+                    host.store.set_owner(inquiry_id, host.sharing.instance)
                 host.store.add_promise(Promise(inquiry_id, client.id or ClientId(0), now,
                                                promised, f"reply by {values['reply_by']}"))
         crash_point("queued")
@@ -315,8 +360,14 @@ class Replies:
         with host._lock, host.store.transaction():
             item = host.outbox.cancel(message_id)
             self.unsend(item)
+        self._release(item)
         host._emit_changed()
         return item
+
+    def _release(self, item: OutboxItem) -> None:
+        where = Where.from_text(item.shared)
+        if where is not None and item.kind is not OutboxKind.TELL:
+            self.host.sharing.release(where)
 
     def unsend(self, item: OutboxItem) -> None:
         """What a message that never went out had changed, undone (inside a transaction)."""
@@ -349,6 +400,7 @@ class Replies:
     def failed(self, item: OutboxItem, reason: str) -> None:
         """The outbox's report of a message refused for good (inside its transaction)."""
         self.unsend(item)
+        self._release(item)
         what = {OutboxKind.ACK: "the acknowledgement", OutboxKind.AUTO:
                 "the automatic acknowledgement", OutboxKind.FORWARD: "the forward",
                 OutboxKind.TELL: "the note"}[item.kind]
@@ -393,6 +445,25 @@ class Replies:
         tell = (self._settings.tell_client if tell_client is None else tell_client) \
             and client.assistant_allowed and inquiry.state is InquiryState.WAITING
         original = None if dry_run else self._original(inquiry)
+        # Acknowledged already (here or on another device): the hand-over needs no claim, only
+        # the mark once it is out.
+        where = None if dry_run else (self.host.sharing.where(inquiry)
+                                      if inquiry.state is InquiryState.ACKNOWLEDGED
+                                      else self._claim(inquiry))
+        try:
+            return self._delegate(inquiry_id, helper, note, due, tell, dry_run, original,
+                                  where, now)
+        except BaseException:
+            if where is not None and inquiry.state is InquiryState.WAITING:
+                host.sharing.release(where)
+            raise
+
+    def _delegate(self, inquiry_id: InquiryId, helper: Assistant, note: str, due: datetime,
+                  tell: bool, dry_run: bool, original: bytes | None, where: Where | None,
+                  now: datetime) -> DelegateResult:
+        host = self.host
+        inquiry, client = self._open(inquiry_id, (InquiryState.WAITING,
+                                                  InquiryState.ACKNOWLEDGED))
         with host._lock:
             zone = self._settings.zone
             sender = self._sender(self._account(inquiry.account))
@@ -444,7 +515,7 @@ class Replies:
                 host.store.add_outbox(OutboxItem(
                     forward_id, inquiry_id, OutboxKind.FORWARD, inquiry.account,
                     bytes(forward), OutboxState.QUEUED, now, thread=_thread(inquiry),
-                    recipient=helper.address))
+                    recipient=helper.address, shared=where.to_text() if where else ""))
                 if tell_msg is not None:
                     host.store.add_outbox(OutboxItem(
                         tell_id, inquiry_id, OutboxKind.TELL, inquiry.account, bytes(tell_msg),
@@ -497,6 +568,8 @@ class Replies:
         settings = self._settings
         if not settings.autopilot_tiers:
             return []
+        if settings.autopilot_instance and settings.autopilot_instance != settings.instance:
+            return []   # another of the user's devices sends the automatic ones
         with self._autopilot_lock:   # the tick and a sync must not both pick one thread
             return self._autopilot(host, settings)
 

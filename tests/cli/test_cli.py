@@ -29,7 +29,7 @@ from tests.support.mail import MailFolders, drop, message
 BERLIN = ZoneInfo("Europe/Berlin")
 ISO_WITH_OFFSET = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d$")
 STATUS_KEYS = {"at", "count", "urgency", "busy", "waiting", "promises", "problems",
-               "accounts", "reports_due", "outbox", "delegations"}
+               "accounts", "reports_due", "outbox", "delegations", "instance"}
 CLIENT_KEYS = {"id", "name", "preferred_name", "tier", "channel", "emails", "domains", "phones",
                "preferences"}
 
@@ -484,7 +484,7 @@ def test_sync_then_status_lists_a_client_who_wrote(
     assert status["count"] == 1
     (item,) = status["waiting"]
     assert set(item) == {"id", "client", "channel", "received_at", "ack_due", "answer_due",
-                         "urgency", "subject", "from", "prospect"}
+                         "urgency", "subject", "from", "prospect", "owner"}
     assert item["id"] == report["new_inquiries"][0]
     assert set(item["client"]) == CLIENT_KEYS
     assert (item["client"]["id"], item["client"]["name"], item["client"]["preferred_name"]) == (

@@ -14,7 +14,7 @@ import logging
 import socket
 import ssl
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -211,6 +211,8 @@ class FolderDelta:
     answered: list[int]        # UIDs already known whose \\Answered flag is now set
     reset: bool = False        # UIDVALIDITY changed: everything known is stale
     unchanged: bool = False    # one STATUS said nothing happened
+    # The flags of known messages that changed (keywords other devices of the user set).
+    flags: dict[int, frozenset[str]] = field(default_factory=dict)
 
 
 Progress = Callable[[str, int, int], None]
@@ -352,10 +354,12 @@ class Connection:
                 # Mail that arrived between SELECT and SEARCH is fetched now: do not fetch
                 # it again next time.
                 state = FolderState(state.uidvalidity, max(uids) + 1, state.highestmodseq)
-            answered = self._answered(watch, previous) if watch and previous else []
+            flags = self._changed_flags(watch, previous) if watch and previous else {}
+            answered = sorted(uid for uid, f in flags.items()
+                              if "\\ANSWERED" in {x.upper() for x in f})
             # STATUS on a selected folder answers from the session's stale view.
             self._leave_folder()
-        return FolderDelta(folder, state, new, answered, reset=reset)
+        return FolderDelta(folder, state, new, answered, reset=reset, flags=flags)
 
     def _leave_folder(self) -> None:
         if "UNSELECT" in self.capabilities:
@@ -387,15 +391,16 @@ class Connection:
             if progress is not None:
                 progress(folder, min(start + BATCH, len(uids)), len(uids))
 
-    def _answered(self, watch: list[int], previous: FolderState) -> list[int]:
-        """Known messages now flagged \\Answered (by a phone, webmail, another client)."""
+    def _changed_flags(self, watch: list[int], previous: FolderState
+                       ) -> dict[int, frozenset[str]]:
+        """The flags of known messages that changed since last time: \\Answered set by a
+        phone or webmail, keywords set by the user's other Heard devices."""
         if self.condstore and previous.highestmodseq is not None:
             data = self._c.fetch(watch, ["FLAGS"],
                                  modifiers=[f"CHANGEDSINCE {previous.highestmodseq}"])
         else:
             data = self._c.fetch(watch, ["FLAGS"])
-        return sorted(uid for uid, item in data.items()
-                      if "\\ANSWERED" in {f.upper() for f in _flags(item.get(b"FLAGS", ()))})
+        return {uid: _flags(item.get(b"FLAGS", ())) for uid, item in data.items()}
 
     # push
 

@@ -267,6 +267,16 @@ class Store:
         rows = self._conn_query("PRAGMA quick_check", ())
         return "; ".join(str(r[0]) for r in rows[:5]) or "ok"
 
+    def set_owner(self, inquiry_id: InquiryId, owner: str) -> None:
+        """Which of the user's devices claimed or acted on this inquiry."""
+        with self.transaction() as conn:
+            conn.execute("UPDATE inquiries SET owner=? WHERE id=?", (owner, inquiry_id))
+
+    def owners(self) -> dict[InquiryId, str]:
+        return {InquiryId(r["id"]): r["owner"] for r in self._query(
+            "SELECT id, owner FROM inquiries WHERE owner != '' AND state IN"
+            " ('waiting', 'acknowledged', 'delegated')")}
+
     def state(self, key: str) -> str | None:
         rows = self._query("SELECT value FROM state WHERE key=?", (key,))
         return str(rows[0]["value"]) if rows else None
@@ -568,11 +578,11 @@ class Store:
         with self.transaction() as conn:
             conn.execute(
                 "INSERT INTO outbox (message_id, inquiry_id, kind, account, raw, state,"
-                " attempts, next_try, created_at, thread, recipient)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " attempts, next_try, created_at, thread, recipient, shared)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (item.message_id, item.inquiry_id, item.kind.value, item.account, item.raw,
                  item.state.value, item.attempts, _ts(item.next_try), _ts(item.created_at),
-                 item.thread, item.recipient),
+                 item.thread, item.recipient, item.shared),
             )
 
     @staticmethod
@@ -582,7 +592,7 @@ class Store:
             OutboxKind(r["kind"]), r["account"], bytes(r["raw"]), OutboxState(r["state"]),
             _req_dt(r["created_at"]), r["attempts"], _dt(r["next_try"]), _dt(r["sent_at"]),
             _dt(r["filed_at"]), r["error"] or "", r["thread"], r["recipient"],
-            r["claim"] or "")
+            r["claim"] or "", r["shared"])
 
     def outbox_item(self, message_id: str) -> OutboxItem | None:
         rows = self._query("SELECT * FROM outbox WHERE message_id=?", (message_id,))

@@ -189,6 +189,12 @@ MIGRATIONS: tuple[str, ...] = (
         value TEXT NOT NULL
     );
     """,
+    # 9: where the client's message is on the server, for the claim and the marks that
+    # keep several devices in step; which device acted on an inquiry.
+    """
+    ALTER TABLE outbox ADD COLUMN shared TEXT NOT NULL DEFAULT '';
+    ALTER TABLE inquiries ADD COLUMN owner TEXT NOT NULL DEFAULT '';
+    """,
 )
 
 LATEST = len(MIGRATIONS)

@@ -1,0 +1,264 @@
+"""One truth across devices: Heard's instances of one mailbox coordinate on the IMAP server.
+
+Before an acknowledgement or a delegation goes out, the client's message is claimed with
+keywords (heard.mail.shared_state): at most one instance sends, whichever clicked first.
+Just before SMTP the claimer marks it `$HeardSending`; once out, `$HeardAcked` or
+`$HeardDelegated`. Other instances see those keywords on their next sync (IDLE wakes them)
+and stop counting the client as waiting. Maildir accounts stay local and single-instance.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from heard.config import ImapAccount, Settings
+from heard.domain.clock import Clock
+from heard.domain.inquiries import Inquiry
+from heard.errors import EngineError
+from heard.mail.imap import ImapError
+from heard.store import Store
+
+if TYPE_CHECKING:
+    from heard.domain.shared import Lease, Mark
+    from heard.mail.imap import Connection
+    from heard.mail.shared_state import Capabilities
+
+log = logging.getLogger(__name__)
+
+LEASE = timedelta(minutes=10)
+
+
+@dataclass(frozen=True)
+class Where:
+    """The client's message on the server: what a claim and the marks act on."""
+
+    account: str
+    folder: str
+    uid: int
+
+    def to_text(self) -> str:
+        return json.dumps({"account": self.account, "folder": self.folder, "uid": self.uid})
+
+    @classmethod
+    def from_text(cls, text: str) -> Where | None:
+        if not text:
+            return None
+        data = json.loads(text)
+        return cls(str(data["account"]), str(data["folder"]), int(data["uid"]))
+
+
+class Refused(EngineError):
+    """The claim says another instance has it (or had it): nothing is sent from here."""
+
+    def __init__(self, message: str, done: str = "", owner: str = "") -> None:
+        super().__init__(message)
+        self.done = done      # "acked", "delegated", "dismissed", "answered", "sent" or ""
+        self.owner = owner
+
+
+@dataclass(frozen=True)
+class Claim:
+    """May this instance send? `where` is set when the server holds the claim."""
+
+    where: Where | None
+    note: str = ""        # said to the user when the account cannot coordinate
+
+
+class Sharing:
+    def __init__(self, store: Store, clock: Clock, settings: Callable[[], Settings]) -> None:
+        self.store = store
+        self.clock = clock
+        self._settings = settings
+        self._caps: dict[str, Capabilities] = {}
+        self._leases: dict[str, Lease] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def instance(self) -> str:
+        return self._settings().instance
+
+    def _account(self, name: str) -> ImapAccount | None:
+        return next((a for a in self._settings().accounts
+                     if a.name == name and isinstance(a, ImapAccount)), None)
+
+    def where(self, inquiry: Inquiry) -> Where | None:
+        """The client's message in one of the account's watched folders, if known."""
+        from heard.intake import imap_source
+
+        account = self._account(inquiry.account)
+        if account is None or not inquiry.message_id:
+            return None
+        sources = {imap_source(account, f): f for f in account.folders}
+        for source, key in self.store.seen_locations(inquiry.message_id):
+            folder = sources.get(source)
+            if folder is not None and ":" in key:
+                return Where(account.name, folder, int(key.rpartition(":")[2]))
+        return None
+
+    def _connect(self, account: ImapAccount) -> Connection:
+        from heard.imap_accounts import open_connection
+
+        return open_connection(account)
+
+    def capabilities(self, account: ImapAccount, conn: Connection | None = None
+                     ) -> Capabilities:
+        from heard.mail import shared_state
+
+        with self._lock:
+            caps = self._caps.get(account.name)
+        if caps is None:
+            own = conn or self._connect(account)
+            try:
+                caps = shared_state.detect(own, account.folders[0], self.instance)
+            finally:
+                if conn is None:
+                    own.close()
+            with self._lock:
+                self._caps[account.name] = caps
+        return caps
+
+    def claim(self, inquiry: Inquiry) -> Claim:
+        """Claim the client's message for this instance, or say why not (Refused)."""
+        from heard.mail import shared_state as ss
+
+        where = self.where(inquiry)
+        account = self._account(inquiry.account)
+        if where is None or account is None:
+            return Claim(None)   # a Maildir account, or a message no longer on the server
+        try:
+            conn = self._connect(account)
+        except ImapError as exc:
+            raise EngineError(
+                f"cannot reach {account.host} to make sure no other device of yours answers"
+                f" this client at the same moment ({exc.message}); nothing was sent, try"
+                " again") from exc
+        try:
+            caps = self.capabilities(account, conn)
+            sent = conn.find_sent(account.sent_folder)
+            with self._lock:
+                lease = self._leases.setdefault(account.name, _lease())
+
+            def sent_has_header() -> bool:
+                return bool(sent) and ss.sent_has_header(conn, sent or "", inquiry.message_id)
+
+            result = ss.claim(conn, where.folder, where.uid, self.instance, sent_has_header,
+                              lease, self.clock.now, caps=caps)
+        except ImapError as exc:
+            raise EngineError(f"could not claim the message on {account.host}: {exc.message};"
+                              " nothing was sent, try again") from exc
+        finally:
+            conn.close()
+        return self._decide(result, where, inquiry)
+
+    def _decide(self, result: object, where: Where, inquiry: Inquiry) -> Claim:
+        from heard.mail import shared_state as ss
+
+        if isinstance(result, ss.Claimed):
+            return Claim(where)
+        if isinstance(result, ss.Gone):
+            return Claim(None)
+        if isinstance(result, ss.LostTo):
+            raise Refused(f"your instance {result.owner!r} is already answering this client",
+                          owner=result.owner)
+        if isinstance(result, ss.AlreadyDone):
+            raise Refused(f"this client was already {_done_words(result.kind.value)} from"
+                          " another of your devices", done=result.kind.value)
+        if isinstance(result, ss.Unsure):
+            raise Refused(f"{result.reason}; settle it in `heard outbox` on"
+                          f" {result.owner or 'the other device'}", owner=result.owner or "")
+        if isinstance(result, ss.Contended):
+            raise EngineError("several of your devices tried to answer this client at once;"
+                              " nothing was sent, try again")
+        if isinstance(result, ss.NotShared):
+            designated = self._settings().designated_instance
+            if result.mode is ss.Mode.DESIGNATED and designated \
+                    and designated != self.instance:
+                raise Refused(f"{inquiry.account} cannot coordinate several devices (the"
+                              f" server keeps no keywords): replies go from {designated!r}"
+                              " only", owner=designated)
+            return Claim(None, note=result.reason)
+        raise AssertionError(f"unexpected claim result {result!r}")
+
+    # around the send
+
+    def mark_sending(self, where: Where) -> bool:
+        """Just before SMTP: True when this instance still holds the claim."""
+        from heard.mail import shared_state as ss
+
+        account = self._account(where.account)
+        if account is None:
+            return True
+        conn = self._connect(account)
+        try:
+            return ss.mark_sending(conn, where.folder, where.uid, self.instance,
+                                   caps=self.capabilities(account, conn))
+        finally:
+            conn.close()
+
+    def mark(self, where: Where, kind: Mark | str) -> None:
+        """Once out: `$HeardAcked` / `$HeardDelegated` / `$HeardDismissed` for every device."""
+        from heard.mail import shared_state as ss
+
+        account = self._account(where.account)
+        if account is None:
+            return
+        conn = self._connect(account)
+        try:
+            ss.mark(conn, where.folder, where.uid, kind)
+        finally:
+            conn.close()
+
+    def unmark(self, where: Where, keyword: str) -> None:
+        """Take a "done" keyword back (Undo of a dismissal)."""
+        account = self._account(where.account)
+        if account is None:
+            return
+        conn = self._connect(account)
+        try:
+            with conn._guard():
+                client = conn._c
+                client.select_folder(where.folder)
+                client.remove_flags([where.uid], [keyword.encode()], silent=True)
+                client.close_folder()
+        finally:
+            conn.close()
+
+    def release(self, where: Where) -> None:
+        """Undo before it went out: let the other devices act again."""
+        from heard.mail import shared_state as ss
+
+        account = self._account(where.account)
+        if account is None:
+            return
+        try:
+            conn = self._connect(account)
+            try:
+                ss.release(conn, where.folder, where.uid, self.instance)
+            finally:
+                conn.close()
+        except ImapError as exc:   # the claim stays; others take over after the lease
+            log.warning("could not release the claim on %s: %s", where, exc)
+
+    def describe(self, account: ImapAccount) -> str:
+        """How this account coordinates devices, in words (doctor, settings)."""
+        caps = self.capabilities(account)
+        return f"instance {self.instance!r}: {caps.describe()}"
+
+
+def _lease() -> Lease:
+    from heard.domain.shared import Lease
+
+    return Lease(LEASE)
+
+
+def _done_words(kind: str) -> str:
+    return {"acked": "acknowledged", "delegated": "handed to your assistant",
+            "dismissed": "set aside", "answered": "answered",
+            "sent": "acknowledged"}.get(kind, kind)
+
