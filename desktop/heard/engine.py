@@ -288,6 +288,8 @@ class Engine:
         return cls(profile, settings, Store(profile.database), clock)
 
     def close(self) -> None:
+        if self._sharing is not None:
+            self._sharing.close()
         self._closed = True
         self.stop_watching()
         with self._lock:  # never in the middle of a sync

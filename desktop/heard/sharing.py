@@ -9,13 +9,16 @@ and stop counting the client as waiting. Maildir accounts stay local and single-
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import random
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from heard.config import ImapAccount, Settings
 from heard.domain.clock import Clock
@@ -30,6 +33,7 @@ if TYPE_CHECKING:
     from heard.mail.shared_state import Capabilities
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 LEASE = timedelta(minutes=10)
 
@@ -78,6 +82,38 @@ class Sharing:
         self._caps: dict[str, Capabilities] = {}
         self._leases: dict[str, Lease] = {}
         self._lock = threading.Lock()
+        # One connection per account, kept between claims and marks (a login costs more
+        # than the claim itself); one operation at a time on it.
+        self._conns: dict[str, Connection] = {}
+        self._conn_locks: dict[str, threading.Lock] = {}
+
+    def _using(self, account: ImapAccount, work: Callable[[Connection], T]) -> T:
+        """Run `work` on the account's kept connection; a dead one is replaced and the work
+        tried once more (every operation here is safe to repeat)."""
+        with self._lock:
+            lock = self._conn_locks.setdefault(account.name, threading.Lock())
+        with lock:
+            for attempt in (1, 2):
+                conn = self._conns.get(account.name)
+                fresh = conn is None
+                if conn is None:
+                    conn = self._conns[account.name] = self._connect(account)
+                try:
+                    return work(conn)
+                except ImapError:
+                    self._conns.pop(account.name, None)
+                    with contextlib.suppress(Exception):
+                        conn.abort()
+                    if fresh or attempt == 2:
+                        raise
+            raise AssertionError("unreachable")
+
+    def close(self) -> None:
+        with self._lock:
+            conns, self._conns = list(self._conns.values()), {}
+        for conn in conns:
+            with contextlib.suppress(Exception):
+                conn.close()
 
     @property
     def instance(self) -> str:
@@ -113,12 +149,10 @@ class Sharing:
         with self._lock:
             caps = self._caps.get(account.name)
         if caps is None:
-            own = conn or self._connect(account)
-            try:
-                caps = shared_state.detect(own, account.folders[0], self.instance)
-            finally:
-                if conn is None:
-                    own.close()
+            def detect(c: Connection) -> Capabilities:
+                return shared_state.detect(c, account.folders[0], self.instance)
+
+            caps = detect(conn) if conn is not None else self._using(account, detect)
             with self._lock:
                 self._caps[account.name] = caps
         return caps
@@ -131,29 +165,31 @@ class Sharing:
         account = self._account(inquiry.account)
         if where is None or account is None:
             return Claim(None)   # a Maildir account, or a message no longer on the server
+        with self._lock:
+            lease = self._leases.setdefault(account.name, _lease())
+
+        def run(conn: Connection) -> object:
+            caps = self.capabilities(account, conn)
+            sent = conn.find_sent(account.sent_folder)
+
+            def sent_has_header() -> bool:
+                return bool(sent) and ss.sent_has_header(conn, sent or "", inquiry.message_id)
+
+            return ss.claim(conn, where.folder, where.uid, self.instance, sent_has_header,
+                            lease, self.clock.now, caps=caps)
+
         try:
-            conn = self._connect(account)
+            result = self._using(account, run)
+            for _ in range(2):   # nobody won a crowded round: a short random pause, again
+                if not isinstance(result, ss.Contended):
+                    break
+                time.sleep(random.uniform(0.05, 0.3))
+                result = self._using(account, run)
         except ImapError as exc:
             raise EngineError(
                 f"cannot reach {account.host} to make sure no other device of yours answers"
                 f" this client at the same moment ({exc.message}); nothing was sent, try"
                 " again") from exc
-        try:
-            caps = self.capabilities(account, conn)
-            sent = conn.find_sent(account.sent_folder)
-            with self._lock:
-                lease = self._leases.setdefault(account.name, _lease())
-
-            def sent_has_header() -> bool:
-                return bool(sent) and ss.sent_has_header(conn, sent or "", inquiry.message_id)
-
-            result = ss.claim(conn, where.folder, where.uid, self.instance, sent_has_header,
-                              lease, self.clock.now, caps=caps)
-        except ImapError as exc:
-            raise EngineError(f"could not claim the message on {account.host}: {exc.message};"
-                              " nothing was sent, try again") from exc
-        finally:
-            conn.close()
         return self._decide(result, where, inquiry)
 
     def _decide(self, result: object, where: Where, inquiry: Inquiry) -> Claim:
@@ -194,12 +230,9 @@ class Sharing:
         account = self._account(where.account)
         if account is None:
             return True
-        conn = self._connect(account)
-        try:
-            return ss.mark_sending(conn, where.folder, where.uid, self.instance,
-                                   caps=self.capabilities(account, conn))
-        finally:
-            conn.close()
+        return self._using(account, lambda conn: ss.mark_sending(
+            conn, where.folder, where.uid, self.instance,
+            caps=self.capabilities(account, conn)))
 
     def mark(self, where: Where, kind: Mark | str) -> None:
         """Once out: `$HeardAcked` / `$HeardDelegated` / `$HeardDismissed` for every device."""
@@ -208,26 +241,22 @@ class Sharing:
         account = self._account(where.account)
         if account is None:
             return
-        conn = self._connect(account)
-        try:
-            ss.mark(conn, where.folder, where.uid, kind)
-        finally:
-            conn.close()
+        self._using(account, lambda conn: ss.mark(conn, where.folder, where.uid, kind))
 
     def unmark(self, where: Where, keyword: str) -> None:
         """Take a "done" keyword back (Undo of a dismissal)."""
         account = self._account(where.account)
         if account is None:
             return
-        conn = self._connect(account)
-        try:
+
+        def unmark(conn: Connection) -> None:
             with conn._guard():
                 client = conn._c
                 client.select_folder(where.folder)
                 client.remove_flags([where.uid], [keyword.encode()], silent=True)
                 client.close_folder()
-        finally:
-            conn.close()
+
+        self._using(account, unmark)
 
     def release(self, where: Where) -> None:
         """Undo before it went out: let the other devices act again."""
@@ -237,11 +266,8 @@ class Sharing:
         if account is None:
             return
         try:
-            conn = self._connect(account)
-            try:
-                ss.release(conn, where.folder, where.uid, self.instance)
-            finally:
-                conn.close()
+            self._using(account, lambda conn: ss.release(conn, where.folder, where.uid,
+                                                         self.instance))
         except ImapError as exc:   # the claim stays; others take over after the lease
             log.warning("could not release the claim on %s: %s", where, exc)
 

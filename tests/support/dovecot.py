@@ -150,10 +150,19 @@ DOMAIN = "localhost"
 ELSEWHERE = "elsewhere"
 
 
+_given: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A port nothing listens on, never the same twice in this process (the kernel may
+    hand a just-closed port out again, and a server asking for several would collide)."""
+    while True:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = int(sock.getsockname()[1])
+        if port not in _given:
+            _given.add(port)
+            return port
 
 
 def wait_port(port: int, timeout: float = 10.0) -> None:

@@ -1,0 +1,186 @@
+"""Several Heard instances on one mailbox, as separate processes, end to end: real
+Dovecot, a real SMTP server delivering to the client's mailbox, the real keyring."""
+
+from __future__ import annotations
+
+import email.utils
+import os
+import subprocess
+import sys
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from email.parser import BytesHeaderParser
+from pathlib import Path
+
+import pytest
+
+from heard.config import ConfigFile
+from heard.domain.clients import Client
+from heard.engine import Engine, EngineEvent
+from heard.paths import Profile
+from tests.outbox.conftest import sending_profile
+from tests.support.dovecot import Dovecot, MailUser
+from tests.support.keyring import keyring_service, real_keyring  # noqa: F401
+from tests.support.smtp import FaultySmtp
+
+RACE = """
+import random, sys
+from heard.engine import Engine, EngineError
+from heard.paths import Profile
+
+engine = Engine.open(Profile.locate(sys.argv[1]))
+engine.sync()
+ids = [item.inquiry.id for item in engine.status().waiting]
+random.Random(sys.argv[2]).shuffle(ids)
+sent = refused = 0
+reasons = {}
+for inquiry_id in ids:
+    try:
+        result = engine.acknowledge(inquiry_id)
+        sent += result.sent
+        if not result.sent:
+            reasons[result.state] = reasons.get(result.state, 0) + 1
+    except EngineError as exc:
+        refused += 1
+        reason = str(exc).split(";")[0][:60]
+        reasons[reason] = reasons.get(reason, 0) + 1
+engine.close()
+print(sent, refused, reasons)
+"""
+
+
+def _client_mail(me: MailUser, client: MailUser, n: int) -> bytes:
+    date = email.utils.format_datetime(datetime.now(UTC))
+    return (f"From: Margaret Hale <{client.address}>\r\nTo: {me.address}\r\n"
+            f"Subject: Matter {n}\r\nMessage-ID: <m{n}-{os.getpid()}@hale.example>\r\n"
+            f"Date: {date}\r\n\r\nCould you look at matter {n}?\r\n").encode()
+
+
+def _instance(root: Path, me: MailUser, client: MailUser, smtp: FaultySmtp,
+              name: str) -> Profile:
+    profile = sending_profile(root / name, me, smtp.port, smtp.cert)
+    ConfigFile(profile.config).set("sharing", "instance", name)
+    engine = Engine.open(profile)
+    try:
+        engine.add_client(Client("Margaret Hale", emails=(client.address,),
+                                 preferred_name="Megge", tier="vip"))
+    finally:
+        engine.close()
+    return profile
+
+
+def _acks(user: MailUser) -> Counter[str]:
+    """How many acknowledgements of each client message are in the user's INBOX."""
+    conn = user.client()
+    try:
+        conn.select_folder("INBOX", readonly=True)
+        uids = conn.search(["HEADER", "X-Heard-Acknowledges", ""])
+        found: Counter[str] = Counter()
+        for start in range(0, len(uids), 500):
+            data = conn.fetch(uids[start:start + 500], ["BODY.PEEK[HEADER]"])
+            for item in data.values():
+                head = BytesHeaderParser().parsebytes(item[b"BODY[HEADER]"])
+                found[str(head["X-Heard-Acknowledges"])] += 1
+        return found
+    finally:
+        conn.logout()
+
+
+@pytest.fixture
+def team(tmp_path: Path, dovecot: Dovecot, faulty_smtp: FaultySmtp,
+         real_keyring: object) -> Iterator[tuple[MailUser, MailUser, list[Profile]]]:  # noqa: F811
+    me, client = dovecot.add_user(), dovecot.add_user()
+    profiles = [_instance(tmp_path, me, client, faulty_smtp, name) for name in ("a", "b", "c")]
+    yield me, client, profiles
+
+
+MESSAGES = int(os.environ.get("HEARD_RACE_MESSAGES", "500"))
+
+
+def test_three_instances_racing_send_exactly_one_acknowledgement_each(
+        team: tuple[MailUser, MailUser, list[Profile]]) -> None:
+    me, client, profiles = team
+    sent_ids = set()
+    for n in range(MESSAGES):
+        raw = _client_mail(me, client, n)
+        me.append(raw)
+        sent_ids.add(str(BytesHeaderParser().parsebytes(raw)["Message-ID"]))
+    procs = [subprocess.Popen([sys.executable, "-c", RACE, str(p.root), p.root.name],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for p in profiles]
+    results = [p.communicate(timeout=600) for p in procs]
+    assert all(p.returncode == 0 for p in procs), [err[-2000:] for _out, err in results]
+    sent = [int(out.split()[0]) for out, _err in results]
+    assert sum(sent) == MESSAGES, [out for out, _err in results]  # every client heard back
+    acks = _acks(client)
+    assert set(acks) == sent_ids                 # ... about every message ...
+    assert max(acks.values()) == 1               # ... exactly once, in the client's mailbox
+    assert sum(1 for s in sent if s) >= 2        # and the instances really raced
+
+
+def test_an_acknowledgement_on_one_instance_clears_the_others(
+        team: tuple[MailUser, MailUser, list[Profile]]) -> None:
+    me, client, (first, second, _third) = team
+    me.append(_client_mail(me, client, 1))
+    watching = Engine.open(second)
+    try:
+        watching.sync()
+        assert watching.status().count == 1
+        changed = threading.Event()
+
+        def on_event(event: EngineEvent) -> None:
+            if event.kind == "changed" and watching.status().count == 0:
+                changed.set()
+
+        watching.subscribe(on_event)
+        watching.start_watching()
+        acker = Engine.open(first)
+        try:
+            acker.sync()
+            (item,) = acker.status().waiting
+            assert item.inquiry.id is not None and acker.acknowledge(item.inquiry.id).sent
+        finally:
+            acker.close()
+        assert changed.wait(60), "the watching instance never saw the acknowledgement"
+        assert watching.status().count == 0
+        # And it will not answer the client a second time.
+        (inquiry,) = [i for i in watching.store.open_inquiries()]
+        assert inquiry.state.value == "acknowledged"
+    finally:
+        watching.close()
+
+
+def test_an_instance_away_during_many_changes_catches_up(
+        team: tuple[MailUser, MailUser, list[Profile]]) -> None:
+    me, client, (first, second, _third) = team
+    for n in range(30):
+        me.append(_client_mail(me, client, n))
+    away = Engine.open(second)
+    try:
+        away.sync()
+        assert away.status().count == 1 and len(away.status().waiting) == 30
+    finally:
+        away.close()
+    busy = Engine.open(first)
+    try:
+        busy.sync()
+        waiting = [i.inquiry.id for i in busy.status().waiting]
+        for inquiry_id in waiting[:20]:
+            assert inquiry_id is not None
+            busy.acknowledge(inquiry_id)
+        for inquiry_id in waiting[20:25]:
+            assert inquiry_id is not None
+            busy.dismiss(inquiry_id)
+    finally:
+        busy.close()
+    back = Engine.open(second)
+    try:
+        back.sync()
+        states = Counter(i.state.value for i in back.store.inquiries_between(
+            datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC)))
+        assert states == {"acknowledged": 20, "dismissed": 5, "waiting": 5}
+        assert set(back.status().owners.values()) == {"a"}
+    finally:
+        back.close()
