@@ -67,7 +67,7 @@ class Result:
         return f"{mark}  {self.name}: {self.detail}"
 
 
-class Warning_(Exception):  # noqa: N801  (not the builtin Warning)
+class CheckWarning(Exception):
     """Raised by a check: the piece works, but this machine lacks something (not a failure)."""
 
 
@@ -77,7 +77,7 @@ class CheckFailed(Exception):
 
 @dataclass(frozen=True)
 class Check:
-    """One self-test: `run` returns what it saw (one line), raises Warning_ for a warning,
+    """One self-test: `run` returns what it saw (one line), raises CheckWarning for a warning,
     and anything else is a failure."""
 
     name: str
@@ -90,7 +90,7 @@ def run_checks(checks: Iterable[Check]) -> Iterator[Result]:
         try:
             detail = check.run()
             verdict = Verdict.OK
-        except Warning_ as exc:
+        except CheckWarning as exc:
             detail, verdict = str(exc), Verdict.WARN
         except CheckFailed as exc:
             detail, verdict = str(exc), Verdict.FAIL
@@ -302,7 +302,7 @@ def check_keyring() -> str:
     forced = os.environ.get(secrets.ENV_BACKEND)
     where = f" (chosen by {secrets.ENV_BACKEND})" if forced else ""
     if name.startswith("none"):
-        raise Warning_(f"no keyring available{where}: {name}; the backends load"
+        raise CheckWarning(f"no keyring available{where}: {name}; the backends load"
                        f" ({', '.join(found)}) but none can be used here")
     return f"{name}{where}; backends: {', '.join(found)}"
 
@@ -373,7 +373,7 @@ def check_tls() -> str:
     if store:
         where.append(f"{store} loaded")
     if not where:
-        raise Warning_(f"{ssl.OPENSSL_VERSION}, but no trusted CA certificates (looked in"
+        raise CheckWarning(f"{ssl.OPENSSL_VERSION}, but no trusted CA certificates (looked in"
                        f" {paths.openssl_cafile} and {paths.openssl_capath}): secure"
                        " connections will fail; install ca-certificates or set SSL_CERT_FILE")
     return f"{ssl.OPENSSL_VERSION}; CA certificates: {', '.join(where)}"

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from heard import selftest
-from heard.selftest import Check, CheckFailed, Warning_
+from heard.selftest import Check, CheckFailed, CheckWarning
 
 #: Qt platform plugins a build must carry: on Linux X11, Wayland, and offscreen (for tests
 #: and this self-test on a machine without a display).
@@ -86,7 +86,7 @@ def check_fonts() -> str:
 
     families = QFontDatabase.families()
     if not families:
-        raise Warning_("no fonts found: text in the window and the badge number will be"
+        raise CheckWarning("no fonts found: text in the window and the badge number will be"
                        " missing (install fonts-dejavu-core or any font)")
     font = QFontInfo(QGuiApplication.font()).family()
     return f"{len(families)} font families; the interface uses {font}"
@@ -165,7 +165,7 @@ def check_tray() -> str:
     app.processEvents()
     del tray, menu
     if not available:
-        raise Warning_(f"no system tray on {app.platformName()} here: Heard would show its"
+        raise CheckWarning(f"no system tray on {app.platformName()} here: Heard would show its"
                        " small window instead (the icon and its menu were made)")
     if not visible:
         raise CheckFailed("a system tray is there, but the icon did not become visible")
@@ -242,7 +242,7 @@ def check_notifications() -> str:
 
     probe = notify.probe_dbus()
     if probe is None:
-        raise Warning_("no notification server on a D-Bus session bus here: toasts would be"
+        raise CheckWarning("no notification server on a D-Bus session bus here: toasts would be"
                        f" the tray's own balloons; {plyer}")
     try:
         actions = "with" if "actions" in probe.capabilities else "without"
