@@ -497,11 +497,49 @@ class Engine:
                                             report)
         if only is None:
             self._flush_outbox(report)
+            self._take_requests(report)
             self.refresh_calendars(force=True)
             self.autopilot()
         if report.changed:
             self._emit(EngineEvent("changed", tuple(report.new_inquiries)))
         return report
+
+    def _take_requests(self, report: SyncReport) -> None:
+        """The designated device sends what the user's other devices asked it to (on a
+        server that keeps no keywords, the only safe way for several devices)."""
+        settings = self.settings
+        if settings.designated_instance not in ("", settings.instance):
+            return
+        from heard.mail.imap import ImapError
+        from heard.mail.shared_state import Mode
+
+        for account in self._imap_accounts_list():
+            try:
+                if self.sharing.capabilities(account).mode is not Mode.DESIGNATED:
+                    continue
+                self.sharing.take_requests(account, self._requested)
+            except (ImapError, EngineError) as exc:
+                report.errors.append(f"{account.name}: requests of your other devices: {exc}")
+
+    def _requested(self, kind: str, message_id: str, options: dict[str, str],
+                   by: str) -> None:
+        if kind != "ack":
+            log.warning("a request of %r to %s is not known here; dropped", by, kind)
+            return
+        for inquiry in self.store.open_inquiries_in_thread([message_id]):
+            if inquiry.message_id == message_id and inquiry.state is InquiryState.WAITING \
+                    and inquiry.id is not None:
+                reply_by = options.get("reply_by")
+                promised = datetime.fromisoformat(reply_by) if reply_by else None
+                log.info("acknowledging inquiry %s as %r asked", inquiry.id, by)
+                try:
+                    self.acknowledge(inquiry.id, options.get("template") or None,
+                                     promised if promised and promised > self.clock.now()
+                                     else None)
+                except EngineError as exc:   # already done, or no longer possible
+                    log.warning("the acknowledgement %r asked for: %s", by, exc)
+                return
+        log.warning("%r asked to acknowledge %s, which is not waiting here", by, message_id)
 
     def explain(self, raw: bytes) -> Explanation:
         """The intake's verdict on one message, without storing anything."""

@@ -28,7 +28,7 @@ from heard.errors import EngineError
 from heard.mail.compose import build_forward, build_reply, make_message_id
 from heard.mail.parse import valid_address
 from heard.outbox import Outbox, crash_point
-from heard.sharing import Refused, Sharing, Where
+from heard.sharing import Claim, Refused, Sharing, Where
 from heard.store import Store
 
 log = logging.getLogger(__name__)
@@ -222,7 +222,17 @@ class Replies:
             inquiry, client = self._open(inquiry_id, (InquiryState.WAITING,))
             if self.reply_address(inquiry, client) is not None:
                 # Before anything is queued: no other device of the user's may answer too.
-                where = self._claim(inquiry)
+                claim = self._claim_or_request(inquiry)
+                if claim.requested:
+                    options = {k: v for k, v in (("template", template or ""), (
+                        "reply_by", reply_by.isoformat() if reply_by else "")) if v}
+                    host.sharing.request(inquiry, "ack", options)
+                    return AckResult(inquiry_id, "", self.reply_address(inquiry, client) or "",
+                                     "", "", reply_by or now, template or "", sent=False,
+                                     state="requested", error="the mail server cannot"
+                                     " coordinate your devices: it goes out from"
+                                     f" {claim.requested!r}")
+                where = claim.where
         try:
             return self._acknowledge(inquiry_id, template, reply_by, dry_run, subject, body,
                                      delay, automatic, now, where)
@@ -232,8 +242,15 @@ class Replies:
             raise
 
     def _claim(self, inquiry: Inquiry) -> Where | None:
+        claim = self._claim_or_request(inquiry)
+        if claim.requested:
+            raise Refused(f"the mail server cannot coordinate your devices: replies go from"
+                          f" {claim.requested!r} only", owner=claim.requested)
+        return claim.where
+
+    def _claim_or_request(self, inquiry: Inquiry) -> Claim:
         try:
-            return self.host.sharing.claim(inquiry).where
+            return self.host.sharing.claim(inquiry)
         except Refused as exc:
             self._follow(inquiry, exc)
             raise

@@ -28,7 +28,7 @@ from heard.mail.imap import ImapError
 from heard.store import Store
 
 if TYPE_CHECKING:
-    from heard.domain.shared import Lease, Mark
+    from heard.domain.shared import InstanceId, Lease, Mark
     from heard.mail.imap import Connection
     from heard.mail.shared_state import Capabilities
 
@@ -72,6 +72,7 @@ class Claim:
 
     where: Where | None
     note: str = ""        # said to the user when the account cannot coordinate
+    requested: str = ""   # the designated device that was asked to send it instead
 
 
 class Sharing:
@@ -215,11 +216,49 @@ class Sharing:
             designated = self._settings().designated_instance
             if result.mode is ss.Mode.DESIGNATED and designated \
                     and designated != self.instance:
-                raise Refused(f"{inquiry.account} cannot coordinate several devices (the"
-                              f" server keeps no keywords): replies go from {designated!r}"
-                              " only", owner=designated)
+                return Claim(None, note=result.reason, requested=designated)
             return Claim(None, note=result.reason)
         raise AssertionError(f"unexpected claim result {result!r}")
+
+    # the designated device (servers without keywords)
+
+    def request(self, inquiry: Inquiry, kind: str, options: dict[str, str]) -> None:
+        """Ask the designated device to send this (a small message in the `Heard` folder)."""
+        from heard.mail import shared_state as ss
+
+        account = self._account(inquiry.account)
+        if account is None:
+            raise EngineError("only an IMAP account can pass a reply to another device")
+        request = ss.Request(kind, inquiry.message_id, ss_instance(self.instance),
+                             self.clock.now(), options)
+        try:
+            self._using(account, lambda conn: ss.queue_request(conn, request))
+        except ImapError as exc:
+            raise EngineError(f"could not pass the reply to your other device: {exc.message}"
+                              "; nothing was sent, try again") from exc
+
+    def take_requests(self, account: ImapAccount,
+                      handle: Callable[[str, str, dict[str, str], str], None]) -> int:
+        """On the designated device: carry out what the others asked (kind, client
+        Message-ID, options, request id), each at most once (the id is remembered)."""
+        from heard.mail import shared_state as ss
+
+        def run(request: ss.Request) -> None:
+            key = f"request:{request.id}"
+            if self.store.state(key) is not None:
+                return
+            handle(request.kind, request.message_id, dict(request.options),
+                   request.requested_by)
+            self.store.set_state(key, self.clock.now().isoformat())
+
+        # A connection of its own: each request's acknowledgement claims and marks on the
+        # kept one meanwhile, while this one holds the `Heard` folder open.
+        conn = self._connect(account)
+        try:
+            taken = ss.take_requests(conn, run)
+        finally:
+            conn.close()
+        return len(taken.handled)
 
     # around the send
 
@@ -275,6 +314,12 @@ class Sharing:
         """How this account coordinates devices, in words (doctor, settings)."""
         caps = self.capabilities(account)
         return f"instance {self.instance!r}: {caps.describe()}"
+
+
+def ss_instance(name: str) -> InstanceId:
+    from heard.domain.shared import instance_id
+
+    return instance_id(name)
 
 
 def _lease() -> Lease:

@@ -10,7 +10,7 @@ import pytest
 
 from heard.config import ConfigFile
 from heard.domain.clients import Client
-from heard.engine import Engine, EngineError
+from heard.engine import Engine
 from heard.paths import Profile
 from tests.outbox.conftest import sending_profile
 from tests.shared.conftest import restrict
@@ -71,20 +71,23 @@ def test_a_server_that_keeps_no_keywords_lets_only_the_designated_device_send(
     me.append(b"From: a@b.example\r\nAuto-Submitted: auto-generated\r\nSubject: hello\r\n"
               b"\r\nhello\r\n")   # so the Maildir exists
     restrict(me, "lrsitekx")               # everything but keywords ("w")
-    other = _engine(tmp_path, me, faulty_smtp, "lap", designated="desk")
-    try:
-        inquiry_id = _waiting(other, me)
-        with pytest.raises(EngineError, match="replies go from 'desk' only"):
-            other.acknowledge(inquiry_id)
-        assert faulty_smtp.received == []
-        (account,) = other.settings.accounts
-        assert "keywords" in other.sharing.describe(account)
-    finally:
-        other.close()
+    lap = _engine(tmp_path, me, faulty_smtp, "lap", designated="desk")
     desk = _engine(tmp_path, me, faulty_smtp, "desk", designated="desk")
     try:
-        (inquiry_id,) = desk.sync().new_inquiries   # the same client message
-        assert desk.acknowledge(inquiry_id).sent
+        inquiry_id = _waiting(lap, me)
+        (account,) = lap.settings.accounts
+        assert "keywords" in lap.sharing.describe(account)
+        # The laptop passes its one-click acknowledgement to the desk, sends nothing itself.
+        result = lap.acknowledge(inquiry_id)
+        assert (result.sent, result.state) == (False, "requested")
+        assert "'desk'" in result.error
+        assert faulty_smtp.received == []
+        desk.sync()                                  # the desk sends it, once
+        desk.sync()
         assert len(faulty_smtp.received) == 1
+        lap.sync()                                   # and the laptop sees it in Sent
+        assert lap.status().count == 0
     finally:
+        lap.close()
         desk.close()
+
