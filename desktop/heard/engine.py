@@ -513,13 +513,16 @@ class Engine:
         from heard.mail.imap import ImapError
         from heard.mail.shared_state import Mode
 
+        failed = " ".join(report.errors)
         for account in self._imap_accounts_list():
+            if f"{account.name}:" in failed:
+                continue   # its sync already said what is wrong
             try:
                 if self.sharing.capabilities(account).mode is not Mode.DESIGNATED:
                     continue
                 self.sharing.take_requests(account, self._requested)
             except (ImapError, EngineError) as exc:
-                report.errors.append(f"{account.name}: requests of your other devices: {exc}")
+                log.warning("%s: requests of your other devices: %s", account.name, exc)
 
     def _requested(self, kind: str, message_id: str, options: dict[str, str],
                    by: str) -> None:
