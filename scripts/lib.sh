@@ -24,11 +24,9 @@ TEST_PACKAGES=(xvfb xauth openbox trayer dunst libnotify-bin dbus-daemon dbus-bi
   imagemagick x11-utils x11-xserver-utils x11-apps time
   dovecot-imapd dovecot-lmtpd postfix openssl gnome-keyring isync
   debootstrap binutils shellcheck)   # tests/installers: a clean Debian 12 chroot, objdump
-# PyInstaller needs the shared libpython of the system's python3 (a pyenv or python.org
-# build brings its own; Debian's python3 does not).
-if command -v python3 >/dev/null && python3 -c 'import sysconfig, sys
-sys.exit(0 if sysconfig.get_config_var("Py_ENABLE_SHARED") else 1)' 2>/dev/null; then :
-else
+# PyInstaller (tests/installers) needs the shared libpython of the system's python3:
+# Debian ships it apart from the interpreter.
+if command -v python3 >/dev/null; then
   TEST_PACKAGES+=("libpython$(python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')")
 fi
 
