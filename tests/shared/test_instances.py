@@ -184,3 +184,41 @@ def test_an_instance_away_during_many_changes_catches_up(
         assert set(back.status().owners.values()) == {"a"}
     finally:
         back.close()
+
+
+def test_a_claimer_killed_before_sending_is_taken_over_after_the_lease_and_sends_once(
+        team: tuple[MailUser, MailUser, list[Profile]], faulty_smtp: FaultySmtp) -> None:
+    from datetime import timedelta
+
+    from heard.domain.clock import FixedClock
+    from heard.engine import EngineError
+    from heard.outbox import CRASH_ENV
+
+    me, client, (first, second, _third) = team
+    me.append(_client_mail(me, client, 1))
+    prepare = Engine.open(first)
+    try:
+        (inquiry_id,) = prepare.sync().new_inquiries
+    finally:
+        prepare.close()
+    killed = subprocess.run(
+        [sys.executable, "-m", "heard", "--profile", str(first.root), "ack", str(inquiry_id)],
+        env={**os.environ, CRASH_ENV: "queued"}, capture_output=True, text=True, timeout=120)
+    assert killed.returncode == -9, killed.stderr        # claimed, queued, then SIGKILL
+    clock = FixedClock(datetime.now(UTC))
+    other = Engine.open(second, clock)
+    try:
+        (theirs,) = other.sync().new_inquiries
+        with pytest.raises(EngineError, match="'a' is already answering"):
+            other.acknowledge(theirs)                     # within the lease: hands off
+        clock.advance(timedelta(minutes=11))
+        assert other.acknowledge(theirs).sent             # after it, and Sent is empty
+    finally:
+        other.close()
+    restarted = subprocess.run(
+        [sys.executable, "-m", "heard", "--profile", str(first.root), "outbox", "flush"],
+        capture_output=True, text=True, timeout=120)
+    assert restarted.returncode == 0, restarted.stderr
+    acks = _acks(client)
+    assert list(acks.values()) == [1]                     # the client got exactly one
+    assert len(faulty_smtp.received) == 1
