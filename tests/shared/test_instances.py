@@ -222,3 +222,37 @@ def test_a_claimer_killed_before_sending_is_taken_over_after_the_lease_and_sends
     acks = _acks(client)
     assert list(acks.values()) == [1]                     # the client got exactly one
     assert len(faulty_smtp.received) == 1
+
+
+def test_a_claimer_killed_after_smtp_and_before_filing_is_unsure_never_sent_twice(
+        team: tuple[MailUser, MailUser, list[Profile]], faulty_smtp: FaultySmtp) -> None:
+    from datetime import timedelta
+
+    from heard.domain.clock import FixedClock
+    from heard.engine import EngineError
+    from heard.outbox import CRASH_ENV
+
+    me, client, (first, second, _third) = team
+    me.append(_client_mail(me, client, 1))
+    prepare = Engine.open(first)
+    try:
+        (inquiry_id,) = prepare.sync().new_inquiries
+    finally:
+        prepare.close()
+    killed = subprocess.run(
+        [sys.executable, "-m", "heard", "--profile", str(first.root), "ack", str(inquiry_id)],
+        env={**os.environ, CRASH_ENV: "sent"}, capture_output=True, text=True, timeout=120)
+    assert killed.returncode == -9, killed.stderr        # accepted by SMTP, not yet filed
+    clock = FixedClock(datetime.now(UTC))
+    other = Engine.open(second, clock)
+    try:
+        (theirs,) = other.sync().new_inquiries
+        with pytest.raises(EngineError):
+            other.acknowledge(theirs)
+        clock.advance(timedelta(minutes=11))
+        with pytest.raises(EngineError, match="settle it"):
+            other.acknowledge(theirs)                     # unsure: never a guess
+    finally:
+        other.close()
+    assert len(faulty_smtp.received) == 1
+    assert list(_acks(client).values()) == [1]
