@@ -17,7 +17,6 @@ QUEUED to SENDING is a conditional update, so only one of them puts a message on
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import signal
@@ -117,13 +116,18 @@ def _message_id(raw: bytes) -> str:
     return str(BytesHeaderParser(policy=policy.compat32).parsebytes(raw).get("Message-ID", ""))
 
 
+def _start_time(pid: int) -> str | None:
+    """When a process started (clock ticks since boot, from /proc); None if unknown."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:  # noqa: PTH123
+            return fh.read().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
 def _process_token() -> str:
     """This process, told apart from a later one that reuses its pid."""
-    start = ""
-    with contextlib.suppress(OSError, IndexError):
-        stat = open(f"/proc/{os.getpid()}/stat").read()  # noqa: SIM115,PTH123
-        start = stat.rsplit(")", 1)[1].split()[19]
-    return f"{socket.gethostname()}:{os.getpid()}:{start}"
+    return f"{socket.gethostname()}:{os.getpid()}:{_start_time(os.getpid()) or ''}"
 
 
 TOKEN = _process_token()
@@ -142,11 +146,7 @@ def _alive(token: str) -> bool:
     except PermissionError:
         pass
     if start:
-        try:
-            with open(f"/proc/{pid}/stat") as fh:  # noqa: PTH123
-                return fh.read().rsplit(")", 1)[1].split()[19] == start
-        except (OSError, IndexError):
-            return False
+        return _start_time(pid) == start
     return True
 
 

@@ -10,7 +10,7 @@ import sys
 import threading
 from collections import Counter
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.parser import BytesHeaderParser
 from pathlib import Path
 
@@ -18,7 +18,8 @@ import pytest
 
 from heard.config import ConfigFile
 from heard.domain.clients import Client
-from heard.engine import Engine, EngineEvent
+from heard.domain.clock import FixedClock
+from heard.engine import Engine, EngineError, EngineEvent
 from heard.paths import Profile
 from tests.outbox.conftest import sending_profile
 from tests.support.dovecot import Dovecot, MailUser
@@ -186,12 +187,10 @@ def test_an_instance_away_during_many_changes_catches_up(
         back.close()
 
 
-def test_a_claimer_killed_before_sending_is_taken_over_after_the_lease_and_sends_once(
-        team: tuple[MailUser, MailUser, list[Profile]], faulty_smtp: FaultySmtp) -> None:
-    from datetime import timedelta
-
-    from heard.domain.clock import FixedClock
-    from heard.engine import EngineError
+def _killed_claimer(team: tuple[MailUser, MailUser, list[Profile]], step: str
+                    ) -> tuple[MailUser, Profile, Engine, FixedClock, int]:
+    """Instance a claims a new client message and is SIGKILLed at `step` of its outbox;
+    instance b (on a clock the test moves) has synced the same message."""
     from heard.outbox import CRASH_ENV
 
     me, client, (first, second, _third) = team
@@ -203,12 +202,18 @@ def test_a_claimer_killed_before_sending_is_taken_over_after_the_lease_and_sends
         prepare.close()
     killed = subprocess.run(
         [sys.executable, "-m", "heard", "--profile", str(first.root), "ack", str(inquiry_id)],
-        env={**os.environ, CRASH_ENV: "queued"}, capture_output=True, text=True, timeout=120)
-    assert killed.returncode == -9, killed.stderr        # claimed, queued, then SIGKILL
+        env={**os.environ, CRASH_ENV: step}, capture_output=True, text=True, timeout=120)
+    assert killed.returncode == -9, killed.stderr
     clock = FixedClock(datetime.now(UTC))
     other = Engine.open(second, clock)
+    (theirs,) = other.sync().new_inquiries
+    return client, first, other, clock, int(theirs)
+
+
+def test_a_claimer_killed_before_sending_is_taken_over_after_the_lease_and_sends_once(
+        team: tuple[MailUser, MailUser, list[Profile]], faulty_smtp: FaultySmtp) -> None:
+    client, first, other, clock, theirs = _killed_claimer(team, "queued")
     try:
-        (theirs,) = other.sync().new_inquiries
         with pytest.raises(EngineError, match="'a' is already answering"):
             other.acknowledge(theirs)                     # within the lease: hands off
         clock.advance(timedelta(minutes=11))
@@ -219,34 +224,14 @@ def test_a_claimer_killed_before_sending_is_taken_over_after_the_lease_and_sends
         [sys.executable, "-m", "heard", "--profile", str(first.root), "outbox", "flush"],
         capture_output=True, text=True, timeout=120)
     assert restarted.returncode == 0, restarted.stderr
-    acks = _acks(client)
-    assert list(acks.values()) == [1]                     # the client got exactly one
+    assert list(_acks(client).values()) == [1]            # the client got exactly one
     assert len(faulty_smtp.received) == 1
 
 
 def test_a_claimer_killed_after_smtp_and_before_filing_is_unsure_never_sent_twice(
         team: tuple[MailUser, MailUser, list[Profile]], faulty_smtp: FaultySmtp) -> None:
-    from datetime import timedelta
-
-    from heard.domain.clock import FixedClock
-    from heard.engine import EngineError
-    from heard.outbox import CRASH_ENV
-
-    me, client, (first, second, _third) = team
-    me.append(_client_mail(me, client, 1))
-    prepare = Engine.open(first)
+    client, _first, other, clock, theirs = _killed_claimer(team, "sent")
     try:
-        (inquiry_id,) = prepare.sync().new_inquiries
-    finally:
-        prepare.close()
-    killed = subprocess.run(
-        [sys.executable, "-m", "heard", "--profile", str(first.root), "ack", str(inquiry_id)],
-        env={**os.environ, CRASH_ENV: "sent"}, capture_output=True, text=True, timeout=120)
-    assert killed.returncode == -9, killed.stderr        # accepted by SMTP, not yet filed
-    clock = FixedClock(datetime.now(UTC))
-    other = Engine.open(second, clock)
-    try:
-        (theirs,) = other.sync().new_inquiries
         with pytest.raises(EngineError):
             other.acknowledge(theirs)
         clock.advance(timedelta(minutes=11))
