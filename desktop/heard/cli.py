@@ -548,6 +548,48 @@ def cmd_outbox(args: argparse.Namespace, engine: Engine) -> int:
     return 0
 
 
+def cmd_sharing(args: argparse.Namespace, engine: Engine) -> int:
+    """This device among the user's others: its name, each account's mode, and the
+    settings they share (standards, templates, the designated device)."""
+    from heard.config import ImapAccount
+    from heard.mail.imap import ImapError
+
+    settings = engine.settings
+    shared = engine.share_settings(push=args.action == "push") \
+        if args.action in ("sync", "push") else engine.shared_settings.status()
+    accounts: list[dict[str, str | None]] = []
+    for account in settings.accounts:
+        if not isinstance(account, ImapAccount):
+            accounts.append({"name": account.name, "mode": "local",
+                             "describe": "a Maildir folder stays local to this device"})
+            continue
+        try:
+            caps = engine.sharing.capabilities(account)
+            accounts.append({"name": account.name, "mode": caps.mode.value,
+                             "describe": caps.describe()})
+        except (ImapError, EngineError) as exc:
+            accounts.append({"name": account.name, "mode": None,
+                             "describe": f"cannot tell: {exc}"})
+    if args.json:
+        _dump({"instance": settings.instance,
+               "autopilot_instance": settings.autopilot_instance or None,
+               "designated_instance": settings.designated_instance or None,
+               "accounts": accounts, "shared_settings": shared.to_json()})
+    else:
+        print(f"This device: {settings.instance!r}"
+              + (f"; automatic acknowledgements from {settings.autopilot_instance!r}"
+                 if settings.autopilot_instance else "")
+              + (f"; the designated device is {settings.designated_instance!r}"
+                 if settings.designated_instance else ""))
+        for entry in accounts:
+            print(f"  {entry['name']}: {entry['describe']}")
+        print("Shared settings (standards, templates, designated device): "
+              + shared.describe(settings.zone))
+    if shared.error and args.json:
+        print(f"heard: shared settings: {shared.error}", file=sys.stderr)
+    return 1 if shared.error and args.action in ("sync", "push") else 0
+
+
 def cmd_close(args: argparse.Namespace, engine: Engine) -> int:
     if args.command == "answered":
         inquiry = engine.mark_answered(InquiryId(args.id))
@@ -1152,6 +1194,13 @@ def _parser() -> argparse.ArgumentParser:
     outbox.add_argument("message_id", nargs="?", metavar="MESSAGE-ID")
     outbox.add_argument("--all", action="store_true", help="also the last two weeks' sent")
 
+    sharing = sub.add_parser("sharing", parents=[common, jsonp],
+                             help="this device among your others, and the settings they share")
+    sharing.add_argument("action", nargs="?", default="status",
+                         choices=["status", "sync", "push"],
+                         help="status (default); sync: agree on the shared settings now;"
+                              " push: this device's standards, templates and designated"
+                              " device replace the shared ones")
     prospect = sub.add_parser("prospect", parents=[common, jsonp],
                               help="decide on a prospect: client, prospect, not-a-client")
     prospect.add_argument("decision",
@@ -1291,6 +1340,7 @@ COMMANDS: dict[str | None, Callable[[argparse.Namespace, Engine], int]] = {
     "clients": cmd_clients, "account": cmd_account, "answered": cmd_close, "dismiss": cmd_close,
     "explain": cmd_explain, "busy": cmd_busy, "stats": cmd_stats, "log-call": cmd_log_call,
     "prospect": cmd_prospect, "delegate": cmd_delegate, "outbox": cmd_outbox,
+    "sharing": cmd_sharing,
     "doctor": cmd_doctor,
 }
 

@@ -132,6 +132,8 @@ def _accounts(engine: Engine) -> Iterator[Check]:
                                                          if health.problem else ""))
             if isinstance(account, ImapAccount):
                 yield _sharing(engine, account)
+                if account == engine.shared_settings.account():
+                    yield _shared_settings(engine)
         if account.smtp is None:
             sends = isinstance(account, ImapAccount) or account.outbox is None
             if sends:
@@ -165,6 +167,22 @@ def _sharing(engine: Engine, account: ImapAccount) -> Check:
         return ok(name, detail)
     return Check(name, Verdict.WARN, detail, "with one device this does not matter; with"
                  " several, name the one that sends: [sharing] designated_instance")
+
+
+def _shared_settings(engine: Engine) -> Check:
+    """The standards, templates and designated device every device agrees on, as the last
+    sync left them (the doctor only reads: a sync may write to the server)."""
+    status = engine.shared_settings.status()
+    detail = status.describe(engine.settings.zone).replace("\n  ", "; ")
+    if status.error:
+        return Check("shared settings", Verdict.WARN, detail,
+                     "fix what it names, then `heard sharing sync`")
+    if status.conflict:
+        return Check("shared settings", Verdict.WARN, detail,
+                     "check the settings window; what was replaced is in"
+                     " shared-settings-replaced.json in the profile (`heard sharing push`"
+                     " makes this device's the shared ones)")
+    return ok("shared settings", detail)
 
 
 def _calendars(engine: Engine) -> Iterator[Check]:

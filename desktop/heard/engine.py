@@ -54,6 +54,7 @@ if TYPE_CHECKING:
     from heard.mail.watch import MaildirWatcher
     from heard.outbox import Outbox, Outcome
     from heard.replies import AckResult, DelegateResult, Replies
+    from heard.shared_settings import SharedSettingsSync, SharedStatus
     from heard.sharing import Sharing
 
 log = logging.getLogger(__name__)
@@ -173,6 +174,7 @@ class Engine:
         self._replies: Replies | None = None
         self._outbox: Outbox | None = None
         self._sharing: Sharing | None = None
+        self._shared_settings: SharedSettingsSync | None = None
         if settings.reply_template not in self.templates:
             store.close()
             raise EngineError(
@@ -205,6 +207,34 @@ class Engine:
 
             self._sharing = Sharing(self.store, self.clock, lambda: self.settings)
         return self._sharing
+
+    @property
+    def shared_settings(self) -> SharedSettingsSync:
+        """Standards, templates and the designated device, agreed on the mail server."""
+        if self._shared_settings is None:
+            from heard.shared_settings import SharedSettingsSync
+
+            self._shared_settings = SharedSettingsSync(
+                self.profile, self.store, self.clock, lambda: self.settings,
+                lambda: self.sharing)
+        return self._shared_settings
+
+    def share_settings(self, publish: bool = False, force: bool = True,
+                       push: bool = False) -> SharedStatus:
+        """Agree on the shared settings with the user's other devices now (`publish`: the
+        user just saved them here; `push`: this device's replace them). Takes up what
+        another device changed."""
+        sync = self.shared_settings
+        if not force and not sync.due():
+            return sync.status()
+        status = sync.sync(publish=publish, push=push)
+        if status.action == "applied":
+            self.templates = load_templates(self.profile.templates)
+            self.reload_settings()
+            self._emit(EngineEvent("changed"))
+        if status.error:
+            log.warning("shared settings: %s", status.error)
+        return status
 
     @property
     def config_problem(self) -> str:
@@ -498,6 +528,8 @@ class Engine:
         if only is None:
             self._flush_outbox(report)
             self._take_requests(report)
+            if self._imap_accounts_list():
+                self.share_settings(force=False)
             self.refresh_calendars(force=True)
             self.autopilot()
         if report.changed:

@@ -88,6 +88,10 @@ class Sharing:
         self._conns: dict[str, Connection] = {}
         self._conn_locks: dict[str, threading.Lock] = {}
 
+    def using(self, account: ImapAccount, work: Callable[[Connection], T]) -> T:
+        """Run `work` on the account's kept connection (shared settings use it too)."""
+        return self._using(account, work)
+
     def _using(self, account: ImapAccount, work: Callable[[Connection], T]) -> T:
         """Run `work` on the account's kept connection; a dead one is replaced and the work
         tried once more (every operation here is safe to repeat)."""

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import tomlkit
 import tomlkit.exceptions
+from tomlkit.items import Table
 
 from heard.domain.templates import Template, TemplateError
 
 
-def _parse(text: str, origin: str) -> dict[str, Template]:
+def parse_templates(text: str, origin: str) -> dict[str, Template]:
     try:
         data = tomlkit.parse(text).unwrap()
     except tomlkit.exceptions.ParseError as exc:
@@ -28,12 +31,54 @@ def _parse(text: str, origin: str) -> dict[str, Template]:
 def default_templates() -> dict[str, Template]:
     text = resources.files("heard.resources").joinpath("templates/default.toml").read_text(
         encoding="utf-8")
-    return _parse(text, "default templates")
+    return parse_templates(text, "default templates")
 
 
 def load_templates(profile_file: Path) -> dict[str, Template]:
     """The defaults, overridden and extended by the user's own file if there is one."""
     templates = default_templates()
     if profile_file.exists():
-        templates.update(_parse(profile_file.read_text(encoding="utf-8"), str(profile_file)))
+        text = profile_file.read_text(encoding="utf-8")
+        templates.update(parse_templates(text, str(profile_file)))
     return templates
+
+
+def write_templates(path: Path, templates: Mapping[str, tuple[str, str, str]]) -> bool:
+    """Write the user's templates.toml so that, over the shipped defaults, it gives
+    `templates` (name -> (subject, body, promise)). Only what differs from the shipped
+    text is kept; the user's comments and order survive. Validate first
+    (template_problems); True if the file changed."""
+    shipped = default_templates()
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    document = tomlkit.parse(text) if text else tomlkit.document()
+    if not text:
+        document.add(tomlkit.comment("Your reply templates (over Heard's shipped ones)."
+                                     " Edited by the settings window; comments are kept."))
+    for name in [n for n in document if n not in templates]:
+        del document[name]
+    for name, (subject, body, promise) in templates.items():
+        base = shipped.get(name)
+        if base is not None and (base.subject, base.body, base.promise) == \
+                (subject, body, promise):
+            if name in document:   # back to the shipped text
+                del document[name]
+            continue
+        table = document.get(name)
+        if not isinstance(table, Table):
+            table = tomlkit.table()
+            document[name] = table
+        wanted: dict[str, Any] = {"subject": subject, "body": body}
+        if promise != "next_free" or "promise" in table:
+            wanted["promise"] = promise
+        for key, value in wanted.items():
+            if table.get(key) != value:
+                table[key] = tomlkit.string(value, multiline="\n" in value) \
+                    if key == "body" else value
+    new = tomlkit.dumps(document)
+    if new == text:
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".toml.tmp")
+    tmp.write_text(new, encoding="utf-8")
+    tmp.replace(path)
+    return True

@@ -19,7 +19,9 @@ from tomlkit.items import AoT, Table
 
 from heard.config import SCHEMA, STANDARD_SCHEMA, ConfigError, ConfigFile, settings_from
 from heard.domain.templates import Template, TemplateError
-from heard.template_files import default_templates
+from heard.template_files import write_templates
+
+__all__ = ["write_templates"]  # where the windows have always imported it from
 
 Edit = Callable[[Any], None]   # applied to the tomlkit document before it is validated
 
@@ -171,44 +173,3 @@ def template_problems(templates: Mapping[str, tuple[str, str, str]]) -> list[str
         except TemplateError as exc:
             problems.append(f"templates.{name}: {exc.problem}")
     return problems
-
-
-def write_templates(path: Path, templates: Mapping[str, tuple[str, str, str]]) -> bool:
-    """Write the user's templates.toml so that, over the shipped defaults, it gives
-    `templates` (name -> (subject, body, promise)). Only what differs from the shipped
-    text is kept; the user's comments and order survive. Validate first
-    (template_problems); True if the file changed."""
-    shipped = default_templates()
-    text = path.read_text(encoding="utf-8") if path.exists() else ""
-    document = tomlkit.parse(text) if text else tomlkit.document()
-    if not text:
-        document.add(tomlkit.comment("Your reply templates (over Heard's shipped ones)."
-                                     " Edited by the settings window; comments are kept."))
-    for name in [n for n in document if n not in templates]:
-        del document[name]
-    for name, (subject, body, promise) in templates.items():
-        base = shipped.get(name)
-        if base is not None and (base.subject, base.body, base.promise) == \
-                (subject, body, promise):
-            if name in document:   # back to the shipped text
-                del document[name]
-            continue
-        table = document.get(name)
-        if not isinstance(table, Table):
-            table = tomlkit.table()
-            document[name] = table
-        wanted: dict[str, Any] = {"subject": subject, "body": body}
-        if promise != "next_free" or "promise" in table:
-            wanted["promise"] = promise
-        for key, value in wanted.items():
-            if table.get(key) != value:
-                table[key] = tomlkit.string(value, multiline="\n" in value) \
-                    if key == "body" else value
-    new = tomlkit.dumps(document)
-    if new == text:
-        return False
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".toml.tmp")
-    tmp.write_text(new, encoding="utf-8")
-    tmp.replace(path)
-    return True

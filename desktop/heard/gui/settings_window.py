@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
 )
 
 from heard import config
-from heard.config import WEEKDAYS, ConfigError, Settings, format_duration
+from heard.config import WEEKDAYS, ConfigError, ImapAccount, Settings, format_duration
 from heard.domain.clock import Counting, Span
 from heard.domain.standards import Standard
 from heard.engine import Engine, Status
@@ -85,7 +85,13 @@ def apply_saved(engine: Engine) -> bool:
     from heard.template_files import load_templates
 
     engine.templates = load_templates(engine.profile.templates)
-    return engine.reload_settings()
+    changed = engine.reload_settings()
+    if any(isinstance(a, ImapAccount) for a in engine.settings.accounts):
+        # The standards, templates and designated device are the user's other devices'
+        # too: a change saved here goes to the server now (a conflict is remembered and
+        # shown by the window, `heard sharing` and `heard doctor`).
+        engine.share_settings(publish=True)
+    return changed
 
 
 class SettingsWindow(QDialog):
@@ -191,7 +197,8 @@ class SettingsWindow(QDialog):
         form = QFormLayout(mail)
         self.mail_window = QLineEdit(format_duration(settings.mail_window))
         form.addRow("A first look at a mailbox goes bac&k:", self.mail_window)
-        for box in (you, calendar, prospects, mail):
+        devices = self._devices_box(settings)
+        for box in (you, calendar, prospects, mail, devices):
             layout.addWidget(box)
         layout.addStretch(1)
         self.fields.update({
@@ -204,6 +211,35 @@ class SettingsWindow(QDialog):
             "prospects.internal_domains": self.internal_domains,
             "prospects.show_apart": self.prospects_apart, "mail.window": self.mail_window})
         return page
+
+    def _devices_box(self, settings: Settings) -> QGroupBox:
+        """This device among the user's others; the settings they share, and any conflict."""
+        box = QGroupBox("Your devices (and your assistant's)")
+        form = QFormLayout(box)
+        self.instance = QLineEdit(settings.instance_setting)
+        self.instance.setPlaceholderText(settings.instance)
+        self.autopilot_instance = QLineEdit(settings.autopilot_instance)
+        self.autopilot_instance.setPlaceholderText("any device with the autopilot on")
+        self.designated_instance = QLineEdit(settings.designated_instance)
+        self.designated_instance.setPlaceholderText("this one")
+        shared = self.engine.shared_settings.status()
+        self.shared_state = QLabel("Shared with your other devices (standards, templates and"
+                                   " the two devices below): "
+                                   + shared.describe(settings.zone))
+        self.shared_state.setTextFormat(Qt.TextFormat.PlainText)
+        self.shared_state.setWordWrap(True)
+        self.shared_state.setAccessibleName("Shared settings")
+        if shared.conflict or shared.error:
+            self.shared_state.setStyleSheet("color: #c62828")
+        form.addRow("T&his device's name:", self.instance)
+        form.addRow("Automatic acknowledgements onl&y from:", self.autopilot_instance)
+        form.addRow("Design&ated device (servers without keywords):",
+                    self.designated_instance)
+        form.addRow(self.shared_state)
+        self.fields.update({"sharing.instance": self.instance,
+                            "sharing.autopilot_instance": self.autopilot_instance,
+                            "sharing.designated_instance": self.designated_instance})
+        return box
 
     # standards
 
@@ -451,6 +487,10 @@ class SettingsWindow(QDialog):
             ("prospects", "internal_domains", _csv(self.internal_domains.text())),
             ("prospects", "show_apart", self.prospects_apart.isChecked()),
             ("mail", "window", self.mail_window.text().strip()),
+            ("sharing", "instance", self.instance.text().strip().lower()),
+            ("sharing", "autopilot_instance", self.autopilot_instance.text().strip().lower()),
+            ("sharing", "designated_instance",
+             self.designated_instance.text().strip().lower()),
             ("notifications", "paused", self.paused.isChecked()),
             ("notifications", "warn_before_ack", self.warn_ack.text().strip()),
             ("notifications", "warn_before_answer", self.warn_answer.text().strip()),

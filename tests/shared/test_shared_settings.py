@@ -1,0 +1,264 @@
+"""Standards, templates and the designated device, agreed by every device on the server
+(IMAP METADATA on `shared_dovecot`; a settings message in `Heard` on `plain_dovecot`)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from pytestqt.qtbot import QtBot
+
+from heard.config import ConfigFile
+from heard.domain.clients import Channel
+from heard.engine import Engine
+from heard.mail import shared_state_fallback as fb
+from heard.shared_settings import REPLACED_FILE
+from tests.imap.conftest import imap_profile
+from tests.shared.conftest import connection
+from tests.support.dovecot import Dovecot, MailUser
+from tests.support.keyring import keyring_service, real_keyring  # noqa: F401
+
+pytestmark = pytest.mark.usefixtures("real_keyring")
+
+TEMPLATE = ('[on-site]\nsubject = "Re: {subject}"\nbody = """Dear {client.name},\n'
+            'I am with a client until {busy_until}; I will call you at {reply_by}.\n"""\n')
+
+
+class Devices:
+    def __init__(self, root: Path, me: MailUser) -> None:
+        self.root = root
+        self.me = me
+        self.engines: dict[str, Engine] = {}
+
+    def open(self, instance: str) -> Engine:
+        profile = imap_profile(self.root / instance, self.me)
+        ConfigFile(profile.config).set("sharing", "instance", instance)
+        engine = self.engines[instance] = Engine.open(profile)
+        return engine
+
+    def close(self) -> None:
+        for engine in self.engines.values():
+            engine.close()
+
+
+@pytest.fixture
+def devices(tmp_path: Path, shared_dovecot: Dovecot) -> Iterator[Devices]:
+    found = Devices(tmp_path, shared_dovecot.add_user())
+    yield found
+    found.close()
+
+
+def _edit(engine: Engine, changes: list[tuple[str, str, object]], templates: str = "",
+          ) -> None:
+    ConfigFile(engine.profile.config).set_many(changes)
+    if templates:
+        engine.profile.templates.write_text(templates, encoding="utf-8")
+    engine.reload_settings()
+
+
+def test_the_first_device_publishes_and_a_joining_one_takes_them_keeping_its_own(
+        devices: Devices) -> None:
+    desk = devices.open("desk")
+    _edit(desk, [("standards.vip", "ack_within", "10m"),
+                 ("standards.vip", "answer_within", "2h"),
+                 ("sharing", "designated_instance", "desk")], TEMPLATE)
+    published = desk.share_settings()
+    assert (published.action, published.version, published.where) == \
+        ("published", 1, "metadata")
+    assert published.written_by == "desk" and not published.error
+
+    lap = devices.open("lap")
+    _edit(lap, [("standards.default", "ack_within", "45m")])
+    taken = lap.share_settings()
+    assert taken.action == "applied" and taken.version == 1
+    assert "took the shared settings of 'desk'" in taken.conflict
+    assert lap.settings.standards.for_contact("vip", Channel.EMAIL).ack_within == timedelta(minutes=10)
+    assert lap.settings.standards.for_contact("default", Channel.EMAIL).ack_within == timedelta(minutes=30)
+    assert lap.settings.designated_instance == "desk"
+    assert "on-site" in lap.templates          # the engine took up the new templates too
+    assert lap.settings.instance == "lap"      # the device's own name is never shared
+    # What the laptop had is kept, not lost.
+    (kept,) = json.loads((lap.profile.root / REPLACED_FILE).read_text())
+    assert kept["settings"]["standards"]["default"]["ack_within"] == "45m"
+
+    again = lap.share_settings()   # nothing moved: nothing written, no new version
+    assert (again.action, again.version) == ("none", 1)
+
+
+def test_a_change_saved_on_one_device_reaches_the_other(devices: Devices) -> None:
+    desk, lap = devices.open("desk"), devices.open("lap")
+    desk.share_settings()
+    lap.share_settings()
+    _edit(lap, [("standards.default", "ack_within", "20m"),
+                ("sharing", "autopilot_instance", "lap")])
+    pushed = lap.share_settings(publish=True)
+    assert (pushed.action, pushed.version, pushed.written_by) == ("published", 2, "lap")
+    assert not pushed.conflict
+
+    events: list[str] = []
+    desk.subscribe(lambda event: events.append(event.kind))
+    taken = desk.share_settings()
+    assert (taken.action, taken.version, taken.conflict) == ("applied", 2, "")
+    assert desk.settings.standards.for_contact("default", Channel.EMAIL).ack_within == timedelta(minutes=20)
+    assert desk.settings.autopilot_instance == "lap"
+    assert "changed" in events
+    # heard.toml still reads as the user wrote it: comments and other sections survive.
+    text = desk.profile.config.read_text()
+    assert "[user]" in text and 'instance = "desk"' in text
+
+
+def test_an_edit_of_heard_toml_is_published_at_the_next_sync(devices: Devices) -> None:
+    desk, lap = devices.open("desk"), devices.open("lap")
+    desk.share_settings()
+    lap.share_settings()
+    _edit(desk, [("standards.default", "answer_within", "4h")])
+    assert desk.share_settings().action == "published"
+    assert lap.share_settings().action == "applied"
+    assert lap.settings.standards.for_contact("default", Channel.EMAIL).answer_within == timedelta(hours=4)
+
+
+def test_when_both_changed_the_later_wins_and_the_other_is_kept_and_reported(
+        devices: Devices) -> None:
+    desk, lap = devices.open("desk"), devices.open("lap")
+    desk.share_settings()
+    lap.share_settings()
+    _edit(lap, [("standards.default", "ack_within", "25m")])     # earlier, not published
+    past = time.time() - 60
+    for path in (lap.profile.config,):
+        os.utime(path, (past, past))
+    _edit(desk, [("standards.default", "ack_within", "15m")])
+    desk.share_settings(publish=True)
+
+    result = lap.share_settings()
+    assert result.action == "applied"
+    assert "'desk' changed the shared settings" in result.conflict
+    assert lap.settings.standards.for_contact("default", Channel.EMAIL).ack_within == timedelta(minutes=15)
+    (kept,) = json.loads((lap.profile.root / REPLACED_FILE).read_text())
+    assert kept["settings"]["standards"]["default"]["ack_within"] == "25m"
+    # The conflict stays visible (heard sharing --json) until the settings move again.
+    out = subprocess.run([sys.executable, "-m", "heard", "sharing", "--json", "--profile",
+                          str(lap.profile.root)], capture_output=True, text=True, check=True)
+    shown = json.loads(out.stdout)
+    assert shown["instance"] == "lap"
+    assert shown["shared_settings"]["conflict"] == result.conflict
+    assert shown["shared_settings"]["written_by"] == "desk"
+    assert shown["accounts"][0]["mode"] == "full"
+
+
+def test_a_save_over_a_newer_version_wins_and_says_whose_change_it_replaced(
+        devices: Devices) -> None:
+    desk, lap = devices.open("desk"), devices.open("lap")
+    desk.share_settings()
+    lap.share_settings()
+    _edit(desk, [("standards.default", "ack_within", "15m")])
+    desk.share_settings(publish=True)                       # version 2, lap has not seen it
+    _edit(lap, [("standards.default", "ack_within", "5m")])
+    saved = lap.share_settings(publish=True)                # the user pressed Save here
+    assert (saved.action, saved.version) == ("published", 3)
+    assert "changed by 'desk'" in saved.conflict and "replaced theirs" in saved.conflict
+    assert desk.share_settings().action == "applied"
+    assert desk.settings.standards.for_contact("default", Channel.EMAIL).ack_within == timedelta(minutes=5)
+    (kept,) = json.loads((lap.profile.root / REPLACED_FILE).read_text())
+    assert kept["written_by"] == "desk" and kept["version"] == 2
+
+
+def test_shared_settings_this_device_cannot_use_are_reported_and_not_applied(
+        devices: Devices, conns: list) -> None:
+    lap = devices.open("lap")
+    lap.share_settings()
+    conn = connection(devices.me, conns)
+    bad = {"standards": {"default": {"ack_within": "soon"}}, "templates": {},
+           "sharing": {"designated_instance": "", "autopilot_instance": ""}}
+    fb.write_settings(conn, bad, 1, "odd", datetime.now(UTC))
+    before = lap.profile.config.read_text()
+    result = lap.share_settings()
+    assert result.action == "kept"
+    assert "cannot be used here" in result.error and "ack_within" in result.error
+    assert lap.profile.config.read_text() == before
+    assert "cannot be used here" in lap.share_settings().error   # still said, next time too
+    assert lap.settings.standards.for_contact("default", Channel.EMAIL).ack_within == timedelta(minutes=30)
+
+
+def test_without_metadata_the_settings_live_in_one_message_in_the_heard_folder(
+        tmp_path: Path, plain_dovecot: Dovecot) -> None:
+    group = Devices(tmp_path, plain_dovecot.add_user())
+    try:
+        desk, lap = group.open("desk"), group.open("lap")
+        assert desk.share_settings().where == "message"
+        lap.share_settings()
+        for minutes in (12, 14):
+            _edit(desk, [("standards.default", "ack_within", f"{minutes}m")])
+            desk.share_settings(publish=True)
+        assert lap.share_settings().version == 3
+        assert lap.settings.standards.for_contact("default", Channel.EMAIL).ack_within == timedelta(minutes=14)
+        client = group.me.client()
+        try:
+            client.select_folder(fb.HEARD_FOLDER, readonly=True)
+            assert len(client.search(["UNDELETED"])) == 1   # older versions were removed
+        finally:
+            client.logout()
+    finally:
+        group.close()
+
+
+def test_an_unreachable_server_changes_nothing_and_says_why(
+        tmp_path: Path, shared_dovecot: Dovecot) -> None:
+    from tests.support.dovecot import free_port
+
+    group = Devices(tmp_path, shared_dovecot.add_user())
+    try:
+        lap = group.open("lap")
+        file = lap.profile.config
+        text = file.read_text().replace(f"port = {shared_dovecot.imap_port}",
+                                        f"port = {free_port()}")
+        file.write_text(text)
+        lap.reload_settings()
+        result = lap.share_settings()
+        assert result.error.startswith("work: ") and result.version == 0
+        assert not (lap.profile.root / REPLACED_FILE).exists()
+    finally:
+        group.close()
+
+
+def test_the_settings_window_shows_the_conflict_and_its_save_reaches_the_other_device(
+        devices: Devices, qtbot: QtBot) -> None:
+    from heard.gui.settings_window import apply_saved
+    from tests.gui.test_settings_window import window_for
+
+    desk, lap = devices.open("desk"), devices.open("lap")
+    _edit(lap, [("standards.default", "ack_within", "45m")])
+    desk.share_settings()
+    lap.share_settings()                      # lap's own 45m went aside: a conflict
+    window = window_for(qtbot, lap)
+    assert "version 1, written by 'desk'" in window.shared_state.text()
+    assert "Conflict: this device took the shared settings" in window.shared_state.text()
+    assert window.instance.text() == "lap"
+
+    window.designated_instance.setText("Desk")
+    assert window.save()
+    apply_saved(lap)                          # what the tray runs on a worker after Save
+    assert lap.shared_settings.status().version == 2
+    assert desk.share_settings().action == "applied"
+    assert desk.settings.designated_instance == "desk"
+
+
+def test_push_makes_this_devices_settings_the_shared_ones(devices: Devices) -> None:
+    desk, lap = devices.open("desk"), devices.open("lap")
+    _edit(desk, [("standards.default", "ack_within", "50m")])
+    desk.share_settings()
+    lap.share_settings()                      # took desk's 50m ...
+    _edit(lap, [("standards.default", "ack_within", "30m")])
+    run = subprocess.run([sys.executable, "-m", "heard", "sharing", "push", "--profile",
+                          str(lap.profile.root)], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert "version 2, written by 'lap'" in run.stdout
+    assert desk.share_settings().action == "applied"
+    assert desk.settings.standards.for_contact("default", Channel.EMAIL).ack_within == \
+        timedelta(minutes=30)
