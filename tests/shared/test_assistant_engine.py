@@ -1,0 +1,127 @@
+"""The assistant's own Heard, as a separate IMAP user with rights on the professional's
+INBOX (Dovecot ACL, shared namespace): it sees the client waiting, claims and answers;
+the professional's Heard sees who did it. Two engines, real Dovecot and real SMTP."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import email.utils
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from heard.config import ConfigFile
+from heard.domain.clients import Client
+from heard.domain.inquiries import InquiryState
+from heard.engine import Engine
+from heard.errors import EngineError
+from tests.imap.conftest import imap_profile
+from tests.support.dovecot import Dovecot, MailUser
+from tests.support.keyring import keyring_service, real_keyring  # noqa: F401
+from tests.support.smtp import FaultySmtp
+
+pytestmark = pytest.mark.usefixtures("real_keyring")
+
+CLIENT = "margaret@hale.example"
+
+
+def _engine(root: Path, user: MailUser, smtp: FaultySmtp, instance: str,
+            folder: str = "INBOX") -> Engine:
+    profile = imap_profile(root / instance, user, extra={
+        "smtp_host": "127.0.0.1", "smtp_port": smtp.port, "smtp_security": "starttls",
+        "smtp_ca_file": str(smtp.cert), "folders": [folder]})
+    ConfigFile(profile.config).set("sharing", "instance", instance)
+    engine = Engine.open(profile)
+    engine.add_client(Client("Margaret Hale", emails=(CLIENT,), preferred_name="Megge"))
+    return engine
+
+
+@dataclass
+class Office:
+    pro: MailUser
+    asst: MailUser
+    desk: Engine       # the professional's Heard
+    helper: Engine     # the assistant's Heard, on shared/<pro>/INBOX
+
+    def client_writes(self, subject: str = "Closing documents") -> str:
+        message_id = email.utils.make_msgid(domain="hale.example")
+        self.pro.append((
+            f"From: Margaret Hale <{CLIENT}>\r\nTo: {self.pro.address}\r\n"
+            f"Subject: {subject}\r\nMessage-ID: {message_id}\r\n"
+            f"Date: {email.utils.format_datetime(datetime.now(UTC))}\r\n\r\nCall me?\r\n"
+        ).encode())
+        return message_id
+
+
+@pytest.fixture
+def office(tmp_path: Path, shared_dovecot: Dovecot, faulty_smtp: FaultySmtp
+           ) -> Iterator[Office]:
+    pro, asst = shared_dovecot.add_user(), shared_dovecot.add_user()
+    pro.append(b"From: a@b.example\r\nAuto-Submitted: auto-generated\r\nSubject: x\r\n\r\nx\r\n")
+    asst.client().logout()
+    conn = pro.client()
+    conn.setacl("INBOX", asst.name, "lrswi")      # read, seen, keywords, insert
+    conn.logout()
+    desk = _engine(tmp_path, pro, faulty_smtp, "desk")
+    helper = _engine(tmp_path, asst, faulty_smtp, "asst", f"shared/{pro.name}/INBOX")
+    yield Office(pro, asst, desk, helper)
+    desk.close()
+    helper.close()
+
+
+def _one(engine: Engine, message_id: str) -> int:
+    (inquiry,) = [i for i in engine.store.open_inquiries_in_thread([message_id])
+                  if i.message_id == message_id]
+    assert inquiry.id is not None
+    return int(inquiry.id)
+
+
+def test_the_assistant_sees_claims_and_acknowledges_and_the_professional_sees_who(
+        office: Office, faulty_smtp: FaultySmtp) -> None:
+    message_id = office.client_writes()
+    office.desk.sync()
+    office.helper.sync()
+    mine, theirs = _one(office.desk, message_id), _one(office.helper, message_id)
+    assert office.helper.status().count == 1          # sees: the client waits for it too
+
+    result = office.helper.acknowledge(theirs)
+    assert result.sent, result.error
+    (sent,) = faulty_smtp.received
+    reply = email.message_from_bytes(bytes(sent.original_content or b""),
+                                     policy=email.policy.default)
+    assert reply["To"].addresses[0].addr_spec == CLIENT
+    assert reply["From"].addresses[0].addr_spec == office.asst.address
+    assert reply["X-Heard-Acknowledges"] == message_id
+
+    # The professional's Heard, not synced yet, tries the same client: the claim says no.
+    with pytest.raises(EngineError, match="already acknowledged from another"):
+        office.desk.acknowledge(mine)
+    events: list[str] = []
+    office.desk.subscribe(lambda event: events.append(event.kind))
+    office.desk.sync()
+    inquiry = office.desk.store.inquiry(mine)
+    assert inquiry is not None and inquiry.state is InquiryState.ACKNOWLEDGED
+    assert office.desk.store.owners()[mine] == "asst"    # who took care of it
+    assert office.desk.status().count == 0
+    assert len(faulty_smtp.received) == 1                 # never twice
+
+
+def test_the_professional_answers_first_and_the_assistant_stands_back(
+        office: Office, faulty_smtp: FaultySmtp) -> None:
+    message_id = office.client_writes()
+    office.desk.sync()
+    office.helper.sync()
+    theirs = _one(office.helper, message_id)
+    assert office.desk.acknowledge(_one(office.desk, message_id)).sent
+    with pytest.raises(EngineError, match="already acknowledged from another"):
+        office.helper.acknowledge(theirs)
+    office.helper.sync()
+    inquiry = office.helper.store.inquiry(theirs)
+    assert inquiry is not None and inquiry.state is InquiryState.ACKNOWLEDGED
+    assert office.helper.store.owners()[theirs] == "desk"
+    assert office.helper.status().count == 0
+    assert len(faulty_smtp.received) == 1
