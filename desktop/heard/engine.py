@@ -558,23 +558,94 @@ class Engine:
 
     def _requested(self, kind: str, message_id: str, options: dict[str, str],
                    by: str) -> None:
-        if kind != "ack":
+        """On the designated device: do what another device of the user's asked (ack,
+        delegate, dismiss, answered, undismiss) to the inquiry of the client's message.
+        What is unknown, or no longer possible here, is logged and dropped."""
+        if kind not in ("ack", "delegate", "dismiss", "answered", "undismiss"):
             log.warning("a request of %r to %s is not known here; dropped", by, kind)
             return
-        for inquiry in self.store.open_inquiries_in_thread([message_id]):
-            if inquiry.message_id == message_id and inquiry.state is InquiryState.WAITING \
-                    and inquiry.id is not None:
-                reply_by = options.get("reply_by")
-                promised = datetime.fromisoformat(reply_by) if reply_by else None
-                log.info("acknowledging inquiry %s as %r asked", inquiry.id, by)
-                try:
-                    self.acknowledge(inquiry.id, options.get("template") or None,
-                                     promised if promised and promised > self.clock.now()
-                                     else None)
-                except EngineError as exc:   # already done, or no longer possible
-                    log.warning("the acknowledgement %r asked for: %s", by, exc)
-                return
-        log.warning("%r asked to acknowledge %s, which is not waiting here", by, message_id)
+        inquiry = self._requested_inquiry(kind, message_id, options)
+        if inquiry is None or inquiry.id is None:
+            log.warning("%r asked to %s %s, which is not %s here; dropped", by, kind,
+                        message_id, "dismissed" if kind == "undismiss" else "open")
+            return
+        log.info("%s of inquiry %s as %r asked", kind, inquiry.id, by)
+        try:
+            if kind == "ack":
+                reply_by = self._requested_time(options.get("reply_by"))
+                self.acknowledge(inquiry.id, str(options.get("template") or "") or None,
+                                 reply_by if reply_by and reply_by > self.clock.now()
+                                 else None)
+            elif kind == "delegate":
+                self._requested_delegate(inquiry, inquiry.id, options, by)
+            elif kind == "dismiss":
+                self.dismiss(inquiry.id)
+            elif kind == "answered":
+                self.mark_answered(inquiry.id)
+            else:
+                self.undismiss(inquiry.id)
+        except EngineError as exc:   # already done, or no longer possible
+            log.warning("the %s %r asked for: %s", kind, by, exc)
+
+    def _requested_inquiry(self, kind: str, message_id: str, options: dict[str, str]
+                           ) -> Inquiry | None:
+        """The inquiry of the client's message a request acts on, in a state it may."""
+        if not message_id:
+            return None
+        if kind == "undismiss":
+            # No store query finds a closed inquiry by its message: look around the time
+            # the asking device says it arrived (both read it from the same server).
+            try:
+                received = datetime.fromisoformat(str(options.get("received") or ""))
+            except ValueError:
+                return None
+            if received.tzinfo is None:
+                return None
+            return next((i for i in self.store.inquiries_between(
+                received - timedelta(days=1), received + timedelta(days=1))
+                if i.message_id == message_id and i.state is InquiryState.DISMISSED), None)
+        states = {"ack": (InquiryState.WAITING,)}.get(
+            kind, (InquiryState.WAITING, InquiryState.ACKNOWLEDGED))
+        candidates = self.store.open_inquiries_in_thread([message_id])
+        if kind == "answered":   # a delegated one is answered too
+            candidates += [i for i in (self.store.inquiry(d.inquiry_id)
+                                       for d in self.store.open_delegations()) if i]
+            states = (*states, InquiryState.DELEGATED)
+        return next((i for i in candidates if i.message_id == message_id
+                     and i.state in states and i.id is not None), None)
+
+    @staticmethod
+    def _requested_time(text: object) -> datetime | None:
+        """A time in a request (ISO 8601 with its offset); None when missing or bad."""
+        try:
+            at = datetime.fromisoformat(str(text)) if text else None
+        except ValueError:
+            return None
+        return at if at is not None and at.tzinfo is not None else None
+
+    def _requested_delegate(self, inquiry: Inquiry, inquiry_id: InquiryId,
+                            options: dict[str, str], by: str) -> None:
+        """Hand it to the assistant the asking device named (its name or address; "" for
+        the first), with its note and due time (a bad or past one: the default)."""
+        to = str(options.get("to") or "").strip() or None
+        try:
+            helper = self.replies.assistant(to)
+        except EngineError as exc:
+            log.warning("%r asked to delegate inquiry %s: %s; dropped", by, inquiry.id, exc)
+            return
+        due = self._requested_time(options.get("due"))
+        if options.get("due") and (due is None or due <= self.clock.now()):
+            log.warning("%r asked to delegate inquiry %s due %r: the default due time"
+                        " instead", by, inquiry.id, options.get("due"))
+            due = None
+        tell = {"yes": True, "no": False}.get(str(options.get("tell_client") or ""))
+        client = self.store.client(inquiry.client_id)
+        if tell and client is not None and not client.assistant_allowed:
+            tell = False   # the preference changed here since: delegate, tell nobody
+        result = self.delegate(inquiry_id, helper.address, str(options.get("note") or ""),
+                               due, tell)
+        if result.error:
+            log.warning("the delegation %r asked for is not out yet: %s", by, result.error)
 
     def explain(self, raw: bytes) -> Explanation:
         """The intake's verdict on one message, without storing anything."""
@@ -1005,8 +1076,11 @@ class Engine:
         return moved
 
     def mark_answered(self, inquiry_id: InquiryId) -> Inquiry:
-        """The client got their answer another way (a call, a meeting)."""
-        return self._close(inquiry_id, InquiryState.ANSWERED)
+        """The client got their answer another way (a call, a meeting). On a server that
+        keeps no keywords the designated device is told too (elsewhere nobody is)."""
+        inquiry = self._close(inquiry_id, InquiryState.ANSWERED)
+        self._mark_shared(inquiry, "answered")
+        return inquiry
 
     def dismiss(self, inquiry_id: InquiryId) -> Inquiry:
         """No reply is needed ("Thanks!"); the user's other devices are told too."""
@@ -1015,6 +1089,8 @@ class Engine:
         return inquiry
 
     def _mark_shared(self, inquiry: Inquiry, kind: str, undo: bool = False) -> None:
+        if self._request_shared(inquiry, kind, undo) or kind != "dismissed":
+            return
         where = self.sharing.where(inquiry) if isinstance(
             self._account(inquiry.account), ImapAccount) else None
         if where is None:
@@ -1028,6 +1104,30 @@ class Engine:
                 self.sharing.mark(where, kind)
         except Exception as exc:   # the local change stands; other devices learn later
             log.warning("could not tell the other devices (%s %s): %s", kind, where, exc)
+
+    def _request_shared(self, inquiry: Inquiry, kind: str, undo: bool) -> bool:
+        """On a server that keeps no keywords (designated-only), the designated device
+        alone sends, so it must hear of a dismissal, an answer or an undone dismissal made
+        on another device: a request through the `Heard` folder. True in that mode (no
+        keyword to set); the local change stands whatever happens here."""
+        try:
+            designated = self.replies.designated(inquiry)
+        except Exception as exc:   # the server is out of reach: no mark could be set either
+            log.warning("could not tell the other devices (%s of inquiry %s): %s", kind,
+                        inquiry.id, exc)
+            return True
+        if not designated:
+            return False
+        if designated == self.settings.instance or not inquiry.message_id:
+            return True
+        request = "undismiss" if undo else {"dismissed": "dismiss"}.get(kind, kind)
+        options = {"received": inquiry.received_at.isoformat()} if undo else {}
+        try:
+            self.sharing.request(inquiry, request, options)
+        except Exception as exc:   # the local change stands; the designated device may act
+            log.warning("could not tell %r (%s of inquiry %s): %s", designated, request,
+                        inquiry.id, exc)
+        return True
 
     def _account(self, name: str) -> Account | None:
         return next((a for a in self.settings.accounts if a.name == name), None)

@@ -65,6 +65,7 @@ class DelegateResult:
     tell_body: str
     sent: bool
     error: str = ""
+    state: str = ""           # "requested": passed to the designated device, sent from there
 
 
 class Host(Protocol):
@@ -241,12 +242,25 @@ class Replies:
                 host.sharing.release(where)
             raise
 
-    def _claim(self, inquiry: Inquiry) -> Where | None:
-        claim = self._claim_or_request(inquiry)
-        if claim.requested:
-            raise Refused(f"the mail server cannot coordinate your devices: replies go from"
-                          f" {claim.requested!r} only", owner=claim.requested)
-        return claim.where
+    def designated(self, inquiry: Inquiry) -> str:
+        """The device that alone acts for the inquiry's account: on a server that keeps no
+        keywords, `[sharing] designated_instance` (maybe this one); "" where every device
+        may act (claims permitting). Asks the server once per account (EngineError when it
+        cannot be reached: nothing may be done as if this device were the designated one)."""
+        from heard.mail.imap import ImapError
+        from heard.mail.shared_state import Mode
+
+        designated = self._settings.designated_instance
+        account = next((a for a in self._settings.accounts if a.name == inquiry.account),
+                       None)
+        if not designated or not isinstance(account, ImapAccount):
+            return ""
+        try:
+            mode = self.host.sharing.capabilities(account).mode
+        except ImapError as exc:
+            raise EngineError(f"cannot reach {account.host} to learn which of your devices"
+                              f" acts for this account ({exc}); try again") from exc
+        return designated if mode is Mode.DESIGNATED else ""
 
     def _claim_or_request(self, inquiry: Inquiry) -> Claim:
         try:
@@ -461,19 +475,47 @@ class Replies:
                              " tell them one is helping")
         tell = (self._settings.tell_client if tell_client is None else tell_client) \
             and client.assistant_allowed and inquiry.state is InquiryState.WAITING
-        original = None if dry_run else self._original(inquiry)
-        # Acknowledged already (here or on another device): the hand-over needs no claim, only
-        # the mark once it is out.
-        where = None if dry_run else (self.host.sharing.where(inquiry)
-                                      if inquiry.state is InquiryState.ACKNOWLEDGED
-                                      else self._claim(inquiry))
+        where, requested = None, ""
+        if not dry_run and inquiry.state is InquiryState.ACKNOWLEDGED:
+            # Acknowledged already (here or on another device): the hand-over needs no
+            # claim, only the mark once it is out; but on a server that keeps no keywords
+            # only the designated device sends.
+            designated = self.designated(inquiry)
+            if designated and designated != host.sharing.instance:
+                requested = designated
+            else:
+                where = host.sharing.where(inquiry)
+        elif not dry_run:
+            claim = self._claim_or_request(inquiry)
+            where, requested = claim.where, claim.requested
+        if requested:
+            return self._request_delegate(inquiry, to, helper, note, due, tell_client,
+                                          requested)
         try:
+            original = None if dry_run else self._original(inquiry)
             return self._delegate(inquiry_id, helper, note, due, tell, dry_run, original,
                                   where, now)
         except BaseException:
             if where is not None and inquiry.state is InquiryState.WAITING:
                 host.sharing.release(where)
             raise
+
+    def _request_delegate(self, inquiry: Inquiry, to: str | None, helper: Assistant,
+                          note: str, due: datetime, tell_client: bool | None,
+                          designated: str) -> DelegateResult:
+        """Pass the hand-over to the designated device (the server keeps no keywords):
+        it forwards, and tells the client, on its next sync. Nothing changes here, as with
+        a passed-on acknowledgement (the note to the client, if any, shows in Sent)."""
+        assert inquiry.id is not None
+        options = {"to": to or "", "note": note.strip(), "due": due.isoformat(),
+                   "tell_client": {True: "yes", False: "no", None: ""}[tell_client]}
+        self.host.sharing.request(inquiry, "delegate", options)
+        log.info("delegation of inquiry %s to %s passed to %r", inquiry.id, helper.name,
+                 designated)
+        return DelegateResult(inquiry.id, helper, "", "", due, told_client=False,
+                              tell_body="", sent=False, state="requested",
+                              error="the mail server cannot coordinate your devices: it goes"
+                              f" out from {designated!r}")
 
     def _delegate(self, inquiry_id: InquiryId, helper: Assistant, note: str, due: datetime,
                   tell: bool, dry_run: bool, original: bytes | None, where: Where | None,
