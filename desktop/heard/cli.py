@@ -122,6 +122,16 @@ def status_json(status: Status, zone: Any) -> dict[str, Any]:
                          "address": d.address, "made_at": _iso(d.made_at, zone),
                          "due": _iso(d.due, zone), "overdue": d.overdue(status.at)}
                         for d in status.delegations],
+        "assigned": [{"inquiry": v.assignment.inquiry_id,
+                      "client": client_json(v.client) if v.client else None,
+                      "subject": v.subject, "to_me": v.to_me, "by": v.assignment.by,
+                      "assistant": v.assignment.assistant or None,
+                      "address": v.assignment.address or None,
+                      "made_at": _iso(v.assignment.made_at, zone),
+                      "due": _iso(v.assignment.due, zone),
+                      "overdue": v.assignment.overdue(status.at),
+                      "note": v.assignment.note or None}
+                     for v in status.assigned],
     }
 
 
@@ -174,6 +184,17 @@ def print_status(status: Status, zone: Any) -> None:
             who = view.client.display_name if view.client else "?"
             print(f"  #{view.promise.inquiry_id:<4} {who:<16} due {_short(view.promise.due, zone)}"
                   f"  {view.subject[:40]}")
+    for to_me, title in ((True, "Delegated to you:"), (False, "With your assistant:")):
+        handed = [v for v in status.assigned if v.to_me is to_me]
+        if handed:
+            print(title)
+        for hand in handed:
+            a = hand.assignment
+            who = hand.client.display_name if hand.client else "?"
+            late = " OVERDUE" if a.overdue(status.at) else ""
+            print(f"  #{a.inquiry_id:<4} {who:<16} due {_short(a.due, zone)}{late}"
+                  f"  from {a.by}" + ("" if to_me else f" to {a.assistant or a.address}")
+                  + f"  {hand.subject[:40]}" + (f"\n        note: {a.note}" if a.note else ""))
     for problem in status.problems:
         print(f"warning: {problem}", file=sys.stderr)
 

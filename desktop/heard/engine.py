@@ -29,7 +29,7 @@ from heard.domain.clients import (
     normalize_phone,
 )
 from heard.domain.clock import Clock, SystemClock
-from heard.domain.delegations import Delegation
+from heard.domain.delegations import Assignment, Delegation
 from heard.domain.ids import ClientId, InquiryId
 from heard.domain.inquiries import Inquiry, InquiryState
 from heard.domain.messages import MessageFacts
@@ -90,10 +90,21 @@ class Status:
     delegations: list[Delegation] = field(default_factory=list)  # not yet taken up
     instance: str = ""                    # this device's name among the user's devices
     owners: dict[InquiryId, str] = field(default_factory=dict)   # which device has which
+    assigned: list[AssignedView] = field(default_factory=list)   # delegated elsewhere, by due
 
     @property
     def offline(self) -> list[AccountHealth]:
         return [a for a in self.accounts if a.online is False]
+
+
+@dataclass(frozen=True)
+class AssignedView:
+    """A delegation made on another device: for the assistant's own Heard, `to_me`."""
+
+    assignment: Assignment
+    client: Client | None
+    subject: str
+    to_me: bool
 
 
 @dataclass(frozen=True)
@@ -530,6 +541,7 @@ class Engine:
             self._take_requests(report)
             if self._imap_accounts_list():
                 self.share_settings(force=False)
+                self._learn_assignments()
             self.refresh_calendars(force=True)
             self.autopilot()
         if report.changed:
@@ -897,7 +909,39 @@ class Engine:
         return Status(now, waiting_count(items), badge_urgency(items), busy, items, views,
                       problems, accounts, bool(self.calendars.stale()),
                       self.reports_due(now, clients.values()), outbox, delegations,
-                      self.settings.instance, self.store.owners())
+                      self.settings.instance, self.store.owners(), self.assigned(clients))
+
+    def assigned(self, clients: dict[ClientId, Client] | None = None) -> list[AssignedView]:
+        """Delegations made on another device, by due time; `to_me` on the assistant's
+        own Heard (the delegation names one of this user's addresses)."""
+        if clients is None:
+            clients = {c.id: c for c in self.store.clients() if c.id is not None}
+        mine = frozenset(a.lower() for a in self.own_addresses())
+        views = []
+        for assignment in self.store.assignments():
+            inquiry = self.store.inquiry(assignment.inquiry_id)
+            views.append(AssignedView(assignment,
+                                      clients.get(inquiry.client_id) if inquiry else None,
+                                      inquiry.subject if inquiry else "",
+                                      assignment.to(mine)))
+        return views
+
+    def _learn_assignments(self) -> None:
+        """Delegated on another device: learn to whom and by when (the records in the
+        Heard folder), so the assistant's Heard lists them with their due times."""
+        from heard.mail.imap import ImapError
+
+        wanted = self.store.unexplained_delegations()
+        if not wanted:
+            return
+        learnt = []
+        for account in self._imap_accounts_list():
+            try:
+                learnt += self.sharing.learn_assignments(account, wanted)
+            except (ImapError, EngineError) as exc:
+                log.warning("%s: delegations of your other devices: %s", account.name, exc)
+        if learnt:
+            self._emit(EngineEvent("changed"))
 
     # acknowledging and delegating (heard.replies does the work)
 
@@ -977,10 +1021,15 @@ class Engine:
                        if f"report:{c.id}:{due.isoformat()}" not in already]
             late = [d for d in self.store.open_delegations() if d.overdue(now)
                     and f"delegation:{d.inquiry_id}:{d.due.isoformat()}" not in already]
+            mine = frozenset(a.lower() for a in self.own_addresses())
+            mine_late = [a for a in self.store.assignments() if a.to(mine) and a.overdue(now)
+                         and f"assigned:{a.inquiry_id}:{a.due.isoformat()}" not in already]
             self.store.mark_alerts([a.key for a in found]
                                    + [f"report:{c.id}:{due.isoformat()}" for c, due in reports]
                                    + [f"delegation:{d.inquiry_id}:{d.due.isoformat()}"
-                                      for d in late], now)
+                                      for d in late]
+                                   + [f"assigned:{a.inquiry_id}:{a.due.isoformat()}"
+                                      for a in mine_late], now)
         toasts = [(t.title, t.text) for t in group(found, now, settings.zone)]
         for delegation in late:
             inquiry = self.store.inquiry(delegation.inquiry_id)
@@ -989,6 +1038,13 @@ class Engine:
                            f"{client.name if client else 'A client'}'s message was due to be"
                            f" taken up by {format_time(delegation.due, settings.zone, now)};"
                            " check with them, or answer it yourself"))
+        for assignment in mine_late:
+            inquiry = self.store.inquiry(assignment.inquiry_id)
+            client = clients.get(inquiry.client_id) if inquiry else None
+            toasts.append((f"Due: {client.name if client else 'a client'}",
+                           f"handed to you by {assignment.by!r}, due"
+                           f" {format_time(assignment.due, settings.zone, now)}"
+                           + (f": {assignment.note}" if assignment.note else "")))
         if reports:
             names = [c.display_name for c, _ in reports]
             toasts.append(("Status report due" if len(names) == 1 else
@@ -1089,7 +1145,9 @@ class Engine:
         return inquiry
 
     def _mark_shared(self, inquiry: Inquiry, kind: str, undo: bool = False) -> None:
-        if self._request_shared(inquiry, kind, undo) or kind != "dismissed":
+        # An answer noted here (a call; the assistant's reply from their own mail) is the
+        # standard \Answered for the other devices; their intake follows it.
+        if self._request_shared(inquiry, kind, undo) or kind not in ("dismissed", "answered"):
             return
         where = self.sharing.where(inquiry) if isinstance(
             self._account(inquiry.account), ImapAccount) else None

@@ -262,11 +262,14 @@ class Intake:
             message_id = inquiry_ids.get(key)
             if not message_id:
                 continue
-            for inquiry in self.store.open_inquiries_in_thread([message_id]):
-                if inquiry.id is None or not inquiry.state.is_open:
+            for inquiry in self.store.open_inquiries_in_thread([message_id], delegated=True):
+                # A delegated one too: the assistant marked it answered on their Heard.
+                if inquiry.id is None or not (inquiry.state.is_open or
+                                              inquiry.state is InquiryState.DELEGATED):
                     continue
                 self.store.save_inquiry(inquiry.answer(max(now, inquiry.last_activity)))
                 self.store.close_promises(inquiry.id, now)
+                self.store.confirm_delegation(inquiry.id, now)   # no reminder about it
                 report.answered.append(inquiry.id)
 
     def _done_on_another_device(self, source: str, states: dict[str, frozenset[str]],

@@ -339,6 +339,8 @@ class Outbox:
                     and item.kind is not OutboxKind.TELL:
                 kind = "delegated" if item.kind is OutboxKind.FORWARD else "acked"
                 self._sharing().mark(where, kind)
+                if item.kind is OutboxKind.FORWARD and item.inquiry_id is not None:
+                    self._sharing().record_delegation(where, item.inquiry_id)
             copy = self.sent_copy(item.account)
             if copy is not None:
                 copy.file(item.raw, item.sent_at or self.clock.now(), check_first)

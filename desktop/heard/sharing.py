@@ -22,12 +22,14 @@ from typing import TYPE_CHECKING, TypeVar
 
 from heard.config import ImapAccount, Settings
 from heard.domain.clock import Clock
+from heard.domain.ids import InquiryId
 from heard.domain.inquiries import Inquiry
 from heard.errors import EngineError
 from heard.mail.imap import ImapError
 from heard.store import Store
 
 if TYPE_CHECKING:
+    from heard.domain.delegations import Assignment
     from heard.domain.shared import InstanceId, Lease, Mark
     from heard.mail.imap import Connection
     from heard.mail.shared_state import Capabilities
@@ -286,6 +288,60 @@ class Sharing:
             return
         self._using(account, lambda conn: ss.mark(conn, where.folder, where.uid, kind))
 
+    def record_delegation(self, where: Where, inquiry_id: InquiryId) -> None:
+        """For the assistant's own Heard: to whom and by when (a record in `Heard`; the
+        keyword says only "delegated"). Best effort: without it the assistant's Heard
+        lists the delegation with its default due time."""
+        from heard.mail.shared_delegations import DelegationRecord, record_delegation
+
+        account = self._account(where.account)
+        delegation = self.store.delegation(inquiry_id)
+        inquiry = self.store.inquiry(inquiry_id)
+        if account is None or delegation is None or inquiry is None:
+            return
+        record = DelegationRecord(inquiry.message_id, delegation.assistant,
+                                  delegation.address, delegation.made_at, delegation.due,
+                                  ss_instance(self.instance), delegation.note)
+        try:
+            self._using(account, lambda conn: record_delegation(conn, record))
+        except ImapError as exc:
+            log.warning("could not record the delegation of %s for the assistant: %s",
+                        inquiry.message_id, exc)
+
+    def learn_assignments(self, account: ImapAccount, wanted: dict[str, InquiryId]
+                          ) -> list[Assignment]:
+        """Delegations made on another device (the client's Message-ID → the inquiry
+        here): read the new records in the `Heard` folder beside each watched folder, keep
+        those of `wanted` in the store, and return them."""
+        from heard.domain.delegations import Assignment
+        from heard.mail.shared_delegations import heard_folder_for, read_delegations
+
+        def run(conn: Connection) -> list[Assignment]:
+            delimiter = _delimiter(conn)
+            learnt = []
+            for folder in dict.fromkeys(heard_folder_for(f, delimiter)
+                                        for f in account.folders):
+                key = f"delegation-records:{account.name}:{folder}"
+                records, last = read_delegations(conn, folder,
+                                                 int(self.store.state(key) or 0))
+                unmatched = []
+                for record in records:   # oldest first: a newer record for one client wins
+                    inquiry_id = wanted.get(record.message_id)
+                    if inquiry_id is None:
+                        # Its keyword may not have reached this device yet: read it again.
+                        unmatched.append(record.uid)
+                        continue
+                    assignment = Assignment(inquiry_id, record.by, record.assistant,
+                                            record.address, record.made_at, record.due,
+                                            record.note)
+                    self.store.set_assignment(assignment)
+                    self.store.set_owner(inquiry_id, record.by)
+                    learnt.append(assignment)
+                self.store.set_state(key, str(min(unmatched) - 1 if unmatched else last))
+            return learnt
+
+        return self._using(account, run)
+
     def unmark(self, where: Where, keyword: str) -> None:
         """Take a "done" keyword back (Undo of a dismissal)."""
         account = self._account(where.account)
@@ -324,6 +380,18 @@ def ss_instance(name: str) -> InstanceId:
     from heard.domain.shared import instance_id
 
     return instance_id(name)
+
+
+def _delimiter(conn: Connection) -> str:
+    """The server's hierarchy delimiter (`/` or `.`)."""
+    from heard.mail import shared_state_wire as wire
+
+    with conn._guard():
+        found = wire.imap_client(conn).list_folders("", "")
+    for _flags, delimiter, _name in found:
+        if delimiter:
+            return delimiter.decode() if isinstance(delimiter, bytes) else str(delimiter)
+    return "/"
 
 
 def _lease() -> Lease:

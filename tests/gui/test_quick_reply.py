@@ -15,11 +15,12 @@ from pytestqt.qtbot import QtBot
 
 from heard.config import ConfigFile
 from heard.domain.clients import ASSISTANT_PREFERENCE
+from heard.domain.delegations import Assignment
 from heard.domain.ids import InquiryId
 from heard.domain.inquiries import InquiryState
 from heard.domain.outbox import OutboxState
 from heard.engine import Engine
-from heard.gui.app import HeardApp
+from heard.gui.app import HeardApp, tooltip_text
 from heard.gui.delegate_dialog import DelegateDialog
 from heard.gui.quick_reply import QuickReplyWindow, time_left
 from tests.conftest import NOW
@@ -407,3 +408,44 @@ def test_clicking_a_toast_opens_the_window_on_that_client(
     app.tray.messageClicked.emit()
     assert app.window.isVisible()
     assert app.window.current_id() == raj   # not Megge, though she is more urgent
+
+
+def test_the_assistants_window_lists_what_was_delegated_to_them_and_answers_it(
+    qtbot: QtBot, app: HeardApp, engine: Engine, mail: MailFolders  # noqa: F811
+) -> None:
+    """As the assistant's own Heard learns it from the server (tests/shared/
+    test_assistant_engine.py): the client delegated on the professional's device."""
+    megge = _waiting(engine, mail, MEGGE, "Lease renewal", 5)
+    raj = _waiting(engine, mail, RAJ, "Drawings", 1)
+    inquiry = engine.store.inquiry(megge)
+    assert inquiry is not None
+    engine.store.move_inquiry(inquiry.delegate(NOW), InquiryState.WAITING)
+    me = sorted(engine.own_addresses())[0]
+    engine.store.set_assignment(Assignment(megge, "desk", "Sam Reed", me.upper(), NOW,
+                                           NOW + timedelta(hours=2), "She prefers mornings"))
+    app.refresh()
+    qtbot.waitUntil(lambda: app.status is not None and bool(app.status.assigned),
+                    timeout=5000)
+    window = app.window
+    app.open_window()
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=5000)
+    assert "1 delegated to you (next due" in window.summary.text()
+    rows = {window.list.topLevelItem(r).text(0): window.list.topLevelItem(r)  # type: ignore[union-attr]
+            for r in range(window.list.topLevelItemCount())}
+    assert rows["Megge"].text(5) == "for you"
+    assert "Delegated to you by 'desk': She prefers mornings" in rows["Megge"].toolTip(0)
+    assert app.status is not None   # the tray says it too
+    assert "Delegated to you: 1, next due" in tooltip_text(app.status, engine.settings.zone)
+
+    window.select(megge)
+    assert "delegated to you by 'desk'" in window.sender_label.text()
+    assert window.incoming.toPlainText().startswith("Note: She prefers mornings")
+    assert not window.ack_button.isEnabled() and not window.delegate_button.isEnabled()
+    assert not window.dismiss_button.isEnabled() and window.answered_button.isEnabled()
+    qtbot.keyClick(window.list, Qt.Key.Key_A,
+                   Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    qtbot.waitUntil(lambda: _state(engine, megge) is InquiryState.ANSWERED, timeout=5000)
+    qtbot.waitUntil(lambda: "delegated to you" not in window.summary.text(), timeout=5000)
+    assert _state(engine, raj) is InquiryState.WAITING
+    assert mail.outbox_messages() == []

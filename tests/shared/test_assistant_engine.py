@@ -7,15 +7,22 @@ from __future__ import annotations
 import email
 import email.policy
 import email.utils
+import json
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from heard.config import ConfigFile
 from heard.domain.clients import Client
+from heard.domain.ids import InquiryId
 from heard.domain.inquiries import InquiryState
 from heard.engine import Engine
 from heard.errors import EngineError
@@ -27,6 +34,10 @@ from tests.support.smtp import FaultySmtp
 pytestmark = pytest.mark.usefixtures("real_keyring")
 
 CLIENT = "margaret@hale.example"
+# The assistant's address (outside the test mail server, whose SMTP keeps what it is sent
+# to other domains): the professional's [[assistants]] and the assistant's own [user].
+SAM = "sam@morgan-law.example"
+ZONE = ZoneInfo("Europe/Berlin")   # the profiles' zone (tests/imap/conftest.imap_profile)
 
 
 def _engine(root: Path, user: MailUser, smtp: FaultySmtp, instance: str,
@@ -65,9 +76,13 @@ def office(tmp_path: Path, shared_dovecot: Dovecot, faulty_smtp: FaultySmtp
     asst.client().logout()
     conn = pro.client()
     conn.setacl("INBOX", asst.name, "lrswi")      # read, seen, keywords, insert
+    conn.create_folder("Heard")                   # where the delegation records go
+    conn.setacl("Heard", asst.name, "lr")
     conn.logout()
     desk = _engine(tmp_path, pro, faulty_smtp, "desk")
     helper = _engine(tmp_path, asst, faulty_smtp, "asst", f"shared/{pro.name}/INBOX")
+    ConfigFile(helper.profile.config).set("user", "addresses", [asst.address, SAM])
+    helper.reload_settings()
     yield Office(pro, asst, desk, helper)
     desk.close()
     helper.close()
@@ -125,3 +140,73 @@ def test_the_professional_answers_first_and_the_assistant_stands_back(
     assert office.helper.store.owners()[theirs] == "desk"
     assert office.helper.status().count == 0
     assert len(faulty_smtp.received) == 1
+
+
+def test_a_delegation_shows_on_the_assistants_heard_with_its_due_time_and_note(
+        office: Office, faulty_smtp: FaultySmtp) -> None:
+    ConfigFile(office.desk.profile.config).append(
+        "assistants", {"name": "Sam Reed", "address": SAM})
+    office.desk.reload_settings()
+    message_id = office.client_writes("Lease renewal")
+    office.desk.sync()
+    office.helper.sync()
+    mine, theirs = _one(office.desk, message_id), _one(office.helper, message_id)
+    due = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=3)
+    result = office.desk.delegate(InquiryId(mine), note="Call her about the"
+                                  " lease, she prefers mornings", due=due, tell_client=False)
+    assert result.sent, result
+    (forward,) = faulty_smtp.received
+    assert forward.rcpt_tos == [SAM]
+
+    events: list[str] = []
+    office.helper.subscribe(lambda event: events.append(event.kind))
+    office.helper.sync()
+    inquiry = office.helper.store.inquiry(theirs)
+    assert inquiry is not None and inquiry.state is InquiryState.DELEGATED
+    (view,) = office.helper.status().assigned
+    assert view.to_me and view.assignment.inquiry_id == theirs
+    assert view.assignment.due == due and view.assignment.by == "desk"
+    assert view.assignment.note.startswith("Call her about the lease")
+    assert view.client is not None and view.client.name == "Margaret Hale"
+    assert office.helper.status().count == 0          # not waiting: handed to the assistant
+    assert "changed" in events
+    # The same, scripted; and nothing on the professional's own devices' "to me" list.
+    shown = _status_json(office.helper)["assigned"]
+    assert [(a["to_me"], a["by"], a["subject"], a["due"][:16]) for a in shown] == [
+        (True, "desk", "Lease renewal", due.astimezone(ZONE).isoformat()[:16])]
+    assert office.desk.status().assigned == []
+
+    # The assistant calls her, and marks it answered: the professional's Heard follows.
+    office.helper.mark_answered(InquiryId(theirs))
+    assert office.helper.status().assigned == []
+    office.desk.sync()
+    inquiry = office.desk.store.inquiry(mine)
+    assert inquiry is not None and inquiry.state is InquiryState.ANSWERED
+    assert office.desk.store.open_delegations() == []      # no "has not taken it up"
+
+
+def test_the_assistant_is_reminded_once_when_a_delegation_falls_due(
+        office: Office, faulty_smtp: FaultySmtp) -> None:
+    ConfigFile(office.desk.profile.config).append(
+        "assistants", {"name": "Sam Reed", "address": SAM})
+    office.desk.reload_settings()
+    message_id = office.client_writes()
+    office.desk.sync()
+    office.helper.sync()
+    due = datetime.now(UTC) + timedelta(seconds=1)
+    assert office.desk.delegate(_one(office.desk, message_id), due=due,
+                                tell_client=False).sent
+    office.helper.sync()
+    office.helper.sync()
+    assert office.helper.status().assigned[0].to_me
+    time.sleep(max(0.0, (due - datetime.now(UTC)).total_seconds()) + 0.1)
+    toasts = office.helper.alerts()
+    assert [t for t in toasts if t[0] == "Due: Margaret Hale"], toasts
+    assert not [t for t in office.helper.alerts() if t[0].startswith("Due:")]   # once
+
+
+def _status_json(engine: Engine) -> dict[str, Any]:
+    out = subprocess.run([sys.executable, "-m", "heard", "status", "--json", "--profile",
+                          str(engine.profile.root)], capture_output=True, text=True,
+                         check=True)
+    return dict(json.loads(out.stdout))

@@ -17,6 +17,7 @@ from pytestqt.qtbot import QtBot
 
 from heard.config import ConfigFile
 from heard.domain.clients import Channel
+from heard.domain.standards import Standard
 from heard.engine import Engine
 from heard.mail import shared_state_fallback as fb
 from heard.shared_settings import REPLACED_FILE
@@ -55,6 +56,10 @@ def devices(tmp_path: Path, shared_dovecot: Dovecot) -> Iterator[Devices]:
     found.close()
 
 
+def _std(engine: Engine, tier: str) -> Standard:
+    return engine.settings.standards.for_contact(tier, Channel.EMAIL)
+
+
 def _edit(engine: Engine, changes: list[tuple[str, str, object]], templates: str = "",
           ) -> None:
     ConfigFile(engine.profile.config).set_many(changes)
@@ -79,8 +84,8 @@ def test_the_first_device_publishes_and_a_joining_one_takes_them_keeping_its_own
     taken = lap.share_settings()
     assert taken.action == "applied" and taken.version == 1
     assert "took the shared settings of 'desk'" in taken.conflict
-    assert lap.settings.standards.for_contact("vip", Channel.EMAIL).ack_within == timedelta(minutes=10)
-    assert lap.settings.standards.for_contact("default", Channel.EMAIL).ack_within == timedelta(minutes=30)
+    assert _std(lap, "vip").ack_within == timedelta(minutes=10)
+    assert _std(lap, "default").ack_within == timedelta(minutes=30)
     assert lap.settings.designated_instance == "desk"
     assert "on-site" in lap.templates          # the engine took up the new templates too
     assert lap.settings.instance == "lap"      # the device's own name is never shared
@@ -106,7 +111,7 @@ def test_a_change_saved_on_one_device_reaches_the_other(devices: Devices) -> Non
     desk.subscribe(lambda event: events.append(event.kind))
     taken = desk.share_settings()
     assert (taken.action, taken.version, taken.conflict) == ("applied", 2, "")
-    assert desk.settings.standards.for_contact("default", Channel.EMAIL).ack_within == timedelta(minutes=20)
+    assert _std(desk, "default").ack_within == timedelta(minutes=20)
     assert desk.settings.autopilot_instance == "lap"
     assert "changed" in events
     # heard.toml still reads as the user wrote it: comments and other sections survive.
@@ -121,7 +126,7 @@ def test_an_edit_of_heard_toml_is_published_at_the_next_sync(devices: Devices) -
     _edit(desk, [("standards.default", "answer_within", "4h")])
     assert desk.share_settings().action == "published"
     assert lap.share_settings().action == "applied"
-    assert lap.settings.standards.for_contact("default", Channel.EMAIL).answer_within == timedelta(hours=4)
+    assert _std(lap, "default").answer_within == timedelta(hours=4)
 
 
 def test_when_both_changed_the_later_wins_and_the_other_is_kept_and_reported(
@@ -139,7 +144,7 @@ def test_when_both_changed_the_later_wins_and_the_other_is_kept_and_reported(
     result = lap.share_settings()
     assert result.action == "applied"
     assert "'desk' changed the shared settings" in result.conflict
-    assert lap.settings.standards.for_contact("default", Channel.EMAIL).ack_within == timedelta(minutes=15)
+    assert _std(lap, "default").ack_within == timedelta(minutes=15)
     (kept,) = json.loads((lap.profile.root / REPLACED_FILE).read_text())
     assert kept["settings"]["standards"]["default"]["ack_within"] == "25m"
     # The conflict stays visible (heard sharing --json) until the settings move again.
@@ -164,7 +169,7 @@ def test_a_save_over_a_newer_version_wins_and_says_whose_change_it_replaced(
     assert (saved.action, saved.version) == ("published", 3)
     assert "changed by 'desk'" in saved.conflict and "replaced theirs" in saved.conflict
     assert desk.share_settings().action == "applied"
-    assert desk.settings.standards.for_contact("default", Channel.EMAIL).ack_within == timedelta(minutes=5)
+    assert _std(desk, "default").ack_within == timedelta(minutes=5)
     (kept,) = json.loads((lap.profile.root / REPLACED_FILE).read_text())
     assert kept["written_by"] == "desk" and kept["version"] == 2
 
@@ -183,7 +188,7 @@ def test_shared_settings_this_device_cannot_use_are_reported_and_not_applied(
     assert "cannot be used here" in result.error and "ack_within" in result.error
     assert lap.profile.config.read_text() == before
     assert "cannot be used here" in lap.share_settings().error   # still said, next time too
-    assert lap.settings.standards.for_contact("default", Channel.EMAIL).ack_within == timedelta(minutes=30)
+    assert _std(lap, "default").ack_within == timedelta(minutes=30)
 
 
 def test_without_metadata_the_settings_live_in_one_message_in_the_heard_folder(
@@ -197,7 +202,7 @@ def test_without_metadata_the_settings_live_in_one_message_in_the_heard_folder(
             _edit(desk, [("standards.default", "ack_within", f"{minutes}m")])
             desk.share_settings(publish=True)
         assert lap.share_settings().version == 3
-        assert lap.settings.standards.for_contact("default", Channel.EMAIL).ack_within == timedelta(minutes=14)
+        assert _std(lap, "default").ack_within == timedelta(minutes=14)
         client = group.me.client()
         try:
             client.select_folder(fb.HEARD_FOLDER, readonly=True)
@@ -260,5 +265,5 @@ def test_push_makes_this_devices_settings_the_shared_ones(devices: Devices) -> N
     assert run.returncode == 0, run.stderr
     assert "version 2, written by 'lap'" in run.stdout
     assert desk.share_settings().action == "applied"
-    assert desk.settings.standards.for_contact("default", Channel.EMAIL).ack_within == \
+    assert _std(desk, "default").ack_within == \
         timedelta(minutes=30)

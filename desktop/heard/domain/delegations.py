@@ -34,3 +34,29 @@ class Delegation:
 
     def confirm(self, at: datetime) -> Delegation:
         return dataclasses.replace(self, confirmed_at=at)
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """A delegation made on another device, as this device learnt it from the server: what
+    the assistant's own Heard lists as "delegated to you" (and the professional's other
+    devices as "with <assistant>")."""
+
+    inquiry_id: InquiryId
+    by: str                    # the device that delegated
+    assistant: str
+    address: str
+    made_at: datetime
+    due: datetime
+    note: str = ""
+
+    def __post_init__(self) -> None:
+        if self.made_at.tzinfo is None or self.due.tzinfo is None:
+            raise ValueError("assignment times must be timezone-aware")
+
+    def to(self, addresses: frozenset[str]) -> bool:
+        """Whether it was handed to the owner of one of `addresses` (lower-case)."""
+        return self.address.lower() in addresses
+
+    def overdue(self, now: datetime) -> bool:
+        return self.due <= now

@@ -109,10 +109,12 @@ class Mark(StrEnum):
     ACKED = "acked"
     DELEGATED = "delegated"
     DISMISSED = "dismissed"
+    ANSWERED = "answered"   # the standard \Answered: every mail client shows it too
 
     @property
     def keyword(self) -> str:
-        return {Mark.ACKED: ACKED, Mark.DELEGATED: DELEGATED, Mark.DISMISSED: DISMISSED}[self]
+        return {Mark.ACKED: ACKED, Mark.DELEGATED: DELEGATED, Mark.DISMISSED: DISMISSED,
+                Mark.ANSWERED: ANSWERED}[self]
 
 
 # The order decides what a message with several marks shows: a real answer first.

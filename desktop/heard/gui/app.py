@@ -108,6 +108,10 @@ def tooltip_text(status: Status, zone: Any, prospects_apart: bool = False) -> st
             lines.append(f"{item.client.display_name}: {minutes} min")
             if len(seen) == TOOLTIP_NAMES:
                 break
+    handed = [v.assignment.due for v in status.assigned if v.to_me]
+    if handed:
+        lines.append(f"Delegated to you: {len(handed)}, next due"
+                     f" {min(handed).astimezone(zone):%a %H:%M}")
     if status.busy is not None and status.busy.now and status.busy.until:
         lines.append(f"Busy until {status.busy.until.astimezone(zone):%H:%M}")
     if status.calendar_stale:

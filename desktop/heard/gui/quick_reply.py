@@ -36,9 +36,10 @@ from PySide6.QtWidgets import (
 
 from heard.domain.urgency import Urgency
 from heard.domain.waiting import WaitingItem
-from heard.engine import AckResult, Status
+from heard.engine import AckResult, AssignedView, Status
 
 PROSPECT_ROLE = Qt.ItemDataRole.UserRole + 1
+ASSIGNED_ROLE = Qt.ItemDataRole.UserRole + 2   # delegated to this user on another device
 URGENCY_LABEL = {Urgency.ON_TRACK: "on track", Urgency.DUE_SOON: "due soon",
                  Urgency.OVERDUE: "overdue"}
 URGENCY_COLOUR = {Urgency.ON_TRACK: "#2e7d32", Urgency.DUE_SOON: "#b26a00",
@@ -114,6 +115,8 @@ class QuickReplyWindow(QWidget):
         self._now: datetime | None = None
         self._now_read = time.monotonic()
         self._entries: dict[int, WaitingItem] = {}
+        self._assigned: dict[int, AssignedView] = {}
+        self._shown_assigned = False
         self._shown_id: int | None = None
         self._choice: str | None = None       # a template the user picked for the shown one
         self._rendered: _Rendered | None = None
@@ -320,6 +323,11 @@ class QuickReplyWindow(QWidget):
                 self.list.addTopLevelItem(self._row(entry, status.at, zone))
                 if entry.inquiry.id is not None:
                     self._entries[int(entry.inquiry.id)] = entry
+            # The assistant's own Heard: what was handed to them, by due time.
+            self._assigned = {int(v.assignment.inquiry_id): v for v in status.assigned
+                              if v.to_me}
+            for view in self._assigned.values():
+                self.list.addTopLevelItem(self._assigned_row(view, status.at, zone))
             self.select(keep)
         finally:
             self._repopulating = False
@@ -327,9 +335,28 @@ class QuickReplyWindow(QWidget):
         busy = ""
         if status.busy is not None and status.busy.now and status.busy.until:
             busy = f" You are busy until {status.busy.until.astimezone(zone):%H:%M}."
-        self.summary.setText(f"{status.count} {people} waiting.{busy}" if status.count
-                             else f"Nobody is waiting. Well done.{busy}")
+        handed = ""
+        if self._assigned:
+            first = min(v.assignment.due for v in self._assigned.values())
+            handed = (f" {len(self._assigned)} delegated to you (next due"
+                      f" {first.astimezone(zone):%a %H:%M}).")
+        self.summary.setText((f"{status.count} {people} waiting.{busy}" if status.count
+                              else f"Nobody is waiting. Well done.{busy}") + handed)
         self._selection_changed()
+
+    def _assigned_row(self, view: AssignedView, now: datetime, zone: Any) -> QTreeWidgetItem:
+        a = view.assignment
+        name = view.client.display_name if view.client else "?"
+        item = QTreeWidgetItem([name, "", waited(now, a.made_at), time_left(now, a.due),
+                                f"{a.due.astimezone(zone):%a %H:%M}", "for you", view.subject])
+        item.setData(0, Qt.ItemDataRole.UserRole, int(a.inquiry_id))
+        item.setData(0, ASSIGNED_ROLE, 1)
+        if a.overdue(now):
+            item.setForeground(LEFT_COL, QColor(URGENCY_COLOUR[Urgency.OVERDUE]))
+        item.setToolTip(0, f"Delegated to you by {a.by!r}"
+                        + (f": {a.note}" if a.note else "")
+                        + " · Ctrl+Shift+A when it is answered")
+        return item
 
     def _row(self, entry: WaitingItem, now: datetime, zone: Any) -> QTreeWidgetItem:
         inquiry = entry.inquiry
@@ -420,18 +447,21 @@ class QuickReplyWindow(QWidget):
         if self._repopulating:
             return
         inquiry_id = self.current_id()
-        if inquiry_id == self._shown_id:
+        if inquiry_id == self._shown_id and (inquiry_id in self._assigned) \
+                == self._shown_assigned:
             # The same client after a refresh: keep the reply and any edit of it.
-            self._show_sender(self.current_entry())
+            if inquiry_id not in self._assigned:
+                self._show_sender(self.current_entry())
             self._update_buttons()
             return
         self._show_details(inquiry_id)
         self._update_buttons()
-        if inquiry_id is not None:
+        if inquiry_id is not None and inquiry_id in self._entries:
             self.preview_requested.emit(inquiry_id, "")
 
     def _show_details(self, inquiry_id: int | None) -> None:
         self._shown_id = inquiry_id
+        self._shown_assigned = inquiry_id in self._assigned
         self._choice = None
         self._rendered = None
         entry = None if inquiry_id is None else self._entries.get(inquiry_id)
@@ -447,6 +477,18 @@ class QuickReplyWindow(QWidget):
         self.reply_subject.show()
         self.reply_to.setText("")
         self.call_link.hide()
+        view = None if inquiry_id is None else self._assigned.get(inquiry_id)
+        if view is not None:
+            a = view.assignment
+            due = f"{a.due.astimezone(self._zone):%a %d %b %H:%M}" if self._zone else ""
+            self.sender_label.setText(
+                f"{view.client.display_name if view.client else '?'} — delegated to you by"
+                f" {a.by!r}, due {due}\n{view.subject}")
+            self.incoming.setPlainText((f"Note: {a.note}\n\n" if a.note else "")
+                                       + "Answer the client in your mail, then mark it"
+                                       " Answered (Ctrl+Shift+A).")
+            for editor in (self.reply_subject, self.preview):
+                editor.setReadOnly(True)
         self._update_edited()
 
     def _show_sender(self, entry: WaitingItem | None) -> None:
@@ -483,11 +525,17 @@ class QuickReplyWindow(QWidget):
     def _update_edited(self) -> None:
         self.edited.setText("edited: your text is sent" if self.is_edited() else "")
 
+    def current_is_assigned(self) -> bool:
+        item = self.list.currentItem()
+        return bool(item is not None and item.data(0, ASSIGNED_ROLE))
+
     def _update_buttons(self) -> None:
         chosen = self.current_id() is not None
-        for button in (self.ack_button, self.answered_button, self.dismiss_button):
-            button.setEnabled(chosen)
-        self.delegate_button.setEnabled(chosen and not self._delegate_blocked)
+        waiting = chosen and not self.current_is_assigned()   # delegated to you: Answered
+        for button in (self.ack_button, self.dismiss_button):
+            button.setEnabled(waiting)
+        self.answered_button.setEnabled(chosen)
+        self.delegate_button.setEnabled(waiting and not self._delegate_blocked)
         self.delegate_button.setToolTip(
             self._delegate_blocked or "Hand this to an assistant with a note (Ctrl+G)")
         prospect = self.current_is_prospect()

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from heard.domain.clients import Channel, Client
-from heard.domain.delegations import Delegation
+from heard.domain.delegations import Assignment, Delegation
 from heard.domain.ids import ClientId, InquiryId, PromiseId
 from heard.domain.inquiries import Inquiry, InquiryState
 from heard.domain.outbox import OutboxItem, OutboxKind, OutboxState
@@ -436,13 +436,17 @@ class Store:
             cursor.row_factory = None  # plain tuples: a year of rows without Row objects
             return list(cursor.fetchall())
 
-    def open_inquiries_in_thread(self, message_ids: Iterable[str]) -> list[Inquiry]:
+    def open_inquiries_in_thread(self, message_ids: Iterable[str],
+                                 delegated: bool = False) -> list[Inquiry]:
+        """Open inquiries threaded on `message_ids` (and, with `delegated`, those with the
+        assistant)."""
         ids = [m for m in message_ids if m]
         if not ids:
             return []
         marks = ",".join("?" * len(ids))
+        states = "'waiting', 'acknowledged'" + (", 'delegated'" if delegated else "")
         return self._inquiries(
-            "WHERE i.state IN ('waiting', 'acknowledged') AND i.id IN"
+            f"WHERE i.state IN ({states}) AND i.id IN"
             f" (SELECT inquiry_id FROM inquiry_threads WHERE message_id IN ({marks}))", ids)
 
     def _inquiries(self, where: str, args: Iterable[Any] = ()) -> list[Inquiry]:
@@ -509,14 +513,14 @@ class Store:
             (source,))}
 
     def open_inquiry_keys(self, source: str) -> list[str]:
-        """Keys in `source` of client messages whose inquiry is still open (one query:
-        a re-sync asks this of every folder)."""
+        """Keys in `source` of client messages whose inquiry is still open or with the
+        assistant (one query: a re-sync asks this of every folder)."""
         return [r[0] for r in self._query(
             "SELECT DISTINCT s.key FROM seen_messages s"
             " JOIN inquiry_threads t ON t.message_id = s.message_id"
             " JOIN inquiries i ON i.id = t.inquiry_id"
             " WHERE s.source=? AND s.verdict='inquiry' AND s.message_id != ''"
-            " AND i.state IN ('waiting', 'acknowledged')", (source,))]
+            " AND i.state IN ('waiting', 'acknowledged', 'delegated')", (source,))]
 
     # IMAP folder positions
 
@@ -679,6 +683,34 @@ class Store:
             return conn.execute(
                 "UPDATE delegations SET confirmed_at=? WHERE inquiry_id=? AND"
                 " confirmed_at IS NULL", (_ts(at), inquiry_id)).rowcount > 0
+
+    # delegations made on another device
+
+    def set_assignment(self, assignment: Assignment) -> None:
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO assignments (inquiry_id, made_by, assistant, address,"
+                " note, made_at, due) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (assignment.inquiry_id, assignment.by, assignment.assistant,
+                 assignment.address, assignment.note, _ts(assignment.made_at),
+                 _ts(assignment.due)))
+
+    def assignments(self) -> list[Assignment]:
+        """Those whose inquiry is still delegated (answered or set aside: done), by due."""
+        return [Assignment(InquiryId(r["inquiry_id"]), r["made_by"], r["assistant"],
+                           r["address"], _req_dt(r["made_at"]), _req_dt(r["due"]), r["note"])
+                for r in self._query(
+                    "SELECT a.* FROM assignments a JOIN inquiries i ON i.id = a.inquiry_id"
+                    " WHERE i.state = 'delegated' ORDER BY a.due")]
+
+    def unexplained_delegations(self) -> dict[str, InquiryId]:
+        """Inquiries delegated on another device that this one knows nothing more of
+        (no delegation made here, no assignment learnt): by the client's Message-ID."""
+        return {r["message_id"]: InquiryId(r["id"]) for r in self._query(
+            "SELECT i.id, i.message_id FROM inquiries i WHERE i.state = 'delegated'"
+            " AND i.message_id != ''"
+            " AND NOT EXISTS (SELECT 1 FROM delegations d WHERE d.inquiry_id = i.id)"
+            " AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.inquiry_id = i.id)")}
 
     def remove_delegation(self, inquiry_id: InquiryId) -> None:
         with self.transaction() as conn:

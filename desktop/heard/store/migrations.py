@@ -195,6 +195,19 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE outbox ADD COLUMN shared TEXT NOT NULL DEFAULT '';
     ALTER TABLE inquiries ADD COLUMN owner TEXT NOT NULL DEFAULT '';
     """,
+    # 10: delegations made on another device (to whom, by when), read from the records in
+    # the mailbox's Heard folder: the assistant's "delegated to you".
+    """
+    CREATE TABLE assignments (
+        inquiry_id INTEGER PRIMARY KEY REFERENCES inquiries(id) ON DELETE CASCADE,
+        made_by TEXT NOT NULL,
+        assistant TEXT NOT NULL,
+        address TEXT NOT NULL,
+        note TEXT NOT NULL DEFAULT '',
+        made_at TEXT NOT NULL,
+        due TEXT NOT NULL
+    );
+    """,
 )
 
 LATEST = len(MIGRATIONS)

@@ -1,0 +1,123 @@
+"""What was handed to the assistant, for the assistant's own Heard: one small record per
+delegation in the mailbox's `Heard` folder (who, the due time, the note).
+
+A keyword (`$HeardDelegated`) tells every device that a client was delegated; a keyword
+cannot say to whom or by when. The professional's Heard writes a record once the forward
+is out; the assistant's Heard (on the same mailbox, or on the professional's folders
+shared with it through ACLs: `shared/<user>/Heard` beside `shared/<user>/INBOX`) reads the
+records it has not seen and lists "delegated to you" with due times. A record it cannot
+read leaves the delegation listed with the default due time: never lost, only less exact.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from heard.domain.shared import InstanceId, instance_id
+from heard.mail import shared_state_wire as wire
+from heard.mail.imap import Connection
+from heard.mail.shared_state_fallback import HEARD_FOLDER
+
+log = logging.getLogger(__name__)
+
+DELEGATION_HEADER = "X-Heard-Delegation"
+# Records older than this are removed by the next writer: a delegation is settled in days.
+KEEP = timedelta(days=30)
+
+
+@dataclass(frozen=True)
+class DelegationRecord:
+    message_id: str          # the client's message
+    assistant: str           # the assistant's name
+    address: str             # and address: their Heard knows itself by it
+    made_at: datetime
+    due: datetime
+    by: InstanceId           # the device that delegated
+    note: str = ""
+    uid: int = 0             # where read_delegations() found it
+
+    def to_json(self) -> dict[str, object]:
+        return {"version": 1, "message_id": self.message_id, "assistant": self.assistant,
+                "address": self.address, "made_at": self.made_at.isoformat(),
+                "due": self.due.isoformat(), "by": self.by, "note": self.note}
+
+
+def heard_folder_for(watched: str, delimiter: str = "/") -> str:
+    """The `Heard` folder beside a watched INBOX: `shared/alex/INBOX` → `shared/alex/Heard`
+    (the professional's, seen by an assistant through ACLs); anything else → `Heard`."""
+    parent, sep, last = watched.rpartition(delimiter)
+    if sep and last.upper() == "INBOX":
+        return f"{parent}{delimiter}{HEARD_FOLDER}"
+    return HEARD_FOLDER
+
+
+def record_delegation(conn: Connection, record: DelegationRecord,
+                      folder: str = HEARD_FOLDER) -> None:
+    """APPEND the record (the folder is made when missing); older records go."""
+    for when in (record.made_at, record.due):
+        if when.tzinfo is None:
+            raise ValueError("delegation times must carry their time zone")
+    instance_id(record.by)
+    body = json.dumps(record.to_json(), ensure_ascii=True, sort_keys=True)
+    raw = wire.small_message(f"<{uuid.uuid4().hex}.{record.by}@heard.invalid>",
+                             "Heard delegation", {DELEGATION_HEADER: "1"}, body,
+                             record.made_at)
+    wire.ensure_folder(conn, folder)
+    wire.append(conn, folder, raw, record.made_at)
+    _prune(conn, folder, record.made_at - KEEP)
+
+
+def _prune(conn: Connection, folder: str, before: datetime) -> None:
+    wire.select(conn, folder)
+    try:
+        old = wire.search(conn, ["UNDELETED", "HEADER", DELEGATION_HEADER, "",
+                                 "BEFORE", before.astimezone(UTC).date()])   # type: ignore[list-item]
+        wire.delete(conn, old)
+    finally:
+        wire.leave(conn, folder)
+
+
+def read_delegations(conn: Connection, folder: str = HEARD_FOLDER, after_uid: int = 0
+                     ) -> tuple[list[DelegationRecord], int]:
+    """The records after `after_uid`, oldest first, and the highest UID seen (pass it
+    next time). A missing folder gives nothing; an unreadable record is skipped."""
+    if not wire.folder_exists(conn, folder):
+        return [], after_uid
+    wire.select(conn, folder, readonly=True)
+    try:
+        uids = sorted(u for u in wire.search(conn, ["UID", f"{after_uid + 1}:*", "HEADER",
+                                                    DELEGATION_HEADER, ""])
+                      if u > after_uid)
+        bodies = wire.fetch_bodies(conn, uids)
+    finally:
+        wire.leave(conn, folder)
+    records = []
+    for uid in uids:
+        try:
+            records.append(_parse(bodies.get(uid, b""), uid))
+        except ValueError as exc:
+            log.warning("delegation record %d in %s is unreadable (%s); skipped", uid,
+                        folder, exc)
+    return records, max(uids, default=after_uid)
+
+
+def _parse(raw: bytes, uid: int) -> DelegationRecord:
+    _header, _, body = raw.partition(b"\r\n\r\n")
+    try:
+        data = json.loads(body.decode("utf-8"))
+        if not isinstance(data, dict):
+            raise ValueError("not a JSON object")
+        made_at = datetime.fromisoformat(str(data["made_at"]))
+        due = datetime.fromisoformat(str(data["due"]))
+        if made_at.tzinfo is None or due.tzinfo is None:
+            raise ValueError("times without a zone")
+        return DelegationRecord(str(data["message_id"]), str(data.get("assistant", "")),
+                                str(data.get("address", "")), made_at, due,
+                                instance_id(str(data["by"])), str(data.get("note", "")),
+                                uid)
+    except (KeyError, TypeError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"missing or bad field ({exc})") from exc
