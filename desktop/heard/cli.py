@@ -132,6 +132,11 @@ def status_json(status: Status, zone: Any) -> dict[str, Any]:
                       "overdue": v.assignment.overdue(status.at),
                       "note": v.assignment.note or None}
                      for v in status.assigned],
+        "handled_elsewhere": [
+            {"inquiry": inquiry.id, "client": client_json(client) if client else None,
+             "subject": inquiry.subject, "state": inquiry.state.value, "by": by,
+             "at": _iso(inquiry.closed_at or inquiry.acknowledged_at, zone)}
+            for inquiry, client, by in status.handled_elsewhere],
     }
 
 
@@ -195,6 +200,13 @@ def print_status(status: Status, zone: Any) -> None:
             print(f"  #{a.inquiry_id:<4} {who:<16} due {_short(a.due, zone)}{late}"
                   f"  from {a.by}" + ("" if to_me else f" to {a.assistant or a.address}")
                   + f"  {hand.subject[:40]}" + (f"\n        note: {a.note}" if a.note else ""))
+    if status.handled_elsewhere:
+        print("Taken care of on your other devices (last day):")
+    for inquiry, client, by in status.handled_elsewhere:
+        print(f"  #{inquiry.id:<4} {client.display_name if client else '?':<16}"
+              f" {inquiry.state.value:<12} by {by}"
+              f" {_short(inquiry.closed_at or inquiry.acknowledged_at, zone)}"
+              f"  {inquiry.subject[:40]}")
     for problem in status.problems:
         print(f"warning: {problem}", file=sys.stderr)
 
@@ -480,11 +492,14 @@ def cmd_ack(args: argparse.Namespace, engine: Engine) -> int:
     zone = engine.settings.zone
     reply_by = _time_arg(args.reply_by, zone, engine.clock.now()) if args.reply_by else None
     result = engine.acknowledge(InquiryId(args.id), args.template, reply_by, args.dry_run)
-    code = 0 if result.sent or args.dry_run or result.call_back or result.state == "queued" \
-        else 1
+    code = 0 if result.sent or args.dry_run or result.call_back \
+        or result.state in ("queued", "requested") else 1
     if args.json:
         _dump(ack_json(result, zone))
         return code
+    if result.state == "requested":   # designated-only: another device sends it
+        print(f"Passed on: {result.error}.")
+        return 0
     if result.call_back:
         print(f"{result.body} ({result.call_back}). No address to write to: Heard reminds"
               " you before then." if not args.dry_run else
@@ -506,14 +521,19 @@ def cmd_delegate(args: argparse.Namespace, engine: Engine) -> int:
                              args.tell_client, args.dry_run)
     forward = engine.store.outbox_item(result.forward_id)
     retrying = forward is not None and forward.state.value == "queued"
-    code = 0 if result.sent or args.dry_run or retrying else 1
+    requested = result.state == "requested"   # designated-only: another device sends it
+    code = 0 if result.sent or args.dry_run or retrying or requested else 1
     if args.json:
         _dump({"id": result.inquiry_id, "assistant": {"name": result.assistant.name,
                                                       "address": result.assistant.address},
-               "forward_id": result.forward_id, "due": _iso(result.due, zone),
+               "forward_id": result.forward_id or None, "due": _iso(result.due, zone),
                "told_client": result.told_client, "sent": result.sent,
+               "state": result.state or ("sent" if result.sent else None),
                "error": result.error or None})
         return code
+    if requested:
+        print(f"Passed on: {result.error}.")
+        return 0
     who = f"{result.assistant.name} <{result.assistant.address}>"
     verb = "Would forward" if args.dry_run else ("Forwarded" if result.sent else
                                                  "Not sent yet: forward")

@@ -91,6 +91,8 @@ class Status:
     instance: str = ""                    # this device's name among the user's devices
     owners: dict[InquiryId, str] = field(default_factory=dict)   # which device has which
     assigned: list[AssignedView] = field(default_factory=list)   # delegated elsewhere, by due
+    # What the user's other devices (or the assistant) did in the last day: who did what.
+    handled_elsewhere: list[tuple[Inquiry, Client | None, str]] = field(default_factory=list)
 
     @property
     def offline(self) -> list[AccountHealth]:
@@ -909,7 +911,10 @@ class Engine:
         return Status(now, waiting_count(items), badge_urgency(items), busy, items, views,
                       problems, accounts, bool(self.calendars.stale()),
                       self.reports_due(now, clients.values()), outbox, delegations,
-                      self.settings.instance, self.store.owners(), self.assigned(clients))
+                      self.settings.instance, self.store.owners(), self.assigned(clients),
+                      [(i, clients.get(i.client_id), by) for i, by in
+                       self.store.handled_elsewhere(self.settings.instance,
+                                                    now - timedelta(days=1))])
 
     def assigned(self, clients: dict[ClientId, Client] | None = None) -> list[AssignedView]:
         """Delegations made on another device, by due time; `to_me` on the assistant's

@@ -123,6 +123,10 @@ def test_the_assistant_sees_claims_and_acknowledges_and_the_professional_sees_wh
     assert office.desk.store.owners()[mine] == "asst"    # who took care of it
     assert office.desk.status().count == 0
     assert len(faulty_smtp.received) == 1                 # never twice
+    (handled,) = _status_json(office.desk)["handled_elsewhere"]
+    assert (handled["inquiry"], handled["state"], handled["by"]) == \
+        (mine, "acknowledged", "asst")
+    assert _status_json(office.helper)["handled_elsewhere"] == []   # its own doing
 
 
 def test_the_professional_answers_first_and_the_assistant_stands_back(

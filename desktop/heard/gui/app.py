@@ -673,6 +673,8 @@ class HeardApp(QObject):
                                      " again.")
         elif result.state == "unsure":
             self.window.show_message(f"Unsure whether it went out: {result.error}")
+        elif result.state == "requested":
+            self.window.show_message(f"Passed on to your other device: {result.error}.")
         else:
             state = "Sent" if result.sent else f"Not sent yet ({result.error}); Heard keeps" \
                 " trying"
@@ -858,6 +860,10 @@ class HeardApp(QObject):
             told = f"; {name} is told {result.assistant.name} will help" \
                 if result.told_client else ""
             sent = "" if result.sent else f" (not sent yet: {result.error}; Heard keeps trying)"
+            if result.state == "requested":
+                self.window.show_message(f"Delegation passed on to your other device:"
+                                         f" {result.error}.")
+                return
             self.window.show_message(
                 f"Delegated {name}'s message to {result.assistant.name}, due"
                 f" {format_time(result.due, self.zone, now)}{told}.{sent}")

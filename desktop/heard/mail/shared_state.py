@@ -154,8 +154,9 @@ MODE_TEXT = {
     Mode.DESIGNATED: (
         "The mail server does not keep custom marks on messages (no IMAP keywords), so"
         " it cannot settle which device replies: only the designated device sends"
-        " acknowledgements. One-click acknowledgements from other devices are passed to"
-        " it through the 'Heard' folder and go out when it next syncs."),
+        " acknowledgements. One-click acknowledgements and delegations from other devices"
+        " are passed to it through the 'Heard' folder and go out when it next syncs;"
+        " dismissals and answers noted elsewhere reach it the same way."),
     Mode.LOCAL: (
         "Heard cannot change this mailbox (the server gives read-only access), so"
         " nothing is shared with other devices: counts and acknowledgements are this"

@@ -30,7 +30,7 @@ SETTINGS_ENTRY = "/private/vendor/heard/settings"
 @dataclass(frozen=True)
 class Request:
     """A one-click action asked of the designated instance."""
-    kind: str                          # "ack", "delegate", "dismiss"
+    kind: str                  # "ack", "delegate", "dismiss", "answered", "undismiss"
     message_id: str                    # the client's Message-ID
     requested_by: InstanceId
     at: datetime

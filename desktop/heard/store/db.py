@@ -277,6 +277,22 @@ class Store:
             "SELECT id, owner FROM inquiries WHERE owner != '' AND state IN"
             " ('waiting', 'acknowledged', 'delegated')")}
 
+    def handled_elsewhere(self, instance: str, since: datetime) -> list[tuple[Inquiry, str]]:
+        """Inquiries another of the user's devices (or the assistant's) acted on since
+        `since`: acknowledged, delegated, answered or set aside there; with its name."""
+        found = self._inquiries(
+            "WHERE i.owner != '' AND i.owner != ? AND i.state != 'waiting' AND"
+            " COALESCE(i.closed_at, i.acknowledged_at, '') >= ?", (instance, _ts(since)))
+        owners = self.all_owners([i.id for i in found if i.id is not None])
+        return [(i, owners.get(i.id, "")) for i in found if i.id is not None]
+
+    def all_owners(self, ids: list[InquiryId]) -> dict[InquiryId, str]:
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        return {InquiryId(r["id"]): r["owner"] for r in self._query(
+            f"SELECT id, owner FROM inquiries WHERE id IN ({marks})", ids)}
+
     def state(self, key: str) -> str | None:
         rows = self._query("SELECT value FROM state WHERE key=?", (key,))
         return str(rows[0]["value"]) if rows else None
