@@ -475,6 +475,21 @@ class Intake:
         log.info("new inquiry %s from %s: %s", inquiry.id, client.name, subject)
         return inquiry.id
 
+    def _promised_elsewhere(self, message_id: str, due: datetime, sent_at: datetime) -> None:
+        """An acknowledgement sent from another device promised an answer by `due`: this
+        device keeps the promise too (and warns before it is due), unless it has one."""
+        from heard.domain.promises import Promise
+        from heard.domain.templates import format_time
+
+        promised = {p.inquiry_id for p in self.store.open_promises()}
+        for inquiry in self.store.open_inquiries_in_thread([message_id]):
+            if inquiry.message_id != message_id or inquiry.id is None \
+                    or inquiry.state is not InquiryState.ACKNOWLEDGED \
+                    or inquiry.id in promised:
+                continue
+            self.store.add_promise(Promise(inquiry.id, inquiry.client_id, sent_at, due,
+                                           f"reply by {format_time(due, self.zone, sent_at)}"))
+
     def _apply_sent(self, facts: MessageFacts, sent_at: datetime, directory: ClientDirectory,
                     report: SyncReport) -> str:
         recipients = {normalize_email(a) for a in facts.to}
@@ -494,6 +509,9 @@ class Intake:
                         and inquiry.last_activity <= sent_at and inquiry.id is not None):
                     self.store.save_inquiry(inquiry.acknowledge(sent_at))
                     report.acknowledged.append(inquiry.id)
+            if facts.heard_promise is not None:
+                self._promised_elsewhere(facts.heard_acknowledges, facts.heard_promise,
+                                         sent_at)
             return "acknowledgement"
 
         # Only what the client said before this reply is answered by it.

@@ -38,3 +38,16 @@ def test_line_breaks_in_names_and_subjects_never_make_new_headers() -> None:
         assert not line.startswith((b"Bcc:", b"X-Evil:"))
     msg = message_from_bytes(raw, policy=policy.default)
     assert msg["Bcc"] is None and msg["X-Evil"] is None
+
+
+def test_the_promise_travels_in_a_header_the_other_devices_read_back() -> None:
+    from heard.mail.parse import parse_message
+
+    due = datetime(2026, 11, 25, 16, 30, tzinfo=ZoneInfo("Europe/Berlin"))
+    raw = reply(promise=due)
+    assert b"X-Heard-Promise: 2026-11-25T15:30:00+00:00\n" in raw
+    assert parse_message(raw).heard_promise == due
+    assert parse_message(reply()).heard_promise is None
+    for bad in (b"soon", b"2026-11-25T16:30", b""):   # unreadable or without a zone
+        tampered = raw.replace(b"2026-11-25T15:30:00+00:00", bad)
+        assert parse_message(tampered).heard_promise is None

@@ -27,6 +27,8 @@ class MessageFacts:
     preview: str = ""
     # Set on the acknowledgements Heard itself sends: the client message they answer.
     heard_acknowledges: str | None = None
+    # ... and the answer it promised, so the user's other devices remind of it too.
+    heard_promise: datetime | None = None
     reply_to: str = ""        # where the sender asks replies to go, if not From
     # Every header once (lower-case name -> decoded value of its first occurrence), for
     # the pattern sets that read voicemail and contact-form notifications.

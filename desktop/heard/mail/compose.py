@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import email.policy
 import email.utils
-from datetime import datetime
+from datetime import UTC, datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
 
 from heard.domain.templates import header_safe
-from heard.mail.parse import HEARD_ACK_HEADER
+from heard.mail.parse import HEARD_ACK_HEADER, HEARD_PROMISE_HEADER
 
 # On a forward to an assistant: the Message-ID of the client's message it hands over.
 HEARD_DELEGATES_HEADER = "X-Heard-Delegates"
@@ -54,11 +54,13 @@ def build_reply(
     date: datetime,
     message_id: str,
     acknowledges: str = "",
+    promise: datetime | None = None,
 ) -> EmailMessage:
     """A plain-text reply threaded on the client's message (RFC 5322 section 3.6.4).
 
     `acknowledges` names the client's message when the reply is not threaded on it (a
-    call: the client never saw the voicemail notification it came in)."""
+    call: the client never saw the voicemail notification it came in); `promise` is the
+    answer it promises (X-Heard-Promise), for the user's other devices."""
     msg = EmailMessage()
     msg["From"] = _address(sender_name, sender_addr)
     msg["To"] = _address(to_name, to_addr)
@@ -75,6 +77,8 @@ def build_reply(
     names = acknowledges or in_reply_to
     if names and len(names) <= MAX_ID_LENGTH:
         msg[HEARD_ACK_HEADER] = names
+    if promise is not None and promise.tzinfo is not None:
+        msg[HEARD_PROMISE_HEADER] = promise.astimezone(UTC).isoformat(timespec="seconds")
     msg.set_content(body)
     return msg
 

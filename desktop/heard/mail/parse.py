@@ -28,6 +28,7 @@ AUTO_HEADERS = (
     "x-auto-response-suppress", "return-path", "x-autoreply", "x-autorespond",
 )
 HEARD_ACK_HEADER = "X-Heard-Acknowledges"
+HEARD_PROMISE_HEADER = "X-Heard-Promise"
 PREVIEW_CHARS = 400
 BODY_CHARS = 16_000      # enough for any voicemail or contact-form notification
 HEADER_CHARS = 2_000     # a 1 MB header is somebody's attack, not information
@@ -233,6 +234,15 @@ def header_items(raw: bytes) -> list[tuple[str, str]]:
     return items
 
 
+def _promise(value: str) -> datetime | None:
+    """The promised time an acknowledgement carries (ISO 8601 with its offset)."""
+    try:
+        at = datetime.fromisoformat(value.strip()) if value else None
+    except ValueError:
+        return None
+    return at if at is not None and at.tzinfo is not None else None
+
+
 def _parse(raw: bytes, with_preview: bool) -> MessageFacts:
     headers = Headers(header_items(raw))
     from_name, from_addr = _address(headers)
@@ -250,6 +260,7 @@ def _parse(raw: bytes, with_preview: bool) -> MessageFacts:
         auto_headers={name: headers[name] for name in AUTO_HEADERS if name in headers},
         preview=preview_of(body),
         heard_acknowledges=next(iter(_ids(headers.raw(HEARD_ACK_HEADER.lower()))), None),
+        heard_promise=_promise(headers.get(HEARD_PROMISE_HEADER.lower(), "")),
         reply_to=reply_to if reply_to != from_addr else "",
         headers=headers,
         body_text=body,

@@ -1,0 +1,51 @@
+"""Two of the user's own devices on one mailbox (real Dovecot, real SMTP): what one
+acknowledged and promised, the other shows and reminds of."""
+
+from __future__ import annotations
+
+import email.utils
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from heard.domain.inquiries import InquiryState
+from heard.engine import Engine
+from tests.shared.test_assistant_engine import CLIENT, _engine, _one
+from tests.support.dovecot import Dovecot
+from tests.support.keyring import keyring_service, real_keyring  # noqa: F401
+from tests.support.smtp import FaultySmtp
+
+
+@pytest.mark.usefixtures("real_keyring")
+def test_the_promise_an_acknowledgement_made_on_one_device_is_kept_on_the_other(
+        tmp_path: Path, shared_dovecot: Dovecot, faulty_smtp: FaultySmtp) -> None:
+    me = shared_dovecot.add_user()
+    message_id = email.utils.make_msgid(domain="hale.example")
+    me.append((f"From: Margaret Hale <{CLIENT}>\r\nTo: {me.address}\r\nSubject: Lease\r\n"
+               f"Message-ID: {message_id}\r\n"
+               f"Date: {email.utils.format_datetime(datetime.now(UTC))}\r\n\r\nCall?\r\n"
+               ).encode())
+    desk: Engine = _engine(tmp_path, me, faulty_smtp, "desk")
+    lap: Engine = _engine(tmp_path, me, faulty_smtp, "lap")
+    try:
+        desk.sync()
+        lap.sync()
+        reply_by = (datetime.now(UTC) + timedelta(hours=2)).replace(second=0, microsecond=0)
+        result = desk.acknowledge(_one(desk, message_id), reply_by=reply_by)
+        assert result.sent, result.error
+
+        lap.sync()
+        mine = lap.store.inquiry(_one(lap, message_id))
+        assert mine is not None and mine.state is InquiryState.ACKNOWLEDGED
+        (promise,) = lap.status().promises
+        assert promise.promise.due == reply_by and promise.promise.inquiry_id == mine.id
+        assert promise.promise.text.startswith("reply by ")
+        lap.sync()                                   # read again: still one promise
+        assert len(lap.status().promises) == 1
+        assert len(desk.status().promises) == 1      # and the sender's own is not doubled
+        desk.sync()
+        assert len(desk.status().promises) == 1
+    finally:
+        desk.close()
+        lap.close()
