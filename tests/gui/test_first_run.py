@@ -95,6 +95,11 @@ def test_the_wizard_sets_everything_up_and_ends_with_the_tray_live(
     assert wizard.keyring is None                       # the Secret Service answered
     assert keyboard_problems(wizard) == []
     wizard.welcome.name.setText("Alex Morgan")
+    wizard.welcome.instance.setText("Desk 2")
+    wizard.button(QWizard.WizardButton.NextButton).click()
+    assert wizard.currentPage() is wizard.welcome          # refused, saying what is allowed
+    assert "lower-case letters or digits" in wizard.welcome.status.text()
+    wizard.welcome.instance.setText("desk2")
     next_page(qtbot, wizard)
 
     mail = wizard.mail
@@ -150,12 +155,14 @@ def test_the_wizard_sets_everything_up_and_ends_with_the_tray_live(
     summary = done.summary.text()
     assert f"Mail: {secret_user.name} at 127.0.0.1 (tested)" in summary
     assert "Clients: 4 to add." in summary
+    assert "This computer: 'desk2' among your devices." in summary
     assert not fresh.profile.config.exists()           # nothing written before Finish
     with qtbot.waitSignal(wizard.accepted, timeout=20000):
         wizard.button(QWizard.WizardButton.FinishButton).click()
 
     s = config.load(fresh.profile.config)
     assert s.user.name == "Alex Morgan" and s.user.timezone == "Europe/Berlin"
+    assert s.instance == "desk2"
     (account,) = s.accounts
     assert isinstance(account, ImapAccount) and account.username == secret_user.name
     (cal,) = s.calendars

@@ -36,8 +36,9 @@ from PySide6.QtWidgets import (
 )
 
 from heard.clients_import import ImportResult
-from heard.config import ConfigError, format_duration, system_zone
+from heard.config import ConfigError, default_instance, format_duration, system_zone
 from heard.domain.clients import DEFAULT_TIER, Client
+from heard.domain.shared import instance_id
 from heard.domain.standards import DEFAULT_STANDARD
 from heard.engine import Engine
 from heard.gui.ops import Ops
@@ -140,6 +141,12 @@ class WelcomePage(_Page):
         self.setSubTitle("Every client hears back within minutes, even on a day of meetings.")
         self.name = QLineEdit()
         self.name.setPlaceholderText("e.g. Alex Morgan")
+        # Several devices (and an assistant) may share one mailbox: each needs a name.
+        self.instance = QLineEdit()
+        self.instance.setPlaceholderText(default_instance())
+        self.instance.setMaxLength(12)
+        self.instance.setToolTip("1 to 12 lower-case letters or digits, e.g. desk, lap or"
+                                 " asst; shown to your other devices and your assistant")
         intro = _label(
             "Heard sits in the tray, counts the clients who are waiting for you and helps"
             " you acknowledge them in one click. Four short steps set it up: your mail,"
@@ -148,10 +155,22 @@ class WelcomePage(_Page):
             " file.")
         form = QFormLayout()
         form.addRow("Your name (signs the &replies):", self.name)
+        form.addRow("This &computer's name among your devices:", self.instance)
+        self.instance.textChanged.connect(self.invalidate)
         layout = QVBoxLayout(self)
         layout.addWidget(intro)
         layout.addLayout(form)
+        layout.addWidget(self.status)
         layout.addStretch(1)
+
+    def work(self) -> Callable[[], Any] | None:
+        device = self.instance.text().strip().lower()
+        if device:
+            try:
+                instance_id(device)
+            except ValueError as exc:
+                raise AccountProblem(f"This computer's name: {exc}") from exc
+        return None
 
 
 class MailPage(_Page):
@@ -549,6 +568,8 @@ class FirstRunWizard(QWizard):
                                               if s.vip.isChecked() else "") + ".")
         n = len(self.all_clients())
         lines.append(f"Clients: {n} to add." if n else "Clients: none yet.")
+        device = self.welcome.instance.text().strip().lower() or default_instance()
+        lines.append(f"This computer: '{device}' among your devices.")
         if self.keyring not in (None, UNKNOWN):
             lines.append("No keyring: no password was stored anywhere.")
         return "\n".join(lines)
@@ -558,6 +579,9 @@ class FirstRunWizard(QWizard):
         name = self.welcome.name.text().strip()
         if name:
             changes.append(("user", "name", name))
+        device = self.welcome.instance.text().strip().lower()
+        if device:
+            changes.append(("sharing", "instance", device))
         mail = self.mail.checked
         if mail is not None and mail.entry.get("address"):
             changes.append(("user", "addresses", [mail.entry["address"]]))
