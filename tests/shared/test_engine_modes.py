@@ -11,6 +11,7 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
+from pytestqt.qtbot import QtBot
 
 from heard.config import ConfigFile
 from heard.domain.clients import Client
@@ -257,3 +258,25 @@ def test_without_keywords_a_dismissal_stands_when_the_designated_device_cannot_b
         assert lap.dismiss(InquiryId(inquiry_id)).state is InquiryState.DISMISSED
         assert _state(lap, inquiry_id) is InquiryState.DISMISSED
         assert "could not tell 'desk' (dismiss" in caplog.text
+
+
+@pytest.mark.usefixtures("real_keyring")
+def test_the_settings_window_points_out_a_fallback_mode(
+        tmp_path: Path, shared_dovecot: Dovecot, faulty_smtp: FaultySmtp,
+        qtbot: QtBot) -> None:
+    from tests.gui.test_settings_window import window_for
+
+    me = shared_dovecot.add_user()
+    me.append(b"From: a@b.example\r\nAuto-Submitted: auto-generated\r\nSubject: hello\r\n"
+              b"\r\nhello\r\n")   # so the Maildir exists
+    restrict(me, "lrsitekx")               # no keywords: only the designated device sends
+    lap = _engine(tmp_path, me, faulty_smtp, "lap", designated="desk")
+    try:
+        window = window_for(qtbot, lap)
+        qtbot.waitUntil(lambda: "designated-only" in window.devices_mode.text(),
+                        timeout=10000)
+        assert "keywords" in window.devices_mode.text()   # what the server lacks
+        assert "c62828" in window.devices_mode.styleSheet()
+        assert window.designated_instance.text() == "desk"
+    finally:
+        lap.close()

@@ -245,6 +245,9 @@ def test_the_settings_window_shows_the_conflict_and_its_save_reaches_the_other_d
     assert "version 1, written by 'desk'" in window.shared_state.text()
     assert "Conflict: this device took the shared settings" in window.shared_state.text()
     assert window.instance.text() == "lap"
+    qtbot.waitUntil(lambda: window.devices_mode.text().startswith("work: full:"),
+                    timeout=10000)                # asked off the GUI thread
+    assert window.devices_mode.styleSheet() == ""   # no fallback to point out
 
     window.designated_instance.setText("Desk")
     assert window.save()

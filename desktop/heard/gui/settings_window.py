@@ -94,6 +94,24 @@ def apply_saved(engine: Engine) -> bool:
     return changed
 
 
+def devices_modes(engine: Engine, accounts: list[ImapAccount]) -> list[tuple[str, str, bool]]:
+    """On a worker: each account's coordination mode in words, and whether it is full
+    (the claim protocol with or without CONDSTORE) rather than a fallback."""
+    from heard.mail.imap import ImapError
+    from heard.mail.shared_state import Mode
+
+    modes = []
+    for account in accounts:
+        try:
+            caps = engine.sharing.capabilities(account)
+        except ImapError as exc:
+            modes.append((account.name, f"could not tell: {exc.message}", False))
+            continue
+        modes.append((account.name, caps.describe(),
+                      caps.mode in (Mode.FULL, Mode.NO_CONDSTORE)))
+    return modes
+
+
 class SettingsWindow(QDialog):
     saved = Signal()              # Save wrote heard.toml / templates.toml
     accounts_changed = Signal()   # an account or calendar was added, edited or removed
@@ -236,10 +254,32 @@ class SettingsWindow(QDialog):
         form.addRow("Design&ated device (servers without keywords):",
                     self.designated_instance)
         form.addRow(self.shared_state)
+        # How each account's server lets the devices coordinate: a login, so off the GUI
+        # thread; what the server lacks is said, and a fallback mode stands out.
+        self.devices_mode = QLabel("")
+        self.devices_mode.setTextFormat(Qt.TextFormat.PlainText)
+        self.devices_mode.setWordWrap(True)
+        self.devices_mode.setAccessibleName("How your devices coordinate")
+        form.addRow(self.devices_mode)
+        imap = [a for a in settings.accounts if isinstance(a, ImapAccount)]
+        if imap:
+            self.devices_mode.setText("Asking your mail server how your devices can"
+                                      " coordinate…")
+            engine = self.engine
+            self.ops.run(lambda: devices_modes(engine, imap), self._show_modes,
+                         lambda exc: self.devices_mode.setText(f"Could not tell: {exc}"))
+        else:
+            self.devices_mode.setText("No IMAP account: this computer works alone (a Maildir"
+                                      " folder is not shared between devices).")
         self.fields.update({"sharing.instance": self.instance,
                             "sharing.autopilot_instance": self.autopilot_instance,
                             "sharing.designated_instance": self.designated_instance})
         return box
+
+    def _show_modes(self, modes: list[tuple[str, str, bool]]) -> None:
+        self.devices_mode.setText("\n".join(f"{name}: {text}" for name, text, _ in modes))
+        if any(not full for _, _, full in modes):
+            self.devices_mode.setStyleSheet("color: #c62828")
 
     # standards
 
