@@ -235,8 +235,9 @@ class SharedSettingsSync:
         before = self.status()
         self._acted = publish or push   # the user acted: an old conflict has been seen
         if account is None:
+            # Nothing to share with: not a problem, a Maildir setup is single-device.
             return self._remember(SharedStatus(None, checked_at=self.clock.now(),
-                                               error="no IMAP account: nothing to share"))
+                                               action="none"))
         try:
             return self._sharing().using(
                 account, lambda conn: self._sync(conn, account, before, publish, push))

@@ -655,3 +655,15 @@ def test_clients_edit_json_prints_the_client(
     edited = run_json(capsys, "--profile", root, "clients", "edit", str(client_id),
                       "--tier", "standard")
     assert edited["id"] == client_id and edited["tier"] == "standard"
+
+
+def test_sharing_on_a_profile_without_imap_says_this_device_works_alone(
+        capsys: pytest.CaptureFixture[str], root: str) -> None:
+    shown = run_json(capsys, "--profile", root, "sharing", "sync")
+    assert set(shown) == {"instance", "autopilot_instance", "designated_instance",
+                          "accounts", "shared_settings"}
+    assert shown["shared_settings"]["account"] is None
+    assert shown["shared_settings"]["error"] is None
+    assert all(a["mode"] == "local" for a in shown["accounts"])
+    code, out, _err = run(capsys, "--profile", root, "sharing")
+    assert code == 0 and "not shared (no IMAP account)" in out
