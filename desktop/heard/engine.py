@@ -1005,7 +1005,13 @@ class Engine:
         given once (remembered in the store, also across restarts), grouped into at most a
         few toasts; quiet outside working hours unless the client is VIP. Emitted as an
         "alerts" event for the tray, and returned."""
-        from heard.domain.warnings import LeadTimes, answers_owed, due_alerts, group
+        from heard.domain.warnings import (
+            LeadTimes,
+            answers_owed,
+            due_alerts,
+            group,
+            pop_in_meeting,
+        )
 
         now = self.clock.now()
         settings = self.settings
@@ -1029,6 +1035,13 @@ class Engine:
             mine = frozenset(a.lower() for a in self.own_addresses())
             mine_late = [a for a in self.store.assignments() if a.to(mine) and a.overdue(now)
                          and f"assigned:{a.inquiry_id}:{a.due.isoformat()}" not in already]
+            if settings.quiet_in_meetings and (busy := self.busy(now)) is not None \
+                    and busy.now:
+                # In a meeting only what cannot wait pops; the rest comes when it ends
+                # (not marked as given, so the next look after the meeting finds it).
+                found, _later = pop_in_meeting(found, now, frozenset(settings.urgent_tiers),
+                                               settings.warn_before_ack)
+                reports, late, mine_late = [], [], []
             self.store.mark_alerts([a.key for a in found]
                                    + [f"report:{c.id}:{due.isoformat()}" for c, due in reports]
                                    + [f"delegation:{d.inquiry_id}:{d.due.isoformat()}"

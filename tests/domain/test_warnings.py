@@ -304,3 +304,20 @@ def test_stepping_a_clock_forward_never_yields_the_same_key_twice(
             assert HOURS.is_open(now) or a.tier == "vip"
         already.update(keys)
         assert len(group(alerts, now, BERLIN)) <= 2
+
+
+def test_in_a_meeting_urgent_tiers_and_close_deadlines_pop_the_rest_waits() -> None:
+    from heard.domain.warnings import Alert, AlertKind, pop_in_meeting
+
+    now = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
+
+    def alert(tier: str, minutes: int) -> Alert:
+        due = now + timedelta(minutes=minutes)
+        return Alert(AlertKind.ANSWER, None, None, tier, due, f"{tier}{minutes}",
+                     overdue=minutes <= 0, tier=tier)
+
+    pop, wait = pop_in_meeting(
+        [alert("vip", 50), alert("standard", 50), alert("standard", 2),
+         alert("standard", -5)], now, frozenset({"vip"}), timedelta(minutes=2))
+    assert [a.key for a in pop] == ["vip50", "standard2", "standard-5"]
+    assert [a.key for a in wait] == ["standard50"]

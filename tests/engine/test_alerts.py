@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
+from heard.config import ConfigFile
 from heard.domain.clock import FixedClock
+from heard.domain.promises import Promise
 from heard.engine import Engine, EngineEvent
 from heard.paths import Profile
 from tests.conftest import NOW
@@ -36,3 +39,63 @@ def test_a_deadline_warns_once_and_not_again_after_a_restart(
         assert "answer" in (answer[0] + answer[1]).lower()
     finally:
         again.close()
+
+
+def test_in_a_meeting_only_what_cannot_wait_pops_and_the_rest_comes_after(
+        engine: Engine, mail: MailFolders, clock: FixedClock, tmp_path: Path) -> None:
+    ics = tmp_path / "work.ics"
+    ics.write_text(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\n"
+        "BEGIN:VEVENT\r\nUID:a\r\nDTSTAMP:20261101T000000Z\r\n"
+        "DTSTART;TZID=Europe/Berlin:20261125T093000\r\n"
+        "DTEND;TZID=Europe/Berlin:20261125T103000\r\nSUMMARY:Deposition\r\nEND:VEVENT\r\n"
+        "END:VCALENDAR\r\n", encoding="utf-8")
+    ConfigFile(engine.profile.config).append(
+        "calendars", {"name": "work", "kind": "ics", "path": str(ics)})
+    engine.reload_settings()
+    drop(mail.inbox, message("Rajesh Patel <raj@patel-eng.example>", "Drawings"),
+         NOW - timedelta(minutes=5))
+    drop(mail.inbox, message("Margaret Hale <margaret@hale.example>", "Closing"),
+         NOW - timedelta(minutes=1))
+    engine.sync()
+    ids = {i.subject: i for i in engine.store.open_inquiries()}
+    # Promises made earlier: Raj (standard) at 10:12, Megge (VIP) at 10:14; the
+    # warning lead is 15 minutes, so both are due a warning now, in the meeting.
+    for subject, minutes in (("Drawings", 12), ("Closing", 14)):
+        inquiry = ids[subject]
+        assert inquiry.id is not None
+        engine.store.add_promise(Promise(inquiry.id, inquiry.client_id, NOW - timedelta(
+            minutes=30), NOW + timedelta(minutes=minutes), "reply by"))
+    assert engine.busy(NOW) is not None and engine.busy(NOW).now   # type: ignore[union-attr]
+
+    # The VIP cannot wait; the standard client can.
+    assert engine.alerts() == [("Promise to Megge due at 10:14 am", "reply by")]
+    clock.advance(timedelta(minutes=8))                       # 10:08, Raj's due 10:12
+    assert not any("Raj" in t[0] + t[1] for t in engine.alerts())
+    clock.advance(timedelta(minutes=3))                       # 10:11: about to pass
+    assert any("Raj" in t[0] + t[1] for t in engine.alerts())
+
+
+def test_a_warning_held_in_a_meeting_comes_when_it_ends(
+        engine: Engine, mail: MailFolders, clock: FixedClock, tmp_path: Path) -> None:
+    ics = tmp_path / "work.ics"
+    ics.write_text(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\n"
+        "BEGIN:VEVENT\r\nUID:a\r\nDTSTAMP:20261101T000000Z\r\n"
+        "DTSTART;TZID=Europe/Berlin:20261125T093000\r\n"
+        "DTEND;TZID=Europe/Berlin:20261125T101000\r\nSUMMARY:Deposition\r\nEND:VEVENT\r\n"
+        "END:VCALENDAR\r\n", encoding="utf-8")
+    ConfigFile(engine.profile.config).append(
+        "calendars", {"name": "work", "kind": "ics", "path": str(ics)})
+    engine.reload_settings()
+    drop(mail.inbox, message("Rajesh Patel <raj@patel-eng.example>", "Drawings"),
+         NOW - timedelta(minutes=5))
+    engine.sync()
+    (inquiry,) = engine.store.open_inquiries()
+    assert inquiry.id is not None
+    engine.store.add_promise(Promise(inquiry.id, inquiry.client_id, NOW - timedelta(
+        minutes=30), NOW + timedelta(minutes=14), "reply by"))
+    assert engine.alerts() == []                               # 10:00, in the meeting
+    clock.advance(timedelta(minutes=11))                       # 10:11: the meeting is over
+    assert any("Raj" in t[0] + t[1] for t in engine.alerts())
+    assert engine.alerts() == []                               # and only once

@@ -227,3 +227,19 @@ def _within(span: timedelta) -> str:
         return f"in the next {minutes} minutes"
     hours = math.ceil(minutes / 60)
     return "in the next hour" if hours == 1 else f"in the next {hours} hours"
+
+
+def pop_in_meeting(alerts: Sequence[Alert], now: datetime, urgent_tiers: AbstractSet[str],
+                   imminent: timedelta) -> tuple[list[Alert], list[Alert]]:
+    """While the calendar says busy (quiet in meetings): the alerts that pop now — a client
+    of an urgent tier, or a deadline within `imminent` or already passed — and those that
+    wait for the meeting's end (the caller does not mark them given, so they come then,
+    or pop as soon as their deadline gets that close)."""
+    now = now.astimezone(UTC)
+    pop: list[Alert] = []
+    wait: list[Alert] = []
+    for alert in alerts:
+        close = alert.due.astimezone(UTC) - imminent <= now
+        (pop if alert.tier in urgent_tiers or close else wait).append(alert)
+    return pop, wait
+
