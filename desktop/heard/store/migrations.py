@@ -196,7 +196,8 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE inquiries ADD COLUMN owner TEXT NOT NULL DEFAULT '';
     """,
     # 10: delegations made on another device (to whom, by when), read from the records in
-    # the mailbox's Heard folder: the assistant's "delegated to you".
+    # the mailbox's Heard folder: the assistant's "delegated to you"; the few inquiries
+    # another device acted on, found without reading every past one.
     """
     CREATE TABLE assignments (
         inquiry_id INTEGER PRIMARY KEY REFERENCES inquiries(id) ON DELETE CASCADE,
@@ -207,6 +208,7 @@ MIGRATIONS: tuple[str, ...] = (
         made_at TEXT NOT NULL,
         due TEXT NOT NULL
     );
+    CREATE INDEX IF NOT EXISTS inquiries_owner ON inquiries(owner) WHERE owner != '';
     """,
 )
 
