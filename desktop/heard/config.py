@@ -886,9 +886,10 @@ class ConfigFile:
         self.set_many([(section, key, value)])
 
     def set_many(self, changes: list[tuple[str, str, Any]],
-                 drop: list[str] | None = None) -> None:
+                 drop: list[str] | None = None, dry_run: bool = False) -> None:
         """Several edits (and dotted tables to drop) at once: all are written, or none
-        (ConfigError names every problem) — what a settings window's Save needs."""
+        (ConfigError names every problem) — what a settings window's Save needs.
+        `dry_run`: only check that they would be accepted."""
         document = self._read()
         for section in drop or ():
             *parents, last = section.split(".")
@@ -908,6 +909,9 @@ class ConfigFile:
                     table[part] = child
                 table = child
             table[key] = value
+        if dry_run:
+            settings_from(document.unwrap(), self.path)
+            return
         self._write(document)
 
     def append(self, array: str, entry: Mapping[str, Any]) -> None:

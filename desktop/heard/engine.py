@@ -233,14 +233,14 @@ class Engine:
         return self._shared_settings
 
     def share_settings(self, publish: bool = False, force: bool = True,
-                       push: bool = False) -> SharedStatus:
+                       push: bool = False, opened: int | None = None) -> SharedStatus:
         """Agree on the shared settings with the user's other devices now (`publish`: the
-        user just saved them here; `push`: this device's replace them). Takes up what
-        another device changed."""
+        user just saved them here, in a window that showed version `opened`; `push`: this
+        device's replace them). Takes up what another device changed."""
         sync = self.shared_settings
         if not force and not sync.due():
             return sync.status()
-        status = sync.sync(publish=publish, push=push)
+        status = sync.sync(publish=publish, push=push, opened=opened)
         if status.action == "applied":
             self.templates = load_templates(self.profile.templates)
             self.reload_settings()
@@ -542,8 +542,14 @@ class Engine:
             self._flush_outbox(report)
             self._take_requests(report)
             if self._imap_accounts_list():
-                self.share_settings(force=False)
-                self._learn_assignments()
+                # Never in the way of the count: what goes wrong is logged and said.
+                for step in (lambda: self.share_settings(force=False),
+                             self._learn_assignments):
+                    try:
+                        step()
+                    except Exception as exc:
+                        log.exception("sync: %s", exc)
+                        report.errors.append(f"devices: {exc}")
             self.refresh_calendars(force=True)
             self.autopilot()
         if report.changed:

@@ -33,10 +33,10 @@ import tomlkit.exceptions
 from heard import config
 from heard.config import ConfigError, ConfigFile, ImapAccount, Settings
 from heard.domain.clock import Clock
-from heard.domain.templates import TemplateError
+from heard.domain.templates import Template, TemplateError
 from heard.paths import Profile
 from heard.store import Store
-from heard.template_files import default_templates, load_templates
+from heard.template_files import default_templates, load_templates, write_templates
 
 if TYPE_CHECKING:
     from heard.mail.imap import Connection
@@ -111,16 +111,60 @@ class SharedStatus:
 
 # -- this device's values -----------------------------------------------------------------
 
+class Unshareable(ValueError):
+    """This device's own settings cannot be read, so they must not be shared."""
+
+
 def local_values(profile: Profile) -> dict[str, Any]:
-    """The shared part of this device's settings, as plain JSON-able values."""
-    data = _toml(profile.config)
+    """The shared part of this device's settings, normalised (what two devices compare):
+    the [standards] table as written, the two [sharing] keys, and the templates that differ
+    from the shipped ones as {name: {subject, body, promise}}. A file that exists but
+    cannot be read raises Unshareable: an unreadable heard.toml must never be shared as
+    "no standards"."""
+    try:
+        config.load(profile.config)                 # the whole file, as the engine reads it
+        data = _toml(profile.config)
+        templates = load_templates(profile.templates)
+    except ConfigError as exc:
+        raise Unshareable("; ".join(exc.problems)) from exc
+    except TemplateError as exc:
+        raise Unshareable(str(exc)) from exc
+    except (tomlkit.exceptions.ParseError, OSError, UnicodeDecodeError) as exc:
+        raise Unshareable(str(exc)) from exc
     sharing = data.get("sharing")
     sharing = sharing if isinstance(sharing, dict) else {}
     standards = data.get("standards")
     standards = standards if isinstance(standards, dict) else {}
-    return {"standards": standards,
-            "sharing": {k: str(sharing.get(k, "")) for k in SHARED_SHARING_KEYS},
-            "templates": _toml(profile.templates)}
+    shipped = default_templates()
+    own = {name: {"subject": t.subject, "body": _lf(t.body), "promise": t.promise}
+           for name, t in sorted(templates.items())
+           if name not in shipped or (shipped[name].subject, _lf(shipped[name].body),
+                                      shipped[name].promise)
+           != (t.subject, _lf(t.body), t.promise)}
+    values = {"standards": standards,
+              "sharing": {k: str(sharing.get(k, "")) for k in SHARED_SHARING_KEYS},
+              "templates": own}
+    _plain(values, "this device's settings")
+    return values
+
+
+def _lf(text: str) -> str:
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _plain(value: object, what: str) -> None:
+    """Only what JSON and TOML both carry the same: tables, lists, text, numbers, truth."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str) or "." in key:
+                raise ConfigError(Path(what), [f"{what}: the name {key!r} cannot be shared"])
+            _plain(item, what)
+    elif isinstance(value, list):
+        for item in value:
+            _plain(item, what)
+    elif value is None or not isinstance(value, str | int | float | bool):
+        raise ConfigError(Path(what), [f"{what}: {value!r} cannot be shared (a date or an"
+                                       " empty value; write it as text)"])
 
 
 def digest(values: Mapping[str, Any]) -> str:
@@ -131,10 +175,7 @@ def digest(values: Mapping[str, Any]) -> str:
 def _toml(path: Path) -> dict[str, Any]:
     if not path.exists():
         return {}
-    try:
-        return dict(tomlkit.parse(path.read_text(encoding="utf-8")).unwrap())
-    except (tomlkit.exceptions.ParseError, OSError, UnicodeDecodeError):
-        return {}
+    return dict(tomlkit.parse(path.read_text(encoding="utf-8")).unwrap())
 
 
 def _written_at(profile: Profile) -> datetime | None:
@@ -144,8 +185,9 @@ def _written_at(profile: Profile) -> datetime | None:
 
 def apply(profile: Profile, values: Mapping[str, Any]) -> None:
     """Make this device's files say `values`: heard.toml's [standards] and the two
-    [sharing] keys, and templates.toml. Checked first: a value this version of Heard
-    cannot read raises ConfigError / TemplateError and changes nothing."""
+    [sharing] keys, and templates.toml. Both are checked before either is written: a
+    value this version of Heard cannot read raises ConfigError / TemplateError and
+    changes nothing."""
     standards = values.get("standards")
     sharing = values.get("sharing")
     templates = values.get("templates")
@@ -153,29 +195,26 @@ def apply(profile: Profile, values: Mapping[str, Any]) -> None:
             or not isinstance(templates, dict):
         raise ConfigError(profile.config, ["the shared settings miss standards, sharing or"
                                            " templates"])
-    full = _templates_over_defaults(templates, profile)
+    _plain(dict(values), "the shared settings")
+    full = _templates_over_defaults(templates)
     changes: list[tuple[str, str, Any]] = [("sharing", k, str(sharing.get(k, "")))
                                            for k in SHARED_SHARING_KEYS]
     for section, key, value in _flatten("standards", standards):
         changes.append((section, key, value))
-    # Both files are checked before either is written (ConfigFile validates the whole
-    # heard.toml; the templates were parsed above).
     file = ConfigFile(profile.config)
-    file.set_many(changes, drop=["standards"])
-    from heard.template_files import write_templates
-
+    file.set_many(changes, drop=["standards"], dry_run=True)
     write_templates(profile.templates, full)
+    file.set_many(changes, drop=["standards"])
 
 
-def _templates_over_defaults(templates: Mapping[str, Any], profile: Profile
-                             ) -> dict[str, tuple[str, str, str]]:
-    text = tomlkit.dumps(templates)
-    from heard.template_files import parse_templates
-
-    parsed = parse_templates(text, "the shared templates")
+def _templates_over_defaults(templates: Mapping[str, Any]) -> dict[str, tuple[str, str, str]]:
     full = {n: (t.subject, t.body, t.promise) for n, t in default_templates().items()}
-    full.update({n: (t.subject, t.body, t.promise) for n, t in parsed.items()})
-    del profile   # the profile's own templates are replaced, not merged
+    for name, entry in templates.items():
+        if not isinstance(entry, dict) or not isinstance(entry.get("body"), str):
+            raise TemplateError(str(name), "a shared template needs a body")
+        template = Template(str(name), str(entry.get("subject", "Re: {subject}")),
+                            entry["body"], str(entry.get("promise", "next_free")))
+        full[template.name] = (template.subject, template.body, template.promise)
     return full
 
 
@@ -201,7 +240,6 @@ class SharedSettingsSync:
         self.clock = clock
         self._settings = settings
         self._sharing = sharing
-        self._acted = False
 
     def status(self) -> SharedStatus:
         text = self.store.state(STATE_KEY)
@@ -222,85 +260,109 @@ class SharedSettingsSync:
         checked = self.status().checked_at
         return checked is None or self.clock.now() - checked >= EVERY
 
-    def sync(self, publish: bool = False, push: bool = False) -> SharedStatus:
+    def sync(self, publish: bool = False, push: bool = False,
+             opened: int | None = None) -> SharedStatus:
         """Agree with the server (see the module's doc). `publish`: the user just saved
         here, so a change of this device's shared values is the newest whatever the
         times say (a device that never agreed before takes the shared ones all the same);
-        `push`: this device's values replace the shared ones, changed or not. Returns the
-        new status (also remembered); a server that cannot be reached leaves everything as
-        it is and says why in `error`."""
+        `opened`: the version the user's window showed, so a newer one it replaces is
+        reported and kept aside; `push`: this device's values replace the shared ones,
+        changed or not. Returns the new status (also remembered). Whatever goes wrong
+        (the server, this device's files, what another device wrote) leaves the files as
+        they were and says why in `error`: a sync never stops on it."""
         from heard.mail.imap import ImapError
 
         account = self.account()
-        before = self.status()
-        self._acted = publish or push   # the user acted: an old conflict has been seen
         if account is None:
             # Nothing to share with: not a problem, a Maildir setup is single-device.
             return self._remember(SharedStatus(None, checked_at=self.clock.now(),
                                                action="none"))
+        problem = ""
         try:
             return self._sharing().using(
-                account, lambda conn: self._sync(conn, account, before, publish, push))
+                account, lambda conn: self._sync(conn, account, publish, push, opened))
         except ImapError as exc:
-            return self._remember(_replace(before, account=account.name,
-                                           checked_at=self.clock.now(),
-                                           error=f"{account.name}: {exc.message}"))
-        except (ConfigError, TemplateError) as exc:   # this device's own files are broken
+            problem = f"{account.name}: {exc.message}"
+        except Unshareable as exc:
+            problem = f"this device's settings cannot be shared until fixed: {exc}"
+        except (ConfigError, TemplateError) as exc:
             problem = "; ".join(exc.problems) if isinstance(exc, ConfigError) else str(exc)
-            return self._remember(_replace(
-                before, account=account.name, checked_at=self.clock.now(),
-                error=f"this device's settings cannot be shared until fixed: {problem}"))
+            problem = f"the shared settings cannot be used here: {problem}"
+        except Exception as exc:   # e.g. a disk error while writing: said, never fatal
+            log.exception("shared settings")
+            problem = f"the shared settings could not be synced: {exc}"
+        before = self.status()
+        return self._remember(_replace(before, account=account.name,
+                                       checked_at=self.clock.now(), error=problem))
 
-    def _sync(self, conn: Connection, account: ImapAccount, before: SharedStatus,
-              publish: bool, push: bool) -> SharedStatus:
+    def _sync(self, conn: Connection, account: ImapAccount, publish: bool, push: bool,
+              opened: int | None) -> SharedStatus:
         from heard.mail import shared_state_fallback as fb
 
+        # Read under the account's lock: a Save on one worker and the periodic sync on
+        # another see each other's result, never a stale one.
+        before = self.status()
+        acted = publish or push   # the user acted: an old conflict has been seen
         now = self.clock.now()
         remote = fb.read_settings(conn)
         mine = local_values(self.profile)
+        theirs = dict(remote.values)
         known = self._known_digest()
         fresh_device = before.version == 0 or known is None or before.account != account.name
         changed_here = known is not None and digest(mine) != known
-        moved_there = remote.version > before.version or remote.version < before.version
+        moved_there = remote.version != before.version
 
-        if remote.version == 0 or push:
-            return self._publish(conn, account, mine, remote.version, now)
+        if remote.version == 0:
+            # Never written, or unreadable: this device's, numbered on from what it knew.
+            return self._publish(conn, account, mine, remote, before.version, now, acted)
+        if push:
+            return self._publish(conn, account, mine, remote, before.version, now, acted)
+        if digest(mine) == digest(theirs):
+            return self._agree(account, remote, mine, now, "none", acted=acted)
         if fresh_device:
             # A device joining takes the agreed settings; its own go aside, not lost.
-            if digest(mine) != digest(dict(remote.values)):
-                return self._take(account, remote, mine, now, conflict=(
-                    f"this device took the shared settings of '{remote.written_by or '?'}'"
-                    f" (version {remote.version}); its own were kept in {REPLACED_FILE}"))
-            return self._agree(account, remote, mine, now, "none")
+            return self._take(account, remote, mine, now, acted, conflict=(
+                f"this device took the shared settings of '{remote.written_by or '?'}'"
+                f" (version {remote.version}); its own were kept in {REPLACED_FILE}"))
         if not moved_there:
-            if changed_here or (publish and digest(mine) != digest(dict(remote.values))):
-                return self._publish(conn, account, mine, remote.version, now)
-            return self._agree(account, remote, mine, now, "none")
+            if changed_here or publish:
+                return self._publish(conn, account, mine, remote,
+                                     min(remote.version, opened or remote.version), now, acted)
+            return self._agree(account, remote, mine, now, "none", acted=acted)
         if not changed_here:   # (a Save that changed nothing shared publishes nothing)
-            return self._take(account, remote, mine, now)
+            return self._take(account, remote, mine, now, acted)
         # Both changed since the last agreement: the later change wins.
         local_at = _written_at(self.profile)
-        if publish or remote.written_at is None or (local_at and local_at > remote.written_at):
-            return self._publish(conn, account, mine, before.version, now)
-        return self._take(account, remote, mine, now, conflict=(
+        theirs_at = remote.written_at if remote.written_at and remote.written_at.tzinfo \
+            else None
+        if publish or theirs_at is None or (local_at and local_at > theirs_at):
+            return self._publish(conn, account, mine, remote, before.version, now, acted)
+        return self._take(account, remote, mine, now, acted, conflict=(
             f"'{remote.written_by or '?'}' changed the shared settings (version"
             f" {remote.version}) after this device's own change, which was replaced; it is"
             f" kept in {REPLACED_FILE}"))
 
     def _publish(self, conn: Connection, account: ImapAccount, mine: dict[str, Any],
-                 based_on: int, now: datetime) -> SharedStatus:
+                 remote: SharedSettings, based_on: int, now: datetime, acted: bool
+                 ) -> SharedStatus:
         from heard.mail import shared_state_fallback as fb
 
         self._check(mine)
+        kept = 0
+        if remote.version and digest(dict(remote.values)) != digest(mine):
+            # Whatever this write replaces on the server is kept aside here: never lost.
+            self._keep_aside(dict(remote.values), remote.written_by, remote.version)
+            kept = remote.version
         wrote = fb.write_settings(conn, mine, based_on, self._settings().instance, now)
-        if wrote.replaced is not None:
+        if wrote.replaced is not None and wrote.replaced.version != kept \
+                and digest(dict(wrote.replaced.values)) != digest(mine):
             self._keep_aside(dict(wrote.replaced.values), wrote.replaced.written_by,
                              wrote.replaced.version)
         after = fb.read_settings(conn)
         if wrote.conflict and after.version == wrote.version and \
                 digest(dict(after.values)) != digest(mine):
             # Another device wrote at the same moment and won: take theirs.
-            return self._take(account, after, mine, now, conflict=wrote.conflict)
+            return self._take(account, after, mine, now, acted, conflict=wrote.conflict)
         status = SharedStatus(account.name, after.version, after.written_by, after.written_at,
                               after.where, now, "published")
         if wrote.conflict:
@@ -312,10 +374,10 @@ class SharedSettingsSync:
         return self._remember(status)
 
     def _take(self, account: ImapAccount, remote: SharedSettings, mine: dict[str, Any],
-              now: datetime, conflict: str = "") -> SharedStatus:
+              now: datetime, acted: bool, conflict: str = "") -> SharedStatus:
         values = dict(remote.values)
         if digest(values) == digest(mine):
-            return self._agree(account, remote, mine, now, "none", conflict)
+            return self._agree(account, remote, mine, now, "none", acted=acted)
         try:
             apply(self.profile, values)
         except (ConfigError, TemplateError) as exc:
@@ -334,14 +396,15 @@ class SharedSettingsSync:
         log.info("took the shared settings version %s of %r", remote.version,
                  remote.written_by)
         return self._agree(account, remote, local_values(self.profile), now, "applied",
-                           conflict)
+                           conflict, acted)
 
     def _agree(self, account: ImapAccount, remote: SharedSettings, mine: dict[str, Any],
-               now: datetime, action: str, conflict: str = "") -> SharedStatus:
+               now: datetime, action: str, conflict: str = "", acted: bool = False
+               ) -> SharedStatus:
         self._remember_digest(mine)
         before = self.status()
         keep = not conflict and before.conflict and before.version == remote.version \
-            and not self._acted
+            and not acted
         return self._remember(SharedStatus(
             account.name, remote.version, remote.written_by, remote.written_at,
             remote.where, now, action,
@@ -349,11 +412,17 @@ class SharedSettingsSync:
             now if conflict else (before.conflict_at if keep else None)))
 
     def _check(self, values: Mapping[str, Any]) -> None:
-        """Never publish what another device could not read."""
+        """Never publish what another device could not read (local_values read the whole
+        files already; this checks the shared part on its own)."""
         if not isinstance(values.get("standards"), dict):
-            raise ConfigError(self.profile.config, ["standards: not a table"])
-        config.settings_from({"standards": values["standards"]}, self.profile.config)
-        load_templates(self.profile.templates)
+            raise Unshareable("standards: not a table")
+        try:
+            config.settings_from({"standards": values["standards"]}, self.profile.config)
+            _templates_over_defaults(values.get("templates") or {})
+        except ConfigError as exc:
+            raise Unshareable("; ".join(exc.problems)) from exc
+        except TemplateError as exc:
+            raise Unshareable(str(exc)) from exc
 
     def _keep_aside(self, values: Mapping[str, Any], by: str, version: int) -> None:
         path = self.profile.root / REPLACED_FILE

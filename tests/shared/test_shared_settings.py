@@ -270,3 +270,115 @@ def test_push_makes_this_devices_settings_the_shared_ones(devices: Devices) -> N
     assert desk.share_settings().action == "applied"
     assert _std(desk, "default").ack_within == \
         timedelta(minutes=30)
+
+
+def test_a_broken_heard_toml_is_never_shared_as_no_standards(devices: Devices) -> None:
+    desk, lap = devices.open("desk"), devices.open("lap")
+    _edit(desk, [("standards.vip", "ack_within", "10m"),
+                 ("sharing", "designated_instance", "desk")])
+    desk.share_settings()
+    lap.share_settings()
+    text = desk.profile.config.read_text()
+    desk.profile.config.write_text(text + "\n[standards.vip\n")   # a typo while editing
+    result = desk.share_settings()
+    assert "cannot be shared until fixed" in result.error and result.version == 1
+    desk.sync()                                                   # the sync goes on
+    assert lap.share_settings().action == "none"
+    assert lap.settings.designated_instance == "desk"
+    assert _std(lap, "vip").ack_within == timedelta(minutes=10)
+
+
+def test_what_another_device_wrote_that_cannot_be_used_never_stops_a_sync(
+        devices: Devices, conns: list) -> None:
+    lap = devices.open("lap")
+    lap.share_settings()
+    conn = connection(devices.me, conns)
+    odd = {"standards": {"default": {"ack_within": None}}, "templates": {"x": [1]},
+           "sharing": {"designated_instance": "", "autopilot_instance": ""}}
+    fb.write_settings(conn, odd, 1, "odd", datetime.now(UTC))
+    lap.sync()                                  # the periodic sync runs it: no exception
+    result = lap.share_settings()
+    assert "cannot be used here" in result.error
+    assert _std(lap, "default").ack_within == timedelta(minutes=30)
+
+
+def test_template_files_with_extra_keys_and_explicit_defaults_share_without_conflict(
+        devices: Devices) -> None:
+    desk, lap = devices.open("desk"), devices.open("lap")
+    _edit(desk, [], TEMPLATE.replace('subject = "Re: {subject}"',
+                                     'subject = "Re: {subject}"\npromise = "next_free"\n'
+                                     "updated = 2024-05-01"))
+    assert desk.share_settings().action == "published"
+    joined = lap.share_settings()
+    assert joined.action == "applied"
+    assert "on-site" in lap.templates
+    assert lap.share_settings().action == "none"
+    assert desk.share_settings().action == "none"                 # no ping-pong
+
+
+def test_the_same_change_on_both_devices_is_no_conflict(devices: Devices) -> None:
+    desk, lap = devices.open("desk"), devices.open("lap")
+    desk.share_settings()
+    lap.share_settings()
+    for engine in (desk, lap):
+        _edit(engine, [("standards.default", "ack_within", "20m")])
+    assert desk.share_settings().version == 2
+    same = lap.share_settings()
+    assert (same.action, same.version, same.conflict) == ("none", 2, "")
+    assert not (lap.profile.root / REPLACED_FILE).exists()
+
+
+def test_push_keeps_the_version_it_replaces(devices: Devices) -> None:
+    desk, lap = devices.open("desk"), devices.open("lap")
+    desk.share_settings()
+    lap.share_settings()
+    _edit(desk, [("standards.default", "ack_within", "40m")])
+    desk.share_settings()                       # version 2: lap has not seen it
+    pushed = lap.share_settings(push=True)
+    assert pushed.version == 3
+    (kept,) = json.loads((lap.profile.root / REPLACED_FILE).read_text())
+    assert (kept["version"], kept["written_by"]) == (2, "desk")
+    assert kept["settings"]["standards"]["default"]["ack_within"] == "40m"
+
+
+def test_a_settings_window_left_open_does_not_undo_another_devices_change(
+        devices: Devices, qtbot: QtBot) -> None:
+    from heard.gui.settings_window import apply_saved
+    from tests.gui.test_settings_window import window_for
+
+    desk, lap = devices.open("desk"), devices.open("lap")
+    desk.share_settings()
+    lap.share_settings()
+    window = window_for(qtbot, lap)             # shows version 1 (ack within 30m)
+    _edit(desk, [("standards.default", "ack_within", "12m")])
+    desk.share_settings()                       # version 2 ...
+    assert lap.share_settings().action == "applied"   # ... taken up while the window is open
+    window.warn_promise.setText("20m")          # the user changes something else
+    assert window.save()
+    apply_saved(lap, window.opened_version)
+    assert _std(lap, "default").ack_within == timedelta(minutes=12)
+    assert desk.share_settings().action == "none"
+    assert _std(desk, "default").ack_within == timedelta(minutes=12)
+    assert lap.settings.warn_before_promise == timedelta(minutes=20)
+
+
+def test_a_shared_change_saved_in_a_window_opened_on_an_older_version_is_reported(
+        devices: Devices, qtbot: QtBot) -> None:
+    from heard.gui.settings_window import apply_saved
+    from tests.gui.test_settings_window import window_for
+
+    desk, lap = devices.open("desk"), devices.open("lap")
+    desk.share_settings()
+    lap.share_settings()
+    window = window_for(qtbot, lap)
+    _edit(desk, [("sharing", "designated_instance", "desk")])
+    desk.share_settings()
+    lap.share_settings()                        # version 2 taken up meanwhile
+    window.designated_instance.setText("lap")   # the user decides otherwise, on version 1
+    assert window.save()
+    apply_saved(lap, window.opened_version)
+    status = lap.shared_settings.status()
+    assert status.version == 3 and "changed by 'desk'" in status.conflict
+    (kept,) = [k for k in json.loads((lap.profile.root / REPLACED_FILE).read_text())
+               if k["version"] == 2]
+    assert kept["settings"]["sharing"]["designated_instance"] == "desk"

@@ -550,11 +550,14 @@ class HeardApp(QObject):
             self._settings_window.activateWindow()
             return
 
+        window = SettingsWindow(self.engine, self.ops, status=self.status)
+
         def reload() -> None:
-            self.ops.run(lambda: apply_saved(self.engine), lambda _changed: self.refresh(),
+            opened = window.opened_version
+            self.ops.run(lambda: apply_saved(self.engine, opened),
+                         lambda _changed: self.refresh(),
                          lambda exc: self._show_error(f"settings not applied: {exc}"))
 
-        window = SettingsWindow(self.engine, self.ops, status=self.status)
         window.saved.connect(reload)
         window.accounts_changed.connect(reload)
         window.open()

@@ -79,9 +79,10 @@ def _scrolling(page: QWidget) -> QScrollArea:
     return area
 
 
-def apply_saved(engine: Engine) -> bool:
+def apply_saved(engine: Engine, opened: int | None = None) -> bool:
     """On a worker, after a Save: the engine takes up the new templates and settings.
-    (Templates first, so a new default template is known when the settings name it.)"""
+    (Templates first, so a new default template is known when the settings name it.)
+    `opened`: the shared-settings version the window showed."""
     from heard.template_files import load_templates
 
     engine.templates = load_templates(engine.profile.templates)
@@ -90,7 +91,7 @@ def apply_saved(engine: Engine) -> bool:
         # The standards, templates and designated device are the user's other devices'
         # too: a change saved here goes to the server now (a conflict is remembered and
         # shown by the window, `heard sharing` and `heard doctor`).
-        engine.share_settings(publish=True)
+        engine.share_settings(publish=True, opened=opened)
     return changed
 
 
@@ -170,6 +171,13 @@ class SettingsWindow(QDialog):
         layout.addWidget(self.problems)
         layout.addWidget(buttons)
         self.resize(860, 620)
+        # What the window showed: Save writes only what the user changed since, so a
+        # change another device made meanwhile (taken up into heard.toml) is not undone,
+        # and a shared change saved over a newer version is reported (opened_version).
+        # (A file with problems shows the settings in use: saving them is the fix.)
+        self._initial = [] if load_problem else self.changes()
+        self._initial_templates = dict(self.templates.working)
+        self.opened_version = engine.shared_settings.status().version
 
     # general
 
@@ -555,7 +563,7 @@ class SettingsWindow(QDialog):
     def save(self) -> bool:
         """Write everything, or nothing: every problem is named by its key."""
         self._unmark()
-        changes = self.changes()
+        changes = [c for c in self.changes() if c not in self._initial]
         same = unchanged(self.config, changes)
         changes = [c for c in changes if c not in same]
         problems = self._assistant_problems() + self.templates.problems()
@@ -569,7 +577,8 @@ class SettingsWindow(QDialog):
             return False
         try:
             file.save(changes, drop=self._dropped, edits=self._edits())
-            write_templates(self.engine.profile.templates, self.templates.working)
+            if self.templates.working != self._initial_templates:
+                write_templates(self.engine.profile.templates, self.templates.working)
         except ConfigError as exc:   # the file changed meanwhile
             self._refuse(exc.problems)
             return False
