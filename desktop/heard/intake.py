@@ -258,14 +258,24 @@ class Intake:
         if not keys:
             return
         inquiry_ids = self.store.inquiry_keys(source)
+        uids_of: dict[str, int] = {}
+        for known_key, known_id in inquiry_ids.items():
+            uid = _uid(known_key)
+            if uid is not None:
+                uids_of[known_id] = max(uids_of.get(known_id, 0), uid)
         for key in keys:
             message_id = inquiry_ids.get(key)
-            if not message_id:
+            flagged = _uid(key)
+            if not message_id or flagged is None:
                 continue
             for inquiry in self.store.open_inquiries_in_thread([message_id], delegated=True):
                 # A delegated one too: the assistant marked it answered on their Heard.
                 if inquiry.id is None or not (inquiry.state.is_open or
                                               inquiry.state is InquiryState.DELEGATED):
+                    continue
+                # The answer was to that message: a client message of the inquiry that
+                # came later (a follow-up, a new question in the thread) still waits.
+                if any(uids_of.get(m, 0) > flagged for m in inquiry.thread_ids):
                     continue
                 self.store.save_inquiry(inquiry.answer(max(now, inquiry.last_activity)))
                 self.store.close_promises(inquiry.id, now)
@@ -526,3 +536,10 @@ class Intake:
             self.store.close_promises(inquiry.id, sent_at)
             report.answered.append(inquiry.id)
         return "reply" if targets else "sent mail, no open inquiry"
+
+
+def _uid(key: str) -> int | None:
+    """The UID in an IMAP message key ("uidvalidity:uid")."""
+    uid = key.rpartition(":")[2]
+    return int(uid) if uid.isdigit() else None
+

@@ -49,3 +49,40 @@ def test_the_promise_an_acknowledgement_made_on_one_device_is_kept_on_the_other(
     finally:
         desk.close()
         lap.close()
+
+
+@pytest.mark.usefixtures("real_keyring")
+@pytest.mark.parametrize("server", ["shared_dovecot", "plain_dovecot"])
+def test_an_answer_noted_on_one_device_does_not_close_a_follow_up_on_another(
+        tmp_path: Path, faulty_smtp: FaultySmtp, server: str,
+        request: pytest.FixtureRequest) -> None:
+    dovecot: Dovecot = request.getfixturevalue(server)   # with CONDSTORE, and without
+    me = dovecot.add_user()
+
+    def client_writes(message_id: str, refs: str = "") -> None:
+        me.append((f"From: Margaret Hale <{CLIENT}>\r\nTo: {me.address}\r\nSubject: Lease\r\n"
+                   f"Message-ID: {message_id}\r\n"
+                   + (f"In-Reply-To: {refs}\r\nReferences: {refs}\r\n" if refs else "")
+                   + f"Date: {email.utils.format_datetime(datetime.now(UTC))}\r\n\r\nHi\r\n"
+                   ).encode())
+
+    client_writes("<m1@hale.example>")
+    desk: Engine = _engine(tmp_path, me, faulty_smtp, "desk")
+    lap: Engine = _engine(tmp_path, me, faulty_smtp, "lap")
+    try:
+        desk.sync()
+        lap.sync()
+        on_lap = _one(lap, "<m1@hale.example>")
+        desk.mark_answered(_one(desk, "<m1@hale.example>"))   # she was called back
+        lap.sync()
+        first = lap.store.inquiry(on_lap)
+        assert first is not None and first.state is InquiryState.ANSWERED   # follows
+        client_writes("<m2@hale.example>", "<m1@hale.example>")  # ... and writes again
+        for _ in range(2):                     # a second sync re-reads every \\Answered
+            desk.sync()                        # without CONDSTORE
+            lap.sync()
+        assert desk.status().count == 1 and lap.status().count == 1
+    finally:
+        desk.close()
+        lap.close()
+
