@@ -1149,6 +1149,8 @@ class Engine:
             with self.store.transaction():
                 if not self.store.move_inquiry(moved, inquiry.state):
                     raise NotWaiting(self.store.inquiry(inquiry_id) or inquiry)
+                # This device acted last: not "handled elsewhere" here.
+                self.store.set_owner(inquiry_id, self.settings.instance)
                 if state is InquiryState.ANSWERED:
                     self.store.close_promises(inquiry_id, now)
                     self.store.confirm_delegation(inquiry_id, now)

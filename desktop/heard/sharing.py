@@ -299,11 +299,15 @@ class Sharing:
         inquiry = self.store.inquiry(inquiry_id)
         if account is None or delegation is None or inquiry is None:
             return
+        done = f"delegation-recorded:{inquiry_id}:{delegation.forward_id}"
+        if self.store.state(done) is not None:
+            return   # filing in Sent is retried; the record is written once
         record = DelegationRecord(inquiry.message_id, delegation.assistant,
                                   delegation.address, delegation.made_at, delegation.due,
                                   ss_instance(self.instance), delegation.note)
         try:
             self._using(account, lambda conn: record_delegation(conn, record))
+            self.store.set_state(done, self.clock.now().isoformat())
         except ImapError as exc:
             log.warning("could not record the delegation of %s for the assistant: %s",
                         inquiry.message_id, exc)
@@ -328,8 +332,10 @@ class Sharing:
                 for record in records:   # oldest first: a newer record for one client wins
                     inquiry_id = wanted.get(record.message_id)
                     if inquiry_id is None:
-                        # Its keyword may not have reached this device yet: read it again.
-                        unmatched.append(record.uid)
+                        if self._may_come(record.message_id):
+                            # The client's message (or its "delegated" keyword) has not
+                            # reached this device yet: read the record again next time.
+                            unmatched.append(record.uid)
                         continue
                     assignment = Assignment(inquiry_id, record.by, record.assistant,
                                             record.address, record.made_at, record.due,
@@ -341,6 +347,14 @@ class Sharing:
             return learnt
 
         return self._using(account, run)
+
+    def _may_come(self, message_id: str) -> bool:
+        """Whether a delegation record may still matter here: its message is unknown, or
+        its inquiry is open (the keyword saying "delegated" may arrive later)."""
+        if not self.store.seen_locations(message_id):
+            return True
+        return any(i.message_id == message_id
+                   for i in self.store.open_inquiries_in_thread([message_id]))
 
     def unmark(self, where: Where, keyword: str) -> None:
         """Take a "done" keyword back (Undo of a dismissal)."""

@@ -443,6 +443,7 @@ def test_the_assistants_window_lists_what_was_delegated_to_them_and_answers_it(
     assert window.incoming.toPlainText().startswith("Note: She prefers mornings")
     assert not window.ack_button.isEnabled() and not window.delegate_button.isEnabled()
     assert not window.dismiss_button.isEnabled() and window.answered_button.isEnabled()
+    assert not window.template_combo.isEnabled()           # nothing to acknowledge here
     qtbot.keyClick(window.list, Qt.Key.Key_A,
                    Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
     qtbot.waitUntil(lambda: _state(engine, megge) is InquiryState.ANSWERED, timeout=5000)

@@ -127,6 +127,8 @@ def test_the_assistant_sees_claims_and_acknowledges_and_the_professional_sees_wh
     assert (handled["inquiry"], handled["state"], handled["by"]) == \
         (mine, "acknowledged", "asst")
     assert _status_json(office.helper)["handled_elsewhere"] == []   # its own doing
+    office.desk.mark_answered(InquiryId(mine))       # the professional then calls her
+    assert _status_json(office.desk)["handled_elsewhere"] == []     # done here, last
 
 
 def test_the_professional_answers_first_and_the_assistant_stands_back(
@@ -179,6 +181,16 @@ def test_a_delegation_shows_on_the_assistants_heard_with_its_due_time_and_note(
     assert [(a["to_me"], a["by"], a["subject"], a["due"][:16]) for a in shown] == [
         (True, "desk", "Lease renewal", due.astimezone(ZONE).isoformat()[:16])]
     assert office.desk.status().assigned == []
+    # Filing in Sent may be retried: the record is written once all the same.
+    where = office.desk.sharing.where(office.desk.store.inquiry(InquiryId(mine)))  # type: ignore[arg-type]
+    assert where is not None
+    office.desk.sharing.record_delegation(where, InquiryId(mine))
+    conn = office.pro.client()
+    try:
+        conn.select_folder("Heard", readonly=True)
+        assert len(conn.search(["HEADER", "X-Heard-Delegation", ""])) == 1
+    finally:
+        conn.logout()
 
     # The assistant calls her, and marks it answered: the professional's Heard follows.
     office.helper.mark_answered(InquiryId(theirs))

@@ -447,8 +447,9 @@ class QuickReplyWindow(QWidget):
         if self._repopulating:
             return
         inquiry_id = self.current_id()
-        if inquiry_id == self._shown_id and (inquiry_id in self._assigned) \
-                == self._shown_assigned:
+        # (A row delegated to you is drawn anew each time: its due time or note may change.)
+        if inquiry_id == self._shown_id and inquiry_id not in self._assigned \
+                and not self._shown_assigned:
             # The same client after a refresh: keep the reply and any edit of it.
             if inquiry_id not in self._assigned:
                 self._show_sender(self.current_entry())
@@ -511,7 +512,7 @@ class QuickReplyWindow(QWidget):
 
     def _template_chosen(self, index: int) -> None:
         inquiry_id = self.current_id()
-        if index < 0 or inquiry_id is None:
+        if index < 0 or inquiry_id is None or inquiry_id not in self._entries:
             return
         self._choice = self.template_combo.itemText(index)
         self.preview_requested.emit(inquiry_id, self._choice)
@@ -532,7 +533,7 @@ class QuickReplyWindow(QWidget):
     def _update_buttons(self) -> None:
         chosen = self.current_id() is not None
         waiting = chosen and not self.current_is_assigned()   # delegated to you: Answered
-        for button in (self.ack_button, self.dismiss_button):
+        for button in (self.ack_button, self.dismiss_button, self.template_combo):
             button.setEnabled(waiting)
         self.answered_button.setEnabled(chosen)
         self.delegate_button.setEnabled(waiting and not self._delegate_blocked)
