@@ -144,7 +144,10 @@ def local_values(profile: Profile) -> dict[str, Any]:
     values = {"standards": standards,
               "sharing": {k: str(sharing.get(k, "")) for k in SHARED_SHARING_KEYS},
               "templates": own}
-    _plain(values, "this device's settings")
+    try:
+        _plain(values, "this device's settings")
+    except ConfigError as exc:
+        raise Unshareable("; ".join(exc.problems)) from exc
     return values
 
 
