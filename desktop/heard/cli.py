@@ -137,6 +137,7 @@ def status_json(status: Status, zone: Any) -> dict[str, Any]:
              "subject": inquiry.subject, "state": inquiry.state.value, "by": by,
              "at": _iso(inquiry.closed_at or inquiry.acknowledged_at, zone)}
             for inquiry, client, by in status.handled_elsewhere],
+        "sharing_notice": status.sharing_notice or None,
     }
 
 
@@ -207,6 +208,8 @@ def print_status(status: Status, zone: Any) -> None:
               f" {inquiry.state.value:<12} by {by}"
               f" {_short(inquiry.closed_at or inquiry.acknowledged_at, zone)}"
               f"  {inquiry.subject[:40]}")
+    if status.sharing_notice:
+        print(f"Note: {status.sharing_notice}.")
     for problem in status.problems:
         print(f"warning: {problem}", file=sys.stderr)
 

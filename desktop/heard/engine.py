@@ -93,6 +93,7 @@ class Status:
     assigned: list[AssignedView] = field(default_factory=list)   # delegated elsewhere, by due
     # What the user's other devices (or the assistant) did in the last day: who did what.
     handled_elsewhere: list[tuple[Inquiry, Client | None, str]] = field(default_factory=list)
+    sharing_notice: str = ""   # the server cannot coordinate the user's devices: what then
 
     @property
     def offline(self) -> list[AccountHealth]:
@@ -543,7 +544,8 @@ class Engine:
             self._take_requests(report)
             if self._imap_accounts_list():
                 # Never in the way of the count: what goes wrong is logged and said.
-                for step in (lambda: self.share_settings(force=False),
+                for step in (self._know_capabilities,
+                             lambda: self.share_settings(force=False),
                              self._learn_assignments):
                     try:
                         step()
@@ -920,7 +922,35 @@ class Engine:
                       self.settings.instance, self.store.owners(), self.assigned(clients),
                       [(i, clients.get(i.client_id), by) for i, by in
                        self.store.handled_elsewhere(self.settings.instance,
-                                                    now - timedelta(days=1))])
+                                                    now - timedelta(days=1))],
+                      self._sharing_notice())
+
+    def _sharing_notice(self) -> str:
+        """When an account's server cannot coordinate the user's devices, what that means
+        here (from what the last sync learnt; never a login of its own)."""
+        if self._sharing is None:
+            return ""
+        from heard.mail.shared_state import Mode
+
+        settings = self.settings
+        for account in self._imap_accounts_list():
+            caps = self._sharing.known_capabilities(account.name)
+            if caps is None:
+                continue
+            if caps.mode is Mode.DESIGNATED:
+                designated = settings.designated_instance
+                if not designated:
+                    return (f"{account.name}: the mail server cannot coordinate your devices;"
+                            " if you run Heard on more than one, name the one that sends in"
+                            " Settings → General → Designated device")
+                if designated != settings.instance:
+                    return (f"{account.name}: the mail server cannot coordinate your devices:"
+                            f" replies go out from {designated!r}; what you click here is"
+                            " passed to it")
+            elif caps.mode is Mode.LOCAL:
+                return (f"{account.name}: Heard cannot change this mailbox, so nothing is"
+                        " shared with your other devices; use Heard on one device only")
+        return ""
 
     def assigned(self, clients: dict[ClientId, Client] | None = None) -> list[AssignedView]:
         """Delegations made on another device, by due time; `to_me` on the assistant's
@@ -936,6 +966,12 @@ class Engine:
                                       inquiry.subject if inquiry else "",
                                       assignment.to(mine)))
         return views
+
+    def _know_capabilities(self) -> None:
+        """Once per account and process: how its server lets the devices coordinate."""
+        for account in self._imap_accounts_list():
+            if self.sharing.known_capabilities(account.name) is None:
+                self.sharing.capabilities(account)
 
     def _learn_assignments(self) -> None:
         """Delegated on another device: learn to whom and by when (the records in the

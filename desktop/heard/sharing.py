@@ -164,6 +164,11 @@ class Sharing:
                 self._caps[account.name] = caps
         return caps
 
+    def known_capabilities(self, account: str) -> Capabilities | None:
+        """What was learnt of the account's server so far (no login)."""
+        with self._lock:
+            return self._caps.get(account)
+
     def claim(self, inquiry: Inquiry) -> Claim:
         """Claim the client's message for this instance, or say why not (Refused)."""
         from heard.mail import shared_state as ss

@@ -278,5 +278,15 @@ def test_the_settings_window_points_out_a_fallback_mode(
         assert "keywords" in window.devices_mode.text()   # what the server lacks
         assert "c62828" in window.devices_mode.styleSheet()
         assert window.designated_instance.text() == "desk"
+        # ... and the laptop's main window says what it means, once a sync learnt it.
+        lap.sync()
+        notice = lap.status().sharing_notice
+        assert "replies go out from 'desk'" in notice
+        from heard.gui.quick_reply import QuickReplyWindow
+
+        quick = QuickReplyWindow()
+        qtbot.addWidget(quick)
+        quick.show_status(lap.status(), lap.settings.zone)
+        assert quick.banner.text() == notice and not quick.banner.isHidden()
     finally:
         lap.close()

@@ -114,6 +114,8 @@ def tooltip_text(status: Status, zone: Any, prospects_apart: bool = False) -> st
                      f" {min(handed).astimezone(zone):%a %H:%M}")
     if status.busy is not None and status.busy.now and status.busy.until:
         lines.append(f"Busy until {status.busy.until.astimezone(zone):%H:%M}")
+    if status.sharing_notice:
+        lines.append(status.sharing_notice)
     if status.calendar_stale:
         lines.append("Calendar: last known state (the server cannot be reached)")
     for account in status.offline:

@@ -125,6 +125,14 @@ class QuickReplyWindow(QWidget):
 
         self.summary = QLabel("Loading…")
         self.summary.setTextFormat(Qt.TextFormat.PlainText)
+        # How this device stands among the user's others, when it matters (a server that
+        # cannot coordinate them): a banner above the list.
+        self.banner = QLabel("")
+        self.banner.setTextFormat(Qt.TextFormat.PlainText)
+        self.banner.setWordWrap(True)
+        self.banner.setAccessibleName("Devices")
+        self.banner.setStyleSheet("background: #fff3cd; color: #5c4400; padding: 4px")
+        self.banner.hide()
         self.list = QTreeWidget()
         self.list.setHeaderLabels(list(COLUMNS))
         self.list.setRootIsDecorated(False)
@@ -256,6 +264,7 @@ class QuickReplyWindow(QWidget):
         bottom.addWidget(self.undo_button)
         bottom.addWidget(refresh)
         layout = QVBoxLayout(self)
+        layout.addWidget(self.banner)
         layout.addWidget(self.summary)
         layout.addWidget(split, 1)
         layout.addLayout(actions)
@@ -340,6 +349,8 @@ class QuickReplyWindow(QWidget):
             first = min(v.assignment.due for v in self._assigned.values())
             handed = (f" {len(self._assigned)} delegated to you (next due"
                       f" {first.astimezone(zone):%a %H:%M}).")
+        self.banner.setText(status.sharing_notice)
+        self.banner.setVisible(bool(status.sharing_notice))
         self.summary.setText((f"{status.count} {people} waiting.{busy}" if status.count
                               else f"Nobody is waiting. Well done.{busy}") + handed)
         self._selection_changed()
