@@ -562,8 +562,9 @@ class Engine:
         """The designated device sends what the user's other devices asked it to (on a
         server that keeps no keywords, the only safe way for several devices)."""
         settings = self.settings
-        if settings.designated_instance not in ("", settings.instance):
-            return
+        if settings.designated_instance not in ("", settings.instance) \
+                or not self._imap_accounts_list():
+            return   # (a Maildir setup never loads the sharing code)
         from heard.mail.imap import ImapError
         from heard.mail.shared_state import Mode
 
@@ -1023,6 +1024,8 @@ class Engine:
         return self.replies.delegate(inquiry_id, to, note, due, tell_client, dry_run)
 
     def autopilot(self) -> list[AckResult]:
+        if not self.settings.autopilot_tiers:
+            return []   # off (the default): the sending code stays unloaded
         return self.replies.autopilot()
 
     def outbox_items(self, everything: bool = False) -> list[OutboxItem]:
@@ -1276,6 +1279,9 @@ class Engine:
 
     def _flush_outbox(self, report: SyncReport) -> None:
         before = {i.message_id: i.state for i in self.outbox_items()}
+        moving = (OutboxState.QUEUED, OutboxState.SENDING, OutboxState.SENT)
+        if not any(state in moving for state in before.values()):
+            return   # nothing to move (and the sending code stays unloaded)
         for outcome in self.outbox.flush():
             retrying = outcome.state in (OutboxState.QUEUED, OutboxState.SENT) and outcome.error
             if retrying or outcome.state in (OutboxState.UNSURE, OutboxState.FAILED):
