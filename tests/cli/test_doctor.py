@@ -42,6 +42,12 @@ def test_a_healthy_profile_passes_with_the_account_checked_for_real(
     # No SMTP server yet: a warning that says how to add one.
     assert checks["sending work"]["status"] == "warn"
     assert "smtp_host" in str(checks["sending work"]["fix"])
+    # How the devices coordinate, and the settings they share (not agreed yet: the doctor
+    # only reads what the last sync left).
+    assert checks["devices work"]["status"] == "ok"
+    assert "full" in str(checks["devices work"]["detail"])
+    assert checks["shared settings"]["status"] == "ok"
+    assert "not agreed yet on work" in str(checks["shared settings"]["detail"])
 
 
 @pytest.mark.usefixtures("real_keyring")
