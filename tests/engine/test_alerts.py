@@ -43,16 +43,7 @@ def test_a_deadline_warns_once_and_not_again_after_a_restart(
 
 def test_in_a_meeting_only_what_cannot_wait_pops_and_the_rest_comes_after(
         engine: Engine, mail: MailFolders, clock: FixedClock, tmp_path: Path) -> None:
-    ics = tmp_path / "work.ics"
-    ics.write_text(
-        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\n"
-        "BEGIN:VEVENT\r\nUID:a\r\nDTSTAMP:20261101T000000Z\r\n"
-        "DTSTART;TZID=Europe/Berlin:20261125T093000\r\n"
-        "DTEND;TZID=Europe/Berlin:20261125T103000\r\nSUMMARY:Deposition\r\nEND:VEVENT\r\n"
-        "END:VCALENDAR\r\n", encoding="utf-8")
-    ConfigFile(engine.profile.config).append(
-        "calendars", {"name": "work", "kind": "ics", "path": str(ics)})
-    engine.reload_settings()
+    _meeting(engine, tmp_path, "1030")
     drop(mail.inbox, message("Rajesh Patel <raj@patel-eng.example>", "Drawings"),
          NOW - timedelta(minutes=5))
     drop(mail.inbox, message("Margaret Hale <margaret@hale.example>", "Closing"),
@@ -78,16 +69,7 @@ def test_in_a_meeting_only_what_cannot_wait_pops_and_the_rest_comes_after(
 
 def test_a_warning_held_in_a_meeting_comes_when_it_ends(
         engine: Engine, mail: MailFolders, clock: FixedClock, tmp_path: Path) -> None:
-    ics = tmp_path / "work.ics"
-    ics.write_text(
-        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\n"
-        "BEGIN:VEVENT\r\nUID:a\r\nDTSTAMP:20261101T000000Z\r\n"
-        "DTSTART;TZID=Europe/Berlin:20261125T093000\r\n"
-        "DTEND;TZID=Europe/Berlin:20261125T101000\r\nSUMMARY:Deposition\r\nEND:VEVENT\r\n"
-        "END:VCALENDAR\r\n", encoding="utf-8")
-    ConfigFile(engine.profile.config).append(
-        "calendars", {"name": "work", "kind": "ics", "path": str(ics)})
-    engine.reload_settings()
+    _meeting(engine, tmp_path, "1010")
     drop(mail.inbox, message("Rajesh Patel <raj@patel-eng.example>", "Drawings"),
          NOW - timedelta(minutes=5))
     engine.sync()
@@ -99,3 +81,18 @@ def test_a_warning_held_in_a_meeting_comes_when_it_ends(
     clock.advance(timedelta(minutes=11))                       # 10:11: the meeting is over
     assert any("Raj" in t[0] + t[1] for t in engine.alerts())
     assert engine.alerts() == []                               # and only once
+
+
+def _meeting(engine: Engine, tmp_path: Path, until: str) -> None:
+    """A deposition from 09:30 to `until` (HHMM) on the test day, in the calendar."""
+    ics = tmp_path / "work.ics"
+    ics.write_text(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\n"
+        "BEGIN:VEVENT\r\nUID:a\r\nDTSTAMP:20261101T000000Z\r\n"
+        "DTSTART;TZID=Europe/Berlin:20261125T093000\r\n"
+        f"DTEND;TZID=Europe/Berlin:20261125T{until}00\r\nSUMMARY:Deposition\r\n"
+        "END:VEVENT\r\nEND:VCALENDAR\r\n", encoding="utf-8")
+    ConfigFile(engine.profile.config).append(
+        "calendars", {"name": "work", "kind": "ics", "path": str(ics)})
+    engine.reload_settings()
+
