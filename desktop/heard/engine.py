@@ -544,7 +544,7 @@ class Engine:
             self._take_requests(report)
             if self._imap_accounts_list():
                 # Never in the way of the count: what goes wrong is logged and said.
-                for step in (self._know_capabilities,
+                for step in (lambda: self._know_capabilities(report),
                              lambda: self.share_settings(force=False),
                              self._learn_assignments):
                     try:
@@ -968,11 +968,20 @@ class Engine:
                                       assignment.to(mine)))
         return views
 
-    def _know_capabilities(self) -> None:
+    def _know_capabilities(self, report: SyncReport) -> None:
         """Once per account and process: how its server lets the devices coordinate."""
+        from heard.mail.imap import ImapError
+
+        failed = " ".join(report.errors)
         for account in self._imap_accounts_list():
-            if self.sharing.known_capabilities(account.name) is None:
+            if f"{account.name}:" in failed or \
+                    self.sharing.known_capabilities(account.name) is not None:
+                continue   # its sync already said what is wrong, or it is known
+            try:
                 self.sharing.capabilities(account)
+            except (ImapError, EngineError) as exc:   # the next sync asks again
+                log.info("%s: how your devices coordinate is not known yet: %s",
+                         account.name, exc)
 
     def _learn_assignments(self) -> None:
         """Delegated on another device: learn to whom and by when (the records in the
