@@ -431,6 +431,12 @@ def test_the_assistants_window_lists_what_was_delegated_to_them_and_answers_it(
     window.activateWindow()
     qtbot.waitUntil(window.isActiveWindow, timeout=5000)
     assert "1 delegated to you (next due" in window.summary.text()
+    engine.store.set_owner(raj, "lap")          # another device is answering Raj now
+    app.refresh()
+    qtbot.waitUntil(lambda: any("on 'lap'" in (window.list.topLevelItem(r).text(5)  # type: ignore[union-attr]
+                                               or "")
+                                for r in range(window.list.topLevelItemCount())),
+                    timeout=5000)
     rows = {window.list.topLevelItem(r).text(0): window.list.topLevelItem(r)  # type: ignore[union-attr]
             for r in range(window.list.topLevelItemCount())}
     assert rows["Megge"].text(5) == "for you"

@@ -329,7 +329,14 @@ class QuickReplyWindow(QWidget):
             self.list.clear()
             self._entries = {}
             for entry in status.waiting:
-                self.list.addTopLevelItem(self._row(entry, status.at, zone))
+                row = self._row(entry, status.at, zone)
+                owner = status.owners.get(entry.inquiry.id) if entry.inquiry.id else None
+                if owner and owner != status.instance:
+                    # Another of the user's devices (or the assistant) is on it right now.
+                    row.setText(STATUS_COL, f"{row.text(STATUS_COL)} · on {owner!r}")
+                    row.setToolTip(STATUS_COL, f"Being answered on {owner!r}: Heard will not"
+                                   " send a second reply from here")
+                self.list.addTopLevelItem(row)
                 if entry.inquiry.id is not None:
                     self._entries[int(entry.inquiry.id)] = entry
             # The assistant's own Heard: what was handed to them, by due time.
