@@ -1223,8 +1223,9 @@ class Engine:
         # standard \Answered for the other devices; their intake follows it.
         if self._request_shared(inquiry, kind, undo) or kind not in ("dismissed", "answered"):
             return
-        where = self.sharing.where(inquiry) if isinstance(
-            self._account(inquiry.account), ImapAccount) else None
+        imap = isinstance(self._account(inquiry.account), ImapAccount)
+        where = None if not imap else (self.sharing.where_latest(inquiry)
+                                       if kind == "answered" else self.sharing.where(inquiry))
         if where is None:
             return
         try:

@@ -215,8 +215,10 @@ class Intake:
             keys = flagged.setdefault(source, set())
             keys.update(watch[uid] for uid in delta.answered if uid in watch)
             heard_flags = keyworded.setdefault(source, {})
+            # Every change, Heard's keywords or not: a claim released elsewhere (an Undo)
+            # takes them all away, and the client is nobody's any more.
             heard_flags.update({watch[uid]: f for uid, f in delta.flags.items()
-                                if uid in watch and _heard_flags(f)})
+                                if uid in watch})
             for fetched in delta.new:
                 key = f"{delta.state.uidvalidity}:{fetched.uid}"
                 answered = role == "inbox" and "\\answered" in {f.lower()
@@ -286,7 +288,7 @@ class Intake:
                                 now: datetime, report: SyncReport) -> None:
         """Keywords another of the user's Heard devices set (heard.sharing): the client
         was acknowledged, delegated or set aside there, or is being answered from there."""
-        from heard.domain.shared import Status, shared_state
+        from heard.domain.shared import Status, owners, shared_state
 
         if not states:
             return
@@ -301,6 +303,8 @@ class Intake:
                     continue
                 if state.owner:
                     self.store.set_owner(inquiry.id, state.owner)
+                elif inquiry.state is InquiryState.WAITING and not owners(flags):
+                    self.store.set_owner(inquiry.id, "")   # released: nobody is on it
                 at = max(now, inquiry.last_activity)
                 if state.status is Status.ACKED and inquiry.state is InquiryState.WAITING:
                     self.store.save_inquiry(inquiry.acknowledge(at))

@@ -206,6 +206,12 @@ def apply(profile: Profile, values: Mapping[str, Any]) -> None:
         changes.append((section, key, value))
     file = ConfigFile(profile.config)
     file.set_many(changes, drop=["standards"], dry_run=True)
+    # This device's own default template ([replies] template, not shared) must survive.
+    mine = config.load(profile.config).reply_template
+    if mine not in full:
+        raise TemplateError(mine, "the shared templates no longer have it, and this"
+                            " device's [replies] template names it; choose another one"
+                            " here first")
     write_templates(profile.templates, full)
     file.set_many(changes, drop=["standards"])
 
@@ -295,6 +301,8 @@ class SharedSettingsSync:
             log.exception("shared settings")
             problem = f"the shared settings could not be synced: {exc}"
         before = self.status()
+        if before.account != account.name:   # another account now: it agreed on nothing
+            before = SharedStatus(account.name)
         return self._remember(_replace(before, account=account.name,
                                        checked_at=self.clock.now(), error=problem))
 
@@ -328,9 +336,11 @@ class SharedSettingsSync:
                 f"this device took the shared settings of '{remote.written_by or '?'}'"
                 f" (version {remote.version}); its own were kept in {REPLACED_FILE}"))
         if not moved_there:
-            if changed_here or publish:
+            # (A Save that changed nothing shared publishes nothing: only a change does.)
+            if changed_here:
                 return self._publish(conn, account, mine, remote,
-                                     min(remote.version, opened or remote.version), now, acted)
+                                     remote.version if opened is None
+                                     else min(remote.version, opened), now, acted)
             return self._agree(account, remote, mine, now, "none", acted=acted)
         if not changed_here:   # (a Save that changed nothing shared publishes nothing)
             return self._take(account, remote, mine, now, acted)

@@ -144,6 +144,21 @@ class Sharing:
                 return Where(account.name, folder, int(key.rpartition(":")[2]))
         return None
 
+    def where_latest(self, inquiry: Inquiry) -> Where | None:
+        """The inquiry's newest client message on the server: an answer is to that one
+        (other devices close the inquiry only when no later client message came)."""
+        from heard.intake import imap_source
+
+        account = self._account(inquiry.account)
+        if account is None:
+            return None
+        sources = {imap_source(account, f): f for f in account.folders}
+        found = [Where(account.name, sources[source], int(key.rpartition(":")[2]))
+                 for source, key in self.store.inquiry_locations(
+                     (inquiry.message_id, *inquiry.thread_ids))
+                 if source in sources and key.rpartition(":")[2].isdigit()]
+        return max(found, key=lambda w: w.uid, default=None)
+
     def _connect(self, account: ImapAccount) -> Connection:
         from heard.imap_accounts import open_connection
 
@@ -337,7 +352,8 @@ class Sharing:
                 for record in records:   # oldest first: a newer record for one client wins
                     inquiry_id = wanted.get(record.message_id)
                     if inquiry_id is None:
-                        if self._may_come(record.message_id):
+                        if self._may_come(record.message_id) and \
+                                record.made_at > self.clock.now() - timedelta(days=1):
                             # The client's message (or its "delegated" keyword) has not
                             # reached this device yet: read the record again next time.
                             unmatched.append(record.uid)
@@ -355,7 +371,8 @@ class Sharing:
 
     def _may_come(self, message_id: str) -> bool:
         """Whether a delegation record may still matter here: its message is unknown, or
-        its inquiry is open (the keyword saying "delegated" may arrive later)."""
+        its inquiry is open (the keyword saying "delegated" may arrive later). Only for a
+        day: a message this device never sees must not hold every later record back."""
         if not self.store.seen_locations(message_id):
             return True
         return any(i.message_id == message_id

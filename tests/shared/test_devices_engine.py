@@ -86,3 +86,59 @@ def test_an_answer_noted_on_one_device_does_not_close_a_follow_up_on_another(
         desk.close()
         lap.close()
 
+
+
+@pytest.mark.usefixtures("real_keyring")
+def test_answered_on_a_thread_with_a_follow_up_reaches_the_other_device(
+        tmp_path: Path, shared_dovecot: Dovecot, faulty_smtp: FaultySmtp) -> None:
+    me = shared_dovecot.add_user()
+    for message_id, refs in (("<f1@hale.example>", ""), ("<f2@hale.example>",
+                                                          "<f1@hale.example>")):
+        me.append((f"From: Margaret Hale <{CLIENT}>\r\nTo: {me.address}\r\nSubject: Lease\r\n"
+                   f"Message-ID: {message_id}\r\n"
+                   + (f"In-Reply-To: {refs}\r\nReferences: {refs}\r\n" if refs else "")
+                   + f"Date: {email.utils.format_datetime(datetime.now(UTC))}\r\n\r\nHi\r\n"
+                   ).encode())
+    desk: Engine = _engine(tmp_path, me, faulty_smtp, "desk")
+    lap: Engine = _engine(tmp_path, me, faulty_smtp, "lap")
+    try:
+        desk.sync()
+        lap.sync()
+        assert desk.status().count == 1 and lap.status().count == 1   # one inquiry each
+        (item,) = desk.status().waiting
+        assert item.inquiry.id is not None
+        desk.mark_answered(item.inquiry.id)      # the answer is to her latest message
+        lap.sync()
+        assert lap.status().count == 0
+    finally:
+        desk.close()
+        lap.close()
+
+
+@pytest.mark.usefixtures("real_keyring")
+def test_an_undone_claim_is_nobodys_again_on_the_other_device(
+        tmp_path: Path, shared_dovecot: Dovecot, faulty_smtp: FaultySmtp) -> None:
+    me = shared_dovecot.add_user()
+    message_id = email.utils.make_msgid(domain="hale.example")
+    me.append((f"From: Margaret Hale <{CLIENT}>\r\nTo: {me.address}\r\nSubject: Lease\r\n"
+               f"Message-ID: {message_id}\r\n"
+               f"Date: {email.utils.format_datetime(datetime.now(UTC))}\r\n\r\nCall?\r\n"
+               ).encode())
+    desk: Engine = _engine(tmp_path, me, faulty_smtp, "desk")
+    lap: Engine = _engine(tmp_path, me, faulty_smtp, "lap")
+    try:
+        desk.sync()
+        lap.sync()
+        on_desk = _one(desk, message_id)
+        held = lap.acknowledge(_one(lap, message_id), delay=timedelta(minutes=1))
+        assert held.state == "queued"             # claimed, waiting for the window's Undo
+        desk.sync()
+        assert desk.status().owners.get(on_desk) == "lap"
+        lap.cancel_send(held.message_id)           # Undo: the claim is released
+        desk.sync()
+        assert on_desk not in desk.status().owners
+        assert desk.acknowledge(on_desk).sent      # and the desk may answer her
+        assert len(faulty_smtp.received) == 1
+    finally:
+        desk.close()
+        lap.close()

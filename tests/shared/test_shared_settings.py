@@ -21,6 +21,7 @@ from heard.domain.standards import Standard
 from heard.engine import Engine
 from heard.mail import shared_state_fallback as fb
 from heard.shared_settings import REPLACED_FILE
+from heard.template_files import load_templates
 from tests.imap.conftest import imap_profile
 from tests.shared.conftest import connection
 from tests.support.dovecot import Dovecot, MailUser
@@ -382,3 +383,59 @@ def test_a_shared_change_saved_in_a_window_opened_on_an_older_version_is_reporte
     (kept,) = [k for k in json.loads((lap.profile.root / REPLACED_FILE).read_text())
                if k["version"] == 2]
     assert kept["settings"]["sharing"]["designated_instance"] == "desk"
+
+
+def test_a_template_this_device_replies_with_is_not_taken_away(devices: Devices) -> None:
+    desk, lap = devices.open("desk"), devices.open("lap")
+    _edit(desk, [], TEMPLATE)
+    _edit(desk, [("replies", "template", "on-site")])   # desk's own default (not shared)
+    desk.share_settings()
+    lap.share_settings()
+    lap.profile.templates.write_text("")                # lap deletes the template ...
+    lap.reload_settings()
+    assert lap.share_settings().action == "published"   # ... and shares that
+    result = desk.share_settings()
+    assert "cannot be used here" in result.error and "on-site" in result.error
+    assert "on-site" in load_templates(desk.profile.templates)
+    assert desk.settings.reply_template == "on-site"
+    desk.close()
+    Engine.open(desk.profile).close()                   # desk still starts
+
+
+def test_a_save_that_changes_nothing_shared_publishes_nothing(
+        devices: Devices, qtbot: QtBot) -> None:
+    from heard.gui.settings_window import apply_saved
+    from tests.gui.test_settings_window import window_for
+
+    desk, lap = devices.open("desk"), devices.open("lap")
+    desk.share_settings()
+    lap.share_settings()
+    window = window_for(qtbot, lap)
+    window.paused.setChecked(True)
+    assert window.save()
+    apply_saved(lap, window.opened_version)
+    assert lap.shared_settings.status().version == 1
+    assert lap.settings.notifications_paused
+
+
+def test_a_window_left_open_keeps_a_template_another_device_added(
+        devices: Devices, qtbot: QtBot) -> None:
+    from heard.gui.settings_window import apply_saved
+    from tests.gui.test_settings_window import window_for
+
+    desk, lap = devices.open("desk"), devices.open("lap")
+    desk.share_settings()
+    lap.share_settings()
+    window = window_for(qtbot, lap)
+    _edit(desk, [], TEMPLATE)                    # desk adds "on-site" meanwhile ...
+    desk.share_settings()
+    assert lap.share_settings().action == "applied"
+    subject, body, promise = window.templates.working["acknowledge"]
+    window.templates.working["acknowledge"] = (subject, body + "\nAlex\n", promise)
+    assert window.save()                         # ... and lap's user edits another one
+    apply_saved(lap, window.opened_version)
+    assert {"on-site", "acknowledge"} <= set(lap.templates)
+    assert lap.templates["acknowledge"].body.endswith("Alex\n")
+    assert desk.share_settings().action == "applied"
+    assert "on-site" in desk.templates
+    assert desk.templates["acknowledge"].body.endswith("Alex\n")

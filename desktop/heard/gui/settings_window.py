@@ -38,6 +38,7 @@ from heard import config
 from heard.config import WEEKDAYS, ConfigError, ImapAccount, Settings, format_duration
 from heard.domain.clock import Counting, Span
 from heard.domain.standards import Standard
+from heard.domain.templates import TemplateError
 from heard.engine import Engine, Status
 from heard.gui.ops import Ops
 from heard.gui.settings_accounts import AccountsPage
@@ -578,7 +579,7 @@ class SettingsWindow(QDialog):
         try:
             file.save(changes, drop=self._dropped, edits=self._edits())
             if self.templates.working != self._initial_templates:
-                write_templates(self.engine.profile.templates, self.templates.working)
+                write_templates(self.engine.profile.templates, self._templates_to_write())
         except ConfigError as exc:   # the file changed meanwhile
             self._refuse(exc.problems)
             return False
@@ -591,6 +592,22 @@ class SettingsWindow(QDialog):
         self.saved.emit()
         self.accept()
         return True
+
+    def _templates_to_write(self) -> dict[str, tuple[str, str, str]]:
+        """The templates as the file has them now (another device's change may have come
+        in while the window was open), with only the user's edits and removals on top."""
+        from heard.template_files import load_templates
+
+        working, initial = self.templates.working, self._initial_templates
+        try:
+            current = {n: (t.subject, t.body, t.promise)
+                       for n, t in load_templates(self.engine.profile.templates).items()}
+        except TemplateError:
+            return dict(working)   # the file is broken: the window's copy is the fix
+        for name in initial.keys() - working.keys():
+            current.pop(name, None)
+        current.update({n: v for n, v in working.items() if initial.get(n) != v})
+        return current
 
     def _assistant_problems(self) -> list[str]:
         return [f"assistants (row {i + 1}).address: an assistant needs an address"

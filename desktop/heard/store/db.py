@@ -592,6 +592,16 @@ class Store:
             conn.execute("DELETE FROM promises WHERE inquiry_id=? AND kept_at IS NULL",
                          (inquiry_id,))
 
+    def inquiry_locations(self, message_ids: Iterable[str]) -> list[tuple[str, str]]:
+        """(source, key) of the client messages among `message_ids` (not the user's own
+        mail, not others cc'd in the thread)."""
+        ids = [m for m in message_ids if m]
+        if not ids:
+            return []
+        return [(r["source"], r["key"]) for r in self._query(
+            "SELECT source, key FROM seen_messages WHERE verdict='inquiry' AND message_id"
+            f" IN ({','.join('?' * len(ids))})", ids)]
+
     def seen_locations(self, message_id: str) -> list[tuple[str, str]]:
         """(source, key) of every copy intake read of this message."""
         return [(r["source"], r["key"]) for r in self._query(
