@@ -568,10 +568,7 @@ class Engine:
         from heard.mail.imap import ImapError
         from heard.mail.shared_state import Mode
 
-        failed = " ".join(report.errors)
-        for account in self._imap_accounts_list():
-            if f"{account.name}:" in failed:
-                continue   # its sync already said what is wrong
+        for account in self._reached(report):
             try:
                 if self.sharing.capabilities(account).mode is not Mode.DESIGNATED:
                     continue
@@ -968,15 +965,18 @@ class Engine:
                                       assignment.to(mine)))
         return views
 
+    def _reached(self, report: SyncReport) -> list[ImapAccount]:
+        """The IMAP accounts this sync reached (the others' sync said what is wrong)."""
+        failed = " ".join(report.errors)
+        return [a for a in self._imap_accounts_list() if f"{a.name}:" not in failed]
+
     def _know_capabilities(self, report: SyncReport) -> None:
         """Once per account and process: how its server lets the devices coordinate."""
         from heard.mail.imap import ImapError
 
-        failed = " ".join(report.errors)
-        for account in self._imap_accounts_list():
-            if f"{account.name}:" in failed or \
-                    self.sharing.known_capabilities(account.name) is not None:
-                continue   # its sync already said what is wrong, or it is known
+        for account in self._reached(report):
+            if self.sharing.known_capabilities(account.name) is not None:
+                continue
             try:
                 self.sharing.capabilities(account)
             except (ImapError, EngineError) as exc:   # the next sync asks again

@@ -122,8 +122,8 @@ def local_values(profile: Profile) -> dict[str, Any]:
     cannot be read raises Unshareable: an unreadable heard.toml must never be shared as
     "no standards"."""
     try:
-        config.load(profile.config)                 # the whole file, as the engine reads it
         data = _toml(profile.config)
+        config.settings_from(data, profile.config)  # the whole file, as the engine reads it
         templates = load_templates(profile.templates)
     except ConfigError as exc:
         raise Unshareable("; ".join(exc.problems)) from exc

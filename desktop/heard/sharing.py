@@ -132,32 +132,29 @@ class Sharing:
 
     def where(self, inquiry: Inquiry) -> Where | None:
         """The client's message in one of the account's watched folders, if known."""
-        from heard.intake import imap_source
-
-        account = self._account(inquiry.account)
-        if account is None or not inquiry.message_id:
+        if not inquiry.message_id:
             return None
-        sources = {imap_source(account, f): f for f in account.folders}
-        for source, key in self.store.seen_locations(inquiry.message_id):
-            folder = sources.get(source)
-            if folder is not None and ":" in key:
-                return Where(account.name, folder, int(key.rpartition(":")[2]))
-        return None
+        places = self._places(inquiry, self.store.seen_locations(inquiry.message_id))
+        return places[0] if places else None
 
     def where_latest(self, inquiry: Inquiry) -> Where | None:
         """The inquiry's newest client message on the server: an answer is to that one
         (other devices close the inquiry only when no later client message came)."""
+        places = self._places(inquiry, self.store.inquiry_locations(
+            (inquiry.message_id, *inquiry.thread_ids)))
+        return max(places, key=lambda w: w.uid, default=None)
+
+    def _places(self, inquiry: Inquiry, locations: list[tuple[str, str]]) -> list[Where]:
+        """Of the (source, key) `locations`, those in the account's watched folders."""
         from heard.intake import imap_source
 
         account = self._account(inquiry.account)
         if account is None:
-            return None
+            return []
         sources = {imap_source(account, f): f for f in account.folders}
-        found = [Where(account.name, sources[source], int(key.rpartition(":")[2]))
-                 for source, key in self.store.inquiry_locations(
-                     (inquiry.message_id, *inquiry.thread_ids))
-                 if source in sources and key.rpartition(":")[2].isdigit()]
-        return max(found, key=lambda w: w.uid, default=None)
+        return [Where(account.name, sources[source], int(key.rpartition(":")[2]))
+                for source, key in locations
+                if source in sources and key.rpartition(":")[2].isdigit()]
 
     def _connect(self, account: ImapAccount) -> Connection:
         from heard.imap_accounts import open_connection

@@ -72,6 +72,16 @@ def _csv(text: str) -> list[str]:
     return [p.strip() for p in text.split(",") if p.strip()]
 
 
+def _note(text: str, name: str) -> QLabel:
+    """A wrapped plain-text line for screen readers by `name` (never rich text: it may
+    quote a file or a server)."""
+    label = QLabel(text)
+    label.setTextFormat(Qt.TextFormat.PlainText)
+    label.setWordWrap(True)
+    label.setAccessibleName(name)
+    return label
+
+
 def _scrolling(page: QWidget) -> QScrollArea:
     area = QScrollArea()
     area.setWidget(page)
@@ -158,11 +168,8 @@ class SettingsWindow(QDialog):
         self.assistants.itemChanged.connect(lambda _item: self.templates.update_preview())
         self.templates.update_preview()
 
-        self.problems = QLabel(load_problem or self.templates.load_problem)
-        self.problems.setTextFormat(Qt.TextFormat.PlainText)
-        self.problems.setWordWrap(True)
+        self.problems = _note(load_problem or self.templates.load_problem, "Problems")
         self.problems.setStyleSheet("color: #c62828")
-        self.problems.setAccessibleName("Problems")
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save
                                    | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.save)
@@ -250,12 +257,9 @@ class SettingsWindow(QDialog):
         self.designated_instance = QLineEdit(settings.designated_instance)
         self.designated_instance.setPlaceholderText("this one")
         shared = self.engine.shared_settings.status()
-        self.shared_state = QLabel("Shared with your other devices (standards, templates and"
-                                   " the two devices below): "
-                                   + shared.describe(settings.zone))
-        self.shared_state.setTextFormat(Qt.TextFormat.PlainText)
-        self.shared_state.setWordWrap(True)
-        self.shared_state.setAccessibleName("Shared settings")
+        self.shared_state = _note("Shared with your other devices (standards, templates and"
+                                  " the two devices below): "
+                                  + shared.describe(settings.zone), "Shared settings")
         if shared.conflict or shared.error:
             self.shared_state.setStyleSheet("color: #c62828")
         form.addRow("T&his device's name:", self.instance)
@@ -265,10 +269,7 @@ class SettingsWindow(QDialog):
         form.addRow(self.shared_state)
         # How each account's server lets the devices coordinate: a login, so off the GUI
         # thread; what the server lacks is said, and a fallback mode stands out.
-        self.devices_mode = QLabel("")
-        self.devices_mode.setTextFormat(Qt.TextFormat.PlainText)
-        self.devices_mode.setWordWrap(True)
-        self.devices_mode.setAccessibleName("How your devices coordinate")
+        self.devices_mode = _note("", "How your devices coordinate")
         form.addRow(self.devices_mode)
         imap = [a for a in settings.accounts if isinstance(a, ImapAccount)]
         if imap:
