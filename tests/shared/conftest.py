@@ -7,8 +7,10 @@ CONDSTORE or QRESYNC (NO_CONDSTORE). Each test takes its own users from them.
 
 from __future__ import annotations
 
+import email.utils
 import os
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
 
@@ -61,6 +63,19 @@ def client_message(n: int, sender: str = "margaret@hale.example") -> bytes:
             f"Subject: Closing documents {n}\r\nMessage-ID: <q{n}@hale.example>\r\n"
             f"Date: Wed, 25 Nov 2026 10:00:00 +0100\r\n\r\nCould you call me? ({n})\r\n"
             ).encode()
+
+
+def client_writes(user: MailUser, message_id: str = "", refs: str = "",
+                  sender: str = "margaret@hale.example", subject: str = "Lease") -> str:
+    """A client's message (now, threaded on `refs` if given) put into `user`'s INBOX;
+    returns its Message-ID."""
+    message_id = message_id or email.utils.make_msgid(domain="hale.example")
+    user.append((f"From: Margaret Hale <{sender}>\r\nTo: {user.address}\r\n"
+                 f"Subject: {subject}\r\nMessage-ID: {message_id}\r\n"
+                 + (f"In-Reply-To: {refs}\r\nReferences: {refs}\r\n" if refs else "")
+                 + f"Date: {email.utils.format_datetime(datetime.now(UTC))}\r\n\r\nHi\r\n"
+                 ).encode())
+    return message_id
 
 
 def restrict(user: MailUser, rights: str) -> None:

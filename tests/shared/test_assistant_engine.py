@@ -27,6 +27,7 @@ from heard.domain.inquiries import InquiryState
 from heard.engine import Engine
 from heard.errors import EngineError
 from tests.imap.conftest import imap_profile
+from tests.shared.conftest import client_writes
 from tests.support.dovecot import Dovecot, MailUser
 from tests.support.keyring import keyring_service, real_keyring  # noqa: F401
 from tests.support.smtp import FaultySmtp
@@ -59,13 +60,7 @@ class Office:
     helper: Engine     # the assistant's Heard, on shared/<pro>/INBOX
 
     def client_writes(self, subject: str = "Closing documents") -> str:
-        message_id = email.utils.make_msgid(domain="hale.example")
-        self.pro.append((
-            f"From: Margaret Hale <{CLIENT}>\r\nTo: {self.pro.address}\r\n"
-            f"Subject: {subject}\r\nMessage-ID: {message_id}\r\n"
-            f"Date: {email.utils.format_datetime(datetime.now(UTC))}\r\n\r\nCall me?\r\n"
-        ).encode())
-        return message_id
+        return client_writes(self.pro, subject=subject, sender=CLIENT)
 
 
 @pytest.fixture

@@ -1,9 +1,10 @@
 """Two of the user's own devices on one mailbox (real Dovecot, real SMTP): what one
-acknowledged and promised, the other shows and reminds of."""
+acknowledged, promised or noted as answered, the other shows and reminds of."""
 
 from __future__ import annotations
 
-import email.utils
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -11,26 +12,34 @@ import pytest
 
 from heard.domain.inquiries import InquiryState
 from heard.engine import Engine
-from tests.shared.test_assistant_engine import CLIENT, _engine, _one
-from tests.support.dovecot import Dovecot
+from tests.shared.conftest import client_writes
+from tests.shared.test_assistant_engine import _engine, _one
+from tests.support.dovecot import Dovecot, MailUser
 from tests.support.keyring import keyring_service, real_keyring  # noqa: F401
 from tests.support.smtp import FaultySmtp
 
+pytestmark = pytest.mark.usefixtures("real_keyring")
 
-@pytest.mark.usefixtures("real_keyring")
-def test_the_promise_an_acknowledgement_made_on_one_device_is_kept_on_the_other(
-        tmp_path: Path, shared_dovecot: Dovecot, faulty_smtp: FaultySmtp) -> None:
-    me = shared_dovecot.add_user()
-    message_id = email.utils.make_msgid(domain="hale.example")
-    me.append((f"From: Margaret Hale <{CLIENT}>\r\nTo: {me.address}\r\nSubject: Lease\r\n"
-               f"Message-ID: {message_id}\r\n"
-               f"Date: {email.utils.format_datetime(datetime.now(UTC))}\r\n\r\nCall?\r\n"
-               ).encode())
-    desk: Engine = _engine(tmp_path, me, faulty_smtp, "desk")
-    lap: Engine = _engine(tmp_path, me, faulty_smtp, "lap")
+
+@contextmanager
+def _devices(tmp_path: Path, me: MailUser, smtp: FaultySmtp) -> Iterator[tuple[Engine, Engine]]:
+    """The desk and the laptop, both synced once."""
+    desk = _engine(tmp_path, me, smtp, "desk")
+    lap = _engine(tmp_path, me, smtp, "lap")
     try:
         desk.sync()
         lap.sync()
+        yield desk, lap
+    finally:
+        desk.close()
+        lap.close()
+
+
+def test_the_promise_an_acknowledgement_made_on_one_device_is_kept_on_the_other(
+        tmp_path: Path, shared_dovecot: Dovecot, faulty_smtp: FaultySmtp) -> None:
+    me = shared_dovecot.add_user()
+    message_id = client_writes(me)
+    with _devices(tmp_path, me, faulty_smtp) as (desk, lap):
         reply_by = (datetime.now(UTC) + timedelta(hours=2)).replace(second=0, microsecond=0)
         result = desk.acknowledge(_one(desk, message_id), reply_by=reply_by)
         assert result.sent, result.error
@@ -46,89 +55,47 @@ def test_the_promise_an_acknowledgement_made_on_one_device_is_kept_on_the_other(
         assert len(desk.status().promises) == 1      # and the sender's own is not doubled
         desk.sync()
         assert len(desk.status().promises) == 1
-    finally:
-        desk.close()
-        lap.close()
 
 
-@pytest.mark.usefixtures("real_keyring")
 @pytest.mark.parametrize("server", ["shared_dovecot", "plain_dovecot"])
 def test_an_answer_noted_on_one_device_does_not_close_a_follow_up_on_another(
         tmp_path: Path, faulty_smtp: FaultySmtp, server: str,
         request: pytest.FixtureRequest) -> None:
     dovecot: Dovecot = request.getfixturevalue(server)   # with CONDSTORE, and without
     me = dovecot.add_user()
-
-    def client_writes(message_id: str, refs: str = "") -> None:
-        me.append((f"From: Margaret Hale <{CLIENT}>\r\nTo: {me.address}\r\nSubject: Lease\r\n"
-                   f"Message-ID: {message_id}\r\n"
-                   + (f"In-Reply-To: {refs}\r\nReferences: {refs}\r\n" if refs else "")
-                   + f"Date: {email.utils.format_datetime(datetime.now(UTC))}\r\n\r\nHi\r\n"
-                   ).encode())
-
-    client_writes("<m1@hale.example>")
-    desk: Engine = _engine(tmp_path, me, faulty_smtp, "desk")
-    lap: Engine = _engine(tmp_path, me, faulty_smtp, "lap")
-    try:
-        desk.sync()
-        lap.sync()
+    client_writes(me, "<m1@hale.example>")
+    with _devices(tmp_path, me, faulty_smtp) as (desk, lap):
         on_lap = _one(lap, "<m1@hale.example>")
         desk.mark_answered(_one(desk, "<m1@hale.example>"))   # she was called back
         lap.sync()
         first = lap.store.inquiry(on_lap)
         assert first is not None and first.state is InquiryState.ANSWERED   # follows
-        client_writes("<m2@hale.example>", "<m1@hale.example>")  # ... and writes again
-        for _ in range(2):                     # a second sync re-reads every \\Answered
+        client_writes(me, "<m2@hale.example>", "<m1@hale.example>")  # ... and writes again
+        for _ in range(2):                     # a second sync re-reads every \Answered
             desk.sync()                        # without CONDSTORE
             lap.sync()
         assert desk.status().count == 1 and lap.status().count == 1
-    finally:
-        desk.close()
-        lap.close()
 
 
-
-@pytest.mark.usefixtures("real_keyring")
 def test_answered_on_a_thread_with_a_follow_up_reaches_the_other_device(
         tmp_path: Path, shared_dovecot: Dovecot, faulty_smtp: FaultySmtp) -> None:
     me = shared_dovecot.add_user()
-    for message_id, refs in (("<f1@hale.example>", ""), ("<f2@hale.example>",
-                                                          "<f1@hale.example>")):
-        me.append((f"From: Margaret Hale <{CLIENT}>\r\nTo: {me.address}\r\nSubject: Lease\r\n"
-                   f"Message-ID: {message_id}\r\n"
-                   + (f"In-Reply-To: {refs}\r\nReferences: {refs}\r\n" if refs else "")
-                   + f"Date: {email.utils.format_datetime(datetime.now(UTC))}\r\n\r\nHi\r\n"
-                   ).encode())
-    desk: Engine = _engine(tmp_path, me, faulty_smtp, "desk")
-    lap: Engine = _engine(tmp_path, me, faulty_smtp, "lap")
-    try:
-        desk.sync()
-        lap.sync()
+    client_writes(me, "<f1@hale.example>")
+    client_writes(me, "<f2@hale.example>", "<f1@hale.example>")
+    with _devices(tmp_path, me, faulty_smtp) as (desk, lap):
         assert desk.status().count == 1 and lap.status().count == 1   # one inquiry each
         (item,) = desk.status().waiting
         assert item.inquiry.id is not None
         desk.mark_answered(item.inquiry.id)      # the answer is to her latest message
         lap.sync()
         assert lap.status().count == 0
-    finally:
-        desk.close()
-        lap.close()
 
 
-@pytest.mark.usefixtures("real_keyring")
 def test_an_undone_claim_is_nobodys_again_on_the_other_device(
         tmp_path: Path, shared_dovecot: Dovecot, faulty_smtp: FaultySmtp) -> None:
     me = shared_dovecot.add_user()
-    message_id = email.utils.make_msgid(domain="hale.example")
-    me.append((f"From: Margaret Hale <{CLIENT}>\r\nTo: {me.address}\r\nSubject: Lease\r\n"
-               f"Message-ID: {message_id}\r\n"
-               f"Date: {email.utils.format_datetime(datetime.now(UTC))}\r\n\r\nCall?\r\n"
-               ).encode())
-    desk: Engine = _engine(tmp_path, me, faulty_smtp, "desk")
-    lap: Engine = _engine(tmp_path, me, faulty_smtp, "lap")
-    try:
-        desk.sync()
-        lap.sync()
+    message_id = client_writes(me)
+    with _devices(tmp_path, me, faulty_smtp) as (desk, lap):
         on_desk = _one(desk, message_id)
         held = lap.acknowledge(_one(lap, message_id), delay=timedelta(minutes=1))
         assert held.state == "queued"             # claimed, waiting for the window's Undo
@@ -139,6 +106,3 @@ def test_an_undone_claim_is_nobodys_again_on_the_other_device(
         assert on_desk not in desk.status().owners
         assert desk.acknowledge(on_desk).sent      # and the desk may answer her
         assert len(faulty_smtp.received) == 1
-    finally:
-        desk.close()
-        lap.close()

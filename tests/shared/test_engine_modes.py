@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import email.utils
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -20,7 +19,7 @@ from heard.domain.inquiries import InquiryState
 from heard.engine import Engine, EngineError
 from heard.paths import Profile
 from tests.outbox.conftest import sending_profile
-from tests.shared.conftest import restrict
+from tests.shared.conftest import client_writes, restrict
 from tests.support.dovecot import Dovecot, MailUser
 from tests.support.keyring import keyring_service, real_keyring  # noqa: F401
 from tests.support.smtp import FaultySmtp
@@ -44,10 +43,7 @@ def _engine(root: Path, me: MailUser, smtp: FaultySmtp, instance: str,
 
 
 def _waiting(engine: Engine, me: MailUser, sender: str = CLIENT) -> int:
-    me.append((f"From: Someone <{sender}>\r\nTo: {me.address}\r\nSubject: Lease\r\n"
-               f"Message-ID: {email.utils.make_msgid(domain='hale.example')}\r\n"
-               f"Date: {email.utils.format_datetime(datetime.now(UTC))}\r\n\r\nHi\r\n"
-               ).encode())
+    client_writes(me, sender=sender)
     (inquiry_id,) = engine.sync().new_inquiries
     return int(inquiry_id)
 
@@ -123,13 +119,7 @@ def test_without_condstore_the_claim_still_guards_and_marks(
 @pytest.mark.usefixtures("real_keyring")
 def test_a_server_that_keeps_no_keywords_lets_only_the_designated_device_send(
         tmp_path: Path, shared_dovecot: Dovecot, faulty_smtp: FaultySmtp) -> None:
-    me = shared_dovecot.add_user()
-    me.append(b"From: a@b.example\r\nAuto-Submitted: auto-generated\r\nSubject: hello\r\n"
-              b"\r\nhello\r\n")   # so the Maildir exists
-    restrict(me, "lrsitekx")               # everything but keywords ("w")
-    lap = _engine(tmp_path, me, faulty_smtp, "lap", designated="desk")
-    desk = _engine(tmp_path, me, faulty_smtp, "desk", designated="desk")
-    try:
+    with _designated(tmp_path, shared_dovecot, faulty_smtp) as (me, lap, desk):
         inquiry_id = _waiting(lap, me)
         (account,) = lap.settings.accounts
         assert "keywords" in lap.sharing.describe(account)
@@ -143,10 +133,6 @@ def test_a_server_that_keeps_no_keywords_lets_only_the_designated_device_send(
         assert len(faulty_smtp.received) == 1
         lap.sync()                                   # and the laptop sees it in Sent
         assert lap.status().count == 0
-    finally:
-        lap.close()
-        desk.close()
-
 
 
 @pytest.mark.usefixtures("real_keyring")
@@ -266,12 +252,7 @@ def test_the_settings_window_points_out_a_fallback_mode(
         qtbot: QtBot) -> None:
     from tests.gui.test_settings_window import window_for
 
-    me = shared_dovecot.add_user()
-    me.append(b"From: a@b.example\r\nAuto-Submitted: auto-generated\r\nSubject: hello\r\n"
-              b"\r\nhello\r\n")   # so the Maildir exists
-    restrict(me, "lrsitekx")               # no keywords: only the designated device sends
-    lap = _engine(tmp_path, me, faulty_smtp, "lap", designated="desk")
-    try:
+    with _designated(tmp_path, shared_dovecot, faulty_smtp) as (_me, lap, _desk):
         window = window_for(qtbot, lap)
         qtbot.waitUntil(lambda: "designated-only" in window.devices_mode.text(),
                         timeout=10000)
@@ -288,5 +269,4 @@ def test_the_settings_window_points_out_a_fallback_mode(
         qtbot.addWidget(quick)
         quick.show_status(lap.status(), lap.settings.zone)
         assert quick.banner.text() == notice and not quick.banner.isHidden()
-    finally:
-        lap.close()
+

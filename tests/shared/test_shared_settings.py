@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from pytestqt.qtbot import QtBot
@@ -26,6 +27,9 @@ from tests.imap.conftest import imap_profile
 from tests.shared.conftest import connection
 from tests.support.dovecot import Dovecot, MailUser
 from tests.support.keyring import keyring_service, real_keyring  # noqa: F401
+
+if TYPE_CHECKING:
+    from heard.gui.settings_window import SettingsWindow
 
 pytestmark = pytest.mark.usefixtures("real_keyring")
 
@@ -59,6 +63,22 @@ def devices(tmp_path: Path, shared_dovecot: Dovecot) -> Iterator[Devices]:
 
 def _std(engine: Engine, tier: str) -> Standard:
     return engine.settings.standards.for_contact(tier, Channel.EMAIL)
+
+
+def _agreed(devices: Devices) -> tuple[Engine, Engine]:
+    """The desk and the laptop, agreed on version 1 of the shared settings."""
+    desk, lap = devices.open("desk"), devices.open("lap")
+    desk.share_settings()
+    lap.share_settings()
+    return desk, lap
+
+
+def _save(window: SettingsWindow, engine: Engine) -> None:
+    """Save in the window, then what the tray runs on a worker."""
+    from heard.gui.settings_window import apply_saved
+
+    assert window.save()
+    apply_saved(engine, window.opened_version)
 
 
 def _edit(engine: Engine, changes: list[tuple[str, str, object]], templates: str = "",
@@ -99,9 +119,7 @@ def test_the_first_device_publishes_and_a_joining_one_takes_them_keeping_its_own
 
 
 def test_a_change_saved_on_one_device_reaches_the_other(devices: Devices) -> None:
-    desk, lap = devices.open("desk"), devices.open("lap")
-    desk.share_settings()
-    lap.share_settings()
+    desk, lap = _agreed(devices)
     _edit(lap, [("standards.default", "ack_within", "20m"),
                 ("sharing", "autopilot_instance", "lap")])
     pushed = lap.share_settings(publish=True)
@@ -121,9 +139,7 @@ def test_a_change_saved_on_one_device_reaches_the_other(devices: Devices) -> Non
 
 
 def test_an_edit_of_heard_toml_is_published_at_the_next_sync(devices: Devices) -> None:
-    desk, lap = devices.open("desk"), devices.open("lap")
-    desk.share_settings()
-    lap.share_settings()
+    desk, lap = _agreed(devices)
     _edit(desk, [("standards.default", "answer_within", "4h")])
     assert desk.share_settings().action == "published"
     assert lap.share_settings().action == "applied"
@@ -132,9 +148,7 @@ def test_an_edit_of_heard_toml_is_published_at_the_next_sync(devices: Devices) -
 
 def test_when_both_changed_the_later_wins_and_the_other_is_kept_and_reported(
         devices: Devices) -> None:
-    desk, lap = devices.open("desk"), devices.open("lap")
-    desk.share_settings()
-    lap.share_settings()
+    desk, lap = _agreed(devices)
     _edit(lap, [("standards.default", "ack_within", "25m")])     # earlier, not published
     past = time.time() - 60
     for path in (lap.profile.config,):
@@ -160,9 +174,7 @@ def test_when_both_changed_the_later_wins_and_the_other_is_kept_and_reported(
 
 def test_a_save_over_a_newer_version_wins_and_says_whose_change_it_replaced(
         devices: Devices) -> None:
-    desk, lap = devices.open("desk"), devices.open("lap")
-    desk.share_settings()
-    lap.share_settings()
+    desk, lap = _agreed(devices)
     _edit(desk, [("standards.default", "ack_within", "15m")])
     desk.share_settings(publish=True)                       # version 2, lap has not seen it
     _edit(lap, [("standards.default", "ack_within", "5m")])
@@ -235,7 +247,6 @@ def test_an_unreachable_server_changes_nothing_and_says_why(
 
 def test_the_settings_window_shows_the_conflict_and_its_save_reaches_the_other_device(
         devices: Devices, qtbot: QtBot) -> None:
-    from heard.gui.settings_window import apply_saved
     from tests.gui.test_settings_window import window_for
 
     desk, lap = devices.open("desk"), devices.open("lap")
@@ -251,8 +262,7 @@ def test_the_settings_window_shows_the_conflict_and_its_save_reaches_the_other_d
     assert window.devices_mode.styleSheet() == ""   # no fallback to point out
 
     window.designated_instance.setText("Desk")
-    assert window.save()
-    apply_saved(lap)                          # what the tray runs on a worker after Save
+    _save(window, lap)
     assert lap.shared_settings.status().version == 2
     assert desk.share_settings().action == "applied"
     assert desk.settings.designated_instance == "desk"
@@ -318,9 +328,7 @@ def test_template_files_with_extra_keys_and_explicit_defaults_share_without_conf
 
 
 def test_the_same_change_on_both_devices_is_no_conflict(devices: Devices) -> None:
-    desk, lap = devices.open("desk"), devices.open("lap")
-    desk.share_settings()
-    lap.share_settings()
+    desk, lap = _agreed(devices)
     for engine in (desk, lap):
         _edit(engine, [("standards.default", "ack_within", "20m")])
     assert desk.share_settings().version == 2
@@ -330,9 +338,7 @@ def test_the_same_change_on_both_devices_is_no_conflict(devices: Devices) -> Non
 
 
 def test_push_keeps_the_version_it_replaces(devices: Devices) -> None:
-    desk, lap = devices.open("desk"), devices.open("lap")
-    desk.share_settings()
-    lap.share_settings()
+    desk, lap = _agreed(devices)
     _edit(desk, [("standards.default", "ack_within", "40m")])
     desk.share_settings()                       # version 2: lap has not seen it
     pushed = lap.share_settings(push=True)
@@ -344,19 +350,15 @@ def test_push_keeps_the_version_it_replaces(devices: Devices) -> None:
 
 def test_a_settings_window_left_open_does_not_undo_another_devices_change(
         devices: Devices, qtbot: QtBot) -> None:
-    from heard.gui.settings_window import apply_saved
     from tests.gui.test_settings_window import window_for
 
-    desk, lap = devices.open("desk"), devices.open("lap")
-    desk.share_settings()
-    lap.share_settings()
+    desk, lap = _agreed(devices)
     window = window_for(qtbot, lap)             # shows version 1 (ack within 30m)
     _edit(desk, [("standards.default", "ack_within", "12m")])
     desk.share_settings()                       # version 2 ...
     assert lap.share_settings().action == "applied"   # ... taken up while the window is open
     window.warn_promise.setText("20m")          # the user changes something else
-    assert window.save()
-    apply_saved(lap, window.opened_version)
+    _save(window, lap)
     assert _std(lap, "default").ack_within == timedelta(minutes=12)
     assert desk.share_settings().action == "none"
     assert _std(desk, "default").ack_within == timedelta(minutes=12)
@@ -365,19 +367,15 @@ def test_a_settings_window_left_open_does_not_undo_another_devices_change(
 
 def test_a_shared_change_saved_in_a_window_opened_on_an_older_version_is_reported(
         devices: Devices, qtbot: QtBot) -> None:
-    from heard.gui.settings_window import apply_saved
     from tests.gui.test_settings_window import window_for
 
-    desk, lap = devices.open("desk"), devices.open("lap")
-    desk.share_settings()
-    lap.share_settings()
+    desk, lap = _agreed(devices)
     window = window_for(qtbot, lap)
     _edit(desk, [("sharing", "designated_instance", "desk")])
     desk.share_settings()
     lap.share_settings()                        # version 2 taken up meanwhile
     window.designated_instance.setText("lap")   # the user decides otherwise, on version 1
-    assert window.save()
-    apply_saved(lap, window.opened_version)
+    _save(window, lap)
     status = lap.shared_settings.status()
     assert status.version == 3 and "changed by 'desk'" in status.conflict
     (kept,) = [k for k in json.loads((lap.profile.root / REPLACED_FILE).read_text())
@@ -404,36 +402,28 @@ def test_a_template_this_device_replies_with_is_not_taken_away(devices: Devices)
 
 def test_a_save_that_changes_nothing_shared_publishes_nothing(
         devices: Devices, qtbot: QtBot) -> None:
-    from heard.gui.settings_window import apply_saved
     from tests.gui.test_settings_window import window_for
 
-    desk, lap = devices.open("desk"), devices.open("lap")
-    desk.share_settings()
-    lap.share_settings()
+    _desk, lap = _agreed(devices)
     window = window_for(qtbot, lap)
     window.paused.setChecked(True)
-    assert window.save()
-    apply_saved(lap, window.opened_version)
+    _save(window, lap)
     assert lap.shared_settings.status().version == 1
     assert lap.settings.notifications_paused
 
 
 def test_a_window_left_open_keeps_a_template_another_device_added(
         devices: Devices, qtbot: QtBot) -> None:
-    from heard.gui.settings_window import apply_saved
     from tests.gui.test_settings_window import window_for
 
-    desk, lap = devices.open("desk"), devices.open("lap")
-    desk.share_settings()
-    lap.share_settings()
+    desk, lap = _agreed(devices)
     window = window_for(qtbot, lap)
     _edit(desk, [], TEMPLATE)                    # desk adds "on-site" meanwhile ...
     desk.share_settings()
     assert lap.share_settings().action == "applied"
     subject, body, promise = window.templates.working["acknowledge"]
     window.templates.working["acknowledge"] = (subject, body + "\nAlex\n", promise)
-    assert window.save()                         # ... and lap's user edits another one
-    apply_saved(lap, window.opened_version)
+    _save(window, lap)                           # ... and lap's user edits another one
     assert {"on-site", "acknowledge"} <= set(lap.templates)
     assert lap.templates["acknowledge"].body.endswith("Alex\n")
     assert desk.share_settings().action == "applied"
