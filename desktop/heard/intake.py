@@ -260,11 +260,6 @@ class Intake:
         if not keys:
             return
         inquiry_ids = self.store.inquiry_keys(source)
-        uids_of: dict[str, int] = {}
-        for known_key, known_id in inquiry_ids.items():
-            uid = _uid(known_key)
-            if uid is not None:
-                uids_of[known_id] = max(uids_of.get(known_id, 0), uid)
         for key in keys:
             message_id = inquiry_ids.get(key)
             flagged = _uid(key)
@@ -277,7 +272,8 @@ class Intake:
                     continue
                 # The answer was to that message: a client message of the inquiry that
                 # came later (a follow-up, a new question in the thread) still waits.
-                if any(uids_of.get(m, 0) > flagged for m in inquiry.thread_ids):
+                if any(place == source and (_uid(k) or 0) > flagged for place, k
+                       in self.store.inquiry_locations(inquiry.thread_ids)):
                     continue
                 self.store.save_inquiry(inquiry.answer(max(now, inquiry.last_activity)))
                 self.store.close_promises(inquiry.id, now)

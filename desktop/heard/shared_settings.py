@@ -22,7 +22,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -303,7 +303,7 @@ class SharedSettingsSync:
         before = self.status()
         if before.account != account.name:   # another account now: it agreed on nothing
             before = SharedStatus(account.name)
-        return self._remember(_replace(before, account=account.name,
+        return self._remember(replace(before, account=account.name,
                                        checked_at=self.clock.now(), error=problem))
 
     def _sync(self, conn: Connection, account: ImapAccount, publish: bool, push: bool,
@@ -323,10 +323,9 @@ class SharedSettingsSync:
         changed_here = known is not None and digest(mine) != known
         moved_there = remote.version != before.version
 
-        if remote.version == 0:
-            # Never written, or unreadable: this device's, numbered on from what it knew.
-            return self._publish(conn, account, mine, remote, before.version, now, acted)
-        if push:
+        if remote.version == 0 or push:
+            # Never written, unreadable, or pushed: this device's, numbered on from what
+            # it knew (what it replaces is kept aside).
             return self._publish(conn, account, mine, remote, before.version, now, acted)
         if digest(mine) == digest(theirs):
             return self._agree(account, remote, mine, now, "none", acted=acted)
@@ -342,7 +341,7 @@ class SharedSettingsSync:
                                      remote.version if opened is None
                                      else min(remote.version, opened), now, acted)
             return self._agree(account, remote, mine, now, "none", acted=acted)
-        if not changed_here:   # (a Save that changed nothing shared publishes nothing)
+        if not changed_here:
             return self._take(account, remote, mine, now, acted)
         # Both changed since the last agreement: the later change wins.
         local_at = _written_at(self.profile)
@@ -379,7 +378,7 @@ class SharedSettingsSync:
         status = SharedStatus(account.name, after.version, after.written_by, after.written_at,
                               after.where, now, "published")
         if wrote.conflict:
-            status = _replace(status, conflict=wrote.conflict + f"; theirs is kept in"
+            status = replace(status, conflict=wrote.conflict + f"; theirs is kept in"
                               f" {REPLACED_FILE}", conflict_at=now)
         self._remember_digest(mine)
         log.info("published the shared settings as version %s (%s)", after.version,
@@ -388,9 +387,7 @@ class SharedSettingsSync:
 
     def _take(self, account: ImapAccount, remote: SharedSettings, mine: dict[str, Any],
               now: datetime, acted: bool, conflict: str = "") -> SharedStatus:
-        values = dict(remote.values)
-        if digest(values) == digest(mine):
-            return self._agree(account, remote, mine, now, "none", acted=acted)
+        values = dict(remote.values)   # (never equal to `mine`: the callers checked)
         try:
             apply(self.profile, values)
         except (ConfigError, TemplateError) as exc:
@@ -461,8 +458,3 @@ class SharedSettingsSync:
         self.store.set_state(STATE_KEY, json.dumps(status.to_json()))
         return status
 
-
-def _replace(status: SharedStatus, **changes: Any) -> SharedStatus:
-    from dataclasses import replace
-
-    return replace(status, **changes)
