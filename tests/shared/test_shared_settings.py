@@ -21,7 +21,7 @@ from heard.domain.clients import Channel
 from heard.domain.standards import Standard
 from heard.engine import Engine
 from heard.mail import shared_state_fallback as fb
-from heard.shared_settings import REPLACED_FILE
+from heard.shared_settings import REPLACED_FILE, local_values
 from heard.template_files import load_templates
 from tests.imap.conftest import imap_profile
 from tests.shared.conftest import connection
@@ -401,14 +401,24 @@ def test_a_template_this_device_replies_with_is_not_taken_away(devices: Devices)
 
 
 def test_a_save_that_changes_nothing_shared_publishes_nothing(
-        devices: Devices, qtbot: QtBot) -> None:
+        devices: Devices, qtbot: QtBot, conns: list) -> None:
+    from heard.template_files import default_templates
     from tests.gui.test_settings_window import window_for
 
-    _desk, lap = _agreed(devices)
+    lap = devices.open("lap")
+    lap.share_settings()
+    # Another device (another version of Heard) shared a template as this one ships it:
+    # this device's own values never list it, so they differ from the server's as written.
+    shipped = default_templates()["acknowledge"]
+    odd = dict(local_values(lap.profile))
+    odd["templates"] = {"acknowledge": {"subject": shipped.subject, "body": shipped.body,
+                                        "promise": shipped.promise}}
+    fb.write_settings(connection(devices.me, conns), odd, 1, "desk", datetime.now(UTC))
+    assert lap.share_settings().version == 2
     window = window_for(qtbot, lap)
-    window.paused.setChecked(True)
+    window.paused.setChecked(True)             # a Save of something not shared
     _save(window, lap)
-    assert lap.shared_settings.status().version == 1
+    assert lap.shared_settings.status().version == 2
     assert lap.settings.notifications_paused
 
 
