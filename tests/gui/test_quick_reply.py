@@ -20,6 +20,7 @@ from heard.domain.ids import InquiryId
 from heard.domain.inquiries import InquiryState
 from heard.domain.outbox import OutboxState
 from heard.engine import Engine
+from heard.errors import NotWaiting
 from heard.gui.app import HeardApp, tooltip_text
 from heard.gui.delegate_dialog import DelegateDialog
 from heard.gui.quick_reply import QuickReplyWindow, time_left
@@ -279,6 +280,12 @@ def test_dismiss_with_delete_and_undo_with_ctrl_z(
     assert _state(engine, raj) is InquiryState.DISMISSED
     qtbot.waitUntil(lambda: "Dismissed Rajesh's message" in window.message.text(),
                     timeout=5000)
+    # A preview asked for just before (the selection moved onto Raj) that fails now he is
+    # dismissed must not hide what the user just did.
+    dismissed = engine.store.inquiry(raj)
+    assert dismissed is not None
+    app._preview_failed(raj, NotWaiting(dismissed))
+    assert "Dismissed Rajesh's message" in window.message.text()
     assert window.undo_button.isEnabled()
     assert mail.outbox_messages() == []
 

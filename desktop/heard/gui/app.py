@@ -891,8 +891,18 @@ class HeardApp(QObject):
             lambda: self.engine.acknowledge(InquiryId(inquiry_id), template or None,
                                             dry_run=True),
             lambda result: self.window.show_preview(inquiry_id, result, template),
-            lambda exc: self.window.show_message(f"No preview: {exc}"),
+            lambda exc: self._preview_failed(inquiry_id, exc),
         )
+
+    def _preview_failed(self, inquiry_id: int, exc: Exception) -> None:
+        from heard.errors import NotWaiting
+
+        # Dismissed, answered or acknowledged meanwhile (here or on another device): the
+        # preview is moot, and its error must not hide what the user just did.
+        if isinstance(exc, NotWaiting) or inquiry_id != self.window.current_id():
+            log.info("preview of inquiry %s dropped: %s", inquiry_id, exc)
+            return
+        self.window.show_message(f"No preview: {exc}")
 
     def _set_paused(self, paused: bool) -> None:
         self.paused = paused
