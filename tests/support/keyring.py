@@ -85,6 +85,13 @@ _BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Confi
     <allow eavesdrop="true"/>
     <allow own="*"/>
   </policy>
+  <!-- A desktop's session bus (/usr/share/dbus-1/session.conf) lifts dbus-daemon's low
+       built-in limits (256 connections per user, 64 half-open): so does this one, for
+       the three-instance race's hundreds of keyring lookups at once. -->
+  <limit name="max_completed_connections">100000</limit>
+  <limit name="max_incomplete_connections">10000</limit>
+  <limit name="max_connections_per_user">100000</limit>
+  <limit name="auth_timeout">240000</limit>
 </busconfig>
 """
 
