@@ -26,8 +26,8 @@ from heard.domain.clients import Channel, Client
 from heard.domain.ids import ClientId
 from heard.domain.inquiries import Inquiry
 from heard.mail.maildir import Maildir
-from heard.paths import Profile
 from heard.store import Store
+from heard.system.paths import Profile
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -27,7 +27,7 @@ from tests.support.dovecot import Dovecot  # noqa: E402
 from tests.support.keyring import KeyringService  # noqa: E402
 
 from heard.config import ConfigFile, ImapAccount  # noqa: E402
-from heard.paths import Profile  # noqa: E402
+from heard.system.paths import Profile  # noqa: E402
 
 TICK = os.sysconf("SC_CLK_TCK")
 

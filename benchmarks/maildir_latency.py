@@ -24,7 +24,7 @@ from heard.domain.clients import Client
 from heard.engine import Engine, EngineEvent
 from heard.mail.maildir import Maildir
 from heard.mail.watch import DEBOUNCE_SECONDS
-from heard.paths import Profile
+from heard.system.paths import Profile
 
 MESSAGE = (b"From: Margaret Hale <margaret@hale.example>\r\nTo: alex@example.com\r\n"
            b"Subject: Closing documents\r\nMessage-ID: <%d@hale.example>\r\n\r\nCall me.\r\n")

@@ -7,7 +7,7 @@ catching up.
 Starts its own Dovecot on loopback (tests/support/dovecot.py, default settings: fsync on,
 Maildir) and prints each figure next to a floor measured in the same run:
 
-1. Propagation: instance A marks a message ($HeardAcked, heard.mail.shared_state.mark()),
+1. Propagation: instance A marks a message ($HeardAcked, heard.devices.wire.claims.mark()),
    instance B, in IDLE on INBOX with QRESYNC, sees "message u is acknowledged"
    (IdleTracker). Floor: bare imapclient sessions, `UID STORE +FLAGS` on one and the
    untagged FETCH in IDLE on the other. Trials alternate floor and Heard. Dovecot waits
@@ -55,8 +55,8 @@ from tests.shared.instances import (  # noqa: E402
 from tests.support.dovecot import Dovecot, MailUser  # noqa: E402
 
 from _imap_mailbox import populate  # noqa: E402
+from heard.devices.wire import claims as ss  # noqa: E402
 from heard.domain.shared import ACKED, Lease, Status  # noqa: E402
-from heard.mail import shared_state as ss  # noqa: E402
 
 NAMES = ("desk", "lap", "asst")
 

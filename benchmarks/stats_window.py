@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from heard.domain.clock import FixedClock
 from heard.engine import Engine
-from heard.paths import Profile
+from heard.system.paths import Profile
 from stats import NOW, build
 
 

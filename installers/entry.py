@@ -1,5 +1,5 @@
 """The frozen executable's script (PyInstaller): the same `main` as the `heard` command."""
 
-from heard.cli import main
+from heard.launcher import main
 
 raise SystemExit(main())

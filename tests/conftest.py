@@ -15,7 +15,7 @@ from heard.config import ConfigFile
 from heard.domain.clients import Channel, Client
 from heard.domain.clock import FixedClock
 from heard.engine import Engine
-from heard.paths import Profile
+from heard.system.paths import Profile
 from tests.support.fixtures import desktop_session  # noqa: F401  (a session-scoped fixture)
 from tests.support.mail import MailFolders
 from tests.support.servers import (  # noqa: F401  (fixtures for every test folder)

@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from heard.clients_import import (
+from heard.domain.clients import Channel, Client
+from heard.engine import Engine
+from heard.setup.clients_import import (
     ImportFormatError,
     ImportResult,
     decode,
@@ -21,8 +23,6 @@ from heard.clients_import import (
     read_clients,
     without_clashes,
 )
-from heard.domain.clients import Channel, Client
-from heard.engine import Engine
 from heard.store import StoreError
 
 SAMPLES = Path(__file__).parent / "samples" / "contacts"

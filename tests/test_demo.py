@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from heard.demo import DemoGenerator, DemoPaths, create_demo_profile
 from heard.engine import Engine
+from heard.setup.demo import DemoGenerator, DemoPaths, create_demo_profile
 
 
 def test_the_demo_profile_has_waiting_clients_a_meeting_and_mail_that_does_not_count(

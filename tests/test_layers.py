@@ -61,7 +61,7 @@ def test_engine_cli_and_demo_import_with_qt_blocked() -> None:
         import sys
         sys.modules["PySide6"] = None      # any `import PySide6...` now raises ImportError
         sys.modules["shiboken6"] = None
-        import heard.engine, heard.cli, heard.demo
+        import heard.engine, heard.cli, heard.setup.demo
         try:
             import heard.gui.app
         except ImportError:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from heard import log as heard_log
+from heard.system import log as heard_log
 
 
 def test_known_secrets_and_password_like_text_are_redacted(tmp_path: Path) -> None:
@@ -36,7 +36,7 @@ def test_known_secrets_and_password_like_text_are_redacted(tmp_path: Path) -> No
 
 def test_the_default_profile_logs_to_the_platform_log_folder(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    from heard.paths import Profile
+    from heard.system.paths import Profile
 
     monkeypatch.delenv("HEARD_PROFILE")
     profile = Profile.locate()

@@ -1,4 +1,4 @@
-"""heard.secrets against a real Secret Service (gnome-keyring on a private bus, see
+"""heard.system.secrets against a real Secret Service (gnome-keyring on a private bus, see
 tests/support/keyring.py) and against the keyring library's failing and disabling backends.
 
 Every test that does not ask for ``real_keyring`` runs with the ``fail`` backend that the
@@ -21,8 +21,8 @@ from keyring.backend import KeyringBackend
 from keyring.compat import properties
 from keyring.errors import PasswordSetError
 
-from heard import secrets
-from heard.secrets import Problem, SecretsUnavailable
+from heard.system import secrets
+from heard.system.secrets import Problem, SecretsUnavailable
 from tests.support.keyring import (  # noqa: F401  (fixtures)
     KeyringService,
     keyring_service,
@@ -99,7 +99,7 @@ def test_a_password_stored_by_another_process_is_found_here(
         request: pytest.FixtureRequest) -> None:
     _child(request, """
         import sys
-        from heard import secrets
+        from heard.system import secrets
         secrets.store_password("child-writes", sys.stdin.read())
         """, stdin="from the child ✓")
     assert secrets.get_password("child-writes") == "from the child ✓"

@@ -1,3 +1,3 @@
-from heard.cli import main
+from heard.launcher import main
 
 raise SystemExit(main())

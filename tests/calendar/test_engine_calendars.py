@@ -13,10 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from heard import cli, secrets
+from heard import cli
 from heard.config import ConfigFile, load
 from heard.engine import Engine
-from heard.paths import Profile
+from heard.system import secrets
+from heard.system.paths import Profile
 from tests.support.dav import Radicale
 from tests.support.keyring import keyring_service, real_keyring  # noqa: F401
 

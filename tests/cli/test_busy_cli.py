@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from heard.config import ConfigFile
-from heard.paths import Profile
+from heard.system.paths import Profile
 from tests.cli.test_cli import empty, run, run_json  # noqa: F401  (a fixture)
 
 ICS = """BEGIN:VCALENDAR

@@ -22,8 +22,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from heard.cli import main
-from heard.paths import Profile
 from heard.store import migrations
+from heard.system.paths import Profile
 from tests.support.mail import MailFolders, drop, message
 
 BERLIN = ZoneInfo("Europe/Berlin")

@@ -8,11 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from heard import autostart, config
+from heard import config
 from heard.cli import main
 from heard.config import ConfigFile
 from heard.engine import Engine
-from heard.paths import Profile
+from heard.system import autostart
+from heard.system.paths import Profile
 from tests.imap.conftest import imap_profile
 from tests.support.dovecot import MailUser
 from tests.support.keyring import keyring_service, real_keyring  # noqa: F401

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from heard.config import ConfigFile
-from heard.paths import Profile
+from heard.system.paths import Profile
 from tests.cli.test_cli import _restore_logging, now_utc, run, run_json  # noqa: F401
 from tests.support.mail import MailFolders, drop, message
 

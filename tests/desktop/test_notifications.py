@@ -29,7 +29,7 @@ import pytest
 from heard.config import ConfigFile
 from heard.domain.clients import Client
 from heard.engine import Engine
-from heard.paths import Profile
+from heard.system.paths import Profile
 from tests.support.desktop import DesktopSession
 from tests.support.mail import MailFolders, drop, message
 

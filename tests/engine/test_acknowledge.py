@@ -252,7 +252,7 @@ def test_a_promise_in_the_past_is_refused(engine: Engine, mail: MailFolders) -> 
 RACE = """
 import sys, time
 from heard.engine import Engine, EngineError, NotWaiting
-from heard.paths import Profile
+from heard.system.paths import Profile
 engine = Engine.open(Profile.locate(sys.argv[1]))
 start = float(sys.argv[3])
 while time.time() < start:
@@ -315,7 +315,7 @@ def test_a_default_template_that_does_not_exist_is_refused_at_start(
     profile: object, clock: object
 ) -> None:
     from heard.config import ConfigFile
-    from heard.paths import Profile
+    from heard.system.paths import Profile
 
     assert isinstance(profile, Profile)
     ConfigFile(profile.config).set("replies", "template", "acknowlegde")

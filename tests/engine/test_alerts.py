@@ -9,7 +9,7 @@ from heard.config import ConfigFile
 from heard.domain.clock import FixedClock
 from heard.domain.promises import Promise
 from heard.engine import Engine, EngineEvent
-from heard.paths import Profile
+from heard.system.paths import Profile
 from tests.conftest import NOW
 from tests.support.mail import MailFolders, drop, message
 

@@ -309,8 +309,8 @@ def test_a_template_says_what_it_promises(engine: Engine, mail: MailFolders, tem
 
 
 def test_an_unknown_promise_is_refused_when_the_template_is_loaded(tmp_path: Path) -> None:
+    from heard.config.templates import load_templates
     from heard.domain.templates import TemplateError
-    from heard.template_files import load_templates
 
     file = tmp_path / "templates.toml"
     file.write_text('[x]\npromise = "next_week"\nbody = "Hi"\n', encoding="utf-8")

@@ -9,7 +9,7 @@ from heard.config import ConfigFile
 from heard.domain.clients import Channel
 from heard.domain.clock import FixedClock
 from heard.engine import Engine
-from heard.paths import Profile
+from heard.system.paths import Profile
 from tests.conftest import BERLIN
 
 HOLIDAYS = """BEGIN:VCALENDAR

@@ -10,7 +10,7 @@ import pytest
 
 from heard.domain.inquiries import InquiryState
 from heard.engine import Engine
-from heard.intake import Intake
+from heard.engine.intake import Intake
 from heard.mail.maildir import Maildir
 from heard.mail.watch import MaildirWatcher
 from tests.conftest import NOW

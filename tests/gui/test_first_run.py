@@ -14,13 +14,14 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QWizard
 from pytestqt.qtbot import QtBot
 
-from heard import cli, config, secrets
-from heard import log as heard_log
+from heard import config, launcher
 from heard.config import ImapAccount
 from heard.engine import Engine
 from heard.gui.app import HeardApp, run_tray
 from heard.gui.first_run import UNKNOWN, FirstRunWizard
-from heard.paths import Profile
+from heard.system import log as heard_log
+from heard.system import secrets
+from heard.system.paths import Profile
 from tests.gui.test_settings_window import (  # noqa: F401  (module fixtures)
     PASSWORD,
     files_with,
@@ -245,16 +246,16 @@ def test_heard_shows_the_wizard_only_when_there_are_no_settings_and_never_in_the
     import heard.gui.app
 
     monkeypatch.setattr(heard.gui.app, "run_tray", fake_run_tray)
-    request.addfinalizer(_drop_log_handlers)      # cli.main sets up logging
+    request.addfinalizer(_drop_log_handlers)      # the launcher sets up logging
     profile = tmp_path / "profile"
-    assert cli.main(["--profile", str(profile)]) == 0
+    assert launcher.main(["--profile", str(profile)]) == 0
     assert calls.pop()["first_run"] is True
-    assert cli.main(["--profile", str(profile), "--exit-when-shown"]) == 0   # measuring
+    assert launcher.main(["--profile", str(profile), "--exit-when-shown"]) == 0   # measuring
     assert calls.pop()["first_run"] is False
     Profile(profile).config.write_text("[user]\nname = \"Alex\"\n")
-    assert cli.main(["--profile", str(profile)]) == 0
+    assert launcher.main(["--profile", str(profile)]) == 0
     assert calls.pop()["first_run"] is False
-    assert cli.main(["demo", "--profile", str(tmp_path / "demo"), "--no-generator"]) == 0
+    assert launcher.main(["demo", "--profile", str(tmp_path / "demo"), "--no-generator"]) == 0
     assert not calls.pop().get("first_run")
 
 

@@ -31,9 +31,9 @@ from PySide6.QtWidgets import (
 )
 from pytestqt.qtbot import QtBot
 
-from heard import config, secrets
-from heard import log as heard_log
+from heard import config
 from heard.config import ImapAccount
+from heard.config.templates import load_templates
 from heard.domain.clients import Channel
 from heard.domain.clock import Counting
 from heard.engine import Engine
@@ -41,7 +41,8 @@ from heard.gui.app import HeardApp
 from heard.gui.ops import Ops
 from heard.gui.settings_accounts import CalendarDialog, MailAccountDialog
 from heard.gui.settings_window import BAD, SettingsWindow, apply_saved
-from heard.template_files import load_templates
+from heard.system import log as heard_log
+from heard.system import secrets
 from tests.conftest import NOW
 from tests.gui.test_tray_app import app  # noqa: F401  (the app fixture)
 from tests.support.dav import DavServer, Radicale

@@ -10,8 +10,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from heard.instance import socket_path, tell_running
-from heard.paths import Profile
+from heard.system.instance import socket_path, tell_running
+from heard.system.paths import Profile
 from tests.support.mail import MailFolders, drop, message
 
 

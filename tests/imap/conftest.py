@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from heard import secrets
 from heard.config import ConfigFile, ImapAccount
 from heard.engine import Engine, EngineEvent
-from heard.paths import Profile
+from heard.system import secrets
+from heard.system.paths import Profile
 from tests.conftest import CLIENTS
 from tests.support.dovecot import MailUser
 from tests.support.keyring import keyring_service, real_keyring  # noqa: F401

@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from heard import secrets
 from heard.config import ConfigFile, ImapAccount
-from heard.paths import Profile
+from heard.system import secrets
+from heard.system.paths import Profile
 from tests.cli.test_cli import _restore_logging, run, run_json  # noqa: F401  (autouse)
 from tests.support.dovecot import Dovecot, MailUser
 from tests.support.mail import message

@@ -8,7 +8,7 @@ from pathlib import Path
 from heard.config import ImapAccount
 from heard.domain.inquiries import InquiryState
 from heard.engine import Engine
-from heard.imap_accounts import open_connection
+from heard.engine.accounts import open_connection
 from heard.mail.imap import FolderState
 from heard.store import Store
 from tests.conftest import CLIENTS

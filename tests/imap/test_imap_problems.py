@@ -11,13 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from heard import config, secrets
+from heard import config
 from heard.config import ConfigError, ConfigFile, ImapAccount
 from heard.engine import Engine
-from heard.imap_accounts import open_connection
+from heard.engine.accounts import open_connection
 from heard.mail.imap import Connection, ImapError
-from heard.mail.imap_watch import FolderWatcher
-from heard.paths import Profile
+from heard.mail.imap.watch import FolderWatcher
+from heard.system import secrets
+from heard.system.paths import Profile
 from tests.conftest import CLIENTS
 from tests.imap.conftest import imap_profile, wait_until
 from tests.support.dovecot import NO_IDLE, Dovecot, MailUser, free_port

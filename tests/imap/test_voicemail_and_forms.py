@@ -26,7 +26,7 @@ import pytest
 from heard.config import ConfigFile
 from heard.domain.clients import Channel, Client
 from heard.engine import Engine, EngineError
-from heard.paths import Profile
+from heard.system.paths import Profile
 from tests.cli.test_cli import _restore_logging, run_json  # noqa: F401  (autouse fixture)
 from tests.imap.conftest import imap_profile
 from tests.support.dovecot import MailUser

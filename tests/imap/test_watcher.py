@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from heard.mail.imap import Connection, ImapError, Security, ServerSettings, connect
-from heard.mail.imap_watch import FolderWatcher
+from heard.mail.imap.watch import FolderWatcher
 from tests.imap.conftest import wait_until
 from tests.support.dovecot import Dovecot, MailUser
 from tests.support.mail import message

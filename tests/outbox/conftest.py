@@ -17,7 +17,7 @@ from heard.domain.clients import Client
 from heard.domain.clock import FixedClock
 from heard.domain.ids import InquiryId
 from heard.engine import Engine
-from heard.paths import Profile
+from heard.system.paths import Profile
 from tests.imap.conftest import imap_profile
 from tests.support.dovecot import Dovecot, MailUser
 from tests.support.keyring import keyring_service, real_keyring  # noqa: F401

@@ -17,7 +17,7 @@ import pytest
 from heard.domain.inquiries import InquiryState
 from heard.domain.outbox import OutboxState
 from heard.engine import EngineEvent
-from heard.outbox import CRASH_ENV
+from heard.engine.outbox import CRASH_ENV
 from tests.outbox.conftest import Scene, copies
 from tests.support.smtp import FaultySmtp, Postfix, Received
 
@@ -210,7 +210,7 @@ def test_header_injection_through_names_subjects_and_templates_is_defused(
     (scene.engine.profile.root / "templates.toml").write_text(
         '[sneaky]\nsubject = "Re: {subject}\\r\\nBcc: {client.name}"\nbody = "Hi {client.name}"\n',
         encoding="utf-8")
-    from heard.template_files import load_templates
+    from heard.config.templates import load_templates
 
     scene.engine.templates = load_templates(scene.engine.profile.templates)
     # An encoded word that decodes to a line break: the realistic way in.
@@ -240,7 +240,7 @@ def test_an_untrusted_certificate_is_refused_in_plain_words(
 
 def test_a_wrong_smtp_password_is_told_as_such(
         faulty_scene: Scene, faulty_smtp: FaultySmtp) -> None:
-    from heard import secrets
+    from heard.system import secrets
 
     scene = faulty_scene
     (account,) = scene.engine.settings.accounts

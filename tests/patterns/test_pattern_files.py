@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from heard.domain.relayed import RelayKind, recognise
-from heard.mail.parse import parse_message
-from heard.pattern_files import (
+from heard.config.patterns import (
     SHIPPED_FILES,
     PatternError,
     default_pattern_sets,
     load_pattern_sets,
 )
+from heard.domain.relayed import RelayKind, recognise
+from heard.mail.parse import parse_message
 from tests.support.mail import message
 
 SAMPLES = Path(__file__).parent.parent / "samples"

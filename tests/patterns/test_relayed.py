@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from heard.config.patterns import default_pattern_sets
 from heard.domain.clients import Client, ClientDirectory
 from heard.domain.messages import MessageFacts
 from heard.domain.relayed import (
@@ -21,7 +22,6 @@ from heard.domain.relayed import (
     recognise,
 )
 from heard.mail.parse import parse_message
-from heard.pattern_files import default_pattern_sets
 from tests.support.mail import message
 
 SAMPLES = Path(__file__).parent.parent / "samples"

@@ -14,8 +14,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from heard.devices.wire import claims as ss
 from heard.domain.shared import Lease, shared_state
-from heard.mail import shared_state as ss
 from heard.mail.imap import Connection, Security, ServerSettings, connect
 
 FOLDER = "INBOX"
@@ -121,7 +121,7 @@ def unsafe_racer(port: int, user: str, name: str, count: int, barrier: Any, resu
     with UNCHANGEDSINCE, "won" when the STORE says OK without MODIFIED and shows the flag
     (no per-instance token, no read-back). Sends (name, [uids won])."""
     from heard.domain.shared import CLAIMED
-    from heard.mail import shared_state_wire as wire
+    from heard.mail.imap import commands as wire
 
     conn = open_conn(port, user)
     won: list[int] = []

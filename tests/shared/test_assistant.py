@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import time
 
+from heard.devices.wire import claims as ss
 from heard.domain.shared import Done, Lease, Status, shared_state
-from heard.mail import shared_state as ss
 from heard.mail.imap import Connection
 from tests.shared.conftest import client_message, connection
 from tests.shared.instances import now

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
+from heard.devices.wire import claims as ss
 from heard.domain.shared import CLAIMED, Done, Lease, owners
-from heard.mail import shared_state as ss
-from heard.mail import shared_state_wire as wire
 from heard.mail.imap import Connection
+from heard.mail.imap import commands as wire
 from tests.shared.conftest import client_message, connection
 from tests.shared.instances import now
 from tests.support.dovecot import MailUser

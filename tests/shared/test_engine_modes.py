@@ -17,7 +17,7 @@ from heard.domain.clients import Client
 from heard.domain.ids import InquiryId
 from heard.domain.inquiries import InquiryState
 from heard.engine import Engine, EngineError
-from heard.paths import Profile
+from heard.system.paths import Profile
 from tests.outbox.conftest import sending_profile
 from tests.shared.conftest import client_writes, restrict
 from tests.support.dovecot import Dovecot, MailUser

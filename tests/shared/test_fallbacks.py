@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from heard.devices.wire import claims as ss
 from heard.domain.shared import Lease, Status, shared_state
-from heard.mail import shared_state as ss
 from heard.mail.imap import Connection, ImapError
 from tests.shared.conftest import client_message, connection, restrict
 from tests.shared.instances import now

@@ -20,7 +20,7 @@ from heard.config import ConfigFile
 from heard.domain.clients import Client
 from heard.domain.clock import FixedClock
 from heard.engine import Engine, EngineError, EngineEvent
-from heard.paths import Profile
+from heard.system.paths import Profile
 from tests.outbox.conftest import sending_profile
 from tests.support.dovecot import Dovecot, MailUser
 from tests.support.keyring import keyring_service, real_keyring  # noqa: F401
@@ -29,7 +29,7 @@ from tests.support.smtp import FaultySmtp
 RACE = """
 import random, sys
 from heard.engine import Engine, EngineError
-from heard.paths import Profile
+from heard.system.paths import Profile
 
 engine = Engine.open(Profile.locate(sys.argv[1]))
 engine.sync()
@@ -201,7 +201,7 @@ def _killed_claimer(team: tuple[MailUser, MailUser, list[Profile]], step: str
                     ) -> tuple[MailUser, Profile, Engine, FixedClock, int]:
     """Instance a claims a new client message and is SIGKILLed at `step` of its outbox;
     instance b (on a clock the test moves) has synced the same message."""
-    from heard.outbox import CRASH_ENV
+    from heard.engine.outbox import CRASH_ENV
 
     me, client, (first, second, _third) = team
     me.append(_client_mail(me, client, 1))

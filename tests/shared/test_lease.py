@@ -8,8 +8,8 @@ import os
 import signal
 from datetime import UTC, datetime, timedelta
 
+from heard.devices.wire import claims as ss
 from heard.domain.shared import SENDING, Done, Lease, owners
-from heard.mail import shared_state as ss
 from heard.mail.imap import Connection
 from tests.shared.conftest import client_message, connection
 from tests.shared.instances import context, holder

@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 import pytest
 
+from heard.devices.wire import claims as ss
 from heard.domain.shared import (
     ACKED,
     DELEGATED,
@@ -19,7 +20,6 @@ from heard.domain.shared import (
     Status,
     owner_keyword,
 )
-from heard.mail import shared_state as ss
 from heard.mail.imap import Connection
 from tests.shared.conftest import client_message, connection
 from tests.shared.instances import now

@@ -7,6 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from heard.devices.wire import claims as ss
+from heard.devices.wire.folder import _parse_request
 from heard.domain.shared import (
     ACKED,
     CLAIMED,
@@ -25,9 +27,7 @@ from heard.domain.shared import (
     owners,
     shared_state,
 )
-from heard.mail import shared_state as ss
-from heard.mail.shared_state_fallback import _parse_request
-from heard.mail.shared_state_wire import uid_set as _uid_set
+from heard.mail.imap.commands import uid_set as _uid_set
 
 T0 = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 
@@ -179,7 +179,7 @@ def test_requests_parse_from_the_message_only_when_well_formed() -> None:
 
 
 def test_fetch_lines_as_imaplib_keeps_them() -> None:
-    from heard.mail.shared_state_wire import parse_fetches
+    from heard.mail.imap.commands import parse_fetches
 
     parsed = parse_fetches([
         b"2 (UID 2 FLAGS () MODSEQ (6))",

@@ -17,12 +17,12 @@ import pytest
 from pytestqt.qtbot import QtBot
 
 from heard.config import ConfigFile
+from heard.config.templates import load_templates
+from heard.devices.settings import REPLACED_FILE, local_values
+from heard.devices.wire import folder as fb
 from heard.domain.clients import Channel
 from heard.domain.standards import Standard
 from heard.engine import Engine
-from heard.mail import shared_state_fallback as fb
-from heard.shared_settings import REPLACED_FILE, local_values
-from heard.template_files import load_templates
 from tests.imap.conftest import imap_profile
 from tests.shared.conftest import connection
 from tests.support.dovecot import Dovecot, MailUser
@@ -402,7 +402,7 @@ def test_a_template_this_device_replies_with_is_not_taken_away(devices: Devices)
 
 def test_a_save_that_changes_nothing_shared_publishes_nothing(
         devices: Devices, qtbot: QtBot, conns: list) -> None:
-    from heard.template_files import default_templates
+    from heard.config.templates import default_templates
     from tests.gui.test_settings_window import window_for
 
     lap = devices.open("lap")

@@ -32,8 +32,8 @@ from urllib.parse import quote, unquote, urljoin, urlsplit
 import icalendar
 
 from heard.calendar.events import busy_from_calendars
-from heard.config import is_loopback
 from heard.domain.busy import BusyInterval
+from heard.domain.hosts import is_loopback
 
 log = logging.getLogger(__name__)
 

@@ -55,7 +55,7 @@ class OutboxItem:
     thread: str = ""         # the thread's first Message-ID: "once per thread per day"
     recipient: str = ""
     claim: str = ""          # while SENDING: "host:pid:start" of the process sending it
-    shared: str = ""         # the client's message on the server (heard.sharing.Where)
+    shared: str = ""         # the client's message on the server (heard.devices.imap.Where)
 
     def due(self, now: datetime) -> bool:
         """Whether a retry may run now."""

@@ -29,10 +29,10 @@ from heard.gui.notify import Note, Notifier
 from heard.gui.ops import Ops
 
 if TYPE_CHECKING:
+    from heard.engine.replies import AckResult, DelegateResult
     from heard.gui.mini_window import MiniWindow
     from heard.gui.quick_reply import AckRequest, QuickReplyWindow
     from heard.gui.stats_window import StatsWindow
-    from heard.replies import AckResult, DelegateResult
 
 log = logging.getLogger(__name__)
 
@@ -584,7 +584,7 @@ class HeardApp(QObject):
 
         from PySide6.QtWidgets import QFileDialog
 
-        from heard.stats_report import write_html
+        from heard.engine.stats_report import write_html
 
         path, _filter = QFileDialog.getSaveFileName(
             self._stats_window, "Export the weekly summary", "heard-week.html",
@@ -999,7 +999,7 @@ def _seconds_since_start() -> float:
 
 
 def _instance_name(engine: Engine) -> str:
-    from heard.instance import socket_path
+    from heard.system.instance import socket_path
 
     return socket_path(engine.profile)
 
@@ -1039,7 +1039,7 @@ def run_tray(engine: Engine, exit_when_shown: bool = False, first_run: bool = Fa
         if not run_first_run(engine):
             log.info("first run: the set-up was left; the defaults apply until it is done")
 
-    from heard import autostart
+    from heard.system import autostart
 
     autostart.apply(engine.settings.start_at_login)   # the setting is the truth
     heard = HeardApp(engine, send_delay_ms=int(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 
-from heard.doctor import Check, Verdict, ok
+from heard.engine.doctor import Check, Verdict, ok
 
 GNOME_TRAY = ("GNOME shows no tray icons by itself: install the AppIndicator extension"
               " (Debian/Ubuntu: gnome-shell-extension-appindicator) and log in again")

@@ -38,7 +38,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from heard.clients_import import (
+from heard.domain.clients import ASSISTANT_PREFERENCE, DEFAULT_TIER, Channel, Client
+from heard.domain.ids import ClientId
+from heard.errors import EngineError
+from heard.setup.clients_import import (
     ImportFormatError,
     ImportReport,
     ImportResult,
@@ -49,9 +52,6 @@ from heard.clients_import import (
     read_clients,
     without_clashes,
 )
-from heard.domain.clients import ASSISTANT_PREFERENCE, DEFAULT_TIER, Channel, Client
-from heard.domain.ids import ClientId
-from heard.errors import EngineError
 from heard.store import StoreError
 
 _D = TypeVar("_D", bound=QWidget)

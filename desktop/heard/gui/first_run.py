@@ -35,8 +35,8 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
-from heard.clients_import import ImportResult
 from heard.config import ConfigError, default_instance, format_duration, system_zone
+from heard.config.editing import SettingsFile, append_entry
 from heard.domain.clients import DEFAULT_TIER, Client
 from heard.domain.shared import instance_id
 from heard.domain.standards import DEFAULT_STANDARD
@@ -53,7 +53,7 @@ from heard.gui.settings_accounts import (
     problem_label,
     show_result,
 )
-from heard.gui.settings_file import SettingsFile, append_entry
+from heard.setup.clients_import import ImportResult
 
 log = logging.getLogger(__name__)
 
@@ -397,7 +397,7 @@ class ClientsPage(_Page):
 
     def import_file(self, path: Path) -> None:
         """Read the file on a worker; its clients are added at Finish."""
-        from heard.clients_import import read_clients
+        from heard.setup.clients_import import read_clients
 
         self.import_button.setEnabled(False)
         show_result(self.import_note, f"Reading {path.name}…", True)

@@ -1,6 +1,6 @@
 """`heard --selftest`, the Qt half: the platform plugin, the tray icon drawn from the SVG,
 the tray, fonts, the single-instance socket and the notification path (QtDBus); then the
-Qt-free checks of heard.selftest. `main` runs them all, in the order a start would need them.
+Qt-free checks of heard.setup.selftest. `main` runs them all, in the order a start would need them.
 
 PySide6 is imported inside the checks, so a build that lost it reports that as a failed
 line instead of a traceback. With no display on Linux the checks run on Qt's offscreen
@@ -15,8 +15,8 @@ import sys
 import time
 from pathlib import Path
 
-from heard import selftest
-from heard.selftest import Check, CheckFailed, CheckWarning
+from heard.setup import selftest
+from heard.setup.selftest import Check, CheckFailed, CheckWarning
 
 #: Qt platform plugins a build must carry: on Linux X11, Wayland, and offscreen (for tests
 #: and this self-test on a machine without a display).

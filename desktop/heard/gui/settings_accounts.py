@@ -53,9 +53,9 @@ from heard.config import (
     Settings,
     settings_from,
 )
+from heard.config.editing import SettingsFile, append_entry, replace_entry
 from heard.engine import Engine
 from heard.gui.ops import Ops
-from heard.gui.settings_file import SettingsFile, append_entry, replace_entry
 
 log = logging.getLogger(__name__)
 
@@ -118,13 +118,13 @@ def parse_calendar(entry: Mapping[str, Any], config: Path) -> CalendarSource:
 
 def keyring_problem() -> str | None:
     """On a worker: None when passwords can be kept, else why not and how to get a keyring."""
-    from heard import secrets
+    from heard.system import secrets
 
     return secrets.check()
 
 
 def _store(name: str, password: str) -> None:
-    from heard import secrets
+    from heard.system import secrets
 
     try:
         secrets.store_password(name, password)
@@ -168,8 +168,8 @@ def check_calendar(engine: Engine, entry: Mapping[str, Any], password: str) -> C
     an .ics file, folder or subscription read once."""
     calendar = parse_calendar(entry, engine.profile.config)
     if calendar.kind == "caldav":
-        from heard import secrets
         from heard.calendar.caldav_source import CalendarUnavailable, discover
+        from heard.system import secrets
 
         if password:
             _store(calendar.keyring_name, password)
@@ -217,7 +217,7 @@ def try_saved(engine: Engine, source: Account | CalendarSource) -> str:
 
 def forget_passwords(names: list[str]) -> None:
     """On a worker: remove keyring entries nobody uses any more."""
-    from heard import secrets
+    from heard.system import secrets
 
     for name in names:
         try:

@@ -32,10 +32,10 @@ from PySide6.QtWidgets import (
 )
 
 from heard.config import Settings, format_duration
+from heard.config.editing import template_problems
+from heard.config.templates import default_templates, load_templates
 from heard.domain.templates import PLACEHOLDERS, PROMISES, Template, TemplateError
 from heard.engine import Engine, Status
-from heard.gui.settings_file import template_problems
-from heard.template_files import default_templates, load_templates
 
 SAMPLE = "Sample: Margaret Hale (“Megge”), while you are busy until 11:00"
 SAMPLE_VALUES = {

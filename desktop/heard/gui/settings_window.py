@@ -36,13 +36,13 @@ from PySide6.QtWidgets import (
 
 from heard import config
 from heard.config import WEEKDAYS, ConfigError, ImapAccount, Settings, format_duration
+from heard.config.editing import SettingsFile, set_array, unchanged, write_templates
 from heard.domain.clock import Counting, Span
 from heard.domain.standards import Standard
 from heard.domain.templates import TemplateError
 from heard.engine import Engine, Status
 from heard.gui.ops import Ops
 from heard.gui.settings_accounts import AccountsPage
-from heard.gui.settings_file import SettingsFile, set_array, unchanged, write_templates
 from heard.gui.settings_templates import TemplatesPage
 
 log = logging.getLogger(__name__)
@@ -94,7 +94,7 @@ def apply_saved(engine: Engine, opened: int | None = None) -> bool:
     """On a worker, after a Save: the engine takes up the new templates and settings.
     (Templates first, so a new default template is known when the settings name it.)
     `opened`: the shared-settings version the window showed."""
-    from heard.template_files import load_templates
+    from heard.config.templates import load_templates
 
     engine.templates = load_templates(engine.profile.templates)
     changed = engine.reload_settings()
@@ -109,8 +109,8 @@ def apply_saved(engine: Engine, opened: int | None = None) -> bool:
 def devices_modes(engine: Engine, accounts: list[ImapAccount]) -> list[tuple[str, str, bool]]:
     """On a worker: each account's coordination mode in words, and whether it is full
     (the claim protocol with or without CONDSTORE) rather than a fallback."""
+    from heard.devices.wire.claims import Mode
     from heard.mail.imap import ImapError
-    from heard.mail.shared_state import Mode
 
     modes = []
     for account in accounts:
@@ -597,7 +597,7 @@ class SettingsWindow(QDialog):
     def _templates_to_write(self) -> dict[str, tuple[str, str, str]]:
         """The templates as the file has them now (another device's change may have come
         in while the window was open), with only the user's edits and removals on top."""
-        from heard.template_files import load_templates
+        from heard.config.templates import load_templates
 
         working, initial = self.templates.working, self._initial_templates
         try:

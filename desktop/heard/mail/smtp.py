@@ -15,12 +15,33 @@ from collections.abc import Callable
 from email import policy
 from email.parser import BytesHeaderParser
 from email.utils import getaddresses, parseaddr
+from pathlib import Path
+from typing import Protocol
 
-from heard.config import SmtpServer, is_loopback
+from heard.domain.hosts import is_loopback
 from heard.mail.imap import tls_context
 from heard.mail.transport import Failure, SendError, crlf
 
 TIMEOUT = 30.0
+
+
+class SmtpServer(Protocol):
+    """Where and how to send: plain values (heard.config's account settings have them)."""
+
+    @property
+    def host(self) -> str: ...
+
+    @property
+    def port(self) -> int: ...
+
+    @property
+    def security(self) -> str: ...    # "tls", "starttls" or "plain" (loopback only)
+
+    @property
+    def username(self) -> str: ...    # "" = no login
+
+    @property
+    def ca_file(self) -> Path | None: ...
 
 
 def envelope(raw: bytes) -> tuple[str, list[str]]:

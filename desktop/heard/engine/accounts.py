@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING
 from heard.config import ImapAccount
 from heard.domain.accounts import AccountHealth
 from heard.domain.clock import Clock
-from heard.intake import Intake, SyncReport
+from heard.engine.intake import Intake, SyncReport
 from heard.mail.imap import Connection, ImapError, Problem, Security, ServerSettings, connect
 
 if TYPE_CHECKING:
     from heard.domain.clients import ClientDirectory
-    from heard.mail.imap_watch import FolderWatcher
+    from heard.mail.imap.watch import FolderWatcher
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,9 @@ def server_settings(account: ImapAccount) -> ServerSettings:
 
 
 def password_of(account: ImapAccount) -> str:
-    from heard import secrets  # the keyring library costs ~40 ms: not on the tray's start path
+    from heard.system import (
+        secrets,  # the keyring library costs ~40 ms: not on the tray's start path
+    )
 
     try:
         password = secrets.get_password(account.keyring_name)
@@ -218,7 +220,7 @@ class ImapAccounts:
     # push
 
     def watch(self, accounts: list[ImapAccount], sync: Callable[[str], None]) -> None:
-        from heard.mail.imap_watch import FolderWatcher
+        from heard.mail.imap.watch import FolderWatcher
 
         if not accounts:
             return

@@ -18,8 +18,8 @@ import tomlkit.exceptions
 from tomlkit.items import AoT, Table
 
 from heard.config import SCHEMA, STANDARD_SCHEMA, ConfigError, ConfigFile, settings_from
+from heard.config.templates import write_templates
 from heard.domain.templates import Template, TemplateError
-from heard.template_files import write_templates
 
 __all__ = ["write_templates"]  # where the windows have always imported it from
 

@@ -161,8 +161,8 @@ def heavy_modules_loaded() -> list[str]:
 def check_package_data() -> str:
     from importlib import resources
 
-    from heard.pattern_files import default_pattern_sets
-    from heard.template_files import default_templates
+    from heard.config.patterns import default_pattern_sets
+    from heard.config.templates import default_templates
 
     templates = default_templates()
     patterns = default_pattern_sets()
@@ -214,9 +214,9 @@ def check_store(tmp: Path) -> str:
     from datetime import UTC, datetime
 
     from heard.domain.clients import Client
-    from heard.paths import Profile
     from heard.store import Store
     from heard.store.migrations import LATEST
+    from heard.system.paths import Profile
 
     profile = Profile(tmp / "store-profile")
     profile.create()
@@ -236,8 +236,8 @@ def check_store(tmp: Path) -> str:
 
 
 def check_demo_profile(tmp: Path) -> str:
-    from heard.demo import create_demo_profile
     from heard.engine import Engine
+    from heard.setup.demo import create_demo_profile
 
     profile = create_demo_profile(tmp / "demo-profile")
     engine = Engine.open(profile)
@@ -288,7 +288,7 @@ def check_keyring() -> str:
     from importlib import import_module
     from importlib.metadata import entry_points
 
-    from heard import secrets
+    from heard.system import secrets
 
     found = sorted(ep.name for ep in entry_points(group="keyring.backends"))
     if not found:

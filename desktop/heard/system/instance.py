@@ -10,7 +10,7 @@ import socket
 import tempfile
 from pathlib import Path
 
-from heard.paths import Profile
+from heard.system.paths import Profile
 
 SHOW = b"show\n"
 REFRESH = b"refresh\n"

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from heard.config import Account, Assistant, ImapAccount, MaildirAccount, Settings
+from heard.devices.imap import Claim, Refused, Sharing, Where
 from heard.domain.busy import BusyState
 from heard.domain.clients import Channel, Client
 from heard.domain.clock import Clock
@@ -24,11 +25,10 @@ from heard.domain.inquiries import Inquiry, InquiryState
 from heard.domain.outbox import OutboxItem, OutboxKind, OutboxState
 from heard.domain.promises import Promise
 from heard.domain.templates import Template, format_time, header_safe
+from heard.engine.outbox import Outbox, crash_point
 from heard.errors import EngineError
 from heard.mail.compose import build_forward, build_reply, make_message_id
 from heard.mail.parse import valid_address
-from heard.outbox import Outbox, crash_point
-from heard.sharing import Claim, Refused, Sharing, Where
 from heard.store import Store
 
 log = logging.getLogger(__name__)
@@ -247,8 +247,8 @@ class Replies:
         keywords, `[sharing] designated_instance` (maybe this one); "" where every device
         may act (claims permitting). Asks the server once per account (EngineError when it
         cannot be reached: nothing may be done as if this device were the designated one)."""
+        from heard.devices.wire.claims import Mode
         from heard.mail.imap import ImapError
-        from heard.mail.shared_state import Mode
 
         designated = self._settings.designated_instance
         account = next((a for a in self._settings.accounts if a.name == inquiry.account),
@@ -597,7 +597,7 @@ class Replies:
             return None
         try:
             if isinstance(account, ImapAccount):
-                from heard.imap_accounts import open_connection
+                from heard.engine.accounts import open_connection
 
                 conn = open_connection(account)
                 try:

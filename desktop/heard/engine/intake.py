@@ -83,10 +83,6 @@ def folder_source(folder: Path) -> str:
     return f"maildir:{folder}"
 
 
-def imap_source(account: ImapAccount, folder: str) -> str:
-    return f"imap:{account.username}@{account.host}/{folder}"
-
-
 def _heard_flags(flags: frozenset[str]) -> bool:
     """Whether a message carries keywords of the user's Heard devices."""
     return any(f.startswith("$Heard") for f in flags)
@@ -188,7 +184,7 @@ class Intake:
         flagged: dict[str, set[str]] = {}      # source -> keys flagged \Answered
         keyworded: dict[str, dict[str, frozenset[str]]] = {}   # source -> key -> flags
         for role, folder in folders:
-            source = imap_source(account, folder)
+            source = account.source(folder)
             heads: dict[int, MessageFacts] = {}
 
             def wants_text(uid: int, head: bytes, role: str = role,
@@ -282,7 +278,7 @@ class Intake:
 
     def _done_on_another_device(self, source: str, states: dict[str, frozenset[str]],
                                 now: datetime, report: SyncReport) -> None:
-        """Keywords another of the user's Heard devices set (heard.sharing): the client
+        """Keywords another of the user's Heard devices set (heard.devices.imap): the client
         was acknowledged, delegated or set aside there, or is being answered from there."""
         from heard.domain.shared import Status, owners, shared_state
 

@@ -3,7 +3,7 @@
 The response standards (`[standards]`), the reply templates (templates.toml) and which
 device sends for the others (`[sharing] designated_instance`, `autopilot_instance`) live in
 IMAP METADATA where the server has it, else in a settings message in the `Heard` folder
-(heard.mail.shared_state_fallback). Each write is a new version; the last writer wins and
+(heard.devices.wire.folder). Each write is a new version; the last writer wins and
 a conflict is reported, never silent: what was replaced is kept in
 `shared-settings-replaced.json` in the profile, so nothing is lost.
 
@@ -32,16 +32,16 @@ import tomlkit.exceptions
 
 from heard import config
 from heard.config import ConfigError, ConfigFile, ImapAccount, Settings
+from heard.config.templates import default_templates, load_templates, write_templates
 from heard.domain.clock import Clock
 from heard.domain.templates import Template, TemplateError
-from heard.paths import Profile
 from heard.store import Store
-from heard.template_files import default_templates, load_templates, write_templates
+from heard.system.paths import Profile
 
 if TYPE_CHECKING:
+    from heard.devices.imap import Sharing
+    from heard.devices.wire.folder import SharedSettings
     from heard.mail.imap import Connection
-    from heard.mail.shared_state_fallback import SharedSettings
-    from heard.sharing import Sharing
 
 log = logging.getLogger(__name__)
 
@@ -308,7 +308,7 @@ class SharedSettingsSync:
 
     def _sync(self, conn: Connection, account: ImapAccount, publish: bool, push: bool,
               opened: int | None) -> SharedStatus:
-        from heard.mail import shared_state_fallback as fb
+        from heard.devices.wire import folder as fb
 
         # Read under the account's lock: a Save on one worker and the periodic sync on
         # another see each other's result, never a stale one.
@@ -357,7 +357,7 @@ class SharedSettingsSync:
     def _publish(self, conn: Connection, account: ImapAccount, mine: dict[str, Any],
                  remote: SharedSettings, based_on: int, now: datetime, acted: bool
                  ) -> SharedStatus:
-        from heard.mail import shared_state_fallback as fb
+        from heard.devices.wire import folder as fb
 
         self._check(mine)
         kept = 0

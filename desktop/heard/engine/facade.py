@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from heard import config
-from heard.calendars import Calendars
 from heard.config import Account, CalendarSource, ImapAccount, MaildirAccount, Settings
+from heard.config.templates import load_templates
 from heard.domain.accounts import AccountHealth
 from heard.domain.busy import BusyInterval, BusyState, busy_at
 from heard.domain.clients import (
@@ -39,23 +39,23 @@ from heard.domain.standards import PROSPECT_TIER
 from heard.domain.templates import Template, format_time
 from heard.domain.urgency import Urgency
 from heard.domain.waiting import WaitingItem, badge_urgency, waiting_count, waiting_items
+from heard.engine.calendars import Calendars
+from heard.engine.intake import Intake, SyncReport
 from heard.errors import EngineError, NoSuchInquiry, NotWaiting
-from heard.intake import Intake, Skipped, SyncReport
 from heard.mail.maildir import Maildir
-from heard.paths import Profile
 from heard.store import Store
-from heard.template_files import load_templates
+from heard.system.paths import Profile
 
 if TYPE_CHECKING:
+    from heard.devices.imap import Sharing
+    from heard.devices.settings import SharedSettingsSync, SharedStatus
     from heard.domain.classify import Classification, Rules
     from heard.domain.relayed import PatternSet
     from heard.domain.statistics import ContactMeasure, Summary
-    from heard.imap_accounts import ImapAccounts
+    from heard.engine.accounts import ImapAccounts
+    from heard.engine.outbox import Outbox, Outcome
+    from heard.engine.replies import AckResult, DelegateResult, Replies
     from heard.mail.watch import MaildirWatcher
-    from heard.outbox import Outbox, Outcome
-    from heard.replies import AckResult, DelegateResult, Replies
-    from heard.shared_settings import SharedSettingsSync, SharedStatus
-    from heard.sharing import Sharing
 
 log = logging.getLogger(__name__)
 
@@ -199,7 +199,7 @@ class Engine:
     def replies(self) -> Replies:
         """Acknowledging and delegating (made on first use: not on the tray's start path)."""
         if self._replies is None:
-            from heard.replies import Replies
+            from heard.engine.replies import Replies
 
             self._replies = Replies(self)
         return self._replies
@@ -207,7 +207,7 @@ class Engine:
     @property
     def outbox(self) -> Outbox:
         if self._outbox is None:
-            from heard.outbox import Outbox
+            from heard.engine.outbox import Outbox
 
             self._outbox = Outbox(self.store, self.clock, lambda: self.settings,
                                   self.replies.failed, lambda: self.sharing)
@@ -217,16 +217,18 @@ class Engine:
     def sharing(self) -> Sharing:
         """Claims and marks on the IMAP server, so the user's devices never answer twice."""
         if self._sharing is None:
-            from heard.sharing import Sharing
+            from heard.devices.imap import Sharing
+            from heard.engine.accounts import open_connection
 
-            self._sharing = Sharing(self.store, self.clock, lambda: self.settings)
+            self._sharing = Sharing(self.store, self.clock, lambda: self.settings,
+                                    open_connection)
         return self._sharing
 
     @property
     def shared_settings(self) -> SharedSettingsSync:
         """Standards, templates and the designated device, agreed on the mail server."""
         if self._shared_settings is None:
-            from heard.shared_settings import SharedSettingsSync
+            from heard.devices.settings import SharedSettingsSync
 
             self._shared_settings = SharedSettingsSync(
                 self.profile, self.store, self.clock, lambda: self.settings,
@@ -279,7 +281,7 @@ class Engine:
             return False
         self._config_problem = ""
         if settings.start_at_login != self.settings.start_at_login:
-            from heard import autostart
+            from heard.system import autostart
 
             autostart.apply(settings.start_at_login)
         with self._lock:
@@ -299,7 +301,7 @@ class Engine:
         """The IMAP side, made on first use: imapclient, ssl and the keyring stay off the
         start-up path of a profile without IMAP accounts."""
         if self._imap_accounts is None:
-            from heard.imap_accounts import ImapAccounts
+            from heard.engine.accounts import ImapAccounts
 
             self._imap_accounts = ImapAccounts(
                 self._intake, lambda: (self.directory(), self.own_addresses()), self._lock,
@@ -397,7 +399,7 @@ class Engine:
         """Voicemail and contact-form patterns, read (and their regexes compiled) on first
         use rather than on the tray's start-up path."""
         if self._pattern_sets is None:
-            from heard.pattern_files import PatternError, default_pattern_sets, load_pattern_sets
+            from heard.config.patterns import PatternError, default_pattern_sets, load_pattern_sets
 
             try:
                 self._pattern_sets = load_pattern_sets(self.profile.patterns)
@@ -565,8 +567,8 @@ class Engine:
         if settings.designated_instance not in ("", settings.instance) \
                 or not self._imap_accounts_list():
             return   # (a Maildir setup never loads the sharing code)
+        from heard.devices.wire.claims import Mode
         from heard.mail.imap import ImapError
-        from heard.mail.shared_state import Mode
 
         for account in self._reached(report):
             try:
@@ -716,9 +718,9 @@ class Engine:
 
     def test_smtp(self, account: Account) -> str | None:
         """Log in to the account's SMTP server, sending nothing: None, or what is wrong."""
+        from heard.engine.outbox import smtp_password
         from heard.mail.smtp import SmtpTransport
         from heard.mail.transport import SendError
-        from heard.outbox import smtp_password
 
         if account.smtp is None:
             return f"{account.name} has no SMTP server"
@@ -848,7 +850,7 @@ class Engine:
     def _calendar_password(self, cal: CalendarSource) -> str | None:
         if cal.kind != "caldav":
             return None
-        from heard import secrets
+        from heard.system import secrets
 
         try:
             return secrets.get_password(cal.keyring_name)
@@ -928,7 +930,7 @@ class Engine:
         here (from what the last sync learnt; never a login of its own)."""
         if self._sharing is None:
             return ""
-        from heard.mail.shared_state import Mode
+        from heard.devices.wire.claims import Mode
 
         settings = self.settings
         for account in self._imap_accounts_list():
@@ -1000,7 +1002,7 @@ class Engine:
         if learnt:
             self._emit(EngineEvent("changed"))
 
-    # acknowledging and delegating (heard.replies does the work)
+    # acknowledging and delegating (heard.engine.replies does the work)
 
     def _emit_changed(self) -> None:
         self._emit(EngineEvent("changed"))
@@ -1333,16 +1335,3 @@ class Engine:
             self._imap_accounts.stop()
 
 
-__all__ = ["REPORT_EVERY", "AccountHealth", "AckResult", "DelegateResult", "Engine",
-           "EngineError",
-           "EngineEvent", "Skipped", "Status", "SyncReport"]
-
-
-def __getattr__(name: str) -> Any:
-    # The reply types live in heard.replies, loaded on first use (not on the tray's start
-    # path); `from heard.engine import AckResult` still works.
-    if name in ("AckResult", "DelegateResult"):
-        import heard.replies
-
-        return getattr(heard.replies, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

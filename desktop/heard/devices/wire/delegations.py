@@ -17,10 +17,10 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from heard.devices.wire.folder import HEARD_FOLDER
 from heard.domain.shared import InstanceId, instance_id
-from heard.mail import shared_state_wire as wire
 from heard.mail.imap import Connection
-from heard.mail.shared_state_fallback import HEARD_FOLDER
+from heard.mail.imap import commands as wire
 
 log = logging.getLogger(__name__)
 

@@ -23,6 +23,7 @@ from tomlkit.items import AoT, Table
 
 from heard.domain.clients import Channel
 from heard.domain.clock import Counting, Span, WorkingHours
+from heard.domain.hosts import is_loopback
 from heard.domain.standards import DEFAULT_STANDARD, Standard, Standards
 
 CONFIG_NAME = "heard.toml"
@@ -444,6 +445,11 @@ class ImapAccount:
         """The account's entry in the keyring (the password lives only there)."""
         return f"imap:{self.username}@{self.host}"
 
+    def source(self, folder: str) -> str:
+        """What the store remembers one of the account's folders by (not its name: renaming
+        the account re-reads nothing)."""
+        return f"imap:{self.username}@{self.host}/{folder}"
+
 
 Account = MaildirAccount | ImapAccount
 
@@ -753,18 +759,6 @@ def _calendar(reader: _Reader, i: int, raw: object) -> CalendarSource | None:
         return None
     return CalendarSource(name, None, kind, url, cal["username"], cal["calendars"],
                           cal["ca_file"], cal["refresh_every"])
-
-
-def is_loopback(host: str) -> bool:
-    """This machine: the only place a password may go unencrypted, and only when asked."""
-    import ipaddress
-
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _list(reader: _Reader, data: Mapping[str, Any], name: str) -> list[Any]:

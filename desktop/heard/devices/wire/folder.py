@@ -14,8 +14,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from heard.domain.shared import InstanceId, instance_id
-from heard.mail import shared_state_wire as wire
 from heard.mail.imap import Connection, ImapError, Problem
+from heard.mail.imap import commands as wire
 
 log = logging.getLogger(__name__)
 

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from heard.domain.shared import SharedState, shared_state
-from heard.mail import shared_state_wire as wire
 from heard.mail.imap import Connection
+from heard.mail.imap import commands as wire
 
 
 @dataclass(frozen=True)

@@ -14,10 +14,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 
-from heard import autostart
 from heard.config import ImapAccount
 from heard.domain.outbox import OutboxState
 from heard.engine import Engine
+from heard.system import autostart
 
 
 class Verdict(StrEnum):
@@ -80,7 +80,7 @@ def _profile(engine: Engine) -> Iterator[Check]:
 
 
 def _keyring() -> Check:
-    from heard import secrets
+    from heard.system import secrets
 
     problem = secrets.check()
     if problem:
@@ -152,8 +152,8 @@ def _accounts(engine: Engine) -> Iterator[Check]:
 
 def _sharing(engine: Engine, account: ImapAccount) -> Check:
     """How the user's devices (and assistant) coordinate on this account's server."""
+    from heard.devices.wire.claims import Mode
     from heard.mail.imap import ImapError
-    from heard.mail.shared_state import Mode
 
     name = f"devices {account.name}"
     try:

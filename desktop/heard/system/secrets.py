@@ -38,7 +38,7 @@ from keyring.backends import fail, null
 from keyring.backends.chainer import ChainerBackend
 from keyring.errors import InitError, KeyringLocked, NoKeyringError, PasswordDeleteError
 
-from heard.log import redact
+from heard.system.log import redact
 
 log = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ from datetime import UTC, date, datetime
 from enum import StrEnum
 from pathlib import Path
 
-from heard.config import is_loopback
+from heard.domain.hosts import is_loopback
 
 log = logging.getLogger(__name__)
 

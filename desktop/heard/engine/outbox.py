@@ -28,17 +28,17 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
 from heard.config import Account, ImapAccount, MaildirAccount, Settings
+from heard.devices.imap import Where
 from heard.domain.clock import Clock
 from heard.domain.outbox import OutboxItem, OutboxKind, OutboxState, retry_after
 from heard.errors import EngineError
 from heard.mail.imap import ImapError
 from heard.mail.maildir import Maildir
 from heard.mail.transport import Failure, MaildirTransport, SendError, Transport, crlf
-from heard.sharing import Where
 from heard.store import Store
 
 if TYPE_CHECKING:
-    from heard.sharing import Sharing
+    from heard.devices.imap import Sharing
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +87,7 @@ class ImapSentCopy:
         return folder
 
     def has(self, message_id: str) -> bool:
-        from heard.imap_accounts import open_connection
+        from heard.engine.accounts import open_connection
 
         conn = open_connection(self.account)
         try:
@@ -96,7 +96,7 @@ class ImapSentCopy:
             conn.close()
 
     def file(self, raw: bytes, when: datetime, check_first: bool = True) -> None:
-        from heard.imap_accounts import open_connection
+        from heard.engine.accounts import open_connection
 
         conn = open_connection(self.account)
         try:
@@ -464,7 +464,7 @@ class _MaildirSentCopy:
 
 def smtp_password(account: Account) -> str | None:
     """The SMTP password: its own keyring entry, else the IMAP one for the same login."""
-    from heard import secrets
+    from heard.system import secrets
 
     assert account.smtp is not None
     password = secrets.get_password(account.smtp.keyring_name)

@@ -48,6 +48,24 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
+from heard.devices.wire.flags import (
+    FlagChange,
+    FlagsDelta,
+    IdleNews,
+    IdleTracker,
+    flags_since,
+)
+from heard.devices.wire.folder import (
+    HEARD_FOLDER,
+    Request,
+    SettingsWrite,
+    SharedSettings,
+    Taken,
+    queue_request,
+    read_settings,
+    take_requests,
+    write_settings,
+)
 from heard.domain.shared import (
     CLAIMED,
     KEYWORDS,
@@ -63,29 +81,11 @@ from heard.domain.shared import (
     owner_keyword,
     owners,
 )
-from heard.mail import shared_state_wire as wire
 from heard.mail.compose import HEARD_DELEGATES_HEADER
 from heard.mail.imap import Connection
+from heard.mail.imap import commands as wire
+from heard.mail.imap.commands import enable_qresync, holding
 from heard.mail.parse import HEARD_ACK_HEADER
-from heard.mail.shared_state_fallback import (
-    HEARD_FOLDER,
-    Request,
-    SettingsWrite,
-    SharedSettings,
-    Taken,
-    queue_request,
-    read_settings,
-    take_requests,
-    write_settings,
-)
-from heard.mail.shared_state_sync import (
-    FlagChange,
-    FlagsDelta,
-    IdleNews,
-    IdleTracker,
-    flags_since,
-)
-from heard.mail.shared_state_wire import enable_qresync, holding
 
 log = logging.getLogger(__name__)
 

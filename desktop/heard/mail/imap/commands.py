@@ -1,4 +1,4 @@
-"""IMAP plumbing of the shared state (heard.mail.shared_state): raw commands imapclient has
+"""IMAP plumbing of the shared state (heard.devices.wire.claims): raw commands imapclient has
 no method for (SELECT with QRESYNC, STORE with UNCHANGEDSINCE, FETCH with CHANGEDSINCE,
 METADATA, MYRIGHTS), each failure turned into ImapError, and the untagged responses they
 leave in imaplib consumed, so none piles up or confuses a later command.

@@ -1,7 +1,7 @@
 """One truth across devices: Heard's instances of one mailbox coordinate on the IMAP server.
 
 Before an acknowledgement or a delegation goes out, the client's message is claimed with
-keywords (heard.mail.shared_state): at most one instance sends, whichever clicked first.
+keywords (heard.devices.wire.claims): at most one instance sends, whichever clicked first.
 Just before SMTP the claimer marks it `$HeardSending`; once out, `$HeardAcked` or
 `$HeardDelegated`. Other instances see those keywords on their next sync (IDLE wakes them)
 and stop counting the client as waiting. Maildir accounts stay local and single-instance.
@@ -29,10 +29,10 @@ from heard.mail.imap import ImapError
 from heard.store import Store
 
 if TYPE_CHECKING:
+    from heard.devices.wire.claims import Capabilities
     from heard.domain.delegations import Assignment
     from heard.domain.shared import InstanceId, Lease, Mark
     from heard.mail.imap import Connection
-    from heard.mail.shared_state import Capabilities
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -78,8 +78,10 @@ class Claim:
 
 
 class Sharing:
-    def __init__(self, store: Store, clock: Clock, settings: Callable[[], Settings]) -> None:
+    def __init__(self, store: Store, clock: Clock, settings: Callable[[], Settings],
+                 connect: Callable[[ImapAccount], Connection]) -> None:
         self.store = store
+        self._open = connect
         self.clock = clock
         self._settings = settings
         self._caps: dict[str, Capabilities] = {}
@@ -146,24 +148,20 @@ class Sharing:
 
     def _places(self, inquiry: Inquiry, locations: list[tuple[str, str]]) -> list[Where]:
         """Of the (source, key) `locations`, those in the account's watched folders."""
-        from heard.intake import imap_source
-
         account = self._account(inquiry.account)
         if account is None:
             return []
-        sources = {imap_source(account, f): f for f in account.folders}
+        sources = {account.source(f): f for f in account.folders}
         return [Where(account.name, sources[source], int(key.rpartition(":")[2]))
                 for source, key in locations
                 if source in sources and key.rpartition(":")[2].isdigit()]
 
     def _connect(self, account: ImapAccount) -> Connection:
-        from heard.imap_accounts import open_connection
-
-        return open_connection(account)
+        return self._open(account)
 
     def capabilities(self, account: ImapAccount, conn: Connection | None = None
                      ) -> Capabilities:
-        from heard.mail import shared_state
+        from heard.devices.wire import claims as shared_state
 
         with self._lock:
             caps = self._caps.get(account.name)
@@ -183,7 +181,7 @@ class Sharing:
 
     def claim(self, inquiry: Inquiry) -> Claim:
         """Claim the client's message for this instance, or say why not (Refused)."""
-        from heard.mail import shared_state as ss
+        from heard.devices.wire import claims as ss
 
         where = self.where(inquiry)
         account = self._account(inquiry.account)
@@ -217,7 +215,7 @@ class Sharing:
         return self._decide(result, where, inquiry)
 
     def _decide(self, result: object, where: Where, inquiry: Inquiry) -> Claim:
-        from heard.mail import shared_state as ss
+        from heard.devices.wire import claims as ss
 
         if isinstance(result, ss.Claimed):
             return Claim(where)
@@ -247,7 +245,7 @@ class Sharing:
 
     def request(self, inquiry: Inquiry, kind: str, options: dict[str, str]) -> None:
         """Ask the designated device to send this (a small message in the `Heard` folder)."""
-        from heard.mail import shared_state as ss
+        from heard.devices.wire import claims as ss
 
         account = self._account(inquiry.account)
         if account is None:
@@ -264,7 +262,7 @@ class Sharing:
                       handle: Callable[[str, str, dict[str, str], str], None]) -> int:
         """On the designated device: carry out what the others asked (kind, client
         Message-ID, options, request id), each at most once (the id is remembered)."""
-        from heard.mail import shared_state as ss
+        from heard.devices.wire import claims as ss
 
         def run(request: ss.Request) -> None:
             key = f"request:{request.id}"
@@ -287,7 +285,7 @@ class Sharing:
 
     def mark_sending(self, where: Where) -> bool:
         """Just before SMTP: True when this instance still holds the claim."""
-        from heard.mail import shared_state as ss
+        from heard.devices.wire import claims as ss
 
         account = self._account(where.account)
         if account is None:
@@ -298,7 +296,7 @@ class Sharing:
 
     def mark(self, where: Where, kind: Mark | str) -> None:
         """Once out: `$HeardAcked` / `$HeardDelegated` / `$HeardDismissed` for every device."""
-        from heard.mail import shared_state as ss
+        from heard.devices.wire import claims as ss
 
         account = self._account(where.account)
         if account is None:
@@ -309,7 +307,7 @@ class Sharing:
         """For the assistant's own Heard: to whom and by when (a record in `Heard`; the
         keyword says only "delegated"). Best effort: without it the assistant's Heard
         lists the delegation with its default due time."""
-        from heard.mail.shared_delegations import DelegationRecord, record_delegation
+        from heard.devices.wire.delegations import DelegationRecord, record_delegation
 
         account = self._account(where.account)
         delegation = self.store.delegation(inquiry_id)
@@ -334,8 +332,8 @@ class Sharing:
         """Delegations made on another device (the client's Message-ID → the inquiry
         here): read the new records in the `Heard` folder beside each watched folder, keep
         those of `wanted` in the store, and return them."""
+        from heard.devices.wire.delegations import heard_folder_for, read_delegations
         from heard.domain.delegations import Assignment
-        from heard.mail.shared_delegations import heard_folder_for, read_delegations
 
         def run(conn: Connection) -> list[Assignment]:
             delimiter = _delimiter(conn)
@@ -392,7 +390,7 @@ class Sharing:
 
     def release(self, where: Where) -> None:
         """Undo before it went out: let the other devices act again."""
-        from heard.mail import shared_state as ss
+        from heard.devices.wire import claims as ss
 
         account = self._account(where.account)
         if account is None:
@@ -417,7 +415,7 @@ def ss_instance(name: str) -> InstanceId:
 
 def _delimiter(conn: Connection) -> str:
     """The server's hierarchy delimiter (`/` or `.`)."""
-    from heard.mail import shared_state_wire as wire
+    from heard.mail.imap import commands as wire
 
     with conn._guard():
         found = wire.imap_client(conn).list_folders("", "")

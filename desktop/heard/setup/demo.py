@@ -21,8 +21,8 @@ from heard.config import ConfigFile
 from heard.domain.clients import Channel, Client
 from heard.domain.inquiries import InquiryState
 from heard.mail.maildir import Maildir
-from heard.paths import Profile
 from heard.store import Store
+from heard.system.paths import Profile
 
 log = logging.getLogger(__name__)
 

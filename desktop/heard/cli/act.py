@@ -1,0 +1,169 @@
+"""Act: the one-click actions, scriptable (`heard ack`, `delegate`, `answered`, `dismiss`,
+`log-call`, `prospect`) and the outbox."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import TYPE_CHECKING
+
+from heard.domain.ids import InquiryId
+from heard.engine import (
+    Engine,
+    EngineError,
+)
+
+if TYPE_CHECKING:
+    pass
+from heard.cli.output import ack_json, dump, iso, outbox_json, time_arg
+from heard.cli.parser import UsageError
+
+
+def cmd_prospect(args: argparse.Namespace, engine: Engine) -> int:
+    if args.decision == "undo":
+        decision = engine.undo()
+        print(f"Undone: {decision.kind} for {decision.person.name}.")
+        return 0
+    if args.decision == "unlist":
+        if not args.target:
+            raise UsageError("prospect unlist needs the address, domain or number")
+        if not engine.remove_not_client(args.target):
+            raise EngineError(f"{args.target!r} is not on the not-a-client list")
+        print(f"{args.target} is no longer on the not-a-client list.")
+        return 0
+    if not args.target or not args.target.isdigit():
+        raise UsageError(f"prospect {args.decision} needs an inquiry id (from `heard status`)")
+    decision = engine.decide(InquiryId(int(args.target)), args.decision,
+                             whole_domain=args.domain, tier=args.tier)
+    if args.json:
+        dump(decision.to_json())
+        return 0
+    name = decision.person.name
+    if decision.kind == "client":
+        print(f"{name} is now a client. (`heard prospect undo` takes it back.)")
+    elif decision.kind == "prospect":
+        print(f"{name} stays a prospect.")
+    else:
+        assert decision.listed is not None
+        print(f"Not a client: {decision.listed[0]} ({decision.listed[1]}); "
+              f"{len(decision.dismissed)} inquiry(ies) set aside. (`heard prospect undo`"
+              " takes it back.)")
+    return 0
+
+
+def cmd_log_call(args: argparse.Namespace, engine: Engine) -> int:
+    zone = engine.settings.zone
+    at = time_arg(args.at, zone, engine.clock.now()) if args.at else None
+    inquiry = engine.log_call(args.who, at, args.note or "")
+    if args.json:
+        dump({"id": inquiry.id, "client_id": inquiry.client_id, "number": inquiry.sender
+               or None, "received_at": iso(inquiry.received_at, zone),
+               "subject": inquiry.subject})
+    else:
+        print(f"Logged #{inquiry.id}: {inquiry.subject}. It waits like any other contact.")
+    return 0
+
+
+def cmd_ack(args: argparse.Namespace, engine: Engine) -> int:
+    zone = engine.settings.zone
+    reply_by = time_arg(args.reply_by, zone, engine.clock.now()) if args.reply_by else None
+    result = engine.acknowledge(InquiryId(args.id), args.template, reply_by, args.dry_run)
+    code = 0 if result.sent or args.dry_run or result.call_back \
+        or result.state in ("queued", "requested") else 1
+    if args.json:
+        dump(ack_json(result, zone))
+        return code
+    if result.state == "requested":   # designated-only: another device sends it
+        print(f"Passed on: {result.error}.")
+        return 0
+    if result.call_back:
+        print(f"{result.body} ({result.call_back}). No address to write to: Heard reminds"
+              " you before then." if not args.dry_run else
+              f"No address to write to: you would promise to call back ({result.call_back}).")
+        return 0
+    verb = "Would send" if args.dry_run else ("Sent" if result.sent else "Not sent yet")
+    print(f"{verb} to {result.to}: {result.subject}\n\n{result.body}")
+    if result.state == "queued" and result.error:
+        print(f"heard: {result.error}; Heard keeps trying (`heard outbox`)", file=sys.stderr)
+    elif result.error:
+        print(f"heard: {result.error}", file=sys.stderr)
+    return code
+
+
+def cmd_delegate(args: argparse.Namespace, engine: Engine) -> int:
+    zone = engine.settings.zone
+    due = time_arg(args.due, zone, engine.clock.now()) if args.due else None
+    result = engine.delegate(InquiryId(args.id), args.to, args.note or "", due,
+                             args.tell_client, args.dry_run)
+    forward = engine.store.outbox_item(result.forward_id)
+    retrying = forward is not None and forward.state.value == "queued"
+    requested = result.state == "requested"   # designated-only: another device sends it
+    code = 0 if result.sent or args.dry_run or retrying or requested else 1
+    if args.json:
+        dump({"id": result.inquiry_id, "assistant": {"name": result.assistant.name,
+                                                      "address": result.assistant.address},
+               "forward_id": result.forward_id or None, "due": iso(result.due, zone),
+               "told_client": result.told_client, "sent": result.sent,
+               "state": result.state or ("sent" if result.sent else None),
+               "error": result.error or None})
+        return code
+    if requested:
+        print(f"Passed on: {result.error}.")
+        return 0
+    who = f"{result.assistant.name} <{result.assistant.address}>"
+    verb = "Would forward" if args.dry_run else ("Forwarded" if result.sent else
+                                                 "Not sent yet: forward")
+    print(f"{verb} to {who}, due {iso(result.due, zone)}:\n\n{result.forward_body}")
+    if result.told_client:
+        print(f"\nThe client {'would be' if args.dry_run else 'will be'} told:\n\n"
+              f"{result.tell_body}")
+    if result.error:
+        print(f"heard: {result.error}", file=sys.stderr)
+    return code
+
+
+def cmd_outbox(args: argparse.Namespace, engine: Engine) -> int:
+    zone = engine.settings.zone
+    if args.action in ("resend", "mark-sent", "cancel") and not args.message_id:
+        raise UsageError(f"outbox {args.action} needs the MESSAGE-ID (from `heard outbox`)")
+    if args.action in ("resend", "mark-sent", "cancel"):
+        if args.action == "cancel":
+            item = engine.cancel_send(args.message_id)
+            waits = item.kind.value in ("ack", "auto", "forward")
+            print(f"Cancelled {args.message_id}" + ("; the client is waiting again." if waits
+                                                    else "."))
+            return 0
+        outcome = (engine.resend if args.action == "resend" else engine.mark_sent)(
+            args.message_id)
+        print(f"{args.message_id}: {outcome.state.value}"
+              + (f" ({outcome.error})" if outcome.error else ""))
+        return 0 if outcome.out else 1
+    if args.action == "flush":
+        report = engine.retry_outbox()
+        for error in report.errors:
+            print(f"heard: {error}", file=sys.stderr)
+    items = engine.outbox_items(everything=args.all)
+    if args.json:
+        dump({"messages": [outbox_json(i, zone) for i in items]})
+        return 0
+    if not items:
+        print("The outbox is empty: everything went out.")
+    for item in items:
+        when = item.created_at.astimezone(zone)
+        line = f"  {item.state.value:<9} {item.kind.value:<7} {when:%a %H:%M}  {item.recipient}"
+        print(line + f"\n            {item.message_id}"
+              + (f"\n            {item.error}" if item.error else ""))
+    return 0
+
+
+def cmd_close(args: argparse.Namespace, engine: Engine) -> int:
+    if args.command == "answered":
+        inquiry = engine.mark_answered(InquiryId(args.id))
+    else:
+        inquiry = engine.dismiss(InquiryId(args.id))
+    if args.json:
+        dump({"id": inquiry.id, "state": inquiry.state.value,
+               "closed_at": iso(inquiry.closed_at, engine.settings.zone)})
+    else:
+        print(f"Inquiry {inquiry.id} is now {inquiry.state.value}.")
+    return 0

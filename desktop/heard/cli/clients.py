@@ -1,0 +1,131 @@
+"""`heard clients`: the client directory."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from heard.domain.clients import ASSISTANT_PREFERENCE, Channel, Client
+from heard.domain.ids import ClientId
+from heard.engine import (
+    Engine,
+    EngineError,
+)
+from heard.store import StoreError
+
+if TYPE_CHECKING:
+    pass
+from heard.cli.output import client_json, dump
+from heard.cli.parser import UsageError
+
+
+def _find_client(engine: Engine, key: str) -> Client:
+    clients = engine.clients()
+    if key.isdigit():
+        found = [c for c in clients if c.id == int(key)]
+    else:
+        found = [c for c in clients if c.name.lower() == key.lower()] or [
+            c for c in clients if key.lower() in c.name.lower()]
+    if len(found) != 1:
+        raise EngineError(f"no client matches {key!r}" if not found else
+                          f"{key!r} matches {len(found)} clients; use the id from"
+                          " `heard clients list`")
+    return found[0]
+
+
+def _preferences(preferences: Any, args: argparse.Namespace) -> dict[str, str]:
+    """The client's preferences with the ones given on the command line changed."""
+    result = dict(preferences)
+    every = args.status_reports
+    if every == "none":
+        result.pop("status_reports", None)
+    elif every:
+        result["status_reports"] = every
+    if args.assistant:
+        result[ASSISTANT_PREFERENCE] = args.assistant
+    return result
+
+
+def cmd_clients(args: argparse.Namespace, engine: Engine) -> int:
+    if args.action == "report-sent":
+        client = _find_client(engine, args.client)
+        assert client.id is not None
+        engine.status_report_sent(ClientId(client.id))
+        print(f"Noted: {client.name} had their status report; the next reminder follows"
+              f" their preference ({client.preferences.get('status_reports', 'none')}).")
+        return 0
+    if args.action == "list":
+        everyone = engine.clients()
+        clients = [c for c in everyone if not c.prospect]
+        prospects = [c for c in everyone if c.prospect]
+        not_clients = engine.not_clients()
+        if args.json:
+            dump({"clients": [client_json(c) for c in clients],
+                   "prospects": [client_json(c) for c in prospects],
+                   "not_clients": [{"value": v, "kind": k} for v, k in not_clients]})
+            return 0
+        for c in clients:
+            addresses = ", ".join([*c.emails, *("@" + d for d in c.domains), *c.phones])
+            nick = f" ({c.preferred_name})" if c.preferred_name else ""
+            print(f"  #{c.id:<4} {c.name}{nick}  [{c.tier}, {c.channel.value}]  {addresses}")
+        if not clients:
+            print("No clients yet: `heard clients add NAME --email ADDR`.")
+        if prospects:
+            print("Prospects (new people who may become clients):")
+            for c in prospects:
+                via = f" via {c.preferences['via']}" if "via" in c.preferences else ""
+                print(f"  #{c.id:<4} {c.name}  {', '.join([*c.emails, *c.phones])}{via}")
+        if not_clients:
+            print("Not clients (their mail never counts):")
+            for value, kind in not_clients:
+                print(f"  {kind:<8} {value}")
+        return 0
+    if args.action == "add":
+        client = engine.add_client(Client(
+            name=args.name, emails=tuple(args.email), domains=tuple(args.domain),
+            phones=tuple(args.phone), preferred_name=args.preferred_name, tier=args.tier,
+            channel=Channel(args.channel),
+            preferences=_preferences({}, args)))
+        if args.json:
+            dump(client_json(client))
+        else:
+            print(f"Added client #{client.id} {client.name}.")
+        return 0
+    if args.action == "edit":
+        old = _find_client(engine, args.client)
+        client = Client(
+            id=old.id, name=args.name or old.name,
+            emails=tuple(args.email) or old.emails, domains=tuple(args.domain) or old.domains,
+            phones=tuple(args.phone) or old.phones,
+            preferred_name=old.preferred_name if args.preferred_name is None
+            else (args.preferred_name or None),
+            tier=args.tier or old.tier,
+            channel=Channel(args.channel) if args.channel else old.channel,
+            preferences=_preferences(old.preferences, args))
+        client = engine.update_client(client)
+        if args.json:
+            dump(client_json(client))
+        else:
+            print(f"Updated client #{client.id} {client.name}.")
+        return 0
+    if args.action == "remove":
+        client = _find_client(engine, args.client)
+        assert client.id is not None
+        engine.remove_client(ClientId(client.id))
+        print(f"Removed client #{client.id} {client.name}; their past inquiries are kept.")
+        return 0
+    if args.action == "import":
+        from heard.setup.clients_import import import_clients, read_clients
+
+        report = import_clients(read_clients(Path(args.file)), engine.add_client,
+                                refused=(StoreError,))
+        if args.json:
+            dump({"imported": len(report.added),
+                   "skipped": [{"entry": e, "reason": r}
+                               for e, r in [*report.skipped, *report.clashing]],
+                   "notes": [{"entry": e, "note": n} for e, n in report.notes]})
+        else:
+            print("\n".join(report.lines()))
+        return 0
+    raise UsageError("clients: say list, add, edit, remove or import")
