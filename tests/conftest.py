@@ -3,6 +3,7 @@ is redirected to a temporary folder, so no test can ever reach a real user's pro
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator
 from datetime import datetime
@@ -17,6 +18,7 @@ from heard.domain.clock import FixedClock
 from heard.engine import Engine
 from heard.system.paths import Profile
 from tests.support.fixtures import desktop_session  # noqa: F401  (a session-scoped fixture)
+from tests.support.logfail import ExpectedErrors, FailHandler, failure
 from tests.support.mail import MailFolders
 from tests.support.servers import (  # noqa: F401  (fixtures for every test folder)
     dovecot,
@@ -48,6 +50,71 @@ def _isolated(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Monk
     monkeypatch.setenv("HEARD_PROFILE", str(home / "default-profile"))
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
     monkeypatch.setenv("TZ", "Europe/Berlin")
+
+
+_EXPECTED = pytest.StashKey[ExpectedErrors]()
+_CALL_PASSED = pytest.StashKey[bool]()
+
+
+@pytest.fixture(autouse=True)
+def _fail_on_logged_errors(request: pytest.FixtureRequest) -> Iterator[ExpectedErrors]:
+    """An error logged during a test fails it unless the test expects it: see
+    tests/support/logfail.py. Errors logged by the test or its setup fail the test itself
+    (pytest_runtest_call below); errors logged while fixtures tear down, and expected
+    errors that never came, fail its teardown."""
+    expected = ExpectedErrors()
+    for marker in request.node.iter_markers("expect_log_errors"):
+        expected.add(*marker.args)
+    request.node.stash[_EXPECTED] = expected
+    handler = FailHandler(expected)
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        yield expected
+    finally:
+        root.removeHandler(handler)
+    if request.node.stash.get(_CALL_PASSED, False):   # a failed test has said enough
+        message = failure(expected.unexpected(), expected.unmatched())
+        if message:
+            pytest.fail(message, pytrace=False)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    result = yield   # raises when the test failed or was skipped
+    expected = item.stash.get(_EXPECTED, None)
+    if expected is not None:
+        unexpected = expected.unexpected()
+        if unexpected:
+            pytest.fail(failure(unexpected, []), pytrace=False)
+    item.stash[_CALL_PASSED] = True
+    return result
+
+
+@pytest.fixture
+def expected_errors(_fail_on_logged_errors: ExpectedErrors) -> ExpectedErrors:
+    """For a test that learns what it expects as it goes: expected_errors.add(regex)."""
+    return _fail_on_logged_errors
+
+
+@pytest.fixture(autouse=True)
+def _heard_log_handlers_removed() -> Iterator[None]:
+    """heard.system.log.setup() (run in-process by the CLI and tray tests) adds handlers
+    to the root logger. Its stderr handler keeps the sys.stderr of that moment, capsys's
+    stream, which is closed when the test ends: left behind, it turns the next error any
+    later test logs into a "--- Logging error ---" (ValueError: I/O operation on closed
+    file), and its file handler keeps a temporary log open."""
+    root = logging.getLogger()
+    level = root.level
+    quiet = {name: logging.getLogger(name).level for name in ("watchdog", "caldav", "urllib3")}
+    yield
+    for handler in list(root.handlers):
+        if getattr(handler, "_heard", False):
+            root.removeHandler(handler)
+            handler.close()
+    root.setLevel(level)
+    for name, was in quiet.items():
+        logging.getLogger(name).setLevel(was)
 
 
 @pytest.fixture
