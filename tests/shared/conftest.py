@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 import pytest
 
 from heard.mail.imap import Connection
+from heard.mail.imap.commands import imap_client as raw_imap
 from tests.shared.instances import open_conn
 from tests.support.dovecot import NO_CONDSTORE, SHARED_STATE, Dovecot, MailUser
 
@@ -47,7 +48,7 @@ def conns() -> Iterator[list[Connection]]:
     opened: list[Connection] = []
     yield opened
     for conn in opened:
-        if getattr(conn.client, "_idle_tag", None) is not None:
+        if getattr(raw_imap(conn), "_idle_tag", None) is not None:
             conn.abort()   # a test that failed in IDLE: logging out would wait 30 s
         conn.close()
 

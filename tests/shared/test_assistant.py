@@ -9,6 +9,7 @@ import time
 from heard.devices.wire import claims as ss
 from heard.domain.shared import Done, Lease, Status, shared_state
 from heard.mail.imap import Connection
+from heard.mail.imap.commands import imap_client as raw_imap
 from tests.shared.conftest import client_message, connection
 from tests.shared.instances import now
 from tests.support.dovecot import Dovecot, MailUser
@@ -21,7 +22,7 @@ def test_the_assistant_sees_claims_and_answers_on_a_shared_folder(
     owner.append(client_message(1))
     owner.append(client_message(2))
     mine = connection(owner, conns)
-    mine.client.setacl("INBOX", assistant.name, "lrswi")  # type: ignore[attr-defined]
+    raw_imap(mine).setacl("INBOX", assistant.name, "lrswi")
 
     theirs = connection(assistant, conns)
     folder = f"shared/{owner.name}/INBOX"
@@ -44,7 +45,7 @@ def test_the_assistant_sees_claims_and_answers_on_a_shared_folder(
     ss.mark(theirs, folder, 1, "acked")
     changes: list[ss.FlagChange] = []
     while time.monotonic() - started < 5:
-        changes += tracker.apply(watcher.client.idle_check(0.2)).changes  # type: ignore[attr-defined]
+        changes += tracker.apply(raw_imap(watcher).idle_check(0.2)).changes
         if any(c.uid == 1 and c.state.status is Status.ACKED for c in changes):
             break
     watcher.end_idle()
@@ -66,7 +67,7 @@ def test_an_assistant_without_the_keyword_right_falls_back(
     assistant = shared_dovecot.add_user()
     assistant.client().logout()
     owner.append(client_message(1))
-    connection(owner, conns).client.setacl(  # type: ignore[attr-defined]
+    raw_imap(connection(owner, conns)).setacl(
         "INBOX", assistant.name, "lrs")
     caps = ss.detect(connection(assistant, conns), f"shared/{owner.name}/INBOX", "asst")
     assert caps.mode is ss.Mode.DESIGNATED and caps.rights is not None

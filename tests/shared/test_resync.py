@@ -21,6 +21,7 @@ from heard.domain.shared import (
     owner_keyword,
 )
 from heard.mail.imap import Connection
+from heard.mail.imap.commands import imap_client as raw_imap
 from tests.shared.conftest import client_message, connection
 from tests.shared.instances import now
 from tests.support.dovecot import MailUser
@@ -111,7 +112,7 @@ def wait_for_change(conn: Connection, tracker: ss.IdleTracker, want: Want,
     seen: list[ss.FlagChange] = []
     vanished: list[int] = []
     while time.monotonic() < end:
-        news = tracker.apply(conn.client.idle_check(timeout=0.2))  # type: ignore[attr-defined]
+        news = tracker.apply(raw_imap(conn).idle_check(timeout=0.2))
         seen += news.changes
         vanished += news.vanished
         if want(seen, vanished):
@@ -145,10 +146,10 @@ def test_idle_without_qresync_maps_sequence_numbers(owner: MailUser,
                                                     conns: list[Connection]) -> None:
     fill(owner, 6)
     watcher, other = connection(owner, conns), connection(owner, conns)
-    watcher.client.select_folder("INBOX", readonly=True)  # type: ignore[attr-defined]
+    raw_imap(watcher).select_folder("INBOX", readonly=True)
     tracker = ss.IdleTracker.load(watcher)
     assert len(tracker) == 6
-    watcher.client.idle()  # type: ignore[attr-defined]
+    raw_imap(watcher).idle()
     client = owner.client()
     client.select_folder("INBOX")
     client.delete_messages([2])

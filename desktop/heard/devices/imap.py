@@ -334,9 +334,10 @@ class Sharing:
         those of `wanted` in the store, and return them."""
         from heard.devices.wire.delegations import heard_folder_for, read_delegations
         from heard.domain.delegations import Assignment
+        from heard.mail.imap import commands
 
         def run(conn: Connection) -> list[Assignment]:
-            delimiter = _delimiter(conn)
+            delimiter = commands.delimiter(conn)
             learnt = []
             for folder in dict.fromkeys(heard_folder_for(f, delimiter)
                                         for f in account.folders):
@@ -379,14 +380,10 @@ class Sharing:
         if account is None:
             return
 
-        def unmark(conn: Connection) -> None:
-            with conn._guard():
-                client = conn._c
-                client.select_folder(where.folder)
-                client.remove_flags([where.uid], [keyword.encode()], silent=True)
-                client.close_folder()
+        from heard.mail.imap import commands
 
-        self._using(account, unmark)
+        self._using(account, lambda conn: commands.remove_keywords(
+            conn, where.folder, where.uid, [keyword]))
 
     def release(self, where: Where) -> None:
         """Undo before it went out: let the other devices act again."""
@@ -411,18 +408,6 @@ def ss_instance(name: str) -> InstanceId:
     from heard.domain.shared import instance_id
 
     return instance_id(name)
-
-
-def _delimiter(conn: Connection) -> str:
-    """The server's hierarchy delimiter (`/` or `.`)."""
-    from heard.mail.imap import commands as wire
-
-    with conn._guard():
-        found = wire.imap_client(conn).list_folders("", "")
-    for _flags, delimiter, _name in found:
-        if delimiter:
-            return delimiter.decode() if isinstance(delimiter, bytes) else str(delimiter)
-    return "/"
 
 
 def _lease() -> Lease:

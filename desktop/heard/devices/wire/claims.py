@@ -210,7 +210,7 @@ def detect(conn: Connection, folder: str = "INBOX", instance: str | None = None
     try:
         rights = None
         if "ACL" in caps:
-            rights = _myrights(conn, folder)
+            rights = wire.myrights(conn, folder)
     finally:
         wire.leave(conn, folder)
     perm = selected.permanentflags or ()
@@ -225,18 +225,6 @@ def detect(conn: Connection, folder: str = "INBOX", instance: str | None = None
         qresync="QRESYNC" in caps,
         metadata=bool({"METADATA", "METADATA-SERVER"} & caps),
         uidplus="UIDPLUS" in caps, rights=rights)
-
-
-def _myrights(conn: Connection, folder: str) -> str | None:
-    client = wire.imap_client(conn)
-    with conn._guard():
-        typ, _data = client._raw_command(b"MYRIGHTS", [client._normalise_folder(folder)],
-                                         uid=False)
-        answer = wire.pop_untagged(conn, "MYRIGHTS")
-    if typ != "OK" or not answer:
-        return None
-    words = wire.as_bytes(answer[-1]).split()
-    return words[-1].decode(errors="replace") if words else None
 
 
 # -- claims -------------------------------------------------------------------------------
@@ -535,15 +523,9 @@ def sent_has_header(conn: Connection, sent_folder: str, message_id: str) -> bool
     message_id = "".join(ch for ch in message_id if ch >= " " and ch != "\x7f")[:998]
     if not message_id.strip():
         return False                # nothing Heard sends could name it
-    client = wire.imap_client(conn)
-    with conn._guard():
-        client.select_folder(sent_folder, readonly=True)
-        try:
-            found = client.search(["OR", "HEADER", HEARD_ACK_HEADER, message_id,
-                                   "HEADER", HEARD_DELEGATES_HEADER, message_id])
-        finally:
-            wire.leave(conn, sent_folder)
-    return bool(found)
+    return bool(wire.search_folder(conn, sent_folder, [
+        "OR", "HEADER", HEARD_ACK_HEADER, message_id, "HEADER", HEARD_DELEGATES_HEADER,
+        message_id]))
 
 
 def describe_modes() -> dict[str, str]:

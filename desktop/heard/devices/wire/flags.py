@@ -118,7 +118,7 @@ class IdleTracker:
     @classmethod
     def load(cls, conn: Connection) -> IdleTracker:
         """The map of the folder now selected on `conn` (between SELECT and IDLE)."""
-        selected = wire.imap_client(conn)._imap.state == "SELECTED"
+        selected = wire.is_selected(conn)
         return cls(wire.all_uids(conn, 1) if selected else [])
 
     def __len__(self) -> int:

@@ -224,21 +224,7 @@ def _settings_from(text: bytes, where: str) -> tuple[SharedSettings, str]:
 
 
 def _read_metadata(conn: Connection) -> tuple[SharedSettings, str]:
-    client = wire.imap_client(conn)
-    with conn._guard():
-        wire.pop_untagged(conn, "METADATA")
-        typ, data = client._raw_command(b"GETMETADATA", [b'""', SETTINGS_ENTRY.encode()],
-                                        uid=False)
-        answer = wire.pop_untagged(conn, "METADATA")
-    wire.check(conn, typ, data, "read the shared settings (METADATA)")
-    value: bytes | None = None
-    for item in answer:
-        if isinstance(item, tuple) and len(item) == 2:
-            value = bytes(item[1])
-        else:
-            match = re.search(rb'\s"((?:[^"\\]|\\.)*)"\)\s*$', wire.as_bytes(item))
-            if match:
-                value = re.sub(rb"\\(.)", rb"\1", match.group(1))
+    value = wire.get_metadata(conn, SETTINGS_ENTRY, "read the shared settings (METADATA)")
     if value is None:
         return SharedSettings({}), ""
     return _settings_from(value, "metadata")
@@ -247,12 +233,7 @@ def _read_metadata(conn: Connection) -> tuple[SharedSettings, str]:
 def _write_metadata(conn: Connection, text: str) -> None:
     if len(text) > 60_000:
         raise ImapError(Problem.PROTOCOL, "the shared settings are too large to store")
-    quoted = b'"' + text.encode().replace(b"\\", b"\\\\").replace(b'"', b'\\"') + b'"'
-    client = wire.imap_client(conn)
-    with conn._guard():
-        typ, data = client._raw_command(
-            b"SETMETADATA", [b'""', b"(" + SETTINGS_ENTRY.encode(), quoted + b")"], uid=False)
-    wire.check(conn, typ, data, "store the shared settings (METADATA)")
+    wire.set_metadata(conn, SETTINGS_ENTRY, text, "store the shared settings (METADATA)")
 
 
 def _read_settings_message(conn: Connection, folder: str) -> tuple[SharedSettings, str]:

@@ -111,7 +111,7 @@ class StoreReply:
 
 
 def imap_client(conn: Connection) -> Any:
-    return conn.client
+    return conn._c
 
 
 def as_bytes(item: object) -> bytes:
@@ -436,3 +436,77 @@ def all_uids(conn: Connection, exists: int) -> list[int]:
             return []
         found = client.search(["ALL"])
     return sorted(int(u) for u in found)
+
+
+def is_selected(conn: Connection) -> bool:
+    """Whether a folder is open on `conn` now."""
+    return bool(imap_client(conn)._imap.state == "SELECTED")
+
+
+def remove_keywords(conn: Connection, folder: str, uid: int, keywords: Sequence[str]) -> None:
+    """Take keywords off one message (the folder opened read-write for it)."""
+    with opened(conn, folder):
+        store(conn, uid, b"-FLAGS.SILENT", keywords, None)
+
+
+def delimiter(conn: Connection) -> str:
+    """The server's hierarchy delimiter (`/` or `.`)."""
+    with conn._guard():
+        found = imap_client(conn).list_folders("", "")
+    for _flags, sep, _name in found:
+        if sep:
+            return sep.decode() if isinstance(sep, bytes) else str(sep)
+    return "/"
+
+
+def myrights(conn: Connection, folder: str) -> str | None:
+    """This login's ACL rights on `folder` (RFC 4314 MYRIGHTS); None when not told."""
+    client = imap_client(conn)
+    with conn._guard():
+        typ, _data = client._raw_command(b"MYRIGHTS", [client._normalise_folder(folder)],
+                                         uid=False)
+        answer = pop_untagged(conn, "MYRIGHTS")
+    if typ != "OK" or not answer:
+        return None
+    words = as_bytes(answer[-1]).split()
+    return words[-1].decode(errors="replace") if words else None
+
+
+def search_folder(conn: Connection, folder: str, criteria: list[str]) -> list[int]:
+    """UIDs in `folder` (opened read-only for it) that match `criteria`."""
+    client = imap_client(conn)
+    with conn._guard():
+        client.select_folder(folder, readonly=True)
+        try:
+            return [int(u) for u in client.search(criteria)]
+        finally:
+            leave(conn, folder)
+
+
+def get_metadata(conn: Connection, entry: str, what: str) -> bytes | None:
+    """The server annotation `entry` (RFC 5464 GETMETADATA on ""); None when unset."""
+    client = imap_client(conn)
+    with conn._guard():
+        pop_untagged(conn, "METADATA")
+        typ, data = client._raw_command(b"GETMETADATA", [b'""', entry.encode()], uid=False)
+        answer = pop_untagged(conn, "METADATA")
+    check(conn, typ, data, what)
+    value: bytes | None = None
+    for item in answer:
+        if isinstance(item, tuple) and len(item) == 2:
+            value = bytes(item[1])
+        else:
+            match = re.search(rb'\s"((?:[^"\\]|\\.)*)"\)\s*$', as_bytes(item))
+            if match:
+                value = re.sub(rb"\\(.)", rb"\1", match.group(1))
+    return value
+
+
+def set_metadata(conn: Connection, entry: str, text: str, what: str) -> None:
+    """Set the server annotation `entry` (RFC 5464 SETMETADATA on "")."""
+    quoted = b'"' + text.encode().replace(b"\\", b"\\\\").replace(b'"', b'\\"') + b'"'
+    client = imap_client(conn)
+    with conn._guard():
+        typ, data = client._raw_command(
+            b"SETMETADATA", [b'""', b"(" + entry.encode(), quoted + b")"], uid=False)
+    check(conn, typ, data, what)

@@ -226,7 +226,7 @@ class Connection:
     """One logged-in IMAP connection. Not thread-safe: one thread uses it at a time."""
 
     def __init__(self, client: object, server: ServerSettings) -> None:
-        self.client = client
+        self._client = client
         self.server = server
         self._sent: dict[str, str | None] = {}
         caps = {c.decode().upper() if isinstance(c, bytes) else str(c).upper()
@@ -241,7 +241,7 @@ class Connection:
 
     @property
     def _c(self):  # type: ignore[no-untyped-def]  # imapclient is untyped
-        return self.client
+        return self._client
 
     @property
     def idle(self) -> bool:
@@ -251,7 +251,7 @@ class Connection:
         try:
             self._c.logout()
         except Exception:
-            _close_quietly(self.client)
+            _close_quietly(self._client)
 
     def abort(self) -> None:
         """Wake a thread blocked in IDLE on this connection (from another thread)."""
