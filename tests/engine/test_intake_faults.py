@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
@@ -21,6 +22,7 @@ RAJ = "Rajesh Patel <raj@patel-eng.example>"
 ME = "Alex Morgan <alex@morgan-law.example>"
 
 
+@pytest.mark.expect_log_errors(r"heard\.engine\.intake: could not take in .*\[RuntimeError: a bug")
 def test_a_failure_on_one_message_is_undone_and_the_rest_goes_in(
     engine: Engine, mail: MailFolders, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -113,18 +115,42 @@ def test_no_callback_runs_after_the_watcher_stopped(tmp_path: object) -> None:
     calls: list[float] = []
     watcher = MaildirWatcher([box.path], lambda: calls.append(time.monotonic()))
     watcher.start()
+    box.deliver(b"Subject: first\r\n\r\n")
+    assert _until(lambda: bool(calls)), "the watcher never called back"
     stop_writing = threading.Event()
+    written: list[None] = []
 
-    def writer() -> None:
+    def writer() -> None:   # a flood: the debounce timer is pending when the watcher stops
         while not stop_writing.is_set():
             box.deliver(b"Subject: x\r\n\r\n")
+            written.append(None)
 
     thread = threading.Thread(target=writer)
     thread.start()
-    time.sleep(0.2)
-    watcher.stop()
-    stopped = time.monotonic()
-    time.sleep(0.3)  # longer than the debounce: a stray timer would have fired by now
-    stop_writing.set()
-    thread.join()
+    try:
+        assert _until(lambda: len(written) > 20)
+        watcher.stop()
+        stopped = time.monotonic()
+    finally:
+        stop_writing.set()
+        thread.join()
+    # A watcher started now calls back one debounce after a file written now: by then a
+    # timer the first one had pending would have fired too.
+    witness = threading.Event()
+    second = MaildirWatcher([box.path], witness.set)
+    second.start()
+    try:
+        box.deliver(b"Subject: last\r\n\r\n")
+        assert witness.wait(timeout=30), "a file written after the stop was never seen"
+    finally:
+        second.stop()
     assert all(at <= stopped for at in calls)
+
+
+def _until(check: Callable[[], bool], timeout: float = 30.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
