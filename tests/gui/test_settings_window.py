@@ -40,7 +40,8 @@ from heard.engine import Engine
 from heard.gui.app import HeardApp
 from heard.gui.ops import Ops
 from heard.gui.settings_accounts import CalendarDialog, MailAccountDialog
-from heard.gui.settings_window import BAD, SettingsWindow, apply_saved
+from heard.gui.settings_window import BAD, SettingsWindow
+from heard.setup import accounts as setup_accounts
 from heard.system import log as heard_log
 from heard.system import secrets
 from tests.conftest import NOW
@@ -112,18 +113,18 @@ def records_with(caplog: pytest.LogCaptureFixture, secret: str) -> list[logging.
     return [r for r in caplog.records if secret in text(r)]
 
 
-def on_threads(monkeypatch: pytest.MonkeyPatch, engine: Engine, *names: str
+def on_threads(monkeypatch: pytest.MonkeyPatch, owner: object, *names: str
                ) -> list[tuple[str, threading.Thread]]:
-    """Record which thread runs each of the engine's methods `names`."""
+    """Record which thread runs each of the functions (or methods) `names` of `owner`."""
     seen: list[tuple[str, threading.Thread]] = []
     for name in names:
-        real = getattr(engine, name)
+        real = getattr(owner, name)
 
         def spy(*args: Any, _real: Callable[..., Any] = real, _name: str = name) -> Any:
             seen.append((_name, threading.current_thread()))
             return _real(*args)
 
-        monkeypatch.setattr(engine, name, spy)
+        monkeypatch.setattr(owner, name, spy)
     return seen
 
 
@@ -238,7 +239,7 @@ def test_every_tab_round_trips_through_the_file(qtbot: QtBot, engine: Engine) ->
     assert "call-back" not in engine.profile.templates.read_text()   # unchanged: not copied
 
     # The engine takes it all up, and a new window shows what the file says.
-    assert apply_saved(engine)
+    assert engine.settings_saved()
     assert engine.settings.reply_template == "short" and "short" in engine.templates
     again = window_for(qtbot, engine)
     assert again.user_name.text() == "Alex M. Morgan"
@@ -408,15 +409,15 @@ def account_dialog(qtbot: QtBot, window: SettingsWindow) -> MailAccountDialog:
 def test_test_connection_runs_off_the_gui_thread_against_dovecot_and_postfix(
         qtbot: QtBot, engine: Engine, mailuser: MailUser, postfix: Any,
         monkeypatch: pytest.MonkeyPatch) -> None:
-    seen = on_threads(monkeypatch, engine, "test_account", "test_smtp")
+    seen = on_threads(monkeypatch, setup_accounts, "try_mail", "try_smtp")
     release = threading.Event()
-    real_test = engine.test_account
+    real_test = setup_accounts.try_mail
 
     def held(account: Any) -> Any:   # the worker waits until the GUI has shown it is free
         assert release.wait(10)
         return real_test(account)
 
-    monkeypatch.setattr(engine, "test_account", held)
+    monkeypatch.setattr(setup_accounts, "try_mail", held)
     before = engine.profile.config.read_text()
     window = window_for(qtbot, engine)
     dialog = account_dialog(qtbot, window)
@@ -435,7 +436,7 @@ def test_test_connection_runs_off_the_gui_thread_against_dovecot_and_postfix(
                     timeout=20000)
     assert engine.profile.config.read_text() == before          # a test writes nothing
     main = threading.main_thread()
-    assert {name for name, _t in seen} == {"test_account", "test_smtp"}
+    assert {name for name, _t in seen} == {"try_mail", "try_smtp"}
     assert all(thread is not main for _n, thread in seen)
 
     with qtbot.waitSignal(window.accounts.changed, timeout=20000):
@@ -620,7 +621,7 @@ def test_secrets_live_in_the_real_keyring_and_in_no_file_of_the_profile_or_the_l
     with qtbot.waitSignal(window.accounts.changed, timeout=20000):
         edit.add()
     assert "sent_folder" in engine.profile.config.read_text()
-    assert apply_saved(engine)
+    assert engine.settings_saved()
     engine.sync()                                   # the tray's use of it, logged
     window.save()
     for handler in logging.getLogger().handlers:

@@ -1,30 +1,64 @@
-"""`heard account`: mail accounts and calendars."""
+"""`heard account`: mail accounts and calendars. The setting up itself is
+heard.setup.accounts, as for the settings window; here the command line asks, prints, and
+puts setup's failures into its words (_words)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, ParamSpec
 
-from heard.config import (
-    Account,
-    CalendarSource,
-    ConfigError,
-    ConfigFile,
-    ImapAccount,
-    MaildirAccount,
-)
-from heard.engine import (
-    Engine,
-    EngineError,
-)
-from heard.mail.maildir import Maildir
-
-if TYPE_CHECKING:
-    pass
 from heard.cli.output import dump
 from heard.cli.parser import UsageError
+from heard.config import Account, ImapAccount, MaildirAccount
+from heard.engine import Engine, EngineError
+from heard.setup import accounts as setup
+from heard.setup.accounts import (
+    AccountProblem,
+    CalendarsNotFound,
+    InvalidEntry,
+    KeyringUnavailable,
+    PasswordNeeded,
+    SetupError,
+    UnknownAccount,
+)
+
+P = ParamSpec("P")
+NOT_ADDED = "The account was not added; the password stays in the keyring for the next try."
+
+
+def _words(exc: SetupError) -> str:
+    """A setup failure as the command line says it (after "heard: ")."""
+    if isinstance(exc, InvalidEntry):
+        return "; ".join(p.raw for p in exc.problems)
+    if isinstance(exc, KeyringUnavailable | AccountProblem):
+        return exc.problem
+    if isinstance(exc, CalendarsNotFound):
+        names = ", ".join(map(repr, exc.found)) or "none"
+        return (f"no calendar named {', '.join(exc.missing) or '(any)'} on the server; it"
+                f" has: {names}")
+    if isinstance(exc, UnknownAccount):
+        return f"there is no account named {exc.account!r}"
+    if isinstance(exc, PasswordNeeded):
+        return "the password is empty"
+    return str(exc)
+
+
+def _problem(attempt: Callable[P, object], *args: P.args, **kwargs: P.kwargs) -> str | None:
+    """What trying a part of an account found wrong, in words; None when it works."""
+    try:
+        attempt(*args, **kwargs)
+    except AccountProblem as exc:
+        return _words(exc)
+    return None
+
+
+def _not_added(exc: SetupError, why: str) -> int:
+    print(f"heard: {_words(exc)}", file=sys.stderr)
+    print(why, file=sys.stderr)
+    return 1
 
 
 def _account_json(account: MaildirAccount | ImapAccount) -> dict[str, Any]:
@@ -54,19 +88,6 @@ def _read_password(args: argparse.Namespace, what: str) -> str:
     return password
 
 
-def _store_password(account: ImapAccount, password: str) -> None:
-    _store_secret(account.keyring_name, password)
-
-
-def _store_secret(name: str, password: str) -> None:
-    from heard.system import secrets
-
-    try:
-        secrets.store_password(name, password)
-    except secrets.SecretsUnavailable as exc:
-        raise EngineError(str(exc)) from exc
-
-
 def _smtp_entry(args: argparse.Namespace) -> dict[str, Any]:
     if not args.smtp_host:
         return {}
@@ -82,21 +103,21 @@ def _smtp_entry(args: argparse.Namespace) -> dict[str, Any]:
     return entry
 
 
-def _smtp_ok(engine: Engine, account: Account) -> bool:
+def _smtp_ok(account: Account) -> bool:
     """Log in to the account's SMTP server (sending nothing); say what is wrong if not."""
     if account.smtp is None:
         return True
     print(f"Logging in to {account.smtp.host}:{account.smtp.port} (SMTP) ...", file=sys.stderr)
-    problem = engine.test_smtp(account)
-    if problem:
-        print(f"heard: {problem}", file=sys.stderr)
-        print("The account was not added; the passwords stay in the keyring for the next"
-              " try.", file=sys.stderr)
+    try:
+        setup.try_smtp(account)
+    except AccountProblem as exc:
+        _not_added(exc, "The account was not added; the passwords stay in the keyring for the"
+                   " next try.")
         return False
     return True
 
 
-def _add_imap(args: argparse.Namespace, engine: Engine, file: ConfigFile, name: str) -> int:
+def _add_imap(args: argparse.Namespace, engine: Engine, name: str) -> int:
     if not args.host:
         raise UsageError("account add imap needs --host (e.g. --host imap.example.com)")
     username = args.username or args.address
@@ -115,64 +136,46 @@ def _add_imap(args: argparse.Namespace, engine: Engine, file: ConfigFile, name: 
     if args.address:
         entry["address"] = args.address
     entry.update(_smtp_entry(args))
-    from heard.config import settings_from
-
-    try:  # the same checks as at load time, before anything is written
-        (account,) = settings_from({"accounts": [entry]}, engine.profile.config).accounts
-    except ConfigError as exc:
-        raise EngineError("; ".join(exc.problems)) from exc
+    # the same checks as at load time, before anything is asked or written
+    account = setup.parse_account(entry, engine.profile.config)
     assert isinstance(account, ImapAccount)
-    password = _read_password(args, f"{username} at {args.host}")
-    _store_password(account, password)
-    if account.smtp is not None and account.smtp.username \
-            and account.smtp.username != account.username:
-        _store_secret(account.smtp.keyring_name, _read_password(
-            args, f"{account.smtp.username} at {account.smtp.host} (SMTP)"))
+    setup.store_password(name, account.keyring_name,
+                         _read_password(args, f"{username} at {args.host}"))
+    smtp = account.smtp
+    if smtp is not None and smtp.username and smtp.username != account.username:
+        setup.store_password(name, smtp.keyring_name, _read_password(
+            args, f"{smtp.username} at {smtp.host} (SMTP)"))
     if not args.no_test:
         print(f"Logging in to {account.host}:{account.port} ...", file=sys.stderr)
-        health = engine.test_account(account)
-        if not health.online:
-            print(f"heard: {health.problem}", file=sys.stderr)
-            print("The account was not added; the password stays in the keyring for the next"
-                  " try.", file=sys.stderr)
+        try:
+            report = setup.try_mail(account)
+        except AccountProblem as exc:
+            return _not_added(exc, NOT_ADDED)
+        if report.notes:
+            print(f"Note: {'; '.join(report.notes)}", file=sys.stderr)
+        if not _smtp_ok(account):
             return 1
-        if health.problem:
-            print(f"Note: {health.problem}", file=sys.stderr)
-        if not _smtp_ok(engine, account):
-            return 1
-    file.append("accounts", entry)
+    setup.save_entry(engine.profile.config, "accounts", entry)
     print(f"Added imap account {name!r} ({username} at {account.host}); the password is in"
           " the keyring.")
     return 0
 
 
-def _calendar_entry(engine: Engine, entry: dict[str, Any]) -> CalendarSource:
-    from heard.config import settings_from
-
-    try:  # the same checks as at load time, before anything is written
-        (calendar,) = settings_from({"calendars": [entry]}, engine.profile.config).calendars
-    except ConfigError as exc:
-        raise EngineError("; ".join(exc.problems)) from exc
-    return calendar
-
-
-def _add_subscription(args: argparse.Namespace, engine: Engine, file: ConfigFile,
-                      name: str) -> int:
+def _add_subscription(args: argparse.Namespace, engine: Engine, name: str) -> int:
     entry: dict[str, Any] = {"name": name, "kind": "url", "url": args.path}
     if args.ca_file:
         entry["ca_file"] = str(Path(args.ca_file).expanduser().absolute())
-    calendar = _calendar_entry(engine, entry)
-    ok, detail = engine.test_calendar(calendar)
-    if not ok:
-        print(f"heard: {detail}", file=sys.stderr)
-        print("The calendar was not added.", file=sys.stderr)
-        return 1
-    file.append("calendars", entry)
+    calendar = setup.parse_calendar(entry, engine.profile.config)
+    try:
+        setup.try_calendar(calendar, engine.settings.zone, engine.clock.now())
+    except AccountProblem as exc:
+        return _not_added(exc, "The calendar was not added.")
+    setup.save_entry(engine.profile.config, "calendars", entry)
     print(f"Added calendar subscription {name!r} ({calendar.url}).")
     return 0
 
 
-def _add_caldav(args: argparse.Namespace, engine: Engine, file: ConfigFile, name: str) -> int:
+def _add_caldav(args: argparse.Namespace, engine: Engine, name: str) -> int:
     url = args.path or args.host
     if not url:
         raise UsageError("account add caldav needs the server's address, e.g."
@@ -184,39 +187,30 @@ def _add_caldav(args: argparse.Namespace, engine: Engine, file: ConfigFile, name
                              "username": username}
     if args.ca_file:
         entry["ca_file"] = str(Path(args.ca_file).expanduser().absolute())
-    calendar = _calendar_entry(engine, entry)
+    calendar = setup.parse_calendar(entry, engine.profile.config)
     password = _read_password(args, f"{username} at {calendar.url}")
-    from heard.calendar.caldav_source import CalendarUnavailable, discover
-    from heard.system import secrets
-
-    try:
-        secrets.store_password(calendar.keyring_name, password)
-    except secrets.SecretsUnavailable as exc:
-        raise EngineError(str(exc)) from exc
+    setup.store_password(name, calendar.keyring_name, password)
     print(f"Looking for calendars at {calendar.url} ...", file=sys.stderr)
     try:
-        found = discover(calendar.url, username, password, calendar.ca_file)
-    except CalendarUnavailable as exc:
-        print(f"heard: {exc.problem}", file=sys.stderr)
-        print("The account was not added; the password stays in the keyring for the next"
-              " try.", file=sys.stderr)
-        return 1
-    wanted = {c.lower() for c in args.calendar}
-    chosen = [c for c in found if not wanted or c.name.lower() in wanted]
-    missing = wanted - {c.name.lower() for c in found}
-    if missing or not chosen:
-        names = ", ".join(repr(c.name) for c in found) or "none"
-        raise EngineError(f"no calendar named {', '.join(sorted(missing)) or '(any)'}"
-                          f" on the server; it has: {names}")
+        found = setup.discover_calendars(calendar, password)
+    except AccountProblem as exc:
+        return _not_added(exc, NOT_ADDED)
+    chosen = setup.choose_calendars(calendar, found, args.calendar)
     entry["calendars"] = [c.url for c in chosen]
-    file.append("calendars", entry)
+    setup.save_entry(engine.profile.config, "calendars", entry)
     print(f"Added CalDAV account {name!r}: {', '.join(c.name for c in chosen)}; the password"
           " is in the keyring.")
     return 0
 
 
 def cmd_account(args: argparse.Namespace, engine: Engine) -> int:
-    file = ConfigFile(engine.profile.config)
+    try:
+        return _account(args, engine)
+    except SetupError as exc:   # said like every expected failure, by the CLI's handler
+        raise EngineError(_words(exc)) from exc
+
+
+def _account(args: argparse.Namespace, engine: Engine) -> int:
     settings = engine.settings
     if args.action == "list":
         accounts = [_account_json(a) for a in settings.accounts]
@@ -247,18 +241,18 @@ def cmd_account(args: argparse.Namespace, engine: Engine) -> int:
         if name in names:
             raise EngineError(f"there is already an account named {name!r}; pick --name")
         if args.kind == "imap":
-            return _add_imap(args, engine, file, name)
+            return _add_imap(args, engine, name)
         if args.kind == "caldav":
-            return _add_caldav(args, engine, file, name)
+            return _add_caldav(args, engine, name)
         if not args.path:
             raise UsageError(f"account add {args.kind} needs a PATH")
         if args.kind == "calendar" and args.path.lower().startswith(
                 ("https://", "http://", "webcal://")):
-            return _add_subscription(args, engine, file, name)
+            return _add_subscription(args, engine, name)
         path = Path(args.path).expanduser().absolute()
         if args.kind == "maildir":
             for folder in filter(None, (path, args.sent)):
-                Maildir(Path(folder)).check()
+                setup.check_folder(Path(folder))
             entry = {"name": name, "kind": "maildir", "inbox": str(path)}
             for key in ("sent", "outbox"):
                 if getattr(args, key):
@@ -266,112 +260,98 @@ def cmd_account(args: argparse.Namespace, engine: Engine) -> int:
             if args.address:
                 entry["address"] = args.address
             entry.update(_smtp_entry(args))
-            file.append("accounts", entry)
+            setup.save_entry(engine.profile.config, "accounts", entry)
         else:
             if not path.exists():
                 raise EngineError(f"{path}: no such file or folder")
-            file.append("calendars", {"name": name, "kind": "ics", "path": str(path)})
+            setup.save_entry(engine.profile.config, "calendars",
+                             {"name": name, "kind": "ics", "path": str(path)})
         print(f"Added {args.kind} account {name!r}.")
         return 0
     if args.action == "password":
-        account = next((a for a in settings.accounts if a.name == args.name), None)
-        calendar = next((c for c in settings.calendars if c.name == args.name
-                         and c.kind == "caldav"), None)
-        if calendar is not None and account is None:
-            from heard.system import secrets
-
-            try:
-                secrets.store_password(calendar.keyring_name, _read_password(
-                    args, f"{calendar.username} at {calendar.url}"))
-            except secrets.SecretsUnavailable as exc:
-                raise EngineError(str(exc)) from exc
-            ok, detail = engine.test_calendar(calendar)
-            print(f"Stored the password of {calendar.name!r}; "
-                  + ("the calendar answers." if ok else f"but: {detail}"))
-            return 0 if ok else 1
-        if args.smtp:
-            if account is None or account.smtp is None:
-                raise EngineError(f"there is no account named {args.name!r} with an SMTP"
-                                  " server")
-            _store_secret(account.smtp.keyring_name, _read_password(
-                args, f"{account.smtp.username} at {account.smtp.host} (SMTP)"))
-            problem = engine.test_smtp(account)
-            print(f"Stored the SMTP password of {account.name!r}; "
-                  + (f"but: {problem}" if problem else "login works."))
-            return 1 if problem else 0
-        if not isinstance(account, ImapAccount):
-            raise EngineError(f"there is no imap or caldav account named {args.name!r}")
-        _store_password(account, _read_password(args, f"{account.username} at {account.host}"))
-        health = engine.test_account(account)
-        print(f"Stored the password of {account.name!r}; "
-              + ("login works." if health.online else f"but: {health.problem}"))
-        return 0 if health.online else 1
+        return _password(args, engine)
     if args.action == "remove":
-        removed = next((a for a in settings.accounts if a.name == args.name), None)
-        removed_calendar = next((c for c in settings.calendars if c.name == args.name
-                                 and c.kind == "caldav"), None)
-        if not (file.remove("accounts", args.name) or file.remove("calendars", args.name)):
-            raise EngineError(f"there is no account named {args.name!r}")
-        if isinstance(removed, ImapAccount) and not any(
-                isinstance(a, ImapAccount) and a.keyring_name == removed.keyring_name
-                and a.name != removed.name for a in settings.accounts):
-            from heard.system import secrets
-
-            try:
-                secrets.delete_password(removed.keyring_name)
-            except secrets.SecretsUnavailable as exc:
-                print(f"heard: the password could not be removed from the keyring: {exc}",
-                      file=sys.stderr)
-        if removed_calendar is not None and removed is None and not any(
-                c.keyring_name == removed_calendar.keyring_name and c.name != args.name
-                for c in settings.calendars if c.kind == "caldav"):
-            from heard.system import secrets
-
-            try:
-                secrets.delete_password(removed_calendar.keyring_name)
-            except secrets.SecretsUnavailable as exc:
-                print(f"heard: the password could not be removed from the keyring: {exc}",
-                      file=sys.stderr)
+        unused = setup.remove_entry(engine.profile.config, settings, args.name)
+        for problem in setup.forget_passwords(unused).values():
+            print(f"heard: the password could not be removed from the keyring: {problem}",
+                  file=sys.stderr)
         print(f"Removed account {args.name!r}.")
         return 0
     if args.action == "test":
-        failures = 0
-        for acc in settings.accounts:
-            if args.name and acc.name != args.name:
-                continue
-            if acc.smtp is not None:
-                problem = engine.test_smtp(acc)
-                failures += bool(problem)
-                print(f"  {'FAIL' if problem else 'ok  '}  {acc.name} smtp: "
-                      + (problem or f"{acc.smtp.username or '(no login)'} at"
-                         f" {acc.smtp.host}:{acc.smtp.port}"))
-            if isinstance(acc, ImapAccount):
-                health = engine.test_account(acc)
-                failures += not health.online
-                mark = "ok  " if health.online else "FAIL"
-                detail = f"{acc.username} at {acc.host}:{acc.port}"
-                print(f"  {mark}  {acc.name}: {health.problem or detail}"
-                      if not health.online else f"  {mark}  {acc.name}: {detail}"
-                      + (f" ({health.problem})" if health.problem else ""))
-                continue
-            for label, folder in (("inbox", acc.inbox), ("sent", acc.sent),
-                                  ("outbox", acc.outbox)):
-                if folder is None:
-                    continue
-                try:
-                    if label == "outbox":
-                        Maildir(folder).create()
-                    Maildir(folder).check()
-                    print(f"  ok    {acc.name} {label}: {folder}")
-                except OSError as exc:
-                    failures += 1
-                    print(f"  FAIL  {acc.name} {label}: {exc}")
-        for cal in settings.calendars:
-            if args.name and cal.name != args.name:
-                continue
-            ok, detail = engine.test_calendar(cal)
-            failures += not ok
-            where = cal.path if cal.kind == "ics" else cal.url
-            print(f"  {'ok  ' if ok else 'FAIL'}  {cal.name}: {detail or where}")
-        return 1 if failures else 0
+        return _test(args, engine)
     raise UsageError("account: say list, add, password, remove or test")
+
+
+def _password(args: argparse.Namespace, engine: Engine) -> int:
+    settings = engine.settings
+    account = next((a for a in settings.accounts if a.name == args.name), None)
+    calendar = next((c for c in settings.calendars if c.name == args.name
+                     and c.kind == "caldav"), None)
+    if calendar is not None and account is None:
+        setup.store_password(calendar.name, calendar.keyring_name, _read_password(
+            args, f"{calendar.username} at {calendar.url}"))
+        problem = _problem(setup.try_calendar, calendar, settings.zone, engine.clock.now())
+        print(f"Stored the password of {calendar.name!r}; "
+              + (f"but: {problem}" if problem else "the calendar answers."))
+        return 1 if problem else 0
+    if args.smtp:
+        if account is None or account.smtp is None:
+            raise EngineError(f"there is no account named {args.name!r} with an SMTP"
+                              " server")
+        setup.store_password(account.name, account.smtp.keyring_name, _read_password(
+            args, f"{account.smtp.username} at {account.smtp.host} (SMTP)"))
+        problem = _problem(setup.try_smtp, account)
+        print(f"Stored the SMTP password of {account.name!r}; "
+              + (f"but: {problem}" if problem else "login works."))
+        return 1 if problem else 0
+    if not isinstance(account, ImapAccount):
+        raise EngineError(f"there is no imap or caldav account named {args.name!r}")
+    setup.store_password(account.name, account.keyring_name, _read_password(
+        args, f"{account.username} at {account.host}"))
+    problem = _problem(setup.try_mail, account)
+    print(f"Stored the password of {account.name!r}; "
+          + (f"but: {problem}" if problem else "login works."))
+    return 1 if problem else 0
+
+
+def _test(args: argparse.Namespace, engine: Engine) -> int:
+    settings = engine.settings
+    failures = 0
+    for acc in settings.accounts:
+        if args.name and acc.name != args.name:
+            continue
+        if acc.smtp is not None:
+            problem = _problem(setup.try_smtp, acc)
+            failures += bool(problem)
+            print(f"  {'FAIL' if problem else 'ok  '}  {acc.name} smtp: "
+                  + (problem or f"{acc.smtp.username or '(no login)'} at"
+                     f" {acc.smtp.host}:{acc.smtp.port}"))
+        if isinstance(acc, ImapAccount):
+            try:
+                report = setup.try_mail(acc)
+            except AccountProblem as exc:
+                failures += 1
+                print(f"  FAIL  {acc.name}: {_words(exc)}")
+                continue
+            notes = "; ".join(report.notes)
+            print(f"  ok    {acc.name}: {acc.username} at {acc.host}:{acc.port}"
+                  + (f" ({notes})" if notes else ""))
+            continue
+        for label, folder in (("inbox", acc.inbox), ("sent", acc.sent),
+                              ("outbox", acc.outbox)):
+            if folder is None:
+                continue
+            try:
+                setup.check_folder(folder, create=label == "outbox")
+                print(f"  ok    {acc.name} {label}: {folder}")
+            except OSError as exc:
+                failures += 1
+                print(f"  FAIL  {acc.name} {label}: {exc}")
+    for cal in settings.calendars:
+        if args.name and cal.name != args.name:
+            continue
+        problem = _problem(setup.try_calendar, cal, settings.zone, engine.clock.now())
+        failures += bool(problem)
+        where = cal.path if cal.kind == "ics" else cal.url
+        print(f"  {'ok  ' if not problem else 'FAIL'}  {cal.name}: {problem or where}")
+    return 1 if failures else 0

@@ -43,16 +43,14 @@ from heard.domain.standards import DEFAULT_STANDARD
 from heard.engine import Engine
 from heard.gui.ops import Ops
 from heard.gui.settings_accounts import (
-    AccountProblem,
     CalendarForm,
-    Checked,
+    FormProblem,
     MailAccountForm,
-    check_calendar,
-    check_mail,
-    keyring_problem,
     problem_label,
+    problem_text,
     show_result,
 )
+from heard.setup.accounts import Checked, keyring_problem
 from heard.setup.clients_import import ImportResult
 
 log = logging.getLogger(__name__)
@@ -103,8 +101,8 @@ class _Page(QWizardPage):
             return False
         try:
             work = self.work()
-        except AccountProblem as exc:
-            show_result(self.status, str(exc), False)
+        except FormProblem as exc:
+            show_result(self.status, problem_text(exc), False)
             return False
         if work is None:
             return True
@@ -130,8 +128,7 @@ class _Page(QWizardPage):
 
     def _failed(self, exc: Exception) -> None:
         self._set_running(False)
-        text = str(exc) if isinstance(exc, AccountProblem) else f"Unexpected problem: {exc}"
-        show_result(self.status, text, False)
+        show_result(self.status, problem_text(exc), False)
 
 
 class WelcomePage(_Page):
@@ -169,7 +166,7 @@ class WelcomePage(_Page):
             try:
                 instance_id(device)
             except ValueError as exc:
-                raise AccountProblem(f"This computer's name: {exc}") from exc
+                raise FormProblem(f"This computer's name: {exc}") from exc
         return None
 
 
@@ -214,12 +211,10 @@ class MailPage(_Page):
             return None
         missing = self.form.missing()
         if missing:
-            raise AccountProblem(missing)
+            raise FormProblem(missing)
         if self.form.imap and self.owner.keyring not in (None, UNKNOWN):
-            raise AccountProblem(f"{self.owner.keyring}\n\n{NO_KEYRING_HINT}")
-        engine, entry = self.owner.engine, self.form.entry()
-        password, smtp_password = self.form.passwords()
-        return lambda: check_mail(engine, entry, password, smtp_password)
+            raise FormProblem(f"{self.owner.keyring}\n\n{NO_KEYRING_HINT}")
+        return self.form.check(self.owner.engine)
 
     def take(self, result: Checked) -> bool:
         self.checked = result
@@ -253,14 +248,13 @@ class CalendarPage(_Page):
             return None
         missing = self.form.missing()
         if missing:
-            raise AccountProblem(missing)
+            raise FormProblem(missing)
         if self.form.kind_value == "caldav" and self.form.discovered():
             if not self.form.chosen():
-                raise AccountProblem("Calendars (calendars): tick at least one calendar.")
+                raise FormProblem("Calendars (calendars): tick at least one calendar.")
             self.checked = Checked(self.form.entry())
             return None
-        engine, entry, password = self.owner.engine, self.form.entry(), self.form.secret()
-        return lambda: check_calendar(engine, entry, password)
+        return self.form.check(self.owner.engine)
 
     def take(self, result: Checked) -> bool:
         if self.form.kind_value == "caldav":
@@ -484,9 +478,9 @@ class DonePage(_Page):
             try:
                 self.owner.write_settings()
             except ConfigError as exc:
-                raise AccountProblem("Not saved:\n" + "\n".join(exc.problems)) from exc
+                raise FormProblem("Not saved:\n" + "\n".join(exc.problems)) from exc
             except OSError as exc:
-                raise AccountProblem(f"Not saved: {exc}") from exc
+                raise FormProblem(f"Not saved: {exc}") from exc
             self.written = True
         engine = self.owner.engine
         clients = self.owner.all_clients()

@@ -12,7 +12,13 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
+from heard.setup.accounts import SetupError
+
 log = logging.getLogger(__name__)
+
+# Failures that are the user's to fix (an account that refuses the login, a field to
+# correct): shown in words, logged without a traceback. Everything else is a bug.
+EXPECTED = (SetupError,)
 
 
 class _Signals(QObject):
@@ -63,7 +69,10 @@ class Ops(QObject):
 
         def failed(exc: Exception) -> None:
             self._live.discard(signals)
-            log.error("background work failed", exc_info=exc)
+            if isinstance(exc, EXPECTED):
+                log.info("background work failed: %s: %s", type(exc).__name__, exc)
+            else:
+                log.error("background work failed", exc_info=exc)
             if self._closed:
                 return
             if on_error is not None:

@@ -6,19 +6,19 @@ Heard logs in (IMAP and SMTP) or reads the calendar, and only then is heard.toml
 A failure writes nothing and says why in plain words. Every login, keyring call and
 discovery runs on a worker through Ops; the widgets only ask and show.
 
-The forms (MailAccountForm, CalendarForm) and the checks are shared with the first-run
-wizard.
+The checks themselves are heard.setup.accounts, as for `heard account`; this module puts
+their failures into the forms' words (problem_text). The forms (MailAccountForm,
+CalendarForm) are shared with the first-run wizard.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
-import tomlkit
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -47,15 +47,25 @@ from heard.config import (
     Account,
     CalendarSource,
     ConfigError,
-    ConfigFile,
     ImapAccount,
     MaildirAccount,
     Settings,
-    settings_from,
 )
-from heard.config.editing import SettingsFile, append_entry, replace_entry
 from heard.engine import Engine
 from heard.gui.ops import Ops
+from heard.setup import accounts as setup
+from heard.setup.accounts import (
+    AccountProblem,
+    CalendarsNotFound,
+    Checked,
+    FieldProblem,
+    InvalidEntry,
+    KeyringUnavailable,
+    Part,
+    PasswordNeeded,
+    UnknownAccount,
+    field_problems,
+)
 
 log = logging.getLogger(__name__)
 
@@ -81,162 +91,64 @@ _MAIL_KEYS = frozenset({"name", "kind", "address", "inbox", "sent", "outbox", "h
                         "smtp_ca_file", "sent_copy"})
 _CALENDAR_KEYS = frozenset({"name", "kind", "path", "url", "username", "calendars",
                             "ca_file"})
+# What a form tells of the part of an account that failed while it was being set up.
+_FAILED_PART = {Part.IMAP: "Receiving mail (IMAP): ", Part.MAILDIR: "Mail folder: ",
+                Part.SMTP: "Sending replies (SMTP): ", Part.CALENDAR: ""}
 
 
-class AccountProblem(Exception):
-    """An account cannot be used as entered; str() says why and what to do."""
+class FormProblem(Exception):
+    """What a form finds wrong before anything is tried; str() is shown as it is."""
 
 
-def _named(problems: list[str], array: str) -> str:
+def _named(problems: Iterable[FieldProblem]) -> str:
     """'accounts[0].host: needs ...' -> 'IMAP server (host): needs ...'."""
     out = []
     for problem in problems:
-        where, _, text = problem.partition(": ")
-        key = where.split(".", 1)[1] if where.startswith(f"{array}[") and "." in where \
-            else ""
-        label = FIELD_LABELS.get(key)
-        out.append(f"{label} ({key}): {text}" if label else problem)
+        label = FIELD_LABELS.get(problem.field or "")
+        out.append(f"{label} ({problem.field}): {problem.text}" if label else problem.raw)
     return "\n".join(out)
 
 
-def parse_account(entry: Mapping[str, Any], config: Path) -> Account:
-    """The account as heard.toml would load it; AccountProblem names each bad field."""
-    try:
-        (account,) = settings_from({"accounts": [dict(entry)]}, config).accounts
-    except ConfigError as exc:
-        raise AccountProblem(_named(exc.problems, "accounts")) from exc
-    return account
+def problem_text(exc: Exception) -> str:
+    """A failed check of an account being set up, in the words the forms show."""
+    if isinstance(exc, InvalidEntry):
+        return _named(exc.problems)
+    if isinstance(exc, KeyringUnavailable):
+        return f"{exc.problem}\nNothing was saved, and no password was written to any file."
+    if isinstance(exc, PasswordNeeded):
+        return "Password: type the password of the calendar account"
+    if isinstance(exc, CalendarsNotFound):
+        return ("The server has no calendar for this account: make one in your calendar"
+                " app first.")
+    if isinstance(exc, AccountProblem):
+        return _FAILED_PART[exc.part] + exc.problem
+    if isinstance(exc, FormProblem):
+        return str(exc)
+    return f"Unexpected problem: {exc}"
 
 
-def parse_calendar(entry: Mapping[str, Any], config: Path) -> CalendarSource:
-    try:
-        (calendar,) = settings_from({"calendars": [dict(entry)]}, config).calendars
-    except ConfigError as exc:
-        raise AccountProblem(_named(exc.problems, "calendars")) from exc
-    return calendar
+def _saved_problem_text(exc: Exception) -> str:
+    """A failed test of a saved account or calendar, named."""
+    if isinstance(exc, AccountProblem):
+        where = ", sending (SMTP)" if exc.part is Part.SMTP else ""
+        return f"{exc.account}{where}: {exc.problem}"
+    return str(exc)
 
 
-def keyring_problem() -> str | None:
-    """On a worker: None when passwords can be kept, else why not and how to get a keyring."""
-    from heard.system import secrets
-
-    return secrets.check()
-
-
-def _store(name: str, password: str) -> None:
-    from heard.system import secrets
-
-    try:
-        secrets.store_password(name, password)
-    except secrets.SecretsUnavailable as exc:
-        raise AccountProblem(f"{exc}\nNothing was saved, and no password was written to any"
-                             " file.") from exc
-
-
-@dataclass(frozen=True)
-class Checked:
-    """A tested account: what to write, and anything worth knowing (no IDLE, ...)."""
-
-    entry: dict[str, Any]
-    notes: str = ""
-    calendars: tuple[tuple[str, str], ...] = ()   # CalDAV: (name, url) found on the server
-
-
-def check_mail(engine: Engine, entry: Mapping[str, Any], password: str,
-               smtp_password: str) -> Checked:
-    """On a worker: passwords to the keyring, then log in (IMAP, then SMTP). Raises
-    AccountProblem with the reason in plain words; writes no file."""
-    account = parse_account(entry, engine.profile.config)
-    if isinstance(account, ImapAccount) and password:
-        _store(account.keyring_name, password)
-    if account.smtp is not None and smtp_password and account.smtp.username:
-        _store(account.smtp.keyring_name, smtp_password)
-    health = engine.test_account(account)
-    if not health.online:
-        what = "Receiving mail (IMAP)" if isinstance(account, ImapAccount) else "Mail folder"
-        raise AccountProblem(f"{what}: {health.problem}")
-    notes = [health.problem] if health.problem else []
-    if account.smtp is not None:
-        problem = engine.test_smtp(account)
-        if problem:
-            raise AccountProblem(f"Sending replies (SMTP): {problem}")
-    return Checked(dict(entry), "; ".join(notes))
-
-
-def check_calendar(engine: Engine, entry: Mapping[str, Any], password: str) -> Checked:
-    """On a worker: a CalDAV account's calendars (the password to the keyring first), or
-    an .ics file, folder or subscription read once."""
-    calendar = parse_calendar(entry, engine.profile.config)
-    if calendar.kind == "caldav":
-        from heard.calendar.caldav_source import CalendarUnavailable, discover
-        from heard.system import secrets
-
-        if password:
-            _store(calendar.keyring_name, password)
-        else:
-            try:
-                password = secrets.get_password(calendar.keyring_name) or ""
-            except secrets.SecretsUnavailable as exc:
-                raise AccountProblem(str(exc)) from exc
-            if not password:
-                raise AccountProblem("Password: type the password of the calendar account")
-        try:
-            found = discover(calendar.url, calendar.username, password, calendar.ca_file)
-        except CalendarUnavailable as exc:
-            raise AccountProblem(exc.problem) from exc
-        if not found:
-            raise AccountProblem("The server has no calendar for this account: make one in"
-                                 " your calendar app first.")
-        return Checked(dict(entry), calendars=tuple((c.name, c.url) for c in found))
-    ok, detail = engine.test_calendar(calendar)
-    if not ok:
-        raise AccountProblem(detail or "the calendar cannot be read")
-    return Checked(dict(entry), detail)
-
-
-def try_saved(engine: Engine, source: Account | CalendarSource) -> str:
-    """On a worker: test a saved account or calendar as the tray would use it; the
+def _try_saved(source: Account | CalendarSource, zone: tzinfo, now: datetime) -> str:
+    """On a worker: a saved account or calendar tried as the tray would use it; the
     result in words, or AccountProblem."""
     name = source.name
     if isinstance(source, CalendarSource):
-        ok, detail = engine.test_calendar(source)
-        if not ok:
-            raise AccountProblem(f"{name}: {detail}")
-        return f"{name}: the calendar can be read" + (f" ({detail})" if detail else "") + "."
-    health = engine.test_account(source)
-    if not health.online:
-        raise AccountProblem(f"{name}: {health.problem}")
-    done = [f"{name}: works" + (f" ({health.problem})" if health.problem else "")]
+        setup.try_calendar(source, zone, now)
+        return f"{name}: the calendar can be read."
+    report = setup.try_mail(source)
+    notes = "; ".join(report.notes)
+    done = [f"{name}: works" + (f" ({notes})" if notes else "")]
     if source.smtp is not None:
-        problem = engine.test_smtp(source)
-        if problem:
-            raise AccountProblem(f"{name}, sending (SMTP): {problem}")
+        setup.try_smtp(source)
         done.append(f"sending through {source.smtp.host} works")
     return "; ".join(done) + "."
-
-
-def forget_passwords(names: list[str]) -> None:
-    """On a worker: remove keyring entries nobody uses any more."""
-    from heard.system import secrets
-
-    for name in names:
-        try:
-            secrets.delete_password(name)
-        except secrets.SecretsUnavailable as exc:
-            log.warning("the password of %s could not be removed from the keyring: %s",
-                        name, exc)
-
-
-def raw_entries(config: Path, array: str) -> list[dict[str, Any]]:
-    """The [[array]] tables as written (not as defaulted), for editing."""
-    if not config.exists():
-        return []
-    try:
-        data = tomlkit.parse(config.read_text(encoding="utf-8")).unwrap()
-    except Exception:  # a broken file: the window shows the load problem instead
-        return []
-    value = data.get(array, [])
-    return [dict(t) for t in value if isinstance(t, dict)] if isinstance(value, list) else []
 
 
 # -- small widget helpers ---------------------------------------------------------------------
@@ -488,6 +400,12 @@ class MailAccountForm(QWidget):
         smtp = self.smtp_password.text() if self.smtp.isChecked() else ""
         return imap, smtp
 
+    def check(self, engine: Engine) -> Callable[[], Checked]:
+        """What Test connection runs on a worker: the form as it reads now."""
+        entry, config = self.entry(), engine.profile.config
+        password, smtp_password = self.passwords()
+        return lambda: setup.check_mail(entry, config, password, smtp_password)
+
     def missing(self) -> str | None:
         """What must be filled in before a test makes sense, naming the field."""
         if not self.name.text().strip():
@@ -626,6 +544,12 @@ class CalendarForm(QWidget):
     def secret(self) -> str:
         return self.password.text() if self.kind_value == "caldav" else ""
 
+    def check(self, engine: Engine) -> Callable[[], Checked]:
+        """What Test connection runs on a worker: the form as it reads now."""
+        entry, password, config = self.entry(), self.secret(), engine.profile.config
+        zone, now = engine.settings.zone, engine.clock.now()
+        return lambda: setup.check_calendar(entry, config, password, zone, now)
+
     def missing(self) -> str | None:
         if not self.name.text().strip():
             return "Name (name): give the calendar a short name, like \"work\""
@@ -677,7 +601,7 @@ class _AccountDialog(QDialog):
         # Whether passwords can be kept at all: asked at once, on a worker (D-Bus, and
         # maybe an unlock prompt), so the form can say so before anything is typed.
         self.keyring: str | None = None
-        ops.run(keyring_problem, self._keyring_known,
+        ops.run(setup.keyring_problem, self._keyring_known,
                 lambda exc: self._keyring_known(str(exc)))
 
     def _keyring_known(self, problem: str | None) -> None:
@@ -710,8 +634,7 @@ class _AccountDialog(QDialog):
             return
         problem = None
         if self.keyring is not None and self._needs_password():
-            problem = (f"{self.keyring}\nNothing was saved, and no password was written to any"
-                       " file.")
+            problem = problem_text(KeyringUnavailable(self._name(), self.keyring))
         problem = problem or self._missing()
         if problem is None and self._name() != self.old_name and self._name() in self.taken:
             problem = f"Name (name): there is already an account named {self._name()!r}"
@@ -738,9 +661,8 @@ class _AccountDialog(QDialog):
 
     def _failed(self, exc: Exception) -> None:
         self._done()
-        text = str(exc) if isinstance(exc, AccountProblem) else f"Unexpected problem: {exc}"
-        suffix = "" if "Nothing was saved" in text else "\nNothing was saved."
-        show_result(self.result_label, text + suffix, False)
+        suffix = "" if isinstance(exc, KeyringUnavailable) else "\nNothing was saved."
+        show_result(self.result_label, problem_text(exc) + suffix, False)
 
     def _tested(self, checked: Checked, then_write: bool) -> None:
         self._done()
@@ -751,14 +673,11 @@ class _AccountDialog(QDialog):
         if not then_write:
             show_result(self.result_label, f"The connection works{note}.", True)
             return
-        file = SettingsFile(self.engine.profile.config)
-        edit = replace_entry(self._array(), self.old_name, entry) if self.old_name else \
-            append_entry(self._array(), entry)
         try:
-            file.save([], edits=[edit])
+            setup.save_entry(self.engine.profile.config, self._array(), entry, self.old_name)
         except ConfigError as exc:
-            show_result(self.result_label, "Not saved:\n" + _named(exc.problems, self._array()),
-                        False)
+            show_result(self.result_label, "Not saved:\n" + _named(
+                field_problems(exc.problems, self._array())), False)
             return
         except OSError as exc:
             show_result(self.result_label, f"Not saved: {exc}", False)
@@ -791,9 +710,7 @@ class MailAccountDialog(_AccountDialog):
         return "accounts"
 
     def _work(self) -> Callable[[], Checked]:
-        engine, entry = self.engine, self.mail.entry()
-        password, smtp_password = self.mail.passwords()
-        return lambda: check_mail(engine, entry, password, smtp_password)
+        return self.mail.check(self.engine)
 
 
 class CalendarDialog(_AccountDialog):
@@ -817,9 +734,7 @@ class CalendarDialog(_AccountDialog):
         return "calendars"
 
     def _work(self) -> Callable[[], Checked]:
-        engine, entry = self.engine, self.calendar.entry()
-        password = self.calendar.secret()
-        return lambda: check_calendar(engine, entry, password)
+        return self.calendar.check(self.engine)
 
     def _entry(self, checked: Checked) -> dict[str, Any] | None:
         if self.calendar.kind_value != "caldav":
@@ -978,7 +893,7 @@ class AccountsPage(QWidget):
         if item is None:
             return
         array = str(item.data(0, Qt.ItemDataRole.UserRole))
-        raw = next((e for e in raw_entries(self.engine.profile.config, array)
+        raw = next((e for e in setup.raw_entries(self.engine.profile.config, array)
                     if e.get("name") == item.text(0)), None)
         if raw is None:
             show_result(self.result, f"{item.text(0)} has no entry of its own in the"
@@ -1017,15 +932,15 @@ class AccountsPage(QWidget):
         if item is not None:
             item.setText(3, "testing…")
         show_result(self.result, f"Testing {name}…", True)
-        engine = self.engine
+        zone, now = self.engine.settings.zone, self.engine.clock.now()
 
         def done(text: str) -> None:
             self._tested(name, text, True)
 
         def failed(exc: Exception) -> None:
-            self._tested(name, str(exc), False)
+            self._tested(name, _saved_problem_text(exc), False)
 
-        self.ops.run(lambda: try_saved(engine, source), done, failed)
+        self.ops.run(lambda: _try_saved(source, zone, now), done, failed)
 
     def _tested(self, name: str, text: str, ok: bool) -> None:
         self._testing = None
@@ -1048,34 +963,22 @@ class AccountsPage(QWidget):
         self.remove_now(name)
 
     def remove_now(self, name: str) -> None:
-        settings = self._settings
-        account = next((a for a in settings.accounts if a.name == name), None)
-        calendar = next((c for c in settings.calendars if c.name == name), None)
         try:
-            removed = ConfigFile(self.engine.profile.config).remove(
-                "accounts" if account is not None else "calendars", name)
+            unused = setup.remove_entry(self.engine.profile.config, self._settings, name)
+        except UnknownAccount:
+            show_result(self.result, f"{name} is not in the settings file.", False)
+            return
         except (ConfigError, OSError) as exc:
             show_result(self.result, f"Not removed: {exc}", False)
             return
-        if not removed:
-            show_result(self.result, f"{name} is not in the settings file.", False)
-            return
-        # Keyring entries no other account uses any more.
-        others = [a for a in settings.accounts if a.name != name]
-        in_use = {a.keyring_name for a in others if isinstance(a, ImapAccount)} | \
-            {a.smtp.keyring_name for a in others if a.smtp is not None} | \
-            {c.keyring_name for c in settings.calendars if c.name != name
-             and c.kind == "caldav"}
-        names = []
-        if isinstance(account, ImapAccount):
-            names.append(account.keyring_name)
-        if account is not None and account.smtp is not None:
-            names.append(account.smtp.keyring_name)
-        if calendar is not None and calendar.kind == "caldav":
-            names.append(calendar.keyring_name)
-        unused = [n for n in dict.fromkeys(names) if n not in in_use]
         if unused:
-            self.ops.run(lambda: forget_passwords(unused), None,
+            self.ops.run(lambda: setup.forget_passwords(unused), _kept_in_keyring,
                          lambda exc: show_result(self.result, f"{exc}", False))
         self._reload()
         show_result(self.result, f"Removed {name}.", True)
+
+
+def _kept_in_keyring(kept: dict[str, str]) -> None:
+    for name, problem in kept.items():
+        log.warning("the password of %s could not be removed from the keyring: %s",
+                    name, problem)
