@@ -132,27 +132,25 @@ def field_problems(problems: Iterable[str], array: str) -> tuple[FieldProblem, .
     return tuple(found)
 
 
-def _entry_name(entry: Mapping[str, Any]) -> str:
-    return str(entry.get("name", ""))
+def _alone(entry: Mapping[str, Any], config: Path, array: str) -> Settings:
+    """The settings of a file holding only `entry` in [[array]]; InvalidEntry names each
+    bad field."""
+    try:
+        return settings_from({array: [dict(entry)]}, config)
+    except ConfigError as exc:
+        raise InvalidEntry(str(entry.get("name", "")), field_problems(exc.problems, array)
+                           ) from exc
 
 
 def parse_account(entry: Mapping[str, Any], config: Path) -> Account:
     """The account as heard.toml would load it (`config` is its path, for relative
     paths); InvalidEntry names each bad field."""
-    try:
-        (account,) = settings_from({"accounts": [dict(entry)]}, config).accounts
-    except ConfigError as exc:
-        raise InvalidEntry(_entry_name(entry), field_problems(exc.problems, "accounts")
-                           ) from exc
+    (account,) = _alone(entry, config, "accounts").accounts
     return account
 
 
 def parse_calendar(entry: Mapping[str, Any], config: Path) -> CalendarSource:
-    try:
-        (calendar,) = settings_from({"calendars": [dict(entry)]}, config).calendars
-    except ConfigError as exc:
-        raise InvalidEntry(_entry_name(entry), field_problems(exc.problems, "calendars")
-                           ) from exc
+    (calendar,) = _alone(entry, config, "calendars").calendars
     return calendar
 
 
