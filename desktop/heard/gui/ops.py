@@ -12,13 +12,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
-from heard.setup.accounts import SetupError
-
 log = logging.getLogger(__name__)
-
-# Failures that are the user's to fix (an account that refuses the login, a field to
-# correct): shown in words, logged without a traceback. Everything else is a bug.
-EXPECTED = (SetupError,)
 
 
 class _Signals(QObject):
@@ -69,7 +63,7 @@ class Ops(QObject):
 
         def failed(exc: Exception) -> None:
             self._live.discard(signals)
-            if isinstance(exc, EXPECTED):
+            if _expected(exc):
                 log.info("background work failed: %s: %s", type(exc).__name__, exc)
             else:
                 log.error("background work failed", exc_info=exc)
@@ -91,3 +85,12 @@ class Ops(QObject):
         """Finish running work and drop its results: for shutting the GUI down."""
         self._closed = True
         return self.wait(msecs)
+
+
+def _expected(exc: Exception) -> bool:
+    """A failure that is the user's to fix (an account that refuses the login, a field to
+    correct): shown in words, logged without a traceback. Anything else is a bug."""
+    # Imported here, not on the tray's start-up path: it only matters once work failed.
+    from heard.setup.accounts import SetupError
+
+    return isinstance(exc, SetupError)
