@@ -11,6 +11,7 @@ from email import message_from_bytes, policy
 from email.message import EmailMessage
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QKeySequence, QShortcut
 from pytestqt.qtbot import QtBot
 
 from heard.config import ConfigFile
@@ -179,11 +180,22 @@ def test_undo_takes_back_an_acknowledgement_before_it_is_sent(
     qtbot.waitUntil(lambda: "was not sent" in window.message.text(), timeout=5000)
     wait_status(qtbot, app, 1)   # she is waiting again
 
-    qtbot.wait(1800)   # past the delay: nothing goes out after all
-    assert mail.outbox_messages() == [] and sent == []
+    # Raj's acknowledgement, held as long and started after the Undo, goes out: by then
+    # Megge's would have gone too, had the Undo not stopped it.
+    raj = _waiting(engine, mail, RAJ, "Drawings", 1)
+    wait_status(qtbot, app, 2)
+    window.select(raj)
+    qtbot.waitUntil(lambda: window.current_id() == raj and window.ack_button.isEnabled(),
+                    timeout=5000)
+    with qtbot.waitSignal(app.acknowledged, timeout=10000,
+                          check_params_cb=lambda result: result.inquiry_id == raj):
+        qtbot.keyClick(window.list, Qt.Key.Key_Return)
+    assert app.ops.wait(5000)   # a send of Megge's begun meanwhile has finished too
+    assert [m["To"].addresses[0].addr_spec for m in _sent(mail)] == ["raj@patel-eng.example"]
+    assert [r.inquiry_id for r in sent] == [raj]  # type: ignore[attr-defined]
     assert _state(engine, megge) is InquiryState.WAITING
-    assert engine.store.open_promises() == []
-    [item] = engine.outbox_items(everything=True)
+    assert [p.inquiry_id for p in engine.store.open_promises()] == [raj]
+    [item] = [i for i in engine.outbox_items(everything=True) if i.inquiry_id == megge]
     assert item.state is OutboxState.CANCELLED
     assert not window.undo_button.isEnabled()
 
@@ -233,8 +245,11 @@ def test_delegate_is_off_until_an_assistant_is_set_up(
     window = _open(qtbot, app)
     assert not window.delegate_button.isEnabled()
     assert "Add an assistant in the settings" in window.delegate_button.toolTip()
-    qtbot.keyClick(window.list, Qt.Key.Key_G, CTRL)
-    qtbot.wait(100)
+    [ctrl_g] = [s for s in window.findChildren(QShortcut)
+                if s.key() == QKeySequence("Ctrl+G")]
+    with qtbot.waitSignal(ctrl_g.activated, timeout=5000), \
+            qtbot.assertNotEmitted(window.delegate_requested):
+        qtbot.keyClick(window.list, Qt.Key.Key_G, CTRL)
     assert app._delegate_dialog is None
 
 
@@ -260,7 +275,7 @@ def test_a_client_who_wants_no_assistant_is_not_told_and_escape_cancels(
 
     qtbot.keyClick(dialog.note, Qt.Key.Key_Escape)
     qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=5000)
-    qtbot.wait(200)
+    assert app.ops.wait(5000)   # a delegation Escape had started would be done by now
     assert mail.outbox_messages() == []
     assert _state(engine, megge) is InquiryState.WAITING
 

@@ -11,6 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from heard import config
@@ -103,10 +104,14 @@ def wait_notes(qtbot: QtBot, recorder: Recorder, count: int) -> None:
 
 
 def settle(qtbot: QtBot, heard: HeardApp) -> None:
-    """Let every plan in flight be shown."""
-    qtbot.waitUntil(lambda: not heard._planning and heard._plan_next is None, timeout=5000)
-    qtbot.wait(50)
-    qtbot.waitUntil(lambda: not heard._planning, timeout=5000)
+    """Let every plan in flight be shown: what workers and the engine posted is delivered,
+    no background work is running or undelivered (a refresh plans toasts when it is), and no
+    plan is running or queued."""
+    def quiet() -> bool:
+        QApplication.processEvents()
+        return not heard.ops._live and not heard._planning and heard._plan_next is None
+
+    qtbot.waitUntil(quiet, timeout=5000)
 
 
 def test_a_new_message_toasts_and_acknowledge_on_it_sends_after_the_undo_delay(

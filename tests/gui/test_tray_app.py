@@ -100,6 +100,7 @@ def test_acknowledging_from_the_window_lowers_the_count_and_writes_the_reply(
     assert reply["To"].addresses[0].addr_spec == "margaret@hale.example"
 
 
+@pytest.mark.expect_log_errors(r"heard\.gui\.app: not sent yet: cannot write to the outbox")
 def test_a_failed_acknowledgement_is_shown_not_swallowed(
     qtbot: QtBot, app: HeardApp, engine: Engine, mail: MailFolders
 ) -> None:
