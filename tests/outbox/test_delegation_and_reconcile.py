@@ -6,6 +6,8 @@ from __future__ import annotations
 import signal
 from typing import Any
 
+import pytest
+
 from heard import config
 from heard.config import ConfigFile
 from heard.domain.inquiries import InquiryState
@@ -23,6 +25,7 @@ def _assistant(scene: Scene) -> None:
     scene.engine.settings = config.load(scene.engine.profile.config)
 
 
+@pytest.mark.expect_log_errors(r"heard\.engine\.outbox: .* was refused: .*550 5\.1\.1")
 def test_a_refused_forward_never_tells_the_client(
         faulty_scene: Scene, faulty_smtp: FaultySmtp) -> None:
     scene = faulty_scene
@@ -42,6 +45,7 @@ def test_a_refused_forward_never_tells_the_client(
     assert any("not sent to sam@" in p for p in status.problems)
 
 
+@pytest.mark.expect_log_errors(r"heard\.engine\.outbox: .* was refused: .*550 5\.1\.1")
 def test_a_refused_forward_keeps_an_earlier_acknowledgement(
         faulty_scene: Scene, faulty_smtp: FaultySmtp) -> None:
     scene = faulty_scene
