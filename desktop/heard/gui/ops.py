@@ -51,6 +51,8 @@ class Ops(QObject):
     def run(self, work: Callable[[], Any],
             on_done: Callable[[Any], None] | None = None,
             on_error: Callable[[Exception], None] | None = None) -> None:
+        if self._closed:   # shutting down: a late timer's work would outlive the engine
+            return
         signals = _Signals()
         self._live.add(signals)
 
