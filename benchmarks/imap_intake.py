@@ -49,16 +49,15 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from tests.support.dovecot import Dovecot, MailUser  # noqa: E402
 
-import heard.engine.accounts  # noqa: E402
+import heard.engine.logins  # noqa: E402
 from _imap_mailbox import MIX_TEXT, client_address, populate  # noqa: E402
 from heard.config import ConfigFile  # noqa: E402
 from heard.domain.clients import Client  # noqa: E402
-from heard.engine import Engine, EngineEvent  # noqa: E402
-from heard.engine.intake import SyncReport  # noqa: E402
+from heard.engine import Engine, EngineEvent, SyncReport  # noqa: E402
 from heard.system.paths import Profile  # noqa: E402
 
 # The benchmark has no keyring: every account's password is the mail user's.
-heard.engine.accounts.password_of = lambda account: "secret"
+heard.engine.logins.imap_password = lambda account: "secret"
 
 CLIENTS = 25
 MESSAGE = (b"From: Margaret Hale <margaret@hale.example>\r\nTo: %s\r\n"

@@ -39,16 +39,15 @@ sys.path.insert(0, str(ROOT))        # tests.support
 from tests.support.dovecot import Dovecot, MailUser  # noqa: E402
 from tests.support.smtp import Postfix  # noqa: E402
 
-import heard.engine.accounts  # noqa: E402
-import heard.engine.outbox  # noqa: E402
+import heard.engine.logins  # noqa: E402
 from heard.config import ConfigFile  # noqa: E402
 from heard.domain.clients import Client  # noqa: E402
 from heard.engine import Engine  # noqa: E402
 from heard.system.paths import Profile  # noqa: E402
 
 # No keyring here: every password is the mail user's.
-heard.engine.accounts.password_of = lambda account: "secret"
-heard.engine.outbox.smtp_password = lambda account: "secret"
+heard.engine.logins.imap_password = lambda account: "secret"
+heard.engine.logins.smtp_password = lambda account: "secret"
 
 
 def ms(seconds: float) -> str:

@@ -125,9 +125,9 @@ def test_an_unchanged_calendar_costs_one_request_per_refresh(
     try:
         secrets.store_password(engine.settings.calendars[0].keyring_name, user.password)
         engine.refresh_calendars(force=True)
-        first = engine.calendars.states["office"].requests
+        first = engine.calendar.calendars.states["office"].requests
         engine.refresh_calendars(force=True)
-        assert engine.calendars.states["office"].requests - first == 1
+        assert engine.calendar.calendars.states["office"].requests - first == 1
         busy = engine.busy(datetime.fromisoformat(DURING))
         assert busy is not None and busy.now
     finally:

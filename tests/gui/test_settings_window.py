@@ -40,7 +40,7 @@ from heard.engine import Engine
 from heard.gui.app import HeardApp
 from heard.gui.ops import Ops
 from heard.gui.settings_accounts import CalendarDialog, MailAccountDialog
-from heard.gui.settings_window import BAD, SettingsWindow, apply_saved
+from heard.gui.settings_window import BAD, SettingsWindow
 from heard.setup import accounts as setup_accounts
 from heard.system import log as heard_log
 from heard.system import secrets
@@ -239,7 +239,7 @@ def test_every_tab_round_trips_through_the_file(qtbot: QtBot, engine: Engine) ->
     assert "call-back" not in engine.profile.templates.read_text()   # unchanged: not copied
 
     # The engine takes it all up, and a new window shows what the file says.
-    assert apply_saved(engine)
+    assert engine.settings_saved()
     assert engine.settings.reply_template == "short" and "short" in engine.templates
     again = window_for(qtbot, engine)
     assert again.user_name.text() == "Alex M. Morgan"
@@ -621,7 +621,7 @@ def test_secrets_live_in_the_real_keyring_and_in_no_file_of_the_profile_or_the_l
     with qtbot.waitSignal(window.accounts.changed, timeout=20000):
         edit.add()
     assert "sent_folder" in engine.profile.config.read_text()
-    assert apply_saved(engine)
+    assert engine.settings_saved()
     engine.sync()                                   # the tray's use of it, logged
     window.save()
     for handler in logging.getLogger().handlers:

@@ -8,7 +8,7 @@ from pathlib import Path
 from heard.config import ImapAccount
 from heard.domain.inquiries import InquiryState
 from heard.engine import Engine
-from heard.engine.accounts import open_connection
+from heard.engine.logins import open_imap
 from heard.mail.imap import FolderState
 from heard.store import Store
 from tests.conftest import CLIENTS
@@ -69,7 +69,7 @@ def test_an_unchanged_mailbox_is_resynced_with_one_status_per_folder(
     assert isinstance(account, ImapAccount)
     known = imap_engine.store.imap_state("work", "INBOX")
     assert known is not None
-    conn = open_connection(account)
+    conn = open_imap(account)
     try:
         delta = conn.sync_folder("INBOX", FolderState(*known), date(2026, 1, 1),
                                  lambda _u, _h: True)

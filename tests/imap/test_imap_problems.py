@@ -14,7 +14,7 @@ import pytest
 from heard import config
 from heard.config import ConfigError, ConfigFile, ImapAccount
 from heard.engine import Engine
-from heard.engine.accounts import open_connection
+from heard.engine.logins import open_imap
 from heard.mail.imap import Connection, ImapError
 from heard.mail.imap.watch import FolderWatcher
 from heard.system import secrets
@@ -192,7 +192,7 @@ def test_starttls_without_the_ca_file_is_refused_too(
     account = config.load(profile.config).accounts[0]
     assert isinstance(account, ImapAccount)
     with pytest.raises(ImapError) as caught:
-        open_connection(account)
+        open_imap(account)
     assert "not trusted" in caught.value.message and "--ca-file" in caught.value.message
 
 
@@ -266,7 +266,7 @@ def test_a_server_without_idle_is_polled(tmp_path: Path, no_idle_dovecot: Doveco
         states.append((problem, idle))
 
     def connect() -> Connection:
-        return open_connection(account)
+        return open_imap(account)
 
     watcher = FolderWatcher("work:INBOX", "INBOX", connect, on_change, on_state,
                             poll_every=0.3)

@@ -17,7 +17,7 @@ import pytest
 from heard.domain.inquiries import InquiryState
 from heard.domain.outbox import OutboxState
 from heard.engine import EngineEvent
-from heard.engine.outbox import CRASH_ENV
+from heard.engine.context import CRASH_ENV
 from tests.outbox.conftest import Scene, copies
 from tests.support.smtp import FaultySmtp, Postfix, Received
 
@@ -212,9 +212,8 @@ def test_header_injection_through_names_subjects_and_templates_is_defused(
     (scene.engine.profile.root / "templates.toml").write_text(
         '[sneaky]\nsubject = "Re: {subject}\\r\\nBcc: {client.name}"\nbody = "Hi {client.name}"\n',
         encoding="utf-8")
-    from heard.config.templates import load_templates
 
-    scene.engine.templates = load_templates(scene.engine.profile.templates)
+    scene.engine.reload_templates()
     # An encoded word that decodes to a line break: the realistic way in.
     inquiry_id, _ = scene.client_writes("=?utf-8?q?Hello=0D=0ABcc=3A_spy=40evil=2Eexample?=")
     assert "Bcc: spy" in scene.engine.store.inquiry(inquiry_id).subject  # type: ignore[union-attr]

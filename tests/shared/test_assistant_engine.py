@@ -177,9 +177,9 @@ def test_a_delegation_shows_on_the_assistants_heard_with_its_due_time_and_note(
         (True, "desk", "Lease renewal", due.astimezone(ZONE).isoformat()[:16])]
     assert office.desk.status().assigned == []
     # Filing in Sent may be retried: the record is written once all the same.
-    where = office.desk.sharing.where(office.desk.store.inquiry(InquiryId(mine)))  # type: ignore[arg-type]
+    where = office.desk.devices.where(office.desk.store.inquiry(InquiryId(mine)))  # type: ignore[arg-type]
     assert where is not None
-    office.desk.sharing.record_delegation(where, InquiryId(mine))
+    office.desk.devices.record_delegation(where, InquiryId(mine))
     conn = office.pro.client()
     try:
         conn.select_folder("Heard", readonly=True)

@@ -109,7 +109,7 @@ def test_without_condstore_the_claim_still_guards_and_marks(
     engine = _engine(tmp_path, me, faulty_smtp, "desk")
     try:
         (account,) = engine.settings.accounts
-        assert "CONDSTORE" in engine.sharing.describe(account)   # says what is missing
+        assert "CONDSTORE" in engine.devices.imap.describe(account)   # says what is missing
         assert engine.acknowledge(_waiting(engine, me)).sent
         assert {"$HeardAcked", "$HeardBy_desk", "$HeardSending"} <= _flags(me)
     finally:
@@ -122,7 +122,7 @@ def test_a_server_that_keeps_no_keywords_lets_only_the_designated_device_send(
     with _designated(tmp_path, shared_dovecot, faulty_smtp) as (me, lap, desk):
         inquiry_id = _waiting(lap, me)
         (account,) = lap.settings.accounts
-        assert "keywords" in lap.sharing.describe(account)
+        assert "keywords" in lap.devices.imap.describe(account)
         # The laptop passes its one-click acknowledgement to the desk, sends nothing itself.
         result = lap.acknowledge(inquiry_id)
         assert (result.sent, result.state) == (False, "requested")
@@ -173,9 +173,9 @@ def test_without_keywords_a_bad_delegation_request_falls_back_or_is_dropped(
         for inquiry_id, to in ((first, "nobody"), (second, "")):
             inquiry = lap.store.inquiry(InquiryId(inquiry_id))
             assert inquiry is not None
-            lap.sharing.request(inquiry, "delegate", {"to": to, "due": "next tuesday",
+            lap.devices.imap.request(inquiry, "delegate", {"to": to, "due": "next tuesday",
                                                       "tell_client": "no"})
-        lap.sharing.request(inquiry, "teleport", {})     # a kind unknown here: dropped
+        lap.devices.imap.request(inquiry, "teleport", {})     # a kind unknown here: dropped
         new = desk.sync().new_inquiries
         desk.sync()
         # An assistant the desk does not know: nothing is sent; a bad due time: the default.
@@ -240,7 +240,7 @@ def test_without_keywords_a_dismissal_stands_when_the_designated_device_cannot_b
         def unreachable(*_args: object) -> None:
             raise EngineError("could not pass the reply to your other device: timed out")
 
-        monkeypatch.setattr(lap.sharing, "request", unreachable)
+        monkeypatch.setattr(lap.devices.imap, "request", unreachable)
         assert lap.dismiss(InquiryId(inquiry_id)).state is InquiryState.DISMISSED
         assert _state(lap, inquiry_id) is InquiryState.DISMISSED
         assert "could not tell 'desk' (dismiss" in caplog.text

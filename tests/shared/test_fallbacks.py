@@ -95,12 +95,25 @@ def test_requests_survive_a_failing_handler_and_bad_ones_are_dropped(
     with pytest.raises(RuntimeError):
         ss.take_requests(desk, handle)
     assert done == ["<q1@hale.example>"]
-    # q1 is gone for good; q2 waits for the next run (at least once, never lost).
+    # q1 is gone for good, and so is the unreadable one (read, refused and removed before
+    # any was handled); q2 waits for the next run (at least once, never lost).
     done.clear()
     taken = ss.take_requests(desk, lambda r: done.append(r.message_id))
     assert done == ["<q2@hale.example>", "<q3@hale.example>"]
-    assert len(taken.rejected) == 1 and "not JSON" in taken.rejected[0]
+    assert taken.rejected == []
     assert ss.take_requests(desk, handle) == ss.Taken([], [])
+
+
+def test_an_unreadable_request_is_refused_and_removed(
+        owner: MailUser, conns: list[Connection]) -> None:
+    desk = connection(owner, conns)
+    ss.queue_request(desk, ss.Request("ack", "<q1@hale.example>", "lap", AT))  # makes Heard
+    owner.append(b"From: x@y\r\nX-Heard-Request: ack\r\nSubject: junk\r\n\r\n{not json\r\n",
+                 folder="Heard")
+    taken = ss.take_requests(desk, lambda r: None)
+    assert [r.message_id for r in taken.handled] == ["<q1@hale.example>"]
+    assert len(taken.rejected) == 1 and "not JSON" in taken.rejected[0]
+    assert ss.take_requests(desk, lambda r: None) == ss.Taken([], [])
 
 
 def test_a_request_kind_or_time_that_could_break_the_message_is_refused(

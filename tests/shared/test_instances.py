@@ -201,7 +201,7 @@ def _killed_claimer(team: tuple[MailUser, MailUser, list[Profile]], step: str
                     ) -> tuple[MailUser, Profile, Engine, FixedClock, int]:
     """Instance a claims a new client message and is SIGKILLed at `step` of its outbox;
     instance b (on a clock the test moves) has synced the same message."""
-    from heard.engine.outbox import CRASH_ENV
+    from heard.engine.context import CRASH_ENV
 
     me, client, (first, second, _third) = team
     me.append(_client_mail(me, client, 1))

@@ -75,10 +75,9 @@ def _agreed(devices: Devices) -> tuple[Engine, Engine]:
 
 def _save(window: SettingsWindow, engine: Engine) -> None:
     """Save in the window, then what the tray runs on a worker."""
-    from heard.gui.settings_window import apply_saved
 
     assert window.save()
-    apply_saved(engine, window.opened_version)
+    engine.settings_saved(window.opened_version)
 
 
 def _edit(engine: Engine, changes: list[tuple[str, str, object]], templates: str = "",

@@ -5,18 +5,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import TYPE_CHECKING
 
-from heard.domain.ids import InquiryId
-from heard.engine import (
-    Engine,
-    EngineError,
-)
-
-if TYPE_CHECKING:
-    pass
 from heard.cli.output import ack_json, dump, iso, outbox_json, time_arg
 from heard.cli.parser import UsageError
+from heard.domain.ids import InquiryId
+from heard.engine import Delivery, Engine, EngineError
 
 
 def cmd_prospect(args: argparse.Namespace, engine: Engine) -> int:
@@ -69,11 +62,11 @@ def cmd_ack(args: argparse.Namespace, engine: Engine) -> int:
     reply_by = time_arg(args.reply_by, zone, engine.clock.now()) if args.reply_by else None
     result = engine.acknowledge(InquiryId(args.id), args.template, reply_by, args.dry_run)
     code = 0 if result.sent or args.dry_run or result.call_back \
-        or result.state in ("queued", "requested") else 1
+        or result.state in (Delivery.QUEUED, Delivery.REQUESTED) else 1
     if args.json:
         dump(ack_json(result, zone))
         return code
-    if result.state == "requested":   # designated-only: another device sends it
+    if result.state is Delivery.REQUESTED:   # designated-only: another device sends it
         print(f"Passed on: {result.error}.")
         return 0
     if result.call_back:
@@ -83,7 +76,7 @@ def cmd_ack(args: argparse.Namespace, engine: Engine) -> int:
         return 0
     verb = "Would send" if args.dry_run else ("Sent" if result.sent else "Not sent yet")
     print(f"{verb} to {result.to}: {result.subject}\n\n{result.body}")
-    if result.state == "queued" and result.error:
+    if result.state is Delivery.QUEUED and result.error:
         print(f"heard: {result.error}; Heard keeps trying (`heard outbox`)", file=sys.stderr)
     elif result.error:
         print(f"heard: {result.error}", file=sys.stderr)
@@ -97,7 +90,7 @@ def cmd_delegate(args: argparse.Namespace, engine: Engine) -> int:
                              args.tell_client, args.dry_run)
     forward = engine.store.outbox_item(result.forward_id)
     retrying = forward is not None and forward.state.value == "queued"
-    requested = result.state == "requested"   # designated-only: another device sends it
+    requested = result.state is Delivery.REQUESTED   # designated-only: another device sends it
     code = 0 if result.sent or args.dry_run or retrying or requested else 1
     if args.json:
         dump({"id": result.inquiry_id, "assistant": {"name": result.assistant.name,

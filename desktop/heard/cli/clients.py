@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from heard.cli.output import client_json, dump
+from heard.cli.parser import UsageError
 from heard.domain.clients import ASSISTANT_PREFERENCE, Channel, Client
 from heard.domain.ids import ClientId
 from heard.engine import (
@@ -13,11 +15,6 @@ from heard.engine import (
     EngineError,
 )
 from heard.store import StoreError
-
-if TYPE_CHECKING:
-    pass
-from heard.cli.output import client_json, dump
-from heard.cli.parser import UsageError
 
 
 def _find_client(engine: Engine, key: str) -> Client:

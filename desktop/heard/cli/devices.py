@@ -4,42 +4,22 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import TYPE_CHECKING
 
-from heard.config import (
-    ImapAccount,
-)
+from heard.cli.output import dump
 from heard.engine import (
     Engine,
-    EngineError,
 )
-
-if TYPE_CHECKING:
-    pass
-from heard.cli.output import dump
 
 
 def cmd_sharing(args: argparse.Namespace, engine: Engine) -> int:
     """This device among the user's others: its name, each account's mode, and the
     settings they share (standards, templates, the designated device)."""
-    from heard.mail.imap import ImapError
 
     settings = engine.settings
     shared = engine.share_settings(push=args.action == "push") \
         if args.action in ("sync", "push") else engine.shared_settings.status()
-    accounts: list[dict[str, str | None]] = []
-    for account in settings.accounts:
-        if not isinstance(account, ImapAccount):
-            accounts.append({"name": account.name, "mode": "local",
-                             "describe": "a Maildir folder stays local to this device"})
-            continue
-        try:
-            caps = engine.sharing.capabilities(account)
-            accounts.append({"name": account.name, "mode": caps.mode.value,
-                             "describe": caps.describe()})
-        except (ImapError, EngineError) as exc:
-            accounts.append({"name": account.name, "mode": None,
-                             "describe": f"cannot tell: {exc}"})
+    accounts = [{"name": m.account, "mode": m.mode, "describe": m.describe}
+                for m in engine.device_modes()]
     if args.json:
         dump({"instance": settings.instance,
                "autopilot_instance": settings.autopilot_instance or None,

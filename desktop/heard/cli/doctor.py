@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import argparse
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from heard.cli.output import dump
 from heard.engine import (
     Engine,
 )
-
-if TYPE_CHECKING:
-    pass
-from heard.cli.output import dump
 
 
 def cmd_doctor(args: argparse.Namespace, engine: Engine) -> int:

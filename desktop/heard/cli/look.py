@@ -6,15 +6,7 @@ import argparse
 import sys
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from heard.engine import (
-    Engine,
-    EngineEvent,
-)
-
-if TYPE_CHECKING:
-    pass
 from heard.cli.output import (
     STATS_FIELDS,
     busy_json,
@@ -30,6 +22,10 @@ from heard.cli.output import (
     time_arg,
 )
 from heard.cli.parser import UsageError
+from heard.engine import (
+    Engine,
+    EngineEvent,
+)
 
 
 def cmd_status(args: argparse.Namespace, engine: Engine) -> int:
@@ -117,7 +113,7 @@ def cmd_busy(args: argparse.Namespace, engine: Engine) -> int:
     problems = engine.status().problems if busy is not None else []
     title = busy.event if busy is not None and engine.settings.share_titles else None
     if args.json:
-        dump({"at": iso(at, zone), **busy_json(busy, zone, bool(engine.calendars.stale())),
+        dump({"at": iso(at, zone), **busy_json(busy, zone, bool(engine.calendar.stale())),
                "event": title if busy is not None and busy.now else None,
                "calendars": len(engine.settings.calendars), "problems": problems})
         return 0

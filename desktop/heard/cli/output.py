@@ -8,6 +8,7 @@ import sys
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from heard.cli.parser import UsageError
 from heard.domain.busy import BusyState
 from heard.domain.clients import Client
 from heard.domain.outbox import OutboxItem
@@ -20,8 +21,7 @@ from heard.engine import (
 
 if TYPE_CHECKING:
     from heard.domain.classify import Person
-    from heard.engine.replies import AckResult
-from heard.cli.parser import UsageError
+    from heard.engine.results import AckResult
 
 
 def iso(at: datetime | None, zone: Any) -> str | None:

@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import argparse
-from typing import TYPE_CHECKING
 
 from heard import __version__
 from heard.domain.clients import Channel
 from heard.engine import (
     REPORT_EVERY,
 )
-
-if TYPE_CHECKING:
-    pass
 
 
 class UsageError(Exception):

@@ -9,21 +9,20 @@ and stop counting the client as waiting. Maildir accounts stay local and single-
 
 from __future__ import annotations
 
-import contextlib
-import json
 import logging
 import random
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, TypeVar
 
 from heard.config import ImapAccount, Settings
+from heard.devices.coordinator import Claim, DeviceMode, Refused, Where
 from heard.domain.clock import Clock
 from heard.domain.ids import InquiryId
 from heard.domain.inquiries import Inquiry
+from heard.domain.shared import DISMISSED, Done, Mark
 from heard.errors import EngineError
 from heard.mail.imap import ImapError
 from heard.store import Store
@@ -31,8 +30,9 @@ from heard.store import Store
 if TYPE_CHECKING:
     from heard.devices.wire.claims import Capabilities
     from heard.domain.delegations import Assignment
-    from heard.domain.shared import InstanceId, Lease, Mark
+    from heard.domain.shared import InstanceId, Lease
     from heard.mail.imap import Connection
+    from heard.mail.imap.worker import Workers
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -40,89 +40,23 @@ T = TypeVar("T")
 LEASE = timedelta(minutes=10)
 
 
-@dataclass(frozen=True)
-class Where:
-    """The client's message on the server: what a claim and the marks act on."""
+class ImapCoordinator:
+    """The user's devices on one mailbox agree through the IMAP server (module doc). Every
+    step runs on the account's worker (heard.mail.imap.worker), on its kept connection."""
 
-    account: str
-    folder: str
-    uid: int
-
-    def to_text(self) -> str:
-        return json.dumps({"account": self.account, "folder": self.folder, "uid": self.uid})
-
-    @classmethod
-    def from_text(cls, text: str) -> Where | None:
-        if not text:
-            return None
-        data = json.loads(text)
-        return cls(str(data["account"]), str(data["folder"]), int(data["uid"]))
-
-
-class Refused(EngineError):
-    """The claim says another instance has it (or had it): nothing is sent from here."""
-
-    def __init__(self, message: str, done: str = "", owner: str = "") -> None:
-        super().__init__(message)
-        self.done = done      # "acked", "delegated", "dismissed", "answered", "sent" or ""
-        self.owner = owner
-
-
-@dataclass(frozen=True)
-class Claim:
-    """May this instance send? `where` is set when the server holds the claim."""
-
-    where: Where | None
-    note: str = ""        # said to the user when the account cannot coordinate
-    requested: str = ""   # the designated device that was asked to send it instead
-
-
-class Sharing:
     def __init__(self, store: Store, clock: Clock, settings: Callable[[], Settings],
-                 connect: Callable[[ImapAccount], Connection]) -> None:
+                 workers: Callable[[], Workers[ImapAccount]]) -> None:
         self.store = store
-        self._open = connect
         self.clock = clock
         self._settings = settings
+        self._workers = workers
         self._caps: dict[str, Capabilities] = {}
         self._leases: dict[str, Lease] = {}
         self._lock = threading.Lock()
-        # One connection per account, kept between claims and marks (a login costs more
-        # than the claim itself); one operation at a time on it.
-        self._conns: dict[str, Connection] = {}
-        self._conn_locks: dict[str, threading.Lock] = {}
 
-    def using(self, account: ImapAccount, work: Callable[[Connection], T]) -> T:
-        """Run `work` on the account's kept connection (shared settings use it too)."""
-        return self._using(account, work)
-
-    def _using(self, account: ImapAccount, work: Callable[[Connection], T]) -> T:
-        """Run `work` on the account's kept connection; a dead one is replaced and the work
-        tried once more (every operation here is safe to repeat)."""
-        with self._lock:
-            lock = self._conn_locks.setdefault(account.name, threading.Lock())
-        with lock:
-            for attempt in (1, 2):
-                conn = self._conns.get(account.name)
-                fresh = conn is None
-                if conn is None:
-                    conn = self._conns[account.name] = self._connect(account)
-                try:
-                    return work(conn)
-                except ImapError:
-                    self._conns.pop(account.name, None)
-                    with contextlib.suppress(Exception):
-                        conn.abort()
-                    if fresh or attempt == 2:
-                        raise
-            raise AssertionError("unreachable")
-
-    def close(self) -> None:
-        with self._lock:
-            conns, self._conns = list(self._conns.values()), {}
-        for conn in conns:
-            with contextlib.suppress(Exception):
-                conn.close()
+    def run(self, account: ImapAccount, work: Callable[[Connection], T]) -> T:
+        """Run `work` on the account's worker (every step here is safe to repeat)."""
+        return self._workers().of(account).run(work)
 
     @property
     def instance(self) -> str:
@@ -156,9 +90,6 @@ class Sharing:
                 for source, key in locations
                 if source in sources and key.rpartition(":")[2].isdigit()]
 
-    def _connect(self, account: ImapAccount) -> Connection:
-        return self._open(account)
-
     def capabilities(self, account: ImapAccount, conn: Connection | None = None
                      ) -> Capabilities:
         from heard.devices.wire import claims as shared_state
@@ -169,7 +100,7 @@ class Sharing:
             def detect(c: Connection) -> Capabilities:
                 return shared_state.detect(c, account.folders[0], self.instance)
 
-            caps = detect(conn) if conn is not None else self._using(account, detect)
+            caps = detect(conn) if conn is not None else self.run(account, detect)
             with self._lock:
                 self._caps[account.name] = caps
         return caps
@@ -201,12 +132,12 @@ class Sharing:
                             lease, self.clock.now, caps=caps)
 
         try:
-            result = self._using(account, run)
+            result = self.run(account, run)
             for _ in range(2):   # nobody won a crowded round: a short random pause, again
                 if not isinstance(result, ss.Contended):
                     break
                 time.sleep(random.uniform(0.05, 0.3))
-                result = self._using(account, run)
+                result = self.run(account, run)
         except ImapError as exc:
             raise EngineError(
                 f"cannot reach {account.host} to make sure no other device of yours answers"
@@ -225,8 +156,8 @@ class Sharing:
             raise Refused(f"your instance {result.owner!r} is already answering this client",
                           owner=result.owner)
         if isinstance(result, ss.AlreadyDone):
-            raise Refused(f"this client was already {_done_words(result.kind.value)} from"
-                          " another of your devices", done=result.kind.value)
+            raise Refused(f"this client was already {_done_words(result.kind)} from"
+                          " another of your devices", done=result.kind)
         if isinstance(result, ss.Unsure):
             raise Refused(f"{result.reason}; settle it in `heard outbox` on"
                           f" {result.owner or 'the other device'}", owner=result.owner or "")
@@ -253,7 +184,7 @@ class Sharing:
         request = ss.Request(kind, inquiry.message_id, ss_instance(self.instance),
                              self.clock.now(), options)
         try:
-            self._using(account, lambda conn: ss.queue_request(conn, request))
+            self.run(account, lambda conn: ss.queue_request(conn, request))
         except ImapError as exc:
             raise EngineError(f"could not pass the reply to your other device: {exc.message}"
                               "; nothing was sent, try again") from exc
@@ -261,47 +192,49 @@ class Sharing:
     def take_requests(self, account: ImapAccount,
                       handle: Callable[[str, str, dict[str, str], str], None]) -> int:
         """On the designated device: carry out what the others asked (kind, client
-        Message-ID, options, request id), each at most once (the id is remembered)."""
-        from heard.devices.wire import claims as ss
+        Message-ID, options, requesting device), each at most once (its id is remembered),
+        then remove them (at least once: see heard.devices.wire.folder.take_requests). The
+        folder is read first and handled after, so each request's acknowledgement claims
+        and marks on the worker meanwhile."""
+        from heard.devices.wire import folder
 
-        def run(request: ss.Request) -> None:
-            key = f"request:{request.id}"
-            if self.store.state(key) is not None:
-                return
-            handle(request.kind, request.message_id, dict(request.options),
-                   request.requested_by)
-            self.store.set_state(key, self.clock.now().isoformat())
-
-        # A connection of its own: each request's acknowledgement claims and marks on the
-        # kept one meanwhile, while this one holds the `Heard` folder open.
-        conn = self._connect(account)
+        pending = self.run(account, folder.read_requests)
+        finished = [uid for uid, _why in pending.rejected]
         try:
-            taken = ss.take_requests(conn, run)
+            for request in pending.requests:
+                key = f"request:{request.id}"
+                if self.store.state(key) is None:
+                    handle(request.kind, request.message_id, dict(request.options),
+                           request.requested_by)
+                    self.store.set_state(key, self.clock.now().isoformat())
+                finished.append(request.uid)
         finally:
-            conn.close()
-        return len(taken.handled)
+            self.run(account, lambda conn: folder.remove_requests(conn, finished))
+        return len(pending.requests)
 
     # around the send
 
-    def mark_sending(self, where: Where) -> bool:
-        """Just before SMTP: True when this instance still holds the claim."""
+    def sending(self, where: Where) -> bool:
+        """Just before SMTP: True when this device still holds the claim (and now says it is
+        sending: a device that finds it dead later will not send again)."""
         from heard.devices.wire import claims as ss
 
         account = self._account(where.account)
         if account is None:
             return True
-        return self._using(account, lambda conn: ss.mark_sending(
+        return self.run(account, lambda conn: ss.mark_sending(
             conn, where.folder, where.uid, self.instance,
             caps=self.capabilities(account, conn)))
 
-    def mark(self, where: Where, kind: Mark | str) -> None:
-        """Once out: `$HeardAcked` / `$HeardDelegated` / `$HeardDismissed` for every device."""
+    def finished(self, where: Where, how: Mark) -> None:
+        """Once out (or set aside): acknowledged, delegated, dismissed or answered, for
+        every device."""
         from heard.devices.wire import claims as ss
 
         account = self._account(where.account)
         if account is None:
             return
-        self._using(account, lambda conn: ss.mark(conn, where.folder, where.uid, kind))
+        self.run(account, lambda conn: ss.mark(conn, where.folder, where.uid, how))
 
     def record_delegation(self, where: Where, inquiry_id: InquiryId) -> None:
         """For the assistant's own Heard: to whom and by when (a record in `Heard`; the
@@ -321,7 +254,7 @@ class Sharing:
                                   delegation.address, delegation.made_at, delegation.due,
                                   ss_instance(self.instance), delegation.note)
         try:
-            self._using(account, lambda conn: record_delegation(conn, record))
+            self.run(account, lambda conn: record_delegation(conn, record))
             self.store.set_state(done, self.clock.now().isoformat())
         except ImapError as exc:
             log.warning("could not record the delegation of %s for the assistant: %s",
@@ -363,7 +296,7 @@ class Sharing:
                 self.store.set_state(key, str(min(unmatched) - 1 if unmatched else last))
             return learnt
 
-        return self._using(account, run)
+        return self.run(account, run)
 
     def _may_come(self, message_id: str) -> bool:
         """Whether a delegation record may still matter here: its message is unknown, or
@@ -374,7 +307,7 @@ class Sharing:
         return any(i.message_id == message_id
                    for i in self.store.open_inquiries_in_thread([message_id]))
 
-    def unmark(self, where: Where, keyword: str) -> None:
+    def _unmark(self, where: Where, keyword: str) -> None:
         """Take a "done" keyword back (Undo of a dismissal)."""
         account = self._account(where.account)
         if account is None:
@@ -382,7 +315,7 @@ class Sharing:
 
         from heard.mail.imap import commands
 
-        self._using(account, lambda conn: commands.remove_keywords(
+        self.run(account, lambda conn: commands.remove_keywords(
             conn, where.folder, where.uid, [keyword]))
 
     def release(self, where: Where) -> None:
@@ -393,7 +326,7 @@ class Sharing:
         if account is None:
             return
         try:
-            self._using(account, lambda conn: ss.release(conn, where.folder, where.uid,
+            self.run(account, lambda conn: ss.release(conn, where.folder, where.uid,
                                                          self.instance))
         except ImapError as exc:   # the claim stays; others take over after the lease
             log.warning("could not release the claim on %s: %s", where, exc)
@@ -402,6 +335,138 @@ class Sharing:
         """How this account coordinates devices, in words (doctor, settings)."""
         caps = self.capabilities(account)
         return f"instance {self.instance!r}: {caps.describe()}"
+
+    def mode(self, account: ImapAccount) -> DeviceMode:
+        from heard.devices.wire.claims import Mode
+
+        caps = self.capabilities(account)
+        return DeviceMode(account.name, caps.mode.value, caps.describe(),
+                          caps.mode in (Mode.FULL, Mode.NO_CONDSTORE))
+
+    # the designated device and the others
+
+    def designated(self, inquiry: Inquiry) -> str:
+        """The device that alone acts for the inquiry's account: on a server that keeps no
+        keywords, `[sharing] designated_instance` (maybe this one); "" where every device
+        may act (claims permitting). Asks the server once per account (EngineError when it
+        cannot be reached: nothing may be done as if this device were the designated one)."""
+        from heard.devices.wire.claims import Mode
+
+        designated = self._settings().designated_instance
+        account = self._account(inquiry.account)
+        if not designated or account is None:
+            return ""
+        try:
+            mode = self.capabilities(account).mode
+        except ImapError as exc:
+            raise EngineError(f"cannot reach {account.host} to learn which of your devices"
+                              f" acts for this account ({exc}); try again") from exc
+        return designated if mode is Mode.DESIGNATED else ""
+
+    def closed(self, inquiry: Inquiry, how: Mark) -> None:
+        """Set aside or answered here: the other devices stop counting the client (on a
+        server that keeps no keywords, the designated device is told instead). The local
+        change stands whatever happens here; other devices learn later."""
+        if how not in (Mark.DISMISSED, Mark.ANSWERED) or self._passed_on(inquiry, how):
+            return
+        # An answer noted here (a call; the assistant's reply from their own mail) is the
+        # standard \Answered for the other devices; their intake follows it.
+        where = self.where_latest(inquiry) if how is Mark.ANSWERED else self.where(inquiry)
+        if where is None:
+            return
+        try:
+            self.finished(where, how)
+        except Exception as exc:
+            log.warning("could not tell the other devices (%s %s): %s", how, where, exc)
+
+    def reopened(self, inquiry: Inquiry) -> None:
+        """A dismissal undone: the other devices count the client again."""
+        if self._passed_on(inquiry, None):
+            return
+        where = self.where(inquiry)
+        if where is None:
+            return
+        try:
+            self._unmark(where, DISMISSED)
+        except Exception as exc:
+            log.warning("could not tell the other devices (undismissed %s): %s", where, exc)
+
+    def _passed_on(self, inquiry: Inquiry, how: Mark | None) -> bool:
+        """On a server that keeps no keywords (designated-only) the designated device alone
+        sends, so it must hear of a dismissal, an answer or an undone dismissal (`how`
+        None) made on another device: a request through the `Heard` folder. True in that
+        mode (no keyword to set)."""
+        kind = "undismiss" if how is None else str(how)
+        try:
+            designated = self.designated(inquiry)
+        except Exception as exc:   # the server is out of reach: no mark could be set either
+            log.warning("could not tell the other devices (%s of inquiry %s): %s", kind,
+                        inquiry.id, exc)
+            return True
+        if not designated:
+            return False
+        if designated == self.instance or not inquiry.message_id:
+            return True
+        request = {"dismissed": "dismiss"}.get(kind, kind)
+        options = {"received": inquiry.received_at.isoformat()} if how is None else {}
+        try:
+            self.request(inquiry, request, options)
+        except Exception as exc:   # the local change stands; the designated device may act
+            log.warning("could not tell %r (%s of inquiry %s): %s", designated, request,
+                        inquiry.id, exc)
+        return True
+
+    # what a sync learns
+
+    def learn_capabilities(self, accounts: list[ImapAccount]) -> None:
+        """Once per account and process: how its server lets the devices coordinate."""
+        for account in accounts:
+            if self.known_capabilities(account.name) is not None:
+                continue
+            try:
+                self.capabilities(account)
+            except (ImapError, EngineError) as exc:   # the next sync asks again
+                log.info("%s: how your devices coordinate is not known yet: %s",
+                         account.name, exc)
+
+    def learn_assignments_of(self, accounts: list[ImapAccount],
+                             wanted: dict[str, InquiryId]) -> list[Assignment]:
+        """Delegated on another device: to whom and by when (the records in the Heard
+        folder), so the assistant's Heard lists them with their due times."""
+        learnt = []
+        for account in accounts:
+            try:
+                learnt += self.learn_assignments(account, wanted)
+            except (ImapError, EngineError) as exc:
+                log.warning("%s: delegations of your other devices: %s", account.name, exc)
+        return learnt
+
+    def notice(self) -> str:
+        """When an account's server cannot coordinate the user's devices, what that means
+        here (from what was learnt; never a login of its own)."""
+        from heard.devices.wire.claims import Mode
+
+        settings = self._settings()
+        for account in settings.accounts:
+            if not isinstance(account, ImapAccount):
+                continue
+            caps = self.known_capabilities(account.name)
+            if caps is None:
+                continue
+            if caps.mode is Mode.DESIGNATED:
+                designated = settings.designated_instance
+                if not designated:
+                    return (f"{account.name}: the mail server cannot coordinate your devices;"
+                            " if you run Heard on more than one, name the one that sends in"
+                            " Settings → General → Designated device")
+                if designated != settings.instance:
+                    return (f"{account.name}: the mail server cannot coordinate your devices:"
+                            f" replies go out from {designated!r}; what you click here is"
+                            " passed to it")
+            elif caps.mode is Mode.LOCAL:
+                return (f"{account.name}: Heard cannot change this mailbox, so nothing is"
+                        " shared with your other devices; use Heard on one device only")
+        return ""
 
 
 def ss_instance(name: str) -> InstanceId:
@@ -416,8 +481,8 @@ def _lease() -> Lease:
     return Lease(LEASE)
 
 
-def _done_words(kind: str) -> str:
-    return {"acked": "acknowledged", "delegated": "handed to your assistant",
-            "dismissed": "set aside", "answered": "answered",
-            "sent": "acknowledged"}.get(kind, kind)
+def _done_words(kind: Done) -> str:
+    return {Done.ACKED: "acknowledged", Done.DELEGATED: "handed to your assistant",
+            Done.DISMISSED: "set aside", Done.ANSWERED: "answered",
+            Done.SENT: "acknowledged"}[kind]
 

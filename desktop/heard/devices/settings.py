@@ -24,6 +24,7 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, tzinfo
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -39,7 +40,7 @@ from heard.store import Store
 from heard.system.paths import Profile
 
 if TYPE_CHECKING:
-    from heard.devices.imap import Sharing
+    from heard.devices.imap import ImapCoordinator
     from heard.devices.wire.folder import SharedSettings
     from heard.mail.imap import Connection
 
@@ -53,6 +54,15 @@ SHARED_SHARING_KEYS = ("designated_instance", "autopilot_instance")
 EVERY = timedelta(minutes=5)
 
 
+class SharedAction(StrEnum):
+    """What a sync of the shared settings did."""
+
+    NONE = "none"              # this device and the server agree
+    PUBLISHED = "published"    # this device's values went to the server
+    APPLIED = "applied"        # the server's values were taken up here
+    KEPT = "kept"              # the server's values cannot be used here; this device's stay
+
+
 @dataclass(frozen=True)
 class SharedStatus:
     """What `heard sharing` and the settings window show."""
@@ -63,7 +73,7 @@ class SharedStatus:
     written_at: datetime | None = None
     where: str = ""                # "metadata" | "message" | ""
     checked_at: datetime | None = None
-    action: str = ""               # what the last sync did: none|published|applied|kept
+    action: SharedAction | None = None   # what the last sync did
     conflict: str = ""             # plain words, "" when none
     conflict_at: datetime | None = None
     error: str = ""                # why the last sync could not run, "" when it ran
@@ -94,7 +104,8 @@ class SharedStatus:
         return {"account": self.account, "version": self.version,
                 "written_by": self.written_by or None, "written_at": at(self.written_at),
                 "where": self.where or None, "checked_at": at(self.checked_at),
-                "action": self.action or None, "conflict": self.conflict or None,
+                "action": self.action.value if self.action else None,
+                "conflict": self.conflict or None,
                 "conflict_at": at(self.conflict_at), "error": self.error or None}
 
     @classmethod
@@ -105,7 +116,8 @@ class SharedStatus:
         return cls(data.get("account"), int(data.get("version") or 0),
                    str(data.get("written_by") or ""), at(data.get("written_at")),
                    str(data.get("where") or ""), at(data.get("checked_at")),
-                   str(data.get("action") or ""), str(data.get("conflict") or ""),
+                   SharedAction(data["action"]) if data.get("action") else None,
+                   str(data.get("conflict") or ""),
                    at(data.get("conflict_at")), str(data.get("error") or ""))
 
 
@@ -243,12 +255,13 @@ def _flatten(prefix: str, table: Mapping[str, Any]) -> list[tuple[str, str, Any]
 
 class SharedSettingsSync:
     def __init__(self, profile: Profile, store: Store, clock: Clock,
-                 settings: Callable[[], Settings], sharing: Callable[[], Sharing]) -> None:
+                 settings: Callable[[], Settings],
+                 coordinator: Callable[[], ImapCoordinator]) -> None:
         self.profile = profile
         self.store = store
         self.clock = clock
         self._settings = settings
-        self._sharing = sharing
+        self._coordinator = coordinator
 
     def status(self) -> SharedStatus:
         text = self.store.state(STATE_KEY)
@@ -285,10 +298,10 @@ class SharedSettingsSync:
         if account is None:
             # Nothing to share with: not a problem, a Maildir setup is single-device.
             return self._remember(SharedStatus(None, checked_at=self.clock.now(),
-                                               action="none"))
+                                               action=SharedAction.NONE))
         problem = ""
         try:
-            return self._sharing().using(
+            return self._coordinator().run(
                 account, lambda conn: self._sync(conn, account, publish, push, opened))
         except ImapError as exc:
             problem = f"{account.name}: {exc.message}"
@@ -328,7 +341,7 @@ class SharedSettingsSync:
             # it knew (what it replaces is kept aside).
             return self._publish(conn, account, mine, remote, before.version, now, acted)
         if digest(mine) == digest(theirs):
-            return self._agree(account, remote, mine, now, "none", acted=acted)
+            return self._agree(account, remote, mine, now, SharedAction.NONE, acted=acted)
         if fresh_device:
             # A device joining takes the agreed settings; its own go aside, not lost.
             return self._take(account, remote, mine, now, acted, conflict=(
@@ -340,7 +353,7 @@ class SharedSettingsSync:
                 return self._publish(conn, account, mine, remote,
                                      remote.version if opened is None
                                      else min(remote.version, opened), now, acted)
-            return self._agree(account, remote, mine, now, "none", acted=acted)
+            return self._agree(account, remote, mine, now, SharedAction.NONE, acted=acted)
         if not changed_here:
             return self._take(account, remote, mine, now, acted)
         # Both changed since the last agreement: the later change wins.
@@ -376,7 +389,7 @@ class SharedSettingsSync:
             # Another device wrote at the same moment and won: take theirs.
             return self._take(account, after, mine, now, acted, conflict=wrote.conflict)
         status = SharedStatus(account.name, after.version, after.written_by, after.written_at,
-                              after.where, now, "published")
+                              after.where, now, SharedAction.PUBLISHED)
         if wrote.conflict:
             status = replace(status, conflict=wrote.conflict + f"; theirs is kept in"
                               f" {REPLACED_FILE}", conflict_at=now)
@@ -397,7 +410,7 @@ class SharedSettingsSync:
             # says) it again rather than settling on settings it does not use.
             return self._remember(SharedStatus(
                 account.name, self.status().version, remote.written_by, remote.written_at,
-                remote.where, now, "kept", error=(
+                remote.where, now, SharedAction.KEPT, error=(
                     f"the shared settings of '{remote.written_by or '?'}' (version"
                     f" {remote.version}) cannot be used here: {problem}; this device keeps"
                     " its own")))
@@ -405,11 +418,12 @@ class SharedSettingsSync:
             self._keep_aside(mine, self._settings().instance, 0)
         log.info("took the shared settings version %s of %r", remote.version,
                  remote.written_by)
-        return self._agree(account, remote, local_values(self.profile), now, "applied",
+        return self._agree(account, remote, local_values(self.profile), now,
+                           SharedAction.APPLIED,
                            conflict, acted)
 
     def _agree(self, account: ImapAccount, remote: SharedSettings, mine: dict[str, Any],
-               now: datetime, action: str, conflict: str = "", acted: bool = False
+               now: datetime, action: SharedAction, conflict: str = "", acted: bool = False
                ) -> SharedStatus:
         self._remember_digest(mine)
         before = self.status()

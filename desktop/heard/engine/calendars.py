@@ -17,7 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from heard.config import CalendarSource
-from heard.domain.busy import BusyInterval
+from heard.domain.busy import BusyInterval, BusyState, busy_at
+from heard.engine import logins
+from heard.engine.context import EngineContext
 
 log = logging.getLogger(__name__)
 
@@ -159,3 +161,119 @@ class Calendars:
 
 def _safe(name: str) -> str:
     return "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in name)[:40] or "calendar"
+
+
+# How far ahead the calendar is read for busy/free answers.
+CALENDAR_HORIZON = timedelta(days=8)
+
+
+class CalendarService:
+    """Busy and free from the user's calendars: read from local files and the local copies
+    of remote ones (never the network), which `refresh` brings up to date when due."""
+
+    def __init__(self, ctx: EngineContext) -> None:
+        self._ctx = ctx
+        self.calendars = Calendars(ctx.profile.root / "calendars")
+        self._cache: tuple[object, list[BusyInterval], list[str]] | None = None
+
+    def forget(self) -> None:
+        """The settings changed: read the calendars again at the next question."""
+        self._cache = None
+
+    def intervals(self, at: datetime) -> tuple[list[BusyInterval], list[str]]:
+        """Busy intervals around `at`, re-read only when a calendar file or a local copy of
+        a remote calendar changes. Never touches the network (see refresh)."""
+        settings = self._ctx.settings
+        stamp: list[object] = [at.date(), settings.tentative_busy]
+        for cal in settings.calendars:
+            try:
+                stamp.extend((str(f), f.stat().st_mtime_ns if f.exists() else None)
+                             for f in self.calendars.stamp_files(cal))
+            except OSError:
+                stamp.append((cal.name, None))
+        key = tuple(stamp)
+        cached = self._cache
+        if cached and cached[0] == key:
+            return cached[1], cached[2]
+        start = at - timedelta(days=1)
+        intervals: list[BusyInterval] = []
+        errors: list[str] = []
+        me = self._ctx.own_addresses()
+        for cal in settings.calendars:
+            try:
+                found, problems = self.calendars.busy_intervals(
+                    cal, start, start + CALENDAR_HORIZON, settings.zone, me,
+                    settings.tentative_busy)
+            except ValueError as exc:
+                errors.append(f"{cal.name}: {exc}")
+                continue
+            intervals.extend(found)
+            errors.extend(f"{cal.name}: {p}" for p in problems)
+        self._cache = (key, intervals, errors)
+        return intervals, errors
+
+    def busy(self, at: datetime | None = None) -> BusyState | None:
+        """None when no calendar is configured (busy is unknown)."""
+        settings = self._ctx.settings
+        if not settings.calendars:
+            return None
+        at = at or self._ctx.clock.now()
+        intervals, _errors = self.intervals(at)
+        return busy_at(intervals, at, settings.min_free, hours=settings.hours)
+
+    def refresh(self, force: bool = False) -> bool:
+        """Ask remote calendars for changes when due (every few minutes, and at each
+        meeting's start and end); True if busy time may have changed. A server that cannot
+        be reached leaves the last known state in use, marked stale."""
+        now = self._ctx.clock.now()
+        remote = [c for c in self._ctx.settings.calendars if c.remote]
+        if not remote:
+            return False
+        boundary = self._last_boundary(now)
+        changed = False
+        for cal in remote:
+            if not force and not self.calendars.due(cal, now, boundary):
+                continue
+            was_stale = cal.name in self.calendars.stale()
+            changed |= self.calendars.refresh(cal, logins.caldav_password(cal), now)
+            changed |= was_stale != (cal.name in self.calendars.stale())
+        if changed:
+            self._ctx.events.changed()
+        return changed
+
+    def test(self, cal: CalendarSource) -> tuple[bool, str]:
+        """Read (a local calendar) or refresh (a remote one) once; what is wrong, if
+        anything, in plain words."""
+        now = self._ctx.clock.now()
+        if cal.remote:
+            self.calendars.refresh(cal, logins.caldav_password(cal), now)
+            state = self.calendars.states.get(cal.name)
+            if state is not None and state.problem:
+                return False, state.problem
+        self._cache = None
+        settings = self._ctx.settings
+        try:
+            _found, problems = self.calendars.busy_intervals(
+                cal, now, now + CALENDAR_HORIZON, settings.zone, self._ctx.own_addresses(),
+                settings.tentative_busy)
+        except ValueError as exc:
+            return False, str(exc)
+        return not problems, "; ".join(problems[:3])
+
+    def _last_boundary(self, now: datetime) -> datetime | None:
+        """The latest meeting start or end that has passed (from the cached intervals)."""
+        if self._cache is None:
+            return None
+        past = [t for iv in self._cache[1] for t in (iv.start, iv.end) if t <= now]
+        return max(past, default=None)
+
+    def stale(self) -> dict[str, RemoteState]:
+        return self.calendars.stale()
+
+    def problems(self, now: datetime) -> list[str]:
+        """Remote calendars that could not be refreshed lately, in words."""
+        zone = self._ctx.zone
+        return [f"calendar {name} could not be refreshed since"
+                f" {(state.stale_since or now).astimezone(zone):%H:%M}"
+                f" ({state.problem}); busy times are the last known ones"
+                for name, state in self.calendars.stale().items()]

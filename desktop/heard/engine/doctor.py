@@ -16,7 +16,7 @@ from enum import StrEnum
 
 from heard.config import ImapAccount
 from heard.domain.outbox import OutboxState
-from heard.engine import Engine
+from heard.engine import DeviceMode, Engine
 from heard.system import autostart
 
 
@@ -117,6 +117,7 @@ def _accounts(engine: Engine) -> Iterator[Check]:
     if not engine.settings.accounts:
         yield Check("mail", Verdict.WARN, "no mail account",
                     "`heard account add imap --host ... --username ...`")
+    modes: dict[str, DeviceMode] | None = None
     for account in engine.settings.accounts:
         name = f"mail {account.name}"
         health = engine.test_account(account)
@@ -131,7 +132,9 @@ def _accounts(engine: Engine) -> Iterator[Check]:
             yield Check(name, verdict, f"{where}{push}" + (f"; {health.problem}"
                                                          if health.problem else ""))
             if isinstance(account, ImapAccount):
-                yield _sharing(engine, account)
+                if modes is None:
+                    modes = {m.account: m for m in engine.device_modes()}
+                yield _sharing(modes[account.name], engine.settings.instance)
                 if account == engine.shared_settings.account():
                     yield _shared_settings(engine)
         if account.smtp is None:
@@ -150,20 +153,13 @@ def _accounts(engine: Engine) -> Iterator[Check]:
                      f" {smtp.host}:{smtp.port} ({smtp.security})")
 
 
-def _sharing(engine: Engine, account: ImapAccount) -> Check:
+def _sharing(mode: DeviceMode, instance: str) -> Check:
     """How the user's devices (and assistant) coordinate on this account's server."""
-    from heard.devices.wire.claims import Mode
-    from heard.mail.imap import ImapError
-
-    name = f"devices {account.name}"
-    try:
-        caps = engine.sharing.capabilities(account)
-    except ImapError as exc:
-        return Check(name, Verdict.WARN, f"could not tell: {exc.message}")
-    detail = f"instance {engine.settings.instance!r}: {caps.describe()}"
-    if caps.mode is Mode.FULL:
-        return ok(name, detail)
-    if caps.mode is Mode.NO_CONDSTORE:
+    name = f"devices {mode.account}"
+    if mode.mode is None:
+        return Check(name, Verdict.WARN, mode.describe)
+    detail = f"instance {instance!r}: {mode.describe}"
+    if mode.full:
         return ok(name, detail)
     return Check(name, Verdict.WARN, detail, "with one device this does not matter; with"
                  " several, name the one that sends: [sharing] designated_instance")

@@ -12,26 +12,31 @@ from __future__ import annotations
 import dataclasses
 import logging
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from heard.config import ImapAccount, MaildirAccount
+from heard.devices.coordinator import Devices
 from heard.domain.clients import Channel, Client, ClientDirectory, normalize_email
 from heard.domain.clock import Clock
 from heard.domain.ids import InquiryId
 from heard.domain.inquiries import Inquiry, InquiryState
 from heard.domain.messages import MessageFacts
 from heard.domain.standards import PROSPECT_TIER
+from heard.engine.context import EngineContext
+from heard.engine.results import Skipped, SyncReport
 from heard.mail.maildir import Maildir
 from heard.mail.parse import MalformedMessage, parse_message
 from heard.store import Store
 
 if TYPE_CHECKING:
     from heard.domain.classify import Classification, Person, Rules
+    from heard.domain.relayed import PatternSet
+    from heard.domain.shared import SharedState
     from heard.mail.imap import Connection, FolderDelta, Progress
 
 log = logging.getLogger(__name__)
@@ -42,27 +47,6 @@ INTAKE_WINDOW = timedelta(days=30)
 _BULK_PRECEDENCE = frozenset({"bulk", "list", "junk"})
 # Headers and the start of the text are all intake needs; a 40 MB attachment is not read.
 MAX_READ = 1 << 20
-
-
-@dataclass(frozen=True)
-class Skipped:
-    source: str
-    file: str
-    reason: str
-
-
-@dataclass
-class SyncReport:
-    seen: int = 0
-    new_inquiries: list[InquiryId] = field(default_factory=list)
-    answered: list[InquiryId] = field(default_factory=list)
-    acknowledged: list[InquiryId] = field(default_factory=list)
-    skipped: list[Skipped] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-
-    @property
-    def changed(self) -> bool:
-        return bool(self.new_inquiries or self.answered or self.acknowledged)
 
 
 @dataclass(frozen=True)
@@ -81,11 +65,6 @@ class _Item:
 def folder_source(folder: Path) -> str:
     """What intake remembers a folder by: its path, so renaming an account re-reads nothing."""
     return f"maildir:{folder}"
-
-
-def _heard_flags(flags: frozenset[str]) -> bool:
-    """Whether a message carries keywords of the user's Heard devices."""
-    return any(f.startswith("$Heard") for f in flags)
 
 
 def needs_text(facts: MessageFacts) -> bool:
@@ -132,12 +111,17 @@ def _server_when(facts: MessageFacts | None, arrived: datetime) -> datetime:
 class Intake:
     def __init__(self, store: Store, clock: Clock, zone: tzinfo,
                  window: timedelta = INTAKE_WINDOW, rules: Rules | None = None,
-                 assistants: frozenset[str] = frozenset()) -> None:
+                 assistants: frozenset[str] = frozenset(),
+                 marks: Callable[[frozenset[str]], SharedState | None] = lambda _f: None
+                 ) -> None:
         self.store = store
         self.clock = clock
         self.zone = zone
         self.window = window
         self.assistants = assistants  # their mail can confirm a delegation
+        # What the user's other devices did with a message, from its flags (the devices'
+        # coordinator reads them; None when no device of the user's touched it).
+        self.marks = marks
         if rules is None:
             from heard.domain.classify import Rules
 
@@ -229,7 +213,7 @@ class Intake:
                         problem = f"malformed: {exc.reason}"
                 items.append(_Item(role, source, label, key, f"UID {fetched.uid}",
                                    _server_when(facts, arrived), facts, problem, answered))
-                if role == "inbox" and _heard_flags(fetched.flags):
+                if role == "inbox" and self.marks(fetched.flags) is not None:
                     keyworded.setdefault(source, {})[key] = fetched.flags
         items.sort(key=lambda i: i.at)
         with apply_lock or nullcontext(), self.store.transaction():
@@ -280,13 +264,13 @@ class Intake:
                                 now: datetime, report: SyncReport) -> None:
         """Keywords another of the user's Heard devices set (heard.devices.imap): the client
         was acknowledged, delegated or set aside there, or is being answered from there."""
-        from heard.domain.shared import Status, owners, shared_state
+        from heard.domain.shared import SharedState, Status
 
         if not states:
             return
         message_ids = self.store.inquiry_keys(source)
         for key, flags in states.items():
-            state = shared_state(flags)
+            state = self.marks(flags) or SharedState(Status.WAITING)
             message_id = message_ids.get(key)
             if not message_id:
                 continue
@@ -295,7 +279,7 @@ class Intake:
                     continue
                 if state.owner:
                     self.store.set_owner(inquiry.id, state.owner)
-                elif inquiry.state is InquiryState.WAITING and not owners(flags):
+                elif inquiry.state is InquiryState.WAITING and not state.owners:
                     self.store.set_owner(inquiry.id, "")   # released: nobody is on it
                 at = max(now, inquiry.last_activity)
                 if state.status is Status.ACKED and inquiry.state is InquiryState.WAITING:
@@ -539,3 +523,90 @@ def _uid(key: str) -> int | None:
     uid = key.rpartition(":")[2]
     return int(uid) if uid.isdigit() else None
 
+
+@dataclass(frozen=True)
+class Explanation:
+    """What Heard makes of one message, and why (`heard explain`)."""
+
+    facts: MessageFacts | None
+    verdict: Classification | None
+    problem: str = ""            # why the message cannot be used at all
+
+
+class IntakeService:
+    """Reading mail into the store: what classification needs besides the directory (the
+    rules, the voicemail and contact-form patterns), the syncs, and `heard explain`."""
+
+    def __init__(self, ctx: EngineContext, devices: Devices) -> None:
+        self._ctx = ctx
+        self._devices = devices
+        self._pattern_sets: list[PatternSet] | None = None
+        self.pattern_problem = ""
+
+    @property
+    def pattern_sets(self) -> list[PatternSet]:
+        """Voicemail and contact-form patterns, read (and their regexes compiled) on first
+        use rather than on the tray's start-up path."""
+        if self._pattern_sets is None:
+            from heard.config.patterns import (
+                PatternError,
+                default_pattern_sets,
+                load_pattern_sets,
+            )
+
+            try:
+                self._pattern_sets = load_pattern_sets(self._ctx.profile.patterns)
+            except PatternError as exc:  # a broken file of one's own must not stop intake
+                self.pattern_problem = f"voicemail/form patterns not applied: {exc}"
+                log.warning("%s", self.pattern_problem)
+                self._pattern_sets = default_pattern_sets()
+        return self._pattern_sets
+
+    def rules(self) -> Rules:
+        """What classification needs besides the directory, from settings and store."""
+        from heard.domain.classify import Rules, own_organisation
+        from heard.domain.senders import ProspectRules
+
+        ctx, settings = self._ctx, self._ctx.settings
+        own = ctx.own_addresses()
+        learned = ctx.store.not_clients()
+        prospects = None
+        if settings.prospects_enabled:
+            prospects = ProspectRules(
+                internal_domains=frozenset(settings.internal_domains)
+                | own_organisation(own),
+                not_clients=frozenset(v for v, kind in learned if kind == "address"),
+                not_client_domains=frozenset(v for v, kind in learned if kind == "domain"))
+        return Rules(own=own, relayed=self.pattern_sets,
+                     region=settings.user.phone_region, prospects=prospects,
+                     not_client_phones=frozenset(v for v, kind in learned if kind == "phone"))
+
+    def intake(self) -> Intake:
+        settings = self._ctx.settings
+        return Intake(self._ctx.store, self._ctx.clock, settings.zone, settings.mail_window,
+                      self.rules(), frozenset(normalize_email(a.address)
+                                              for a in settings.assistants),
+                      self._devices.marks)
+
+    def sync_maildir(self, account: MaildirAccount, report: SyncReport) -> None:
+        ctx = self._ctx
+        with ctx.lock:
+            self.intake().sync_account(account, ctx.directory(), ctx.own_addresses(), report)
+
+    def sync_imap(self, account: ImapAccount, conn: Connection, report: SyncReport) -> None:
+        ctx = self._ctx
+        self.intake().sync_imap(
+            account, conn, ctx.directory(), ctx.own_addresses(), report,
+            progress=lambda folder, done, total: ctx.events.progress(
+                f"{account.name}: {folder} {done}/{total}"),
+            apply_lock=ctx.lock)
+
+    def explain(self, raw: bytes) -> Explanation:
+        """The intake's verdict on one message, without storing anything."""
+        try:
+            facts = parse_message(raw)
+        except MalformedMessage as exc:
+            return Explanation(None, None, f"malformed: {exc.reason}")
+        ctx = self._ctx
+        return Explanation(facts, self.intake().classify(facts, ctx.directory(),
+                                                         ctx.own_addresses()))

@@ -17,44 +17,35 @@ QUEUED to SENDING is a conditional update, so only one of them puts a message on
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
-import signal
 import socket
 import threading
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
-from heard.config import Account, ImapAccount, MaildirAccount, Settings
-from heard.devices.imap import Where
-from heard.domain.clock import Clock
+from heard.config import Account, ImapAccount, MaildirAccount
+from heard.devices.coordinator import Devices, Where
+from heard.domain.inquiries import InquiryState
 from heard.domain.outbox import OutboxItem, OutboxKind, OutboxState, retry_after
+from heard.domain.shared import Mark
+from heard.engine import logins
+from heard.engine.context import EngineContext, crash_point
+from heard.engine.results import Outcome
 from heard.errors import EngineError
 from heard.mail.imap import ImapError
 from heard.mail.maildir import Maildir
 from heard.mail.transport import Failure, MaildirTransport, SendError, Transport, crlf
-from heard.store import Store
 
 if TYPE_CHECKING:
-    from heard.devices.imap import Sharing
+    from heard.mail.imap import Connection
 
 log = logging.getLogger(__name__)
 
 # A SENDING row whose process cannot be checked is presumed dead after this long (an SMTP
 # session never takes this long: every step times out after 30 s).
 LEASE = timedelta(minutes=10)
-
-# For the crash tests only: kill this process the moment the named state is committed.
-CRASH_ENV = "HEARD_TEST_CRASH_AT"
-
-
-def crash_point(state: str) -> None:
-    if os.environ.get(CRASH_ENV) == state:
-        log.warning("%s=%s: killing this process", CRASH_ENV, state)
-        os.kill(os.getpid(), signal.SIGKILL)
-
 
 class NoTransport(EngineError):
     def __init__(self, account: str) -> None:
@@ -73,13 +64,15 @@ class SentCopy(Protocol):
 
 
 class ImapSentCopy:
-    def __init__(self, account: ImapAccount) -> None:
+    """The account's Sent folder on the server, reached through the account's worker."""
+
+    def __init__(self, account: ImapAccount, ctx: EngineContext) -> None:
         self.account = account
+        self._ctx = ctx
 
-    def _folder(self, conn: object) -> str:
-        from heard.mail.imap import Connection, Problem
+    def _folder(self, conn: Connection) -> str:
+        from heard.mail.imap import Problem
 
-        assert isinstance(conn, Connection)
         folder = conn.find_sent(self.account.sent_folder)
         if folder is None:
             raise ImapError(Problem.FOLDER, f"{self.account.name} has no Sent folder; name it"
@@ -87,26 +80,23 @@ class ImapSentCopy:
         return folder
 
     def has(self, message_id: str) -> bool:
-        from heard.engine.accounts import open_connection
-
-        conn = open_connection(self.account)
-        try:
-            return conn.has_message(self._folder(conn), message_id)
-        finally:
-            conn.close()
+        return self._ctx.workers.of(self.account).run(
+            lambda conn: conn.has_message(self._folder(conn), message_id))
 
     def file(self, raw: bytes, when: datetime, check_first: bool = True) -> None:
-        from heard.engine.accounts import open_connection
+        message_id = _message_id(raw)
+        tries: list[None] = []
 
-        conn = open_connection(self.account)
-        try:
+        def file(conn: Connection) -> None:
             folder = self._folder(conn)
-            message_id = _message_id(raw)
-            if check_first and message_id and conn.has_message(folder, message_id):
+            # A second try (the kept connection had died) looks first: the APPEND may have
+            # reached the server before the connection broke.
+            if (check_first or tries) and message_id and conn.has_message(folder, message_id):
                 return  # an earlier attempt filed it before it was interrupted
+            tries.append(None)
             conn.append(folder, crlf(raw), when)
-        finally:
-            conn.close()
+
+        self._ctx.workers.of(self.account).run(file)
 
 
 def _message_id(raw: bytes) -> str:
@@ -150,17 +140,6 @@ def _alive(token: str) -> bool:
     return True
 
 
-@dataclass(frozen=True)
-class Outcome:
-    message_id: str
-    state: OutboxState
-    error: str = ""
-
-    @property
-    def out(self) -> bool:
-        return self.state in (OutboxState.SENT, OutboxState.FILED)
-
-
 class _ClaimLost(Exception):
     """Another process started sending this message first."""
 
@@ -170,21 +149,18 @@ class _TakenOver(Exception):
 
 
 class Outbox:
-    def __init__(self, store: Store, clock: Clock, settings: Callable[[], Settings],
-                 on_failed: Callable[[OutboxItem, str], None],
-                 sharing: Callable[[], Sharing] | None = None) -> None:
-        self.store = store
-        self.clock = clock
-        self._settings = settings
-        self._on_failed = on_failed
-        self._sharing = sharing
+    def __init__(self, ctx: EngineContext, devices: Devices) -> None:
+        self._ctx = ctx
+        self.store = ctx.store
+        self.clock = ctx.clock
+        self._devices = devices
         self._lock = threading.Lock()   # one flush at a time in this process
         self._active: set[str] = set()  # what this process has on the wire right now
 
     # where messages go
 
     def account(self, name: str) -> Account:
-        accounts = self._settings().accounts
+        accounts = self._ctx.settings.accounts
         for account in accounts:
             if account.name == name:
                 return account
@@ -198,7 +174,7 @@ class Outbox:
             from heard.mail.smtp import SmtpTransport
 
             smtp = account.smtp
-            return SmtpTransport(account.name, smtp, lambda: smtp_password(account))
+            return SmtpTransport(account.name, smtp, lambda: logins.smtp_password(account))
         if isinstance(account, MaildirAccount) and account.outbox is not None:
             return MaildirTransport(account.name, Maildir(account.outbox),
                                     Maildir(account.sent) if account.sent else None)
@@ -211,7 +187,7 @@ class Outbox:
         if account.smtp is not None and account.smtp.sent_copy == "server":
             return None
         if isinstance(account, ImapAccount):
-            return ImapSentCopy(account)
+            return ImapSentCopy(account, self._ctx)
         if isinstance(account, MaildirAccount) and account.sent is not None \
                 and account.smtp is not None:
             return _MaildirSentCopy(Maildir(account.sent))
@@ -222,7 +198,7 @@ class Outbox:
         files it there), or the Sent Maildir."""
         account = self.account(name)
         if isinstance(account, ImapAccount):
-            return ImapSentCopy(account)
+            return ImapSentCopy(account, self._ctx)
         if isinstance(account, MaildirAccount) and account.sent is not None:
             return _MaildirSentCopy(Maildir(account.sent))
         return None
@@ -253,11 +229,11 @@ class Outbox:
         where = Where.from_text(item.shared) if item.kind is not OutboxKind.TELL else None
 
         def on_the_wire() -> None:
-            if where is not None and self._sharing is not None:
+            if where is not None:
                 # The last word before SMTP: this device still holds the claim, and now
                 # says it is sending (a device that finds it dead later will not resend).
                 try:
-                    holds = self._sharing().mark_sending(where)
+                    holds = self._devices.sending(where)
                 except ImapError as exc:
                     raise SendError(item.account, f"cannot reach the mail server to mark"
                                     f" the reply as being sent: {exc.message}") from exc
@@ -328,19 +304,18 @@ class Outbox:
             if not self.store.update_outbox(item.message_id, OutboxState.FAILED, now,
                                             error=reason, expect=item.state):
                 return self.store.outbox_item(item.message_id) or item  # cancelled meanwhile
-            self._on_failed(item, reason)
+            self._failed(item, reason)
         log.error("%s was refused: %s", item.message_id, reason)
         return self.store.outbox_item(item.message_id) or item
 
     def _file(self, item: OutboxItem, check_first: bool = True) -> OutboxItem:
         try:
             where = Where.from_text(item.shared)
-            if where is not None and self._sharing is not None \
-                    and item.kind is not OutboxKind.TELL:
-                kind = "delegated" if item.kind is OutboxKind.FORWARD else "acked"
-                self._sharing().mark(where, kind)
+            if where is not None and item.kind is not OutboxKind.TELL:
+                kind = Mark.DELEGATED if item.kind is OutboxKind.FORWARD else Mark.ACKED
+                self._devices.finished(where, kind)
                 if item.kind is OutboxKind.FORWARD and item.inquiry_id is not None:
-                    self._sharing().record_delegation(where, item.inquiry_id)
+                    self._devices.record_delegation(where, item.inquiry_id)
             copy = self.sent_copy(item.account)
             if copy is not None:
                 copy.file(item.raw, item.sent_at or self.clock.now(), check_first)
@@ -425,13 +400,63 @@ class Outbox:
         return Outcome(message_id, OutboxState.FILED)
 
     def cancel(self, message_id: str) -> OutboxItem:
-        """Not sent after all (undo within the delay, or giving up on a retry). Only a
-        message that has not reached the wire can be cancelled."""
-        item = self._require(message_id, (OutboxState.QUEUED, OutboxState.UNSURE))
-        if not self.store.update_outbox(item.message_id, OutboxState.CANCELLED,
-                                        self.clock.now(), expect=item.state):
-            raise OutboxError(f"{message_id} is already on its way")
+        """Not sent after all (Undo within the delay, or giving up on a retry): what it had
+        changed is undone (the client waits again). Only a message that has not reached
+        the wire can be cancelled."""
+        with self._ctx.lock, self.store.transaction():
+            item = self._require(message_id, (OutboxState.QUEUED, OutboxState.UNSURE))
+            if not self.store.update_outbox(item.message_id, OutboxState.CANCELLED,
+                                            self.clock.now(), expect=item.state):
+                raise OutboxError(f"{message_id} is already on its way")
+            self._unsend(item)
+        self._release(item)
+        self._ctx.events.changed()
         return item
+
+    # a message that never went out
+
+    def _failed(self, item: OutboxItem, reason: str) -> None:
+        """A message refused for good (inside the transaction that says so)."""
+        self._unsend(item)
+        self._release(item)
+        what = {OutboxKind.ACK: "the acknowledgement", OutboxKind.AUTO:
+                "the automatic acknowledgement", OutboxKind.FORWARD: "the forward",
+                OutboxKind.TELL: "the note"}[item.kind]
+        again = " The client is waiting again." if item.kind is not OutboxKind.TELL else ""
+        self._ctx.events.toast("Not sent", f"{what} to {item.recipient}: {reason}.{again}")
+
+    def _release(self, item: OutboxItem) -> None:
+        where = Where.from_text(item.shared)
+        if where is not None and item.kind is not OutboxKind.TELL:
+            self._devices.release(where)
+
+    def _unsend(self, item: OutboxItem) -> None:
+        """What a message that never went out had changed, undone (inside a transaction)."""
+        store = self.store
+        if item.inquiry_id is None:
+            return
+        inquiry = store.inquiry(item.inquiry_id)
+        if inquiry is None:
+            return
+        if item.kind in (OutboxKind.ACK, OutboxKind.AUTO) \
+                and inquiry.state is InquiryState.ACKNOWLEDGED:
+            store.move_inquiry(inquiry.unsent(), InquiryState.ACKNOWLEDGED)
+            store.drop_open_promises(item.inquiry_id)
+        elif item.kind is OutboxKind.FORWARD and inquiry.state is InquiryState.DELEGATED:
+            delegation = store.delegation(item.inquiry_id)
+            before = inquiry.unsent()
+            if delegation is not None and delegation.prior_ack is not None:
+                # It had been acknowledged before it was handed over: it still is.
+                before = dataclasses.replace(before, state=InquiryState.ACKNOWLEDGED,
+                                             acknowledged_at=delegation.prior_ack)
+            store.move_inquiry(before, InquiryState.DELEGATED)
+            store.remove_delegation(item.inquiry_id)
+            # Nobody has the matter: the client must not be told someone will help.
+            for tell in store.outbox([OutboxState.QUEUED]):
+                if tell.kind is OutboxKind.TELL and tell.inquiry_id == item.inquiry_id:
+                    store.update_outbox(tell.message_id, OutboxState.CANCELLED,
+                                        self.clock.now(), expect=OutboxState.QUEUED,
+                                        error="the forward to the assistant was not sent")
 
     def _require(self, message_id: str, states: tuple[OutboxState, ...]) -> OutboxItem:
         item = self.store.outbox_item(message_id)
@@ -460,15 +485,3 @@ class _MaildirSentCopy:
         from heard.mail.transport import message_key
 
         self._sent.deliver(raw.replace(b"\r\n", b"\n"), message_key(_message_id(raw)))
-
-
-def smtp_password(account: Account) -> str | None:
-    """The SMTP password: its own keyring entry, else the IMAP one for the same login."""
-    from heard.system import secrets
-
-    assert account.smtp is not None
-    password = secrets.get_password(account.smtp.keyring_name)
-    if password is None and isinstance(account, ImapAccount) \
-            and account.smtp.username == account.username:
-        password = secrets.get_password(account.keyring_name)
-    return password

@@ -10,86 +10,35 @@ from __future__ import annotations
 import dataclasses
 import logging
 import threading
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import TYPE_CHECKING
 
 from heard.config import Account, Assistant, ImapAccount, MaildirAccount, Settings
-from heard.devices.imap import Claim, Refused, Sharing, Where
+from heard.devices.coordinator import Claim, Devices, Refused, Where
 from heard.domain.busy import BusyState
 from heard.domain.clients import Channel, Client
-from heard.domain.clock import Clock
 from heard.domain.delegations import Delegation
 from heard.domain.ids import ClientId, InquiryId
 from heard.domain.inquiries import Inquiry, InquiryState
 from heard.domain.outbox import OutboxItem, OutboxKind, OutboxState
 from heard.domain.promises import Promise
+from heard.domain.shared import Done
 from heard.domain.templates import Template, format_time, header_safe
-from heard.engine.outbox import Outbox, crash_point
+from heard.engine.context import EngineContext, crash_point
+from heard.engine.ports import BusyReader, Sender
+from heard.engine.results import AckResult, DelegateResult, Delivery, Outcome
 from heard.errors import EngineError
 from heard.mail.compose import build_forward, build_reply, make_message_id
 from heard.mail.parse import valid_address
-from heard.store import Store
+
+if TYPE_CHECKING:
+    from heard.mail.imap import Connection
 
 log = logging.getLogger(__name__)
 
 
 class ReplyError(EngineError):
     """An expected failure, told to the user as is."""
-
-
-@dataclass(frozen=True)
-class AckResult:
-    inquiry_id: InquiryId
-    message_id: str
-    to: str
-    subject: str
-    body: str
-    reply_by: datetime
-    template: str
-    sent: bool
-    state: str = ""           # the outbox state: queued, sent, filed, failed, unsure
-    error: str = ""
-    call_back: str = ""       # a call with no address to write to: "tel:+1..." to call
-    automatic: bool = False
-
-
-@dataclass(frozen=True)
-class DelegateResult:
-    inquiry_id: InquiryId
-    assistant: Assistant
-    forward_id: str
-    forward_body: str
-    due: datetime
-    told_client: bool
-    tell_body: str
-    sent: bool
-    error: str = ""
-    state: str = ""           # "requested": passed to the designated device, sent from there
-
-
-class Host(Protocol):
-    """What replies need from the engine (which owns the lock, the calendar and events)."""
-
-    store: Store
-    clock: Clock
-    settings: Settings
-    templates: dict[str, Template]
-    _lock: threading.RLock
-
-    @property
-    def outbox(self) -> Outbox: ...
-
-    @property
-    def sharing(self) -> Sharing: ...
-
-    def busy(self, at: datetime | None = None) -> BusyState | None: ...
-
-    def _emit_changed(self) -> None: ...
-
-    def _emit_toast(self, title: str, text: str) -> None: ...
-
-    def _emit_error(self, message: str) -> None: ...
 
 
 def _round_up(at: datetime, minutes: int = 15) -> datetime:
@@ -102,13 +51,17 @@ def _round_up(at: datetime, minutes: int = 15) -> datetime:
 
 
 class Replies:
-    def __init__(self, host: Host) -> None:
-        self.host = host
+    def __init__(self, ctx: EngineContext, calendar: BusyReader, outbox: Sender,
+                 devices: Devices) -> None:
+        self._ctx = ctx
+        self._calendar = calendar
+        self._outbox = outbox
+        self._devices = devices
         self._autopilot_lock = threading.Lock()
 
     @property
     def _settings(self) -> Settings:
-        return self.host.settings
+        return self._ctx.settings
 
     # what the replies say
 
@@ -132,7 +85,7 @@ class Replies:
 
     def template_for(self, name: str | None, busy: BusyState | None,
                      client: Client | None = None, inquiry: Inquiry | None = None) -> Template:
-        templates = self.host.templates
+        templates = self._ctx.templates
         chosen = name or self._settings.reply_template
         if name is None and client is not None and client.prospect \
                 and "first-contact" in templates:
@@ -183,12 +136,12 @@ class Replies:
               ) -> tuple[Inquiry, Client]:
         from heard.errors import NoSuchInquiry, NotWaiting
 
-        inquiry = self.host.store.inquiry(inquiry_id)
+        inquiry = self._ctx.store.inquiry(inquiry_id)
         if inquiry is None:
             raise NoSuchInquiry(inquiry_id)
         if inquiry.state not in states:
             raise NotWaiting(inquiry)
-        client = self.host.store.client(inquiry.client_id)
+        client = self._ctx.store.client(inquiry.client_id)
         if client is None:
             raise ReplyError(f"the client of inquiry {inquiry_id} was removed")
         return inquiry, client
@@ -214,8 +167,7 @@ class Replies:
         `delay` the message waits in the outbox that long (the window's Undo) before
         `send_queued` or the next flush sends it.
         """
-        host = self.host
-        now = host.clock.now()
+        now = self._ctx.clock.now()
         if reply_by is not None and reply_by <= now:
             raise ReplyError(f"{reply_by:%H:%M} has passed: promise a time still to come")
         where = None
@@ -227,10 +179,10 @@ class Replies:
                 if claim.requested:
                     options = {k: v for k, v in (("template", template or ""), (
                         "reply_by", reply_by.isoformat() if reply_by else "")) if v}
-                    host.sharing.request(inquiry, "ack", options)
+                    self._devices.request(inquiry, "ack", options)
                     return AckResult(inquiry_id, "", self.reply_address(inquiry, client) or "",
                                      "", "", reply_by or now, template or "", sent=False,
-                                     state="requested", error="the mail server cannot"
+                                     state=Delivery.REQUESTED, error="the mail server cannot"
                                      " coordinate your devices: it goes out from"
                                      f" {claim.requested!r}")
                 where = claim.where
@@ -239,57 +191,36 @@ class Replies:
                                      delay, automatic, now, where)
         except BaseException:
             if where is not None:
-                host.sharing.release(where)
+                self._devices.release(where)
             raise
-
-    def designated(self, inquiry: Inquiry) -> str:
-        """The device that alone acts for the inquiry's account: on a server that keeps no
-        keywords, `[sharing] designated_instance` (maybe this one); "" where every device
-        may act (claims permitting). Asks the server once per account (EngineError when it
-        cannot be reached: nothing may be done as if this device were the designated one)."""
-        from heard.devices.wire.claims import Mode
-        from heard.mail.imap import ImapError
-
-        designated = self._settings.designated_instance
-        account = next((a for a in self._settings.accounts if a.name == inquiry.account),
-                       None)
-        if not designated or not isinstance(account, ImapAccount):
-            return ""
-        try:
-            mode = self.host.sharing.capabilities(account).mode
-        except ImapError as exc:
-            raise EngineError(f"cannot reach {account.host} to learn which of your devices"
-                              f" acts for this account ({exc}); try again") from exc
-        return designated if mode is Mode.DESIGNATED else ""
 
     def _claim_or_request(self, inquiry: Inquiry) -> Claim:
         try:
-            return self.host.sharing.claim(inquiry)
+            return self._devices.claim(inquiry)
         except Refused as exc:
             self._follow(inquiry, exc)
             raise
 
     def _follow(self, inquiry: Inquiry, refused: Refused) -> None:
         """Another device already took care of it: show that here too."""
-        store, now = self.host.store, self.host.clock.now()
+        store, now = self._ctx.store, self._ctx.clock.now()
         assert inquiry.id is not None
         if refused.owner:
             store.set_owner(inquiry.id, refused.owner)
-        moved = {"acked": inquiry.acknowledge, "sent": inquiry.acknowledge,
-                 "delegated": inquiry.delegate, "dismissed": inquiry.dismiss,
-                 "answered": inquiry.answer}.get(refused.done)
+        moved = {Done.ACKED: inquiry.acknowledge, Done.SENT: inquiry.acknowledge,
+                 Done.DELEGATED: inquiry.delegate, Done.DISMISSED: inquiry.dismiss,
+                 Done.ANSWERED: inquiry.answer}.get(refused.done) if refused.done else None
         if moved is not None and inquiry.state is InquiryState.WAITING:
             store.move_inquiry(moved(max(now, inquiry.last_activity)), InquiryState.WAITING)
-            self.host._emit_changed()
+            self._ctx.events.changed()
 
     def _acknowledge(self, inquiry_id: InquiryId, template: str | None,
                      reply_by: datetime | None, dry_run: bool, subject: str | None,
                      body: str | None, delay: timedelta, automatic: bool, now: datetime,
                      where: Where | None) -> AckResult:
-        host = self.host
-        with host._lock:
+        with self._ctx.lock:
             inquiry, client = self._open(inquiry_id, (InquiryState.WAITING,))
-            busy = host.busy(now)
+            busy = self._calendar.busy(now)
             chosen = self.template_for(template, busy, client, inquiry)
             promised = reply_by or self.reply_by(now, busy, chosen.promise)
             values = self.values(client, inquiry, busy, promised, now)
@@ -321,45 +252,47 @@ class Replies:
                                promised, chosen.name, sent=False, automatic=automatic)
             if dry_run:
                 return result
-            host.outbox.transport(inquiry.account)  # no way to send: say so before changing
-            with host.store.transaction():
-                if not host.store.move_inquiry(inquiry.acknowledge(now), InquiryState.WAITING):
+            self._outbox.transport(inquiry.account)  # no way to send: say so before changing
+            with self._ctx.store.transaction():
+                if not self._ctx.store.move_inquiry(inquiry.acknowledge(now), InquiryState.WAITING):
                     from heard.errors import NotWaiting
 
-                    raise NotWaiting(host.store.inquiry(inquiry_id) or inquiry)
-                host.store.add_outbox(OutboxItem(
+                    raise NotWaiting(self._ctx.store.inquiry(inquiry_id) or inquiry)
+                self._ctx.store.add_outbox(OutboxItem(
                     message_id, inquiry_id, OutboxKind.AUTO if automatic else OutboxKind.ACK,
                     inquiry.account, bytes(msg), OutboxState.QUEUED, now,
                     next_try=now + delay if delay else None, thread=_thread(inquiry),
                     recipient=to, shared=where.to_text() if where else ""))
                 if where is not None:
-                    host.store.set_owner(inquiry_id, host.sharing.instance)
-                host.store.add_promise(Promise(inquiry_id, client.id or ClientId(0), now,
+                    self._ctx.store.set_owner(inquiry_id, self._devices.instance)
+                self._ctx.store.add_promise(Promise(inquiry_id, client.id or ClientId(0), now,
                                                promised, f"reply by {values['reply_by']}"))
         crash_point("queued")
-        host._emit_changed()
+        self._ctx.events.changed()
         if delay:
-            return dataclasses.replace(result, state=OutboxState.QUEUED.value)
+            return dataclasses.replace(result, state=Delivery.QUEUED)
         return self._deliver(result)
 
     def _deliver(self, result: AckResult) -> AckResult:
-        outcome = self.host.outbox.deliver(result.message_id)
-        self.host._emit_changed()
+        outcome = self._outbox.deliver(result.message_id)
+        self._ctx.events.changed()
         if outcome.state is OutboxState.QUEUED and outcome.error:
             # Said once, here; the retries stay quiet while `heard status` keeps saying it.
-            self.host._emit_error(f"not sent yet: {outcome.error}; Heard keeps trying")
-        return dataclasses.replace(result, sent=outcome.out, state=outcome.state.value,
+            self._ctx.events.error(f"not sent yet: {outcome.error}; Heard keeps trying")
+        return dataclasses.replace(result, sent=outcome.out, state=Delivery.of(outcome.state),
                                    error=outcome.error)
 
-    def send_queued(self, message_id: str) -> AckResult | None:
-        """Send a message held back for Undo (no-op if it was cancelled or already sent)."""
-        item = self.host.store.outbox_item(message_id)
-        if item is None or item.state is not OutboxState.QUEUED:
-            return None
-        outcome = self.host.outbox.deliver(message_id)
-        self.host._emit_changed()
-        return AckResult(item.inquiry_id or InquiryId(0), message_id, item.recipient, "", "",
-                         item.created_at, "", outcome.out, outcome.state.value, outcome.error)
+    def send_queued(self, message_id: str) -> Outcome:
+        """Send a message held back for Undo; one no longer held (cancelled, or sent by a
+        flush meanwhile) is left as it is. Either way: where it stands now."""
+        item = self._ctx.store.outbox_item(message_id)
+        if item is None:
+            return Outcome(message_id, OutboxState.CANCELLED)
+        if item.state is not OutboxState.QUEUED:
+            return Outcome(message_id, item.state, item.error)
+        outcome = self._outbox.deliver(message_id)
+        self._ctx.events.changed()
+        return outcome
 
     def _call_back(self, inquiry: Inquiry, client: Client, promised: datetime,
                    values: dict[str, str], chosen: Template, dry_run: bool) -> AckResult:
@@ -376,68 +309,14 @@ class Replies:
                            call_back=f"tel:{number}")
         if dry_run:
             return result
-        host = self.host
-        if any(p.inquiry_id == inquiry.id for p in host.store.open_promises()):
+        if any(p.inquiry_id == inquiry.id for p in self._ctx.store.open_promises()):
             raise ReplyError(f"you already promised {client.name} a call back; when you have"
                              f" called, `heard answered {inquiry.id}`")
-        host.store.add_promise(Promise(inquiry.id, client.id or ClientId(0), host.clock.now(),
-                                       promised, f"call back by {values['reply_by']}"
-                                       f" (tel:{number})"))
-        host._emit_changed()
+        self._ctx.store.add_promise(Promise(
+            inquiry.id, client.id or ClientId(0), self._ctx.clock.now(), promised,
+            f"call back by {values['reply_by']} (tel:{number})"))
+        self._ctx.events.changed()
         return result
-
-    def cancel(self, message_id: str) -> OutboxItem:
-        """Undo a send that has not gone out: the inquiry waits again."""
-        host = self.host
-        with host._lock, host.store.transaction():
-            item = host.outbox.cancel(message_id)
-            self.unsend(item)
-        self._release(item)
-        host._emit_changed()
-        return item
-
-    def _release(self, item: OutboxItem) -> None:
-        where = Where.from_text(item.shared)
-        if where is not None and item.kind is not OutboxKind.TELL:
-            self.host.sharing.release(where)
-
-    def unsend(self, item: OutboxItem) -> None:
-        """What a message that never went out had changed, undone (inside a transaction)."""
-        store = self.host.store
-        if item.inquiry_id is None:
-            return
-        inquiry = store.inquiry(item.inquiry_id)
-        if inquiry is None:
-            return
-        if item.kind in (OutboxKind.ACK, OutboxKind.AUTO) \
-                and inquiry.state is InquiryState.ACKNOWLEDGED:
-            store.move_inquiry(inquiry.unsent(), InquiryState.ACKNOWLEDGED)
-            store.drop_open_promises(item.inquiry_id)
-        elif item.kind is OutboxKind.FORWARD and inquiry.state is InquiryState.DELEGATED:
-            delegation = store.delegation(item.inquiry_id)
-            before = inquiry.unsent()
-            if delegation is not None and delegation.prior_ack is not None:
-                # It had been acknowledged before it was handed over: it still is.
-                before = dataclasses.replace(before, state=InquiryState.ACKNOWLEDGED,
-                                             acknowledged_at=delegation.prior_ack)
-            store.move_inquiry(before, InquiryState.DELEGATED)
-            store.remove_delegation(item.inquiry_id)
-            # Nobody has the matter: the client must not be told someone will help.
-            for tell in store.outbox([OutboxState.QUEUED]):
-                if tell.kind is OutboxKind.TELL and tell.inquiry_id == item.inquiry_id:
-                    store.update_outbox(tell.message_id, OutboxState.CANCELLED,
-                                        self.host.clock.now(), expect=OutboxState.QUEUED,
-                                        error="the forward to the assistant was not sent")
-
-    def failed(self, item: OutboxItem, reason: str) -> None:
-        """The outbox's report of a message refused for good (inside its transaction)."""
-        self.unsend(item)
-        self._release(item)
-        what = {OutboxKind.ACK: "the acknowledgement", OutboxKind.AUTO:
-                "the automatic acknowledgement", OutboxKind.FORWARD: "the forward",
-                OutboxKind.TELL: "the note"}[item.kind]
-        again = " The client is waiting again." if item.kind is not OutboxKind.TELL else ""
-        self.host._emit_toast("Not sent", f"{what} to {item.recipient}: {reason}.{again}")
 
     # delegating
 
@@ -461,8 +340,7 @@ class Replies:
         """Hand the matter to an assistant: forward the client's message with a note and a
         due time, and (unless the client's preference says no assistant) tell the client
         who will help. The user is reminded if the assistant has not taken it up by then."""
-        host = self.host
-        now = host.clock.now()
+        now = self._ctx.clock.now()
         helper = self.assistant(to)
         if not valid_address(helper.address):
             raise ReplyError(f"{helper.address!r} is not a valid address for {helper.name}")
@@ -481,11 +359,11 @@ class Replies:
             # Acknowledged already (here or on another device): the hand-over needs no
             # claim, only the mark once it is out; but on a server that keeps no keywords
             # only the designated device sends.
-            designated = self.designated(inquiry)
-            if designated and designated != host.sharing.instance:
+            designated = self._devices.designated(inquiry)
+            if designated and designated != self._devices.instance:
                 requested = designated
             else:
-                where = host.sharing.where(inquiry)
+                where = self._devices.where(inquiry)
         elif not dry_run:
             claim = self._claim_or_request(inquiry)
             where, requested = claim.where, claim.requested
@@ -498,7 +376,7 @@ class Replies:
                                   where, now)
         except BaseException:
             if where is not None and inquiry.state is InquiryState.WAITING:
-                host.sharing.release(where)
+                self._devices.release(where)
             raise
 
     def _request_delegate(self, inquiry: Inquiry, to: str | None, helper: Assistant,
@@ -510,21 +388,20 @@ class Replies:
         assert inquiry.id is not None
         options = {"to": to or "", "note": note.strip(), "due": due.isoformat(),
                    "tell_client": {True: "yes", False: "no", None: ""}[tell_client]}
-        self.host.sharing.request(inquiry, "delegate", options)
+        self._devices.request(inquiry, "delegate", options)
         log.info("delegation of inquiry %s to %s passed to %r", inquiry.id, helper.name,
                  designated)
         return DelegateResult(inquiry.id, helper, "", "", due, told_client=False,
-                              tell_body="", sent=False, state="requested",
+                              tell_body="", sent=False, state=Delivery.REQUESTED,
                               error="the mail server cannot coordinate your devices: it goes"
                               f" out from {designated!r}")
 
     def _delegate(self, inquiry_id: InquiryId, helper: Assistant, note: str, due: datetime,
                   tell: bool, dry_run: bool, original: bytes | None, where: Where | None,
                   now: datetime) -> DelegateResult:
-        host = self.host
         inquiry, client = self._open(inquiry_id, (InquiryState.WAITING,
                                                   InquiryState.ACKNOWLEDGED))
-        with host._lock:
+        with self._ctx.lock:
             zone = self._settings.zone
             sender = self._sender(self._account(inquiry.account))
             domain = sender.rpartition("@")[2]
@@ -546,7 +423,7 @@ class Replies:
                 tell_to = self.reply_address(inquiry, client) or ""
                 tell = valid_address(tell_to)
             if tell:
-                busy = host.busy(now)
+                busy = self._calendar.busy(now)
                 values = self.values(client, inquiry, busy, due, now, helper)
                 chosen = self.template_for("delegated", busy)
                 tell_subject, tell_body = chosen.render(values)
@@ -563,29 +440,29 @@ class Replies:
                                     tell_body, sent=False)
             if dry_run:
                 return result
-            host.outbox.transport(inquiry.account)
-            with host.store.transaction():
-                if not host.store.move_inquiry(inquiry.delegate(now), inquiry.state):
+            self._outbox.transport(inquiry.account)
+            with self._ctx.store.transaction():
+                if not self._ctx.store.move_inquiry(inquiry.delegate(now), inquiry.state):
                     from heard.errors import NotWaiting
 
-                    raise NotWaiting(host.store.inquiry(inquiry_id) or inquiry)
-                host.store.add_delegation(Delegation(inquiry_id, helper.name, helper.address,
+                    raise NotWaiting(self._ctx.store.inquiry(inquiry_id) or inquiry)
+                self._ctx.store.add_delegation(Delegation(inquiry_id, helper.name, helper.address,
                                                      forward_id, now, due, note.strip(),
                                                      prior_ack=inquiry.acknowledged_at))
-                host.store.add_outbox(OutboxItem(
+                self._ctx.store.add_outbox(OutboxItem(
                     forward_id, inquiry_id, OutboxKind.FORWARD, inquiry.account,
                     bytes(forward), OutboxState.QUEUED, now, thread=_thread(inquiry),
                     recipient=helper.address, shared=where.to_text() if where else ""))
                 if tell_msg is not None:
-                    host.store.add_outbox(OutboxItem(
+                    self._ctx.store.add_outbox(OutboxItem(
                         tell_id, inquiry_id, OutboxKind.TELL, inquiry.account, bytes(tell_msg),
                         OutboxState.QUEUED, now, thread=_thread(inquiry), recipient=tell_to))
         crash_point("queued")
-        host._emit_changed()
-        outcomes = [host.outbox.deliver(forward_id)]
+        self._ctx.events.changed()
+        outcomes = [self._outbox.deliver(forward_id)]
         if tell_id and outcomes[0].out:   # the client hears of the assistant once they have it
-            outcomes.append(host.outbox.deliver(tell_id))
-        host._emit_changed()
+            outcomes.append(self._outbox.deliver(tell_id))
+        self._ctx.events.changed()
         errors = "; ".join(o.error for o in outcomes if o.error)
         return dataclasses.replace(result, sent=all(o.out for o in outcomes), error=errors)
 
@@ -597,20 +474,18 @@ class Replies:
             return None
         try:
             if isinstance(account, ImapAccount):
-                from heard.engine.accounts import open_connection
-
-                conn = open_connection(account)
-                try:
+                def fetch(conn: Connection) -> bytes | None:
                     for folder in account.folders:
                         raw = conn.fetch_message(folder, inquiry.message_id)
                         if raw:
                             return raw
-                finally:
-                    conn.close()
+                    return None
+
+                return self._ctx.workers.of(account).run(fetch)
             elif isinstance(account, MaildirAccount):
                 from heard.mail.maildir import Maildir
 
-                for source, key in self.host.store.seen_locations(inquiry.message_id):
+                for source, key in self._ctx.store.seen_locations(inquiry.message_id):
                     if source == f"maildir:{account.inbox}":
                         entry = Maildir(account.inbox).find(key)
                         if entry is not None:
@@ -624,25 +499,24 @@ class Replies:
     def autopilot(self) -> list[AckResult]:
         """Acknowledge, on the user's behalf, the clients of the chosen tiers whose
         deadline would pass while the user is in a meeting; once per thread per day."""
-        host = self.host
         settings = self._settings
         if not settings.autopilot_tiers:
             return []
         if settings.autopilot_instance and settings.autopilot_instance != settings.instance:
             return []   # another of the user's devices sends the automatic ones
         with self._autopilot_lock:   # the tick and a sync must not both pick one thread
-            return self._autopilot(host, settings)
+            return self._autopilot(settings)
 
-    def _autopilot(self, host: Host, settings: Settings) -> list[AckResult]:
+    def _autopilot(self, settings: Settings) -> list[AckResult]:
         from heard.domain.autopilot import autopilot_picks
         from heard.domain.waiting import waiting_items
 
-        now = host.clock.now()
-        busy = host.busy(now)
+        now = self._ctx.clock.now()
+        busy = self._calendar.busy(now)
         if busy is None or not busy.now:
             return []
-        clients = {c.id: c for c in host.store.clients() if c.id is not None}
-        items = waiting_items(host.store.open_inquiries(), clients, settings.standards,
+        clients = {c.id: c for c in self._ctx.store.clients() if c.id is not None}
+        items = waiting_items(self._ctx.store.open_inquiries(), clients, settings.standards,
                               settings.hours, now)
         sent = []
         for item in autopilot_picks(items, busy, now, settings.autopilot_tiers,
@@ -651,7 +525,7 @@ class Replies:
             assert inquiry.id is not None
             if self.reply_address(inquiry, item.client) is None:
                 continue  # a call with no address: the user has to call
-            if host.store.auto_sent_in_thread(_thread(inquiry), now - timedelta(days=1)):
+            if self._ctx.store.auto_sent_in_thread(_thread(inquiry), now - timedelta(days=1)):
                 continue
             try:
                 result = self.acknowledge(inquiry.id, automatic=True)
@@ -662,12 +536,12 @@ class Replies:
                      item.client.name, result.to, result.state)
             until = format_time(busy.until, settings.zone, now) if busy.until else "later"
             if result.sent:
-                host._emit_toast("Acknowledged for you",
+                self._ctx.events.toast("Acknowledged for you",
                                  f"{item.client.display_name} heard back while you are busy"
                                  f" (until {until}); you promised a reply by"
                                  f" {format_time(result.reply_by, settings.zone, now)}")
-            elif result.state == OutboxState.QUEUED.value:
-                host._emit_toast("Acknowledging for you",
+            elif result.state is Delivery.QUEUED:
+                self._ctx.events.toast("Acknowledging for you",
                                  f"the acknowledgement to {item.client.display_name} is not"
                                  f" out yet ({result.error}); Heard keeps trying")
             sent.append(result)

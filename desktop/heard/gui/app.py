@@ -19,17 +19,15 @@ from PySide6.QtNetwork import QLocalServer, QLocalSocket
 from PySide6.QtWidgets import QApplication, QMenu, QMessageBox, QSystemTrayIcon, QWidget
 
 from heard.domain.ids import InquiryId
-from heard.domain.outbox import OutboxState
 from heard.domain.templates import format_time
 from heard.domain.toasts import Hold, Plan, Snooze, Toast, ToastKind, snooze_until
-from heard.domain.toasts import plan as plan_toasts
-from heard.engine import Decision, Engine, EngineEvent, Status
+from heard.engine import Decision, Delivery, Engine, EngineEvent, EventKind, Status
 from heard.gui import badge, notify
 from heard.gui.notify import Note, Notifier
 from heard.gui.ops import Ops
 
 if TYPE_CHECKING:
-    from heard.engine.replies import AckResult, DelegateResult
+    from heard.engine.results import AckResult, DelegateResult
     from heard.gui.mini_window import MiniWindow
     from heard.gui.quick_reply import AckRequest, QuickReplyWindow
     from heard.gui.stats_window import StatsWindow
@@ -151,7 +149,6 @@ class HeardApp(QObject):
         self._notes_waiting: list[Note] = []
         self._planning = False
         self._plan_next: Status | None = None
-        self._told: frozenset[str] | None = None   # the store's toast keys, once read
         self._snoozed_until: datetime | None = None
         self._held_by: Hold | None = None   # why toasts are held back now
         self._toast_acks: dict[str, str] = {}   # Message-ID -> name, acknowledged from a toast
@@ -278,19 +275,10 @@ class HeardApp(QObject):
         self.ops.run(self.engine.status, self._apply, self._refresh_failed)
 
     def _tick(self) -> None:
-        """Time passes: urgencies change, a failed send is tried again, and calendars are
-        asked for changes when due (every few minutes, and as meetings start and end)."""
-        self.ops.run(self.engine.retry_outbox, lambda _report: self.refresh(),
-                     lambda exc: self._show_error(f"could not send: {exc}"))
-        if not self._holding_all():   # snoozed or paused: warned about when it is over
-            self.ops.run(self.engine.alerts, lambda _toasts: None,
-                         lambda exc: log.warning("warnings not computed: %s", exc))
-        if self.engine.settings.autopilot_tiers:
-            self.ops.run(self.engine.autopilot, lambda _sent: None,
-                         lambda exc: log.warning("autopilot failed: %s", exc))
-        if any(c.remote for c in self.engine.settings.calendars):
-            self.ops.run(self.engine.refresh_calendars, lambda _changed: None,
-                         lambda exc: log.warning("calendar refresh failed: %s", exc))
+        """Time passes: urgencies change, and the engine does what is due (see
+        Engine.tick); snoozed or paused, deadline warnings wait until it is over."""
+        hold = self._holding_all()
+        self.ops.run(lambda: self.engine.tick(hold_alerts=hold), lambda _ticked: self.refresh())
 
     def _refresh_failed(self, exc: Exception) -> None:
         self._refreshing = False
@@ -319,10 +307,10 @@ class HeardApp(QObject):
             self.refresh()
 
     def _on_engine_event(self, event: EngineEvent) -> None:
-        if event.kind == "error":
+        if event.kind is EventKind.ERROR:
             self._show_error(event.message)
             return
-        if event.kind == "alerts":  # deadlines near or passed, status reports due
+        if event.kind is EventKind.ALERTS:  # deadlines near or passed, status reports due
             # Deadlines about to be missed pop even in a meeting (only snoozing or pausing
             # holds them back, and then they are not computed until it is over).
             if not self.paused:
@@ -331,7 +319,7 @@ class HeardApp(QObject):
                     self._notify(Note(title, text, OPEN_ACTIONS + DEFAULT_ACTION, urgent=True,
                                       ref=_ToastRef(), category="im"))
             return
-        if event.kind == "progress":  # a first sync of a big mailbox: say how far it is
+        if event.kind is EventKind.PROGRESS:  # a first sync of a big mailbox: how far it is
             self._progress = event.message
             self._update_tooltip()
             return
@@ -391,35 +379,20 @@ class HeardApp(QObject):
             self._plan_next = status
             return
         self._planning = True
-        engine, settings, paused = self.engine, self.engine.settings, self.paused
-        known = self._told
+        paused = self.paused
         shown = self.notifier.showing("arrivals") if self.notifier is not None else None
-        on_screen = shown.inquiries if isinstance(shown, _ToastRef) else ()
-
-        def work() -> tuple[Plan, datetime | None, frozenset[str]]:
-            # Only this process writes toast keys: read them from the store once.
-            told = known if known is not None else frozenset(
-                k for k in engine.store.alerts_sent() if k.startswith("toast:"))
-            snoozed = engine.snoozed_until()
-            now = engine.clock.now()
-            plan = plan_toasts(
-                status.waiting, told, now, busy=status.busy,
-                quiet_in_meetings=settings.quiet_in_meetings, snoozed_until=snoozed,
-                paused=paused, urgent_tiers=frozenset(settings.urgent_tiers),
-                warn_before_ack=settings.warn_before_ack,
-                on_screen=[InquiryId(i) for i in on_screen], offline=status.offline)
-            if plan.mark:
-                engine.store.mark_alerts(plan.mark, now)
-            return plan, snoozed, told | frozenset(plan.mark)
+        on_screen = [InquiryId(i) for i in shown.inquiries] if isinstance(shown, _ToastRef) \
+            else []
 
         def failed(exc: Exception) -> None:
             self._planning = False
             log.warning("toasts not planned: %s", exc)
 
-        self.ops.run(work, self._planned, failed)
+        self.ops.run(lambda: self.engine.plan_toasts(status, paused, on_screen), self._planned,
+                     failed)
 
-    def _planned(self, result: tuple[Plan, datetime | None, frozenset[str]]) -> None:
-        plan, self._snoozed_until, self._told = result
+    def _planned(self, result: tuple[Plan, datetime | None]) -> None:
+        plan, self._snoozed_until = result
         self._planning = False
         self._held_by = plan.hold
         self._update_tooltip()
@@ -545,7 +518,7 @@ class HeardApp(QObject):
     def open_settings(self) -> None:
         """The settings window (one at a time); what it saves reaches the engine (settings
         and templates) off the GUI thread, and the tray shows it at once."""
-        from heard.gui.settings_window import SettingsWindow, apply_saved
+        from heard.gui.settings_window import SettingsWindow
 
         if self._settings_window is not None and self._settings_window.isVisible():
             self._settings_window.raise_()
@@ -556,7 +529,7 @@ class HeardApp(QObject):
 
         def reload() -> None:
             opened = window.opened_version
-            self.ops.run(lambda: apply_saved(self.engine, opened),
+            self.ops.run(lambda: self.engine.settings_saved(opened),
                          lambda _changed: self.refresh(),
                          lambda exc: self._show_error(f"settings not applied: {exc}"))
 
@@ -647,7 +620,7 @@ class HeardApp(QObject):
                     self._tell(slot, f"Call {name} back",
                                f"{result.body} ({result.call_back.removeprefix('tel:')})")
                 self.acknowledged.emit(result)
-            elif delay_ms > 0 and not result.sent and result.state == "queued":
+            elif delay_ms > 0 and not result.sent and result.state is Delivery.QUEUED:
                 entry = self._hold(result, name, delay_ms)
                 if from_toast:
                     self._toast_acks[result.message_id] = name
@@ -673,12 +646,12 @@ class HeardApp(QObject):
             body=request.body, delay=delay), done, failed)
 
     def _report_sent(self, result: AckResult) -> None:
-        if result.state == "failed":
+        if result.state is Delivery.FAILED:
             self.window.show_message(f"Not sent: {result.error}. The client is waiting"
                                      " again.")
-        elif result.state == "unsure":
+        elif result.state is Delivery.UNSURE:
             self.window.show_message(f"Unsure whether it went out: {result.error}")
-        elif result.state == "requested":
+        elif result.state is Delivery.REQUESTED:
             self.window.show_message(f"Passed on to your other device: {result.error}.")
         else:
             state = "Sent" if result.sent else f"Not sent yet ({result.error}); Heard keeps" \
@@ -711,17 +684,12 @@ class HeardApp(QObject):
 
     def _deliver_held(self, result: AckResult) -> AckResult:
         """On a worker: send it, or (if it is no longer held) say what became of it."""
-        sent = self.engine.send_queued(result.message_id)
-        if sent is not None:
-            return replace(result, sent=sent.sent, state=sent.state, error=sent.error)
-        item = next((i for i in self.engine.outbox_items(everything=True)
-                     if i.message_id == result.message_id), None)
-        state = item.state if item is not None else OutboxState.CANCELLED
-        return replace(result, sent=state in (OutboxState.SENT, OutboxState.FILED),
-                       state=state.value, error=item.error if item is not None else "")
+        outcome = self.engine.send_queued(result.message_id)
+        return replace(result, sent=outcome.out, state=Delivery.of(outcome.state),
+                       error=outcome.error)
 
     def _held_delivered(self, result: AckResult) -> None:
-        if result.state == OutboxState.CANCELLED.value:
+        if result.state is Delivery.CANCELLED:
             self.window.show_message(f"The acknowledgement to {result.to} was cancelled.")
         else:
             self._report_sent(result)
@@ -865,7 +833,7 @@ class HeardApp(QObject):
             told = f"; {name} is told {result.assistant.name} will help" \
                 if result.told_client else ""
             sent = "" if result.sent else f" (not sent yet: {result.error}; Heard keeps trying)"
-            if result.state == "requested":
+            if result.state is Delivery.REQUESTED:
                 self.window.show_message(f"Delegation passed on to your other device:"
                                          f" {result.error}.")
                 return

@@ -10,7 +10,6 @@ who is really waiting (the values the engine would use now).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import datetime
 from typing import Any
 
 from PySide6.QtCore import Qt
@@ -246,10 +245,9 @@ class TemplatesPage(QWidget):
         if item is None:
             return {**SAMPLE_VALUES, "user.name": self._user_name() or "Alex Morgan",
                     "assistant.name": self._assistant_name() or "Sam"}
-        replies = self.engine.replies   # the same values the engine would send now
-        now: datetime = self.engine.clock.now()
-        promised = replies.reply_by(now, self._busy, template.promise)
-        values = dict(replies.values(item.client, item.inquiry, self._busy, promised, now))
+        # The same values the engine would send now.
+        values = self.engine.template_values(item.client, item.inquiry, self._busy,
+                                             template.promise)
         values["user.name"] = self._user_name() or values["user.name"]
         return values
 

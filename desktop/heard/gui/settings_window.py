@@ -40,7 +40,7 @@ from heard.config.editing import SettingsFile, set_array, unchanged, write_templ
 from heard.domain.clock import Counting, Span
 from heard.domain.standards import Standard
 from heard.domain.templates import TemplateError
-from heard.engine import Engine, Status
+from heard.engine import DeviceMode, Engine, Status
 from heard.gui.ops import Ops
 from heard.gui.settings_accounts import AccountsPage
 from heard.gui.settings_templates import TemplatesPage
@@ -88,40 +88,6 @@ def _scrolling(page: QWidget) -> QScrollArea:
     area.setWidgetResizable(True)
     area.setFrameShape(QScrollArea.Shape.NoFrame)
     return area
-
-
-def apply_saved(engine: Engine, opened: int | None = None) -> bool:
-    """On a worker, after a Save: the engine takes up the new templates and settings.
-    (Templates first, so a new default template is known when the settings name it.)
-    `opened`: the shared-settings version the window showed."""
-    from heard.config.templates import load_templates
-
-    engine.templates = load_templates(engine.profile.templates)
-    changed = engine.reload_settings()
-    if any(isinstance(a, ImapAccount) for a in engine.settings.accounts):
-        # The standards, templates and designated device are the user's other devices'
-        # too: a change saved here goes to the server now (a conflict is remembered and
-        # shown by the window, `heard sharing` and `heard doctor`).
-        engine.share_settings(publish=True, opened=opened)
-    return changed
-
-
-def devices_modes(engine: Engine, accounts: list[ImapAccount]) -> list[tuple[str, str, bool]]:
-    """On a worker: each account's coordination mode in words, and whether it is full
-    (the claim protocol with or without CONDSTORE) rather than a fallback."""
-    from heard.devices.wire.claims import Mode
-    from heard.mail.imap import ImapError
-
-    modes = []
-    for account in accounts:
-        try:
-            caps = engine.sharing.capabilities(account)
-        except ImapError as exc:
-            modes.append((account.name, f"could not tell: {exc.message}", False))
-            continue
-        modes.append((account.name, caps.describe(),
-                      caps.mode in (Mode.FULL, Mode.NO_CONDSTORE)))
-    return modes
 
 
 class SettingsWindow(QDialog):
@@ -276,7 +242,7 @@ class SettingsWindow(QDialog):
             self.devices_mode.setText("Asking your mail server how your devices can"
                                       " coordinate…")
             engine = self.engine
-            self.ops.run(lambda: devices_modes(engine, imap), self._show_modes,
+            self.ops.run(engine.device_modes, self._show_modes,
                          lambda exc: self.devices_mode.setText(f"Could not tell: {exc}"))
         else:
             self.devices_mode.setText("No IMAP account: this computer works alone (a Maildir"
@@ -286,9 +252,10 @@ class SettingsWindow(QDialog):
                             "sharing.designated_instance": self.designated_instance})
         return box
 
-    def _show_modes(self, modes: list[tuple[str, str, bool]]) -> None:
-        self.devices_mode.setText("\n".join(f"{name}: {text}" for name, text, _ in modes))
-        if any(not full for _, _, full in modes):
+    def _show_modes(self, modes: list[DeviceMode]) -> None:
+        shared = [m for m in modes if m.mode != "local"]
+        self.devices_mode.setText("\n".join(f"{m.account}: {m.describe}" for m in shared))
+        if any(not m.full for m in shared):
             self.devices_mode.setStyleSheet("color: #c62828")
 
     # standards

@@ -70,6 +70,50 @@ def queue_request(conn: Connection, request: Request, folder: str = HEARD_FOLDER
     return replace(request, id=request_id)
 
 
+@dataclass(frozen=True)
+class Pending:
+    """The requests waiting in the folder, oldest first, and the unreadable ones."""
+
+    requests: list[Request]
+    rejected: list[tuple[int, str]]      # (uid, why): removed with the handled ones
+
+
+def read_requests(conn: Connection, folder: str = HEARD_FOLDER) -> Pending:
+    """For the designated instance: every request waiting in `folder`, oldest first."""
+    if not wire.folder_exists(conn, folder):
+        return Pending([], [])
+    requests: list[Request] = []
+    rejected: list[tuple[int, str]] = []
+    wire.select(conn, folder, readonly=True)
+    try:
+        uids = sorted(wire.search(conn, ["UNDELETED", "HEADER", REQUEST_HEADER, ""]))
+        bodies = wire.fetch_bodies(conn, uids)
+    finally:
+        wire.leave(conn, folder)
+    for uid in uids:
+        raw = bodies.get(uid)
+        if raw is None:
+            continue
+        try:
+            requests.append(_parse_request(raw, uid))
+        except ValueError as exc:
+            log.warning("%s: request %d in %s is unreadable (%s); removed",
+                        conn.server.host, uid, folder, exc)
+            rejected.append((uid, f"request {uid}: {exc}"))
+    return Pending(requests, rejected)
+
+
+def remove_requests(conn: Connection, uids: list[int], folder: str = HEARD_FOLDER) -> None:
+    """Delete handled (or unreadable) requests."""
+    if not uids:
+        return
+    wire.select(conn, folder)
+    try:
+        wire.delete(conn, uids)
+    finally:
+        wire.leave(conn, folder)
+
+
 def take_requests(conn: Connection, handle: Callable[[Request], None],
                   folder: str = HEARD_FOLDER) -> Taken:
     """For the designated instance: every waiting request, oldest first, handed to
@@ -78,37 +122,21 @@ def take_requests(conn: Connection, handle: Callable[[Request], None],
     crash-safe outbox, keyed by it; the at-most-once ack per inquiry is the outbox's and
     the store's rule). Flagging \\Deleted first would make it at most once, and a crash
     would then lose a user's click silently: worse than a duplicate that `handle` drops.
-    An exception from `handle` stops the run; that request stays for next time."""
-    if not wire.folder_exists(conn, folder):
-        return Taken([], [])
+    An exception from `handle` stops the run; that request stays for next time.
+
+    The folder is not held open while `handle` runs, so `handle` may use the same
+    connection (a request's acknowledgement claims and marks on it)."""
+    pending = read_requests(conn, folder)
     handled: list[Request] = []
-    rejected: list[str] = []
-    finished: list[int] = []
-    wire.select(conn, folder)
+    finished = [uid for uid, _why in pending.rejected]
     try:
-        uids = sorted(wire.search(conn, ["UNDELETED", "HEADER", REQUEST_HEADER, ""]))
-        bodies = wire.fetch_bodies(conn, uids)
-        try:
-            for uid in uids:
-                raw = bodies.get(uid)
-                if raw is None:
-                    continue
-                try:
-                    request = _parse_request(raw, uid)
-                except ValueError as exc:
-                    log.warning("%s: request %d in %s is unreadable (%s); removed",
-                                conn.server.host, uid, folder, exc)
-                    rejected.append(f"request {uid}: {exc}")
-                    finished.append(uid)
-                    continue
-                handle(request)
-                handled.append(request)
-                finished.append(uid)
-        finally:
-            wire.delete(conn, finished)
+        for request in pending.requests:
+            handle(request)
+            handled.append(request)
+            finished.append(request.uid)
     finally:
-        wire.leave(conn, folder)
-    return Taken(handled, rejected)
+        remove_requests(conn, finished, folder)
+    return Taken(handled, [why for _uid, why in pending.rejected])
 
 
 def _parse_request(raw: bytes, uid: int) -> Request:

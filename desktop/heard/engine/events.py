@@ -1,0 +1,74 @@
+"""What the engine tells its subscribers: plain events, from whichever thread did the work
+(the GUI turns them into Qt signals in one bridge; the CLI prints progress)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+
+from heard.domain.ids import InquiryId
+
+log = logging.getLogger(__name__)
+
+
+class EventKind(StrEnum):
+    CHANGED = "changed"      # the store changed: read the status again
+    ERROR = "error"          # something the user must hear of (`message`)
+    PROGRESS = "progress"    # a long sync's progress (`message`)
+    ACCOUNTS = "accounts"    # an account went online or offline
+    ALERTS = "alerts"        # toasts to show (`toasts`: (title, text))
+
+
+@dataclass(frozen=True)
+class EngineEvent:
+    """Something changed; `new` lists inquiries that just arrived (for toasts)."""
+
+    kind: EventKind
+    new: tuple[InquiryId, ...] = ()
+    message: str = ""
+    toasts: tuple[tuple[str, str], ...] = ()
+
+
+Listener = Callable[[EngineEvent], None]
+
+
+class Events:
+    """The engine's subscribers, and the few ways services tell them something."""
+
+    def __init__(self) -> None:
+        self._listeners: list[Listener] = []
+        self._lock = threading.Lock()
+
+    def subscribe(self, listener: Listener) -> None:
+        with self._lock:
+            self._listeners.append(listener)
+
+    def emit(self, event: EngineEvent) -> None:
+        with self._lock:
+            listeners = list(self._listeners)
+        for listener in listeners:
+            try:
+                listener(event)
+            except Exception:
+                log.exception("an engine listener failed")
+
+    def changed(self, new: tuple[InquiryId, ...] = ()) -> None:
+        self.emit(EngineEvent(EventKind.CHANGED, new))
+
+    def error(self, message: str) -> None:
+        self.emit(EngineEvent(EventKind.ERROR, message=message))
+
+    def progress(self, message: str) -> None:
+        self.emit(EngineEvent(EventKind.PROGRESS, message=message))
+
+    def toast(self, title: str, text: str) -> None:
+        self.emit(EngineEvent(EventKind.ALERTS, toasts=((title, text),)))
+
+    def toasts(self, toasts: list[tuple[str, str]]) -> None:
+        self.emit(EngineEvent(EventKind.ALERTS, toasts=tuple(toasts)))
+
+    def accounts(self) -> None:
+        self.emit(EngineEvent(EventKind.ACCOUNTS))

@@ -1,0 +1,102 @@
+"""Closing what a client is waiting on without a reply from Heard: answered another way (a
+call, a meeting), set aside (no reply needed) and taken back, and calls logged by hand."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from heard.devices.coordinator import Devices
+from heard.domain.clients import Channel, normalize_phone
+from heard.domain.ids import InquiryId
+from heard.domain.inquiries import Inquiry, InquiryState
+from heard.domain.shared import Mark
+from heard.engine.context import EngineContext
+from heard.errors import EngineError, NoSuchInquiry, NotWaiting
+
+
+class InquiriesService:
+    def __init__(self, ctx: EngineContext, devices: Devices) -> None:
+        self._ctx = ctx
+        self._devices = devices
+
+    def _close(self, inquiry_id: InquiryId, state: InquiryState) -> Inquiry:
+        ctx = self._ctx
+        store = ctx.store
+        now = ctx.clock.now()
+        with ctx.lock:
+            inquiry = store.inquiry(inquiry_id)
+            if inquiry is None:
+                raise NoSuchInquiry(inquiry_id)
+            delegated = inquiry.state is InquiryState.DELEGATED
+            if not (inquiry.state.is_open or (delegated and state is InquiryState.ANSWERED)):
+                raise NotWaiting(inquiry)
+            moved = inquiry.move_to(state, now)
+            with store.transaction():
+                if not store.move_inquiry(moved, inquiry.state):
+                    raise NotWaiting(store.inquiry(inquiry_id) or inquiry)
+                # This device acted last: not "handled elsewhere" here.
+                store.set_owner(inquiry_id, ctx.settings.instance)
+                if state is InquiryState.ANSWERED:
+                    store.close_promises(inquiry_id, now)
+                    store.confirm_delegation(inquiry_id, now)
+        ctx.events.changed()
+        return moved
+
+    def mark_answered(self, inquiry_id: InquiryId) -> Inquiry:
+        """The client got their answer another way (a call, a meeting); the user's other
+        devices learn it too."""
+        inquiry = self._close(inquiry_id, InquiryState.ANSWERED)
+        self._devices.closed(inquiry, Mark.ANSWERED)
+        return inquiry
+
+    def dismiss(self, inquiry_id: InquiryId) -> Inquiry:
+        """No reply is needed ("Thanks!"); the user's other devices are told too."""
+        inquiry = self._close(inquiry_id, InquiryState.DISMISSED)
+        self._devices.closed(inquiry, Mark.DISMISSED)
+        return inquiry
+
+    def undismiss(self, inquiry_id: InquiryId) -> Inquiry:
+        """Undo a dismissal: the client is waiting again (with their original deadline)."""
+        ctx = self._ctx
+        with ctx.lock:
+            inquiry = ctx.store.inquiry(inquiry_id)
+            if inquiry is None:
+                raise NoSuchInquiry(inquiry_id)
+            if inquiry.state is not InquiryState.DISMISSED:
+                raise EngineError(f"inquiry {inquiry_id} is {inquiry.state}, not dismissed")
+            moved = inquiry.move_to(InquiryState.WAITING, ctx.clock.now())
+            if not ctx.store.move_inquiry(moved, InquiryState.DISMISSED):
+                raise NotWaiting(ctx.store.inquiry(inquiry_id) or inquiry)
+        self._devices.reopened(moved)
+        ctx.events.changed()
+        return moved
+
+    def log_call(self, who: str, at: datetime | None = None, note: str = "") -> Inquiry:
+        """A call the user missed or took a message for, logged by hand: `who` is a phone
+        number or a client's id or name. It waits like any other contact."""
+        from heard.mail.compose import make_message_id
+
+        ctx = self._ctx
+        now = ctx.clock.now()
+        at = at or now
+        if at > now + timedelta(minutes=1):
+            raise EngineError("a call cannot be logged in the future")
+        region = ctx.settings.user.phone_region
+        directory = ctx.directory()
+        number = normalize_phone(who, region) if any(ch.isdigit() for ch in who) else None
+        client = directory.match_phone(who, region) if number else ctx.client_named(who)
+        if client is None or client.id is None:
+            raise EngineError(
+                f"no client has the number {number}; add it with `heard clients edit NAME"
+                f" --phone {number}` or `heard clients add NAME --phone {number}`"
+                if number else f"no client matches {who!r} and it is not a phone number")
+        number = number or next(iter(client.phones), "")
+        subject = f"Call from {client.name}" + (f": {note}" if note else "")
+        with ctx.lock:
+            inquiry = ctx.store.add_inquiry(Inquiry(
+                client_id=client.id, channel=Channel.CALL, received_at=at,
+                subject=" ".join(subject.split())[:200], sender=number,
+                reply_to=next(iter(client.emails), ""),
+                message_id=make_message_id("call.heard.invalid"), preview=note[:400]))
+        ctx.events.changed((inquiry.id,) if inquiry.id else ())
+        return inquiry

@@ -1,0 +1,169 @@
+"""Reminding the user, once each, before a standard or a promise is missed: deadline
+warnings, status reports a client asked for, delegations nobody took up; holding toasts
+back (snooze) and planning which toasts to show for new arrivals."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from heard.domain.clients import Client
+from heard.domain.ids import ClientId, InquiryId
+from heard.domain.templates import format_time
+from heard.domain.waiting import waiting_items
+from heard.engine.context import EngineContext
+from heard.engine.ports import BusyReader
+
+if TYPE_CHECKING:
+    from heard.domain.accounts import AccountHealth
+    from heard.domain.busy import BusyState
+    from heard.domain.toasts import Plan
+    from heard.domain.waiting import WaitingItem
+
+# Status reports a client can ask for, and how far apart they fall.
+REPORT_EVERY = {"weekly": timedelta(weeks=1), "monthly": timedelta(days=30),
+                "quarterly": timedelta(days=91)}
+
+
+class Reminders:
+    def __init__(self, ctx: EngineContext, calendar: BusyReader) -> None:
+        self._ctx = ctx
+        self._calendar = calendar
+        self._told: frozenset[str] | None = None   # toast keys given (this process writes them)
+
+    def alerts(self) -> list[tuple[str, str]]:
+        """Warnings before deadlines and promises are missed, and status reports due: each
+        given once (remembered in the store, also across restarts), grouped into at most a
+        few toasts; quiet outside working hours unless the client is VIP. Emitted as an
+        "alerts" event for the tray, and returned."""
+        from heard.domain.warnings import (
+            LeadTimes,
+            answers_owed,
+            due_alerts,
+            group,
+            pop_in_meeting,
+        )
+
+        ctx = self._ctx
+        now = ctx.clock.now()
+        settings = ctx.settings
+        with ctx.lock:
+            inquiries = self._ctx.store.open_inquiries()
+            clients = {c.id: c for c in self._ctx.store.clients() if c.id is not None}
+            items = waiting_items(inquiries, clients, settings.standards, settings.hours, now)
+            owed = answers_owed(inquiries, clients, settings.standards, settings.hours)
+            promises = [(p, clients[p.client_id]) for p in self._ctx.store.open_promises()
+                        if p.client_id in clients]
+            # Every key ever given: a deadline long overdue must not warn again.
+            already = self._ctx.store.alerts_sent()
+            lead = LeadTimes(settings.warn_before_ack, settings.warn_before_answer,
+                             settings.warn_before_promise)
+            found = due_alerts(items, owed, promises, now, lead, already, settings.hours,
+                               frozenset(settings.urgent_tiers))
+            reports = [(c, due) for c, due in self.reports_due(now, clients.values(), start=True)
+                       if f"report:{c.id}:{due.isoformat()}" not in already]
+            late = [d for d in self._ctx.store.open_delegations() if d.overdue(now)
+                    and f"delegation:{d.inquiry_id}:{d.due.isoformat()}" not in already]
+            mine = frozenset(a.lower() for a in ctx.own_addresses())
+            mine_late = [a for a in self._ctx.store.assignments() if a.to(mine) and a.overdue(now)
+                         and f"assigned:{a.inquiry_id}:{a.due.isoformat()}" not in already]
+            if settings.quiet_in_meetings and (busy := self._calendar.busy(now)) is not None \
+                    and busy.now:
+                # In a meeting only what cannot wait pops; the rest comes when it ends
+                # (not marked as given, so the next look after the meeting finds it).
+                found, _later = pop_in_meeting(found, now, frozenset(settings.urgent_tiers),
+                                               settings.warn_before_ack)
+                reports, late, mine_late = [], [], []
+            self._ctx.store.mark_alerts([a.key for a in found]
+                                   + [f"report:{c.id}:{due.isoformat()}" for c, due in reports]
+                                   + [f"delegation:{d.inquiry_id}:{d.due.isoformat()}"
+                                      for d in late]
+                                   + [f"assigned:{a.inquiry_id}:{a.due.isoformat()}"
+                                      for a in mine_late], now)
+        toasts = [(t.title, t.text) for t in group(found, now, settings.zone)]
+        for delegation in late:
+            inquiry = self._ctx.store.inquiry(delegation.inquiry_id)
+            client = clients.get(inquiry.client_id) if inquiry else None
+            toasts.append((f"{delegation.assistant} has not taken it up",
+                           f"{client.name if client else 'A client'}'s message was due to be"
+                           f" taken up by {format_time(delegation.due, settings.zone, now)};"
+                           " check with them, or answer it yourself"))
+        for assignment in mine_late:
+            inquiry = self._ctx.store.inquiry(assignment.inquiry_id)
+            client = clients.get(inquiry.client_id) if inquiry else None
+            toasts.append((f"Due: {client.name if client else 'a client'}",
+                           f"handed to you by {assignment.by!r}, due"
+                           f" {format_time(assignment.due, settings.zone, now)}"
+                           + (f": {assignment.note}" if assignment.note else "")))
+        if reports:
+            names = [c.display_name for c, _ in reports]
+            toasts.append(("Status report due" if len(names) == 1 else
+                           f"{len(names)} status reports due", ", ".join(names[:4])))
+        if toasts:
+            ctx.events.toasts(toasts)
+        return toasts
+
+    def reports_due(self, now: datetime, clients: Iterable[Client], start: bool = False
+                    ) -> list[tuple[Client, datetime]]:
+        """Clients whose preference asks for a regular status report that is now due
+        (counted from the last one noted, or from when the preference was first seen).
+        `start`: a client whose clock has not started yet starts it now (the status only
+        reads; the client directory starts it when the preference is set)."""
+        wanted = [c for c in clients if c.preferences.get("status_reports") in REPORT_EVERY
+                  and c.id is not None and not c.prospect]
+        if not wanted:
+            return []
+        sent = self._ctx.store.status_reports()
+        due = []
+        for client in wanted:
+            assert client.id is not None
+            last = sent.get(client.id)
+            if last is None:  # the clock starts when the preference is first seen
+                if start:
+                    self._ctx.store.mark_status_report(client.id, now)
+                continue
+            next_due = last + REPORT_EVERY[client.preferences["status_reports"]]
+            if next_due <= now:
+                due.append((client, next_due))
+        return sorted(due, key=lambda pair: pair[1])
+
+    def snoozed_until(self) -> datetime | None:
+        """Toasts are held back until then (the badge keeps counting); None: not snoozed."""
+        text = self._ctx.store.state("snooze_until")
+        until = datetime.fromisoformat(text) if text else None
+        return until if until is not None and until > self._ctx.clock.now() else None
+
+    def snooze(self, until: datetime | None) -> None:
+        """Hold toasts back until `until` (None: wake up now). Kept across restarts."""
+        self._ctx.store.set_state("snooze_until", until.isoformat() if until else None)
+        self._ctx.events.changed()
+
+    def status_report_sent(self, client_id: ClientId) -> None:
+        self._ctx.store.mark_status_report(client_id, self._ctx.clock.now())
+        self._ctx.events.changed()
+
+    def plan_toasts(self, waiting: list[WaitingItem], busy: BusyState | None,
+                    offline: list[AccountHealth], paused: bool,
+                    on_screen: Iterable[InquiryId]) -> tuple[Plan, datetime | None]:
+        """Which toasts to show for what is waiting now (quiet in meetings, grouped, held
+        back while snoozed or paused), each remembered before it is shown; and until when
+        toasts are snoozed."""
+        from heard.domain.toasts import plan
+
+        ctx = self._ctx
+        settings = ctx.settings
+        if self._told is None:   # only this process writes toast keys: read them once
+            self._told = frozenset(k for k in ctx.store.alerts_sent() if k.startswith("toast:"))
+        snoozed = self.snoozed_until()
+        now = ctx.clock.now()
+        result = plan(
+            waiting, self._told, now, busy=busy,
+            quiet_in_meetings=settings.quiet_in_meetings, snoozed_until=snoozed,
+            paused=paused, urgent_tiers=frozenset(settings.urgent_tiers),
+            warn_before_ack=settings.warn_before_ack, on_screen=list(on_screen),
+            offline=offline)
+        if result.mark:
+            ctx.store.mark_alerts(result.mark, now)
+            self._told |= frozenset(result.mark)
+        return result, snoozed
