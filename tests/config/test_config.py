@@ -46,10 +46,11 @@ def problems_of(path: Path) -> list[str]:
 
 def test_a_missing_file_means_all_defaults(tmp_path: Path) -> None:
     settings = load(tmp_path / "nothing-here.toml")
-    assert settings == Settings(week=(NINE_TO_FIVE,) * 5 + ((), ()))
+    assert settings == Settings()
+    assert settings.opening.week == (NINE_TO_FIVE,) * 5 + ((), ())
     assert settings.standards.for_contact("vip", Channel.CALL) == DEFAULT_STANDARD
-    assert settings.reply_margin == timedelta(minutes=30)
-    assert settings.reply_template == "acknowledge"
+    assert settings.replies.margin == timedelta(minutes=30)
+    assert settings.replies.template == "acknowledge"
     assert settings.accounts == ()
     assert settings.calendars == ()
     assert settings.user.phone_region == "US"
@@ -62,7 +63,7 @@ def test_a_file_with_only_some_keys_keeps_the_other_defaults(tmp_path: Path) -> 
     assert settings.user.name == "Alex Morgan"
     assert settings.user.addresses == ("alex@morgan-law.example",)
     assert settings.zone == ZoneInfo("Asia/Tokyo")
-    assert settings.week == (NINE_TO_FIVE,) * 5 + ((), ())
+    assert settings.opening.week == (NINE_TO_FIVE,) * 5 + ((), ())
     assert settings.standards.default == DEFAULT_STANDARD
 
 
@@ -218,10 +219,10 @@ def test_opening_hours_in_the_file_are_read_per_day_and_errors_name_the_day(
     settings = load(write(tmp_path, '[hours]\nmonday = "09:00-12:00, 13:00-17:00"\n'
                                     'friday = ""\nsaturday = "10:00-24:00"\n'
                                     'holidays = ["2026-12-25", 2026-12-26]\n'))
-    assert settings.week[0] == (Span(time(9), time(12)), Span(time(13), time(17)))
-    assert settings.week[4] == ()
-    assert settings.week[5][0].start == time(10)
-    assert settings.holidays == {date(2026, 12, 25), date(2026, 12, 26)}
+    assert settings.opening.week[0] == (Span(time(9), time(12)), Span(time(13), time(17)))
+    assert settings.opening.week[4] == ()
+    assert settings.opening.week[5][0].start == time(10)
+    assert settings.opening.holidays == {date(2026, 12, 25), date(2026, 12, 26)}
 
     (problem,) = problems_of(write(tmp_path, '[hours]\ntuesday = "09:00-12:00, 11:00-13:00"\n'))
     assert problem.startswith("hours.tuesday:")
@@ -345,7 +346,7 @@ def test_set_keeps_the_users_comments_and_adds_the_value(tmp_path: Path) -> None
     assert 'name = "Alex Morgan"  # as clients know me' in text
     settings = load(path)
     assert settings.user.timezone == "Europe/Berlin"
-    assert settings.reply_margin == timedelta(minutes=45)
+    assert settings.replies.margin == timedelta(minutes=45)
     assert settings.standards.for_contact("vip", Channel.EMAIL).ack_within == timedelta(
         minutes=10)
 
@@ -375,7 +376,7 @@ def test_set_on_a_missing_file_writes_a_commented_file_with_every_default(
     assert "[standards.default]" in text
     settings = load(path)
     assert settings.user.name == "Alex Morgan"
-    assert settings.week == (NINE_TO_FIVE,) * 5 + ((), ())
+    assert settings.opening.week == (NINE_TO_FIVE,) * 5 + ((), ())
 
 
 def test_an_invalid_value_is_refused_and_the_file_stays_unchanged(tmp_path: Path) -> None:

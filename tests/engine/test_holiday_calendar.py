@@ -39,8 +39,8 @@ def test_holiday_calendar_days_push_deadlines_past_them(profile: Profile, tmp_pa
     engine = Engine.open(profile, clock)
     try:
         hours = engine.settings.hours
-        assert {date(2026, 12, 25), date(2026, 12, 26)} <= engine.settings.holidays
-        assert date(2026, 12, 24) not in engine.settings.holidays
+        assert {date(2026, 12, 25), date(2026, 12, 26)} <= engine.settings.opening.holidays
+        assert date(2026, 12, 24) not in engine.settings.opening.holidays
         # Thursday 24 December, 16:50: 30 working minutes run into Monday 28th (Friday 25th
         # is a holiday, then the weekend).
         arrived = datetime(2026, 12, 24, 16, 50, tzinfo=BERLIN)

@@ -169,8 +169,8 @@ def test_shows_the_configured_tiers_and_saves_an_edit_the_engine_takes_up(
     vip_standard = engine.settings.standards.for_contact("vip", Channel.EMAIL)
     assert vip_standard.ack_goal == 0.95 and vip_standard.counting is Counting.CLOCK
     loaded = config.load(engine.profile.config)
-    assert len(loaded.week[4]) == 2                           # Friday has a lunch break
-    assert {str(d) for d in loaded.holidays} == {"2026-12-24", "2026-12-31"}
+    assert len(loaded.opening.week[4]) == 2                           # Friday has a lunch break
+    assert {str(d) for d in loaded.opening.holidays} == {"2026-12-24", "2026-12-31"}
     assert "Megge" not in engine.profile.config.read_text()   # only settings were written
     qtbot.waitUntil(lambda: "short" in engine.templates, timeout=5000)  # templates too
     assert engine.templates["short"].subject == "Got it: {subject}"
@@ -221,17 +221,17 @@ def test_every_tab_round_trips_through_the_file(qtbot: QtBot, engine: Engine) ->
     s = config.load(path)
     assert (s.user.name, s.user.addresses, s.user.phone_region) == (
         "Alex M. Morgan", ("alex@morgan-law.example", "am@morgan.example"), "DE")
-    assert not s.tentative_busy and s.internal_domains == ("morgan-law.example",)
-    assert s.mail_window == timedelta(days=14)
+    assert not s.calendar.tentative_busy and s.prospects.internal_domains == ("morgan-law.example",)
+    assert s.mail.window == timedelta(days=14)
     assert s.standards.by_tier["gold"].answer_within == timedelta(hours=3)
-    assert len(s.week[5]) == 1 and s.user.timezone == "America/Los_Angeles"
-    assert (s.reply_template, s.reply_margin, s.undo_delay, s.autopilot_tiers) == (
+    assert len(s.opening.week[5]) == 1 and s.user.timezone == "America/Los_Angeles"
+    assert (s.replies.template, s.replies.margin, s.replies.undo_delay, s.autopilot.tiers) == (
         "short", timedelta(minutes=45), timedelta(seconds=10), ("vip",))
     assert [(a.name, a.address) for a in s.assistants] == [
         ("Sam Lee", "sam@morgan-law.example"), ("Kim", "kim@morgan-law.example")]
-    assert s.delegation_due == timedelta(hours=1) and not s.tell_client
-    assert s.notifications_paused and s.warn_before_ack == timedelta(minutes=5)
-    assert s.urgent_tiers == ("vip", "gold") and not s.quiet_in_meetings
+    assert s.delegation.due == timedelta(hours=1) and not s.delegation.tell_client
+    assert s.notifications.paused and s.notifications.warn_before_ack == timedelta(minutes=5)
+    assert s.notifications.urgent_tiers == ("vip", "gold") and not s.notifications.quiet_in_meetings
     assert 'warn_before_answer = "60m"' in text        # unchanged keys stay as written
     templates = load_templates(engine.profile.templates)
     assert templates["acknowledge"].body.startswith("Dear {client.name}")
@@ -240,7 +240,7 @@ def test_every_tab_round_trips_through_the_file(qtbot: QtBot, engine: Engine) ->
 
     # The engine takes it all up, and a new window shows what the file says.
     assert engine.settings_saved()
-    assert engine.settings.reply_template == "short" and "short" in engine.templates
+    assert engine.settings.replies.template == "short" and "short" in engine.templates
     again = window_for(qtbot, engine)
     assert again.user_name.text() == "Alex M. Morgan"
     assert again.zone.text() == "America/Los_Angeles"

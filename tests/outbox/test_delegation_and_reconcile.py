@@ -70,7 +70,7 @@ def test_the_client_is_told_only_after_the_assistant_has_it(
     result = scene.engine.delegate(inquiry_id)
     assert not result.sent
     assert faulty_smtp.received == []          # neither the forward nor the client's note
-    scene.clock.advance(scene.engine.settings.delegation_due / 4)
+    scene.clock.advance(scene.engine.settings.delegation.due / 4)
     scene.engine.retry_outbox()
     received = [r.rcpt_tos for r in faulty_smtp.received]
     assert received == [[SAM], [scene.client.address]]   # forward first, then the client

@@ -183,7 +183,7 @@ def test_without_keywords_a_bad_delegation_request_falls_back_or_is_dropped(
         states = {desk.store.inquiry(i).state for i in new}  # type: ignore[union-attr]
         assert states == {InquiryState.WAITING, InquiryState.DELEGATED}
         (delegation,) = [d for i in new if (d := desk.store.delegation(i))]
-        assert delegation.due - delegation.made_at == desk.settings.delegation_due
+        assert delegation.due - delegation.made_at == desk.settings.delegation.due
 
 
 @pytest.mark.usefixtures("real_keyring")

@@ -106,7 +106,7 @@ def test_the_first_device_publishes_and_a_joining_one_takes_them_keeping_its_own
     assert "took the shared settings of 'desk'" in taken.conflict
     assert _std(lap, "vip").ack_within == timedelta(minutes=10)
     assert _std(lap, "default").ack_within == timedelta(minutes=30)
-    assert lap.settings.designated_instance == "desk"
+    assert lap.settings.sharing.designated_instance == "desk"
     assert "on-site" in lap.templates          # the engine took up the new templates too
     assert lap.settings.instance == "lap"      # the device's own name is never shared
     # What the laptop had is kept, not lost.
@@ -130,7 +130,7 @@ def test_a_change_saved_on_one_device_reaches_the_other(devices: Devices) -> Non
     taken = desk.share_settings()
     assert (taken.action, taken.version, taken.conflict) == ("applied", 2, "")
     assert _std(desk, "default").ack_within == timedelta(minutes=20)
-    assert desk.settings.autopilot_instance == "lap"
+    assert desk.settings.sharing.autopilot_instance == "lap"
     assert "changed" in events
     # heard.toml still reads as the user wrote it: comments and other sections survive.
     text = desk.profile.config.read_text()
@@ -264,7 +264,7 @@ def test_the_settings_window_shows_the_conflict_and_its_save_reaches_the_other_d
     _save(window, lap)
     assert lap.shared_settings.status().version == 2
     assert desk.share_settings().action == "applied"
-    assert desk.settings.designated_instance == "desk"
+    assert desk.settings.sharing.designated_instance == "desk"
 
 
 def test_push_makes_this_devices_settings_the_shared_ones(devices: Devices) -> None:
@@ -294,7 +294,7 @@ def test_a_broken_heard_toml_is_never_shared_as_no_standards(devices: Devices) -
     assert "cannot be shared until fixed" in result.error and result.version == 1
     desk.sync()                                                   # the sync goes on
     assert lap.share_settings().action == "none"
-    assert lap.settings.designated_instance == "desk"
+    assert lap.settings.sharing.designated_instance == "desk"
     assert _std(lap, "vip").ack_within == timedelta(minutes=10)
 
 
@@ -361,7 +361,7 @@ def test_a_settings_window_left_open_does_not_undo_another_devices_change(
     assert _std(lap, "default").ack_within == timedelta(minutes=12)
     assert desk.share_settings().action == "none"
     assert _std(desk, "default").ack_within == timedelta(minutes=12)
-    assert lap.settings.warn_before_promise == timedelta(minutes=20)
+    assert lap.settings.notifications.warn_before_promise == timedelta(minutes=20)
 
 
 def test_a_shared_change_saved_in_a_window_opened_on_an_older_version_is_reported(
@@ -394,7 +394,7 @@ def test_a_template_this_device_replies_with_is_not_taken_away(devices: Devices)
     result = desk.share_settings()
     assert "cannot be used here" in result.error and "on-site" in result.error
     assert "on-site" in load_templates(desk.profile.templates)
-    assert desk.settings.reply_template == "on-site"
+    assert desk.settings.replies.template == "on-site"
     desk.close()
     Engine.open(desk.profile).close()                   # desk still starts
 
@@ -418,7 +418,7 @@ def test_a_save_that_changes_nothing_shared_publishes_nothing(
     window.paused.setChecked(True)             # a Save of something not shared
     _save(window, lap)
     assert lap.shared_settings.status().version == 2
-    assert lap.settings.notifications_paused
+    assert lap.settings.notifications.paused
 
 
 def test_a_window_left_open_keeps_a_template_another_device_added(

@@ -22,15 +22,15 @@ def cmd_sharing(args: argparse.Namespace, engine: Engine) -> int:
                 for m in engine.device_modes()]
     if args.json:
         dump({"instance": settings.instance,
-               "autopilot_instance": settings.autopilot_instance or None,
-               "designated_instance": settings.designated_instance or None,
+               "autopilot_instance": settings.sharing.autopilot_instance or None,
+               "designated_instance": settings.sharing.designated_instance or None,
                "accounts": accounts, "shared_settings": shared.to_json()})
     else:
         print(f"This device: {settings.instance!r}"
-              + (f"; automatic acknowledgements from {settings.autopilot_instance!r}"
-                 if settings.autopilot_instance else "")
-              + (f"; the designated device is {settings.designated_instance!r}"
-                 if settings.designated_instance else ""))
+              + (f"; automatic acknowledgements from {settings.sharing.autopilot_instance!r}"
+                 if settings.sharing.autopilot_instance else "")
+              + (f"; the designated device is {settings.sharing.designated_instance!r}"
+                 if settings.sharing.designated_instance else ""))
         for entry in accounts:
             print(f"  {entry['name']}: {entry['describe']}")
         print("Shared settings (standards, templates, designated device): "

@@ -111,7 +111,7 @@ def cmd_busy(args: argparse.Namespace, engine: Engine) -> int:
     at = time_arg(args.at, zone, engine.clock.now()) if args.at else engine.clock.now()
     busy = engine.busy(at)
     problems = engine.status().problems if busy is not None else []
-    title = busy.event if busy is not None and engine.settings.share_titles else None
+    title = busy.event if busy is not None and engine.settings.calendar.share_titles else None
     if args.json:
         dump({"at": iso(at, zone), **busy_json(busy, zone, bool(engine.calendar.stale())),
                "event": title if busy is not None and busy.now else None,
@@ -127,7 +127,7 @@ def cmd_busy(args: argparse.Namespace, engine: Engine) -> int:
     else:
         print(f"Free {when}.")
     slot = short(busy.next_free, zone) if busy.next_free else "none within a month"
-    minutes = int(engine.settings.min_free.total_seconds() // 60)
+    minutes = int(engine.settings.calendar.min_free.total_seconds() // 60)
     print(f"Next free slot of {minutes} min in working hours: {slot}.")
     for problem in problems:
         print(f"heard: {problem}", file=sys.stderr)

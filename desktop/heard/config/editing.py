@@ -17,7 +17,9 @@ import tomlkit
 import tomlkit.exceptions
 from tomlkit.items import AoT, Table
 
-from heard.config import SCHEMA, STANDARD_SCHEMA, ConfigError, ConfigFile, settings_from
+from heard.config.file import ConfigFile
+from heard.config.load import ConfigError, settings_from
+from heard.config.schema import SCHEMA, STANDARD_SCHEMA
 from heard.config.templates import write_templates
 from heard.domain.templates import Template, TemplateError
 

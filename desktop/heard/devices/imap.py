@@ -165,7 +165,7 @@ class ImapCoordinator:
             raise EngineError("several of your devices tried to answer this client at once;"
                               " nothing was sent, try again")
         if isinstance(result, ss.NotShared):
-            designated = self._settings().designated_instance
+            designated = self._settings().sharing.designated_instance
             if result.mode is ss.Mode.DESIGNATED and designated \
                     and designated != self.instance:
                 return Claim(None, note=result.reason, requested=designated)
@@ -352,7 +352,7 @@ class ImapCoordinator:
         cannot be reached: nothing may be done as if this device were the designated one)."""
         from heard.devices.wire.claims import Mode
 
-        designated = self._settings().designated_instance
+        designated = self._settings().sharing.designated_instance
         account = self._account(inquiry.account)
         if not designated or account is None:
             return ""
@@ -454,7 +454,7 @@ class ImapCoordinator:
             if caps is None:
                 continue
             if caps.mode is Mode.DESIGNATED:
-                designated = settings.designated_instance
+                designated = settings.sharing.designated_instance
                 if not designated:
                     return (f"{account.name}: the mail server cannot coordinate your devices;"
                             " if you run Heard on more than one, name the one that sends in"

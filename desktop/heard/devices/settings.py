@@ -219,7 +219,7 @@ def apply(profile: Profile, values: Mapping[str, Any]) -> None:
     file = ConfigFile(profile.config)
     file.set_many(changes, drop=["standards"], dry_run=True)
     # This device's own default template ([replies] template, not shared) must survive.
-    mine = config.load(profile.config).reply_template
+    mine = config.load(profile.config).replies.template
     if mine not in full:
         raise TemplateError(mine, "the shared templates no longer have it, and this"
                             " device's [replies] template names it; choose another one"

@@ -184,7 +184,7 @@ class CalendarService:
         """Busy intervals around `at`, re-read only when a calendar file or a local copy of
         a remote calendar changes. Never touches the network (see refresh)."""
         settings = self._ctx.settings
-        stamp: list[object] = [at.date(), settings.tentative_busy]
+        stamp: list[object] = [at.date(), settings.calendar.tentative_busy]
         for cal in settings.calendars:
             try:
                 stamp.extend((str(f), f.stat().st_mtime_ns if f.exists() else None)
@@ -203,7 +203,7 @@ class CalendarService:
             try:
                 found, problems = self.calendars.busy_intervals(
                     cal, start, start + CALENDAR_HORIZON, settings.zone, me,
-                    settings.tentative_busy)
+                    settings.calendar.tentative_busy)
             except ValueError as exc:
                 errors.append(f"{cal.name}: {exc}")
                 continue
@@ -219,7 +219,7 @@ class CalendarService:
             return None
         at = at or self._ctx.clock.now()
         intervals, _errors = self.intervals(at)
-        return busy_at(intervals, at, settings.min_free, hours=settings.hours)
+        return busy_at(intervals, at, settings.calendar.min_free, hours=settings.hours)
 
     def refresh(self, force: bool = False) -> bool:
         """Ask remote calendars for changes when due (every few minutes, and at each
@@ -255,7 +255,7 @@ class CalendarService:
         try:
             _found, problems = self.calendars.busy_intervals(
                 cal, now, now + CALENDAR_HORIZON, settings.zone, self._ctx.own_addresses(),
-                settings.tentative_busy)
+                settings.calendar.tentative_busy)
         except ValueError as exc:
             return False, str(exc)
         return not problems, "; ".join(problems[:3])

@@ -104,7 +104,7 @@ def _outbox(engine: Engine) -> Iterator[Check]:
 
 
 def _autostart(engine: Engine) -> Check:
-    wanted = engine.settings.start_at_login
+    wanted = engine.settings.desktop.start_at_login
     present = autostart.is_enabled()
     if wanted == present:
         return ok("start at login", "on" if wanted else "off")

@@ -74,10 +74,10 @@ class Engine:
                  clock: Clock | None = None, templates: dict[str, Template] | None = None
                  ) -> None:
         templates = templates if templates is not None else load_templates(profile.templates)
-        if settings.reply_template not in templates:
+        if settings.replies.template not in templates:
             store.close()
             raise EngineError(
-                f"replies.template names {settings.reply_template!r}, which is not a template;"
+                f"replies.template names {settings.replies.template!r}, which is not a template;"
                 f" known: {', '.join(sorted(templates))}")
         ctx = self._ctx = EngineContext(profile, store, clock or SystemClock(), settings,
                                         templates)
@@ -204,10 +204,10 @@ class Engine:
             log.warning("%s", self._config_problem)
             return False
         self._config_problem = ""
-        if settings.start_at_login != self.settings.start_at_login:
+        if settings.desktop.start_at_login != self.settings.desktop.start_at_login:
             from heard.system import autostart
 
-            autostart.apply(settings.start_at_login)
+            autostart.apply(settings.desktop.start_at_login)
         with self._ctx.lock:
             watched = (self._watched_folders(), self._ctx.imap_accounts())
             self.settings = settings
@@ -336,7 +336,7 @@ class Engine:
             lambda: self.devices.learn(reached),
             lambda: self.share_settings(force=False),
             lambda: self._learn_assignments(reached)]
-        if settings.designated_instance in ("", settings.instance):
+        if settings.sharing.designated_instance in ("", settings.instance):
             # On a server that keeps no keywords the designated device sends for the
             # others (the only safe way for several devices).
             steps.insert(0, lambda: self._requests_service.take(report))
@@ -480,7 +480,7 @@ class Engine:
         return self.replies.delegate(inquiry_id, to, note, due, tell_client, dry_run)
 
     def autopilot(self) -> list[AckResult]:
-        if not self.settings.autopilot_tiers:
+        if not self.settings.autopilot.tiers:
             return []   # off (the default): the sending code stays unloaded
         return self.replies.autopilot()
 
@@ -587,16 +587,17 @@ class Engine:
 
 def _with_holidays(settings: Settings) -> Settings:
     """Add the days an .ics holiday calendar closes (its all-day events)."""
-    if settings.holiday_calendar is None:
+    if settings.opening.holiday_calendar is None:
         return settings
     from heard.calendar.ics import holidays
 
     try:
-        days = holidays(settings.holiday_calendar)
+        days = holidays(settings.opening.holiday_calendar)
     except ValueError as exc:
         log.warning("holiday calendar not read: %s", exc)
         return settings
-    return dataclasses.replace(settings, holidays=settings.holidays | days)
+    return dataclasses.replace(settings, opening=dataclasses.replace(
+        settings.opening, holidays=settings.opening.holidays | days))
 
 
 __all__ = ["EventKind", "Ticked"]

@@ -571,9 +571,9 @@ class IntakeService:
         own = ctx.own_addresses()
         learned = ctx.store.not_clients()
         prospects = None
-        if settings.prospects_enabled:
+        if settings.prospects.enabled:
             prospects = ProspectRules(
-                internal_domains=frozenset(settings.internal_domains)
+                internal_domains=frozenset(settings.prospects.internal_domains)
                 | own_organisation(own),
                 not_clients=frozenset(v for v, kind in learned if kind == "address"),
                 not_client_domains=frozenset(v for v, kind in learned if kind == "domain"))
@@ -583,7 +583,7 @@ class IntakeService:
 
     def intake(self) -> Intake:
         settings = self._ctx.settings
-        return Intake(self._ctx.store, self._ctx.clock, settings.zone, settings.mail_window,
+        return Intake(self._ctx.store, self._ctx.clock, settings.zone, settings.mail.window,
                       self.rules(), frozenset(normalize_email(a.address)
                                               for a in settings.assistants),
                       self._devices.marks)

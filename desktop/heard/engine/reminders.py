@@ -49,48 +49,49 @@ class Reminders:
         now = ctx.clock.now()
         settings = ctx.settings
         with ctx.lock:
-            inquiries = self._ctx.store.open_inquiries()
-            clients = {c.id: c for c in self._ctx.store.clients() if c.id is not None}
+            inquiries = ctx.store.open_inquiries()
+            clients = {c.id: c for c in ctx.store.clients() if c.id is not None}
             items = waiting_items(inquiries, clients, settings.standards, settings.hours, now)
             owed = answers_owed(inquiries, clients, settings.standards, settings.hours)
-            promises = [(p, clients[p.client_id]) for p in self._ctx.store.open_promises()
+            promises = [(p, clients[p.client_id]) for p in ctx.store.open_promises()
                         if p.client_id in clients]
             # Every key ever given: a deadline long overdue must not warn again.
-            already = self._ctx.store.alerts_sent()
-            lead = LeadTimes(settings.warn_before_ack, settings.warn_before_answer,
-                             settings.warn_before_promise)
+            already = ctx.store.alerts_sent()
+            notes = settings.notifications
+            lead = LeadTimes(notes.warn_before_ack, notes.warn_before_answer,
+                             notes.warn_before_promise)
+            urgent = frozenset(notes.urgent_tiers)
             found = due_alerts(items, owed, promises, now, lead, already, settings.hours,
-                               frozenset(settings.urgent_tiers))
+                               urgent)
             reports = [(c, due) for c, due in self.reports_due(now, clients.values(), start=True)
                        if f"report:{c.id}:{due.isoformat()}" not in already]
-            late = [d for d in self._ctx.store.open_delegations() if d.overdue(now)
+            late = [d for d in ctx.store.open_delegations() if d.overdue(now)
                     and f"delegation:{d.inquiry_id}:{d.due.isoformat()}" not in already]
             mine = frozenset(a.lower() for a in ctx.own_addresses())
-            mine_late = [a for a in self._ctx.store.assignments() if a.to(mine) and a.overdue(now)
+            mine_late = [a for a in ctx.store.assignments() if a.to(mine) and a.overdue(now)
                          and f"assigned:{a.inquiry_id}:{a.due.isoformat()}" not in already]
-            if settings.quiet_in_meetings and (busy := self._calendar.busy(now)) is not None \
+            if notes.quiet_in_meetings and (busy := self._calendar.busy(now)) is not None \
                     and busy.now:
                 # In a meeting only what cannot wait pops; the rest comes when it ends
                 # (not marked as given, so the next look after the meeting finds it).
-                found, _later = pop_in_meeting(found, now, frozenset(settings.urgent_tiers),
-                                               settings.warn_before_ack)
+                found, _later = pop_in_meeting(found, now, urgent, notes.warn_before_ack)
                 reports, late, mine_late = [], [], []
-            self._ctx.store.mark_alerts([a.key for a in found]
-                                   + [f"report:{c.id}:{due.isoformat()}" for c, due in reports]
-                                   + [f"delegation:{d.inquiry_id}:{d.due.isoformat()}"
-                                      for d in late]
-                                   + [f"assigned:{a.inquiry_id}:{a.due.isoformat()}"
-                                      for a in mine_late], now)
+            ctx.store.mark_alerts([a.key for a in found]
+                                  + [f"report:{c.id}:{due.isoformat()}" for c, due in reports]
+                                  + [f"delegation:{d.inquiry_id}:{d.due.isoformat()}"
+                                     for d in late]
+                                  + [f"assigned:{a.inquiry_id}:{a.due.isoformat()}"
+                                     for a in mine_late], now)
         toasts = [(t.title, t.text) for t in group(found, now, settings.zone)]
         for delegation in late:
-            inquiry = self._ctx.store.inquiry(delegation.inquiry_id)
+            inquiry = ctx.store.inquiry(delegation.inquiry_id)
             client = clients.get(inquiry.client_id) if inquiry else None
             toasts.append((f"{delegation.assistant} has not taken it up",
                            f"{client.name if client else 'A client'}'s message was due to be"
                            f" taken up by {format_time(delegation.due, settings.zone, now)};"
                            " check with them, or answer it yourself"))
         for assignment in mine_late:
-            inquiry = self._ctx.store.inquiry(assignment.inquiry_id)
+            inquiry = ctx.store.inquiry(assignment.inquiry_id)
             client = clients.get(inquiry.client_id) if inquiry else None
             toasts.append((f"Due: {client.name if client else 'a client'}",
                            f"handed to you by {assignment.by!r}, due"
@@ -159,9 +160,9 @@ class Reminders:
         now = ctx.clock.now()
         result = plan(
             waiting, self._told, now, busy=busy,
-            quiet_in_meetings=settings.quiet_in_meetings, snoozed_until=snoozed,
-            paused=paused, urgent_tiers=frozenset(settings.urgent_tiers),
-            warn_before_ack=settings.warn_before_ack, on_screen=list(on_screen),
+            quiet_in_meetings=settings.notifications.quiet_in_meetings, snoozed_until=snoozed,
+            paused=paused, urgent_tiers=frozenset(settings.notifications.urgent_tiers),
+            warn_before_ack=settings.notifications.warn_before_ack, on_screen=list(on_screen),
             offline=offline)
         if result.mark:
             ctx.store.mark_alerts(result.mark, now)

@@ -68,7 +68,7 @@ class Replies:
     def reply_by(self, now: datetime, busy: BusyState | None,
                  promise: str = "next_free") -> datetime:
         """When a reply is promised: per the template's `promise`, in working hours."""
-        hours, margin = self._settings.hours, self._settings.reply_margin
+        hours, margin = self._settings.hours, self._settings.replies.margin
         if promise == "end_of_day":
             day = hours.next_opening(now).astimezone(hours.zone).date()
             return hours.openings(day)[-1][1]
@@ -86,7 +86,7 @@ class Replies:
     def template_for(self, name: str | None, busy: BusyState | None,
                      client: Client | None = None, inquiry: Inquiry | None = None) -> Template:
         templates = self._ctx.templates
-        chosen = name or self._settings.reply_template
+        chosen = name or self._settings.replies.template
         if name is None and client is not None and client.prospect \
                 and "first-contact" in templates:
             chosen = "first-contact"   # someone new: thanked for reaching out
@@ -110,7 +110,7 @@ class Replies:
             "client.name": client.display_name,
             "client.full_name": client.name,
             "user.name": self._settings.user.name,
-            "assistant.name": helper.name if helper else self._settings.assistant_name,
+            "assistant.name": helper.name if helper else self._settings.assistant.name,
             "busy_until": format_time(busy.until, zone, now) if busy and busy.until
             else "now",
             "next_free": format_time(busy.next_free, zone, now)
@@ -344,7 +344,7 @@ class Replies:
         helper = self.assistant(to)
         if not valid_address(helper.address):
             raise ReplyError(f"{helper.address!r} is not a valid address for {helper.name}")
-        due = due or now + self._settings.delegation_due
+        due = due or now + self._settings.delegation.due
         if due <= now:
             raise ReplyError("the due time has passed: give a time still to come")
         inquiry, client = self._open(inquiry_id, (InquiryState.WAITING,
@@ -352,7 +352,7 @@ class Replies:
         if tell_client and not client.assistant_allowed:
             raise ReplyError(f"{client.name}'s preference says no assistant: Heard will not"
                              " tell them one is helping")
-        tell = (self._settings.tell_client if tell_client is None else tell_client) \
+        tell = (self._settings.delegation.tell_client if tell_client is None else tell_client) \
             and client.assistant_allowed and inquiry.state is InquiryState.WAITING
         where, requested = None, ""
         if not dry_run and inquiry.state is InquiryState.ACKNOWLEDGED:
@@ -500,9 +500,10 @@ class Replies:
         """Acknowledge, on the user's behalf, the clients of the chosen tiers whose
         deadline would pass while the user is in a meeting; once per thread per day."""
         settings = self._settings
-        if not settings.autopilot_tiers:
+        if not settings.autopilot.tiers:
             return []
-        if settings.autopilot_instance and settings.autopilot_instance != settings.instance:
+        sender = settings.sharing.autopilot_instance
+        if sender and sender != settings.instance:
             return []   # another of the user's devices sends the automatic ones
         with self._autopilot_lock:   # the tick and a sync must not both pick one thread
             return self._autopilot(settings)
@@ -519,8 +520,8 @@ class Replies:
         items = waiting_items(self._ctx.store.open_inquiries(), clients, settings.standards,
                               settings.hours, now)
         sent = []
-        for item in autopilot_picks(items, busy, now, settings.autopilot_tiers,
-                                    settings.autopilot_before):
+        for item in autopilot_picks(items, busy, now, settings.autopilot.tiers,
+                                    settings.autopilot.before):
             inquiry = item.inquiry
             assert inquiry.id is not None
             if self.reply_address(inquiry, item.client) is None:

@@ -97,7 +97,7 @@ class StatusService:
         problems = self._calendar.problems(now)
         if settings.calendars:
             intervals, calendar_problems = self._calendar.intervals(now)
-            busy = busy_at(intervals, now, settings.min_free, hours=settings.hours)
+            busy = busy_at(intervals, now, settings.calendar.min_free, hours=settings.hours)
             problems.extend(calendar_problems)
         problems.extend(notes)
         accounts = self._health.accounts()

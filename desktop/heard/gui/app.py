@@ -137,7 +137,7 @@ class HeardApp(QObject):
         self.send_delay_ms = send_delay_ms
         self.ops = Ops(self)
         self.ops.error.connect(self._show_error)
-        self.paused = engine.settings.notifications_paused
+        self.paused = engine.settings.notifications.paused
         self.status: Status | None = None
         self._refreshing = False
         self._refresh_again = False
@@ -823,8 +823,8 @@ class HeardApp(QObject):
             return
         now = self.engine.clock.now()
         dialog = DelegateDialog(entry.client.display_name, entry.inquiry.subject,
-                                settings.assistants, now + settings.delegation_due,
-                                self.zone, tell_client=settings.tell_client,
+                                settings.assistants, now + settings.delegation.due,
+                                self.zone, tell_client=settings.delegation.tell_client,
                                 assistant_allowed=entry.client.assistant_allowed, now=now,
                                 parent=self.window)
         name = entry.client.display_name
@@ -881,7 +881,7 @@ class HeardApp(QObject):
     def _update_tooltip(self) -> None:
         if self.status is None:
             return
-        lines = [tooltip_text(self.status, self.zone, self.engine.settings.prospects_apart)]
+        lines = [tooltip_text(self.status, self.zone, self.engine.settings.prospects.show_apart)]
         if self._progress:
             lines.append(f"Reading mail: {self._progress}")
         lines.extend(f"Problem: {p}" for p in self.status.problems[:2])
@@ -1009,9 +1009,9 @@ def run_tray(engine: Engine, exit_when_shown: bool = False, first_run: bool = Fa
 
     from heard.system import autostart
 
-    autostart.apply(engine.settings.start_at_login)   # the setting is the truth
+    autostart.apply(engine.settings.desktop.start_at_login)   # the setting is the truth
     heard = HeardApp(engine, send_delay_ms=int(
-        engine.settings.undo_delay.total_seconds() * 1000))
+        engine.settings.replies.undo_delay.total_seconds() * 1000))
 
     def on_connection() -> None:
         socket = server.nextPendingConnection()
