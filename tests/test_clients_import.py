@@ -12,6 +12,7 @@ import pytest
 
 from heard.domain.clients import Channel, Client
 from heard.engine import Engine
+from heard.errors import ClientClash
 from heard.setup.clients_import import (
     ImportFormatError,
     ImportResult,
@@ -23,7 +24,6 @@ from heard.setup.clients_import import (
     read_clients,
     without_clashes,
 )
-from heard.store import StoreError
 
 SAMPLES = Path(__file__).parent / "samples" / "contacts"
 
@@ -362,7 +362,7 @@ def test_import_clients_adds_and_reports_what_the_store_refuses(engine: Engine) 
     result = read_clients(SAMPLES / "google-contacts-2024.csv")
     # Added after the preview was made: the store refuses it, the rest goes in.
     engine.add_client(Client("Zoë Å.", emails=("zoe@angstrom-okafor.example",)))
-    report = import_clients(result, engine.add_client, refused=(StoreError,))
+    report = import_clients(result, engine.add_client, refused=(ClientClash,))
     assert [c.name for c in report.added] == [
         "Margarethe Hollis", "Devika R. Raman", "Northwind Escrow Services", "Tomás Ibarra",
         "Aaron Feld", "Samuel Okonkwo Jr."]
@@ -392,7 +392,7 @@ def test_import_clients_raises_what_it_was_not_told_to_expect(engine: Engine) ->
         return client
 
     with pytest.raises(OSError, match="disk full"):
-        import_clients(result, add, refused=(StoreError,))
+        import_clients(result, add, refused=(ClientClash,))
     assert [c.name for c in added] == ["Ada Byron"]
 
 

@@ -22,8 +22,8 @@ from heard.cli.look import cmd_busy, cmd_explain, cmd_stats, cmd_status, cmd_syn
 from heard.cli.parser import UsageError, build_parser
 from heard.config import ConfigError
 from heard.domain.templates import TemplateError
-from heard.engine import Engine, EngineError
-from heard.store import StoreError
+from heard.engine import Engine
+from heard.errors import HeardError
 from heard.system import log as heard_log
 from heard.system.paths import Profile
 
@@ -82,8 +82,8 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser,
         return 2
     except ConfigError as exc:
         return _fail(f"the settings file has problems:\n{exc}")
-    except (EngineError, StoreError, TemplateError, OSError,
-            ValueError) as exc:  # CalendarError and ImportFormatError are ValueErrors
+    except (HeardError, TemplateError, OSError,
+            ValueError) as exc:  # the adapters' CalendarError is a ValueError
         return _fail(str(exc))
     except KeyboardInterrupt:
         return 130

@@ -14,7 +14,7 @@ from heard.engine import (
     Engine,
     EngineError,
 )
-from heard.store import StoreError
+from heard.errors import ClientClash
 
 
 def _find_client(engine: Engine, key: str) -> Client:
@@ -116,7 +116,7 @@ def cmd_clients(args: argparse.Namespace, engine: Engine) -> int:
         from heard.setup.clients_import import import_clients, read_clients
 
         report = import_clients(read_clients(Path(args.file)), engine.add_client,
-                                refused=(StoreError,))
+                                refused=(ClientClash,))
         if args.json:
             dump({"imported": len(report.added),
                    "skipped": [{"entry": e, "reason": r}

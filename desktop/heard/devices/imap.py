@@ -23,7 +23,7 @@ from heard.domain.clock import Clock
 from heard.domain.ids import InquiryId
 from heard.domain.inquiries import Inquiry
 from heard.domain.shared import DISMISSED, Done, Mark
-from heard.errors import EngineError
+from heard.errors import AccountError, EngineError
 from heard.mail.imap import ImapError
 from heard.store import Store
 
@@ -139,7 +139,8 @@ class ImapCoordinator:
                 time.sleep(random.uniform(0.05, 0.3))
                 result = self.run(account, run)
         except ImapError as exc:
-            raise EngineError(
+            raise AccountError(
+                account.name, exc.message,
                 f"cannot reach {account.host} to make sure no other device of yours answers"
                 f" this client at the same moment ({exc.message}); nothing was sent, try"
                 " again") from exc
@@ -186,8 +187,9 @@ class ImapCoordinator:
         try:
             self.run(account, lambda conn: ss.queue_request(conn, request))
         except ImapError as exc:
-            raise EngineError(f"could not pass the reply to your other device: {exc.message}"
-                              "; nothing was sent, try again") from exc
+            raise AccountError(account.name, exc.message,
+                               f"could not pass the reply to your other device: {exc.message}"
+                               "; nothing was sent, try again") from exc
 
     def take_requests(self, account: ImapAccount,
                       handle: Callable[[str, str, dict[str, str], str], None]) -> int:
@@ -359,8 +361,9 @@ class ImapCoordinator:
         try:
             mode = self.capabilities(account).mode
         except ImapError as exc:
-            raise EngineError(f"cannot reach {account.host} to learn which of your devices"
-                              f" acts for this account ({exc}); try again") from exc
+            raise AccountError(account.name, exc.message,
+                               f"cannot reach {account.host} to learn which of your devices"
+                               f" acts for this account ({exc}); try again") from exc
         return designated if mode is Mode.DESIGNATED else ""
 
     def closed(self, inquiry: Inquiry, how: Mark) -> None:

@@ -42,7 +42,7 @@ from heard.engine.statistics import Statistics
 from heard.engine.status import UNFINISHED, AssignedView, Status, StatusService
 from heard.errors import EngineError
 from heard.mail.maildir import Maildir
-from heard.store import Store
+from heard.store import Store, StoreError
 from heard.system.paths import Profile
 
 if TYPE_CHECKING:
@@ -106,7 +106,11 @@ class Engine:
     def open(cls, profile: Profile, clock: Clock | None = None) -> Engine:
         profile.create()
         settings = _with_holidays(config.load(profile.config))
-        return cls(profile, settings, Store(profile.database), clock)
+        try:
+            store = Store(profile.database)
+        except StoreError as exc:   # the faces hear the engine's words, not the store's
+            raise EngineError(str(exc)) from exc
+        return cls(profile, settings, store, clock)
 
     def close(self) -> None:
         self._ctx.closed = True

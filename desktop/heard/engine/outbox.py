@@ -33,7 +33,7 @@ from heard.domain.shared import Mark
 from heard.engine import logins
 from heard.engine.context import EngineContext, crash_point
 from heard.engine.results import Outcome
-from heard.errors import EngineError
+from heard.errors import AccountError, EngineError
 from heard.mail.imap import ImapError
 from heard.mail.maildir import Maildir
 from heard.mail.transport import Failure, MaildirTransport, SendError, Transport, crlf
@@ -47,12 +47,11 @@ log = logging.getLogger(__name__)
 # session never takes this long: every step times out after 30 s).
 LEASE = timedelta(minutes=10)
 
-class NoTransport(EngineError):
+class NoTransport(AccountError):
     def __init__(self, account: str) -> None:
-        super().__init__(
+        super().__init__(account, "no way to send", (
             f"account {account!r} cannot send: give it an SMTP server (`heard account add"
-            " imap ... --smtp-host`, or smtp_host in heard.toml)")
-        self.account = account
+            " imap ... --smtp-host`, or smtp_host in heard.toml)"))
 
 
 class SentCopy(Protocol):

@@ -40,9 +40,8 @@ from PySide6.QtWidgets import (
 
 from heard.domain.clients import ASSISTANT_PREFERENCE, DEFAULT_TIER, Channel, Client
 from heard.domain.ids import ClientId
-from heard.errors import EngineError
+from heard.errors import EngineError, HeardError
 from heard.setup.clients_import import (
-    ImportFormatError,
     ImportReport,
     ImportResult,
     import_clients,
@@ -52,7 +51,6 @@ from heard.setup.clients_import import (
     read_clients,
     without_clashes,
 )
-from heard.store import StoreError
 
 _D = TypeVar("_D", bound=QWidget)
 
@@ -65,13 +63,13 @@ DETAIL = ("brief", "normal", "detailed")              # preferences["detail"]
 STATUS_REPORTS = ("none", "weekly", "monthly", "quarterly")   # preferences["status_reports"]
 CHANNELS = (("Email", Channel.EMAIL), ("Call", Channel.CALL))
 # What the engine refuses in plain words (an address that belongs to someone else, ...).
-REFUSED = (EngineError, StoreError)
+REFUSED = (EngineError,)
 
 
 def words(exc: BaseException) -> str:
     """A failure as the user reads it: expected errors say what they say; a bug says sorry
     (its traceback is in the log, written by Ops)."""
-    if isinstance(exc, (EngineError, StoreError, ImportFormatError, ValueError)):
+    if isinstance(exc, (HeardError, ValueError)):
         return str(exc)
     if isinstance(exc, OSError):
         return f"{exc.filename or 'the file'}: {exc.strerror or exc}"

@@ -11,8 +11,8 @@ from pathlib import Path
 
 from heard.config import ConfigError
 from heard.domain.templates import TemplateError
-from heard.engine import Engine, EngineError
-from heard.store import StoreError
+from heard.engine import Engine
+from heard.errors import HeardError
 from heard.system import log as heard_log
 from heard.system.paths import Profile
 
@@ -30,7 +30,7 @@ def main(args: argparse.Namespace) -> int:
         return tray(args)
     except ConfigError as exc:
         return _fail(f"the settings file has problems:\n{exc}")
-    except (EngineError, StoreError, TemplateError, OSError, ValueError) as exc:
+    except (HeardError, TemplateError, OSError, ValueError) as exc:
         return _fail(str(exc))
     except KeyboardInterrupt:
         return 130

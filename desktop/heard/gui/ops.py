@@ -12,6 +12,8 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
+from heard.errors import HeardError
+
 log = logging.getLogger(__name__)
 
 
@@ -90,9 +92,7 @@ class Ops(QObject):
 
 
 def _expected(exc: Exception) -> bool:
-    """A failure that is the user's to fix (an account that refuses the login, a field to
-    correct): shown in words, logged without a traceback. Anything else is a bug."""
-    # Imported here, not on the tray's start-up path: it only matters once work failed.
-    from heard.setup.accounts import SetupError
-
-    return isinstance(exc, SetupError)
+    """A failure that is the user's to know or fix (an account that refuses the login, a
+    client already answered, an address someone else has): shown in words, logged without
+    a traceback. Anything else is a bug."""
+    return isinstance(exc, HeardError)

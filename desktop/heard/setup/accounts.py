@@ -30,6 +30,7 @@ from heard.config import (
     settings_from,
 )
 from heard.config.editing import SettingsFile, append_entry, replace_entry
+from heard.errors import HeardError
 
 if TYPE_CHECKING:
     from heard.calendar.caldav_source import CalendarInfo
@@ -61,7 +62,7 @@ class FieldProblem:
     raw: str             # as the file's checks put it: "accounts[0].host: ..."
 
 
-class SetupError(Exception):
+class SetupError(HeardError):
     """An account or calendar cannot be set up as it is; `account` is its name."""
 
     def __init__(self, account: str, detail: str) -> None:

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from heard.domain.clients import DEFAULT_TIER, Channel, Client, normalize_email, normalize_phone
+from heard.errors import HeardError
 
 
 class Skipped(NamedTuple):
@@ -64,8 +65,8 @@ class ImportResult:
         return [entry.client for entry in self.entries]
 
 
-class ImportFormatError(ValueError):
-    pass
+class ImportFormatError(HeardError, ValueError):
+    """A file Heard cannot read as contacts: what is wrong with it, in words."""
 
 
 SUFFIXES = (".vcf", ".vcard", ".csv")
