@@ -56,27 +56,15 @@ class ImapAccounts:
     def test(self, account: ImapAccount) -> AccountHealth:
         """Log in afresh (a kept connection proves nothing of a new password) and look for
         the folders; every problem in plain words."""
+        from heard.mail.imap.probe import probe
+
         try:
-            conn = logins.open_imap(account)
+            found = probe(logins.imap_server(account), logins.imap_password(account),
+                          account.folders, account.sent_folder, account.poll_every)
         except ImapError as exc:
             return AccountHealth(account.name, "imap", False, exc.message)
-        try:
-            missing = [f for f in account.folders if not conn.folder_exists(f)]
-            notes = []
-            if missing:
-                notes.append(f"no folder {', '.join(map(repr, missing))} on the server")
-            if conn.find_sent(account.sent_folder) is None:
-                notes.append("no Sent folder found (set sent_folder)")
-            if not conn.idle:
-                notes.append("the server has no IDLE, so Heard checks for mail every"
-                             f" {int(account.poll_every.total_seconds() // 60)} min"
-                             " instead of at once")
-            return AccountHealth(account.name, "imap", not missing, "; ".join(notes),
-                                 push=conn.idle)
-        except ImapError as exc:
-            return AccountHealth(account.name, "imap", False, exc.message)
-        finally:
-            conn.close()
+        return AccountHealth(account.name, "imap", found.usable, "; ".join(found.notes),
+                             push=found.idle)
 
     # push
 

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
 
+from heard.calendar import READ_AHEAD
 from heard.config import CalendarSource
 from heard.domain.busy import BusyInterval, BusyState, busy_at
 from heard.engine import logins
@@ -163,10 +164,6 @@ def _safe(name: str) -> str:
     return "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in name)[:40] or "calendar"
 
 
-# How far ahead the calendar is read for busy/free answers.
-CALENDAR_HORIZON = timedelta(days=8)
-
-
 class CalendarService:
     """Busy and free from the user's calendars: read from local files and the local copies
     of remote ones (never the network), which `refresh` brings up to date when due."""
@@ -202,7 +199,7 @@ class CalendarService:
         for cal in settings.calendars:
             try:
                 found, problems = self.calendars.busy_intervals(
-                    cal, start, start + CALENDAR_HORIZON, settings.zone, me,
+                    cal, start, start + READ_AHEAD, settings.zone, me,
                     settings.calendar.tentative_busy)
             except ValueError as exc:
                 errors.append(f"{cal.name}: {exc}")
@@ -254,7 +251,7 @@ class CalendarService:
         settings = self._ctx.settings
         try:
             _found, problems = self.calendars.busy_intervals(
-                cal, now, now + CALENDAR_HORIZON, settings.zone, self._ctx.own_addresses(),
+                cal, now, now + READ_AHEAD, settings.zone, self._ctx.own_addresses(),
                 settings.calendar.tentative_busy)
         except ValueError as exc:
             return False, str(exc)

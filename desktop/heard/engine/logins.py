@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from heard.config import Account, CalendarSource, ImapAccount
+from heard.config import Account, CalendarSource, ImapAccount, passwords
 
 if TYPE_CHECKING:
     from heard.mail.imap import Connection, ServerSettings
@@ -22,18 +22,15 @@ def imap_server(account: ImapAccount) -> ServerSettings:
 
 
 def imap_password(account: ImapAccount) -> str:
-    # The keyring library costs ~40 ms: not on the tray's start-up path.
     from heard.mail.imap import ImapError, Problem
     from heard.system import secrets
 
     try:
-        password = secrets.get_password(account.keyring_name)
+        password = passwords.imap_password(account)
     except secrets.SecretsUnavailable as exc:
         raise ImapError(Problem.AUTH, str(exc)) from exc
     if password is None:
-        raise ImapError(Problem.AUTH, (
-            f"no password for {account.username}@{account.host} in the keyring; store it"
-            f" with `heard account password {account.name}`"))
+        raise ImapError(Problem.AUTH, passwords.missing(account))
     return password
 
 
@@ -45,15 +42,7 @@ def open_imap(account: ImapAccount) -> Connection:
 
 
 def smtp_password(account: Account) -> str | None:
-    """The SMTP password: its own keyring entry, else the IMAP one for the same login."""
-    from heard.system import secrets
-
-    assert account.smtp is not None
-    password = secrets.get_password(account.smtp.keyring_name)
-    if password is None and isinstance(account, ImapAccount) \
-            and account.smtp.username == account.username:
-        password = secrets.get_password(account.keyring_name)
-    return password
+    return passwords.smtp_password(account)
 
 
 def caldav_password(calendar: CalendarSource) -> str | None:
@@ -63,7 +52,7 @@ def caldav_password(calendar: CalendarSource) -> str | None:
     from heard.system import secrets
 
     try:
-        return secrets.get_password(calendar.keyring_name)
+        return passwords.caldav_password(calendar)
     except secrets.SecretsUnavailable as exc:
         log.warning("calendar %s: %s", calendar.name, exc)
         return None

@@ -13,13 +13,14 @@ import logging
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, tzinfo
+from datetime import datetime, tzinfo
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import tomlkit
 
+from heard.calendar import READ_AHEAD
 from heard.config import (
     Account,
     CalendarSource,
@@ -27,6 +28,7 @@ from heard.config import (
     ConfigFile,
     ImapAccount,
     Settings,
+    passwords,
     settings_from,
 )
 from heard.config.editing import SettingsFile, append_entry, replace_entry
@@ -37,8 +39,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# How far ahead a calendar is read when it is tried: as far as the tray reads busy time.
-LOOK_AHEAD = timedelta(days=8)
 
 
 # -- what can go wrong ---------------------------------------------------------------------
@@ -203,18 +203,10 @@ def _calendar_password(calendar: CalendarSource) -> str | None:
     from heard.system import secrets
 
     try:
-        return secrets.get_password(calendar.keyring_name)
+        return passwords.caldav_password(calendar)
     except secrets.SecretsUnavailable as exc:
         log.warning("calendar %s: %s", calendar.name, exc)
         return None
-
-
-def _passwords_of(source: Account | CalendarSource) -> list[str]:
-    """The keyring entries a source logs in with."""
-    if isinstance(source, CalendarSource):
-        return [source.keyring_name] if source.kind == "caldav" else []
-    names = [source.keyring_name] if isinstance(source, ImapAccount) else []
-    return names + ([source.smtp.keyring_name] if source.smtp is not None else [])
 
 
 def forget_passwords(names: Iterable[str]) -> dict[str, str]:
@@ -259,9 +251,7 @@ def try_mail(account: Account) -> MailReport:
 
     password = _stored(account.name, account.keyring_name, Part.IMAP)
     if password is None:
-        raise AccountProblem(account.name, Part.IMAP, (
-            f"no password for {account.username}@{account.host} in the keyring; store it"
-            f" with `heard account password {account.name}`"))
+        raise AccountProblem(account.name, Part.IMAP, passwords.missing(account))
     server = ServerSettings(account.host, account.port, Security(account.security),
                             account.username, account.ca_file)
     try:
@@ -284,19 +274,9 @@ def try_smtp(account: Account) -> None:
     if smtp is None:
         raise AccountProblem(account.name, Part.SMTP, f"{account.name} has no SMTP server")
 
-    def password() -> str | None:
-        # Its own entry, else the IMAP one when it logs in as the same user. A keyring
-        # that cannot be read is the transport's to tell.
-        from heard.system import secrets
-
-        found = secrets.get_password(smtp.keyring_name)
-        if found is None and isinstance(account, ImapAccount) \
-                and smtp.username == account.username:
-            found = secrets.get_password(account.keyring_name)
-        return found
-
     try:
-        SmtpTransport(account.name, smtp, password).test()
+        # A keyring that cannot be read is the transport's to tell.
+        SmtpTransport(account.name, smtp, lambda: passwords.smtp_password(account)).test()
     except SendError as exc:
         raise AccountProblem(account.name, Part.SMTP, exc.problem) from exc
 
@@ -313,7 +293,7 @@ def try_calendar(calendar: CalendarSource, zone: tzinfo, now: datetime) -> None:
             from heard.calendar.ics import busy_intervals
 
             assert calendar.path is not None
-            _found, errors = busy_intervals(calendar.path, now, now + LOOK_AHEAD, zone)
+            _found, errors = busy_intervals(calendar.path, now, now + READ_AHEAD, zone)
             problems = [str(e) for e in errors]
         else:
             with tempfile.TemporaryDirectory(prefix="heard-calendar-test-") as copy:
@@ -338,16 +318,14 @@ def _read_remote(calendar: CalendarSource, copy: Path, zone: tzinfo, now: dateti
     )
     from heard.calendar.subscription import Subscription
 
-    end = now + LOOK_AHEAD
+    end = now + READ_AHEAD
     if calendar.kind == "url":
         feed = Subscription(calendar.url, copy / "feed.ics", calendar.ca_file)
         feed.refresh()
         return feed.busy_intervals(now, end, zone)[1]
     password = _calendar_password(calendar)
     if password is None:
-        raise CalendarUnavailable(
-            f"no password for {calendar.username} in the keyring; store it with"
-            f" `heard account password {calendar.name}`")
+        raise CalendarUnavailable(passwords.missing(calendar))
     caches = [(url, CalDavCache(copy / str(i))) for i, url in enumerate(calendar.calendars)]
     with connect(calendar.url, calendar.username, password, calendar.ca_file) as client:
         sync_all(client, caches)
@@ -468,5 +446,5 @@ def remove_entry(config: Path, settings: Settings, name: str) -> list[str]:
         raise UnknownAccount(name)
     if removed is None:   # written meanwhile: its passwords are not known here
         return []
-    in_use = {n for s in sources if s is not removed for n in _passwords_of(s)}
-    return [n for n in dict.fromkeys(_passwords_of(removed)) if n not in in_use]
+    in_use = {n for s in sources if s is not removed for n in passwords.entries(s)}
+    return [n for n in dict.fromkeys(passwords.entries(removed)) if n not in in_use]
