@@ -24,8 +24,9 @@ class AccountError(EngineError):
         self.problem = problem
 
 
-class ClientClash(EngineError):
-    """An address, domain or number already belongs to another client."""
+class ClientClash(HeardError):
+    """An address, domain or number already belongs to another client (the store says so
+    when asked to give it to a second one)."""
 
     def __init__(self, kind: str, value: str, owner: str) -> None:
         super().__init__(f"{kind} {value} already belongs to client {owner!r}")

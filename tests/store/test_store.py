@@ -21,7 +21,8 @@ from heard.domain.ids import ClientId, InquiryId
 from heard.domain.inquiries import Inquiry, InquiryState
 from heard.domain.outbox import OutboxItem, OutboxKind, OutboxState
 from heard.domain.promises import Promise
-from heard.store import DuplicateAddress, Store
+from heard.errors import ClientClash
+from heard.store import Store
 
 BERLIN = ZoneInfo("Europe/Berlin")
 TOKYO = ZoneInfo("Asia/Tokyo")
@@ -174,7 +175,7 @@ def test_a_client_round_trips_with_normalized_addresses(store: Store) -> None:
 
 def test_two_clients_cannot_claim_one_email_address(store: Store) -> None:
     add_margaret(store)
-    with pytest.raises(DuplicateAddress) as info:
+    with pytest.raises(ClientClash) as info:
         store.add_client(Client("Impostor", emails=("MARGARET@hale.example",)), NOW)
     assert (info.value.kind, info.value.value, info.value.owner) == (
         "email", "margaret@hale.example", "Margaret Hale")
@@ -199,7 +200,7 @@ def test_update_client_refuses_an_address_of_another_client_and_keeps_the_old_ro
         store: Store) -> None:
     margaret = add_margaret(store)
     raj = store.add_client(Client("Rajesh Patel", emails=("raj@patel-eng.example",)), NOW)
-    with pytest.raises(DuplicateAddress):
+    with pytest.raises(ClientClash):
         store.update_client(dataclasses.replace(raj, name="Raj",
                                                 emails=("margaret@hale.example",)))
     assert store.clients() == [margaret, raj]

@@ -3,15 +3,11 @@ said are not clients."""
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-from collections.abc import Iterator
 
 from heard.domain.clients import Client, normalize_phone
 from heard.domain.ids import ClientId
 from heard.engine.context import EngineContext
-from heard.errors import ClientClash
-from heard.store import DuplicateAddress
 
 
 class ClientsService:
@@ -25,16 +21,13 @@ class ClientsService:
         return dataclasses.replace(client, phones=phones)
 
     def add(self, client: Client) -> Client:
-        with _clashes():
-            added = self._ctx.store.add_client(self._normalized(client),
-                                               self._ctx.clock.now())
+        added = self._ctx.store.add_client(self._normalized(client), self._ctx.clock.now())
         self._start_reports(added)
         self._ctx.events.changed()
         return added
 
     def update(self, client: Client) -> Client:
-        with _clashes():
-            updated = self._ctx.store.update_client(self._normalized(client))
+        updated = self._ctx.store.update_client(self._normalized(client))
         self._start_reports(updated)
         self._ctx.events.changed()
         return updated
@@ -66,12 +59,3 @@ class ClientsService:
         removed = self._ctx.store.remove_not_client(value.strip().lower())
         self._ctx.events.changed()
         return removed
-
-
-@contextlib.contextmanager
-def _clashes() -> Iterator[None]:
-    """The store's word for an address someone else has, as the engine's."""
-    try:
-        yield
-    except DuplicateAddress as exc:
-        raise ClientClash(exc.kind, exc.value, exc.owner) from exc

@@ -40,7 +40,7 @@ from PySide6.QtWidgets import (
 
 from heard.domain.clients import ASSISTANT_PREFERENCE, DEFAULT_TIER, Channel, Client
 from heard.domain.ids import ClientId
-from heard.errors import EngineError, HeardError
+from heard.errors import ClientClash, EngineError, HeardError
 from heard.setup.clients_import import (
     ImportReport,
     ImportResult,
@@ -63,7 +63,7 @@ DETAIL = ("brief", "normal", "detailed")              # preferences["detail"]
 STATUS_REPORTS = ("none", "weekly", "monthly", "quarterly")   # preferences["status_reports"]
 CHANNELS = (("Email", Channel.EMAIL), ("Call", Channel.CALL))
 # What the engine refuses in plain words (an address that belongs to someone else, ...).
-REFUSED = (EngineError,)
+REFUSED = (ClientClash, EngineError)
 
 
 def words(exc: BaseException) -> str:

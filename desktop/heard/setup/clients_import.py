@@ -673,7 +673,7 @@ class ImportReport:
 def import_clients(result: ImportResult, add: Callable[[Client], Client],
                    refused: tuple[type[Exception], ...]) -> ImportReport:
     """Add every entry through `add` (the engine's add_client). An entry `add` refuses with
-    one of the `refused` errors (the store's DuplicateAddress: an address that already
+    one of the `refused` errors (ClientClash: an address that already
     belongs to a client) is reported as clashing, under the client's name; any other error
     stops the import and is raised, with what was added so far kept."""
     report = ImportReport(skipped=list(result.skipped), clashing=list(result.clashing),

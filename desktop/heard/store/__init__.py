@@ -1,3 +1,3 @@
-from heard.store.db import DuplicateAddress, Store, StoreError
+from heard.store.db import Store, StoreError
 
-__all__ = ["DuplicateAddress", "Store", "StoreError"]
+__all__ = ["Store", "StoreError"]

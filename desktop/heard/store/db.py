@@ -18,19 +18,13 @@ from heard.domain.ids import ClientId, InquiryId, PromiseId
 from heard.domain.inquiries import Inquiry, InquiryState
 from heard.domain.outbox import OutboxItem, OutboxKind, OutboxState
 from heard.domain.promises import Promise
+from heard.errors import ClientClash
 from heard.store import migrations
 
 
 class StoreError(RuntimeError):
     pass
 
-
-class DuplicateAddress(StoreError):
-    def __init__(self, kind: str, value: str, owner: str) -> None:
-        super().__init__(f"{kind} {value} already belongs to client {owner!r}")
-        self.kind = kind
-        self.value = value
-        self.owner = owner
 
 if TYPE_CHECKING:
     from heard.domain.statistics import TimelineRow
@@ -177,7 +171,7 @@ class Store:
                     " WHERE a.kind=? AND a.value=? AND a.client_id != ?", (kind, value, cid)
                 ).fetchone()
                 if row:
-                    raise DuplicateAddress(kind, value, row[0])
+                    raise ClientClash(kind, value, row[0])
                 conn.execute(
                     "INSERT OR IGNORE INTO client_addresses (client_id, kind, value)"
                     " VALUES (?, ?, ?)", (cid, kind, value),
