@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 from typing import Any, ParamSpec
 
@@ -88,16 +88,23 @@ def _read_password(args: argparse.Namespace, what: str) -> str:
     return password
 
 
+def _given(args: argparse.Namespace, keys: Mapping[str, str],
+           paths: Collection[str] = ()) -> dict[str, Any]:
+    """The options the user gave (`keys`: heard.toml key -> option), files made absolute."""
+    entry: dict[str, Any] = {}
+    for key, option in keys.items():
+        value = getattr(args, option)
+        if value:
+            entry[key] = str(Path(value).expanduser().absolute()) if key in paths else value
+    return entry
+
+
 def _smtp_entry(args: argparse.Namespace) -> dict[str, Any]:
     if not args.smtp_host:
         return {}
     entry: dict[str, Any] = {"smtp_host": args.smtp_host, "smtp_security": args.smtp_security}
-    if args.smtp_port:
-        entry["smtp_port"] = args.smtp_port
-    if args.smtp_username:
-        entry["smtp_username"] = args.smtp_username
-    if args.smtp_ca_file:
-        entry["smtp_ca_file"] = str(Path(args.smtp_ca_file).expanduser().absolute())
+    entry.update(_given(args, {"smtp_port": "smtp_port", "smtp_username": "smtp_username",
+                               "smtp_ca_file": "smtp_ca_file"}, paths=("smtp_ca_file",)))
     if args.sent_copy != "append":
         entry["sent_copy"] = args.sent_copy
     return entry
@@ -125,16 +132,9 @@ def _add_imap(args: argparse.Namespace, engine: Engine, name: str) -> int:
         raise UsageError("account add imap needs --username (or --address)")
     entry: dict[str, Any] = {"name": name, "kind": "imap", "host": args.host,
                              "security": args.security, "username": username}
-    if args.port:
-        entry["port"] = args.port
-    if args.folder:
-        entry["folders"] = args.folder
-    if args.sent_folder:
-        entry["sent_folder"] = args.sent_folder
-    if args.ca_file:
-        entry["ca_file"] = str(Path(args.ca_file).expanduser().absolute())
-    if args.address:
-        entry["address"] = args.address
+    entry.update(_given(args, {"port": "port", "folders": "folder",
+                               "sent_folder": "sent_folder", "ca_file": "ca_file",
+                               "address": "address"}, paths=("ca_file",)))
     entry.update(_smtp_entry(args))
     # the same checks as at load time, before anything is asked or written
     account = setup.parse_account(entry, engine.profile.config)
@@ -162,9 +162,8 @@ def _add_imap(args: argparse.Namespace, engine: Engine, name: str) -> int:
 
 
 def _add_subscription(args: argparse.Namespace, engine: Engine, name: str) -> int:
-    entry: dict[str, Any] = {"name": name, "kind": "url", "url": args.path}
-    if args.ca_file:
-        entry["ca_file"] = str(Path(args.ca_file).expanduser().absolute())
+    entry: dict[str, Any] = {"name": name, "kind": "url", "url": args.path,
+                             **_given(args, {"ca_file": "ca_file"}, paths=("ca_file",))}
     calendar = setup.parse_calendar(entry, engine.profile.config)
     try:
         setup.try_calendar(calendar, engine.settings.zone, engine.clock.now())
@@ -184,9 +183,8 @@ def _add_caldav(args: argparse.Namespace, engine: Engine, name: str) -> int:
     if not username:
         raise UsageError("account add caldav needs --username")
     entry: dict[str, Any] = {"name": name, "kind": "caldav", "url": url,
-                             "username": username}
-    if args.ca_file:
-        entry["ca_file"] = str(Path(args.ca_file).expanduser().absolute())
+                             "username": username,
+                             **_given(args, {"ca_file": "ca_file"}, paths=("ca_file",))}
     calendar = setup.parse_calendar(entry, engine.profile.config)
     password = _read_password(args, f"{username} at {calendar.url}")
     setup.store_password(name, calendar.keyring_name, password)
@@ -253,13 +251,10 @@ def _account(args: argparse.Namespace, engine: Engine) -> int:
         if args.kind == "maildir":
             for folder in filter(None, (path, args.sent)):
                 setup.check_folder(Path(folder))
-            entry = {"name": name, "kind": "maildir", "inbox": str(path)}
-            for key in ("sent", "outbox"):
-                if getattr(args, key):
-                    entry[key] = str(Path(getattr(args, key)).expanduser().absolute())
-            if args.address:
-                entry["address"] = args.address
-            entry.update(_smtp_entry(args))
+            entry = {"name": name, "kind": "maildir", "inbox": str(path),
+                     **_given(args, {"sent": "sent", "outbox": "outbox", "address": "address"},
+                              paths=("sent", "outbox")),
+                     **_smtp_entry(args)}
             setup.save_entry(engine.profile.config, "accounts", entry)
         else:
             if not path.exists():

@@ -31,6 +31,19 @@ def _find_client(engine: Engine, key: str) -> Client:
     return found[0]
 
 
+def _with_args(client: Client, args: argparse.Namespace) -> Client:
+    """The client with what the command line gives (what it leaves out stays)."""
+    return Client(
+        id=client.id, name=args.name or client.name,
+        emails=tuple(args.email) or client.emails,
+        domains=tuple(args.domain) or client.domains, phones=tuple(args.phone) or client.phones,
+        preferred_name=client.preferred_name if args.preferred_name is None
+        else (args.preferred_name or None),
+        tier=args.tier or client.tier,
+        channel=Channel(args.channel) if args.channel else client.channel,
+        preferences=_preferences(client.preferences, args))
+
+
 def _preferences(preferences: Any, args: argparse.Namespace) -> dict[str, str]:
     """The client's preferences with the ones given on the command line changed."""
     result = dict(preferences)
@@ -78,33 +91,16 @@ def cmd_clients(args: argparse.Namespace, engine: Engine) -> int:
             for value, kind in not_clients:
                 print(f"  {kind:<8} {value}")
         return 0
-    if args.action == "add":
-        client = engine.add_client(Client(
-            name=args.name, emails=tuple(args.email), domains=tuple(args.domain),
-            phones=tuple(args.phone), preferred_name=args.preferred_name, tier=args.tier,
-            channel=Channel(args.channel),
-            preferences=_preferences({}, args)))
+    if args.action in ("add", "edit"):
+        if args.action == "add":
+            client = engine.add_client(_with_args(Client(name=args.name), args))
+        else:
+            client = engine.update_client(_with_args(_find_client(engine, args.client), args))
         if args.json:
             dump(client_json(client))
         else:
-            print(f"Added client #{client.id} {client.name}.")
-        return 0
-    if args.action == "edit":
-        old = _find_client(engine, args.client)
-        client = Client(
-            id=old.id, name=args.name or old.name,
-            emails=tuple(args.email) or old.emails, domains=tuple(args.domain) or old.domains,
-            phones=tuple(args.phone) or old.phones,
-            preferred_name=old.preferred_name if args.preferred_name is None
-            else (args.preferred_name or None),
-            tier=args.tier or old.tier,
-            channel=Channel(args.channel) if args.channel else old.channel,
-            preferences=_preferences(old.preferences, args))
-        client = engine.update_client(client)
-        if args.json:
-            dump(client_json(client))
-        else:
-            print(f"Updated client #{client.id} {client.name}.")
+            print(f"{'Added' if args.action == 'add' else 'Updated'} client #{client.id}"
+                  f" {client.name}.")
         return 0
     if args.action == "remove":
         client = _find_client(engine, args.client)

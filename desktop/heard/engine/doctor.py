@@ -12,18 +12,12 @@ import stat
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
-from enum import StrEnum
 
 from heard.config import ImapAccount
+from heard.domain.checks import Verdict as Verdict
 from heard.domain.outbox import OutboxState
 from heard.engine import DeviceMode, Engine
 from heard.system import autostart
-
-
-class Verdict(StrEnum):
-    OK = "ok"
-    WARN = "warn"
-    FAIL = "fail"
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from heard import config
 from heard.config import Account, CalendarSource, ImapAccount, MaildirAccount, Settings
@@ -546,20 +546,16 @@ class Engine:
         computed when that is over), automatic acknowledgements, and remote calendars asked
         for changes when due (every few minutes, and as meetings start and end). The tray
         calls this on a timer; each part's failure is logged and the others still run."""
-        outbox, alerts, sent, changed = SyncReport(), [], [], False
-        for name, step in (("outbox", lambda: self._flush_outbox(outbox)),
-                           ("warnings", lambda: alerts.extend(
-                               [] if hold_alerts else self.alerts())),
-                           ("autopilot", lambda: sent.extend(self.autopilot())),
-                           ("calendars", lambda: self.calendar.refresh())):
-            try:
-                result = step()
-                changed = changed or (name == "calendars" and bool(result))
-            except Exception as exc:
-                log.warning("%s: %s", name, exc)
-                if name == "outbox":
-                    self._ctx.events.error(f"could not send: {exc}")
-        return Ticked(outbox, alerts, sent, changed)
+        outbox = SyncReport()
+        try:
+            self._flush_outbox(outbox)
+        except Exception as exc:   # said: a reply the client has not received
+            log.warning("outbox: %s", exc)
+            self._ctx.events.error(f"could not send: {exc}")
+        none: list[tuple[str, str]] = []
+        alerts = none if hold_alerts else _logged("warnings", self.alerts, none)
+        return Ticked(outbox, alerts, _logged("autopilot", self.autopilot, []),
+                      _logged("calendars", self.calendar.refresh, False))
 
     def alerts(self) -> list[tuple[str, str]]:
         return self._reminders.alerts()
@@ -587,6 +583,18 @@ class Engine:
     def stats(self, since: datetime, until: datetime, group_by: str = "all",
               prospects: bool | None = None) -> list[Summary]:
         return self._statistics.stats(since, until, group_by, prospects)
+
+
+T = TypeVar("T")
+
+
+def _logged(what: str, work: Callable[[], T], otherwise: T) -> T:
+    """One part of the timed work: its failure is logged and the other parts still run."""
+    try:
+        return work()
+    except Exception as exc:
+        log.warning("%s: %s", what, exc)
+        return otherwise
 
 
 def _with_holidays(settings: Settings) -> Settings:

@@ -82,21 +82,19 @@ class Reminders:
                                      for d in late]
                                   + [f"assigned:{a.inquiry_id}:{a.due.isoformat()}"
                                      for a in mine_late], now)
-        toasts = [(t.title, t.text) for t in group(found, now, settings.zone)]
-        for delegation in late:
-            inquiry = ctx.store.inquiry(delegation.inquiry_id)
-            client = clients.get(inquiry.client_id) if inquiry else None
-            toasts.append((f"{delegation.assistant} has not taken it up",
-                           f"{client.name if client else 'A client'}'s message was due to be"
-                           f" taken up by {format_time(delegation.due, settings.zone, now)};"
-                           " check with them, or answer it yourself"))
-        for assignment in mine_late:
-            inquiry = ctx.store.inquiry(assignment.inquiry_id)
-            client = clients.get(inquiry.client_id) if inquiry else None
-            toasts.append((f"Due: {client.name if client else 'a client'}",
-                           f"handed to you by {assignment.by!r}, due"
-                           f" {format_time(assignment.due, settings.zone, now)}"
-                           + (f": {assignment.note}" if assignment.note else "")))
+        def client_of(inquiry_id: InquiryId) -> Client | None:
+            inquiry = ctx.store.inquiry(inquiry_id)
+            return clients.get(inquiry.client_id) if inquiry else None
+
+        zone = settings.zone
+        toasts = [(t.title, t.text) for t in group(found, now, zone)]
+        toasts += [(f"{d.assistant} has not taken it up",
+                    f"{getattr(client_of(d.inquiry_id), 'name', 'A client')}'s message was"
+                    f" due to be taken up by {format_time(d.due, zone, now)}; check with"
+                    " them, or answer it yourself") for d in late]
+        toasts += [(f"Due: {getattr(client_of(a.inquiry_id), 'name', 'a client')}",
+                    f"handed to you by {a.by!r}, due {format_time(a.due, zone, now)}"
+                    + (f": {a.note}" if a.note else "")) for a in mine_late]
         if reports:
             names = [c.display_name for c, _ in reports]
             toasts.append(("Status report due" if len(names) == 1 else

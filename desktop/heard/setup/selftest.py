@@ -25,11 +25,11 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 from pathlib import Path
 from typing import IO
 
 from heard import __version__
+from heard.domain.checks import Verdict
 
 #: The libraries Heard loads only when a mail or calendar account needs them: the tray
 #: must come up without them (they cost ~0.3 s), in a venv and in a frozen bundle alike.
@@ -47,12 +47,6 @@ PLATFORM_KEYRING = {
     "win32": ("keyring.backends.Windows", ("win32ctypes.pywin32.win32cred",)),
     "darwin": ("keyring.backends.macOS", ("keyring.backends.macOS.api",)),
 }
-
-
-class Verdict(StrEnum):
-    OK = "ok"
-    WARN = "warn"
-    FAIL = "fail"
 
 
 @dataclass(frozen=True)
