@@ -17,8 +17,9 @@ from pytestqt.qtbot import QtBot
 from heard import config, launcher
 from heard.config import ImapAccount
 from heard.engine import Engine
-from heard.gui.app import HeardApp, run_tray
 from heard.gui.first_run import UNKNOWN, FirstRunWizard
+from heard.gui.launch import run_tray
+from heard.gui.tray import HeardApp
 from heard.system import log as heard_log
 from heard.system import secrets
 from heard.system.paths import Profile
@@ -243,9 +244,9 @@ def test_heard_shows_the_wizard_only_when_there_are_no_settings_and_never_in_the
         calls.append(kwargs)
         return 0
 
-    import heard.gui.app
+    import heard.gui.launch
 
-    monkeypatch.setattr(heard.gui.app, "run_tray", fake_run_tray)
+    monkeypatch.setattr(heard.gui.launch, "run_tray", fake_run_tray)
     request.addfinalizer(_drop_log_handlers)      # the launcher sets up logging
     profile = tmp_path / "profile"
     assert launcher.main(["--profile", str(profile)]) == 0

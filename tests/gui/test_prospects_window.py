@@ -8,7 +8,7 @@ from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
 from heard.engine import Engine
-from heard.gui.app import HeardApp, tooltip_text
+from heard.gui.tray import HeardApp, tooltip_text
 from tests.conftest import NOW
 from tests.gui.test_tray_app import app, wait_status  # noqa: F401  (the app fixture)
 from tests.support.mail import MailFolders, drop, message
@@ -88,7 +88,7 @@ def test_a_call_logged_from_the_tray_menu_waits_like_mail(
     assert sofia.id is not None
     engine.update_client(sofia.__class__(**{**sofia.__dict__, "phones": ("+46 8 123 456 78",)}))
     app.log_call()
-    dialog = app._call_dialog
+    dialog = app.actions._call_dialog
     assert dialog is not None
     qtbot.keyClicks(dialog.who, "+46 8 123 456 78")  # type: ignore[attr-defined]
     qtbot.keyClicks(dialog.note, "about the contract")  # type: ignore[attr-defined]

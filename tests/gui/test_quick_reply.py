@@ -22,9 +22,9 @@ from heard.domain.inquiries import InquiryState
 from heard.domain.outbox import OutboxState
 from heard.engine import Engine
 from heard.errors import NotWaiting
-from heard.gui.app import HeardApp, tooltip_text
 from heard.gui.delegate_dialog import DelegateDialog
 from heard.gui.quick_reply import QuickReplyWindow, time_left
+from heard.gui.tray import HeardApp, tooltip_text
 from tests.conftest import NOW
 from tests.gui.test_tray_app import app, wait_status  # noqa: F401  (the app fixture)
 from tests.support.mail import MailFolders, drop, message
@@ -211,9 +211,9 @@ def test_delegating_with_the_dialog_forwards_to_the_assistant(
     assert "Ctrl+G" in window.delegate_button.toolTip()
 
     qtbot.keyClick(window.list, Qt.Key.Key_G, CTRL)
-    qtbot.waitUntil(lambda: app._delegate_dialog is not None
-                    and app._delegate_dialog.isVisible(), timeout=5000)
-    dialog = app._delegate_dialog
+    qtbot.waitUntil(lambda: app.actions._delegate_dialog is not None
+                    and app.actions._delegate_dialog.isVisible(), timeout=5000)
+    dialog = app.actions._delegate_dialog
     assert isinstance(dialog, DelegateDialog)
     assert dialog.assistant.currentText() == f"Sam Reed <{SAM}>"
     assert dialog.tell.isEnabled() and dialog.tell.isChecked()
@@ -250,7 +250,7 @@ def test_delegate_is_off_until_an_assistant_is_set_up(
     with qtbot.waitSignal(ctrl_g.activated, timeout=5000), \
             qtbot.assertNotEmitted(window.delegate_requested):
         qtbot.keyClick(window.list, Qt.Key.Key_G, CTRL)
-    assert app._delegate_dialog is None
+    assert app.actions._delegate_dialog is None
 
 
 def test_a_client_who_wants_no_assistant_is_not_told_and_escape_cancels(
@@ -265,9 +265,9 @@ def test_a_client_who_wants_no_assistant_is_not_told_and_escape_cancels(
     window = _open(qtbot, app)
     qtbot.waitUntil(window.delegate_button.isEnabled, timeout=5000)
     qtbot.keyClick(window.list, Qt.Key.Key_G, CTRL)
-    qtbot.waitUntil(lambda: app._delegate_dialog is not None
-                    and app._delegate_dialog.isVisible(), timeout=5000)
-    dialog = app._delegate_dialog
+    qtbot.waitUntil(lambda: app.actions._delegate_dialog is not None
+                    and app.actions._delegate_dialog.isVisible(), timeout=5000)
+    dialog = app.actions._delegate_dialog
     assert isinstance(dialog, DelegateDialog)
     assert not dialog.tell.isEnabled() and not dialog.tell.isChecked()
     assert "preference says no assistant" in dialog.tell.toolTip()
@@ -299,7 +299,7 @@ def test_dismiss_with_delete_and_undo_with_ctrl_z(
     # dismissed must not hide what the user just did.
     dismissed = engine.store.inquiry(raj)
     assert dismissed is not None
-    app._preview_failed(raj, NotWaiting(dismissed))
+    app.actions._preview_failed(raj, NotWaiting(dismissed))
     assert "Dismissed Rajesh's message" in window.message.text()
     assert window.undo_button.isEnabled()
     assert mail.outbox_messages() == []
@@ -424,7 +424,7 @@ def test_clicking_a_toast_opens_the_window_on_that_client(
     wait_status(qtbot, app, 1)
     raj = _waiting(engine, mail, RAJ, "Drawings", 1)
     wait_status(qtbot, app, 2)
-    qtbot.waitUntil(lambda: app._toast_target == raj, timeout=5000)
+    qtbot.waitUntil(lambda: app.toaster.last_target == raj, timeout=5000)
     assert not app.window.isVisible()
 
     app.tray.messageClicked.emit()

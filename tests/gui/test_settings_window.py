@@ -37,10 +37,10 @@ from heard.config.templates import load_templates
 from heard.domain.clients import Channel
 from heard.domain.clock import Counting
 from heard.engine import Engine
-from heard.gui.app import HeardApp
 from heard.gui.ops import Ops
 from heard.gui.settings_accounts import CalendarDialog, MailAccountDialog
 from heard.gui.settings_window import BAD, SettingsWindow
+from heard.gui.tray import HeardApp
 from heard.setup import accounts as setup_accounts
 from heard.system import log as heard_log
 from heard.system import secrets

@@ -8,8 +8,8 @@ from pytestqt.qtbot import QtBot
 
 from heard.domain.clock import FixedClock
 from heard.engine import Engine
-from heard.gui.app import HeardApp
 from heard.gui.stats_window import GOOD, LATE, stats_for_window
+from heard.gui.tray import HeardApp
 from tests.conftest import NOW
 from tests.gui.test_badge import share
 from tests.gui.test_tray_app import app  # noqa: F401  (the app fixture)

@@ -19,8 +19,8 @@ from heard.config import ConfigFile
 from heard.domain.clock import FixedClock
 from heard.domain.toasts import Snooze
 from heard.engine import Engine
-from heard.gui.app import HeardApp
 from heard.gui.notify import Note, Notifier
+from heard.gui.tray import HeardApp
 from tests.conftest import NOW
 from tests.gui.test_tray_app import wait_status
 from tests.support.mail import MailFolders, drop, message
@@ -109,7 +109,7 @@ def settle(qtbot: QtBot, heard: HeardApp) -> None:
     plan is running or queued."""
     def quiet() -> bool:
         QApplication.processEvents()
-        return not heard.ops._live and not heard._planning and heard._plan_next is None
+        return not heard.ops._live and heard.toaster.idle
 
     qtbot.waitUntil(quiet, timeout=5000)
 

@@ -14,7 +14,7 @@ from heard.domain.outbox import OutboxState
 from heard.domain.urgency import Urgency
 from heard.engine import Engine, Status
 from heard.gui import badge
-from heard.gui.app import HeardApp
+from heard.gui.tray import HeardApp
 from tests.conftest import NOW
 from tests.gui.test_badge import share
 from tests.support.mail import MailFolders, drop, message
@@ -100,7 +100,7 @@ def test_acknowledging_from_the_window_lowers_the_count_and_writes_the_reply(
     assert reply["To"].addresses[0].addr_spec == "margaret@hale.example"
 
 
-@pytest.mark.expect_log_errors(r"heard\.gui\.app: not sent yet: cannot write to the outbox")
+@pytest.mark.expect_log_errors(r"heard\.gui\.tray: not sent yet: cannot write to the outbox")
 def test_a_failed_acknowledgement_is_shown_not_swallowed(
     qtbot: QtBot, app: HeardApp, engine: Engine, mail: MailFolders
 ) -> None:

@@ -1,17 +1,24 @@
 """Starting the desktop app: the tray on a profile (the first-run wizard first when it has
 no settings yet), the demo, or the installation self-test; a failure to start is said on
-screen too, since a tray app started at login has no terminal to print to."""
+screen too, since a tray app started at login has no terminal to print to.
+
+Qt is imported inside the functions that need it: the self-test, started from here too,
+reports a build that lost PySide6 as a failed check rather than a traceback.
+"""
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
+import signal
 import sys
+import time
 from pathlib import Path
 
 from heard.config import ConfigError
 from heard.domain.templates import TemplateError
-from heard.engine import Engine
+from heard.engine import Engine, Status
 from heard.errors import HeardError
 from heard.system import log as heard_log
 from heard.system.paths import Profile
@@ -37,8 +44,6 @@ def main(args: argparse.Namespace) -> int:
 
 
 def tray(args: argparse.Namespace) -> int:
-    from heard.gui import app  # Qt is loaded only here
-
     profile = Profile.locate(args.profile)
     heard_log.setup(profile.log, args.verbose)
     engine = Engine.open(profile)
@@ -46,7 +51,7 @@ def tray(args: argparse.Namespace) -> int:
         # No settings file yet: the first-run wizard comes before the tray (never in the
         # demo, which has its own profile, nor when only measuring the start-up).
         first_run = not engine.profile.config.exists() and not args.exit_when_shown
-        return app.run_tray(engine, exit_when_shown=args.exit_when_shown, first_run=first_run)
+        return run_tray(engine, exit_when_shown=args.exit_when_shown, first_run=first_run)
     finally:
         engine.close()
 
@@ -61,11 +66,9 @@ def demo(args: argparse.Namespace) -> int:
     generator = None if args.no_generator else DemoGenerator(profile, engine.store)
     try:
         engine.sync()
-        from heard.gui import app
-
         if generator:
             generator.start()
-        return app.run_tray(engine, exit_when_shown=args.exit_when_shown)
+        return run_tray(engine, exit_when_shown=args.exit_when_shown)
     finally:
         if generator:
             generator.stop()
@@ -75,7 +78,101 @@ def demo(args: argparse.Namespace) -> int:
 def _fail(message: str) -> int:
     print(f"heard: {message}", file=sys.stderr)
     log.debug("the desktop app could not start", exc_info=True)
-    from heard.gui.app import show_fatal
-
     show_fatal(message)
     return 1
+
+
+def show_fatal(text: str) -> None:
+    """Heard cannot start: say why on screen, since a tray app started at login has no
+    terminal to print to."""
+    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+            or sys.platform in ("win32", "darwin")):
+        return
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication)
+    QMessageBox.critical(None, "Heard cannot start", text)
+
+
+def run_tray(engine: Engine, exit_when_shown: bool = False, first_run: bool = False) -> int:
+    """The tray app until Quit. `first_run`: the set-up wizard comes first (a profile with
+    no settings yet); whether or not it is finished, the tray icon follows."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtGui import QIcon
+    from PySide6.QtWidgets import QApplication
+
+    from heard.gui import badge, single_instance
+    from heard.gui.tray import HeardApp
+    from heard.system.instance import socket_path
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication)
+    app.setApplicationName("Heard")
+    app.setDesktopFileName("heard")
+    app.setQuitOnLastWindowClosed(False)
+    app.setWindowIcon(QIcon(badge.icon(0, None)))
+
+    name = socket_path(engine.profile)
+    if single_instance.hand_over(name):
+        print("Heard is already running; its window is shown.", file=sys.stderr)
+        return 0
+    listener = single_instance.Listener(name)
+    not_listening = listener.listen()
+    if first_run:
+        from heard.gui.first_run import run_first_run
+
+        if not run_first_run(engine):
+            log.info("first run: the set-up was left; the defaults apply until it is done")
+
+    from heard.system import autostart
+
+    autostart.apply(engine.settings.desktop.start_at_login)   # the setting is the truth
+    heard = HeardApp(engine, send_delay_ms=int(
+        engine.settings.replies.undo_delay.total_seconds() * 1000))
+    listener.show_requested.connect(lambda: heard.open_window())
+    listener.refresh_requested.connect(heard.refresh)
+    if not_listening is not None:
+        heard.show_error(not_listening)
+
+    def announce(status: Status, attempt: int = 0) -> None:
+        geometry = heard.tray.geometry()
+        # XEmbed trays report where the icon sits; StatusNotifierItem hosts never do, so
+        # after two seconds the icon is taken as shown.
+        if heard.tray_available and geometry.isEmpty() and attempt < 100:
+            QTimer.singleShot(20, lambda: announce(status, attempt + 1))
+            return
+        log.info("tray: shown with count %d at %d,%d size %dx%d", status.count, geometry.x(),
+                 geometry.y(), geometry.width(), geometry.height())
+        if exit_when_shown:
+            print(f"shown {_seconds_since_start():.3f}", flush=True)
+            QTimer.singleShot(0, heard.quit)
+
+    def first_status(status: Status) -> None:
+        heard.status_applied.disconnect(first_status)
+        announce(status)
+
+    heard.status_applied.connect(first_status)
+    # Ctrl-C in a terminal and SIGTERM from a session manager quit cleanly. Python runs
+    # signal handlers only between bytecodes, so a timer lets it in twice a second.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: QTimer.singleShot(0, heard.quit))
+    wake = QTimer(heard)
+    wake.start(500)
+    wake.timeout.connect(lambda: None)
+    heard.start()
+    code = app.exec()
+    listener.close()
+    heard.dispose()
+    return int(code)
+
+
+def _seconds_since_start() -> float:
+    """Since the process began (interpreter start-up included), for --exit-when-shown."""
+    try:
+        stat = Path("/proc/self/stat").read_text(encoding="ascii")
+        start_ticks = int(stat.rsplit(")", 1)[1].split()[19])
+        uptime = float(Path("/proc/uptime").read_text(encoding="ascii").split()[0])
+        return uptime - start_ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return time.process_time()

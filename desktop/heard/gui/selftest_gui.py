@@ -40,7 +40,7 @@ def check_startup_imports() -> str:
     """The modules that start the tray, loaded as `heard` loads them, must not pull in the
     libraries only an account needs (they cost ~0.3 s of start-up)."""
     before = set(selftest.heavy_modules_loaded())
-    for name in ("heard.engine", "heard.gui.app", "heard.gui.badge"):
+    for name in ("heard.engine", "heard.gui.launch", "heard.gui.tray", "heard.gui.badge"):
         importlib.import_module(name)
     extra = sorted(set(selftest.heavy_modules_loaded()) - before)
     if extra:

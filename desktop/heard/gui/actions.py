@@ -1,0 +1,383 @@
+"""What the quick-reply window's actions and the toasts' actions do: acknowledge (held for
+Undo first), take a held acknowledgement back, delegate, dismiss and undismiss, mark
+answered, decide about a new person, preview a reply, log a call.
+
+Each runs its engine call off the GUI thread through Ops and says how it went in the window
+(and, when it was chosen on a toast, in a toast). What it needs from the app is passed in:
+the window (made on first use), the status on screen, the undo stack and the toaster; what
+the app must do in turn (read the status again, open the window, show a problem) it asks
+for with a signal.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import QWidget
+
+from heard.domain.ids import InquiryId
+from heard.domain.templates import format_time
+from heard.engine import Decision, Delivery, Engine, Status
+from heard.gui.ops import Ops
+from heard.gui.toaster import Toaster, ToastRef, UndoRef
+from heard.gui.undo import Undoable, UndoStack
+
+if TYPE_CHECKING:
+    from heard.engine.results import AckResult, DelegateResult
+    from heard.gui.quick_reply import AckRequest, QuickReplyWindow
+
+log = logging.getLogger(__name__)
+
+NO_ASSISTANT = ("Add an assistant in the settings to delegate (heard.toml: [assistant]"
+                " name and address)")
+
+
+class Actions(QObject):
+    """The actions of the quick-reply window and of the toasts, on one engine."""
+
+    acknowledged = Signal(object)     # AckResult: an acknowledgement was sent or settled
+    status_wanted = Signal()          # the store changed: the status on screen is old
+    open_requested = Signal(object)   # open the window (on this inquiry id, or None)
+    failed = Signal(str)              # a failure with no place of its own, in words
+
+    def __init__(self, engine: Engine, ops: Ops, undo: UndoStack, toaster: Toaster, *,
+                 window: Callable[[], QuickReplyWindow],
+                 made_window: Callable[[], QuickReplyWindow | None],
+                 status: Callable[[], Status | None], send_delay_ms: int = 0,
+                 parent: QObject | None = None) -> None:
+        """`window`: the quick-reply window, made if need be; `made_window`: it, only if
+        it is made already; `status`: the status on screen. `send_delay_ms`: how long an
+        acknowledgement waits for Undo when the window (which has its own) is not made."""
+        super().__init__(parent)
+        self.engine = engine
+        self.ops = ops
+        self.undo = undo
+        self.toaster = toaster
+        self._window = window
+        self._made_window = made_window
+        self._status = status
+        self.send_delay_ms = send_delay_ms
+        self._toast_acks: dict[str, str] = {}   # Message-ID -> name, acknowledged from a toast
+        self._delegate_dialog: QWidget | None = None
+        self._call_dialog: QWidget | None = None
+
+    @property
+    def zone(self) -> Any:
+        return self.engine.settings.zone  # settings may be reloaded while running
+
+    def _name_of(self, inquiry_id: int) -> str:
+        """The client's preferred name, from the status on screen."""
+        status = self._status()
+        for item in status.waiting if status is not None else ():
+            if item.inquiry.id == inquiry_id:
+                return item.client.display_name
+        return "the client"
+
+    # an action chosen on a toast
+
+    def toast_action(self, ref: object, key: str) -> None:
+        """The same as in the window, with the same safety (an acknowledgement waits for
+        Undo before it goes out)."""
+        if isinstance(ref, UndoRef):
+            if key == "undo" and ref.entry in self.undo:
+                ref.entry.take_back()
+            elif key == "default":
+                self.open_requested.emit(None)
+            return
+        target = ref if isinstance(ref, ToastRef) else ToastRef()
+        inquiry_id = target.inquiry_id
+        if key in ("ack", "client", "not-a-client"):
+            self.toaster.withdraw_arrival(ref)
+        if key == "ack" and inquiry_id is not None:
+            from heard.gui.quick_reply import AckRequest
+
+            self.acknowledge(AckRequest(inquiry_id), from_toast=True)
+        elif key in ("client", "not-a-client") and inquiry_id is not None:
+            self.decide(inquiry_id, key, from_toast=True)
+        elif key in ("open", "default"):
+            first = inquiry_id if inquiry_id is not None else next(iter(target.inquiries),
+                                                                   None)
+            self.open_requested.emit(first)
+
+    def _tell_sent(self, slot: str, result: AckResult, name: str) -> None:
+        if result.sent:
+            self.toaster.tell(slot, f"Sent: acknowledgement to {name}", "A reply is promised"
+                              f" by {result.reply_by.astimezone(self.zone):%H:%M}.",
+                              timeout_ms=5000)
+        else:   # failed, unsure, cancelled or still to be retried: as the window says it
+            self.toaster.tell(slot, self._window().message.text())
+
+    # acknowledge, and hold it for Undo
+
+    def acknowledge(self, request: AckRequest | int, from_toast: bool = False) -> None:
+        """Acknowledge with the template (and the user's own text, if they changed it).
+        From the window or a toast it waits the send delay for Undo before it goes out; from
+        a toast, toasts say what happens (with Undo while it waits)."""
+        if isinstance(request, int):
+            from heard.gui.quick_reply import AckRequest
+
+            request = AckRequest(request)
+        inquiry_id = request.inquiry_id
+        name = self._name_of(inquiry_id)
+        made = self._made_window()
+        delay_ms = made.send_delay_ms if made is not None else self.send_delay_ms
+
+        def done(result: AckResult) -> None:
+            window = self._window()
+            window.set_busy(False)
+            slot = f"ack:{inquiry_id}"
+            if result.call_back:
+                number = result.call_back.removeprefix("tel:")
+                window.show_message(f"{result.body} ({number}) — you will be reminded.")
+                if from_toast:
+                    self.toaster.tell(slot, f"Call {name} back", f"{result.body} ({number})")
+                self.acknowledged.emit(result)
+            elif delay_ms > 0 and not result.sent and result.state is Delivery.QUEUED:
+                entry = self._hold(result, name, delay_ms)
+                if from_toast:
+                    self._toast_acks[result.message_id] = name
+                    seconds = max(1, round(delay_ms / 1000))
+                    self.toaster.tell(slot, f"Acknowledgement to {name} goes out in"
+                                      f" {seconds} s", result.body, undo=entry,
+                                      timeout_ms=delay_ms + 2000)
+            else:
+                self._report_sent(result)
+                if from_toast:
+                    self._tell_sent(slot, result, name)
+            self.status_wanted.emit()
+
+        def failed(exc: Exception) -> None:
+            window = self._window()
+            window.set_busy(False)
+            window.show_message(f"Not sent: {exc}")
+            if from_toast:
+                self.toaster.tell(f"ack:{inquiry_id}", f"Not sent to {name}", str(exc))
+            self.status_wanted.emit()
+
+        delay = timedelta(milliseconds=delay_ms)
+        self.ops.run(lambda: self.engine.acknowledge(
+            InquiryId(inquiry_id), request.template, subject=request.subject,
+            body=request.body, delay=delay), done, failed)
+
+    def _report_sent(self, result: AckResult) -> None:
+        window = self._window()
+        if result.state is Delivery.FAILED:
+            window.show_message(f"Not sent: {result.error}. The client is waiting again.")
+        elif result.state is Delivery.UNSURE:
+            window.show_message(f"Unsure whether it went out: {result.error}")
+        elif result.state is Delivery.REQUESTED:
+            window.show_message(f"Passed on to your other device: {result.error}.")
+        else:
+            state = "Sent" if result.sent else f"Not sent yet ({result.error}); Heard keeps" \
+                " trying"
+            window.show_message(f"{state}: acknowledgement to {result.to}, promising a reply"
+                                f" by {result.reply_by.astimezone(self.zone):%H:%M}.")
+        self.acknowledged.emit(result)
+
+    def _hold(self, result: AckResult, name: str, delay_ms: int) -> Undoable:
+        """The acknowledgement waits in the outbox; sent when the delay is over, unless Undo
+        comes first. If Heard quits meanwhile, the undo stack sends it (or the next start
+        does)."""
+        entry = self.undo.hold(f"the acknowledgement to {name}",
+                               send=lambda: self._send_held(result),
+                               cancel=lambda: self._cancel_send(result, name), delay_ms=delay_ms)
+        seconds = max(1, round(delay_ms / 1000))
+        self._window().show_message(f"Acknowledgement to {name} will be sent in {seconds} s"
+                                    " — Undo (Ctrl+Z)")
+        return entry
+
+    def _send_held(self, result: AckResult) -> None:
+        self.ops.run(lambda: self._deliver_held(result), self._held_delivered,
+                     lambda exc: self.failed.emit(f"could not send to {result.to}: {exc}"))
+
+    def _deliver_held(self, result: AckResult) -> AckResult:
+        """On a worker: send it, or (if it is no longer held) say what became of it."""
+        outcome = self.engine.send_queued(result.message_id)
+        return replace(result, sent=outcome.out, state=Delivery.of(outcome.state),
+                       error=outcome.error)
+
+    def _held_delivered(self, result: AckResult) -> None:
+        if result.state is Delivery.CANCELLED:
+            self._window().show_message(f"The acknowledgement to {result.to} was cancelled.")
+        else:
+            self._report_sent(result)
+        name = self._toast_acks.pop(result.message_id, None)
+        if name is not None:   # it was acknowledged from a toast: say so there too
+            self._tell_sent(f"ack:{result.inquiry_id}", result, name)
+        self.status_wanted.emit()
+
+    def _cancel_send(self, result: AckResult, name: str) -> None:
+        def done(_item: object) -> None:
+            window = self._window()
+            window.show_message(f"Undone: the acknowledgement to {name} was not sent;"
+                                f" {name} is waiting again.")
+            if self._toast_acks.pop(result.message_id, None) is not None:
+                self.toaster.tell(f"ack:{result.inquiry_id}", window.message.text(),
+                                  timeout_ms=5000)
+            self.status_wanted.emit()
+
+        self.ops.run(lambda: self.engine.cancel_send(result.message_id), done,
+                     lambda exc: self._window().show_message(f"Too late to undo: {exc}"))
+
+    # a new person
+
+    def decide(self, inquiry_id: int, decision: str, from_toast: bool = False) -> None:
+        """Client, prospect or not a client (of a sender, or "not-a-client-domain"), for a
+        new person; undoable from the window (and, from a toast, from the toast that says
+        it was done)."""
+        whole_domain = decision == "not-a-client-domain"
+        decision = decision.removesuffix("-domain")
+
+        def done(result: Decision) -> None:
+            name = result.person.name
+            text = {"client": f"{name} is now a client.",
+                    "prospect": f"{name} stays a prospect.",
+                    "not-a-client": f"Not a client: {result.listed[0] if result.listed else name}"
+                                    " — their mail no longer counts."}[result.kind]
+            self._window().show_message(text)
+            entry = Undoable(text, lambda: self._undo_decision(result, entry))
+            self.undo.push(entry)
+            if from_toast:
+                self.toaster.tell(f"decide:{inquiry_id}", text, undo=entry)
+            self.status_wanted.emit()
+
+        def failed(exc: Exception) -> None:
+            self._window().show_message(f"Not done: {exc}")
+            if from_toast:
+                self.toaster.tell(f"decide:{inquiry_id}", "Not done", str(exc))
+
+        self.ops.run(lambda: self.engine.decide(InquiryId(inquiry_id), decision,
+                                                whole_domain=whole_domain), done, failed)
+
+    def _undo_decision(self, decision: Decision, entry: Undoable) -> None:
+        def done(_result: Decision) -> None:
+            self.undo.drop(entry)
+            self._window().show_message(f"Undone: {decision.person.name} is as before.")
+            self.status_wanted.emit()
+
+        self.ops.run(lambda: self.engine.undo(decision), done,
+                     lambda exc: self._window().show_message(f"Could not undo: {exc}"))
+
+    # dismiss, answered, delegate
+
+    def dismiss(self, inquiry_id: int) -> None:
+        """No reply needed; Ctrl+Z brings it back."""
+        name = self._name_of(inquiry_id)
+
+        def done(_inquiry: object) -> None:
+            entry = Undoable(f"dismissing {name}'s message",
+                             lambda: self._undismiss(inquiry_id, name, entry))
+            self.undo.push(entry)
+            self._window().show_message(f"Dismissed {name}'s message (no reply needed)"
+                                        " — Undo (Ctrl+Z)")
+            self.status_wanted.emit()
+
+        self.ops.run(lambda: self.engine.dismiss(InquiryId(inquiry_id)), done,
+                     lambda exc: self._window().show_message(f"Not dismissed: {exc}"))
+
+    def _undismiss(self, inquiry_id: int, name: str, entry: Undoable) -> None:
+        def done(_inquiry: object) -> None:
+            self.undo.drop(entry)
+            self._window().show_message(f"Undone: {name} is waiting again.")
+            self.status_wanted.emit()
+
+        self.ops.run(lambda: self.engine.undismiss(InquiryId(inquiry_id)), done,
+                     lambda exc: self._window().show_message(f"Could not undo: {exc}"))
+
+    def mark_answered(self, inquiry_id: int) -> None:
+        """They have their answer another way (a call, a meeting)."""
+        name = self._name_of(inquiry_id)
+
+        def done(_inquiry: object) -> None:
+            self._window().show_message(f"Marked answered: {name} has their answer.")
+            self.status_wanted.emit()
+
+        self.ops.run(lambda: self.engine.mark_answered(InquiryId(inquiry_id)), done,
+                     lambda exc: self._window().show_message(f"Not marked answered: {exc}"))
+
+    def delegate(self, inquiry_id: int) -> None:
+        """Ask to whom, with what note and by when; then forward it off the GUI thread."""
+        from heard.gui.delegate_dialog import DelegateDialog
+
+        settings = self.engine.settings
+        window = self._window()
+        if not settings.assistants:
+            window.show_message(NO_ASSISTANT)
+            return
+        entry = window.current_entry() if window.current_id() == inquiry_id else None
+        if entry is None:
+            return
+        now = self.engine.clock.now()
+        dialog = DelegateDialog(entry.client.display_name, entry.inquiry.subject,
+                                settings.assistants, now + settings.delegation.due,
+                                self.zone, tell_client=settings.delegation.tell_client,
+                                assistant_allowed=entry.client.assistant_allowed, now=now,
+                                parent=window)
+        name = entry.client.display_name
+
+        def done(result: DelegateResult) -> None:
+            told = f"; {name} is told {result.assistant.name} will help" \
+                if result.told_client else ""
+            sent = "" if result.sent else f" (not sent yet: {result.error}; Heard keeps trying)"
+            if result.state is Delivery.REQUESTED:
+                self._window().show_message(f"Delegation passed on to your other device:"
+                                            f" {result.error}.")
+                return
+            self._window().show_message(
+                f"Delegated {name}'s message to {result.assistant.name}, due"
+                f" {format_time(result.due, self.zone, now)}{told}.{sent}")
+            self.status_wanted.emit()
+
+        def accepted() -> None:
+            choice = dialog.values()
+            self.ops.run(lambda: self.engine.delegate(
+                InquiryId(inquiry_id), choice.assistant.address, choice.note, choice.due,
+                choice.tell_client), done,
+                lambda exc: self._window().show_message(f"Not delegated: {exc}"))
+
+        dialog.accepted.connect(accepted)
+        dialog.open()
+        self._delegate_dialog = dialog
+
+    # preview, log a call
+
+    def preview(self, inquiry_id: int, template: str = "") -> None:
+        """The reply as it would be sent (a dry run), for the window to show and edit."""
+        self.ops.run(
+            lambda: self.engine.acknowledge(InquiryId(inquiry_id), template or None,
+                                            dry_run=True),
+            lambda result: self._window().show_preview(inquiry_id, result, template),
+            lambda exc: self._preview_failed(inquiry_id, exc),
+        )
+
+    def _preview_failed(self, inquiry_id: int, exc: Exception) -> None:
+        from heard.errors import NotWaiting
+
+        # Dismissed, answered or acknowledged meanwhile (here or on another device): the
+        # preview is moot, and its error must not hide what the user just did.
+        window = self._window()
+        if isinstance(exc, NotWaiting) or inquiry_id != window.current_id():
+            log.info("preview of inquiry %s dropped: %s", inquiry_id, exc)
+            return
+        window.show_message(f"No preview: {exc}")
+
+    def log_call(self) -> None:
+        """Ask who called (a number or a client) and what about; it then waits like mail."""
+        from heard.gui.log_call import LogCallDialog
+
+        dialog = LogCallDialog(self._made_window())
+
+        def accepted() -> None:
+            who, note = dialog.values()
+            self.ops.run(lambda: self.engine.log_call(who, note=note),
+                         lambda _inquiry: self.status_wanted.emit(),
+                         lambda exc: self.failed.emit(f"call not logged: {exc}"))
+
+        dialog.accepted.connect(accepted)
+        dialog.open()
+        self._call_dialog = dialog

@@ -1,0 +1,416 @@
+"""The tray app: the badge, its tooltip and menu, the status on screen, the timer that has
+the engine do what time makes due, and the windows it opens.
+
+HeardApp composes the parts around one engine: the toaster (toasts, pause and snooze), the
+undo stack, the actions of the window and of the toasts, and the quick-reply window, made
+on first use. Each part asks for what it needs from the others with a signal; the wiring is
+here, in `__init__` and `window`.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, QTimer, Signal
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QApplication, QMenu, QSystemTrayIcon, QWidget
+
+from heard.domain.toasts import Snooze
+from heard.engine import Engine, EngineEvent, EventKind, Status
+from heard.gui import badge
+from heard.gui.actions import NO_ASSISTANT, Actions
+from heard.gui.notify import Notifier
+from heard.gui.ops import Ops
+from heard.gui.toaster import Toaster
+from heard.gui.undo import UndoStack
+
+if TYPE_CHECKING:
+    from heard.gui.mini_window import MiniWindow
+    from heard.gui.quick_reply import QuickReplyWindow
+    from heard.gui.stats_window import StatsWindow
+
+log = logging.getLogger(__name__)
+
+# The badge colour moves from "on track" to "due soon" to "overdue" as time passes,
+# with no new mail: re-read the status this often.
+REFRESH_MS = 30_000
+TOOLTIP_NAMES = 3
+
+
+class _Bridge(QObject):
+    """Engine events arrive on worker threads; this turns them into queued Qt signals."""
+
+    engine_event = Signal(object)
+
+
+def tooltip_text(status: Status, zone: Any, prospects_apart: bool = False) -> str:
+    if not status.waiting:
+        lines = ["Heard: nobody is waiting"]
+    else:
+        new = len({i.inquiry.client_id for i in status.waiting if i.client.prospect})
+        clients = status.count - new if prospects_apart else status.count
+        people = "client" if clients == 1 else "clients"
+        lines = [f"Heard: {clients} {people} waiting"]
+        if prospects_apart and new:
+            lines[0] += f", {new} new {'person' if new == 1 else 'people'}"
+        seen: set[int] = set()
+        # Longest waiting first: the tooltip answers "who has waited the longest?"
+        for item in sorted(status.waiting, key=lambda i: i.inquiry.received_at):
+            if item.inquiry.client_id in seen:
+                continue
+            seen.add(item.inquiry.client_id)
+            minutes = int((status.at - item.inquiry.received_at).total_seconds() // 60)
+            lines.append(f"{item.client.display_name}: {minutes} min")
+            if len(seen) == TOOLTIP_NAMES:
+                break
+    handed = [v.assignment.due for v in status.assigned if v.to_me]
+    if handed:
+        lines.append(f"Delegated to you: {len(handed)}, next due"
+                     f" {min(handed).astimezone(zone):%a %H:%M}")
+    if status.busy is not None and status.busy.now and status.busy.until:
+        lines.append(f"Busy until {status.busy.until.astimezone(zone):%H:%M}")
+    if status.sharing_notice:
+        lines.append(status.sharing_notice)
+    if status.calendar_stale:
+        lines.append("Calendar: last known state (the server cannot be reached)")
+    for account in status.offline:
+        since = f" since {account.since.astimezone(zone):%H:%M}" if account.since else ""
+        lines.append(f"Offline: {account.name}{since} (the count may miss its mail)")
+    return "\n".join(lines)
+
+
+class HeardApp(QObject):
+    status_applied = Signal(object)   # for tests and benchmarks: a Status reached the screen
+    acknowledged = Signal(object)     # AckResult
+
+    def __init__(self, engine: Engine, tray_available: bool | None = None,
+                 send_delay_ms: int = 0, notifier: Notifier | None = None) -> None:
+        """`send_delay_ms`: how long an acknowledgement from the window can be taken back
+        before it is sent (run_tray takes [replies] undo_seconds; 0 sends at once).
+        `notifier`: how toasts are shown (default: the best the desktop offers, chosen at
+        start)."""
+        super().__init__()
+        self.engine = engine
+        self.send_delay_ms = send_delay_ms
+        self.ops = Ops(self)
+        self.ops.error.connect(self.show_error)
+        self.status: Status | None = None
+        self._refreshing = False
+        self._refresh_again = False
+        self._caught_up = True   # until start(): nothing to catch up on
+        self._stats_window: StatsWindow | None = None
+        self._settings_window: QWidget | None = None
+        self._progress = ""
+
+        self._window: QuickReplyWindow | None = None
+        self.mini: MiniWindow | None = None   # only where the desktop has no tray
+
+        self.tray = QSystemTrayIcon(badge.icon(0, None), self)
+        self.tray.setToolTip("Heard")
+        self.tray.activated.connect(self._activated)
+        self.menu = QMenu()
+        self.toaster = Toaster(engine, self.ops, self.tray, self.menu,
+                               paused=engine.settings.notifications.paused, notifier=notifier,
+                               parent=self)
+        self.toaster.changed.connect(self._update_tooltip)
+        self.toaster.status_wanted.connect(self.refresh)
+        self.toaster.failed.connect(self.show_error)
+        self.undo_stack = UndoStack(parent=self)
+        self.undo_stack.changed.connect(lambda label: self.window.set_undo(label))
+        self.actions = Actions(engine, self.ops, self.undo_stack, self.toaster,
+                               window=lambda: self.window, made_window=lambda: self._window,
+                               status=lambda: self.status, send_delay_ms=send_delay_ms,
+                               parent=self)
+        self.actions.acknowledged.connect(self.acknowledged)
+        self.actions.status_wanted.connect(self.refresh)
+        self.actions.open_requested.connect(self.open_window)
+        self.actions.failed.connect(self.show_error)
+        self.toaster.invoked.connect(self.actions.toast_action)
+
+        open_action = QAction("&Open quick reply", self.menu)
+        open_action.triggered.connect(lambda: self.open_window())
+        settings_action = QAction("S&ettings…", self.menu)
+        settings_action.triggered.connect(self.open_settings)
+        stats_action = QAction("&Statistics…", self.menu)
+        stats_action.triggered.connect(self.open_stats)
+        call_action = QAction("&Log a call…", self.menu)
+        call_action.triggered.connect(self.log_call)
+        self.pause_action = QAction("&Pause notifications", self.menu, checkable=True)
+        self.pause_action.setChecked(self.toaster.paused)
+        self.pause_action.toggled.connect(self.toaster.set_paused)
+        quit_action = QAction("&Quit Heard", self.menu)
+        quit_action.triggered.connect(self.quit)
+        self.menu.addAction(open_action)
+        self.menu.addAction(call_action)
+        self.menu.addAction(stats_action)
+        self.menu.addAction(settings_action)
+        self.menu.addAction(self.pause_action)
+        self.menu.addMenu(self.toaster.snooze_menu)
+        self.menu.addSeparator()
+        self.menu.addAction(quit_action)
+        self.tray.setContextMenu(self.menu)
+        self.tray_available = (QSystemTrayIcon.isSystemTrayAvailable()
+                               if tray_available is None else tray_available)
+
+        self._bridge = _Bridge()
+        self._bridge.engine_event.connect(self._on_engine_event)
+        engine.subscribe(self._bridge.engine_event.emit)
+
+        self.ticker = QTimer(self)   # time passes: Engine.tick, then the status again
+        self.ticker.setInterval(REFRESH_MS)
+        self.ticker.timeout.connect(self._tick)
+
+    def start(self) -> None:
+        self.tray.show()
+        if not self.tray_available:
+            from heard.gui.mini_window import MiniWindow, no_tray_hint
+
+            log.warning("no system tray on this desktop: showing a small window instead")
+            self.mini = MiniWindow(self.menu)
+            self.mini.open_requested.connect(lambda: self.open_window())
+            self.mini.show()
+            self.window.show_message(no_tray_hint())
+        self.ticker.start()
+        # The stored count first; then, once it is on screen, watching and the catch-up
+        # sync (their imports and first reads would otherwise compete for the GIL with
+        # the tray's start-up).
+        self._caught_up = False
+        self.refresh()
+
+    def _catch_up(self) -> None:
+        self._caught_up = True
+        self.toaster.choose_notifier()   # toasts planned before that wait for it
+        self.engine.start_watching()
+        # Catch up on what arrived while Heard was not running, off the GUI thread.
+        self.ops.run(self.engine.sync, lambda _r: self.refresh())
+
+    @property
+    def zone(self) -> Any:
+        return self.engine.settings.zone  # settings may be reloaded while running
+
+    # the toaster's state, where the tray menu and tests look for it
+
+    @property
+    def paused(self) -> bool:
+        return self.toaster.paused
+
+    @property
+    def notifier(self) -> Notifier | None:
+        return self.toaster.notifier
+
+    @property
+    def snooze_actions(self) -> dict[Snooze, QAction]:
+        return self.toaster.snooze_actions
+
+    @property
+    def wake_action(self) -> QAction:
+        return self.toaster.wake_action
+
+    # the windows
+
+    @property
+    def window(self) -> QuickReplyWindow:
+        """Made on first use: most of the day Heard is only an icon."""
+        if self._window is None:
+            from heard.gui.quick_reply import QuickReplyWindow  # the window comes on first use
+
+            window = QuickReplyWindow()
+            window.send_delay_ms = self.send_delay_ms
+            window.set_templates(sorted(self.engine.templates))
+            window.set_delegate_blocked(None if self.engine.settings.assistants
+                                        else NO_ASSISTANT)
+            actions = self.actions
+            window.acknowledge_requested.connect(actions.acknowledge)
+            window.preview_requested.connect(actions.preview)
+            window.refresh_requested.connect(self.refresh)
+            window.decide_requested.connect(actions.decide)
+            window.undo_requested.connect(self.undo_stack.undo)
+            window.delegate_requested.connect(actions.delegate)
+            window.answered_requested.connect(actions.mark_answered)
+            window.dismiss_requested.connect(actions.dismiss)
+            if self.status is not None:
+                window.show_status(self.status, self.zone)
+            self._window = window
+        return self._window
+
+    def open_window(self, inquiry_id: int | None = None) -> None:
+        """Show the window (from the tray, a toast, or `heard` run again), on `inquiry_id`
+        when given."""
+        window = self.window
+        window.open()
+        if inquiry_id is not None:
+            window.select(inquiry_id)
+
+    def open_settings(self) -> None:
+        """The settings window (one at a time); what it saves reaches the engine (settings
+        and templates) off the GUI thread, and the tray shows it at once."""
+        from heard.gui.settings_window import SettingsWindow
+
+        if self._settings_window is not None and self._settings_window.isVisible():
+            self._settings_window.raise_()
+            self._settings_window.activateWindow()
+            return
+
+        window = SettingsWindow(self.engine, self.ops, status=self.status)
+
+        def reload() -> None:
+            opened = window.opened_version
+            self.ops.run(lambda: self.engine.settings_saved(opened),
+                         lambda _changed: self.refresh(),
+                         lambda exc: self.show_error(f"settings not applied: {exc}"))
+
+        window.saved.connect(reload)
+        window.accounts_changed.connect(reload)
+        window.open()
+        self._settings_window = window
+
+    def open_stats(self) -> None:
+        """The Statistics window, filled off the GUI thread."""
+        from heard.gui.stats_window import StatsWindow, stats_for_window
+
+        if self._stats_window is None:
+            self._stats_window = StatsWindow()
+            self._stats_window.refresh_requested.connect(self.open_stats)
+            self._stats_window.export_requested.connect(self.export_stats)
+        window = self._stats_window
+        window.show()
+        self.ops.run(lambda: stats_for_window(self.engine),
+                     lambda data: window.show_stats(*data),
+                     lambda exc: window.summary.setText(f"Could not read the statistics: {exc}"))
+
+    def export_stats(self) -> None:
+        from PySide6.QtWidgets import QFileDialog
+
+        from heard.engine.stats_report import write_html
+
+        path, _filter = QFileDialog.getSaveFileName(
+            self._stats_window, "Export the weekly summary", "heard-week.html",
+            "Web page (*.html)")
+        if not path:
+            return
+        now = self.engine.clock.now()
+        since = now - timedelta(days=7)
+        self.ops.run(lambda: write_html(Path(path), self.engine.stats(since, now, "all"), since,
+                                        now, self.zone, self.engine.settings.user.name),
+                     lambda _r: self.window.show_message(f"Saved {path}."),
+                     lambda exc: self.show_error(f"could not save the summary: {exc}"))
+
+    def log_call(self) -> None:
+        self.actions.log_call()
+
+    # the status
+
+    def refresh(self) -> None:
+        if self._refreshing:
+            self._refresh_again = True
+            return
+        self._refreshing = True
+        self.ops.run(self.engine.status, self._apply, self._refresh_failed)
+
+    def _tick(self) -> None:
+        """Time passes: urgencies change, and the engine does what is due (see
+        Engine.tick); snoozed or paused, deadline warnings wait until it is over."""
+        hold = self.toaster.holding_all()
+        self.ops.run(lambda: self.engine.tick(hold_alerts=hold), lambda _ticked: self.refresh())
+
+    def _refresh_failed(self, exc: Exception) -> None:
+        self._refreshing = False
+        self.toaster.choose_notifier()   # the problem must be shown even before a first status
+        self.show_error(f"could not read the status: {exc}")
+
+    def _apply(self, status: Status) -> None:
+        self._refreshing = False
+        self.status = status
+        self._progress = ""
+        self.tray.setIcon(badge.icon(status.count, status.urgency,
+                                     offline=bool(status.offline) or status.calendar_stale))
+        self._update_tooltip()
+        if self._window is not None:
+            self._window.set_templates(sorted(self.engine.templates))
+            self._window.set_delegate_blocked(None if self.engine.settings.assistants
+                                              else NO_ASSISTANT)
+            self._window.show_status(status, self.zone)
+        self.toaster.show_status(status)
+        self.status_applied.emit(status)
+        if not self._caught_up:
+            QTimer.singleShot(0, self._catch_up)
+        if self._refresh_again:
+            self._refresh_again = False
+            self.refresh()
+
+    def _on_engine_event(self, event: EngineEvent) -> None:
+        if event.kind is EventKind.ERROR:
+            self.show_error(event.message)
+            return
+        if event.kind is EventKind.ALERTS:  # deadlines near or passed, status reports due
+            self.toaster.alert(event.toasts)
+            return
+        if event.kind is EventKind.PROGRESS:  # a first sync of a big mailbox: how far it is
+            self._progress = event.message
+            self._update_tooltip()
+            return
+        self.refresh()
+
+    def _update_tooltip(self) -> None:
+        if self.status is None:
+            return
+        lines = [tooltip_text(self.status, self.zone, self.engine.settings.prospects.show_apart)]
+        if self._progress:
+            lines.append(f"Reading mail: {self._progress}")
+        lines.extend(f"Problem: {p}" for p in self.status.problems[:2])
+        if not self.engine.settings.accounts:
+            lines.append("No mail account yet: heard account add imap --host HOST"
+                         " --username USER")
+        if (quiet := self.toaster.quiet_line()) is not None:
+            lines.append(quiet)
+        self.tray.setToolTip("\n".join(lines))
+        if self.mini is not None:
+            self.mini.show_count(self.status.count, self.status.urgency,
+                                 bool(self.status.offline) or self.status.calendar_stale,
+                                 "\n".join(lines))
+
+    def _activated(self, reason: QSystemTrayIcon.ActivationReason) -> None:
+        if reason in (QSystemTrayIcon.ActivationReason.Trigger,
+                      QSystemTrayIcon.ActivationReason.DoubleClick):
+            if self._window is not None and self._window.isVisible():
+                self._window.hide()
+            else:
+                self.open_window()
+
+    def show_error(self, text: str) -> None:
+        """A problem: in the log, in the window, and as a toast (unless paused)."""
+        log.error("%s", text)
+        self.window.show_message(f"Problem: {text}")
+        self.toaster.problem(text)
+
+    # the end
+
+    def dispose(self) -> None:
+        """Delete the Qt objects now, while QApplication lives: letting Python's garbage
+        collector do it after the app is gone can crash at exit."""
+        self.ticker.stop()   # its tick would run on an engine about to be closed
+        self.engine.stop_watching()
+        self.ops.close(5000)
+        self.toaster.close()
+        self.tray.hide()
+        self.tray.deleteLater()
+        self.menu.deleteLater()
+        if self._window is not None:
+            self._window.deleteLater()
+        if self.mini is not None:
+            self.mini.close()
+            self.mini.deleteLater()
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+
+    def quit(self) -> None:
+        self.ticker.stop()
+        self.undo_stack.send_held_now()
+        self.engine.stop_watching()
+        self.ops.wait(5000)
+        self.tray.hide()
+        app = QApplication.instance()
+        if app is not None:
+            app.quit()
