@@ -1,17 +1,25 @@
 """One Heard per profile: a second start hands over to the first and exits; a CLI command
-that changes the store makes the running tray refresh at once."""
+that changes the store makes the running tray refresh at once; a socket that cannot be
+listened on is said, and never taken from a Heard that answers on it."""
 
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from heard.system.instance import socket_path, tell_running
+import pytest
+from pytestqt.qtbot import QtBot
+
+from heard.engine import Engine
+from heard.gui.single_instance import Listener, hand_over
+from heard.system.instance import REFRESH, socket_path, tell_running
 from heard.system.paths import Profile
+from tests.support.logfail import ExpectedErrors
 from tests.support.mail import MailFolders, drop, message
 
 
@@ -55,3 +63,77 @@ def test_a_second_start_hands_over_and_commands_refresh_the_running_tray(
         first.wait(30)
     assert first.returncode == 0
     assert not tell_running(profile)         # nobody listens once it quit
+
+
+# the two ends of the socket, in this process
+
+
+def test_a_started_heard_hears_show_and_refresh_from_the_next(qtbot: QtBot, tmp_path: Path
+                                                              ) -> None:
+    name = str(tmp_path / "heard.sock")
+    listener = Listener(name)
+    try:
+        assert listener.listen() is None
+        with qtbot.waitSignal(listener.show_requested, timeout=5000):
+            assert hand_over(name)
+        with (qtbot.waitSignal(listener.refresh_requested, timeout=5000),
+              socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock):   # as the CLI does
+            sock.connect(name)
+            sock.sendall(REFRESH)
+    finally:
+        listener.close()
+    assert not hand_over(name)   # nobody listens any more
+
+
+def test_a_second_listener_is_refused_in_words_and_the_first_keeps_the_socket(
+        qtbot: QtBot, tmp_path: Path) -> None:
+    name = str(tmp_path / "heard.sock")
+    first, second = Listener(name), Listener(name)
+    try:
+        assert first.listen() is None
+        why = second.listen()
+        assert why is not None
+        assert why.startswith(f"another Heard already listens on {name}")
+        with qtbot.waitSignal(first.show_requested, timeout=5000):
+            assert hand_over(name)
+    finally:
+        first.close()
+        second.close()
+
+
+def test_a_socket_left_from_a_crash_is_taken_over(qtbot: QtBot, tmp_path: Path) -> None:
+    name = str(tmp_path / "heard.sock")
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as crashed:
+        crashed.bind(name)   # the file stays; nobody will ever accept on it
+    listener = Listener(name)
+    try:
+        assert listener.listen() is None
+        with qtbot.waitSignal(listener.show_requested, timeout=5000):
+            assert hand_over(name)
+    finally:
+        listener.close()
+
+
+def test_a_socket_that_cannot_be_made_is_said_with_why(qtbot: QtBot, tmp_path: Path) -> None:
+    name = str(tmp_path / "no such folder" / "heard.sock")
+    listener = Listener(name)
+    why = listener.listen()
+    assert why is not None
+    assert why.startswith(f"cannot listen on {name} (")
+    assert "a second start will not find this Heard" in why
+
+
+def test_the_tray_says_when_it_cannot_listen_and_still_comes_up(
+        qtbot: QtBot, engine: Engine, monkeypatch: pytest.MonkeyPatch,
+        expected_errors: ExpectedErrors, capsys: pytest.CaptureFixture[str],
+        tmp_path: Path) -> None:
+    import signal
+
+    from heard.gui.launch import run_tray
+
+    monkeypatch.setattr(signal, "signal", lambda *_args: None)   # keep pytest's handlers
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path / "gone"))
+    expected_errors.add(r"heard\.gui\.tray: cannot listen on .*gone.*: a second start will"
+                        r" not find this Heard")
+    assert run_tray(engine, exit_when_shown=True) == 0
+    assert "shown" in capsys.readouterr().out

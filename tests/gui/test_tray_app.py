@@ -7,7 +7,7 @@ from datetime import timedelta
 from email import message_from_bytes, policy
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from pytestqt.qtbot import QtBot
 
 from heard.domain.outbox import OutboxState
@@ -152,3 +152,20 @@ def test_without_a_tray_a_small_window_stays_on_top_with_the_count(
         qtbot.waitUntil(lambda: heard.window.isVisible(), timeout=5000)
     finally:
         heard.dispose()
+
+
+def test_a_disposed_app_stops_its_tick_and_its_catch_up(qtbot: QtBot, engine: Engine) -> None:
+    """Either would run on an engine about to be closed (the catch-up is scheduled when the
+    first status reaches the screen, to run after it: here after dispose())."""
+    heard = HeardApp(engine, tray_available=True)
+    with qtbot.waitSignal(heard.status_applied, timeout=5000):
+        heard.start()
+    assert heard.ticker.isActive()
+    heard.dispose()
+    assert not heard.ticker.isActive()
+    watching: list[str] = []
+    engine.start_watching = lambda: watching.append("started")  # type: ignore[method-assign]
+    later: list[str] = []
+    QTimer.singleShot(0, lambda: later.append("ran"))   # queued after the catch-up
+    qtbot.waitUntil(lambda: later == ["ran"], timeout=5000)
+    assert watching == [] and heard.notifier is None

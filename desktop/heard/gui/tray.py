@@ -181,6 +181,9 @@ class HeardApp(QObject):
         self.refresh()
 
     def _catch_up(self) -> None:
+        # Scheduled by each status applied until it runs, and never after dispose().
+        if self._caught_up:
+            return
         self._caught_up = True
         self.toaster.choose_notifier()   # toasts planned before that wait for it
         self.engine.start_watching()
@@ -391,7 +394,9 @@ class HeardApp(QObject):
     def dispose(self) -> None:
         """Delete the Qt objects now, while QApplication lives: letting Python's garbage
         collector do it after the app is gone can crash at exit."""
-        self.ticker.stop()   # its tick would run on an engine about to be closed
+        # Neither the tick nor a catch-up still to come may run on an engine about to close.
+        self.ticker.stop()
+        self._caught_up = True
         self.engine.stop_watching()
         self.ops.close(5000)
         self.toaster.close()
