@@ -230,6 +230,7 @@ def test_an_unthreaded_mail_to_the_client_after_the_inquiry_answers_it(
         (b"From: nobody\r\nSubject: x\r\n\r\nbody\r\n",
          "malformed: From header has no usable address"),
     ],
+    ids=["no-from", "no-usable-address"],
 )
 def test_a_malformed_message_is_skipped_with_a_reason_and_the_rest_still_counts(
         source: MailSource, caplog: pytest.LogCaptureFixture, raw: bytes, reason: str

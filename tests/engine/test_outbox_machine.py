@@ -261,7 +261,9 @@ class OutboxMachine(RuleBasedStateMachine):
 
     def pick_reply(self, data: st.DataObject, state: OutboxState | None = None) -> str:
         rows = self.rows()
-        mids = sorted(m for m in self.replies if state is None or rows[m].state is state)
+        # In the order they were made (their ids are random: a replayed draw must pick the
+        # same reply).
+        mids = [m for m in self.replies if state is None or rows[m].state is state]
         return data.draw(st.sampled_from(mids), label="reply")
 
     def has_state(self, *states: OutboxState) -> bool:
