@@ -1,12 +1,13 @@
 """The outbox as a state machine: a process killed at any step, and still exactly once.
 
-A hypothesis RuleBasedStateMachine drives the public Engine facade on a profile with one
-local Maildir account (replies are delivered into an outbox Maildir and filed in Sent), for
-three clients who each wrote once. Its rules are what the user and the app do: acknowledge
-(now, or held back for Undo), Undo (cancel_send), send a held reply now (send_queued),
-resend, mark sent, flush (retry_outbox and sync), let time pass, lose and get back the
-outbox folder (every send then fails and is retried), restart the app, and run a send in a
-process that is killed.
+A hypothesis RuleBasedStateMachine drives the public Engine (the facade, and the replies
+and outbox services it exposes) on a profile with one local Maildir account (replies are
+delivered into an outbox Maildir and filed in Sent), for three clients who each wrote
+once. Its rules are what the user and the app do: acknowledge (now, or held back for
+Undo), Undo (the outbox's cancel), send a held reply now (send_queued), resend, mark sent,
+flush (retry_outbox and sync), let time pass, lose and get back the outbox folder (every
+send then fails and is retried), restart the app, and run a send in a process that is
+killed.
 
 How a kill is modelled: for real. A killed step runs in a child process (its own Python,
 which loads Heard and then opens its own Engine on the same profile, at the parent's fixed
@@ -127,11 +128,12 @@ engine = Engine.open(Profile.locate(order["profile"]),
 try:
     action, args = order["action"], order["args"]
     if action == "acknowledge":
-        engine.acknowledge(int(args[0]), delay=timedelta(seconds=float(args[1])))
+        engine.replies.acknowledge(int(args[0]),
+                                   delay=timedelta(seconds=float(args[1])))
     elif action == "send_queued":
-        engine.send_queued(args[0])
+        engine.replies.send_queued(args[0])
     elif action == "resend":
-        engine.resend(args[0])
+        engine.outbox.resend(args[0])
     elif action == "retry_outbox":
         engine.retry_outbox()
     else:
@@ -225,7 +227,7 @@ class OutboxMachine(RuleBasedStateMachine):
         self.clock = FixedClock(NOW)
         self.engine = Engine.open(self.profile, self.clock)
         for client in (CLIENTS[0], CLIENTS[1], THEO):
-            self.engine.add_client(client)
+            self.engine.store.add_client(client, NOW)
         for minutes, (sender, message_id, subject) in enumerate(WRITERS, start=1):
             drop(self.mail.inbox, message(sender, subject, message_id=message_id),
                  NOW - timedelta(minutes=10 - minutes))
@@ -312,9 +314,9 @@ class OutboxMachine(RuleBasedStateMachine):
         delay = HOLD if held else timedelta(0)
         if inquiry_id in self.live:
             with pytest.raises(NotWaiting):
-                self.engine.acknowledge(inquiry_id, delay=delay)
+                self.engine.replies.acknowledge(inquiry_id, delay=delay)
             return
-        result = self.engine.acknowledge(inquiry_id, delay=delay)
+        result = self.engine.replies.acknowledge(inquiry_id, delay=delay)
         self.acknowledged(inquiry_id, result.message_id)
         expected = OutboxState.QUEUED if held or self.broken else OutboxState.FILED
         assert (result.state, result.sent) == (expected.value, expected is OutboxState.FILED)
@@ -326,13 +328,13 @@ class OutboxMachine(RuleBasedStateMachine):
         mid = self.pick_reply(data)
         before = self.rows()[mid]
         if before.state is OutboxState.QUEUED:
-            self.engine.cancel_send(mid)
+            self.engine.outbox.cancel(mid)
             assert self.rows()[mid].state is OutboxState.CANCELLED
             self.undone.add(mid)
             del self.live[self.replies[mid]]
         else:
             with pytest.raises(EngineError, match="this only works for queued or unsure"):
-                self.engine.cancel_send(mid)
+                self.engine.outbox.cancel(mid)
             assert self.rows()[mid] == before
 
     @precondition(lambda self: bool(self.replies))
@@ -342,7 +344,7 @@ class OutboxMachine(RuleBasedStateMachine):
         """The Undo window's "send now" (or its timer running out)."""
         mid = self.pick_reply(data)
         before = self.rows()[mid]
-        outcome = self.engine.send_queued(mid)
+        outcome = self.engine.replies.send_queued(mid)
         expected = before.state
         if before.state is OutboxState.QUEUED:
             expected = OutboxState.QUEUED if self.broken else OutboxState.FILED
@@ -357,10 +359,10 @@ class OutboxMachine(RuleBasedStateMachine):
         before = self.rows()[mid]
         if before.state is OutboxState.QUEUED:
             expected = OutboxState.QUEUED if self.broken else OutboxState.FILED
-            assert self.engine.resend(mid).state is expected
+            assert self.engine.outbox.resend(mid).state is expected
         else:
             with pytest.raises(EngineError, match="this only works for unsure or queued"):
-                self.engine.resend(mid)
+                self.engine.outbox.resend(mid)
             assert self.rows()[mid] == before
 
     @precondition(lambda self: bool(self.replies))
@@ -372,7 +374,7 @@ class OutboxMachine(RuleBasedStateMachine):
         mid = self.pick_reply(data)
         before = self.rows()[mid]
         with pytest.raises(EngineError, match="this only works for unsure"):
-            self.engine.mark_sent(mid)
+            self.engine.outbox.mark_sent(mid)
         assert self.rows()[mid] == before
 
     @rule()
@@ -583,15 +585,15 @@ def test_undo_cannot_take_back_a_reply_the_client_has_when_sent_cannot_be_writte
     sent = mail.sent.path
     sent.rename(sent.with_name("Sent.away"))
     sent.write_text("not a folder")
-    result = engine.acknowledge(inquiry_id)
+    result = engine.replies.acknowledge(inquiry_id)
     assert sum(replies_in(mail.outbox.path).values()) == 1     # the client has it
     with pytest.raises(EngineError):
-        engine.cancel_send(result.message_id)   # so Undo cannot say it was not sent
+        engine.outbox.cancel(result.message_id)   # so Undo cannot say it was not sent
     sent.unlink()
     sent.with_name("Sent.away").rename(sent)
     clock.advance(timedelta(minutes=1))
     engine.retry_outbox()
     with pytest.raises(NotWaiting):
-        engine.acknowledge(inquiry_id)
+        engine.replies.acknowledge(inquiry_id)
     assert replies_in(mail.outbox.path) == Counter({result.message_id: 1})
     assert replies_in(sent) == Counter({result.message_id: 1})
