@@ -108,9 +108,9 @@ def make_profile(root: Path, user: MailUser) -> Profile:
 
 def open_engine(root: Path, user: MailUser) -> Engine:
     engine = Engine.open(make_profile(root, user))
-    engine.add_client(Client("Margaret Hale", emails=("margaret@hale.example",)))
+    engine.clients.add(Client("Margaret Hale", emails=("margaret@hale.example",)))
     for i in range(CLIENTS):
-        engine.add_client(Client(f"Client {i}", emails=(client_address(i),)))
+        engine.clients.add(Client(f"Client {i}", emails=(client_address(i),)))
     return engine
 
 

@@ -67,7 +67,7 @@ def heard(root: Path, runs: int) -> list[float]:
     ConfigFile(profile.config).append("accounts", {"name": "bench", "kind": "maildir",
                                                    "inbox": str(inbox.path)})
     engine = Engine.open(profile)
-    engine.add_client(Client("Margaret Hale", emails=("margaret@hale.example",)))
+    engine.clients.add(Client("Margaret Hale", emails=("margaret@hale.example",)))
     changed = threading.Event()
 
     def listener(event: EngineEvent) -> None:

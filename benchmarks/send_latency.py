@@ -6,7 +6,7 @@ longest stall of the GUI event loop while it happens.
 Starts its own Dovecot and Postfix on loopback (tests/support; Postfix needs root), with
 the submission port (STARTTLS, AUTH via Dovecot) delivering into Dovecot over LMTP.
 
-1. Click -> done: `engine.acknowledge()` of a waiting client (template, outbox row and
+1. Click -> done: `engine.replies.acknowledge()` of a waiting client (template, outbox row and
    promise written, SMTP with STARTTLS and AUTH, IMAP APPEND to Sent, each step
    committed), wall time until it returns with the message filed. p50/p95.
    Floor, same run, same servers: a bare smtplib session (STARTTLS, login, send of the
@@ -151,10 +151,10 @@ def run(args: argparse.Namespace, dovecot: Dovecot) -> None:
         me, them = dovecot.add_user(), dovecot.add_user()
         with tempfile.TemporaryDirectory() as tmp:
             engine = Engine.open(profile_for(Path(tmp) / "profile", me, postfix))
-            engine.add_client(Client("Margaret Hale", emails=(them.address,),
+            engine.clients.add(Client("Margaret Hale", emails=(them.address,),
                                      preferred_name="Megge", tier="vip"))
             # warm up: first connections, lazy imports, the Sent folder lookup
-            engine.acknowledge(waiting(engine, me, them, 0))
+            engine.replies.acknowledge(waiting(engine, me, them, 0))
             context = ssl.create_default_context(cafile=str(postfix.cert))
             floor_once(me, them, postfix, client_message(me, them, 0), context)
 
@@ -162,7 +162,7 @@ def run(args: argparse.Namespace, dovecot: Dovecot) -> None:
             for n in range(1, args.trials + 1):
                 inquiry_id = waiting(engine, me, them, n)
                 start = time.perf_counter()
-                result = engine.acknowledge(inquiry_id)
+                result = engine.replies.acknowledge(inquiry_id)
                 times.append(time.perf_counter() - start)
                 assert result.state == "filed", result
                 raw = engine.store.outbox_item(result.message_id).raw  # type: ignore[union-attr]
@@ -178,7 +178,7 @@ def run(args: argparse.Namespace, dovecot: Dovecot) -> None:
             stalls = []
             for n in range(10):
                 inquiry_id = waiting(engine, me, them, 1000 + n)
-                stalls.append(stall_during(lambda i=inquiry_id: engine.acknowledge(i),
+                stalls.append(stall_during(lambda i=inquiry_id: engine.replies.acknowledge(i),
                                            ops, app))
             ops.close()
             engine.close()

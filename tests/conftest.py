@@ -158,6 +158,6 @@ CLIENTS = (
 def engine(profile: Profile, clock: FixedClock) -> Iterator[Engine]:
     engine = Engine.open(profile, clock)
     for client in CLIENTS:
-        engine.add_client(client)
+        engine.clients.add(client)
     yield engine
     engine.close()

@@ -341,14 +341,14 @@ def test_heard_columns_still_read_as_before() -> None:
 # --- against the directory, and adding ---
 
 def test_entries_whose_address_is_taken_are_told_before_adding(engine: Engine) -> None:
-    engine.add_client(Client("Jane Roe", emails=("jane@roe.example",), prospect=True))
-    engine.add_client(Client("Office", phones=("+49 30 5555 0199",)))
+    engine.clients.add(Client("Jane Roe", emails=("jane@roe.example",), prospect=True))
+    engine.clients.add(Client("Office", phones=("+49 30 5555 0199",)))
     result = parse_csv("name,email,phone\n"
                        "Megge,Margaret@Hale.example,\n"          # the fixture's client
                        "Jane R.,jane@roe.example,\n"
                        "Käthe Wörner,k@woerner.example,030 5555 0199\n"   # Berlin, E.164
                        "Sam New,sam@new.example,\n")
-    checked = without_clashes(result, engine.clients(), "DE")
+    checked = without_clashes(result, engine.clients.all(), "DE")
     assert [c.name for c in checked.clients] == ["Sam New"]
     assert checked.clashing == [
         ("Megge", "email margaret@hale.example already belongs to client 'Margaret Hale'"),
@@ -361,8 +361,8 @@ def test_entries_whose_address_is_taken_are_told_before_adding(engine: Engine) -
 def test_import_clients_adds_and_reports_what_the_store_refuses(engine: Engine) -> None:
     result = read_clients(SAMPLES / "google-contacts-2024.csv")
     # Added after the preview was made: the store refuses it, the rest goes in.
-    engine.add_client(Client("Zoë Å.", emails=("zoe@angstrom-okafor.example",)))
-    report = import_clients(result, engine.add_client, refused=(ClientClash,))
+    engine.clients.add(Client("Zoë Å.", emails=("zoe@angstrom-okafor.example",)))
+    report = import_clients(result, engine.clients.add, refused=(ClientClash,))
     assert [c.name for c in report.added] == [
         "Margarethe Hollis", "Devika R. Raman", "Northwind Escrow Services", "Tomás Ibarra",
         "Aaron Feld", "Samuel Okonkwo Jr."]
@@ -370,10 +370,10 @@ def test_import_clients_adds_and_reports_what_the_store_refuses(engine: Engine) 
     assert report.clashing == [("Zoë Ångström-Okafor", "email zoe@angstrom-okafor.example"
                                                         " already belongs to client 'Zoë Å.'")]
     assert report.skipped == result.skipped and report.notes == result.notes
-    megge = next(c for c in engine.clients() if c.name == "Margarethe Hollis")
+    megge = next(c for c in engine.clients.all() if c.name == "Margarethe Hollis")
     assert megge.preferred_name == "Megge" and megge.phones == ("+14155550142",
                                                                  "+14155550100")
-    tomas = next(c for c in engine.clients() if c.name == "Tomás Ibarra")
+    tomas = next(c for c in engine.clients.all() if c.name == "Tomás Ibarra")
     assert tomas.channel is CALL
     lines = report.lines()
     assert lines[0] == "Imported 6 clients, skipped 6."

@@ -63,7 +63,7 @@ def test_engine_cli_and_demo_import_with_qt_blocked() -> None:
         sys.modules["shiboken6"] = None
         import heard.engine, heard.cli, heard.setup.demo
         try:
-            import heard.gui.app
+            import heard.gui.tray
         except ImportError:
             print("gui needs qt")
     """)

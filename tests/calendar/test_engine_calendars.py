@@ -97,16 +97,16 @@ def test_a_caldav_account_answers_busy_and_survives_its_server_going_away(
     server.stop()
     engine = Engine.open(profile)
     try:
-        engine.refresh_calendars(force=True)
+        engine.calendar.refresh(force=True)
         status = engine.status()
         assert status.calendar_stale
         assert any("office could not be refreshed" in p for p in status.problems)
-        busy = engine.busy(datetime.fromisoformat(DURING))
+        busy = engine.calendar.busy(datetime.fromisoformat(DURING))
         assert busy is not None and busy.now
 
         # Back again: the next refresh clears the stale mark by itself.
         server.start()
-        engine.refresh_calendars(force=True)
+        engine.calendar.refresh(force=True)
         assert not engine.status().calendar_stale
     finally:
         engine.close()
@@ -124,11 +124,11 @@ def test_an_unchanged_calendar_costs_one_request_per_refresh(
     engine = Engine.open(profile)
     try:
         secrets.store_password(engine.settings.calendars[0].keyring_name, user.password)
-        engine.refresh_calendars(force=True)
+        engine.calendar.refresh(force=True)
         first = engine.calendar.calendars.states["office"].requests
-        engine.refresh_calendars(force=True)
+        engine.calendar.refresh(force=True)
         assert engine.calendar.calendars.states["office"].requests - first == 1
-        busy = engine.busy(datetime.fromisoformat(DURING))
+        busy = engine.calendar.busy(datetime.fromisoformat(DURING))
         assert busy is not None and busy.now
     finally:
         engine.close()

@@ -34,7 +34,7 @@ def measured(engine: Engine, mail: MailFolders, clock: FixedClock) -> str:
     engine.sync()
     megge = next(i for i in engine.status().waiting if i.client.preferred_name == "Megge")
     assert megge.inquiry.id is not None
-    engine.acknowledge(megge.inquiry.id)
+    engine.replies.acknowledge(megge.inquiry.id)
     drop(mail.sent, message("alex@morgan-law.example", "Re: Drawings",
                             to="raj@patel-eng.example", in_reply_to="<r1@patel-eng.example>"),
          NOW - timedelta(minutes=10))

@@ -258,7 +258,7 @@ def make_profile(root: Path, mail: MailFolders) -> Profile:
         for client in (Client("Margaret Hale", emails=("margaret@hale.example",),
                               preferred_name="Megge", tier="vip"),
                        Client("Rajesh Patel", domains=("patel-eng.example",)), *TEN):
-            engine.add_client(client)
+            engine.clients.add(client)
     finally:
         engine.close()
     return profile

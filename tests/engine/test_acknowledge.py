@@ -33,7 +33,7 @@ def test_acknowledging_writes_a_threaded_reply_and_records_a_promise(
     engine: Engine, mail: MailFolders
 ) -> None:
     inquiry_id = _waiting(engine, mail)
-    result = engine.acknowledge(inquiry_id)
+    result = engine.replies.acknowledge(inquiry_id)
 
     assert result.sent
     [raw] = mail.outbox_messages()
@@ -64,7 +64,7 @@ def test_the_own_acknowledgement_seen_in_sent_is_not_an_answer(
     engine: Engine, mail: MailFolders
 ) -> None:
     inquiry_id = _waiting(engine, mail)
-    engine.acknowledge(inquiry_id)
+    engine.replies.acknowledge(inquiry_id)
     report = engine.sync()
     assert report.answered == []
     inquiry = engine.store.inquiry(inquiry_id)
@@ -74,7 +74,7 @@ def test_the_own_acknowledgement_seen_in_sent_is_not_an_answer(
 
 def test_the_real_answer_keeps_the_promise(engine: Engine, mail: MailFolders) -> None:
     inquiry_id = _waiting(engine, mail)
-    engine.acknowledge(inquiry_id)
+    engine.replies.acknowledge(inquiry_id)
     drop(mail.sent, message("Alex <alex@morgan-law.example>", "Re: Closing documents",
                             to=MEGGE, at=NOW + timedelta(minutes=20),
                             in_reply_to="<q2@hale.example>", references="<q2@hale.example>"),
@@ -87,15 +87,15 @@ def test_acknowledging_twice_is_refused_and_sends_nothing_more(
     engine: Engine, mail: MailFolders
 ) -> None:
     inquiry_id = _waiting(engine, mail)
-    engine.acknowledge(inquiry_id)
+    engine.replies.acknowledge(inquiry_id)
     with pytest.raises(NotWaiting, match="already acknowledged"):
-        engine.acknowledge(inquiry_id)
+        engine.replies.acknowledge(inquiry_id)
     assert len(mail.outbox_messages()) == 1
 
 
 def test_dry_run_sends_nothing_and_changes_nothing(engine: Engine, mail: MailFolders) -> None:
     inquiry_id = _waiting(engine, mail)
-    result = engine.acknowledge(inquiry_id, dry_run=True)
+    result = engine.replies.acknowledge(inquiry_id, dry_run=True)
     assert not result.sent
     assert "Megge" in result.body
     assert mail.outbox_messages() == []
@@ -106,7 +106,7 @@ def test_while_busy_the_busy_template_names_the_end_of_the_meeting(
     engine: Engine, mail: MailFolders, profile_calendar: Path
 ) -> None:
     inquiry_id = _waiting(engine, mail)
-    result = engine.acknowledge(inquiry_id)
+    result = engine.replies.acknowledge(inquiry_id)
     assert result.template == "acknowledge-busy"
     assert "in a meeting until 11:00 am" in result.body
     # The 10-minute gap before lunch is too short to call back in: next free is 12:00,
@@ -118,9 +118,9 @@ def test_while_busy_the_busy_template_names_the_end_of_the_meeting(
 def test_names_with_line_breaks_cannot_inject_headers(engine: Engine, mail: MailFolders) -> None:
     from heard.domain.clients import Client
 
-    engine.add_client(Client("Eve\r\nBcc: victim@example.com", emails=("eve@evil.example",)))
+    engine.clients.add(Client("Eve\r\nBcc: victim@example.com", emails=("eve@evil.example",)))
     inquiry_id = _waiting(engine, mail, "Eve <eve@evil.example>")
-    engine.acknowledge(inquiry_id)
+    engine.replies.acknowledge(inquiry_id)
     [raw] = mail.outbox_messages()
     head = raw.split(b"\n\n", 1)[0]
     assert b"\nBcc:" not in head and b"\r\nBcc:" not in head
@@ -139,7 +139,7 @@ def test_a_send_interrupted_by_a_crash_is_sent_once_on_the_next_sync(
 
     monkeypatch.setattr(MaildirTransport, "send", crash)
     with pytest.raises(KeyboardInterrupt):
-        engine.acknowledge(inquiry_id)
+        engine.replies.acknowledge(inquiry_id)
     monkeypatch.undo()
     assert mail.outbox_messages() == []
     assert len(unsent(engine)) == 1
@@ -196,7 +196,7 @@ def test_delivered_but_not_marked_sent_before_a_crash_is_not_sent_again(
 
     monkeypatch.setattr(type(engine.store), "update_outbox", crash_after_delivery)
     with pytest.raises(KeyboardInterrupt):
-        engine.acknowledge(inquiry_id)
+        engine.replies.acknowledge(inquiry_id)
     monkeypatch.undo()
     assert len(mail.outbox_messages()) == 1
     assert [i.state for i in unsent(engine)] == [OutboxState.SENDING]
@@ -211,7 +211,7 @@ def test_a_failed_send_stays_visible_until_it_goes_out(engine: Engine, mail: Mai
     outbox = mail.outbox.path
     outbox.rename(outbox.with_name("Outbox.away"))
     outbox.write_text("a file where the outbox should be")
-    result = engine.acknowledge(inquiry_id)
+    result = engine.replies.acknowledge(inquiry_id)
     assert not result.sent
     status = engine.status()
     assert status.count == 0
@@ -237,7 +237,7 @@ def test_without_a_known_own_address_nothing_is_sent(engine: Engine, mail: MailF
     engine.settings = config.load(engine.profile.config)
     inquiry_id = _waiting(engine, mail)
     with pytest.raises(EngineError, match="does not know your address"):
-        engine.acknowledge(inquiry_id)
+        engine.replies.acknowledge(inquiry_id)
     assert mail.outbox_messages() == []
     assert engine.status().count == 1
 
@@ -245,7 +245,7 @@ def test_without_a_known_own_address_nothing_is_sent(engine: Engine, mail: MailF
 def test_a_promise_in_the_past_is_refused(engine: Engine, mail: MailFolders) -> None:
     inquiry_id = _waiting(engine, mail)
     with pytest.raises(EngineError, match="has passed"):
-        engine.acknowledge(inquiry_id, reply_by=NOW - timedelta(minutes=1))
+        engine.replies.acknowledge(inquiry_id, reply_by=NOW - timedelta(minutes=1))
     assert engine.status().count == 1
 
 
@@ -258,7 +258,7 @@ start = float(sys.argv[3])
 while time.time() < start:
     pass
 try:
-    engine.acknowledge(int(sys.argv[2]))
+    engine.replies.acknowledge(int(sys.argv[2]))
     print("sent")
 except NotWaiting:
     print("refused")
@@ -302,7 +302,7 @@ def test_only_the_first_failure_is_announced_retries_stay_quiet(
     outbox = mail.outbox.path
     outbox.rename(outbox.with_name("away"))
     outbox.write_text("not a folder")
-    engine.acknowledge(inquiry_id)
+    engine.replies.acknowledge(inquiry_id)
     clock.advance(timedelta(minutes=1))
     engine.retry_outbox()
     clock.advance(timedelta(minutes=5))

@@ -22,20 +22,20 @@ def test_a_deadline_warns_once_and_not_again_after_a_restart(
     drop(mail.inbox, message("Margaret Hale <margaret@hale.example>", "Closing"),
          NOW - timedelta(minutes=7))
     engine.sync()
-    assert engine.alerts() == []                 # 3 minutes left: not yet
+    assert engine.reminders.alerts() == []                 # 3 minutes left: not yet
     clock.advance(timedelta(minutes=1, seconds=30))
-    (toast,) = engine.alerts()
+    (toast,) = engine.reminders.alerts()
     assert toast[0].startswith("Megge") and "acknowledge" in toast[0].lower()
     assert [e.toasts for e in events if e.kind == "alerts"] == [(toast,)]
-    assert engine.alerts() == []                 # never twice for the same deadline
+    assert engine.reminders.alerts() == []                 # never twice for the same deadline
 
     again = Engine.open(profile, clock)          # a restart remembers what was said
     try:
-        assert again.alerts() == []
+        assert again.reminders.alerts() == []
         clock.advance(timedelta(minutes=45))     # answer due 11:53 (2 h): warned from 10:53
-        assert again.alerts() == []
+        assert again.reminders.alerts() == []
         clock.advance(timedelta(minutes=20))
-        (answer,) = again.alerts()
+        (answer,) = again.reminders.alerts()
         assert "answer" in (answer[0] + answer[1]).lower()
     finally:
         again.close()
@@ -57,14 +57,14 @@ def test_in_a_meeting_only_what_cannot_wait_pops_and_the_rest_comes_after(
         assert inquiry.id is not None
         engine.store.add_promise(Promise(inquiry.id, inquiry.client_id, NOW - timedelta(
             minutes=30), NOW + timedelta(minutes=minutes), "reply by"))
-    assert engine.busy(NOW) is not None and engine.busy(NOW).now   # type: ignore[union-attr]
+    assert engine.calendar.busy(NOW) is not None and engine.calendar.busy(NOW).now   # type: ignore[union-attr]
 
     # The VIP cannot wait; the standard client can.
-    assert engine.alerts() == [("Promise to Megge due at 10:14 am", "reply by")]
+    assert engine.reminders.alerts() == [("Promise to Megge due at 10:14 am", "reply by")]
     clock.advance(timedelta(minutes=8))                       # 10:08, Raj's due 10:12
-    assert not any("Raj" in t[0] + t[1] for t in engine.alerts())
+    assert not any("Raj" in t[0] + t[1] for t in engine.reminders.alerts())
     clock.advance(timedelta(minutes=3))                       # 10:11: about to pass
-    assert any("Raj" in t[0] + t[1] for t in engine.alerts())
+    assert any("Raj" in t[0] + t[1] for t in engine.reminders.alerts())
 
 
 def test_a_warning_held_in_a_meeting_comes_when_it_ends(
@@ -77,10 +77,10 @@ def test_a_warning_held_in_a_meeting_comes_when_it_ends(
     assert inquiry.id is not None
     engine.store.add_promise(Promise(inquiry.id, inquiry.client_id, NOW - timedelta(
         minutes=30), NOW + timedelta(minutes=14), "reply by"))
-    assert engine.alerts() == []                               # 10:00, in the meeting
+    assert engine.reminders.alerts() == []                               # 10:00, in the meeting
     clock.advance(timedelta(minutes=11))                       # 10:11: the meeting is over
-    assert any("Raj" in t[0] + t[1] for t in engine.alerts())
-    assert engine.alerts() == []                               # and only once
+    assert any("Raj" in t[0] + t[1] for t in engine.reminders.alerts())
+    assert engine.reminders.alerts() == []                               # and only once
 
 
 def _meeting(engine: Engine, tmp_path: Path, until: str) -> None:

@@ -8,9 +8,9 @@ from heard.engine import Engine
 def test_phone_numbers_are_read_in_the_users_region(engine: Engine) -> None:
     ConfigFile(engine.profile.config).set("user", "phone_region", "DE")
     engine.settings = load(engine.profile.config)
-    hans = engine.add_client(Client("Hans Berger", phones=("030 1234567", "+1 415 555 0134")))
+    hans = engine.clients.add(Client("Hans Berger", phones=("030 1234567", "+1 415 555 0134")))
     assert hans.phones == ("+49301234567", "+14155550134")
-    assert engine.directory().match_phone("+49 30 1234567") == hans
+    assert engine.clients.directory().match_phone("+49 30 1234567") == hans
 
 
 def test_an_unknown_region_is_refused_naming_the_key(engine: Engine) -> None:

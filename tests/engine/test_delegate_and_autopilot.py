@@ -53,7 +53,7 @@ def test_delegating_forwards_the_original_and_tells_the_client_who_helps(
         engine: Engine, mail: MailFolders) -> None:
     _assistant(engine)
     inquiry_id = _waiting(engine, mail)
-    result = engine.delegate(inquiry_id, note="Please book the notary.")
+    result = engine.replies.delegate(inquiry_id, note="Please book the notary.")
     assert result.sent and result.told_client
     by_to = {m["To"].addresses[0].addr_spec: m for m in _sent(mail)}
     assert set(by_to) == {SAM, "margaret@hale.example"}
@@ -84,12 +84,12 @@ def test_delegating_forwards_the_original_and_tells_the_client_who_helps(
 def test_a_client_who_wants_no_assistant_is_never_told(engine: Engine,
                                                        mail: MailFolders) -> None:
     _assistant(engine)
-    megge = next(c for c in engine.clients() if c.preferred_name == "Megge")
-    engine.update_client(dataclasses.replace(megge, preferences={ASSISTANT_PREFERENCE: "no"}))
+    megge = next(c for c in engine.clients.all() if c.preferred_name == "Megge")
+    engine.clients.update(dataclasses.replace(megge, preferences={ASSISTANT_PREFERENCE: "no"}))
     inquiry_id = _waiting(engine, mail)
     with pytest.raises(EngineError, match="preference says no assistant"):
-        engine.delegate(inquiry_id, tell_client=True)
-    result = engine.delegate(inquiry_id)
+        engine.replies.delegate(inquiry_id, tell_client=True)
+    result = engine.replies.delegate(inquiry_id)
     assert not result.told_client
     assert [m["To"].addresses[0].addr_spec for m in _sent(mail)] == [SAM]
 
@@ -98,7 +98,7 @@ def test_without_an_assistant_delegating_says_how_to_add_one(engine: Engine,
                                                              mail: MailFolders) -> None:
     inquiry_id = _waiting(engine, mail)
     with pytest.raises(EngineError, match="no assistant is set up"):
-        engine.delegate(inquiry_id)
+        engine.replies.delegate(inquiry_id)
     assert mail.outbox_messages() == []
     assert engine.status().count == 1
 
@@ -107,7 +107,7 @@ def test_the_assistants_reply_to_the_client_closes_the_delegation(
         engine: Engine, mail: MailFolders, clock: FixedClock) -> None:
     _assistant(engine)
     inquiry_id = _waiting(engine, mail)
-    engine.delegate(inquiry_id, tell_client=False)
+    engine.replies.delegate(inquiry_id, tell_client=False)
     clock.advance(timedelta(minutes=30))
     drop(mail.inbox, message(f"Sam Reed <{SAM}>", "Re: Lease", to=MEGGE,
                              message_id="<sam1@morgan-law.example>",
@@ -126,20 +126,20 @@ def test_an_assistant_who_has_not_taken_it_up_by_the_due_time_is_reminded_once(
         engine: Engine, mail: MailFolders, clock: FixedClock) -> None:
     _assistant(engine)
     inquiry_id = _waiting(engine, mail)
-    engine.delegate(inquiry_id, due=NOW + timedelta(minutes=45), tell_client=False)
-    assert engine.alerts() == []
+    engine.replies.delegate(inquiry_id, due=NOW + timedelta(minutes=45), tell_client=False)
+    assert engine.reminders.alerts() == []
     clock.advance(timedelta(minutes=46))
-    (toast,) = [t for t in engine.alerts() if "taken it up" in t[0]]
+    (toast,) = [t for t in engine.reminders.alerts() if "taken it up" in t[0]]
     assert toast[0] == "Sam Reed has not taken it up"
     assert "Margaret Hale" in toast[1] and "10:45 am" in toast[1]
-    assert [t for t in engine.alerts() if "taken it up" in t[0]] == []
+    assert [t for t in engine.reminders.alerts() if "taken it up" in t[0]] == []
 
 
 def test_answered_by_hand_after_delegating_closes_it(engine: Engine, mail: MailFolders) -> None:
     _assistant(engine)
     inquiry_id = _waiting(engine, mail)
-    engine.delegate(inquiry_id, tell_client=False)
-    assert engine.mark_answered(inquiry_id).state is InquiryState.ANSWERED
+    engine.replies.delegate(inquiry_id, tell_client=False)
+    assert engine.inquiries.mark_answered(inquiry_id).state is InquiryState.ANSWERED
     assert engine.status().delegations == []
 
 
@@ -148,24 +148,24 @@ def test_answered_by_hand_after_delegating_closes_it(engine: Engine, mail: MailF
 def test_a_held_back_acknowledgement_can_be_cancelled_and_nothing_goes_out(
         engine: Engine, mail: MailFolders) -> None:
     inquiry_id = _waiting(engine, mail)
-    result = engine.acknowledge(inquiry_id, delay=timedelta(seconds=5))
+    result = engine.replies.acknowledge(inquiry_id, delay=timedelta(seconds=5))
     assert (result.sent, result.state) == (False, "queued")
     assert engine.status().count == 0          # acknowledged while it waits to go
     engine.retry_outbox()                      # not yet: the delay has not passed
     assert mail.outbox_messages() == []
-    engine.cancel_send(result.message_id)
+    engine.outbox.cancel(result.message_id)
     assert mail.outbox_messages() == []
     status = engine.status()
     assert status.count == 1 and status.promises == []
     assert engine.store.outbox_item(result.message_id).state is OutboxState.CANCELLED  # type: ignore[union-attr]
     # ... and can be acknowledged again.
-    assert engine.acknowledge(inquiry_id).sent
+    assert engine.replies.acknowledge(inquiry_id).sent
 
 
 def test_a_held_back_acknowledgement_goes_out_after_the_delay_even_after_a_restart(
         engine: Engine, mail: MailFolders, clock: FixedClock) -> None:
     inquiry_id = _waiting(engine, mail)
-    result = engine.acknowledge(inquiry_id, delay=timedelta(seconds=5))
+    result = engine.replies.acknowledge(inquiry_id, delay=timedelta(seconds=5))
     again = Engine.open(engine.profile, clock)  # the tray restarted meanwhile
     try:
         clock.advance(timedelta(seconds=6))
@@ -175,13 +175,13 @@ def test_a_held_back_acknowledgement_goes_out_after_the_delay_even_after_a_resta
     (sent,) = _sent(mail)
     assert sent["Message-ID"] == result.message_id
     with pytest.raises(EngineError, match="filed"):
-        engine.cancel_send(result.message_id)   # too late to undo
+        engine.outbox.cancel(result.message_id)   # too late to undo
 
 
 def test_an_edited_acknowledgement_sends_the_edit_with_safe_headers(
         engine: Engine, mail: MailFolders) -> None:
     inquiry_id = _waiting(engine, mail)
-    engine.acknowledge(inquiry_id, subject="Re: Lease\r\nBcc: all@evil.example",
+    engine.replies.acknowledge(inquiry_id, subject="Re: Lease\r\nBcc: all@evil.example",
                        body="Got it, Megge. Friday works.\n")
     (sent,) = _sent(mail)
     assert sent["Bcc"] is None
@@ -214,16 +214,16 @@ def test_autopilot_acknowledges_a_vip_shortly_before_the_deadline_in_a_meeting(
     drop(mail.inbox, message("Raj <raj@patel-eng.example>", "Drawings",
                              message_id="<r1@patel-eng.example>"), NOW)
     engine.sync()
-    assert engine.autopilot() == []              # 10 minutes left: not yet
+    assert engine.replies.autopilot() == []              # 10 minutes left: not yet
     clock.advance(timedelta(minutes=7, seconds=30))
-    (result,) = engine.autopilot()
+    (result,) = engine.replies.autopilot()
     assert result.inquiry_id == inquiry_id and result.sent
     (sent,) = _sent(mail)                        # Raj (standard tier) is left to the user
     assert sent["To"].addresses[0].addr_spec == "margaret@hale.example"
     assert "in a meeting until 11:30 am" in sent.get_content()
     item = engine.store.outbox_item(result.message_id)
     assert item is not None and item.kind is OutboxKind.AUTO
-    assert engine.autopilot() == []
+    assert engine.replies.autopilot() == []
 
 
 @pytest.mark.usefixtures("deposition")
@@ -231,8 +231,8 @@ def test_autopilot_answers_a_thread_at_most_once_a_day(
         engine: Engine, mail: MailFolders, clock: FixedClock) -> None:
     first = _waiting(engine, mail, ago=0)
     clock.advance(timedelta(minutes=8))
-    assert [r.inquiry_id for r in engine.autopilot()] == [first]
-    engine.mark_answered(first)
+    assert [r.inquiry_id for r in engine.replies.autopilot()] == [first]
+    engine.inquiries.mark_answered(first)
     # Megge writes again in the same thread: a new inquiry, but no second automatic reply.
     clock.advance(timedelta(minutes=2))
     drop(mail.inbox, message(MEGGE, "Re: Lease", message_id="<q3@hale.example>",
@@ -241,7 +241,7 @@ def test_autopilot_answers_a_thread_at_most_once_a_day(
                              at=clock.now()), clock.now())
     (second,) = engine.sync().new_inquiries
     clock.advance(timedelta(minutes=8))
-    assert engine.autopilot() == []
+    assert engine.replies.autopilot() == []
     assert len(_sent(mail)) == 1
     assert engine.store.inquiry(second).state is InquiryState.WAITING  # type: ignore[union-attr]
 
@@ -256,7 +256,7 @@ def test_autopilot_never_answers_lists_or_automatic_mail(
                              headers={"Auto-Submitted": "auto-replied"}), NOW)
     engine.sync()
     clock.advance(timedelta(minutes=9))
-    assert engine.autopilot() == []
+    assert engine.replies.autopilot() == []
     assert mail.outbox_messages() == []
 
 
@@ -264,7 +264,7 @@ def test_autopilot_is_off_by_default(engine: Engine, mail: MailFolders,
                                      clock: FixedClock) -> None:
     _waiting(engine, mail, ago=0)
     clock.advance(timedelta(minutes=9))
-    assert engine.autopilot() == []
+    assert engine.replies.autopilot() == []
     assert mail.outbox_messages() == []
 
 
@@ -274,7 +274,7 @@ def test_while_free_the_autopilot_leaves_replies_to_the_user(
     engine.settings = config.load(engine.profile.config)
     _waiting(engine, mail, ago=0)
     clock.advance(timedelta(minutes=9))
-    assert engine.autopilot() == []
+    assert engine.replies.autopilot() == []
 
 
 
@@ -301,7 +301,7 @@ def test_a_long_threads_references_keep_the_root_and_the_latest() -> None:
 def test_a_template_says_what_it_promises(engine: Engine, mail: MailFolders, template: str,
                                           promised: datetime, said: str) -> None:
     inquiry_id = _waiting(engine, mail)
-    result = engine.acknowledge(inquiry_id, template=template)
+    result = engine.replies.acknowledge(inquiry_id, template=template)
     assert result.reply_by == promised
     assert said in result.body
     (promise,) = engine.status().promises
@@ -322,7 +322,7 @@ def test_an_out_of_office_reply_from_the_assistant_confirms_nothing(
         engine: Engine, mail: MailFolders, clock: FixedClock) -> None:
     _assistant(engine)
     inquiry_id = _waiting(engine, mail)
-    result = engine.delegate(inquiry_id, tell_client=False)
+    result = engine.replies.delegate(inquiry_id, tell_client=False)
     clock.advance(timedelta(minutes=5))
     drop(mail.inbox, message(f"Sam Reed <{SAM}>", "Out of office", message_id="<ooo@x>",
                              in_reply_to=result.forward_id, references=result.forward_id,
@@ -345,15 +345,15 @@ def test_an_undo_during_a_failing_send_stays_undone(engine: Engine, mail: MailFo
     from heard.mail.transport import MaildirTransport, SendError
 
     inquiry_id = _waiting(engine, mail)
-    result = engine.acknowledge(inquiry_id, delay=timedelta(seconds=5))
+    result = engine.replies.acknowledge(inquiry_id, delay=timedelta(seconds=5))
 
     def slow_then_down(self: MaildirTransport, raw: bytes, message_id: str,
                        on_the_wire: object = None) -> None:
-        engine.cancel_send(message_id)            # Undo, meanwhile
+        engine.outbox.cancel(message_id)            # Undo, meanwhile
         raise SendError("work", "the server did not answer in time")
 
     monkeypatch.setattr(MaildirTransport, "send", slow_then_down)
-    engine.send_queued(result.message_id)
+    engine.replies.send_queued(result.message_id)
     item = engine.store.outbox_item(result.message_id)
     assert item is not None and item.state is OutboxState.CANCELLED
     assert engine.status().count == 1
@@ -362,10 +362,10 @@ def test_an_undo_during_a_failing_send_stays_undone(engine: Engine, mail: MailFo
 def test_a_call_back_promise_carries_the_number(engine: Engine, mail: MailFolders) -> None:
     from heard.domain.clients import Channel, Client
 
-    engine.add_client(Client("Theo Brandt", phones=("+49 30 1234567",), channel=Channel.CALL))
-    inquiry = engine.log_call("+49 30 1234567")
+    engine.clients.add(Client("Theo Brandt", phones=("+49 30 1234567",), channel=Channel.CALL))
+    inquiry = engine.inquiries.log_call("+49 30 1234567")
     assert inquiry.id is not None
-    result = engine.acknowledge(inquiry.id)
+    result = engine.replies.acknowledge(inquiry.id)
     assert result.call_back == "tel:+49301234567"
     (promise,) = engine.status().promises
     assert promise.promise.text.endswith("(tel:+49301234567)")

@@ -62,7 +62,7 @@ def test_a_copy_arriving_after_the_acknowledgement_is_not_a_new_inquiry(
     raw = message(MEGGE, "Copy", message_id="<same@hale.example>")
     drop(mail.inbox, raw, NOW - timedelta(minutes=2))
     [inquiry_id] = engine.sync().new_inquiries
-    engine.acknowledge(inquiry_id)
+    engine.replies.acknowledge(inquiry_id)
     drop(mail.inbox, raw, NOW - timedelta(minutes=1))  # e.g. a second account got it too
     report = engine.sync()
     assert report.new_inquiries == []
@@ -78,7 +78,7 @@ def test_acknowledging_one_client_does_not_acknowledge_another_in_the_same_threa
                              in_reply_to="<m1@hale.example>", references="<m1@hale.example>"),
          NOW - timedelta(minutes=4))
     megge, raj = engine.sync().new_inquiries
-    engine.acknowledge(megge)
+    engine.replies.acknowledge(megge)
     engine.sync()  # reads Heard's own copy in Sent
     assert engine.store.inquiry(raj).state is InquiryState.WAITING  # type: ignore[union-attr]
     assert [i.client.display_name for i in engine.status().waiting] == ["Rajesh"]
@@ -93,7 +93,7 @@ def test_an_acknowledgement_sent_late_does_not_cover_a_question_asked_after_it(
     outbox = mail.outbox.path
     outbox.rename(outbox.with_name("away"))
     outbox.write_text("not a folder")
-    assert not engine.acknowledge(first).sent
+    assert not engine.replies.acknowledge(first).sent
     # The client asks something new in the thread before the acknowledgement got out.
     engine.clock.advance(timedelta(minutes=5))  # type: ignore[attr-defined]
     drop(mail.inbox, message(MEGGE, "Re: Lease", in_reply_to="<l1@hale.example>",

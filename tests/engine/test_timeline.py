@@ -117,7 +117,7 @@ def test_reply_to_is_where_the_acknowledgement_goes(engine: Engine, mail: MailFo
     drop(mail.inbox, message(MEGGE, "Via my assistant",
                              headers={"Reply-To": "Pat <pat@hale.example>"}), NOW)
     [inquiry_id] = engine.sync().new_inquiries
-    assert engine.acknowledge(inquiry_id, dry_run=True).to == "pat@hale.example"
+    assert engine.replies.acknowledge(inquiry_id, dry_run=True).to == "pat@hale.example"
 
 
 HEADER_TEXT = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)),
@@ -152,6 +152,6 @@ def test_an_inquiry_marked_answered_or_dismissed_leaves_the_count(
     drop(mail.inbox, message(MEGGE, "Call me"), NOW)
     drop(mail.inbox, message("Rajesh <raj@patel-eng.example>", "Thanks!"), NOW)
     first, second = engine.sync().new_inquiries
-    assert engine.mark_answered(first).state is InquiryState.ANSWERED
-    assert engine.dismiss(second).state is InquiryState.DISMISSED
+    assert engine.inquiries.mark_answered(first).state is InquiryState.ANSWERED
+    assert engine.inquiries.dismiss(second).state is InquiryState.DISMISSED
     assert engine.status().count == 0

@@ -37,7 +37,7 @@ def page(qtbot: QtBot, engine: Engine) -> Iterator[ClientsPage]:
 
 
 def named(engine: Engine, name: str) -> Client:
-    return next(c for c in engine.clients() if c.name == name)
+    return next(c for c in engine.clients.all() if c.name == name)
 
 
 def open_dialog(qtbot: QtBot, page: ClientsPage) -> ClientDialog:
@@ -68,7 +68,7 @@ def select(qtbot: QtBot, page: ClientsPage, name: str) -> None:
 
 def test_the_table_shows_every_client_and_the_filter_narrows_it(
         qtbot: QtBot, page: ClientsPage, engine: Engine) -> None:
-    engine.add_client(Client("Jane Roe", emails=("jane@roe-bakery.example",), tier="prospect",
+    engine.clients.add(Client("Jane Roe", emails=("jane@roe-bakery.example",), tier="prospect",
                              prospect=True))
     with qtbot.waitSignal(page.loaded, timeout=5000):
         page.refresh()
@@ -139,7 +139,7 @@ def test_add_with_preferences_saves_them_and_edit_reads_them_back(
 def test_edit_keeps_the_id_and_the_other_preferences(
         qtbot: QtBot, page: ClientsPage, engine: Engine) -> None:
     sofia = named(engine, "Sofia Lindqvist")
-    engine.update_client(Client(sofia.name, emails=sofia.emails, channel=sofia.channel,
+    engine.clients.update(Client(sofia.name, emails=sofia.emails, channel=sofia.channel,
                                 preferences={"via": "contact form", "detail": "full"},
                                 id=sofia.id))
     with qtbot.waitSignal(page.loaded, timeout=5000):
@@ -163,7 +163,7 @@ def test_edit_keeps_the_id_and_the_other_preferences(
 
 def test_confirming_a_prospect_moves_them_off_the_prospect_tier(
         qtbot: QtBot, page: ClientsPage, engine: Engine) -> None:
-    engine.add_client(Client("Jane Roe", emails=("jane@roe-bakery.example",), tier="prospect",
+    engine.clients.add(Client("Jane Roe", emails=("jane@roe-bakery.example",), tier="prospect",
                              prospect=True, preferences={"via": "contact form"}))
     with qtbot.waitSignal(page.loaded, timeout=5000):
         page.refresh()
@@ -216,7 +216,7 @@ def test_delete_asks_first_and_cancel_keeps_the_client(
     assert box is not None and box.text() == "Remove Rajesh Patel from your clients?"
     assert box.defaultButton() is box.button(QMessageBox.StandardButton.Cancel)
     box.button(QMessageBox.StandardButton.Cancel).click()
-    assert "Rajesh Patel" in [c.name for c in engine.clients()]
+    assert "Rajesh Patel" in [c.name for c in engine.clients.all()]
 
     page.remove_button.click()
     box = page.confirm
@@ -225,7 +225,7 @@ def test_delete_asks_first_and_cancel_keeps_the_client(
                   if box.buttonRole(b) == QMessageBox.ButtonRole.DestructiveRole)
     with qtbot.waitSignal(page.changed, timeout=5000):
         remove.click()
-    assert "Rajesh Patel" not in [c.name for c in engine.clients()]
+    assert "Rajesh Patel" not in [c.name for c in engine.clients.all()]
     qtbot.waitUntil(lambda: "Rajesh Patel" not in page.shown_names(), timeout=5000)
     assert page.message.text() == "Removed Rajesh Patel."
 
@@ -236,7 +236,7 @@ def test_an_engine_failure_is_shown_not_swallowed(
     def locked(_client_id: ClientId) -> bool:
         raise EngineError("the store is busy; try again in a moment")
 
-    monkeypatch.setattr(engine, "remove_client", locked)
+    monkeypatch.setattr(engine.clients, "remove", locked)
     select(qtbot, page, "Rajesh Patel")
     page.remove()
     box = page.confirm
@@ -250,7 +250,7 @@ def test_an_engine_failure_is_shown_not_swallowed(
 
 def test_import_previews_skipped_rows_with_reasons_then_adds_the_rest(
         qtbot: QtBot, page: ClientsPage, engine: Engine) -> None:
-    engine.add_client(Client("Megge H.", emails=("m.hollis@hollis-crane.example",)))
+    engine.clients.add(Client("Megge H.", emails=("m.hollis@hollis-crane.example",)))
     page.import_file(SAMPLES / "apple-contacts.vcf")
     qtbot.waitUntil(lambda: page.preview is not None and page.preview.isVisible(),
                     timeout=5000)
@@ -272,7 +272,7 @@ def test_import_previews_skipped_rows_with_reasons_then_adds_the_rest(
                               " belongs to client 'Megge H.'"),
     ]
     assert preview.import_button.text() == "&Import 4 clients"
-    before = {c.name for c in engine.clients()}
+    before = {c.name for c in engine.clients.all()}
     assert "Tomás Ibarra" not in before            # nothing is added before Import
 
     with qtbot.waitSignal(page.changed, timeout=5000):
@@ -285,7 +285,7 @@ def test_import_previews_skipped_rows_with_reasons_then_adds_the_rest(
     assert "  card 6 (Priya Natarajan): not an email address:" in text
     assert ("  Margarethe Hollis: email m.hollis@hollis-crane.example already belongs to"
             " client 'Megge H.'") in text
-    added = {c.name for c in engine.clients()} - before
+    added = {c.name for c in engine.clients.all()} - before
     assert added == {"Northwind Escrow, Inc.", "Tomás Ibarra", "Aoife O’Neill-Byrne",
                      "Maximilian Alexander von und zu Ebersberg-Falkenstein"}
     assert named(engine, "Tomás Ibarra").channel is Channel.CALL
@@ -305,10 +305,10 @@ def test_ctrl_i_chooses_a_file_and_cancel_adds_nothing(
     assert page.preview is not None
     assert page.preview.summary.text().startswith(
         "outlook-desktop.csv: Outlook CSV (Windows-1252). 5 to add, 4 skipped")
-    before = engine.clients()
+    before = engine.clients.all()
     page.preview.reject()
     assert page.ops.wait(5000)   # an import Cancel had started would be done by now
-    assert engine.clients() == before and page.report is None
+    assert engine.clients.all() == before and page.report is None
 
 
 def test_a_file_heard_cannot_read_is_told_in_plain_words(

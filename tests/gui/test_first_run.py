@@ -172,7 +172,7 @@ def test_the_wizard_sets_everything_up_and_ends_with_the_tray_live(
     assert s.standards.default.ack_within.total_seconds() == 15 * 60
     assert s.standards.by_tier["vip"].ack_within.total_seconds() == 10 * 60
     assert "# Heard settings." in fresh.profile.config.read_text()   # commented defaults
-    names = {c.name: c for c in fresh.clients()}
+    names = {c.name: c for c in fresh.clients.all()}
     assert set(names) == {"Acme Ltd", "Margaret Hale", "Rajesh Patel", "Sofia Lindqvist"}
     assert names["Margaret Hale"].tier == "vip" and names["Acme Ltd"].domains == (
         "acme.example",)

@@ -41,13 +41,13 @@ def test_a_new_person_is_shown_as_new_and_becomes_a_client_then_undo(
 
     qtbot.keyClick(window, Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier)
     qtbot.waitUntil(lambda: window.undo_button.isEnabled(), timeout=5000)
-    jane = next(c for c in engine.clients() if c.name == "Jane Roe")
+    jane = next(c for c in engine.clients.all() if c.name == "Jane Roe")
     assert not jane.prospect and jane.tier == "standard"
     assert "is now a client" in window.message.text()
 
     window.undo_button.click()
     qtbot.waitUntil(lambda: not window.undo_button.isEnabled(), timeout=5000)
-    jane = next(c for c in engine.clients() if c.name == "Jane Roe")
+    jane = next(c for c in engine.clients.all() if c.name == "Jane Roe")
     assert jane.prospect and jane.tier == "prospect"
 
 
@@ -61,11 +61,11 @@ def test_not_a_client_sets_them_aside_and_undo_brings_them_back(
     select(qtbot, app, "Jane Roe (new)")
     qtbot.keyClick(app.window, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
     wait_status(qtbot, app, 0)
-    assert engine.not_clients() == [("jane@roe-bakery.example", "address")]
+    assert engine.clients.not_clients() == [("jane@roe-bakery.example", "address")]
 
     qtbot.keyClick(app.window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     wait_status(qtbot, app, 1)
-    assert engine.not_clients() == []
+    assert engine.clients.not_clients() == []
 
 
 def test_decision_buttons_are_off_for_a_known_client(
@@ -84,9 +84,9 @@ def test_decision_buttons_are_off_for_a_known_client(
 def test_a_call_logged_from_the_tray_menu_waits_like_mail(
     qtbot: QtBot, app: HeardApp, engine: Engine  # noqa: F811
 ) -> None:
-    sofia = next(c for c in engine.clients() if c.name == "Sofia Lindqvist")
+    sofia = next(c for c in engine.clients.all() if c.name == "Sofia Lindqvist")
     assert sofia.id is not None
-    engine.update_client(sofia.__class__(**{**sofia.__dict__, "phones": ("+46 8 123 456 78",)}))
+    engine.clients.update(sofia.__class__(**{**sofia.__dict__, "phones": ("+46 8 123 456 78",)}))
     app.log_call()
     dialog = app.actions._call_dialog
     assert dialog is not None

@@ -257,8 +257,8 @@ def test_a_client_who_wants_no_assistant_is_not_told_and_escape_cancels(
     qtbot: QtBot, app: HeardApp, engine: Engine, mail: MailFolders  # noqa: F811
 ) -> None:
     _assistant(engine)
-    margaret = next(c for c in engine.clients() if c.name == "Margaret Hale")
-    engine.update_client(dataclasses.replace(
+    margaret = next(c for c in engine.clients.all() if c.name == "Margaret Hale")
+    engine.clients.update(dataclasses.replace(
         margaret, preferences={**margaret.preferences, ASSISTANT_PREFERENCE: "no"}))
     megge = _waiting(engine, mail, MEGGE, "Lease", 4)
     wait_status(qtbot, app, 1)
@@ -397,9 +397,9 @@ def test_an_html_message_is_shown_as_plain_text(
 def test_a_caller_with_no_address_gets_a_call_back_promise(
     qtbot: QtBot, app: HeardApp, engine: Engine, mail: MailFolders  # noqa: F811
 ) -> None:
-    sofia = next(c for c in engine.clients() if c.name == "Sofia Lindqvist")
-    engine.update_client(dataclasses.replace(sofia, phones=("+46 8 123 456 78",), emails=()))
-    call = engine.log_call("+46812345678", NOW - timedelta(minutes=1), "contract")
+    sofia = next(c for c in engine.clients.all() if c.name == "Sofia Lindqvist")
+    engine.clients.update(dataclasses.replace(sofia, phones=("+46 8 123 456 78",), emails=()))
+    call = engine.inquiries.log_call("+46812345678", NOW - timedelta(minutes=1), "contract")
     wait_status(qtbot, app, 1)
     window = _open(qtbot, app)
     assert window.preview.toPlainText().startswith("Call Sofia Lindqvist back by")

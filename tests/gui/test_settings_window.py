@@ -389,7 +389,7 @@ def test_the_template_preview_follows_every_keystroke(
     shown = real.templates.preview.toPlainText()
     assert shown.startswith("Subject: Re: Drawings for site B")
     assert "Hi Rajesh," in shown
-    expected = engine.acknowledge(
+    expected = engine.replies.acknowledge(
         engine.status().waiting[0].inquiry.id, "acknowledge", dry_run=True)
     assert expected.body in shown                       # exactly what would be sent
 

@@ -28,7 +28,7 @@ def test_the_window_shows_this_weeks_goal_and_draws_in_time_and_late_bars(
     engine.sync()
     megge = next(i for i in engine.status().waiting if i.client.preferred_name == "Megge")
     assert megge.inquiry.id is not None
-    engine.acknowledge(megge.inquiry.id)            # 5 minutes: within her 10
+    engine.replies.acknowledge(megge.inquiry.id)            # 5 minutes: within her 10
     clock.set(NOW)                                   # Raj is still waiting after 50 > 30
 
     text, weeks, goal, waits = stats_for_window(engine)

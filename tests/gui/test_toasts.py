@@ -178,9 +178,9 @@ def test_a_new_person_can_be_made_a_client_from_the_toast_and_undone(
     assert [k for k, _ in note.actions] == ["ack", "client", "not-a-client", "open", "default"]
     recorder.choose(note, "client")
     qtbot.waitUntil(lambda: "is now a client" in recorder.titles()[-1], timeout=5000)
-    assert not next(c for c in engine.clients() if c.name == "Jane Roe").prospect
+    assert not next(c for c in engine.clients.all() if c.name == "Jane Roe").prospect
     recorder.choose(recorder.notes[-1], "undo")
-    qtbot.waitUntil(lambda: next(c for c in engine.clients() if c.name == "Jane Roe").prospect,
+    qtbot.waitUntil(lambda: next(c for c in engine.clients.all() if c.name == "Jane Roe").prospect,
                     timeout=5000)
 
 
@@ -266,7 +266,7 @@ def test_snooze_holds_every_toast_until_it_is_over_and_the_badge_keeps_counting(
     assert not app.wake_action.isEnabled()
     assert not app.snooze_actions[Snooze.MEETING].isEnabled()   # no meeting on
     app.snooze_actions[Snooze.QUARTER_HOUR].trigger()
-    qtbot.waitUntil(lambda: engine.snoozed_until() == NOW + timedelta(minutes=15),
+    qtbot.waitUntil(lambda: engine.reminders.snoozed_until() == NOW + timedelta(minutes=15),
                     timeout=5000)
     assert app.tray.toolTip().splitlines()[-1] == "Snoozed until 10:15"
     assert app.wake_action.isEnabled()
@@ -289,7 +289,7 @@ def test_snooze_until_tomorrow_and_wake_up_now(
 ) -> None:
     app.snooze_actions[Snooze.TOMORROW].trigger()
     tomorrow = NOW.replace(day=26, hour=9)   # Thursday's opening
-    qtbot.waitUntil(lambda: engine.snoozed_until() == tomorrow, timeout=5000)
+    qtbot.waitUntil(lambda: engine.reminders.snoozed_until() == tomorrow, timeout=5000)
     assert app.tray.toolTip().splitlines()[-1] == "Snoozed until Thu 09:00"
     arrive(engine, mail, RAJ, "Drawings")
     wait_status(qtbot, app, 1)
@@ -298,13 +298,13 @@ def test_snooze_until_tomorrow_and_wake_up_now(
     app.wake_action.trigger()
     wait_notes(qtbot, recorder, 1)
     assert recorder.titles() == ["While you snoozed: Rajesh wrote"]
-    assert engine.snoozed_until() is None
+    assert engine.reminders.snoozed_until() is None
 
 
 def test_a_snooze_is_kept_across_a_restart(
     qtbot: QtBot, engine: Engine, mail: MailFolders, recorder: Recorder
 ) -> None:
-    engine.snooze(NOW + timedelta(hours=1))
+    engine.reminders.snooze(NOW + timedelta(hours=1))
     heard = start(qtbot, engine, recorder)
     try:
         settle(qtbot, heard)

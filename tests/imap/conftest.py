@@ -50,7 +50,7 @@ def imap_engine(tmp_path: Path, mailuser: MailUser, real_keyring: object  # noqa
                 ) -> Iterator[Engine]:
     engine = Engine.open(imap_profile(tmp_path / "profile", mailuser))
     for client in CLIENTS:
-        engine.add_client(client)
+        engine.clients.add(client)
     yield engine
     engine.close()
 

@@ -51,7 +51,7 @@ username = "alex"
 def open_engine(profile: Profile) -> Engine:
     engine = Engine.open(profile)
     for client in CLIENTS:
-        engine.add_client(client)
+        engine.clients.add(client)
     return engine
 
 

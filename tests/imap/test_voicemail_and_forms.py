@@ -152,7 +152,7 @@ def take_in(engine: Engine, user: MailUser, *paths: Path) -> list[Any]:
 def test_voicemail_from_a_clients_number_is_a_call_from_that_client(
         engine: Engine, mailuser: MailUser, sample: str) -> None:
     name, number, as_written = CALLERS[sample]
-    client = engine.add_client(Client("Harbor Freight Partners", emails=("ops@harbor.example",),
+    client = engine.clients.add(Client("Harbor Freight Partners", emails=("ops@harbor.example",),
                                       phones=(as_written,), tier="vip"))
     assert client.phones == (number,)   # the card's number, read in the user's region
 
@@ -162,16 +162,16 @@ def test_voicemail_from_a_clients_number_is_a_call_from_that_client(
     assert item.client.id == client.id and not item.client.prospect
     assert item.inquiry.sender == number
     assert item.inquiry.subject == f"Voicemail from {name or number}"
-    assert [c.id for c in engine.clients()] == [client.id]   # no prospect on the side
+    assert [c.id for c in engine.clients.all()] == [client.id]   # no prospect on the side
     # An acknowledgement goes to the client's address, never to the phone system.
-    assert engine.acknowledge(item.inquiry.id, dry_run=True).to == "ops@harbor.example"
+    assert engine.replies.acknowledge(item.inquiry.id, dry_run=True).to == "ops@harbor.example"
 
 
 @pytest.mark.parametrize("sample", sorted(CALLERS))
 def test_voicemail_from_an_unknown_number_makes_a_prospect(
         engine: Engine, mailuser: MailUser, sample: str) -> None:
     name, number, _written = CALLERS[sample]
-    engine.add_client(Client("Someone Else", phones=("(212) 555-0100",)))
+    engine.clients.add(Client("Someone Else", phones=("(212) 555-0100",)))
 
     (item,) = take_in(engine, mailuser, voicemail(sample))
 
@@ -185,7 +185,7 @@ def test_voicemail_from_an_unknown_number_makes_a_prospect(
     assert item.inquiry.sender == number
     # A caller who is not a client has no address: there is no one to write to, and
     # certainly not the phone system; acknowledging becomes a promise to call back.
-    reply = engine.acknowledge(item.inquiry.id, dry_run=True)
+    reply = engine.replies.acknowledge(item.inquiry.id, dry_run=True)
     robot = email.utils.parseaddr(header(voicemail(sample).read_bytes(), "From"))[1]
     assert (reply.to, reply.message_id, reply.call_back) == ("", "", f"tel:{number}")
     assert robot not in repr(reply)
@@ -201,7 +201,7 @@ def test_voicemail_from_a_withheld_number_is_a_prospect_call_with_no_number(
     assert item.inquiry.sender == ""
     assert item.inquiry.subject == "Voicemail from unknown caller"
     with pytest.raises(EngineError, match="left no number and no address"):
-        engine.acknowledge(item.inquiry.id, dry_run=True)
+        engine.replies.acknowledge(item.inquiry.id, dry_run=True)
 
 
 def test_the_same_unknown_caller_twice_is_one_prospect(
@@ -215,7 +215,7 @@ def test_the_same_unknown_caller_twice_is_one_prospect(
     engine.sync()
     status = engine.status()
     assert len(status.waiting) == 2 and status.count == 1
-    (prospect,) = [c for c in engine.clients() if c.prospect]
+    (prospect,) = [c for c in engine.clients.all() if c.prospect]
     assert prospect.phones == ("+16175550142",)
 
 
@@ -237,8 +237,8 @@ def test_a_contact_form_makes_a_prospect_answered_at_the_submitters_address(
     assert item.inquiry.channel is Channel.EMAIL
     assert item.inquiry.sender == address and item.inquiry.reply_address == address
     assert robot not in prospect.emails
-    assert all(not c.emails or robot not in c.emails for c in engine.clients())
-    reply = engine.acknowledge(item.inquiry.id, dry_run=True)
+    assert all(not c.emails or robot not in c.emails for c in engine.clients.all())
+    reply = engine.replies.acknowledge(item.inquiry.id, dry_run=True)
     assert reply.to == address
 
 
@@ -254,13 +254,13 @@ def test_a_form_sent_from_the_users_own_address_is_still_a_form(
     assert email.utils.parseaddr(header(raw, "From"))[1] == "dana@whitfield.example"
     (item,) = take_in(dana_engine, mailuser, form(sample))
     assert (item.client.name, item.client.emails) == (name, (address,))
-    assert dana_engine.acknowledge(item.inquiry.id, dry_run=True).to == address
+    assert dana_engine.replies.acknowledge(item.inquiry.id, dry_run=True).to == address
 
 
 def test_a_form_sent_from_the_users_own_address_is_recognised_by_explain(
         dana_engine: Engine) -> None:
     for sample in ("google-forms.eml", "gravity-forms.eml", "wpforms.eml"):
-        found = dana_engine.explain(form(sample).read_bytes())
+        found = dana_engine.intake.explain(form(sample).read_bytes())
         assert found.verdict is not None and found.verdict.is_inquiry, sample
         assert found.verdict.person is not None
         assert found.verdict.person.email == SUBMITTERS[sample][1]
@@ -272,8 +272,8 @@ def test_a_form_whose_message_names_another_address_still_replies_to_the_submitt
     # The office manager's address is part of what Jonas wrote, not who wrote.
     assert "office@weber-bakery.example.com" in item.inquiry.preview
     assert item.inquiry.subject == "Contract review for our bakery"
-    assert engine.acknowledge(item.inquiry.id, dry_run=True).to == "jonas.weber@example.org"
-    assert [c.emails for c in engine.clients()] == [("jonas.weber@example.org",)]
+    assert engine.replies.acknowledge(item.inquiry.id, dry_run=True).to == "jonas.weber@example.org"
+    assert [c.emails for c in engine.clients.all()] == [("jonas.weber@example.org",)]
 
 
 def test_a_form_without_an_email_field_is_a_call_back_never_a_reply_to_the_robot(
@@ -285,25 +285,26 @@ def test_a_form_without_an_email_field_is_a_call_back_never_a_reply_to_the_robot
     assert item.client.prospect is True
     assert (item.client.name, item.client.phones, item.client.emails) == (name, (number,), ())
     assert item.inquiry.sender == number
-    reply = engine.acknowledge(item.inquiry.id, dry_run=True)
+    reply = engine.replies.acknowledge(item.inquiry.id, dry_run=True)
     assert "squarespace" not in repr(reply).lower()
     assert (reply.to, reply.call_back) == ("", f"tel:{number}")
     # Acknowledging for real: a promise to call back, and the caller is still waiting.
-    engine.acknowledge(item.inquiry.id)
+    engine.replies.acknowledge(item.inquiry.id)
     status = engine.status()
     (promise,) = status.promises
     assert promise.promise.text.startswith("call back by ")
     assert [w.inquiry.id for w in status.waiting] == [item.inquiry.id]
     with pytest.raises(EngineError, match="already promised"):
-        engine.acknowledge(item.inquiry.id)
+        engine.replies.acknowledge(item.inquiry.id)
 
 
 def test_a_client_who_writes_through_the_website_form_is_that_client(
         engine: Engine, mailuser: MailUser) -> None:
-    client = engine.add_client(Client("Amelia Brooks", emails=("amelia.brooks@example.net",)))
+    client = engine.clients.add(Client("Amelia Brooks", emails=("amelia.brooks@example.net",)))
     (item,) = take_in(engine, mailuser, form("cf7.eml"))
     assert item.client.id == client.id and not item.client.prospect
-    assert engine.acknowledge(item.inquiry.id, dry_run=True).to == "amelia.brooks@example.net"
+    reply = engine.replies.acknowledge(item.inquiry.id, dry_run=True)
+    assert reply.to == "amelia.brooks@example.net"
 
 
 def test_every_sample_in_one_mailbox_is_one_contact_each(

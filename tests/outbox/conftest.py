@@ -76,7 +76,7 @@ def scene_for(tmp_path: Path, dovecot: Dovecot, port: int, ca_file: Path,
     clock = FixedClock(datetime.now(UTC).replace(microsecond=0))  # IMAP dates are real
     engine = Engine.open(sending_profile(tmp_path / "profile", me, port, ca_file, security),
                          clock)
-    engine.add_client(Client("Margaret Hale", emails=(them.address,), preferred_name="Megge",
+    engine.clients.add(Client("Margaret Hale", emails=(them.address,), preferred_name="Megge",
                              tier="vip"))
     try:
         yield Scene(engine, me, them, clock)

@@ -32,7 +32,7 @@ def test_a_refused_forward_never_tells_the_client(
     _assistant(scene)
     inquiry_id, _ = scene.client_writes()
     faulty_smtp.reply_next(550, "5.1.1 No such user here", stage="RCPT")
-    result = scene.engine.delegate(inquiry_id, tell_client=True)
+    result = scene.engine.replies.delegate(inquiry_id, tell_client=True)
     assert not result.sent and "No such user" in result.error
     assert faulty_smtp.received == []
     states = {i.kind: i.state for i in scene.engine.store.outbox()}
@@ -51,11 +51,11 @@ def test_a_refused_forward_keeps_an_earlier_acknowledgement(
     scene = faulty_scene
     _assistant(scene)
     inquiry_id, _ = scene.client_writes()
-    assert scene.engine.acknowledge(inquiry_id).sent
+    assert scene.engine.replies.acknowledge(inquiry_id).sent
     before = scene.engine.store.inquiry(inquiry_id)
     assert before is not None and before.acknowledged_at is not None
     faulty_smtp.reply_next(550, "5.1.1 No such user here", stage="RCPT")
-    assert not scene.engine.delegate(inquiry_id).sent
+    assert not scene.engine.replies.delegate(inquiry_id).sent
     after = scene.engine.store.inquiry(inquiry_id)
     assert after is not None and after.state is InquiryState.ACKNOWLEDGED
     assert after.acknowledged_at == before.acknowledged_at     # the statistics keep it
@@ -67,7 +67,7 @@ def test_the_client_is_told_only_after_the_assistant_has_it(
     _assistant(scene)
     inquiry_id, client_mid = scene.client_writes()
     faulty_smtp.reply_next(451, "4.3.0 Try later", stage="RCPT")
-    result = scene.engine.delegate(inquiry_id)
+    result = scene.engine.replies.delegate(inquiry_id)
     assert not result.sent
     assert faulty_smtp.received == []          # neither the forward nor the client's note
     scene.clock.advance(scene.engine.settings.delegation.due / 4)

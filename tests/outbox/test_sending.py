@@ -39,7 +39,7 @@ def test_an_acknowledgement_arrives_threaded_and_is_filed_in_sent(
         postfix_scene: Scene, postfix: Postfix) -> None:
     scene = postfix_scene
     inquiry_id, client_mid = scene.client_writes()
-    result = scene.engine.acknowledge(inquiry_id)
+    result = scene.engine.replies.acknowledge(inquiry_id)
     assert (result.sent, result.state) == (True, "filed")
     postfix.wait_delivered(result.message_id)
 
@@ -127,7 +127,7 @@ def test_a_server_down_then_up_gets_the_reply_once(
     scene.engine.subscribe(events.append)
     inquiry_id, client_mid = scene.client_writes()
     faulty_smtp.stop()
-    result = scene.engine.acknowledge(inquiry_id)
+    result = scene.engine.replies.acknowledge(inquiry_id)
     assert (result.sent, result.state) == (False, "queued")
     assert "refused the connection" in result.error
     status = scene.engine.status()
@@ -153,7 +153,7 @@ def test_a_temporary_refusal_is_retried_and_delivered_once(
     scene = faulty_scene
     inquiry_id, client_mid = scene.client_writes()
     faulty_smtp.reply_next(451, "4.3.0 Try again later")
-    result = scene.engine.acknowledge(inquiry_id)
+    result = scene.engine.replies.acknowledge(inquiry_id)
     assert result.state == "queued" and "451 4.3.0 Try again later" in result.error
     scene.clock.advance(timedelta(seconds=31))
     scene.engine.retry_outbox()
@@ -169,7 +169,7 @@ def test_a_permanent_refusal_is_shown_in_the_servers_words_and_the_client_waits_
     scene.engine.subscribe(events.append)
     inquiry_id, _ = scene.client_writes()
     faulty_smtp.reply_next(550, "5.7.1 Message rejected as spam")
-    result = scene.engine.acknowledge(inquiry_id)
+    result = scene.engine.replies.acknowledge(inquiry_id)
     assert (result.sent, result.state) == (False, "failed")
     assert "550 5.7.1 Message rejected as spam" in result.error
     toasts = [t for e in events if e.kind == "alerts" for t in e.toasts]
@@ -193,21 +193,21 @@ def test_a_link_broken_mid_message_is_unsure_and_can_be_settled(
     scene = faulty_scene
     inquiry_id, _ = scene.client_writes()
     faulty_smtp.disconnect_next(stage="DATA")
-    result = scene.engine.acknowledge(inquiry_id)
+    result = scene.engine.replies.acknowledge(inquiry_id)
     assert result.state == "unsure" and "may have gone out" in result.error
     assert any("unsure whether" in p for p in scene.engine.status().problems)
     scene.engine.retry_outbox()
     scene.clock.advance(timedelta(hours=1))
     scene.engine.retry_outbox()                  # an unsure message is never resent alone
-    assert scene.engine.mark_sent(result.message_id).state is OutboxState.FILED
+    assert scene.engine.outbox.mark_sent(result.message_id).state is OutboxState.FILED
     assert scene.engine.status().problems == []
 
 
 def test_header_injection_through_names_subjects_and_templates_is_defused(
         faulty_scene: Scene, faulty_smtp: FaultySmtp, tmp_path: Path) -> None:
     scene = faulty_scene
-    (megge,) = scene.engine.clients()
-    scene.engine.update_client(dataclasses.replace(
+    (megge,) = scene.engine.clients.all()
+    scene.engine.clients.update(dataclasses.replace(
         megge, name="Megge\r\nBcc: victim@evil.example", preferred_name="M\nCc: x@evil.example"))
     (scene.engine.profile.root / "templates.toml").write_text(
         '[sneaky]\nsubject = "Re: {subject}\\r\\nBcc: {client.name}"\nbody = "Hi {client.name}"\n',
@@ -217,7 +217,7 @@ def test_header_injection_through_names_subjects_and_templates_is_defused(
     # An encoded word that decodes to a line break: the realistic way in.
     inquiry_id, _ = scene.client_writes("=?utf-8?q?Hello=0D=0ABcc=3A_spy=40evil=2Eexample?=")
     assert "Bcc: spy" in scene.engine.store.inquiry(inquiry_id).subject  # type: ignore[union-attr]
-    result = scene.engine.acknowledge(inquiry_id, template="sneaky")
+    result = scene.engine.replies.acknowledge(inquiry_id, template="sneaky")
     assert result.sent
     (got,) = _received(faulty_smtp)
     assert got.rcpt_tos == [scene.client.address]

@@ -48,7 +48,7 @@ def _engine(root: Path, user: MailUser, smtp: FaultySmtp, instance: str,
         "smtp_ca_file": str(smtp.cert), "folders": [folder]})
     ConfigFile(profile.config).set("sharing", "instance", instance)
     engine = Engine.open(profile)
-    engine.add_client(Client("Margaret Hale", emails=(CLIENT,), preferred_name="Megge"))
+    engine.clients.add(Client("Margaret Hale", emails=(CLIENT,), preferred_name="Megge"))
     return engine
 
 
@@ -98,7 +98,7 @@ def test_the_assistant_sees_claims_and_acknowledges_and_the_professional_sees_wh
     mine, theirs = _one(office.desk, message_id), _one(office.helper, message_id)
     assert office.helper.status().count == 1          # sees: the client waits for it too
 
-    result = office.helper.acknowledge(theirs)
+    result = office.helper.replies.acknowledge(theirs)
     assert result.sent, result.error
     (sent,) = faulty_smtp.received
     reply = email.message_from_bytes(bytes(sent.original_content or b""),
@@ -109,7 +109,7 @@ def test_the_assistant_sees_claims_and_acknowledges_and_the_professional_sees_wh
 
     # The professional's Heard, not synced yet, tries the same client: the claim says no.
     with pytest.raises(EngineError, match="already acknowledged from another"):
-        office.desk.acknowledge(mine)
+        office.desk.replies.acknowledge(mine)
     events: list[str] = []
     office.desk.subscribe(lambda event: events.append(event.kind))
     office.desk.sync()
@@ -122,7 +122,7 @@ def test_the_assistant_sees_claims_and_acknowledges_and_the_professional_sees_wh
     assert (handled["inquiry"], handled["state"], handled["by"]) == \
         (mine, "acknowledged", "asst")
     assert _status_json(office.helper)["handled_elsewhere"] == []   # its own doing
-    office.desk.mark_answered(InquiryId(mine))       # the professional then calls her
+    office.desk.inquiries.mark_answered(InquiryId(mine))       # the professional then calls her
     assert _status_json(office.desk)["handled_elsewhere"] == []     # done here, last
 
 
@@ -132,9 +132,9 @@ def test_the_professional_answers_first_and_the_assistant_stands_back(
     office.desk.sync()
     office.helper.sync()
     theirs = _one(office.helper, message_id)
-    assert office.desk.acknowledge(_one(office.desk, message_id)).sent
+    assert office.desk.replies.acknowledge(_one(office.desk, message_id)).sent
     with pytest.raises(EngineError, match="already acknowledged from another"):
-        office.helper.acknowledge(theirs)
+        office.helper.replies.acknowledge(theirs)
     office.helper.sync()
     inquiry = office.helper.store.inquiry(theirs)
     assert inquiry is not None and inquiry.state is InquiryState.ACKNOWLEDGED
@@ -153,7 +153,7 @@ def test_a_delegation_shows_on_the_assistants_heard_with_its_due_time_and_note(
     office.helper.sync()
     mine, theirs = _one(office.desk, message_id), _one(office.helper, message_id)
     due = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=3)
-    result = office.desk.delegate(InquiryId(mine), note="Call her about the"
+    result = office.desk.replies.delegate(InquiryId(mine), note="Call her about the"
                                   " lease, she prefers mornings", due=due, tell_client=False)
     assert result.sent, result
     (forward,) = faulty_smtp.received
@@ -188,7 +188,7 @@ def test_a_delegation_shows_on_the_assistants_heard_with_its_due_time_and_note(
         conn.logout()
 
     # The assistant calls her, and marks it answered: the professional's Heard follows.
-    office.helper.mark_answered(InquiryId(theirs))
+    office.helper.inquiries.mark_answered(InquiryId(theirs))
     assert office.helper.status().assigned == []
     office.desk.sync()
     inquiry = office.desk.store.inquiry(mine)
@@ -205,15 +205,15 @@ def test_the_assistant_is_reminded_once_when_a_delegation_falls_due(
     office.desk.sync()
     office.helper.sync()
     due = datetime.now(UTC) + timedelta(seconds=1)
-    assert office.desk.delegate(_one(office.desk, message_id), due=due,
+    assert office.desk.replies.delegate(_one(office.desk, message_id), due=due,
                                 tell_client=False).sent
     office.helper.sync()
     office.helper.sync()
     assert office.helper.status().assigned[0].to_me
     time.sleep(max(0.0, (due - datetime.now(UTC)).total_seconds()) + 0.1)
-    toasts = office.helper.alerts()
+    toasts = office.helper.reminders.alerts()
     assert [t for t in toasts if t[0] == "Due: Margaret Hale"], toasts
-    assert not [t for t in office.helper.alerts() if t[0].startswith("Due:")]   # once
+    assert not [t for t in office.helper.reminders.alerts() if t[0].startswith("Due:")]   # once
 
 
 def _status_json(engine: Engine) -> dict[str, Any]:

@@ -41,7 +41,7 @@ def test_the_promise_an_acknowledgement_made_on_one_device_is_kept_on_the_other(
     message_id = client_writes(me)
     with _devices(tmp_path, me, faulty_smtp) as (desk, lap):
         reply_by = (datetime.now(UTC) + timedelta(hours=2)).replace(second=0, microsecond=0)
-        result = desk.acknowledge(_one(desk, message_id), reply_by=reply_by)
+        result = desk.replies.acknowledge(_one(desk, message_id), reply_by=reply_by)
         assert result.sent, result.error
 
         lap.sync()
@@ -66,7 +66,7 @@ def test_an_answer_noted_on_one_device_does_not_close_a_follow_up_on_another(
     client_writes(me, "<m1@hale.example>")
     with _devices(tmp_path, me, faulty_smtp) as (desk, lap):
         on_lap = _one(lap, "<m1@hale.example>")
-        desk.mark_answered(_one(desk, "<m1@hale.example>"))   # she was called back
+        desk.inquiries.mark_answered(_one(desk, "<m1@hale.example>"))   # she was called back
         lap.sync()
         first = lap.store.inquiry(on_lap)
         assert first is not None and first.state is InquiryState.ANSWERED   # follows
@@ -86,7 +86,7 @@ def test_answered_on_a_thread_with_a_follow_up_reaches_the_other_device(
         assert desk.status().count == 1 and lap.status().count == 1   # one inquiry each
         (item,) = desk.status().waiting
         assert item.inquiry.id is not None
-        desk.mark_answered(item.inquiry.id)      # the answer is to her latest message
+        desk.inquiries.mark_answered(item.inquiry.id)      # the answer is to her latest message
         lap.sync()
         assert lap.status().count == 0
 
@@ -97,12 +97,12 @@ def test_an_undone_claim_is_nobodys_again_on_the_other_device(
     message_id = client_writes(me)
     with _devices(tmp_path, me, faulty_smtp) as (desk, lap):
         on_desk = _one(desk, message_id)
-        held = lap.acknowledge(_one(lap, message_id), delay=timedelta(minutes=1))
+        held = lap.replies.acknowledge(_one(lap, message_id), delay=timedelta(minutes=1))
         assert held.state == "queued"             # claimed, waiting for the window's Undo
         desk.sync()
         assert desk.status().owners.get(on_desk) == "lap"
-        lap.cancel_send(held.message_id)           # Undo: the claim is released
+        lap.outbox.cancel(held.message_id)           # Undo: the claim is released
         desk.sync()
         assert on_desk not in desk.status().owners
-        assert desk.acknowledge(on_desk).sent      # and the desk may answer her
+        assert desk.replies.acknowledge(on_desk).sent      # and the desk may answer her
         assert len(faulty_smtp.received) == 1

@@ -37,8 +37,8 @@ def _engine(root: Path, me: MailUser, smtp: FaultySmtp, instance: str,
                                          ("assistant", "name", "Sam Reed"),
                                          ("assistant", "address", SAM)])
     engine = Engine.open(profile)
-    engine.add_client(Client("Margaret Hale", emails=(CLIENT,), preferred_name="Megge"))
-    engine.add_client(Client("Raj Patel", emails=(OTHER,)))
+    engine.clients.add(Client("Margaret Hale", emails=(CLIENT,), preferred_name="Megge"))
+    engine.clients.add(Client("Raj Patel", emails=(OTHER,)))
     return engine
 
 
@@ -110,7 +110,7 @@ def test_without_condstore_the_claim_still_guards_and_marks(
     try:
         (account,) = engine.settings.accounts
         assert "CONDSTORE" in engine.devices.imap.describe(account)   # says what is missing
-        assert engine.acknowledge(_waiting(engine, me)).sent
+        assert engine.replies.acknowledge(_waiting(engine, me)).sent
         assert {"$HeardAcked", "$HeardBy_desk", "$HeardSending"} <= _flags(me)
     finally:
         engine.close()
@@ -124,7 +124,7 @@ def test_a_server_that_keeps_no_keywords_lets_only_the_designated_device_send(
         (account,) = lap.settings.accounts
         assert "keywords" in lap.devices.imap.describe(account)
         # The laptop passes its one-click acknowledgement to the desk, sends nothing itself.
-        result = lap.acknowledge(inquiry_id)
+        result = lap.replies.acknowledge(inquiry_id)
         assert (result.sent, result.state) == (False, "requested")
         assert "'desk'" in result.error
         assert faulty_smtp.received == []
@@ -141,7 +141,7 @@ def test_without_keywords_a_delegation_on_another_device_goes_out_from_the_desig
     with _designated(tmp_path, shared_dovecot, faulty_smtp) as (me, lap, desk):
         inquiry_id = _waiting(lap, me)
         due = (datetime.now(UTC) + timedelta(days=2)).replace(microsecond=0)
-        result = lap.delegate(InquiryId(inquiry_id), "sam reed", "Please book the notary.",
+        result = lap.replies.delegate(InquiryId(inquiry_id), "sam reed", "Please book the notary.",
                               due, tell_client=True)
         assert (result.sent, result.state, result.forward_id) == (False, "requested", "")
         assert "'desk'" in result.error and result.assistant.address == SAM
@@ -192,7 +192,7 @@ def test_without_keywords_a_dismissal_reaches_the_designated_device_and_its_auto
     with _designated(tmp_path, shared_dovecot, faulty_smtp) as (me, lap, desk):
         _busy_for_weeks(desk, tmp_path)
         thanks, other = _waiting(lap, me), _waiting(lap, me, OTHER)
-        assert lap.dismiss(InquiryId(thanks)).state is InquiryState.DISMISSED
+        assert lap.inquiries.dismiss(InquiryId(thanks)).state is InquiryState.DISMISSED
         assert faulty_smtp.received == []
         report = desk.sync()                 # the dismissal first, then the autopilot
         by_client = {desk.store.inquiry(i).sender: i  # type: ignore[union-attr]
@@ -204,7 +204,7 @@ def test_without_keywords_a_dismissal_reaches_the_designated_device_and_its_auto
         assert _state(lap, other) is InquiryState.WAITING
 
         # Undo on the laptop: the desk takes the dismissal back too, and acknowledges.
-        assert lap.undismiss(InquiryId(thanks)).state is InquiryState.WAITING
+        assert lap.inquiries.undismiss(InquiryId(thanks)).state is InquiryState.WAITING
         desk.sync()
         assert _state(desk, by_client[CLIENT]) is InquiryState.ACKNOWLEDGED
         assert sorted(m["To"].addresses[0].addr_spec for m in _mail(faulty_smtp)) == [
@@ -218,9 +218,9 @@ def test_without_keywords_an_answer_noted_on_another_device_reaches_the_designat
         inquiry_id = _waiting(lap, me)
         handed = _waiting(lap, me, OTHER)
         (on_desk, handed_on_desk) = desk.sync().new_inquiries
-        desk.delegate(handed_on_desk, tell_client=False)   # the laptop does not know
-        assert lap.mark_answered(InquiryId(inquiry_id)).state is InquiryState.ANSWERED
-        assert lap.mark_answered(InquiryId(handed)).state is InquiryState.ANSWERED
+        desk.replies.delegate(handed_on_desk, tell_client=False)   # the laptop does not know
+        assert lap.inquiries.mark_answered(InquiryId(inquiry_id)).state is InquiryState.ANSWERED
+        assert lap.inquiries.mark_answered(InquiryId(handed)).state is InquiryState.ANSWERED
         assert _state(desk, on_desk) is InquiryState.WAITING
         desk.sync()
         assert _state(desk, on_desk) is InquiryState.ANSWERED
@@ -241,7 +241,7 @@ def test_without_keywords_a_dismissal_stands_when_the_designated_device_cannot_b
             raise EngineError("could not pass the reply to your other device: timed out")
 
         monkeypatch.setattr(lap.devices.imap, "request", unreachable)
-        assert lap.dismiss(InquiryId(inquiry_id)).state is InquiryState.DISMISSED
+        assert lap.inquiries.dismiss(InquiryId(inquiry_id)).state is InquiryState.DISMISSED
         assert _state(lap, inquiry_id) is InquiryState.DISMISSED
         assert "could not tell 'desk' (dismiss" in caplog.text
 

@@ -39,7 +39,7 @@ sent = refused = 0
 reasons = {}
 for inquiry_id in ids:
     try:
-        result = engine.acknowledge(inquiry_id)
+        result = engine.replies.acknowledge(inquiry_id)
         sent += result.sent
         if not result.sent:
             reasons[result.state] = reasons.get(result.state, 0) + 1
@@ -75,7 +75,7 @@ def _instance(root: Path, me: MailUser, client: MailUser, smtp: FaultySmtp,
     ConfigFile(profile.config).set("sharing", "instance", name)
     engine = Engine.open(profile)
     try:
-        engine.add_client(Client("Margaret Hale", emails=(client.address,),
+        engine.clients.add(Client("Margaret Hale", emails=(client.address,),
                                  preferred_name="Megge", tier="vip"))
     finally:
         engine.close()
@@ -151,7 +151,7 @@ def test_an_acknowledgement_on_one_instance_clears_the_others(
         try:
             acker.sync()
             (item,) = acker.status().waiting
-            assert item.inquiry.id is not None and acker.acknowledge(item.inquiry.id).sent
+            assert item.inquiry.id is not None and acker.replies.acknowledge(item.inquiry.id).sent
         finally:
             acker.close()
         assert changed.wait(60), "the watching instance never saw the acknowledgement"
@@ -180,10 +180,10 @@ def test_an_instance_away_during_many_changes_catches_up(
         waiting = [i.inquiry.id for i in busy.status().waiting]
         for inquiry_id in waiting[:20]:
             assert inquiry_id is not None
-            busy.acknowledge(inquiry_id)
+            busy.replies.acknowledge(inquiry_id)
         for inquiry_id in waiting[20:25]:
             assert inquiry_id is not None
-            busy.dismiss(inquiry_id)
+            busy.inquiries.dismiss(inquiry_id)
     finally:
         busy.close()
     back = Engine.open(second)
@@ -225,9 +225,9 @@ def test_a_claimer_killed_before_sending_is_taken_over_after_the_lease_and_sends
     client, first, other, clock, theirs = _killed_claimer(team, "queued")
     try:
         with pytest.raises(EngineError, match="'a' is already answering"):
-            other.acknowledge(theirs)                     # within the lease: hands off
+            other.replies.acknowledge(theirs)                     # within the lease: hands off
         clock.advance(timedelta(minutes=11))
-        assert other.acknowledge(theirs).sent             # after it, and Sent is empty
+        assert other.replies.acknowledge(theirs).sent             # after it, and Sent is empty
     finally:
         other.close()
     restarted = subprocess.run(
@@ -243,10 +243,10 @@ def test_a_claimer_killed_after_smtp_and_before_filing_is_unsure_never_sent_twic
     client, _first, other, clock, theirs = _killed_claimer(team, "sent")
     try:
         with pytest.raises(EngineError):
-            other.acknowledge(theirs)
+            other.replies.acknowledge(theirs)
         clock.advance(timedelta(minutes=11))
         with pytest.raises(EngineError, match="settle it"):
-            other.acknowledge(theirs)                     # unsure: never a guess
+            other.replies.acknowledge(theirs)                     # unsure: never a guess
     finally:
         other.close()
     assert len(faulty_smtp.received) == 1

@@ -14,19 +14,19 @@ from heard.engine import Delivery, Engine, EngineError
 
 def cmd_prospect(args: argparse.Namespace, engine: Engine) -> int:
     if args.decision == "undo":
-        decision = engine.undo()
+        decision = engine.prospects.undo()
         print(f"Undone: {decision.kind} for {decision.person.name}.")
         return 0
     if args.decision == "unlist":
         if not args.target:
             raise UsageError("prospect unlist needs the address, domain or number")
-        if not engine.remove_not_client(args.target):
+        if not engine.clients.remove_not_client(args.target):
             raise EngineError(f"{args.target!r} is not on the not-a-client list")
         print(f"{args.target} is no longer on the not-a-client list.")
         return 0
     if not args.target or not args.target.isdigit():
         raise UsageError(f"prospect {args.decision} needs an inquiry id (from `heard status`)")
-    decision = engine.decide(InquiryId(int(args.target)), args.decision,
+    decision = engine.prospects.decide(InquiryId(int(args.target)), args.decision,
                              whole_domain=args.domain, tier=args.tier)
     if args.json:
         dump(decision.to_json())
@@ -47,7 +47,7 @@ def cmd_prospect(args: argparse.Namespace, engine: Engine) -> int:
 def cmd_log_call(args: argparse.Namespace, engine: Engine) -> int:
     zone = engine.settings.zone
     at = time_arg(args.at, zone, engine.clock.now()) if args.at else None
-    inquiry = engine.log_call(args.who, at, args.note or "")
+    inquiry = engine.inquiries.log_call(args.who, at, args.note or "")
     if args.json:
         dump({"id": inquiry.id, "client_id": inquiry.client_id, "number": inquiry.sender
                or None, "received_at": iso(inquiry.received_at, zone),
@@ -60,7 +60,7 @@ def cmd_log_call(args: argparse.Namespace, engine: Engine) -> int:
 def cmd_ack(args: argparse.Namespace, engine: Engine) -> int:
     zone = engine.settings.zone
     reply_by = time_arg(args.reply_by, zone, engine.clock.now()) if args.reply_by else None
-    result = engine.acknowledge(InquiryId(args.id), args.template, reply_by, args.dry_run)
+    result = engine.replies.acknowledge(InquiryId(args.id), args.template, reply_by, args.dry_run)
     code = 0 if result.sent or args.dry_run or result.call_back \
         or result.state in (Delivery.QUEUED, Delivery.REQUESTED) else 1
     if args.json:
@@ -86,7 +86,7 @@ def cmd_ack(args: argparse.Namespace, engine: Engine) -> int:
 def cmd_delegate(args: argparse.Namespace, engine: Engine) -> int:
     zone = engine.settings.zone
     due = time_arg(args.due, zone, engine.clock.now()) if args.due else None
-    result = engine.delegate(InquiryId(args.id), args.to, args.note or "", due,
+    result = engine.replies.delegate(InquiryId(args.id), args.to, args.note or "", due,
                              args.tell_client, args.dry_run)
     forward = engine.store.outbox_item(result.forward_id)
     retrying = forward is not None and forward.state.value == "queued"
@@ -121,13 +121,13 @@ def cmd_outbox(args: argparse.Namespace, engine: Engine) -> int:
         raise UsageError(f"outbox {args.action} needs the MESSAGE-ID (from `heard outbox`)")
     if args.action in ("resend", "mark-sent", "cancel"):
         if args.action == "cancel":
-            item = engine.cancel_send(args.message_id)
+            item = engine.outbox.cancel(args.message_id)
             waits = item.kind.value in ("ack", "auto", "forward")
             print(f"Cancelled {args.message_id}" + ("; the client is waiting again." if waits
                                                     else "."))
             return 0
-        outcome = (engine.resend if args.action == "resend" else engine.mark_sent)(
-            args.message_id)
+        settle = engine.outbox.resend if args.action == "resend" else engine.outbox.mark_sent
+        outcome = settle(args.message_id)
         print(f"{args.message_id}: {outcome.state.value}"
               + (f" ({outcome.error})" if outcome.error else ""))
         return 0 if outcome.out else 1
@@ -151,9 +151,9 @@ def cmd_outbox(args: argparse.Namespace, engine: Engine) -> int:
 
 def cmd_close(args: argparse.Namespace, engine: Engine) -> int:
     if args.command == "answered":
-        inquiry = engine.mark_answered(InquiryId(args.id))
+        inquiry = engine.inquiries.mark_answered(InquiryId(args.id))
     else:
-        inquiry = engine.dismiss(InquiryId(args.id))
+        inquiry = engine.inquiries.dismiss(InquiryId(args.id))
     if args.json:
         dump({"id": inquiry.id, "state": inquiry.state.value,
                "closed_at": iso(inquiry.closed_at, engine.settings.zone)})

@@ -18,7 +18,7 @@ from heard.errors import ClientClash
 
 
 def _find_client(engine: Engine, key: str) -> Client:
-    clients = engine.clients()
+    clients = engine.clients.all()
     if key.isdigit():
         found = [c for c in clients if c.id == int(key)]
     else:
@@ -61,15 +61,15 @@ def cmd_clients(args: argparse.Namespace, engine: Engine) -> int:
     if args.action == "report-sent":
         client = _find_client(engine, args.client)
         assert client.id is not None
-        engine.status_report_sent(ClientId(client.id))
+        engine.reminders.status_report_sent(ClientId(client.id))
         print(f"Noted: {client.name} had their status report; the next reminder follows"
               f" their preference ({client.preferences.get('status_reports', 'none')}).")
         return 0
     if args.action == "list":
-        everyone = engine.clients()
+        everyone = engine.clients.all()
         clients = [c for c in everyone if not c.prospect]
         prospects = [c for c in everyone if c.prospect]
-        not_clients = engine.not_clients()
+        not_clients = engine.clients.not_clients()
         if args.json:
             dump({"clients": [client_json(c) for c in clients],
                    "prospects": [client_json(c) for c in prospects],
@@ -93,9 +93,9 @@ def cmd_clients(args: argparse.Namespace, engine: Engine) -> int:
         return 0
     if args.action in ("add", "edit"):
         if args.action == "add":
-            client = engine.add_client(_with_args(Client(name=args.name), args))
+            client = engine.clients.add(_with_args(Client(name=args.name), args))
         else:
-            client = engine.update_client(_with_args(_find_client(engine, args.client), args))
+            client = engine.clients.update(_with_args(_find_client(engine, args.client), args))
         if args.json:
             dump(client_json(client))
         else:
@@ -105,13 +105,13 @@ def cmd_clients(args: argparse.Namespace, engine: Engine) -> int:
     if args.action == "remove":
         client = _find_client(engine, args.client)
         assert client.id is not None
-        engine.remove_client(ClientId(client.id))
+        engine.clients.remove(ClientId(client.id))
         print(f"Removed client #{client.id} {client.name}; their past inquiries are kept.")
         return 0
     if args.action == "import":
         from heard.setup.clients_import import import_clients, read_clients
 
-        report = import_clients(read_clients(Path(args.file)), engine.add_client,
+        report = import_clients(read_clients(Path(args.file)), engine.clients.add,
                                 refused=(ClientClash,))
         if args.json:
             dump({"imported": len(report.added),

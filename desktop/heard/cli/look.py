@@ -75,8 +75,8 @@ def cmd_stats(args: argparse.Namespace, engine: Engine) -> int:
     if since >= until:
         raise UsageError("--since must come before --until")
     prospects = True if args.prospects else (False if args.clients else None)
-    groups = engine.stats(since, until, args.by, prospects)
-    labels = ({str(c.id): c.name for c in engine.clients()} if args.by == "client" else {})
+    groups = engine.statistics.stats(since, until, args.by, prospects)
+    labels = ({str(c.id): c.name for c in engine.clients.all()} if args.by == "client" else {})
     rows = [stats_row(g, labels) for g in groups]
     if args.html:
         from heard.engine.stats_report import write_html
@@ -109,7 +109,7 @@ def cmd_stats(args: argparse.Namespace, engine: Engine) -> int:
 def cmd_busy(args: argparse.Namespace, engine: Engine) -> int:
     zone = engine.settings.zone
     at = time_arg(args.at, zone, engine.clock.now()) if args.at else engine.clock.now()
-    busy = engine.busy(at)
+    busy = engine.calendar.busy(at)
     problems = engine.status().problems if busy is not None else []
     title = busy.event if busy is not None and engine.settings.calendar.share_titles else None
     if args.json:
@@ -145,7 +145,7 @@ def cmd_explain(args: argparse.Namespace, engine: Engine) -> int:
             failed += 1
             print(f"heard: {name}: {exc.strerror or exc}", file=sys.stderr)
             continue
-        results.append(explain_json(name, engine.explain(raw)))
+        results.append(explain_json(name, engine.intake.explain(raw)))
     if args.json:
         dump({"messages": results})
     else:

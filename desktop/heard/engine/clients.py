@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from heard.domain.clients import Client, normalize_phone
+from heard.domain.clients import Client, ClientDirectory, normalize_phone
 from heard.domain.ids import ClientId
 from heard.engine.context import EngineContext
 
@@ -47,6 +47,9 @@ class ClientsService:
 
     def all(self) -> list[Client]:
         return self._ctx.store.clients()
+
+    def directory(self) -> ClientDirectory:
+        return self._ctx.directory()
 
     def named(self, key: str) -> Client | None:
         """A client by id, by name, or by a unique part of the name."""

@@ -181,7 +181,7 @@ def _calendars(engine: Engine) -> Iterator[Check]:
                     " busy", "`heard account add caldav URL --username U` or"
                     " `heard account add calendar FILE`")
     for calendar in engine.settings.calendars:
-        good, detail = engine.test_calendar(calendar)
+        good, detail = engine.calendar.test(calendar)
         where = str(calendar.path) if calendar.kind == "ics" else calendar.url
         yield (ok(f"calendar {calendar.name}", detail or where) if good else
                Check(f"calendar {calendar.name}", Verdict.FAIL, detail or where))

@@ -17,14 +17,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from heard import config
-from heard.config import Account, CalendarSource, ImapAccount, MaildirAccount, Settings
+from heard.config import Account, ImapAccount, MaildirAccount, Settings
 from heard.config.templates import load_templates
 from heard.devices.coordinator import DeviceMode, Devices
 from heard.domain.accounts import AccountHealth
 from heard.domain.busy import BusyState
-from heard.domain.clients import Client, ClientDirectory
+from heard.domain.clients import Client
 from heard.domain.clock import Clock, SystemClock
-from heard.domain.ids import ClientId, InquiryId
+from heard.domain.ids import InquiryId
 from heard.domain.inquiries import Inquiry
 from heard.domain.outbox import OutboxItem, OutboxState
 from heard.domain.templates import Template
@@ -34,8 +34,8 @@ from heard.engine.context import EngineContext
 from heard.engine.events import EventKind, Listener
 from heard.engine.health import AccountsHealth
 from heard.engine.inquiries import InquiriesService
-from heard.engine.intake import Explanation, IntakeService
-from heard.engine.prospects import Decision, ProspectsService
+from heard.engine.intake import IntakeService
+from heard.engine.prospects import ProspectsService
 from heard.engine.reminders import Reminders
 from heard.engine.results import SyncReport
 from heard.engine.statistics import Statistics
@@ -47,13 +47,12 @@ from heard.system.paths import Profile
 
 if TYPE_CHECKING:
     from heard.devices.settings import SharedSettingsSync, SharedStatus
-    from heard.domain.statistics import ContactMeasure, Summary
     from heard.domain.toasts import Plan
     from heard.engine.accounts import ImapAccounts
     from heard.engine.outbox import Outbox
     from heard.engine.replies import Replies
     from heard.engine.requests import RequestsService
-    from heard.engine.results import AckResult, DelegateResult, Outcome
+    from heard.engine.results import AckResult
     from heard.mail.watch import MaildirWatcher
 
 log = logging.getLogger(__name__)
@@ -70,6 +69,12 @@ class Ticked:
 
 
 class Engine:
+    """The engine: its services are attributes the faces call directly (`engine.clients`,
+    `engine.inquiries`, `engine.replies`, `engine.outbox`, `engine.reminders`,
+    `engine.calendar`, `engine.statistics`, `engine.prospects`, `engine.intake`,
+    `engine.devices`); what needs several of them (a sync, the tick, the status, settings
+    taken up) is here."""
+
     def __init__(self, profile: Profile, settings: Settings, store: Store,
                  clock: Clock | None = None, templates: dict[str, Template] | None = None
                  ) -> None:
@@ -85,13 +90,13 @@ class Engine:
                                profile)
         self.intake = IntakeService(ctx, self.devices)
         self.calendar = CalendarService(ctx)
-        self._clients = ClientsService(ctx)
-        self._prospects = ProspectsService(ctx)
-        self._inquiries = InquiriesService(ctx, self.devices)
-        self._reminders = Reminders(ctx, self.calendar)
-        self._statistics = Statistics(ctx)
+        self.clients = ClientsService(ctx)
+        self.prospects = ProspectsService(ctx)
+        self.inquiries = InquiriesService(ctx, self.devices)
+        self.reminders = Reminders(ctx, self.calendar)
+        self.statistics = Statistics(ctx)
         self._health = AccountsHealth(ctx)
-        self._status = StatusService(ctx, self.calendar, self._health, self._reminders,
+        self._status = StatusService(ctx, self.calendar, self._health, self.reminders,
                                      self.devices)
         # Made on first use, so the tray's start-up loads no sending and no IMAP code.
         self._imap: ImapAccounts | None = None
@@ -269,42 +274,8 @@ class Engine:
             log.warning("shared settings: %s", status.error)
         return status
 
-    # clients and prospects
-
-    def directory(self) -> ClientDirectory:
-        return self._ctx.directory()
-
     def own_addresses(self) -> frozenset[str]:
         return self._ctx.own_addresses()
-
-    def clients(self) -> list[Client]:
-        return self._clients.all()
-
-    def client_named(self, key: str) -> Client | None:
-        return self._clients.named(key)
-
-    def add_client(self, client: Client) -> Client:
-        return self._clients.add(client)
-
-    def update_client(self, client: Client) -> Client:
-        return self._clients.update(client)
-
-    def remove_client(self, client_id: ClientId) -> bool:
-        return self._clients.remove(client_id)
-
-    def not_clients(self) -> list[tuple[str, str]]:
-        return self._clients.not_clients()
-
-    def remove_not_client(self, value: str) -> bool:
-        return self._clients.remove_not_client(value)
-
-    def decide(self, inquiry_id: InquiryId, decision: str, *, whole_domain: bool = False,
-               tier: str | None = None) -> Decision:
-        return self._prospects.decide(inquiry_id, decision, whole_domain=whole_domain,
-                                      tier=tier)
-
-    def undo(self, decision: Decision | None = None) -> Decision:
-        return self._prospects.undo(decision)
 
     # reading mail
 
@@ -324,7 +295,7 @@ class Engine:
             self._flush_outbox(report)
             self._learn_from_devices(report)
             self.calendar.refresh(force=True)
-            self.autopilot()
+            self._autopilot()
         if report.changed:
             self._ctx.events.changed(tuple(report.new_inquiries))
         return report
@@ -363,12 +334,8 @@ class Engine:
             from heard.engine.requests import RequestsService
 
             self._requests = RequestsService(self._ctx, self.devices, self.replies,
-                                             self._inquiries)
+                                             self.inquiries)
         return self._requests
-
-    def explain(self, raw: bytes) -> Explanation:
-        """The intake's verdict on one message, without storing anything."""
-        return self.intake.explain(raw)
 
     def accounts(self) -> list[AccountHealth]:
         return self._health.accounts()
@@ -430,17 +397,6 @@ class Engine:
         if self._imap is not None:
             self._imap.stop()
 
-    # calendars
-
-    def busy(self, at: datetime | None = None) -> BusyState | None:
-        return self.calendar.busy(at)
-
-    def refresh_calendars(self, force: bool = False) -> bool:
-        return self.calendar.refresh(force)
-
-    def test_calendar(self, cal: CalendarSource) -> tuple[bool, str]:
-        return self.calendar.test(cal)
-
     # the status
 
     def status(self) -> Status:
@@ -453,15 +409,6 @@ class Engine:
 
     # acting on what a client waits for
 
-    def acknowledge(self, inquiry_id: InquiryId, template: str | None = None,
-                    reply_by: datetime | None = None, dry_run: bool = False, *,
-                    subject: str | None = None, body: str | None = None,
-                    delay: timedelta = timedelta(0)) -> AckResult:
-        """Send the client an acknowledgement and record the promise it makes (see
-        Replies.acknowledge)."""
-        return self.replies.acknowledge(inquiry_id, template, reply_by, dry_run,
-                                        subject=subject, body=body, delay=delay)
-
     def template_values(self, client: Client, inquiry: Inquiry, busy: BusyState | None,
                         promise: str) -> dict[str, str]:
         """What a template would be filled with for this client now (the settings window's
@@ -470,35 +417,10 @@ class Engine:
         promised = self.replies.reply_by(now, busy, promise)
         return self.replies.values(client, inquiry, busy, promised, now)
 
-    def send_queued(self, message_id: str) -> Outcome:
-        """Send a reply held back for Undo now; where it stands afterwards."""
-        return self.replies.send_queued(message_id)
-
-    def cancel_send(self, message_id: str) -> OutboxItem:
-        """Undo: a message still held back is not sent, and the client waits again."""
-        return self.outbox.cancel(message_id)
-
-    def delegate(self, inquiry_id: InquiryId, to: str | None = None, note: str = "",
-                 due: datetime | None = None, tell_client: bool | None = None,
-                 dry_run: bool = False) -> DelegateResult:
-        return self.replies.delegate(inquiry_id, to, note, due, tell_client, dry_run)
-
-    def autopilot(self) -> list[AckResult]:
+    def _autopilot(self) -> list[AckResult]:
         if not self.settings.autopilot.tiers:
             return []   # off (the default): the sending code stays unloaded
         return self.replies.autopilot()
-
-    def mark_answered(self, inquiry_id: InquiryId) -> Inquiry:
-        return self._inquiries.mark_answered(inquiry_id)
-
-    def dismiss(self, inquiry_id: InquiryId) -> Inquiry:
-        return self._inquiries.dismiss(inquiry_id)
-
-    def undismiss(self, inquiry_id: InquiryId) -> Inquiry:
-        return self._inquiries.undismiss(inquiry_id)
-
-    def log_call(self, who: str, at: datetime | None = None, note: str = "") -> Inquiry:
-        return self._inquiries.log_call(who, at, note)
 
     # the outbox
 
@@ -528,16 +450,6 @@ class Engine:
         if before != after:
             self._ctx.events.changed()
 
-    def resend(self, message_id: str) -> Outcome:
-        outcome = self.outbox.resend(message_id)
-        self._ctx.events.changed()
-        return outcome
-
-    def mark_sent(self, message_id: str) -> Outcome:
-        outcome = self.outbox.mark_sent(message_id)
-        self._ctx.events.changed()
-        return outcome
-
     # time passing
 
     def tick(self, hold_alerts: bool = False) -> Ticked:
@@ -553,36 +465,17 @@ class Engine:
             log.warning("outbox: %s", exc)
             self._ctx.events.error(f"could not send: {exc}")
         none: list[tuple[str, str]] = []
-        alerts = none if hold_alerts else _logged("warnings", self.alerts, none)
-        return Ticked(outbox, alerts, _logged("autopilot", self.autopilot, []),
+        alerts = none if hold_alerts else _logged("warnings", self.reminders.alerts, none)
+        return Ticked(outbox, alerts, _logged("autopilot", self._autopilot, []),
                       _logged("calendars", self.calendar.refresh, False))
-
-    def alerts(self) -> list[tuple[str, str]]:
-        return self._reminders.alerts()
 
     def plan_toasts(self, status: Status, paused: bool, on_screen: Iterable[InquiryId]
                     ) -> tuple[Plan, datetime | None]:
         """Which toasts to show for `status` (see Reminders.plan_toasts)."""
-        return self._reminders.plan_toasts(status.waiting, status.busy, status.offline, paused,
+        return self.reminders.plan_toasts(status.waiting, status.busy, status.offline, paused,
                                            on_screen)
 
-    def snoozed_until(self) -> datetime | None:
-        return self._reminders.snoozed_until()
 
-    def snooze(self, until: datetime | None) -> None:
-        self._reminders.snooze(until)
-
-    def status_report_sent(self, client_id: ClientId) -> None:
-        self._reminders.status_report_sent(client_id)
-
-    # statistics
-
-    def measures(self, since: datetime, until: datetime) -> list[ContactMeasure]:
-        return self._statistics.measures(since, until)
-
-    def stats(self, since: datetime, until: datetime, group_by: str = "all",
-              prospects: bool | None = None) -> list[Summary]:
-        return self._statistics.stats(since, until, group_by, prospects)
 
 
 T = TypeVar("T")

@@ -389,13 +389,16 @@ class Outbox:
         item = self._require(message_id, (OutboxState.UNSURE, OutboxState.QUEUED))
         self.store.update_outbox(item.message_id, OutboxState.QUEUED, self.clock.now(),
                                  expect=item.state)
-        return self.deliver(message_id)
+        outcome = self.deliver(message_id)
+        self._ctx.events.changed()
+        return outcome
 
     def mark_sent(self, message_id: str) -> Outcome:
         """An UNSURE message the user knows went out."""
         item = self._require(message_id, (OutboxState.UNSURE,))
         self.store.update_outbox(item.message_id, OutboxState.FILED, self.clock.now(),
                                  error="", expect=item.state)
+        self._ctx.events.changed()
         return Outcome(message_id, OutboxState.FILED)
 
     def cancel(self, message_id: str) -> OutboxItem:

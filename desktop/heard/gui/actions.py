@@ -160,7 +160,7 @@ class Actions(QObject):
             self.status_wanted.emit()
 
         delay = timedelta(milliseconds=delay_ms)
-        self.ops.run(lambda: self.engine.acknowledge(
+        self.ops.run(lambda: self.engine.replies.acknowledge(
             InquiryId(inquiry_id), request.template, subject=request.subject,
             body=request.body, delay=delay), done, failed)
 
@@ -197,7 +197,7 @@ class Actions(QObject):
 
     def _deliver_held(self, result: AckResult) -> AckResult:
         """On a worker: send it, or (if it is no longer held) say what became of it."""
-        outcome = self.engine.send_queued(result.message_id)
+        outcome = self.engine.replies.send_queued(result.message_id)
         return replace(result, sent=outcome.out, state=Delivery.of(outcome.state),
                        error=outcome.error)
 
@@ -221,7 +221,7 @@ class Actions(QObject):
                                   timeout_ms=5000)
             self.status_wanted.emit()
 
-        self.ops.run(lambda: self.engine.cancel_send(result.message_id), done,
+        self.ops.run(lambda: self.engine.outbox.cancel(result.message_id), done,
                      lambda exc: self._window().show_message(f"Too late to undo: {exc}"))
 
     # a new person
@@ -251,7 +251,7 @@ class Actions(QObject):
             if from_toast:
                 self.toaster.tell(f"decide:{inquiry_id}", "Not done", str(exc))
 
-        self.ops.run(lambda: self.engine.decide(InquiryId(inquiry_id), decision,
+        self.ops.run(lambda: self.engine.prospects.decide(InquiryId(inquiry_id), decision,
                                                 whole_domain=whole_domain), done, failed)
 
     def _undo_decision(self, decision: Decision, entry: Undoable) -> None:
@@ -260,7 +260,7 @@ class Actions(QObject):
             self._window().show_message(f"Undone: {decision.person.name} is as before.")
             self.status_wanted.emit()
 
-        self.ops.run(lambda: self.engine.undo(decision), done,
+        self.ops.run(lambda: self.engine.prospects.undo(decision), done,
                      lambda exc: self._window().show_message(f"Could not undo: {exc}"))
 
     # dismiss, answered, delegate
@@ -277,7 +277,7 @@ class Actions(QObject):
                                         " — Undo (Ctrl+Z)")
             self.status_wanted.emit()
 
-        self.ops.run(lambda: self.engine.dismiss(InquiryId(inquiry_id)), done,
+        self.ops.run(lambda: self.engine.inquiries.dismiss(InquiryId(inquiry_id)), done,
                      lambda exc: self._window().show_message(f"Not dismissed: {exc}"))
 
     def _undismiss(self, inquiry_id: int, name: str, entry: Undoable) -> None:
@@ -286,7 +286,7 @@ class Actions(QObject):
             self._window().show_message(f"Undone: {name} is waiting again.")
             self.status_wanted.emit()
 
-        self.ops.run(lambda: self.engine.undismiss(InquiryId(inquiry_id)), done,
+        self.ops.run(lambda: self.engine.inquiries.undismiss(InquiryId(inquiry_id)), done,
                      lambda exc: self._window().show_message(f"Could not undo: {exc}"))
 
     def mark_answered(self, inquiry_id: int) -> None:
@@ -297,7 +297,7 @@ class Actions(QObject):
             self._window().show_message(f"Marked answered: {name} has their answer.")
             self.status_wanted.emit()
 
-        self.ops.run(lambda: self.engine.mark_answered(InquiryId(inquiry_id)), done,
+        self.ops.run(lambda: self.engine.inquiries.mark_answered(InquiryId(inquiry_id)), done,
                      lambda exc: self._window().show_message(f"Not marked answered: {exc}"))
 
     def delegate(self, inquiry_id: int) -> None:
@@ -335,7 +335,7 @@ class Actions(QObject):
 
         def accepted() -> None:
             choice = dialog.values()
-            self.ops.run(lambda: self.engine.delegate(
+            self.ops.run(lambda: self.engine.replies.delegate(
                 InquiryId(inquiry_id), choice.assistant.address, choice.note, choice.due,
                 choice.tell_client), done,
                 lambda exc: self._window().show_message(f"Not delegated: {exc}"))
@@ -349,7 +349,7 @@ class Actions(QObject):
     def preview(self, inquiry_id: int, template: str = "") -> None:
         """The reply as it would be sent (a dry run), for the window to show and edit."""
         self.ops.run(
-            lambda: self.engine.acknowledge(InquiryId(inquiry_id), template or None,
+            lambda: self.engine.replies.acknowledge(InquiryId(inquiry_id), template or None,
                                             dry_run=True),
             lambda result: self._window().show_preview(inquiry_id, result, template),
             lambda exc: self._preview_failed(inquiry_id, exc),
@@ -374,7 +374,7 @@ class Actions(QObject):
 
         def accepted() -> None:
             who, note = dialog.values()
-            self.ops.run(lambda: self.engine.log_call(who, note=note),
+            self.ops.run(lambda: self.engine.inquiries.log_call(who, note=note),
                          lambda _inquiry: self.status_wanted.emit(),
                          lambda exc: self.failed.emit(f"call not logged: {exc}"))
 

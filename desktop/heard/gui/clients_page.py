@@ -440,7 +440,7 @@ class ClientsPage(QWidget):
             if then is not None:
                 then()
 
-        self.ops.run(self.engine.clients, show, self._failed("could not read the clients"))
+        self.ops.run(self.engine.clients.all, show, self._failed("could not read the clients"))
 
     def _show(self, clients: list[Client]) -> None:
         selected = self.selected()
@@ -546,8 +546,8 @@ class ClientsPage(QWidget):
 
     def _save(self, dialog: ClientDialog, client: Client) -> None:
         adding = client.id is None
-        work = (lambda: self.engine.add_client(client)) if adding else (
-            lambda: self.engine.update_client(client))
+        work = (lambda: self.engine.clients.add(client)) if adding else (
+            lambda: self.engine.clients.update(client))
 
         def done(saved: Client) -> None:
             if dialog is self.dialog:    # not replaced (and so not deleted) meanwhile
@@ -585,7 +585,7 @@ class ClientsPage(QWidget):
 
         def finished(_result: int) -> None:
             if box.clickedButton() is remove:
-                self.ops.run(lambda: self.engine.remove_client(client_id), removed,
+                self.ops.run(lambda: self.engine.clients.remove(client_id), removed,
                              self._failed(f"could not remove {client.name}"))
 
         box.finished.connect(finished)
@@ -617,7 +617,7 @@ class ClientsPage(QWidget):
         region = self.engine.settings.user.phone_region
 
         def read() -> ImportResult:
-            return without_clashes(read_clients(path), self.engine.clients(), region)
+            return without_clashes(read_clients(path), self.engine.clients.all(), region)
 
         self.ops.run(read, lambda result: self._preview(result, path),
                      self._failed(f"could not import {path.name}"))
@@ -646,5 +646,5 @@ class ClientsPage(QWidget):
             self._failed("the import stopped")(exc)
             self._changed(None)   # some may have been added before it stopped
 
-        self.ops.run(lambda: import_clients(result, self.engine.add_client, REFUSED),
+        self.ops.run(lambda: import_clients(result, self.engine.clients.add, REFUSED),
                      done, failed)

@@ -489,7 +489,7 @@ class DonePage(_Page):
             skipped = []
             for client in clients:
                 try:
-                    engine.add_client(client)
+                    engine.clients.add(client)
                 except Exception as exc:   # a duplicate, say: the rest still go in
                     skipped.append((client.name, str(exc)))
             return skipped

@@ -133,7 +133,7 @@ def stats_for_window(engine: Any) -> tuple[str, list[tuple[str, float | None]], 
     today = now.astimezone(zone).date()
     monday = today - timedelta(days=today.weekday() + 7 * 11)
     since = datetime(monday.year, monday.month, monday.day, tzinfo=zone)
-    measures = engine.measures(since, now + timedelta(seconds=1))
+    measures = engine.statistics.measures(since, now + timedelta(seconds=1))
     weeks = summarise(measures, group_by="week", now=now)
     this_week = summarise([m for m in measures if m.day >= today - timedelta(
         days=today.weekday())], group_by="all", now=now)

@@ -281,7 +281,8 @@ class Toaster(QObject):
         self._snoozed_until = until
         self.changed.emit()
         self._update_snooze_menu()
-        self.ops.run(lambda: self.engine.snooze(until), lambda _r: self.status_wanted.emit(),
+        self.ops.run(lambda: self.engine.reminders.snooze(until),
+                     lambda _r: self.status_wanted.emit(),
                      lambda exc: self.failed.emit(f"could not snooze: {exc}"))
 
     def _update_snooze_menu(self) -> None:

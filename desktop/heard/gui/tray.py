@@ -296,7 +296,8 @@ class HeardApp(QObject):
             return
         now = self.engine.clock.now()
         since = now - timedelta(days=7)
-        self.ops.run(lambda: write_html(Path(path), self.engine.stats(since, now, "all"), since,
+        stats = self.engine.statistics.stats
+        self.ops.run(lambda: write_html(Path(path), stats(since, now, "all"), since,
                                         now, self.zone, self.engine.settings.user.name),
                      lambda _r: self.window.show_message(f"Saved {path}."),
                      lambda exc: self.show_error(f"could not save the summary: {exc}"))
