@@ -72,8 +72,10 @@ class _Page(QWizardPage):
     """A page whose Next (or Finish) runs a check on a worker first; the wizard moves on
     by itself when the check passes, and stays with the reason in words when it fails."""
 
-    def __init__(self, wizard: FirstRunWizard) -> None:
+    def __init__(self, wizard: FirstRunWizard, title: str, subtitle: str) -> None:
         super().__init__()
+        self.setTitle(title)
+        self.setSubTitle(subtitle)
         self.owner = wizard
         self.status = problem_label()
         self.status.setAccessibleName("Result")
@@ -133,9 +135,8 @@ class _Page(QWizardPage):
 
 class WelcomePage(_Page):
     def __init__(self, wizard: FirstRunWizard) -> None:
-        super().__init__(wizard)
-        self.setTitle("Welcome to Heard")
-        self.setSubTitle("Every client hears back within minutes, even on a day of meetings.")
+        super().__init__(wizard, "Welcome to Heard",
+                         "Every client hears back within minutes, even on a day of meetings.")
         self.name = QLineEdit()
         self.name.setPlaceholderText("e.g. Alex Morgan")
         # Several devices (and an assistant) may share one mailbox: each needs a name.
@@ -170,25 +171,55 @@ class WelcomePage(_Page):
         return None
 
 
-class MailPage(_Page):
+class _AccountPage(_Page):
+    """A page that sets an account or a calendar up, or leaves it for later: a form, a
+    "later" box, and Next trying what the form says (on a worker)."""
+
+    def __init__(self, wizard: FirstRunWizard, title: str, subtitle: str,
+                 form: MailAccountForm | CalendarForm, later: str,
+                 above: tuple[QWidget, ...] = (), stretch: bool = False) -> None:
+        super().__init__(wizard, title, subtitle)
+        self.later = QCheckBox(later)
+        self.checked: Checked | None = None
+        form.changed.connect(self.invalidate)
+        self.later.toggled.connect(lambda _on: self.invalidate())
+        layout = QVBoxLayout(self)
+        for widget in (*above, form, self.later, self.status):
+            layout.addWidget(widget)
+        if stretch:
+            layout.addStretch(1)
+
+    def work(self) -> Callable[[], Checked] | None:
+        self.checked = None
+        if self.later.isChecked():
+            return None
+        missing = self._form().missing()
+        if missing:
+            raise FormProblem(missing)
+        return self._check()
+
+    def _form(self) -> MailAccountForm | CalendarForm:
+        raise NotImplementedError
+
+    def _check(self) -> Callable[[], Checked] | None:
+        raise NotImplementedError
+
+    def take(self, result: Checked) -> bool:
+        self.checked = result
+        return True
+
+
+class MailPage(_AccountPage):
     def __init__(self, wizard: FirstRunWizard) -> None:
-        super().__init__(wizard)
-        self.setTitle("Your mail")
-        self.setSubTitle("The account your clients write to. Heard logs in once to check it.")
         self.form = MailAccountForm(default_name="work")
-        self.later = QCheckBox("Set up m&ail later (Heard counts nothing until then)")
         self.keyring_note = problem_label()
         self.keyring_note.setAccessibleName("Keyring")
         self.keyring_note.hide()
-        self.form.changed.connect(self.invalidate)
+        super().__init__(wizard, "Your mail", "The account your clients write to. Heard logs"
+                         " in once to check it.", self.form,
+                         "Set up m&ail later (Heard counts nothing until then)",
+                         (self.keyring_note,))
         self.later.toggled.connect(self._later)
-        self.later.toggled.connect(lambda _on: self.invalidate())
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.keyring_note)
-        layout.addWidget(self.form)
-        layout.addWidget(self.later)
-        layout.addWidget(self.status)
-        self.checked: Checked | None = None
 
     def _later(self, later: bool) -> None:
         self.form.setEnabled(not later)
@@ -205,50 +236,30 @@ class MailPage(_Page):
         self.later.setText("Continue without &a mail account for now")
         self.later.setChecked(True)
 
-    def work(self) -> Callable[[], Checked] | None:
-        self.checked = None
-        if self.later.isChecked():
-            return None
-        missing = self.form.missing()
-        if missing:
-            raise FormProblem(missing)
+    def _form(self) -> MailAccountForm:
+        return self.form
+
+    def _check(self) -> Callable[[], Checked] | None:
         if self.form.imap and self.owner.keyring not in (None, UNKNOWN):
             raise FormProblem(f"{self.owner.keyring}\n\n{NO_KEYRING_HINT}")
         return self.form.check(self.owner.engine)
 
-    def take(self, result: Checked) -> bool:
-        self.checked = result
-        return True
 
-
-class CalendarPage(_Page):
+class CalendarPage(_AccountPage):
     def __init__(self, wizard: FirstRunWizard) -> None:
-        super().__init__(wizard)
-        self.setTitle("Your calendar")
-        self.setSubTitle("So Heard knows when you are in a meeting, until when, and when you"
-                         " are next free.")
         self.form = CalendarForm(default_name="calendar")
-        self.later = QCheckBox("No calendar &for now")
-        self.form.changed.connect(self.invalidate)
+        super().__init__(wizard, "Your calendar", "So Heard knows when you are in a meeting,"
+                         " until when, and when you are next free.", self.form,
+                         "No calendar &for now", stretch=True)
         self.later.toggled.connect(self.form.setDisabled)
-        self.later.toggled.connect(lambda _on: self.invalidate())
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.form)
-        layout.addWidget(self.later)
-        layout.addWidget(self.status)
-        layout.addStretch(1)
-        self.checked: Checked | None = None
 
     def keyring_known(self, problem: str | None) -> None:
         self.form.set_keyring_problem(problem)
 
-    def work(self) -> Callable[[], Checked] | None:
-        self.checked = None
-        if self.later.isChecked():
-            return None
-        missing = self.form.missing()
-        if missing:
-            raise FormProblem(missing)
+    def _form(self) -> CalendarForm:
+        return self.form
+
+    def _check(self) -> Callable[[], Checked] | None:
         if self.form.kind_value == "caldav" and self.form.discovered():
             if not self.form.chosen():
                 raise FormProblem("Calendars (calendars): tick at least one calendar.")
@@ -262,15 +273,13 @@ class CalendarPage(_Page):
             show_result(self.status, f"Found {len(result.calendars)} calendar(s): untick any"
                         " that should not count, then press Next.", True)
             return False
-        self.checked = result
-        return True
+        return super().take(result)
 
 
 class StandardsPage(_Page):
     def __init__(self, wizard: FirstRunWizard) -> None:
-        super().__init__(wizard)
-        self.setTitle("Your response standards")
-        self.setSubTitle("How soon a client hears from you. Heard measures every contact"
+        super().__init__(wizard, "Your response standards",
+                         "How soon a client hears from you. Heard measures every contact"
                          " against it.")
         d = DEFAULT_STANDARD
         explained = _label(
@@ -335,9 +344,8 @@ CLIENT_COLUMNS = ("Name", "Email, @domain or phone", "Called (optional)", "VIP")
 
 class ClientsPage(_Page):
     def __init__(self, wizard: FirstRunWizard) -> None:
-        super().__init__(wizard)
-        self.setTitle("A few clients")
-        self.setSubTitle("Whose mail counts. Add a few now, or import your contacts; the"
+        super().__init__(wizard, "A few clients",
+                         "Whose mail counts. Add a few now, or import your contacts; the"
                          " client directory in Settings holds the rest.")
         self.table = QTableWidget(0, len(CLIENT_COLUMNS))
         self.table.setHorizontalHeaderLabels(CLIENT_COLUMNS)
@@ -458,9 +466,8 @@ class ClientsPage(_Page):
 
 class DonePage(_Page):
     def __init__(self, wizard: FirstRunWizard) -> None:
-        super().__init__(wizard)
-        self.setTitle("Ready")
-        self.setSubTitle("Press Finish: Heard saves this and its icon appears in the tray.")
+        super().__init__(wizard, "Ready",
+                         "Press Finish: Heard saves this and its icon appears in the tray.")
         self.summary = _label("")
         self.summary.setAccessibleName("Summary")
         layout = QVBoxLayout(self)

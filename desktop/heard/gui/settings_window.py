@@ -90,6 +90,30 @@ def _scrolling(page: QWidget) -> QScrollArea:
     return area
 
 
+def _checked(label: str, on: bool) -> QCheckBox:
+    box = QCheckBox(label)
+    box.setChecked(on)
+    return box
+
+
+def _line(text: str, placeholder: str) -> QLineEdit:
+    edit = QLineEdit(text)
+    edit.setPlaceholderText(placeholder)
+    return edit
+
+
+def _group(title: str, rows: list[tuple[str, QWidget]]) -> QGroupBox:
+    """A titled box of rows; a row without a label spans the box."""
+    box = QGroupBox(title)
+    form = QFormLayout(box)
+    for label, widget in rows:
+        if label:
+            form.addRow(label, widget)
+        else:
+            form.addRow(widget)
+    return box
+
+
 class SettingsWindow(QDialog):
     saved = Signal()              # Save wrote heard.toml / templates.toml
     accounts_changed = Signal()   # an account or calendar was added, edited or removed
@@ -158,45 +182,34 @@ class SettingsWindow(QDialog):
     def _general_tab(self, settings: Settings) -> QWidget:
         page = QWidget()
         layout = QVBoxLayout(page)
-        you = QGroupBox("You")
-        form = QFormLayout(you)
-        self.user_name = QLineEdit(settings.user.name)
-        self.user_name.setPlaceholderText("as it appears in replies")
-        self.addresses = QLineEdit(", ".join(settings.user.addresses))
-        self.addresses.setPlaceholderText("you@example.com, you@other.example")
+        self.user_name = _line(settings.user.name, "as it appears in replies")
+        self.addresses = _line(", ".join(settings.user.addresses),
+                               "you@example.com, you@other.example")
         self.phone_region = QLineEdit(settings.user.phone_region)
         self.phone_region.setMaxLength(2)
-        self.start_at_login = QCheckBox("Start Heard when I &log in")
-        self.start_at_login.setChecked(settings.desktop.start_at_login)
-        form.addRow("Your na&me:", self.user_name)
-        form.addRow("Your a&ddresses:", self.addresses)
-        form.addRow("Country for phone num&bers:", self.phone_region)
-        form.addRow(self.start_at_login)
-        calendar = QGroupBox("Calendar")
-        form = QFormLayout(calendar)
-        self.share_titles = QCheckBox("Meeting titles may appear in re&plies")
-        self.share_titles.setChecked(settings.calendar.share_titles)
-        self.min_free = QLineEdit(format_duration(settings.calendar.min_free))
-        self.tentative_busy = QCheckBox("Tentati&ve meetings count as busy")
-        self.tentative_busy.setChecked(settings.calendar.tentative_busy)
-        form.addRow(self.share_titles)
-        form.addRow("Shortest &free slot that counts:", self.min_free)
-        form.addRow(self.tentative_busy)
-        prospects = QGroupBox("New people (prospects)")
-        form = QFormLayout(prospects)
-        self.prospects = QCheckBox("Notice new peopl&e who may be clients")
-        self.prospects.setChecked(settings.prospects.enabled)
-        self.internal_domains = QLineEdit(", ".join(settings.prospects.internal_domains))
-        self.internal_domains.setPlaceholderText("your organisation's domains")
-        self.prospects_apart = QCheckBox("Li&st them apart from clients")
-        self.prospects_apart.setChecked(settings.prospects.show_apart)
-        form.addRow(self.prospects)
-        form.addRow("&Internal domains (never prospects):", self.internal_domains)
-        form.addRow(self.prospects_apart)
-        mail = QGroupBox("Mail")
-        form = QFormLayout(mail)
+        self.start_at_login = _checked("Start Heard when I &log in",
+                                       settings.desktop.start_at_login)
+        you = _group("You", [("Your na&me:", self.user_name),
+                             ("Your a&ddresses:", self.addresses),
+                             ("Country for phone num&bers:", self.phone_region),
+                             ("", self.start_at_login)])
+        cal = settings.calendar
+        self.share_titles = _checked("Meeting titles may appear in re&plies", cal.share_titles)
+        self.min_free = QLineEdit(format_duration(cal.min_free))
+        self.tentative_busy = _checked("Tentati&ve meetings count as busy", cal.tentative_busy)
+        calendar = _group("Calendar", [("", self.share_titles),
+                                       ("Shortest &free slot that counts:", self.min_free),
+                                       ("", self.tentative_busy)])
+        new = settings.prospects
+        self.prospects = _checked("Notice new peopl&e who may be clients", new.enabled)
+        self.internal_domains = _line(", ".join(new.internal_domains),
+                                      "your organisation's domains")
+        self.prospects_apart = _checked("Li&st them apart from clients", new.show_apart)
+        prospects = _group("New people (prospects)", [
+            ("", self.prospects), ("&Internal domains (never prospects):",
+                                   self.internal_domains), ("", self.prospects_apart)])
         self.mail_window = QLineEdit(format_duration(settings.mail.window))
-        form.addRow("A first look at a mailbox goes bac&k:", self.mail_window)
+        mail = _group("Mail", [("A first look at a mailbox goes bac&k:", self.mail_window)])
         devices = self._devices_box(settings)
         for box in (you, calendar, prospects, mail, devices):
             layout.addWidget(box)
@@ -426,8 +439,8 @@ class SettingsWindow(QDialog):
     def _notifications_tab(self, settings: Settings) -> QWidget:
         page = QWidget()
         form = QFormLayout(page)
-        self.paused = QCheckBox("&Pause notifications (the tray keeps counting)")
-        self.paused.setChecked(settings.notifications.paused)
+        self.paused = _checked("&Pause notifications (the tray keeps counting)",
+                               settings.notifications.paused)
         self.warn_ack = QLineEdit(format_duration(settings.notifications.warn_before_ack))
         self.warn_answer = QLineEdit(format_duration(settings.notifications.warn_before_answer))
         self.warn_promise = QLineEdit(format_duration(settings.notifications.warn_before_promise))
