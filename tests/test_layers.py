@@ -5,11 +5,15 @@ error fails the suite like any other bug."""
 from __future__ import annotations
 
 import importlib.metadata
+import os
 import pkgutil
+import shutil
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
+
+import pytest
 
 import heard.domain
 
@@ -76,6 +80,30 @@ def test_import_contracts_are_kept() -> None:
     done = tool(console_script("import-linter", "lint-imports"))
     assert done.returncode == 0, done.stdout + done.stderr
     assert "0 broken" in done.stdout
+
+
+@pytest.mark.parametrize("where", ["heard/engine/health.py", "heard/a_new_room/anything.py"])
+def test_a_qt_import_outside_the_gui_breaks_the_contracts(tmp_path: Path, where: str) -> None:
+    """The contract holds every module of the package, a module added tomorrow too: a copy
+    of the tree with `import PySide6.QtCore` in one non-GUI module fails lint-imports."""
+    tree = tmp_path / "desktop"
+    shutil.copytree(REPO / "desktop" / "heard", tree / "heard",
+                    ignore=shutil.ignore_patterns("__pycache__", ".import_linter_cache"))
+    shutil.copy(REPO / "pyproject.toml", tmp_path / "pyproject.toml")
+    module = tree / where
+    module.parent.mkdir(parents=True, exist_ok=True)
+    if not (module.parent / "__init__.py").exists():
+        (module.parent / "__init__.py").write_text("")
+    with module.open("a", encoding="utf-8") as fh:
+        fh.write("\nimport PySide6.QtCore  # noqa: E402, F401\n")
+    done = subprocess.run([str(console_script("import-linter", "lint-imports")), "--no-cache",
+                           str(tmp_path / "pyproject.toml")], capture_output=True, text=True,
+                          cwd=tree, timeout=600, check=False,
+                          env={**os.environ, "PYTHONPATH": str(tree)})
+    assert done.returncode != 0, done.stdout
+    dotted = where.removesuffix(".py").replace("/", ".")
+    assert f"{dotted} -> PySide6" in done.stdout
+    assert "Only gui/ imports Qt BROKEN" in done.stdout
 
 
 def test_ruff_is_clean() -> None:
