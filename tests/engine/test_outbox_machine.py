@@ -45,8 +45,8 @@ acknowledged client has exactly one reply, every undone one none.
 
 Filing in Sent keeps working here, on purpose: a Sent folder that cannot be written turns
 a reply the client already has into one Undo can cancel (a product bug, shown by
-test_undo_cannot_take_back_a_reply_the_client_has_when_sent_cannot_be_written, an expected
-failure until it is fixed); with that rule the machine would find it in most runs.
+test_undo_cannot_take_back_a_reply_the_client_has_when_sent_cannot_be_written below, an
+expected failure until it is fixed). Once it is, a rule that loses Sent belongs here.
 """
 
 from __future__ import annotations
