@@ -35,8 +35,6 @@ RAJ = "Rajesh Patel <raj@patel-eng.example>"
 class MailSource:
     """An account's inbox and Sent as the contract sees them, and the engine reading them."""
 
-    kind = ""
-
     def __init__(self, profile: Profile, clock: FixedClock, me: str) -> None:
         self.profile = profile
         self.clock = clock
@@ -68,8 +66,6 @@ class MailSource:
 
 
 class MaildirSource(MailSource):
-    kind = "maildir"
-
     def __init__(self, profile: Profile, clock: FixedClock, mail: MailFolders) -> None:
         super().__init__(profile, clock, "Alex Morgan <alex@morgan-law.example>")
         self.mail = mail
@@ -82,8 +78,6 @@ class MaildirSource(MailSource):
 
 
 class ImapSource(MailSource):
-    kind = "imap"
-
     def __init__(self, profile: Profile, clock: FixedClock, user: MailUser) -> None:
         super().__init__(profile, clock, f"Alex Morgan <{user.address}>")
         self.user = user
