@@ -41,7 +41,7 @@ class MailSource:
         self.me = me          # the user, as a From or To header
         self.engine = Engine.open(profile, clock)
         for client in CLIENTS:
-            self.engine.store.add_client(client, clock.now())
+            self.engine.clients.add(client)
 
     def deliver(self, raw: bytes, at: datetime) -> None:
         """`raw` arrives in the inbox at `at`."""
@@ -130,7 +130,7 @@ def test_a_clients_message_becomes_an_inquiry_and_other_mail_is_skipped_with_a_r
     status = source.engine.status()
     assert status.count == 3  # the stranger is a possible prospect, and counts
     assert {i.client.display_name for i in status.waiting} == {"Megge", "Rajesh", "Stranger"}
-    stranger = next(c for c in source.engine.store.clients() if c.name == "Stranger")
+    stranger = next(c for c in source.engine.clients.all() if c.name == "Stranger")
     assert stranger.prospect and stranger.tier == "prospect"
     assert stranger.emails == ("who@else.example",)
     megge = next(i for i in status.waiting if i.client.display_name == "Megge")

@@ -227,7 +227,7 @@ class OutboxMachine(RuleBasedStateMachine):
         self.clock = FixedClock(NOW)
         self.engine = Engine.open(self.profile, self.clock)
         for client in (CLIENTS[0], CLIENTS[1], THEO):
-            self.engine.store.add_client(client, NOW)
+            self.engine.clients.add(client)
         for minutes, (sender, message_id, subject) in enumerate(WRITERS, start=1):
             drop(self.mail.inbox, message(sender, subject, message_id=message_id),
                  NOW - timedelta(minutes=10 - minutes))

@@ -98,7 +98,7 @@ def test_catch_up_after_the_server_was_down_takes_each_message_once(
     engine = Engine.open(imap_profile(tmp_path / "p", user))
     try:
         for client in CLIENTS:
-            engine.add_client(client)
+            engine.clients.add(client)
         user.append(message(MEGGE, "Before"))
         engine.start_watching()
         wait_until(lambda: engine.status().count == 1)
@@ -136,7 +136,7 @@ def test_a_new_uidvalidity_rereads_the_folder_without_counting_twice(
     engine = Engine.open(imap_profile(tmp_path / "p", user))
     try:
         for client in CLIENTS:
-            engine.add_client(client)
+            engine.clients.add(client)
         user.append(message(MEGGE, "Old one"))
         engine.sync()
         before = engine.store.imap_state("work", "INBOX")
@@ -164,7 +164,7 @@ def test_folders_can_be_named_in_settings(tmp_path: Path, mailuser: MailUser,
     engine = Engine.open(imap_profile(tmp_path / "p", mailuser,
                                       extra={"folders": ["INBOX", "Clients"]}))
     try:
-        engine.add_client(CLIENTS[0])
+        engine.clients.add(CLIENTS[0])
         mailuser.append(message(MEGGE, "Filed by a rule"), folder="Clients")
         mailuser.append(message(MEGGE, "In the inbox", message_id="<in@hale.example>"))
         engine.sync()
@@ -178,7 +178,7 @@ def test_a_new_uidvalidity_does_not_bring_answered_inquiries_back(
     user = own_dovecot.add_user()
     engine = Engine.open(imap_profile(tmp_path / "p", user))
     try:
-        engine.add_client(CLIENTS[0])
+        engine.clients.add(CLIENTS[0])
         user.append(message(MEGGE, "Old one", message_id="<old@hale.example>"))
         engine.sync()
         user.append(message(user.address, "Re: Old one", to=MEGGE,
