@@ -26,10 +26,9 @@ process killed while idle leaves exactly what a clean close leaves.
 
 Kill points are the states the outbox commits: queued, sending, sent and filed. For each
 killed step the machine predicts whether the kill comes and, if it does, checks that the
-row it was working on says exactly that state (and no other row moved). A Maildir
-transport files its own copy in Sent, so a send goes SENDING -> FILED and never stops at
-SENT: a kill asked for at "sent" never comes, and the machine checks that too. The
-transport is idempotent on the Message-ID, so a send cut short is sent again rather than
+row it was working on says exactly that state (and no other row moved). A send goes
+SENDING -> SENT (the outbox Maildir has it: the client has it) -> FILED (the copy is in
+Sent), as over SMTP. The transport is idempotent on the Message-ID, so a send cut short is sent again rather than
 left UNSURE: here no reply is ever UNSURE or FAILED, and mark_sent (which settles an
 unsure one) is always refused; "the user settled an unsure one" cannot arise. Unsure sends
 over SMTP are tested in tests/outbox.
@@ -43,10 +42,11 @@ the one the model expects. At the end, after the outbox folder is back, the cloc
 every hold, back-off and lease, and the app restarted, one flush settles everything: every
 acknowledged client has exactly one reply, every undone one none.
 
-Filing in Sent keeps working here, on purpose: a Sent folder that cannot be written turns
-a reply the client already has into one Undo can cancel (a product bug, shown by
-test_undo_cannot_take_back_a_reply_the_client_has_when_sent_cannot_be_written below, an
-expected failure until it is fixed). Once it is, a rule that loses Sent belongs here.
+The outbox folder and the Sent folder can each be lost and come back: a lost outbox makes
+a send fail before anything is written (the reply waits for its retry); a lost Sent leaves
+a delivered reply SENT (the client has it; only the copy waits), which Undo can no longer
+take back (test_undo_cannot_take_back_a_reply_the_client_has_when_sent_cannot_be_written
+below shows that case alone).
 """
 
 from __future__ import annotations
@@ -168,7 +168,8 @@ class Processes:
             self._ready = None
 
 
-KILL_WAYS = (("queued", True), ("queued", False), ("sending", False), ("filed", False))
+KILL_WAYS = (("queued", True), ("queued", False), ("sending", False), ("sent", False),
+             ("filed", False))
 SEND_POINTS = ("sending", "sent", "filed")
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -240,6 +241,7 @@ class OutboxMachine(RuleBasedStateMachine):
         self.replies: dict[str, InquiryId] = {}
         self.undone: set[str] = set()
         self.broken = False     # the outbox folder cannot be written
+        self.sent_broken = False   # the Sent folder cannot be written
 
     # what the model and the world say
 
@@ -252,6 +254,17 @@ class OutboxMachine(RuleBasedStateMachine):
         """Where the delivered replies are, also while the account's path is broken."""
         path = self.mail.outbox.path
         return path.with_name("Outbox.away") if self.broken else path
+
+    @property
+    def sent_folder(self) -> Path:
+        """Where the filed copies are, also while the account's Sent path is broken."""
+        path = self.mail.sent.path
+        return path.with_name("Sent.away") if self.sent_broken else path
+
+    @property
+    def done(self) -> OutboxState:
+        """Where a send that reached the client stops now: filed, unless Sent is lost."""
+        return OutboxState.SENT if self.sent_broken else OutboxState.FILED
 
     def rows(self) -> dict[str, OutboxItem]:
         return {item.message_id: item for item in self.engine.outbox_items(everything=True)}
@@ -302,8 +315,8 @@ class OutboxMachine(RuleBasedStateMachine):
                 assert row.next_try is not None and row.next_try > now, row
             was = before.get(mid)
             if not self.broken and was is not None and (
-                    was.state is OutboxState.SENDING or was.due(now)):
-                assert row.state is OutboxState.FILED, (was, row)
+                    was.state in (OutboxState.SENDING, OutboxState.SENT) or was.due(now)):
+                assert row.state is self.done, (was, row)
 
     # the user and the app
 
@@ -318,8 +331,8 @@ class OutboxMachine(RuleBasedStateMachine):
             return
         result = self.engine.replies.acknowledge(inquiry_id, delay=delay)
         self.acknowledged(inquiry_id, result.message_id)
-        expected = OutboxState.QUEUED if held or self.broken else OutboxState.FILED
-        assert (result.state, result.sent) == (expected.value, expected is OutboxState.FILED)
+        expected = OutboxState.QUEUED if held or self.broken else self.done
+        assert (result.state, result.sent) == (expected.value, expected is not OutboxState.QUEUED)
 
     @precondition(lambda self: bool(self.replies))
     @rule(data=st.data())
@@ -347,7 +360,7 @@ class OutboxMachine(RuleBasedStateMachine):
         outcome = self.engine.replies.send_queued(mid)
         expected = before.state
         if before.state is OutboxState.QUEUED:
-            expected = OutboxState.QUEUED if self.broken else OutboxState.FILED
+            expected = OutboxState.QUEUED if self.broken else self.done
         assert outcome.state is expected
         assert self.rows()[mid].state is expected
 
@@ -358,7 +371,7 @@ class OutboxMachine(RuleBasedStateMachine):
         mid = self.pick_reply(data)
         before = self.rows()[mid]
         if before.state is OutboxState.QUEUED:
-            expected = OutboxState.QUEUED if self.broken else OutboxState.FILED
+            expected = OutboxState.QUEUED if self.broken else self.done
             assert self.engine.outbox.resend(mid).state is expected
         else:
             with pytest.raises(EngineError, match="this only works for unsure or queued"):
@@ -421,6 +434,25 @@ class OutboxMachine(RuleBasedStateMachine):
         path.with_name("Outbox.away").rename(path)
         self.broken = False
 
+    @precondition(lambda self: not self.sent_broken)
+    @rule()
+    @guarded
+    def sent_lost(self) -> None:
+        """Sent cannot be written (a full disk, a folder moved away): filing waits."""
+        path = self.mail.sent.path
+        path.rename(path.with_name("Sent.away"))
+        path.write_text("not a folder")
+        self.sent_broken = True
+
+    @precondition(lambda self: self.sent_broken)
+    @rule()
+    @guarded
+    def sent_back(self) -> None:
+        path = self.mail.sent.path
+        path.unlink()
+        path.with_name("Sent.away").rename(path)
+        self.sent_broken = False
+
     @rule()
     @guarded
     def restart(self) -> None:
@@ -443,12 +475,13 @@ class OutboxMachine(RuleBasedStateMachine):
         rows = self.rows()
         (mid,) = set(rows) - set(before)
         self.acknowledged(inquiry_id, mid)   # the acknowledgement committed before any kill
-        reached = point != "filed" or not self.broken
+        reached = {"queued": True, "sending": True, "sent": not self.broken,
+                   "filed": not self.broken and not self.sent_broken}[point]
         assert killed == reached, (point, held, self.broken, rows[mid])
         if killed:
             assert rows[mid].state.value == point
         else:
-            expected = OutboxState.QUEUED if held or self.broken else OutboxState.FILED
+            expected = OutboxState.QUEUED if held or self.broken else self.done
             assert rows[mid].state is expected
 
     @precondition(lambda self: self.has_state(OutboxState.QUEUED, OutboxState.SENDING))
@@ -462,13 +495,16 @@ class OutboxMachine(RuleBasedStateMachine):
         if how != "retry_outbox" and self.has_state(OutboxState.QUEUED):
             mid = self.pick_reply(data, OutboxState.QUEUED)
             killed = self.in_a_killed_process(point, restart, how, mid)
-            sends = True
+            sends, files = True, False
         else:
             how, mid = "retry_outbox", ""
             killed = self.in_a_killed_process(point, restart, how)
             sends = any(r.state is OutboxState.SENDING or r.due(now) for r in before.values())
+            files = any(r.state is OutboxState.SENT for r in before.values())
         rows = self.rows()
-        reached = {"sending": sends, "sent": False, "filed": sends and not self.broken}[point]
+        reached = {"sending": sends, "sent": sends and not self.broken,
+                   "filed": ((sends and not self.broken) or files) and not self.sent_broken
+                   }[point]
         assert killed == reached, (how, point, self.broken, before, rows)
         if killed:
             # The kill came at the first send: that row, and no other, says where it stopped.
@@ -480,7 +516,7 @@ class OutboxMachine(RuleBasedStateMachine):
         elif how == "retry_outbox":
             self.check_flushed(before)
         else:
-            expected = OutboxState.QUEUED if self.broken else OutboxState.FILED
+            expected = OutboxState.QUEUED if self.broken else self.done
             assert rows[mid].state is expected
 
     # what must always hold
@@ -504,7 +540,7 @@ class OutboxMachine(RuleBasedStateMachine):
     def no_client_ever_hears_twice(self) -> None:
         rows = self.rows()
         assert set(rows) == set(self.replies)
-        delivered, filed = replies_in(self.outbox_folder), replies_in(self.mail.sent.path)
+        delivered, filed = replies_in(self.outbox_folder), replies_in(self.sent_folder)
         assert set(delivered) | set(filed) <= set(rows)
         for mid, row in rows.items():
             assert row.state not in (OutboxState.FAILED, OutboxState.UNSURE), row
@@ -538,6 +574,8 @@ class OutboxMachine(RuleBasedStateMachine):
     def settle(self) -> None:
         if self.broken:
             self.outbox_back()
+        if self.sent_broken:
+            self.sent_back()
         self.clock.advance(SETTLE)
         self.restart_engine()
         report = self.engine.retry_outbox()
@@ -545,7 +583,7 @@ class OutboxMachine(RuleBasedStateMachine):
         assert self.engine.outbox_items() == []     # nothing unfinished
         self.every_client_is_waiting_or_acknowledged()
         self.no_client_ever_hears_twice()
-        delivered, filed = replies_in(self.outbox_folder), replies_in(self.mail.sent.path)
+        delivered, filed = replies_in(self.outbox_folder), replies_in(self.sent_folder)
         for inquiry_id in self.inquiries:
             mine = [m for m, i in self.replies.items() if i == inquiry_id]
             heard = sum(delivered[m] for m in mine)
@@ -570,12 +608,6 @@ def test_killed_at_any_step_every_acknowledged_client_hears_exactly_once(
         Machine.processes.close()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "MaildirTransport.send writes the client's copy into the outbox and then files Sent; "
-    "a failure of the second write is a temporary failure of the whole send, so the row "
-    "goes back to QUEUED ('cannot write to the outbox') though the client has the reply, "
-    "and Undo cancels it: the client is waiting again and a second acknowledgement is a "
-    "second reply"))
 def test_undo_cannot_take_back_a_reply_the_client_has_when_sent_cannot_be_written(
         engine: Engine, mail: MailFolders, clock: FixedClock) -> None:
     sender, message_id, subject = WRITERS[0]

@@ -175,22 +175,16 @@ class Outbox:
             smtp = account.smtp
             return SmtpTransport(account.name, smtp, lambda: logins.smtp_password(account))
         if isinstance(account, MaildirAccount) and account.outbox is not None:
-            return MaildirTransport(account.name, Maildir(account.outbox),
-                                    Maildir(account.sent) if account.sent else None)
+            return MaildirTransport(account.name, Maildir(account.outbox))
         raise NoTransport(account.name)
 
     def sent_copy(self, name: str) -> SentCopy | None:
-        """Where Heard files (and looks for) its copies; None when the transport files them
+        """Where Heard files (and looks for) its copies; None when the server files them
         itself or nobody does."""
         account = self.account(name)
         if account.smtp is not None and account.smtp.sent_copy == "server":
             return None
-        if isinstance(account, ImapAccount):
-            return ImapSentCopy(account, self._ctx)
-        if isinstance(account, MaildirAccount) and account.sent is not None \
-                and account.smtp is not None:
-            return _MaildirSentCopy(Maildir(account.sent))
-        return None
+        return self.sent_folder(name)
 
     def sent_folder(self, name: str) -> SentCopy | None:
         """Where a copy would prove a message went out: Sent on the IMAP server (whoever
@@ -358,9 +352,11 @@ class Outbox:
         if item.claim and alive and not lease_over:
             return Outcome(item.message_id, item.state, "being sent by another process")
         try:
-            copy = self.sent_folder(item.account)
-            found = copy.has(item.message_id) if copy is not None else False
             idempotent = self.transport(item.account).idempotent
+            # Sending again is safe where the transport keeps one copy per Message-ID:
+            # then Sent need not be read (nor be readable) to settle it.
+            copy = None if idempotent else self.sent_folder(item.account)
+            found = copy.has(item.message_id) if copy is not None else False
         except (ImapError, OSError, NoTransport) as exc:
             log.warning("cannot check Sent for %s yet: %s", item.message_id, exc)
             return Outcome(item.message_id, item.state, str(exc))

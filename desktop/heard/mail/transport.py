@@ -50,25 +50,23 @@ def message_key(message_id: str) -> str:
 
 
 class MaildirTransport:
-    """Local delivery: into an outbox Maildir (for local mail setups and the demo), filed
-    in Sent too. Delivering twice under one Message-ID leaves one file."""
+    """Local delivery into an outbox Maildir (for local mail setups and the demo): once the
+    file is there, the client has it. Filing the copy in Sent is the outbox's next step, as
+    for SMTP, so a Sent folder that cannot be written never makes a delivered reply look
+    unsent. Delivering twice under one Message-ID leaves one file."""
 
-    files_sent = True
+    files_sent = False
     idempotent = True
 
-    def __init__(self, name: str, outbox: Maildir, sent: Maildir | None) -> None:
+    def __init__(self, name: str, outbox: Maildir) -> None:
         self.name = name
         self._outbox = outbox
-        self._sent = sent
 
     def send(self, raw: bytes, message_id: str,
              on_the_wire: Callable[[], None] | None = None) -> None:
-        key = message_key(message_id)
         if on_the_wire is not None:
             on_the_wire()
         try:
-            self._outbox.deliver(raw, key)
-            if self._sent is not None:
-                self._sent.deliver(raw, key)
+            self._outbox.deliver(raw, message_key(message_id))
         except OSError as exc:
             raise SendError(self.name, f"cannot write to the outbox: {exc}") from exc
