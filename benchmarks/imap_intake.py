@@ -93,7 +93,7 @@ def rss() -> str:
 
 
 def make_profile(root: Path, user: MailUser) -> Profile:
-    """What tests/imap/conftest.imap_profile writes, minus the keyring."""
+    """What tests/support/imap.imap_profile writes, minus the keyring."""
     profile = Profile(root)
     profile.create()
     file = ConfigFile(profile.config)

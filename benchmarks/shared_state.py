@@ -43,16 +43,16 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))        # tests.support.dovecot, tests.shared.instances
+sys.path.insert(0, str(ROOT))        # tests.support.dovecot, tests.support.instances
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from tests.shared.instances import (  # noqa: E402
+from tests.support.dovecot import Dovecot, MailUser  # noqa: E402
+from tests.support.instances import (  # noqa: E402
     context,
     open_conn,
     racer,
     unsafe_racer,
 )
-from tests.support.dovecot import Dovecot, MailUser  # noqa: E402
 
 from _imap_mailbox import populate  # noqa: E402
 from heard.devices.wire import claims as ss  # noqa: E402

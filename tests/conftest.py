@@ -17,9 +17,13 @@ from heard.domain.clients import Channel, Client
 from heard.domain.clock import FixedClock
 from heard.engine import Engine
 from heard.system.paths import Profile
+from tests.support.dovecot import MailUser
 from tests.support.fixtures import desktop_session  # noqa: F401  (a session-scoped fixture)
+from tests.support.imap import imap_profile
+from tests.support.keyring import keyring_service, real_keyring  # noqa: F401  (fixtures)
 from tests.support.logfail import ExpectedErrors, FailHandler, failure
 from tests.support.mail import MailFolders
+from tests.support.scenes import faulty_scene, postfix_scene  # noqa: F401  (fixtures)
 from tests.support.servers import (  # noqa: F401  (fixtures for every test folder)
     dovecot,
     faulty_smtp,
@@ -157,6 +161,18 @@ CLIENTS = (
 @pytest.fixture
 def engine(profile: Profile, clock: FixedClock) -> Iterator[Engine]:
     engine = Engine.open(profile, clock)
+    for client in CLIENTS:
+        engine.clients.add(client)
+    yield engine
+    engine.close()
+
+
+@pytest.fixture
+def imap_engine(tmp_path: Path, mailuser: MailUser,  # noqa: F811
+                real_keyring: object) -> Iterator[Engine]:  # noqa: F811
+    """The engine on a profile with one IMAP account (the session's Dovecot, a user of its
+    own, the password in the real keyring) and the three clients."""
+    engine = Engine.open(imap_profile(tmp_path / "profile", mailuser))
     for client in CLIENTS:
         engine.clients.add(client)
     yield engine

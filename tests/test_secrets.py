@@ -23,11 +23,7 @@ from keyring.errors import PasswordSetError
 
 from heard.system import secrets
 from heard.system.secrets import Problem, SecretsUnavailable
-from tests.support.keyring import (  # noqa: F401  (fixtures)
-    KeyringService,
-    keyring_service,
-    real_keyring,
-)
+from tests.support.keyring import KeyringService
 
 PASSWORD = "correct horse battery staple"
 

@@ -22,7 +22,7 @@ from heard.calendar.caldav_source import (
 )
 from heard.calendar.ics import busy_intervals
 from heard.domain.busy import BusyInterval, busy_at
-from tests.calendar.scenario import (
+from tests.support.calendar import (
     BERLIN,
     CHECKS,
     EXPECTED,

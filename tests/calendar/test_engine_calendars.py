@@ -19,7 +19,6 @@ from heard.engine import Engine
 from heard.system import secrets
 from heard.system.paths import Profile
 from tests.support.dav import Radicale
-from tests.support.keyring import keyring_service, real_keyring  # noqa: F401
 
 DEPOSITION = """BEGIN:VCALENDAR
 VERSION:2.0

@@ -10,7 +10,7 @@ import pytest
 
 from heard.calendar.events import busy_from_calendars
 from heard.domain.busy import busy_at
-from tests.calendar.scenario import BERLIN, ME, WINDOW, as_table, at, vcalendar, vevent
+from tests.support.calendar import BERLIN, ME, WINDOW, as_table, at, vcalendar, vevent
 
 DAY = (at("11-04", "00:00"), at("11-05", "00:00"))
 
@@ -184,7 +184,7 @@ def test_a_broken_series_does_not_hide_another_calendar() -> None:
 
 
 def test_a_wide_window_over_the_scenario_is_consistent() -> None:
-    from tests.calendar.scenario import EXPECTED, one_file
+    from tests.support.calendar import EXPECTED, one_file
     found, problems = busy_from_calendars([icalendar.Calendar.from_ical(one_file())],
                                           *WINDOW, BERLIN, me=ME)
     assert (as_table(found), problems) == (EXPECTED, [])

@@ -9,13 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.calendar.test_subscription import Feed
 from tests.cli.test_cli import _restore_logging, run, run_json  # noqa: F401  (autouse)
 from tests.imap.test_account_cli import stdin
 from tests.setup.test_accounts import radicale  # noqa: F401  (a module fixture)
 from tests.support.dav import DavServer
 from tests.support.dovecot import MailUser
-from tests.support.keyring import keyring_service, real_keyring  # noqa: F401
+from tests.support.feed import Feed
 
 pytestmark = pytest.mark.usefixtures("real_keyring")
 

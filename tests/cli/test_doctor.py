@@ -14,9 +14,8 @@ from heard.config import ConfigFile
 from heard.engine import Engine
 from heard.system import autostart
 from heard.system.paths import Profile
-from tests.imap.conftest import imap_profile
 from tests.support.dovecot import MailUser
-from tests.support.keyring import keyring_service, real_keyring  # noqa: F401
+from tests.support.imap import imap_profile
 
 
 def doctor(capsys: pytest.CaptureFixture[str], profile: Path, *args: str

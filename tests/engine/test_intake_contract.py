@@ -23,9 +23,8 @@ from heard.domain.inquiries import InquiryState
 from heard.engine import Engine, SyncReport
 from heard.system.paths import Profile
 from tests.conftest import CLIENTS
-from tests.imap.conftest import imap_profile
 from tests.support.dovecot import MailUser
-from tests.support.keyring import keyring_service, real_keyring  # noqa: F401
+from tests.support.imap import imap_profile
 from tests.support.mail import MailFolders, drop, message
 
 MEGGE = "Margaret Hale <margaret@hale.example>"

@@ -28,10 +28,10 @@ Kill points are the states the outbox commits: queued, sending, sent and filed. 
 killed step the machine predicts whether the kill comes and, if it does, checks that the
 row it was working on says exactly that state (and no other row moved). A send goes
 SENDING -> SENT (the outbox Maildir has it: the client has it) -> FILED (the copy is in
-Sent), as over SMTP. The transport is idempotent on the Message-ID, so a send cut short is sent again rather than
-left UNSURE: here no reply is ever UNSURE or FAILED, and mark_sent (which settles an
-unsure one) is always refused; "the user settled an unsure one" cannot arise. Unsure sends
-over SMTP are tested in tests/outbox.
+Sent), as over SMTP. The transport is idempotent on the Message-ID, so a send cut short is
+sent again rather than left UNSURE: here no reply is ever UNSURE or FAILED, and mark_sent
+(which settles an unsure one) is always refused; "the user settled an unsure one" cannot
+arise. Unsure sends over SMTP are tested in tests/engine/test_outbox.py.
 
 Invariants, after every step: each client is either waiting (in the status's waiting list,
 the inquiry WAITING) or acknowledged (a promise, the inquiry ACKNOWLEDGED), never neither

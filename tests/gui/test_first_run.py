@@ -33,7 +33,6 @@ from tests.gui.test_settings_window import (  # noqa: F401  (module fixtures)
 )
 from tests.support.dav import DavServer
 from tests.support.dovecot import MailUser
-from tests.support.keyring import keyring_service, real_keyring  # noqa: F401
 
 VCARDS = """BEGIN:VCARD
 VERSION:3.0

@@ -48,7 +48,6 @@ from tests.conftest import NOW
 from tests.gui.test_tray_app import app  # noqa: F401  (the app fixture)
 from tests.support.dav import DavServer, Radicale
 from tests.support.dovecot import Dovecot, MailUser
-from tests.support.keyring import keyring_service, real_keyring  # noqa: F401
 from tests.support.mail import MailFolders, drop, message
 
 # A password no file could contain by chance (the test servers' own is "secret").
@@ -539,7 +538,7 @@ def test_a_caldav_account_is_found_chosen_tested_and_saved_on_radicale(
 
 def test_local_accounts_need_no_keyring_and_an_edit_keeps_the_rest_of_the_entry(
         qtbot: QtBot, engine: Engine, mail: MailFolders, tmp_path: Path) -> None:
-    from tests.calendar.scenario import vcalendar, vevent
+    from tests.support.calendar import vcalendar, vevent
 
     window = window_for(qtbot, engine)
     dialog = account_dialog(qtbot, window)

@@ -12,8 +12,9 @@ from heard.engine import Engine
 from heard.engine.logins import open_imap
 from heard.mail.imap import FolderState
 from tests.conftest import CLIENTS
-from tests.imap.conftest import Events, imap_profile, wait_until
 from tests.support.dovecot import Dovecot, MailUser
+from tests.support.events import Events, wait_until
+from tests.support.imap import imap_profile
 from tests.support.mail import message
 
 MEGGE = "Margaret Hale <margaret@hale.example>"

@@ -20,8 +20,9 @@ from heard.mail.imap.watch import FolderWatcher
 from heard.system import secrets
 from heard.system.paths import Profile
 from tests.conftest import CLIENTS
-from tests.imap.conftest import imap_profile, wait_until
 from tests.support.dovecot import NO_IDLE, Dovecot, MailUser, free_port
+from tests.support.events import wait_until
+from tests.support.imap import imap_profile
 from tests.support.mail import MailFolders, drop, message
 
 MEGGE = "Margaret Hale <margaret@hale.example>"

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from heard import cli
-from tests.imap.conftest import imap_profile
 from tests.support.dovecot import MailUser
+from tests.support.imap import imap_profile
 from tests.support.mail import message
 
 

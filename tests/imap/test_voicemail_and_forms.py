@@ -28,8 +28,8 @@ from heard.domain.clients import Channel, Client
 from heard.engine import Engine, EngineError
 from heard.system.paths import Profile
 from tests.cli.test_cli import _restore_logging, run_json  # noqa: F401  (autouse fixture)
-from tests.imap.conftest import imap_profile
 from tests.support.dovecot import MailUser
+from tests.support.imap import imap_profile
 
 SAMPLES = Path(__file__).parent.parent / "samples"
 WINDOW = timedelta(days=30)

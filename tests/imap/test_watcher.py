@@ -10,8 +10,8 @@ import pytest
 
 from heard.mail.imap import Connection, ImapError, Security, ServerSettings, connect
 from heard.mail.imap.watch import FolderWatcher
-from tests.imap.conftest import wait_until
 from tests.support.dovecot import Dovecot, MailUser
+from tests.support.events import wait_until
 from tests.support.mail import message
 
 

@@ -12,8 +12,7 @@ from heard import config
 from heard.config import ConfigFile
 from heard.domain.inquiries import InquiryState
 from heard.domain.outbox import OutboxKind, OutboxState
-from tests.outbox.conftest import Scene, copies
-from tests.outbox.test_sending import ACK, heard
+from tests.support.scenes import ACK, Scene, copies, heard
 from tests.support.smtp import FaultySmtp
 
 SAM = "sam@assistants.example"

@@ -5,10 +5,7 @@ injection attempts."""
 from __future__ import annotations
 
 import dataclasses
-import os
 import signal
-import subprocess
-import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -17,22 +14,8 @@ import pytest
 from heard.domain.inquiries import InquiryState
 from heard.domain.outbox import OutboxState
 from heard.engine import EngineEvent
-from heard.engine.context import CRASH_ENV
-from tests.outbox.conftest import Scene, copies
+from tests.support.scenes import ACK, Scene, copies, heard
 from tests.support.smtp import FaultySmtp, Postfix, Received
-
-ACK = "X-Heard-Acknowledges"
-
-
-def heard(scene: Scene, *args: str, crash_at: str | None = None
-          ) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    env.pop(CRASH_ENV, None)
-    if crash_at:
-        env[CRASH_ENV] = crash_at
-    return subprocess.run([sys.executable, "-m", "heard", "--profile",
-                           str(scene.engine.profile.root), *args],
-                          capture_output=True, text=True, env=env, timeout=120, check=False)
 
 
 def test_an_acknowledgement_arrives_threaded_and_is_filed_in_sent(

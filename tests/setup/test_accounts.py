@@ -26,12 +26,11 @@ from heard.setup.accounts import (
     UnknownAccount,
 )
 from heard.system import secrets
-from tests.calendar.scenario import BERLIN, vcalendar, vevent
-from tests.calendar.test_subscription import Feed
 from tests.conftest import NOW
+from tests.support.calendar import BERLIN, vcalendar, vevent
 from tests.support.dav import DavServer, DavUser, Radicale
 from tests.support.dovecot import NO_AUTH_PENALTY, NO_IDLE, Dovecot, MailUser, free_port
-from tests.support.keyring import keyring_service, real_keyring  # noqa: F401
+from tests.support.feed import Feed
 from tests.support.mail import MailFolders
 
 # An event with a start and no end: it takes no time, and reading it says so.

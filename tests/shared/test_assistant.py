@@ -10,9 +10,9 @@ from heard.devices.wire import claims as ss
 from heard.domain.shared import Done, Lease, Status, shared_state
 from heard.mail.imap import Connection
 from heard.mail.imap.commands import imap_client as raw_imap
-from tests.shared.conftest import client_message, connection
-from tests.shared.instances import now
+from tests.support.devices import client_message, connection
 from tests.support.dovecot import Dovecot, MailUser
+from tests.support.instances import now
 
 
 def test_the_assistant_sees_claims_and_answers_on_a_shared_folder(

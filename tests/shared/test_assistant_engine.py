@@ -26,10 +26,9 @@ from heard.domain.ids import InquiryId
 from heard.domain.inquiries import InquiryState
 from heard.engine import Engine
 from heard.errors import EngineError
-from tests.imap.conftest import imap_profile
-from tests.shared.conftest import client_writes
+from tests.support.devices import client_writes
 from tests.support.dovecot import Dovecot, MailUser
-from tests.support.keyring import keyring_service, real_keyring  # noqa: F401
+from tests.support.imap import imap_profile
 from tests.support.smtp import FaultySmtp
 
 pytestmark = pytest.mark.usefixtures("real_keyring")
@@ -38,7 +37,7 @@ CLIENT = "margaret@hale.example"
 # The assistant's address (outside the test mail server, whose SMTP keeps what it is sent
 # to other domains): the professional's [[assistants]] and the assistant's own [user].
 SAM = "sam@morgan-law.example"
-ZONE = ZoneInfo("Europe/Berlin")   # the profiles' zone (tests/imap/conftest.imap_profile)
+ZONE = ZoneInfo("Europe/Berlin")   # the profiles' zone (tests/support/imap.imap_profile)
 
 
 def _engine(root: Path, user: MailUser, smtp: FaultySmtp, instance: str,

@@ -12,9 +12,9 @@ from heard.devices.wire import claims as ss
 from heard.domain.shared import CLAIMED, Done, Lease, owners
 from heard.mail.imap import Connection
 from heard.mail.imap import commands as wire
-from tests.shared.conftest import client_message, connection
-from tests.shared.instances import now
+from tests.support.devices import client_message, connection
 from tests.support.dovecot import MailUser
+from tests.support.instances import now
 
 
 @contextmanager

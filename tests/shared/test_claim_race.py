@@ -11,9 +11,9 @@ import pytest
 from heard.devices.wire import claims as ss
 from heard.domain.shared import ACKED, owners
 from heard.mail.imap import Connection
-from tests.shared.conftest import client_message, connection
-from tests.shared.instances import context, racer
+from tests.support.devices import client_message, connection
 from tests.support.dovecot import Dovecot, MailUser
+from tests.support.instances import context, racer
 
 NAMES = ("desk", "lap", "asst")
 

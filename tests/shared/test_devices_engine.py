@@ -12,10 +12,9 @@ import pytest
 
 from heard.domain.inquiries import InquiryState
 from heard.engine import Engine
-from tests.shared.conftest import client_writes
 from tests.shared.test_assistant_engine import _engine, _one
+from tests.support.devices import client_writes
 from tests.support.dovecot import Dovecot, MailUser
-from tests.support.keyring import keyring_service, real_keyring  # noqa: F401
 from tests.support.smtp import FaultySmtp
 
 pytestmark = pytest.mark.usefixtures("real_keyring")

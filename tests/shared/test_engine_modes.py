@@ -18,10 +18,9 @@ from heard.domain.ids import InquiryId
 from heard.domain.inquiries import InquiryState
 from heard.engine import Engine, EngineError
 from heard.system.paths import Profile
-from tests.outbox.conftest import sending_profile
-from tests.shared.conftest import client_writes, restrict
+from tests.support.devices import client_writes, restrict
 from tests.support.dovecot import Dovecot, MailUser
-from tests.support.keyring import keyring_service, real_keyring  # noqa: F401
+from tests.support.imap import sending_profile
 from tests.support.smtp import FaultySmtp
 
 CLIENT = "margaret@hale.example"

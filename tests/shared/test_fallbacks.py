@@ -11,9 +11,9 @@ import pytest
 from heard.devices.wire import claims as ss
 from heard.domain.shared import Lease, Status, shared_state
 from heard.mail.imap import Connection, ImapError
-from tests.shared.conftest import client_message, connection, restrict
-from tests.shared.instances import now
+from tests.support.devices import client_message, connection, restrict
 from tests.support.dovecot import Dovecot, MailUser
+from tests.support.instances import now
 
 AT = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 

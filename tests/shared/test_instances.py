@@ -21,9 +21,8 @@ from heard.domain.clients import Client
 from heard.domain.clock import FixedClock
 from heard.engine import Engine, EngineError, EngineEvent
 from heard.system.paths import Profile
-from tests.outbox.conftest import sending_profile
 from tests.support.dovecot import Dovecot, MailUser
-from tests.support.keyring import keyring_service, real_keyring  # noqa: F401
+from tests.support.imap import sending_profile
 from tests.support.smtp import FaultySmtp
 
 RACE = """
@@ -101,7 +100,7 @@ def _acks(user: MailUser) -> Counter[str]:
 
 @pytest.fixture
 def team(tmp_path: Path, dovecot: Dovecot, faulty_smtp: FaultySmtp,
-         real_keyring: object) -> Iterator[tuple[MailUser, MailUser, list[Profile]]]:  # noqa: F811
+         real_keyring: object) -> Iterator[tuple[MailUser, MailUser, list[Profile]]]:
     me, client = dovecot.add_user(), dovecot.add_user()
     profiles = [_instance(tmp_path, me, client, faulty_smtp, name) for name in ("a", "b", "c")]
     yield me, client, profiles

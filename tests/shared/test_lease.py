@@ -11,9 +11,9 @@ from datetime import UTC, datetime, timedelta
 from heard.devices.wire import claims as ss
 from heard.domain.shared import SENDING, Done, Lease, owners
 from heard.mail.imap import Connection
-from tests.shared.conftest import client_message, connection
-from tests.shared.instances import context, holder
+from tests.support.devices import client_message, connection
 from tests.support.dovecot import MailUser
+from tests.support.instances import context, holder
 
 LEASE = timedelta(minutes=10)
 

@@ -22,9 +22,9 @@ from heard.domain.shared import (
 )
 from heard.mail.imap import Connection
 from heard.mail.imap.commands import imap_client as raw_imap
-from tests.shared.conftest import client_message, connection
-from tests.shared.instances import now
+from tests.support.devices import client_message, connection
 from tests.support.dovecot import MailUser
+from tests.support.instances import now
 
 KEYWORDS = (ACKED, DELEGATED, DISMISSED, SENDING, owner_keyword("desk"),
             owner_keyword("lap"), "\\Seen", "\\Flagged", "\\Answered")

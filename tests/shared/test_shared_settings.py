@@ -23,10 +23,9 @@ from heard.devices.wire import folder as fb
 from heard.domain.clients import Channel
 from heard.domain.standards import Standard
 from heard.engine import Engine
-from tests.imap.conftest import imap_profile
-from tests.shared.conftest import connection
+from tests.support.devices import connection
 from tests.support.dovecot import Dovecot, MailUser
-from tests.support.keyring import keyring_service, real_keyring  # noqa: F401
+from tests.support.imap import imap_profile
 
 if TYPE_CHECKING:
     from heard.gui.settings_window import SettingsWindow

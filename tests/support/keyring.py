@@ -1,10 +1,10 @@
 """A real, private Secret Service for tests: gnome-keyring on its own D-Bus session bus.
 
-In a test module (or a conftest.py)::
+tests/conftest.py imports the two fixtures once, for every test folder (a module that
+imported them again would get a keyring of its own: a session fixture is one per place it
+is defined)::
 
-    from tests.support.keyring import keyring_service, real_keyring  # noqa: F401
-
-    @pytest.mark.usefixtures("real_keyring")     # a parameter would trip ruff's F811
+    @pytest.mark.usefixtures("real_keyring")
     def test_in_process() -> None:
         secrets.store_password("work-imap", "s3cret")          # goes to gnome-keyring
 

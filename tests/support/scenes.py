@@ -1,10 +1,17 @@
 """Sending for real: Postfix (STARTTLS, SASL by Dovecot) or the fault-injecting aiosmtpd
 server deliver into the session's Dovecot, where the tests read both the client's inbox
-and the user's Sent folder back over IMAP. Passwords live in the real Secret Service."""
+and the user's Sent folder back over IMAP. Passwords live in the real Secret Service.
+
+`postfix_scene` and `faulty_scene` are fixtures for every test folder (tests/conftest.py
+imports them); `heard` runs `python -m heard` on a scene's profile, killed at a step when
+`crash_at` names one."""
 
 from __future__ import annotations
 
 import email.utils
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from email import message_from_bytes, policy
@@ -17,17 +24,22 @@ from heard.domain.clients import Client
 from heard.domain.clock import FixedClock
 from heard.domain.ids import InquiryId
 from heard.engine import Engine
-from heard.system.paths import Profile
-from tests.imap.conftest import imap_profile
+from heard.engine.context import CRASH_ENV
 from tests.support.dovecot import Dovecot, MailUser
-from tests.support.keyring import keyring_service, real_keyring  # noqa: F401
+from tests.support.imap import sending_profile
+
+ACK = "X-Heard-Acknowledges"
 
 
-def sending_profile(root: Path, user: MailUser, port: int, ca_file: Path,
-                    security: str = "starttls") -> Profile:
-    return imap_profile(root, user, extra={
-        "smtp_host": "127.0.0.1", "smtp_port": port, "smtp_security": security,
-        "smtp_ca_file": str(ca_file)})
+def heard(scene: Scene, *args: str, crash_at: str | None = None
+          ) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env.pop(CRASH_ENV, None)
+    if crash_at:
+        env[CRASH_ENV] = crash_at
+    return subprocess.run([sys.executable, "-m", "heard", "--profile",
+                           str(scene.engine.profile.root), *args],
+                          capture_output=True, text=True, env=env, timeout=120, check=False)
 
 
 class Scene:
@@ -86,7 +98,7 @@ def scene_for(tmp_path: Path, dovecot: Dovecot, port: int, ca_file: Path,
 
 @pytest.fixture
 def postfix_scene(tmp_path: Path, dovecot: Dovecot, postfix: object,
-                  real_keyring: object) -> Iterator[Scene]:  # noqa: F811
+                  real_keyring: object) -> Iterator[Scene]:
     from tests.support.smtp import Postfix
 
     assert isinstance(postfix, Postfix)
@@ -95,7 +107,7 @@ def postfix_scene(tmp_path: Path, dovecot: Dovecot, postfix: object,
 
 @pytest.fixture
 def faulty_scene(tmp_path: Path, dovecot: Dovecot, faulty_smtp: object,
-                 real_keyring: object) -> Iterator[Scene]:  # noqa: F811
+                 real_keyring: object) -> Iterator[Scene]:
     from tests.support.smtp import FaultySmtp
 
     assert isinstance(faulty_smtp, FaultySmtp)
