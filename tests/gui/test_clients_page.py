@@ -18,8 +18,8 @@ from heard.engine import Engine
 from heard.errors import EngineError
 from heard.gui.clients_page import ClientDialog, ClientsPage, tiers_of
 from heard.gui.ops import Ops
+from tests.support.samples import CONTACTS
 
-SAMPLES = Path(__file__).parent.parent / "samples" / "contacts"
 CTRL = Qt.KeyboardModifier.ControlModifier
 
 
@@ -251,7 +251,7 @@ def test_an_engine_failure_is_shown_not_swallowed(
 def test_import_previews_skipped_rows_with_reasons_then_adds_the_rest(
         qtbot: QtBot, page: ClientsPage, engine: Engine) -> None:
     engine.clients.add(Client("Megge H.", emails=("m.hollis@hollis-crane.example",)))
-    page.import_file(SAMPLES / "apple-contacts.vcf")
+    page.import_file(CONTACTS / "apple-contacts.vcf")
     qtbot.waitUntil(lambda: page.preview is not None and page.preview.isVisible(),
                     timeout=5000)
     preview = page.preview
@@ -296,7 +296,7 @@ def test_import_previews_skipped_rows_with_reasons_then_adds_the_rest(
 def test_ctrl_i_chooses_a_file_and_cancel_adds_nothing(
         qtbot: QtBot, page: ClientsPage, engine: Engine,
         monkeypatch: pytest.MonkeyPatch) -> None:
-    chosen = str(SAMPLES / "outlook-desktop.csv")
+    chosen = str(CONTACTS / "outlook-desktop.csv")
     monkeypatch.setattr(QFileDialog, "getOpenFileName",
                         staticmethod(lambda *_args, **_kw: (chosen, "CSV (*.csv)")))
     qtbot.keyClick(page, Qt.Key.Key_I, CTRL)

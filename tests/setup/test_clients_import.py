@@ -24,8 +24,7 @@ from heard.setup.clients_import import (
     read_clients,
     without_clashes,
 )
-
-SAMPLES = Path(__file__).parent / "samples" / "contacts"
+from tests.support.samples import CONTACTS
 
 Row = tuple[str, str, tuple[str, ...], tuple[str, ...], str | None, Channel]
 
@@ -40,7 +39,7 @@ EMAIL, CALL = Channel.EMAIL, Channel.CALL
 
 
 def test_every_sample_has_its_test_below() -> None:
-    on_disk = {p.name for p in SAMPLES.iterdir() if p.suffix in (".csv", ".vcf")}
+    on_disk = {p.name for p in CONTACTS.iterdir() if p.suffix in (".csv", ".vcf")}
     assert on_disk == {"google-contacts-2024.csv", "google-contacts-legacy.csv",
                        "outlook-desktop.csv", "outlook-com.csv", "google-excel-semicolon.csv",
                        "apple-contacts.vcf", "google-contacts.vcf", "old-phone-2.1.vcf"}
@@ -49,7 +48,7 @@ def test_every_sample_has_its_test_below() -> None:
 # --- CSV ---
 
 def test_google_contacts_2024_csv() -> None:
-    result = read_clients(SAMPLES / "google-contacts-2024.csv")
+    result = read_clients(CONTACTS / "google-contacts-2024.csv")
     assert (result.format, result.encoding) == ("Google Contacts CSV", "UTF-8")
     # Line numbers are the file's: the first client's quoted address spans four lines.
     assert table(result) == [
@@ -80,7 +79,7 @@ def test_google_contacts_2024_csv() -> None:
 
 
 def test_google_contacts_legacy_csv() -> None:
-    result = read_clients(SAMPLES / "google-contacts-legacy.csv")
+    result = read_clients(CONTACTS / "google-contacts-legacy.csv")
     assert result.format == "Google Contacts CSV (older export)"
     assert table(result) == [
         ("line 2", "Hannah Leclerc", ("hannah@leclerc-avocats.example",), ("+33612345678",),
@@ -98,9 +97,9 @@ def test_google_contacts_legacy_csv() -> None:
 
 
 def test_outlook_desktop_csv() -> None:
-    data = (SAMPLES / "outlook-desktop.csv").read_bytes()
+    data = (CONTACTS / "outlook-desktop.csv").read_bytes()
     assert b"\x80" in data and b"\xc3" not in data   # the euro sign in Windows-1252
-    result = read_clients(SAMPLES / "outlook-desktop.csv")
+    result = read_clients(CONTACTS / "outlook-desktop.csv")
     assert (result.format, result.encoding) == ("Outlook CSV", "Windows-1252")
     assert table(result) == [
         # The mobile first; not the fax, nor the switchboard every colleague shares.
@@ -127,9 +126,9 @@ def test_outlook_desktop_csv() -> None:
 
 
 def test_outlook_com_csv() -> None:
-    data = (SAMPLES / "outlook-com.csv").read_bytes()
+    data = (CONTACTS / "outlook-com.csv").read_bytes()
     assert data.startswith(codecs.BOM_UTF8)
-    result = read_clients(SAMPLES / "outlook-com.csv")
+    result = read_clients(CONTACTS / "outlook-com.csv")
     assert (result.format, result.encoding) == ("Outlook CSV", "UTF-8")
     assert table(result) == [
         ("line 2", "Ayaka Tanabe", ("ayaka.tanabe@tanabe-ip.example",), ("+819055550123",),
@@ -144,7 +143,7 @@ def test_outlook_com_csv() -> None:
 
 
 def test_google_excel_semicolon_csv() -> None:
-    result = read_clients(SAMPLES / "google-excel-semicolon.csv")
+    result = read_clients(CONTACTS / "google-excel-semicolon.csv")
     assert (result.format, result.encoding) == ("Google Contacts CSV", "Windows-1252")
     assert table(result) == [
         ("line 2", "Käthe Wörner", ("kaethe.woerner@woerner-steuer.example",),
@@ -165,7 +164,7 @@ def test_google_excel_semicolon_csv() -> None:
 # --- vCard ---
 
 def test_apple_contacts_vcf() -> None:
-    result = read_clients(SAMPLES / "apple-contacts.vcf")
+    result = read_clients(CONTACTS / "apple-contacts.vcf")
     assert (result.format, result.encoding) == ("vCard 3.0", "UTF-8")
     assert table(result) == [
         # The type=pref address first; the fax is not a number to match calls on.
@@ -194,7 +193,7 @@ def test_apple_contacts_vcf() -> None:
 
 
 def test_google_contacts_vcf() -> None:
-    result = read_clients(SAMPLES / "google-contacts.vcf")
+    result = read_clients(CONTACTS / "google-contacts.vcf")
     assert table(result) == [
         ("card 1 (Hannah Leclerc)", "Hannah Leclerc",
          ("hannah@leclerc-avocats.example", "hannah.leclerc@courriel.example"),
@@ -212,7 +211,7 @@ def test_google_contacts_vcf() -> None:
 
 
 def test_old_phone_2_1_vcf() -> None:
-    result = read_clients(SAMPLES / "old-phone-2.1.vcf")
+    result = read_clients(CONTACTS / "old-phone-2.1.vcf")
     assert result.format == "vCard 2.1"
     assert table(result) == [
         # Quoted-printable UTF-8 with a soft line break in the middle of the name.
@@ -359,7 +358,7 @@ def test_entries_whose_address_is_taken_are_told_before_adding(engine: Engine) -
 
 
 def test_import_clients_adds_and_reports_what_the_store_refuses(engine: Engine) -> None:
-    result = read_clients(SAMPLES / "google-contacts-2024.csv")
+    result = read_clients(CONTACTS / "google-contacts-2024.csv")
     # Added after the preview was made: the store refuses it, the rest goes in.
     engine.clients.add(Client("Zoë Å.", emails=("zoe@angstrom-okafor.example",)))
     report = import_clients(result, engine.clients.add, refused=(ClientClash,))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -23,8 +22,8 @@ from heard.domain.relayed import (
 )
 from heard.mail.parse import parse_message
 from tests.support.mail import message
+from tests.support.samples import SAMPLES
 
-SAMPLES = Path(__file__).parent.parent / "samples"
 SETS = default_pattern_sets()
 VM = RelayKind.VOICEMAIL
 CF = RelayKind.CONTACT_FORM

@@ -16,8 +16,8 @@ from heard.config.patterns import (
 from heard.domain.relayed import RelayKind, recognise
 from heard.mail.parse import parse_message
 from tests.support.mail import message
+from tests.support.samples import SAMPLES
 
-SAMPLES = Path(__file__).parent.parent / "samples"
 SHIPPED_NAMES = ["freepbx", "asterisk", "3cx", "ringcentral", "google-voice", "teams",
                  "cf7", "wpforms", "gravity-forms", "squarespace", "wix", "google-forms"]
 

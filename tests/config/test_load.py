@@ -1,5 +1,5 @@
-"""The settings file: defaults, errors that name the key and the fix, opening hours,
-response standards, and edits that keep what the user wrote."""
+"""Reading heard.toml (heard.config.load): defaults, errors that name the key and the fix,
+accounts and calendars, opening hours and response standards."""
 
 from __future__ import annotations
 
@@ -8,30 +8,17 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
 from heard import config
 from heard.config import (
     ConfigError,
-    ConfigFile,
     Settings,
-    format_duration,
     load,
-    parse_duration,
-    parse_spans,
 )
 from heard.domain.clients import Channel
 from heard.domain.clock import Counting, Span
 from heard.domain.standards import DEFAULT_STANDARD, Standard
-
-NINE_TO_FIVE = (Span(time(9), time(17)),)
-
-
-def write(tmp_path: Path, text: str) -> Path:
-    path = tmp_path / "heard.toml"
-    path.write_text(text, encoding="utf-8")
-    return path
+from tests.support.config import NINE_TO_FIVE, write
 
 
 def problems_of(path: Path) -> list[str]:
@@ -186,34 +173,6 @@ path = "{tmp_path}/cal.ics"
 # opening hours
 
 
-def test_a_day_can_have_several_opening_spans() -> None:
-    assert parse_spans("09:00-12:00, 13:00-17:00") == (
-        Span(time(9), time(12)), Span(time(13), time(17)))
-    assert parse_spans("13:00-17:00,9:00-12:00") == (
-        Span(time(9), time(12)), Span(time(13), time(17)))
-
-
-def test_an_empty_day_is_closed() -> None:
-    assert parse_spans("") == ()
-
-
-def test_a_day_can_run_until_midnight_written_as_24_00() -> None:
-    (span,) = parse_spans("18:00-24:00")
-    assert span.start == time(18)
-    assert span.end > time(23, 59, 59)
-
-
-@pytest.mark.parametrize(("value", "complaint"), [
-    ("09:00-12:00, 11:00-13:00", "overlapping"),
-    ("17:00-09:00", "ends before it starts"),
-    ("9 to 5", "is not a time range"),
-    ("09:00-25:00", "09:00-25:00"),
-])
-def test_bad_opening_hours_are_refused(value: str, complaint: str) -> None:
-    with pytest.raises(ValueError, match=complaint):
-        parse_spans(value)
-
-
 def test_opening_hours_in_the_file_are_read_per_day_and_errors_name_the_day(
         tmp_path: Path) -> None:
     settings = load(write(tmp_path, '[hours]\nmonday = "09:00-12:00, 13:00-17:00"\n'
@@ -289,116 +248,6 @@ def test_a_standard_that_answers_before_it_acknowledges_is_an_error(tmp_path: Pa
                                              'answer_within = "1h"\n'))
     assert problem.startswith("standards.vip:")
     assert "before the acknowledgement" in problem
-
-
-# durations
-
-
-@pytest.mark.parametrize(("text", "expected"), [
-    ("10m", timedelta(minutes=10)),
-    ("10min", timedelta(minutes=10)),
-    ("4h", timedelta(hours=4)),
-    ("1d 2h", timedelta(days=1, hours=2)),
-    ("1d2h30m", timedelta(days=1, hours=2, minutes=30)),
-    (90, timedelta(minutes=90)),
-])
-def test_durations_are_parsed(text: str | int, expected: timedelta) -> None:
-    assert parse_duration(text) == expected
-
-
-@pytest.mark.parametrize("bad", ["", "soon", "10", "0m", "-5m", "1.5h", 0, -3, True, 2.5])
-def test_bad_durations_are_refused(bad: object) -> None:
-    with pytest.raises(ValueError):
-        parse_duration(bad)
-
-
-def test_durations_are_formatted_the_way_they_are_written() -> None:
-    assert format_duration(timedelta(days=1, hours=2)) == "1d 2h"
-    assert format_duration(timedelta(minutes=90)) == "1h 30m"
-    assert format_duration(timedelta(minutes=10)) == "10m"
-
-
-@given(st.integers(min_value=1, max_value=60 * 24 * 400))
-def test_a_formatted_duration_parses_back_to_itself(minutes: int) -> None:
-    duration = timedelta(minutes=minutes)
-    assert parse_duration(format_duration(duration)) == duration
-
-
-# editing the file
-
-
-USER_FILE = """\
-# Alex's settings: do not lose this comment
-[user]
-name = "Alex Morgan"  # as clients know me
-
-[replies]
-margin = "45m"
-"""
-
-
-def test_set_keeps_the_users_comments_and_adds_the_value(tmp_path: Path) -> None:
-    path = write(tmp_path, USER_FILE)
-    ConfigFile(path).set("user", "timezone", "Europe/Berlin")
-    ConfigFile(path).set("standards.vip", "ack_within", "10m")
-    text = path.read_text(encoding="utf-8")
-    assert "# Alex's settings: do not lose this comment" in text
-    assert 'name = "Alex Morgan"  # as clients know me' in text
-    settings = load(path)
-    assert settings.user.timezone == "Europe/Berlin"
-    assert settings.replies.margin == timedelta(minutes=45)
-    assert settings.standards.for_contact("vip", Channel.EMAIL).ack_within == timedelta(
-        minutes=10)
-
-
-def test_append_and_remove_keep_the_users_comments(tmp_path: Path) -> None:
-    path = write(tmp_path, USER_FILE)
-    file = ConfigFile(path)
-    file.append("accounts", {"name": "work", "kind": "maildir", "inbox": str(tmp_path / "in")})
-    file.append("accounts", {"name": "home", "kind": "maildir", "inbox": str(tmp_path / "h")})
-    assert [a.name for a in load(path).accounts] == ["work", "home"]
-
-    assert file.remove("accounts", "work") is True
-    assert file.remove("accounts", "work") is False
-    assert file.remove("calendars", "work") is False
-    assert [a.name for a in load(path).accounts] == ["home"]
-    text = path.read_text(encoding="utf-8")
-    assert "# Alex's settings: do not lose this comment" in text
-    assert 'name = "Alex Morgan"  # as clients know me' in text
-
-
-def test_set_on_a_missing_file_writes_a_commented_file_with_every_default(
-        tmp_path: Path) -> None:
-    path = tmp_path / "profile" / "heard.toml"
-    ConfigFile(path).set("user", "name", "Alex Morgan")
-    text = path.read_text(encoding="utf-8")
-    assert "# your time zone" in text
-    assert "[standards.default]" in text
-    settings = load(path)
-    assert settings.user.name == "Alex Morgan"
-    assert settings.opening.week == (NINE_TO_FIVE,) * 5 + ((), ())
-
-
-def test_an_invalid_value_is_refused_and_the_file_stays_unchanged(tmp_path: Path) -> None:
-    path = write(tmp_path, USER_FILE)
-    before = path.read_bytes()
-    file = ConfigFile(path)
-    with pytest.raises(ConfigError) as info:
-        file.set("standards.default", "ack_within", "soon")
-    assert any(p.startswith("standards.default.ack_within") for p in info.value.problems)
-    with pytest.raises(ConfigError):
-        file.set("user", "timezone", "Nowhere/Special")
-    with pytest.raises(ConfigError):
-        file.append("accounts", {"name": "broken", "kind": "imap"})
-    assert path.read_bytes() == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["heard.toml"]
-
-
-def test_an_invalid_value_on_a_missing_file_creates_no_file(tmp_path: Path) -> None:
-    path = tmp_path / "heard.toml"
-    with pytest.raises(ConfigError):
-        ConfigFile(path).set("replies", "margin", "whenever")
-    assert not path.exists()
 
 
 def test_percentile_goals_are_read_as_shares_and_inherited(tmp_path: Path) -> None:

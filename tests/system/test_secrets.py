@@ -187,19 +187,6 @@ def test_a_locked_keyring_says_so() -> None:
         assert secrets.check() == str(caught.value)
 
 
-def test_the_harness_leaves_no_process_behind() -> None:
-    with KeyringService() as service:
-        pids = service.pids
-        assert len(pids) == 2  # dbus-daemon and gnome-keyring-daemon
-        assert service.started_in < 5.0
-        assert (service.home / ".local/share/keyrings/login.keyring").exists()
-        home = service.home
-    for pid in pids:
-        with pytest.raises(ProcessLookupError):
-            os.kill(pid, 0)
-    assert not home.exists()
-
-
 # -- no keyring, or a keyring that fails ------------------------------------------------------
 
 
