@@ -25,13 +25,18 @@ from tests.support.logfail import ExpectedErrors, FailHandler, failure
 from tests.support.mail import MailFolders
 from tests.support.scenes import faulty_scene, postfix_scene  # noqa: F401  (fixtures)
 from tests.support.servers import (  # noqa: F401  (fixtures for every test folder)
+    dav,
     dovecot,
     faulty_smtp,
     faulty_smtp_server,
+    forgiving_dovecot,
     forgiving_postfix,
     mailuser,
+    own_dav,
     own_dovecot,
     postfix,
+    radicale,
+    xandikos,
 )
 
 # Widget tests run without a display; the desktop tests start their own X server and

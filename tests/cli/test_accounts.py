@@ -11,7 +11,6 @@ import pytest
 
 from tests.cli.test_cli import _restore_logging, run, run_json  # noqa: F401  (autouse)
 from tests.imap.test_account_cli import stdin
-from tests.setup.test_accounts import radicale  # noqa: F401  (a module fixture)
 from tests.support.dav import DavServer
 from tests.support.dovecot import MailUser
 from tests.support.feed import Feed
@@ -27,7 +26,7 @@ def fresh(tmp_path: Path) -> str:
 
 def test_caldav_calendars_are_chosen_by_name_and_a_new_password_is_tried(
         capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, fresh: str,
-        radicale: DavServer) -> None:  # noqa: F811
+        radicale: DavServer) -> None:
     user = radicale.add_user()
     user.make_calendar("work")
     add = ("--profile", fresh, "account", "add", "caldav", radicale.url, "--username",

@@ -16,8 +16,8 @@ from pathlib import Path
 
 from PySide6.QtGui import QImage
 
-from tests.gui.test_badge import share
 from tests.support.desktop import DesktopSession
+from tests.support.gui import share
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = Path(os.environ.get("HEARD_ARTIFACTS", ROOT / "artifacts"))

@@ -16,9 +16,7 @@ from heard.domain.outbox import OutboxItem, OutboxState
 from heard.engine import Engine, EngineError, NotWaiting
 from heard.mail.transport import MaildirTransport
 from tests.conftest import BERLIN, NOW
-from tests.support.mail import MailFolders, drop, message
-
-MEGGE = "Margaret Hale <margaret@hale.example>"
+from tests.support.mail import MEGGE, MailFolders, drop, message
 
 
 def _waiting(engine: Engine, mail: MailFolders, sender: str = MEGGE) -> InquiryId:

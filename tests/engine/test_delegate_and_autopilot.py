@@ -20,10 +20,7 @@ from heard.domain.inquiries import InquiryState
 from heard.domain.outbox import OutboxKind, OutboxState
 from heard.engine import Engine, EngineError
 from tests.conftest import BERLIN, NOW
-from tests.support.mail import MailFolders, drop, message
-
-MEGGE = "Margaret Hale <margaret@hale.example>"
-SAM = "sam@morgan-law.example"
+from tests.support.mail import MEGGE, SAM, MailFolders, drop, message
 
 
 def _assistant(engine: Engine) -> None:
@@ -275,9 +272,6 @@ def test_while_free_the_autopilot_leaves_replies_to_the_user(
     _waiting(engine, mail, ago=0)
     clock.advance(timedelta(minutes=9))
     assert engine.replies.autopilot() == []
-
-
-
 
 
 def test_a_long_threads_references_keep_the_root_and_the_latest() -> None:

@@ -8,9 +8,7 @@ import threading
 from heard.domain.clock import FixedClock
 from heard.engine import Engine, EngineEvent
 from tests.conftest import NOW
-from tests.support.mail import MailFolders, drop, message
-
-MEGGE = "Margaret Hale <margaret@hale.example>"
+from tests.support.mail import MEGGE, MailFolders, drop, message
 
 
 def test_a_missing_maildir_is_reported_and_the_rest_works(

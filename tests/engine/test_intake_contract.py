@@ -25,10 +25,7 @@ from heard.system.paths import Profile
 from tests.conftest import CLIENTS
 from tests.support.dovecot import MailUser
 from tests.support.imap import imap_profile
-from tests.support.mail import MailFolders, drop, message
-
-MEGGE = "Margaret Hale <margaret@hale.example>"
-RAJ = "Rajesh Patel <raj@patel-eng.example>"
+from tests.support.mail import MEGGE, RAJ, MailFolders, drop, message
 
 
 class MailSource:

@@ -15,11 +15,7 @@ from heard.engine.intake import Intake
 from heard.mail.maildir import Maildir
 from heard.mail.watch import MaildirWatcher
 from tests.conftest import NOW
-from tests.support.mail import MailFolders, drop, message
-
-MEGGE = "Margaret Hale <margaret@hale.example>"
-RAJ = "Rajesh Patel <raj@patel-eng.example>"
-ME = "Alex Morgan <alex@morgan-law.example>"
+from tests.support.mail import ME, MEGGE, RAJ, MailFolders, drop, message
 
 
 @pytest.mark.expect_log_errors(r"heard\.engine\.intake: could not take in .*\[RuntimeError: a bug")

@@ -12,10 +12,7 @@ from heard.domain.inquiries import InquiryState
 from heard.engine import Engine
 from heard.mail.parse import MalformedMessage, parse_message
 from tests.conftest import BERLIN, NOW
-from tests.support.mail import MailFolders, drop, message
-
-MEGGE = "Margaret Hale <margaret@hale.example>"
-ME = "Alex Morgan <alex@morgan-law.example>"
+from tests.support.mail import ME, MEGGE, MailFolders, drop, message
 
 
 def test_a_follow_up_after_the_reply_leaves_the_client_waiting_when_read_in_one_sync(

@@ -1,24 +1,11 @@
 import pytest
-from PySide6.QtGui import QColor, QImage
 
 from heard.domain.urgency import Urgency
 from heard.gui import badge
+from tests.support.gui import share
 
 # Text needs a QGuiApplication (fonts): every test here runs with pytest-qt's one.
 pytestmark = pytest.mark.usefixtures("qapp")
-
-
-def share(image: QImage, colour: str, tolerance: int = 12) -> float:
-    """The fraction of the image's pixels within `tolerance` of `colour`."""
-    want = QColor(colour)
-    hits = 0
-    for y in range(image.height()):
-        for x in range(image.width()):
-            c = image.pixelColor(x, y)
-            if c.alpha() > 200 and all(abs(a - b) <= tolerance for a, b in (
-                    (c.red(), want.red()), (c.green(), want.green()), (c.blue(), want.blue()))):
-                hits += 1
-    return hits / (image.width() * image.height())
 
 
 def test_the_badge_is_coloured_by_urgency() -> None:

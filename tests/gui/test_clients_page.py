@@ -18,9 +18,8 @@ from heard.engine import Engine
 from heard.errors import EngineError
 from heard.gui.clients_page import ClientDialog, ClientsPage, tiers_of
 from heard.gui.ops import Ops
+from tests.support.gui import CTRL
 from tests.support.samples import CONTACTS
-
-CTRL = Qt.KeyboardModifier.ControlModifier
 
 
 @pytest.fixture

@@ -23,16 +23,9 @@ from heard.gui.tray import HeardApp
 from heard.system import log as heard_log
 from heard.system import secrets
 from heard.system.paths import Profile
-from tests.gui.test_settings_window import (  # noqa: F401  (module fixtures)
-    PASSWORD,
-    files_with,
-    keyboard_problems,
-    radicale,
-    records_with,
-    secret_user,
-)
 from tests.support.dav import DavServer
 from tests.support.dovecot import MailUser
+from tests.support.gui import PASSWORD, files_with, keyboard_problems, records_with
 
 VCARDS = """BEGIN:VCARD
 VERSION:3.0
@@ -86,8 +79,8 @@ def next_page(qtbot: QtBot, wizard: FirstRunWizard, timeout: int = 20000) -> Non
 
 @pytest.mark.usefixtures("real_keyring")
 def test_the_wizard_sets_everything_up_and_ends_with_the_tray_live(
-        qtbot: QtBot, fresh: Engine, secret_user: MailUser,  # noqa: F811
-        radicale: DavServer, tmp_path: Path,  # noqa: F811
+        qtbot: QtBot, fresh: Engine, secret_user: MailUser,
+        radicale: DavServer, tmp_path: Path,
         caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
     dav = radicale.add_user()
@@ -197,7 +190,7 @@ def test_the_wizard_sets_everything_up_and_ends_with_the_tray_live(
 
 
 def test_without_a_keyring_it_explains_and_no_password_is_written_anywhere(
-        qtbot: QtBot, fresh: Engine, secret_user: MailUser) -> None:  # noqa: F811
+        qtbot: QtBot, fresh: Engine, secret_user: MailUser) -> None:
     wizard = wizard_for(qtbot, fresh)
     next_page(qtbot, wizard)
     mail = wizard.mail

@@ -12,8 +12,8 @@ from pytestqt.qtbot import QtBot
 
 from heard.gui import badge, notify
 from heard.gui.notify import DBusNotifier, Note, TrayNotifier
-from tests.gui.test_toasts import Recorder
 from tests.support.desktop import DesktopSession
+from tests.support.gui import Recorder
 
 
 @pytest.fixture

@@ -1,83 +1,56 @@
 """The quick-reply window from the keyboard, against a real engine and Maildir outbox:
 acknowledge (with the Undo delay), another template, an edited reply, Undo of a send,
-delegate, answered, dismiss and Undo, the countdowns, and a caller with no address."""
+the delegate button, answered, dismiss and Undo, new people (client, not a client), the
+countdowns, and a caller with no address."""
 
 from __future__ import annotations
 
 import dataclasses
 import re
 from datetime import timedelta
-from email import message_from_bytes, policy
-from email.message import EmailMessage
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence, QShortcut
 from pytestqt.qtbot import QtBot
 
-from heard.config import ConfigFile
-from heard.domain.clients import ASSISTANT_PREFERENCE
 from heard.domain.delegations import Assignment
-from heard.domain.ids import InquiryId
 from heard.domain.inquiries import InquiryState
 from heard.domain.outbox import OutboxState
 from heard.engine import Engine
 from heard.errors import NotWaiting
-from heard.gui.delegate_dialog import DelegateDialog
-from heard.gui.quick_reply import QuickReplyWindow, time_left
+from heard.gui.quick_reply import time_left
 from heard.gui.tray import HeardApp, tooltip_text
 from tests.conftest import NOW
-from tests.gui.test_tray_app import app, wait_status  # noqa: F401  (the app fixture)
-from tests.support.mail import MailFolders, drop, message
-
-MEGGE = "Margaret Hale <margaret@hale.example>"
-RAJ = "Rajesh Patel <raj@patel-eng.example>"
-SAM = "sam@morgan-law.example"
-CTRL = Qt.KeyboardModifier.ControlModifier
-
-
-def _waiting(engine: Engine, mail: MailFolders, sender: str, subject: str, minutes: int,
-             body: str = "Could you have a look?") -> InquiryId:
-    drop(mail.inbox, message(sender, subject, body=body), NOW - timedelta(minutes=minutes))
-    engine.sync()   # as the watcher would (the app's own catch-up sync may get there first)
-    [inquiry_id] = [i.id for i in engine.store.open_inquiries()
-                    if i.subject == subject and i.id is not None]
-    return inquiry_id
+from tests.support.gui import (
+    CTRL,
+    open_window,
+    sent_messages,
+    state_of,
+    wait_status,
+    waiting_inquiry,
+)
+from tests.support.mail import JANE, MEGGE, RAJ, MailFolders, drop, message
 
 
-def _open(qtbot: QtBot, heard: HeardApp, delay_ms: int = 200) -> QuickReplyWindow:
+def select(qtbot: QtBot, heard: HeardApp, text: str) -> None:
     window = heard.window
-    window.send_delay_ms = delay_ms
-    heard.open_window()
     window.activateWindow()  # shortcuts work in the active window
     qtbot.waitUntil(window.isActiveWindow, timeout=5000)
-    qtbot.waitUntil(lambda: bool(window.preview.toPlainText()), timeout=5000)
-    return window
-
-
-def _sent(mail: MailFolders) -> list[EmailMessage]:
-    return [message_from_bytes(raw, policy=policy.default)  # type: ignore[misc]
-            for raw in mail.outbox_messages()]
-
-
-def _state(engine: Engine, inquiry_id: InquiryId) -> InquiryState:
-    inquiry = engine.store.inquiry(inquiry_id)
-    assert inquiry is not None
-    return inquiry.state
-
-
-def _assistant(engine: Engine) -> None:
-    file = ConfigFile(engine.profile.config)
-    file.set("assistant", "name", "Sam Reed")
-    file.set("assistant", "address", SAM)
+    for row in range(window.list.topLevelItemCount()):
+        item = window.list.topLevelItem(row)
+        if item is not None and text in item.text(0):
+            window.list.setCurrentItem(item)
+            return
+    raise AssertionError(f"no row with {text!r}")
 
 
 def test_keyboard_only_acknowledge_waits_for_undo_then_sends(
-    qtbot: QtBot, app: HeardApp, engine: Engine, mail: MailFolders  # noqa: F811
+    qtbot: QtBot, app: HeardApp, engine: Engine, mail: MailFolders
 ) -> None:
-    _waiting(engine, mail, MEGGE, "Closing", 2)
-    raj = _waiting(engine, mail, RAJ, "Drawings", 1)
+    waiting_inquiry(engine, mail, MEGGE, "Closing", 2)
+    raj = waiting_inquiry(engine, mail, RAJ, "Drawings", 1)
     wait_status(qtbot, app, 2)
-    window = _open(qtbot, app, delay_ms=1000)
+    window = open_window(qtbot, app, delay_ms=1000)
     assert window.list.currentItem() is not None
     assert window.list.currentItem().text(0) == "Megge"  # type: ignore[union-attr]
     assert window.preview.toPlainText().startswith("Hi Megge,")
@@ -94,10 +67,10 @@ def test_keyboard_only_acknowledge_waits_for_undo_then_sends(
                                          " — Undo (Ctrl+Z)")
         assert window.undo_button.isEnabled()
         assert mail.outbox_messages() == []
-        assert _state(engine, raj) is InquiryState.ACKNOWLEDGED
+        assert state_of(engine, raj) is InquiryState.ACKNOWLEDGED
     assert acknowledged.args is not None and acknowledged.args[0].sent
 
-    [reply] = _sent(mail)
+    [reply] = sent_messages(mail)
     assert reply["To"].addresses[0].addr_spec == "raj@patel-eng.example"
     assert reply["Subject"] == "Re: Drawings"
     assert reply.get_content().startswith("Hi Rajesh,")
@@ -107,11 +80,11 @@ def test_keyboard_only_acknowledge_waits_for_undo_then_sends(
 
 
 def test_another_template_chosen_with_the_keyboard_shows_its_text(
-    qtbot: QtBot, app: HeardApp, engine: Engine, mail: MailFolders  # noqa: F811
+    qtbot: QtBot, app: HeardApp, engine: Engine, mail: MailFolders
 ) -> None:
-    _waiting(engine, mail, MEGGE, "Closing", 2)
+    waiting_inquiry(engine, mail, MEGGE, "Closing", 2)
     wait_status(qtbot, app, 1)
-    window = _open(qtbot, app)
+    window = open_window(qtbot, app)
     assert window.template_combo.currentText() == "acknowledge"   # the default for her
     assert "I have it, and I'm on it" in window.preview.toPlainText()
     assert window.reply_to.text() == "To: margaret@hale.example"
@@ -131,11 +104,11 @@ def test_another_template_chosen_with_the_keyboard_shows_its_text(
 
 
 def test_an_edited_reply_is_sent_as_edited(
-    qtbot: QtBot, app: HeardApp, engine: Engine, mail: MailFolders  # noqa: F811
+    qtbot: QtBot, app: HeardApp, engine: Engine, mail: MailFolders
 ) -> None:
-    megge = _waiting(engine, mail, MEGGE, "Closing", 2)
+    megge = waiting_inquiry(engine, mail, MEGGE, "Closing", 2)
     wait_status(qtbot, app, 1)
-    window = _open(qtbot, app)
+    window = open_window(qtbot, app)
     qtbot.keyClick(window.list, Qt.Key.Key_T, CTRL)
     qtbot.keyClick(window.template_combo, Qt.Key.Key_Down)
     qtbot.keyClick(window.template_combo, Qt.Key.Key_Down)
@@ -148,27 +121,27 @@ def test_an_edited_reply_is_sent_as_edited(
     assert window.is_edited() and "edited" in window.edited.text()
     # Enter in the text is a line break, not a send; Ctrl+Enter sends.
     qtbot.keyClick(window.preview, Qt.Key.Key_Return)
-    assert mail.outbox_messages() == [] and _state(engine, megge) is InquiryState.WAITING
+    assert mail.outbox_messages() == [] and state_of(engine, megge) is InquiryState.WAITING
     with qtbot.waitSignal(app.acknowledged, timeout=5000) as acknowledged:
         qtbot.keyClick(window.preview, Qt.Key.Key_Return, CTRL)
     assert acknowledged.args is not None
     result = acknowledged.args[0]
     assert result.sent and result.template == "call-back"
 
-    [reply] = _sent(mail)
+    [reply] = sent_messages(mail)
     body = reply.get_content()
     assert body.startswith("Hi Megge,")
     assert "I saw you tried to reach me" in body
     assert "P.S. The keys are at reception." in body
-    assert _state(engine, megge) is InquiryState.ACKNOWLEDGED
+    assert state_of(engine, megge) is InquiryState.ACKNOWLEDGED
 
 
 def test_undo_takes_back_an_acknowledgement_before_it_is_sent(
-    qtbot: QtBot, app: HeardApp, engine: Engine, mail: MailFolders  # noqa: F811
+    qtbot: QtBot, app: HeardApp, engine: Engine, mail: MailFolders
 ) -> None:
-    megge = _waiting(engine, mail, MEGGE, "Closing", 2)
+    megge = waiting_inquiry(engine, mail, MEGGE, "Closing", 2)
     wait_status(qtbot, app, 1)
-    window = _open(qtbot, app, delay_ms=1500)
+    window = open_window(qtbot, app, delay_ms=1500)
     sent: list[object] = []
     app.acknowledged.connect(sent.append)
 
@@ -182,7 +155,7 @@ def test_undo_takes_back_an_acknowledgement_before_it_is_sent(
 
     # Raj's acknowledgement, held as long and started after the Undo, goes out: by then
     # Megge's would have gone too, had the Undo not stopped it.
-    raj = _waiting(engine, mail, RAJ, "Drawings", 1)
+    raj = waiting_inquiry(engine, mail, RAJ, "Drawings", 1)
     wait_status(qtbot, app, 2)
     window.select(raj)
     qtbot.waitUntil(lambda: window.current_id() == raj and window.ack_button.isEnabled(),
@@ -191,58 +164,22 @@ def test_undo_takes_back_an_acknowledgement_before_it_is_sent(
                           check_params_cb=lambda result: result.inquiry_id == raj):
         qtbot.keyClick(window.list, Qt.Key.Key_Return)
     assert app.ops.wait(5000)   # a send of Megge's begun meanwhile has finished too
-    assert [m["To"].addresses[0].addr_spec for m in _sent(mail)] == ["raj@patel-eng.example"]
+    assert [m["To"].addresses[0].addr_spec for m in sent_messages(mail)] == [
+        "raj@patel-eng.example"]
     assert [r.inquiry_id for r in sent] == [raj]  # type: ignore[attr-defined]
-    assert _state(engine, megge) is InquiryState.WAITING
+    assert state_of(engine, megge) is InquiryState.WAITING
     assert [p.inquiry_id for p in engine.store.open_promises()] == [raj]
     [item] = [i for i in engine.outbox_items(everything=True) if i.inquiry_id == megge]
     assert item.state is OutboxState.CANCELLED
     assert not window.undo_button.isEnabled()
 
 
-def test_delegating_with_the_dialog_forwards_to_the_assistant(
-    qtbot: QtBot, app: HeardApp, engine: Engine, mail: MailFolders  # noqa: F811
-) -> None:
-    _assistant(engine)
-    megge = _waiting(engine, mail, MEGGE, "Lease", 4, body="Can we sign on Friday?")
-    wait_status(qtbot, app, 1)
-    window = _open(qtbot, app)
-    qtbot.waitUntil(window.delegate_button.isEnabled, timeout=5000)
-    assert "Ctrl+G" in window.delegate_button.toolTip()
-
-    qtbot.keyClick(window.list, Qt.Key.Key_G, CTRL)
-    qtbot.waitUntil(lambda: app.actions._delegate_dialog is not None
-                    and app.actions._delegate_dialog.isVisible(), timeout=5000)
-    dialog = app.actions._delegate_dialog
-    assert isinstance(dialog, DelegateDialog)
-    assert dialog.assistant.currentText() == f"Sam Reed <{SAM}>"
-    assert dialog.tell.isEnabled() and dialog.tell.isChecked()
-    assert dialog.values().due == NOW + timedelta(hours=2)   # [delegation] due
-    qtbot.waitUntil(dialog.note.hasFocus, timeout=5000)   # type the note straight away
-    qtbot.keyClicks(dialog.note, "Please book the notary.")
-    qtbot.keyClick(dialog.note, Qt.Key.Key_Return)
-    qtbot.waitUntil(lambda: len(mail.outbox_messages()) == 2, timeout=5000)
-
-    by_to = {m["To"].addresses[0].addr_spec: m for m in _sent(mail)}
-    assert set(by_to) == {SAM, "margaret@hale.example"}
-    forward = by_to[SAM]
-    assert forward["Subject"] == "Fwd: Lease"
-    text = forward.get_body(("plain",)).get_content()  # type: ignore[union-attr]
-    assert text.startswith("Please book the notary.")
-    assert "by 12:00 pm" in text
-    assert "Sam Reed will contact you" in by_to["margaret@hale.example"].get_content()
-    assert _state(engine, megge) is InquiryState.DELEGATED
-    wait_status(qtbot, app, 0)
-    qtbot.waitUntil(lambda: "Delegated Megge's message to Sam Reed" in window.message.text(),
-                    timeout=5000)
-
-
 def test_delegate_is_off_until_an_assistant_is_set_up(
-    qtbot: QtBot, app: HeardApp, engine: Engine, mail: MailFolders  # noqa: F811
+    qtbot: QtBot, app: HeardApp, engine: Engine, mail: MailFolders
 ) -> None:
-    _waiting(engine, mail, MEGGE, "Lease", 4)
+    waiting_inquiry(engine, mail, MEGGE, "Lease", 4)
     wait_status(qtbot, app, 1)
-    window = _open(qtbot, app)
+    window = open_window(qtbot, app)
     assert not window.delegate_button.isEnabled()
     assert "Add an assistant in the settings" in window.delegate_button.toolTip()
     [ctrl_g] = [s for s in window.findChildren(QShortcut)
@@ -253,46 +190,19 @@ def test_delegate_is_off_until_an_assistant_is_set_up(
     assert app.actions._delegate_dialog is None
 
 
-def test_a_client_who_wants_no_assistant_is_not_told_and_escape_cancels(
-    qtbot: QtBot, app: HeardApp, engine: Engine, mail: MailFolders  # noqa: F811
-) -> None:
-    _assistant(engine)
-    margaret = next(c for c in engine.clients.all() if c.name == "Margaret Hale")
-    engine.clients.update(dataclasses.replace(
-        margaret, preferences={**margaret.preferences, ASSISTANT_PREFERENCE: "no"}))
-    megge = _waiting(engine, mail, MEGGE, "Lease", 4)
-    wait_status(qtbot, app, 1)
-    window = _open(qtbot, app)
-    qtbot.waitUntil(window.delegate_button.isEnabled, timeout=5000)
-    qtbot.keyClick(window.list, Qt.Key.Key_G, CTRL)
-    qtbot.waitUntil(lambda: app.actions._delegate_dialog is not None
-                    and app.actions._delegate_dialog.isVisible(), timeout=5000)
-    dialog = app.actions._delegate_dialog
-    assert isinstance(dialog, DelegateDialog)
-    assert not dialog.tell.isEnabled() and not dialog.tell.isChecked()
-    assert "preference says no assistant" in dialog.tell.toolTip()
-    assert dialog.values().tell_client is False
-
-    qtbot.keyClick(dialog.note, Qt.Key.Key_Escape)
-    qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=5000)
-    assert app.ops.wait(5000)   # a delegation Escape had started would be done by now
-    assert mail.outbox_messages() == []
-    assert _state(engine, megge) is InquiryState.WAITING
-
-
 def test_dismiss_with_delete_and_undo_with_ctrl_z(
-    qtbot: QtBot, app: HeardApp, engine: Engine, mail: MailFolders  # noqa: F811
+    qtbot: QtBot, app: HeardApp, engine: Engine, mail: MailFolders
 ) -> None:
-    _waiting(engine, mail, MEGGE, "Closing", 2)
-    raj = _waiting(engine, mail, RAJ, "Thanks!", 1)
+    waiting_inquiry(engine, mail, MEGGE, "Closing", 2)
+    raj = waiting_inquiry(engine, mail, RAJ, "Thanks!", 1)
     wait_status(qtbot, app, 2)
-    window = _open(qtbot, app)
+    window = open_window(qtbot, app)
     qtbot.keyClick(window.list, Qt.Key.Key_Down)
     assert window.current_id() == raj
 
     qtbot.keyClick(window.list, Qt.Key.Key_Delete)
     wait_status(qtbot, app, 1)
-    assert _state(engine, raj) is InquiryState.DISMISSED
+    assert state_of(engine, raj) is InquiryState.DISMISSED
     qtbot.waitUntil(lambda: "Dismissed Rajesh's message" in window.message.text(),
                     timeout=5000)
     # A preview asked for just before (the selection moved onto Raj) that fails now he is
@@ -306,18 +216,18 @@ def test_dismiss_with_delete_and_undo_with_ctrl_z(
 
     qtbot.keyClick(window.list, Qt.Key.Key_Z, CTRL)
     wait_status(qtbot, app, 2)
-    assert _state(engine, raj) is InquiryState.WAITING
+    assert state_of(engine, raj) is InquiryState.WAITING
     qtbot.waitUntil(lambda: not window.undo_button.isEnabled(), timeout=5000)
     assert "Rajesh is waiting again" in window.message.text()
 
 
 def test_undo_takes_back_the_most_recent_action_first(
-    qtbot: QtBot, app: HeardApp, engine: Engine, mail: MailFolders  # noqa: F811
+    qtbot: QtBot, app: HeardApp, engine: Engine, mail: MailFolders
 ) -> None:
-    megge = _waiting(engine, mail, MEGGE, "Closing", 2)
-    raj = _waiting(engine, mail, RAJ, "Thanks!", 1)
+    megge = waiting_inquiry(engine, mail, MEGGE, "Closing", 2)
+    raj = waiting_inquiry(engine, mail, RAJ, "Thanks!", 1)
     wait_status(qtbot, app, 2)
-    window = _open(qtbot, app)
+    window = open_window(qtbot, app)
     qtbot.keyClick(window.list, Qt.Key.Key_Delete)      # Megge first (the most urgent)
     wait_status(qtbot, app, 1)
     qtbot.waitUntil(lambda: window.current_id() == raj, timeout=5000)
@@ -326,33 +236,33 @@ def test_undo_takes_back_the_most_recent_action_first(
 
     qtbot.keyClick(window.list, Qt.Key.Key_Z, CTRL)
     wait_status(qtbot, app, 1)
-    assert _state(engine, raj) is InquiryState.WAITING
-    assert _state(engine, megge) is InquiryState.DISMISSED
+    assert state_of(engine, raj) is InquiryState.WAITING
+    assert state_of(engine, megge) is InquiryState.DISMISSED
     qtbot.keyClick(window.list, Qt.Key.Key_Z, CTRL)
     wait_status(qtbot, app, 2)
-    assert _state(engine, megge) is InquiryState.WAITING
+    assert state_of(engine, megge) is InquiryState.WAITING
 
 
 def test_mark_answered_with_ctrl_shift_a(
-    qtbot: QtBot, app: HeardApp, engine: Engine, mail: MailFolders  # noqa: F811
+    qtbot: QtBot, app: HeardApp, engine: Engine, mail: MailFolders
 ) -> None:
-    megge = _waiting(engine, mail, MEGGE, "Closing", 2)
+    megge = waiting_inquiry(engine, mail, MEGGE, "Closing", 2)
     wait_status(qtbot, app, 1)
-    window = _open(qtbot, app)
+    window = open_window(qtbot, app)
     qtbot.keyClick(window.list, Qt.Key.Key_A,
                    Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
     wait_status(qtbot, app, 0)
-    assert _state(engine, megge) is InquiryState.ANSWERED
+    assert state_of(engine, megge) is InquiryState.ANSWERED
     assert mail.outbox_messages() == []
     assert "Marked answered: Megge" in window.message.text()
 
 
 def test_the_countdown_to_the_acknowledgement_deadline_moves_on(
-    qtbot: QtBot, app: HeardApp, engine: Engine, mail: MailFolders  # noqa: F811
+    qtbot: QtBot, app: HeardApp, engine: Engine, mail: MailFolders
 ) -> None:
-    _waiting(engine, mail, MEGGE, "Closing", 2)   # VIP: ten minutes, so eight are left
+    waiting_inquiry(engine, mail, MEGGE, "Closing", 2)   # VIP: ten minutes, so eight are left
     wait_status(qtbot, app, 1)
-    window = _open(qtbot, app)
+    window = open_window(qtbot, app)
     row = window.list.topLevelItem(0)
     assert row is not None
 
@@ -377,7 +287,7 @@ def test_countdown_texts() -> None:
 
 
 def test_an_html_message_is_shown_as_plain_text(
-    qtbot: QtBot, app: HeardApp, engine: Engine, mail: MailFolders  # noqa: F811
+    qtbot: QtBot, app: HeardApp, engine: Engine, mail: MailFolders
 ) -> None:
     raw = (b"From: Margaret Hale <margaret@hale.example>\r\nTo: alex@morgan-law.example\r\n"
            b"Subject: Closing\r\nMessage-ID: <h1@hale.example>\r\n"
@@ -387,7 +297,7 @@ def test_an_html_message_is_shown_as_plain_text(
     drop(mail.inbox, raw, NOW - timedelta(minutes=2))
     engine.sync()
     wait_status(qtbot, app, 1)
-    window = _open(qtbot, app)
+    window = open_window(qtbot, app)
     shown = window.incoming.toPlainText()
     assert "Can we close on Friday?" in shown
     assert "<" not in shown and "tracker.example" not in shown
@@ -395,13 +305,13 @@ def test_an_html_message_is_shown_as_plain_text(
 
 
 def test_a_caller_with_no_address_gets_a_call_back_promise(
-    qtbot: QtBot, app: HeardApp, engine: Engine, mail: MailFolders  # noqa: F811
+    qtbot: QtBot, app: HeardApp, engine: Engine, mail: MailFolders
 ) -> None:
     sofia = next(c for c in engine.clients.all() if c.name == "Sofia Lindqvist")
     engine.clients.update(dataclasses.replace(sofia, phones=("+46 8 123 456 78",), emails=()))
     call = engine.inquiries.log_call("+46812345678", NOW - timedelta(minutes=1), "contract")
     wait_status(qtbot, app, 1)
-    window = _open(qtbot, app)
+    window = open_window(qtbot, app)
     assert window.preview.toPlainText().startswith("Call Sofia Lindqvist back by")
     assert window.preview.isReadOnly()
     assert window.call_link.isVisible()
@@ -416,29 +326,13 @@ def test_a_caller_with_no_address_gets_a_call_back_promise(
     assert promise.inquiry_id == call.id
 
 
-def test_clicking_a_toast_opens_the_window_on_that_client(
-    qtbot: QtBot, app: HeardApp, engine: Engine, mail: MailFolders  # noqa: F811
-) -> None:
-    app.tray.showMessage = lambda *_args: None  # type: ignore[method-assign]
-    _waiting(engine, mail, MEGGE, "Closing", 2)
-    wait_status(qtbot, app, 1)
-    raj = _waiting(engine, mail, RAJ, "Drawings", 1)
-    wait_status(qtbot, app, 2)
-    qtbot.waitUntil(lambda: app.toaster.last_target == raj, timeout=5000)
-    assert not app.window.isVisible()
-
-    app.tray.messageClicked.emit()
-    assert app.window.isVisible()
-    assert app.window.current_id() == raj   # not Megge, though she is more urgent
-
-
 def test_the_assistants_window_lists_what_was_delegated_to_them_and_answers_it(
-    qtbot: QtBot, app: HeardApp, engine: Engine, mail: MailFolders  # noqa: F811
+    qtbot: QtBot, app: HeardApp, engine: Engine, mail: MailFolders
 ) -> None:
     """As the assistant's own Heard learns it from the server (tests/shared/
     test_assistant_engine.py): the client delegated on the professional's device."""
-    megge = _waiting(engine, mail, MEGGE, "Lease renewal", 5)
-    raj = _waiting(engine, mail, RAJ, "Drawings", 1)
+    megge = waiting_inquiry(engine, mail, MEGGE, "Lease renewal", 5)
+    raj = waiting_inquiry(engine, mail, RAJ, "Drawings", 1)
     inquiry = engine.store.inquiry(megge)
     assert inquiry is not None
     engine.store.move_inquiry(inquiry.delegate(NOW), InquiryState.WAITING)
@@ -474,7 +368,60 @@ def test_the_assistants_window_lists_what_was_delegated_to_them_and_answers_it(
     assert not window.template_combo.isEnabled()           # nothing to acknowledge here
     qtbot.keyClick(window.list, Qt.Key.Key_A,
                    Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
-    qtbot.waitUntil(lambda: _state(engine, megge) is InquiryState.ANSWERED, timeout=5000)
+    qtbot.waitUntil(lambda: state_of(engine, megge) is InquiryState.ANSWERED, timeout=5000)
     qtbot.waitUntil(lambda: "delegated to you" not in window.summary.text(), timeout=5000)
-    assert _state(engine, raj) is InquiryState.WAITING
+    assert state_of(engine, raj) is InquiryState.WAITING
     assert mail.outbox_messages() == []
+
+
+def test_a_new_person_is_shown_as_new_and_becomes_a_client_then_undo(
+    qtbot: QtBot, app: HeardApp, engine: Engine, mail: MailFolders
+) -> None:
+    drop(mail.inbox, message(JANE, "Can you help with a lease?"), NOW - timedelta(minutes=3))
+    engine.sync()
+    wait_status(qtbot, app, 1)
+    app.open_window()
+    window = app.window
+    select(qtbot, app, "Jane Roe (new)")
+    assert window.client_button.isEnabled() and window.not_client_button.isEnabled()
+
+    qtbot.keyClick(window, Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: window.undo_button.isEnabled(), timeout=5000)
+    jane = next(c for c in engine.clients.all() if c.name == "Jane Roe")
+    assert not jane.prospect and jane.tier == "standard"
+    assert "is now a client" in window.message.text()
+
+    window.undo_button.click()
+    qtbot.waitUntil(lambda: not window.undo_button.isEnabled(), timeout=5000)
+    jane = next(c for c in engine.clients.all() if c.name == "Jane Roe")
+    assert jane.prospect and jane.tier == "prospect"
+
+
+def test_not_a_client_sets_them_aside_and_undo_brings_them_back(
+    qtbot: QtBot, app: HeardApp, engine: Engine, mail: MailFolders
+) -> None:
+    drop(mail.inbox, message(JANE, "Offer for your office"), NOW - timedelta(minutes=3))
+    engine.sync()
+    wait_status(qtbot, app, 1)
+    app.open_window()
+    select(qtbot, app, "Jane Roe (new)")
+    qtbot.keyClick(app.window, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
+    wait_status(qtbot, app, 0)
+    assert engine.clients.not_clients() == [("jane@roe-bakery.example", "address")]
+
+    qtbot.keyClick(app.window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    wait_status(qtbot, app, 1)
+    assert engine.clients.not_clients() == []
+
+
+def test_decision_buttons_are_off_for_a_known_client(
+    qtbot: QtBot, app: HeardApp, engine: Engine, mail: MailFolders
+) -> None:
+    drop(mail.inbox, message("Margaret Hale <margaret@hale.example>", "Closing"),
+         NOW - timedelta(minutes=2))
+    engine.sync()
+    wait_status(qtbot, app, 1)
+    app.open_window()
+    select(qtbot, app, "Megge")
+    assert not app.window.client_button.isEnabled()
+    assert not app.window.not_client_button.isEnabled()

@@ -11,13 +11,12 @@ from heard.engine import Engine
 from heard.gui.stats_window import GOOD, LATE, stats_for_window
 from heard.gui.tray import HeardApp
 from tests.conftest import NOW
-from tests.gui.test_badge import share
-from tests.gui.test_tray_app import app  # noqa: F401  (the app fixture)
+from tests.support.gui import share
 from tests.support.mail import MailFolders, drop, message
 
 
 def test_the_window_shows_this_weeks_goal_and_draws_in_time_and_late_bars(
-    qtbot: QtBot, app: HeardApp, engine: Engine, mail: MailFolders,  # noqa: F811
+    qtbot: QtBot, app: HeardApp, engine: Engine, mail: MailFolders,
     clock: FixedClock
 ) -> None:
     drop(mail.inbox, message("Margaret Hale <margaret@hale.example>", "Closing",

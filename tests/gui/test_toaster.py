@@ -1,20 +1,92 @@
-"""The toaster on its own (the tray app around it: tests/gui/test_toasts.py): notes wait
-for the notifier, pause holds every toast back, and an arrival toast acted on is withdrawn
-only if it is still the one on screen."""
+"""Toasts (heard.gui.toaster). On its own: notes wait for the notifier, pause holds every
+toast back, and an arrival toast acted on is withdrawn only if it is still the one on
+screen. In the tray app on an injected clock (`recorded_app`): actions, quiet in meetings,
+snooze, once only.
+
+The notifier is a recorder (the real desktop paths are tested in tests/gui/test_notify.py
+and tests/desktop/); the engine, store and Maildirs are real.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
 
 import pytest
-from PySide6.QtWidgets import QMenu, QSystemTrayIcon
+from PySide6.QtWidgets import QApplication, QMenu, QSystemTrayIcon
 from pytestqt.qtbot import QtBot
 
+from heard import config
+from heard.config import ConfigFile
+from heard.domain.clock import FixedClock
+from heard.domain.toasts import Snooze
 from heard.engine import Engine
 from heard.gui.notify import Note
 from heard.gui.ops import Ops
 from heard.gui.toaster import Toaster, ToastRef
-from tests.gui.test_toasts import Recorder
+from heard.gui.tray import HeardApp
+from tests.conftest import NOW
+from tests.support.gui import Recorder, wait_status, waiting_inquiry
+from tests.support.mail import JANE, MEGGE, RAJ, SOFIA, MailFolders, drop, message
+
+
+@pytest.fixture
+def recorder() -> Recorder:
+    return Recorder()
+
+
+def start(qtbot: QtBot, engine: Engine, recorder: Recorder, delay_ms: int = 0) -> HeardApp:
+    heard = HeardApp(engine, tray_available=True, send_delay_ms=delay_ms, notifier=recorder)
+    with qtbot.waitSignal(heard.status_applied, timeout=5000):
+        heard.start()
+    return heard
+
+
+@pytest.fixture
+def recorded_app(qtbot: QtBot, engine: Engine, recorder: Recorder) -> Iterator[HeardApp]:
+    heard = start(qtbot, engine, recorder, delay_ms=300)
+    qtbot.addWidget(heard.window)
+    yield heard
+    heard.dispose()
+
+
+@pytest.fixture
+def meeting(engine: Engine, tmp_path: Path) -> None:
+    """The calendar says busy 09:30-11:00 on the test day (it is 10:00)."""
+    ics = tmp_path / "work.ics"
+    ics.write_text(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\n"
+        "BEGIN:VEVENT\r\nUID:a\r\nDTSTAMP:20261101T000000Z\r\n"
+        "DTSTART;TZID=Europe/Berlin:20261125T093000\r\n"
+        "DTEND;TZID=Europe/Berlin:20261125T110000\r\nSUMMARY:Deposition\r\nEND:VEVENT\r\n"
+        "END:VCALENDAR\r\n", encoding="utf-8")
+    ConfigFile(engine.profile.config).append(
+        "calendars", {"name": "work", "kind": "ics", "path": str(ics)})
+    engine.settings = config.load(engine.profile.config)
+
+
+def arrive(engine: Engine, mail: MailFolders, sender: str, subject: str,
+           minutes_ago: float = 1) -> None:
+    clock = engine.clock
+    assert isinstance(clock, FixedClock)
+    drop(mail.inbox, message(sender, subject), clock.now() - timedelta(minutes=minutes_ago))
+    engine.sync()   # as the watcher would; the app hears it through the engine's event
+
+
+def wait_notes(qtbot: QtBot, recorder: Recorder, count: int) -> None:
+    qtbot.waitUntil(lambda: len(recorder.notes) >= count, timeout=5000)
+
+
+def settle(qtbot: QtBot, heard: HeardApp) -> None:
+    """Let every plan in flight be shown: what workers and the engine posted is delivered,
+    no background work is running or undelivered (a refresh plans toasts when it is), and no
+    plan is running or queued."""
+    def quiet() -> bool:
+        QApplication.processEvents()
+        return not heard.ops._live and heard.toaster.idle
+
+    qtbot.waitUntil(quiet, timeout=5000)
 
 
 class Showing(Recorder):
@@ -89,3 +161,250 @@ def test_an_arrival_acted_on_is_withdrawn_only_while_it_is_the_one_on_screen(
     toasts.withdraw_arrival(both)
     assert showing.withdrawn == ["arrivals"]
     assert toasts.last_target is None   # the summary is about no one inquiry
+
+
+def test_a_new_message_toasts_and_acknowledge_on_it_sends_after_the_undo_delay(
+    qtbot: QtBot, recorded_app: HeardApp, engine: Engine, mail: MailFolders, recorder: Recorder
+) -> None:
+    arrive(engine, mail, RAJ, "Drawings")
+    wait_notes(qtbot, recorder, 1)
+    (note,) = recorder.notes
+    assert (note.title, note.text) == ("Rajesh wrote", "Drawings")
+    assert note.actions == (("ack", "Acknowledge"), ("open", "Open"), ("default", "Open"))
+    assert note.slot == "arrivals" and not note.urgent
+
+    recorder.choose(note, "ack")
+    wait_notes(qtbot, recorder, 2)
+    held = recorder.notes[1]
+    assert held.title == "Acknowledgement to Rajesh goes out in 1 s"
+    assert held.actions[0] == ("undo", "Undo") and held.slot == note.slot.replace(
+        "arrivals", f"ack:{note.ref.inquiry_id}")   # type: ignore[attr-defined]
+    assert mail.outbox_messages() == []          # held for Undo, as from the window
+    qtbot.waitUntil(lambda: len(mail.outbox_messages()) == 1, timeout=5000)
+    wait_notes(qtbot, recorder, 3)
+    assert recorder.notes[2].title == "Sent: acknowledgement to Rajesh"
+    assert recorder.notes[2].slot == held.slot   # replaces the "goes out in" toast
+    wait_status(qtbot, recorded_app, 0)
+
+
+def test_undo_on_the_toast_takes_the_acknowledgement_back(
+    qtbot: QtBot, engine: Engine, mail: MailFolders, recorder: Recorder
+) -> None:
+    heard = start(qtbot, engine, recorder, delay_ms=5000)
+    try:
+        arrive(engine, mail, RAJ, "Drawings")
+        wait_notes(qtbot, recorder, 1)
+        recorder.choose(recorder.notes[0], "ack")
+        wait_notes(qtbot, recorder, 2)
+        recorder.choose(recorder.notes[1], "undo")
+        qtbot.waitUntil(lambda: recorder.titles()[-1].startswith("Undone"), timeout=5000)
+        assert "Rajesh is waiting again" in recorder.titles()[-1]
+        wait_status(qtbot, heard, 1)
+        assert mail.outbox_messages() == []
+    finally:
+        heard.dispose()
+
+
+def test_open_on_a_toast_shows_the_window_on_that_client(
+    qtbot: QtBot, recorded_app: HeardApp, engine: Engine, mail: MailFolders, recorder: Recorder
+) -> None:
+    arrive(engine, mail, MEGGE, "Closing", minutes_ago=2)
+    arrive(engine, mail, RAJ, "Drawings")
+    wait_notes(qtbot, recorder, 2)
+    raj = recorder.last("Rajesh wrote")
+    recorder.choose(raj, "open")
+    assert recorded_app.window.isVisible()
+    assert recorded_app.window.current_id() == raj.ref.inquiry_id  # type: ignore[attr-defined]
+
+
+def test_a_new_person_can_be_made_a_client_from_the_toast_and_undone(
+    qtbot: QtBot, recorded_app: HeardApp, engine: Engine, mail: MailFolders, recorder: Recorder
+) -> None:
+    arrive(engine, mail, JANE, "Lease")
+    wait_notes(qtbot, recorder, 1)
+    note = recorder.notes[0]
+    assert note.title == "New: Jane Roe"
+    assert [k for k, _ in note.actions] == ["ack", "client", "not-a-client", "open", "default"]
+    recorder.choose(note, "client")
+    qtbot.waitUntil(lambda: "is now a client" in recorder.titles()[-1], timeout=5000)
+    assert not next(c for c in engine.clients.all() if c.name == "Jane Roe").prospect
+    recorder.choose(recorder.notes[-1], "undo")
+    qtbot.waitUntil(lambda: next(c for c in engine.clients.all() if c.name == "Jane Roe").prospect,
+                    timeout=5000)
+
+
+def test_ten_arrivals_at_once_make_one_summary(
+    qtbot: QtBot, recorded_app: HeardApp, engine: Engine, mail: MailFolders, recorder: Recorder
+) -> None:
+    for n in range(10):
+        drop(mail.inbox, message(f"Person {n} <p{n}@patel-eng.example>", f"Question {n}"),
+             NOW - timedelta(minutes=1, seconds=n))
+    drop(mail.inbox, message(MEGGE, "Closing"), NOW - timedelta(seconds=30))
+    engine.sync()
+    wait_status(qtbot, recorded_app, 2)   # Raj's domain: the ten are one client
+    settle(qtbot, recorded_app)
+    assert recorder.titles() == ["Megge and Rajesh are waiting"]
+    assert len(recorder.notes[0].ref.inquiries) == 11  # type: ignore[attr-defined]
+
+
+def test_nothing_is_toasted_twice_after_a_restart(
+    qtbot: QtBot, engine: Engine, mail: MailFolders, recorder: Recorder
+) -> None:
+    first = start(qtbot, engine, recorder)
+    arrive(engine, mail, RAJ, "Drawings")
+    wait_notes(qtbot, recorder, 1)
+    settle(qtbot, first)
+    first.dispose()
+    again = Recorder()
+    second = start(qtbot, engine, again)
+    try:
+        settle(qtbot, second)
+        second.refresh()
+        wait_status(qtbot, second, 1)
+        settle(qtbot, second)
+        assert again.notes == []
+    finally:
+        second.dispose()
+
+
+@pytest.mark.usefixtures("meeting")
+def test_in_a_meeting_only_vips_pop_and_the_rest_is_summed_up_after_it(
+    qtbot: QtBot, recorded_app: HeardApp, engine: Engine, mail: MailFolders, recorder: Recorder
+) -> None:
+    clock = engine.clock
+    assert isinstance(clock, FixedClock)
+    recorded_app.refresh()
+    qtbot.waitUntil(lambda: recorded_app.status is not None and recorded_app.status.busy is not None
+                    and recorded_app.status.busy.now, timeout=5000)
+    assert recorded_app.snooze_actions[Snooze.MEETING].isEnabled()
+    arrive(engine, mail, RAJ, "Drawings")
+    arrive(engine, mail, SOFIA, "Invoice")
+    wait_status(qtbot, recorded_app, 2)
+    settle(qtbot, recorded_app)
+    assert recorder.notes == []            # held back: waiting in the badge
+    assert recorded_app.status is not None and recorded_app.status.count == 2
+    assert recorded_app.tray.toolTip().splitlines()[-1] == (
+        "Quiet in the meeting: only VIPs and deadlines pop")
+
+    arrive(engine, mail, MEGGE, "Closing")  # VIP: pops in the meeting
+    wait_notes(qtbot, recorder, 1)
+    assert recorder.notes[0].title == "Megge wrote" and recorder.notes[0].urgent
+
+    clock.set(NOW.replace(hour=11, minute=1))   # the meeting is over
+    recorded_app.refresh()
+    wait_notes(qtbot, recorder, 2)
+    summary = recorder.notes[1]
+    assert summary.title == "While you were in the meeting: Rajesh and Sofia wrote"
+    assert summary.slot == "catch-up"
+    assert not recorded_app.snooze_actions[Snooze.MEETING].isEnabled()
+    assert "Quiet" not in recorded_app.tray.toolTip()
+    recorded_app.refresh()
+    wait_status(qtbot, recorded_app, 3)
+    settle(qtbot, recorded_app)
+    assert len(recorder.notes) == 2
+
+
+def test_snooze_holds_every_toast_until_it_is_over_and_the_badge_keeps_counting(
+    qtbot: QtBot, recorded_app: HeardApp, engine: Engine, mail: MailFolders, recorder: Recorder
+) -> None:
+    clock = engine.clock
+    assert isinstance(clock, FixedClock)
+    assert not recorded_app.wake_action.isEnabled()
+    assert not recorded_app.snooze_actions[Snooze.MEETING].isEnabled()   # no meeting on
+    recorded_app.snooze_actions[Snooze.QUARTER_HOUR].trigger()
+    qtbot.waitUntil(lambda: engine.reminders.snoozed_until() == NOW + timedelta(minutes=15),
+                    timeout=5000)
+    assert recorded_app.tray.toolTip().splitlines()[-1] == "Snoozed until 10:15"
+    assert recorded_app.wake_action.isEnabled()
+
+    arrive(engine, mail, MEGGE, "Closing")   # even a VIP waits
+    wait_status(qtbot, recorded_app, 1)
+    settle(qtbot, recorded_app)
+    assert recorder.notes == []
+    assert recorded_app.tray.toolTip().splitlines()[0] == "Heard: 1 client waiting"
+
+    clock.advance(timedelta(minutes=15))
+    recorded_app.refresh()
+    wait_notes(qtbot, recorder, 1)
+    assert recorder.titles() == ["While you snoozed: Megge wrote"]
+    assert "Snoozed" not in recorded_app.tray.toolTip()
+
+
+def test_snooze_until_tomorrow_and_wake_up_now(
+    qtbot: QtBot, recorded_app: HeardApp, engine: Engine, mail: MailFolders, recorder: Recorder
+) -> None:
+    recorded_app.snooze_actions[Snooze.TOMORROW].trigger()
+    tomorrow = NOW.replace(day=26, hour=9)   # Thursday's opening
+    qtbot.waitUntil(lambda: engine.reminders.snoozed_until() == tomorrow, timeout=5000)
+    assert recorded_app.tray.toolTip().splitlines()[-1] == "Snoozed until Thu 09:00"
+    arrive(engine, mail, RAJ, "Drawings")
+    wait_status(qtbot, recorded_app, 1)
+    settle(qtbot, recorded_app)
+    assert recorder.notes == []
+    recorded_app.wake_action.trigger()
+    wait_notes(qtbot, recorder, 1)
+    assert recorder.titles() == ["While you snoozed: Rajesh wrote"]
+    assert engine.reminders.snoozed_until() is None
+
+
+def test_a_snooze_is_kept_across_a_restart(
+    qtbot: QtBot, engine: Engine, mail: MailFolders, recorder: Recorder
+) -> None:
+    engine.reminders.snooze(NOW + timedelta(hours=1))
+    heard = start(qtbot, engine, recorder)
+    try:
+        settle(qtbot, heard)
+        assert heard.tray.toolTip().splitlines()[-1] == "Snoozed until 11:00"
+        arrive(engine, mail, MEGGE, "Closing")
+        wait_status(qtbot, heard, 1)
+        settle(qtbot, heard)
+        assert recorder.notes == []
+    finally:
+        heard.dispose()
+
+
+def test_paused_notifications_are_summed_up_when_turned_back_on(
+    qtbot: QtBot, recorded_app: HeardApp, engine: Engine, mail: MailFolders, recorder: Recorder
+) -> None:
+    recorded_app.pause_action.trigger()
+    arrive(engine, mail, RAJ, "Drawings")
+    wait_status(qtbot, recorded_app, 1)
+    settle(qtbot, recorded_app)
+    assert recorder.notes == []
+    recorded_app.pause_action.trigger()
+    wait_notes(qtbot, recorder, 1)
+    assert recorder.titles() == ["While notifications were paused: Rajesh wrote"]
+
+
+def test_a_toast_names_a_new_person_and_how_they_came(
+    qtbot: QtBot, app: HeardApp, engine: Engine, mail: MailFolders
+) -> None:
+    shown: list[tuple[str, str]] = []
+    app.tray.showMessage = lambda title, text, *_rest: shown.append((title, text))  # type: ignore[method-assign]
+    form = (b"From: Morgan Law <wordpress@site.example>\r\nTo: alex@morgan-law.example\r\n"
+            b"Subject: Morgan Law \"Bakery contract\"\r\nMessage-ID: <f1@site.example>\r\n"
+            b"Content-Type: text/plain; charset=utf-8\r\n\r\n"
+            b"From: Jane Roe <jane@roe-bakery.example>\r\nSubject: Bakery contract\r\n\r\n"
+            b"Message Body:\r\nCould you review it?\r\n\r\n-- \r\nThis e-mail was sent from a"
+            b" contact form on Morgan Law (https://site.example)\r\n")
+    drop(mail.inbox, form, NOW - timedelta(minutes=1))
+    engine.sync()
+    wait_status(qtbot, app, 1)
+    qtbot.waitUntil(lambda: bool(shown), timeout=5000)
+    assert shown[-1] == ("New: Jane Roe (via website form)", "Bakery contract")
+
+
+def test_clicking_a_toast_opens_the_window_on_that_client(
+    qtbot: QtBot, app: HeardApp, engine: Engine, mail: MailFolders
+) -> None:
+    app.tray.showMessage = lambda *_args: None  # type: ignore[method-assign]
+    waiting_inquiry(engine, mail, MEGGE, "Closing", 2)
+    wait_status(qtbot, app, 1)
+    raj = waiting_inquiry(engine, mail, RAJ, "Drawings", 1)
+    wait_status(qtbot, app, 2)
+    qtbot.waitUntil(lambda: app.toaster.last_target == raj, timeout=5000)
+    assert not app.window.isVisible()
+
+    app.tray.messageClicked.emit()
+    assert app.window.isVisible()
+    assert app.window.current_id() == raj   # not Megge, though she is more urgent

@@ -17,29 +17,9 @@ from heard.system import secrets
 from heard.system.paths import Profile
 from tests.cli.test_cli import _restore_logging, run, run_json  # noqa: F401  (autouse)
 from tests.support.dovecot import Dovecot, MailUser
-from tests.support.mail import message
+from tests.support.mail import MEGGE, message
 
 pytestmark = pytest.mark.usefixtures("real_keyring")
-
-MEGGE = "Margaret Hale <margaret@hale.example>"
-# Dovecot's documented way to turn off its growing delay after failed logins; without it
-# one wrong password makes the next login from 127.0.0.1 (any test's) wait seconds.
-NO_AUTH_PENALTY = """\
-service anvil {
-  unix_listener anvil-auth-penalty {
-    mode = 0
-  }
-}
-auth_failure_delay = 0
-"""
-
-
-@pytest.fixture(scope="module")
-def forgiving_dovecot() -> Iterator[Dovecot]:
-    """A server for the tests that log in with a wrong password on purpose."""
-    server = Dovecot(extra_conf=NO_AUTH_PENALTY).start()
-    yield server
-    server.close()
 
 
 @pytest.fixture

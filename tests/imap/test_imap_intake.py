@@ -15,10 +15,7 @@ from tests.conftest import CLIENTS
 from tests.support.dovecot import Dovecot, MailUser
 from tests.support.events import Events, wait_until
 from tests.support.imap import imap_profile
-from tests.support.mail import message
-
-MEGGE = "Margaret Hale <margaret@hale.example>"
-RAJ = "Rajesh Patel <raj@patel-eng.example>"
+from tests.support.mail import MEGGE, RAJ, message
 
 
 def waiting_from(engine: Engine) -> list[str]:

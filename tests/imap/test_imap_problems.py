@@ -23,22 +23,10 @@ from tests.conftest import CLIENTS
 from tests.support.dovecot import NO_IDLE, Dovecot, MailUser, free_port
 from tests.support.events import wait_until
 from tests.support.imap import imap_profile
-from tests.support.mail import MailFolders, drop, message
-
-MEGGE = "Margaret Hale <margaret@hale.example>"
-RAJ = "Rajesh Patel <raj@patel-eng.example>"
+from tests.support.mail import MEGGE, RAJ, MailFolders, drop, message
 
 pytestmark = pytest.mark.usefixtures("real_keyring")
 
-# Dovecot's documented way to turn off its growing delay after failed logins.
-NO_AUTH_PENALTY = """\
-service anvil {
-  unix_listener anvil-auth-penalty {
-    mode = 0
-  }
-}
-auth_failure_delay = 0
-"""
 PLAIN_ACCOUNT = """\
 [[accounts]]
 name = "work"
@@ -84,15 +72,6 @@ def engines() -> Iterator[list[Engine]]:
 
 
 # a wrong password
-
-
-@pytest.fixture(scope="module")
-def forgiving_dovecot() -> Iterator[Dovecot]:
-    """A server for wrong passwords: the session's Dovecot would make every later login
-    from 127.0.0.1 wait seconds after one (its auth penalty, reset by the next success)."""
-    server = Dovecot(extra_conf=NO_AUTH_PENALTY).start()
-    yield server
-    server.close()
 
 
 def test_a_wrong_password_is_told_plainly_and_the_maildir_account_still_syncs(

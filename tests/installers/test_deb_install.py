@@ -19,10 +19,10 @@ from pathlib import Path
 import pytest
 from PySide6.QtGui import QImage
 
-from tests.gui.test_badge import share
 from tests.installers.chroot import Chroot, base_tarball
 from tests.installers.conftest import MEASURED, Built, needs_root, selftest_lines
 from tests.support.desktop import DesktopSession
+from tests.support.gui import share
 
 pytestmark = needs_root
 

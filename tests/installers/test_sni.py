@@ -14,9 +14,9 @@ from pathlib import Path
 
 from PySide6.QtGui import QImage
 
-from tests.gui.test_badge import share
 from tests.installers.conftest import Built, needs_root
 from tests.support.desktop import DesktopSession
+from tests.support.gui import share
 
 pytestmark = needs_root
 

@@ -28,7 +28,7 @@ from heard.setup.accounts import (
 from heard.system import secrets
 from tests.conftest import NOW
 from tests.support.calendar import BERLIN, vcalendar, vevent
-from tests.support.dav import DavServer, DavUser, Radicale
+from tests.support.dav import DavServer, DavUser
 from tests.support.dovecot import NO_AUTH_PENALTY, NO_IDLE, Dovecot, MailUser, free_port
 from tests.support.feed import Feed
 from tests.support.mail import MailFolders
@@ -43,13 +43,6 @@ MEETING = vevent("meeting", "Deposition", "DTSTART;TZID=Europe/Berlin:20261126T0
 def plain_dovecot() -> Iterator[Dovecot]:
     """A server without IDLE that forgives wrong passwords (no growing login delay)."""
     server = Dovecot(extra_conf=NO_IDLE + NO_AUTH_PENALTY).start()
-    yield server
-    server.close()
-
-
-@pytest.fixture(scope="module")
-def radicale() -> Iterator[DavServer]:
-    server = Radicale().start()
     yield server
     server.close()
 

@@ -21,11 +21,11 @@ from heard.system.paths import Profile
 from tests.support.devices import client_writes, restrict
 from tests.support.dovecot import Dovecot, MailUser
 from tests.support.imap import sending_profile
+from tests.support.mail import SAM
 from tests.support.smtp import FaultySmtp
 
 CLIENT = "margaret@hale.example"
 OTHER = "raj@patel-eng.example"
-SAM = "sam@morgan-law.example"
 
 
 def _engine(root: Path, me: MailUser, smtp: FaultySmtp, instance: str,
@@ -249,7 +249,7 @@ def test_without_keywords_a_dismissal_stands_when_the_designated_device_cannot_b
 def test_the_settings_window_points_out_a_fallback_mode(
         tmp_path: Path, shared_dovecot: Dovecot, faulty_smtp: FaultySmtp,
         qtbot: QtBot) -> None:
-    from tests.gui.test_settings_window import window_for
+    from tests.support.gui import window_for
 
     with _designated(tmp_path, shared_dovecot, faulty_smtp) as (_me, lap, _desk):
         window = window_for(qtbot, lap)
@@ -268,4 +268,3 @@ def test_the_settings_window_points_out_a_fallback_mode(
         qtbot.addWidget(quick)
         quick.show_status(lap.status(), lap.settings.zone)
         assert quick.banner.text() == notice and not quick.banner.isHidden()
-

@@ -245,7 +245,7 @@ def test_an_unreachable_server_changes_nothing_and_says_why(
 
 def test_the_settings_window_shows_the_conflict_and_its_save_reaches_the_other_device(
         devices: Devices, qtbot: QtBot) -> None:
-    from tests.gui.test_settings_window import window_for
+    from tests.support.gui import window_for
 
     desk, lap = devices.open("desk"), devices.open("lap")
     _edit(lap, [("standards.default", "ack_within", "45m")])
@@ -348,7 +348,7 @@ def test_push_keeps_the_version_it_replaces(devices: Devices) -> None:
 
 def test_a_settings_window_left_open_does_not_undo_another_devices_change(
         devices: Devices, qtbot: QtBot) -> None:
-    from tests.gui.test_settings_window import window_for
+    from tests.support.gui import window_for
 
     desk, lap = _agreed(devices)
     window = window_for(qtbot, lap)             # shows version 1 (ack within 30m)
@@ -365,7 +365,7 @@ def test_a_settings_window_left_open_does_not_undo_another_devices_change(
 
 def test_a_shared_change_saved_in_a_window_opened_on_an_older_version_is_reported(
         devices: Devices, qtbot: QtBot) -> None:
-    from tests.gui.test_settings_window import window_for
+    from tests.support.gui import window_for
 
     desk, lap = _agreed(devices)
     window = window_for(qtbot, lap)
@@ -401,7 +401,7 @@ def test_a_template_this_device_replies_with_is_not_taken_away(devices: Devices)
 def test_a_save_that_changes_nothing_shared_publishes_nothing(
         devices: Devices, qtbot: QtBot, conns: list) -> None:
     from heard.config.templates import default_templates
-    from tests.gui.test_settings_window import window_for
+    from tests.support.gui import window_for
 
     lap = devices.open("lap")
     lap.share_settings()
@@ -422,7 +422,7 @@ def test_a_save_that_changes_nothing_shared_publishes_nothing(
 
 def test_a_window_left_open_keeps_a_template_another_device_added(
         devices: Devices, qtbot: QtBot) -> None:
-    from tests.gui.test_settings_window import window_for
+    from tests.support.gui import window_for
 
     desk, lap = _agreed(devices)
     window = window_for(qtbot, lap)

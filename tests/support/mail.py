@@ -11,6 +11,15 @@ from pathlib import Path
 
 from heard.mail.maildir import Maildir, MaildirEntry
 
+# Who writes, as a From or To header: the user, three people tests/conftest.py's profile
+# knows as clients (Sofia by her address), a new person, and the user's assistant.
+ME = "Alex Morgan <alex@morgan-law.example>"
+MEGGE = "Margaret Hale <margaret@hale.example>"
+RAJ = "Rajesh Patel <raj@patel-eng.example>"
+SOFIA = "Sofia Lindqvist <sofia@lindqvist.example>"
+JANE = "Jane Roe <jane@roe-bakery.example>"
+SAM = "sam@morgan-law.example"
+
 
 def message(
     sender: str,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from email import message_from_bytes, policy
 
@@ -12,32 +11,12 @@ from pytestqt.qtbot import QtBot
 
 from heard.domain.outbox import OutboxState
 from heard.domain.urgency import Urgency
-from heard.engine import Engine, Status
+from heard.engine import Engine
 from heard.gui import badge
-from heard.gui.tray import HeardApp
+from heard.gui.tray import HeardApp, tooltip_text
 from tests.conftest import NOW
-from tests.gui.test_badge import share
-from tests.support.mail import MailFolders, drop, message
-
-MEGGE = "Margaret Hale <margaret@hale.example>"
-RAJ = "Rajesh Patel <raj@patel-eng.example>"
-
-
-@pytest.fixture
-def app(qtbot: QtBot, engine: Engine) -> Iterator[HeardApp]:
-    heard = HeardApp(engine, tray_available=True)
-    qtbot.addWidget(heard.window)
-    with qtbot.waitSignal(heard.status_applied, timeout=5000):
-        heard.start()
-    yield heard
-    heard.dispose()
-
-
-def wait_status(qtbot: QtBot, heard: HeardApp, count: int) -> Status:
-    qtbot.waitUntil(lambda: heard.status is not None and heard.status.count == count,
-                    timeout=5000)
-    assert heard.status is not None
-    return heard.status
+from tests.support.gui import share, wait_status
+from tests.support.mail import JANE, MEGGE, RAJ, MailFolders, drop, message
 
 
 def tray_image(heard: HeardApp) -> object:
@@ -169,3 +148,17 @@ def test_a_disposed_app_stops_its_tick_and_its_catch_up(qtbot: QtBot, engine: En
     QTimer.singleShot(0, lambda: later.append("ran"))   # queued after the catch-up
     qtbot.waitUntil(lambda: later == ["ran"], timeout=5000)
     assert watching == [] and heard.notifier is None
+
+
+def test_prospects_can_be_counted_apart_in_the_tooltip(
+    qtbot: QtBot, app: HeardApp, engine: Engine, mail: MailFolders
+) -> None:
+    drop(mail.inbox, message(JANE, "Lease"), NOW - timedelta(minutes=3))
+    drop(mail.inbox, message("Margaret Hale <margaret@hale.example>", "Closing"),
+         NOW - timedelta(minutes=2))
+    engine.sync()
+    status = wait_status(qtbot, app, 2)
+    assert tooltip_text(status, engine.settings.zone).splitlines()[0] == (
+        "Heard: 2 clients waiting")
+    assert tooltip_text(status, engine.settings.zone, prospects_apart=True).splitlines()[0] == (
+        "Heard: 1 client waiting, 1 new person")

@@ -1,0 +1,37 @@
+"""Fixtures of the widget tests (offscreen, pytest-qt): the tray app on the test's engine,
+and a Dovecot user whose password no file could hold by chance."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from pytestqt.qtbot import QtBot
+
+from heard.engine import Engine
+from heard.gui.tray import HeardApp
+from tests.support.dovecot import Dovecot, MailUser
+from tests.support.gui import PASSWORD
+
+
+@pytest.fixture(scope="module")
+def secret_user() -> Iterator[MailUser]:
+    """A Dovecot of this module whose user has PASSWORD (so a scan for it means something)."""
+    server = Dovecot()
+    user = server.add_user()
+    users = server.dir / "users"
+    users.write_text(users.read_text().replace(f"{user.name}:{{PLAIN}}secret:",
+                                               f"{user.name}:{{PLAIN}}{PASSWORD}:"))
+    server.start()
+    yield MailUser(user.name, PASSWORD, server)
+    server.close()
+
+
+@pytest.fixture
+def app(qtbot: QtBot, engine: Engine) -> Iterator[HeardApp]:
+    heard = HeardApp(engine, tray_available=True)
+    qtbot.addWidget(heard.window)
+    with qtbot.waitSignal(heard.status_applied, timeout=5000):
+        heard.start()
+    yield heard
+    heard.dispose()
