@@ -34,8 +34,10 @@ from tests.support.servers import (  # noqa: F401  (fixtures for every test fold
     mailuser,
     own_dav,
     own_dovecot,
+    plain_dovecot,
     postfix,
     radicale,
+    shared_dovecot,
     xandikos,
 )
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from PySide6.QtWidgets import (
@@ -27,7 +28,12 @@ from heard.engine import Engine
 from heard.gui.settings_accounts import CalendarDialog
 from heard.gui.settings_window import BAD, SettingsWindow
 from heard.gui.tray import HeardApp
+from tests.support.devices import (
+    designated_devices,
+)
+from tests.support.dovecot import Dovecot
 from tests.support.gui import account_dialog, keyboard_problems, window_for
+from tests.support.smtp import FaultySmtp
 
 # -- round trip ------------------------------------------------------------------------------
 
@@ -303,3 +309,28 @@ def test_a_broken_settings_file_is_named_and_only_a_fix_is_written(
     assert "hours.monday" in window.problems.text()
     assert window.save()
     assert path.read_text() == good
+
+
+@pytest.mark.usefixtures("real_keyring")
+def test_the_settings_window_points_out_a_fallback_mode(
+        tmp_path: Path, shared_dovecot: Dovecot, faulty_smtp: FaultySmtp,
+        qtbot: QtBot) -> None:
+    from tests.support.gui import window_for
+
+    with designated_devices(tmp_path, shared_dovecot, faulty_smtp) as (_me, lap, _desk):
+        window = window_for(qtbot, lap)
+        qtbot.waitUntil(lambda: "designated-only" in window.devices_mode.text(),
+                        timeout=10000)
+        assert "keywords" in window.devices_mode.text()   # what the server lacks
+        assert "c62828" in window.devices_mode.styleSheet()
+        assert window.designated_instance.text() == "desk"
+        # ... and the laptop's main window says what it means, once a sync learnt it.
+        lap.sync()
+        notice = lap.status().sharing_notice
+        assert "replies go out from 'desk'" in notice
+        from heard.gui.quick_reply import QuickReplyWindow
+
+        quick = QuickReplyWindow()
+        qtbot.addWidget(quick)
+        quick.show_status(lap.status(), lap.settings.zone)
+        assert quick.banner.text() == notice and not quick.banner.isHidden()

@@ -12,6 +12,10 @@ In ``tests/conftest.py``::
   SASL check is Dovecot's, whose penalty would slow every later login from 127.0.0.1.
 - ``forgiving_postfix`` (session): the same, with a Dovecot of its own that has no auth
   penalty (``forgiving_postfix.dovecot.add_user()``), for wrong passwords.
+- ``shared_dovecot`` (session): a Dovecot with METADATA, ACLs and a shared namespace
+  (tests/support/dovecot.SHARED_STATE), for Heard on several devices and the assistant's
+  Heard; ``plain_dovecot`` (session): one that does not advertise CONDSTORE or QRESYNC
+  (NO_CONDSTORE). Each test takes its own users from them.
 - ``forgiving_dovecot`` (session): a Dovecot without the auth penalty, for tests that log in
   with a wrong password on purpose (each takes its own user).
 - ``faulty_smtp``: the session's one FaultySmtp (``faulty_smtp_server``), handed to each test
@@ -34,7 +38,13 @@ from typing import TYPE_CHECKING
 import pytest
 
 from tests.support.dav import DavServer, Radicale, Xandikos
-from tests.support.dovecot import NO_AUTH_PENALTY, Dovecot, MailUser
+from tests.support.dovecot import (
+    NO_AUTH_PENALTY,
+    NO_CONDSTORE,
+    SHARED_STATE,
+    Dovecot,
+    MailUser,
+)
 
 if TYPE_CHECKING:
     from tests.support.smtp import FaultySmtp, Postfix
@@ -62,6 +72,24 @@ def forgiving_dovecot() -> Iterator[Dovecot]:
     """A server for wrong passwords: the session's Dovecot would make every later login
     from 127.0.0.1 wait seconds after one (its auth penalty, reset by the next success)."""
     server = Dovecot(extra_conf=NO_AUTH_PENALTY).start()
+    yield server
+    server.close()
+
+
+# Test mail needs no fsync; without it the claim race runs about twice as fast on a busy box.
+FAST = "mail_fsync = never\n"
+
+
+@pytest.fixture(scope="session")
+def shared_dovecot() -> Iterator[Dovecot]:
+    server = Dovecot(extra_conf=SHARED_STATE + FAST).start()
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="session")
+def plain_dovecot() -> Iterator[Dovecot]:
+    server = Dovecot(extra_conf=NO_CONDSTORE + FAST).start()
     yield server
     server.close()
 

@@ -1,6 +1,7 @@
-"""Catching up: an instance that was offline while 100 changes happened brings its cached
-flags to exactly what a full fetch gives (QRESYNC and CHANGEDSINCE alike); flag changes
-seen in IDLE name their message, with QRESYNC or through the sequence-number map."""
+"""Catching up (heard.devices.wire.flags): an instance that was offline while 100 changes
+happened brings its cached flags to exactly what a full fetch gives (QRESYNC and
+CHANGEDSINCE alike); flag changes seen in IDLE name their message, with QRESYNC or through
+the sequence-number map; and the same on raw responses as imapclient hands them over."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import pytest
 from heard.devices.wire import claims as ss
 from heard.domain.shared import (
     ACKED,
+    CLAIMED,
     DELEGATED,
     DISMISSED,
     SENDING,
@@ -166,3 +168,55 @@ def test_idle_without_qresync_maps_sequence_numbers(owner: MailUser,
     watcher.end_idle()
 
 
+def test_a_delta_applies_to_a_cache() -> None:
+    cache = {1: frozenset({"\\Seen"}), 2: frozenset(), 3: frozenset({ACKED})}
+    qresync = ss.FlagsDelta("INBOX", 7, 20, {2: frozenset({DISMISSED}), 4: frozenset()},
+                            vanished=frozenset({3, 99}), method="qresync")
+    assert qresync.apply(cache) == {1: frozenset({"\\Seen"}), 2: frozenset({DISMISSED}),
+                                    4: frozenset()}
+    changedsince = ss.FlagsDelta("INBOX", 7, 20, {4: frozenset()},
+                                 present=frozenset({1, 2, 4}), method="changedsince")
+    assert changedsince.apply(cache) == {1: frozenset({"\\Seen"}), 2: frozenset(),
+                                         4: frozenset()}
+    full = ss.FlagsDelta("INBOX", 8, 3, {5: frozenset()}, full=True)
+    assert full.apply(cache) == {5: frozenset()}
+    assert qresync.states()[2].status is Status.DISMISSED
+
+
+def test_idle_with_qresync() -> None:
+    tracker = ss.IdleTracker()
+    news = tracker.apply([
+        (b"OK", b"Still here"),
+        (3, b"FETCH", (b"UID", 12, b"MODSEQ", (40,), b"FLAGS", (b"$HeardBy_lap",
+                                                                 b"$HeardClaimed"))),
+        (b"VANISHED", 5),
+        (b"VANISHED", (b"EARLIER",), b"7:8,10"),
+        (b"OK", b"[HIGHESTMODSEQ 41] Highest"),
+        (7, b"EXISTS"),
+        (7, b"FETCH", (b"UID", 30, b"MODSEQ", (42,), b"FLAGS", ())),
+    ])
+    assert news.changes == [ss.FlagChange(12, 3, frozenset({"$HeardBy_lap", CLAIMED}), 40),
+                            ss.FlagChange(30, 7, frozenset(), 42)]
+    assert news.new == 1 and not news.stale      # no map is needed with QRESYNC
+    assert news.changes[0].state.status is Status.CLAIMED
+    assert news.vanished == [5, 7, 8, 10]
+
+
+def test_idle_without_qresync_keeps_the_sequence_map() -> None:
+    tracker = ss.IdleTracker([10, 11, 12, 13])
+    news = tracker.apply([
+        (2, b"EXPUNGE"),                          # uid 11 goes; 12 is number 2 now
+        (2, b"FETCH", (b"FLAGS", (b"$HeardAcked", b"\\Recent"))),
+        (4, b"EXISTS"),                           # one new message, UID unknown
+        (4, b"FETCH", (b"FLAGS", ())),
+    ])
+    assert news.vanished == [11]
+    assert [(c.uid, c.seq, c.flags) for c in news.changes] == [
+        (12, 2, frozenset({ACKED})), (None, 4, frozenset())]
+    assert news.new == 1 and news.stale
+    # A FETCH with its UID fills the gap.
+    news = tracker.apply([(4, b"FETCH", (b"UID", 14, b"FLAGS", (b"\\Seen",)))])
+    assert news.changes[0].uid == 14 and not news.stale
+    assert len(tracker) == 4
+    # Out of range: the map is wrong somehow, so say so rather than guess.
+    assert tracker.apply([(9, b"EXPUNGE")]).stale

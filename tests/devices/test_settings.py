@@ -1,5 +1,6 @@
 """Standards, templates and the designated device, agreed by every device on the server
-(IMAP METADATA on `shared_dovecot`; a settings message in `Heard` on `plain_dovecot`)."""
+(heard.devices.settings; IMAP METADATA on `shared_dovecot`, a settings message in `Heard` on
+`plain_dovecot`)."""
 
 from __future__ import annotations
 

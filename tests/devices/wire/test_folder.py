@@ -1,0 +1,116 @@
+"""The Heard folder (heard.devices.wire.folder): one-click requests passed to the designated
+device where the server keeps no keywords, and the shared settings, in IMAP METADATA or in
+a settings message where there is none."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from heard.devices.wire import claims as ss
+from heard.devices.wire.folder import _parse_request
+from heard.mail.imap import Connection
+from tests.support.devices import connection
+from tests.support.dovecot import Dovecot, MailUser
+
+T0 = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
+AT = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
+
+
+def test_requests_survive_a_failing_handler_and_bad_ones_are_dropped(
+        owner: MailUser, conns: list[Connection]) -> None:
+    lap, desk = connection(owner, conns), connection(owner, conns)
+    for n in (1, 2, 3):
+        ss.queue_request(lap, ss.Request("ack", f"<q{n}@hale.example>", "lap", AT))
+    owner.append(b"From: x@y\r\nX-Heard-Request: ack\r\nSubject: junk\r\n\r\n{not json\r\n",
+                 folder="Heard")
+
+    def handle(request: ss.Request) -> None:
+        if request.message_id == "<q2@hale.example>":
+            raise RuntimeError("the outbox is full")
+        done.append(request.message_id)
+
+    done: list[str] = []
+    with pytest.raises(RuntimeError):
+        ss.take_requests(desk, handle)
+    assert done == ["<q1@hale.example>"]
+    # q1 is gone for good, and so is the unreadable one (read, refused and removed before
+    # any was handled); q2 waits for the next run (at least once, never lost).
+    done.clear()
+    taken = ss.take_requests(desk, lambda r: done.append(r.message_id))
+    assert done == ["<q2@hale.example>", "<q3@hale.example>"]
+    assert taken.rejected == []
+    assert ss.take_requests(desk, handle) == ss.Taken([], [])
+
+
+def test_an_unreadable_request_is_refused_and_removed(
+        owner: MailUser, conns: list[Connection]) -> None:
+    desk = connection(owner, conns)
+    ss.queue_request(desk, ss.Request("ack", "<q1@hale.example>", "lap", AT))  # makes Heard
+    owner.append(b"From: x@y\r\nX-Heard-Request: ack\r\nSubject: junk\r\n\r\n{not json\r\n",
+                 folder="Heard")
+    taken = ss.take_requests(desk, lambda r: None)
+    assert [r.message_id for r in taken.handled] == ["<q1@hale.example>"]
+    assert len(taken.rejected) == 1 and "not JSON" in taken.rejected[0]
+    assert ss.take_requests(desk, lambda r: None) == ss.Taken([], [])
+
+
+def test_a_request_kind_or_time_that_could_break_the_message_is_refused(
+        owner: MailUser, conns: list[Connection]) -> None:
+    lap = connection(owner, conns)
+    with pytest.raises(ValueError):
+        ss.queue_request(lap, ss.Request("ack\r\nBcc: x@y", "<q@x>", "lap", AT))
+    with pytest.raises(ValueError):
+        ss.queue_request(lap, ss.Request("ack", "<q@x>", "Lap Top", AT))
+    with pytest.raises(ValueError):
+        ss.queue_request(lap, ss.Request("ack", "<q@x>", "lap", datetime(2026, 1, 1)))
+
+
+@pytest.mark.parametrize("metadata", [True, False], ids=["metadata", "settings-message"])
+def test_shared_settings_versioned_last_writer_wins_conflicts_reported(
+        shared_dovecot: Dovecot, plain_dovecot: Dovecot, conns: list[Connection],
+        metadata: bool) -> None:
+    user = (shared_dovecot if metadata else plain_dovecot).add_user()
+    desk, lap = connection(user, conns), connection(user, conns)
+    where = "metadata" if metadata else "message"
+    empty = ss.read_settings(lap)
+    assert empty.version == 0 and empty.values == {}
+
+    first = ss.write_settings(desk, {"designated": "desk", "quiet": ["12:00", "13:00"]},
+                              0, "desk", AT)
+    assert (first.version, first.where, first.conflict) == (1, where, None)
+    read = ss.read_settings(lap)
+    assert read.values == {"designated": "desk", "quiet": ["12:00", "13:00"]}
+    assert (read.version, read.written_by, read.written_at, read.where) == (
+        1, "desk", AT, where)
+
+    second = ss.write_settings(lap, {"designated": "lap"}, 1, "lap", AT + timedelta(1))
+    assert second.version == 2 and second.conflict is None
+    # desk still edits version 1: its write wins (last writer), and says whose it replaced.
+    third = ss.write_settings(desk, {"designated": "desk"}, 1, "desk", AT + timedelta(2))
+    assert third.version == 3
+    assert third.conflict is not None and "'lap'" in third.conflict
+    assert third.replaced is not None and third.replaced.values == {"designated": "lap"}
+    assert ss.read_settings(lap).values == {"designated": "desk"}
+    # Hostile text in values is data, not protocol.
+    odd = {"note": 'a "quoted" \\ back\\slash ) and {literal} \u00e9'}
+    ss.write_settings(lap, odd, 3, "lap", AT)
+    assert ss.read_settings(desk).values == odd
+
+
+def test_requests_parse_from_the_message_only_when_well_formed() -> None:
+    raw = (b"Message-ID: <r1.lap@heard.invalid>\r\nX-Heard-Request: ack\r\n\r\n"
+           b'{"version": 1, "kind": "ack", "message_id": "<q@x>", "requested_by": "lap",'
+           b' "at": "2026-11-25T09:00:00+00:00", "options": {"template": "t"}}\r\n')
+    request = _parse_request(raw, 4)
+    assert (request.id, request.uid, request.kind, request.at) == (
+        "<r1.lap@heard.invalid>", 4, "ack", T0)
+    for body, why in ((b"[]", "not a JSON object"), (b"{", "not JSON"),
+                      (b'{"kind": "ack"}', "missing or bad field"),
+                      (b'{"kind": "Ack!", "message_id": "<q>", "requested_by": "lap",'
+                       b' "at": "2026-11-25T09:00:00"}', "bad kind"),
+                      (b'{"kind": "ack", "message_id": "<q>", "requested_by": "Lap",'
+                       b' "at": "2026-11-25T09:00:00"}', "missing or bad field")):
+        with pytest.raises(ValueError, match=why):
+            _parse_request(b"X-Heard-Request: ack\r\n\r\n" + body, 1)
