@@ -1,21 +1,55 @@
-"""What `heard account` says, and its exit status, where a CalDAV account, a subscription
-or an SMTP login fails or works: real Radicale, an http feed, the fault-injecting SMTP
-server and a real Secret Service. Nothing is added until what it names was tried."""
+"""`heard account` (heard.cli.accounts): what it says, and its exit status. Maildir accounts
+and calendars; IMAP against a real Dovecot with the password in a real Secret Service and
+never in heard.toml; a CalDAV account on a real Radicale, a subscription over http and an
+SMTP login on the fault-injecting server. Nothing is added until what it names was
+tried."""
 
 from __future__ import annotations
 
 import io
+import shutil
+import tomllib
+from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.cli.test_cli import _restore_logging, run, run_json  # noqa: F401  (autouse)
-from tests.imap.test_account_cli import stdin
+from heard.config import ImapAccount
+from heard.system import secrets
+from tests.support.cli import (
+    add_imap,
+    now_utc,
+    run,
+    run_json,
+    stdin,
+    write_calendar,
+)
 from tests.support.dav import DavServer
-from tests.support.dovecot import MailUser
+from tests.support.dovecot import Dovecot, MailUser
 from tests.support.feed import Feed
+from tests.support.mail import MailFolders
 
-pytestmark = pytest.mark.usefixtures("real_keyring")
+
+def config_text(bare_root: str) -> str:
+    return (Path(bare_root) / "heard.toml").read_text()
+
+
+def keyring_name(user: MailUser) -> str:
+    return ImapAccount("x", "127.0.0.1", 0, "plain", user.name).keyring_name
+
+
+def all_values(data: Any) -> Iterator[Any]:
+    if isinstance(data, dict):
+        for value in data.values():
+            yield from all_values(value)
+    elif isinstance(data, list):
+        for value in data:
+            yield from all_values(value)
+    else:
+        yield data
+
 
 
 @pytest.fixture
@@ -24,6 +58,7 @@ def fresh(tmp_path: Path) -> str:
     return str(tmp_path / "profile")
 
 
+@pytest.mark.usefixtures("real_keyring")
 def test_caldav_calendars_are_chosen_by_name_and_a_new_password_is_tried(
         capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, fresh: str,
         radicale: DavServer) -> None:
@@ -54,6 +89,7 @@ def test_caldav_calendars_are_chosen_by_name_and_a_new_password_is_tried(
     assert (code, out) == (0, "Stored the password of 'office'; the calendar answers.\n")
 
 
+@pytest.mark.usefixtures("real_keyring")
 def test_a_subscription_is_read_before_it_is_added(
         capsys: pytest.CaptureFixture[str], fresh: str) -> None:
     feed = Feed()
@@ -75,6 +111,7 @@ def test_a_subscription_is_read_before_it_is_added(
         feed.close()
 
 
+@pytest.mark.usefixtures("real_keyring")
 def test_an_smtp_login_of_its_own_is_tried_before_the_account_is_added(
         capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, fresh: str,
         mailuser: MailUser, faulty_smtp: object) -> None:
@@ -109,3 +146,187 @@ def test_an_smtp_login_of_its_own_is_tried_before_the_account_is_added(
     assert code == 1
     assert out.startswith("Stored the SMTP password of 'imap'; but: 127.0.0.1 refused the"
                           " login: wrong user name or password")
+
+
+@pytest.mark.usefixtures("real_keyring")
+def test_a_wrong_password_says_so_and_adds_nothing(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, bare_root: str,
+        forgiving_dovecot: Dovecot) -> None:
+    user = forgiving_dovecot.add_user()
+    before = config_text(bare_root)
+
+    code, out, err = add_imap(capsys, monkeypatch, bare_root, user, "not-the-password")
+
+    assert code == 1
+    assert "wrong user name or password" in err
+    assert "The account was not added" in err
+    assert "Traceback" not in err and "Added" not in out
+    assert config_text(bare_root) == before
+    assert run_json(capsys, "--profile", bare_root, "account", "list")["accounts"] == []
+
+
+@pytest.mark.usefixtures("real_keyring")
+def test_adding_an_imap_account_keeps_the_password_in_the_keyring_only(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, bare_root: str,
+        mailuser: MailUser) -> None:
+    code, out, err = add_imap(capsys, monkeypatch, bare_root, mailuser, mailuser.password,
+                              "--address", mailuser.address, "--name", "work")
+
+    assert code == 0, err
+    assert "Added imap account 'work'" in out
+    assert secrets.get_password(keyring_name(mailuser)) == mailuser.password
+    text = config_text(bare_root)
+    settings = tomllib.loads(text)
+    assert mailuser.password not in list(all_values(settings))
+    assert f'"{mailuser.password}"' not in text and "password =" not in text
+    (entry,) = settings["accounts"]
+    assert (entry["name"], entry["kind"], entry["host"], entry["username"]) == (
+        "work", "imap", "127.0.0.1", mailuser.name)
+
+    listed = run_json(capsys, "--profile", bare_root, "account", "list")
+    assert listed["accounts"] == [{
+        "name": "work", "kind": "imap", "host": "127.0.0.1",
+        "port": mailuser.server.imap_port, "security": "plain", "username": mailuser.name,
+        "folders": ["INBOX"], "sent_folder": None, "address": mailuser.address}]
+    assert listed["calendars"] == []
+
+    code, out, err = run(capsys, "--profile", bare_root, "account", "test")
+    assert code == 0, err
+    assert out.strip().startswith("ok")
+    assert f"work: {mailuser.name} at 127.0.0.1:{mailuser.server.imap_port}" in out
+
+    code, out, err = run(capsys, "--profile", bare_root, "account", "remove", "work")
+    assert code == 0, err
+    assert secrets.get_password(keyring_name(mailuser)) is None
+    assert "accounts" not in tomllib.loads(config_text(bare_root))
+    assert run_json(capsys, "--profile", bare_root, "account", "list")["accounts"] == []
+
+
+@pytest.mark.usefixtures("real_keyring")
+def test_a_second_account_by_the_same_name_is_refused(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, bare_root: str,
+        mailuser: MailUser) -> None:
+    assert add_imap(capsys, monkeypatch, bare_root, mailuser, mailuser.password)[0] == 0
+    before = config_text(bare_root)
+    code, _out, err = add_imap(capsys, monkeypatch, bare_root, mailuser, mailuser.password,
+                               "--name", "imap")
+    assert code == 1 and "already an account named 'imap'" in err
+    assert config_text(bare_root) == before
+
+
+@pytest.mark.usefixtures("real_keyring")
+def test_account_password_stores_a_new_password_and_tests_it(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, bare_root: str,
+        forgiving_dovecot: Dovecot) -> None:
+    user = forgiving_dovecot.add_user()
+    assert add_imap(capsys, monkeypatch, bare_root, user, user.password, "--name", "work")[0] == 0
+    before = config_text(bare_root)
+
+    stdin(monkeypatch, "changed-on-the-server")
+    code, out, _err = run(capsys, "--profile", bare_root, "account", "password", "work",
+                          "--password-stdin")
+    assert code == 1
+    assert "Stored the password of 'work'" in out and "wrong user name or password" in out
+    assert secrets.get_password(keyring_name(user)) == "changed-on-the-server"
+    code, out, _err = run(capsys, "--profile", bare_root, "account", "test", "work")
+    assert code == 1 and "FAIL" in out and "wrong user name or password" in out
+
+    stdin(monkeypatch, user.password)
+    code, out, err = run(capsys, "--profile", bare_root, "account", "password", "work",
+                         "--password-stdin")
+    assert code == 0, err
+    assert "login works" in out
+    assert secrets.get_password(keyring_name(user)) == user.password
+    assert config_text(bare_root) == before    # the file never sees a password
+    code, _out, err = run(capsys, "--profile", bare_root, "account", "password", "nope",
+                          "--password-stdin")
+    assert code == 1 and "no imap or caldav account named 'nope'" in err
+
+
+def test_account_add_maildir_then_list_as_json(
+        capsys: pytest.CaptureFixture[str], empty: str, tmp_path: Path) -> None:
+    mail = MailFolders.create(tmp_path / "Mail")
+    code, out, err = run(capsys, "--profile", empty, "account", "add", "maildir",
+                         str(mail.inbox.path), "--sent", str(mail.sent.path),
+                         "--outbox", str(mail.outbox.path), "--address", "alex@example.org")
+    assert code == 0, err
+    assert "Added maildir account 'maildir'." in out
+
+    listed = run_json(capsys, "--profile", empty, "account", "list")
+    assert listed == {
+        "accounts": [{"name": "maildir", "kind": "maildir", "inbox": str(mail.inbox.path),
+                      "sent": str(mail.sent.path), "outbox": str(mail.outbox.path),
+                      "address": "alex@example.org"}],
+        "calendars": [],
+    }
+
+
+def test_account_add_maildir_on_a_plain_folder_fails_clearly(
+        capsys: pytest.CaptureFixture[str], empty: str, tmp_path: Path) -> None:
+    plain = tmp_path / "Documents"
+    plain.mkdir()
+    code, _out, err = run(capsys, "--profile", empty, "account", "add", "maildir", str(plain))
+    assert code == 1
+    assert f"{plain}: is not a Maildir (it needs new/, cur/ and tmp/)" in err
+    assert run_json(capsys, "--profile", empty, "account", "list")["accounts"] == []
+
+    code, _out, err = run(capsys, "--profile", empty, "account", "add", "maildir",
+                          str(tmp_path / "missing"))
+    assert code == 1
+    assert "does not exist" in err
+
+
+def test_account_add_calendar_test_and_remove(
+        capsys: pytest.CaptureFixture[str], empty: str, tmp_path: Path) -> None:
+    mail = MailFolders.create(tmp_path / "Mail")
+    now = now_utc()
+    ics = write_calendar(tmp_path / "work.ics", now - timedelta(hours=1),
+                         now + timedelta(hours=1))
+    assert run(capsys, "--profile", empty, "account", "add", "maildir", str(mail.inbox.path),
+               "--sent", str(mail.sent.path), "--outbox", str(mail.outbox.path))[0] == 0
+    code, out, err = run(capsys, "--profile", empty, "account", "add", "calendar", str(ics),
+                         "--name", "office")
+    assert code == 0, err
+    assert "Added calendar account 'office'." in out
+    assert run_json(capsys, "--profile", empty, "account", "list")["calendars"] == [
+        {"name": "office", "kind": "ics", "path": str(ics), "url": None, "username": None,
+         "calendars": []}]
+
+    code, out, _err = run(capsys, "--profile", empty, "account", "test")
+    assert code == 0, out
+    assert f"ok    maildir inbox: {mail.inbox.path}" in out
+    assert f"ok    maildir sent: {mail.sent.path}" in out
+    assert f"ok    office: {ics}" in out
+
+    shutil.rmtree(mail.sent.path)
+    code, out, _err = run(capsys, "--profile", empty, "account", "test")
+    assert code == 1
+    assert "FAIL  maildir sent:" in out
+    assert run(capsys, "--profile", empty, "account", "test", "office")[0] == 0
+
+    code, out, _err = run(capsys, "--profile", empty, "account", "remove", "office")
+    assert code == 0
+    assert "Removed account 'office'." in out
+    listed = run_json(capsys, "--profile", empty, "account", "list")
+    assert listed["calendars"] == []
+    assert [a["name"] for a in listed["accounts"]] == ["maildir"]
+
+    code, _out, err = run(capsys, "--profile", empty, "account", "remove", "office")
+    assert code == 1
+    assert "there is no account named 'office'" in err
+
+
+def test_account_add_calendar_needs_an_existing_file(
+        capsys: pytest.CaptureFixture[str], empty: str, tmp_path: Path) -> None:
+    code, _out, err = run(capsys, "--profile", empty, "account", "add", "calendar",
+                          str(tmp_path / "nope.ics"))
+    assert code == 1
+    assert "no such file or folder" in err
+
+
+def test_account_add_refuses_a_second_account_with_the_same_name(
+        capsys: pytest.CaptureFixture[str], root: str, mail: MailFolders) -> None:
+    code, _out, err = run(capsys, "--profile", root, "account", "add", "maildir",
+                          str(mail.inbox.path), "--name", "work")
+    assert code == 1
+    assert "already an account named 'work'" in err

@@ -12,13 +12,26 @@ import pytest
 from heard import config
 from heard.config import (
     ConfigError,
+    ConfigFile,
+    ImapAccount,
     Settings,
     load,
 )
 from heard.domain.clients import Channel
 from heard.domain.clock import Counting, Span
 from heard.domain.standards import DEFAULT_STANDARD, Standard
+from heard.engine import Engine
+from heard.system.paths import Profile
 from tests.support.config import NINE_TO_FIVE, write
+
+PLAIN_ACCOUNT = """\
+[[accounts]]
+name = "work"
+kind = "imap"
+host = "{host}"
+security = "plain"
+username = "alex"
+"""
 
 
 def problems_of(path: Path) -> list[str]:
@@ -260,3 +273,42 @@ def test_percentile_goals_are_read_as_shares_and_inherited(tmp_path: Path) -> No
     assert (vip_call.ack_goal, vip_call.answer_goal) == (0.95, 0.995)
     bad = write(tmp_path, '[standards.default]\nack_goal = "150%"\n')
     assert any(p.startswith("standards.default.ack_goal:") for p in problems_of(bad))
+
+
+def test_an_unknown_region_is_refused_naming_the_key(engine: Engine) -> None:
+    path = engine.profile.config
+    text = path.read_text().replace('phone_region = "US"', 'phone_region = "Germany"')
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"user\.phone_region: write a two-letter"):
+        load(path)
+    path.write_text(text.replace('"Germany"', '"XX"'), encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"user\.phone_region: 'XX' is not a country code"):
+        load(path)
+
+
+@pytest.mark.usefixtures("real_keyring")
+def test_plain_imap_to_another_machine_is_refused_by_the_settings(tmp_path: Path) -> None:
+    profile = Profile(tmp_path / "p")
+    profile.create()
+    profile.config.write_text(PLAIN_ACCOUNT.format(host="imap.morgan-law.example"))
+    with pytest.raises(ConfigError) as caught:
+        config.load(profile.config)
+    (problem,) = caught.value.problems
+    assert problem.startswith("accounts[0].security:")
+    assert "only allowed to this machine" in problem
+    with pytest.raises(ConfigError):
+        Engine.open(profile)
+    # An editing command refuses to write such an account, and leaves the file alone.
+    other = Profile(tmp_path / "other")
+    other.create()
+    before = other.config.read_bytes() if other.config.exists() else None
+    with pytest.raises(ConfigError) as caught:
+        ConfigFile(other.config).append("accounts", {
+            "name": "work", "kind": "imap", "host": "imap.morgan-law.example",
+            "security": "plain", "username": "alex"})
+    assert caught.value.problems[0].startswith("accounts[0].security:")
+    assert (other.config.read_bytes() if other.config.exists() else None) == before
+    # Loopback is allowed: that is how a local bridge is reached.
+    profile.config.write_text(PLAIN_ACCOUNT.format(host="127.0.0.1"))
+    (bridge,) = config.load(profile.config).accounts
+    assert isinstance(bridge, ImapAccount) and bridge.security == "plain"

@@ -346,7 +346,6 @@ def _status_json(engine: Engine) -> dict[str, Any]:
     return dict(json.loads(out.stdout))
 
 
-@pytest.mark.usefixtures('real_keyring')
 def test_the_promise_an_acknowledgement_made_on_one_device_is_kept_on_the_other(
         tmp_path: Path, shared_dovecot: Dovecot, faulty_smtp: FaultySmtp) -> None:
     me = shared_dovecot.add_user()
@@ -369,7 +368,6 @@ def test_the_promise_an_acknowledgement_made_on_one_device_is_kept_on_the_other(
         assert len(desk.status().promises) == 1
 
 
-@pytest.mark.usefixtures('real_keyring')
 @pytest.mark.parametrize("server", ["shared_dovecot", "plain_dovecot"])
 def test_an_answer_noted_on_one_device_does_not_close_a_follow_up_on_another(
         tmp_path: Path, faulty_smtp: FaultySmtp, server: str,
@@ -390,7 +388,6 @@ def test_an_answer_noted_on_one_device_does_not_close_a_follow_up_on_another(
         assert desk.status().count == 1 and lap.status().count == 1
 
 
-@pytest.mark.usefixtures('real_keyring')
 def test_answered_on_a_thread_with_a_follow_up_reaches_the_other_device(
         tmp_path: Path, shared_dovecot: Dovecot, faulty_smtp: FaultySmtp) -> None:
     me = shared_dovecot.add_user()
@@ -405,7 +402,6 @@ def test_answered_on_a_thread_with_a_follow_up_reaches_the_other_device(
         assert lap.status().count == 0
 
 
-@pytest.mark.usefixtures('real_keyring')
 def test_an_undone_claim_is_nobodys_again_on_the_other_device(
         tmp_path: Path, shared_dovecot: Dovecot, faulty_smtp: FaultySmtp) -> None:
     me = shared_dovecot.add_user()
@@ -543,7 +539,6 @@ def test_a_claimer_killed_after_smtp_and_before_filing_is_unsure_never_sent_twic
     assert list(_acks(client).values()) == [1]
 
 
-@pytest.mark.usefixtures("real_keyring")
 def test_without_condstore_the_claim_still_guards_and_marks(
         tmp_path: Path, plain_dovecot: Dovecot, faulty_smtp: FaultySmtp) -> None:
     me = plain_dovecot.add_user()

@@ -131,4 +131,3 @@ def test_an_unchanged_calendar_costs_one_request_per_refresh(
         assert busy is not None and busy.now
     finally:
         engine.close()
-

@@ -18,13 +18,12 @@ from tests.conftest import NOW
 from tests.support.gui import (
     CTRL,
     open_window,
-    sent_messages,
     set_up_assistant,
     state_of,
     wait_status,
     waiting_inquiry,
 )
-from tests.support.mail import MEGGE, SAM, MailFolders
+from tests.support.mail import MEGGE, SAM, MailFolders, sent_messages
 
 
 def test_delegating_with_the_dialog_forwards_to_the_assistant(

@@ -24,12 +24,11 @@ from tests.conftest import NOW
 from tests.support.gui import (
     CTRL,
     open_window,
-    sent_messages,
     state_of,
     wait_status,
     waiting_inquiry,
 )
-from tests.support.mail import JANE, MEGGE, RAJ, MailFolders, drop, message
+from tests.support.mail import JANE, MEGGE, RAJ, MailFolders, drop, message, sent_messages
 
 
 def select(qtbot: QtBot, heard: HeardApp, text: str) -> None:

@@ -94,3 +94,4 @@ def test_quitting_sends_what_waits_for_undo_at_once_in_order() -> None:
     stack.send_held_now()
     assert sent == ["Raj", "Megge"]
     assert stack.labels == ["dismissing Raj's message"]   # done actions stay undoable
+

@@ -1,8 +1,11 @@
+from __future__ import annotations
+
 from datetime import datetime
 from email import message_from_bytes, policy
 from zoneinfo import ZoneInfo
 
 from heard.mail.compose import build_reply
+from tests.conftest import NOW
 
 
 def reply(**overrides: object) -> bytes:
@@ -51,3 +54,17 @@ def test_the_promise_travels_in_a_header_the_other_devices_read_back() -> None:
     for bad in (b"soon", b"2026-11-25T16:30", b""):   # unreadable or without a zone
         tampered = raw.replace(b"2026-11-25T15:30:00+00:00", bad)
         assert parse_message(tampered).heard_promise is None
+
+
+def test_a_long_threads_references_keep_the_root_and_the_latest() -> None:
+    from heard.mail.compose import MAX_REFERENCES, build_reply
+
+    chain = tuple(f"<m{n}@hale.example>" for n in range(60))
+    msg = build_reply(sender_name="Alex", sender_addr="alex@morgan-law.example",
+                      to_name="Megge", to_addr="margaret@hale.example", subject="Lease",
+                      body="ok", in_reply_to="<m60@hale.example>", references=chain,
+                      date=NOW, message_id="<ack@morgan-law.example>")
+    refs = str(msg["References"]).split()
+    assert len(refs) == MAX_REFERENCES
+    assert refs[0] == "<m0@hale.example>" and refs[-1] == "<m60@hale.example>"
+    assert refs[-2] == "<m59@hale.example>"

@@ -1,7 +1,14 @@
+from __future__ import annotations
+
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from heard.mail.parse import MalformedMessage, parse_message
 from tests.support.mail import message
+
+HEADER_TEXT = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)),
+                      max_size=60)
 
 
 def test_headers_threading_and_a_plain_preview() -> None:
@@ -76,3 +83,25 @@ def test_message_ids_with_control_characters_are_not_kept() -> None:
     facts = parse_message(raw)
     assert facts.message_id == ""
     assert facts.in_reply_to == ("<ok@b.example>",)
+
+
+@settings(max_examples=300, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(name=st.sampled_from(["From", "To", "Cc", "Subject", "Date", "Message-ID",
+                             "References", "In-Reply-To", "Reply-To", "Content-Type"]),
+       value=HEADER_TEXT, encode=st.booleans())
+def test_no_header_value_makes_the_parser_raise_anything_but_malformed(
+    name: str, value: str, encode: bool
+) -> None:
+    import base64
+
+    text = (f"=?utf-8?b?{base64.b64encode(value.encode()).decode()}?=" if encode
+            else value.replace("\r", " ").replace("\n", " "))
+    raw = (f"From: a@b.example\r\n{name}: {text}\r\nSubject: s\r\n\r\nbody\r\n"
+           ).encode("utf-8", "surrogateescape")
+    try:
+        facts = parse_message(raw)
+    except MalformedMessage:
+        return
+    for header_value in (facts.subject, facts.from_addr, facts.reply_to, *facts.to):
+        assert "\r" not in header_value and "\n" not in header_value

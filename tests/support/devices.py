@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 
 CLIENT = "margaret@hale.example"
 OTHER = "raj@patel-eng.example"
+AT = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)   # when a request or a settings write was made
 
 
 def connection(user: MailUser, conns: list[Connection]) -> Connection:

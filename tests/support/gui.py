@@ -6,8 +6,6 @@ from __future__ import annotations
 import logging
 import re
 from datetime import timedelta
-from email import message_from_bytes, policy
-from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
@@ -75,11 +73,6 @@ def open_window(qtbot: QtBot, heard: HeardApp, delay_ms: int = 200) -> QuickRepl
     qtbot.waitUntil(window.isActiveWindow, timeout=5000)
     qtbot.waitUntil(lambda: bool(window.preview.toPlainText()), timeout=5000)
     return window
-
-
-def sent_messages(mail: MailFolders) -> list[EmailMessage]:
-    return [message_from_bytes(raw, policy=policy.default)  # type: ignore[misc]
-            for raw in mail.outbox_messages()]
 
 
 def state_of(engine: Engine, inquiry_id: InquiryId) -> InquiryState:

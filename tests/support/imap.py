@@ -37,3 +37,15 @@ def sending_profile(root: Path, user: MailUser, port: int, ca_file: Path,
     return imap_profile(root, user, extra={
         "smtp_host": "127.0.0.1", "smtp_port": port, "smtp_security": security,
         "smtp_ca_file": str(ca_file)})
+
+
+def tls_profile(root: Path, user: MailUser, security: str, port: int,
+                ca_file: Path | None, host: str = "127.0.0.1") -> Profile:
+    """An account over TLS or STARTTLS; its password stored under the host it names."""
+    extra: dict[str, object] = {"host": host}
+    if ca_file is not None:
+        extra["ca_file"] = str(ca_file)
+    profile = imap_profile(root, user, security=security, port=port, extra=extra)
+    secrets.store_password(ImapAccount("work", host, 0, security, user.name).keyring_name,
+                           user.password)
+    return profile

@@ -6,6 +6,7 @@ import email.utils
 import os
 from dataclasses import dataclass
 from datetime import datetime
+from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -72,3 +73,9 @@ class MailFolders:
 
     def outbox_messages(self) -> list[bytes]:
         return [entry.path.read_bytes() for entry in self.outbox.entries()]
+
+
+def sent_messages(mail: MailFolders) -> list[EmailMessage]:
+    """What Heard put into the outbox Maildir, parsed."""
+    return [message_from_bytes(raw, policy=policy.default)  # type: ignore[misc]
+            for raw in mail.outbox_messages()]

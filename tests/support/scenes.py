@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -27,6 +28,15 @@ from heard.engine import Engine
 from heard.engine.context import CRASH_ENV
 from tests.support.dovecot import Dovecot, MailUser
 from tests.support.imap import sending_profile
+
+if TYPE_CHECKING:
+    from tests.support.smtp import FaultySmtp, Received
+
+
+def accepted_by(server: FaultySmtp) -> list[Received]:
+    """What the fault-injecting server accepted, in order."""
+    return list(server.received)
+
 
 ACK = "X-Heard-Acknowledges"
 

@@ -24,11 +24,10 @@ from heard.domain.shared import ACKED, CLAIMED, SENDING, Done, Lease, Status, ow
 from heard.mail.imap import Connection, ImapError
 from heard.mail.imap import commands as wire
 from heard.mail.imap.commands import imap_client as raw_imap
-from tests.support.devices import client_message, connection, restrict
+from tests.support.devices import AT, client_message, connection, restrict
 from tests.support.dovecot import Dovecot, MailUser
 from tests.support.instances import context, holder, now, racer
 
-AT = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 LEASE = timedelta(minutes=10)
 
 

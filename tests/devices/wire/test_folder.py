@@ -11,11 +11,10 @@ import pytest
 from heard.devices.wire import claims as ss
 from heard.devices.wire.folder import _parse_request
 from heard.mail.imap import Connection
-from tests.support.devices import connection
+from tests.support.devices import AT, connection
 from tests.support.dovecot import Dovecot, MailUser
 
 T0 = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
-AT = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 
 
 def test_requests_survive_a_failing_handler_and_bad_ones_are_dropped(

@@ -1,7 +1,10 @@
-"""Warnings before a deadline passes: given once, remembered across a restart."""
+"""Reminding the user once (heard.engine.reminders): warnings before a deadline passes,
+given once and remembered across a restart, held in a meeting; an assistant who has not
+taken a delegation up; status reports a client asked for."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 from pathlib import Path
 
@@ -11,6 +14,7 @@ from heard.domain.promises import Promise
 from heard.engine import Engine, EngineEvent
 from heard.system.paths import Profile
 from tests.conftest import NOW
+from tests.support.engine import add_assistant, lease_waits
 from tests.support.mail import MailFolders, drop, message
 
 
@@ -96,3 +100,34 @@ def _meeting(engine: Engine, tmp_path: Path, until: str) -> None:
         "calendars", {"name": "work", "kind": "ics", "path": str(ics)})
     engine.reload_settings()
 
+
+def test_an_assistant_who_has_not_taken_it_up_by_the_due_time_is_reminded_once(
+        engine: Engine, mail: MailFolders, clock: FixedClock) -> None:
+    add_assistant(engine)
+    inquiry_id = lease_waits(engine, mail)
+    engine.replies.delegate(inquiry_id, due=NOW + timedelta(minutes=45), tell_client=False)
+    assert engine.reminders.alerts() == []
+    clock.advance(timedelta(minutes=46))
+    (toast,) = [t for t in engine.reminders.alerts() if "taken it up" in t[0]]
+    assert toast[0] == "Sam Reed has not taken it up"
+    assert "Margaret Hale" in toast[1] and "10:45 am" in toast[1]
+    assert [t for t in engine.reminders.alerts() if "taken it up" in t[0]] == []
+
+
+def test_a_monthly_report_is_due_a_month_after_the_last_and_resets_when_sent(
+        engine: Engine, clock: FixedClock) -> None:
+    megge = next(c for c in engine.clients.all() if c.preferred_name == "Megge")
+    raj = next(c for c in engine.clients.all() if c.name == "Rajesh Patel")
+    engine.clients.update(dataclasses.replace(megge, preferences={"status_reports": "monthly"}))
+    assert engine.status().reports_due == []          # the clock starts now
+    clock.advance(timedelta(days=29))
+    assert engine.status().reports_due == []
+    clock.advance(timedelta(days=1, minutes=1))
+    (due,) = engine.status().reports_due
+    assert due[0].name == "Margaret Hale"
+    assert all(client.id != raj.id for client, _ in engine.status().reports_due)  # asked none
+    assert megge.id is not None
+    engine.reminders.status_report_sent(megge.id)
+    assert engine.status().reports_due == []
+    clock.advance(timedelta(days=30))
+    assert [c.name for c, _ in engine.status().reports_due] == ["Margaret Hale"]

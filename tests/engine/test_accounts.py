@@ -1,40 +1,31 @@
-"""IMAP accounts that cannot be read: each problem is told in plain words, the account
-shows offline, and the rest of the app keeps working. Against a real Dovecot and a real
-Secret Service keyring."""
+"""The engine's IMAP accounts (heard.engine.accounts) against a real Dovecot and a real
+Secret Service keyring: push, catch-up after the server was down, a killed connection,
+UIDVALIDITY, folders named in settings; and accounts that cannot be read, each problem
+told in plain words, the account shown offline and the rest of the app working (a wrong
+password, certificates, a server without IDLE, no password, a closed port). What every
+mail source does (Maildir too) is in test_intake_contract.py."""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 
-from heard import config
-from heard.config import ConfigError, ConfigFile, ImapAccount
+from heard.config import ConfigFile, ImapAccount
 from heard.engine import Engine
 from heard.engine.logins import open_imap
-from heard.mail.imap import Connection, ImapError
+from heard.mail.imap import Connection, FolderState, ImapError
 from heard.mail.imap.watch import FolderWatcher
 from heard.system import secrets
 from heard.system.paths import Profile
 from tests.conftest import CLIENTS
 from tests.support.dovecot import NO_IDLE, Dovecot, MailUser, free_port
-from tests.support.events import wait_until
-from tests.support.imap import imap_profile
+from tests.support.events import Events, wait_until
+from tests.support.imap import imap_profile, tls_profile
 from tests.support.mail import MEGGE, RAJ, MailFolders, drop, message
-
-pytestmark = pytest.mark.usefixtures("real_keyring")
-
-PLAIN_ACCOUNT = """\
-[[accounts]]
-name = "work"
-kind = "imap"
-host = "{host}"
-security = "plain"
-username = "alex"
-"""
 
 
 def open_engine(profile: Profile) -> Engine:
@@ -50,18 +41,6 @@ def imap_account(engine: Engine) -> ImapAccount:
     return account
 
 
-def tls_profile(root: Path, user: MailUser, security: str, port: int,
-                ca_file: Path | None, host: str = "127.0.0.1") -> Profile:
-    """An account over TLS or STARTTLS; its password stored under the host it names."""
-    extra: dict[str, object] = {"host": host}
-    if ca_file is not None:
-        extra["ca_file"] = str(ca_file)
-    profile = imap_profile(root, user, security=security, port=port, extra=extra)
-    secrets.store_password(ImapAccount("work", host, 0, security, user.name).keyring_name,
-                           user.password)
-    return profile
-
-
 @pytest.fixture
 def engines() -> Iterator[list[Engine]]:
     """Engines a test opens, closed whatever happens."""
@@ -71,9 +50,176 @@ def engines() -> Iterator[list[Engine]]:
         engine.close()
 
 
-# a wrong password
+@pytest.fixture
+def no_idle_dovecot() -> Iterator[Dovecot]:
+    server = Dovecot(extra_conf=NO_IDLE).start()
+    yield server
+    server.close()
 
 
+def waiting_from(engine: Engine) -> list[str]:
+    return sorted(item.inquiry.sender for item in engine.status().waiting)
+
+
+def test_a_pushed_message_reaches_the_engine_and_a_follow_up_adds_no_one(
+        imap_engine: Engine, mailuser: MailUser) -> None:
+    events = Events(imap_engine)
+    imap_engine.start_watching()
+    wait_until(lambda: any(a.push for a in imap_engine.status().accounts))
+    mailuser.append(message(MEGGE, "Lease", message_id="<lease-1@hale.example>"))
+    event = events.wait_for(lambda e: e.kind == "changed" and bool(e.new))
+    status = imap_engine.status()
+    assert status.count == 1
+    assert [i.inquiry.id for i in status.waiting] == list(event.new)
+    assert status.waiting[0].inquiry.subject == "Lease"
+
+    # The client writes again in the same thread, delivered over LMTP this time.
+    mailuser.deliver(message(MEGGE, "Re: Lease", message_id="<lease-2@hale.example>",
+                             in_reply_to="<lease-1@hale.example>"))
+    wait_until(lambda: imap_engine.store.seen_count() >= 2)
+    status = imap_engine.status()
+    assert status.count == 1
+    assert status.waiting[0].inquiry.thread_ids[-1] == "<lease-2@hale.example>"
+
+
+def test_first_sync_reads_headers_only_and_never_marks_mail_read(
+        imap_engine: Engine, mailuser: MailUser) -> None:
+    mailuser.append(message(MEGGE, "Unread question"))
+    report = imap_engine.sync()
+    assert len(report.new_inquiries) == 1
+    client = mailuser.client()
+    try:
+        client.select_folder("INBOX", readonly=True)
+        flags = client.get_flags(client.search(["ALL"]))
+    finally:
+        client.logout()
+    assert all(b"\\Seen" not in f for f in flags.values())
+
+
+def test_an_unchanged_mailbox_is_resynced_with_one_status_per_folder(
+        imap_engine: Engine, mailuser: MailUser) -> None:
+    mailuser.append(message(MEGGE, "Lease"))
+    assert imap_engine.sync().seen == 1
+    again = imap_engine.sync()
+    assert again.seen == 0 and not again.errors
+    account = imap_engine.settings.accounts[0]
+    assert isinstance(account, ImapAccount)
+    known = imap_engine.store.imap_state("work", "INBOX")
+    assert known is not None
+    conn = open_imap(account)
+    try:
+        delta = conn.sync_folder("INBOX", FolderState(*known), date(2026, 1, 1),
+                                 lambda _u, _h: True)
+    finally:
+        conn.close()
+    assert delta.unchanged and delta.new == []
+
+
+def test_catch_up_after_the_server_was_down_takes_each_message_once(
+        tmp_path: Path, own_dovecot: Dovecot, real_keyring: object) -> None:
+    user = own_dovecot.add_user()
+    engine = Engine.open(imap_profile(tmp_path / "p", user))
+    try:
+        for client in CLIENTS:
+            engine.clients.add(client)
+        user.append(message(MEGGE, "Before"))
+        engine.start_watching()
+        wait_until(lambda: engine.status().count == 1)
+        own_dovecot.stop()
+        wait_until(lambda: bool(engine.status().offline))
+        status = engine.status()
+        assert any("offline" in p for p in status.problems)
+        # Mail keeps arriving at the server's store while IMAP is down.
+        for n in range(3):
+            user.write_into_store(message(RAJ, f"While down {n}"), f"down{n}")
+        own_dovecot.start()
+        wait_until(lambda: len(engine.status().waiting) == 4, timeout=30)
+        wait_until(lambda: not engine.status().offline, timeout=30)
+        assert engine.sync().seen == 0   # nothing left over, nothing twice
+        subjects = sorted(i.inquiry.subject for i in engine.status().waiting)
+        assert subjects == ["Before", "While down 0", "While down 1", "While down 2"]
+    finally:
+        engine.close()
+
+
+def test_a_killed_connection_is_reopened_and_nothing_is_missed(
+        imap_engine: Engine, mailuser: MailUser) -> None:
+    imap_engine.start_watching()
+    wait_until(lambda: any(a.push for a in imap_engine.status().accounts))
+    mailuser.server.kick(mailuser)
+    mailuser.deliver(message(RAJ, "After the cut"))
+    wait_until(lambda: imap_engine.status().count == 1, timeout=30)
+    assert imap_engine.sync().seen == 0
+    assert len(imap_engine.status().waiting) == 1
+
+
+def test_a_new_uidvalidity_rereads_the_folder_without_counting_twice(
+        tmp_path: Path, own_dovecot: Dovecot, real_keyring: object) -> None:
+    user = own_dovecot.add_user()
+    engine = Engine.open(imap_profile(tmp_path / "p", user))
+    try:
+        for client in CLIENTS:
+            engine.clients.add(client)
+        user.append(message(MEGGE, "Old one"))
+        engine.sync()
+        before = engine.store.imap_state("work", "INBOX")
+        own_dovecot.stop()
+        user.bump_uidvalidity()
+        user.write_into_store(message(RAJ, "New one"), "new1")
+        own_dovecot.start()
+        report = engine.sync()
+        assert not report.errors
+        after = engine.store.imap_state("work", "INBOX")
+        assert before is not None and after is not None and after[0] != before[0]
+        subjects = sorted(i.inquiry.subject for i in engine.status().waiting)
+        assert subjects == ["New one", "Old one"]
+    finally:
+        engine.close()
+
+
+def test_folders_can_be_named_in_settings(tmp_path: Path, mailuser: MailUser,
+                                         real_keyring: object) -> None:
+    client = mailuser.client()
+    try:
+        client.create_folder("Clients")
+    finally:
+        client.logout()
+    engine = Engine.open(imap_profile(tmp_path / "p", mailuser,
+                                      extra={"folders": ["INBOX", "Clients"]}))
+    try:
+        engine.clients.add(CLIENTS[0])
+        mailuser.append(message(MEGGE, "Filed by a rule"), folder="Clients")
+        mailuser.append(message(MEGGE, "In the inbox", message_id="<in@hale.example>"))
+        engine.sync()
+        assert len(engine.status().waiting) == 2
+    finally:
+        engine.close()
+
+
+def test_a_new_uidvalidity_does_not_bring_answered_inquiries_back(
+        tmp_path: Path, own_dovecot: Dovecot, real_keyring: object) -> None:
+    user = own_dovecot.add_user()
+    engine = Engine.open(imap_profile(tmp_path / "p", user))
+    try:
+        engine.clients.add(CLIENTS[0])
+        user.append(message(MEGGE, "Old one", message_id="<old@hale.example>"))
+        engine.sync()
+        user.append(message(user.address, "Re: Old one", to=MEGGE,
+                            in_reply_to="<old@hale.example>", references="<old@hale.example>"),
+                    folder="Sent")
+        engine.sync()
+        assert engine.status().waiting == []
+        own_dovecot.stop()
+        user.bump_uidvalidity()
+        own_dovecot.start()
+        report = engine.sync()
+        assert report.new_inquiries == [] and not report.errors
+        assert engine.status().waiting == []
+    finally:
+        engine.close()
+
+
+@pytest.mark.usefixtures("real_keyring")
 def test_a_wrong_password_is_told_plainly_and_the_maildir_account_still_syncs(
         tmp_path: Path, forgiving_dovecot: Dovecot, engines: list[Engine]) -> None:
     mailuser = forgiving_dovecot.add_user()
@@ -109,9 +255,7 @@ def test_a_wrong_password_is_told_plainly_and_the_maildir_account_still_syncs(
     assert "the count may miss its mail" in problem
 
 
-# certificates
-
-
+@pytest.mark.usefixtures("real_keyring")
 def test_an_untrusted_certificate_is_refused_and_names_the_ca_file_option(
         tmp_path: Path, mailuser: MailUser, engines: list[Engine]) -> None:
     server = mailuser.server
@@ -132,6 +276,7 @@ def test_an_untrusted_certificate_is_refused_and_names_the_ca_file_option(
     assert engine.test_account(imap_account(engine)).online is False
 
 
+@pytest.mark.usefixtures("real_keyring")
 def test_tls_with_the_servers_ca_file_reads_the_mail(
         tmp_path: Path, mailuser: MailUser, engines: list[Engine]) -> None:
     server = mailuser.server
@@ -150,6 +295,7 @@ def test_tls_with_the_servers_ca_file_reads_the_mail(
     assert work.online is True and work.problem == "" and work.last_sync is not None
 
 
+@pytest.mark.usefixtures("real_keyring")
 def test_starttls_with_the_ca_file_reads_the_mail(
         tmp_path: Path, mailuser: MailUser, engines: list[Engine]) -> None:
     server = mailuser.server
@@ -165,54 +311,7 @@ def test_starttls_with_the_ca_file_reads_the_mail(
     assert engine.test_account(imap_account(engine)).online is True
 
 
-def test_starttls_without_the_ca_file_is_refused_too(
-        tmp_path: Path, mailuser: MailUser) -> None:
-    server = mailuser.server
-    profile = tls_profile(tmp_path / "p", mailuser, "starttls", server.imap_port, None)
-    account = config.load(profile.config).accounts[0]
-    assert isinstance(account, ImapAccount)
-    with pytest.raises(ImapError) as caught:
-        open_imap(account)
-    assert "not trusted" in caught.value.message and "--ca-file" in caught.value.message
-
-
-def test_plain_imap_to_another_machine_is_refused_by_the_settings(tmp_path: Path) -> None:
-    profile = Profile(tmp_path / "p")
-    profile.create()
-    profile.config.write_text(PLAIN_ACCOUNT.format(host="imap.morgan-law.example"))
-    with pytest.raises(ConfigError) as caught:
-        config.load(profile.config)
-    (problem,) = caught.value.problems
-    assert problem.startswith("accounts[0].security:")
-    assert "only allowed to this machine" in problem
-    with pytest.raises(ConfigError):
-        Engine.open(profile)
-    # An editing command refuses to write such an account, and leaves the file alone.
-    other = Profile(tmp_path / "other")
-    other.create()
-    before = other.config.read_bytes() if other.config.exists() else None
-    with pytest.raises(ConfigError) as caught:
-        ConfigFile(other.config).append("accounts", {
-            "name": "work", "kind": "imap", "host": "imap.morgan-law.example",
-            "security": "plain", "username": "alex"})
-    assert caught.value.problems[0].startswith("accounts[0].security:")
-    assert (other.config.read_bytes() if other.config.exists() else None) == before
-    # Loopback is allowed: that is how a local bridge is reached.
-    profile.config.write_text(PLAIN_ACCOUNT.format(host="127.0.0.1"))
-    (bridge,) = config.load(profile.config).accounts
-    assert isinstance(bridge, ImapAccount) and bridge.security == "plain"
-
-
-# a server without IDLE
-
-
-@pytest.fixture
-def no_idle_dovecot() -> Iterator[Dovecot]:
-    server = Dovecot(extra_conf=NO_IDLE).start()
-    yield server
-    server.close()
-
-
+@pytest.mark.usefixtures("real_keyring")
 def test_a_server_without_idle_is_polled(tmp_path: Path, no_idle_dovecot: Dovecot,
                                          engines: list[Engine]) -> None:
     user = no_idle_dovecot.add_user()
@@ -269,9 +368,7 @@ def test_a_server_without_idle_is_polled(tmp_path: Path, no_idle_dovecot: Doveco
     assert report.errors == []
 
 
-# no password, no server
-
-
+@pytest.mark.usefixtures("real_keyring")
 def test_no_password_in_the_keyring_says_how_to_store_one(
         tmp_path: Path, mailuser: MailUser, engines: list[Engine]) -> None:
     profile = imap_profile(tmp_path / "p", mailuser)
@@ -289,6 +386,7 @@ def test_no_password_in_the_keyring_says_how_to_store_one(
     assert any("heard account password work" in p for p in engine.status().problems)
 
 
+@pytest.mark.usefixtures("real_keyring")
 def test_a_closed_port_is_told_as_refused(
         tmp_path: Path, mailuser: MailUser, engines: list[Engine]) -> None:
     port = free_port()   # nothing listens there

@@ -1,14 +1,17 @@
-"""An .ics holiday calendar closes the office on its all-day events' days."""
+"""The engine's facade (heard.engine.facade): what it checks when it opens a profile, the
+settings it takes up while running, and the holidays it adds to the opening hours."""
 
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from heard.config import ConfigFile
 from heard.domain.clients import Channel
 from heard.domain.clock import FixedClock
-from heard.engine import Engine
+from heard.engine import Engine, EngineError
 from heard.system.paths import Profile
 from tests.conftest import BERLIN
 
@@ -31,6 +34,18 @@ END:VCALENDAR
 """
 
 
+def test_a_default_template_that_does_not_exist_is_refused_at_start(
+    profile: object, clock: object
+) -> None:
+    from heard.config import ConfigFile
+    from heard.system.paths import Profile
+
+    assert isinstance(profile, Profile)
+    ConfigFile(profile.config).set("replies", "template", "acknowlegde")
+    with pytest.raises(EngineError, match=r"replies\.template names 'acknowlegde'"):
+        Engine.open(profile)
+
+
 def test_holiday_calendar_days_push_deadlines_past_them(profile: Profile, tmp_path: Path,
                                                         clock: FixedClock) -> None:
     ics = tmp_path / "holidays.ics"
@@ -50,3 +65,29 @@ def test_holiday_calendar_days_push_deadlines_past_them(profile: Profile, tmp_pa
         assert due - arrived > timedelta(days=3)
     finally:
         engine.close()
+
+
+def test_settings_edited_while_running_are_taken_up_and_a_broken_edit_is_reported(
+    engine: Engine, tmp_path: object
+) -> None:
+    import os
+    from pathlib import Path
+
+    from heard.mail.maildir import Maildir
+
+    second = Maildir(Path(str(tmp_path)) / "second")
+    second.create()
+    ConfigFile(engine.profile.config).append(
+        "accounts", {"name": "home", "kind": "maildir", "inbox": str(second.path)})
+    engine.status()
+    assert [a.name for a in engine.settings.accounts] == ["work", "home"]
+
+    path = engine.profile.config
+    good = path.read_text()
+    path.write_text(good.replace('ack_within = "30m"', 'ack_within = "soon"'))
+    os.utime(path, ns=(0, 10**9))  # a different mtime, whatever the file system's resolution
+    status = engine.status()
+    assert any("standards.default.ack_within" in p for p in status.problems)
+    assert [a.name for a in engine.settings.accounts] == ["work", "home"]  # kept
+    path.write_text(good)
+    assert engine.status().problems == []

@@ -1,6 +1,5 @@
-"""Prospects on the command line: a new person who writes is noticed, and the user's word
-on them (`heard prospect client | not-a-client | undo | unlist`) sticks. On a Maildir
-profile with the wall clock, so mail is dropped with an arrival time of "now"."""
+"""The one-click actions, scriptable (heard.cli.act): `heard ack`, `answered`, `dismiss`,
+`log-call` and `prospect`."""
 
 from __future__ import annotations
 
@@ -11,18 +10,22 @@ from typing import Any
 
 import pytest
 
+from heard.cli import main
 from heard.config import ConfigFile
-from heard.system.paths import Profile
-from tests.cli.test_cli import _restore_logging, now_utc, run, run_json  # noqa: F401
+from tests.support.cli import (
+    add_imap,
+    add_margaret,
+    assert_iso,
+    now_utc,
+    run,
+    run_json,
+)
+from tests.support.dovecot import MailUser
 from tests.support.mail import MailFolders, drop, message
+from tests.support.samples import voicemail
 
 NORA = "Nora Quist <nora@quist-design.example>"
 NORAS_COLLEAGUE = "Per Quist <per@quist-design.example>"
-
-
-@pytest.fixture
-def root(profile: Profile) -> str:
-    return str(profile.root)
 
 
 def heard_json(capsys: pytest.CaptureFixture[str], root: str, *args: str) -> Any:
@@ -46,6 +49,134 @@ def skip_reason(report: dict[str, Any]) -> str:
 
 def names(listed: dict[str, Any], key: str) -> list[str]:
     return [c["name"] for c in listed[key]]
+
+
+MACHINE_MAIL = {
+    "newsletter": (("Design Weekly <news@designweekly.example>", "Issue 42"),
+                   {"headers": {"List-Id": "<weekly.designweekly.example>",
+                                "List-Unsubscribe": "<mailto:leave@designweekly.example>"}},
+                   "auto-generated: List-Id"),
+    "auto-reply": (("Nora Quist <nora@quist-design.example>", "Out of office"),
+                   {"headers": {"Auto-Submitted": "auto-replied"}},
+                   "auto-generated: Auto-Submitted"),
+    "auto-reply by subject": (("Nora Quist <nora@quist-design.example>",
+                               "Automatic reply: Question"), {},
+                              "not a prospect: auto-reply"),
+    "bounce": (("Mail Delivery System <MAILER-DAEMON@mx.example>",
+                "Undelivered Mail Returned to Sender"), {},
+               "not a prospect: bounce report"),
+    "own organisation": (("Jamie Colleague <jamie@morgan-law.example>", "Lunch?"), {},
+                         "not a prospect: your own organisation"),
+}
+
+
+@pytest.mark.usefixtures("real_keyring")
+def test_log_call_for_a_clients_number_waits_like_any_contact(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, bare_root: str,
+        mailuser: MailUser) -> None:
+    assert add_imap(capsys, monkeypatch, bare_root, mailuser, mailuser.password,
+                    "--address", mailuser.address)[0] == 0
+    sofia = run_json(capsys, "--profile", bare_root, "clients", "add", "Sofia Lindqvist",
+                     "--phone", "+1 555 0100", "--email", "sofia@lindqvist.example")
+    assert sofia["phones"] == ["+15550100"]
+
+    logged = run_json(capsys, "--profile", bare_root, "log-call", "--from", "+1 555 0100",
+                      "--note", "about the lease")
+    assert logged["client_id"] == sofia["id"]
+    assert logged["number"] == "+15550100"
+    assert logged["subject"] == "Call from Sofia Lindqvist: about the lease"
+
+    status = run_json(capsys, "--profile", bare_root, "status")
+    (item,) = status["waiting"]
+    assert item["id"] == logged["id"]
+    assert item["channel"] == "call" and item["client"]["name"] == "Sofia Lindqvist"
+    assert item["prospect"] is False
+
+    code, out, err = run(capsys, "--profile", bare_root, "log-call", "--from", "+1 555 0199")
+    assert code == 1 and out == ""
+    assert "no client has the number +15550199" in err
+    assert "heard clients" in err
+    assert run_json(capsys, "--profile", bare_root, "status")["count"] == 1
+
+
+def test_ack_dry_run_shows_the_reply_and_sends_nothing(
+        capsys: pytest.CaptureFixture[str], root: str, mail: MailFolders) -> None:
+    add_margaret(capsys, root)
+    drop(mail.inbox, message("margaret@hale.example", "Lease renewal"), now_utc())
+    (inquiry_id,) = run_json(capsys, "--profile", root, "sync")["new_inquiries"]
+
+    result = run_json(capsys, "--profile", root, "ack", str(inquiry_id), "--dry-run")
+    assert result["id"] == inquiry_id
+    assert result["sent"] is False
+    assert result["to"] == "margaret@hale.example"
+    assert result["subject"] == "Re: Lease renewal"
+    assert result["template"] == "acknowledge"
+    assert result["body"].startswith("Hi Megge,")
+    assert "Alex Morgan" in result["body"]
+    assert_iso(result["reply_by"])
+
+    assert mail.outbox_messages() == []
+    assert run_json(capsys, "--profile", root, "status")["count"] == 1
+
+
+def test_ack_sends_one_message_and_the_count_drops(
+        capsys: pytest.CaptureFixture[str], root: str, mail: MailFolders) -> None:
+    add_margaret(capsys, root)
+    drop(mail.inbox, message("margaret@hale.example", "Lease renewal",
+                             message_id="<lease-1@hale.example>"), now_utc())
+    (inquiry_id,) = run_json(capsys, "--profile", root, "sync")["new_inquiries"]
+
+    result = run_json(capsys, "--profile", root, "ack", str(inquiry_id), "--reply-by",
+                      "2030-01-02T16:30")
+    assert result["sent"] is True
+    assert result["reply_by"] == "2030-01-02T16:30:00+01:00"
+    (sent,) = mail.outbox_messages()
+    assert b"In-Reply-To: <lease-1@hale.example>" in sent
+    assert result["message_id"].encode() in sent
+
+    status = run_json(capsys, "--profile", root, "status")
+    assert status["count"] == 0
+    assert status["waiting"] == []
+    (promise,) = status["promises"]
+    assert promise["inquiry"] == inquiry_id
+    assert promise["due"] == "2030-01-02T16:30:00+01:00"
+    assert promise["subject"] == "Lease renewal"
+    assert_iso(promise["made_at"])
+
+    code, _out, err = run(capsys, "--profile", root, "ack", str(inquiry_id))
+    assert code == 1
+    assert "already acknowledged" in err
+    assert len(mail.outbox_messages()) == 1
+
+
+def test_ack_of_an_unknown_inquiry_fails_with_the_fix(
+        capsys: pytest.CaptureFixture[str], root: str, mail: MailFolders) -> None:
+    code, _out, err = run(capsys, "--profile", root, "ack", "999")
+    assert code == 1
+    assert "there is no inquiry 999; `heard status` lists them" in err
+    assert mail.outbox_messages() == []
+
+
+def test_ack_with_a_time_that_is_not_a_time_is_bad_usage(
+        capsys: pytest.CaptureFixture[str], root: str) -> None:
+    code, _out, err = run(capsys, "--profile", root, "ack", "1", "--reply-by", "soonish")
+    assert code == 2
+    assert "'soonish' is not a time" in err
+
+
+def test_answered_and_dismiss_take_an_inquiry_out_of_the_count(
+        capsys: pytest.CaptureFixture[str], root: str, mail: MailFolders) -> None:
+    add_margaret(capsys, root)
+    drop(mail.inbox, message("Margaret Hale <margaret@hale.example>", "Call me"), now_utc())
+    drop(mail.inbox, message("Margaret Hale <margaret@hale.example>", "Thanks!"), now_utc())
+    first, second = run_json(capsys, "--profile", root, "sync")["new_inquiries"]
+    done = run_json(capsys, "--profile", root, "answered", str(first))
+    assert done["id"] == first and done["state"] == "answered"
+    assert done["closed_at"] is not None
+    assert run_json(capsys, "--profile", root, "dismiss", str(second))["state"] == "dismissed"
+    assert run_json(capsys, "--profile", root, "status")["count"] == 0
+    assert main(["--profile", root, "dismiss", str(second)]) == 1
+    assert "already dismissed" in capsys.readouterr().err
 
 
 def test_a_new_person_who_writes_is_a_waiting_prospect(
@@ -141,8 +272,7 @@ def test_the_next_mail_of_someone_not_a_client_is_skipped(
 
 def test_the_next_voicemail_from_a_number_not_a_client_is_skipped(
         capsys: pytest.CaptureFixture[str], root: str, mail: MailFolders) -> None:
-    sample = (Path(__file__).parent.parent / "samples" / "voicemail" / "asterisk.eml"
-              ).read_bytes()
+    sample = voicemail("asterisk.eml").read_bytes()
     now = email.utils.format_datetime(now_utc()).encode()
     first = re.sub(rb"^Date: [^\r\n]*", b"Date: " + now, sample, count=1, flags=re.M)
     drop(mail.inbox, first, now_utc())
@@ -215,25 +345,6 @@ def test_a_client_is_not_a_prospect_decision(
     assert heard_json(capsys, root, "status")["count"] == 1
     code, _out, err = run(capsys, "--profile", root, "prospect", "client")
     assert code == 2 and "needs an inquiry id" in err
-
-
-MACHINE_MAIL = {
-    "newsletter": (("Design Weekly <news@designweekly.example>", "Issue 42"),
-                   {"headers": {"List-Id": "<weekly.designweekly.example>",
-                                "List-Unsubscribe": "<mailto:leave@designweekly.example>"}},
-                   "auto-generated: List-Id"),
-    "auto-reply": (("Nora Quist <nora@quist-design.example>", "Out of office"),
-                   {"headers": {"Auto-Submitted": "auto-replied"}},
-                   "auto-generated: Auto-Submitted"),
-    "auto-reply by subject": (("Nora Quist <nora@quist-design.example>",
-                               "Automatic reply: Question"), {},
-                              "not a prospect: auto-reply"),
-    "bounce": (("Mail Delivery System <MAILER-DAEMON@mx.example>",
-                "Undelivered Mail Returned to Sender"), {},
-               "not a prospect: bounce report"),
-    "own organisation": (("Jamie Colleague <jamie@morgan-law.example>", "Lunch?"), {},
-                         "not a prospect: your own organisation"),
-}
 
 
 @pytest.mark.parametrize("kind", sorted(MACHINE_MAIL))

@@ -1,0 +1,420 @@
+"""Acknowledging, delegating and the autopilot (heard.engine.replies): the reply, its
+threading and its promise, templates, names and subjects that try to inject headers, two
+processes at once, the assistant, and the autopilot in a meeting."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime, timedelta
+from email import message_from_bytes, policy
+from pathlib import Path
+
+import pytest
+
+from heard import config
+from heard.config import ConfigFile
+from heard.domain.clients import ASSISTANT_PREFERENCE
+from heard.domain.clock import FixedClock
+from heard.domain.inquiries import InquiryState
+from heard.domain.outbox import OutboxKind
+from heard.engine import Engine, EngineError, NotWaiting
+from tests.conftest import BERLIN, NOW
+from tests.support.engine import add_assistant, client_waits, lease_waits
+from tests.support.mail import MEGGE, SAM, MailFolders, drop, message, sent_messages
+from tests.support.scenes import Scene, accepted_by
+from tests.support.smtp import FaultySmtp
+
+
+@pytest.fixture
+def deposition(engine: Engine, tmp_path: Path) -> None:
+    """In a deposition 09:30-11:30; the autopilot on for VIPs, 3 minutes ahead."""
+    ics = tmp_path / "work.ics"
+    ics.write_text(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\n"
+        "BEGIN:VEVENT\r\nUID:a\r\nDTSTAMP:20261101T000000Z\r\n"
+        "DTSTART;TZID=Europe/Berlin:20261125T093000\r\n"
+        "DTEND;TZID=Europe/Berlin:20261125T113000\r\nSUMMARY:Deposition\r\nEND:VEVENT\r\n"
+        "END:VCALENDAR\r\n", encoding="utf-8")
+    file = ConfigFile(engine.profile.config)
+    file.append("calendars", {"name": "work", "kind": "ics", "path": str(ics)})
+    file.set("autopilot", "tiers", ["vip"])
+    engine.settings = config.load(engine.profile.config)
+
+
+def test_acknowledging_writes_a_threaded_reply_and_records_a_promise(
+    engine: Engine, mail: MailFolders
+) -> None:
+    inquiry_id = client_waits(engine, mail)
+    result = engine.replies.acknowledge(inquiry_id)
+
+    assert result.sent
+    [raw] = mail.outbox_messages()
+    reply = message_from_bytes(raw, policy=policy.default)
+    assert reply["In-Reply-To"] == "<q2@hale.example>"
+    assert reply["References"] == "<q1@hale.example> <q2@hale.example>"
+    assert reply["X-Heard-Acknowledges"] == "<q2@hale.example>"
+    assert reply["To"].addresses[0].addr_spec == "margaret@hale.example"
+    assert reply["From"].addresses[0].addr_spec == "alex@morgan-law.example"
+    assert reply["Subject"] == "Re: Closing documents"
+    assert reply["Message-ID"] == result.message_id
+    body = reply.get_content()
+    assert body.startswith("Hi Megge,")
+    assert "by 10:30 am" in body  # free now: 10:00 + 30 min margin, on a quarter hour
+    # filed in Sent too, and the same copy
+    assert [e.path.read_bytes() for e in mail.sent.entries()] == [raw]
+
+    inquiry = engine.store.inquiry(inquiry_id)
+    assert inquiry is not None and inquiry.state is InquiryState.ACKNOWLEDGED
+    status = engine.status()
+    assert status.count == 0
+    [promise] = status.promises
+    assert promise.promise.due == datetime(2026, 11, 25, 10, 30, tzinfo=BERLIN)
+    assert promise.client is not None and promise.client.preferred_name == "Megge"
+
+
+def test_acknowledging_twice_is_refused_and_sends_nothing_more(
+    engine: Engine, mail: MailFolders
+) -> None:
+    inquiry_id = client_waits(engine, mail)
+    engine.replies.acknowledge(inquiry_id)
+    with pytest.raises(NotWaiting, match="already acknowledged"):
+        engine.replies.acknowledge(inquiry_id)
+    assert len(mail.outbox_messages()) == 1
+
+
+def test_dry_run_sends_nothing_and_changes_nothing(engine: Engine, mail: MailFolders) -> None:
+    inquiry_id = client_waits(engine, mail)
+    result = engine.replies.acknowledge(inquiry_id, dry_run=True)
+    assert not result.sent
+    assert "Megge" in result.body
+    assert mail.outbox_messages() == []
+    assert engine.status().count == 1
+
+
+def test_while_busy_the_busy_template_names_the_end_of_the_meeting(
+    engine: Engine, mail: MailFolders, profile_calendar: Path
+) -> None:
+    inquiry_id = client_waits(engine, mail)
+    result = engine.replies.acknowledge(inquiry_id)
+    assert result.template == "acknowledge-busy"
+    assert "in a meeting until 11:00 am" in result.body
+    # The 10-minute gap before lunch is too short to call back in: next free is 12:00,
+    # plus the 30-minute margin.
+    assert result.reply_by == datetime(2026, 11, 25, 12, 30, tzinfo=BERLIN)
+    assert "by 12:30 pm" in result.body
+
+
+def test_names_with_line_breaks_cannot_inject_headers(engine: Engine, mail: MailFolders) -> None:
+    from heard.domain.clients import Client
+
+    engine.clients.add(Client("Eve\r\nBcc: victim@example.com", emails=("eve@evil.example",)))
+    inquiry_id = client_waits(engine, mail, "Eve <eve@evil.example>")
+    engine.replies.acknowledge(inquiry_id)
+    [raw] = mail.outbox_messages()
+    head = raw.split(b"\n\n", 1)[0]
+    assert b"\nBcc:" not in head and b"\r\nBcc:" not in head
+    reply = message_from_bytes(raw, policy=policy.default)
+    assert reply["Bcc"] is None
+
+
+@pytest.fixture
+def profile_calendar(engine: Engine, tmp_path: Path) -> Path:
+    """A meeting 09:30-11:00 and lunch 11:10-12:00 on the test day, in the engine's profile."""
+    ics = tmp_path / "work.ics"
+    ics.write_text(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\n"
+        "BEGIN:VEVENT\r\nUID:a\r\nDTSTAMP:20261101T000000Z\r\n"
+        "DTSTART;TZID=Europe/Berlin:20261125T093000\r\n"
+        "DTEND;TZID=Europe/Berlin:20261125T110000\r\nSUMMARY:Deposition\r\nEND:VEVENT\r\n"
+        "BEGIN:VEVENT\r\nUID:b\r\nDTSTAMP:20261101T000000Z\r\n"
+        "DTSTART;TZID=Europe/Berlin:20261125T111000\r\n"
+        "DTEND;TZID=Europe/Berlin:20261125T120000\r\nSUMMARY:Lunch\r\nEND:VEVENT\r\n"
+        "END:VCALENDAR\r\n", encoding="utf-8")
+    ConfigFile(engine.profile.config).append(
+        "calendars", {"name": "work", "kind": "ics", "path": str(ics)})
+    from heard import config
+
+    engine.settings = config.load(engine.profile.config)
+    return ics
+
+
+def test_without_a_known_own_address_nothing_is_sent(engine: Engine, mail: MailFolders) -> None:
+    from heard import config
+
+    text = engine.profile.config.read_text()
+    text = text.replace('addresses = ["alex@morgan-law.example"]', "addresses = []")
+    text = text.replace('address = "alex@morgan-law.example"\n', "")
+    engine.profile.config.write_text(text)
+    engine.settings = config.load(engine.profile.config)
+    inquiry_id = client_waits(engine, mail)
+    with pytest.raises(EngineError, match="does not know your address"):
+        engine.replies.acknowledge(inquiry_id)
+    assert mail.outbox_messages() == []
+    assert engine.status().count == 1
+
+
+def test_a_promise_in_the_past_is_refused(engine: Engine, mail: MailFolders) -> None:
+    inquiry_id = client_waits(engine, mail)
+    with pytest.raises(EngineError, match="has passed"):
+        engine.replies.acknowledge(inquiry_id, reply_by=NOW - timedelta(minutes=1))
+    assert engine.status().count == 1
+
+
+RACE = """
+import sys, time
+from heard.engine import Engine, EngineError, NotWaiting
+from heard.system.paths import Profile
+engine = Engine.open(Profile.locate(sys.argv[1]))
+start = float(sys.argv[3])
+while time.time() < start:
+    pass
+try:
+    engine.replies.acknowledge(int(sys.argv[2]))
+    print("sent")
+except NotWaiting:
+    print("refused")
+engine.close()
+"""
+
+
+def test_two_processes_acknowledging_at_once_send_one_reply(
+    engine: Engine, mail: MailFolders
+) -> None:
+    import subprocess
+    import sys
+    import time
+
+    ids = []
+    for n in range(5):
+        drop(mail.inbox, message(f"Raj <raj{n}@patel-eng.example>", f"Matter {n}"), NOW)
+    ids = engine.sync().new_inquiries
+    assert len(ids) == 5
+    for inquiry_id in ids:
+        start = time.time() + 1.0
+        procs = [subprocess.Popen([sys.executable, "-c", RACE, str(engine.profile.root),
+                                   str(inquiry_id), str(start)],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                 for _ in range(2)]
+        results = [p.communicate(timeout=60) for p in procs]
+        outcomes = sorted(out.strip() for out, _err in results)
+        assert outcomes == ["refused", "sent"], [err for _out, err in results]
+    assert len(mail.outbox_messages()) == 5
+    assert len(engine.status().promises) == 5
+
+
+def test_delegating_forwards_the_original_and_tells_the_client_who_helps(
+        engine: Engine, mail: MailFolders) -> None:
+    add_assistant(engine)
+    inquiry_id = lease_waits(engine, mail)
+    result = engine.replies.delegate(inquiry_id, note="Please book the notary.")
+    assert result.sent and result.told_client
+    by_to = {m["To"].addresses[0].addr_spec: m for m in sent_messages(mail)}
+    assert set(by_to) == {SAM, "margaret@hale.example"}
+
+    forward = by_to[SAM]
+    assert forward["Subject"] == "Fwd: Lease"
+    assert forward["X-Heard-Delegates"] == "<q2@hale.example>"
+    text = forward.get_body(("plain",)).get_content()
+    assert text.startswith("Please book the notary.")
+    assert "by 12:00 pm" in text              # the default two hours from 10:00
+    (attached,) = [p for p in forward.iter_attachments()]
+    assert attached.get_content_type() == "message/rfc822"
+    assert attached.get_content()["Message-ID"] == "<q2@hale.example>"
+
+    told = by_to["margaret@hale.example"]
+    assert told["In-Reply-To"] == "<q2@hale.example>"
+    assert "My assistant Sam Reed will contact you" in told.get_content()
+
+    inquiry = engine.store.inquiry(inquiry_id)
+    assert inquiry is not None and inquiry.state is InquiryState.DELEGATED
+    assert inquiry.acknowledged_at == NOW     # the hand-over counts as the acknowledgement
+    status = engine.status()
+    assert status.count == 0
+    (delegation,) = status.delegations
+    assert (delegation.assistant, delegation.due) == ("Sam Reed", NOW + timedelta(hours=2))
+
+
+def test_a_client_who_wants_no_assistant_is_never_told(engine: Engine,
+                                                       mail: MailFolders) -> None:
+    add_assistant(engine)
+    megge = next(c for c in engine.clients.all() if c.preferred_name == "Megge")
+    engine.clients.update(dataclasses.replace(megge, preferences={ASSISTANT_PREFERENCE: "no"}))
+    inquiry_id = lease_waits(engine, mail)
+    with pytest.raises(EngineError, match="preference says no assistant"):
+        engine.replies.delegate(inquiry_id, tell_client=True)
+    result = engine.replies.delegate(inquiry_id)
+    assert not result.told_client
+    assert [m["To"].addresses[0].addr_spec for m in sent_messages(mail)] == [SAM]
+
+
+def test_without_an_assistant_delegating_says_how_to_add_one(engine: Engine,
+                                                             mail: MailFolders) -> None:
+    inquiry_id = lease_waits(engine, mail)
+    with pytest.raises(EngineError, match="no assistant is set up"):
+        engine.replies.delegate(inquiry_id)
+    assert mail.outbox_messages() == []
+    assert engine.status().count == 1
+
+
+def test_an_edited_acknowledgement_sends_the_edit_with_safe_headers(
+        engine: Engine, mail: MailFolders) -> None:
+    inquiry_id = lease_waits(engine, mail)
+    engine.replies.acknowledge(inquiry_id, subject="Re: Lease\r\nBcc: all@evil.example",
+                       body="Got it, Megge. Friday works.\n")
+    (sent,) = sent_messages(mail)
+    assert sent["Bcc"] is None
+    assert sent["Subject"] == "Re: Lease Bcc: all@evil.example"
+    assert sent.get_content() == "Got it, Megge. Friday works.\n"
+
+
+@pytest.mark.usefixtures("deposition")
+def test_autopilot_acknowledges_a_vip_shortly_before_the_deadline_in_a_meeting(
+        engine: Engine, mail: MailFolders, clock: FixedClock) -> None:
+    inquiry_id = lease_waits(engine, mail, ago=0)   # Megge (VIP, 10 min) writes at 10:00
+    drop(mail.inbox, message("Raj <raj@patel-eng.example>", "Drawings",
+                             message_id="<r1@patel-eng.example>"), NOW)
+    engine.sync()
+    assert engine.replies.autopilot() == []              # 10 minutes left: not yet
+    clock.advance(timedelta(minutes=7, seconds=30))
+    (result,) = engine.replies.autopilot()
+    assert result.inquiry_id == inquiry_id and result.sent
+    (sent,) = sent_messages(mail)                        # Raj (standard tier) is left to the user
+    assert sent["To"].addresses[0].addr_spec == "margaret@hale.example"
+    assert "in a meeting until 11:30 am" in sent.get_content()
+    item = engine.store.outbox_item(result.message_id)
+    assert item is not None and item.kind is OutboxKind.AUTO
+    assert engine.replies.autopilot() == []
+
+
+@pytest.mark.usefixtures("deposition")
+def test_autopilot_answers_a_thread_at_most_once_a_day(
+        engine: Engine, mail: MailFolders, clock: FixedClock) -> None:
+    first = lease_waits(engine, mail, ago=0)
+    clock.advance(timedelta(minutes=8))
+    assert [r.inquiry_id for r in engine.replies.autopilot()] == [first]
+    engine.inquiries.mark_answered(first)
+    # Megge writes again in the same thread: a new inquiry, but no second automatic reply.
+    clock.advance(timedelta(minutes=2))
+    drop(mail.inbox, message(MEGGE, "Re: Lease", message_id="<q3@hale.example>",
+                             in_reply_to="<q2@hale.example>",
+                             references="<q1@hale.example> <q2@hale.example>",
+                             at=clock.now()), clock.now())
+    (second,) = engine.sync().new_inquiries
+    clock.advance(timedelta(minutes=8))
+    assert engine.replies.autopilot() == []
+    assert len(sent_messages(mail)) == 1
+    assert engine.store.inquiry(second).state is InquiryState.WAITING  # type: ignore[union-attr]
+
+
+@pytest.mark.usefixtures("deposition")
+def test_autopilot_never_answers_lists_or_automatic_mail(
+        engine: Engine, mail: MailFolders, clock: FixedClock) -> None:
+    drop(mail.inbox, message(MEGGE, "Newsletter", message_id="<n1@hale.example>",
+                             headers={"List-Id": "<news.hale.example>",
+                                    "List-Unsubscribe": "<mailto:u@hale.example>"}), NOW)
+    drop(mail.inbox, message(MEGGE, "Out of office", message_id="<o1@hale.example>",
+                             headers={"Auto-Submitted": "auto-replied"}), NOW)
+    engine.sync()
+    clock.advance(timedelta(minutes=9))
+    assert engine.replies.autopilot() == []
+    assert mail.outbox_messages() == []
+
+
+def test_autopilot_is_off_by_default(engine: Engine, mail: MailFolders,
+                                     clock: FixedClock) -> None:
+    lease_waits(engine, mail, ago=0)
+    clock.advance(timedelta(minutes=9))
+    assert engine.replies.autopilot() == []
+    assert mail.outbox_messages() == []
+
+
+def test_while_free_the_autopilot_leaves_replies_to_the_user(
+        engine: Engine, mail: MailFolders, clock: FixedClock) -> None:
+    ConfigFile(engine.profile.config).set("autopilot", "tiers", ["vip"])
+    engine.settings = config.load(engine.profile.config)
+    lease_waits(engine, mail, ago=0)
+    clock.advance(timedelta(minutes=9))
+    assert engine.replies.autopilot() == []
+
+
+@pytest.mark.parametrize(("template", "promised", "said"), [
+    ("end-of-day", datetime(2026, 11, 25, 17, 0, tzinfo=BERLIN), "answer by 5:00 pm."),
+    ("tomorrow", datetime(2026, 11, 26, 9, 30, tzinfo=BERLIN), "by tomorrow 9:30 am"),
+])
+def test_a_template_says_what_it_promises(engine: Engine, mail: MailFolders, template: str,
+                                          promised: datetime, said: str) -> None:
+    inquiry_id = lease_waits(engine, mail)
+    result = engine.replies.acknowledge(inquiry_id, template=template)
+    assert result.reply_by == promised
+    assert said in result.body
+    (promise,) = engine.status().promises
+    assert promise.promise.due == promised
+
+
+def test_a_call_back_promise_carries_the_number(engine: Engine, mail: MailFolders) -> None:
+    from heard.domain.clients import Channel, Client
+
+    engine.clients.add(Client("Theo Brandt", phones=("+49 30 1234567",), channel=Channel.CALL))
+    inquiry = engine.inquiries.log_call("+49 30 1234567")
+    assert inquiry.id is not None
+    result = engine.replies.acknowledge(inquiry.id)
+    assert result.call_back == "tel:+49301234567"
+    (promise,) = engine.status().promises
+    assert promise.promise.text.endswith("(tel:+49301234567)")
+
+
+def test_a_prospect_gets_the_first_contact_template(engine: Engine, mail: MailFolders) -> None:
+    drop(mail.inbox, message("Jane Roe <jane@roe-bakery.example>", "A lease question"),
+         NOW - timedelta(minutes=2))
+    [inquiry_id] = engine.sync().new_inquiries
+    reply = engine.replies.acknowledge(inquiry_id, dry_run=True)
+    assert reply.template == "first-contact"
+    assert reply.body.startswith("Dear Jane Roe,\n\nThank you for reaching out.")
+    assert reply.to == "jane@roe-bakery.example"
+    # The user can still pick another one.
+    chosen = engine.replies.acknowledge(inquiry_id, "acknowledge", dry_run=True).template
+    assert chosen == "acknowledge"
+
+
+def test_a_call_gets_the_call_back_template(engine: Engine) -> None:
+    sofia = next(c for c in engine.clients.all() if c.name == "Sofia Lindqvist")
+    engine.clients.update(sofia.__class__(**{**sofia.__dict__, "phones": ("+46 8 123 456 78",),
+                                            "emails": ("sofia@lindqvist.example",)}))
+    inquiry = engine.inquiries.log_call("+46812345678", NOW - timedelta(minutes=1), "contract")
+    assert inquiry.id is not None and inquiry.sender == "+46812345678"
+    reply = engine.replies.acknowledge(inquiry.id, dry_run=True)
+    assert reply.template == "call-back"
+    assert "I saw you tried to reach me" in reply.body
+    assert reply.to == "sofia@lindqvist.example"
+
+
+def test_reply_to_is_where_the_acknowledgement_goes(engine: Engine, mail: MailFolders) -> None:
+    drop(mail.inbox, message(MEGGE, "Via my assistant",
+                             headers={"Reply-To": "Pat <pat@hale.example>"}), NOW)
+    [inquiry_id] = engine.sync().new_inquiries
+    assert engine.replies.acknowledge(inquiry_id, dry_run=True).to == "pat@hale.example"
+
+
+def test_header_injection_through_names_subjects_and_templates_is_defused(
+        faulty_scene: Scene, faulty_smtp: FaultySmtp, tmp_path: Path) -> None:
+    scene = faulty_scene
+    (megge,) = scene.engine.clients.all()
+    scene.engine.clients.update(dataclasses.replace(
+        megge, name="Megge\r\nBcc: victim@evil.example", preferred_name="M\nCc: x@evil.example"))
+    (scene.engine.profile.root / "templates.toml").write_text(
+        '[sneaky]\nsubject = "Re: {subject}\\r\\nBcc: {client.name}"\nbody = "Hi {client.name}"\n',
+        encoding="utf-8")
+
+    scene.engine.reload_templates()
+    # An encoded word that decodes to a line break: the realistic way in.
+    inquiry_id, _ = scene.client_writes("=?utf-8?q?Hello=0D=0ABcc=3A_spy=40evil=2Eexample?=")
+    assert "Bcc: spy" in scene.engine.store.inquiry(inquiry_id).subject  # type: ignore[union-attr]
+    result = scene.engine.replies.acknowledge(inquiry_id, template="sneaky")
+    assert result.sent
+    (got,) = accepted_by(faulty_smtp)
+    assert got.rcpt_tos == [scene.client.address]
+    head = got.content.split(b"\r\n\r\n", 1)[0].decode()
+    names = [line.split(":", 1)[0].lower() for line in head.splitlines()
+             if line and not line[0].isspace()]
+    assert "bcc" not in names and "cc" not in names
+    assert names.count("subject") == 1 and names.count("to") == 1
