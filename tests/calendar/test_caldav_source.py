@@ -1,5 +1,5 @@
 """CalDAV against real Radicale and Xandikos servers; the same calendar read from a local
-.ics file and a vdir folder gives the same answers (see scenario.py)."""
+.ics file and a vdir folder gives the same answers (see tests/support/calendar.py)."""
 
 from __future__ import annotations
 

@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
 
-from heard import config
 from heard.cli import main
 from heard.config import ConfigFile
-from heard.engine import Engine
-from heard.system import autostart
 from heard.system.paths import Profile
 from tests.support.dovecot import MailUser
 from tests.support.imap import imap_profile
@@ -78,17 +74,3 @@ def test_a_profile_others_can_read_is_flagged(capsys: pytest.CaptureFixture[str]
     _code, checks = doctor(capsys, profile.root, "--offline")
     assert checks["profile"]["status"] == "warn"
     assert checks["profile"]["fix"] == f"chmod 700 {profile.root}"
-
-
-def test_start_at_login_follows_the_setting(engine: Engine) -> None:
-    entry = autostart.entry_path()
-    assert entry is not None and str(entry).startswith(os.environ["XDG_CONFIG_HOME"])
-    assert not entry.exists()
-    ConfigFile(engine.profile.config).set("desktop", "start_at_login", True)
-    assert engine.reload_settings()
-    text = entry.read_text()
-    assert "Exec=" in text and "heard" in text and "Type=Application" in text
-    ConfigFile(engine.profile.config).set("desktop", "start_at_login", False)
-    engine.settings = config.load(engine.profile.config)
-    assert autostart.apply(False)
-    assert not entry.exists()

@@ -6,8 +6,8 @@ Each test gets a `source`: an Engine on a fixed clock with the three clients of
 tests/conftest.py, and a way to put raw mail into the account's inbox and Sent as it would
 arrive there (a Maildir file with its arrival time; an IMAP APPEND with its INTERNALDATE).
 What only one kind of source does stays with it: tests/engine/test_intake.py (a folder
-that is not a Maildir, the file watcher) and tests/imap/test_imap_intake.py (push, flags,
-UIDVALIDITY, the server going away).
+that is not a Maildir, the file watcher, flags set over IMAP) and
+tests/engine/test_accounts.py (push, UIDVALIDITY, the server going away).
 """
 
 from __future__ import annotations

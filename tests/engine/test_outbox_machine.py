@@ -13,10 +13,10 @@ How a kill is modelled: for real. A killed step runs in a child process (its own
 which loads Heard and then opens its own Engine on the same profile, at the parent's fixed
 clock time) with heard.engine.context.CRASH_ENV (HEARD_TEST_CRASH_AT) naming a state: the
 engine's own crash_point() SIGKILLs the child the moment that state is committed, as in
-tests/outbox. Nothing is simulated, so nothing can be simulated wrong: the SQLite rows and
-the Maildir files are whatever a dead process leaves, and a SENDING row's claim names a
-process that is really gone (reaped, its pid free), so the next flush has to tell a dead
-sender from a live one exactly as after a crash in the field. (Each child is started one
+tests/engine/test_outbox.py. Nothing is simulated, so nothing can be simulated wrong: the
+SQLite rows and the Maildir files are whatever a dead process leaves, and a SENDING row's
+claim names a process that is really gone (reaped, its pid free), so the next flush has to
+tell a dead sender from a live one exactly as after a crash in the field. (Each child is started one
 step ahead and loads meanwhile; it reads its order only then. That only hides start-up
 time: the claims still name the child, which computed its own token when it loaded.)
 After a kill the app either restarts (the tray was closed and `heard ack` died) or carries

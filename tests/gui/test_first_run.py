@@ -5,27 +5,26 @@ icon live; without a keyring it says so, explains, and no password is written an
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QApplication, QWizard
+from PySide6.QtWidgets import QWizard
 from pytestqt.qtbot import QtBot
 
-from heard import config, launcher
+from heard import config
 from heard.config import ImapAccount
 from heard.engine import Engine
 from heard.gui.first_run import UNKNOWN, FirstRunWizard
-from heard.gui.launch import run_tray
 from heard.gui.tray import HeardApp
-from heard.system import log as heard_log
 from heard.system import secrets
-from heard.system.paths import Profile
 from tests.support.dav import DavServer
 from tests.support.dovecot import MailUser
-from tests.support.gui import PASSWORD, files_with, keyboard_problems, records_with
+from tests.support.gui import (
+    PASSWORD,
+    files_with,
+    keyboard_problems,
+    records_with,
+)
 
 VCARDS = """BEGIN:VCARD
 VERSION:3.0
@@ -38,28 +37,6 @@ FN:Sofia Lindqvist
 TEL:+46 8 123 456 78
 END:VCARD
 """
-
-
-def _drop_log_handlers() -> None:
-    """heard.log.setup's handlers (a file, and stderr as pytest captured it) go with the
-    test: a later test must not log into a closed capture."""
-    root = logging.getLogger()
-    for handler in list(root.handlers):
-        if getattr(handler, "_heard", False):
-            handler.close()
-            root.removeHandler(handler)
-
-
-@pytest.fixture
-def fresh(tmp_path: Path) -> Iterator[Engine]:
-    """A profile with no settings file yet, logging into its heard.log like `heard`."""
-    profile = Profile(tmp_path / "profile")
-    engine = Engine.open(profile)
-    assert not profile.config.exists()
-    heard_log.setup(profile.log, verbose=True)
-    yield engine
-    _drop_log_handlers()
-    engine.close()
 
 
 def wizard_for(qtbot: QtBot, engine: Engine) -> FirstRunWizard:
@@ -225,51 +202,3 @@ def test_without_a_keyring_it_explains_and_no_password_is_written_anywhere(
     for handler in logging.getLogger().handlers:
         handler.flush()
     assert files_with(fresh.profile.root, PASSWORD) == []
-
-
-def test_heard_shows_the_wizard_only_when_there_are_no_settings_and_never_in_the_demo(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
-) -> None:
-    calls: list[dict[str, Any]] = []
-
-    def fake_run_tray(engine: Engine, **kwargs: Any) -> int:
-        calls.append(kwargs)
-        return 0
-
-    import heard.gui.launch
-
-    monkeypatch.setattr(heard.gui.launch, "run_tray", fake_run_tray)
-    request.addfinalizer(_drop_log_handlers)      # the launcher sets up logging
-    profile = tmp_path / "profile"
-    assert launcher.main(["--profile", str(profile)]) == 0
-    assert calls.pop()["first_run"] is True
-    assert launcher.main(["--profile", str(profile), "--exit-when-shown"]) == 0   # measuring
-    assert calls.pop()["first_run"] is False
-    Profile(profile).config.write_text("[user]\nname = \"Alex\"\n")
-    assert launcher.main(["--profile", str(profile)]) == 0
-    assert calls.pop()["first_run"] is False
-    assert launcher.main(["demo", "--profile", str(tmp_path / "demo"), "--no-generator"]) == 0
-    assert not calls.pop().get("first_run")
-
-
-def test_the_tray_follows_the_wizard_even_when_it_is_left(
-        qtbot: QtBot, fresh: Engine, monkeypatch: pytest.MonkeyPatch,
-        capsys: pytest.CaptureFixture[str]) -> None:
-    import signal
-
-    monkeypatch.setattr(signal, "signal", lambda *_args: None)   # keep pytest's handlers
-    seen: list[str] = []
-
-    def leave() -> None:
-        wizard = QApplication.activeModalWidget()
-        if not isinstance(wizard, FirstRunWizard):
-            QTimer.singleShot(20, leave)
-            return
-        seen.append(wizard.currentPage().title())
-        wizard.reject()
-
-    QTimer.singleShot(20, leave)
-    assert run_tray(fresh, exit_when_shown=True, first_run=True) == 0
-    assert seen == ["Welcome to Heard"]
-    assert "shown" in capsys.readouterr().out           # the tray came up after it
-    assert not fresh.profile.config.exists()            # nothing written: asked again later

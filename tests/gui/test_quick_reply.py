@@ -328,8 +328,8 @@ def test_a_caller_with_no_address_gets_a_call_back_promise(
 def test_the_assistants_window_lists_what_was_delegated_to_them_and_answers_it(
     qtbot: QtBot, app: HeardApp, engine: Engine, mail: MailFolders
 ) -> None:
-    """As the assistant's own Heard learns it from the server (tests/shared/
-    test_assistant_engine.py): the client delegated on the professional's device."""
+    """As the assistant's own Heard learns it from the server (tests/devices/test_imap.py):
+    the client delegated on the professional's device."""
     megge = waiting_inquiry(engine, mail, MEGGE, "Lease renewal", 5)
     raj = waiting_inquiry(engine, mail, RAJ, "Drawings", 1)
     inquiry = engine.store.inquiry(megge)

@@ -112,27 +112,6 @@ def test_pausing_notifications_shows_in_the_tooltip_and_keeps_counting(
     assert "Notifications paused" not in app.tray.toolTip()
 
 
-def test_without_a_tray_a_small_window_stays_on_top_with_the_count(
-    qtbot: QtBot, engine: Engine, mail: MailFolders
-) -> None:
-    from PySide6.QtCore import Qt
-
-    heard = HeardApp(engine, tray_available=False)
-    try:
-        heard.start()
-        mini = heard.mini
-        assert mini is not None and mini.isVisible()
-        assert mini.windowFlags() & Qt.WindowType.WindowStaysOnTopHint
-        assert "no system tray" in mini.toolTip()
-        drop(mail.inbox, message(RAJ, "Drawings"), NOW)
-        engine.sync()
-        qtbot.waitUntil(lambda: mini.count.text() == "1 waiting", timeout=5000)
-        qtbot.mouseClick(mini.open_button, Qt.MouseButton.LeftButton)
-        qtbot.waitUntil(lambda: heard.window.isVisible(), timeout=5000)
-    finally:
-        heard.dispose()
-
-
 def test_a_disposed_app_stops_its_tick_and_its_catch_up(qtbot: QtBot, engine: Engine) -> None:
     """Either would run on an engine about to be closed (the catch-up is scheduled when the
     first status reaches the screen, to run after it: here after dispose())."""

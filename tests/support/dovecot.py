@@ -114,7 +114,7 @@ service anvil {
 auth_failure_delay = 0
 """
 
-# Shared state between Heard instances (tests/shared): IMAP METADATA (server entries in
+# Shared state between Heard instances (tests/devices): IMAP METADATA (server entries in
 # ~/dovecot-attributes), ACLs (SETACL, MYRIGHTS; a `dovecot-acl` file in a mailbox's folder
 # restricts its owner too) and a shared namespace, so user2 can open user1's INBOX as
 # "shared/user1/INBOX" once user1 gave it rights. \\Seen stays private to each user there.

@@ -38,6 +38,16 @@ from tests.conftest import NOW
 from tests.support.mail import SAM, MailFolders, drop, message
 
 
+def drop_log_handlers() -> None:
+    """heard.log.setup's handlers (a file, and stderr as pytest captured it) go with the
+    test: a later test must not log into a closed capture."""
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if getattr(handler, "_heard", False):
+            handler.close()
+            root.removeHandler(handler)
+
+
 def account_dialog(qtbot: QtBot, window: SettingsWindow) -> MailAccountDialog:
     window.accounts.add_mail_account()
     dialog = window.accounts._dialog

@@ -1,0 +1,70 @@
+"""Starting the desktop app (heard.gui.launch): `heard` shows the set-up wizard only where a
+profile has no settings yet, never in the demo; the tray follows the wizard even when the
+wizard is left."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+from pytestqt.qtbot import QtBot
+
+from heard import launcher
+from heard.engine import Engine
+from heard.gui.first_run import FirstRunWizard
+from heard.gui.launch import run_tray
+from heard.system.paths import Profile
+from tests.support.gui import (
+    drop_log_handlers,
+)
+
+
+def test_heard_shows_the_wizard_only_when_there_are_no_settings_and_never_in_the_demo(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> None:
+    calls: list[dict[str, Any]] = []
+
+    def fake_run_tray(engine: Engine, **kwargs: Any) -> int:
+        calls.append(kwargs)
+        return 0
+
+    import heard.gui.launch
+
+    monkeypatch.setattr(heard.gui.launch, "run_tray", fake_run_tray)
+    request.addfinalizer(drop_log_handlers)      # the launcher sets up logging
+    profile = tmp_path / "profile"
+    assert launcher.main(["--profile", str(profile)]) == 0
+    assert calls.pop()["first_run"] is True
+    assert launcher.main(["--profile", str(profile), "--exit-when-shown"]) == 0   # measuring
+    assert calls.pop()["first_run"] is False
+    Profile(profile).config.write_text("[user]\nname = \"Alex\"\n")
+    assert launcher.main(["--profile", str(profile)]) == 0
+    assert calls.pop()["first_run"] is False
+    assert launcher.main(["demo", "--profile", str(tmp_path / "demo"), "--no-generator"]) == 0
+    assert not calls.pop().get("first_run")
+
+
+def test_the_tray_follows_the_wizard_even_when_it_is_left(
+        qtbot: QtBot, fresh: Engine, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    import signal
+
+    monkeypatch.setattr(signal, "signal", lambda *_args: None)   # keep pytest's handlers
+    seen: list[str] = []
+
+    def leave() -> None:
+        wizard = QApplication.activeModalWidget()
+        if not isinstance(wizard, FirstRunWizard):
+            QTimer.singleShot(20, leave)
+            return
+        seen.append(wizard.currentPage().title())
+        wizard.reject()
+
+    QTimer.singleShot(20, leave)
+    assert run_tray(fresh, exit_when_shown=True, first_run=True) == 0
+    assert seen == ["Welcome to Heard"]
+    assert "shown" in capsys.readouterr().out           # the tray came up after it
+    assert not fresh.profile.config.exists()            # nothing written: asked again later
