@@ -6,8 +6,6 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-import pytest
-
 from heard.system import log as heard_log
 
 
@@ -32,14 +30,3 @@ def test_known_secrets_and_password_like_text_are_redacted(tmp_path: Path) -> No
     assert text.count("[redacted]") >= 5
     assert "client Megge wrote about the lease" in text   # the rest stays readable
     assert oct(file.parent.stat().st_mode & 0o777) == "0o700"
-
-
-def test_the_default_profile_logs_to_the_platform_log_folder(
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    from heard.system.paths import Profile
-
-    monkeypatch.delenv("HEARD_PROFILE")
-    profile = Profile.locate()
-    assert profile.log.parent != profile.root
-    assert "heard" in str(profile.log.parent)
-    assert Profile.locate("/tmp/elsewhere").log == Path("/tmp/elsewhere/heard.log")
