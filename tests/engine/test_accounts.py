@@ -16,6 +16,7 @@ import pytest
 
 from heard.config import ConfigFile, ImapAccount
 from heard.engine import Engine
+from heard.engine.accounts import SyncQueue
 from heard.engine.logins import open_imap
 from heard.mail.imap import Connection, FolderState, ImapError
 from heard.mail.imap.watch import FolderWatcher
@@ -401,3 +402,35 @@ def test_a_closed_port_is_told_as_refused(
     assert work.online is False and "refused the connection" in work.problem
     health = engine.test_account(imap_account(engine))
     assert health.online is False and "refused the connection" in health.problem
+
+
+def test_the_syncs_the_watchers_ask_for_run_one_at_a_time_and_never_pile_up() -> None:
+    """A burst of pushes from several accounts: each account waiting is one sync, and no
+    two syncs run at once (heard.engine.accounts.SyncQueue)."""
+    started, release = threading.Event(), threading.Event()
+    runs: list[str] = []
+    running = [0, 0]   # now, most at once
+    lock = threading.Lock()
+
+    def sync(name: str) -> None:
+        with lock:
+            running[0] += 1
+            running[1] = max(running)
+            runs.append(name)
+        started.set()
+        release.wait(30)
+        with lock:
+            running[0] -= 1
+
+    queue = SyncQueue(sync)
+    queue.request("work")
+    assert started.wait(30)
+    for name in ("work", "home", "work", "home", "work"):
+        queue.request(name)                  # while the first sync runs
+    release.set()
+    wait_until(lambda: len(runs) == 3)
+    queue.stop()                             # (waits for the thread: nothing runs after)
+    assert runs == ["work", "work", "home"]
+    assert running == [0, 1]
+    queue.request("work")                    # stopped: asks for nothing more
+    assert runs == ["work", "work", "home"]

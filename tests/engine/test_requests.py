@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from heard.devices.wire import folder
 from heard.domain.ids import InquiryId
 from heard.domain.inquiries import InquiryState
 from heard.engine import EngineError
@@ -22,6 +23,7 @@ from tests.support.devices import (
     smtp_received,
 )
 from tests.support.dovecot import Dovecot
+from tests.support.instances import open_conn
 from tests.support.mail import SAM
 from tests.support.smtp import FaultySmtp
 
@@ -154,3 +156,41 @@ def test_without_keywords_a_dismissal_stands_when_the_designated_device_cannot_b
         assert lap.inquiries.dismiss(InquiryId(inquiry_id)).state is InquiryState.DISMISSED
         assert inquiry_state(lap, inquiry_id) is InquiryState.DISMISSED
         assert "could not tell 'desk' (dismiss" in caplog.text
+
+
+@pytest.mark.usefixtures("real_keyring")
+def test_the_designated_device_takes_each_request_at_least_once_and_acts_on_it_once(
+        tmp_path: Path, shared_dovecot: Dovecot, faulty_smtp: FaultySmtp) -> None:
+    """A request whose handling fails stays in the Heard folder for the next sync (never
+    lost); one handled is removed, and one seen twice (a crash before the removal) is acted
+    on once, by its id."""
+    with designated_devices(tmp_path, shared_dovecot, faulty_smtp) as (me, lap, desk):
+        (account,) = desk.settings.accounts
+        conn = open_conn(me.server.imap_port, me.name, me.password)
+        try:
+            at = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
+            for n in (1, 2, 3):
+                folder.queue_request(conn, folder.Request("ack", f"<q{n}@hale.example>",
+                                                          "lap", at))
+            again = folder.queue_request(conn, folder.Request("dismiss", "<q4@hale.example>",
+                                                              "lap", at))
+            folder.queue_request(conn, again)    # the same request (its id) a second time
+        finally:
+            conn.close()
+        handled: list[tuple[str, str, str]] = []
+        failing = {"<q2@hale.example>"}
+
+        def handle(kind: str, message_id: str, _options: dict[str, str], by: str) -> None:
+            if message_id in failing:
+                raise RuntimeError("the outbox is full")
+            handled.append((kind, message_id, by))
+
+        with pytest.raises(RuntimeError):
+            desk.devices.imap.take_requests(account, handle)
+        assert handled == [("ack", "<q1@hale.example>", "lap")]
+        failing.clear()
+        assert desk.devices.imap.take_requests(account, handle) == 4   # q2, q3, q4 twice
+        assert handled == [("ack", f"<q{n}@hale.example>", "lap") for n in (1, 2, 3)] + [
+            ("dismiss", "<q4@hale.example>", "lap")]
+        assert desk.devices.imap.take_requests(account, handle) == 0   # all removed
+        assert lap.status().count == 0   # (the laptop took no part)

@@ -87,8 +87,8 @@ def cmd_delegate(args: argparse.Namespace, engine: Engine) -> int:
     zone = engine.settings.zone
     due = time_arg(args.due, zone, engine.clock.now()) if args.due else None
     result = engine.replies.delegate(InquiryId(args.id), args.to, args.note or "", due,
-                             args.tell_client, args.dry_run)
-    forward = engine.store.outbox_item(result.forward_id)
+                                     args.tell_client, args.dry_run)
+    forward = engine.outbox.item(result.forward_id) if result.forward_id else None
     retrying = forward is not None and forward.state.value == "queued"
     requested = result.state is Delivery.REQUESTED   # designated-only: another device sends it
     code = 0 if result.sent or args.dry_run or retrying or requested else 1

@@ -5,10 +5,7 @@ from __future__ import annotations
 import argparse
 
 from heard import __version__
-from heard.domain.clients import Channel
-from heard.engine import (
-    REPORT_EVERY,
-)
+from heard.domain.clients import REPORT_EVERY, Channel
 
 
 class UsageError(Exception):

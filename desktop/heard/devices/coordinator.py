@@ -172,11 +172,6 @@ class Devices:
                                          self._workers)
         return self._imap
 
-    @property
-    def loaded(self) -> ImapCoordinator | None:
-        """The IMAP side if anything has used it (nothing is learnt by asking)."""
-        return self._imap
-
     def _account(self, name: str) -> Account | None:
         return next((a for a in self._settings().accounts if a.name == name), None)
 
@@ -229,6 +224,21 @@ class Devices:
     def learn(self, accounts: list[ImapAccount]) -> None:
         """Once per account and process: how its server lets the devices coordinate."""
         self.imap.learn_capabilities(accounts)
+
+    def designated_accounts(self, accounts: list[ImapAccount]) -> list[ImapAccount]:
+        """The accounts whose server keeps no keywords, so that one device sends for the
+        others (an account whose server cannot be asked is left for the next sync)."""
+        from heard.devices.wire.claims import Mode
+        from heard.mail.imap import ImapError
+
+        found = []
+        for account in accounts:
+            try:
+                if self.imap.capabilities(account).mode is Mode.DESIGNATED:
+                    found.append(account)
+            except (ImapError, EngineError) as exc:
+                log.warning("%s: requests of your other devices: %s", account.name, exc)
+        return found
 
     def assignments(self, accounts: list[ImapAccount]) -> list[Assignment]:
         """Delegations made on another device: to whom and by when."""

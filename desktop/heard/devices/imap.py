@@ -194,10 +194,13 @@ class ImapCoordinator:
     def take_requests(self, account: ImapAccount,
                       handle: Callable[[str, str, dict[str, str], str], None]) -> int:
         """On the designated device: carry out what the others asked (kind, client
-        Message-ID, options, requesting device), each at most once (its id is remembered),
-        then remove them (at least once: see heard.devices.wire.folder.take_requests). The
-        folder is read first and handled after, so each request's acknowledgement claims
-        and marks on the worker meanwhile."""
+        Message-ID, options, requesting device), oldest first, then remove them. Each is
+        taken at least once: a request is removed only after it was handled, so a crash, or
+        a `handle` that raises (which stops the run), leaves it for the next sync; removing
+        it first would lose a user's click silently on a crash. Each is acted on at most
+        once all the same: its id is remembered before it is removed. The folder is read
+        first and handled after, on no connection held, so each request's acknowledgement
+        claims and marks on the worker meanwhile. Returns how many were waiting."""
         from heard.devices.wire import folder
 
         pending = self.run(account, folder.read_requests)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from enum import StrEnum
 
 from heard.domain.ids import ClientId
@@ -15,6 +16,11 @@ class Channel(StrEnum):
 
 
 DEFAULT_TIER = "standard"
+
+# Status reports a client can ask for (preference "status_reports"), and how far apart
+# they fall.
+REPORT_EVERY = {"weekly": timedelta(weeks=1), "monthly": timedelta(days=30),
+                "quarterly": timedelta(days=91)}
 
 
 def normalize_email(address: str) -> str:
@@ -77,6 +83,14 @@ class Client:
     def display_name(self) -> str:
         """The name the client wants to be addressed by ("Megge", not "Margaret")."""
         return self.preferred_name or self.name.split()[0]
+
+    @property
+    def report_every(self) -> timedelta | None:
+        """How often this client asked to hear how the matter stands (None: not asked, or
+        not a client yet: a prospect is owed an answer, not reports)."""
+        if self.prospect or self.id is None:
+            return None
+        return REPORT_EVERY.get(self.preferences.get("status_reports", ""))
 
     @property
     def assistant_allowed(self) -> bool:

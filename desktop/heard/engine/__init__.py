@@ -3,11 +3,11 @@ CLI and the GUI. Import what a face needs from here."""
 
 from heard.devices.coordinator import DeviceMode
 from heard.domain.accounts import AccountHealth
+from heard.domain.clients import REPORT_EVERY
 from heard.engine.events import EngineEvent, EventKind
 from heard.engine.facade import Engine, Ticked
 from heard.engine.intake import Explanation
 from heard.engine.prospects import Decision, DecisionKind
-from heard.engine.reminders import REPORT_EVERY
 from heard.engine.results import (
     AckResult,
     DelegateResult,

@@ -2,14 +2,16 @@
 
 Each account's connections belong to its worker (heard.mail.imap.worker): syncs run on
 the worker's SYNC lane, on a connection it keeps open between syncs, and its watchers (one
-per watched folder, plus Sent) only ask the worker for a sync. Each part's health (the sync,
-each watcher) is recorded for the status.
+per watched folder, plus Sent) only ask for a sync. The syncs they ask for wait in one
+queue, run one after another on one thread whichever account asked (a burst of pushes is
+one or two syncs, never a pile-up, and two accounts never sync at once). Each part's health
+(the sync, each watcher) is recorded for the status.
 """
 
 from __future__ import annotations
 
-import functools
 import logging
+import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -34,6 +36,7 @@ class ImapAccounts:
         self._intake = intake
         self._health = health
         self._watched: list[str] = []
+        self._queue: SyncQueue | None = None
 
     # syncing
 
@@ -70,12 +73,11 @@ class ImapAccounts:
 
     def watch(self, accounts: list[ImapAccount], sync: Callable[[str], None]) -> None:
         """Each account's watchers, started by its worker; what they report is a sync of
-        the account (`sync(name)`), queued on the worker."""
+        the account (`sync(name)`), queued."""
         from heard.mail.imap.watch import FolderWatcher
 
+        queue = self._queue = SyncQueue(sync)
         for account in accounts:
-            worker = self._ctx.workers.of(account)
-
             def find_sent(conn: Connection, account: ImapAccount = account) -> str | None:
                 found = conn.find_sent(account.sent_folder)
                 return None if found in account.folders else found
@@ -83,9 +85,8 @@ class ImapAccounts:
             def connect(account: ImapAccount = account) -> Connection:
                 return logins.open_imap(account)
 
-            def changed(_folder: str, request: Callable[[], None] = worker.request_sync
-                        ) -> None:
-                request()
+            def changed(_folder: str, name: str = account.name) -> None:
+                queue.request(name)
 
             watchers = []
             targets: list[str | Callable[[Connection], str | None]] = [*account.folders,
@@ -102,13 +103,62 @@ class ImapAccounts:
                 watchers.append(FolderWatcher(f"{account.name}:{label}", target, connect,
                                               changed, on_state,
                                               poll_every=account.poll_every.total_seconds()))
-            worker.watch(watchers, functools.partial(sync, account.name))
+            self._ctx.workers.of(account).watch(watchers)
             self._watched.append(account.name)
 
     def stop(self) -> None:
-        """Stop every watcher (the connections stay with their workers until Heard ends)."""
+        """Stop every watcher and the queued syncs (the connections stay with their
+        workers, for the syncs and clicks still to come)."""
         for name in self._watched:
             worker = self._ctx.known_worker(name)
             if worker is not None:
                 worker.stop_watching()
         self._watched = []
+        if self._queue is not None:
+            self._queue.stop()
+            self._queue = None
+
+
+class SyncQueue:
+    """Syncs asked for by the watchers, run one after another on one thread; an account
+    asked for while it waits is the same request."""
+
+    def __init__(self, run: Callable[[str], None]) -> None:
+        self._run = run
+        self._pending: dict[str, None] = {}   # (ordered: first asked, first synced)
+        self._wake = threading.Condition()
+        self._stopped = False
+        self._thread: threading.Thread | None = None
+
+    def request(self, name: str) -> None:
+        with self._wake:
+            if self._stopped:
+                return
+            self._pending.setdefault(name, None)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._loop, name="imap-sync",
+                                                daemon=True)
+                self._thread.start()
+            self._wake.notify()
+
+    def _loop(self) -> None:
+        while True:
+            with self._wake:
+                while not self._pending and not self._stopped:
+                    self._wake.wait()
+                if self._stopped:
+                    return
+                name = next(iter(self._pending))
+                del self._pending[name]
+            try:
+                self._run(name)
+            except Exception:
+                log.exception("sync of %s failed", name)
+
+    def stop(self) -> None:
+        with self._wake:
+            self._stopped = True
+            self._wake.notify_all()
+            thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(30)

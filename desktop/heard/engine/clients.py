@@ -36,7 +36,7 @@ class ClientsService:
         """A client who asks for regular status reports: the clock starts when the
         preference is first seen (a report is due a period later)."""
         store = self._ctx.store
-        if client.id is not None and client.preferences.get("status_reports") \
+        if client.id is not None and client.report_every is not None \
                 and client.id not in store.status_reports():
             store.mark_status_report(client.id, self._ctx.clock.now())
 

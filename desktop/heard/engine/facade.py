@@ -31,7 +31,7 @@ from heard.domain.templates import Template
 from heard.engine.calendars import CalendarService
 from heard.engine.clients import ClientsService
 from heard.engine.context import EngineContext
-from heard.engine.events import EventKind, Listener
+from heard.engine.events import Listener
 from heard.engine.health import AccountsHealth
 from heard.engine.inquiries import InquiriesService
 from heard.engine.intake import IntakeService
@@ -40,7 +40,7 @@ from heard.engine.reminders import Reminders
 from heard.engine.results import SyncReport
 from heard.engine.statistics import Statistics
 from heard.engine.status import UNFINISHED, AssignedView, Status, StatusService
-from heard.errors import EngineError
+from heard.errors import EngineError, HeardError
 from heard.mail.maildir import Maildir
 from heard.store import Store, StoreError
 from heard.system.paths import Profile
@@ -313,8 +313,9 @@ class Engine:
             lambda: self._learn_assignments(reached)]
         if settings.sharing.designated_instance in ("", settings.instance):
             # On a server that keeps no keywords the designated device sends for the
-            # others (the only safe way for several devices).
-            steps.insert(0, lambda: self._requests_service.take(report))
+            # others (the only safe way for several devices). Elsewhere the sending code
+            # stays unloaded.
+            steps.insert(0, lambda: self._take_requests(reached))
         for step in steps:
             try:
                 step()
@@ -328,14 +329,16 @@ class Engine:
         if self.devices.assignments(accounts):
             self._ctx.events.changed()
 
-    @property
-    def _requests_service(self) -> RequestsService:
+    def _take_requests(self, reached: list[ImapAccount]) -> None:
+        accounts = self.devices.designated_accounts(reached)
+        if not accounts:
+            return
         if self._requests is None:
             from heard.engine.requests import RequestsService
 
             self._requests = RequestsService(self._ctx, self.devices, self.replies,
                                              self.inquiries)
-        return self._requests
+        self._requests.take(accounts)
 
     def accounts(self) -> list[AccountHealth]:
         return self._health.accounts()
@@ -453,19 +456,20 @@ class Engine:
     # time passing
 
     def tick(self, hold_alerts: bool = False) -> Ticked:
-        """Everything that is due because time passed: retries of the outbox, warnings
-        before deadlines (unless `hold_alerts`: the user snoozed or paused toasts; they are
-        computed when that is over), automatic acknowledgements, and remote calendars asked
-        for changes when due (every few minutes, and as meetings start and end). The tray
-        calls this on a timer; each part's failure is logged and the others still run."""
+        """Everything that is due because time passed: warnings before deadlines (unless
+        `hold_alerts`: the user snoozed or paused toasts; they are computed when that is
+        over), retries of the outbox, automatic acknowledgements, and remote calendars
+        asked for changes when due (every few minutes, and as meetings start and end). The
+        tray calls this on a timer; each part's failure is logged and the others still run.
+        The warnings come first: a slow mail server must not make one late."""
+        none: list[tuple[str, str]] = []
+        alerts = none if hold_alerts else _logged("warnings", self.reminders.alerts, none)
         outbox = SyncReport()
         try:
             self._flush_outbox(outbox)
         except Exception as exc:   # said: a reply the client has not received
-            log.warning("outbox: %s", exc)
+            log.warning("outbox: %s", exc, exc_info=not isinstance(exc, HeardError))
             self._ctx.events.error(f"could not send: {exc}")
-        none: list[tuple[str, str]] = []
-        alerts = none if hold_alerts else _logged("warnings", self.reminders.alerts, none)
         return Ticked(outbox, alerts, _logged("autopilot", self._autopilot, []),
                       _logged("calendars", self.calendar.refresh, False))
 
@@ -482,11 +486,13 @@ T = TypeVar("T")
 
 
 def _logged(what: str, work: Callable[[], T], otherwise: T) -> T:
-    """One part of the timed work: its failure is logged and the other parts still run."""
+    """One part of the timed work: its failure is logged and the other parts still run. A
+    failure Heard foresaw is said in words; any other may be a bug, so where it happened is
+    logged too."""
     try:
         return work()
     except Exception as exc:
-        log.warning("%s: %s", what, exc)
+        log.warning("%s: %s", what, exc, exc_info=not isinstance(exc, HeardError))
         return otherwise
 
 
@@ -504,5 +510,3 @@ def _with_holidays(settings: Settings) -> Settings:
     return dataclasses.replace(settings, opening=dataclasses.replace(
         settings.opening, holidays=settings.opening.holidays | days))
 
-
-__all__ = ["EventKind", "Ticked"]

@@ -6,9 +6,10 @@ process killed at any point leaves a row that says exactly what is left to do:
 
 - QUEUED: nothing reached a server; send it (when its retry time has come).
 - SENDING: DATA may have reached the server. If the process that was sending is still
-  alive, leave it; if it died, a copy in Sent proves the message went out (FILED). Without
-  one, an idempotent transport sends again; SMTP cannot tell, so the row becomes UNSURE and
-  the user decides — never a second copy by guesswork.
+  alive, leave it. If it died, an idempotent transport (the Maildir one: one file per
+  Message-ID) simply sends again, without reading Sent; over SMTP a copy in Sent proves the
+  message went out (FILED), and without one the row becomes UNSURE and the user decides —
+  never a second copy by guesswork.
 - SENT: the server has it; file the copy in Sent (unless one is there already).
 
 Two processes (the tray and a `heard ack` in a terminal) may flush at once: the move from
@@ -196,6 +197,10 @@ class Outbox:
             return _MaildirSentCopy(Maildir(account.sent))
         return None
 
+    def item(self, message_id: str) -> OutboxItem | None:
+        """Where one message stands."""
+        return self.store.outbox_item(message_id)
+
     # the state machine
 
     def deliver(self, message_id: str) -> Outcome:
@@ -260,8 +265,7 @@ class Outbox:
                 self._active.discard(item.message_id)
         try:
             marks = where is not None   # the claim still needs its "done" keyword
-            done = OutboxState.FILED if not marks and (
-                transport.files_sent or self.sent_copy(item.account) is None) \
+            done = OutboxState.FILED if not marks and self.sent_copy(item.account) is None \
                 else OutboxState.SENT
             self.store.update_outbox(item.message_id, done, self.clock.now(), error="")
         finally:
@@ -292,13 +296,22 @@ class Outbox:
         return self.store.outbox_item(item.message_id) or item
 
     def _fail(self, item: OutboxItem, reason: str) -> OutboxItem:
+        """A message refused for good: what it changed is undone in the transaction that
+        says so; the claim is let go, and the user told, after it (never a mail server
+        reached while the store is held)."""
         now = self.clock.now()
-        with self.store.transaction():
+        with self._ctx.lock, self.store.transaction():
             if not self.store.update_outbox(item.message_id, OutboxState.FAILED, now,
                                             error=reason, expect=item.state):
                 return self.store.outbox_item(item.message_id) or item  # cancelled meanwhile
-            self._failed(item, reason)
+            self._unsend(item)
         log.error("%s was refused: %s", item.message_id, reason)
+        self._release(item)
+        what = {OutboxKind.ACK: "the acknowledgement", OutboxKind.AUTO:
+                "the automatic acknowledgement", OutboxKind.FORWARD: "the forward",
+                OutboxKind.TELL: "the note"}[item.kind]
+        again = " The client is waiting again." if item.kind is not OutboxKind.TELL else ""
+        self._ctx.events.toast("Not sent", f"{what} to {item.recipient}: {reason}.{again}")
         return self.store.outbox_item(item.message_id) or item
 
     def _file(self, item: OutboxItem, check_first: bool = True) -> OutboxItem:
@@ -412,16 +425,6 @@ class Outbox:
         return item
 
     # a message that never went out
-
-    def _failed(self, item: OutboxItem, reason: str) -> None:
-        """A message refused for good (inside the transaction that says so)."""
-        self._unsend(item)
-        self._release(item)
-        what = {OutboxKind.ACK: "the acknowledgement", OutboxKind.AUTO:
-                "the automatic acknowledgement", OutboxKind.FORWARD: "the forward",
-                OutboxKind.TELL: "the note"}[item.kind]
-        again = " The client is waiting again." if item.kind is not OutboxKind.TELL else ""
-        self._ctx.events.toast("Not sent", f"{what} to {item.recipient}: {reason}.{again}")
 
     def _release(self, item: OutboxItem) -> None:
         where = Where.from_text(item.shared)

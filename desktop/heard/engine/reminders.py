@@ -21,9 +21,6 @@ if TYPE_CHECKING:
     from heard.domain.toasts import Plan
     from heard.domain.waiting import WaitingItem
 
-# Status reports a client can ask for, and how far apart they fall.
-REPORT_EVERY = {"weekly": timedelta(weeks=1), "monthly": timedelta(days=30),
-                "quarterly": timedelta(days=91)}
 
 
 class Reminders:
@@ -109,8 +106,7 @@ class Reminders:
         (counted from the last one noted, or from when the preference was first seen).
         `start`: a client whose clock has not started yet starts it now (the status only
         reads; the client directory starts it when the preference is set)."""
-        wanted = [c for c in clients if c.preferences.get("status_reports") in REPORT_EVERY
-                  and c.id is not None and not c.prospect]
+        wanted = [c for c in clients if c.report_every is not None]
         if not wanted:
             return []
         sent = self._ctx.store.status_reports()
@@ -122,7 +118,7 @@ class Reminders:
                 if start:
                     self._ctx.store.mark_status_report(client.id, now)
                 continue
-            next_due = last + REPORT_EVERY[client.preferences["status_reports"]]
+            next_due = last + (client.report_every or timedelta(0))
             if next_due <= now:
                 due.append((client, next_due))
         return sorted(due, key=lambda pair: pair[1])

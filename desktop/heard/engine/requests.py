@@ -6,13 +6,12 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
+from heard.config import ImapAccount
 from heard.devices.coordinator import Devices
-from heard.devices.wire.claims import Mode
 from heard.domain.ids import InquiryId
 from heard.domain.inquiries import Inquiry, InquiryState
 from heard.engine.context import EngineContext
 from heard.engine.ports import Closing, Replying
-from heard.engine.results import SyncReport
 from heard.errors import EngineError
 from heard.mail.imap import ImapError
 
@@ -27,15 +26,11 @@ class RequestsService:
         self._replies = replies
         self._closing = closing
 
-    def take(self, report: SyncReport) -> None:
-        """The designated device sends what the user's other devices asked it to, for the
-        accounts this sync reached."""
-        for account in self._ctx.imap_accounts():
-            if account.name in report.unreached:
-                continue
+    def take(self, accounts: list[ImapAccount]) -> None:
+        """The designated device sends what the user's other devices asked it to, in these
+        accounts (whose servers keep no keywords, and which the sync reached)."""
+        for account in accounts:
             try:
-                if self._devices.imap.capabilities(account).mode is not Mode.DESIGNATED:
-                    continue
                 self._devices.imap.take_requests(account, self.carry_out)
             except (ImapError, EngineError) as exc:
                 log.warning("%s: requests of your other devices: %s", account.name, exc)

@@ -78,7 +78,6 @@ class SmtpTransport:
     """One SMTP account. A new connection per message: replies are few, and a kept-open
     connection would need its own keep-alive and re-login logic for no measurable gain."""
 
-    files_sent = False
     idempotent = False
 
     def __init__(self, name: str, server: SmtpServer, password: Callable[[], str | None],

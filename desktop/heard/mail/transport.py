@@ -27,8 +27,6 @@ class SendError(RuntimeError):
 
 class Transport(Protocol):
     name: str
-    # True when the transport files its own copy in Sent (nothing left to do after it).
-    files_sent: bool
     # True when sending the same Message-ID twice still delivers one copy.
     idempotent: bool
 
@@ -55,7 +53,6 @@ class MaildirTransport:
     for SMTP, so a Sent folder that cannot be written never makes a delivered reply look
     unsent. Delivering twice under one Message-ID leaves one file."""
 
-    files_sent = False
     idempotent = True
 
     def __init__(self, name: str, outbox: Maildir) -> None:

@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 from heard.devices.wire import claims as ss
+from heard.devices.wire import folder
 from heard.domain.shared import ACKED, CLAIMED, SENDING, Done, Lease, Status, owners, shared_state
 from heard.mail.imap import Connection, ImapError
 from heard.mail.imap import commands as wire
@@ -510,14 +511,12 @@ def test_a_server_that_keeps_no_keywords_means_designated_only(
                                               {"template": "busy-until"}))
     assert queued.id.endswith("@heard.invalid>")
     ss.queue_request(lap, ss.Request("dismiss", "<q2@hale.example>", "lap", AT))
-    seen: list[ss.Request] = []
-    taken = ss.take_requests(desk, seen.append)
-    assert [(r.kind, r.message_id, r.requested_by) for r in taken.handled] == [
+    taken = folder.read_requests(desk).requests
+    assert [(r.kind, r.message_id, r.requested_by) for r in taken] == [
         ("ack", "<q1@hale.example>", "lap"), ("dismiss", "<q2@hale.example>", "lap")]
-    assert taken.handled[0].id == queued.id
-    assert taken.handled[0].options == {"template": "busy-until"}
-    assert taken.handled[0].at == AT
-    assert ss.take_requests(desk, seen.append) == ss.Taken([], [])
+    assert taken[0].id == queued.id
+    assert taken[0].options == {"template": "busy-until"}
+    assert taken[0].at == AT
 
 
 def test_no_write_access_means_local_only(owner: MailUser, conns: list[Connection]) -> None:

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from heard.devices.wire import claims as ss
+from heard.devices.wire import folder
 from heard.devices.wire.folder import _parse_request
 from heard.mail.imap import Connection
 from tests.support.devices import AT, connection
@@ -17,30 +18,20 @@ from tests.support.dovecot import Dovecot, MailUser
 T0 = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 
 
-def test_requests_survive_a_failing_handler_and_bad_ones_are_dropped(
+def test_requests_are_read_oldest_first_and_stay_until_removed(
         owner: MailUser, conns: list[Connection]) -> None:
+    """Reading takes nothing away: a request is removed only once handled (at least once,
+    never lost; heard.devices.imap acts on each once, by its id)."""
     lap, desk = connection(owner, conns), connection(owner, conns)
     for n in (1, 2, 3):
         ss.queue_request(lap, ss.Request("ack", f"<q{n}@hale.example>", "lap", AT))
-    owner.append(b"From: x@y\r\nX-Heard-Request: ack\r\nSubject: junk\r\n\r\n{not json\r\n",
-                 folder="Heard")
-
-    def handle(request: ss.Request) -> None:
-        if request.message_id == "<q2@hale.example>":
-            raise RuntimeError("the outbox is full")
-        done.append(request.message_id)
-
-    done: list[str] = []
-    with pytest.raises(RuntimeError):
-        ss.take_requests(desk, handle)
-    assert done == ["<q1@hale.example>"]
-    # q1 is gone for good, and so is the unreadable one (read, refused and removed before
-    # any was handled); q2 waits for the next run (at least once, never lost).
-    done.clear()
-    taken = ss.take_requests(desk, lambda r: done.append(r.message_id))
-    assert done == ["<q2@hale.example>", "<q3@hale.example>"]
-    assert taken.rejected == []
-    assert ss.take_requests(desk, handle) == ss.Taken([], [])
+    pending = folder.read_requests(desk)
+    assert [r.message_id for r in pending.requests] == [f"<q{n}@hale.example>" for n in (1, 2, 3)]
+    assert pending.rejected == []
+    assert folder.read_requests(desk) == pending
+    folder.remove_requests(desk, [pending.requests[0].uid])
+    assert [r.message_id for r in folder.read_requests(desk).requests] == [
+        "<q2@hale.example>", "<q3@hale.example>"]
 
 
 def test_an_unreadable_request_is_refused_and_removed(
@@ -49,10 +40,12 @@ def test_an_unreadable_request_is_refused_and_removed(
     ss.queue_request(desk, ss.Request("ack", "<q1@hale.example>", "lap", AT))  # makes Heard
     owner.append(b"From: x@y\r\nX-Heard-Request: ack\r\nSubject: junk\r\n\r\n{not json\r\n",
                  folder="Heard")
-    taken = ss.take_requests(desk, lambda r: None)
-    assert [r.message_id for r in taken.handled] == ["<q1@hale.example>"]
-    assert len(taken.rejected) == 1 and "not JSON" in taken.rejected[0]
-    assert ss.take_requests(desk, lambda r: None) == ss.Taken([], [])
+    pending = folder.read_requests(desk)
+    assert [r.message_id for r in pending.requests] == ["<q1@hale.example>"]
+    ((uid, why),) = pending.rejected
+    assert "not JSON" in why
+    folder.remove_requests(desk, [uid, pending.requests[0].uid])
+    assert folder.read_requests(desk) == folder.Pending([], [])
 
 
 def test_a_request_kind_or_time_that_could_break_the_message_is_refused(

@@ -1,15 +1,17 @@
 """State shared by every Heard instance of one mailbox, kept on the IMAP server.
 
-The layer under the engine: it knows IMAP and the keywords of heard.domain.shared, nothing
-of the engine or the store. Every IMAP failure becomes heard.mail.imap.ImapError. This
-module is the one to import; it holds the capabilities and the claim, and re-exports:
+The layer under heard.devices: it knows IMAP and the keywords of heard.domain.shared,
+nothing of the engine or the store. Every IMAP failure becomes heard.mail.imap.ImapError.
+This module is the one to import; it holds the capabilities and the claim, and re-exports:
 
-- shared_state_sync: flags_since() (catching up: QRESYNC, else CHANGEDSINCE, else every
-  message's flags), IdleTracker (flag changes seen in IDLE, with or without QRESYNC);
-- shared_state_fallback: queue_request()/take_requests() (one-click actions passed to the
-  designated instance when the server keeps no keywords), read_settings()/
-  write_settings() (METADATA, else a settings message);
-- shared_state_wire: the raw IMAP commands; holding() keeps a folder open across calls.
+- heard.devices.wire.flags: flags_since() (catching up: QRESYNC, else CHANGEDSINCE, else
+  every message's flags), IdleTracker (flag changes seen in IDLE, with or without QRESYNC);
+- heard.devices.wire.folder: queue_request() (one-click actions passed to the designated
+  instance when the server keeps no keywords; it reads and removes them with
+  read_requests()/remove_requests()), read_settings()/write_settings() (METADATA, else a
+  settings message);
+- heard.mail.imap.commands: the raw IMAP commands; holding() keeps a folder open across
+  calls.
 
 detect() says what the server allows on a folder and the resulting Mode. Around a send:
 claim() before, mark_sending() just before SMTP (send only if it says True), mark() after;
@@ -60,10 +62,8 @@ from heard.devices.wire.folder import (
     Request,
     SettingsWrite,
     SharedSettings,
-    Taken,
     queue_request,
     read_settings,
-    take_requests,
     write_settings,
 )
 from heard.domain.shared import (
@@ -112,7 +112,6 @@ __all__ = [
     "Request",
     "SettingsWrite",
     "SharedSettings",
-    "Taken",
     "Unsure",
     "claim",
     "clear_claim",
@@ -127,7 +126,6 @@ __all__ = [
     "read_settings",
     "release",
     "sent_has_header",
-    "take_requests",
     "write_settings",
 ]
 

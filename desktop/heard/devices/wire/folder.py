@@ -8,7 +8,7 @@ import json
 import logging
 import re
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -36,18 +36,12 @@ class Request:
     at: datetime
     options: Mapping[str, Any] = field(default_factory=dict)   # template, reply_by, note ...
     id: str = ""                       # the request's own Message-ID: the idempotency key
-    uid: int = 0                       # where take_requests() found it
+    uid: int = 0                       # where read_requests() found it
 
     def to_json(self) -> dict[str, Any]:
         return {"version": 1, "kind": self.kind, "message_id": self.message_id,
                 "requested_by": self.requested_by, "at": self.at.isoformat(),
                 "options": dict(self.options)}
-
-
-@dataclass(frozen=True)
-class Taken:
-    handled: list[Request]
-    rejected: list[str]                # unreadable requests, removed (one line each why)
 
 
 _KIND = re.compile(r"[a-z][a-z-]{0,30}")
@@ -112,31 +106,6 @@ def remove_requests(conn: Connection, uids: list[int], folder: str = HEARD_FOLDE
         wire.delete(conn, uids)
     finally:
         wire.leave(conn, folder)
-
-
-def take_requests(conn: Connection, handle: Callable[[Request], None],
-                  folder: str = HEARD_FOLDER) -> Taken:
-    """For the designated instance: every waiting request, oldest first, handed to
-    `handle`, then deleted. At least once: a crash after `handle` and before the delete
-    hands it over again, so `handle` must be idempotent by `request.id` (record it in the
-    crash-safe outbox, keyed by it; the at-most-once ack per inquiry is the outbox's and
-    the store's rule). Flagging \\Deleted first would make it at most once, and a crash
-    would then lose a user's click silently: worse than a duplicate that `handle` drops.
-    An exception from `handle` stops the run; that request stays for next time.
-
-    The folder is not held open while `handle` runs, so `handle` may use the same
-    connection (a request's acknowledgement claims and marks on it)."""
-    pending = read_requests(conn, folder)
-    handled: list[Request] = []
-    finished = [uid for uid, _why in pending.rejected]
-    try:
-        for request in pending.requests:
-            handle(request)
-            handled.append(request)
-            finished.append(request.uid)
-    finally:
-        remove_requests(conn, finished, folder)
-    return Taken(handled, [why for _uid, why in pending.rejected])
 
 
 def _parse_request(raw: bytes, uid: int) -> Request:

@@ -3,15 +3,18 @@
 Every job on the account runs through the worker on a connection it keeps open: a sync, a
 claim or a mark, filing a reply in Sent, fetching a client's original, the shared settings.
 Nobody else opens a connection to keep, or a throwaway one for a single step (a login costs
-more than most of these jobs). The push watchers (IDLE) are the worker's too, and so is the
-queue of syncs they ask for.
+more than most of these jobs). The push watchers (IDLE) are the worker's too; the syncs they
+ask for are queued by the engine (one after another, whichever account asked).
 
 Jobs run one at a time per lane, each on the connection of its lane:
 - SYNC reads the mailbox; a first sync of a big mailbox takes seconds,
-- COMMANDS is everything a click waits for (claims, marks, Sent, requests, settings),
-so a long sync never holds back an acknowledgement. A job runs on the thread that asks for
-it (the lane's lock keeps the connection to one thread at a time), and a job may start
-another on the same lane. A kept connection that fails is dropped; the job is tried once
+- COMMANDS is everything else: what a click waits for (claims, marks, requests, shared
+  settings) and the outbox's filing of a sent reply in Sent and of its original,
+so a long sync never holds back an acknowledgement (the price: filing in Sent waits for a
+claim, and the other way round; both take milliseconds). A job runs on the thread that asks
+for it; the lane's lock keeps the connection to one thread at a time, and is reentrant so
+that a job which asks for another on its own lane runs it on the same connection rather
+than waiting for itself. A kept connection that fails is dropped; the job is tried once
 more on a fresh one when the failure may be the old connection's (see `run`).
 """
 
@@ -53,8 +56,7 @@ class AccountWorker:
         self._connect = connect
         self._lanes = {lane: _Lane() for lane in Lane}
         self._watchers: list[FolderWatcher] = []
-        self._syncs: _SyncRequests | None = None
-        self._closed = False
+        self._closed: str | None = None   # why the worker takes no more jobs
 
     def run(self, job: Callable[[Connection], T], lane: Lane = Lane.COMMANDS,
             retry: Callable[[ImapError], bool] = always) -> T:
@@ -66,8 +68,8 @@ class AccountWorker:
         state = self._lanes[lane]
         with state.lock:
             for attempt in (1, 2):
-                if self._closed:
-                    raise ImapError(Problem.UNREACHABLE, f"{self.name}: Heard is stopping")
+                if self._closed is not None:
+                    raise ImapError(Problem.UNREACHABLE, f"{self.name}: {self._closed}")
                 conn = state.conn
                 fresh = conn is None
                 if conn is None:
@@ -84,11 +86,6 @@ class AccountWorker:
                     raise
             raise AssertionError("unreachable")
 
-    def drop(self, lane: Lane) -> None:
-        """Forget the lane's connection (the next job logs in afresh)."""
-        with self._lanes[lane].lock:
-            self._drop(self._lanes[lane])
-
     @staticmethod
     def _drop(state: _Lane) -> None:
         conn, state.conn = state.conn, None
@@ -97,81 +94,30 @@ class AccountWorker:
 
     # push
 
-    def watch(self, watchers: Iterable[FolderWatcher], sync: Callable[[], None]) -> None:
-        """Start the account's watchers; what they report is a sync asked for, run on the
-        worker's own thread (a burst of pushes becomes one or two syncs, never a pile-up)."""
-        self._syncs = _SyncRequests(self.name, sync)
+    def watch(self, watchers: Iterable[FolderWatcher]) -> None:
+        """Start the account's watchers (they stop with the worker)."""
+        if self._closed is not None:
+            raise ImapError(Problem.UNREACHABLE, f"{self.name}: {self._closed}")
         for watcher in watchers:
             watcher.start()
             self._watchers.append(watcher)
-
-    def request_sync(self) -> None:
-        if self._syncs is not None:
-            self._syncs.request()
 
     def stop_watching(self) -> None:
         for watcher in self._watchers:
             watcher.stop()
         self._watchers = []
-        if self._syncs is not None:
-            self._syncs.stop()
-            self._syncs = None
 
-    def close(self) -> None:
-        """Stop watching and log out (waiting for a job still running on a lane)."""
+    def close(self, why: str = "Heard is stopping") -> None:
+        """Stop watching and log out (waiting for a job still running on a lane); a job
+        asked for afterwards fails, saying `why`."""
         self.stop_watching()
-        self._closed = True
+        self._closed = why
         for state in self._lanes.values():
             with state.lock:
                 conn, state.conn = state.conn, None
             if conn is not None:
                 with contextlib.suppress(Exception):
                     conn.close()
-
-
-class _SyncRequests:
-    """Syncs asked for by the watchers, run one after another on one thread of the
-    worker's; a request while one waits is the same request."""
-
-    def __init__(self, name: str, sync: Callable[[], None]) -> None:
-        self._name = name
-        self._sync = sync
-        self._pending = False
-        self._wake = threading.Condition()
-        self._stopped = False
-        self._thread: threading.Thread | None = None
-
-    def request(self) -> None:
-        with self._wake:
-            if self._stopped:
-                return
-            self._pending = True
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._loop, name=f"imap-sync {self._name}",
-                                                daemon=True)
-                self._thread.start()
-            self._wake.notify()
-
-    def _loop(self) -> None:
-        while True:
-            with self._wake:
-                while not self._pending and not self._stopped:
-                    self._wake.wait()
-                if self._stopped:
-                    return
-                self._pending = False
-            try:
-                self._sync()
-            except Exception:
-                log.exception("sync of %s failed", self._name)
-
-    def stop(self) -> None:
-        with self._wake:
-            self._stopped = True
-            self._wake.notify_all()
-            thread = self._thread
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(30)
 
 
 class Named(Protocol):
@@ -184,7 +130,8 @@ A = TypeVar("A", bound=Named)
 
 class Workers(Generic[A]):
     """The workers of the configured accounts, one per account, made on first use. An
-    account whose settings change gets a new worker (the old one logs out)."""
+    account whose settings change gets a new worker when the engine takes up the settings
+    (`retain`; the old one logs out and stops its watchers)."""
 
     def __init__(self, connect: Callable[[A], Connection]) -> None:
         self._connect = connect
@@ -192,17 +139,14 @@ class Workers(Generic[A]):
         self._workers: dict[str, tuple[A, AccountWorker]] = {}
 
     def of(self, account: A) -> AccountWorker:
-        stale = None
+        """The account's worker (made for it if it has none). Only `retain` replaces a
+        worker: a job never closes another's connection, or its watchers, on the way."""
         with self._lock:
             known = self._workers.get(account.name)
-            if known is not None and known[0] == account:
-                return known[1]
             if known is not None:
-                stale = known[1]
+                return known[1]
             worker = AccountWorker(account.name, lambda: self._connect(account))
             self._workers[account.name] = (account, worker)
-        if stale is not None:
-            stale.close()
         return worker
 
     def known(self, name: str) -> AccountWorker | None:
@@ -217,8 +161,9 @@ class Workers(Generic[A]):
             gone = [(name, w) for name, (a, w) in self._workers.items() if keep.get(name) != a]
             for name, _worker in gone:
                 del self._workers[name]
-        for _name, worker in gone:
-            worker.close()
+        for name, worker in gone:
+            worker.close("its settings changed; try again" if name in keep
+                         else "it is no longer set up")
 
     def close(self) -> None:
         with self._lock:

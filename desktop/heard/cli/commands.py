@@ -1,0 +1,94 @@
+"""Each command of the command line, run with its errors in words (see heard.cli)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+from heard.cli.accounts import cmd_account
+from heard.cli.act import cmd_ack, cmd_close, cmd_delegate, cmd_log_call, cmd_outbox, cmd_prospect
+from heard.cli.clients import cmd_clients
+from heard.cli.devices import cmd_sharing
+from heard.cli.doctor import cmd_doctor
+from heard.cli.look import cmd_busy, cmd_explain, cmd_stats, cmd_status, cmd_sync
+from heard.cli.parser import UsageError, build_parser
+from heard.config import ConfigError
+from heard.domain.templates import TemplateError
+from heard.engine import Engine
+from heard.errors import HeardError
+from heard.system import log as heard_log
+from heard.system.paths import Profile
+
+log = logging.getLogger(__name__)
+
+Command = Callable[[argparse.Namespace, Engine], int]
+
+COMMANDS: dict[str, Command] = {
+    "status": cmd_status, "sync": cmd_sync, "ack": cmd_ack,
+    "clients": cmd_clients, "account": cmd_account, "answered": cmd_close, "dismiss": cmd_close,
+    "explain": cmd_explain, "busy": cmd_busy, "stats": cmd_stats, "log-call": cmd_log_call,
+    "prospect": cmd_prospect, "delegate": cmd_delegate, "outbox": cmd_outbox,
+    "sharing": cmd_sharing, "doctor": cmd_doctor,
+}
+
+# Commands after which a running tray should read the store again.
+CHANGING = frozenset({"sync", "ack", "delegate", "answered", "dismiss", "prospect",
+                      "clients", "outbox", "log-call", "account"})
+
+# `heard doctor`'s checks of the desktop (tray, notification server) need Qt, which the
+# command line never imports: heard.launcher hands them in.
+DesktopChecks = Callable[[], Iterator[Any]]
+
+
+def main(argv: Sequence[str] | None = None, desktop_checks: DesktopChecks | None = None
+         ) -> int:
+    parser = build_parser()
+    return run(parser.parse_args(argv), parser, desktop_checks)
+
+
+def run(args: argparse.Namespace, parser: argparse.ArgumentParser,
+        desktop_checks: DesktopChecks | None = None) -> int:
+    """One command, its errors in words (no traceback for what is expected)."""
+    if args.command not in COMMANDS:
+        parser.print_usage(sys.stderr)
+        print("heard: the desktop app starts with `heard` alone; here, name a command",
+              file=sys.stderr)
+        return 2
+    args.desktop_checks = desktop_checks
+    try:
+        profile = Profile.locate(args.profile)
+        heard_log.setup(None, args.verbose)
+        engine = Engine.open(profile)
+        try:
+            code = COMMANDS[args.command](args, engine)
+        finally:
+            engine.close()
+        if args.command in CHANGING and not getattr(args, "dry_run", False):
+            from heard.system.instance import tell_running
+
+            tell_running(profile)   # a running tray shows the change now, not at its tick
+        return code
+    except UsageError as exc:
+        parser.print_usage(sys.stderr)
+        print(f"heard: {exc}", file=sys.stderr)
+        return 2
+    except ConfigError as exc:
+        return _fail(f"the settings file has problems:\n{exc}")
+    except (HeardError, TemplateError, OSError,
+            ValueError) as exc:  # the adapters' CalendarError is a ValueError
+        return _fail(str(exc))
+    except KeyboardInterrupt:
+        return 130
+
+
+def _fail(message: str) -> int:
+    print(f"heard: {message}", file=sys.stderr)
+    log.debug("command failed", exc_info=True)
+    return 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,95 @@
+"""One owner of an IMAP account's connections (heard.mail.imap.worker), against a real
+Dovecot: kept connections per lane, a dead one replaced once, and a worker replaced only
+when the engine takes up new settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+from heard.mail.imap import Connection, ImapError, Problem, Security, ServerSettings, connect
+from heard.mail.imap.worker import AccountWorker, Lane, Workers
+from tests.support.dovecot import MailUser
+
+
+@dataclass(frozen=True)
+class Account:
+    name: str
+    port: int
+    user: str
+    password: str
+
+
+def login(account: Account) -> Connection:
+    settings = ServerSettings("127.0.0.1", account.port, Security.PLAIN, account.user)
+    return connect(settings, account.password, timeout=5)
+
+
+@pytest.fixture
+def account(mailuser: MailUser) -> Account:
+    return Account("work", mailuser.server.imap_port, mailuser.name, mailuser.password)
+
+
+def test_each_lane_keeps_its_own_connection(account: Account) -> None:
+    logins: list[Connection] = []
+
+    def counted() -> Connection:
+        logins.append(login(account))
+        return logins[-1]
+
+    worker = AccountWorker("work", counted)
+    try:
+        first = worker.run(lambda conn: conn)
+        assert worker.run(lambda conn: conn) is first          # kept, not a new login
+        syncing = worker.run(lambda conn: conn, lane=Lane.SYNC)
+        assert syncing is not first
+        assert worker.run(lambda conn: conn, lane=Lane.SYNC) is syncing
+        assert len(logins) == 2
+    finally:
+        worker.close()
+
+
+def test_a_kept_connection_that_died_is_replaced_once(account: Account) -> None:
+    worker = AccountWorker("work", lambda: login(account))
+    try:
+        first = worker.run(lambda conn: conn)
+        first.abort()                        # as a server restart or a sleeping laptop would
+        folders = worker.run(lambda conn: conn.folder_exists("INBOX"))
+        assert folders
+        assert worker.run(lambda conn: conn) is not first
+
+        def always_fails(_conn: Connection) -> None:
+            raise ImapError(Problem.UNREACHABLE, "the server hung up")
+
+        tries: list[Connection] = []
+        with pytest.raises(ImapError):
+            worker.run(lambda conn: tries.append(conn) or always_fails(conn))
+        assert len(tries) == 2               # once on the kept one, once on a fresh one
+    finally:
+        worker.close()
+
+
+def test_only_new_settings_replace_a_worker(account: Account) -> None:
+    workers: Workers[Account] = Workers(login)
+    worker = workers.of(account)
+    try:
+        worker.run(lambda conn: conn)
+        changed = Account(account.name, account.port, account.user, "a new password")
+        # A job asked for with other settings still goes to the account's worker: only the
+        # engine, taking the settings up, replaces it (a job never closes another's).
+        assert workers.of(changed) is worker
+        assert worker.run(lambda conn: conn.folder_exists("INBOX"))
+        workers.retain([changed])
+        with pytest.raises(ImapError, match="its settings changed; try again"):
+            worker.run(lambda conn: conn)
+        with pytest.raises(ImapError, match="its settings changed"):
+            worker.watch([])                 # a closed worker starts no watchers
+        replacement = workers.of(changed)
+        assert replacement is not worker and workers.known("work") is replacement
+        workers.retain([])
+        with pytest.raises(ImapError, match="work: it is no longer set up"):
+            replacement.run(lambda conn: conn)
+        assert workers.known("work") is None
+    finally:
+        workers.close()
