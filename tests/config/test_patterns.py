@@ -18,8 +18,8 @@ from heard.mail.parse import parse_message
 from tests.support.mail import message
 from tests.support.samples import SAMPLES
 
-SHIPPED_NAMES = ["freepbx", "asterisk", "3cx", "ringcentral", "google-voice", "teams",
-                 "cf7", "wpforms", "gravity-forms", "squarespace", "wix", "google-forms"]
+SHIPPED_NAMES = ["freepbx", "asterisk", "3cx", "ringcentral", "google-voice", "freeswitch",
+                 "teams", "cf7", "wpforms", "gravity-forms", "squarespace", "wix", "google-forms"]
 
 VONAGE = """
 [voicemail.vonage]
@@ -55,7 +55,7 @@ def test_the_shipped_files_are_packaged_resources() -> None:
 def test_the_shipped_sets_load_in_order_with_their_kinds() -> None:
     sets = default_pattern_sets()
     assert [s.name for s in sets] == SHIPPED_NAMES
-    assert {s.name for s in sets if s.kind is RelayKind.VOICEMAIL} == set(SHIPPED_NAMES[:6])
+    assert {s.name for s in sets if s.kind is RelayKind.VOICEMAIL} == set(SHIPPED_NAMES[:7])
     assert all(s.label and s.fields for s in sets)
 
 

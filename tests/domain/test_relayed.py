@@ -70,6 +70,13 @@ EXPECTED: dict[str, Relayed] = {
         "Hello Dana, it's Elena Petrova from Northwind Logistics. We received the draft "
         "agreement and have two questions about clause nine. Could you call me back this "
         "afternoon? Thank you."),
+    "voicemail/freeswitch.eml": voicemail(
+        "freeswitch", "FreeSWITCH voicemail", "Nora Castellanos", "+15125550178",
+        "15125550178"),
+    "voicemail/freeswitch-notify.eml": voicemail(
+        "freeswitch", "FreeSWITCH voicemail", "ACME Corp", "+14155550136", "14155550136"),
+    "voicemail/freeswitch-legacy.eml": voicemail(
+        "freeswitch", "FreeSWITCH voicemail", None, "+16465550119", "6465550119"),
     "contact_forms/cf7.eml": form(
         "cf7", "WordPress Contact Form 7", "Amelia Brooks", "amelia.brooks@example.net",
         "Hello,\n\nMy landlord sent me a renewal with a 30% increase and a new clause about\n"
@@ -213,6 +220,23 @@ def test_the_email_field_may_carry_a_display_name_and_noise() -> None:
         "squarespace-report", "google-voice-text", "wordpress-comment"])
 def test_human_mail_and_newsletters_are_not_recognised(raw: bytes) -> None:
     assert recognise(parse_message(raw), SETS) is None
+
+
+@pytest.mark.parametrize(("subject", "name", "number", "withheld"), [
+    ('Voicemail from "Nora Castellanos" <15125550178> 00:00:38', "Nora Castellanos",
+     "+15125550178", False),
+    ('Voicemail from "15125550178" <15125550178> 00:00:38', None, "+15125550178", False),
+    ('Voicemail from "anonymous" <anonymous> 00:00:09', None, None, True),
+    ("00:00:21 sec Voicemail from Nora Castellanos 15125550178", "Nora Castellanos",
+     "+15125550178", False),
+], ids=["named", "number-as-name", "anonymous", "legacy"])
+def test_freeswitch_subjects_give_the_caller(subject: str, name: str | None,
+                                             number: str | None, withheld: bool) -> None:
+    raw = message('"Caller" <15125550178@pbx.example>', subject,
+                  headers={"X-Mailer": "FreeSWITCH"}, body="Created: today\n")
+    got = recognise(parse_message(raw), SETS)
+    assert got is not None and got.system == "freeswitch"
+    assert (got.name, got.number, got.withheld) == (name, number, withheld)
 
 
 def _facts(subject: str = "", body: str = "", headers: dict[str, str] | None = None,

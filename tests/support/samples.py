@@ -19,12 +19,17 @@ CALLERS: dict[str, tuple[str | None, str, str]] = {
     "google-voice.eml": (None, "+19175550134", "917.555.0134"),
     "ringcentral.eml": (None, "+16505550117", "650-555-0117"),
     "teams.eml": ("Elena Petrova", "+13125550187", "312-555-0187"),
+    "freeswitch.eml": ("Nora Castellanos", "+15125550178", "(512) 555-0178"),
+    "freeswitch-notify.eml": ("ACME Corp", "+14155550136", "415-555-0136"),
+    "freeswitch-legacy.eml": (None, "+16465550119", "646.555.0119"),
 }
 WITHHELD = "asterisk-withheld.eml"
 LABELS = {"3cx.eml": "3CX voicemail", "asterisk.eml": "Asterisk voicemail",
           "asterisk-not-a-client.eml": "Asterisk voicemail", WITHHELD: "Asterisk voicemail",
           "freepbx.eml": "FreePBX voicemail", "google-voice.eml": "Google Voice voicemail",
-          "ringcentral.eml": "RingCentral voicemail", "teams.eml": "Microsoft Teams voicemail"}
+          "ringcentral.eml": "RingCentral voicemail", "teams.eml": "Microsoft Teams voicemail",
+          "freeswitch.eml": "FreeSWITCH voicemail", "freeswitch-notify.eml": "FreeSWITCH voicemail",
+          "freeswitch-legacy.eml": "FreeSWITCH voicemail"}
 
 # contact-form sample -> (submitter's name, submitter's address, form's label)
 SUBMITTERS: dict[str, tuple[str, str, str]] = {
