@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from heard.cli import main
 from heard.config import ConfigFile
+from heard.store import Store
 from heard.system.paths import Profile
 from tests.support.dovecot import MailUser
 from tests.support.imap import imap_profile
@@ -74,3 +76,33 @@ def test_a_profile_others_can_read_is_flagged(capsys: pytest.CaptureFixture[str]
     _code, checks = doctor(capsys, profile.root, "--offline")
     assert checks["profile"]["status"] == "warn"
     assert checks["profile"]["fix"] == f"chmod 700 {profile.root}"
+
+
+def test_a_message_intake_could_not_take_in_is_a_warning_and_a_status_problem(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    profile = Profile(tmp_path / "p")
+    profile.create()
+    _code, checks = doctor(capsys, profile.root, "--offline")
+    assert checks["intake"]["status"] == "ok"
+    # What intake records when a message cannot be stored (engine/test_intake makes one).
+    note = ("failed: RuntimeError: a bug (work:inbox 1764.M1.host, from"
+            " margaret@hale.example: 'Closing')")
+    with Store(profile.database) as store:
+        store.mark_seen("maildir:/mail/INBOX", "1764.M1.host", "<c@hale.example>", "failed",
+                        note, datetime.now(UTC) - timedelta(days=10))
+    _code, checks = doctor(capsys, profile.root, "--offline")
+    assert checks["intake"]["status"] == "warn"
+    assert note in str(checks["intake"]["detail"])
+    assert "read them in your mail program" in str(checks["intake"]["fix"])
+    # The status shows it for a week: this one is older, so only the doctor lists it.
+    assert main(["--profile", str(profile.root), "status", "--json"]) == 0
+    assert not [p for p in json.loads(capsys.readouterr().out)["problems"]
+                if "could not be taken in" in p]
+    with Store(profile.database) as store:
+        store.mark_seen("maildir:/mail/INBOX", "1764.M2.host", "<d@hale.example>", "failed",
+                        note, datetime.now(UTC))
+    assert main(["--profile", str(profile.root), "status", "--json"]) == 0
+    problems = json.loads(capsys.readouterr().out)["problems"]
+    assert [p for p in problems if "could not be taken in" in p] == [
+        f"a message could not be taken in and is not counted: {note}; read it in your mail"
+        " program (the log has the details)"]

@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 
 from heard.config import ConfigFile
 from heard.domain.clients import Channel, Client
@@ -234,6 +236,65 @@ def test_a_failure_on_one_message_is_undone_and_the_rest_goes_in(
     assert [s.reason for s in report.skipped] == ["failed: RuntimeError: a bug"]
     assert [i.inquiry.subject for i in engine.status().waiting] == ["Fine"]
     assert engine.sync().seen == 0  # remembered as failed, not retried forever
+
+
+@pytest.mark.expect_log_errors(r"heard\.engine\.intake: could not take in .*\[RuntimeError: a bug")
+def test_a_message_that_cannot_be_taken_in_stays_a_problem_the_user_sees(
+    engine: Engine, mail: MailFolders, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*_args: object) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(Intake, "_record", broken)
+    entry = drop(mail.inbox, message(MEGGE, "Boom"), NOW - timedelta(minutes=2))
+    engine.sync()
+    (problem,) = [p for p in engine.status().problems if "could not be taken in" in p]
+    # Where it is and who sent it, so the user can read it themselves.
+    assert f"work:inbox {entry.path.name}" in problem
+    assert "margaret@hale.example: 'Boom'" in problem and "RuntimeError: a bug" in problem
+    clock.advance(timedelta(days=8))   # long seen by then (the doctor still lists it)
+    assert not [p for p in engine.status().problems if "could not be taken in" in p]
+
+
+_SEEN = iter(range(10**9))
+
+
+@settings(max_examples=80, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(sender=st.sampled_from([MEGGE.encode(), b"Stranger <who@else.example>"]),
+       name=st.binary(max_size=24), subject=st.binary(max_size=80),
+       charset=st.sampled_from(["utf-7", "utf-16", "utf-8", "iso-8859-1", "shift_jis",
+                                "x-unknown"]),
+       transfer=st.sampled_from(["7bit", "8bit", "base64", "quoted-printable"]),
+       encoded=st.booleans(), body=st.binary(max_size=300))
+@example(sender=MEGGE.encode(), name=b"+2D0-", subject=b"Lease+2D0-x", charset="utf-7",
+         transfer="8bit", encoded=True, body=b"See +2D0-x you")
+@example(sender=MEGGE.encode(), name=b"", subject=b"Lease", charset="utf-7",
+         transfer="8bit", encoded=False, body=b"See +3gA-x you")
+def test_arbitrary_header_and_body_bytes_never_lose_a_message(
+    engine: Engine, mail: MailFolders, sender: bytes, name: bytes, subject: bytes,
+    charset: str, transfer: str, encoded: bool, body: bytes
+) -> None:
+    import base64
+
+    if encoded:   # the bytes as encoded words in the declared charset
+        subject = f"=?{charset}?B?{base64.b64encode(subject).decode()}?=".encode()
+        name = f"=?{charset}?B?{base64.b64encode(name).decode()}?=".encode()
+    if transfer == "base64":
+        body = base64.b64encode(body)
+    raw = (b"From: " + (name + b" " if name else b"") + b"<" + sender.split(b"<")[-1]
+           + b"\r\nTo: " + ME.encode() + b"\r\nSubject: " + subject
+           + f"\r\nMessage-ID: <n{next(_SEEN)}@bytes.example>\r\nMIME-Version: 1.0\r\n"
+             f"Content-Type: text/plain; charset={charset}\r\n"
+             f"Content-Transfer-Encoding: {transfer}\r\n\r\n".encode() + body)
+    drop(mail.inbox, raw, NOW - timedelta(minutes=1))
+    report = engine.sync()
+    assert report.seen == 1
+    assert not [s.reason for s in report.skipped if s.reason.startswith("failed")]
+    # Whatever was stored reads back as text that can be written anywhere.
+    for item in engine.status().waiting:
+        for text in (item.inquiry.subject, item.inquiry.preview, item.client.name):
+            text.encode("utf-8")
 
 
 def test_a_date_beyond_what_python_can_represent_does_not_stop_intake(
@@ -596,7 +657,7 @@ def test_every_sample_in_one_mailbox_is_one_contact_each(
     paths = sorted([*(SAMPLES / "voicemail").glob("*.eml"),
                     *(SAMPLES / "contact_forms").glob("*.eml")])
     items = take_in(us_engine, mailuser, *paths)
-    assert len(items) == 16
-    assert us_engine.status().count == 16
-    assert sorted(i.inquiry.channel.value for i in items) == ["call"] * 9 + ["email"] * 7
+    assert len(items) == 19
+    assert us_engine.status().count == 19
+    assert sorted(i.inquiry.channel.value for i in items) == ["call"] * 12 + ["email"] * 7
     assert all(i.client.prospect for i in items)

@@ -284,3 +284,19 @@ def test_mail_older_than_the_intake_window_does_not_count(source: MailSource) ->
     report = source.sync()
     assert len(report.new_inquiries) == 1
     assert [i.inquiry.subject for i in source.engine.status().waiting] == ["Recent"]
+
+
+def test_a_client_message_in_utf7_with_half_a_surrogate_pair_still_counts(
+        source: MailSource) -> None:
+    # UTF-7 decodes "+2D0-" to half a surrogate pair, which no UTF-8 store can hold.
+    raw = (b"From: =?utf-7?Q?Margaret_Hale+2D0-?= <margaret@hale.example>\r\n"
+           b"To: alex@morgan-law.example\r\nSubject: =?utf-7?Q?Lease+2D0-x?=\r\n"
+           b"Message-ID: <utf7@hale.example>\r\nContent-Type: text/plain; charset=utf-7\r\n"
+           b"\r\nSee +2D0-x you\r\n")
+    source.deliver(raw, source.clock.now() - timedelta(minutes=1))
+    report = source.sync()
+    assert len(report.new_inquiries) == 1 and report.skipped == []
+    (item,) = source.engine.status().waiting
+    assert item.client.display_name == "Megge"
+    assert item.inquiry.subject == "Lease\ufffdx"
+    assert item.inquiry.preview == "See \ufffdx you"

@@ -105,3 +105,41 @@ def test_no_header_value_makes_the_parser_raise_anything_but_malformed(
         return
     for header_value in (facts.subject, facts.from_addr, facts.reply_to, *facts.to):
         assert "\r" not in header_value and "\n" not in header_value
+
+
+# Half a surrogate pair: what UTF-7 decodes "+2D0-" to, without complaint.
+HALF_PAIR = "+2D0-"
+
+
+def test_a_utf7_header_with_half_a_surrogate_pair_is_read_as_valid_text() -> None:
+    raw = (f"From: =?utf-7?Q?Megge{HALF_PAIR}?= <margaret@hale.example>\r\n"
+           f"Subject: =?utf-7?Q?Lease{HALF_PAIR}x?=\r\nMessage-ID: <u7@hale.example>\r\n"
+           "\r\nHello\r\n").encode()
+    facts = parse_message(raw)
+    assert facts.from_addr == "margaret@hale.example"
+    assert facts.subject == "Lease\ufffdx" and facts.from_name == "Megge\ufffd"
+    facts.subject.encode("utf-8")   # no lone surrogate left: it can be stored and printed
+
+
+def test_a_utf7_body_with_half_a_surrogate_pair_gives_valid_text() -> None:
+    raw = (b"From: margaret@hale.example\r\nSubject: s\r\n"
+           b"Content-Type: text/plain; charset=utf-7\r\n\r\nSee +2D0-x you\r\n")
+    facts = parse_message(raw)
+    assert facts.body_text == "See \ufffdx you\n" and facts.preview == "See \ufffdx you"
+
+
+@settings(max_examples=200, deadline=None)
+@given(charset=st.sampled_from(["utf-7", "utf-16", "utf-8", "latin-1", "shift_jis"]),
+       data=st.binary(max_size=40), quoted=st.booleans())
+def test_every_text_the_parser_gives_is_valid_unicode(charset: str, data: bytes,
+                                                      quoted: bool) -> None:
+    import base64
+
+    word = (f"=?{charset}?Q?{''.join(f'={b:02X}' for b in data)}?=" if quoted
+            else f"=?{charset}?B?{base64.b64encode(data).decode()}?=")
+    raw = (f"From: {word} <a@b.example>\r\nSubject: {word}\r\n"
+           f"Content-Type: text/plain; charset={charset}\r\n"
+           "Content-Transfer-Encoding: base64\r\n\r\n").encode() + base64.b64encode(data)
+    facts = parse_message(raw)
+    for text in (facts.subject, facts.from_name, facts.body_text, facts.preview):
+        text.encode("utf-8")

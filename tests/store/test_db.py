@@ -322,6 +322,30 @@ def test_marking_a_key_seen_again_replaces_it(store: Store) -> None:
     assert store.seen_count("work:inbox") == 1
 
 
+def test_text_with_lone_surrogates_is_stored_with_replacement_characters(store: Store) -> None:
+    # What a broken UTF-7 or UTF-16 mail decodes to: SQLite alone refuses it outright.
+    bad = "Lease \ud83d renewal \udcff"
+    client = store.add_client(Client(f"Margaret {bad}", emails=("margaret@hale.example",),
+                                     preferences={"note": bad}), NOW)
+    inquiry = store.add_inquiry(an_inquiry(client, subject=bad, preview=bad, sender="m@h.example"))
+    store.mark_seen("work:inbox", "k1", "<a@x>", "failed", f"failed: {bad}", NOW)
+    good = "Lease \ufffd renewal \ufffd"
+    assert inquiry.subject == good and inquiry.preview == good
+    stored = store.client(client.id) if client.id is not None else None
+    assert stored is not None and stored.name == f"Margaret {good}"
+    assert stored.preferences == {"note": good}
+    assert store.failed_messages(NOW - timedelta(days=1)) == [(f"failed: {good}", NOW)]
+
+
+def test_failed_messages_are_the_ones_seen_since_oldest_first(store: Store) -> None:
+    store.mark_seen("work:inbox", "k1", "", "failed", "failed: old", NOW - timedelta(days=9))
+    store.mark_seen("work:inbox", "k2", "", "failed", "failed: new", NOW)
+    store.mark_seen("work:inbox", "k3", "", "inquiry", "client message", NOW)
+    store.mark_seen("work:inbox", "k0", "", "failed", "failed: earlier", NOW - timedelta(days=2))
+    assert [note for note, _at in store.failed_messages(NOW - timedelta(days=7))] == [
+        "failed: earlier", "failed: new"]
+
+
 # promises
 
 

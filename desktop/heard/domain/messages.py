@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -66,3 +67,18 @@ def auto_generated_reason(headers: Mapping[str, str]) -> str | None:
     if "x-autoreply" in headers or "x-autorespond" in headers:
         return "X-Autoreply"
     return None
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def valid_text(text: str) -> str:
+    """`text` with every lone surrogate replaced by U+FFFD.
+
+    A decoder can leave one in a str (UTF-7 allows half a pair, and undecodable bytes are
+    kept as surrogates), and such a str cannot be written as UTF-8: to the store, a log
+    file or the terminal. One bad character must never cost a client's message.
+    """
+    if text.isascii():
+        return text
+    return _SURROGATE.sub("\ufffd", text)

@@ -41,6 +41,7 @@ def checks(engine: Engine, network: bool = True) -> Iterator[Check]:
     yield from _profile(engine)
     yield _keyring()
     yield from _outbox(engine)
+    yield _intake(engine)
     yield _autostart(engine)
     if network:
         yield from _accounts(engine)
@@ -95,6 +96,20 @@ def _outbox(engine: Engine) -> Iterator[Check]:
                     f" {retrying[-1].error}", "Heard keeps trying; `heard outbox flush`")
     else:
         yield ok("outbox", "nothing waiting to go out")
+
+
+def _intake(engine: Engine) -> Check:
+    """Messages that could not be taken in: nobody counted them."""
+    now = engine.clock.now()
+    failed = engine.store.failed_messages(now - engine.settings.mail.window)
+    if not failed:
+        return ok("intake", "every message read was taken in")
+    notes = "; ".join(f"{at.astimezone(engine.settings.zone):%Y-%m-%d %H:%M} {note}"
+                      for note, at in failed)
+    return Check("intake", Verdict.WARN, f"{len(failed)} message(s) could not be taken in"
+                 f" and are not counted: {notes}",
+                 f"read them in your mail program; {engine.profile.log} has each error"
+                 " (please report it)")
 
 
 def _autostart(engine: Engine) -> Check:

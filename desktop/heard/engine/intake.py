@@ -347,7 +347,13 @@ class Intake:
             log.exception("could not take in %s %s", item.label, item.name)
             reason = f"failed: {type(exc).__name__}: {exc}"
             report.skipped.append(Skipped(item.label, item.name, reason))
-            self.store.mark_seen(item.source, item.key, message_id, "failed", reason, now)
+            # Kept with where it is and who sent it: the status and the doctor show it
+            # until the user has seen it, so the message is never lost in a log file.
+            where = f"{item.label} {item.name}"
+            if item.facts is not None:
+                where += f", from {item.facts.from_addr}: {item.facts.subject[:80]!r}"
+            self.store.mark_seen(item.source, item.key, message_id, "failed",
+                                 f"{reason} ({where})", now)
 
     def _apply(self, item: _Item, account: str, directory: ClientDirectory,
                own: frozenset[str], report: SyncReport) -> tuple[str, str]:

@@ -24,6 +24,10 @@ from heard.engine.ports import CalendarReader, Health, ReportsDue
 
 # What `outbox` lists: messages that are not done yet.
 UNFINISHED = (OutboxState.QUEUED, OutboxState.SENDING, OutboxState.SENT, OutboxState.UNSURE)
+# How long a message that could not be taken in stays among the problems: long enough to
+# be seen after a weekend away (`heard doctor` lists them for the whole intake window).
+FAILED_SHOWN = timedelta(days=7)
+FAILED_LISTED = 3
 
 
 @dataclass(frozen=True)
@@ -57,6 +61,17 @@ class Status:
     @property
     def offline(self) -> list[AccountHealth]:
         return [a for a in self.accounts if a.online is False]
+
+
+def failed_intake(failed: Sequence[tuple[str, datetime]]) -> list[str]:
+    """Messages intake could not store, in words: each is mail nobody counted, so the user
+    must read it themselves (a few named, the rest counted)."""
+    lines = [f"a message could not be taken in and is not counted: {note}; read it in your"
+             " mail program (the log has the details)" for note, _at in failed[:FAILED_LISTED]]
+    if len(failed) > FAILED_LISTED:
+        lines.append(f"{len(failed) - FAILED_LISTED} more message(s) could not be taken in"
+                     " (`heard doctor` lists them)")
+    return lines
 
 
 @dataclass(frozen=True)
@@ -119,6 +134,7 @@ class StatusService:
         for item in store.outbox([OutboxState.FAILED], since=now - timedelta(days=1)):
             problems.append(f"not sent to {item.recipient}: {item.error}"
                             " (`heard outbox --all`)")
+        problems.extend(failed_intake(store.failed_messages(now - FAILED_SHOWN)))
         return Status(now, waiting_count(items), badge_urgency(items), busy, items, views,
                       problems, accounts, bool(self._calendar.stale()),
                       self._reports.reports_due(now, clients.values()), outbox,

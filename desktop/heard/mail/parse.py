@@ -18,7 +18,7 @@ from email.header import decode_header, make_header
 from email.message import Message
 from email.parser import BytesParser
 
-from heard.domain.messages import MessageFacts
+from heard.domain.messages import MessageFacts, valid_text
 from heard.domain.templates import header_safe
 from heard.mail.html_text import html_to_text
 
@@ -45,9 +45,18 @@ class MalformedMessage(ValueError):
         self.reason = reason
 
 
+# Surrogates that no undecodable byte became (surrogateescape uses U+DC80..U+DCFF only):
+# what a UTF-7 or UTF-16 encoded word can leave behind.
+_LONE_SURROGATE = re.compile("[\ud800-\udc7f\udd00-\udfff]")
+
+
 def _text(value: object) -> str:
-    """Text with undecodable bytes (8-bit headers) shown as U+FFFD, not surrogates."""
+    """Valid Unicode: 8-bit header bytes read as UTF-8 where they are (else U+FFFD), and
+    the lone surrogates a broken encoded word decodes to as U+FFFD."""
     text = str(value)
+    if text.isascii():
+        return text
+    text = _LONE_SURROGATE.sub("\ufffd", text)
     return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
@@ -108,8 +117,16 @@ def _address(headers: Headers) -> tuple[str, str]:
             raise MalformedMessage("From header decodes to a line break")
         name, addr = email.utils.parseaddr(decoded)
         if not valid_address(addr):
-            raise MalformedMessage(f"From header has no usable address: {raw[:80]!r}")
+            # A display name the address parser trips over (an unbalanced quote in an
+            # encoded word): the angle-bracketed address at the end still says who it is.
+            angle = _ANGLE_ADDR.search(raw)
+            if angle is None or not valid_address(_text(angle.group(2))):
+                raise MalformedMessage(f"From header has no usable address: {raw[:80]!r}")
+            name, addr = angle.group(1), _text(angle.group(2))
     return header_safe(decode(name)), addr.strip().lower()
+
+
+_ANGLE_ADDR = re.compile(r"^(.*)<([^<>\s]+)>\s*$")
 
 
 _ADDR = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$")
@@ -188,7 +205,9 @@ def _body_text(msg: Message) -> str:
             text = html_to_text(text)
     except Exception:  # broken transfer encodings: no text, no crash
         return ""
-    return text.replace("\r\n", "\n")[:BODY_CHARS]
+    # "replace" does not cover what a decoder lets through: UTF-7 decodes "+2D0-" to half a
+    # surrogate pair without complaint.
+    return valid_text(text.replace("\r\n", "\n")[:BODY_CHARS])
 
 
 def preview_of(body_text: str) -> str:

@@ -6,7 +6,7 @@ import json
 import os
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,6 +16,7 @@ from heard.domain.clients import Channel, Client
 from heard.domain.delegations import Assignment, Delegation
 from heard.domain.ids import ClientId, InquiryId, PromiseId
 from heard.domain.inquiries import Inquiry, InquiryState
+from heard.domain.messages import valid_text
 from heard.domain.outbox import OutboxItem, OutboxKind, OutboxState
 from heard.domain.promises import Promise
 from heard.errors import ClientClash
@@ -46,6 +47,33 @@ def _req_dt(text: str) -> datetime:
     return datetime.fromisoformat(text)
 
 
+def _json(preferences: Mapping[str, Any]) -> str:
+    # Not ASCII-escaped: a lone surrogate stays a character, which _valid then replaces.
+    return json.dumps(dict(preferences), ensure_ascii=False)
+
+
+def _valid(parameters: Any) -> Any:
+    """Query parameters with every text made valid Unicode (lone surrogates replaced)."""
+    if isinstance(parameters, Mapping):
+        return {k: valid_text(v) if isinstance(v, str) else v for k, v in parameters.items()}
+    return tuple(valid_text(v) if isinstance(v, str) else v for v in parameters)
+
+
+class _Connection(sqlite3.Connection):
+    """A connection that writes only valid Unicode.
+
+    SQLite refuses a str holding a lone surrogate (UnicodeEncodeError), and mail is full of
+    them (a broken UTF-7 subject): every parameter passes through here, whichever method
+    writes it, so no text that reached Heard is ever lost for one character.
+    """
+
+    def execute(self, sql: str, parameters: Any = (), /) -> sqlite3.Cursor:
+        return super().execute(sql, _valid(parameters))
+
+    def executemany(self, sql: str, parameters: Iterable[Any], /) -> sqlite3.Cursor:
+        return super().executemany(sql, (_valid(p) for p in parameters))
+
+
 class Store:
     """All reads and writes of the profile's database.
 
@@ -64,7 +92,8 @@ class Store:
         path.chmod(0o600)
         try:
             self._conn = sqlite3.connect(
-                path, isolation_level=None, check_same_thread=False, timeout=10
+                path, isolation_level=None, check_same_thread=False, timeout=10,
+                factory=_Connection,
             )
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"cannot open the store {path}: {exc}") from exc
@@ -142,7 +171,7 @@ class Store:
                 "INSERT INTO clients (name, preferred_name, tier, channel, preferences,"
                 " created_at, prospect) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (client.name, client.preferred_name, client.tier, client.channel.value,
-                 json.dumps(dict(client.preferences)), _ts(now), int(client.prospect)),
+                 _json(client.preferences), _ts(now), int(client.prospect)),
             )
             client_id = ClientId(int(cur.lastrowid or 0))
             self._write_addresses(conn, client_id, client)
@@ -156,7 +185,7 @@ class Store:
                 "UPDATE clients SET name=?, preferred_name=?, tier=?, channel=?, preferences=?,"
                 " prospect=? WHERE id=?",
                 (client.name, client.preferred_name, client.tier, client.channel.value,
-                 json.dumps(dict(client.preferences)), int(client.prospect), client.id),
+                 _json(client.preferences), int(client.prospect), client.id),
             )
             conn.execute("DELETE FROM client_addresses WHERE client_id=?", (client.id,))
             self._write_addresses(conn, client.id, client)
@@ -230,7 +259,7 @@ class Store:
                 "INSERT INTO clients (id, name, preferred_name, tier, channel, preferences,"
                 " created_at, prospect) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (client.id, client.name, client.preferred_name, client.tier,
-                 client.channel.value, json.dumps(dict(client.preferences)), _ts(now),
+                 client.channel.value, _json(client.preferences), _ts(now),
                  int(client.prospect)))
             self._write_addresses(conn, client.id, client)
         return self.client(client.id) or client
@@ -509,6 +538,13 @@ class Store:
                 " seen_at) VALUES (?, ?, ?, ?, ?, ?)",
                 (source, key, message_id, verdict, reason, _ts(at)),
             )
+
+    def failed_messages(self, since: datetime) -> list[tuple[str, datetime]]:
+        """Messages intake could not take in since `since` (its note on each, and when),
+        oldest first: kept until a re-read of their folder finds them again."""
+        return [(r["reason"], _req_dt(r["seen_at"])) for r in self._query(
+            "SELECT reason, seen_at FROM seen_messages WHERE verdict='failed' AND seen_at >= ?"
+            " ORDER BY seen_at, key", (_ts(since),))]
 
     def seen_count(self, source: str | None = None) -> int:
         if source is None:
