@@ -33,11 +33,14 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from heard.config import ConfigFile
+from heard.devices.coordinator import Claim, Where
 from heard.domain.clients import Client
 from heard.domain.clock import FixedClock
 from heard.domain.ids import InquiryId
-from heard.domain.inquiries import InquiryState
+from heard.domain.inquiries import Inquiry, InquiryState
+from heard.domain.outbox import OutboxState
 from heard.engine import Engine, EngineError, EngineEvent
+from heard.engine.results import AckResult
 from heard.system.paths import Profile
 from tests.support.devices import (
     CLIENT,
@@ -51,6 +54,7 @@ from tests.support.devices import (
 from tests.support.dovecot import Dovecot, MailUser
 from tests.support.imap import sending_profile
 from tests.support.mail import SAM
+from tests.support.scenes import ACK, Scene, copies
 from tests.support.smtp import FaultySmtp
 
 pytestmark = pytest.mark.usefixtures("real_keyring")
@@ -547,6 +551,164 @@ def test_without_condstore_the_claim_still_guards_and_marks(
         (account,) = engine.settings.accounts
         assert "CONDSTORE" in engine.devices.imap.describe(account)   # says what is missing
         assert engine.replies.acknowledge(new_inquiry_on(engine, me)).sent
-        assert {"$HeardAcked", "$HeardBy_desk", "$HeardSending"} <= inbox_flags(me)
+        flags = inbox_flags(me)
+        assert {"$HeardAcked", "$HeardBy_desk"} <= flags
+        assert "$HeardSending" not in flags     # settled by the done mark
     finally:
         engine.close()
+
+
+# Two processes of one device (the tray and `heard ack` in a terminal, a double click and
+# a toast): one claim token, the instance's, shared by both. Here the second process is a
+# second engine on the same profile, and each test makes the interleaving the race would
+# make, by running the first process's click inside the second's claim.
+
+def test_two_acknowledgements_of_one_client_on_one_device_at_once_send_it_exactly_once(
+        faulty_scene: Scene, faulty_smtp: FaultySmtp, monkeypatch: pytest.MonkeyPatch
+        ) -> None:
+    """`heard ack 2 & heard ack 2`: both find the claim this device's; the script loses
+    the store's race to the tray. Letting go of the claim it took for its own must not take
+    it from the tray, whose reply (held for Undo) must then go out, once."""
+    scene = faulty_scene
+    inquiry_id, client_mid = scene.client_writes()
+    script = Engine.open(scene.engine.profile, scene.clock)
+    held: list[AckResult] = []
+    claim = script.devices.claim
+
+    def tray_acknowledges_meanwhile(inquiry: Inquiry) -> Claim:
+        claimed = claim(inquiry)
+        held.append(scene.engine.replies.acknowledge(inquiry_id, delay=timedelta(seconds=10)))
+        return claimed
+
+    monkeypatch.setattr(script.devices, "claim", tray_acknowledges_meanwhile)
+    try:
+        with pytest.raises(EngineError) as lost:
+            script.replies.acknowledge(inquiry_id)
+    finally:
+        script.close()
+    assert "another of your devices" not in str(lost.value)
+    (tray,) = held
+    outcome = scene.engine.replies.send_queued(tray.message_id)
+    assert outcome.state is OutboxState.FILED, outcome
+    assert len(copies(scene.client, "INBOX", ACK, client_mid)) == 1
+    assert len(copies(scene.me, "Sent", ACK, client_mid)) == 1
+    assert len(faulty_smtp.received) == 1
+    status = scene.engine.status()
+    assert status.count == 0 and [p.promise.inquiry_id for p in status.promises] == [inquiry_id]
+
+
+def test_the_second_click_on_one_device_says_this_device_answered_not_another(
+        faulty_scene: Scene, faulty_smtp: FaultySmtp, monkeypatch: pytest.MonkeyPatch
+        ) -> None:
+    """The script found the client waiting; before its claim the tray's reply went out."""
+    scene = faulty_scene
+    inquiry_id, client_mid = scene.client_writes()
+    script = Engine.open(scene.engine.profile, scene.clock)
+    claim = script.devices.claim
+
+    def tray_acknowledges_first(inquiry: Inquiry) -> Claim:
+        assert scene.engine.replies.acknowledge(inquiry_id).sent
+        return claim(inquiry)
+
+    monkeypatch.setattr(script.devices, "claim", tray_acknowledges_first)
+    try:
+        with pytest.raises(EngineError) as lost:
+            script.replies.acknowledge(inquiry_id)
+    finally:
+        script.close()
+    assert "another of your devices" not in str(lost.value)
+    assert "this device" in str(lost.value)
+    assert len(copies(scene.client, "INBOX", ACK, client_mid)) == 1
+    assert len(faulty_smtp.received) == 1
+    assert scene.engine.status().count == 0
+
+
+def test_a_click_that_fails_in_one_process_leaves_the_claim_to_the_other(
+        faulty_scene: Scene, faulty_smtp: FaultySmtp, monkeypatch: pytest.MonkeyPatch
+        ) -> None:
+    """The script claims after the tray did (the same token) and fails before the tray has
+    written its reply: it lets the token go. The tray claims the message again before SMTP
+    and its reply goes out, once."""
+    scene = faulty_scene
+    inquiry_id, client_mid = scene.client_writes()
+    script = Engine.open(scene.engine.profile, scene.clock)
+    claim = scene.engine.devices.claim
+    failed: list[Exception] = []
+
+    def script_fails_meanwhile(inquiry: Inquiry) -> Claim:
+        claimed = claim(inquiry)
+        with pytest.raises(EngineError, match="no template") as refused:
+            script.replies.acknowledge(inquiry_id, template="no-such-template")
+        failed.append(refused.value)
+        return claimed
+
+    monkeypatch.setattr(scene.engine.devices, "claim", script_fails_meanwhile)
+    try:
+        result = scene.engine.replies.acknowledge(inquiry_id)
+    finally:
+        script.close()
+    assert failed and (result.sent, result.state) == (True, "filed"), result
+    assert len(copies(scene.client, "INBOX", ACK, client_mid)) == 1
+    assert len(faulty_smtp.received) == 1
+    flags = inbox_flags(scene.me)
+    assert "$HeardAcked" in flags and "$HeardSending" not in flags
+
+
+def test_an_undo_in_another_process_during_a_send_leaves_no_sending_mark(
+        faulty_scene: Scene, faulty_smtp: FaultySmtp, monkeypatch: pytest.MonkeyPatch
+        ) -> None:
+    """A flush (here: `heard sync`) marks the held reply as being sent; the tray's Undo
+    comes before the flush's last word: nothing goes out, and the client's message must not
+    keep a sending mark (other devices would call it unsure for good)."""
+    scene = faulty_scene
+    inquiry_id, _client_mid = scene.client_writes()
+    held = scene.engine.replies.acknowledge(inquiry_id, delay=timedelta(seconds=10))
+    script = Engine.open(scene.engine.profile, scene.clock)
+    sending = script.devices.sending
+
+    def undone_meanwhile(where: Where) -> bool:
+        holds = sending(where)
+        scene.engine.outbox.cancel(held.message_id)
+        return holds
+
+    monkeypatch.setattr(script.devices, "sending", undone_meanwhile)
+    try:
+        outcome = script.replies.send_queued(held.message_id)
+    finally:
+        script.close()
+    assert outcome.state is OutboxState.CANCELLED
+    assert faulty_smtp.received == []
+    flags = inbox_flags(scene.me)
+    assert not any(f.startswith("$Heard") for f in flags), flags
+    assert scene.engine.status().count == 1
+
+
+def test_a_reply_held_past_the_lease_and_taken_over_is_not_sent_and_the_client_waits_here(
+        tmp_path: Path, dovecot: Dovecot, faulty_smtp: FaultySmtp) -> None:
+    """The desk holds its reply (Undo) longer than the lease; the laptop takes the claim
+    over and answers. The desk's reply must not go out, even though it claims again when
+    its token is gone, and the desk must not keep a promise for a reply it never sent."""
+    me = dovecot.add_user()
+    desk = device_engine(tmp_path, me, faulty_smtp, "desk")
+    lap = device_engine(tmp_path, me, faulty_smtp, "lap")
+    clock = FixedClock(datetime.now(UTC))
+    lap.close()
+    lap = Engine.open(lap.profile, clock)
+    try:
+        on_desk = new_inquiry_on(desk, me)
+        (on_lap,) = lap.sync().new_inquiries
+        held = desk.replies.acknowledge(InquiryId(on_desk), delay=timedelta(minutes=30))
+        with pytest.raises(EngineError, match="'desk' is already answering"):
+            lap.replies.acknowledge(on_lap)
+        clock.advance(timedelta(minutes=11))
+        assert lap.replies.acknowledge(on_lap).sent       # taken over: the desk seems gone
+        outcome = desk.replies.send_queued(held.message_id)
+        assert outcome.state is OutboxState.CANCELLED, outcome
+        assert len(faulty_smtp.received) == 1
+        assert desk.status().promises == []
+        desk.sync()                                        # and learns who answered
+        assert desk.store.inquiry(InquiryId(on_desk)).state is InquiryState.ACKNOWLEDGED  # type: ignore[union-attr]
+        assert desk.status().count == 0
+    finally:
+        desk.close()
+        lap.close()

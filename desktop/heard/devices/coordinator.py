@@ -95,6 +95,8 @@ class Coordinator(Protocol):
 
     def sending(self, where: Where) -> bool: ...
 
+    def not_sent(self, where: Where) -> None: ...
+
     def finished(self, where: Where, how: Mark) -> None: ...
 
     def record_delegation(self, where: Where, inquiry_id: InquiryId) -> None: ...
@@ -121,6 +123,9 @@ class LocalCoordinator:
 
     def sending(self, where: Where) -> bool:
         return True
+
+    def not_sent(self, where: Where) -> None:
+        pass
 
     def finished(self, where: Where, how: Mark) -> None:
         pass
@@ -188,6 +193,9 @@ class Devices:
 
     def sending(self, where: Where) -> bool:
         return self.of(where.account).sending(where)
+
+    def not_sent(self, where: Where) -> None:
+        self.of(where.account).not_sent(where)
 
     def finished(self, where: Where, how: Mark) -> None:
         self.of(where.account).finished(where, how)

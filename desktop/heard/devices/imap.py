@@ -5,6 +5,16 @@ keywords (heard.devices.wire.claims): at most one instance sends, whichever clic
 Just before SMTP the claimer marks it `$HeardSending`; once out, `$HeardAcked` or
 `$HeardDelegated`. Other instances see those keywords on their next sync (IDLE wakes them)
 and stop counting the client as waiting. Maildir accounts stay local and single-instance.
+
+One device, several processes: the tray and `heard ack` in a terminal are one instance
+with one claim token. The protocol cannot tell them apart, so the store they share does:
+a claim is held by the reply of this device's that was written to the outbox with it
+(`_held_here`). While such a reply is unfinished, a second click of this device is refused
+in this device's words, and a process that lost the race for the inquiry lets go of
+nothing (the token it took for its own is the winner's). Should the token go all the same
+(a loser that failed before the winner had written its reply), the winner claims the
+message again just before SMTP, which is as safe as its first claim: anyone else's claim
+or done mark stands.
 """
 
 from __future__ import annotations
@@ -22,6 +32,7 @@ from heard.devices.coordinator import Claim, DeviceMode, Refused, Where
 from heard.domain.clock import Clock
 from heard.domain.ids import InquiryId
 from heard.domain.inquiries import Inquiry
+from heard.domain.outbox import OutboxItem, OutboxKind, OutboxState
 from heard.domain.shared import DISMISSED, Done, Mark
 from heard.errors import AccountError, EngineError
 from heard.mail.imap import ImapError
@@ -38,6 +49,9 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 LEASE = timedelta(minutes=10)
+
+# A reply in these states still holds its claim: it may yet go out (or may have gone).
+UNFINISHED = (OutboxState.QUEUED, OutboxState.SENDING, OutboxState.SENT, OutboxState.UNSURE)
 
 
 class ImapCoordinator:
@@ -118,18 +132,15 @@ class ImapCoordinator:
         account = self._account(inquiry.account)
         if where is None or account is None:
             return Claim(None)   # a Maildir account, or a message no longer on the server
-        with self._lock:
-            lease = self._leases.setdefault(account.name, _lease())
+        held = self._held_here(where)
+        if held is not None:   # another process of this device is answering (module doc)
+            raise Refused(_held_words(held))
+        lease = self._lease(account)
 
         def run(conn: Connection) -> object:
-            caps = self.capabilities(account, conn)
-            sent = conn.find_sent(account.sent_folder)
-
-            def sent_has_header() -> bool:
-                return bool(sent) and ss.sent_has_header(conn, sent or "", inquiry.message_id)
-
-            return ss.claim(conn, where.folder, where.uid, self.instance, sent_has_header,
-                            lease, self.clock.now, caps=caps)
+            return ss.claim(conn, where.folder, where.uid, self.instance,
+                            self._sent_check(account, conn, inquiry.message_id), lease,
+                            self.clock.now, caps=self.capabilities(account, conn))
 
         try:
             result = self.run(account, run)
@@ -146,6 +157,32 @@ class ImapCoordinator:
                 " again") from exc
         return self._decide(result, where, inquiry)
 
+    def _lease(self, account: ImapAccount) -> Lease:
+        with self._lock:
+            return self._leases.setdefault(account.name, _lease())
+
+    @staticmethod
+    def _sent_check(account: ImapAccount, conn: Connection, message_id: str
+                    ) -> Callable[[], bool]:
+        """Whether the account's Sent folder holds a reply of Heard's naming `message_id`
+        (a claim takes a stale claim over only when it does not)."""
+        from heard.devices.wire import claims as ss
+
+        sent = conn.find_sent(account.sent_folder)
+
+        def sent_has_header() -> bool:
+            return bool(sent) and ss.sent_has_header(conn, sent or "", message_id)
+
+        return sent_has_header
+
+    def _held_here(self, where: Where) -> OutboxItem | None:
+        """This device's unfinished reply that holds the claim on `where`, written to the
+        outbox by any of its processes (module doc); None when there is none."""
+        for item in self.store.outbox(UNFINISHED):
+            if item.kind is not OutboxKind.TELL and Where.from_text(item.shared) == where:
+                return item
+        return None
+
     def _decide(self, result: object, where: Where, inquiry: Inquiry) -> Claim:
         from heard.devices.wire import claims as ss
 
@@ -157,11 +194,15 @@ class ImapCoordinator:
             raise Refused(f"your instance {result.owner!r} is already answering this client",
                           owner=result.owner)
         if isinstance(result, ss.AlreadyDone):
+            # The tokens stay on a done message: they say whether it was this device.
+            here = self.instance in result.by
             raise Refused(f"this client was already {_done_words(result.kind)} from"
-                          " another of your devices", done=result.kind)
+                          f" {'this device' if here else 'another of your devices'}",
+                          done=result.kind)
         if isinstance(result, ss.Unsure):
-            raise Refused(f"{result.reason}; settle it in `heard outbox` on"
-                          f" {result.owner or 'the other device'}", owner=result.owner or "")
+            where_to = ("with `heard outbox` here" if result.owner == self.instance else
+                        f"in `heard outbox` on {result.owner or 'the other device'}")
+            raise Refused(f"{result.reason}; settle it {where_to}", owner=result.owner or "")
         if isinstance(result, ss.Contended):
             raise EngineError("several of your devices tried to answer this client at once;"
                               " nothing was sent, try again")
@@ -221,15 +262,54 @@ class ImapCoordinator:
 
     def sending(self, where: Where) -> bool:
         """Just before SMTP: True when this device still holds the claim (and now says it is
-        sending: a device that finds it dead later will not send again)."""
+        sending: a device that finds it dead later will not send again).
+
+        A token gone while this device's reply still holds the claim was let go by another
+        process of this device (module doc): the message is claimed again, by the protocol
+        itself, so another device's claim or done mark (a takeover) still wins."""
         from heard.devices.wire import claims as ss
 
         account = self._account(where.account)
         if account is None:
             return True
-        return self.run(account, lambda conn: ss.mark_sending(
-            conn, where.folder, where.uid, self.instance,
-            caps=self.capabilities(account, conn)))
+        lease = self._lease(account)
+
+        def run(conn: Connection) -> bool:
+            caps = self.capabilities(account, conn)
+            if ss.mark_sending(conn, where.folder, where.uid, self.instance, caps=caps):
+                return True
+            held = self._held_here(where)
+            if held is None or held.state is not OutboxState.QUEUED:
+                return False
+            inquiry = self.store.inquiry(held.inquiry_id) if held.inquiry_id else None
+            again = ss.claim(conn, where.folder, where.uid, self.instance,
+                             self._sent_check(account, conn,
+                                              inquiry.message_id if inquiry else ""),
+                             lease, self.clock.now, caps=caps)
+            if not isinstance(again, ss.Claimed):
+                log.info("%s: the claim for %s is gone and cannot be had again: %s",
+                         account.name, held.message_id, again)
+                return False
+            log.info("%s: claimed %s again for %s (another process of this device had let"
+                     " it go)", account.name, where, held.message_id)
+            return ss.mark_sending(conn, where.folder, where.uid, self.instance, caps=caps)
+
+        return self.run(account, run)
+
+    def not_sent(self, where: Where) -> None:
+        """The sending mark was set, but the reply was cancelled before SMTP (Undo in
+        another process meanwhile): nothing went out, so take the mark and the claim back,
+        or the other devices would call the client unsure forever. Best effort."""
+        from heard.devices.wire import claims as ss
+
+        account = self._account(where.account)
+        if account is None:
+            return
+        try:
+            self.run(account, lambda conn: ss.not_sent(conn, where.folder, where.uid,
+                                                         self.instance))
+        except ImapError as exc:
+            log.warning("could not take back the sending mark on %s: %s", where, exc)
 
     def finished(self, where: Where, how: Mark) -> None:
         """Once out (or set aside): acknowledged, delegated, dismissed or answered, for
@@ -324,11 +404,18 @@ class ImapCoordinator:
             conn, where.folder, where.uid, [keyword]))
 
     def release(self, where: Where) -> None:
-        """Undo before it went out: let the other devices act again."""
+        """Undo before it went out, or a click that lost: let the other devices act again.
+        Not while a reply of this device still holds the claim (a second process of this
+        device that lost the race to the first: the token is the first one's too)."""
         from heard.devices.wire import claims as ss
 
         account = self._account(where.account)
         if account is None:
+            return
+        held = self._held_here(where)
+        if held is not None:
+            log.info("the claim on %s stays: this device's reply %s holds it", where,
+                     held.message_id)
             return
         try:
             self.run(account, lambda conn: ss.release(conn, where.folder, where.uid,
@@ -485,6 +572,20 @@ def _lease() -> Lease:
     from heard.domain.shared import Lease
 
     return Lease(LEASE)
+
+
+def _held_words(item: OutboxItem) -> str:
+    """Why a second click of this device is refused while its first reply is unfinished."""
+    what = "the hand-over to your assistant" if item.kind is OutboxKind.FORWARD \
+        else "an acknowledgement"
+    if item.state is OutboxState.UNSURE:
+        return (f"{what} to this client from this device may or may not have gone out:"
+                f" settle it with `heard outbox resend` or `heard outbox mark-sent`"
+                f" {item.message_id}")
+    if item.state is OutboxState.SENDING:
+        return (f"{what} to this client is being sent from this device (or was, when Heard"
+                " stopped: `heard outbox flush` settles it)")
+    return f"{what} to this client is already on its way from this device (`heard outbox`)"
 
 
 def _done_words(kind: Done) -> str:

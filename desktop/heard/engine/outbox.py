@@ -249,15 +249,18 @@ class Outbox:
             transport.send(item.raw, item.message_id, on_the_wire)
         except _ClaimLost:
             self._active.discard(item.message_id)
-            log.info("%s is being sent by another process", item.message_id)
-            return self.store.outbox_item(item.message_id) or item
+            current = self.store.outbox_item(item.message_id) or item
+            if current.state is OutboxState.CANCELLED and where is not None:
+                # Undone in another process after our sending mark: nothing went out, and
+                # only this process knows it, so it takes the mark back.
+                self._devices.not_sent(where)
+                log.info("%s was cancelled before it was sent", item.message_id)
+            else:
+                log.info("%s is being sent by another process", item.message_id)
+            return current
         except _TakenOver:
             self._active.discard(item.message_id)
-            self.store.update_outbox(item.message_id, OutboxState.CANCELLED, self.clock.now(),
-                                     expect=OutboxState.QUEUED,
-                                     error="another of your devices took this client over")
-            log.info("%s: another device took the claim over; not sent", item.message_id)
-            return self.store.outbox_item(item.message_id) or item
+            return self._taken_over(item)
         except SendError as exc:
             try:
                 return self._failed_send(item, exc)
@@ -272,6 +275,22 @@ class Outbox:
             self._active.discard(item.message_id)
         log.info("sent %s (%s) to %s", item.message_id, item.kind, item.recipient)
         crash_point(done.value)
+        return self.store.outbox_item(item.message_id) or item
+
+    def _taken_over(self, item: OutboxItem) -> OutboxItem:
+        """Another device holds the client's message now (it took a stale claim over, or
+        answered): this reply is not sent, and what it changed here is undone in the same
+        transaction, so the client is waiting again until the sync learns what the other
+        device did (never acknowledged here by a reply that did not go out)."""
+        with self._ctx.lock, self.store.transaction():
+            if not self.store.update_outbox(item.message_id, OutboxState.CANCELLED,
+                                            self.clock.now(), expect=OutboxState.QUEUED,
+                                            error="another of your devices took this client"
+                                                  " over"):
+                return self.store.outbox_item(item.message_id) or item
+            self._unsend(item)
+        log.info("%s: another device took the claim over; not sent", item.message_id)
+        self._ctx.events.changed()
         return self.store.outbox_item(item.message_id) or item
 
     def _failed_send(self, item: OutboxItem, exc: SendError) -> OutboxItem:

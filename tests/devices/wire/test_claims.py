@@ -21,7 +21,18 @@ import pytest
 
 from heard.devices.wire import claims as ss
 from heard.devices.wire import folder
-from heard.domain.shared import ACKED, CLAIMED, SENDING, Done, Lease, Status, owners, shared_state
+from heard.domain.shared import (
+    ACKED,
+    CLAIMED,
+    SENDING,
+    Done,
+    InstanceId,
+    Lease,
+    Status,
+    has,
+    owners,
+    shared_state,
+)
 from heard.mail.imap import Connection, ImapError
 from heard.mail.imap import commands as wire
 from heard.mail.imap.commands import imap_client as raw_imap
@@ -234,8 +245,11 @@ def test_a_held_folder_sees_mail_that_came_after_it_was_opened(
         ss.mark(desk, "INBOX", uid, "acked")
     # Left again: STATUS is answered from the server, not a stale view.
     assert desk.status("INBOX").uidnext == uid + 1
+    # ... and says who took care of it (the tokens stay), not the sending mark (settled).
     assert ss.claim(desk, "INBOX", uid, "lap", lambda: False, Lease(), now) == ss.AlreadyDone(
-        Done.ACKED)
+        Done.ACKED, frozenset({InstanceId("desk")}))
+    flags = ss.flags_since(desk, "INBOX", None, None).changed[uid]
+    assert not has(flags, SENDING)
 
 
 def test_a_claim_of_our_own_from_before_a_restart_is_ours(owner: MailUser,
@@ -298,7 +312,7 @@ def test_the_assistant_sees_claims_and_answers_on_a_shared_folder(
 
     # The owner's own instance stands back: 1 is done; 2 is still free for it.
     assert ss.claim(mine, "INBOX", 1, "desk", lambda: False, Lease(), now) == ss.AlreadyDone(
-        Done.ACKED)
+        Done.ACKED, frozenset({InstanceId("asst")}))
     assert isinstance(ss.claim(mine, "INBOX", 2, "desk", lambda: False, Lease(), now),
                       ss.Claimed)
     # ... and the assistant sees that claim too.

@@ -122,6 +122,7 @@ __all__ = [
     "holding",
     "mark",
     "mark_sending",
+    "not_sent",
     "queue_request",
     "read_settings",
     "release",
@@ -247,6 +248,8 @@ class LostTo:
 @dataclass(frozen=True)
 class AlreadyDone:
     kind: Done
+    # The claim tokens on the message: who took care of it (tokens stay after the mark).
+    by: frozenset[InstanceId] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -339,7 +342,7 @@ class _ClaimRun:
             kind = done(flags)
             if kind is not None:
                 self.lease.forget(self.folder, self.uid)
-                return AlreadyDone(kind)
+                return AlreadyDone(kind, owners(flags))
             claimers = owners(flags)
             foreign = claimers - {self.me}
             sending = has(flags, SENDING)
@@ -414,7 +417,7 @@ class _ClaimRun:
             kind = done(flags)
             if kind is not None:
                 self._drop_own()
-                return AlreadyDone(kind)
+                return AlreadyDone(kind, claimers - {self.me})
             if has(flags, SENDING):             # someone proceeded; we have not
                 self._drop_own()
                 return None
@@ -498,10 +501,32 @@ def release(conn: Connection, folder: str, uid: int, instance: str) -> bool:
 
 def mark(conn: Connection, folder: str, uid: int, kind: Mark | str) -> None:
     """Record what was done (after the reply is accepted and filed, or on dismissing).
-    Tokens stay: they say who did it."""
-    keyword = Mark(kind).keyword
+    Tokens stay: they say who did it. A reply that went out (acknowledged, delegated) also
+    loses `$HeardSending`, after its done mark is there (never a moment with neither): the
+    mark settles what the sending mark left open, and a message reads the same whether its
+    send went straight through or an unsure one was settled by the user."""
+    what = Mark(kind)
     with wire.opened(conn, folder):
-        wire.store(conn, uid, b"+FLAGS", (keyword,), None)
+        wire.store(conn, uid, b"+FLAGS", (what.keyword,), None)
+        if what in (Mark.ACKED, Mark.DELEGATED):
+            wire.store(conn, uid, b"-FLAGS", (SENDING,), None)
+
+
+def not_sent(conn: Connection, folder: str, uid: int, instance: str) -> None:
+    """Take back a sending mark this instance set but never acted on: its reply was
+    cancelled between mark_sending() and SMTP, so nothing went out (the caller knows; the
+    protocol cannot). Only while this instance's token is the only one and nothing is done;
+    then the claim is released too."""
+    me = instance_id(instance)
+    with wire.opened(conn, folder):
+        read = wire.read_flags(conn, uid, modseq=False)
+        if read is None:
+            return
+        flags, _ = read
+        if owners(flags) != {me} or done(flags) is not None or not has(flags, SENDING):
+            return
+        wire.store(conn, uid, b"-FLAGS", (SENDING,), None)
+    release(conn, folder, uid, instance)
 
 
 def clear_claim(conn: Connection, folder: str, uid: int) -> None:
