@@ -8,18 +8,22 @@ from __future__ import annotations
 
 import signal
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from heard import config
 from heard.config import ConfigFile
+from heard.domain.clients import Client
 from heard.domain.clock import FixedClock
 from heard.domain.inquiries import InquiryState
 from heard.domain.outbox import OutboxItem, OutboxKind, OutboxState
 from heard.engine import Engine, EngineError, EngineEvent
 from heard.mail.transport import MaildirTransport
+from tests.support.devices import inbox_flags
 from tests.support.engine import client_waits, lease_waits
+from tests.support.imap import sending_profile
 from tests.support.mail import MailFolders, sent_messages
 from tests.support.scenes import ACK, Scene, accepted_by, copies, heard
 from tests.support.smtp import FaultySmtp, Postfix
@@ -426,3 +430,70 @@ def test_a_send_cut_short_is_found_in_sent_when_the_server_files_it(
     assert flushed.returncode == 0, flushed.stderr
     assert scene.engine.store.outbox_item(item.message_id).state is OutboxState.FILED  # type: ignore[union-attr]
     assert faulty_smtp.received == []          # never sent a second time
+
+
+def _second_device(scene: Scene, root: Path, port: int, cert: Path) -> Engine:
+    """Another device of the user's on the same mailbox ('lap'), with the same client."""
+    profile = sending_profile(root / "lap", scene.me, port, cert)
+    ConfigFile(profile.config).set("sharing", "instance", "lap")
+    lap = Engine.open(profile)
+    lap.clients.add(Client("Margaret Hale", emails=(scene.client.address,)))
+    return lap
+
+
+@pytest.mark.expect_log_errors(r"heard\.engine\.outbox: unsure whether .* went out")
+def test_an_unsure_reply_marked_sent_is_filed_and_done_for_every_device(
+        faulty_scene: Scene, faulty_smtp: FaultySmtp, tmp_path: Path) -> None:
+    """`heard outbox mark-sent` after a send cut short mid-DATA leaves Sent and the other
+    devices as a send that went through does: a copy in Sent, the client's message marked
+    acknowledged (no longer "being sent"), the other device counting the client as heard."""
+    scene = faulty_scene
+    lap = _second_device(scene, tmp_path, faulty_smtp.port, faulty_smtp.cert)
+    try:
+        inquiry_id, client_mid = scene.client_writes()
+        (on_lap,) = lap.sync().new_inquiries
+        faulty_smtp.disconnect_next(stage="DATA")
+        result = scene.engine.replies.acknowledge(inquiry_id)
+        assert result.state == "unsure"
+
+        marked = heard(scene, "outbox", "mark-sent", result.message_id)
+        assert (marked.returncode, marked.stdout) == (0, f"{result.message_id}: filed\n"), \
+            marked.stderr
+        assert len(copies(scene.me, "Sent", ACK, client_mid)) == 1
+        flags = inbox_flags(scene.me)
+        assert "$HeardAcked" in flags and "$HeardSending" not in flags
+        lap.sync()
+        assert lap.status().count == 0
+        with pytest.raises(EngineError, match="already acknowledged"):
+            lap.replies.acknowledge(on_lap)
+        assert faulty_smtp.received == []              # nothing was sent again
+        assert scene.engine.outbox_items() == []       # and nothing is left to settle
+    finally:
+        lap.close()
+
+
+def test_a_send_found_in_sent_after_a_crash_is_done_for_every_device(
+        faulty_scene: Scene, faulty_smtp: FaultySmtp, tmp_path: Path) -> None:
+    """Killed mid-send, but the server filed the reply in Sent: settled as sent, and the
+    other devices are told, as after any send."""
+    scene = faulty_scene
+    file = ConfigFile(scene.engine.profile.config)
+    document: Any = file._read()
+    document["accounts"][0]["sent_copy"] = "server"
+    file._write(document)
+    lap = _second_device(scene, tmp_path, faulty_smtp.port, faulty_smtp.cert)
+    try:
+        inquiry_id, _client_mid = scene.client_writes()
+        lap.sync()
+        killed = heard(scene, "ack", str(inquiry_id), crash_at="sending")
+        assert killed.returncode == -signal.SIGKILL
+        (item,) = scene.engine.store.outbox()
+        scene.me.append(item.raw.replace(b"\n", b"\r\n"), folder="Sent")
+        flushed = heard(scene, "outbox", "flush")
+        assert flushed.returncode == 0, flushed.stderr
+        assert scene.engine.store.outbox_item(item.message_id).state is OutboxState.FILED  # type: ignore[union-attr]
+        assert "$HeardAcked" in inbox_flags(scene.me)
+        lap.sync()
+        assert lap.status().count == 0
+    finally:
+        lap.close()

@@ -8,9 +8,12 @@ process killed at any point leaves a row that says exactly what is left to do:
 - SENDING: DATA may have reached the server. If the process that was sending is still
   alive, leave it. If it died, an idempotent transport (the Maildir one: one file per
   Message-ID) simply sends again, without reading Sent; over SMTP a copy in Sent proves the
-  message went out (FILED), and without one the row becomes UNSURE and the user decides —
+  message went out (SENT), and without one the row becomes UNSURE and the user decides —
   never a second copy by guesswork.
-- SENT: the server has it; file the copy in Sent (unless one is there already).
+- UNSURE: only the user's word moves it: `resend` (QUEUED again) or `mark_sent` (SENT).
+- SENT: the server has it (or the user says so); tell the other devices it is done and
+  file the copy in Sent (unless one is there already): FILED. Every way out of SENDING
+  passes here, so a reply leaves every device and the Sent folder the same.
 
 Two processes (the tray and a `heard ack` in a terminal) may flush at once: the move from
 QUEUED to SENDING is a conditional update, so only one of them puts a message on the wire.
@@ -393,10 +396,13 @@ class Outbox:
             log.warning("cannot check Sent for %s yet: %s", item.message_id, exc)
             return Outcome(item.message_id, item.state, str(exc))
         if found:
-            self.store.update_outbox(item.message_id, OutboxState.FILED, now, error="",
-                                     expect=OutboxState.SENDING)
+            # Sent: the steps after a send are still to take (the other devices told it is
+            # done; the copy is there already, so filing finds it and adds none).
             log.info("%s was found in Sent: it went out before the interruption",
                      item.message_id)
+            if self.store.update_outbox(item.message_id, OutboxState.SENT, now, error="",
+                                        expect=OutboxState.SENDING):
+                return self.deliver(item.message_id)
         elif idempotent:
             self.store.update_outbox(item.message_id, OutboxState.QUEUED, now, error="",
                                      expect=OutboxState.SENDING)
@@ -422,12 +428,18 @@ class Outbox:
         return outcome
 
     def mark_sent(self, message_id: str) -> Outcome:
-        """An UNSURE message the user knows went out."""
-        item = self._require(message_id, (OutboxState.UNSURE,))
-        self.store.update_outbox(item.message_id, OutboxState.FILED, self.clock.now(),
-                                 error="", expect=item.state)
+        """An UNSURE message the user knows went out: from here on it is as if the server
+        had said so. It becomes SENT and takes the steps after a send: the other devices
+        are told it is done, and the copy is filed in Sent (unless one is there). What
+        cannot be done now (the mail server out of reach) stays SENT, for the next flush."""
+        with self._lock:
+            item = self._require(message_id, (OutboxState.UNSURE,))
+            if not self.store.update_outbox(item.message_id, OutboxState.SENT,
+                                            self.clock.now(), error="", expect=item.state):
+                raise OutboxError(f"{message_id} changed meanwhile; look again")
+            item = self._file(self.store.outbox_item(message_id) or item)
         self._ctx.events.changed()
-        return Outcome(message_id, OutboxState.FILED)
+        return Outcome(message_id, item.state, item.error)
 
     def cancel(self, message_id: str) -> OutboxItem:
         """Not sent after all (Undo within the delay, or giving up on a retry): what it had
