@@ -57,6 +57,7 @@ def test_acknowledging_writes_a_threaded_reply_and_records_a_promise(
     assert reply["From"].addresses[0].addr_spec == "alex@morgan-law.example"
     assert reply["Subject"] == "Re: Closing documents"
     assert reply["Message-ID"] == result.message_id
+    assert reply["Auto-Submitted"] is None   # a person chose to send it (RFC 3834)
     body = reply.get_content()
     assert body.startswith("Hi Megge,")
     assert "by 10:30 am" in body  # free now: 10:00 + 30 min margin, on a quarter hour
@@ -281,6 +282,7 @@ def test_autopilot_acknowledges_a_vip_shortly_before_the_deadline_in_a_meeting(
     (sent,) = sent_messages(mail)                        # Raj (standard tier) is left to the user
     assert sent["To"].addresses[0].addr_spec == "margaret@hale.example"
     assert "in a meeting until 11:30 am" in sent.get_content()
+    assert sent["Auto-Submitted"] == "auto-replied"      # RFC 3834: no responder answers it
     item = engine.store.outbox_item(result.message_id)
     assert item is not None and item.kind is OutboxKind.AUTO
     assert engine.replies.autopilot() == []

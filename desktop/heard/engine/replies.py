@@ -246,7 +246,7 @@ class Replies:
                 references=tuple(t for t in inquiry.thread_ids if t != inquiry.message_id)
                 if threaded else (),
                 date=now, message_id=message_id, acknowledges=inquiry.message_id,
-                promise=promised,
+                promise=promised, automatic=automatic,
             )
             result = AckResult(inquiry_id, message_id, to, str(msg["Subject"]), text,
                                promised, chosen.name, sent=False, automatic=automatic)

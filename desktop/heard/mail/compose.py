@@ -55,12 +55,16 @@ def build_reply(
     message_id: str,
     acknowledges: str = "",
     promise: datetime | None = None,
+    automatic: bool = False,
 ) -> EmailMessage:
     """A plain-text reply threaded on the client's message (RFC 5322 section 3.6.4).
 
     `acknowledges` names the client's message when the reply is not threaded on it (a
     call: the client never saw the voicemail notification it came in); `promise` is the
-    answer it promises (X-Heard-Promise), for the user's other devices."""
+    answer it promises (X-Heard-Promise), for the user's other devices. An `automatic`
+    reply (the autopilot's: no person chose to send it) says so with `Auto-Submitted:
+    auto-replied` (RFC 3834 section 5), so that other responders never answer it; one the
+    user sent with a click does not, as a person chose to send it."""
     msg = EmailMessage()
     msg["From"] = _address(sender_name, sender_addr)
     msg["To"] = _address(to_name, to_addr)
@@ -79,6 +83,8 @@ def build_reply(
         msg[HEARD_ACK_HEADER] = names
     if promise is not None and promise.tzinfo is not None:
         msg[HEARD_PROMISE_HEADER] = promise.astimezone(UTC).isoformat(timespec="seconds")
+    if automatic:
+        msg["Auto-Submitted"] = "auto-replied"
     msg.set_content(body)
     return msg
 
