@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import email.utils
 import re
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ import pytest
 
 from heard.cli import main
 from heard.config import ConfigFile
+from heard.domain.outbox import OutboxState
 from tests.support.cli import (
     add_imap,
     add_margaret,
@@ -23,6 +25,8 @@ from tests.support.cli import (
 from tests.support.dovecot import MailUser
 from tests.support.mail import MailFolders, drop, message
 from tests.support.samples import voicemail
+from tests.support.scenes import ACK, Scene, copies, heard
+from tests.support.smtp import FaultySmtp
 
 NORA = "Nora Quist <nora@quist-design.example>"
 NORAS_COLLEAGUE = "Per Quist <per@quist-design.example>"
@@ -364,3 +368,29 @@ def test_prospects_can_be_turned_off(
     assert skip_reason(report) == "not a client"
     assert heard_json(capsys, root, "status")["count"] == 0
     assert heard_json(capsys, root, "clients", "list")["prospects"] == []
+
+
+def test_outbox_flush_tries_now_whatever_the_back_off_but_not_a_reply_held_for_undo(
+        faulty_scene: Scene, faulty_smtp: FaultySmtp) -> None:
+    """With the SMTP server down, `heard ack` queues ("Heard keeps trying"); once it is
+    back, `heard outbox flush` sends at once, not after the back-off. A reply the tray
+    holds back for Undo is not the flush's to send."""
+    scene = faulty_scene
+    first, first_mid = scene.client_writes()
+    # The retry is due an hour and 30 s from now, however slow this machine is today.
+    scene.clock.advance(timedelta(hours=1))
+    faulty_smtp.stop()
+    queued = scene.engine.replies.acknowledge(first)
+    assert queued.state == "queued"
+    faulty_smtp.start()
+    second, second_mid = scene.client_writes("Drawings")
+    held = scene.engine.replies.acknowledge(second, delay=timedelta(hours=2))
+
+    flushed = heard(scene, "outbox", "flush")
+    assert flushed.returncode == 0, flushed.stderr
+    states = {i.message_id: i.state for i in scene.engine.outbox_items(everything=True)}
+    assert states == {queued.message_id: OutboxState.FILED,
+                      held.message_id: OutboxState.QUEUED}
+    assert len(copies(scene.client, "INBOX", ACK, first_mid)) == 1
+    assert copies(scene.client, "INBOX", ACK, second_mid) == []
+    assert "filed" not in flushed.stdout and held.message_id in flushed.stdout

@@ -497,3 +497,36 @@ def test_a_send_found_in_sent_after_a_crash_is_done_for_every_device(
         assert lap.status().count == 0
     finally:
         lap.close()
+
+
+def test_send_now_sends_a_retrying_reply_at_once(
+        faulty_scene: Scene, faulty_smtp: FaultySmtp) -> None:
+    """The window's "Send now" (replies.send_queued) does not wait for the back-off."""
+    scene = faulty_scene
+    inquiry_id, client_mid = scene.client_writes()
+    faulty_smtp.stop()
+    queued = scene.engine.replies.acknowledge(inquiry_id)
+    assert queued.state == "queued"
+    faulty_smtp.start()
+    assert scene.engine.replies.send_queued(queued.message_id).state is OutboxState.FILED
+    assert len(copies(scene.client, "INBOX", ACK, client_mid)) == 1
+
+
+@pytest.mark.expect_log_errors(r"heard\.engine\.outbox: unsure whether .* went out")
+def test_an_unsure_reply_cancelled_leaves_the_client_waiting_on_every_device(
+        faulty_scene: Scene, faulty_smtp: FaultySmtp, tmp_path: Path) -> None:
+    scene = faulty_scene
+    lap = _second_device(scene, tmp_path, faulty_smtp.port, faulty_smtp.cert)
+    try:
+        inquiry_id, client_mid = scene.client_writes()
+        (on_lap,) = lap.sync().new_inquiries
+        faulty_smtp.disconnect_next(stage="DATA")
+        result = scene.engine.replies.acknowledge(inquiry_id)
+        assert result.state == "unsure"
+        scene.engine.outbox.cancel(result.message_id)       # the user: it did not go out
+        assert scene.engine.status().count == 1
+        assert not any(f.startswith("$Heard") for f in inbox_flags(scene.me))
+        assert lap.replies.acknowledge(on_lap).sent          # the laptop may answer her
+        assert len(copies(scene.client, "INBOX", ACK, client_mid)) == 1
+    finally:
+        lap.close()

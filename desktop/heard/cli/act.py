@@ -131,8 +131,8 @@ def cmd_outbox(args: argparse.Namespace, engine: Engine) -> int:
         print(f"{args.message_id}: {outcome.state.value}"
               + (f" ({outcome.error})" if outcome.error else ""))
         return 0 if outcome.out else 1
-    if args.action == "flush":
-        report = engine.retry_outbox()
+    if args.action == "flush":   # the user asks: now, whatever the back-off
+        report = engine.retry_outbox(now=True)
         for error in report.errors:
             print(f"heard: {error}", file=sys.stderr)
     items = engine.outbox_items(everything=args.all)

@@ -297,9 +297,10 @@ class ImapCoordinator:
         return self.run(account, run)
 
     def not_sent(self, where: Where) -> None:
-        """The sending mark was set, but the reply was cancelled before SMTP (Undo in
-        another process meanwhile): nothing went out, so take the mark and the claim back,
-        or the other devices would call the client unsure forever. Best effort."""
+        """The sending mark was set, but nothing went out: the reply was cancelled before
+        SMTP (Undo in another process meanwhile), or the user cancelled an unsure one (their
+        word). Take the mark and the claim back, or the other devices would call the client
+        unsure for good. Best effort."""
         from heard.devices.wire import claims as ss
 
         account = self._account(where.account)

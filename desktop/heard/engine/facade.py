@@ -433,19 +433,20 @@ class Engine:
             return self.store.outbox(since=self.clock.now() - timedelta(days=14))
         return self.store.outbox(list(UNFINISHED))
 
-    def retry_outbox(self) -> SyncReport:
+    def retry_outbox(self, now: bool = False) -> SyncReport:
         """Move the outbox on: due retries, copies to file in Sent, sends a crash
-        interrupted."""
+        interrupted; with `now` (the user asked) every retry at once, whatever its back-off
+        (a reply held back for Undo still waits)."""
         report = SyncReport()
-        self._flush_outbox(report)
+        self._flush_outbox(report, now)
         return report
 
-    def _flush_outbox(self, report: SyncReport) -> None:
+    def _flush_outbox(self, report: SyncReport, now: bool = False) -> None:
         before = {i.message_id: i.state for i in self.outbox_items()}
         moving = (OutboxState.QUEUED, OutboxState.SENDING, OutboxState.SENT)
         if not any(state in moving for state in before.values()):
             return   # nothing to move (and the sending code stays unloaded)
-        for outcome in self.outbox.flush():
+        for outcome in self.outbox.flush(now):
             retrying = outcome.state in (OutboxState.QUEUED, OutboxState.SENT) and outcome.error
             if retrying or outcome.state in (OutboxState.UNSURE, OutboxState.FAILED):
                 report.errors.append(f"{outcome.message_id}: {outcome.error}")

@@ -102,6 +102,12 @@ class ImapSentCopy:
         self._ctx.workers.of(self.account).run(file)
 
 
+def _held(item: OutboxItem, now: datetime) -> bool:
+    """Held back for Undo: never tried, and its delay not over (a retry has been tried:
+    its wait is a back-off)."""
+    return item.attempts == 0 and item.next_try is not None and item.next_try > now
+
+
 def _message_id(raw: bytes) -> str:
     from email import policy
     from email.parser import BytesHeaderParser
@@ -357,15 +363,18 @@ class Outbox:
         crash_point("filed")
         return self.store.outbox_item(item.message_id) or item
 
-    def flush(self) -> list[Outcome]:
-        """Everything that can move now: due retries, copies to file, crashed sends."""
-        now = self.clock.now()
+    def flush(self, now: bool = False) -> list[Outcome]:
+        """Everything that can move: due retries, copies to file, crashed sends. With
+        `now` (the user asked: `heard outbox flush`) every retry is tried at once, whatever
+        its back-off; a reply held back for Undo still waits for its delay (the user may
+        yet take it back in the window that holds it)."""
+        at = self.clock.now()
         outcomes = [self.reconcile(item) for item in
                     self.store.outbox([OutboxState.SENDING])]
         for item in self.store.outbox([OutboxState.QUEUED, OutboxState.SENT]):
             if item.state is OutboxState.QUEUED and self.waits_for_forward(item):
                 continue
-            if item.state is OutboxState.SENT or item.due(now):
+            if item.state is OutboxState.SENT or item.due(at) or (now and not _held(item, at)):
                 outcomes.append(self.deliver(item.message_id))
         return outcomes
 
@@ -451,16 +460,22 @@ class Outbox:
                                             self.clock.now(), expect=item.state):
                 raise OutboxError(f"{message_id} is already on its way")
             self._unsend(item)
-        self._release(item)
+        self._release(item, unsure=item.state is OutboxState.UNSURE)
         self._ctx.events.changed()
         return item
 
     # a message that never went out
 
-    def _release(self, item: OutboxItem) -> None:
+    def _release(self, item: OutboxItem, unsure: bool = False) -> None:
+        """Give the claim back to the other devices. An unsure message cancelled is the
+        user's word that it did not go out: its sending mark goes too (else every device
+        would call the client unsure for good)."""
         where = Where.from_text(item.shared)
         if where is not None and item.kind is not OutboxKind.TELL:
-            self._devices.release(where)
+            if unsure:
+                self._devices.not_sent(where)
+            else:
+                self._devices.release(where)
 
     def _unsend(self, item: OutboxItem) -> None:
         """What a message that never went out had changed, undone (inside a transaction)."""
