@@ -88,7 +88,9 @@ def test_log_call_for_a_clients_number_waits_like_any_contact(
                       "--note", "about the lease")
     assert logged["client_id"] == sofia["id"]
     assert logged["number"] == "+15550100"
-    assert logged["subject"] == "Call from Sofia Lindqvist: about the lease"
+    # The note is the user's: kept as the call's text, never in a subject a reply quotes.
+    assert logged["subject"] == "Call from Sofia Lindqvist"
+    assert logged["note"] == "about the lease"
 
     status = run_json(capsys, "--profile", bare_root, "status")
     (item,) = status["waiting"]

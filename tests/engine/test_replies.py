@@ -420,3 +420,29 @@ def test_header_injection_through_names_subjects_and_templates_is_defused(
              if line and not line[0].isspace()]
     assert "bcc" not in names and "cc" not in names
     assert names.count("subject") == 1 and names.count("to") == 1
+
+
+def test_a_private_note_never_reaches_the_client(engine: Engine, mail: MailFolders) -> None:
+    """A logged call's note and a delegation's note are the user's own: they reach no
+    message to the client, in any template, only the forward to the assistant."""
+    add_assistant(engine)
+    call_note, handover_note = "wants to discuss the closing", "she is difficult, be firm"
+    megge = next(c for c in engine.clients.all() if c.name == "Margaret Hale")
+    call = engine.inquiries.log_call(str(megge.id), note=call_note)
+    assert call.id is not None and call.preview == call_note   # shown to the user
+    for name in engine.templates:
+        drafted = engine.replies.acknowledge(call.id, name, dry_run=True)
+        assert call_note not in drafted.subject and call_note not in drafted.body, name
+    acknowledged = engine.replies.acknowledge(call.id)
+    assert acknowledged.sent and acknowledged.subject.startswith("Re: Your call on Wed")
+    inquiry_id = lease_waits(engine, mail)
+    engine.replies.delegate(inquiry_id, note=handover_note, tell_client=True)
+
+    to_client = [m for m in sent_messages(mail)
+                 if m["To"].addresses[0].addr_spec == "margaret@hale.example"]
+    assert len(to_client) == 2                     # the call's reply, and who will help
+    for sent in to_client:
+        seen = sent.as_string()
+        assert call_note not in seen and handover_note not in seen
+    (forward,) = [m for m in sent_messages(mail) if m["To"].addresses[0].addr_spec == SAM]
+    assert forward.get_body(("plain",)).get_content().startswith(handover_note)

@@ -25,4 +25,5 @@ def test_a_call_logged_from_the_tray_menu_waits_like_mail(
     status = wait_status(qtbot, app, 1)
     (item,) = status.waiting
     assert item.client.name == "Sofia Lindqvist" and item.inquiry.channel.value == "call"
-    assert item.inquiry.subject == "Call from Sofia Lindqvist: about the contract"
+    assert item.inquiry.subject == "Call from Sofia Lindqvist"
+    assert item.inquiry.preview == "about the contract"

@@ -51,7 +51,7 @@ def cmd_log_call(args: argparse.Namespace, engine: Engine) -> int:
     if args.json:
         dump({"id": inquiry.id, "client_id": inquiry.client_id, "number": inquiry.sender
                or None, "received_at": iso(inquiry.received_at, zone),
-               "subject": inquiry.subject})
+               "subject": inquiry.subject, "note": inquiry.preview or None})
     else:
         print(f"Logged #{inquiry.id}: {inquiry.subject}. It waits like any other contact.")
     return 0

@@ -91,11 +91,12 @@ class InquiriesService:
                 f" --phone {number}` or `heard clients add NAME --phone {number}`"
                 if number else f"no client matches {who!r} and it is not a phone number")
         number = number or next(iter(client.phones), "")
-        subject = f"Call from {client.name}" + (f": {note}" if note else "")
+        # The note is the user's own: it is shown as the call's text, never put in a subject
+        # that a reply could quote to the client.
         with ctx.lock:
             inquiry = ctx.store.add_inquiry(Inquiry(
                 client_id=client.id, channel=Channel.CALL, received_at=at,
-                subject=" ".join(subject.split())[:200], sender=number,
+                subject=f"Call from {' '.join(client.name.split())}"[:200], sender=number,
                 reply_to=next(iter(client.emails), ""),
                 message_id=make_message_id("call.heard.invalid"), preview=note[:400]))
         ctx.events.changed((inquiry.id,) if inquiry.id else ())

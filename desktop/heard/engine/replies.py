@@ -116,8 +116,16 @@ class Replies:
             "next_free": format_time(busy.next_free, zone, now)
             if busy and busy.next_free else "now",
             "reply_by": format_time(promised, zone, now),
-            "subject": inquiry.subject,
+            "subject": self.subject_for(inquiry),
         }
+
+    def subject_for(self, inquiry: Inquiry) -> str:
+        """What a reply calls the client's contact. A call's subject is Heard's own (the
+        user's note of a logged call, or a phone system's notification) and never reaches
+        the client: they hear of "your call"."""
+        if inquiry.channel is not Channel.CALL:
+            return inquiry.subject
+        return f"Your call on {inquiry.received_at.astimezone(self._settings.zone):%a %d %b}"
 
     def _account(self, name: str) -> Account | None:
         accounts = self._settings.accounts
