@@ -97,3 +97,20 @@ def test_across_the_autumn_clock_change() -> None:
 def test_around_the_clock_without_hours_keeps_the_old_answer() -> None:
     state = busy_at([meeting(at(25, 16), 60)], at(25, 16, 10))
     assert state.next_free == at(25, 17)
+
+
+def test_a_time_inside_a_meeting_is_free_when_the_meetings_end() -> None:
+    state = busy_at([iv(30, 60), iv(60, 90), iv(120, 150)], T)
+    assert not state.now
+    assert state.free_from(T + timedelta(minutes=10)) == T + timedelta(minutes=10)
+    assert state.free_from(T + timedelta(minutes=45)) == T + timedelta(minutes=90)
+    assert state.free_from(T + timedelta(minutes=125)) == T + timedelta(minutes=150)
+
+
+def test_out_of_the_office_is_not_a_meeting() -> None:
+    away = BusyInterval(T - timedelta(hours=2), T + timedelta(hours=8), "Off-site", away=True)
+    assert busy_at([away, iv(0, 30, "Call")], T).away
+    assert not busy_at([iv(0, 30, "Call")], T).away
+    # merged with a meeting, the day stays away
+    (block,) = merge([iv(-30, 10), away])
+    assert block.away and block.end == away.end

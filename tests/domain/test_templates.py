@@ -3,7 +3,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from heard.domain.templates import Template, TemplateError, format_time, header_safe
+from heard.domain.templates import (
+    Template,
+    TemplateError,
+    format_back,
+    format_time,
+    header_safe,
+)
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
@@ -42,3 +48,17 @@ def test_format_time_in_the_users_zone() -> None:
         "tomorrow 12:05 am"
     assert format_time(datetime(2026, 11, 28, 9, 0, tzinfo=BERLIN), BERLIN, now) == \
         "Saturday 9:00 am"
+
+
+@pytest.mark.parametrize(("back", "said"), [
+    (datetime(2026, 11, 25, 14, 0), "at 2:00 pm"),
+    (datetime(2026, 11, 26, 0, 0), "tomorrow morning"),
+    (datetime(2026, 11, 26, 9, 0), "tomorrow morning"),
+    (datetime(2026, 11, 26, 13, 30), "tomorrow afternoon"),
+    (datetime(2026, 11, 30, 9, 0), "on Monday morning"),
+    (datetime(2026, 12, 14, 9, 0), "on Dec 14"),
+])
+def test_when_the_user_is_back_reads_unmistakably(back: datetime, said: str) -> None:
+    zone = ZoneInfo("Europe/Berlin")
+    now = datetime(2026, 11, 25, 10, 0, tzinfo=zone)
+    assert format_back(back.replace(tzinfo=zone), zone, now) == said

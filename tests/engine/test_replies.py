@@ -224,7 +224,9 @@ def test_delegating_forwards_the_original_and_tells_the_client_who_helps(
 
     told = by_to["margaret@hale.example"]
     assert told["In-Reply-To"] == "<q2@hale.example>"
-    assert "My assistant Sam Reed will contact you" in told.get_content()
+    # The notice says when the assistant is due (10:00 + the default two hours).
+    assert "Sam Reed is looking after this for me and will be in touch by 12:00 pm" \
+        in told.get_content()
 
     inquiry = engine.store.inquiry(inquiry_id)
     assert inquiry is not None and inquiry.state is InquiryState.DELEGATED
@@ -446,3 +448,74 @@ def test_a_private_note_never_reaches_the_client(engine: Engine, mail: MailFolde
         assert call_note not in seen and handover_note not in seen
     (forward,) = [m for m in sent_messages(mail) if m["To"].addresses[0].addr_spec == SAM]
     assert forward.get_body(("plain",)).get_content().startswith(handover_note)
+
+
+def _calendar(engine: Engine, tmp_path: Path, *events: str) -> None:
+    """The engine's profile reads these VEVENT bodies as its calendar."""
+    ics = tmp_path / "day.ics"
+    ics.write_text(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\n"
+        + "".join(f"BEGIN:VEVENT\r\nUID:e{n}\r\nDTSTAMP:20261101T000000Z\r\n{body}"
+                  "END:VEVENT\r\n" for n, body in enumerate(events))
+        + "END:VCALENDAR\r\n", encoding="utf-8")
+    ConfigFile(engine.profile.config).append("calendars", {"name": "day", "kind": "ics",
+                                                           "path": str(ics)})
+    engine.settings = config.load(engine.profile.config)
+
+
+def test_a_promised_time_never_falls_inside_a_meeting(
+        engine: Engine, mail: MailFolders, tmp_path: Path) -> None:
+    """Free at 10:15; the margin's 10:45 falls in the 10:34-11:04 call: the promise moves
+    past it, to 11:15."""
+    _calendar(engine, tmp_path,
+              "DTSTART;TZID=Europe/Berlin:20261125T093000\r\n"
+              "DTEND;TZID=Europe/Berlin:20261125T101500\r\nSUMMARY:Deposition\r\n",
+              "DTSTART;TZID=Europe/Berlin:20261125T103400\r\n"
+              "DTEND;TZID=Europe/Berlin:20261125T110400\r\nSUMMARY:Call\r\n")
+    inquiry_id = client_waits(engine, mail)
+    result = engine.replies.acknowledge(inquiry_id, dry_run=True)
+    assert result.reply_by == datetime(2026, 11, 25, 11, 15, tzinfo=BERLIN)
+    assert "by 11:15 am" in result.body and "10:45" not in result.body
+
+
+@pytest.mark.parametrize("event", [
+    "DTSTART;VALUE=DATE:20261125\r\nDTEND;VALUE=DATE:20261126\r\nTRANSP:OPAQUE\r\n"
+    "SUMMARY:Off-site\r\n",
+    "DTSTART;TZID=Europe/Berlin:20261125T080000\r\nDTEND;TZID=Europe/Berlin:20261125T180000"
+    "\r\nX-MICROSOFT-CDO-BUSYSTATUS:OOF\r\nSUMMARY:Out of office\r\n",
+], ids=["all-day", "out-of-office"])
+def test_out_of_the_office_a_reply_says_when_the_user_is_back(
+        engine: Engine, mail: MailFolders, tmp_path: Path, event: str) -> None:
+    _calendar(engine, tmp_path, event)
+    inquiry_id = client_waits(engine, mail)
+    result = engine.replies.acknowledge(inquiry_id, dry_run=True)
+    assert result.template == "acknowledge-away"
+    assert "out of the office and back tomorrow morning" in result.body
+    assert "meeting" not in result.body and "12:00 am" not in result.body
+    assert "by tomorrow 9:30 am" in result.body     # the next opening plus the margin
+
+
+def test_a_meeting_that_is_over_is_never_named(engine: Engine, mail: MailFolders,
+                                               clock: FixedClock, tmp_path: Path) -> None:
+    """The busy variant asked for by name after the meeting ended: the free wording."""
+    _calendar(engine, tmp_path,
+              "DTSTART;TZID=Europe/Berlin:20261125T093000\r\n"
+              "DTEND;TZID=Europe/Berlin:20261125T100500\r\nSUMMARY:Deposition\r\n")
+    inquiry_id = client_waits(engine, mail)
+    assert engine.replies.acknowledge(inquiry_id, dry_run=True).template == "acknowledge-busy"
+    clock.advance(timedelta(minutes=6))
+    result = engine.replies.acknowledge(inquiry_id, "acknowledge-busy", dry_run=True)
+    assert result.template == "acknowledge"
+    assert "until now" not in result.body and "meeting" not in result.body
+
+
+def test_a_call_back_is_promised_only_to_someone_with_a_number(
+        engine: Engine, mail: MailFolders) -> None:
+    """A web form with no phone number: an acknowledgement, not "I'll call you back"."""
+    inquiry = engine.inquiries.log_call("Sofia Lindqvist")      # she has a number now
+    sofia = next(c for c in engine.clients.all() if c.name == "Sofia Lindqvist")
+    assert inquiry.id is not None and sofia.phones == ()
+    assert "call you back" not in engine.replies.acknowledge(inquiry.id, dry_run=True).body
+    engine.clients.update(dataclasses.replace(sofia, phones=("+46 8 123 456 78",)))
+    drafted = engine.replies.acknowledge(inquiry.id, dry_run=True)
+    assert drafted.template == "call-back" and "call you back" in drafted.body

@@ -56,7 +56,8 @@ def test_delegating_with_the_dialog_forwards_to_the_assistant(
     text = forward.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     assert text.startswith("Please book the notary.")
     assert "by 12:00 pm" in text
-    assert "Sam Reed will contact you" in by_to["margaret@hale.example"].get_content()
+    assert "Sam Reed is looking after this for me and will be in touch by 12:00 pm" \
+        in by_to["margaret@hale.example"].get_content()
     assert state_of(engine, megge) is InquiryState.DELEGATED
     wait_status(qtbot, app, 0)
     qtbot.waitUntil(lambda: "Delegated Megge's message to Sam Reed" in window.message.text(),

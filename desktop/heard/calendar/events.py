@@ -85,6 +85,17 @@ def _counts(event: Any, me: frozenset[str], tentative_busy: bool, all_day: bool)
     return True
 
 
+# An event this long is a day away (a trip, an off-site), not a meeting.
+AWAY_AFTER = timedelta(hours=10)
+
+
+def _away(event: Any, start: datetime, end: datetime, all_day: bool) -> bool:
+    """Out of the office rather than in a meeting: an all-day event, Outlook's and
+    Exchange's out-of-office status, or an event of most of a day."""
+    status = str(event.get("X-MICROSOFT-CDO-BUSYSTATUS", "")).upper()
+    return all_day or status == "OOF" or end - start >= AWAY_AFTER
+
+
 def _aware(value: date | datetime, zone: tzinfo) -> datetime:
     """In UTC: Python compares and subtracts datetimes of one zone by their wall-clock
     times, which is wrong on the DST nights; UTC is exact, and shown in the user's zone."""
@@ -195,7 +206,8 @@ def busy_from_calendars(
 
     def add(event: Any, s: datetime, e: datetime, all_day: bool) -> None:
         if e > start and s < end and e > s and _counts(event, me, tentative_busy, all_day):
-            intervals.append(BusyInterval(s, e, str(event.get("SUMMARY", ""))))
+            intervals.append(BusyInterval(s, e, str(event.get("SUMMARY", "")),
+                                          away=_away(event, s, e, all_day)))
 
     for calendar in calendars:
         try:

@@ -14,6 +14,9 @@ class BusyInterval:
     start: datetime
     end: datetime
     title: str = ""
+    # Out of the office (an all-day event, an out-of-office day, a trip), not in a meeting:
+    # a reply says when the user is back, never "in a meeting until 12:00 am".
+    away: bool = False
 
     def __post_init__(self) -> None:
         if self.start.tzinfo is None or self.end.tzinfo is None:
@@ -26,6 +29,17 @@ class BusyState:
     until: datetime | None       # end of the current busy block (after merging); None if free
     next_free: datetime | None   # first free slot of at least the asked length
     event: str | None = None     # title of the current event, if any
+    away: bool = False           # out of the office now (see BusyInterval.away)
+    # The busy blocks from now on (merged), so a promised time can keep clear of them.
+    blocks: tuple[BusyInterval, ...] = ()
+
+    def free_from(self, at: datetime) -> datetime:
+        """`at`, or the end of the busy block `at` falls in (and of the blocks that follow
+        on from it): the first instant from `at` on when the user is not busy."""
+        for block in self.blocks:
+            if block.start <= at < block.end:
+                at = block.end
+        return at
 
 
 def merge(intervals: Iterable[BusyInterval]) -> list[BusyInterval]:
@@ -36,8 +50,9 @@ def merge(intervals: Iterable[BusyInterval]) -> list[BusyInterval]:
             continue
         if merged and iv.start <= merged[-1].end:
             last = merged[-1]
-            if iv.end > last.end:
-                merged[-1] = BusyInterval(last.start, iv.end, last.title)
+            if iv.end > last.end or (iv.away and not last.away):
+                merged[-1] = BusyInterval(last.start, max(last.end, iv.end), last.title,
+                                          last.away or iv.away)
         else:
             merged.append(iv)
     return merged
@@ -78,6 +93,8 @@ def busy_at(
         until=current.end if current else None,
         next_free=free,
         event=title,
+        away=any(iv.away and iv.start <= at < iv.end for iv in raw),
+        blocks=tuple(blocks),
     )
 
 

@@ -15,6 +15,7 @@ PLACEHOLDERS: Mapping[str, str] = {
     "user.name": "your name",
     "assistant.name": "your assistant's name",
     "busy_until": "when your current meeting ends (or 'now' when free)",
+    "back": "when you are back, when you are out of the office ('tomorrow morning')",
     "next_free": "the start of your next free slot",
     "reply_by": "when you promise to answer",
     "subject": "the subject of the client's message",
@@ -107,3 +108,18 @@ def format_time(at: datetime, zone: tzinfo, now: datetime | None = None) -> str:
     if 1 < days < 7:
         return f"{local:%A} {text}"
     return f"{local:%b} {local.day} {text}"
+
+
+def format_back(at: datetime, zone: tzinfo, now: datetime) -> str:
+    """When the user is back, in words a client cannot misread: "at 2:00 pm" today,
+    "tomorrow morning", "on Monday afternoon", "on Dec 14" (never "12:00 am")."""
+    local = at.astimezone(zone)
+    days = (local.date() - now.astimezone(zone).date()).days
+    if days <= 0:
+        return f"at {format_time(at, zone)}"
+    part = "morning" if local.hour < 12 else "afternoon"
+    if days == 1:
+        return f"tomorrow {part}"
+    if days < 7:
+        return f"on {local:%A} {part}"
+    return f"on {local:%b} {local.day}"

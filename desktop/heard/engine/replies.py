@@ -23,7 +23,7 @@ from heard.domain.inquiries import Inquiry, InquiryState
 from heard.domain.outbox import OutboxItem, OutboxKind, OutboxState
 from heard.domain.promises import Promise
 from heard.domain.shared import Done
-from heard.domain.templates import Template, format_time, header_safe
+from heard.domain.templates import Template, format_back, format_time, header_safe
 from heard.engine.context import EngineContext, crash_point
 from heard.engine.ports import BusyReader, Sender
 from heard.engine.results import AckResult, DelegateResult, Delivery, Outcome
@@ -78,10 +78,24 @@ class Replies:
             while start.astimezone(hours.zone).date() <= today:
                 start = hours.next_opening(hours.openings(
                     start.astimezone(hours.zone).date())[-1][1])
-            return _round_up(start + margin)
+            return self._clear_of_meetings(_round_up(start + margin), busy)
         start = busy.next_free if busy and busy.next_free else now
         start = max(start, hours.next_opening(start))
-        return _round_up(start + margin)
+        return self._clear_of_meetings(_round_up(start + margin), busy)
+
+    def _clear_of_meetings(self, promised: datetime, busy: BusyState | None) -> datetime:
+        """A promised time falls where the user can keep it: not in a meeting (after it,
+        on the quarter hour) and in working hours."""
+        if busy is None:
+            return promised
+        hours = self._settings.hours
+        for _ in range(50):   # (each step moves past one meeting; a month of them is 50)
+            moved = _round_up(max(busy.free_from(promised),
+                                  hours.next_opening(busy.free_from(promised))))
+            if moved == promised:
+                break
+            promised = moved
+        return promised
 
     def template_for(self, name: str | None, busy: BusyState | None,
                      client: Client | None = None, inquiry: Inquiry | None = None) -> Template:
@@ -93,8 +107,17 @@ class Replies:
         elif name is None and inquiry is not None and inquiry.channel is Channel.CALL \
                 and "call-back" in templates:
             chosen = "call-back"
-        if name is None and busy is not None and busy.now and f"{chosen}-busy" in templates:
-            chosen = f"{chosen}-busy"
+        if chosen == "call-back" and inquiry is not None and client is not None \
+                and not _number_of(inquiry, client):
+            chosen = self._settings.replies.template   # no number: no call can be promised
+        # The variant for how the user is now: out of the office, in a meeting, or free (a
+        # variant named for a state that is over is never used: no "in a meeting until now").
+        base = chosen.removesuffix("-busy").removesuffix("-away")
+        if base in templates and (name is None or base != chosen):
+            away, meeting = busy is not None and busy.away, busy is not None and busy.now
+            chosen = (f"{base}-away" if away and f"{base}-away" in templates else
+                      f"{base}-busy" if meeting and not away and f"{base}-busy" in templates
+                      else base)
         try:
             return templates[chosen]
         except KeyError:
@@ -113,6 +136,8 @@ class Replies:
             "assistant.name": helper.name if helper else self._settings.assistant.name,
             "busy_until": format_time(busy.until, zone, now) if busy and busy.until
             else "now",
+            "back": format_back(busy.next_free, zone, now) if busy and busy.next_free
+            else "soon",
             "next_free": format_time(busy.next_free, zone, now)
             if busy and busy.next_free else "now",
             "reply_by": format_time(promised, zone, now),
@@ -307,8 +332,7 @@ class Replies:
         """A caller with no address: nothing can be sent, so the acknowledgement becomes the
         user's promise to call back (reminded like any promise; the client still waits)."""
         assert inquiry.id is not None
-        number = inquiry.sender if inquiry.sender.startswith("+") else next(
-            iter(client.phones), inquiry.sender)
+        number = _number_of(inquiry, client)
         if not number:
             raise ReplyError(f"{client.name} left no number and no address: there is no one"
                              " to reply to; mark it answered or dismiss it")
@@ -555,6 +579,14 @@ class Replies:
                                  f" out yet ({result.error}); Heard keeps trying")
             sent.append(result)
         return sent
+
+
+def _number_of(inquiry: Inquiry, client: Client) -> str:
+    """The number a call back would dial ("" when there is none)."""
+    if inquiry.sender.startswith("+"):
+        return inquiry.sender
+    return next(iter(client.phones), inquiry.sender if inquiry.channel is Channel.CALL
+                else "")
 
 
 def _thread(inquiry: Inquiry) -> str:
