@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from heard.config import ImapAccount
+from heard.config import CalendarSource, ImapAccount
 from heard.system import secrets
 from tests.support.cli import (
     add_imap,
@@ -38,6 +38,11 @@ def config_text(bare_root: str) -> str:
 
 def keyring_name(user: MailUser) -> str:
     return ImapAccount("x", "127.0.0.1", 0, "plain", user.name).keyring_name
+
+
+def calendar_entry(username: str) -> str:
+    return CalendarSource("x", kind="caldav", url="http://127.0.0.1/",
+                          username=username).keyring_name
 
 
 def all_values(data: Any) -> Iterator[Any]:
@@ -81,8 +86,9 @@ def test_caldav_calendars_are_chosen_by_name_and_a_new_password_is_tried(
     stdin(monkeypatch, "not-the-password")
     code, out, _err = run(capsys, "--profile", fresh, "account", "password", "office",
                           "--password-stdin")
-    assert (code, out) == (1, "Stored the password of 'office'; but: 127.0.0.1 refused the"
-                              " user name or password\n")
+    assert (code, out) == (1, "Did not store the password of 'office': 127.0.0.1 refused the"
+                              " user name or password. The keyring keeps the one it had.\n")
+    assert secrets.get_password(calendar_entry(user.name)) == user.password
     stdin(monkeypatch, user.password)
     code, out, _err = run(capsys, "--profile", fresh, "account", "password", "office",
                           "--password-stdin")
@@ -127,8 +133,9 @@ def test_an_smtp_login_of_its_own_is_tried_before_the_account_is_added(
     refused, note = err.splitlines()[-2:]
     assert refused.startswith("heard: 127.0.0.1 refused the login: wrong user name or"
                               " password (535")
-    assert note == ("The account was not added; the passwords stay in the keyring for the"
-                    " next try.")
+    assert note == ("The account was not added, and no password was stored: the keyring"
+                    " keeps what it had.")
+    assert secrets.get_password(f"smtp:{sender.name}@127.0.0.1") is None
     assert run_json(capsys, "--profile", fresh, "account", "list")["accounts"] == []
 
     monkeypatch.setattr("sys.stdin", io.StringIO(f"{mailuser.password}\n{sender.password}\n"))
@@ -144,8 +151,9 @@ def test_an_smtp_login_of_its_own_is_tried_before_the_account_is_added(
     code, out, _err = run(capsys, "--profile", fresh, "account", "password", "imap", "--smtp",
                           "--password-stdin")
     assert code == 1
-    assert out.startswith("Stored the SMTP password of 'imap'; but: 127.0.0.1 refused the"
+    assert out.startswith("Did not store the SMTP password of 'imap': 127.0.0.1 refused the"
                           " login: wrong user name or password")
+    assert secrets.get_password(f"smtp:{sender.name}@127.0.0.1") == sender.password
 
 
 @pytest.mark.usefixtures("real_keyring")
@@ -215,22 +223,23 @@ def test_a_second_account_by_the_same_name_is_refused(
 
 
 @pytest.mark.usefixtures("real_keyring")
-def test_account_password_stores_a_new_password_and_tests_it(
+def test_account_password_stores_a_new_password_only_once_it_logs_in(
         capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, bare_root: str,
         forgiving_dovecot: Dovecot) -> None:
     user = forgiving_dovecot.add_user()
     assert add_imap(capsys, monkeypatch, bare_root, user, user.password, "--name", "work")[0] == 0
     before = config_text(bare_root)
 
-    stdin(monkeypatch, "changed-on-the-server")
+    stdin(monkeypatch, "a-typo")
     code, out, _err = run(capsys, "--profile", bare_root, "account", "password", "work",
                           "--password-stdin")
     assert code == 1
-    assert "Stored the password of 'work'" in out and "wrong user name or password" in out
-    assert secrets.get_password(keyring_name(user)) == "changed-on-the-server"
+    assert "Did not store the password of 'work'" in out and "wrong user name or password" in out
+    assert secrets.get_password(keyring_name(user)) == user.password   # the one that works
     code, out, _err = run(capsys, "--profile", bare_root, "account", "test", "work")
-    assert code == 1 and "FAIL" in out and "wrong user name or password" in out
+    assert code == 0, out
 
+    secrets.store_password(keyring_name(user), "stale")    # changed on the server, say
     stdin(monkeypatch, user.password)
     code, out, err = run(capsys, "--profile", bare_root, "account", "password", "work",
                          "--password-stdin")
@@ -330,3 +339,57 @@ def test_account_add_refuses_a_second_account_with_the_same_name(
                           str(mail.inbox.path), "--name", "work")
     assert code == 1
     assert "already an account named 'work'" in err
+
+
+@pytest.mark.usefixtures("real_keyring")
+def test_a_refused_add_never_replaces_the_working_password_of_the_same_login(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, bare_root: str,
+        forgiving_dovecot: Dovecot) -> None:
+    """`echo typo | heard account add imap ... --password-stdin` on a profile that already
+    logs in as that user: refused, and the account that works keeps working."""
+    user = forgiving_dovecot.add_user()
+    assert add_imap(capsys, monkeypatch, bare_root, user, user.password, "--name", "work")[0] == 0
+    before = config_text(bare_root)
+
+    code, out, err = add_imap(capsys, monkeypatch, bare_root, user, "typo", "--name", "other")
+    assert (code, out) == (1, "")
+    assert "wrong user name or password" in err
+    assert secrets.get_password(keyring_name(user)) == user.password
+    assert config_text(bare_root) == before
+    code, out, _err = run(capsys, "--profile", bare_root, "account", "test", "work")
+    assert code == 0 and out.startswith("  ok    work:"), out
+    assert err.splitlines()[-1] == ("The account was not added, and no password was stored:"
+                                    " the keyring keeps what it had.")
+
+
+@pytest.mark.usefixtures("real_keyring")
+def test_two_accounts_on_one_login_share_its_password_knowingly(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, bare_root: str,
+        forgiving_dovecot: Dovecot) -> None:
+    user = forgiving_dovecot.add_user()
+    assert add_imap(capsys, monkeypatch, bare_root, user, user.password, "--name", "work")[0] == 0
+
+    # A second account of the same login (another folder, say): told it shares the password.
+    code, _out, err = add_imap(capsys, monkeypatch, bare_root, user, user.password,
+                               "--name", "clients", "--folder", "INBOX")
+    assert code == 0, err
+    assert (f"Note: clients logs in as {user.name}@127.0.0.1 like 'work': they share its"
+            " password in the keyring.") in err.splitlines()
+
+    # The keyring's went stale (changed on the server, say); a third account that logs in
+    # with the right one repairs it for all, and says so.
+    secrets.store_password(keyring_name(user), "stale")
+    code, _out, err = add_imap(capsys, monkeypatch, bare_root, user, user.password,
+                               "--name", "third")
+    assert code == 0, err
+    assert (f"Note: the password in the keyring for {user.name}@127.0.0.1 no longer logged in;"
+            " the one typed replaces it, for 'work', 'clients' too.") in err.splitlines()
+    code, out, _err = run(capsys, "--profile", bare_root, "account", "test")
+    assert code == 0 and out.count("  ok  ") == 3, out
+
+    # Added without a login (--no-test): what the keyring holds is kept.
+    code, _out, err = add_imap(capsys, monkeypatch, bare_root, user, "untried", "--name",
+                               "fourth", "--no-test")
+    assert code == 0, err
+    assert "it was kept, as the one typed was not tried" in err
+    assert secrets.get_password(keyring_name(user)) == user.password

@@ -351,3 +351,43 @@ def test_removing_an_account_forgets_only_the_passwords_no_other_one_uses(
         setup.remove_entry(toml, config.load(toml), "office")
     assert info.value.account == "office"
     setup.forget_passwords(names)
+
+
+@pytest.mark.usefixtures("real_keyring")
+def test_a_form_tried_with_a_wrong_password_keeps_the_keyrings(
+        plain_dovecot: Dovecot, toml: Path) -> None:
+    """The settings window's Test connection (check_mail): a password typed wrong is never
+    stored, so an account of the same login that works keeps working; one typed right is
+    kept, and a second account of the same login is told it shares it."""
+    user = plain_dovecot.add_user()
+    ConfigFile(toml).append("accounts", imap_entry(user, poll_every="5m"))
+    (work,) = config.load(toml).accounts
+    assert isinstance(work, ImapAccount)
+    secrets.store_password(work.keyring_name, user.password)
+
+    with pytest.raises(AccountProblem, match="wrong user name or password"):
+        setup.check_mail(imap_entry(user, "other", poll_every="5m"), toml, "typo", "")
+    assert secrets.get_password(work.keyring_name) == user.password
+    setup.try_mail(work)                                  # still logs in
+
+    checked = setup.check_mail(imap_entry(user, "other", poll_every="5m"), toml,
+                               user.password, "")
+    assert checked.notes.endswith(f"other logs in as {user.name}@127.0.0.1 like 'work': they"
+                                  " share its password in the keyring")
+
+
+@pytest.mark.usefixtures("real_keyring")
+def test_keep_password_never_replaces_a_password_that_works_for_another_account() -> None:
+    entry = "imap:pro@mail.example"
+    secrets.store_password(entry, "works")
+    note = setup.keep_password("second", entry, "also-works", ["work"], lambda p: True)
+    assert secrets.get_password(entry) == "works"
+    assert note.startswith("second logs in as pro@mail.example like 'work': they share the"
+                           " password already in the keyring")
+    note = setup.keep_password("second", entry, "new", ["work"], lambda p: p == "new")
+    assert secrets.get_password(entry) == "new"
+    assert "no longer logged in" in note
+    assert setup.keep_password("second", entry, "untried", [], lambda p: False,
+                               tried=False).startswith("the keyring already holds")
+    assert secrets.get_password(entry) == "new"
+    setup.forget_passwords([entry])

@@ -12,7 +12,7 @@ from typing import Any, ParamSpec
 
 from heard.cli.output import dump
 from heard.cli.parser import UsageError
-from heard.config import Account, ImapAccount, MaildirAccount
+from heard.config import Account, CalendarSource, ImapAccount, MaildirAccount, passwords
 from heard.engine import Engine, EngineError
 from heard.setup import accounts as setup
 from heard.setup.accounts import (
@@ -26,7 +26,8 @@ from heard.setup.accounts import (
 )
 
 P = ParamSpec("P")
-NOT_ADDED = "The account was not added; the password stays in the keyring for the next try."
+NOT_ADDED = ("The account was not added, and no password was stored: the keyring keeps what"
+             " it had.")
 
 
 def _words(exc: SetupError) -> str:
@@ -110,18 +111,23 @@ def _smtp_entry(args: argparse.Namespace) -> dict[str, Any]:
     return entry
 
 
-def _smtp_ok(account: Account) -> bool:
-    """Log in to the account's SMTP server (sending nothing); say what is wrong if not."""
+def _smtp_ok(account: Account, password: str, imap_password: str) -> bool:
+    """Log in to the account's SMTP server with the password typed (sending nothing); say
+    what is wrong if not."""
     if account.smtp is None:
         return True
     print(f"Logging in to {account.smtp.host}:{account.smtp.port} (SMTP) ...", file=sys.stderr)
     try:
-        setup.try_smtp(account)
+        setup.try_smtp(account, password or None, imap_password or None)
     except AccountProblem as exc:
-        _not_added(exc, "The account was not added; the passwords stay in the keyring for the"
-                   " next try.")
+        _not_added(exc, NOT_ADDED)
         return False
     return True
+
+
+def _notes(notes: list[str]) -> None:
+    for note in notes:
+        print(f"Note: {note}.", file=sys.stderr)
 
 
 def _add_imap(args: argparse.Namespace, engine: Engine, name: str) -> int:
@@ -139,22 +145,25 @@ def _add_imap(args: argparse.Namespace, engine: Engine, name: str) -> int:
     # the same checks as at load time, before anything is asked or written
     account = setup.parse_account(entry, engine.profile.config)
     assert isinstance(account, ImapAccount)
-    setup.store_password(name, account.keyring_name,
-                         _read_password(args, f"{username} at {args.host}"))
-    smtp = account.smtp
+    password = _read_password(args, f"{username} at {args.host}")
+    smtp, smtp_password = account.smtp, ""
     if smtp is not None and smtp.username and smtp.username != account.username:
-        setup.store_password(name, smtp.keyring_name, _read_password(
-            args, f"{smtp.username} at {smtp.host} (SMTP)"))
+        smtp_password = _read_password(args, f"{smtp.username} at {smtp.host} (SMTP)")
+    # Tried before anything is kept: a password that does not log in must not replace the
+    # one another account of the same login works with.
     if not args.no_test:
         print(f"Logging in to {account.host}:{account.port} ...", file=sys.stderr)
         try:
-            report = setup.try_mail(account)
+            report = setup.try_mail(account, password)
         except AccountProblem as exc:
             return _not_added(exc, NOT_ADDED)
         if report.notes:
             print(f"Note: {'; '.join(report.notes)}", file=sys.stderr)
-        if not _smtp_ok(account):
+        if not _smtp_ok(account, smtp_password, password):
             return 1
+    sources = [*engine.settings.accounts, *engine.settings.calendars]
+    _notes(setup.keep_mail_passwords(account, password, smtp_password, sources,
+                                     tried=not args.no_test))
     setup.save_entry(engine.profile.config, "accounts", entry)
     print(f"Added imap account {name!r} ({username} at {account.host}); the password is in"
           " the keyring.")
@@ -187,7 +196,6 @@ def _add_caldav(args: argparse.Namespace, engine: Engine, name: str) -> int:
                              **_given(args, {"ca_file": "ca_file"}, paths=("ca_file",))}
     calendar = setup.parse_calendar(entry, engine.profile.config)
     password = _read_password(args, f"{username} at {calendar.url}")
-    setup.store_password(name, calendar.keyring_name, password)
     print(f"Looking for calendars at {calendar.url} ...", file=sys.stderr)
     try:
         found = setup.discover_calendars(calendar, password)
@@ -195,6 +203,10 @@ def _add_caldav(args: argparse.Namespace, engine: Engine, name: str) -> int:
         return _not_added(exc, NOT_ADDED)
     chosen = setup.choose_calendars(calendar, found, args.calendar)
     entry["calendars"] = [c.url for c in chosen]
+    settings = engine.settings
+    note = setup.keep_caldav_password(calendar, password,
+                                      [*settings.accounts, *settings.calendars])
+    _notes([note] if note else [])
     setup.save_entry(engine.profile.config, "calendars", entry)
     print(f"Added CalDAV account {name!r}: {', '.join(c.name for c in chosen)}; the password"
           " is in the keyring.")
@@ -278,35 +290,48 @@ def _account(args: argparse.Namespace, engine: Engine) -> int:
 
 
 def _password(args: argparse.Namespace, engine: Engine) -> int:
+    """A new password for a login, stored only once it logged in (the one in the keyring
+    may be the one that works); every account of that login uses it."""
     settings = engine.settings
+    sources = [*settings.accounts, *settings.calendars]
     account = next((a for a in settings.accounts if a.name == args.name), None)
     calendar = next((c for c in settings.calendars if c.name == args.name
                      and c.kind == "caldav"), None)
     if calendar is not None and account is None:
-        setup.store_password(calendar.name, calendar.keyring_name, _read_password(
-            args, f"{calendar.username} at {calendar.url}"))
-        problem = _problem(setup.try_calendar, calendar, settings.zone, engine.clock.now())
-        print(f"Stored the password of {calendar.name!r}; "
-              + (f"but: {problem}" if problem else "the calendar answers."))
-        return 1 if problem else 0
+        password = _read_password(args, f"{calendar.username} at {calendar.url}")
+        problem = _problem(setup.try_calendar, calendar, settings.zone, engine.clock.now(),
+                           password)
+        return _stored(calendar.name, calendar.keyring_name, password, problem, sources,
+                       "the calendar answers")
     if args.smtp:
         if account is None or account.smtp is None:
             raise EngineError(f"there is no account named {args.name!r} with an SMTP"
                               " server")
-        setup.store_password(account.name, account.smtp.keyring_name, _read_password(
-            args, f"{account.smtp.username} at {account.smtp.host} (SMTP)"))
-        problem = _problem(setup.try_smtp, account)
-        print(f"Stored the SMTP password of {account.name!r}; "
-              + (f"but: {problem}" if problem else "login works."))
-        return 1 if problem else 0
+        smtp = account.smtp
+        password = _read_password(args, f"{smtp.username} at {smtp.host} (SMTP)")
+        problem = _problem(setup.try_smtp, account, password)
+        return _stored(account.name, smtp.keyring_name, password, problem, sources,
+                       "login works", "SMTP ")
     if not isinstance(account, ImapAccount):
         raise EngineError(f"there is no imap or caldav account named {args.name!r}")
-    setup.store_password(account.name, account.keyring_name, _read_password(
-        args, f"{account.username} at {account.host}"))
-    problem = _problem(setup.try_mail, account)
-    print(f"Stored the password of {account.name!r}; "
-          + (f"but: {problem}" if problem else "login works."))
-    return 1 if problem else 0
+    password = _read_password(args, f"{account.username} at {account.host}")
+    problem = _problem(setup.try_mail, account, password)
+    return _stored(account.name, account.keyring_name, password, problem, sources,
+                   "login works")
+
+
+def _stored(name: str, entry: str, password: str, problem: str | None,
+            sources: list[Account | CalendarSource], works: str, what: str = "") -> int:
+    if problem:
+        print(f"Did not store the {what}password of {name!r}: {problem}. The keyring keeps"
+              " the one it had.")
+        return 1
+    setup.store_password(name, entry, password)
+    others = passwords.sharing(entry, sources, name)
+    print(f"Stored the {what}password of {name!r}; {works}."
+          + (f" {', '.join(map(repr, others))} log(s) in as the same user and use it too."
+             if others else ""))
+    return 0
 
 
 def _test(args: argparse.Namespace, engine: Engine) -> int:

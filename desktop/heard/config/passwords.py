@@ -1,9 +1,16 @@
 """Where an account's passwords are kept, and how they are found: only in the keyring
 (heard.system.secrets), under the entry each account names. The IMAP login has its own; the
 SMTP login its own, else the IMAP one when it logs in as the same user; a CalDAV account
-its own. The tray, `heard sync` and account setup all find them here."""
+its own. The tray, `heard sync` and account setup all find them here.
+
+An entry is named for the login (`imap:user@host`), not for the account: two accounts
+that log in as the same user on the same server share one entry, so one password. Account
+setup (heard.setup.accounts) says so when it happens (`sharing`), and never replaces the
+password they share with one that has not logged in."""
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 from heard.config.settings import Account, CalendarSource, ImapAccount
 
@@ -46,3 +53,10 @@ def entries(source: Account | CalendarSource) -> list[str]:
         return [source.keyring_name] if source.kind == "caldav" else []
     names = [source.keyring_name] if isinstance(source, ImapAccount) else []
     return names + ([source.smtp.keyring_name] if source.smtp is not None else [])
+
+
+def sharing(entry: str, sources: Iterable[Account | CalendarSource], but: str = ""
+            ) -> list[str]:
+    """The names of the accounts and calendars (other than `but`) that log in with the
+    keyring entry `entry`."""
+    return [s.name for s in sources if s.name != but and entry in entries(s)]

@@ -1,7 +1,11 @@
 """Setting accounts up, the same way for `heard account` and the settings window: an
-entry is checked as heard.toml would load it, its passwords go to the keyring, it is tried
-(a login, a read) and only then written. Nothing here talks to the user: a failure is a
-SetupError that says what failed, and each face puts it into its own words.
+entry is checked as heard.toml would load it, it is tried (a login, a read) with the
+passwords as typed, and only then are they kept in the keyring and the entry written. A
+failed step changes nothing that works: a password that did not log in is never stored,
+and one that did never replaces the working password of another account that logs in as
+the same user on the same server (they share one keyring entry: `keep_password`). Nothing
+here talks to the user: a failure is a SetupError that says what failed, and each face
+puts it into its own words.
 
 The keyring, IMAP, SMTP and CalDAV libraries are imported where they are used: every
 command line and the settings window load this module, few of them set anything up.
@@ -11,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import tempfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from enum import StrEnum
@@ -28,6 +32,7 @@ from heard.config import (
     ConfigFile,
     ImapAccount,
     Settings,
+    load,
     passwords,
     settings_from,
 )
@@ -36,6 +41,7 @@ from heard.errors import HeardError
 
 if TYPE_CHECKING:
     from heard.calendar.caldav_source import CalendarInfo
+    from heard.mail.imap import ServerSettings
 
 log = logging.getLogger(__name__)
 
@@ -188,6 +194,123 @@ def store_mail_passwords(account: Account, password: str, smtp_password: str) ->
         store_password(account.name, account.smtp.keyring_name, smtp_password)
 
 
+def keep_password(account: str, entry: str, typed: str, others: Sequence[str],
+                  works: Callable[[str], bool], tried: bool = True) -> str:
+    """Keep `typed`, the password of `account`'s keyring entry `entry`, now that its login
+    worked (`tried`; False: the user asked not to try it). `others` are the accounts already
+    set up that log in with the same entry (passwords.sharing); `works(password)` logs in
+    with a password. Returns what to tell the user ("" when there is nothing to say).
+
+    - The keyring holds the same password, or none: it is stored (one not tried only where
+      the keyring holds none: it replaces nothing).
+    - It holds another that still works for `others`: kept. The new account shares it, and
+      the one typed is not stored (both work; the others' must not change under them).
+    - Otherwise (it no longer works, or nobody set up uses it): the one typed replaces it;
+      it logged in as that very user, so it works for the others too."""
+    from heard.system import secrets
+
+    try:
+        stored = secrets.get_password(entry)
+    except secrets.SecretsUnavailable as exc:
+        raise KeyringUnavailable(account, str(exc)) from exc
+    login = entry.partition(":")[2] or entry
+    names = ", ".join(repr(n) for n in others)
+    if stored == typed:
+        return (f"{account} logs in as {login} like {names}: they share its password in the"
+                " keyring" if others else "")
+    if stored is not None and not tried:
+        return (f"the keyring already holds a password for {login}"
+                + (f" (used by {names})" if others else "") + "; it was kept, as the one"
+                " typed was not tried: `heard account password` replaces it after a login")
+    if stored is not None and others and works(stored):
+        return (f"{account} logs in as {login} like {names}: they share the password already"
+                " in the keyring, which works (the one typed was not stored)")
+    store_password(account, entry, typed)
+    if stored is not None and others:
+        return (f"the password in the keyring for {login} no longer logged in; the one typed"
+                f" replaces it, for {names} too")
+    return ""
+
+
+def keep_mail_passwords(account: Account, password: str, smtp_password: str,
+                        sources: Iterable[Account | CalendarSource], tried: bool = True
+                        ) -> list[str]:
+    """The passwords typed for a mail account, kept once they logged in (keep_password);
+    "" leaves the keyring's as it is. The SMTP one is kept only for a server that logs in.
+    `sources`: the accounts and calendars already set up. What to tell the user."""
+    sources = list(sources)
+    notes = []
+    if isinstance(account, ImapAccount) and password:
+        notes.append(keep_password(
+            account.name, account.keyring_name, password,
+            passwords.sharing(account.keyring_name, sources, account.name),
+            lambda p: _imap_logs_in(account, p), tried))
+    smtp = account.smtp
+    if smtp is not None and smtp.username and smtp_password:
+        notes.append(keep_password(
+            account.name, smtp.keyring_name, smtp_password,
+            passwords.sharing(smtp.keyring_name, sources, account.name),
+            lambda p: _smtp_logs_in(account, p), tried))
+    return [n for n in notes if n]
+
+
+def set_up(config: Path) -> list[Account | CalendarSource]:
+    """The accounts and calendars heard.toml holds now (none when it cannot be read: its
+    problem is reported where it is loaded)."""
+    try:
+        settings = load(config)
+    except ConfigError:
+        return []
+    return [*settings.accounts, *settings.calendars]
+
+
+def login_imap(account: ImapAccount, password: str) -> None:
+    """Log in to the IMAP server with `password` and out again; AccountProblem when that
+    fails (in the words try_mail would use). Blocks."""
+    from heard.mail.imap import ImapError, connect
+
+    try:
+        connect(_imap_server(account), password).close()
+    except ImapError as exc:
+        raise AccountProblem(account.name, Part.IMAP, exc.message) from exc
+
+
+def login_smtp(account: Account, password: str) -> None:
+    """Log in to the SMTP server with `password`, sending nothing; AccountProblem when that
+    fails. Blocks."""
+    from heard.mail.smtp import SmtpTransport
+    from heard.mail.transport import SendError
+
+    assert account.smtp is not None
+    try:
+        SmtpTransport(account.name, account.smtp, lambda: password).test()
+    except SendError as exc:
+        raise AccountProblem(account.name, Part.SMTP, exc.problem) from exc
+
+
+def _imap_logs_in(account: ImapAccount, password: str) -> bool:
+    try:
+        login_imap(account, password)
+    except AccountProblem:
+        return False
+    return True
+
+
+def _smtp_logs_in(account: Account, password: str) -> bool:
+    try:
+        login_smtp(account, password)
+    except AccountProblem:
+        return False
+    return True
+
+
+def _imap_server(account: ImapAccount) -> ServerSettings:
+    from heard.mail.imap import Security, ServerSettings
+
+    return ServerSettings(account.host, account.port, Security(account.security),
+                          account.username, account.ca_file)
+
+
 def _stored(account: str, keyring_name: str, part: Part) -> str | None:
     """A password the keyring holds; a keyring that cannot be read fails `part`."""
     from heard.system import secrets
@@ -234,9 +357,9 @@ class MailReport:
     push: bool = False
 
 
-def try_mail(account: Account) -> MailReport:
-    """Log in once and look for the folders (IMAP), or look at the folders (Maildir).
-    AccountProblem says what is wrong. Blocks."""
+def try_mail(account: Account, password: str | None = None) -> MailReport:
+    """Log in once and look for the folders (IMAP: with `password`, else the keyring's),
+    or look at the folders (Maildir). AccountProblem says what is wrong. Blocks."""
     if not isinstance(account, ImapAccount):
         from heard.mail.maildir import Maildir
 
@@ -246,16 +369,15 @@ def try_mail(account: Account) -> MailReport:
             raise AccountProblem(account.name, Part.MAILDIR, "not a Maildir (it needs new/,"
                                  f" cur/ and tmp/): {', '.join(missing)}")
         return MailReport()
-    from heard.mail.imap import ImapError, Security, ServerSettings
+    from heard.mail.imap import ImapError
     from heard.mail.imap.probe import probe
 
-    password = _stored(account.name, account.keyring_name, Part.IMAP)
+    if not password:
+        password = _stored(account.name, account.keyring_name, Part.IMAP)
     if password is None:
         raise AccountProblem(account.name, Part.IMAP, passwords.missing(account))
-    server = ServerSettings(account.host, account.port, Security(account.security),
-                            account.username, account.ca_file)
     try:
-        found = probe(server, password, account.folders, account.sent_folder,
+        found = probe(_imap_server(account), password, account.folders, account.sent_folder,
                       account.poll_every)
     except ImapError as exc:
         raise AccountProblem(account.name, Part.IMAP, exc.message) from exc
@@ -264,28 +386,34 @@ def try_mail(account: Account) -> MailReport:
     return MailReport(found.notes, found.idle)
 
 
-def try_smtp(account: Account) -> None:
+def try_smtp(account: Account, password: str | None = None,
+             imap_password: str | None = None) -> None:
     """Log in to the account's SMTP server, sending nothing; AccountProblem if that fails.
-    Blocks."""
+    With the password typed for it, else the one typed for IMAP when it logs in as the same
+    user, else the keyring's (as the outbox finds it). Blocks."""
     from heard.mail.smtp import SmtpTransport
     from heard.mail.transport import SendError
 
     smtp = account.smtp
     if smtp is None:
         raise AccountProblem(account.name, Part.SMTP, f"{account.name} has no SMTP server")
+    same_user = isinstance(account, ImapAccount) and smtp.username == account.username
+    typed = password or (imap_password if same_user else None)
 
     try:
         # A keyring that cannot be read is the transport's to tell.
-        SmtpTransport(account.name, smtp, lambda: passwords.smtp_password(account)).test()
+        SmtpTransport(account.name, smtp,
+                      lambda: typed or passwords.smtp_password(account)).test()
     except SendError as exc:
         raise AccountProblem(account.name, Part.SMTP, exc.problem) from exc
 
 
-def try_calendar(calendar: CalendarSource, zone: tzinfo, now: datetime) -> None:
-    """Read the calendar once, from `now` on; a remote one is read into a copy of its own
-    that is thrown away (a test never touches the tray's copy while it refreshes it).
-    AccountProblem says what is wrong: the server's answer, or the first few events that
-    cannot be read. Blocks."""
+def try_calendar(calendar: CalendarSource, zone: tzinfo, now: datetime,
+                 password: str | None = None) -> None:
+    """Read the calendar once, from `now` on (CalDAV: with `password`, else the
+    keyring's); a remote one is read into a copy of its own that is thrown away (a test
+    never touches the tray's copy while it refreshes it). AccountProblem says what is
+    wrong: the server's answer, or the first few events that cannot be read. Blocks."""
     from heard.calendar.caldav_source import CalendarUnavailable
 
     try:
@@ -297,7 +425,7 @@ def try_calendar(calendar: CalendarSource, zone: tzinfo, now: datetime) -> None:
             problems = [str(e) for e in errors]
         else:
             with tempfile.TemporaryDirectory(prefix="heard-calendar-test-") as copy:
-                problems = _read_remote(calendar, Path(copy), zone, now)
+                problems = _read_remote(calendar, Path(copy), zone, now, password)
     except CalendarUnavailable as exc:
         raise AccountProblem(calendar.name, Part.CALENDAR, exc.problem) from exc
     except ValueError as exc:   # a file that is not there, or not a calendar
@@ -307,8 +435,8 @@ def try_calendar(calendar: CalendarSource, zone: tzinfo, now: datetime) -> None:
         raise AccountProblem(calendar.name, Part.CALENDAR, "; ".join(problems[:3]))
 
 
-def _read_remote(calendar: CalendarSource, copy: Path, zone: tzinfo, now: datetime
-                 ) -> list[str]:
+def _read_remote(calendar: CalendarSource, copy: Path, zone: tzinfo, now: datetime,
+                 password: str | None = None) -> list[str]:
     """Download the calendar into `copy`; the problems of its events."""
     from heard.calendar.caldav_source import (
         CalDavCache,
@@ -323,7 +451,7 @@ def _read_remote(calendar: CalendarSource, copy: Path, zone: tzinfo, now: dateti
         feed = Subscription(calendar.url, copy / "feed.ics", calendar.ca_file)
         feed.refresh()
         return feed.busy_intervals(now, end, zone)[1]
-    password = _calendar_password(calendar)
+    password = password or _calendar_password(calendar)
     if password is None:
         raise CalendarUnavailable(passwords.missing(calendar))
     caches = [(url, CalDavCache(copy / str(i))) for i, url in enumerate(calendar.calendars)]
@@ -369,14 +497,24 @@ class Checked:
 
 def check_mail(entry: Mapping[str, Any], config: Path, password: str,
                smtp_password: str) -> Checked:
-    """The typed passwords to the keyring, then a login (IMAP, then SMTP); writes no
+    """What a form's Test runs: each password typed ("": the keyring's) logs in first
+    (IMAP, then SMTP), and only then is it kept in the keyring (keep_password); then the
+    account is tried as the tray will use it (its folders, the SMTP login). Writes no
     file. Blocks."""
     account = parse_account(entry, config)
-    store_mail_passwords(account, password, smtp_password)
+    if isinstance(account, ImapAccount) and password:
+        login_imap(account, password)
+    smtp = account.smtp
+    if smtp is not None:
+        same_user = isinstance(account, ImapAccount) and smtp.username == account.username
+        typed = smtp_password or (password if same_user else "")
+        if typed:
+            login_smtp(account, typed)
+    kept = keep_mail_passwords(account, password, smtp_password, set_up(config))
     report = try_mail(account)
-    if account.smtp is not None:
+    if smtp is not None:
         try_smtp(account)
-    return Checked(dict(entry), "; ".join(report.notes))
+    return Checked(dict(entry), "; ".join([*report.notes, *kept]))
 
 
 def check_calendar(entry: Mapping[str, Any], config: Path, password: str, zone: tzinfo,
@@ -387,16 +525,31 @@ def check_calendar(entry: Mapping[str, Any], config: Path, password: str, zone: 
     if calendar.kind != "caldav":
         try_calendar(calendar, zone, now)
         return Checked(dict(entry))
-    if password:
-        store_password(calendar.name, calendar.keyring_name, password)
-    else:
+    typed = password
+    if not password:
         password = _stored(calendar.name, calendar.keyring_name, Part.CALENDAR) or ""
         if not password:
             raise PasswordNeeded(calendar.name)
     found = discover_calendars(calendar, password)
     if not found:
         raise CalendarsNotFound(calendar.name, (), ())
-    return Checked(dict(entry), calendars=tuple((c.name, c.url) for c in found))
+    note = keep_caldav_password(calendar, typed, set_up(config)) if typed else ""
+    return Checked(dict(entry), note, calendars=tuple((c.name, c.url) for c in found))
+
+
+def keep_caldav_password(calendar: CalendarSource, password: str,
+                         sources: Iterable[Account | CalendarSource]) -> str:
+    """A CalDAV password that logged in, kept (keep_password); what to tell the user."""
+    def works(stored: str) -> bool:
+        try:
+            discover_calendars(calendar, stored)
+        except AccountProblem:
+            return False
+        return True
+
+    return keep_password(calendar.name, calendar.keyring_name, password,
+                         passwords.sharing(calendar.keyring_name, sources, calendar.name),
+                         works)
 
 
 def check_folder(path: Path, *, create: bool = False) -> None:
