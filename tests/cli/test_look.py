@@ -215,7 +215,8 @@ def test_status_json_on_an_empty_profile(capsys: pytest.CaptureFixture[str], emp
     assert set(status) == STATUS_KEYS
     assert status["count"] == 0
     assert status["urgency"] is None
-    assert status["busy"] == {"now": None, "until": None, "next_free": None, "stale": False}
+    assert status["busy"] == {"now": None, "until": None, "next_free": None, "stale": False,
+                              "away": None}
     assert status["waiting"] == []
     assert status["promises"] == []
     assert status["problems"] == []
@@ -268,7 +269,8 @@ def test_sync_then_status_lists_a_client_who_wrote(
     assert status["count"] == 1
     (item,) = status["waiting"]
     assert set(item) == {"id", "client", "channel", "received_at", "ack_due", "answer_due",
-                         "urgency", "subject", "from", "prospect", "owner"}
+                         "urgency", "subject", "from", "prospect", "owner",
+                         "autopilot_skipped"}
     assert item["id"] == report["new_inquiries"][0]
     assert set(item["client"]) == CLIENT_KEYS
     assert (item["client"]["id"], item["client"]["name"], item["client"]["preferred_name"]) == (
@@ -363,3 +365,39 @@ def test_an_empty_period_says_so(capsys: pytest.CaptureFixture[str], measured: s
     code, out, _err = run(capsys, "--profile", measured, "stats", "--since", "2026-01-01",
                           "--until", "2026-01-08")
     assert code == 0 and "No contacts" in out
+
+
+def test_an_automatic_reply_sent_by_heard_sync_is_in_the_log(
+        capsys: pytest.CaptureFixture[str], root: str, mail: MailFolders,
+        tmp_path: Path) -> None:
+    """The tray logs what the autopilot does; so does `heard sync`, in the same file."""
+    now = now_utc()
+    file = ConfigFile(Profile(Path(root)).config)
+    for day in ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday",
+                "sunday"):
+        file.set("hours", day, "00:00-24:00")      # whenever this runs
+    file.set("autopilot", "tiers", ["vip"])
+    ics = write_calendar(tmp_path / "work.ics", now - timedelta(hours=1),
+                         now + timedelta(hours=2))
+    assert run(capsys, "--profile", root, "account", "add", "calendar", str(ics))[0] == 0
+    assert run(capsys, "--profile", root, "clients", "add", "Margaret Hale", "--email",
+               "margaret@hale.example", "--tier", "vip")[0] == 0
+    drop(mail.inbox, message(MEGGE, "Lease", message_id="<lease-9@hale.example>"),
+         now - timedelta(minutes=9))            # a VIP's ten minutes are nearly over
+
+    report = run_json(capsys, "--profile", root, "sync")
+    assert len(report["new_inquiries"]) == 1
+    (sent,) = mail.outbox_messages()
+    assert b"Auto-Submitted: auto-replied" in sent
+    logged = Profile(Path(root)).log.read_text(encoding="utf-8")
+    assert f"autopilot acknowledged inquiry {report['new_inquiries'][0]}" in logged
+
+
+def test_a_maildir_account_says_when_it_last_synced(
+        capsys: pytest.CaptureFixture[str], root: str) -> None:
+    (before,) = run_json(capsys, "--profile", root, "status")["accounts"]
+    assert (before["kind"], before["online"], before["last_sync"]) == ("maildir", True, None)
+    run_json(capsys, "--profile", root, "sync")
+    (after,) = run_json(capsys, "--profile", root, "status")["accounts"]
+    assert after["online"] is True
+    assert abs(assert_iso(after["last_sync"]) - now_utc()) < timedelta(minutes=5)

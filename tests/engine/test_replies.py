@@ -308,6 +308,36 @@ def test_autopilot_answers_a_thread_at_most_once_a_day(
     assert engine.replies.autopilot() == []
     assert len(sent_messages(mail)) == 1
     assert engine.store.inquiry(second).state is InquiryState.WAITING  # type: ignore[union-attr]
+    # Never silently: the user sees why this one is theirs.
+    skipped = engine.status().autopilot_skipped[second]
+    assert skipped.reason == "an automatic reply already went to this conversation today"
+
+
+def test_autopilot_answers_a_thread_again_the_next_morning(
+        engine: Engine, mail: MailFolders, clock: FixedClock, tmp_path: Path) -> None:
+    """Once per thread per calendar day: a VIP who writes again the next morning, in a
+    meeting again, hears back again (the last 24 hours would have silenced them)."""
+    _calendar(engine, tmp_path,
+              "DTSTART;TZID=Europe/Berlin:20261125T093000\r\n"
+              "DTEND;TZID=Europe/Berlin:20261125T113000\r\nSUMMARY:Deposition\r\n",
+              "DTSTART;TZID=Europe/Berlin:20261126T090000\r\n"
+              "DTEND;TZID=Europe/Berlin:20261126T113000\r\nSUMMARY:Hearing\r\n")
+    ConfigFile(engine.profile.config).set("autopilot", "tiers", ["vip"])
+    engine.settings = config.load(engine.profile.config)
+    first = lease_waits(engine, mail, ago=0)
+    clock.advance(timedelta(minutes=8))
+    assert [r.inquiry_id for r in engine.replies.autopilot()] == [first]
+    engine.inquiries.mark_answered(first)
+    clock.set(datetime(2026, 11, 26, 9, 30, tzinfo=BERLIN))   # 23 h 22 min later
+    drop(mail.inbox, message(MEGGE, "Re: Lease", message_id="<q3@hale.example>",
+                             in_reply_to="<q2@hale.example>",
+                             references="<q1@hale.example> <q2@hale.example>",
+                             at=clock.now()), clock.now())
+    (second,) = engine.sync().new_inquiries
+    clock.advance(timedelta(minutes=8))
+    assert [r.inquiry_id for r in engine.replies.autopilot()] == [second]
+    assert len(sent_messages(mail)) == 2
+    assert engine.status().autopilot_skipped == {}
 
 
 @pytest.mark.usefixtures("deposition")

@@ -60,7 +60,9 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser,
     args.desktop_checks = desktop_checks
     try:
         profile = Profile.locate(args.profile)
-        heard_log.setup(None, args.verbose)
+        # The profile's log, as the tray's: what a command did (an automatic reply a
+        # `heard sync` sent) is found where the user looks for it.
+        heard_log.setup(profile.log, args.verbose)
         engine = Engine.open(profile)
         try:
             code = COMMANDS[args.command](args, engine)

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from heard.cli.parser import UsageError
+from heard.domain.autopilot import Skipped
 from heard.domain.busy import BusyState
 from heard.domain.clients import Client
 from heard.domain.outbox import OutboxItem
@@ -41,9 +42,15 @@ def client_json(client: Client | None) -> dict[str, Any] | None:
 
 def busy_json(busy: BusyState | None, zone: Any, stale: bool = False) -> dict[str, Any]:
     if busy is None:
-        return {"now": None, "until": None, "next_free": None, "stale": False}
+        return {"now": None, "until": None, "next_free": None, "stale": False, "away": None}
     return {"now": busy.now, "until": iso(busy.until, zone),
-            "next_free": iso(busy.next_free, zone), "stale": stale}
+            "next_free": iso(busy.next_free, zone), "stale": stale, "away": busy.away}
+
+
+def skipped_json(skipped: Skipped | None, zone: Any) -> dict[str, Any] | None:
+    if skipped is None:
+        return None
+    return {"at": iso(skipped.at, zone), "reason": skipped.reason}
 
 
 def status_json(status: Status, zone: Any) -> dict[str, Any]:
@@ -65,6 +72,8 @@ def status_json(status: Status, zone: Any) -> dict[str, Any]:
                 "from": item.inquiry.sender,
                 "prospect": item.client.prospect,
                 "owner": status.owners.get(item.inquiry.id) if item.inquiry.id else None,
+                "autopilot_skipped": skipped_json(status.autopilot_skipped.get(
+                    item.inquiry.id) if item.inquiry.id else None, zone),
             }
             for item in status.waiting
         ],
@@ -137,11 +146,14 @@ def _ago(now: datetime, then: datetime) -> str:
 def print_status(status: Status, zone: Any) -> None:
     if status.busy is None:
         busy = "Calendar: none configured"
+    elif status.busy.away:
+        busy = f"Out of the office until {short(status.busy.next_free, zone)}"
     elif status.busy.now:
         busy = f"Busy until {short(status.busy.until, zone)}"
     else:
         busy = "Free now"
-    if status.busy is not None and status.busy.next_free and status.busy.now:
+    if status.busy is not None and status.busy.next_free and status.busy.now \
+            and not status.busy.away:
         busy += f", next free {short(status.busy.next_free, zone)}"
     people = "client" if status.count == 1 else "clients"
     print(f"{status.count} {people} waiting. {busy}.")
@@ -151,6 +163,9 @@ def print_status(status: Status, zone: Any) -> None:
               f"{item.inquiry.channel.value:<5} waited {waited:>12}"
               f"  ack by {short(item.ack_due, zone)} [{item.urgency.value}]  "
               f"{item.inquiry.subject[:40]}")
+        skipped = status.autopilot_skipped.get(item.inquiry.id) if item.inquiry.id else None
+        if skipped is not None:
+            print(f"        left to you by the autopilot: {skipped.reason}")
     if status.promises:
         print("Promises:")
         for view in status.promises:

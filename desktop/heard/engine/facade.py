@@ -290,7 +290,12 @@ class Engine:
             if isinstance(account, ImapAccount):
                 self._imap_accounts.sync(account, report)
             else:
-                self.intake.sync_maildir(account, report)
+                try:
+                    self.intake.sync_maildir(account, report)
+                except OSError as exc:
+                    self._health.record(account.name, str(exc), kind="maildir")
+                    raise
+                self._health.record(account.name, None, synced=True, kind="maildir")
         if only is None:
             self._flush_outbox(report)
             self._learn_from_devices(report)

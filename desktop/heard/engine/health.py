@@ -27,28 +27,28 @@ class AccountsHealth:
         saved = self._ctx.store.account_states()
         result = []
         for account in self._ctx.settings.accounts:
-            if not isinstance(account, ImapAccount):
-                result.append(AccountHealth(account.name, "maildir", online=True))
-                continue
+            kind = "imap" if isinstance(account, ImapAccount) else "maildir"
             with self._lock:
                 health = self._health.get(account.name)
             if health is None and account.name in saved:
                 online, problem, since, push, last_sync = saved[account.name]
-                health = AccountHealth(account.name, "imap", online, problem, since, push,
+                health = AccountHealth(account.name, kind, online, problem, since, push,
                                        last_sync)
-            result.append(health or AccountHealth(account.name, "imap"))
+            # A Maildir folder is on this machine: online until a sync says otherwise.
+            result.append(health or AccountHealth(account.name, kind,
+                                                  online=True if kind == "maildir" else None))
         return result
 
     def record(self, account: str, problem: str | None, push: bool | None = None,
-               synced: bool = False, part: str = "sync") -> None:
-        """How one part of an IMAP account (its sync, or a folder's watcher) fares; the
+               synced: bool = False, part: str = "sync", kind: str = "imap") -> None:
+        """How one part of an account (its sync, or an IMAP folder's watcher) fares; the
         account is online only when every part is."""
         now = self._ctx.clock.now()
         with self._lock:
             parts = self._parts.setdefault(account, {})
             parts[part] = problem
             problem = next((p for p in parts.values() if p is not None), None)
-            old = self._health.get(account) or AccountHealth(account, "imap")
+            old = self._health.get(account) or AccountHealth(account, kind)
             online = problem is None
             new = replace(
                 old, online=online, problem=problem or "",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import threading
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import TYPE_CHECKING
 
 from heard.config import Account, Assistant, ImapAccount, MaildirAccount, Settings
@@ -551,19 +551,29 @@ class Replies:
         clients = {c.id: c for c in self._ctx.store.clients() if c.id is not None}
         items = waiting_items(self._ctx.store.open_inquiries(), clients, settings.standards,
                               settings.hours, now)
+        self._forget_skips({i.inquiry.id for i in items if i.inquiry.id is not None})
+        # "Once per thread per day": the user's calendar day, not the last 24 hours (a client
+        # who writes again the next morning, in a meeting again, hears back again).
+        today = datetime.combine(now.astimezone(settings.zone).date(), time(0),
+                                 tzinfo=settings.zone)
         sent = []
         for item in autopilot_picks(items, busy, now, settings.autopilot.tiers,
                                     settings.autopilot.before):
             inquiry = item.inquiry
             assert inquiry.id is not None
             if self.reply_address(inquiry, item.client) is None:
-                continue  # a call with no address: the user has to call
-            if self._ctx.store.auto_sent_in_thread(_thread(inquiry), now - timedelta(days=1)):
+                self._skipped(inquiry.id, item.client, "a call with no address to write to:"
+                              " call them back")
+                continue
+            if self._ctx.store.auto_sent_in_thread(_thread(inquiry), today):
+                self._skipped(inquiry.id, item.client, "an automatic reply already went to"
+                              " this conversation today")
                 continue
             try:
                 result = self.acknowledge(inquiry.id, automatic=True)
             except Exception as exc:
                 log.error("autopilot could not acknowledge inquiry %s: %s", inquiry.id, exc)
+                self._skipped(inquiry.id, item.client, f"could not acknowledge: {exc}")
                 continue
             log.info("autopilot acknowledged inquiry %s (%s) to %s: %s", inquiry.id,
                      item.client.name, result.to, result.state)
@@ -579,6 +589,26 @@ class Replies:
                                  f" out yet ({result.error}); Heard keeps trying")
             sent.append(result)
         return sent
+
+    def _skipped(self, inquiry_id: InquiryId, client: Client, reason: str) -> None:
+        """The autopilot left this one to the user: why, for the window, `heard status` and
+        `heard outbox` (and the log, once per reason)."""
+        from heard.domain.autopilot import SKIP_KEY, Skipped
+
+        key = f"{SKIP_KEY}{inquiry_id}"
+        known = self._ctx.store.state(key)
+        if known is not None and (old := Skipped.from_text(known)) and old.reason == reason:
+            return
+        self._ctx.store.set_state(key, Skipped(self._ctx.clock.now(), reason).to_text())
+        log.info("autopilot left inquiry %s (%s) to you: %s", inquiry_id, client.name, reason)
+        self._ctx.events.changed()
+
+    def _forget_skips(self, waiting: set[InquiryId]) -> None:
+        from heard.domain.autopilot import SKIP_KEY
+
+        for key in self._ctx.store.states(SKIP_KEY):
+            if InquiryId(int(key.removeprefix(SKIP_KEY))) not in waiting:
+                self._ctx.store.set_state(key, None)
 
 
 def _number_of(inquiry: Inquiry, client: Client) -> str:

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 
 from heard.devices.coordinator import Devices
 from heard.domain.accounts import AccountHealth
+from heard.domain.autopilot import SKIP_KEY, Skipped
 from heard.domain.busy import BusyState, busy_at
 from heard.domain.clients import Client
 from heard.domain.delegations import Assignment, Delegation
@@ -57,6 +58,8 @@ class Status:
     # What the user's other devices (or the assistant) did in the last day: who did what.
     handled_elsewhere: list[tuple[Inquiry, Client | None, str]] = field(default_factory=list)
     sharing_notice: str = ""   # the server cannot coordinate the user's devices: what then
+    # Waiting clients the autopilot left to the user, and why.
+    autopilot_skipped: dict[InquiryId, Skipped] = field(default_factory=dict)
 
     @property
     def offline(self) -> list[AccountHealth]:
@@ -142,7 +145,17 @@ class StatusService:
                       self.assigned(clients),
                       [(i, clients.get(i.client_id), by) for i, by in
                        store.handled_elsewhere(settings.instance, now - timedelta(days=1))],
-                      self._devices.notice())
+                      self._devices.notice(), self._skipped(items))
+
+    def _skipped(self, items: list[WaitingItem]) -> dict[InquiryId, Skipped]:
+        waiting = {i.inquiry.id for i in items}
+        found = {}
+        for key, text in self._ctx.store.states(SKIP_KEY).items():
+            inquiry_id = InquiryId(int(key.removeprefix(SKIP_KEY)))
+            skipped = Skipped.from_text(text)
+            if inquiry_id in waiting and skipped is not None:
+                found[inquiry_id] = skipped
+        return found
 
     def assigned(self, clients: dict[ClientId, Client] | None = None) -> list[AssignedView]:
         """Delegations made on another device, by due time; `to_me` on the assistant's

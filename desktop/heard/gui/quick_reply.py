@@ -336,6 +336,11 @@ class QuickReplyWindow(QWidget):
                     row.setText(STATUS_COL, f"{row.text(STATUS_COL)} · on {owner!r}")
                     row.setToolTip(STATUS_COL, f"Being answered on {owner!r}: Heard will not"
                                    " send a second reply from here")
+                skipped = status.autopilot_skipped.get(entry.inquiry.id) \
+                    if entry.inquiry.id else None
+                if skipped is not None:
+                    row.setText(STATUS_COL, f"{row.text(STATUS_COL)} · yours")
+                    row.setToolTip(STATUS_COL, f"The autopilot left this to you: {skipped.reason}")
                 self.list.addTopLevelItem(row)
                 if entry.inquiry.id is not None:
                     self._entries[int(entry.inquiry.id)] = entry
@@ -349,7 +354,11 @@ class QuickReplyWindow(QWidget):
             self._repopulating = False
         people = "client is" if status.count == 1 else "clients are"
         busy = ""
-        if status.busy is not None and status.busy.now and status.busy.until:
+        if status.busy is not None and status.busy.away:
+            back = status.busy.next_free
+            busy = " You are out of the office" + (
+                f" until {back.astimezone(zone):%a %H:%M}." if back else ".")
+        elif status.busy is not None and status.busy.now and status.busy.until:
             busy = f" You are busy until {status.busy.until.astimezone(zone):%H:%M}."
         handed = ""
         if self._assigned:

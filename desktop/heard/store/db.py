@@ -325,6 +325,12 @@ class Store:
         rows = self._query("SELECT value FROM state WHERE key=?", (key,))
         return str(rows[0]["value"]) if rows else None
 
+    def states(self, prefix: str) -> dict[str, str]:
+        """Every small value whose key starts with `prefix`."""
+        pattern = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        return {str(r["key"]): str(r["value"]) for r in self._query(
+            "SELECT key, value FROM state WHERE key LIKE ? ESCAPE '\\'", (pattern,))}
+
     def set_state(self, key: str, value: str | None) -> None:
         """Remember (or, with None, forget) a small value across restarts."""
         with self.transaction() as conn:
