@@ -107,9 +107,10 @@ class Replies:
         elif name is None and inquiry is not None and inquiry.channel is Channel.CALL \
                 and "call-back" in templates:
             chosen = "call-back"
-        if chosen == "call-back" and inquiry is not None and client is not None \
-                and not _number_of(inquiry, client):
-            chosen = self._settings.replies.template   # no number: no call can be promised
+        if name is None and chosen == "call-back" and inquiry is not None \
+                and client is not None and not _number_of(inquiry, client):
+            # No number: Heard does not promise a call (the user, who may know one, can)
+            chosen = self._settings.replies.template
         # The variant for how the user is now: out of the office, in a meeting, or free (a
         # variant named for a state that is over is never used: no "in a meeting until now").
         base = chosen.removesuffix("-busy").removesuffix("-away")
