@@ -170,6 +170,28 @@ def test_explain_names_the_client_a_voicemail_is_from(
                                "withheld": False}
 
 
+def test_explain_says_when_heard_is_unsure_a_person_wrote_it(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """A client's out-of-office is nobody's inquiry; her mail through a mailing service
+    counts, marked unsure."""
+    root = str(tmp_path / "p")
+    Profile(Path(root)).create()
+    run_json(capsys, "--profile", root, "clients", "add", "Margaret Hale",
+             "--email", "margaret@hale.example")
+    away = tmp_path / "away.eml"
+    away.write_bytes(message("Margaret Hale <margaret@hale.example>",
+                             "Automatic reply: Lease"))
+    relayed = tmp_path / "relayed.eml"
+    relayed.write_bytes(message("Margaret Hale <margaret@hale.example>", "Lease",
+                                headers={"X-Mailgun-Tag": "crm"}))
+    first, second = run_json(capsys, "--profile", root, "explain", str(away),
+                             str(relayed))["messages"]
+    assert (first["inquiry"], first["auto_generated"], first["reason"]) == (
+        False, True, "auto-generated: auto-reply")
+    assert (second["inquiry"], second["unsure"]) == (True, "mailing service (Mailgun)")
+    assert second["reason"] == "client message (unsure: mailing service (Mailgun))"
+
+
 @pytest.mark.usefixtures("real_keyring")
 def test_sync_and_status_over_imap_from_the_command_line(
         capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, bare_root: str,

@@ -11,7 +11,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from heard.domain.messages import MessageFacts
-from heard.domain.senders import PROSPECT, ProspectRules, machine_reason, prospect_reason
+from heard.domain.senders import (
+    PROSPECT,
+    ProspectRules,
+    machine_reason,
+    prospect_reason,
+    robot_reason,
+)
 from heard.mail.parse import parse_message
 
 NO_RULES = ProspectRules()
@@ -541,3 +547,46 @@ def test_never_raises_on_arbitrary_headers(headers: dict[str, str], from_addr: s
     prospect, phrase = prospect_reason(facts, ProspectRules(
         internal_domains=frozenset({"morgan-law.example"})))
     assert phrase == PROSPECT if prospect else phrase.startswith("not a prospect: ")
+
+
+# --- made by a machine, beyond doubt (robot_reason): asked of clients too -----------------
+
+@pytest.mark.parametrize(("headers", "body", "reason"), [
+    ("From: Mail Delivery Subsystem <x@mx.example>\nSubject: Returned mail", "Sorry.\n",
+     "mail system sender (Mail Delivery Subsystem)"),
+    ("From: gpc-talk-owner@lists.example\nSubject: Your message awaits moderator approval",
+     "Held.\n", "mail system sender (gpc-talk-owner@)"),
+    ("From: ndr@mx.example\nSubject: Mail delivery failed", "Failed.\n",
+     "mail system sender (ndr@)"),
+    ("From: anna@example.org\nSubject: Lease\nTo: list-bounces+alex=morgan-law.example@l.example",
+     "Sorry.\n", "sent to a bounce address (list-bounces+alex=morgan-law.example@l.example)"),
+    ("From: anna@example.org\nSubject: Automatic reply: Lease", "Away.\n", "auto-reply"),
+    ("From: anna@example.org\nSubject: Abwesenheitsnotiz: Lease", "Away.\n", "auto-reply"),
+    ("From: anna@example.org\nSubject: Out of office: Lease", "Away.\n", "auto-reply"),
+    ("From: anna@example.org\nSubject: Returned mail", "This message was created"
+     " automatically by mail delivery software.\n", "bounce report"),
+], ids=["mail-system-name", "list-owner", "ndr", "to-bounces", "automatic-reply",
+        "abwesenheitsnotiz", "out-of-office-colon", "exim-text"])
+def test_robot_signs_no_person_gives(headers: str, body: str, reason: str) -> None:
+    assert robot_reason(msg(headers, body)) == reason
+
+
+@pytest.mark.parametrize(("headers", "body"), [
+    # Words a person uses in a subject or a first line, about auto-replies and bounces.
+    ("From: anna@example.org\nSubject: Out of office next week", "I am away from Monday.\n"),
+    ("From: anna@example.org\nSubject: Question about my auto-reply settings", "How?\n"),
+    ("From: anna@example.org\nSubject: Re: Automatic reply settings", "Thanks!\n"),
+    ("From: anna@example.org\nSubject: Delivery report for March", "Attached.\n"),
+    ("From: anna@example.org\nSubject: Delivery failure of the parts order", "Help.\n"),
+    ("From: anna@example.org\nSubject: My mail to you bounced",
+     "The message could not be delivered to your colleague; it was a permanent error.\n"),
+    ("From: anna@example.org\nSubject: Fwd: Undeliverable: Lease",
+     "See below.\n\n---------- Forwarded message ----------\nThis is the mail system at host"
+     " mx.example.\n"),
+    ("From: anna@example.org\nSubject: Lease\nX-Mailer: PHPMailer 6.0\nFeedback-ID: 1:a:b",
+     "Please call me.\nUnsubscribe from our newsletter at https://x.example/u\n"),
+], ids=["out-of-office-no-colon", "about-auto-reply", "re-automatic-reply",
+        "delivery-report-for-march", "delivery-failure-of-parts", "telling-of-a-bounce",
+        "forwarded-bounce", "weak-signs-only"])
+def test_a_persons_mail_has_no_robot_sign(headers: str, body: str) -> None:
+    assert robot_reason(msg(headers, body)) is None

@@ -152,7 +152,6 @@ def test_new_files_are_noticed_by_the_watcher(
         assert arrived.wait(10), "the watcher did not notice a new file"
     finally:
         engine.stop_watching()
-    assert events[0].kind == "changed"
     assert len(events[0].new) == 1
     assert engine.status().count == 1
 
@@ -297,6 +296,34 @@ def test_arbitrary_header_and_body_bytes_never_lose_a_message(
     for item in engine.status().waiting:
         for text in (item.inquiry.subject, item.inquiry.preview, item.client.name):
             text.encode("utf-8")
+
+
+def test_a_clients_own_out_of_office_without_rfc3834_headers_is_not_a_waiting_client(
+        engine: Engine, mail: MailFolders) -> None:
+    # Exchange 2003 writes its out-of-office as a plain message from the client's address;
+    # the postmaster of a client registered by domain is nobody's client either.
+    drop(mail.inbox, message(MEGGE, "Out of Office AutoReply: Closing documents",
+                             body="I am out of the office until Monday.",
+                             headers={"Thread-Topic": "Closing documents"}),
+         NOW - timedelta(minutes=2))
+    drop(mail.inbox, message("Postmaster <postmaster@patel-eng.example>", "Undeliverable: Lease",
+                             body="Delivery has failed to these recipients or groups:"),
+         NOW - timedelta(minutes=1))
+    report = engine.sync()
+    assert report.new_inquiries == []
+    assert [s.reason for s in report.skipped] == ["auto-generated: auto-reply",
+                                                  "auto-generated: bounce report"]
+    assert engine.status().count == 0
+
+
+def test_a_clients_message_with_weaker_machine_signs_counts_and_is_kept_unsure(
+        engine: Engine, mail: MailFolders) -> None:
+    drop(mail.inbox, message(MEGGE, "Lease", headers={"X-Mailgun-Tag": "crm"}),
+         NOW - timedelta(minutes=2))
+    drop(mail.inbox, message(RAJ, "Site visit"), NOW - timedelta(minutes=1))
+    engine.sync()
+    unsure = {i.inquiry.subject: i.inquiry.unsure for i in engine.status().waiting}
+    assert unsure == {"Lease": "mailing service (Mailgun)", "Site visit": ""}
 
 
 def test_a_date_beyond_what_python_can_represent_does_not_stop_intake(

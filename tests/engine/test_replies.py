@@ -354,6 +354,23 @@ def test_autopilot_never_answers_lists_or_automatic_mail(
     assert mail.outbox_messages() == []
 
 
+@pytest.mark.usefixtures("deposition")
+def test_autopilot_never_answers_what_heard_is_not_sure_a_person_wrote(
+        engine: Engine, mail: MailFolders, clock: FixedClock) -> None:
+    """Her own address, but sent through a mailing service: counted, shown, and left to
+    the user with the reason."""
+    drop(mail.inbox, message(MEGGE, "Lease", message_id="<m1@hale.example>",
+                             headers={"X-Mailgun-Tag": "crm"}), NOW)
+    (unsure,) = engine.sync().new_inquiries
+    assert engine.status().count == 1
+    clock.advance(timedelta(minutes=9))
+    assert engine.replies.autopilot() == []
+    assert mail.outbox_messages() == [] and sent_messages(mail) == []
+    skipped = engine.status().autopilot_skipped[unsure]
+    assert skipped.reason == ("Heard is not sure a person wrote it"
+                              " (mailing service (Mailgun))")
+
+
 def test_autopilot_is_off_by_default(engine: Engine, mail: MailFolders,
                                      clock: FixedClock) -> None:
     lease_waits(engine, mail, ago=0)

@@ -260,6 +260,14 @@ def test_an_inquiry_round_trips_with_aware_times_threads_and_state(store: Store)
     assert store.open_inquiries() == []
 
 
+def test_why_an_inquiry_is_unsure_round_trips(store: Store) -> None:
+    client = add_margaret(store)
+    unsure = store.add_inquiry(an_inquiry(client, unsure="unsubscribe footer"))
+    sure = store.add_inquiry(an_inquiry(client, message_id="<m2@hale.example>"))
+    assert (unsure.unsure, sure.unsure) == ("unsubscribe footer", "")
+    assert [i.unsure for i in store.open_inquiries()] == ["unsubscribe footer", ""]
+
+
 def test_open_inquiries_are_the_waiting_and_acknowledged_ones(store: Store) -> None:
     client = add_margaret(store)
     waiting = store.add_inquiry(an_inquiry(client, message_id="<w@x>", thread_ids=("<w@x>",)))

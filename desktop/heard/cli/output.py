@@ -71,6 +71,7 @@ def status_json(status: Status, zone: Any) -> dict[str, Any]:
                 "subject": item.inquiry.subject,
                 "from": item.inquiry.sender,
                 "prospect": item.client.prospect,
+                "unsure": item.inquiry.unsure or None,
                 "owner": status.owners.get(item.inquiry.id) if item.inquiry.id else None,
                 "autopilot_skipped": skipped_json(status.autopilot_skipped.get(
                     item.inquiry.id) if item.inquiry.id else None, zone),
@@ -230,6 +231,7 @@ def explain_json(name: str, found: Explanation) -> dict[str, Any]:
         "channel": channel if verdict and verdict.is_inquiry else None,
         "auto_generated": bool(verdict and verdict.verdict is Verdict.AUTO_GENERATED),
         "prospect": bool(verdict and verdict.prospect),
+        "unsure": verdict.unsure or None if verdict else None,
         "person": person_json(verdict.person) if verdict and verdict.person else None,
         "reason": verdict.reason if verdict else found.problem,
         "caller": caller_json(verdict.person) if verdict and verdict.person

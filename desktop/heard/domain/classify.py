@@ -1,7 +1,14 @@
 """What an incoming message is: a client or a prospect waiting, a relayed call or form,
 machine mail, or nothing Heard counts; and why, in one phrase.
 
-Intake and `heard explain` share this one decision.
+Intake and `heard explain` share this one decision, taken in this order: a robot relaying
+a person (voicemail, a web form); the user's own mail; mail a machine made beyond doubt
+(heard.domain.senders.robot_reason), whoever sent it, so a client's own address can still
+send an out-of-office and their domain's postmaster is nobody's client; then the
+directory. A client's own address with weaker machine signs still counts, marked unsure
+(`Classification.unsure`: never answered automatically); a sender matched only by the
+client's domain counts only without any machine sign; anyone else is a possible prospect
+by the prospect rules.
 """
 
 from __future__ import annotations
@@ -13,7 +20,7 @@ from enum import StrEnum
 from heard.domain.clients import Channel, Client, ClientDirectory, normalize_email
 from heard.domain.messages import MessageFacts, auto_generated_reason
 from heard.domain.relayed import PatternSet, Relayed, RelayKind, recognise
-from heard.domain.senders import ProspectRules, no_reply_sender, prospect_reason
+from heard.domain.senders import ProspectRules, machine_reason, prospect_reason, robot_reason
 
 
 class Verdict(StrEnum):
@@ -49,11 +56,24 @@ class Classification:
     channel: Channel | None = None
     prospect: bool = False          # a new person who may become a client
     person: Person | None = None    # set for prospects and relayed contacts
+    # Why it may be a robot after all, for an inquiry from a client's own address that
+    # carries machine signs short of certain ones (a mailing service's header, an
+    # unsubscribe footer): it counts and is shown, but nothing answers it automatically.
+    unsure: str = ""
 
     @property
     def is_inquiry(self) -> bool:
         return self.verdict is Verdict.INQUIRY
 
+    @property
+    def sure(self) -> bool:
+        """Whether the classifier is sure of this verdict (the autopilot acts only then)."""
+        return not self.unsure
+
+
+# The phrase of heard.domain.senders for a mailing service that relays the mail (Mailgun,
+# Amazon SES, ...): a firm's people can send through one too.
+_RELAY_SIGN = "mailing service ("
 
 # Where anyone can have an address: their domain says nothing about an organisation.
 FREE_MAIL = frozenset({
@@ -99,17 +119,24 @@ def classify(facts: MessageFacts, directory: ClientDirectory,
         return _relayed(relayed, directory, rules)
     if sender in rules.own:
         return Classification(Verdict.OWN, "own message")
-    auto = auto_generated_reason(facts.auto_headers or {})
-    if auto:
-        return Classification(Verdict.AUTO_GENERATED, f"auto-generated: {auto}")
-    if no_reply_sender(sender):  # even from a client's domain: a robot, not a person
-        return Classification(Verdict.AUTO_GENERATED, "auto-generated: no-reply sender")
     client = directory.match_email(sender)
+    # Then what a machine made, for every sender and before the directory has a say: a
+    # client's own address sends out-of-office replies, and their domain has a postmaster.
+    robot = robot_reason(facts)
+    if robot:
+        return Classification(Verdict.AUTO_GENERATED, _robot_words(robot, facts, client, rules))
     if client is not None:
-        if client.prospect:
-            return Classification(Verdict.INQUIRY, "prospect writing again", client,
-                                  Channel.EMAIL, prospect=True)
-        return Classification(Verdict.INQUIRY, "client message", client, Channel.EMAIL)
+        what = "prospect writing again" if client.prospect else "client message"
+        signs = machine_reason(facts)
+        if signs and sender not in client.emails and not signs.startswith(_RELAY_SIGN):
+            # Only the domain is the client's: mail from it is a person's unless a machine
+            # sign says otherwise (newsletters, notifications, the ticket system). A
+            # sending service alone is how some firms relay their people's mail: unsure.
+            return Classification(Verdict.AUTO_GENERATED,
+                                  f"auto-generated: {signs} (at {client.name}'s domain)")
+        return Classification(Verdict.INQUIRY, what + (f" (unsure: {signs})" if signs else ""),
+                              client, Channel.EMAIL, prospect=client.prospect,
+                              unsure=signs or "")
     if rules.prospects is None:
         return Classification(Verdict.NOT_A_CLIENT, "not a client")
     is_prospect, reason = prospect_reason(facts, rules.prospects)
@@ -118,6 +145,19 @@ def classify(facts: MessageFacts, directory: ClientDirectory,
     person = Person(facts.from_name or None, sender, None)
     return Classification(Verdict.INQUIRY, reason, None, Channel.EMAIL, prospect=True,
                           person=person)
+
+
+def _robot_words(robot: str, facts: MessageFacts, client: Client | None,
+                 rules: Rules) -> str:
+    """The reason for machine mail, in the words each path has always used: "auto-generated:
+    <sign>" for the RFC 3834 headers, a no-reply sender and anyone in the directory; for a
+    stranger, the prospect rules' "not a prospect: <sign>" (or "not a client" without them)."""
+    if (client is not None or robot == "no-reply sender"
+            or auto_generated_reason(facts.auto_headers or {})):
+        return f"auto-generated: {robot}"
+    if rules.prospects is None:
+        return "not a client"
+    return f"not a prospect: {machine_reason(facts) or robot}"
 
 
 def prospect_reason_for_address(address: str, rules: ProspectRules) -> tuple[bool, str]:

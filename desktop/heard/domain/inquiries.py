@@ -66,6 +66,10 @@ class Inquiry:
     account: str = ""                   # the mail account it arrived in; replies leave from it
     reply_to: str = ""                  # the client's Reply-To, when it differs from sender
     last_message_at: datetime | None = None  # the client's latest follow-up in the thread
+    # Why the classifier is not sure a person wrote it (machine signs short of certain, on a
+    # client's own address); empty when sure. Shown and counted, never answered
+    # automatically (heard.domain.classify.Classification.unsure).
+    unsure: str = ""
     id: InquiryId | None = None
 
     def __post_init__(self) -> None:

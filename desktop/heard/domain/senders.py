@@ -1,5 +1,13 @@
 """Who wrote a message: a person, or a machine? And is an unknown person a prospect?
 
+Two questions with two answers. `robot_reason` names the signs no person's mail carries
+(a bounce, a report, an auto-reply, the mail system's own address, mail to a bounce
+address): it is asked of every sender, a client's own address included, before the client
+directory. `machine_reason` casts the wide net a stranger needs (lists, bulk and
+transactional services, robot-looking addresses, unsubscribe footers): it decides who is
+a prospect, what mail from a client's domain is the client's, and which of a client's own
+messages Heard is not sure of (counted and shown, never answered automatically).
+
 A prospect is someone new who may become a client: a message from a sender who is not in
 the client directory (the caller checks that first), is not from the user's own
 organisation, is not on the user's "not a client" list, and is written by a person to
@@ -7,9 +15,10 @@ the user, not sent by a machine, a mailing list or a bulk or transactional servi
 
 Reason phrases
 --------------
-`machine_reason` returns one short phrase naming the sign it saw, or None for mail that
-looks written by a person. The phrase has no prefix; each caller adds its own
-("auto-generated: Precedence", "not a prospect: List-Unsubscribe"). The phrases:
+`machine_reason` (and `robot_reason`, with fewer signs) returns one short phrase naming
+the sign it saw, or None for mail that looks written by a person. The phrase has no
+prefix; each caller adds its own ("auto-generated: Precedence", "not a prospect:
+List-Unsubscribe"). The phrases:
 
 - the RFC 3834 signs of `auto_generated_reason`, unchanged: "Auto-Submitted",
   "Precedence", "List-Id", "List-Unsubscribe", "List-Post", "X-Auto-Response-Suppress",
@@ -27,6 +36,8 @@ looks written by a person. The phrase has no prefix; each caller adds its own
 - the sender's address: "no-reply sender", "automated sender (notifications@)",
   "automated sender domain (news.example.com)", "mailing-list Sender";
 - the envelope: "bulk Return-Path", "mailing service (Amazon SES)" by bounce domain;
+- (robot_reason only) "mail system sender (postmaster@)" or by its name ("mail system
+  sender (Mail Delivery System)"), "sent to a bounce address (list-bounces@...)";
 - "marked as spam (X-Spam-Flag)";
 - the text: "unsubscribe footer".
 
@@ -137,6 +148,11 @@ _NOTIFIER_PREFIXES = (
     ("x-discourse-", "Discourse"),
     ("x-zendesk-", "Zendesk"),
     ("x-freshdesk", "Freshdesk"),
+    ("rt-ticket", "Request Tracker"),
+    ("rt-originator", "Request Tracker"),
+    ("x-rt-loop-prevention", "Request Tracker"),
+    ("x-otrs-", "OTRS"),
+    ("x-helpscout-", "Help Scout"),
     ("x-jira-", "Jira"),
     ("x-atlassian-", "Atlassian"),
     ("x-confluence", "Atlassian"),
@@ -269,7 +285,10 @@ _AUTO_REPLY_SUBJECT = re.compile(
     r"out of (the )?office|abwesenheitsnotiz|abwesenheit|r[ée]ponse automatique|"
     r"absence du bureau|respuesta autom[áa]tica|fuera de la oficina|risposta automatica|"
     r"fuori sede|automatisch antwoord|afwezigheidsmelding|resposta autom[áa]tica|"
-    r"autosvar|automatiskt svar|on vacation|vacation reply|away from (the|my) office)\b",
+    r"autosvar|automatiskt svar|on vacation|vacation reply|away from (the|my) office|"
+    r"[aā]rpus biroja|autom[aā]tisk[aā] atbilde|automatyczna odpowied[źz]|"
+    r"automatick[áa] odpov[ěe][ďd]|automaattinen vastaus|automatikus v[áa]lasz|"
+    r"automatinis atsakymas|automaatvastus|otomatik yan[ıi]t|автоматический ответ)\b",
     re.IGNORECASE,
 )
 _CALENDAR_REPLY_SUBJECT = re.compile(
@@ -553,7 +572,123 @@ def _in_domains(domain: str, domains: frozenset[str]) -> bool:
     return False
 
 
+
+# --- made by a machine, beyond doubt -------------------------------------------------------
+#
+# machine_reason above casts a wide net: for a stranger, missing a prospect costs less than
+# a robot in the waiting list. A client's own address is different: whatever it sends is
+# taken for the client unless a sign below says no person wrote it. These signs are never
+# seen on mail a person writes to the user: mail systems, auto-responders and list servers
+# make them. The rest of machine_reason's signs make a client's message "unsure" instead
+# (counted, shown, never answered by the autopilot): see heard.domain.classify.
+
+# Local parts of the mail system itself (RFC 5321 postmaster, MTAs' daemons, NDR senders,
+# list servers), beside no-reply and the list robots of _LIST_SENDER.
+_MAIL_SYSTEM = frozenset({
+    "mailer-daemon", "mailerdaemon", "mailer_daemon", "postmaster", "mdaemon",
+    "mail.delivery.system", "mail-delivery-system", "maildeliverysystem", "ndr",
+    "listserv", "majordomo", "sympa", "ezmlm", "mailman",
+})
+_MAIL_SYSTEM_NAME = re.compile(
+    r"^\W*(mail delivery (sub)?system|mail delivery service|delivery subsystem|"
+    r"mailer[- ]daemon|postmaster|mail administrator|internet mail delivery)\W*$",
+    re.IGNORECASE,
+)
+# Where only robots write: a list's bounce and command addresses, VERP return addresses.
+_ROBOT_RECIPIENT = re.compile(
+    r"-bounces?([+=-]|$)|^bounces?([+=-]|$)|-request$|^mailer-daemon$", re.IGNORECASE)
+# An auto-responder's subject: "<phrase>: <the subject it answers>". Phrases nobody puts at
+# the head of their own subject may follow a few words ("Out of Office AutoReply:", Exchange
+# 2003 in Latvian "Arpus biroja atrasanas automatiska atbilde:"); ordinary words ("Out of
+# office: back Monday") only count when they are the whole head, as Exchange writes them.
+_AUTO_REPLY_PREFIX = re.compile(
+    r"^\s*(?:[^:\n]{0,40}\s)?(automatic reply|auto[- ]?reply|autoreply|auto[- ]?response|"
+    r"automatische antwort|r[ée]ponse automatique|respuesta autom[áa]tica|"
+    r"risposta automatica|automatisch antwoord|resposta autom[áa]tica|automatiskt svar|"
+    r"autosvar|abwesenheitsnotiz|autom[aā]tisk[aā] atbilde|automatyczna odpowied[źz]|"
+    r"automatick[áa] odpov[ěe][ďd]|automaattinen vastaus|automatikus v[áa]lasz|"
+    r"automatinis atsakymas|automaatvastus|otomatik yan[ıi]t|автоматический ответ)\s*:|"
+    r"^\s*(out of (the )?office|abwesenheit|absence du bureau|fuera de la oficina|"
+    r"fuori sede|afwezigheidsmelding|on vacation|vacation reply|[aā]rpus biroja)\s*:",
+    re.IGNORECASE,
+)
+# What auto-responders say of themselves, in the writer's own words (not in a quote).
+_AUTO_REPLY_TEXT = re.compile(
+    r"this is an? (automated|automatic|auto-generated|automatically generated|system[- ]"
+    r"generated|computer[- ]generated) (response|reply|message|e-?mail|notification|notice)|"
+    r"this (e-?mail|message|notification) (was|has been|is) (automatically generated|sent "
+    r"automatically|generated automatically|auto-generated|system generated)",
+    re.IGNORECASE,
+)
+# What mail systems write in a non-delivery or delay report, word for word (Postfix, Exim,
+# qmail, sendmail, Exchange); looser wording ("the message could not be delivered") is what
+# a person writes too, when telling of a bounce.
+_BOUNCE_TEXT = re.compile(
+    r"this is the mail system at host|this message was created automatically by mail "
+    r"delivery software|hi\. this is the qmail-send program|i'm sorry to have to inform you "
+    r"that your message could not be delivered|the following addresses had permanent fatal "
+    r"errors|-{3,} ?transcript of session follows ?-{3,}|your message did not reach some or "
+    r"all of the intended recipients|delivery has failed to these recipients or (groups|"
+    r"distribution lists)",
+    re.IGNORECASE,
+)
+
+
+def robot_reason(facts: MessageFacts) -> str | None:
+    """Why a machine made this message, where no person could have (a bounce, a report, an
+    auto-reply, the mail system's own address), as one phrase; None otherwise. Asked of
+    every sender, known or not, before the client directory."""
+    headers: Mapping[str, str] = ChainMap(dict(facts.auto_headers or {}),
+                                          facts.headers or {})  # type: ignore[arg-type]
+    for check in _ROBOT_CHECKS:
+        reason = check(facts, headers)
+        if reason:
+            return reason
+    return None
+
+
+def _sure_reports(facts: MessageFacts, headers: Mapping[str, str]) -> str | None:
+    ctype = headers.get("content-type", "").lower()
+    if ctype.startswith(("multipart/report", "message/delivery-status",
+                         "message/feedback-report")) or "x-failed-recipients" in headers:
+        return _reports(facts, headers)
+    if _BOUNCE_TEXT.search(own_words(facts.body_text or facts.preview)):
+        return "bounce report"
+    return None
+
+
+def _sure_auto_replies(facts: MessageFacts, headers: Mapping[str, str]) -> str | None:
+    if any(name in headers for name in _AUTO_REPLY_HEADERS):
+        return "auto-reply"
+    if _AUTO_REPLY_PREFIX.match(facts.subject):
+        return "auto-reply"
+    if _AUTO_REPLY_TEXT.search(own_words(facts.body_text or facts.preview)):
+        return "auto-reply"
+    return None
+
+
+def _sure_sender(facts: MessageFacts, _headers: Mapping[str, str]) -> str | None:
+    local = facts.from_addr.lower().rpartition("@")[0]
+    if _NO_REPLY.search(local):
+        return "no-reply sender"
+    if local in _MAIL_SYSTEM or _LIST_SENDER.search(local):
+        return f"mail system sender ({local}@)"
+    if _MAIL_SYSTEM_NAME.match(facts.from_name):
+        return f"mail system sender ({facts.from_name})"
+    return None
+
+
+def _sure_recipient(facts: MessageFacts, _headers: Mapping[str, str]) -> str | None:
+    # Only a robot answers the envelope sender: people reply to From.
+    for address in facts.to:
+        if _ROBOT_RECIPIENT.search(address.lower().rpartition("@")[0]):
+            return f"sent to a bounce address ({address})"
+    return None
+
+
+_ROBOT_CHECKS = (_rfc3834, _sure_reports, _sure_auto_replies, _sure_sender, _sure_recipient)
+# The wide net holds the sure signs too (after its own, whose phrases come first).
 _CHECKS = (
     _rfc3834, _lists, _reports, _auto_replies, _services, _bulk_transport,
-    _sender_address, _envelope, _spam, _text,
+    _sender_address, _envelope, _spam, _text, *_ROBOT_CHECKS[1:],
 )

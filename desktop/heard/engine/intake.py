@@ -393,9 +393,9 @@ class Intake:
         """The assistant's mail in a delegated thread (a reply to the forward, or a reply to
         the client with the user in copy) shows the matter is in hand; one addressed to the
         client answers it."""
-        from heard.domain.messages import auto_generated_reason
+        from heard.domain.senders import robot_reason
 
-        if auto_generated_reason(facts.auto_headers or {}):
+        if robot_reason(facts):
             return ""   # an out-of-office reply proves nobody has it in hand
         thread = set(facts.thread_ids) - {facts.message_id}
         found = []
@@ -465,7 +465,7 @@ class Intake:
             client_id=client.id, channel=channel, received_at=arrived,
             subject=subject, sender=sender, reply_to=reply_to,
             message_id=facts.message_id, thread_ids=facts.thread_ids, preview=preview,
-            account=account,
+            account=account, unsure=verdict.unsure,
         ))
         assert inquiry.id is not None
         log.info("new inquiry %s from %s: %s", inquiry.id, client.name, subject)

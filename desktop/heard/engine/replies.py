@@ -562,6 +562,10 @@ class Replies:
                                     settings.autopilot.before):
             inquiry = item.inquiry
             assert inquiry.id is not None
+            if inquiry.unsure:
+                self._skipped(inquiry.id, item.client, "Heard is not sure a person wrote it"
+                              f" ({inquiry.unsure})")
+                continue
             if self.reply_address(inquiry, item.client) is None:
                 self._skipped(inquiry.id, item.client, "a call with no address to write to:"
                               " call them back")

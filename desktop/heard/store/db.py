@@ -381,11 +381,12 @@ class Store:
             cur = conn.execute(
                 "INSERT INTO inquiries (client_id, channel, received_at, subject, sender,"
                 " message_id, preview, state, acknowledged_at, closed_at, account, reply_to,"
-                " last_message_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " last_message_at, unsure) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (inquiry.client_id, inquiry.channel.value, _ts(inquiry.received_at),
                  inquiry.subject, inquiry.sender, inquiry.message_id, inquiry.preview,
                  inquiry.state.value, _ts(inquiry.acknowledged_at), _ts(inquiry.closed_at),
-                 inquiry.account, inquiry.reply_to, _ts(inquiry.last_message_at)),
+                 inquiry.account, inquiry.reply_to, _ts(inquiry.last_message_at),
+                 inquiry.unsure),
             )
             inquiry_id = InquiryId(int(cur.lastrowid or 0))
             self.add_thread_ids(inquiry_id, inquiry.thread_ids)
@@ -526,6 +527,7 @@ class Store:
                 account=r["account"],
                 reply_to=r["reply_to"],
                 last_message_at=_dt(r["last_message_at"]),
+                unsure=r["unsure"],
             )
             for r in rows
         ]

@@ -210,6 +210,11 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX IF NOT EXISTS inquiries_owner ON inquiries(owner) WHERE owner != '';
     """,
+    # 11: why the classifier was not sure a person wrote an inquiry's message (the
+    # autopilot answers none of those).
+    """
+    ALTER TABLE inquiries ADD COLUMN unsure TEXT NOT NULL DEFAULT '';
+    """,
 )
 
 LATEST = len(MIGRATIONS)
