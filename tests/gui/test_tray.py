@@ -4,19 +4,26 @@ from __future__ import annotations
 
 from datetime import timedelta
 from email import message_from_bytes, policy
+from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt, QTimer
 from pytestqt.qtbot import QtBot
 
+from heard.domain.clients import Client
 from heard.domain.outbox import OutboxState
 from heard.domain.urgency import Urgency
 from heard.engine import Engine
 from heard.gui import badge
 from heard.gui.tray import HeardApp, tooltip_text
 from tests.conftest import NOW
+from tests.support.dovecot import MailUser
 from tests.support.gui import share, wait_status
+from tests.support.imap import imap_profile
+from tests.support.keyring import KeyringService
+from tests.support.logind import Logind
 from tests.support.mail import JANE, MEGGE, RAJ, MailFolders, drop, message
+from tests.support.relay import Relay
 
 
 def tray_image(heard: HeardApp) -> object:
@@ -141,3 +148,43 @@ def test_prospects_can_be_counted_apart_in_the_tooltip(
         "Heard: 2 clients waiting")
     assert tooltip_text(status, engine.settings.zone, prospects_apart=True).splitlines()[0] == (
         "Heard: 1 client waiting, 1 new person")
+
+
+def test_after_a_resume_the_tray_reconnects_at_once_and_catches_up(
+    qtbot: QtBot, tmp_path: Path, mailuser: MailUser, real_keyring: KeyringService
+) -> None:
+    """The machine slept (tests/support/relay.py: the connections of before went dead, and
+    no one told either end) and mail came meanwhile. logind says it woke (a private bus):
+    the tray has the engine connect again and sync now. Without that, the watcher would
+    wait on its dead IDLE until the renewal, nine minutes on."""
+    relay = Relay(mailuser.server.imap_port)
+    engine = Engine.open(imap_profile(tmp_path / "profile", mailuser, port=relay.port))
+    engine.clients.add(Client("Rajesh Patel", domains=("patel-eng.example",)))
+    logind = Logind(real_keyring.bus_address)
+    heard = HeardApp(engine, tray_available=True, sleep_bus=real_keyring.bus_address)
+    try:
+        with qtbot.waitSignal(heard.status_applied, timeout=5000):
+            heard.start()
+        # Watching both folders over IDLE, the catch-up sync done, and listening for logind.
+        qtbot.waitUntil(lambda: relay.connections >= 3    # the sync lane, INBOX and Sent
+                        and engine.accounts()[0].push is True
+                        and engine.accounts()[0].last_sync is not None
+                        and heard._sleep is not None and heard._sleep.listening,
+                        timeout=15000)
+        before = relay.connections
+        logind.become()
+        logind.say(True)
+        relay.sleep()
+        mailuser.append(message(RAJ, "While you slept"))
+        relay.wake()
+        logind.say(False)
+        qtbot.waitUntil(lambda: heard.status is not None and heard.status.count == 1,
+                        timeout=20000)
+        assert relay.connections > before          # new connections, made after the wake
+        qtbot.waitUntil(lambda: relay.connections >= before + 3   # all of them anew
+                        and engine.accounts()[0].push is True, timeout=15000)
+    finally:
+        heard.dispose()
+        engine.close()
+        logind.close()
+        relay.close()

@@ -77,6 +77,11 @@ class EngineContext:
         if self._workers is not None:
             self._workers.close()
 
+    def reconnect_workers(self) -> None:
+        """After a sleep: every kept IMAP connection and watcher's socket anew."""
+        if self._workers is not None:
+            self._workers.reconnect()
+
     def retain_workers(self) -> None:
         """Settings changed: accounts removed or changed log out."""
         if self._workers is not None:

@@ -398,6 +398,15 @@ class Engine:
             log.exception("sync failed")
             self._ctx.events.error(f"sync failed: {exc}")
 
+    def resumed(self) -> SyncReport:
+        """The machine woke from sleep (heard.system.sleep tells the tray): every kept IMAP
+        connection and watcher's socket may be dead without knowing it, and mail came
+        meanwhile. Drop them, connect again and sync at once, instead of after the
+        dead-connection timeout (about two minutes)."""
+        log.info("resumed from sleep: reconnecting and syncing now")
+        self._ctx.reconnect_workers()
+        return self.sync()
+
     def stop_watching(self) -> None:
         if self._watcher is not None:
             self._watcher.stop()

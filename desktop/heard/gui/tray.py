@@ -1,5 +1,7 @@
 """The tray app: the badge, its tooltip and menu, the status on screen, the timer that has
-the engine do what time makes due, and the windows it opens.
+the engine do what time makes due, and the windows it opens. After the machine slept, the
+tray has the engine reconnect and catch up at once (heard.system.sleep; logind's signal on
+Linux, where Qt says nothing about a suspend; elsewhere the connections notice on their own).
 
 HeardApp composes the parts around one engine: the toaster (toasts, pause and snooze), the
 undo stack, the actions of the window and of the toasts, and the quick-reply window, made
@@ -26,6 +28,7 @@ from heard.gui.notify import Notifier
 from heard.gui.ops import Ops
 from heard.gui.toaster import Toaster
 from heard.gui.undo import UndoStack
+from heard.system.sleep import SleepWatcher
 
 if TYPE_CHECKING:
     from heard.gui.mini_window import MiniWindow
@@ -44,6 +47,7 @@ class _Bridge(QObject):
     """Engine events arrive on worker threads; this turns them into queued Qt signals."""
 
     engine_event = Signal(object)
+    resumed = Signal()   # the machine woke from sleep (told on the sleep watcher's thread)
 
 
 def tooltip_text(status: Status, zone: Any, prospects_apart: bool = False) -> str:
@@ -87,11 +91,13 @@ class HeardApp(QObject):
     acknowledged = Signal(object)     # AckResult
 
     def __init__(self, engine: Engine, tray_available: bool | None = None,
-                 send_delay_ms: int = 0, notifier: Notifier | None = None) -> None:
+                 send_delay_ms: int = 0, notifier: Notifier | None = None,
+                 sleep_bus: str | None = "SYSTEM") -> None:
         """`send_delay_ms`: how long an acknowledgement from the window can be taken back
         before it is sent (run_tray takes [replies] undo_seconds; 0 sends at once).
         `notifier`: how toasts are shown (default: the best the desktop offers, chosen at
-        start)."""
+        start). `sleep_bus`: the D-Bus where logind says the machine resumed (a bus
+        address in tests; None: not listened for)."""
         super().__init__()
         self.engine = engine
         self.send_delay_ms = send_delay_ms
@@ -158,6 +164,9 @@ class HeardApp(QObject):
         self._bridge = _Bridge()
         self._bridge.engine_event.connect(self._on_engine_event)
         engine.subscribe(self._bridge.engine_event.emit)
+        self._bridge.resumed.connect(self._resumed)
+        self._sleep = (SleepWatcher(self._bridge.resumed.emit, bus=sleep_bus)
+                       if sleep_bus is not None else None)
 
         self.ticker = QTimer(self)   # time passes: Engine.tick, then the status again
         self.ticker.setInterval(REFRESH_MS)
@@ -189,6 +198,14 @@ class HeardApp(QObject):
         self.engine.start_watching()
         # Catch up on what arrived while Heard was not running, off the GUI thread.
         self.ops.run(self.engine.sync, lambda _r: self.refresh())
+        if self._sleep is not None:
+            self.ops.run(self._sleep.start)   # a round trip to the bus: not on this thread
+
+    def _resumed(self) -> None:
+        """The machine woke from sleep: the engine drops its connections, which may be dead
+        without knowing it, connects again and syncs now (Engine.resumed), off the GUI
+        thread like every sync; the count follows."""
+        self.ops.run(self.engine.resumed, lambda _r: self.refresh())
 
     @property
     def zone(self) -> Any:
@@ -400,6 +417,8 @@ class HeardApp(QObject):
         self._caught_up = True
         self.engine.stop_watching()
         self.ops.close(5000)
+        if self._sleep is not None:
+            self._sleep.stop()
         self.toaster.close()
         self.tray.hide()
         self.tray.deleteLater()
@@ -416,6 +435,8 @@ class HeardApp(QObject):
         self.undo_stack.send_held_now()
         self.engine.stop_watching()
         self.ops.wait(5000)
+        if self._sleep is not None:
+            self._sleep.stop()
         self.tray.hide()
         app = QApplication.instance()
         if app is not None:

@@ -13,6 +13,7 @@ from heard.mail.imap.watch import FolderWatcher
 from tests.support.dovecot import Dovecot, MailUser
 from tests.support.events import wait_until
 from tests.support.mail import message
+from tests.support.relay import Relay
 
 
 class Recorder:
@@ -83,3 +84,36 @@ def test_stopping_wakes_the_watcher_out_of_idle_at_once(
     watcher.stop(timeout=3)
     assert not watcher.alive                      # it did not wait for the 9-minute renewal
     assert watcher.folder == ("Sent" if with_folder_lookup else "INBOX")
+
+
+def test_after_a_sleep_reconnect_connects_again_at_once_and_catches_up(
+        mailuser: MailUser) -> None:
+    """Its connection went dead in the sleep (tests/support/relay.py): nothing on it ever
+    arrives again, and the socket's timeout is far off. reconnect() drops it and connects
+    again now, reports no failure, and asks for the catch-up sync of a (re)connection."""
+    relay = Relay(mailuser.server.imap_port)
+    settings = ServerSettings("127.0.0.1", relay.port, Security.PLAIN, mailuser.name)
+    seen = Recorder()
+    watcher = FolderWatcher("t:INBOX", "INBOX",
+                            lambda: connect(settings, mailuser.password, timeout=600),
+                            seen.changed, seen.state)
+    watcher.start()
+    try:
+        wait_until(lambda: seen.changes >= 1)
+        assert relay.connections == 1
+        relay.sleep()
+        mailuser.append(message("raj@patel-eng.example", "While you slept"))
+        relay.wake()
+        asleep = seen.changes
+        watcher.reconnect()
+        wait_until(lambda: seen.changes > asleep)    # the catch-up after reconnecting
+        assert relay.connections == 2
+        assert seen.states == [(True, True), (True, True)]   # never reported offline
+        # Pushes reach it on the new connection.
+        again = seen.changes
+        mailuser.append(message("raj@patel-eng.example", "After the resume"))
+        wait_until(lambda: seen.changes > again)
+    finally:
+        watcher.stop()
+        relay.close()
+    assert not watcher.alive

@@ -4,6 +4,8 @@ when the engine takes up new settings."""
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
@@ -11,6 +13,8 @@ import pytest
 from heard.mail.imap import Connection, ImapError, Problem, Security, ServerSettings, connect
 from heard.mail.imap.worker import AccountWorker, Lane, Workers
 from tests.support.dovecot import MailUser
+from tests.support.events import wait_until
+from tests.support.relay import Relay
 
 
 @dataclass(frozen=True)
@@ -93,3 +97,45 @@ def test_only_new_settings_replace_a_worker(account: Account) -> None:
         assert workers.known("work") is None
     finally:
         workers.close()
+
+
+def test_after_a_sleep_reconnect_drops_the_kept_connections(mailuser: MailUser) -> None:
+    """A kept connection that went dead in a sleep (tests/support/relay.py) would hold the
+    next job until the socket's timeout: after reconnect() the next job runs once, on a new
+    connection; a job already waiting on a dead one fails at once and runs again."""
+    relay = Relay(mailuser.server.imap_port)
+    settings = ServerSettings("127.0.0.1", relay.port, Security.PLAIN, mailuser.name)
+    workers: Workers[Account] = Workers(
+        lambda _a: connect(settings, mailuser.password, timeout=600))
+    worker = workers.of(Account("work", relay.port, mailuser.name, mailuser.password))
+    calls: list[Lane] = []
+
+    def job(lane: Lane) -> Callable[[Connection], Connection]:
+        def run(conn: Connection) -> Connection:
+            calls.append(lane)
+            conn.noop()
+            return conn
+        return run
+
+    try:
+        first = {lane: worker.run(job(lane), lane) for lane in Lane}
+        assert relay.connections == 2
+        relay.sleep()
+        # A job on the sync lane waits on its dead connection when the machine wakes.
+        done: list[Connection] = []
+        stuck = threading.Thread(target=lambda: done.append(worker.run(job(Lane.SYNC),
+                                                                       Lane.SYNC)))
+        stuck.start()
+        wait_until(lambda: calls.count(Lane.SYNC) == 2)   # it is in its NOOP
+        relay.wake()
+        workers.reconnect()
+        stuck.join(timeout=60)
+        assert done and done[0] is not first[Lane.SYNC]
+        assert calls.count(Lane.SYNC) == 3                 # failed at once, ran again once
+        # The idle lane's next job runs once, on a connection of its own made now.
+        assert worker.run(job(Lane.COMMANDS)) is not first[Lane.COMMANDS]
+        assert calls.count(Lane.COMMANDS) == 2
+        assert relay.connections == 4
+    finally:
+        workers.close()
+        relay.close()

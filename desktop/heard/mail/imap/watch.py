@@ -4,7 +4,10 @@ The watcher never reads mail itself; it only tells the engine "something changed
 folder" (after every (re)connection too, so whatever arrived while offline is caught up
 by UID). IDLE is renewed before servers cut it; a server without IDLE is polled. A lost
 connection is reported and retried with growing pauses, so the engine can show the
-account as offline instead of a silently wrong count.
+account as offline instead of a silently wrong count. After the machine slept, the
+connection may be dead without knowing it (TCP keepalive would take about two minutes to
+tell): `reconnect()` drops it and connects again at once, with no offline report and no
+pause.
 """
 
 from __future__ import annotations
@@ -44,6 +47,8 @@ class FolderWatcher:
         self.poll_every = poll_every
         self.renew_after = renew_after
         self._stopped = threading.Event()
+        self._restart = threading.Event()   # reconnect() asked: a new connection, now
+        self._wake = threading.Event()      # ends a pause early (stop, reconnect)
         self._conn: Connection | None = None
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, name=f"imap-watch {label}",
@@ -54,11 +59,23 @@ class FolderWatcher:
 
     def stop(self, timeout: float = 5.0) -> None:
         self._stopped.set()
+        self._wake.set()
         with self._lock:
             conn = self._conn
         if conn is not None:
             conn.abort()  # wakes the thread out of IDLE at once
         self._thread.join(timeout)
+
+    def reconnect(self) -> None:
+        """Drop the connection and connect again at once (from another thread): after a
+        sleep it may be dead without knowing it. Not a failure: nothing is reported, and
+        the reconnection's catch-up asks for a sync as after any reconnection."""
+        self._restart.set()
+        self._wake.set()
+        with self._lock:
+            conn = self._conn
+        if conn is not None:
+            conn.abort()
 
     @property
     def alive(self) -> bool:
@@ -67,6 +84,8 @@ class FolderWatcher:
     def _run(self) -> None:
         delay = BACKOFF_FIRST
         while not self._stopped.is_set():
+            self._restart.clear()
+            self._wake.clear()
             try:
                 conn = self._connect()
             except ImapError as exc:
@@ -74,8 +93,8 @@ class FolderWatcher:
             else:
                 with self._lock:
                     self._conn = conn
-                if self._stopped.is_set():
-                    conn.abort()
+                if self._stopped.is_set() or self._restart.is_set():
+                    conn.abort()   # (a reconnect() while connecting: that one may be stale)
                 try:
                     if not isinstance(self._folder, str):
                         found = self._folder(conn)
@@ -99,28 +118,31 @@ class FolderWatcher:
                     with self._lock:
                         self._conn = None
                     conn.close() if not self._stopped.is_set() else conn.abort()
+            if self._restart.is_set():
+                delay = BACKOFF_FIRST   # asked to reconnect: at once
+                continue
             # Growing pauses with jitter, so many clients do not reconnect in step.
-            self._stopped.wait(delay * random.uniform(0.8, 1.2))
+            self._wake.wait(delay * random.uniform(0.8, 1.2))
             delay = min(delay * 2, BACKOFF_MAX)
 
     def _report(self, exc: ImapError) -> None:
-        if self._stopped.is_set():
-            return
+        if self._stopped.is_set() or self._restart.is_set():
+            return   # stopping, or a reconnection asked for: no failure to tell
         log.warning("%s: %s", self.label, exc.message)
         self._on_state(self.folder, exc, False)
 
     def _idle(self, conn: Connection) -> None:
         conn.start_idle(self.folder)
-        while not self._stopped.is_set():
+        while not self._wake.is_set():
             deadline = time.monotonic() + self.renew_after
             changed = False
-            while not self._stopped.is_set() and not changed:
+            while not self._wake.is_set() and not changed:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     break
                 changed = conn.wait(left)
-            if self._stopped.is_set():
-                return
+            if self._wake.is_set():
+                return   # stopping, or reconnecting
             # DONE then IDLE again on the same session: nothing that arrives in between
             # is missed, because the session's view of the folder carries on.
             changed = conn.end_idle() or changed
@@ -129,6 +151,6 @@ class FolderWatcher:
             conn.renew_idle()
 
     def _poll(self, conn: Connection) -> None:
-        while not self._stopped.wait(self.poll_every):
+        while not self._wake.wait(self.poll_every):
             conn.noop()  # fails fast on a dead connection, so the account shows offline
             self._on_change(self.folder)

@@ -107,6 +107,23 @@ class AccountWorker:
             watcher.stop()
         self._watchers = []
 
+    def reconnect(self) -> None:
+        """The machine woke up: every kept connection may be dead without knowing it (TCP
+        keepalive would take about two minutes to tell). Drop them, without a word to the
+        server (it may not answer): a job running on one fails at once and runs again on a
+        new connection (see `run`), the next job connects afresh; and each watcher
+        connects again now."""
+        for state in self._lanes.values():
+            if state.lock.acquire(blocking=False):
+                try:
+                    self._drop(state)
+                finally:
+                    state.lock.release()
+            elif (conn := state.conn) is not None:
+                conn.abort()   # its job fails now, drops it and runs again on a new one
+        for watcher in self._watchers:
+            watcher.reconnect()
+
     def close(self, why: str = "Heard is stopping") -> None:
         """Stop watching and log out (waiting for a job still running on a lane); a job
         asked for afterwards fails, saying `why`."""
@@ -164,6 +181,13 @@ class Workers(Generic[A]):
         for name, worker in gone:
             worker.close("its settings changed; try again" if name in keep
                          else "it is no longer set up")
+
+    def reconnect(self) -> None:
+        """Every worker's connections anew (AccountWorker.reconnect)."""
+        with self._lock:
+            workers = [w for _a, w in self._workers.values()]
+        for worker in workers:
+            worker.reconnect()
 
     def close(self) -> None:
         with self._lock:
