@@ -23,7 +23,7 @@ from tests.support.cli import (
     run_json,
 )
 from tests.support.dovecot import MailUser
-from tests.support.mail import MailFolders, drop, message
+from tests.support.mail import MailFolders, drop, message, sent_messages
 from tests.support.samples import voicemail
 from tests.support.scenes import ACK, Scene, copies, heard
 from tests.support.smtp import FaultySmtp
@@ -176,13 +176,34 @@ def test_answered_and_dismiss_take_an_inquiry_out_of_the_count(
     drop(mail.inbox, message("Margaret Hale <margaret@hale.example>", "Call me"), now_utc())
     drop(mail.inbox, message("Margaret Hale <margaret@hale.example>", "Thanks!"), now_utc())
     first, second = run_json(capsys, "--profile", root, "sync")["new_inquiries"]
-    done = run_json(capsys, "--profile", root, "answered", str(first))
+    done = run_json(capsys, "--profile", root, "answered", str(first), "--only")
     assert done["id"] == first and done["state"] == "answered"
-    assert done["closed_at"] is not None
+    assert done["closed_at"] is not None and done["covers"] == [first]
+    assert run_json(capsys, "--profile", root, "status")["count"] == 1
     assert run_json(capsys, "--profile", root, "dismiss", str(second))["state"] == "dismissed"
     assert run_json(capsys, "--profile", root, "status")["count"] == 0
     assert main(["--profile", root, "dismiss", str(second)]) == 1
     assert "already dismissed" in capsys.readouterr().err
+
+
+def test_the_client_is_the_unit_of_ack_and_dismiss(
+        capsys: pytest.CaptureFixture[str], root: str, mail: MailFolders) -> None:
+    add_margaret(capsys, root)
+    for n, subject in enumerate(("Lease", "Keys", "Parking")):
+        drop(mail.inbox, message("Margaret Hale <margaret@hale.example>", subject,
+                                 message_id=f"<m{n}@hale.example>"),
+             now_utc() - timedelta(minutes=10 - n))
+    ids = run_json(capsys, "--profile", root, "sync")["new_inquiries"]
+    status = run_json(capsys, "--profile", root, "status")
+    (megge,) = status["clients"]
+    subjects = {w["id"]: w["subject"] for w in status["waiting"]}
+    assert [subjects[i] for i in megge["inquiries"]] == ["Parking", "Keys", "Lease"]
+    assert megge["ack_due"] == min(w["ack_due"] for w in status["waiting"])
+    assert megge["client"]["name"] == "Margaret Hale" and megge["urgency"] is not None
+    acked = run_json(capsys, "--profile", root, "ack", str(min(ids)))
+    assert sorted(acked["covers"]) == sorted(ids) and acked["subject"] == "Re: Parking"
+    assert run_json(capsys, "--profile", root, "status")["count"] == 0
+    assert len(sent_messages(mail)) == 1
 
 
 def test_a_new_person_who_writes_is_a_waiting_prospect(

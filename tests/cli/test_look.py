@@ -291,7 +291,7 @@ def test_sync_then_status_lists_a_client_who_wrote(
     assert status["count"] == 1
     (item,) = status["waiting"]
     assert set(item) == {"id", "client", "channel", "received_at", "ack_due", "answer_due",
-                         "urgency", "subject", "from", "prospect", "owner",
+                         "urgency", "subject", "from", "prospect", "unsure", "owner",
                          "autopilot_skipped"}
     assert item["id"] == report["new_inquiries"][0]
     assert set(item["client"]) == CLIENT_KEYS

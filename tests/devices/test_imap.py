@@ -75,7 +75,7 @@ sent = refused = 0
 reasons = {}
 for inquiry_id in ids:
     try:
-        result = engine.replies.acknowledge(inquiry_id)
+        result = engine.replies.acknowledge(inquiry_id, only=True)   # each message races
         sent += result.sent
         if not result.sent:
             reasons[result.state] = reasons.get(result.state, 0) + 1
@@ -444,6 +444,50 @@ def test_three_instances_racing_send_exactly_one_acknowledgement_each(
     assert sum(1 for s in sent if s) >= 2        # and the instances really raced
 
 
+def test_three_instances_acknowledging_a_client_at_once_send_one_reply_for_all(
+        team: tuple[MailUser, MailUser, list[Profile]]) -> None:
+    """The client is the unit: Megge writes three times; three instances acknowledge her at
+    once, each through another of her messages. One reply reaches her, and every instance
+    sees all three acknowledged."""
+    me, client, profiles = team
+    for n in range(3):
+        me.append(_client_mail(me, client, 100 + n))
+    procs = [subprocess.Popen([sys.executable, "-c", CLIENT_RACE, str(p.root), str(k)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for k, p in enumerate(profiles)]
+    results = [p.communicate(timeout=300) for p in procs]
+    assert all(p.returncode == 0 for p in procs), [err[-2000:] for _out, err in results]
+    assert sorted(out.strip() for out, _err in results) == ["refused", "refused", "sent"]
+    assert sum(_acks(client).values()) == 1                     # one mail, not three
+    for profile in profiles:
+        engine = Engine.open(profile)
+        try:
+            engine.sync()
+            assert engine.status().count == 0, profile.root.name
+            assert len(engine.status().waiting) == 0
+        finally:
+            engine.close()
+
+
+CLIENT_RACE = """
+import sys
+from heard.engine import Engine, EngineError
+from heard.system.paths import Profile
+
+engine = Engine.open(Profile.locate(sys.argv[1]))
+engine.sync()
+waiting = sorted(item.inquiry.received_at.isoformat() + " " + str(item.inquiry.id)
+                 for item in engine.status().waiting)
+# each instance through another of her messages
+inquiry_id = int(waiting[int(sys.argv[2]) % len(waiting)].split()[1])
+try:
+    print("sent" if engine.replies.acknowledge(inquiry_id).sent else "not sent")
+except EngineError:
+    print("refused")
+engine.close()
+"""
+
+
 def test_an_acknowledgement_on_one_instance_clears_the_others(
         team: tuple[MailUser, MailUser, list[Profile]]) -> None:
     me, client, (first, second, _third) = team
@@ -493,10 +537,10 @@ def test_an_instance_away_during_many_changes_catches_up(
         waiting = [i.inquiry.id for i in busy.status().waiting]
         for inquiry_id in waiting[:20]:
             assert inquiry_id is not None
-            busy.replies.acknowledge(inquiry_id)
+            busy.replies.acknowledge(inquiry_id, only=True)   # one message at a time
         for inquiry_id in waiting[20:25]:
             assert inquiry_id is not None
-            busy.inquiries.dismiss(inquiry_id)
+            busy.inquiries.dismiss(inquiry_id, only=True)
     finally:
         busy.close()
     back = Engine.open(second)

@@ -7,7 +7,7 @@ from heard.domain.ids import ClientId, InquiryId
 from heard.domain.inquiries import Inquiry
 from heard.domain.standards import Standard, Standards
 from heard.domain.urgency import Urgency
-from heard.domain.waiting import badge_urgency, waiting_count, waiting_items
+from heard.domain.waiting import badge_urgency, by_client, waiting_count, waiting_items
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=BERLIN)
@@ -69,3 +69,15 @@ def test_working_hours_standard_counts_from_the_next_opening() -> None:
     [item] = waiting_items([evening], CLIENTS, STANDARDS, HOURS, NOW)
     assert item.ack_due == datetime(2026, 11, 25, 9, 30, tzinfo=BERLIN)
     assert item.urgency is Urgency.OVERDUE
+
+
+def test_one_row_per_client_newest_first_and_the_earliest_deadline_governs() -> None:
+    inquiries = [inquiry(1, RAJ, 25), inquiry(2, MEGGE, 2), inquiry(3, RAJ, 1)]
+    rows = by_client(waiting_items(inquiries, CLIENTS, STANDARDS, HOURS, NOW))
+    assert [row.client for row in rows] == [RAJ, MEGGE]      # Raj's first message is due soon
+    raj = rows[0]
+    assert raj.ids == (InquiryId(3), InquiryId(1))            # newest first
+    assert raj.first.inquiry.id == 1 and raj.newest.inquiry.id == 3
+    assert raj.ack_due == NOW + timedelta(minutes=5)          # 30 minutes after the first
+    assert raj.urgency is Urgency.DUE_SOON
+    assert len(rows) == waiting_count(waiting_items(inquiries, CLIENTS, STANDARDS, HOURS, NOW))

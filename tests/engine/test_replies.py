@@ -170,7 +170,7 @@ start = float(sys.argv[3])
 while time.time() < start:
     pass
 try:
-    engine.replies.acknowledge(int(sys.argv[2]))
+    engine.replies.acknowledge(int(sys.argv[2]), only=True)   # five races, one client
     print("sent")
 except NotWaiting:
     print("refused")
@@ -566,3 +566,71 @@ def test_a_call_back_is_promised_only_to_someone_with_a_number(
     engine.clients.update(dataclasses.replace(sofia, phones=("+46 8 123 456 78",)))
     drafted = engine.replies.acknowledge(inquiry.id, dry_run=True)
     assert drafted.template == "call-back" and "call you back" in drafted.body
+
+
+# the client is the unit
+
+def _megge_writes_three_times(engine: Engine, mail: MailFolders) -> list:
+    """Lease (10 min ago, a thread), Keys (6 min ago, new) and Parking (2 min ago, new)."""
+    client_waits(engine, mail, subject="Lease", ago=10)
+    drop(mail.inbox, message(MEGGE, "Keys", message_id="<k1@hale.example>"),
+         NOW - timedelta(minutes=6))
+    drop(mail.inbox, message(MEGGE, "Parking", message_id="<p1@hale.example>"),
+         NOW - timedelta(minutes=2))
+    engine.sync()
+    return sorted(i.inquiry.id for i in engine.status().waiting)
+
+
+def test_one_acknowledgement_answers_everything_the_client_wrote(
+        engine: Engine, mail: MailFolders) -> None:
+    lease, keys, parking = _megge_writes_three_times(engine, mail)
+    assert engine.status().count == 1 and len(engine.status().clients) == 1
+    (megge,) = engine.status().clients
+    assert megge.ids == (parking, keys, lease)            # newest first
+    result = engine.replies.acknowledge(lease)            # any of her messages will do
+    assert result.sent and result.inquiry_id == parking
+    assert set(result.covers) == {lease, keys, parking}
+    (sent,) = sent_messages(mail)                         # one mail, not three
+    assert sent["Subject"] == "Re: Parking"
+    assert sent["In-Reply-To"] == "<p1@hale.example>"
+    assert set(sent["References"].split()) == {"<q1@hale.example>", "<q2@hale.example>",
+                                               "<k1@hale.example>", "<p1@hale.example>"}
+    assert "Thank you for your messages. I have them" in sent.get_content()
+    assert engine.status().count == 0
+    for inquiry_id in (lease, keys, parking):
+        assert engine.store.inquiry(inquiry_id).state is InquiryState.ACKNOWLEDGED  # type: ignore[union-attr]
+    # Each contact keeps its own promise (the statistics count each against its standard).
+    assert sorted(p.inquiry_id for p in engine.store.open_promises()) == [lease, keys, parking]
+
+
+def test_acknowledging_only_one_message_leaves_the_others_waiting(
+        engine: Engine, mail: MailFolders) -> None:
+    lease, keys, parking = _megge_writes_three_times(engine, mail)
+    result = engine.replies.acknowledge(keys, only=True)
+    assert result.covers == (keys,)
+    (sent,) = sent_messages(mail)
+    assert sent["Subject"] == "Re: Keys"
+    assert "Thank you for your message. I have it" in sent.get_content()
+    assert sorted(i.inquiry.id for i in engine.status().waiting) == [lease, parking]
+
+
+def test_an_acknowledgement_undone_puts_every_message_it_answered_back(
+        engine: Engine, mail: MailFolders) -> None:
+    lease, keys, parking = _megge_writes_three_times(engine, mail)
+    held = engine.replies.acknowledge(keys, delay=timedelta(seconds=10))
+    assert engine.status().count == 0
+    engine.outbox.cancel(held.message_id)
+    assert sorted(i.inquiry.id for i in engine.status().waiting) == [lease, keys, parking]
+    assert engine.store.open_promises() == []
+    assert sent_messages(mail) == []
+    # and acknowledged again, once
+    assert set(engine.replies.acknowledge(lease).covers) == {lease, keys, parking}
+    assert len(sent_messages(mail)) == 1
+
+
+def test_a_preview_shows_the_words_for_several_messages(
+        engine: Engine, mail: MailFolders) -> None:
+    lease, _keys, _parking = _megge_writes_three_times(engine, mail)
+    drafted = engine.replies.acknowledge(lease, dry_run=True)
+    assert "your messages" in drafted.body and len(drafted.covers) == 3
+    assert engine.status().count == 1 and sent_messages(mail) == []

@@ -104,7 +104,7 @@ def test_without_keywords_a_dismissal_reaches_the_designated_device_and_its_auto
     with designated_devices(tmp_path, shared_dovecot, faulty_smtp) as (me, lap, desk):
         busy_for_weeks(desk, tmp_path)
         thanks, other = new_inquiry_on(lap, me), new_inquiry_on(lap, me, OTHER)
-        assert lap.inquiries.dismiss(InquiryId(thanks)).state is InquiryState.DISMISSED
+        assert lap.inquiries.dismiss(InquiryId(thanks))[0].state is InquiryState.DISMISSED
         assert faulty_smtp.received == []
         report = desk.sync()                 # the dismissal first, then the autopilot
         by_client = {desk.store.inquiry(i).sender: i  # type: ignore[union-attr]
@@ -131,8 +131,8 @@ def test_without_keywords_an_answer_noted_on_another_device_reaches_the_designat
         handed = new_inquiry_on(lap, me, OTHER)
         (on_desk, handed_on_desk) = desk.sync().new_inquiries
         desk.replies.delegate(handed_on_desk, tell_client=False)   # the laptop does not know
-        assert lap.inquiries.mark_answered(InquiryId(inquiry_id)).state is InquiryState.ANSWERED
-        assert lap.inquiries.mark_answered(InquiryId(handed)).state is InquiryState.ANSWERED
+        assert lap.inquiries.mark_answered(InquiryId(inquiry_id))[0].state is InquiryState.ANSWERED
+        assert lap.inquiries.mark_answered(InquiryId(handed))[0].state is InquiryState.ANSWERED
         assert inquiry_state(desk, on_desk) is InquiryState.WAITING
         desk.sync()
         assert inquiry_state(desk, on_desk) is InquiryState.ANSWERED
@@ -153,7 +153,7 @@ def test_without_keywords_a_dismissal_stands_when_the_designated_device_cannot_b
             raise EngineError("could not pass the reply to your other device: timed out")
 
         monkeypatch.setattr(lap.devices.imap, "request", unreachable)
-        assert lap.inquiries.dismiss(InquiryId(inquiry_id)).state is InquiryState.DISMISSED
+        assert lap.inquiries.dismiss(InquiryId(inquiry_id))[0].state is InquiryState.DISMISSED
         assert inquiry_state(lap, inquiry_id) is InquiryState.DISMISSED
         assert "could not tell 'desk' (dismiss" in caplog.text
 

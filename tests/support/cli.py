@@ -54,7 +54,7 @@ def stdin(monkeypatch: pytest.MonkeyPatch, password: str) -> None:
 
 BERLIN = ZoneInfo("Europe/Berlin")
 ISO_WITH_OFFSET = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d$")
-STATUS_KEYS = {"at", "count", "urgency", "busy", "waiting", "promises", "problems",
+STATUS_KEYS = {"at", "count", "urgency", "busy", "waiting", "clients", "promises", "problems",
                "accounts", "reports_due", "outbox", "delegations", "instance", "assigned",
                "handled_elsewhere", "sharing_notice"}
 CLIENT_KEYS = {"id", "name", "preferred_name", "tier", "channel", "emails", "domains", "phones",

@@ -60,7 +60,8 @@ def cmd_log_call(args: argparse.Namespace, engine: Engine) -> int:
 def cmd_ack(args: argparse.Namespace, engine: Engine) -> int:
     zone = engine.settings.zone
     reply_by = time_arg(args.reply_by, zone, engine.clock.now()) if args.reply_by else None
-    result = engine.replies.acknowledge(InquiryId(args.id), args.template, reply_by, args.dry_run)
+    result = engine.replies.acknowledge(InquiryId(args.id), args.template, reply_by,
+                                        args.dry_run, only=args.only)
     code = 0 if result.sent or args.dry_run or result.call_back \
         or result.state in (Delivery.QUEUED, Delivery.REQUESTED) else 1
     if args.json:
@@ -75,7 +76,9 @@ def cmd_ack(args: argparse.Namespace, engine: Engine) -> int:
               f"No address to write to: you would promise to call back ({result.call_back}).")
         return 0
     verb = "Would send" if args.dry_run else ("Sent" if result.sent else "Not sent yet")
-    print(f"{verb} to {result.to}: {result.subject}\n\n{result.body}")
+    several = (f" (one reply to {len(result.covers)} messages: "
+               f"{', '.join(f'#{i}' for i in result.covers)})" if len(result.covers) > 1 else "")
+    print(f"{verb} to {result.to}: {result.subject}{several}\n\n{result.body}")
     if result.state is Delivery.QUEUED and result.error:
         print(f"heard: {result.error}; Heard keeps trying (`heard outbox`)", file=sys.stderr)
     elif result.error:
@@ -150,13 +153,16 @@ def cmd_outbox(args: argparse.Namespace, engine: Engine) -> int:
 
 
 def cmd_close(args: argparse.Namespace, engine: Engine) -> int:
-    if args.command == "answered":
-        inquiry = engine.inquiries.mark_answered(InquiryId(args.id))
-    else:
-        inquiry = engine.inquiries.dismiss(InquiryId(args.id))
+    close = engine.inquiries.mark_answered if args.command == "answered" \
+        else engine.inquiries.dismiss
+    closed = close(InquiryId(args.id), only=args.only)
+    inquiry = closed[0]
     if args.json:
         dump({"id": inquiry.id, "state": inquiry.state.value,
-               "closed_at": iso(inquiry.closed_at, engine.settings.zone)})
+               "closed_at": iso(inquiry.closed_at, engine.settings.zone),
+               "covers": [i.id for i in closed]})
     else:
-        print(f"Inquiry {inquiry.id} is now {inquiry.state.value}.")
+        others = (f" (with the client's other waiting message(s): "
+                  f"{', '.join(f'#{i.id}' for i in closed[1:])})" if len(closed) > 1 else "")
+        print(f"Inquiry {inquiry.id} is now {inquiry.state.value}{others}.")
     return 0

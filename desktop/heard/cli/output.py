@@ -78,6 +78,17 @@ def status_json(status: Status, zone: Any) -> dict[str, Any]:
             }
             for item in status.waiting
         ],
+        # The same waiting list per client, the unit of work (one row, one reply).
+        "clients": [
+            {
+                "client": client_json(group.client),
+                "inquiries": list(group.ids),
+                "urgency": group.urgency.value,
+                "ack_due": iso(group.ack_due, zone),
+                "waiting_since": iso(group.first.inquiry.received_at, zone),
+            }
+            for group in status.clients
+        ],
         "promises": [
             {
                 "inquiry": view.promise.inquiry_id,
@@ -295,7 +306,7 @@ def ack_json(result: AckResult, zone: Any) -> dict[str, Any]:
             "to": result.to or None, "subject": result.subject, "body": result.body,
             "template": result.template, "reply_by": iso(result.reply_by, zone),
             "sent": result.sent, "state": result.state or None, "error": result.error or None,
-            "call_back": result.call_back or None}
+            "call_back": result.call_back or None, "covers": list(result.covers)}
 
 
 def outbox_json(item: OutboxItem, zone: Any) -> dict[str, Any]:

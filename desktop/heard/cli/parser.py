@@ -54,6 +54,9 @@ def build_parser() -> argparse.ArgumentParser:
     ack.add_argument("--template", help="template name (default: from settings)")
     ack.add_argument("--reply-by", metavar="TIME", help="promised time (HH:MM or ISO-8601)")
     ack.add_argument("--dry-run", action="store_true", help="show the reply, send nothing")
+    ack.add_argument("--only", action="store_true",
+                     help="this message only (default: everything of the client's that waits,"
+                     " in one reply)")
 
     delegate = sub.add_parser("delegate", parents=[common, jsonp],
                               help="hand an inquiry to your assistant")
@@ -135,6 +138,9 @@ def build_parser() -> argparse.ArgumentParser:
                        ("dismiss", "set an inquiry aside: no reply needed")):
         p = sub.add_parser(name, parents=[common, jsonp], help=text)
         p.add_argument("id", type=int, help="inquiry id (from `heard status`)")
+        p.add_argument("--only", action="store_true",
+                       help="this message only (default: everything of the client's that"
+                       " waits)")
 
     clients = sub.add_parser("clients", parents=[common], help="the client directory")
     csub = clients.add_subparsers(dest="action", metavar="ACTION", required=True)

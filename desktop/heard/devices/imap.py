@@ -460,8 +460,17 @@ class ImapCoordinator:
     def closed(self, inquiry: Inquiry, how: Mark) -> None:
         """Set aside or answered here: the other devices stop counting the client (on a
         server that keeps no keywords, the designated device is told instead). The local
-        change stands whatever happens here; other devices learn later."""
-        if how not in (Mark.DISMISSED, Mark.ANSWERED) or self._passed_on(inquiry, how):
+        change stands whatever happens here; other devices learn later. Acknowledged: a
+        message one acknowledgement answered beside the one it replies to."""
+        if how is Mark.ACKED:
+            try:   # on a server without keywords the sending device is the designated one
+                if self.designated(inquiry):
+                    return
+            except Exception as exc:
+                log.warning("could not tell the other devices (acknowledged inquiry %s): %s",
+                            inquiry.id, exc)
+                return
+        elif how not in (Mark.DISMISSED, Mark.ANSWERED) or self._passed_on(inquiry, how):
             return
         # An answer noted here (a call; the assistant's reply from their own mail) is the
         # standard \Answered for the other devices; their intake follows it.

@@ -10,6 +10,7 @@ is what "at most once" costs: one visible question in the rare crash mid-DATA.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -71,3 +72,18 @@ _BACKOFF = (timedelta(seconds=30), timedelta(minutes=1), timedelta(minutes=2),
 def retry_after(attempts: int) -> timedelta:
     """The wait before attempt number `attempts + 1` (attempts already made >= 1)."""
     return _BACKOFF[min(max(attempts, 1), len(_BACKOFF)) - 1]
+
+
+# One acknowledgement answers everything a client wrote: the outbox row names the newest
+# message's inquiry, and a state under this key (plus the message's id) names the others,
+# so a reply that never goes out puts them all back, and one that does closes them all.
+COVERS_KEY = "covers:"
+
+
+def covers_text(ids: Iterable[InquiryId]) -> str:
+    return ",".join(str(i) for i in ids)
+
+
+def covers_of(text: str | None) -> tuple[InquiryId, ...]:
+    return tuple(InquiryId(int(part)) for part in (text or "").split(",")
+                 if part.strip().isdigit())

@@ -19,6 +19,8 @@ PLACEHOLDERS: Mapping[str, str] = {
     "next_free": "the start of your next free slot",
     "reply_by": "when you promise to answer",
     "subject": "the subject of the client's message",
+    "your_message": "'your message', or 'your messages' when the client wrote several",
+    "it": "'it', or 'them' when the client wrote several",
 }
 
 

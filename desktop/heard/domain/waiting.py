@@ -8,7 +8,7 @@ from datetime import datetime
 
 from heard.domain.clients import Client
 from heard.domain.clock import Counting, WorkingHours
-from heard.domain.ids import ClientId
+from heard.domain.ids import ClientId, InquiryId
 from heard.domain.inquiries import Inquiry, InquiryState
 from heard.domain.standards import Standards
 from heard.domain.urgency import Urgency, most_urgent, urgency_at
@@ -48,6 +48,51 @@ def waiting_items(
         )
     items.sort(key=lambda i: (-i.urgency.rank, i.ack_due, i.inquiry.received_at))
     return items
+
+
+@dataclass(frozen=True)
+class WaitingClient:
+    """One client (or prospect, or caller) waiting: the unit of work. Everything they
+    wrote that waits, newest first; one acknowledgement answers it all."""
+
+    client: Client
+    items: tuple[WaitingItem, ...]
+
+    @property
+    def newest(self) -> WaitingItem:
+        return self.items[0]
+
+    @property
+    def first(self) -> WaitingItem:
+        """The contact waiting longest."""
+        return self.items[-1]
+
+    @property
+    def ack_due(self) -> datetime:
+        """The earliest deadline among them governs."""
+        return min(item.ack_due for item in self.items)
+
+    @property
+    def urgency(self) -> Urgency:
+        found = most_urgent([item.urgency for item in self.items])
+        assert found is not None
+        return found
+
+    @property
+    def ids(self) -> tuple[InquiryId, ...]:
+        return tuple(i.inquiry.id for i in self.items if i.inquiry.id is not None)
+
+
+def by_client(items: Iterable[WaitingItem]) -> list[WaitingClient]:
+    """The waiting items grouped per client, most urgent first, then the earliest
+    deadline, then the longest waiting."""
+    groups: dict[ClientId, list[WaitingItem]] = {}
+    for item in items:
+        groups.setdefault(item.inquiry.client_id, []).append(item)
+    found = [WaitingClient(group[0].client, tuple(sorted(
+        group, key=lambda i: i.inquiry.received_at, reverse=True))) for group in groups.values()]
+    found.sort(key=lambda w: (-w.urgency.rank, w.ack_due, w.first.inquiry.received_at))
+    return found
 
 
 def waiting_count(items: Iterable[WaitingItem]) -> int:

@@ -42,18 +42,36 @@ class InquiriesService:
         ctx.events.changed()
         return moved
 
-    def mark_answered(self, inquiry_id: InquiryId) -> Inquiry:
-        """The client got their answer another way (a call, a meeting); the user's other
-        devices learn it too."""
-        inquiry = self._close(inquiry_id, InquiryState.ANSWERED)
-        self._devices.closed(inquiry, Mark.ANSWERED)
-        return inquiry
+    def mark_answered(self, inquiry_id: InquiryId, only: bool = False) -> list[Inquiry]:
+        """The client got their answer another way (a call, a meeting): this contact and,
+        unless `only`, everything else of theirs that waits; the user's other devices
+        learn it too. The one asked for comes first."""
+        return self._close_client(inquiry_id, InquiryState.ANSWERED, Mark.ANSWERED, only)
 
-    def dismiss(self, inquiry_id: InquiryId) -> Inquiry:
-        """No reply is needed ("Thanks!"); the user's other devices are told too."""
-        inquiry = self._close(inquiry_id, InquiryState.DISMISSED)
-        self._devices.closed(inquiry, Mark.DISMISSED)
-        return inquiry
+    def dismiss(self, inquiry_id: InquiryId, only: bool = False) -> list[Inquiry]:
+        """No reply is needed ("Thanks!"): this contact and, unless `only`, everything
+        else of the client's that waits; the user's other devices are told too. The one
+        asked for comes first."""
+        return self._close_client(inquiry_id, InquiryState.DISMISSED, Mark.DISMISSED, only)
+
+    def _close_client(self, inquiry_id: InquiryId, state: InquiryState, mark: Mark,
+                      only: bool) -> list[Inquiry]:
+        closed = [self._close(inquiry_id, state)]
+        if not only:
+            for other in self._others_waiting(closed[0]):
+                assert other.id is not None
+                try:
+                    closed.append(self._close(other.id, state))
+                except NotWaiting:
+                    continue   # handled otherwise meanwhile
+        for inquiry in closed:
+            self._devices.closed(inquiry, mark)
+        return closed
+
+    def _others_waiting(self, inquiry: Inquiry) -> list[Inquiry]:
+        return [i for i in self._ctx.store.open_inquiries()
+                if i.client_id == inquiry.client_id and i.state is InquiryState.WAITING
+                and i.id != inquiry.id]
 
     def undismiss(self, inquiry_id: InquiryId) -> Inquiry:
         """Undo a dismissal: the client is waiting again (with their original deadline)."""

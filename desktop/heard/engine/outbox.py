@@ -31,8 +31,16 @@ from typing import TYPE_CHECKING, Protocol
 
 from heard.config import Account, ImapAccount, MaildirAccount
 from heard.devices.coordinator import Devices, Where
+from heard.domain.ids import InquiryId
 from heard.domain.inquiries import InquiryState
-from heard.domain.outbox import OutboxItem, OutboxKind, OutboxState, retry_after
+from heard.domain.outbox import (
+    COVERS_KEY,
+    OutboxItem,
+    OutboxKind,
+    OutboxState,
+    covers_of,
+    retry_after,
+)
 from heard.domain.shared import Mark
 from heard.engine import logins
 from heard.engine.context import EngineContext, crash_point
@@ -350,6 +358,10 @@ class Outbox:
                 self._devices.finished(where, kind)
                 if item.kind is OutboxKind.FORWARD and item.inquiry_id is not None:
                     self._devices.record_delegation(where, item.inquiry_id)
+                if kind is Mark.ACKED:
+                    # The other messages it answered: done for every device too.
+                    for covered in filter(None, map(self.store.inquiry, self.covers(item))):
+                        self._devices.closed(covered, Mark.ACKED)
             copy = self.sent_copy(item.account)
             if copy is not None:
                 copy.file(item.raw, item.sent_at or self.clock.now(), check_first)
@@ -485,10 +497,12 @@ class Outbox:
         inquiry = store.inquiry(item.inquiry_id)
         if inquiry is None:
             return
-        if item.kind in (OutboxKind.ACK, OutboxKind.AUTO) \
-                and inquiry.state is InquiryState.ACKNOWLEDGED:
-            store.move_inquiry(inquiry.unsent(), InquiryState.ACKNOWLEDGED)
-            store.drop_open_promises(item.inquiry_id)
+        if item.kind in (OutboxKind.ACK, OutboxKind.AUTO):
+            # The client's other messages it answered wait again with it.
+            for covered in (inquiry, *filter(None, map(store.inquiry, self.covers(item)))):
+                if covered.state is InquiryState.ACKNOWLEDGED and covered.id is not None:
+                    store.move_inquiry(covered.unsent(), InquiryState.ACKNOWLEDGED)
+                    store.drop_open_promises(covered.id)
         elif item.kind is OutboxKind.FORWARD and inquiry.state is InquiryState.DELEGATED:
             delegation = store.delegation(item.inquiry_id)
             before = inquiry.unsent()
@@ -504,6 +518,10 @@ class Outbox:
                     store.update_outbox(tell.message_id, OutboxState.CANCELLED,
                                         self.clock.now(), expect=OutboxState.QUEUED,
                                         error="the forward to the assistant was not sent")
+
+    def covers(self, item: OutboxItem) -> tuple[InquiryId, ...]:
+        """The client's other inquiries an acknowledgement answers (beside its own)."""
+        return covers_of(self.store.state(f"{COVERS_KEY}{item.message_id}"))
 
     def _require(self, message_id: str, states: tuple[OutboxState, ...]) -> OutboxItem:
         item = self.store.outbox_item(message_id)

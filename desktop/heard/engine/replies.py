@@ -20,7 +20,7 @@ from heard.domain.clients import Channel, Client
 from heard.domain.delegations import Delegation
 from heard.domain.ids import ClientId, InquiryId
 from heard.domain.inquiries import Inquiry, InquiryState
-from heard.domain.outbox import OutboxItem, OutboxKind, OutboxState
+from heard.domain.outbox import COVERS_KEY, OutboxItem, OutboxKind, OutboxState, covers_text
 from heard.domain.promises import Promise
 from heard.domain.shared import Done
 from heard.domain.templates import Template, format_back, format_time, header_safe
@@ -127,7 +127,7 @@ class Replies:
 
     def values(self, client: Client, inquiry: Inquiry, busy: BusyState | None,
                promised: datetime, now: datetime,
-               assistant: Assistant | None = None) -> dict[str, str]:
+               assistant: Assistant | None = None, several: int = 1) -> dict[str, str]:
         zone = self._settings.zone
         helper = assistant or next(iter(self._settings.assistants), None)
         return {
@@ -143,6 +143,9 @@ class Replies:
             if busy and busy.next_free else "now",
             "reply_by": format_time(promised, zone, now),
             "subject": self.subject_for(inquiry),
+            # One reply answers everything the client wrote: worded for one or several.
+            "your_message": "your messages" if several > 1 else "your message",
+            "it": "them" if several > 1 else "it",
         }
 
     def subject_for(self, inquiry: Inquiry) -> str:
@@ -194,39 +197,61 @@ class Replies:
     def acknowledge(self, inquiry_id: InquiryId, template: str | None = None,
                     reply_by: datetime | None = None, dry_run: bool = False, *,
                     subject: str | None = None, body: str | None = None,
-                    delay: timedelta = timedelta(0), automatic: bool = False) -> AckResult:
+                    delay: timedelta = timedelta(0), automatic: bool = False,
+                    only: bool = False) -> AckResult:
         """Tell the client they are heard, and record the promise it makes.
 
-        `subject`/`body` replace the template's text (edited before sending); with a
-        `delay` the message waits in the outbox that long (the window's Undo) before
-        `send_queued` or the next flush sends it.
+        The client is the unit: everything of theirs that waits is acknowledged together,
+        in one mail in reply to their newest message (`AckResult.covers`), unless `only`
+        (this one message). `subject`/`body` replace the template's text (edited before
+        sending); with a `delay` the message waits in the outbox that long (the window's
+        Undo) before `send_queued` or the next flush sends it.
         """
         now = self._ctx.clock.now()
         if reply_by is not None and reply_by <= now:
             raise ReplyError(f"{reply_by:%H:%M} has passed: promise a time still to come")
         where = None
-        if not dry_run:
-            inquiry, client = self._open(inquiry_id, (InquiryState.WAITING,))
-            if self.reply_address(inquiry, client) is not None:
-                # Before anything is queued: no other device of the user's may answer too.
-                claim = self._claim_or_request(inquiry)
-                if claim.requested:
-                    options = {k: v for k, v in (("template", template or ""), (
-                        "reply_by", reply_by.isoformat() if reply_by else "")) if v}
-                    self._devices.request(inquiry, "ack", options)
-                    return AckResult(inquiry_id, "", self.reply_address(inquiry, client) or "",
-                                     "", "", reply_by or now, template or "", sent=False,
-                                     state=Delivery.REQUESTED, error="the mail server cannot"
-                                     " coordinate your devices: it goes out from"
-                                     f" {claim.requested!r}")
-                where = claim.where
+        inquiry, client = self._open(inquiry_id, (InquiryState.WAITING,))
+        if not only:
+            # The reply goes in answer to their newest message: the one every device claims.
+            inquiry = self.together(inquiry, client)[0]
+            assert inquiry.id is not None
+            inquiry_id = inquiry.id
+        if not dry_run and self.reply_address(inquiry, client) is not None:
+            # Before anything is queued: no other device of the user's may answer too.
+            claim = self._claim_or_request(inquiry)
+            if claim.requested:
+                options = {k: v for k, v in (("template", template or ""), (
+                    "reply_by", reply_by.isoformat() if reply_by else ""),
+                    ("only", "1" if only else "")) if v}
+                self._devices.request(inquiry, "ack", options)
+                return AckResult(inquiry_id, "", self.reply_address(inquiry, client) or "",
+                                 "", "", reply_by or now, template or "", sent=False,
+                                 state=Delivery.REQUESTED, error="the mail server cannot"
+                                 " coordinate your devices: it goes out from"
+                                 f" {claim.requested!r}")
+            where = claim.where
         try:
             return self._acknowledge(inquiry_id, template, reply_by, dry_run, subject, body,
-                                     delay, automatic, now, where)
+                                     delay, automatic, now, where, only)
         except BaseException:
             if where is not None:
                 self._devices.release(where)
             raise
+
+    def together(self, inquiry: Inquiry, client: Client) -> list[Inquiry]:
+        """What one acknowledgement of this client answers: their waiting contacts that
+        can be written to, the newest first (an e-mail before a call, so the reply can
+        thread on it). `inquiry` is among them even if it cannot be written to."""
+        mine = [i for i in self._ctx.store.open_inquiries()
+                if i.client_id == inquiry.client_id and i.state is InquiryState.WAITING
+                and (i.id == inquiry.id or self.reply_address(i, client) is not None)]
+        if self.reply_address(inquiry, client) is None:
+            return [inquiry]   # a call to return by phone: only itself
+        if not any(i.id == inquiry.id for i in mine):
+            mine.append(inquiry)
+        mine.sort(key=lambda i: (i.channel is Channel.EMAIL, i.received_at), reverse=True)
+        return mine
 
     def _claim_or_request(self, inquiry: Inquiry) -> Claim:
         try:
@@ -251,13 +276,15 @@ class Replies:
     def _acknowledge(self, inquiry_id: InquiryId, template: str | None,
                      reply_by: datetime | None, dry_run: bool, subject: str | None,
                      body: str | None, delay: timedelta, automatic: bool, now: datetime,
-                     where: Where | None) -> AckResult:
+                     where: Where | None, only: bool = False) -> AckResult:
         with self._ctx.lock:
             inquiry, client = self._open(inquiry_id, (InquiryState.WAITING,))
+            group = [inquiry] if only else [inquiry] + [
+                i for i in self.together(inquiry, client)[1:] if i.id != inquiry.id]
             busy = self._calendar.busy(now)
             chosen = self.template_for(template, busy, client, inquiry)
             promised = reply_by or self.reply_by(now, busy, chosen.promise)
-            values = self.values(client, inquiry, busy, promised, now)
+            values = self.values(client, inquiry, busy, promised, now, several=len(group))
             rendered_subject, text = chosen.render(values)
             if body is not None:
                 text = body
@@ -277,13 +304,14 @@ class Replies:
                 sender_name=self._settings.user.name, sender_addr=sender,
                 to_name=client.name, to_addr=to, subject=rendered_subject, body=text,
                 in_reply_to=inquiry.message_id if threaded else "",
-                references=tuple(t for t in inquiry.thread_ids if t != inquiry.message_id)
-                if threaded else (),
+                references=_references(group) if threaded else (),
                 date=now, message_id=message_id, acknowledges=inquiry.message_id,
                 promise=promised, automatic=automatic,
             )
+            covers = tuple(i.id for i in group if i.id is not None)
             result = AckResult(inquiry_id, message_id, to, str(msg["Subject"]), text,
-                               promised, chosen.name, sent=False, automatic=automatic)
+                               promised, chosen.name, sent=False, automatic=automatic,
+                               covers=covers)
             if dry_run:
                 return result
             self._outbox.transport(inquiry.account)  # no way to send: say so before changing
@@ -292,15 +320,27 @@ class Replies:
                     from heard.errors import NotWaiting
 
                     raise NotWaiting(self._ctx.store.inquiry(inquiry_id) or inquiry)
+                # The others it answers (each keeps its own promise, for the statistics);
+                # one handled otherwise meanwhile is left as it is.
+                others = tuple(i.id for i in group[1:] if i.id is not None and
+                               self._ctx.store.move_inquiry(i.acknowledge(now),
+                                                            InquiryState.WAITING))
+                covers = (inquiry_id, *others)
+                result = dataclasses.replace(result, covers=covers)
+                if others:
+                    self._ctx.store.set_state(f"{COVERS_KEY}{message_id}",
+                                              covers_text(others))
                 self._ctx.store.add_outbox(OutboxItem(
                     message_id, inquiry_id, OutboxKind.AUTO if automatic else OutboxKind.ACK,
                     inquiry.account, bytes(msg), OutboxState.QUEUED, now,
                     next_try=now + delay if delay else None, thread=_thread(inquiry),
                     recipient=to, shared=where.to_text() if where else ""))
-                if where is not None:
-                    self._ctx.store.set_owner(inquiry_id, self._devices.instance)
-                self._ctx.store.add_promise(Promise(inquiry_id, client.id or ClientId(0), now,
-                                               promised, f"reply by {values['reply_by']}"))
+                for acked in covers:
+                    if where is not None:
+                        self._ctx.store.set_owner(acked, self._devices.instance)
+                    self._ctx.store.add_promise(Promise(acked, client.id or ClientId(0), now,
+                                                        promised,
+                                                        f"reply by {values['reply_by']}"))
         crash_point("queued")
         self._ctx.events.changed()
         if delay:
@@ -614,6 +654,20 @@ class Replies:
         for key in self._ctx.store.states(SKIP_KEY):
             if InquiryId(int(key.removeprefix(SKIP_KEY))) not in waiting:
                 self._ctx.store.set_state(key, None)
+
+
+def _references(group: list[Inquiry]) -> tuple[str, ...]:
+    """The reply's References: the newest message's thread, then every other message it
+    answers (and theirs), each once, never the message it replies to."""
+    lead, seen, found = group[0], {group[0].message_id, ""}, []
+    for inquiry in group:
+        ids = [*inquiry.thread_ids, inquiry.message_id] if inquiry is not lead \
+            else list(inquiry.thread_ids)
+        for message_id in ids:
+            if message_id not in seen:
+                seen.add(message_id)
+                found.append(message_id)
+    return tuple(found)
 
 
 def _number_of(inquiry: Inquiry, client: Client) -> str:

@@ -54,13 +54,13 @@ class RequestsService:
                 reply_by = self._requested_time(options.get("reply_by"))
                 self._replies.acknowledge(inquiry.id, str(options.get("template") or "") or None,
                                  reply_by if reply_by and reply_by > self._ctx.clock.now()
-                                 else None)
+                                 else None, only=bool(options.get("only")))
             elif kind == "delegate":
                 self._requested_delegate(inquiry, inquiry.id, options, by)
             elif kind == "dismiss":
-                self._closing.dismiss(inquiry.id)
+                self._closing.dismiss(inquiry.id, only=True)   # one request per message
             elif kind == "answered":
-                self._closing.mark_answered(inquiry.id)
+                self._closing.mark_answered(inquiry.id, only=True)
             else:
                 self._closing.undismiss(inquiry.id)
         except EngineError as exc:   # already done, or no longer possible

@@ -69,6 +69,9 @@ class AckResult:
     error: str = ""
     call_back: str = ""       # a call with no address to write to: "tel:+1..." to call
     automatic: bool = False
+    # Every inquiry the one mail answers (the client's waiting messages), `inquiry_id`
+    # (the newest, which it replies to) first.
+    covers: tuple[InquiryId, ...] = ()
 
 
 @dataclass(frozen=True)

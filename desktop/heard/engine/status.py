@@ -19,7 +19,14 @@ from heard.domain.inquiries import Inquiry
 from heard.domain.outbox import OutboxItem, OutboxState
 from heard.domain.promises import Promise
 from heard.domain.urgency import Urgency
-from heard.domain.waiting import WaitingItem, badge_urgency, waiting_count, waiting_items
+from heard.domain.waiting import (
+    WaitingClient,
+    WaitingItem,
+    badge_urgency,
+    by_client,
+    waiting_count,
+    waiting_items,
+)
 from heard.engine.context import EngineContext
 from heard.engine.ports import CalendarReader, Health, ReportsDue
 
@@ -64,6 +71,11 @@ class Status:
     @property
     def offline(self) -> list[AccountHealth]:
         return [a for a in self.accounts if a.online is False]
+
+    @property
+    def clients(self) -> list[WaitingClient]:
+        """The waiting list per client (the window's rows; `count` is their number)."""
+        return by_client(self.waiting)
 
 
 def failed_intake(failed: Sequence[tuple[str, datetime]]) -> list[str]:

@@ -28,6 +28,7 @@ from heard.gui.toaster import Toaster, ToastRef, UndoRef
 from heard.gui.undo import Undoable, UndoStack
 
 if TYPE_CHECKING:
+    from heard.domain.inquiries import Inquiry
     from heard.engine.results import AckResult, DelegateResult
     from heard.gui.quick_reply import AckRequest, QuickReplyWindow
 
@@ -265,39 +266,42 @@ class Actions(QObject):
 
     # dismiss, answered, delegate
 
-    def dismiss(self, inquiry_id: int) -> None:
-        """No reply needed; Ctrl+Z brings it back."""
+    def dismiss(self, inquiry_id: int, only: bool = False) -> None:
+        """No reply needed (the client's waiting messages, or `only` this one); Ctrl+Z
+        brings them back."""
         name = self._name_of(inquiry_id)
 
-        def done(_inquiry: object) -> None:
-            entry = Undoable(f"dismissing {name}'s message",
-                             lambda: self._undismiss(inquiry_id, name, entry))
+        def done(closed: list[Inquiry]) -> None:
+            ids = [InquiryId(i.id) for i in closed if i.id is not None]
+            what = f"{name}'s message" if len(ids) == 1 else f"{name}'s {len(ids)} messages"
+            entry: Undoable = Undoable(f"dismissing {what}",
+                                       lambda: self._undismiss(ids, name, entry))
             self.undo.push(entry)
-            self._window().show_message(f"Dismissed {name}'s message (no reply needed)"
-                                        " — Undo (Ctrl+Z)")
+            self._window().show_message(f"Dismissed {what} (no reply needed) — Undo (Ctrl+Z)")
             self.status_wanted.emit()
 
-        self.ops.run(lambda: self.engine.inquiries.dismiss(InquiryId(inquiry_id)), done,
-                     lambda exc: self._window().show_message(f"Not dismissed: {exc}"))
+        self.ops.run(lambda: self.engine.inquiries.dismiss(InquiryId(inquiry_id), only=only),
+                     done, lambda exc: self._window().show_message(f"Not dismissed: {exc}"))
 
-    def _undismiss(self, inquiry_id: int, name: str, entry: Undoable) -> None:
-        def done(_inquiry: object) -> None:
+    def _undismiss(self, ids: list[InquiryId], name: str, entry: Undoable) -> None:
+        def done(_inquiries: object) -> None:
             self.undo.drop(entry)
             self._window().show_message(f"Undone: {name} is waiting again.")
             self.status_wanted.emit()
 
-        self.ops.run(lambda: self.engine.inquiries.undismiss(InquiryId(inquiry_id)), done,
+        self.ops.run(lambda: [self.engine.inquiries.undismiss(i) for i in ids], done,
                      lambda exc: self._window().show_message(f"Could not undo: {exc}"))
 
-    def mark_answered(self, inquiry_id: int) -> None:
+    def mark_answered(self, inquiry_id: int, only: bool = False) -> None:
         """They have their answer another way (a call, a meeting)."""
         name = self._name_of(inquiry_id)
 
-        def done(_inquiry: object) -> None:
+        def done(_closed: object) -> None:
             self._window().show_message(f"Marked answered: {name} has their answer.")
             self.status_wanted.emit()
 
-        self.ops.run(lambda: self.engine.inquiries.mark_answered(InquiryId(inquiry_id)), done,
+        self.ops.run(lambda: self.engine.inquiries.mark_answered(InquiryId(inquiry_id),
+                                                                 only=only), done,
                      lambda exc: self._window().show_message(f"Not marked answered: {exc}"))
 
     def delegate(self, inquiry_id: int) -> None:

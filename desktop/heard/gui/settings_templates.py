@@ -44,6 +44,8 @@ SAMPLE_VALUES = {
     "next_free": "11:00 am",
     "reply_by": "12:30 pm",
     "subject": "Closing documents for the lease",
+    "your_message": "your message",
+    "it": "it",
 }
 PROMISE_LABELS = {
     "next_free": "your next free slot plus the margin",
