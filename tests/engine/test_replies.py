@@ -634,3 +634,30 @@ def test_a_preview_shows_the_words_for_several_messages(
     drafted = engine.replies.acknowledge(lease, dry_run=True)
     assert "your messages" in drafted.body and len(drafted.covers) == 3
     assert engine.status().count == 1 and sent_messages(mail) == []
+
+
+def test_delegating_a_client_hands_over_everything_of_theirs_that_waits(
+        engine: Engine, mail: MailFolders) -> None:
+    add_assistant(engine)
+    lease, keys, parking = _megge_writes_three_times(engine, mail)
+    result = engine.replies.delegate(keys, note="Please call her.")
+    assert result.sent and result.inquiry_id == parking
+    assert set(result.covers) == {lease, keys, parking}
+    by_to = {m["To"].addresses[0].addr_spec: m for m in sent_messages(mail)}
+    assert len(sent_messages(mail)) == 2                         # one forward, one notice
+    forward = by_to[SAM].get_body(("plain",)).get_content()      # type: ignore[union-attr]
+    assert "Also waiting from Margaret Hale" in forward and ": Keys" in forward
+    assert ": Lease" in forward
+    assert "Thank you for your messages" in by_to["margaret@hale.example"].get_content()
+    assert engine.status().count == 0
+    for inquiry_id in (lease, keys, parking):
+        assert engine.store.inquiry(inquiry_id).state is InquiryState.DELEGATED  # type: ignore[union-attr]
+
+
+def test_delegating_one_message_leaves_the_others_waiting(
+        engine: Engine, mail: MailFolders) -> None:
+    add_assistant(engine)
+    lease, keys, parking = _megge_writes_three_times(engine, mail)
+    result = engine.replies.delegate(keys, tell_client=False, only=True)
+    assert result.covers == (keys,)
+    assert sorted(i.inquiry.id for i in engine.status().waiting) == [lease, parking]

@@ -90,7 +90,7 @@ def cmd_delegate(args: argparse.Namespace, engine: Engine) -> int:
     zone = engine.settings.zone
     due = time_arg(args.due, zone, engine.clock.now()) if args.due else None
     result = engine.replies.delegate(InquiryId(args.id), args.to, args.note or "", due,
-                                     args.tell_client, args.dry_run)
+                                     args.tell_client, args.dry_run, only=args.only)
     forward = engine.outbox.item(result.forward_id) if result.forward_id else None
     retrying = forward is not None and forward.state.value == "queued"
     requested = result.state is Delivery.REQUESTED   # designated-only: another device sends it
@@ -100,6 +100,7 @@ def cmd_delegate(args: argparse.Namespace, engine: Engine) -> int:
                                                       "address": result.assistant.address},
                "forward_id": result.forward_id or None, "due": iso(result.due, zone),
                "told_client": result.told_client, "sent": result.sent,
+               "covers": list(result.covers),
                "state": result.state or ("sent" if result.sent else None),
                "error": result.error or None})
         return code

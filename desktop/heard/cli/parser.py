@@ -71,6 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
     tell.add_argument("--no-tell-client", dest="tell_client", action="store_false",
                       help="do not tell the client")
     delegate.add_argument("--dry-run", action="store_true", help="show it, send nothing")
+    delegate.add_argument("--only", action="store_true",
+                          help="this message only (default: everything of the client's that"
+                          " waits, in one forward)")
 
     doctor = sub.add_parser("doctor", parents=[common, jsonp],
                             help="check everything Heard needs, with a fix for each problem")

@@ -460,9 +460,9 @@ class ImapCoordinator:
     def closed(self, inquiry: Inquiry, how: Mark) -> None:
         """Set aside or answered here: the other devices stop counting the client (on a
         server that keeps no keywords, the designated device is told instead). The local
-        change stands whatever happens here; other devices learn later. Acknowledged: a
-        message one acknowledgement answered beside the one it replies to."""
-        if how is Mark.ACKED:
+        change stands whatever happens here; other devices learn later. Acknowledged or
+        delegated: a message one reply or forward covered beside the one it is about."""
+        if how in (Mark.ACKED, Mark.DELEGATED):
             try:   # on a server without keywords the sending device is the designated one
                 if self.designated(inquiry):
                     return

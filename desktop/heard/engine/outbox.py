@@ -358,10 +358,9 @@ class Outbox:
                 self._devices.finished(where, kind)
                 if item.kind is OutboxKind.FORWARD and item.inquiry_id is not None:
                     self._devices.record_delegation(where, item.inquiry_id)
-                if kind is Mark.ACKED:
-                    # The other messages it answered: done for every device too.
-                    for covered in filter(None, map(self.store.inquiry, self.covers(item))):
-                        self._devices.closed(covered, Mark.ACKED)
+                # The other messages it answered or handed over: done for every device.
+                for covered in filter(None, map(self.store.inquiry, self.covers(item))):
+                    self._devices.closed(covered, kind)
             copy = self.sent_copy(item.account)
             if copy is not None:
                 copy.file(item.raw, item.sent_at or self.clock.now(), check_first)
@@ -512,6 +511,11 @@ class Outbox:
                                              acknowledged_at=delegation.prior_ack)
             store.move_inquiry(before, InquiryState.DELEGATED)
             store.remove_delegation(item.inquiry_id)
+            # The client's other messages handed over with it wait again too.
+            for covered in filter(None, map(store.inquiry, self.covers(item))):
+                if covered.state is InquiryState.DELEGATED and covered.id is not None:
+                    store.move_inquiry(covered.unsent(), InquiryState.DELEGATED)
+                    store.remove_delegation(covered.id)
             # Nobody has the matter: the client must not be told someone will help.
             for tell in store.outbox([OutboxState.QUEUED]):
                 if tell.kind is OutboxKind.TELL and tell.inquiry_id == item.inquiry_id:

@@ -88,7 +88,9 @@ class Reminders:
         toasts += [(f"{d.assistant} has not taken it up",
                     f"{getattr(client_of(d.inquiry_id), 'name', 'A client')}'s message was"
                     f" due to be taken up by {format_time(d.due, zone, now)}; check with"
-                    " them, or answer it yourself") for d in late]
+                    " them, or answer it yourself")
+                   # one toast per forward: a client's messages handed over together
+                   for d in {d.forward_id: d for d in reversed(late)}.values()]
         toasts += [(f"Due: {getattr(client_of(a.inquiry_id), 'name', 'a client')}",
                     f"handed to you by {a.by!r}, due {format_time(a.due, zone, now)}"
                     + (f": {a.note}" if a.note else "")) for a in mine_late]

@@ -243,11 +243,15 @@ class Replies:
         """What one acknowledgement of this client answers: their waiting contacts that
         can be written to, the newest first (an e-mail before a call, so the reply can
         thread on it). `inquiry` is among them even if it cannot be written to."""
-        mine = [i for i in self._ctx.store.open_inquiries()
-                if i.client_id == inquiry.client_id and i.state is InquiryState.WAITING
-                and (i.id == inquiry.id or self.reply_address(i, client) is not None)]
         if self.reply_address(inquiry, client) is None:
             return [inquiry]   # a call to return by phone: only itself
+        return [i for i in self._waiting_of(inquiry)
+                if i.id == inquiry.id or self.reply_address(i, client) is not None]
+
+    def _waiting_of(self, inquiry: Inquiry) -> list[Inquiry]:
+        """The client's waiting contacts, the newest first (an e-mail before a call)."""
+        mine = [i for i in self._ctx.store.open_inquiries()
+                if i.client_id == inquiry.client_id and i.state is InquiryState.WAITING]
         if not any(i.id == inquiry.id for i in mine):
             mine.append(inquiry)
         mine.sort(key=lambda i: (i.channel is Channel.EMAIL, i.received_at), reverse=True)
@@ -409,10 +413,14 @@ class Replies:
 
     def delegate(self, inquiry_id: InquiryId, to: str | None = None, note: str = "",
                  due: datetime | None = None, tell_client: bool | None = None,
-                 dry_run: bool = False) -> DelegateResult:
+                 dry_run: bool = False, only: bool = False) -> DelegateResult:
         """Hand the matter to an assistant: forward the client's message with a note and a
         due time, and (unless the client's preference says no assistant) tell the client
-        who will help. The user is reminded if the assistant has not taken it up by then."""
+        who will help. The user is reminded if the assistant has not taken it up by then.
+
+        The client is the unit: their newest waiting message is forwarded, and the note
+        lists everything else of theirs that waits, handed over with it (`covers`), unless
+        `only` (this one message)."""
         now = self._ctx.clock.now()
         helper = self.assistant(to)
         if not valid_address(helper.address):
@@ -422,6 +430,10 @@ class Replies:
             raise ReplyError("the due time has passed: give a time still to come")
         inquiry, client = self._open(inquiry_id, (InquiryState.WAITING,
                                                   InquiryState.ACKNOWLEDGED))
+        if not only and inquiry.state is InquiryState.WAITING:
+            inquiry = self._waiting_of(inquiry)[0]   # their newest: the one every device claims
+            assert inquiry.id is not None
+            inquiry_id = inquiry.id
         if tell_client and not client.assistant_allowed:
             raise ReplyError(f"{client.name}'s preference says no assistant: Heard will not"
                              " tell them one is helping")
@@ -446,7 +458,7 @@ class Replies:
         try:
             original = None if dry_run else self._original(inquiry)
             return self._delegate(inquiry_id, helper, note, due, tell, dry_run, original,
-                                  where, now)
+                                  where, now, only)
         except BaseException:
             if where is not None and inquiry.state is InquiryState.WAITING:
                 self._devices.release(where)
@@ -471,10 +483,12 @@ class Replies:
 
     def _delegate(self, inquiry_id: InquiryId, helper: Assistant, note: str, due: datetime,
                   tell: bool, dry_run: bool, original: bytes | None, where: Where | None,
-                  now: datetime) -> DelegateResult:
+                  now: datetime, only: bool = False) -> DelegateResult:
         inquiry, client = self._open(inquiry_id, (InquiryState.WAITING,
                                                   InquiryState.ACKNOWLEDGED))
         with self._ctx.lock:
+            others = [] if only or inquiry.state is not InquiryState.WAITING else \
+                self._waiting_of(inquiry)[1:]
             zone = self._settings.zone
             sender = self._sender(self._account(inquiry.account))
             domain = sender.rpartition("@")[2]
@@ -485,7 +499,10 @@ class Replies:
                 f"Please take this up with {client.name} ({contact}) by {when}, and copy me"
                 " on your reply (or answer this mail) so Heard knows it is in hand.\n\n"
                 f"Received {inquiry.received_at.astimezone(zone):%a %d %b %H:%M}:"
-                f" {inquiry.subject}\n\n{inquiry.preview}\n")
+                f" {inquiry.subject}\n\n{inquiry.preview}\n") + "".join(
+                f"\nAlso waiting from {client.name}, received"
+                f" {other.received_at.astimezone(zone):%a %d %b %H:%M}: {other.subject}"
+                f"\n\n{other.preview}\n" for other in others)
             forward = build_forward(
                 sender_name=self._settings.user.name, sender_addr=sender,
                 to_name=helper.name, to_addr=helper.address, subject=inquiry.subject,
@@ -497,7 +514,8 @@ class Replies:
                 tell = valid_address(tell_to)
             if tell:
                 busy = self._calendar.busy(now)
-                values = self.values(client, inquiry, busy, due, now, helper)
+                values = self.values(client, inquiry, busy, due, now, helper,
+                                     several=1 + len(others))
                 chosen = self.template_for("delegated", busy)
                 tell_subject, tell_body = chosen.render(values)
                 tell_id = make_message_id(domain)
@@ -510,7 +528,8 @@ class Replies:
                                      if t != inquiry.message_id) if threaded else (),
                     date=now, message_id=tell_id, acknowledges=inquiry.message_id)
             result = DelegateResult(inquiry_id, helper, forward_id, text, due, bool(tell),
-                                    tell_body, sent=False)
+                                    tell_body, sent=False,
+                                    covers=(inquiry_id, *(o.id for o in others if o.id)))
             if dry_run:
                 return result
             self._outbox.transport(inquiry.account)
@@ -522,6 +541,18 @@ class Replies:
                 self._ctx.store.add_delegation(Delegation(inquiry_id, helper.name, helper.address,
                                                      forward_id, now, due, note.strip(),
                                                      prior_ack=inquiry.acknowledged_at))
+                # The client's other waiting messages go with it, in the same forward.
+                handed = []
+                for other in others:
+                    if other.id is not None and self._ctx.store.move_inquiry(
+                            other.delegate(now), InquiryState.WAITING):
+                        handed.append(other.id)
+                        self._ctx.store.add_delegation(Delegation(
+                            other.id, helper.name, helper.address, forward_id, now, due,
+                            note.strip()))
+                if handed:
+                    self._ctx.store.set_state(f"{COVERS_KEY}{forward_id}", covers_text(handed))
+                result = dataclasses.replace(result, covers=(inquiry_id, *handed))
                 self._ctx.store.add_outbox(OutboxItem(
                     forward_id, inquiry_id, OutboxKind.FORWARD, inquiry.account,
                     bytes(forward), OutboxState.QUEUED, now, thread=_thread(inquiry),

@@ -86,6 +86,7 @@ class DelegateResult:
     sent: bool
     error: str = ""
     state: Delivery | None = None    # REQUESTED: passed to the designated device
+    covers: tuple[InquiryId, ...] = ()   # every inquiry handed over, `inquiry_id` first
 
 
 @dataclass(frozen=True)
