@@ -25,6 +25,8 @@ CROSS_CUTTING = {
     "engine/test_intake_contract.py",
     # A hypothesis state machine over the replies, the outbox and a killed process.
     "engine/test_outbox_machine.py",
+    # The same over the claim: two processes of a device, a second device, real servers.
+    "engine/test_claim_machine.py",
     # PySide6 itself: the bindings must not leak or over-release Python's singletons.
     "gui/test_bindings.py",
     # The import contracts, ruff and mypy over the whole package.
