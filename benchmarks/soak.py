@@ -1,0 +1,273 @@
+"""Soak: Heard's tray running for a long while under a steady trickle of work; is it flat?
+
+    python benchmarks/soak.py [--minutes 60] [--sample 60] [--warmup MIN]
+                              [--mail-every 4] [--ack-every 15] [--cut-every 180]
+                              [--calendar-every 300]
+
+Starts its own Dovecot, Postfix (submission with STARTTLS, delivering into Dovecot) and a
+private D-Bus with an unlocked gnome-keyring (tests/support), then the tray itself, as a
+user starts it: `heard --profile P` in a process of its own (Qt offscreen, so the small
+window stands in for the tray icon), with its real IDLE watchers and its real tick timer.
+Meanwhile, for `--minutes`:
+- a client message is APPENDed to the INBOX every `--mail-every` seconds (40 clients in
+  turn; each writes again once acknowledged);
+- every `--ack-every` seconds the longest-waiting client is acknowledged from the command
+  line: `heard status --json`, then `heard ack ID` (two processes, as a script would), the
+  reply sent over SMTP and filed in Sent;
+- every `--cut-every` seconds every IMAP connection of the account is cut (doveadm kick:
+  what a server restart or a NAT timeout does), and the tray reconnects;
+- every `--calendar-every` seconds the calendar (.ics file) changes, and the tick reads it.
+
+The tray process is sampled every `--sample` seconds from /proc: resident memory, open file
+descriptors, threads, and CPU (its share of one core over the interval). After the warm-up
+(default: the first fifth, at least a minute) a least-squares line through each series
+gives its slope per hour, printed next to the values (first, last, min, max after the
+warm-up). Flat means the slopes are small against the values: a tray app runs for weeks.
+At the end: how many messages, acknowledgements (and failures), cuts, calendar changes,
+clients still waiting; the replies delivered; the tray log's errors and tracebacks.
+
+With the defaults mail comes in faster (15 a minute) than the command line acknowledges (4
+a minute): the store and the open work grow all along, as on a day the user falls behind,
+and memory and CPU may grow with them. `--ack-every` equal to `--mail-every` keeps the
+open work level, so what still grows is the app's own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))        # tests.support
+
+from tests.support.dovecot import Dovecot, MailUser  # noqa: E402
+from tests.support.imap import sending_profile  # noqa: E402
+from tests.support.keyring import KeyringService  # noqa: E402
+from tests.support.smtp import Postfix  # noqa: E402
+
+HEARD = [sys.executable, "-m", "heard"]
+CLIENTS = 40
+TICK = os.sysconf("SC_CLK_TCK")
+PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+@dataclass
+class Sample:
+    at: float          # seconds since the tray started
+    rss_mib: float
+    fds: int
+    threads: int
+    cpu_pct: float     # of one core, over the interval before this sample
+
+
+def client_address(i: int) -> str:
+    return f"client{i:02d}@soak-{i:02d}.example"
+
+
+def mail(user: MailUser, n: int) -> bytes:
+    i = n % CLIENTS
+    date = datetime.now(UTC).strftime("%a, %d %b %Y %H:%M:%S +0000")
+    return (f"From: Client {i} <{client_address(i)}>\r\nTo: {user.address}\r\n"
+            f"Subject: Question {n}\r\nMessage-ID: <soak-{n}@soak-{i:02d}.example>\r\n"
+            f"Date: {date}\r\nMIME-Version: 1.0\r\nContent-Type: text/plain\r\n\r\n"
+            f"Could you call me about item {n}?\r\n").encode()
+
+
+def calendar(n: int) -> str:
+    now = datetime.now(UTC).replace(microsecond=0)
+    start, end = now + timedelta(minutes=30 + n), now + timedelta(minutes=90 + n)
+    fmt = "%Y%m%dT%H%M%SZ"
+    return ("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//heard soak//EN\r\n"
+            f"BEGIN:VEVENT\r\nUID:soak-{n}@heard\r\nDTSTAMP:{now.strftime(fmt)}\r\n"
+            f"DTSTART:{start.strftime(fmt)}\r\nDTEND:{end.strftime(fmt)}\r\n"
+            f"SUMMARY:Meeting {n}\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n")
+
+
+def cpu_ticks(pid: int) -> int:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])   # utime, stime
+
+
+def sample(pid: int, at: float, ticks_before: int, seconds: float) -> tuple[Sample, int]:
+    status = dict(line.split(":", 1) for line in
+                  Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line)
+    ticks = cpu_ticks(pid)
+    return Sample(at, int(status["VmRSS"].split()[0]) / 1024,
+                  sum(1 for _fd in Path(f"/proc/{pid}/fd").iterdir()),
+                  int(status["Threads"]),
+                  100 * (ticks - ticks_before) / TICK / seconds if seconds > 0 else 0.0), ticks
+
+
+def slope_per_hour(xs: list[float], ys: list[float]) -> float:
+    n = len(xs)
+    mx, my = sum(xs) / n, sum(ys) / n
+    sxx = sum((x - mx) ** 2 for x in xs)
+    return 0.0 if sxx == 0 else sum((x - mx) * (y - my)
+                                     for x, y in zip(xs, ys, strict=True)) / sxx * 3600
+
+
+def run(cmd: list[str], env: dict[str, str],
+        timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout,
+                          check=False)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--minutes", type=float, default=60)
+    parser.add_argument("--sample", type=float, default=60, help="seconds between samples")
+    parser.add_argument("--warmup", type=float, default=None, help="minutes left out of the"
+                        " slopes (default: a fifth of the run, at least 1)")
+    parser.add_argument("--mail-every", type=float, default=4)
+    parser.add_argument("--ack-every", type=float, default=15)
+    parser.add_argument("--cut-every", type=float, default=180)
+    parser.add_argument("--calendar-every", type=float, default=300)
+    args = parser.parse_args()
+    warmup = 60 * (args.warmup if args.warmup is not None else max(1.0, args.minutes / 5))
+
+    with tempfile.TemporaryDirectory(prefix="heard-soak-") as tmp, KeyringService() as ks:
+        os.environ.update(ks.env)
+        import keyring.core
+
+        keyring.core._keyring_backend = keyring.core.load_env()   # the private keyring
+        server = Dovecot().start()
+        try:
+            with Postfix(server) as postfix:
+                return soak(args, warmup, Path(tmp), server, postfix, ks)
+        finally:
+            server.close()
+
+
+def soak(args: argparse.Namespace, warmup: float, tmp: Path, server: Dovecot,
+         postfix: Postfix, ks: KeyringService) -> int:
+    from heard.config import ConfigFile
+    from heard.domain.clients import Client
+    from heard.engine import Engine
+
+    user = server.add_user()
+    profile = sending_profile(tmp / "profile", user, postfix.starttls_port, server.cert)
+    ics = tmp / "calendar.ics"
+    ics.write_text(calendar(0))
+    ConfigFile(profile.config).append("calendars", {"name": "work", "kind": "ics",
+                                                    "path": str(ics)})
+    engine = Engine.open(profile)
+    for i in range(CLIENTS):
+        engine.clients.add(Client(f"Client {i}", emails=(client_address(i),)))
+    engine.close()
+
+    env = {**os.environ, **ks.env, "QT_QPA_PLATFORM": "offscreen",
+           "HEARD_PROFILE": str(profile.root), "PYTHONUNBUFFERED": "1"}
+    errors = (tmp / "tray.err").open("w")
+    tray = subprocess.Popen([*HEARD], env=env, stdout=subprocess.DEVNULL, stderr=errors)
+    print(f"Dovecot :{server.imap_port}, Postfix :{postfix.starttls_port}; tray pid"
+          f" {tray.pid}; {args.minutes:g} min, a sample every {args.sample:g} s, warm-up"
+          f" {warmup / 60:g} min")
+    started = time.monotonic()
+    end = started + args.minutes * 60
+    ticks = cpu_ticks(tray.pid)
+    last_sample = started
+    samples: list[Sample] = []
+    counts = {"messages": 0, "acks": 0, "ack failures": 0, "nobody waiting": 0, "cuts": 0,
+              "calendar changes": 0}
+    due = {"mail": started + 5, "ack": started + 10, "cut": started + args.cut_every,
+           "calendar": started + args.calendar_every, "sample": started + args.sample}
+    appender = user.client()
+    problems: list[str] = []
+    try:
+        while (now := time.monotonic()) < end:
+            if tray.poll() is not None:
+                raise SystemExit(f"the tray exited with {tray.returncode}:"
+                                 f" {(tmp / 'tray.err').read_text()[-2000:]}")
+            if now >= due["sample"]:
+                s, ticks = sample(tray.pid, now - started, ticks, now - last_sample)
+                last_sample = now
+                samples.append(s)
+                print(f"  {s.at / 60:6.1f} min  RSS {s.rss_mib:6.1f} MiB  fds {s.fds:3d}"
+                      f"  threads {s.threads:3d}  CPU {s.cpu_pct:5.1f}%", flush=True)
+                due["sample"] += args.sample
+            if now >= due["mail"]:
+                try:
+                    appender.append("INBOX", mail(user, counts["messages"]))
+                except Exception:   # cut by the kick: a new connection
+                    appender = user.client()
+                    appender.append("INBOX", mail(user, counts["messages"]))
+                counts["messages"] += 1
+                due["mail"] += args.mail_every
+            if now >= due["ack"]:
+                status = run([*HEARD, "status", "--json"], env)
+                waiting = json.loads(status.stdout)["waiting"] if status.returncode == 0 else []
+                if not waiting:
+                    counts["nobody waiting"] += 1
+                else:
+                    ack = run([*HEARD, "ack", str(waiting[0]["id"])], env)
+                    if ack.returncode == 0:
+                        counts["acks"] += 1
+                    else:
+                        counts["ack failures"] += 1
+                        problems.append((ack.stdout + ack.stderr).strip()[-300:])
+                due["ack"] = time.monotonic() + args.ack_every
+            if now >= due["cut"]:
+                server.kick(user)
+                counts["cuts"] += 1
+                due["cut"] += args.cut_every
+            if now >= due["calendar"]:
+                counts["calendar changes"] += 1
+                ics.write_text(calendar(counts["calendar changes"]))
+                due["calendar"] += args.calendar_every
+            time.sleep(max(0.0, min(due.values()) - time.monotonic()))
+        status = run([*HEARD, "status", "--json"], env)
+        if status.returncode == 0:
+            counts["waiting at the end"] = json.loads(status.stdout)["count"]
+    finally:
+        errors.close()
+        tray.terminate()
+        try:
+            tray.wait(30)
+        except subprocess.TimeoutExpired:
+            tray.kill()
+            tray.wait()
+    report(samples, warmup, counts, problems, profile.log, server)
+    return 0
+
+
+def report(samples: list[Sample], warmup: float, counts: dict[str, int],
+           problems: list[str], log: Path, server: Dovecot) -> None:
+    after = [s for s in samples if s.at >= warmup]
+    print(f"\n{len(samples)} samples; {len(after)} after the warm-up"
+          f" ({warmup / 60:g} min)")
+    if len(after) >= 2:
+        xs = [s.at for s in after]
+        print(f"  {'':10} {'first':>9} {'last':>9} {'min':>9} {'max':>9}   slope per hour")
+        for name, unit, ys in (
+                ("RSS", "MiB", [s.rss_mib for s in after]),
+                ("fds", "", [float(s.fds) for s in after]),
+                ("threads", "", [float(s.threads) for s in after]),
+                ("CPU", "%", [s.cpu_pct for s in after])):
+            print(f"  {name:10} {ys[0]:9.1f} {ys[-1]:9.1f} {min(ys):9.1f} {max(ys):9.1f}"
+                  f"   {slope_per_hour(xs, ys):+9.2f} {unit}/h")
+    print("  " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    for problem in problems[:5]:
+        print(f"  ack failed: {problem}")
+    text = log.read_text(errors="replace") if log.exists() else ""
+    errors = [ln for ln in text.splitlines() if " ERROR " in ln]
+    print(f"  tray log: {len(text.splitlines())} lines, {len(errors)} errors,"
+          f" {text.count('Traceback')} tracebacks")
+    for line in errors[:5]:
+        print(f"    {line[:200]}")
+    elsewhere = server.elsewhere.client()
+    delivered = len(elsewhere.select_folder("INBOX", readonly=True) and
+                    elsewhere.search(["HEADER", "X-Heard-Acknowledges", ""]))
+    elsewhere.logout()
+    print(f"  replies delivered to the clients' mailboxes: {delivered}")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
