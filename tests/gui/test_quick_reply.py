@@ -8,11 +8,16 @@ from __future__ import annotations
 import dataclasses
 import re
 from datetime import timedelta
+from pathlib import Path
 
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtGui import QKeySequence, QShortcut, QTextCursor
 from pytestqt.qtbot import QtBot
 
+from heard.config import ConfigFile
+from heard.domain.clock import FixedClock
 from heard.domain.delegations import Assignment
 from heard.domain.inquiries import InquiryState
 from heard.domain.outbox import OutboxState
@@ -158,8 +163,8 @@ def test_undo_takes_back_an_acknowledgement_before_it_is_sent(
     raj = waiting_inquiry(engine, mail, RAJ, "Drawings", 1)
     wait_status(qtbot, app, 2)
     window.select(raj)
-    qtbot.waitUntil(lambda: window.current_id() == raj and window.ack_button.isEnabled(),
-                    timeout=5000)
+    qtbot.waitUntil(lambda: window.current_id() == raj and window.ack_button.isEnabled()
+                    and window.reply_ready(), timeout=5000)
     with qtbot.waitSignal(app.acknowledged, timeout=10000,
                           check_params_cb=lambda result: result.inquiry_id == raj):
         qtbot.keyClick(window.list, Qt.Key.Key_Return)
@@ -425,3 +430,166 @@ def test_decision_buttons_are_off_for_a_known_client(
     select(qtbot, app, "Megge")
     assert not app.window.client_button.isEnabled()
     assert not app.window.not_client_button.isEnabled()
+
+
+# the client is the unit: one row, one acknowledgement
+
+def test_a_client_who_wrote_three_times_is_one_row_and_one_reply(
+        qtbot: QtBot, app: HeardApp, engine: Engine, mail: MailFolders) -> None:
+    lease = waiting_inquiry(engine, mail, MEGGE, "Lease", 9, body="Can we sign Friday?")
+    waiting_inquiry(engine, mail, MEGGE, "Keys", 6, body="Where are the keys?")
+    parking = waiting_inquiry(engine, mail, MEGGE, "Parking", 2, body="And the parking?")
+    wait_status(qtbot, app, 1)
+    window = open_window(qtbot, app, delay_ms=0)
+    assert window.list.topLevelItemCount() == 1                # one row for Megge
+    row = window.list.topLevelItem(0)
+    assert row is not None and row.childCount() == 3 and "(+2 more)" in row.text(6)
+    assert window.current_id() == parking and not window.current_only()
+    shown = window.incoming.toPlainText()                      # all she wrote, newest first
+    assert shown.index("And the parking?") < shown.index("Where are the keys?") \
+        < shown.index("Can we sign Friday?")
+    assert "Thank you for your messages. I have them" in window.preview.toPlainText()
+    with qtbot.waitSignal(app.acknowledged, timeout=10000):
+        qtbot.keyClick(window.list, Qt.Key.Key_Return)
+    (sent,) = sent_messages(mail)                              # one mail, not three
+    assert sent["Subject"] == "Re: Parking"
+    assert wait_status(qtbot, app, 0).waiting == []
+    assert state_of(engine, lease) is InquiryState.ACKNOWLEDGED
+
+
+def test_one_message_inside_a_clients_row_is_acted_on_alone(
+        qtbot: QtBot, app: HeardApp, engine: Engine, mail: MailFolders) -> None:
+    waiting_inquiry(engine, mail, MEGGE, "Thanks!", 5, body="Thanks!")
+    keys = waiting_inquiry(engine, mail, MEGGE, "Keys", 2, body="Where are the keys?")
+    wait_status(qtbot, app, 1)
+    window = open_window(qtbot, app, delay_ms=0)
+    window.list.setFocus()
+    qtbot.keyClick(window.list, Qt.Key.Key_Right)               # open her row
+    qtbot.keyClick(window.list, Qt.Key.Key_Down)                # Keys (newest)
+    qtbot.keyClick(window.list, Qt.Key.Key_Down)                # Thanks!
+    assert window.current_only() and window.incoming.toPlainText() == "Thanks!"
+    qtbot.waitUntil(window.reply_ready, timeout=5000)
+    assert "your message." in window.preview.toPlainText()      # worded for one
+    qtbot.keyClick(window.list, Qt.Key.Key_Delete)              # no reply needed: that one
+    qtbot.waitUntil(lambda: app.status is not None and len(app.status.waiting) == 1,
+                    timeout=5000)
+    status = wait_status(qtbot, app, 1)
+    assert [i.inquiry.id for i in status.waiting] == [keys]     # she still waits for Keys
+    assert sent_messages(mail) == []
+
+
+# keyboard truth
+
+def test_after_ctrl_enter_the_keyboard_is_back_on_the_list(
+        qtbot: QtBot, app: HeardApp, engine: Engine, mail: MailFolders) -> None:
+    megge = waiting_inquiry(engine, mail, MEGGE, "Closing", 5)
+    raj = waiting_inquiry(engine, mail, RAJ, "Drawings", 2)
+    wait_status(qtbot, app, 2)
+    window = open_window(qtbot, app, delay_ms=60_000)
+    window.select(megge)
+    qtbot.waitUntil(lambda: window.current_id() == megge and window.reply_ready(),
+                    timeout=5000)
+    qtbot.keyClick(window.list, Qt.Key.Key_E, CTRL)
+    assert window.preview.hasFocus()
+    qtbot.keyClicks(window.preview, " See you Friday.")
+    qtbot.keyClick(window.preview, Qt.Key.Key_Return, CTRL)      # send the edit
+    qtbot.waitUntil(lambda: "will be sent" in window.message.text(), timeout=5000)
+    assert window.list.hasFocus()                                # not the editor
+    # Raj's reply comes up; Enter would acknowledge him, not type into his reply.
+    qtbot.waitUntil(lambda: window.current_id() == raj and window.reply_ready(),
+                    timeout=5000)
+    raj_text = window.preview.toPlainText()
+    # Ctrl+Z from the editor takes the pending send back (not the typing).
+    window.preview.setFocus()
+    qtbot.waitUntil(window.preview.hasFocus, timeout=5000)
+    qtbot.keyClick(window.preview, Qt.Key.Key_Z, CTRL)
+    qtbot.waitUntil(lambda: "was not sent" in window.message.text(), timeout=5000)
+    assert window.preview.toPlainText() == raj_text
+    wait_status(qtbot, app, 2)
+    assert state_of(engine, megge) is InquiryState.WAITING
+    assert sent_messages(mail) == []
+
+
+# sent = shown
+
+SHOWN_CALENDAR = (
+    "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\n"
+    + "".join(
+        f"BEGIN:VEVENT\r\nUID:m{n}\r\nDTSTAMP:20261101T000000Z\r\n"
+        f"DTSTART;TZID=Europe/Berlin:20261125T{start}00\r\n"
+        f"DTEND;TZID=Europe/Berlin:20261125T{end}00\r\nSUMMARY:Meeting {n}\r\nEND:VEVENT\r\n"
+        for n, (start, end) in enumerate((("0950", "1010"), ("1030", "1050"),
+                                          ("1110", "1140"), ("1200", "1230"))))
+    + "END:VCALENDAR\r\n")
+OPS = ("enter", "clock", "template", "edit", "undo", "send", "wait")
+
+
+@settings(max_examples=25, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(ops=st.lists(st.sampled_from(OPS), min_size=2, max_size=8))
+def test_what_goes_out_is_what_was_on_screen_when_enter_was_pressed(
+        qtbot: QtBot, app: HeardApp, engine: Engine, mail: MailFolders, clock: FixedClock,
+        tmp_path: Path, ops: list[str]) -> None:
+    """Over interleavings of the calendar's busy state changing (the clock crossing
+    meetings), template edits, the user's own edits, Enter, Undo and the Undo delay running
+    out: every message that leaves equals, subject and body, the reply on screen when
+    Enter was pressed."""
+    ics = tmp_path / "meetings.ics"
+    if not ics.exists():
+        ics.write_text(SHOWN_CALENDAR, encoding="utf-8")
+        ConfigFile(engine.profile.config).append("calendars", {"name": "work", "kind": "ics",
+                                                               "path": str(ics)})
+        engine.reload_settings()
+    clock.set(NOW)
+    before = {str(m["Message-ID"]) for m in sent_messages(mail)}
+    drop(mail.inbox, message(MEGGE, f"Matter {len(ops)}-{ops[0]}"), clock.now())
+    engine.sync()
+    app.refresh()
+    window = open_window(qtbot, app, delay_ms=600_000)
+    shown: list[tuple[str, str]] = []
+    version = 0
+    for op in ops:
+        if op == "enter" and window.ack_button.isEnabled() and window.reply_ready():
+            shown.append((window.reply_subject.text(), window.preview.toPlainText()))
+            window.list.setFocus()
+            qtbot.keyClick(window.list, Qt.Key.Key_Return)
+        elif op == "clock":
+            clock.advance(timedelta(minutes=13))                   # into or out of a meeting
+            app.refresh()
+        elif op == "template":
+            version += 1
+            engine.profile.templates.write_text(
+                '[acknowledge]\nsubject = "Re: {subject}"\nbody = "Version ' + str(version)
+                + ': by {reply_by}."\n[acknowledge-busy]\nsubject = "Re: {subject} (v'
+                + str(version) + ')"\nbody = "In a meeting until {busy_until}; by'
+                ' {reply_by}."\n', encoding="utf-8")
+            engine.reload_templates()
+            app.refresh()
+        elif op == "edit" and not window.preview.isReadOnly() and window.reply_ready():
+            window.preview.moveCursor(QTextCursor.MoveOperation.End)
+            window.preview.insertPlainText(" P.S.")
+        elif op == "undo":
+            window.list.setFocus()
+            qtbot.keyClick(window.list, Qt.Key.Key_Z, CTRL)
+        elif op == "send":
+            app.undo_stack.send_held_now()
+        elif op == "wait":
+            qtbot.waitUntil(lambda: (app.ops.wait(50) and window.reply_ready())
+                            or window.current_id() is None, timeout=5000)
+    # An Enter still on its way is held first (its result back on the GUI thread), then
+    # whatever waits for Undo goes out.
+    qtbot.waitUntil(lambda: app.ops.wait(50) and window.ack_button.text() != "Sending…",
+                    timeout=10_000)
+    app.undo_stack.send_held_now()
+    qtbot.waitUntil(lambda: app.ops.wait(50) and not app.undo_stack.sending, timeout=10_000)
+    for sent in [m for m in sent_messages(mail) if str(m["Message-ID"]) not in before]:
+        assert (str(sent["Subject"]), sent.get_content()) in [
+            (subject, body if body.endswith("\n") else body + "\n") for subject, body in shown]
+    engine.profile.templates.unlink(missing_ok=True)
+    engine.reload_templates()
+    # Whatever is left waiting is answered, so the next example starts from one message.
+    for item in engine.status().waiting:
+        assert item.inquiry.id is not None
+        engine.inquiries.dismiss(item.inquiry.id)
+    app.refresh()
+    wait_status(qtbot, app, 0)

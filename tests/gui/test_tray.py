@@ -98,7 +98,7 @@ def test_a_failed_acknowledgement_is_shown_not_swallowed(
     mail.outbox.path.rmdir()
     mail.outbox.path.write_text("not a folder")  # the outbox cannot be written
     app.window.open()
-    qtbot.waitUntil(lambda: app.window.current_id() is not None, timeout=5000)
+    qtbot.waitUntil(app.window.reply_ready, timeout=5000)
     app.window.acknowledge_current()
     qtbot.waitUntil(lambda: "Not sent yet" in app.window.message.text(), timeout=5000)
     assert "cannot write to the outbox" in app.window.message.text()

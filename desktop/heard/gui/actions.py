@@ -155,15 +155,25 @@ class Actions(QObject):
         def failed(exc: Exception) -> None:
             window = self._window()
             window.set_busy(False)
-            window.show_message(f"Not sent: {exc}")
+            promised = request.reply_by
+            if promised is not None and promised <= self.engine.clock.now():
+                # The time the shown text promised has passed: nothing went out; the text
+                # is written again with a time still to come, for the user to see first.
+                when = format_time(promised, self.zone, promised)
+                window.show_message(f"Not sent: the reply promised {when}, which has passed."
+                                    " It now shows a new time: check it and press Enter"
+                                    " again.")
+                self.preview(inquiry_id, request.template or "", int(request.only))
+            else:
+                window.show_message(f"Not sent: {exc}")
             if from_toast:
                 self.toaster.tell(f"ack:{inquiry_id}", f"Not sent to {name}", str(exc))
             self.status_wanted.emit()
 
         delay = timedelta(milliseconds=delay_ms)
         self.ops.run(lambda: self.engine.replies.acknowledge(
-            InquiryId(inquiry_id), request.template, subject=request.subject,
-            body=request.body, delay=delay), done, failed)
+            InquiryId(inquiry_id), request.template, request.reply_by, subject=request.subject,
+            body=request.body, delay=delay, only=request.only), done, failed)
 
     def _report_sent(self, result: AckResult) -> None:
         window = self._window()
@@ -304,7 +314,7 @@ class Actions(QObject):
                                                                  only=only), done,
                      lambda exc: self._window().show_message(f"Not marked answered: {exc}"))
 
-    def delegate(self, inquiry_id: int) -> None:
+    def delegate(self, inquiry_id: int, only: int = 0) -> None:
         """Ask to whom, with what note and by when; then forward it off the GUI thread."""
         from heard.gui.delegate_dialog import DelegateDialog
 
@@ -341,7 +351,7 @@ class Actions(QObject):
             choice = dialog.values()
             self.ops.run(lambda: self.engine.replies.delegate(
                 InquiryId(inquiry_id), choice.assistant.address, choice.note, choice.due,
-                choice.tell_client), done,
+                choice.tell_client, only=bool(only)), done,
                 lambda exc: self._window().show_message(f"Not delegated: {exc}"))
 
         dialog.accepted.connect(accepted)
@@ -350,12 +360,12 @@ class Actions(QObject):
 
     # preview, log a call
 
-    def preview(self, inquiry_id: int, template: str = "") -> None:
+    def preview(self, inquiry_id: int, template: str = "", only: int = 0) -> None:
         """The reply as it would be sent (a dry run), for the window to show and edit."""
         self.ops.run(
             lambda: self.engine.replies.acknowledge(InquiryId(inquiry_id), template or None,
-                                            dry_run=True),
-            lambda result: self._window().show_preview(inquiry_id, result, template),
+                                                    dry_run=True, only=bool(only)),
+            lambda result: self._window().show_preview(inquiry_id, result, template, only),
             lambda exc: self._preview_failed(inquiry_id, exc),
         )
 

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QHideEvent, QKeySequence, QShortcut, QShowEvent
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QHideEvent, QKeyEvent, QKeySequence, QShortcut, QShowEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -35,17 +35,18 @@ from PySide6.QtWidgets import (
 )
 
 from heard.domain.urgency import Urgency
-from heard.domain.waiting import WaitingItem
+from heard.domain.waiting import WaitingClient, WaitingItem
 from heard.engine import AckResult, AssignedView, Status
 
 PROSPECT_ROLE = Qt.ItemDataRole.UserRole + 1
 ASSIGNED_ROLE = Qt.ItemDataRole.UserRole + 2   # delegated to this user on another device
+ONLY_ROLE = Qt.ItemDataRole.UserRole + 3   # one message inside a client's row: acts on it alone
 URGENCY_LABEL = {Urgency.ON_TRACK: "on track", Urgency.DUE_SOON: "due soon",
                  Urgency.OVERDUE: "overdue"}
 URGENCY_COLOUR = {Urgency.ON_TRACK: "#2e7d32", Urgency.DUE_SOON: "#b26a00",
                   Urgency.OVERDUE: "#c62828"}
 COLUMNS = ("Client", "Channel", "Waiting", "Time left", "Acknowledge by", "Status", "Subject")
-WAITING_COL, LEFT_COL, STATUS_COL, SUBJECT_COL = 2, 3, 5, 6
+WAITING_COL, LEFT_COL, ACK_BY_COL, STATUS_COL, SUBJECT_COL = 2, 3, 4, 5, 6
 TICK_MS = 1000
 KEYS_HELP = ("Enter acknowledge · Ctrl+T template · Ctrl+E edit · Ctrl+Enter send the edit"
              " · Ctrl+G delegate · Ctrl+Shift+A answered · Del dismiss · Ctrl+Z undo"
@@ -74,36 +75,43 @@ def time_left(now: datetime, due: datetime) -> str:
 
 @dataclass(frozen=True)
 class AckRequest:
-    """What the user asked to send: a template, and their own text if they changed it."""
+    """What the user asked to send. From the window: exactly the text on screen (subject,
+    body and the promised time it names), so what leaves is what was shown; from a toast
+    only the client (the engine renders the default, and the toast shows what it sent)."""
 
     inquiry_id: int
     template: str | None = None     # None: the default for the client's tier and channel
     subject: str | None = None      # None: the template's
     body: str | None = None
+    reply_by: datetime | None = None  # the time the shown text promises
+    only: bool = False              # this message alone, not everything the client wrote
 
 
 @dataclass(frozen=True)
 class _Rendered:
-    inquiry_id: int
+    key: tuple[int, bool]           # the inquiry, and whether it is that message alone
     template: str
     subject: str
     body: str
     call_back: str
+    reply_by: datetime | None = None
 
 
 class QuickReplyWindow(QWidget):
     """Emits requests; the app runs them off the GUI thread and feeds results back."""
 
     acknowledge_requested = Signal(object)  # AckRequest
-    preview_requested = Signal(int, str)    # inquiry id, template ("" = the default)
+    # inquiry id, template ("" = the default), 1 for that message alone (0: the client)
+    preview_requested = Signal(int, str, int)
     refresh_requested = Signal()
     # inquiry id, decision ("client", "prospect", "not-a-client", "not-a-client-domain");
     # no bool in the signal: PySide6 6.11 over-releases Python's True/False passed there.
     decide_requested = Signal(int, str)
     undo_requested = Signal()
-    delegate_requested = Signal(int)
-    answered_requested = Signal(int)
-    dismiss_requested = Signal(int)
+    # inquiry id, 1 for that message alone (0: everything of the client's that waits)
+    delegate_requested = Signal(int, int)
+    answered_requested = Signal(int, int)
+    dismiss_requested = Signal(int, int)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -115,9 +123,11 @@ class QuickReplyWindow(QWidget):
         self._now: datetime | None = None
         self._now_read = time.monotonic()
         self._entries: dict[int, WaitingItem] = {}
+        self._groups: dict[int, WaitingClient] = {}   # by the id of the client's newest
+        self._sending = False   # an acknowledgement waits for Undo: Ctrl+Z takes it back
         self._assigned: dict[int, AssignedView] = {}
         self._shown_assigned = False
-        self._shown_id: int | None = None
+        self._shown_key: tuple[int, bool] | None = None
         self._choice: str | None = None       # a template the user picked for the shown one
         self._rendered: _Rendered | None = None
         self._repopulating = False
@@ -135,7 +145,7 @@ class QuickReplyWindow(QWidget):
         self.banner.hide()
         self.list = QTreeWidget()
         self.list.setHeaderLabels(list(COLUMNS))
-        self.list.setRootIsDecorated(False)
+        self.list.setRootIsDecorated(False)   # (on when a client wrote several messages)
         self.list.setUniformRowHeights(True)
         self.list.setAlternatingRowColors(True)
         self.list.setAccessibleName("Waiting clients")
@@ -291,6 +301,8 @@ class QuickReplyWindow(QWidget):
         QShortcut(QKeySequence("Ctrl+D"), self,
                   lambda: self._decide("not-a-client", whole_domain=True))
         QShortcut(QKeySequence("Ctrl+Z"), self, self._undo)
+        for field in (self.reply_subject, self.preview, self.incoming, self.template_combo):
+            field.installEventFilter(self)
         QShortcut(QKeySequence("Escape"), self, self.hide)
 
         # The countdowns move every second: text only, no engine call.
@@ -323,33 +335,42 @@ class QuickReplyWindow(QWidget):
         self._zone = zone
         self._now = status.at
         self._now_read = time.monotonic()
-        keep = self.current_id()
+        keep = self.current_key()
+        expanded = {self._item_key(item) for item in self._top_items() if item.isExpanded()}
         self._repopulating = True
         try:
             self.list.clear()
             self._entries = {}
-            for entry in status.waiting:
-                row = self._row(entry, status.at, zone)
-                owner = status.owners.get(entry.inquiry.id) if entry.inquiry.id else None
-                if owner and owner != status.instance:
-                    # Another of the user's devices (or the assistant) is on it right now.
-                    row.setText(STATUS_COL, f"{row.text(STATUS_COL)} · on {owner!r}")
-                    row.setToolTip(STATUS_COL, f"Being answered on {owner!r}: Heard will not"
-                                   " send a second reply from here")
-                skipped = status.autopilot_skipped.get(entry.inquiry.id) \
-                    if entry.inquiry.id else None
-                if skipped is not None:
-                    row.setText(STATUS_COL, f"{row.text(STATUS_COL)} · yours")
-                    row.setToolTip(STATUS_COL, f"The autopilot left this to you: {skipped.reason}")
+            self._groups = {}
+            groups = status.clients
+            # One row per client (the unit of work); a client who wrote several times has
+            # each message inside their row, to read or to act on alone.
+            self.list.setRootIsDecorated(any(len(g.items) > 1 for g in groups))
+            for group in groups:
+                row = self._client_row(group, status.at, zone)
+                self._annotate(row, group.items, status)
                 self.list.addTopLevelItem(row)
-                if entry.inquiry.id is not None:
-                    self._entries[int(entry.inquiry.id)] = entry
+                for entry in group.items:
+                    if entry.inquiry.id is not None:
+                        self._entries[int(entry.inquiry.id)] = entry
+                if group.ids:
+                    self._groups[int(group.ids[0])] = group
+                if len(group.items) > 1:
+                    for entry in group.items:
+                        child = self._row(entry, status.at, zone)
+                        child.setText(0, f"{entry.inquiry.received_at.astimezone(zone):%a %H:%M}")
+                        child.setData(0, ONLY_ROLE, 1)
+                        child.setToolTip(0, "This message alone: Enter, Ctrl+G, Ctrl+Shift+A"
+                                         " and Del act on it only")
+                        self._annotate(child, (entry,), status)
+                        row.addChild(child)
+                    row.setExpanded(self._item_key(row) in expanded)
             # The assistant's own Heard: what was handed to them, by due time.
             self._assigned = {int(v.assignment.inquiry_id): v for v in status.assigned
                               if v.to_me}
             for view in self._assigned.values():
                 self.list.addTopLevelItem(self._assigned_row(view, status.at, zone))
-            self.select(keep)
+            self.select(*keep) if keep else self.select(None)
         finally:
             self._repopulating = False
         people = "client is" if status.count == 1 else "clients are"
@@ -370,6 +391,42 @@ class QuickReplyWindow(QWidget):
         self.summary.setText((f"{status.count} {people} waiting.{busy}" if status.count
                               else f"Nobody is waiting. Well done.{busy}") + handed)
         self._selection_changed()
+
+    @staticmethod
+    def _annotate(row: QTreeWidgetItem, items: tuple[WaitingItem, ...], status: Status) -> None:
+        """Another device on it, or the autopilot leaving it to the user: in the row."""
+        ids = [i.inquiry.id for i in items if i.inquiry.id is not None]
+        owner = next((o for i in ids if (o := status.owners.get(i)) and o != status.instance),
+                     None)
+        if owner:
+            # Another of the user's devices (or the assistant) is on it right now.
+            row.setText(STATUS_COL, f"{row.text(STATUS_COL)} · on {owner!r}")
+            row.setToolTip(STATUS_COL, f"Being answered on {owner!r}: Heard will not"
+                           " send a second reply from here")
+        skipped = next((s for i in ids if (s := status.autopilot_skipped.get(i))), None)
+        if skipped is not None:
+            row.setText(STATUS_COL, f"{row.text(STATUS_COL)} · yours")
+            row.setToolTip(STATUS_COL, f"The autopilot left this to you: {skipped.reason}")
+
+    def _client_row(self, group: WaitingClient, now: datetime, zone: Any) -> QTreeWidgetItem:
+        """The client's row: their newest message, the longest wait, the earliest
+        deadline and the worst urgency of everything they wrote."""
+        row = self._row(group.newest, now, zone)
+        several = len(group.items)
+        row.setText(WAITING_COL, waited(now, group.first.inquiry.received_at))
+        row.setText(LEFT_COL, time_left(now, group.ack_due))
+        row.setText(ACK_BY_COL, f"{group.ack_due.astimezone(zone):%a %H:%M}")
+        row.setText(STATUS_COL, URGENCY_LABEL[group.urgency])
+        row.setForeground(STATUS_COL, QColor(URGENCY_COLOUR[group.urgency]))
+        if group.ack_due <= now:
+            row.setForeground(LEFT_COL, QColor(URGENCY_COLOUR[Urgency.OVERDUE]))
+        if several > 1:
+            row.setText(SUBJECT_COL, f"{group.newest.inquiry.subject}  (+{several - 1} more)")
+            row.setToolTip(SUBJECT_COL, f"{several} messages: one acknowledgement answers"
+                           " them all (→ shows each)")
+        row.setToolTip(LEFT_COL, "Until the acknowledgement is due, "
+                       f"{group.ack_due.astimezone(zone):%a %d %b %H:%M}")
+        return row
 
     def _assigned_row(self, view: AssignedView, now: datetime, zone: Any) -> QTreeWidgetItem:
         a = view.assignment
@@ -411,13 +468,21 @@ class QuickReplyWindow(QWidget):
         item.setToolTip(SUBJECT_COL, inquiry.preview or inquiry.subject)
         return item
 
-    def show_preview(self, inquiry_id: int, result: AckResult, requested: str = "") -> None:
-        """The reply `requested` ("" = the default template) rendered for `inquiry_id`;
-        dropped if the user has moved on to another client or template since."""
-        if inquiry_id != self.current_id() or requested != (self._choice or ""):
+    def show_preview(self, inquiry_id: int, result: AckResult, requested: str = "",
+                     only: int = 0) -> None:
+        """The reply `requested` ("" = the default template) rendered for `inquiry_id`
+        (`only`: that message alone); dropped if the user has moved on to another client or
+        template since, or has begun to change the text."""
+        key = (inquiry_id, bool(only))
+        if key != self.current_key() or requested != (self._choice or ""):
             return
-        self._rendered = _Rendered(inquiry_id, result.template, result.subject, result.body,
-                                   result.call_back)
+        before = self._rendered
+        if before is not None and before.key == key and self.is_edited():
+            return   # their own text stands; it is what they will send
+        self._rendered = _Rendered(key, result.template, result.subject, result.body,
+                                   result.call_back, result.reply_by)
+        changed = before is not None and before.key == key and not result.call_back \
+            and (before.subject, before.body) != (result.subject, result.body)
         self._show_template(result.template)
         self.reply_subject.blockSignals(True)
         self.reply_subject.setText(result.subject)
@@ -441,6 +506,10 @@ class QuickReplyWindow(QWidget):
             self.reply_to.setText(f"To: {result.to}")
             self.call_link.hide()
         self._update_edited()
+        if changed:
+            # Said, never silent: the text above is what Enter sends now.
+            self.show_message("The reply above was brought up to date (your calendar or the"
+                              " time changed): it is what Enter sends.")
 
     def show_message(self, text: str) -> None:
         self.message.setText(text)
@@ -455,47 +524,93 @@ class QuickReplyWindow(QWidget):
         item = self.list.currentItem()
         return None if item is None else int(item.data(0, Qt.ItemDataRole.UserRole))
 
+    def current_only(self) -> bool:
+        """Whether the selection is one message inside a client's row (acted on alone)."""
+        item = self.list.currentItem()
+        return bool(item is not None and item.data(0, ONLY_ROLE))
+
+    def current_key(self) -> tuple[int, bool] | None:
+        item = self.list.currentItem()
+        return None if item is None else self._item_key(item)
+
+    @staticmethod
+    def _item_key(item: QTreeWidgetItem) -> tuple[int, bool]:
+        return int(item.data(0, Qt.ItemDataRole.UserRole)), bool(item.data(0, ONLY_ROLE))
+
+    def _top_items(self) -> list[QTreeWidgetItem]:
+        items = [self.list.topLevelItem(r) for r in range(self.list.topLevelItemCount())]
+        return [item for item in items if item is not None]
+
     def current_entry(self) -> WaitingItem | None:
         inquiry_id = self.current_id()
         return None if inquiry_id is None else self._entries.get(inquiry_id)
 
-    def select(self, inquiry_id: int | None) -> None:
-        """Select that inquiry's row, or the first (the most urgent) if it is not there."""
-        items = [self.list.topLevelItem(r) for r in range(self.list.topLevelItemCount())]
-        present = [item for item in items if item is not None]
-        for item in present:
-            if inquiry_id is None or item.data(0, Qt.ItemDataRole.UserRole) == inquiry_id:
-                self.list.setCurrentItem(item)
-                return
+    def current_group(self) -> WaitingClient | None:
+        """The client of the selected row, when it is a client's row (not one message)."""
+        inquiry_id = self.current_id()
+        if inquiry_id is None or self.current_only():
+            return None
+        return self._groups.get(inquiry_id)
+
+    def select(self, inquiry_id: int | None, only: bool = False) -> None:
+        """Select that inquiry's row (the client's row it is in, unless `only` and it is one
+        of several), or the first (the most urgent) if it is not there."""
+        present = self._top_items()
+        if inquiry_id is not None:
+            for item in present:
+                children = [item.child(i) for i in range(item.childCount())]
+                if only:
+                    for child in children:
+                        if child is not None and self._item_key(child) == (inquiry_id, True):
+                            self.list.setCurrentItem(child)
+                            return
+                group = self._groups.get(self._item_key(item)[0])
+                if self._item_key(item)[0] == inquiry_id or (
+                        group is not None and inquiry_id in group.ids):
+                    self.list.setCurrentItem(item)
+                    return
         if present:
             self.list.setCurrentItem(present[0])
 
     def _selection_changed(self, *_: object) -> None:
         if self._repopulating:
             return
-        inquiry_id = self.current_id()
+        key = self.current_key()
+        inquiry_id = None if key is None else key[0]
         # (A row delegated to you is drawn anew each time: its due time or note may change.)
-        if inquiry_id == self._shown_id and inquiry_id not in self._assigned \
+        if key == self._shown_key and inquiry_id not in self._assigned \
                 and not self._shown_assigned:
-            # The same client after a refresh: keep the reply and any edit of it.
-            if inquiry_id not in self._assigned:
-                self._show_sender(self.current_entry())
+            # The same client after a refresh: keep the reply and any edit of it; the text
+            # not edited is rendered again, so it never lags behind the calendar or clock.
+            self._show_sender(self.current_entry())
             self._update_buttons()
+            if key is not None and inquiry_id in self._entries and not self.is_edited():
+                self.preview_requested.emit(key[0], self._choice or "", int(key[1]))
             return
-        self._show_details(inquiry_id)
+        self._show_details(key)
         self._update_buttons()
-        if inquiry_id is not None and inquiry_id in self._entries:
-            self.preview_requested.emit(inquiry_id, "")
+        if key is not None and key[0] in self._entries:
+            self.preview_requested.emit(key[0], "", int(key[1]))
 
-    def _show_details(self, inquiry_id: int | None) -> None:
-        self._shown_id = inquiry_id
+    def _show_details(self, key: tuple[int, bool] | None) -> None:
+        inquiry_id = None if key is None else key[0]
+        self._shown_key = key
         self._shown_assigned = inquiry_id in self._assigned
         self._choice = None
         self._rendered = None
         entry = None if inquiry_id is None else self._entries.get(inquiry_id)
         self._show_sender(entry)
-        self.incoming.setPlainText("" if entry is None else
-                                   entry.inquiry.preview or "(no text)")
+        group = self.current_group()
+        if group is not None and len(group.items) > 1:
+            # Everything they wrote that waits, newest first: one reply answers it all.
+            zone = self._zone
+            self.incoming.setPlainText("\n\n".join(
+                f"── {item.inquiry.received_at.astimezone(zone):%a %d %b %H:%M} ·"
+                f" {item.inquiry.subject} ──\n{item.inquiry.preview or '(no text)'}"
+                for item in group.items))
+        else:
+            self.incoming.setPlainText("" if entry is None else
+                                       entry.inquiry.preview or "(no text)")
         self._show_template(None)
         for editor in (self.reply_subject, self.preview):
             editor.blockSignals(True)
@@ -526,9 +641,12 @@ class QuickReplyWindow(QWidget):
         client, inquiry = entry.client, entry.inquiry
         received = (f"{inquiry.received_at.astimezone(self._zone):%a %d %b %H:%M}"
                     if self._zone is not None else "")
+        group = self.current_group()
+        several = f" · {len(group.items)} messages, one reply" \
+            if group is not None and len(group.items) > 1 else ""
         self.sender_label.setText(
             f"{client.display_name} — {client.name} <{inquiry.sender}> · "
-            f"{inquiry.channel.value} · tier {client.tier} · received {received}\n"
+            f"{inquiry.channel.value} · tier {client.tier} · received {received}{several}\n"
             f"{inquiry.subject}")
 
     def _show_template(self, name: str | None) -> None:
@@ -542,7 +660,7 @@ class QuickReplyWindow(QWidget):
         if index < 0 or inquiry_id is None or inquiry_id not in self._entries:
             return
         self._choice = self.template_combo.itemText(index)
-        self.preview_requested.emit(inquiry_id, self._choice)
+        self.preview_requested.emit(inquiry_id, self._choice, int(self.current_only()))
 
     def is_edited(self) -> bool:
         rendered = self._rendered
@@ -552,6 +670,11 @@ class QuickReplyWindow(QWidget):
 
     def _update_edited(self) -> None:
         self.edited.setText("edited: your text is sent" if self.is_edited() else "")
+
+    def reply_ready(self) -> bool:
+        """Whether the selected row's reply is on screen (Enter sends only what was shown)."""
+        rendered = self._rendered
+        return rendered is not None and rendered.key == self.current_key()
 
     def current_is_assigned(self) -> bool:
         item = self.list.currentItem()
@@ -586,17 +709,23 @@ class QuickReplyWindow(QWidget):
         now = self.now()
         if now is None:
             return
-        for row in range(self.list.topLevelItemCount()):
-            item = self.list.topLevelItem(row)
-            if item is None:
-                continue
-            entry = self._entries.get(int(item.data(0, Qt.ItemDataRole.UserRole)))
-            if entry is None:
-                continue
-            item.setText(WAITING_COL, waited(now, entry.inquiry.received_at))
-            item.setText(LEFT_COL, time_left(now, entry.ack_due))
-            if entry.ack_due <= now:
-                item.setForeground(LEFT_COL, QColor(URGENCY_COLOUR[Urgency.OVERDUE]))
+        for top in self._top_items():
+            for item in (top, *(top.child(i) for i in range(top.childCount()))):
+                if item is None:
+                    continue
+                inquiry_id, only = self._item_key(item)
+                group = None if only else self._groups.get(inquiry_id)
+                entry = self._entries.get(inquiry_id)
+                if group is not None:   # the client's row: the longest wait, the first due
+                    since, due = group.first.inquiry.received_at, group.ack_due
+                elif entry is not None:
+                    since, due = entry.inquiry.received_at, entry.ack_due
+                else:
+                    continue
+                item.setText(WAITING_COL, waited(now, since))
+                item.setText(LEFT_COL, time_left(now, due))
+                if due <= now:
+                    item.setForeground(LEFT_COL, QColor(URGENCY_COLOUR[Urgency.OVERDUE]))
 
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802  (Qt's name)
         super().showEvent(event)
@@ -626,42 +755,65 @@ class QuickReplyWindow(QWidget):
         if self.undo_button.isEnabled():
             self.undo_requested.emit()
 
-    def set_undo(self, text: str | None) -> None:
-        """Offer to undo the last action (`text` says what), or stop offering."""
+    def set_undo(self, text: str | None, sending: bool = False) -> None:
+        """Offer to undo the last action (`text` says what), or stop offering. `sending`:
+        it is an acknowledgement waiting to go out, which Ctrl+Z takes back from anywhere
+        in the window (the text fields' own undo included)."""
+        self._sending = sending and text is not None
         self.undo_button.setEnabled(text is not None)
         self.undo_button.setToolTip(f"Undo: {text} (Ctrl+Z)" if text else
                                     "Take back the last action (Ctrl+Z)")
 
     def acknowledge_current(self) -> None:
-        inquiry_id = self.current_id()
-        if inquiry_id is None or not self.ack_button.isEnabled():
+        key = self.current_key()
+        if key is None or not self.ack_button.isEnabled():
             return
+        inquiry_id, only = key
         rendered = self._rendered if self._rendered is not None \
-            and self._rendered.inquiry_id == inquiry_id else None
-        request = AckRequest(inquiry_id, rendered.template if rendered else self._choice)
-        if rendered is not None and self.is_edited():
-            subject = self.reply_subject.text()
-            body = self.preview.toPlainText()
-            request = AckRequest(inquiry_id, rendered.template,
-                                 subject if subject != rendered.subject else None,
-                                 body if body != rendered.body else None)
+            and self._rendered.key == key else None
+        if rendered is None:
+            # Nothing is on screen yet: nothing is sent that the user has not seen.
+            self.show_message("The reply is still being written: press Enter again when it"
+                              " shows.")
+            return
+        # Exactly the text on screen, and the time it promises (never rendered again).
+        request = AckRequest(inquiry_id, rendered.template, self.reply_subject.text(),
+                             self.preview.toPlainText(), rendered.reply_by, only)
+        if rendered.call_back:
+            request = AckRequest(inquiry_id, rendered.template, reply_by=rendered.reply_by,
+                                 only=only)
         self.set_busy(True)
         self.acknowledge_requested.emit(request)
+        # Back to the list: the next Enter acknowledges the next client, never types into
+        # their reply, and Ctrl+Z takes this one back.
+        self.list.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def delegate_current(self) -> None:
-        inquiry_id = self.current_id()
-        if inquiry_id is not None and self.delegate_button.isEnabled():
-            self.delegate_requested.emit(inquiry_id)
+        key = self.current_key()
+        if key is not None and self.delegate_button.isEnabled():
+            self.delegate_requested.emit(key[0], int(key[1]))
 
     def answered_current(self) -> None:
-        inquiry_id = self.current_id()
-        if inquiry_id is not None and self.answered_button.isEnabled():
-            self.answered_requested.emit(inquiry_id)
+        key = self.current_key()
+        if key is not None and self.answered_button.isEnabled():
+            self.answered_requested.emit(key[0], int(key[1]))
 
     def dismiss_current(self) -> None:
-        inquiry_id = self.current_id()
-        if inquiry_id is not None and self.dismiss_button.isEnabled():
-            self.dismiss_requested.emit(inquiry_id)
+        key = self.current_key()
+        if key is not None and self.dismiss_button.isEnabled():
+            self.dismiss_requested.emit(key[0], int(key[1]))
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802  (Qt's name)
+        """Ctrl+Z takes back an acknowledgement waiting to go out from anywhere in the
+        window: the text fields would otherwise take it for their own undo."""
+        if self._sending and event.type() in (QEvent.Type.ShortcutOverride,
+                                              QEvent.Type.KeyPress) \
+                and isinstance(event, QKeyEvent) and event.matches(QKeySequence.StandardKey.Undo):
+            if event.type() is QEvent.Type.KeyPress:
+                self._undo()
+            event.accept()
+            return True
+        return super().eventFilter(watched, event)
 
     def open(self) -> None:
         self.show()

@@ -125,7 +125,8 @@ class HeardApp(QObject):
         self.toaster.status_wanted.connect(self.refresh)
         self.toaster.failed.connect(self.show_error)
         self.undo_stack = UndoStack(parent=self)
-        self.undo_stack.changed.connect(lambda label: self.window.set_undo(label))
+        self.undo_stack.changed.connect(
+            lambda label: self.window.set_undo(label, self.undo_stack.sending))
         self.actions = Actions(engine, self.ops, self.undo_stack, self.toaster,
                                window=lambda: self.window, made_window=lambda: self._window,
                                status=lambda: self.status, send_delay_ms=send_delay_ms,

@@ -48,6 +48,11 @@ class UndoStack(QObject):
         """What each entry would take back, the newest last."""
         return [e.label for e in self._entries]
 
+    @property
+    def sending(self) -> bool:
+        """Whether Undo would now take back a message waiting to go out."""
+        return bool(self._entries) and self._entries[-1].send_now is not None
+
     def push(self, entry: Undoable) -> None:
         self._entries.append(entry)
         del self._entries[:-self.depth]
