@@ -98,6 +98,12 @@ def test_the_error_message_lists_every_problem_under_the_file_name(tmp_path: Pat
     assert "  - notifications.paused: must be true or false" in message
 
 
+def test_a_bare_number_for_a_duration_names_the_key_and_the_unit(tmp_path: Path) -> None:
+    (problem,) = problems_of(write(tmp_path, "[notifications]\nwarn_before_ack = 5\n"))
+    assert problem.startswith("notifications.warn_before_ack: 5 has no unit")
+    assert 'did you mean "5m"?' in problem
+
+
 @pytest.mark.parametrize(("text", "key", "suggestion"), [
     ('[standards.default]\nack_withn = "10m"\n', "standards.default.ack_withn", "ack_within"),
     ('[user]\ntimezon = "Europe/Berlin"\n', "user.timezon", "timezone"),

@@ -51,7 +51,6 @@ def test_bad_opening_hours_are_refused(value: str, complaint: str) -> None:
     ("4h", timedelta(hours=4)),
     ("1d 2h", timedelta(days=1, hours=2)),
     ("1d2h30m", timedelta(days=1, hours=2, minutes=30)),
-    (90, timedelta(minutes=90)),
 ])
 def test_durations_are_parsed(text: str | int, expected: timedelta) -> None:
     assert parse_duration(text) == expected
@@ -61,6 +60,13 @@ def test_durations_are_parsed(text: str | int, expected: timedelta) -> None:
 def test_bad_durations_are_refused(bad: object) -> None:
     with pytest.raises(ValueError):
         parse_duration(bad)
+
+
+@pytest.mark.parametrize(("bare", "suggestion"), [(5, '"5m"'), (90, '"90m"'), ("10", '"10m"')])
+def test_a_duration_without_a_unit_is_refused_with_the_likely_fix(
+        bare: object, suggestion: str) -> None:
+    with pytest.raises(ValueError, match=f"has no unit; did you mean {suggestion}"):
+        parse_duration(bare)
 
 
 def test_durations_are_formatted_the_way_they_are_written() -> None:

@@ -24,9 +24,14 @@ _DURATION = re.compile(r"^\s*(?:(\d+)\s*d)?\s*(?:(\d+)\s*h)?\s*(?:(\d+)\s*m(?:in
 
 
 def parse_duration(value: object) -> timedelta:
-    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
-        return timedelta(minutes=value)
-    match = _DURATION.match(str(value)) if isinstance(value, str) else None
+    # A bare number has no unit, and no unit is obvious ("5": minutes? hours?): it is
+    # refused with the likeliest reading as the fix, never guessed.
+    if (isinstance(value, (int, float)) and not isinstance(value, bool)) or (
+            isinstance(value, str) and re.fullmatch(r"\s*\d+(?:\.\d+)?\s*", value)):
+        number = str(value).strip()
+        raise Bad(f"{number} has no unit; did you mean \"{number}m\"? write a duration"
+                  " like \"10m\", \"4h\" or \"1d 2h\"")
+    match = _DURATION.match(value) if isinstance(value, str) else None
     if not match or not any(match.groups()):
         raise Bad(f"{value!r} is not a duration; write it like \"10m\", \"4h\" or \"1d 2h\"")
     days, hours, minutes = (int(g or 0) for g in match.groups())
