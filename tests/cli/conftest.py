@@ -1,6 +1,6 @@
 """The command line's tests drive heard.cli.main in-process: the root logger is put back
 after each, and a profile is named by its folder (`root`: tests/conftest.py's profile;
-`empty`: one that does not exist yet)."""
+`empty`: an empty folder)."""
 
 from __future__ import annotations
 
@@ -39,7 +39,11 @@ def _restore_logging() -> Iterator[None]:
 
 @pytest.fixture
 def empty(tmp_path: Path) -> str:
-    return str(tmp_path / "empty-profile")
+    # A folder the user made for a new profile: a profile that does not exist at all is
+    # refused, a mistyped --profile (tests/cli/test_commands.py)
+    folder = tmp_path / "empty-profile"
+    folder.mkdir()
+    return str(folder)
 
 
 @pytest.fixture

@@ -4,7 +4,10 @@ its exit status, and no traceback for what is expected."""
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -17,20 +20,63 @@ from tests.support.cli import (
     run,
     run_json,
 )
+from tests.support.mail import MailFolders
 
 
 def test_heard_profile_environment_variable_chooses_the_profile(
         capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     chosen = tmp_path / "from-env"
+    chosen.mkdir()
     monkeypatch.setenv("HEARD_PROFILE", str(chosen))
     assert run(capsys, "clients", "add", "Ada Byron", "--email", "ada@example.org")[0] == 0
     assert (chosen / "heard.sqlite3").exists()
     assert [c["name"] for c in run_json(capsys, "clients", "list")["clients"]] == ["Ada Byron"]
     # --profile wins over the environment
-    other = str(tmp_path / "explicit")
-    assert run_json(capsys, "clients", "list", "--profile", other) == {
+    other = tmp_path / "explicit"
+    other.mkdir()
+    assert run_json(capsys, "clients", "list", "--profile", str(other)) == {
         "clients": [], "prospects": [], "not_clients": []}
+
+
+@pytest.mark.parametrize("command", [("status",), ("clients", "list"), ("sync",),
+                                     ("clients", "add", "Ada", "--email", "ada@example.org"),
+                                     ("doctor", "--no-desktop", "--offline")])
+def test_a_mistyped_profile_is_said_not_to_exist_instead_of_made(
+        capsys: pytest.CaptureFixture[str], profile: Profile, command: tuple[str, ...],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    typo = profile.root.with_name(profile.root.name + "s")
+    for named in (("--profile", str(typo)), ()):
+        if not named:   # the environment's profile is named as much as --profile's
+            monkeypatch.setenv("HEARD_PROFILE", str(typo))
+        code, out, err = run(capsys, *named, *command)
+        assert code == 1
+        assert f"there is no profile at {typo}" in err
+        assert out == ""
+        assert not typo.exists()
+
+
+def test_the_first_account_added_makes_a_profile(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path, mail: MailFolders) -> None:
+    new = tmp_path / "new-profile"
+    code, _out, err = run(capsys, "--profile", str(new), "account", "add", "maildir",
+                          str(mail.inbox.path))
+    assert code == 0, err
+    assert run_json(capsys, "--profile", str(new), "status")["count"] == 0
+
+
+def test_a_reader_that_leaves_early_is_no_error(profile: Profile) -> None:
+    """`heard status | head`: the pipe's reader closed before heard wrote."""
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        done = subprocess.run([sys.executable, "-m", "heard", "--profile", str(profile.root),
+                               "status"], stdout=write, stderr=subprocess.PIPE,
+                              text=True, timeout=120, check=False)
+    finally:
+        os.close(write)
+    assert done.stderr == ""
+    assert done.returncode == 0
 
 
 def test_a_bad_settings_file_fails_naming_the_key(

@@ -61,11 +61,26 @@ def test_problems_fail_in_plain_words(capsys: pytest.CaptureFixture[str], tmp_pa
 
 def test_without_a_keyring_the_doctor_says_how_to_get_one(
         capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    code, checks = doctor(capsys, tmp_path / "p", "--offline")
+    profile = Profile(tmp_path / "p")
+    profile.create()
+    ConfigFile(profile.config).append("accounts", {
+        "name": "work", "kind": "imap", "host": "imap.example.org", "username": "alex"})
+    code, checks = doctor(capsys, profile.root, "--offline")
     assert code == 1
     assert checks["keyring"]["status"] == "fail"
     assert "gnome-keyring" in str(checks["keyring"]["detail"])
+    assert "needed by work" in str(checks["keyring"]["detail"])
     assert "mail work" not in checks                     # --offline: no servers asked
+
+
+def test_without_a_keyring_a_profile_that_needs_no_password_is_only_warned(
+        capsys: pytest.CaptureFixture[str], profile: Profile) -> None:
+    """Maildir only, as `heard --selftest` warns of the same machine (tests/setup/
+    test_selftest.py): no FAIL for a keyring nothing here uses."""
+    code, checks = doctor(capsys, profile.root, "--offline")
+    assert checks["keyring"]["status"] == "warn"
+    assert "no account of this profile needs a password" in str(checks["keyring"]["detail"])
+    assert code == 0, checks
 
 
 def test_a_profile_others_can_read_is_flagged(capsys: pytest.CaptureFixture[str],

@@ -136,6 +136,7 @@ def test_heard_sync_prints_progress_per_folder(
 def test_explain_says_what_each_sample_is(capsys: pytest.CaptureFixture[str],
                                           tmp_path: Path, path: Path) -> None:
     expected = expected_explain(path)
+    Profile(tmp_path / "p").create()
     (found,) = run_json(capsys, "--profile", str(tmp_path / "p"), "explain",
                         str(path))["messages"]
     assert found["file"] == str(path)

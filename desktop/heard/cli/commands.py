@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
@@ -20,7 +21,7 @@ from heard.domain.templates import TemplateError
 from heard.engine import Engine
 from heard.errors import HeardError
 from heard.system import log as heard_log
-from heard.system.paths import Profile
+from heard.system.paths import ENV_PROFILE, Profile
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +61,7 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser,
     args.desktop_checks = desktop_checks
     try:
         profile = Profile.locate(args.profile)
+        _check_profile_exists(args, profile)
         # The profile's log, as the tray's: what a command did (an automatic reply a
         # `heard sync` sent) is found where the user looks for it.
         heard_log.setup(profile.log, args.verbose)
@@ -68,11 +70,17 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser,
             code = COMMANDS[args.command](args, engine)
         finally:
             engine.close()
+        try:
+            sys.stdout.flush()   # here, not at exit, where a broken pipe cannot be caught
+        except BrokenPipeError:
+            return _reader_left()
         if args.command in CHANGING and not getattr(args, "dry_run", False):
             from heard.system.instance import tell_running
 
             tell_running(profile)   # a running tray shows the change now, not at its tick
         return code
+    except BrokenPipeError:
+        return _reader_left()
     except UsageError as exc:
         parser.print_usage(sys.stderr)
         print(f"heard: {exc}", file=sys.stderr)
@@ -84,6 +92,31 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser,
         return _fail(str(exc))
     except KeyboardInterrupt:
         return 130
+
+
+def _check_profile_exists(args: argparse.Namespace, profile: Profile) -> None:
+    """A profile named with --profile or HEARD_PROFILE must be there: a mistyped folder
+    would otherwise become a new empty profile, and `heard status` would calmly say no one
+    is waiting. Only the first account added makes a profile from the command line (the
+    tray's first run and `heard demo` make theirs); the default profile is always made."""
+    named = args.profile or os.environ.get(ENV_PROFILE)
+    if not named or profile.root.exists():
+        return
+    if args.command == "account" and getattr(args, "action", None) == "add":
+        return
+    raise HeardError(
+        f"there is no profile at {profile.root} (mistyped?). To make one there, add its"
+        f" first account (heard --profile {profile.root} account add ...) or start the"
+        f" tray app with it (heard --profile {profile.root}).")
+
+
+def _reader_left() -> int:
+    """The reader of our output went away (`heard status | head`): what it wanted, it has.
+    Quiet, like any Unix tool, and stdout goes nowhere so the exit does not complain."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return 0
 
 
 def _fail(message: str) -> int:

@@ -39,7 +39,7 @@ def ok(name: str, detail: str) -> Check:
 def checks(engine: Engine, network: bool = True) -> Iterator[Check]:
     """Each check as it completes (the slow network ones last)."""
     yield from _profile(engine)
-    yield _keyring()
+    yield _keyring(engine)
     yield from _outbox(engine)
     yield _intake(engine)
     yield _autostart(engine)
@@ -74,13 +74,22 @@ def _profile(engine: Engine) -> Iterator[Check]:
     yield ok("log", str(profile.log))
 
 
-def _keyring() -> Check:
+def _keyring(engine: Engine) -> Check:
+    from heard.config import passwords
     from heard.system import secrets
 
     problem = secrets.check()
-    if problem:
-        return Check("keyring", Verdict.FAIL, problem)
-    return ok("keyring", secrets.backend_name())
+    if not problem:
+        return ok("keyring", secrets.backend_name())
+    settings = engine.settings
+    needing = [s.name for s in (*settings.accounts, *settings.calendars)
+               if passwords.entries(s)]
+    if needing:
+        return Check("keyring", Verdict.FAIL, f"{problem} (needed by {', '.join(needing)})")
+    # Nothing here logs in (Maildir, calendar files): a machine without a keyring is only
+    # a limit for later, as `heard --selftest` says of it too.
+    return Check("keyring", Verdict.WARN, f"no account of this profile needs a password"
+                 f" yet, but IMAP, SMTP and CalDAV accounts will: {problem}")
 
 
 def _outbox(engine: Engine) -> Iterator[Check]:

@@ -298,6 +298,11 @@ def check_keyring() -> str:
     if name.startswith("none"):
         raise CheckWarning(f"no keyring available{where}: {name}; the backends load"
                        f" ({', '.join(found)}) but none can be used here")
+    # A backend that is chosen is not one that works (a session bus with no keyring daemon
+    # on it): ask it, as `heard doctor` does, so the two never disagree.
+    problem = secrets.check()
+    if problem:
+        raise CheckWarning(f"{name}{where} cannot be used here: {problem}")
     return f"{name}{where}; backends: {', '.join(found)}"
 
 
