@@ -24,6 +24,15 @@ class AccountError(EngineError):
         self.problem = problem
 
 
+class InvalidClient(HeardError, ValueError):
+    """A client that cannot be kept as given (an address that is none, a tier with no
+    standard): every problem, in words."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
 class ClientClash(HeardError):
     """An address, domain or number already belongs to another client (the store says so
     when asked to give it to a second one)."""

@@ -198,3 +198,44 @@ def test_clients_edit_json_prints_the_client(
     edited = run_json(capsys, "--profile", root, "clients", "edit", str(client_id),
                       "--tier", "standard")
     assert edited["id"] == client_id and edited["tier"] == "standard"
+
+
+@pytest.mark.parametrize(("option", "complaint"), [
+    (("--email", "bad address"), "'bad address' is not an email address"),
+    (("--phone", "abc"), "'abc' is not a phone number"),
+    (("--domain", "nodot"), "'nodot' is not a domain"),
+    (("--tier", "platinum"), "'platinum' is not a tier your standards know"),
+])
+def test_clients_add_and_edit_refuse_what_the_window_and_import_refuse(
+        capsys: pytest.CaptureFixture[str], empty: str, tmp_path: Path,
+        option: tuple[str, str], complaint: str) -> None:
+    code, _out, err = run(capsys, "--profile", empty, "clients", "add", "Ada Byron", *option)
+    assert code == 1
+    assert complaint in err
+    assert run_json(capsys, "--profile", empty, "clients", "list")["clients"] == []
+    run(capsys, "--profile", empty, "clients", "add", "Ada Byron", "--email", "ada@example.org")
+    code, _out, err = run(capsys, "--profile", empty, "clients", "edit", "ada", *option)
+    assert code == 1
+    assert complaint in err
+    # ... and the import: the same words, under "skipped"
+    file = tmp_path / "clients.csv"
+    flag, value = option
+    column = {"--email": "email", "--phone": "phone", "--domain": "domain",
+              "--tier": "tier"}[flag]
+    extra = "" if column == "email" else ",ada2@example.org"
+    header = "name,email" if column == "email" else f"name,{column},email"
+    file.write_text(f"{header}\nAda Twice,{value}{extra}\n", encoding="utf-8")
+    result = run_json(capsys, "--profile", empty, "clients", "import", str(file))
+    # An entry with a good address keeps it, and the bad value is left out with a note
+    said = [*(s["reason"] for s in result["skipped"]), *(n["note"] for n in result["notes"])]
+    assert len(said) == 1
+    assert value in said[0]
+    assert complaint.split(value, 1)[1].strip("' ").removeprefix("is ") in said[0]
+
+
+def test_a_tier_the_standards_name_is_taken(capsys: pytest.CaptureFixture[str],
+                                            empty: str) -> None:
+    Path(empty, "heard.toml").write_text('[standards.platinum]\nack_within = "5m"\n',
+                                         encoding="utf-8")
+    assert run(capsys, "--profile", empty, "clients", "add", "Ada Byron", "--tier",
+               "platinum")[0] == 0

@@ -103,7 +103,7 @@ def test_add_with_preferences_saves_them_and_edit_reads_them_back(
     qtbot.keyClicks(dialog.domains, "byron-analytical.example")
     qtbot.keyClicks(dialog.phones, "+44 20 7946 0000")
     qtbot.keyClicks(dialog.preferred, "Ada")
-    dialog.tier.setCurrentText("gold")          # a tier typed in (the combo is editable)
+    dialog.tier.setCurrentText("vip")
     dialog.channel.setCurrentText("Call")
     dialog.detail.setCurrentText("detailed")
     dialog.status_reports.setCurrentText("monthly")
@@ -114,7 +114,7 @@ def test_add_with_preferences_saves_them_and_edit_reads_them_back(
     assert ada.emails == ("ada@byron.example", "countess@lovelace.example")
     assert ada.domains == ("byron-analytical.example",)
     assert ada.phones == ("+442079460000",)
-    assert (ada.preferred_name, ada.tier, ada.channel) == ("Ada", "gold", Channel.CALL)
+    assert (ada.preferred_name, ada.tier, ada.channel) == ("Ada", "vip", Channel.CALL)
     assert dict(ada.preferences) == {"detail": "detailed", "status_reports": "monthly",
                                      "assistant": "no"}
     assert not ada.assistant_allowed
@@ -129,7 +129,7 @@ def test_add_with_preferences_saves_them_and_edit_reads_them_back(
     assert again.name.text() == "Ada Byron"
     assert again.emails.text() == "ada@byron.example, countess@lovelace.example"
     assert again.phones.text() == "+442079460000"
-    assert (again.tier.currentText(), again.channel.currentText()) == ("gold", "Call")
+    assert (again.tier.currentText(), again.channel.currentText()) == ("vip", "Call")
     assert (again.detail.currentText(), again.status_reports.currentText()) == (
         "detailed", "monthly")
     assert not again.assistant.isChecked() and not again.prospect.isVisible()
@@ -198,7 +198,14 @@ def test_a_mistake_or_a_taken_address_is_told_in_the_dialog_which_stays_open(
     assert dialog.isVisible() and dialog.save_button.isEnabled()
     assert dialog.problem.textFormat() == Qt.TextFormat.PlainText
 
-    dialog.emails.setText("meg@impostor.example")
+    dialog.emails.setText("meg@impostor.example")   # the engine's check, as the CLI's
+    dialog.tier.setCurrentText("platinum")
+    dialog.save_button.click()
+    qtbot.waitUntil(lambda: "platinum" in dialog.problem.text(), timeout=5000)
+    assert "is not a tier your standards know" in dialog.problem.text()
+    assert dialog.isVisible()
+
+    dialog.tier.setCurrentText("vip")
     save(qtbot, page, dialog)
     assert named(engine, "Meg <b>Impostor</b>").emails == ("meg@impostor.example",)
     assert page.message.text() == "Added Meg <b>Impostor</b>."   # shown as typed

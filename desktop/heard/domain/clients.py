@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -21,6 +22,40 @@ DEFAULT_TIER = "standard"
 # they fall.
 REPORT_EVERY = {"weekly": timedelta(weeks=1), "monthly": timedelta(days=30),
                 "quarterly": timedelta(days=91)}
+
+
+_EMAIL = re.compile(r"[^@\s<>()\[\],;:\"]+@(?:[^@\s<>()\[\],;:\".]+\.)+[^@\s<>()\[\],;:\".]{2,}")
+_DOMAIN = re.compile(r"(?:[^@\s<>()\[\],;:\"./]+\.)+[^@\s<>()\[\],;:\"./]{2,}")
+
+
+def is_email(address: str) -> bool:
+    """Whether this looks like a deliverable address (one @, a dotted domain, no spaces)."""
+    address = address.strip()
+    return bool(_EMAIL.fullmatch(address)) and ".." not in address
+
+
+def is_domain(domain: str) -> bool:
+    return bool(_DOMAIN.fullmatch(domain.strip().lstrip("@").rstrip(".")))
+
+
+def is_phone(number: str) -> bool:
+    return sum(ch.isdigit() for ch in number) >= 3
+
+
+def client_problems(client: Client, tiers: Iterable[str]) -> list[str]:
+    """What is wrong with a client before it is kept, in words: the one check behind
+    `heard clients add/edit`, the settings window's Clients tab and `heard clients import`.
+    `tiers` are the tiers the user's standards know (Standards.tiers): a tier with no
+    standard would silently get the default one."""
+    problems = [f"{e!r} is not an email address" for e in client.emails if not is_email(e)]
+    problems += [f"{d!r} is not a domain (like firm.example)" for d in client.domains
+                 if not is_domain(d)]
+    problems += [f"{p!r} is not a phone number" for p in client.phones if not is_phone(p)]
+    known = sorted(set(tiers))
+    if client.tier not in known:
+        problems.append(f"{client.tier!r} is not a tier your standards know; use one of"
+                        f" {', '.join(known)}, or give it a standard in the settings first")
+    return problems
 
 
 def normalize_email(address: str) -> str:

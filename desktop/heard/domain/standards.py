@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from heard.domain.clients import Channel
+from heard.domain.clients import DEFAULT_TIER, Channel
 from heard.domain.clock import Counting, WorkingHours, deadline
 
 
@@ -59,6 +59,13 @@ class Standards:
             or self.by_tier_channel.get(("default", channel))
             or self.default
         )
+
+    @property
+    def tiers(self) -> frozenset[str]:
+        """The tiers a client may have: those with a standard of their own, the default
+        one, prospects, and "vip" (which toasts and the autopilot treat as urgent)."""
+        named = {*self.by_tier, *(tier for tier, _ in self.by_tier_channel)} - {"default"}
+        return frozenset({DEFAULT_TIER, PROSPECT_TIER, "vip", *named})
 
     @property
     def fastest(self) -> Standard:

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import dataclasses
 
-from heard.domain.clients import Client, ClientDirectory, normalize_phone
+from heard.domain.clients import Client, ClientDirectory, client_problems, normalize_phone
 from heard.domain.ids import ClientId
 from heard.engine.context import EngineContext
+from heard.errors import InvalidClient
 
 
 class ClientsService:
@@ -15,7 +16,11 @@ class ClientsService:
         self._ctx = ctx
 
     def _normalized(self, client: Client) -> Client:
-        """Phone numbers in E.164, read in the user's region when written without +code."""
+        """Phone numbers in E.164, read in the user's region when written without +code,
+        once the client passed the one check every face shares (InvalidClient)."""
+        problems = client_problems(client, self._ctx.settings.standards.tiers)
+        if problems:
+            raise InvalidClient(problems)
         region = self._ctx.settings.user.phone_region
         phones = tuple(normalize_phone(p, region) or p for p in client.phones)
         return dataclasses.replace(client, phones=phones)

@@ -38,16 +38,21 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from heard.domain.clients import ASSISTANT_PREFERENCE, DEFAULT_TIER, Channel, Client
+from heard.domain.clients import (
+    ASSISTANT_PREFERENCE,
+    DEFAULT_TIER,
+    Channel,
+    Client,
+    is_domain,
+    is_email,
+    is_phone,
+)
 from heard.domain.ids import ClientId
 from heard.errors import ClientClash, EngineError, HeardError
 from heard.setup.clients_import import (
     ImportReport,
     ImportResult,
     import_clients,
-    is_domain,
-    is_email,
-    is_phone,
     read_clients,
     without_clashes,
 )

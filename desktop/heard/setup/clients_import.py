@@ -32,8 +32,17 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import NamedTuple
 
-from heard.domain.clients import DEFAULT_TIER, Channel, Client, normalize_email, normalize_phone
-from heard.errors import HeardError
+from heard.domain.clients import (
+    DEFAULT_TIER,
+    Channel,
+    Client,
+    is_domain,
+    is_email,
+    is_phone,
+    normalize_email,
+    normalize_phone,
+)
+from heard.errors import HeardError, InvalidClient
 
 
 class Skipped(NamedTuple):
@@ -107,24 +116,8 @@ def decode(data: bytes) -> tuple[str, str]:
         return data.decode("latin-1"), "ISO-8859-1"
 
 
-# --- checks shared by every format ---
-
-_EMAIL = re.compile(r"[^@\s<>()\[\],;:\"]+@(?:[^@\s<>()\[\],;:\".]+\.)+[^@\s<>()\[\],;:\".]{2,}")
-_DOMAIN = re.compile(r"(?:[^@\s<>()\[\],;:\"./]+\.)+[^@\s<>()\[\],;:\"./]{2,}")
-
-
-def is_email(address: str) -> bool:
-    """Whether this looks like a deliverable address (one @, a dotted domain, no spaces)."""
-    address = address.strip()
-    return bool(_EMAIL.fullmatch(address)) and ".." not in address
-
-
-def is_domain(domain: str) -> bool:
-    return bool(_DOMAIN.fullmatch(domain.strip().lstrip("@").rstrip(".")))
-
-
-def is_phone(number: str) -> bool:
-    return sum(ch.isdigit() for ch in number) >= 3
+# --- checks shared by every format (is_email, is_domain, is_phone: heard.domain.clients,
+# the same checks as every other way a client is added) ---
 
 
 def _clean(text: str) -> str:
@@ -681,6 +674,8 @@ def import_clients(result: ImportResult, add: Callable[[Client], Client],
     for entry in result.entries:
         try:
             report.added.append(add(entry.client))
+        except InvalidClient as exc:   # the engine's checks (a tier with no standard)
+            report.skipped.append(Skipped(entry.client.name, str(exc)))
         except refused as exc:
             report.clashing.append(Skipped(entry.client.name, str(exc)))
     return report
