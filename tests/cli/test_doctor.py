@@ -71,6 +71,8 @@ def test_without_a_keyring_the_doctor_says_how_to_get_one(
     assert "gnome-keyring" in str(checks["keyring"]["detail"])
     assert "needed by work" in str(checks["keyring"]["detail"])
     assert "mail work" not in checks                     # --offline: no servers asked
+    assert main(["--profile", str(profile.root), "doctor", "--no-desktop", "--offline"]) == 1
+    assert capsys.readouterr().out.endswith("\n1 problem to fix.\n")
 
 
 def test_without_a_keyring_a_profile_that_needs_no_password_is_only_warned(

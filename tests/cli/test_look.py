@@ -5,18 +5,20 @@ from __future__ import annotations
 import csv
 import email.utils
 import io
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from heard import cli
+from heard.cli.output import print_status
 from heard.config import ConfigFile
 from heard.domain.clock import FixedClock
+from heard.domain.wording import day_and_time
 from heard.engine import Engine
 from heard.system.paths import Profile
-from tests.conftest import NOW
+from tests.conftest import BERLIN, NOW
 from tests.support.cli import (
     CLIENT_KEYS,
     STATUS_KEYS,
@@ -30,6 +32,7 @@ from tests.support.cli import (
     write_calendar,
 )
 from tests.support.dovecot import MailUser
+from tests.support.engine import client_waits
 from tests.support.imap import imap_profile
 from tests.support.mail import MEGGE, MailFolders, drop, message
 from tests.support.samples import (
@@ -331,7 +334,22 @@ def test_titles_show_only_when_the_user_allows_it(
     assert answer["event"] == "Lunch with Raj"
     code, out, _err = run(capsys, "--profile", calendar_root, "busy", "--at",
                           "2026-11-25T12:10+01:00")
-    assert code == 0 and "Busy Wed 12:10 (Lunch with Raj) until Wed 12:30." in out
+    # The command line runs on the real clock: the asked day is said relative to today.
+    now = datetime.now(BERLIN)
+    at, until = (datetime(2026, 11, 25, h, m, tzinfo=BERLIN) for h, m in ((12, 10), (12, 30)))
+    assert code == 0
+    assert (f"Busy {day_and_time(at, now, BERLIN)} (Lunch with Raj) until"
+            f" {day_and_time(until, now, BERLIN)}.") in out
+
+
+def test_status_says_today_and_tomorrow_where_a_weekday_would(
+        capsys: pytest.CaptureFixture[str], engine: Engine, mail: MailFolders) -> None:
+    client_waits(engine, mail)
+    print_status(engine.status(), BERLIN)
+    out = capsys.readouterr().out
+    assert out.startswith("1 client waiting.")
+    assert "ack by today 10:06" in out          # Megge is VIP: 10 minutes from 09:56
+    assert "Wed" not in out
 
 
 def test_free_after_hours_points_to_the_next_morning(

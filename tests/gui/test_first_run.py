@@ -119,7 +119,7 @@ def test_the_wizard_sets_everything_up_and_ends_with_the_tray_live(
     contacts = tmp_path / "contacts.vcf"
     contacts.write_text(VCARDS)
     clients.import_file(contacts)
-    qtbot.waitUntil(lambda: "2 client(s) read" in clients.import_note.text(), timeout=10000)
+    qtbot.waitUntil(lambda: "2 clients read" in clients.import_note.text(), timeout=10000)
     next_page(qtbot, wizard)
 
     done = wizard.done_page

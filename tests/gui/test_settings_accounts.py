@@ -176,7 +176,7 @@ def test_a_caldav_account_is_found_chosen_tested_and_saved_on_radicale(
     form.password.setText(user.password)
     dialog.add()
     qtbot.waitUntil(form.discovered, timeout=20000)       # first the calendars to choose
-    assert "Found 2 calendar(s)" in dialog.result_label.text()
+    assert "Found 2 calendars" in dialog.result_label.text()
     for i in range(form.found.count()):
         if form.found.item(i).text() == "private":
             form.found.item(i).setCheckState(Qt.CheckState.Unchecked)

@@ -319,7 +319,8 @@ def test_a_phone_number_on_two_entries_stays_with_the_first() -> None:
     ("jane@firm.example", True), ("Jane.Roe+law@sub.firm.co.uk", True),
     ("zoë@ångström.example", True), ("jane@firm", False), ("jane@@firm.example", False),
     ("jane firm.example", False), ("jane@firm..example", False), ("@firm.example", False),
-    ("jane@firm.example.", False), ("jane(at)firm.example", False)])
+    ("jane@firm.example.", False), ("jane(at)firm.example", False),
+    ("jane@localhost", True), ("@localhost", False), ("a b@localhost", False)])
 def test_what_counts_as_an_email_address(address: str, valid: bool) -> None:
     assert is_email(address) is valid
 

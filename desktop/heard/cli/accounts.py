@@ -329,7 +329,8 @@ def _stored(name: str, entry: str, password: str, problem: str | None,
     setup.store_password(name, entry, password)
     others = passwords.sharing(entry, sources, name)
     print(f"Stored the {what}password of {name!r}; {works}."
-          + (f" {', '.join(map(repr, others))} log(s) in as the same user and use it too."
+          + (f" {', '.join(map(repr, others))} {'logs' if len(others) == 1 else 'log'} in"
+             " as the same user and use it too."
              if others else ""))
     return 0
 

@@ -9,6 +9,7 @@ import sys
 from heard.cli.output import ack_json, dump, iso, outbox_json, time_arg
 from heard.cli.parser import UsageError
 from heard.domain.ids import InquiryId
+from heard.domain.wording import day_and_time
 from heard.engine import Delivery, Engine, EngineError
 
 
@@ -145,9 +146,10 @@ def cmd_outbox(args: argparse.Namespace, engine: Engine) -> int:
         return 0
     if not items:
         print("The outbox is empty: everything went out.")
+    now = engine.clock.now()
     for item in items:
-        when = item.created_at.astimezone(zone)
-        line = f"  {item.state.value:<9} {item.kind.value:<7} {when:%a %H:%M}  {item.recipient}"
+        when = day_and_time(item.created_at, now, zone)
+        line = f"  {item.state.value:<9} {item.kind.value:<7} {when}  {item.recipient}"
         print(line + f"\n            {item.message_id}"
               + (f"\n            {item.error}" if item.error else ""))
     return 0
@@ -163,7 +165,8 @@ def cmd_close(args: argparse.Namespace, engine: Engine) -> int:
                "closed_at": iso(inquiry.closed_at, engine.settings.zone),
                "covers": [i.id for i in closed]})
     else:
-        others = (f" (with the client's other waiting message(s): "
+        others = (f" (with the client's other waiting"
+                  f" {'message' if len(closed) == 2 else 'messages'}: "
                   f"{', '.join(f'#{i.id}' for i in closed[1:])})" if len(closed) > 1 else "")
         print(f"Inquiry {inquiry.id} is now {inquiry.state.value}{others}.")
     return 0

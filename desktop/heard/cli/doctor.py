@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from heard.cli.output import dump
+from heard.domain.wording import plural
 from heard.engine import (
     Engine,
 )
@@ -32,5 +33,5 @@ def cmd_doctor(args: argparse.Namespace, engine: Engine) -> int:
     failed = [c for c in results if c.verdict is Verdict.FAIL]
     if not args.json:
         print("Everything Heard needs works." if not failed else
-              f"{len(failed)} problem(s) to fix.")
+              f"{plural(len(failed), 'problem')} to fix.")
     return 1 if failed else 0

@@ -22,6 +22,7 @@ from heard.cli.output import (
     time_arg,
 )
 from heard.cli.parser import UsageError
+from heard.domain.wording import plural
 from heard.engine import (
     Engine,
     EngineEvent,
@@ -99,7 +100,8 @@ def cmd_stats(args: argparse.Namespace, engine: Engine) -> int:
             return 0
         for g in groups:
             label = "this period" if g.key == "all" else labels.get(g.key, g.key)
-            print(f"{label}: {g.count} contacts, {g.breaches} breaches,"
+            print(f"{label}: {plural(g.count, 'contact')},"
+                  f" {plural(g.breaches, 'breach', 'breaches')},"
                   f" promises kept {g.promises_kept}/{g.promises_made}")
             print(f"  acknowledged: {goal_sentence(g.ack_goal, label)}")
             print(f"  answered:     {goal_sentence(g.answer_goal, label)}")
@@ -120,13 +122,14 @@ def cmd_busy(args: argparse.Namespace, engine: Engine) -> int:
     if busy is None:
         print("No calendar is configured: `heard account add calendar PATH`.")
         return 0
-    when = "now" if args.at is None else short(at, zone)
+    now = engine.clock.now()
+    when = "now" if args.at is None else short(at, zone, now)
     if busy.now:
         what = f" ({title})" if title else ""
-        print(f"Busy {when}{what} until {short(busy.until, zone)}.")
+        print(f"Busy {when}{what} until {short(busy.until, zone, now)}.")
     else:
         print(f"Free {when}.")
-    slot = short(busy.next_free, zone) if busy.next_free else "none within a month"
+    slot = short(busy.next_free, zone, now) if busy.next_free else "none within a month"
     minutes = int(engine.settings.calendar.min_free.total_seconds() // 60)
     print(f"Next free slot of {minutes} min in working hours: {slot}.")
     for problem in problems:

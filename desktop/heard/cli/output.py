@@ -13,6 +13,7 @@ from heard.domain.autopilot import Skipped
 from heard.domain.busy import BusyState
 from heard.domain.clients import Client
 from heard.domain.outbox import OutboxItem
+from heard.domain.wording import day_and_time
 from heard.engine import (
     AccountHealth,
     Explanation,
@@ -159,21 +160,21 @@ def print_status(status: Status, zone: Any) -> None:
     if status.busy is None:
         busy = "Calendar: none configured"
     elif status.busy.away:
-        busy = f"Out of the office until {short(status.busy.next_free, zone)}"
+        busy = f"Out of the office until {short(status.busy.next_free, zone, status.at)}"
     elif status.busy.now:
-        busy = f"Busy until {short(status.busy.until, zone)}"
+        busy = f"Busy until {short(status.busy.until, zone, status.at)}"
     else:
         busy = "Free now"
     if status.busy is not None and status.busy.next_free and status.busy.now \
             and not status.busy.away:
-        busy += f", next free {short(status.busy.next_free, zone)}"
+        busy += f", next free {short(status.busy.next_free, zone, status.at)}"
     people = "client" if status.count == 1 else "clients"
     print(f"{status.count} {people} waiting. {busy}.")
     for item in status.waiting:
         waited = _ago(status.at, item.inquiry.received_at)
         print(f"  #{item.inquiry.id:<4} {item.client.display_name:<16} "
               f"{item.inquiry.channel.value:<5} waited {waited:>12}"
-              f"  ack by {short(item.ack_due, zone)} [{item.urgency.value}]  "
+              f"  ack by {short(item.ack_due, zone, status.at)} [{item.urgency.value}]  "
               f"{item.inquiry.subject[:40]}")
         skipped = status.autopilot_skipped.get(item.inquiry.id) if item.inquiry.id else None
         if skipped is not None:
@@ -182,7 +183,8 @@ def print_status(status: Status, zone: Any) -> None:
         print("Promises:")
         for view in status.promises:
             who = view.client.display_name if view.client else "?"
-            print(f"  #{view.promise.inquiry_id:<4} {who:<16} due {short(view.promise.due, zone)}"
+            due = short(view.promise.due, zone, status.at)
+            print(f"  #{view.promise.inquiry_id:<4} {who:<16} due {due}"
                   f"  {view.subject[:40]}")
     for to_me, title in ((True, "Delegated to you:"), (False, "With your assistant:")):
         handed = [v for v in status.assigned if v.to_me is to_me]
@@ -192,7 +194,7 @@ def print_status(status: Status, zone: Any) -> None:
             a = hand.assignment
             who = hand.client.display_name if hand.client else "?"
             late = " OVERDUE" if a.overdue(status.at) else ""
-            print(f"  #{a.inquiry_id:<4} {who:<16} due {short(a.due, zone)}{late}"
+            print(f"  #{a.inquiry_id:<4} {who:<16} due {short(a.due, zone, status.at)}{late}"
                   f"  from {a.by}" + ("" if to_me else f" to {a.assistant or a.address}")
                   + f"  {hand.subject[:40]}" + (f"\n        note: {a.note}" if a.note else ""))
     if status.handled_elsewhere:
@@ -200,7 +202,7 @@ def print_status(status: Status, zone: Any) -> None:
     for inquiry, client, by in status.handled_elsewhere:
         print(f"  #{inquiry.id:<4} {client.display_name if client else '?':<16}"
               f" {inquiry.state.value:<12} by {by}"
-              f" {short(inquiry.closed_at or inquiry.acknowledged_at, zone)}"
+              f" {short(inquiry.closed_at or inquiry.acknowledged_at, zone, status.at)}"
               f"  {inquiry.subject[:40]}")
     if status.sharing_notice:
         print(f"Note: {status.sharing_notice}.")
@@ -208,8 +210,9 @@ def print_status(status: Status, zone: Any) -> None:
         print(f"warning: {problem}", file=sys.stderr)
 
 
-def short(at: datetime | None, zone: Any) -> str:
-    return at.astimezone(zone).strftime("%a %H:%M") if at else "-"
+def short(at: datetime | None, zone: Any, now: datetime) -> str:
+    """A moment as a person says it near `now`: "today 12:19", "tomorrow 09:00"."""
+    return day_and_time(at, now, zone) if at else "-"
 
 
 def dump(data: Any) -> None:

@@ -29,8 +29,12 @@ _DOMAIN = re.compile(r"(?:[^@\s<>()\[\],;:\"./]+\.)+[^@\s<>()\[\],;:\"./]{2,}")
 
 
 def is_email(address: str) -> bool:
-    """Whether this looks like a deliverable address (one @, a dotted domain, no spaces)."""
+    """Whether this looks like a deliverable address (one @, a dotted domain, no spaces;
+    or user@localhost, the mail system of this machine)."""
     address = address.strip()
+    local, _, host = address.rpartition("@")
+    if host.lower() == "localhost":
+        address = f"{local}@localhost.localdomain"
     return bool(_EMAIL.fullmatch(address)) and ".." not in address
 
 

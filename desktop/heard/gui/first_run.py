@@ -40,6 +40,7 @@ from heard.config.editing import SettingsFile, append_entry
 from heard.domain.clients import DEFAULT_TIER, Client
 from heard.domain.shared import instance_id
 from heard.domain.standards import DEFAULT_STANDARD
+from heard.domain.wording import plural
 from heard.engine import Engine
 from heard.gui.ops import Ops
 from heard.gui.settings_accounts import (
@@ -270,8 +271,9 @@ class CalendarPage(_AccountPage):
     def take(self, result: Checked) -> bool:
         if self.form.kind_value == "caldav":
             self.form.show_found(result.calendars)
-            show_result(self.status, f"Found {len(result.calendars)} calendar(s): untick any"
-                        " that should not count, then press Next.", True)
+            found = plural(len(result.calendars), "calendar")
+            show_result(self.status, f"Found {found}: untick any that should not count,"
+                        " then press Next.", True)
             return False
         return super().take(result)
 
@@ -410,7 +412,7 @@ class ClientsPage(_Page):
             skipped = "".join(f"\n  skipped {entry}: {why}" for entry, why in result.skipped[:5])
             more = len(result.skipped) - 5
             skipped += f"\n  … and {more} more" if more > 0 else ""
-            show_result(self.import_note, f"{len(result.clients)} client(s) read from"
+            show_result(self.import_note, f"{plural(len(result.clients), 'client')} read from"
                         f" {path.name}; they are added when you press Finish.{skipped}", True)
 
         def failed(exc: Exception) -> None:

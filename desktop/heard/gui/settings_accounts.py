@@ -51,6 +51,7 @@ from heard.config import (
     MaildirAccount,
     Settings,
 )
+from heard.domain.wording import plural
 from heard.engine import Engine
 from heard.gui.ops import Ops
 from heard.setup import accounts as setup
@@ -741,7 +742,8 @@ class CalendarDialog(_AccountDialog):
             return checked.entry
         if not self.calendar.discovered():
             self.calendar.show_found(checked.calendars)
-            show_result(self.result_label, f"Found {len(checked.calendars)} calendar(s):"
+            found = plural(len(checked.calendars), "calendar")
+            show_result(self.result_label, f"Found {found}:"
                         " untick any that should not count, then press Add (or Save).", True)
             return None
         chosen = self.calendar.chosen()

@@ -1,0 +1,45 @@
+"""heard.domain.wording: counts with their noun, moments said near now."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from heard.domain.wording import day_and_time, plural
+
+BERLIN = ZoneInfo("Europe/Berlin")
+LORD_HOWE = ZoneInfo("Australia/Lord_Howe")
+NOW = datetime(2026, 11, 25, 10, 0, tzinfo=BERLIN)   # a Wednesday
+
+
+@pytest.mark.parametrize(("n", "expected"), [(0, "0 contacts"), (1, "1 contact"),
+                                             (2, "2 contacts")])
+def test_a_count_has_its_noun_in_its_number(n: int, expected: str) -> None:
+    assert plural(n, "contact") == expected
+
+
+def test_an_irregular_plural_is_given() -> None:
+    assert plural(1, "breach", "breaches") == "1 breach"
+    assert plural(3, "breach", "breaches") == "3 breaches"
+
+
+@pytest.mark.parametrize(("at", "expected"), [
+    (NOW.replace(hour=12, minute=19), "today 12:19"),
+    (NOW.replace(hour=0, minute=5), "today 00:05"),
+    (NOW + timedelta(days=1), "tomorrow 10:00"),
+    (NOW - timedelta(days=1), "yesterday 10:00"),
+    (NOW + timedelta(days=5), "Mon 10:00"),
+    (NOW - timedelta(days=6), "Thu 10:00"),
+    (NOW + timedelta(days=7), "Wed 2 Dec 10:00"),
+])
+def test_a_moment_is_said_relative_to_now(at: datetime, expected: str) -> None:
+    assert day_and_time(at, NOW, BERLIN) == expected
+
+
+def test_today_is_the_day_in_the_zone_shown_not_in_the_moments_own() -> None:
+    """23:30 in Berlin is already tomorrow on Lord Howe Island."""
+    late = NOW.replace(hour=23, minute=30)
+    assert day_and_time(late, NOW, BERLIN) == "today 23:30"
+    assert day_and_time(late, NOW, LORD_HOWE) == "tomorrow 09:30"
