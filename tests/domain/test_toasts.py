@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -107,8 +108,8 @@ def test_many_arrivals_at_once_make_one_summary_never_a_flood() -> None:
     (toast,) = p.toasts
     # Megge is VIP (10 minutes): the most urgent comes first and is named.
     assert toast.kind is ToastKind.SUMMARY
-    assert toast.title == "Megge and 4 others are waiting"
-    assert toast.text == "Rajesh, Sofia, Dana and 1 more"
+    assert toast.title == "5 clients waiting"
+    assert toast.text == "Megge, Rajesh, Sofia and 2 more"   # it adds up: 3 + 2 = 5
     assert toast.inquiry_id is None and toast.urgent
     assert set(toast.inquiries) == set(ids(1, 2, 3, 4, 5, 6)) and toast.inquiries[0] == 2
     assert set(p.mark) == {told_key(i) for i in ids(1, 2, 3, 4, 5, 6)}
@@ -116,8 +117,8 @@ def test_many_arrivals_at_once_make_one_summary_never_a_flood() -> None:
 
 def test_two_clients_are_both_named() -> None:
     p = plan(waiting(inquiry(1, RAJ, 1), inquiry(2, SOFIA, 2)), set(), NOW)
-    assert titles(p) == ["Sofia and Rajesh are waiting"]   # the longest waiting first
-    assert p.toasts[0].text == "Rajesh"
+    assert titles(p) == ["2 clients waiting"]
+    assert p.toasts[0].text == "Sofia and Rajesh"   # the longest waiting first
 
 
 def test_one_client_writing_three_times_is_one_toast_about_the_most_urgent() -> None:
@@ -125,7 +126,7 @@ def test_one_client_writing_three_times_is_one_toast_about_the_most_urgent() -> 
              set(), NOW)
     (toast,) = p.toasts
     assert (toast.kind, toast.title, toast.text) == (ToastKind.ARRIVAL, "Rajesh wrote",
-                                                     "First (and 2 more)")
+                                                     "Subject 3 (+2 more)")
     assert toast.inquiry_id == InquiryId(1)
 
 
@@ -140,7 +141,7 @@ def test_the_arrivals_toast_on_screen_is_counted_in_so_it_can_be_replaced() -> N
     items = waiting(inquiry(1, RAJ, 2), inquiry(2, SOFIA, 0))
     p = plan(items, told(first), NOW, on_screen=ids(1))
     (toast,) = p.toasts
-    assert toast.title == "Rajesh and Sofia are waiting"
+    assert (toast.title, toast.text) == ("2 clients waiting", "Rajesh and Sofia")
     assert toast.inquiries == ids(1, 2)
     assert p.mark == (told_key(InquiryId(2)),)
     # One on screen that is no longer waiting (acknowledged meanwhile) drops out.
@@ -158,8 +159,9 @@ def test_in_a_meeting_only_vips_and_imminent_breaches_pop() -> None:
     p = plan(items, set(), NOW, busy=MEETING)
     assert p.hold is Hold.MEETING
     (toast,) = p.toasts
-    assert toast.title == "Rajesh and Megge are waiting" and toast.urgent
-    assert set(toast.inquiries) == set(ids(1, 2))
+    # Counted as the badge counts them; the ones that popped named first.
+    assert (toast.title, toast.text) == ("4 clients waiting", "Rajesh, Megge, Dana and 1 more")
+    assert toast.urgent
     assert set(p.held) == set(ids(3, 4))
     assert set(p.mark) == {told_key(InquiryId(1)), told_key(InquiryId(2)),
                            held_key(Hold.MEETING, InquiryId(3)),
@@ -218,15 +220,17 @@ def test_when_the_meeting_ends_what_waited_is_summed_up_once() -> None:
     assert plan(still, told(first, p), after + timedelta(minutes=1)).toasts == ()
 
 
-def test_a_long_meeting_summary_names_two_and_counts_the_others() -> None:
+def test_a_long_meeting_summary_names_three_and_counts_the_others() -> None:
     items = waiting(inquiry(1, RAJ, 4), inquiry(2, SOFIA, 3), inquiry(3, DANA, 2),
                     inquiry(4, LEE, 1))
     first = plan(items, set(), NOW, busy=MEETING)
     assert first.toasts == ()
     (toast,) = plan(items, told(first), NOW + timedelta(minutes=5)).toasts
-    assert toast.title == "While you were in the meeting: Rajesh, Sofia and 2 others wrote"
+    # Title and body agree: the three named are the three whose subjects are listed.
+    assert toast.title == "While you were in the meeting: Rajesh, Sofia, Dana and 1 more wrote"
     assert toast.text.splitlines() == ["Rajesh: Subject 1", "Sofia: Subject 2",
-                                       "Dana: Subject 3", "and 1 more"]
+                                       "Dana: Subject 3"]
+    assert toast.resident   # the toast that matters most after a meeting waits to be seen
 
 
 def w_id(item: WaitingItem) -> int | None:
@@ -339,3 +343,58 @@ def test_inquiries_not_stored_yet_are_left_for_later() -> None:
     unsaved = Inquiry(client_id=ClientId(2), channel=Channel.EMAIL, received_at=NOW,
                       subject="x", sender="raj@patel.example")
     assert plan(waiting(unsaved), set(), NOW).toasts == ()
+
+
+# what a toast says adds up, and follows who is still waiting
+
+
+def test_a_summary_counts_everyone_waiting_not_only_the_new_and_never_repeats_its_title(
+) -> None:
+    before = waiting(inquiry(1, RAJ, 9), inquiry(2, SOFIA, 8), inquiry(3, DANA, 7),
+                     inquiry(4, LEE, 6))
+    first = plan(before, set(), NOW)
+    items = before + waiting(inquiry(5, MEGGE, 0), inquiry(6, JANE, 0))
+    (toast,) = plan(items, told(first), NOW).toasts
+    # Six waiting, two of them new: "6 clients", the new ones named first, "and 3 more".
+    assert toast.title == "6 clients waiting"
+    assert toast.text == "Megge, Jane, Rajesh and 3 more"
+    assert toast.title not in toast.text and "waiting" not in toast.text
+
+
+def test_a_toast_on_screen_is_said_again_without_whoever_stopped_waiting_or_taken_away(
+) -> None:
+    items = waiting(inquiry(1, RAJ, 2), inquiry(2, MEGGE, 1), inquiry(3, SOFIA, 1))
+    first = plan(items, set(), NOW)
+    (summary,) = first.toasts
+    assert summary.text == "Megge, Rajesh and Sofia"
+    # Megge was acknowledged (here or on another device): nobody new, but the toast on
+    # screen must not name her any more.
+    rest = [i for i in items if w_id(i) != 2]
+    p = plan(rest, told(first), NOW, on_screen=summary.inquiries)
+    (again,) = p.toasts
+    assert (again.title, again.text) == ("2 clients waiting", "Rajesh and Sofia")
+    assert "Megge" not in again.title + again.text and p.mark == () and not p.arrivals_gone
+    # Nothing to change while everyone on it still waits.
+    assert plan(rest, told(first), NOW, on_screen=again.inquiries).toasts == ()
+    # Nobody left: it goes.
+    p = plan([], told(first), NOW, on_screen=again.inquiries)
+    assert p.toasts == () and p.arrivals_gone
+    # Paused, it is taken away rather than said again.
+    p = plan(rest, told(first), NOW, on_screen=summary.inquiries, paused=True)
+    assert p.toasts == () and p.arrivals_gone
+
+
+def test_a_call_is_toasted_as_a_call_and_mail_says_it_is_mail() -> None:
+    call = replace(inquiry(1, MEGGE, 1, "Call from +49 30 1234567"), channel=Channel.CALL)
+    (toast,) = plan(waiting(call), set(), NOW).toasts
+    assert toast.title == "Megge called" and toast.channel is Channel.CALL
+    (toast,) = plan(waiting(inquiry(2, RAJ, 1)), set(), NOW).toasts
+    assert toast.title == "Rajesh wrote" and toast.channel is Channel.EMAIL
+
+
+def test_text_from_mail_reaches_a_toast_as_one_short_line() -> None:
+    hostile = "\u202eexe.pdf\x07 " + "<b>Wire 50k</b>\n" + "x" * 10_000
+    (toast,) = plan(waiting(inquiry(1, RAJ, 1, hostile)), set(), NOW).toasts
+    assert "\u202e" not in toast.text and "\x07" not in toast.text and "\n" not in toast.text
+    assert len(toast.text) <= 120 and toast.text.endswith("…")
+    assert toast.text.startswith("exe.pdf <b>Wire 50k</b>")   # escaping is the screen's job

@@ -18,7 +18,6 @@ from heard.domain.warnings import (
     AlertKind,
     AnswerOwed,
     LeadTimes,
-    Toast,
     alert_key,
     answers_owed,
     due_alerts,
@@ -150,8 +149,11 @@ def test_outside_working_hours_only_vips_are_warned_and_the_rest_wait_for_the_op
                  lambda now: ([], owed, []))
     assert [(at, a.client_name, a.overdue) for at, a in fired] == [
         (evening, "Megge", False),
+        # A VIP's answer broken is told again when it happens.
+        (evening + timedelta(minutes=30), "Megge", True),
         (datetime(2026, 11, 26, 9, 0, tzinfo=BERLIN), "Rajesh", True),
     ]
+    assert fired[1][1].key.endswith(":passed")
     assert fired[0][1].tier == "vip"
 
 
@@ -212,8 +214,10 @@ def test_across_the_autumn_change_a_deadline_warns_at_the_right_utc_instant() ->
     assert items[0].answer_due.fold == 1
     fired = step(received, received + timedelta(hours=3), lambda now: (items, [], []))
     answer = [at for at, a in fired if a.kind is AlertKind.ANSWER]
-    # One real hour before: 00:00 UTC (02:00 CEST), not at 01:00 CEST by wall-clock arithmetic.
-    assert [at.astimezone(UTC) for at in answer] == [datetime(2026, 10, 25, 0, 0, tzinfo=UTC)]
+    # One real hour before: 00:00 UTC (02:00 CEST), not at 01:00 CEST by wall-clock arithmetic;
+    # the breach (a VIP's) at 01:00 UTC.
+    assert [at.astimezone(UTC) for at in answer] == [datetime(2026, 10, 25, 0, 0, tzinfo=UTC),
+                                                     datetime(2026, 10, 25, 1, 0, tzinfo=UTC)]
 
 
 def alert(client: Client, kind: AlertKind, due: datetime, *, overdue: bool = False,
@@ -238,7 +242,22 @@ def test_one_alert_is_spelled_out() -> None:
                                                             " 10:12 am"),
     ]
     for one, title in cases:
-        assert group([one], MORNING, BERLIN) == [Toast(title, one.detail, (one,))]
+        (toast,) = group([one], MORNING, BERLIN)
+        assert (toast.title, toast.text, toast.alerts) == (title, one.detail, (one,))
+
+
+def test_only_a_vip_standard_actually_broken_is_a_breach() -> None:
+    at = MORNING.replace(minute=12)
+    late_vip = alert(MEGGE, AlertKind.ACK, at, overdue=True)
+    assert [t.breach for t in group([late_vip], MORNING, BERLIN)] == [True]
+    assert [t.breach for t in group([alert(MEGGE, AlertKind.ACK, at)], MORNING, BERLIN)] == [
+        False]   # coming, not broken yet
+    assert [t.breach for t in group([alert(RAJ, AlertKind.ACK, at, overdue=True)], MORNING,
+                                    BERLIN)] == [False]   # late, but not a VIP's standard
+    assert [t.breach for t in group([alert(MEGGE, AlertKind.PROMISE, at, overdue=True)],
+                                    MORNING, BERLIN)] == [False]   # a promise, not a standard
+    assert [t.breach for t in group([alert(RAJ, AlertKind.ANSWER, at, overdue=True)], MORNING,
+                                    BERLIN, urgent_tiers=frozenset({"standard"}))] == [True]
 
 
 def test_many_alerts_at_once_make_at_most_two_toasts_naming_the_clients() -> None:
@@ -269,7 +288,8 @@ def test_a_summary_says_how_far_ahead_and_cuts_long_name_lists() -> None:
         "6 deadlines in the next 2 hours", "6 deadlines in the next hour",
         "6 deadlines in the next 3 hours"]
     text = group(many(timedelta(minutes=5)), MORNING, BERLIN)[0].text
-    assert text.startswith("Person0, Person1, Person2 and 3 others;")
+    # Named as everywhere else: three, and how many more (3 + 3 = 6 deadlines' clients).
+    assert text.startswith("Person0, Person1, Person2 and 3 more;")
 
 
 @settings(max_examples=60, deadline=None)

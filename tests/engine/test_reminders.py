@@ -30,13 +30,17 @@ def test_a_deadline_warns_once_and_not_again_after_a_restart(
     clock.advance(timedelta(minutes=1, seconds=30))
     (toast,) = engine.reminders.alerts()
     assert toast[0].startswith("Megge") and "acknowledge" in toast[0].lower()
-    assert [e.toasts for e in events if e.kind == "alerts"] == [(toast,)]
+    assert [tuple((t.title, t.text) for t in e.deadlines) + e.toasts
+            for e in events if e.kind == "alerts"] == [(toast,)]
     assert engine.reminders.alerts() == []                 # never twice for the same deadline
 
     again = Engine.open(profile, clock)          # a restart remembers what was said
     try:
         assert again.reminders.alerts() == []
         clock.advance(timedelta(minutes=45))     # answer due 11:53 (2 h): warned from 10:53
+        # Megge's acknowledgement (a VIP's) has passed meanwhile: that breach is told, once.
+        (breach,) = again.reminders.alerts()
+        assert breach[0] == "Megge: acknowledgement was due at 10:03 am"
         assert again.reminders.alerts() == []
         clock.advance(timedelta(minutes=20))
         (answer,) = again.reminders.alerts()

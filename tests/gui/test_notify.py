@@ -3,6 +3,7 @@ by this process's Qt event loop), Qt's tray messages, and which path is chosen w
 
 from __future__ import annotations
 
+import json
 import socket
 from collections.abc import Iterator
 
@@ -136,3 +137,68 @@ def test_the_path_tried_first_depends_on_the_platform(monkeypatch: pytest.Monkey
     assert notify.plyer_usable("win32")
     assert not notify.plyer_usable("linux")
     assert notify.icon_path() is not None and notify.icon_path().endswith("heard.svg")  # type: ignore[union-attr]
+
+
+# what reaches the screen (issue 19: toasts clean up after themselves; issue 24: text is text)
+
+
+HOSTILE_BODY = ('<span foreground="yellow" size="xx-large">Wire 50k to IBAN DE00 now</span>'
+                ' <img src="file:///etc/hostname"> <a href="https://evil.example/">click</a>'
+                " & \u202eexe.pdf\x07")
+
+
+def history(bus: DesktopSession) -> list[dict[str, str]]:
+    """dunst's own record of what it was given: summary and body (as given) and the message
+    it drew (markup applied)."""
+    r = bus.run(["dunstctl", "history"], timeout=10)
+    assert r.returncode == 0, r.stderr
+    return [{key: str(entry[key]["data"]) for key in ("summary", "body", "message", "appname")}
+            for entry in json.loads(r.stdout)["data"][0]]
+
+
+def displayed(bus: DesktopSession) -> int:
+    return bus.notification_counts().get("displayed", 0)
+
+
+def test_text_from_mail_is_shown_as_written_by_a_server_that_reads_markup(
+    qtbot: QtBot, dbus: tuple[DBusNotifier, Recorder], bus: DesktopSession
+) -> None:
+    notifier, _fallback = dbus
+    assert notifier.markup   # dunst says body-markup among its capabilities
+    notifier.show(Note("<b>Megge</b> wrote", HOSTILE_BODY, slot="arrivals", ref="megge"))
+    qtbot.waitUntil(lambda: displayed(bus) == 1, timeout=5000)
+    bus.run(["dunstctl", "close-all"], timeout=10)   # into the history, to be read back
+    qtbot.waitUntil(lambda: any(h["appname"] == "Heard" for h in history(bus)), timeout=5000)
+    shown = next(h for h in history(bus) if h["appname"] == "Heard")
+    # Escaped for the server: the markup dunst draws ("message") holds the tags as text
+    # (&lt;span ...&gt;), not a large yellow instruction, an image or a link.
+    drawn = shown["message"].split("\n", 1)[1]
+    assert drawn.startswith('&lt;span foreground="yellow" size="xx-large"&gt;Wire 50k')
+    assert "<" not in drawn and "&lt;img src=" in drawn and "&lt;a href=" in drawn
+    assert drawn.endswith(" &amp; exe.pdf")
+    # No bidi override or control character from the mail reaches the screen.
+    assert "\u202e" not in shown["message"] and "\x07" not in shown["message"]
+    assert shown["summary"] == "<b>Megge</b> wrote"   # the summary is never markup
+
+
+def test_never_more_than_a_few_toasts_on_screen_and_none_after_closing(
+    qtbot: QtBot, bus: DesktopSession
+) -> None:
+    probe = notify.probe_dbus()
+    assert probe is not None
+    notifier = DBusNotifier(probe, Recorder())
+    try:
+        for n in range(7):
+            notifier.show(Note(f"Toast {n}", "text", slot=f"slot{n}", ref=n, timeout_ms=0))
+        qtbot.waitUntil(lambda: notifier.showing("more") is not None, timeout=5000)
+        qtbot.waitUntil(lambda: displayed(bus) == notify.MAX_ON_SCREEN, timeout=5000)
+        # The rest are said in one summary, newest first, and each can still be taken back.
+        assert notifier.showing("slot6") == 6 and notifier.showing("slot0") == 0
+        notifier.withdraw("slot6")
+        notifier.withdraw("slot5")
+        notifier.withdraw("slot4")
+        notifier.withdraw("slot3")
+        qtbot.waitUntil(lambda: displayed(bus) == 3, timeout=5000)   # the summary went too
+    finally:
+        notifier.close()   # what Heard does when it quits
+    qtbot.waitUntil(lambda: displayed(bus) == 0, timeout=5000)

@@ -128,7 +128,8 @@ def test_notes_wait_for_the_notifier_and_are_shown_in_order_once_it_is_chosen(
     toasts.choose_notifier()
     assert toasts.notifier is recorder
     assert recorder.titles() == ["Heard: problem", "Megge: 2 minutes left"]
-    assert recorder.notes[1].urgent and recorder.notes[1].ref == ToastRef()
+    # Not a breach: normal urgency, and it expires.
+    assert not recorder.notes[1].urgent and recorder.notes[1].timeout_ms > 0
 
 
 def test_paused_nothing_pops_and_the_tooltip_line_says_so(
@@ -170,7 +171,9 @@ def test_a_new_message_toasts_and_acknowledge_on_it_sends_after_the_undo_delay(
     wait_notes(qtbot, recorder, 1)
     (note,) = recorder.notes
     assert (note.title, note.text) == ("Rajesh wrote", "Drawings")
-    assert note.actions == (("ack", "Acknowledge"), ("open", "Open"), ("default", "Open"))
+    # One "Open": the click on the toast (dunst lists a second "open" action twice).
+    assert note.actions == (("ack", "Acknowledge"), ("default", "Open"))
+    assert note.category == "email.arrived" and note.timeout_ms > 0
     assert note.slot == "arrivals" and not note.urgent
 
     recorder.choose(note, "ack")
@@ -212,7 +215,7 @@ def test_open_on_a_toast_shows_the_window_on_that_client(
     arrive(engine, mail, RAJ, "Drawings")
     wait_notes(qtbot, recorder, 2)
     raj = recorder.last("Rajesh wrote")
-    recorder.choose(raj, "open")
+    recorder.choose(raj, "default")
     assert recorded_app.window.isVisible()
     assert recorded_app.window.current_id() == raj.ref.inquiry_id  # type: ignore[attr-defined]
 
@@ -224,7 +227,7 @@ def test_a_new_person_can_be_made_a_client_from_the_toast_and_undone(
     wait_notes(qtbot, recorder, 1)
     note = recorder.notes[0]
     assert note.title == "New: Jane Roe"
-    assert [k for k, _ in note.actions] == ["ack", "client", "not-a-client", "open", "default"]
+    assert [k for k, _ in note.actions] == ["ack", "client", "not-a-client", "default"]
     recorder.choose(note, "client")
     qtbot.waitUntil(lambda: "is now a client" in recorder.titles()[-1], timeout=5000)
     assert not next(c for c in engine.clients.all() if c.name == "Jane Roe").prospect
@@ -243,7 +246,8 @@ def test_ten_arrivals_at_once_make_one_summary(
     engine.sync()
     wait_status(qtbot, recorded_app, 2)   # Raj's domain: the ten are one client
     settle(qtbot, recorded_app)
-    assert recorder.titles() == ["Megge and Rajesh are waiting"]
+    assert recorder.titles() == ["2 clients waiting"]
+    assert sorted(recorder.notes[0].text.split(" and ")) == ["Megge", "Rajesh"]
     assert len(recorder.notes[0].ref.inquiries) == 11  # type: ignore[attr-defined]
 
 
@@ -288,7 +292,8 @@ def test_in_a_meeting_only_vips_pop_and_the_rest_is_summed_up_after_it(
 
     arrive(engine, mail, MEGGE, "Closing")  # VIP: pops in the meeting
     wait_notes(qtbot, recorder, 1)
-    assert recorder.notes[0].title == "Megge wrote" and recorder.notes[0].urgent
+    # A VIP writing is not a breach: it pops, but with normal urgency, and expires.
+    assert recorder.notes[0].title == "Megge wrote" and not recorder.notes[0].urgent
 
     clock.set(NOW.replace(hour=11, minute=1))   # the meeting is over
     recorded_app.refresh()
@@ -296,6 +301,7 @@ def test_in_a_meeting_only_vips_pop_and_the_rest_is_summed_up_after_it(
     summary = recorder.notes[1]
     assert summary.title == "While you were in the meeting: Rajesh and Sofia wrote"
     assert summary.slot == "catch-up"
+    assert summary.resident and summary.timeout_ms == 0   # stays until seen
     assert not recorded_app.snooze_actions[Snooze.MEETING].isEnabled()
     assert "Quiet" not in recorded_app.tray.toolTip()
     recorded_app.refresh()
@@ -408,3 +414,84 @@ def test_clicking_a_toast_opens_the_window_on_that_client(
     app.tray.messageClicked.emit()
     assert app.window.isVisible()
     assert app.window.current_id() == raj   # not Megge, though she is more urgent
+
+
+# toasts that clean up after themselves (issue 19)
+
+
+def test_a_deadline_warning_goes_when_its_client_stops_waiting_and_only_a_vip_breach_is_critical(
+    qtbot: QtBot, engine: Engine, mail: MailFolders
+) -> None:
+    showing = Showing()
+    heard = start(qtbot, engine, showing)
+    try:
+        clock = engine.clock
+        assert isinstance(clock, FixedClock)
+        # Megge is VIP (10 minutes to acknowledge), Raj is not (30 minutes).
+        megge = waiting_inquiry(engine, mail, MEGGE, "Closing", 9)
+        raj = waiting_inquiry(engine, mail, RAJ, "Drawings", 25)
+        wait_status(qtbot, heard, 2)
+        settle(qtbot, heard)
+
+        def slot(name: str) -> Note:
+            qtbot.waitUntil(lambda: any(n.slot == name for n in showing.notes), timeout=5000)
+            return next(n for n in reversed(showing.notes) if n.slot == name)
+
+        heard._tick()   # Megge's acknowledgement is due within two minutes
+        coming = slot("deadlines:coming")
+        assert coming.title == "Megge: acknowledge by 10:01 am"
+        assert not coming.urgent and coming.timeout_ms > 0   # nothing broken yet
+        # One client's acknowledgement: Acknowledge right on it, as README promises.
+        assert coming.actions == (("ack", "Acknowledge"), ("default", "Open"))
+        assert coming.ref.inquiry_id == megge  # type: ignore[attr-defined]
+
+        # It passes: a VIP standard broken, the one warning that stays (critical), in the
+        # place of the one that said it was coming.
+        clock.advance(timedelta(minutes=1, seconds=30))
+        heard._tick()
+        passed = slot("deadlines:passed")
+        assert passed.title == "Megge: acknowledgement was due at 10:01 am" and passed.urgent
+        qtbot.waitUntil(lambda: "deadlines:coming" in showing.withdrawn, timeout=5000)
+        clock.advance(timedelta(minutes=2))
+        heard._tick()   # Raj's is coming now: not a VIP, never critical
+        qtbot.waitUntil(lambda: showing.notes[-1].title == "Rajesh: acknowledge by 10:05 am",
+                        timeout=5000)
+        assert not showing.notes[-1].urgent
+        showing.withdrawn.clear()
+
+        # Dismissed elsewhere (heard dismiss, another device): its warning goes at once.
+        engine.inquiries.dismiss(megge)
+        qtbot.waitUntil(lambda: "deadlines:passed" in showing.withdrawn, timeout=5000)
+        assert "deadlines:coming" not in showing.withdrawn   # Raj still waits
+        engine.inquiries.dismiss(raj)
+        qtbot.waitUntil(lambda: "deadlines:coming" in showing.withdrawn, timeout=5000)
+    finally:
+        heard.dispose()
+
+
+def test_an_arrivals_toast_never_names_someone_no_longer_waiting(
+    qtbot: QtBot, engine: Engine, mail: MailFolders
+) -> None:
+    showing = Showing()
+    heard = start(qtbot, engine, showing)
+    try:
+        drop(mail.inbox, message(MEGGE, "Closing"), NOW - timedelta(minutes=2))
+        drop(mail.inbox, message(RAJ, "Drawings"), NOW - timedelta(minutes=1))
+        drop(mail.inbox, message(SOFIA, "Invoice"), NOW - timedelta(minutes=1))
+        engine.sync()
+        wait_status(qtbot, heard, 3)
+        settle(qtbot, heard)
+        summary = showing.last("waiting")
+        assert "Megge" in summary.text
+        [megge] = [i.id for i in engine.store.open_inquiries() if i.subject == "Closing"]
+        assert megge is not None
+        engine.inquiries.dismiss(megge)
+        qtbot.waitUntil(lambda: showing.notes[-1].title == "2 clients waiting", timeout=5000)
+        assert "Megge" not in showing.notes[-1].text
+        for subject in ("Drawings", "Invoice"):
+            [left] = [i.id for i in engine.store.open_inquiries() if i.subject == subject]
+            assert left is not None
+            engine.inquiries.dismiss(left)
+        qtbot.waitUntil(lambda: "arrivals" in showing.withdrawn, timeout=5000)
+    finally:
+        heard.dispose()

@@ -18,11 +18,11 @@ from heard.gui import badge
 from heard.gui.tray import HeardApp, tooltip_text
 from tests.conftest import NOW
 from tests.support.dovecot import MailUser
-from tests.support.gui import share, wait_status
+from tests.support.gui import share, wait_status, waiting_inquiry
 from tests.support.imap import imap_profile
 from tests.support.keyring import KeyringService
 from tests.support.logind import Logind
-from tests.support.mail import JANE, MEGGE, RAJ, MailFolders, drop, message
+from tests.support.mail import JANE, MEGGE, RAJ, SOFIA, MailFolders, drop, message
 from tests.support.relay import Relay
 
 
@@ -188,3 +188,17 @@ def test_after_a_resume_the_tray_reconnects_at_once_and_catches_up(
         engine.close()
         logind.close()
         relay.close()
+
+
+def test_the_tooltip_count_and_its_names_add_up(
+    qtbot: QtBot, app: HeardApp, engine: Engine, mail: MailFolders
+) -> None:
+    for n, sender in enumerate((MEGGE, RAJ, SOFIA, JANE)):
+        waiting_inquiry(engine, mail, sender, f"Question {n}", 10 - n)
+    app.refresh()
+    wait_status(qtbot, app, 4)
+    lines = app.tray.toolTip().splitlines()
+    # Four waiting, three named (the longest waiting first), and the fourth counted.
+    assert lines[0] == "Heard: 4 clients waiting"
+    assert [line.split(":")[0] for line in lines[1:4]] == ["Megge", "Rajesh", "Sofia"]
+    assert lines[4] == "and 1 more"

@@ -90,6 +90,9 @@ _DUNSTRC = """[global]
     idle_threshold = 0
     show_indicators = no
     history_length = 100
+    # As dunst ships it (/etc/xdg/dunst/dunstrc): bodies are Pango markup, and dunst says
+    # so (body-markup), so a client must escape text that is not markup.
+    markup = full
     sticky_history = yes
     browser = /bin/true
     dmenu = /bin/true

@@ -6,15 +6,18 @@ settings, and gets back a `Plan`: the toasts to show, the keys to remember, and 
 again.
 
 - Each waiting inquiry is told once (`told_key`). Several at once make one toast: one client
-  is spelled out ("Megge wrote"), several are summed up ("Megge and 4 others are waiting"),
-  never a flood. Inquiries already in the arrivals toast on screen (`on_screen`) are counted
-  in again, so the toast there can be replaced by one that covers them all.
+  is spelled out ("Megge wrote", "Megge called"), several are summed up ("5 clients
+  waiting": "Megge, Raj, Sofia and 2 more", the new ones first), never a flood. Inquiries
+  already in the arrivals toast on screen (`on_screen`) are counted in again, so the toast
+  there can be replaced by one that covers them all; when one of them stops waiting the
+  toast is said again without them (`Plan.arrivals_gone`: withdrawn when nobody is left).
+  Counts and names come from `naming.who`, as the tray's tooltip has them.
 - Held back (`Hold`): while the user snoozed or paused notifications, nothing pops; while the
   calendar says busy (and `quiet_in_meetings`), only clients of an urgent tier (VIP) and
   imminent breaches pop: an acknowledgement due within `warn_before_ack`, or already late.
   A held inquiry is remembered as held (`held_key`) and waits in the badge; when the quiet
   ends, the ones still waiting are summed up in one catch-up toast ("While you were in the
-  meeting: Megge, Raj and 2 others wrote").
+  meeting: Megge, Raj, Dana and 1 more wrote"), which stays on screen until seen.
 - An account that went offline is told once per outage (`offline_key`), outside the quiet.
 - Snoozing from the tray holds toasts back until a time `snooze_until` works out: in 15
   minutes, in an hour, when the meeting ends, or at the next working day's opening.
@@ -30,14 +33,14 @@ from enum import StrEnum
 
 from heard.domain.accounts import AccountHealth
 from heard.domain.busy import BusyState
+from heard.domain.clients import Channel
 from heard.domain.clock import WorkingHours
 from heard.domain.ids import InquiryId
-from heard.domain.waiting import WaitingItem
+from heard.domain.naming import Who, shown, who
+from heard.domain.waiting import WaitingItem, by_client
 
 URGENT_TIERS: frozenset[str] = frozenset({"vip"})
 WARN_BEFORE_ACK = timedelta(minutes=2)
-# A summary's text names this many more clients, then "and N more".
-_MORE_NAMES = 3
 
 
 class Hold(StrEnum):
@@ -73,6 +76,9 @@ class Toast:
     inquiry_id: InquiryId | None = None     # the one its actions act on (ARRIVAL only)
     prospect: bool = False                  # a new person: "Client" / "Not a client"
     urgent: bool = False                    # a VIP or an imminent breach among them
+    channel: Channel | None = None          # what they all came by (None: mixed, or none)
+    resident: bool = False                  # stays on screen until the user has seen it
+    reasons: frozenset[Hold] = frozenset()  # CATCH_UP: what held them back
 
 
 @dataclass(frozen=True)
@@ -82,6 +88,9 @@ class Plan:
     hold: Hold | None                  # why toasts are held back now (None: they are not)
     held: tuple[InquiryId, ...]        # waiting in the badge for the catch-up toast
     wake_at: datetime | None           # when the hold ends: plan again then
+    # The arrivals toast on screen names someone no longer waiting and nobody new is told:
+    # take it off the screen (the toasts then say the rest again, if anyone is left).
+    arrivals_gone: bool = False
 
 
 def told_key(inquiry_id: InquiryId) -> str:
@@ -168,7 +177,7 @@ def plan(
     if hold is None:
         waited = [i for i in untold if _id(i) in held_for]
         if waited:
-            toasts.append(_catch_up(waited, {h for i in waited for h in held_for[_id(i)]}))
+            toasts.append(catch_up(waited, {h for i in waited for h in held_for[_id(i)]}))
             mark.extend(told_key(_id(i)) for i in waited)
         pop = fresh
     elif hold is Hold.MEETING:
@@ -179,12 +188,23 @@ def plan(
     keep = [i for i in fresh if _id(i) not in popped]
     if hold is not None:
         mark.extend(held_key(hold, _id(i)) for i in keep)
+    screen = set(on_screen)
+    waiting_now = {_id(i) for i in items}
+    arrivals_gone = False
     if pop:
-        shown = set(on_screen)
         # Most urgent first, as `items` are ordered; the ones on screen are counted in again.
-        group = [i for i in items if _id(i) in popped or _id(i) in shown]
-        toasts.append(_arrivals(group, urgent=any(urgent(i) for i in pop)))
+        group = [i for i in items if _id(i) in popped or _id(i) in screen]
+        toasts.append(_arrivals(group, items, urgent=any(urgent(i) for i in pop)))
         mark.extend(told_key(_id(i)) for i in pop)
+    elif screen - waiting_now:
+        # Someone it names was acknowledged, delegated, answered or dismissed (here or on
+        # another device): say it again without them (in place, it does not pop anew), or
+        # take it away.
+        group = [i for i in items if _id(i) in screen]
+        if group and hold in (None, Hold.MEETING):
+            toasts.append(_arrivals(group, items, urgent=any(urgent(i) for i in group)))
+        else:
+            arrivals_gone = True
 
     gone = [a for a in offline if a.online is False and offline_key(a) not in told]
     if gone and hold is None:
@@ -198,48 +218,77 @@ def plan(
         wake_at = busy.until
     kept = {_id(i) for i in keep}
     held = tuple(_id(i) for i in untold if _id(i) in held_for or _id(i) in kept)
-    return Plan(tuple(toasts), tuple(mark), hold, held, wake_at)
+    return Plan(tuple(toasts), tuple(mark), hold, held, wake_at, arrivals_gone)
 
 
-def _arrivals(group: Sequence[WaitingItem], urgent: bool) -> Toast:
+def waiting_people(items: Iterable[WaitingItem]) -> Who:
+    """Who is waiting, counted per client and named in the order given: the one way the
+    tray's tooltip and the toasts count and name them."""
+    return who((i.inquiry.client_id, i.client.display_name) for i in items)
+
+
+def _channel(items: Iterable[WaitingItem]) -> Channel | None:
+    channels = {i.inquiry.channel for i in items}
+    return channels.pop() if len(channels) == 1 else None
+
+
+def _wrote(items: Sequence[WaitingItem]) -> str:
+    """'wrote', 'called', or 'got in touch' (both)."""
+    channel = _channel(items)
+    if channel is Channel.CALL:
+        return "called"
+    return "wrote" if channel is Channel.EMAIL else "got in touch"
+
+
+def _subject(newest: WaitingItem, several: int) -> str:
+    subject = shown(newest.inquiry.subject, 120) or "(no subject)"
+    return subject if several == 1 else f"{subject} (+{several - 1} more)"
+
+
+def _arrivals(group: Sequence[WaitingItem], items: Sequence[WaitingItem], urgent: bool
+              ) -> Toast:
+    """One client: spelled out. Several: everyone waiting counted, the ones in `group`
+    (the new and those on screen) named first."""
     ids = tuple(_id(i) for i in group)
-    clients = list(dict.fromkeys(i.inquiry.client_id for i in group))
-    first = group[0]
+    clients = by_client(group)
     if len(clients) == 1:
-        subject = first.inquiry.subject or "(no subject)"
-        text = subject if len(group) == 1 else f"{subject} (and {len(group) - 1} more)"
-        if first.client.prospect:
-            via = first.client.preferences.get("via", "")
+        (one,) = clients
+        first = group[0]
+        if one.client.prospect:
+            via = one.client.preferences.get("via", "")
             how = f" (via {via.split(' (')[0]})" if via else ""
-            title = f"New: {first.client.name}{how}"
+            title = f"New: {one.client.name}{how}"
         else:
-            title = f"{first.client.display_name} wrote"
-        return Toast(ToastKind.ARRIVAL, title, text, ids, _id(first),
-                     prospect=first.client.prospect, urgent=urgent)
-    names = _distinct_names(group)
-    if len(names) == 2:
-        title = f"{names[0]} and {names[1]} are waiting"
-    else:
-        title = f"{names[0]} and {len(names) - 1} others are waiting"
-    return Toast(ToastKind.SUMMARY, title, _listed(names[1:]), ids, urgent=urgent)
+            title = f"{one.client.display_name} {_wrote(one.items)}"
+        return Toast(ToastKind.ARRIVAL, shown(title, 120), _subject(one.newest, len(one.items)),
+                     ids, _id(first), prospect=one.client.prospect, urgent=urgent,
+                     channel=_channel(one.items))
+    grouped = {_id(i) for i in group}
+    everyone = waiting_people([*group, *(i for i in items if _id(i) not in grouped)])
+    return Toast(ToastKind.SUMMARY, f"{everyone.clients()} waiting", everyone.listed(),
+                 tuple(_id(i) for i in items), urgent=urgent, channel=_channel(items))
 
 
-def _catch_up(waited: Sequence[WaitingItem], reasons: AbstractSet[Hold]) -> Toast:
+def catch_up(waited: Sequence[WaitingItem], reasons: AbstractSet[Hold]) -> Toast:
+    """What waited while toasts were held back: who (as `who` names them) in the title,
+    what each of them wrote below. Resident: it is the toast that matters most after a
+    meeting, and must not expire unseen."""
     if Hold.MEETING in reasons:
         when = "While you were in the meeting"
     elif Hold.SNOOZE in reasons:
         when = "While you snoozed"
     else:
         when = "While notifications were paused"
-    names = _distinct_names(waited)
-    who = (f"{names[0]}, {names[1]} and {len(names) - 2} others" if len(names) > 3
-           else _and(names))
-    lines = [f"{i.client.display_name}: {i.inquiry.subject or '(no subject)'}"
-             for i in waited[:_MORE_NAMES]]
-    if len(waited) > _MORE_NAMES:
-        lines.append(f"and {len(waited) - _MORE_NAMES} more")
-    return Toast(ToastKind.CATCH_UP, f"{when}: {who} wrote", "\n".join(lines),
-                 tuple(_id(i) for i in waited))
+    clients = by_client(waited)
+    people = waiting_people(waited)
+    if len(clients) == 1:
+        text = _subject(clients[0].newest, len(clients[0].items))
+    else:
+        text = "\n".join(f"{name}: {_subject(c.newest, len(c.items))}"
+                         for name, c in zip(people.named, clients, strict=False))
+    return Toast(ToastKind.CATCH_UP, f"{when}: {people.listed()} {_wrote(waited)}", text,
+                 tuple(_id(i) for i in waited), channel=_channel(waited), resident=True,
+                 reasons=frozenset(reasons))
 
 
 def _offline(gone: Sequence[AccountHealth]) -> Toast:
@@ -248,26 +297,6 @@ def _offline(gone: Sequence[AccountHealth]) -> Toast:
     text = "; ".join(f"{a.name}: {a.problem}" if a.problem else a.name for a in gone)
     its = "its" if len(gone) == 1 else "their"
     return Toast(ToastKind.OFFLINE, title, f"{text} (the count may miss {its} mail)")
-
-
-def _distinct_names(items: Iterable[WaitingItem]) -> list[str]:
-    seen: dict[object, str] = {}
-    for item in items:
-        seen.setdefault(item.inquiry.client_id, item.client.display_name)
-    return list(seen.values())
-
-
-def _listed(names: Sequence[str]) -> str:
-    """'Raj, Sofia, Dana and 2 more' (the others of a summary)."""
-    if len(names) <= _MORE_NAMES:
-        return _and(names)
-    return f"{', '.join(names[:_MORE_NAMES])} and {len(names) - _MORE_NAMES} more"
-
-
-def _and(names: Sequence[str]) -> str:
-    if len(names) <= 1:
-        return "".join(names)
-    return f"{', '.join(names[:-1])} and {names[-1]}"
 
 
 def _id(item: WaitingItem) -> InquiryId:

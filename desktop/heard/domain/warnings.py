@@ -5,9 +5,10 @@ turns the alerts into events; the tray and toasts show them.
 
 - A deadline warns once its lead time has begun (`due - lead <= now`), or at once if it has
   already passed when first seen (`overdue`).
-- Each deadline has a stable `key` (kind, inquiry, UTC instant). The engine keeps the keys it has
-  shown; a key in `already` never warns again. A deadline that moves (a new promise, a changed
-  standard) is a new key and warns again.
+- Each deadline has a stable `key` (kind, inquiry, UTC instant); a VIP's acknowledgement or
+  answer that passes has a second one (`:passed`), so its breach is told when it happens.
+  The engine keeps the keys it has shown; a key in `already` never warns again. A deadline
+  that moves (a new promise, a changed standard) is a new key and warns again.
 - Outside working hours only clients whose tier is in `vip_tiers` are warned about. The others
   are deferred, not dropped: they are not returned, so their keys stay out of `already` and they
   warn when the hours open.
@@ -18,7 +19,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, tzinfo
 from enum import StrEnum
 
@@ -26,14 +27,13 @@ from heard.domain.clients import Client
 from heard.domain.clock import WorkingHours
 from heard.domain.ids import ClientId, InquiryId
 from heard.domain.inquiries import Inquiry, InquiryState
+from heard.domain.naming import shown, who
 from heard.domain.promises import Promise
 from heard.domain.standards import Standards
 from heard.domain.templates import format_time
 from heard.domain.waiting import WaitingItem
 
 VIP_TIERS: frozenset[str] = frozenset({"vip"})
-# A summary names this many clients, then "and N others".
-_NAMES_SHOWN = 4
 
 
 class AlertKind(StrEnum):
@@ -136,6 +136,11 @@ def due_alerts(
         key = alert_key(kind, ref, due)  # refuses a naive due before anything compares it
         if now < due.astimezone(UTC) - lead.of(kind):
             return
+        if kind is not AlertKind.PROMISE and client.tier in vip_tiers \
+                and due.astimezone(UTC) <= now:
+            # A VIP standard broken is told again when it happens, even after the warning
+            # that it was coming: it is the one toast that stays until dismissed.
+            key += ":passed"
         if not open_now and client.tier not in vip_tiers:
             return
         if key in already or key in found:
@@ -170,9 +175,21 @@ class Toast:
     title: str
     text: str
     alerts: tuple[Alert, ...]
+    # A VIP standard actually broken (an acknowledgement or answer of an urgent tier's
+    # client already late): the one warning that may stay on screen until dismissed.
+    breach: bool = False
+
+    @property
+    def overdue(self) -> bool:
+        return any(a.overdue for a in self.alerts)
 
 
-def group(alerts: Sequence[Alert], now: datetime, zone: tzinfo) -> list[Toast]:
+def breach(alert: Alert, urgent_tiers: AbstractSet[str] = VIP_TIERS) -> bool:
+    return alert.overdue and alert.kind is not AlertKind.PROMISE and alert.tier in urgent_tiers
+
+
+def group(alerts: Sequence[Alert], now: datetime, zone: tzinfo,
+          urgent_tiers: AbstractSet[str] = VIP_TIERS) -> list[Toast]:
     """At most two toasts, whatever the number of alerts: the passed and the coming.
 
     Alerts are split into those already overdue and those still ahead. Each non-empty part
@@ -191,7 +208,7 @@ def group(alerts: Sequence[Alert], now: datetime, zone: tzinfo) -> list[Toast]:
             f"{len(coming)} deadlines {_within(ahead)}",
             f"{_names(coming)}; the first at {format_time(coming[0].due, zone, now)}",
             tuple(coming)))
-    return toasts
+    return [replace(t, breach=any(breach(a, urgent_tiers) for a in t.alerts)) for t in toasts]
 
 
 def _one(alert: Alert, now: datetime, zone: tzinfo) -> Toast:
@@ -205,18 +222,14 @@ def _one(alert: Alert, now: datetime, zone: tzinfo) -> Toast:
     else:
         title = (f"{name}: answer was due at {at}" if alert.overdue
                  else f"{name}: answer by {at}")
-    return Toast(title, alert.detail, (alert,))
+    return Toast(shown(title, 120), shown(alert.detail, 200), (alert,))
 
 
 def _names(alerts: Sequence[Alert]) -> str:
-    """Distinct client names in order of their first deadline: 'Megge, Raj and Dana'."""
-    names = list(dict.fromkeys(a.client_name for a in alerts))
-    if len(names) > _NAMES_SHOWN:
-        rest = len(names) - (_NAMES_SHOWN - 1)
-        names = [*names[: _NAMES_SHOWN - 1], f"{rest} others"]
-    if len(names) == 1:
-        return names[0]
-    return f"{', '.join(names[:-1])} and {names[-1]}"
+    """Each client once, in order of their first deadline, as `naming.who` lists them:
+    'Megge, Raj and Dana', 'Megge, Raj, Dana and 2 more'."""
+    return who((a.client_id if a.client_id is not None else a.client_name, a.client_name)
+               for a in alerts).listed()
 
 
 def _within(span: timedelta) -> str:

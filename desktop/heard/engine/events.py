@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from heard.domain.ids import InquiryId
+from heard.domain.warnings import Toast as DeadlineToast
 
 log = logging.getLogger(__name__)
 
@@ -19,7 +20,7 @@ class EventKind(StrEnum):
     ERROR = "error"          # something the user must hear of (`message`)
     PROGRESS = "progress"    # a long sync's progress (`message`)
     ACCOUNTS = "accounts"    # an account went online or offline
-    ALERTS = "alerts"        # toasts to show (`toasts`: (title, text))
+    ALERTS = "alerts"        # toasts to show (`toasts`: (title, text); `deadlines`)
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,9 @@ class EngineEvent:
     new: tuple[InquiryId, ...] = ()
     message: str = ""
     toasts: tuple[tuple[str, str], ...] = ()
+    # Deadline warnings, with the alerts they are about: the tray takes each off the
+    # screen when its client no longer waits.
+    deadlines: tuple[DeadlineToast, ...] = ()
 
 
 Listener = Callable[[EngineEvent], None]
@@ -67,8 +71,9 @@ class Events:
     def toast(self, title: str, text: str) -> None:
         self.emit(EngineEvent(EventKind.ALERTS, toasts=((title, text),)))
 
-    def toasts(self, toasts: list[tuple[str, str]]) -> None:
-        self.emit(EngineEvent(EventKind.ALERTS, toasts=tuple(toasts)))
+    def toasts(self, toasts: list[tuple[str, str]],
+               deadlines: tuple[DeadlineToast, ...] = ()) -> None:
+        self.emit(EngineEvent(EventKind.ALERTS, toasts=tuple(toasts), deadlines=deadlines))
 
     def accounts(self) -> None:
         self.emit(EngineEvent(EventKind.ACCOUNTS))

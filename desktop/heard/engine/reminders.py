@@ -84,8 +84,8 @@ class Reminders:
             return clients.get(inquiry.client_id) if inquiry else None
 
         zone = settings.zone
-        toasts = [(t.title, t.text) for t in group(found, now, zone)]
-        toasts += [(f"{d.assistant} has not taken it up",
+        deadlines = tuple(group(found, now, zone, urgent))
+        toasts = [(f"{d.assistant} has not taken it up",
                     f"{getattr(client_of(d.inquiry_id), 'name', 'A client')}'s message was"
                     f" due to be taken up by {format_time(d.due, zone, now)}; check with"
                     " them, or answer it yourself")
@@ -98,9 +98,9 @@ class Reminders:
             names = [c.display_name for c, _ in reports]
             toasts.append(("Status report due" if len(names) == 1 else
                            f"{len(names)} status reports due", ", ".join(names[:4])))
-        if toasts:
-            ctx.events.toasts(toasts)
-        return toasts
+        if toasts or deadlines:
+            ctx.events.toasts(toasts, deadlines)
+        return [(t.title, t.text) for t in deadlines] + toasts
 
     def reports_due(self, now: datetime, clients: Iterable[Client], start: bool = False
                     ) -> list[tuple[Client, datetime]]:

@@ -9,6 +9,13 @@
    so it is not offered there.
 3. Qt's own tray message (`QSystemTrayIcon.showMessage`): a click opens the window.
 
+What a toast says is text: titles and bodies carry subjects and names from mail, so they are
+kept to printable characters and a sensible length (`heard.domain.naming.shown`), and the
+body is escaped for a server that reads markup in it (`body-markup` among its capabilities,
+as dunst's is), so `<span size="xx-large">Wire 50k</span>` shows as written. Heard keeps at
+most `MAX_ON_SCREEN` toasts on screen: a later one in a slot not already there joins a
+summary toast ("Heard: 2 more") instead of stacking, and at exit every one is closed.
+
 The D-Bus client speaks the protocol with jeepney (pure Python), on the GUI thread: its
 socket is watched by a QSocketNotifier, and nothing ever waits for a reply. QtDBus cannot be
 used from PySide6 here: PySide marshals a Python int only as a 16- or 32-bit signed or 16-bit
@@ -20,18 +27,22 @@ is plain blocking I/O and runs off the GUI thread (`probe_dbus`).
 
 from __future__ import annotations
 
+import html
+import itertools
 import logging
 import os
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QSocketNotifier, Signal
 from PySide6.QtWidgets import QSystemTrayIcon
+
+from heard.domain.naming import shown
 
 if TYPE_CHECKING:
     from jeepney.io.blocking import DBusConnection  # type: ignore[import-untyped]
@@ -45,6 +56,13 @@ DESKTOP_ENTRY = "heard"
 # How long a toast of the plyer or tray path is taken to stay on screen.
 SHOWN_FOR_S = 10.0
 PROBE_TIMEOUT_S = 2.0
+# At most this many of Heard's toasts on screen, the summary of the rest included.
+MAX_ON_SCREEN = 4
+MORE_SLOT = "more"
+# How long closing waits for the ids of toasts still on their way, to close them too.
+CLOSE_WAIT_S = 1.0
+TITLE_CHARS = 120
+BODY_CHARS = 600
 # NotificationClosed reasons (the spec): 1 expired, 2 dismissed, 3 closed by a call, 4 other.
 
 
@@ -58,8 +76,15 @@ class Note:
     urgent: bool = False                        # critical urgency: stays until dismissed
     slot: str = ""             # a later note in the same slot replaces this one on screen
     ref: object = None         # handed back with its actions
-    timeout_ms: int = -1       # -1: as the server likes
+    timeout_ms: int = -1       # -1: as the server likes; 0: until the user closes it
     category: str = "im.received"
+    resident: bool = False     # stays until seen (not closed by the server on an action)
+
+    def clean(self) -> Note:
+        """The note with text fit to show: no control characters or bidi overrides from
+        mail, titles on one line, nothing longer than a toast can hold."""
+        return replace(self, title=shown(self.title, TITLE_CHARS),
+                       text=shown(self.text, BODY_CHARS, lines=True))
 
 
 class Notifier(QObject):
@@ -103,6 +128,7 @@ class TrayNotifier(Notifier):
         tray.messageClicked.connect(self._clicked)
 
     def show(self, note: Note) -> None:
+        note = note.clean()
         self._last = note
         icon = (QSystemTrayIcon.MessageIcon.Warning if note.urgent
                 else QSystemTrayIcon.MessageIcon.Information)
@@ -129,6 +155,7 @@ class PlyerNotifier(Notifier):
     def show(self, note: Note) -> None:
         from plyer import notification
 
+        note = note.clean()
         if note.slot:
             self._shown[note.slot] = (time.monotonic(), note.ref)
         icon = icon_path() or ""
@@ -230,6 +257,7 @@ class DBusNotifier(Notifier):
         fallback.invoked.connect(self.invoked)
         fallback.closed.connect(self.closed)
         self.actions = "actions" in probe.capabilities
+        self.markup = "body-markup" in probe.capabilities   # bodies must be escaped
         self.server = probe.server
         self.description = (f"freedesktop notifications over D-Bus ({probe.server}"
                             f"{', with action buttons' if self.actions else ', no actions'})")
@@ -238,7 +266,10 @@ class DBusNotifier(Notifier):
         self._slots: dict[str, int] = {}         # slot -> id on screen
         self._waiting: dict[str, Note] = {}      # slot -> note waiting for its slot's id
         self._withdrawn: set[str] = set()        # slots to close once their id is known
+        self._overflow: dict[str, Note] = {}     # slot -> note said only in the summary
+        self._unslotted = itertools.count(1)
         self._alive = True
+        self._closing = False
         self._conn.sock.settimeout(PROBE_TIMEOUT_S)   # sends never hang the GUI for long
         self._reader = QSocketNotifier(self._conn.sock.fileno(), QSocketNotifier.Type.Read,
                                        self)
@@ -251,6 +282,35 @@ class DBusNotifier(Notifier):
         if not self._alive:
             self._fallback.show(note)
             return
+        if not note.slot:   # a slot of its own, so it counts and can be closed at exit
+            note = replace(note, slot=f"note:{next(self._unslotted)}")
+        if note.slot != MORE_SLOT and (note.slot in self._overflow or (
+                note.slot not in self._on_screen()
+                and len(self._on_screen() - {MORE_SLOT}) >= MAX_ON_SCREEN - 1)):
+            # No room: said in the summary of the rest, which it updates.
+            self._overflow[note.slot] = note
+            self._show_more()
+            return
+        self._send(note)
+
+    def _on_screen(self) -> set[str]:
+        """Slots on screen or on their way there."""
+        return (set(self._slots) | {n.slot for n in self._calls.values()}
+                | set(self._waiting)) - self._withdrawn
+
+    def _show_more(self) -> None:
+        if not self._overflow:
+            self.withdraw(MORE_SLOT)
+            return
+        notes = list(self._overflow.values())[::-1]   # the newest first
+        urgent = any(n.urgent for n in notes)
+        more = Note(f"Heard: {len(notes)} more", "\n".join(n.title for n in notes[:5]),
+                    (("default", "Open"),), urgent=urgent, slot=MORE_SLOT, ref=notes[0].ref,
+                    timeout_ms=-1 if urgent else max(n.timeout_ms for n in notes),
+                    category=notes[0].category)
+        self._send(more)
+
+    def _send(self, note: Note) -> None:
         if note.slot and any(n.slot == note.slot for n in self._calls.values()):
             self._waiting[note.slot] = note     # the newest wins
             self._withdrawn.discard(note.slot)
@@ -262,12 +322,19 @@ class DBusNotifier(Notifier):
 
         replaces = self._slots.get(note.slot, 0) if note.slot else 0
         actions = [part for pair in note.actions for part in pair] if self.actions else []
-        hints = {"urgency": ("y", 2 if note.urgent else 1),
-                 "category": ("s", note.category),
-                 "desktop-entry": ("s", DESKTOP_ENTRY)}
+        hints: dict[str, tuple[str, object]] = {
+            "urgency": ("y", 2 if note.urgent else 1),
+            "category": ("s", note.category),
+            "desktop-entry": ("s", DESKTOP_ENTRY)}
+        if note.resident:
+            hints["resident"] = ("b", True)
         timeout = 0 if note.urgent and note.timeout_ms < 0 else note.timeout_ms
+        clean = note.clean()
+        # The summary is plain text by the specification; the body is markup where the
+        # server says so, and text from mail must stay text there.
+        body = html.escape(clean.text, quote=False) if self.markup else clean.text
         message = new_method_call(self._server, "Notify", "susssasa{sv}i", (
-            APP_NAME, replaces, icon_path() or "", note.title, note.text, actions, hints,
+            APP_NAME, replaces, icon_path() or "", clean.title, body, actions, hints,
             timeout))
         serial = next(self._conn.outgoing_serial)
         try:
@@ -279,9 +346,11 @@ class DBusNotifier(Notifier):
         self._calls[serial] = note
 
     def showing(self, slot: str) -> object | None:
-        shown = self._slots.get(slot)
-        if shown is not None and shown in self._ids:
-            return self._ids[shown].ref
+        if slot in self._overflow:
+            return self._overflow[slot].ref
+        on = self._slots.get(slot)
+        if on is not None and on in self._ids:
+            return self._ids[on].ref
         waiting = self._waiting.get(slot) or next(
             (n for n in self._calls.values() if n.slot == slot), None)
         return waiting.ref if waiting is not None else None
@@ -290,6 +359,9 @@ class DBusNotifier(Notifier):
         from jeepney import new_method_call
 
         if not self._alive:
+            return
+        if self._overflow.pop(slot, None) is not None:
+            self._show_more()
             return
         self._waiting.pop(slot, None)
         if any(n.slot == slot for n in self._calls.values()):
@@ -305,6 +377,31 @@ class DBusNotifier(Notifier):
             self._lost(f"cannot send to the notification server: {exc}")
 
     def close(self) -> None:
+        """Close every toast of Heard's still on screen (those whose id is still on its way
+        too, waiting up to CLOSE_WAIT_S for it), then the connection."""
+        from jeepney import new_method_call
+
+        if self._alive:
+            self._closing = True
+            self._waiting.clear()
+            self._overflow.clear()
+            deadline = time.monotonic() + CLOSE_WAIT_S
+            try:
+                while self._calls and (left := deadline - time.monotonic()) > 0:
+                    self._conn.sock.settimeout(left)
+                    data = self._conn.sock.recv(65536)
+                    if not data:
+                        break
+                    self._conn.parser.add_data(data)
+                    self._dispatch()
+                for ident in list(self._ids):
+                    self._conn.send(new_method_call(self._server, "CloseNotification", "u",
+                                                    (ident,)),
+                                    serial=next(self._conn.outgoing_serial))
+            except OSError as exc:   # the bus is gone: so are its notifications
+                log.info("notifications: could not close them at exit: %s", exc)
+            if self._ids:
+                log.info("notifications: closed %d at exit", len(self._ids))
         self._alive = False
         self._reader.setEnabled(False)
         self._conn.close()
@@ -355,6 +452,8 @@ class DBusNotifier(Notifier):
             return
         if kind is not MessageType.signal or header.fields.get(HeaderFields.interface) != BUS_NAME:
             return
+        if self._closing:   # quitting: nobody is there to act on a choice
+            return
         member = header.fields.get(HeaderFields.member)
         if member == "ActionInvoked":
             ident, key = int(message.body[0]), str(message.body[1])
@@ -366,6 +465,8 @@ class DBusNotifier(Notifier):
             gone = self._ids.pop(int(message.body[0]), None)
             if gone is not None and gone.slot and self._slots.get(gone.slot) == message.body[0]:
                 del self._slots[gone.slot]
+                if gone.slot == MORE_SLOT:   # the rest were said there, and seen or expired
+                    self._overflow.clear()
                 self.closed.emit(gone.slot)
 
     def _shown(self, ident: int, note: Note) -> None:

@@ -4,21 +4,32 @@ plan says to show, and what holds them back (pause, snooze, a meeting).
 The engine decides what to tell and remembers what was told (`Engine.plan_toasts`); this
 turns its plan into notes, wakes up when a meeting or a snooze ends to sum up what waited,
 and keeps the Snooze menu. What an action chosen on a toast does is `actions.py`'s.
+
+Toasts clean up after themselves: a deadline warning, the arrivals toast and the catch-up
+toast follow the status, so a client acknowledged, delegated, answered or dismissed (here or
+on another device) is no longer named on screen, and a toast about nobody left is taken
+away; at exit every toast of Heard's goes (`close`). Only an actual breach of a VIP standard
+stays until dismissed (critical urgency); every other toast expires, except the catch-up
+after a meeting, which stays until seen.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QApplication, QMenu, QSystemTrayIcon, QWidget
 
+from heard.domain.clients import Channel
 from heard.domain.ids import InquiryId
-from heard.domain.toasts import Hold, Plan, Snooze, Toast, ToastKind, snooze_until
+from heard.domain.toasts import Hold, Plan, Snooze, Toast, ToastKind, catch_up, snooze_until
+from heard.domain.warnings import Alert, AlertKind
+from heard.domain.warnings import Toast as DeadlineToast
+from heard.domain.warnings import group as group_deadlines
 from heard.engine import Engine, Status
 from heard.gui import notify
 from heard.gui.notify import Note, Notifier
@@ -28,11 +39,16 @@ from heard.gui.undo import Undoable
 log = logging.getLogger(__name__)
 
 # The toasts' action buttons: (key, label), as org.freedesktop.Notifications lists them.
-ACK_ACTIONS = (("ack", "Acknowledge"), ("open", "Open"))
+# "default" is a click on the toast, and the servers that list actions list it too: it is
+# the one "Open" (a second "open" action made dunst list Open twice).
+ACK_ACTIONS = (("ack", "Acknowledge"),)
 PROSPECT_ACTIONS = (("client", "Client"), ("not-a-client", "Not a client"))
-OPEN_ACTIONS = (("open", "Open"),)
 DEFAULT_ACTION = (("default", "Open"),)
 UNDO_ACTIONS = (("undo", "Undo"),)
+# How long a toast that is not a breach stays on screen (the badge and the window keep
+# what it said).
+EXPIRE_MS = 15_000
+DEADLINE_SLOTS = ("deadlines:passed", "deadlines:coming")
 SNOOZE_CHOICES = ((Snooze.QUARTER_HOUR, "15 minutes"), (Snooze.HOUR, "1 hour"),
                   (Snooze.MEETING, "Until the meeting ends"),
                   (Snooze.TOMORROW, "Until tomorrow"))
@@ -46,6 +62,7 @@ class ToastRef:
 
     inquiry_id: int | None = None             # the one inquiry its actions act on
     inquiries: tuple[int, ...] = ()           # all it names, most urgent first
+    held: frozenset[Hold] = frozenset()       # a catch-up toast: what held them back
 
 
 @dataclass(frozen=True)
@@ -85,6 +102,9 @@ class Toaster(QObject):
         self._snoozed_until: datetime | None = None
         self._held_by: Hold | None = None   # why toasts are held back now
         self.last_target: int | None = None   # the inquiry the last toast was about
+        # Deadline warnings on screen, by key, and which of them each deadline slot shows.
+        self._deadlines: dict[str, Alert] = {}
+        self._deadline_slots: dict[str, tuple[str, ...]] = {}
         self._wake = QTimer(self)   # when a meeting or a snooze ends: the catch-up toast
         self._wake.setSingleShot(True)
         self._wake.timeout.connect(self.status_wanted)
@@ -133,6 +153,7 @@ class Toaster(QObject):
     def _install(self, notifier: Notifier) -> None:
         self.notifier = notifier
         notifier.invoked.connect(self.invoked)
+        notifier.closed.connect(self._closed)
         log.info("toasts: %s", notifier.description)
         waiting, self._notes_waiting = self._notes_waiting, []
         for note in waiting:
@@ -153,29 +174,116 @@ class Toaster(QObject):
             self.notifier.withdraw("arrivals")
 
     def close(self) -> None:
-        """Let go of the desktop (at exit)."""
+        """Let go of the desktop (at exit): every toast of Heard's still on screen goes with
+        it (a warning about a client is no use once nobody watches for them)."""
         self._wake.stop()
         if self.notifier is not None:
             self.notifier.close()
 
     # what is told
 
-    def alert(self, toasts: Sequence[tuple[str, str]]) -> None:
+    def alert(self, toasts: Sequence[tuple[str, str]],
+              deadlines: Sequence[DeadlineToast] = ()) -> None:
         """Deadlines near or passed, status reports due: they pop even in a meeting (only
-        snoozing or pausing holds them back, and then the engine does not compute them)."""
+        snoozing or pausing holds them back, and then the engine does not compute them).
+        Deadline warnings join those still on screen: at most one toast for the passed and
+        one for the coming, each taken away once its clients stop waiting."""
         if self.paused:
             return
         for title, text in toasts:
-            self.notify(Note(title, text, OPEN_ACTIONS + DEFAULT_ACTION, urgent=True,
-                             ref=ToastRef(), category="im"))
+            self.notify(Note(title, text, DEFAULT_ACTION, slot="reminders", ref=ToastRef(),
+                             timeout_ms=EXPIRE_MS, category="im"))
+        for toast in deadlines:
+            for alert in toast.alerts:
+                # A deadline now passed takes the place of its warning that it was coming.
+                for key in [k for k, a in self._deadlines.items()
+                            if (a.kind, a.inquiry_id) == (alert.kind, alert.inquiry_id)]:
+                    del self._deadlines[key]
+                self._deadlines[alert.key] = alert
+        if deadlines:
+            self._show_deadlines()
+
+    def _show_deadlines(self) -> None:
+        """Say the deadline warnings still live, each slot only when what it says changed."""
+        now = self.engine.clock.now()
+        urgent = frozenset(self.engine.settings.notifications.urgent_tiers)
+        # What was coming when it was told may have passed since.
+        alerts = [replace(a, overdue=a.overdue or a.due <= now) for a in self._deadlines.values()]
+        toasts = group_deadlines(alerts, now, self.engine.settings.zone, urgent)
+        by_slot = {DEADLINE_SLOTS[0] if t.overdue else DEADLINE_SLOTS[1]: t for t in toasts}
+        for slot in DEADLINE_SLOTS:
+            toast = by_slot.get(slot)
+            keys = tuple(a.key for a in toast.alerts) if toast is not None else ()
+            if keys == self._deadline_slots.get(slot, ()):
+                continue
+            if toast is None:
+                self._deadline_slots.pop(slot, None)
+                if self.notifier is not None:
+                    self.notifier.withdraw(slot)
+                continue
+            self._deadline_slots[slot] = keys
+            self.notify(self._deadline_note(toast, slot))
+
+    def _deadline_note(self, toast: DeadlineToast, slot: str) -> Note:
+        inquiries = tuple(dict.fromkeys(int(a.inquiry_id) for a in toast.alerts
+                                        if a.inquiry_id is not None))
+        waiting = self._status_ids()
+        # One client's acknowledgement coming due: Acknowledge right there, as on arrival.
+        one = (len({a.client_id for a in toast.alerts}) == 1
+               and all(a.kind is AlertKind.ACK for a in toast.alerts)
+               and bool(inquiries) and inquiries[0] in waiting)
+        return Note(toast.title, toast.text, (ACK_ACTIONS if one else ()) + DEFAULT_ACTION,
+                    urgent=toast.breach, slot=slot,
+                    ref=ToastRef(inquiries[0] if one else None, inquiries),
+                    timeout_ms=-1 if toast.breach else EXPIRE_MS, category="im")
+
+    def _status_ids(self) -> set[int]:
+        status = self._status
+        return {int(i.inquiry.id) for i in status.waiting if i.inquiry.id is not None} \
+            if status is not None else set()
+
+    def _closed(self, slot: str) -> None:
+        """A toast left the screen (expired, dismissed, or taken away)."""
+        keys = self._deadline_slots.pop(slot, ())
+        for key in keys:
+            self._deadlines.pop(key, None)
+
+    def _follow(self, status: Status) -> None:
+        """The deadline and catch-up toasts on screen follow the status: whoever no longer
+        waits leaves them, and a toast about nobody goes."""
+        waiting = self._status_ids()
+        promised = {int(p.promise.inquiry_id) for p in status.promises}
+
+        def live(alert: Alert) -> bool:
+            if alert.inquiry_id is None:
+                return True
+            if int(alert.inquiry_id) in waiting:
+                return True
+            # An answer or a promise is still owed while the promise is open.
+            return alert.kind is not AlertKind.ACK and int(alert.inquiry_id) in promised
+
+        gone = [key for key, alert in self._deadlines.items() if not live(alert)]
+        for key in gone:
+            del self._deadlines[key]
+        if gone:
+            self._show_deadlines()
+        notifier = self.notifier
+        shown = notifier.showing("catch-up") if notifier is not None else None
+        if isinstance(shown, ToastRef) and notifier is not None:
+            still = [i for i in status.waiting if i.inquiry.id is not None
+                     and int(i.inquiry.id) in shown.inquiries]
+            if not still:
+                notifier.withdraw("catch-up")
+            elif len(still) < len(shown.inquiries):
+                self.notify(self._note(catch_up(still, shown.held or {Hold.MEETING})))
 
     def problem(self, text: str) -> None:
         if not self.paused:
             self.notify(Note("Heard: problem", text, DEFAULT_ACTION, slot="problem",
-                             ref=ToastRef(), category="im.error"))
+                             ref=ToastRef(), timeout_ms=EXPIRE_MS, category="im.error"))
 
     def tell(self, slot: str, title: str, text: str = "", undo: Undoable | None = None,
-             timeout_ms: int = -1) -> None:
+             timeout_ms: int = EXPIRE_MS) -> None:
         """A toast following an action chosen on a toast (it replaces that action's last)."""
         if undo is not None:
             self.notify(Note(title, text, UNDO_ACTIONS + DEFAULT_ACTION, slot=slot,
@@ -191,6 +299,7 @@ class Toaster(QObject):
         planned."""
         self._status = status
         self._update_snooze_menu()
+        self._follow(status)
         self._plan(status)
 
     def _plan(self, status: Status) -> None:
@@ -218,6 +327,8 @@ class Toaster(QObject):
         self._held_by = plan.hold
         self.changed.emit()
         self._update_snooze_menu()
+        if plan.arrivals_gone and self.notifier is not None:
+            self.notifier.withdraw("arrivals")
         for toast in plan.toasts:
             self.notify(self._note(toast))
         self._wake.stop()
@@ -229,22 +340,26 @@ class Toaster(QObject):
             self._plan(status)
 
     def _note(self, toast: Toast) -> Note:
-        ref = ToastRef(toast.inquiry_id, tuple(toast.inquiries))
+        """Arrivals are never critical (a VIP writing is not yet a breach: the deadline
+        warning says when it is); they expire, the catch-up stays until seen."""
+        ref = ToastRef(toast.inquiry_id, tuple(toast.inquiries), toast.reasons)
+        # Mail is email.arrived; a call has no category of its own in the specification.
+        category = "email.arrived" if toast.channel is Channel.EMAIL else "im.received"
         if toast.kind is ToastKind.ARRIVAL:
             # A new person: deciding matters more than Open (a click opens it anyway), and
             # some servers show only the first three buttons.
-            actions = (ACK_ACTIONS[:1] + PROSPECT_ACTIONS + ACK_ACTIONS[1:] if toast.prospect
-                       else ACK_ACTIONS)
-            return Note(toast.title, toast.text, actions + DEFAULT_ACTION, toast.urgent,
-                        "arrivals", ref)
+            actions = ACK_ACTIONS + PROSPECT_ACTIONS if toast.prospect else ACK_ACTIONS
+            return Note(toast.title, toast.text, actions + DEFAULT_ACTION, slot="arrivals",
+                        ref=ref, timeout_ms=EXPIRE_MS, category=category)
         if toast.kind is ToastKind.SUMMARY:
-            return Note(toast.title, toast.text, OPEN_ACTIONS + DEFAULT_ACTION, toast.urgent,
-                        "arrivals", ref)
+            return Note(toast.title, toast.text, DEFAULT_ACTION, slot="arrivals", ref=ref,
+                        timeout_ms=EXPIRE_MS, category=category)
         if toast.kind is ToastKind.CATCH_UP:
-            return Note(toast.title, toast.text, OPEN_ACTIONS + DEFAULT_ACTION, slot="catch-up",
-                        ref=ref)
+            return Note(toast.title, toast.text, DEFAULT_ACTION, slot="catch-up", ref=ref,
+                        timeout_ms=0 if toast.resident else EXPIRE_MS, category=category,
+                        resident=toast.resident)
         return Note(toast.title, toast.text, DEFAULT_ACTION, slot="offline", ref=ref,
-                    category="network.disconnected")
+                    timeout_ms=EXPIRE_MS, category="network.disconnected")
 
     # pause and snooze
 

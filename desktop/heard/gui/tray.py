@@ -20,7 +20,7 @@ from PySide6.QtCore import QCoreApplication, QEvent, QObject, QTimer, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QApplication, QMenu, QSystemTrayIcon, QWidget
 
-from heard.domain.toasts import Snooze
+from heard.domain.toasts import Snooze, waiting_people
 from heard.engine import Engine, EngineEvent, EventKind, Status
 from heard.gui import badge
 from heard.gui.actions import NO_ASSISTANT, Actions
@@ -40,7 +40,6 @@ log = logging.getLogger(__name__)
 # The badge colour moves from "on track" to "due soon" to "overdue" as time passes,
 # with no new mail: re-read the status this often.
 REFRESH_MS = 30_000
-TOOLTIP_NAMES = 3
 
 
 class _Bridge(QObject):
@@ -60,16 +59,15 @@ def tooltip_text(status: Status, zone: Any, prospects_apart: bool = False) -> st
         lines = [f"Heard: {clients} {people} waiting"]
         if prospects_apart and new:
             lines[0] += f", {new} new {'person' if new == 1 else 'people'}"
-        seen: set[int] = set()
-        # Longest waiting first: the tooltip answers "who has waited the longest?"
-        for item in sorted(status.waiting, key=lambda i: i.inquiry.received_at):
-            if item.inquiry.client_id in seen:
-                continue
-            seen.add(item.inquiry.client_id)
-            minutes = int((status.at - item.inquiry.received_at).total_seconds() // 60)
-            lines.append(f"{item.client.display_name}: {minutes} min")
-            if len(seen) == TOOLTIP_NAMES:
-                break
+        # Longest waiting first: the tooltip answers "who has waited the longest?". Named as
+        # the toasts name them, and it adds up: four waiting, three named, "and 1 more".
+        longest = sorted(status.clients, key=lambda c: c.first.inquiry.received_at)
+        named = waiting_people(c.first for c in longest)
+        for name, client in zip(named.named, longest, strict=False):
+            minutes = int((status.at - client.first.inquiry.received_at).total_seconds() // 60)
+            lines.append(f"{name}: {minutes} min")
+        if named.more:
+            lines.append(f"and {named.more} more")
     handed = [v.assignment.due for v in status.assigned if v.to_me]
     if handed:
         lines.append(f"Delegated to you: {len(handed)}, next due"
@@ -368,7 +366,7 @@ class HeardApp(QObject):
             self.show_error(event.message)
             return
         if event.kind is EventKind.ALERTS:  # deadlines near or passed, status reports due
-            self.toaster.alert(event.toasts)
+            self.toaster.alert(event.toasts, event.deadlines)
             return
         if event.kind is EventKind.PROGRESS:  # a first sync of a big mailbox: how far it is
             self._progress = event.message
