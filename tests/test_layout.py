@@ -33,6 +33,8 @@ CROSS_CUTTING = {
     "test_layers.py",
     # This file.
     "test_layout.py",
+    # README.md's TOML, JSON and shell blocks, used as a reader would.
+    "test_readme.py",
 }
 
 
