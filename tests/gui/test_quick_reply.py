@@ -593,3 +593,51 @@ def test_what_goes_out_is_what_was_on_screen_when_enter_was_pressed(
         engine.inquiries.dismiss(item.inquiry.id)
     app.refresh()
     wait_status(qtbot, app, 0)
+
+
+def test_text_from_hostile_mail_is_text_in_the_window_and_its_tooltips(
+    qtbot: QtBot, app: HeardApp, engine: Engine, mail: MailFolders
+) -> None:
+    from PySide6.QtGui import QTextDocument
+    from PySide6.QtWidgets import QTreeWidgetItemIterator
+
+    from heard.gui.quick_reply import SUBJECT_COL
+    from tests.support.hostile import SAMPLES
+
+    for n, sample in enumerate(SAMPLES):
+        drop(mail.inbox, message(sample.sender, sample.subject, body=sample.body),
+             NOW - timedelta(minutes=10 - n))
+    engine.sync()   # real intake, as the watcher would
+    app.refresh()
+    wait_status(qtbot, app, len(SAMPLES))
+    window = app.window
+    app.open_window()
+    seen: set[str] = set()
+    it = QTreeWidgetItemIterator(window.list)
+    while (row := it.value()) is not None:
+        it += 1
+        for column in (0, SUBJECT_COL):
+            tip = row.toolTip(column)
+            # Qt shows a tooltip whose first line starts with a tag as rich text: each of
+            # these is a paragraph of escaped text, so what it shows is what the mail said.
+            doc = QTextDocument()
+            doc.setHtml(tip)
+            shown = doc.toPlainText()
+            assert "<img" not in tip and "<span" not in tip and "<a " not in tip, tip[:200]
+            assert not doc.allFormats() or all(not f.isImageFormat() for f in doc.allFormats())
+            assert "\u202e" not in shown and "\x07" not in shown
+            assert len(shown) <= 1100
+        texts = [row.text(SUBJECT_COL)]
+        for column in (0, SUBJECT_COL):
+            doc = QTextDocument()
+            doc.setHtml(row.toolTip(column))
+            texts.append(doc.toPlainText())
+        seen |= {s.name for s in SAMPLES if any(s.marker in t for t in texts)}
+    # Every sample's text reached the window as written: markup shown, not obeyed.
+    assert seen == {s.name for s in SAMPLES}
+    # The sender label: plain text, one line of subject, no bidi override, cut to fit.
+    for row_index in range(window.list.topLevelItemCount()):
+        window.list.setCurrentItem(window.list.topLevelItem(row_index))
+        label = window.sender_label
+        assert label.textFormat() == Qt.TextFormat.PlainText
+        assert "\u202e" not in label.text() and len(label.text()) < 600

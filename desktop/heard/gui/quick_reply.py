@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from heard.domain.naming import shown
 from heard.domain.urgency import Urgency
 from heard.domain.waiting import WaitingClient, WaitingItem
 from heard.engine import AckResult, AssignedView, Status
@@ -51,6 +52,15 @@ TICK_MS = 1000
 KEYS_HELP = ("Enter acknowledge · Ctrl+T template · Ctrl+E edit · Ctrl+Enter send the edit"
              " · Ctrl+G delegate · Ctrl+Shift+A answered · Del dismiss · Ctrl+Z undo"
              " · F5 refresh · Esc close")
+
+
+def plain_tip(text: str) -> str:
+    """A tooltip that shows `text` as written. Qt takes a tooltip whose first line starts
+    with a tag for rich text, and text from mail (a name, a subject, a preview) could paint
+    an image or a link over the screen: escaped into a paragraph of its own, with no
+    control characters or bidi overrides, and no longer than a tooltip can show."""
+    lines = html.escape(shown(text, 1000, lines=True), quote=False).split("\n")
+    return f"<p>{'<br>'.join(lines)}</p>"
 
 
 def waited(now: datetime, since: datetime) -> str:
@@ -401,12 +411,13 @@ class QuickReplyWindow(QWidget):
         if owner:
             # Another of the user's devices (or the assistant) is on it right now.
             row.setText(STATUS_COL, f"{row.text(STATUS_COL)} · on {owner!r}")
-            row.setToolTip(STATUS_COL, f"Being answered on {owner!r}: Heard will not"
-                           " send a second reply from here")
+            row.setToolTip(STATUS_COL, plain_tip(f"Being answered on {owner!r}: Heard will not"
+                                                 " send a second reply from here"))
         skipped = next((s for i in ids if (s := status.autopilot_skipped.get(i))), None)
         if skipped is not None:
             row.setText(STATUS_COL, f"{row.text(STATUS_COL)} · yours")
-            row.setToolTip(STATUS_COL, f"The autopilot left this to you: {skipped.reason}")
+            row.setToolTip(STATUS_COL,
+                           plain_tip(f"The autopilot left this to you: {skipped.reason}"))
 
     def _client_row(self, group: WaitingClient, now: datetime, zone: Any) -> QTreeWidgetItem:
         """The client's row: their newest message, the longest wait, the earliest
@@ -437,9 +448,9 @@ class QuickReplyWindow(QWidget):
         item.setData(0, ASSIGNED_ROLE, 1)
         if a.overdue(now):
             item.setForeground(LEFT_COL, QColor(URGENCY_COLOUR[Urgency.OVERDUE]))
-        item.setToolTip(0, f"Delegated to you by {a.by!r}"
-                        + (f": {a.note}" if a.note else "")
-                        + " · Ctrl+Shift+A when it is answered")
+        item.setToolTip(0, plain_tip(f"Delegated to you by {a.by!r}"
+                                     + (f": {a.note}" if a.note else "")
+                                     + " · Ctrl+Shift+A when it is answered"))
         return item
 
     def _row(self, entry: WaitingItem, now: datetime, zone: Any) -> QTreeWidgetItem:
@@ -459,13 +470,14 @@ class QuickReplyWindow(QWidget):
         if entry.ack_due <= now:
             item.setForeground(LEFT_COL, QColor(URGENCY_COLOUR[Urgency.OVERDUE]))
         via = entry.client.preferences.get("via")
-        item.setToolTip(0, f"{entry.client.name} <{inquiry.sender}> · tier {entry.client.tier}"
-                        + (f" · via {via}" if via else "")
-                        + (" · a new person: Client, Prospect or Not a client?"
-                           if entry.client.prospect else ""))
+        item.setToolTip(0, plain_tip(
+            f"{entry.client.name} <{inquiry.sender}> · tier {entry.client.tier}"
+            + (f" · via {via}" if via else "")
+            + (" · a new person: Client, Prospect or Not a client?"
+               if entry.client.prospect else "")))
         item.setToolTip(LEFT_COL, "Until the acknowledgement is due, "
                         f"{entry.ack_due.astimezone(zone):%a %d %b %H:%M}")
-        item.setToolTip(SUBJECT_COL, inquiry.preview or inquiry.subject)
+        item.setToolTip(SUBJECT_COL, plain_tip(inquiry.preview or inquiry.subject))
         return item
 
     def show_preview(self, inquiry_id: int, result: AckResult, requested: str = "",
@@ -500,7 +512,7 @@ class QuickReplyWindow(QWidget):
                                   " back.")
             self.call_link.setText(f'Call <a href="{html.escape(result.call_back)}">'
                                    f"{html.escape(number)}</a>")
-            self.call_link.setToolTip(result.body)
+            self.call_link.setToolTip(plain_tip(result.body))
             self.call_link.show()
         else:
             self.reply_to.setText(f"To: {result.to}")
@@ -644,10 +656,11 @@ class QuickReplyWindow(QWidget):
         group = self.current_group()
         several = f" · {len(group.items)} messages, one reply" \
             if group is not None and len(group.items) > 1 else ""
+        # Names and subject come from mail: no bidi override or control character, cut short.
         self.sender_label.setText(
-            f"{client.display_name} — {client.name} <{inquiry.sender}> · "
-            f"{inquiry.channel.value} · tier {client.tier} · received {received}{several}\n"
-            f"{inquiry.subject}")
+            shown(f"{client.display_name} — {client.name} <{inquiry.sender}> · "
+                  f"{inquiry.channel.value} · tier {client.tier} · received {received}"
+                  f"{several}", 300) + f"\n{shown(inquiry.subject, 300)}")
 
     def _show_template(self, name: str | None) -> None:
         self.template_combo.blockSignals(True)
