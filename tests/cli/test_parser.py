@@ -36,3 +36,12 @@ def test_an_unknown_command_is_bad_usage(capsys: pytest.CaptureFixture[str], emp
         main(["--profile", empty, "frobnicate"])
     assert info.value.code == 2
     assert "invalid choice: 'frobnicate'" in capsys.readouterr().err
+
+
+def test_demo_help_says_where_its_profile_is_by_default(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["demo", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "default: a new temporary folder, removed when the demo ends" in text
+    assert "user data folder" not in text

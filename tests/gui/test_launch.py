@@ -4,6 +4,10 @@ wizard is left."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -68,3 +72,41 @@ def test_the_tray_follows_the_wizard_even_when_it_is_left(
     assert seen == ["Welcome to Heard"]
     assert "shown" in capsys.readouterr().out           # the tray came up after it
     assert not fresh.profile.config.exists()            # nothing written: asked again later
+
+
+def test_without_a_display_the_desktop_app_says_so_instead_of_qts_advice(
+        tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    for command in (["demo", "--no-generator"], ["--profile", str(tmp_path / "p")]):
+        done = subprocess.run([sys.executable, "-m", "heard", *command], env=env,
+                              capture_output=True, text=True, timeout=120, check=False)
+        assert done.returncode == 1, done.stderr
+        assert done.stderr.startswith("heard: there is no display here"), done.stderr
+        assert "xcb" not in done.stderr
+    assert not (tmp_path / "p").exists()
+
+
+def test_the_demos_temporary_profile_is_removed_when_it_ends_a_named_one_kept(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> None:
+    roots: list[Path] = []
+
+    def fake_run_tray(engine: Engine, **_kwargs: Any) -> int:
+        roots.append(engine.profile.root)
+        assert (engine.profile.root / "heard.toml").is_file()
+        return 0
+
+    import heard.gui.launch
+
+    monkeypatch.setattr(heard.gui.launch, "run_tray", fake_run_tray)
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setattr(tempfile, "tempdir", None)   # read TMPDIR again
+    request.addfinalizer(drop_log_handlers)
+    assert launcher.main(["demo", "--no-generator"]) == 0
+    (temporary,) = roots
+    assert temporary.parent == tmp_path
+    assert not temporary.exists()
+    named = tmp_path / "mine"
+    assert launcher.main(["demo", "--no-generator", "--profile", str(named)]) == 0
+    assert roots[-1] == named and (named / "heard.toml").is_file()

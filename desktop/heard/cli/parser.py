@@ -40,8 +40,14 @@ def build_parser() -> argparse.ArgumentParser:
              " failure; with FILE, also write the lines there")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    demo = sub.add_parser("demo", parents=[common],
-                          help="the tray app on a fresh demo profile (no account needed)")
+    # The demo's own --profile: its default is no profile of the user's but a new folder.
+    demo = sub.add_parser("demo", help="the tray app on a fresh demo profile (no account needed)")
+    demo.add_argument("--profile", metavar="DIR", default=argparse.SUPPRESS,
+                      help="keep the demo in DIR (a new or empty folder, or an earlier demo's;"
+                           " kept afterwards); default: a new temporary folder, removed when"
+                           " the demo ends (HEARD_PROFILE is not used)")
+    demo.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+                      help="log debug detail")
     demo.add_argument("--no-generator", action="store_true",
                       help="do not drop new client messages while running")
     demo.add_argument("--exit-when-shown", action="store_true", help=argparse.SUPPRESS)

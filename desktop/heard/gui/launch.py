@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import shutil
 import signal
 import sys
 import time
@@ -31,6 +32,10 @@ def main(args: argparse.Namespace) -> int:
         from heard.gui.selftest_gui import main as selftest
 
         return selftest(None if args.selftest == "-" else args.selftest)
+    missing = no_display()
+    if missing:
+        print(f"heard: {missing}", file=sys.stderr)
+        return 1
     try:
         if args.command == "demo":
             return demo(args)
@@ -41,6 +46,21 @@ def main(args: argparse.Namespace) -> int:
         return _fail(str(exc))
     except KeyboardInterrupt:
         return 130
+
+
+def no_display() -> str | None:
+    """Why the desktop app cannot show itself here, or None. Said before Qt is asked: Qt's
+    own answer without a display is an abort advising to install xcb-cursor0, which sends
+    the user after a library they have."""
+    if sys.platform in ("win32", "darwin") or os.environ.get("DISPLAY") \
+            or os.environ.get("WAYLAND_DISPLAY"):
+        return None
+    platform = os.environ.get("QT_QPA_PLATFORM", "")
+    if platform and not platform.startswith(("xcb", "wayland")):
+        return None   # offscreen, vnc, eglfs ...: a screen of its own
+    return ("there is no display here (neither DISPLAY nor WAYLAND_DISPLAY is set): the"
+            " tray app and the demo need a desktop session. Start them from one, or use"
+            " the command line here (heard status, heard sync, heard --help).")
 
 
 def tray(args: argparse.Namespace) -> int:
@@ -60,19 +80,38 @@ def demo(args: argparse.Namespace) -> int:
     from heard.setup.demo import DemoGenerator, create_demo_profile
 
     profile = create_demo_profile(Path(args.profile) if args.profile else None)
-    heard_log.setup(profile.log, args.verbose)
-    print(f"Demo profile: {profile.root}", file=sys.stderr)
-    engine = Engine.open(profile)
-    generator = None if args.no_generator else DemoGenerator(profile, engine.store)
+    # A demo in a folder of its own choosing goes with it; one the user named stays theirs.
+    temporary = not args.profile
     try:
-        engine.sync()
-        if generator:
-            generator.start()
-        return run_tray(engine, exit_when_shown=args.exit_when_shown)
+        heard_log.setup(profile.log, args.verbose)
+        print(f"Demo profile: {profile.root}"
+              + (" (removed when the demo ends)" if temporary else ""), file=sys.stderr)
+        engine = Engine.open(profile)
+        generator = None if args.no_generator else DemoGenerator(profile, engine.store)
+        try:
+            engine.sync()
+            if generator:
+                generator.start()
+            return run_tray(engine, exit_when_shown=args.exit_when_shown)
+        finally:
+            if generator:
+                generator.stop()
+            engine.close()
     finally:
-        if generator:
-            generator.stop()
-        engine.close()
+        if temporary:
+            _remove_profile(profile)
+
+
+def _remove_profile(profile: Profile) -> None:
+    """The demo's temporary profile, its log handler closed first (Windows cannot remove an
+    open file)."""
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        name = getattr(handler, "baseFilename", "")
+        if name and Path(name).is_relative_to(profile.root):
+            root.removeHandler(handler)
+            handler.close()
+    shutil.rmtree(profile.root, ignore_errors=True)
 
 
 def _fail(message: str) -> int:
