@@ -24,7 +24,7 @@ from heard.devices.wire import folder as fb
 from heard.domain.clients import Channel
 from heard.domain.standards import Standard
 from heard.engine import Engine
-from tests.support.devices import connection
+from tests.support.devices import connection, join
 from tests.support.dovecot import Dovecot, MailUser
 from tests.support.imap import imap_profile
 
@@ -193,7 +193,7 @@ def test_shared_settings_this_device_cannot_use_are_reported_and_not_applied(
     conn = connection(devices.me, conns)
     bad = {"standards": {"default": {"ack_within": "soon"}}, "templates": {},
            "sharing": {"designated_instance": "", "autopilot_instance": ""}}
-    fb.write_settings(conn, bad, 1, "odd", datetime.now(UTC))
+    fb.write_settings(conn, bad, 1, "odd", datetime.now(UTC), None)
     before = lap.profile.config.read_text()
     result = lap.share_settings()
     assert result.action == "kept"
@@ -209,6 +209,7 @@ def test_without_metadata_the_settings_live_in_one_message_in_the_heard_folder(
     try:
         desk, lap = group.open("desk"), group.open("lap")
         assert desk.share_settings().where == "message"
+        join(lap, desk)
         lap.share_settings()
         for minutes in (12, 14):
             _edit(desk, [("standards.default", "ack_within", f"{minutes}m")])
@@ -218,7 +219,8 @@ def test_without_metadata_the_settings_live_in_one_message_in_the_heard_folder(
         client = group.me.client()
         try:
             client.select_folder(fb.HEARD_FOLDER, readonly=True)
-            assert len(client.search(["UNDELETED"])) == 1   # older versions were removed
+            # Older versions were removed (beside: the key's marker).
+            assert len(client.search(["UNDELETED", "HEADER", "X-Heard-Settings", ""])) == 1
         finally:
             client.logout()
     finally:
@@ -305,7 +307,7 @@ def test_what_another_device_wrote_that_cannot_be_used_never_stops_a_sync(
     conn = connection(devices.me, conns)
     odd = {"standards": {"default": {"ack_within": None}}, "templates": {"x": [1]},
            "sharing": {"designated_instance": "", "autopilot_instance": ""}}
-    fb.write_settings(conn, odd, 1, "odd", datetime.now(UTC))
+    fb.write_settings(conn, odd, 1, "odd", datetime.now(UTC), None)
     lap.sync()                                  # the periodic sync runs it: no exception
     result = lap.share_settings()
     assert "cannot be used here" in result.error
@@ -412,7 +414,7 @@ def test_a_save_that_changes_nothing_shared_publishes_nothing(
     odd = dict(local_values(lap.profile))
     odd["templates"] = {"acknowledge": {"subject": shipped.subject, "body": shipped.body,
                                         "promise": shipped.promise}}
-    fb.write_settings(connection(devices.me, conns), odd, 1, "desk", datetime.now(UTC))
+    fb.write_settings(connection(devices.me, conns), odd, 1, "desk", datetime.now(UTC), None)
     assert lap.share_settings().version == 2
     window = window_for(qtbot, lap)
     window.paused.setChecked(True)             # a Save of something not shared
@@ -438,3 +440,133 @@ def test_a_window_left_open_keeps_a_template_another_device_added(
     assert desk.share_settings().action == "applied"
     assert "on-site" in desk.templates
     assert desk.templates["acknowledge"].body.endswith("Alex\n")
+
+
+BANK = ('Dear {client.name},\nour firm\'s bank details have changed. Please wire the retainer'
+        ' to IBAN GB33 BUKB 2020 1555 5555 55.\n')
+
+
+def _outside_settings(version: int, headers: str = "") -> bytes:
+    """Shared settings as an outsider writes them: Heard's format, without the key."""
+    body = json.dumps({"version": version, "written_by": "desk",
+                       "written_at": datetime.now(UTC).isoformat(), "nonce": "x",
+                       "settings": {"standards": {}, "sharing": {"designated_instance": "",
+                                                                 "autopilot_instance": ""},
+                                    "templates": {"acknowledge": {
+                                        "subject": "Re: {subject}", "body": BANK,
+                                        "promise": "next_free"}}}})
+    return (f"From: Heard <heard@heard.invalid>\r\nSubject: Heard settings\r\n"
+            f"Message-ID: <{version}.settings@heard.invalid>\r\n"
+            f"X-Heard-Settings: {version}\r\n{headers}\r\n{body}\r\n").encode()
+
+
+@pytest.fixture
+def plain(tmp_path: Path, plain_dovecot: Dovecot) -> Iterator[Devices]:
+    """Devices on a server without METADATA: the settings live in the Heard folder."""
+    found = Devices(tmp_path, plain_dovecot.add_user())
+    yield found
+    found.close()
+
+
+def test_settings_delivered_into_the_heard_folder_change_nothing_and_are_reported(
+        plain: Devices, caplog: pytest.LogCaptureFixture) -> None:
+    """Issue 24, 1: mail to user+Heard with X-Heard-Settings: 50 and a template with bank
+    details rewrote templates.toml. Now it is ignored, said, and logged once."""
+    desk, lap = plain.open("desk"), plain.open("lap")
+    assert desk.share_settings().version == 1
+    join(lap, desk)
+    assert lap.share_settings().version == 1
+    templates = lap.profile.templates.read_bytes() if lap.profile.templates.exists() else b""
+
+    plain.me.deliver(_outside_settings(50), detail="Heard")          # by mail
+    plain.me.append(_outside_settings(51), folder="Heard")            # by a mail program
+    client = plain.me.client()
+    try:
+        client.select_folder("Heard", readonly=True)
+        delivered = client.fetch(client.search(["HEADER", "X-Heard-Settings", "50"]),
+                                 ["BODY.PEEK[HEADER]"])
+        assert b"Return-Path" in next(iter(delivered.values()))[b"BODY[HEADER]"]
+    finally:
+        client.logout()
+
+    for engine in (lap, desk):
+        status = engine.share_settings()
+        assert (status.version, status.written_by, status.error) == (1, "desk", "")
+        assert "IBAN" not in engine.templates["acknowledge"].body
+        assert "bank details" in " ".join(engine.status().problems) or \
+            "not written by your devices" in " ".join(engine.status().problems)
+    assert (lap.profile.templates.read_bytes() if lap.profile.templates.exists()
+            else b"") == templates
+    lap.share_settings()
+    warned = [r for r in caplog.records if r.name == "heard.devices.keys"
+              and "ignored a settings" in r.getMessage() and "lap" not in r.getMessage()]
+    assert len([r for r in warned if r.levelname == "WARNING"]) == 4   # 2 each device, once
+    problems = " ".join(lap.status().problems)
+    assert "2 message(s) in the Heard folder were not written by your devices" in problems
+    assert "(the last, a settings: " in problems
+
+    # The devices' own changes still travel, signed.
+    _edit(desk, [("standards.default", "ack_within", "12m")])
+    # (numbered on from the last signed version: a forged number moves nothing)
+    assert desk.share_settings(publish=True).version == 2
+    assert lap.share_settings().version == 2
+    assert _std(lap, "default").ack_within == timedelta(minutes=12)
+
+
+def test_an_upgraded_device_without_the_key_trusts_no_old_settings_and_says_to_join(
+        plain: Devices) -> None:
+    """Settings written before signatures are untrusted: the first upgraded device makes
+    the key and reports them; the next one is told to join, and after joining agrees."""
+    from heard.mail.imap import commands as wire
+
+    plain.me.append(b"x", folder="INBOX")
+    conn = plain.me.client()
+    conn.create_folder("Heard")
+    conn.logout()
+    old = json.dumps({"version": 3, "written_by": "desk", "written_at": datetime.now(UTC)
+                      .isoformat(), "nonce": "n", "settings": {
+                          "standards": {"default": {"ack_within": "5m"}}, "templates": {},
+                          "sharing": {"designated_instance": "", "autopilot_instance": ""}}})
+    plain.me.append(wire.small_message("<old@heard.invalid>", "Heard settings",
+                                       {"X-Heard-Settings": "3"}, old, datetime.now(UTC)),
+                    folder="Heard")
+    lap = plain.open("lap")
+    status = lap.share_settings()
+    assert _std(lap, "default").ack_within == timedelta(minutes=30)   # not taken
+    assert status.version == 1 and status.action == "published"      # its own, signed
+    assert "not signed by any of your devices" in " ".join(lap.status().problems)
+
+    desk = plain.open("desk")
+    refused = desk.share_settings()
+    assert "has not joined" in refused.error and "heard sharing join CODE" in refused.error
+    assert any("has not joined" in p for p in desk.status().problems)
+    join(desk, lap)
+    assert desk.share_settings().version == 1
+    assert not any("has not joined" in p for p in desk.status().problems)
+
+
+def test_the_sharing_key_is_in_the_keyring_only(
+        plain: Devices, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    import base64
+
+    from heard.system import secrets
+
+    caplog.set_level("DEBUG", logger="heard")
+    desk, lap = plain.open("desk"), plain.open("lap")
+    desk.share_settings()
+    join(lap, desk)
+    lap.share_settings()
+    (account,) = lap.settings.accounts
+    key = lap.devices.keys.get(account)
+    assert key is not None and key == desk.devices.keys.get(account)
+    entry = secrets.key_entry("lap", f"{account.username}@{account.host}")
+    assert secrets.get_key(entry) == key
+    forms = [key, key.hex().encode(), base64.b64encode(key),
+             base64.b64encode(key).rstrip(b"=")]
+    files = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert lap.profile.database in files
+    for path in files:
+        data = path.read_bytes()
+        assert not any(form in data for form in forms), path
+    logged = caplog.text.encode()
+    assert not any(form in logged for form in forms)

@@ -4,12 +4,13 @@ the Heard folder (real Dovecot, real SMTP)."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from heard.devices.wire import folder
+from heard.devices.wire import folder, trust
 from heard.domain.ids import InquiryId
 from heard.domain.inquiries import InquiryState
 from heard.engine import EngineError
@@ -18,7 +19,9 @@ from tests.support.devices import (
     OTHER,
     busy_for_weeks,
     designated_devices,
+    device_engine,
     inquiry_state,
+    join,
     new_inquiry_on,
     smtp_received,
 )
@@ -166,15 +169,17 @@ def test_the_designated_device_takes_each_request_at_least_once_and_acts_on_it_o
     on once, by its id."""
     with designated_devices(tmp_path, shared_dovecot, faulty_smtp) as (me, lap, desk):
         (account,) = desk.settings.accounts
+        key = lap.devices.keys.get(account)   # written as the laptop would
+        assert key is not None
         conn = open_conn(me.server.imap_port, me.name, me.password)
         try:
             at = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
             for n in (1, 2, 3):
                 folder.queue_request(conn, folder.Request("ack", f"<q{n}@hale.example>",
-                                                          "lap", at))
+                                                          "lap", at), key)
             again = folder.queue_request(conn, folder.Request("dismiss", "<q4@hale.example>",
-                                                              "lap", at))
-            folder.queue_request(conn, again)    # the same request (its id) a second time
+                                                              "lap", at), key)
+            folder.queue_request(conn, again, key)   # the same request (its id) twice
         finally:
             conn.close()
         handled: list[tuple[str, str, str]] = []
@@ -194,3 +199,88 @@ def test_the_designated_device_takes_each_request_at_least_once_and_acts_on_it_o
             ("dismiss", "<q4@hale.example>", "lap")]
         assert desk.devices.imap.take_requests(account, handle) == 0   # all removed
         assert lap.status().count == 0   # (the laptop took no part)
+
+
+def _request(kind: str, message_id: str, headers: str = "") -> bytes:
+    """A request as an outsider writes it: Heard's format, without the user's key."""
+    body = json.dumps({"version": 1, "kind": kind, "message_id": message_id,
+                       "requested_by": "lap", "at": datetime.now(UTC).isoformat(),
+                       "options": {"template": "acknowledge"}})
+    return (f"From: Heard <heard@heard.invalid>\r\nTo: Heard <heard@heard.invalid>\r\n"
+            f"Subject: Heard request: {kind}\r\nMessage-ID: <{kind}.lap@heard.invalid>\r\n"
+            f"X-Heard-Request: {kind}\r\n{headers}\r\n{body}\r\n").encode()
+
+
+@pytest.mark.usefixtures("real_keyring")
+def test_a_forged_request_is_never_acted_on_and_is_reported_and_a_genuine_one_still_is(
+        tmp_path: Path, shared_dovecot: Dovecot, faulty_smtp: FaultySmtp,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """Issue 24, 1: anyone who can mail the user can put a request into the Heard folder
+    (plus addressing delivers to user+Heard); only what the user's devices signed counts."""
+    with designated_devices(tmp_path, shared_dovecot, faulty_smtp) as (me, lap, desk):
+        inquiry_id = new_inquiry_on(lap, me)
+        (on_desk,) = desk.sync().new_inquiries
+        message_id = desk.store.inquiry(on_desk).message_id  # type: ignore[union-attr]
+        # Delivered by mail (LMTP, as the MTA does): dismiss the client.
+        me.deliver(_request("dismiss", message_id), detail="Heard")
+        # Put there by another mail program of the user's, signed with some other key.
+        other = bytes(32)
+        sig = trust.signature(other, "X-Heard-Request", "ack", "<ack.lap@heard.invalid>",
+                              _request("ack", message_id).split(b"\r\n\r\n")[1].rstrip())
+        me.append(_request("ack", message_id, f"X-Heard-Signature: {sig}\r\n"),
+                  folder="Heard")
+        conn = me.client()
+        try:
+            conn.select_folder("Heard", readonly=True)
+            assert len(conn.search(["HEADER", "X-Heard-Request", ""])) == 2   # both there
+        finally:
+            conn.logout()
+
+        desk.sync()
+        desk.sync()
+        assert inquiry_state(desk, on_desk) is InquiryState.WAITING     # never acted on
+        assert faulty_smtp.received == []
+        ignored = [r for r in caplog.records if "ignored a request" in r.getMessage()]
+        assert [r.levelname for r in ignored] == ["WARNING", "WARNING"]    # once each
+        assert "mail delivery" in ignored[0].getMessage()
+        assert "another key" not in ignored[1].getMessage()
+        assert "key your devices do not share" in ignored[1].getMessage()
+        problems = " ".join(desk.status().problems)
+        assert "2 message(s) in the Heard folder were not written by your devices" in problems
+        from heard.engine.doctor import checks
+        (check,) = [c for c in checks(desk, network=False) if c.name == "device messages"]
+        assert check.verdict.value == "warn" and "were ignored" in check.detail
+
+        # The laptop, joined, still passes a click to the desk: it goes out, once.
+        assert lap.replies.acknowledge(InquiryId(inquiry_id)).state == "requested"
+        desk.sync()
+        assert [m["To"].addresses[0].addr_spec for m in smtp_received(faulty_smtp)] == [
+            CLIENT]
+        assert inquiry_state(desk, on_desk) is InquiryState.ACKNOWLEDGED
+
+
+@pytest.mark.usefixtures("real_keyring")
+def test_a_device_that_has_not_joined_signs_nothing_and_acts_on_nothing(
+        tmp_path: Path, shared_dovecot: Dovecot, faulty_smtp: FaultySmtp) -> None:
+    with designated_devices(tmp_path, shared_dovecot, faulty_smtp) as (me, lap, desk):
+        inquiry_id = new_inquiry_on(lap, me)
+        (on_desk,) = desk.sync().new_inquiries
+        third = device_engine(tmp_path, me, faulty_smtp, "home", designated="desk")
+        try:
+            (mine,) = third.sync().new_inquiries
+            with pytest.raises(EngineError, match="has not joined"):
+                third.replies.acknowledge(mine)
+            assert any("heard sharing join CODE" in p for p in third.status().problems)
+            desk.sync()
+            assert faulty_smtp.received == []
+            # Joined: its click counts.
+            join(third, desk)
+            assert not any("has not joined" in p for p in third.status().problems)
+            assert third.replies.acknowledge(mine).state == "requested"
+            desk.sync()
+            assert len(faulty_smtp.received) == 1
+            assert inquiry_state(desk, on_desk) is InquiryState.ACKNOWLEDGED
+        finally:
+            third.close()
+        lap.sync()
+        assert inquiry_state(lap, inquiry_id) is InquiryState.ACKNOWLEDGED

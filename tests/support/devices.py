@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 CLIENT = "margaret@hale.example"
 OTHER = "raj@patel-eng.example"
 AT = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)   # when a request or a settings write was made
+KEY = bytes(range(32))   # a sharing key for the wire tests (heard.devices.wire.trust)
 
 
 def connection(user: MailUser, conns: list[Connection]) -> Connection:
@@ -105,11 +106,20 @@ def designated_devices(root: Path, dovecot: Dovecot, smtp: FaultySmtp
     restrict(me, "lrsitekx")               # everything but keywords ("w")
     lap = device_engine(root, me, smtp, "lap", designated="desk")
     desk = device_engine(root, me, smtp, "desk", designated="desk")
+    join(desk, lap)
     try:
         yield me, lap, desk
     finally:
         lap.close()
         desk.close()
+
+
+def join(new: Engine, old: Engine) -> None:
+    """The step the user takes once per device: `heard sharing invite` on `old` (which
+    makes the sharing key when it is the first), `heard sharing join CODE` on `new`."""
+    code = old.devices.invite().code
+    joined = new.devices.join(code)
+    assert all(by == old.settings.instance for by in joined.values()), joined
 
 
 def smtp_received(smtp: FaultySmtp) -> list[EmailMessage]:

@@ -38,6 +38,9 @@ instance_name = heard-test-{tag}
 log_path = {d}/dovecot.log
 protocols = imap lmtp
 listen = 127.0.0.1
+# Plus addressing as many providers offer it: mail to user+Folder lands in Folder.
+recipient_delimiter = +
+lmtp_save_to_detail_mailbox = yes
 hostname = localhost
 auth_username_format = %Ln
 disable_plaintext_auth = no
@@ -224,10 +227,12 @@ class MailUser:
         finally:
             client.logout()
 
-    def deliver(self, raw: bytes) -> None:
-        """Delivery over LMTP: the way an MTA hands mail to Dovecot."""
+    def deliver(self, raw: bytes, detail: str = "") -> None:
+        """Delivery over LMTP: the way an MTA hands mail to Dovecot (to `user+detail`,
+        which lands in the folder `detail` when there is one)."""
+        to = f"{self.name}+{detail}@{DOMAIN}" if detail else self.address
         with smtplib.LMTP("127.0.0.1", self.server.lmtp_port) as lmtp:
-            lmtp.sendmail("sender@example.net", [self.address], raw)
+            lmtp.sendmail("sender@example.net", [to], raw)
 
     @property
     def maildir(self) -> Path:

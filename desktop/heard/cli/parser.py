@@ -100,10 +100,14 @@ def build_parser() -> argparse.ArgumentParser:
     sharing = sub.add_parser("sharing", parents=[common, jsonp],
                              help="this device among your others, and the settings they share")
     sharing.add_argument("action", nargs="?", default="status",
-                         choices=["status", "sync", "push"],
+                         choices=["status", "sync", "push", "invite", "join"],
                          help="status (default); sync: agree on the shared settings now;"
                               " push: this device's standards, templates and designated"
-                              " device replace the shared ones")
+                              " device replace the shared ones; invite: show a code that"
+                              " lets another device join (valid an hour); join CODE: join"
+                              " your devices with the code another one showed")
+    sharing.add_argument("code", nargs="?", metavar="CODE",
+                         help="for join: the code `heard sharing invite` showed")
     prospect = sub.add_parser("prospect", parents=[common, jsonp],
                               help="decide on a prospect: client, prospect, not-a-client")
     prospect.add_argument("decision",

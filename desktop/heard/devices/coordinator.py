@@ -17,6 +17,7 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Protocol
 
 from heard.config import ImapAccount, Settings
@@ -31,9 +32,11 @@ from heard.system.paths import Profile
 if TYPE_CHECKING:
     from heard.config import Account
     from heard.devices.imap import ImapCoordinator
+    from heard.devices.keys import Invitation, SharingKeys
     from heard.devices.settings import SharedSettingsSync
     from heard.domain.delegations import Assignment
     from heard.domain.shared import SharedState
+    from heard.mail.imap import Connection
     from heard.mail.imap.worker import Workers
 
 log = logging.getLogger(__name__)
@@ -163,6 +166,7 @@ class Devices:
         self._local = LocalCoordinator()
         self._imap: ImapCoordinator | None = None
         self._shared: SharedSettingsSync | None = None
+        self._keys: SharingKeys | None = None
 
     @property
     def instance(self) -> str:
@@ -174,8 +178,62 @@ class Devices:
             from heard.devices.imap import ImapCoordinator
 
             self._imap = ImapCoordinator(self._store, self._clock, self._settings,
-                                         self._workers)
+                                         self._workers, self.keys)
         return self._imap
+
+    @property
+    def keys(self) -> SharingKeys:
+        """This device's sharing keys (heard.devices.keys)."""
+        if self._keys is None:
+            from heard.devices.keys import SharingKeys
+
+            self._keys = SharingKeys(self._store, self._clock, self._settings)
+        return self._keys
+
+    def _imap_accounts(self) -> list[ImapAccount]:
+        return [a for a in self._settings().accounts if isinstance(a, ImapAccount)]
+
+    def trust_problems(self) -> list[str]:
+        """What this device ignored in the Heard folder, or cannot check yet, in words
+        (status problems, `heard doctor`); never a login of its own."""
+        if not self._imap_accounts():
+            return []   # (a Maildir setup never loads the devices' IMAP code)
+        return self.keys.problems(self._clock.now())
+
+    def invite(self) -> Invitation:
+        """Leave this device's sharing key, sealed under a new code, for a device that
+        joins within the hour (in every IMAP account this device holds a key of: one code
+        for them all). EngineError when it holds none."""
+        from heard.devices.wire.trust import new_code
+
+        code = new_code()
+        invited = []
+        for account in self._imap_accounts():
+            if self.imap.run(account, partial(self._invite, account, code)):
+                invited.append(account.name)
+        if not invited:
+            from heard.devices.keys import join_words
+
+            accounts = self._imap_accounts()
+            raise EngineError(join_words(accounts[0].name) if accounts else
+                              "no IMAP account: nothing is shared with other devices")
+        return self.keys.invitation(code, invited)
+
+    def join(self, code: str) -> dict[str, str | None]:
+        """Take the sharing key an invitation opens with `code`, in every IMAP account:
+        {account: the inviting device, or None when none opened}. ValueError for a code
+        that cannot be one."""
+        from heard.devices.wire.trust import normal_code
+
+        normal_code(code)
+        return {account.name: self.imap.run(account, partial(self._join, account, code))
+                for account in self._imap_accounts()}
+
+    def _invite(self, account: ImapAccount, code: str, conn: Connection) -> bool:
+        return self.keys.invite(account, conn, code)
+
+    def _join(self, account: ImapAccount, code: str, conn: Connection) -> str | None:
+        return self.keys.join(account, conn, code)
 
     def _account(self, name: str) -> Account | None:
         return next((a for a in self._settings().accounts if a.name == name), None)

@@ -39,6 +39,7 @@ from heard.mail.imap import ImapError
 from heard.store import Store
 
 if TYPE_CHECKING:
+    from heard.devices.keys import SharingKeys
     from heard.devices.wire.claims import Capabilities
     from heard.domain.delegations import Assignment
     from heard.domain.shared import InstanceId, Lease
@@ -59,11 +60,12 @@ class ImapCoordinator:
     step runs on the account's worker (heard.mail.imap.worker), on its kept connection."""
 
     def __init__(self, store: Store, clock: Clock, settings: Callable[[], Settings],
-                 workers: Callable[[], Workers[ImapAccount]]) -> None:
+                 workers: Callable[[], Workers[ImapAccount]], keys: SharingKeys) -> None:
         self.store = store
         self.clock = clock
         self._settings = settings
         self._workers = workers
+        self.keys = keys
         self._caps: dict[str, Capabilities] = {}
         self._leases: dict[str, Lease] = {}
         self._lock = threading.Lock()
@@ -226,7 +228,8 @@ class ImapCoordinator:
         request = ss.Request(kind, inquiry.message_id, ss_instance(self.instance),
                              self.clock.now(), options)
         try:
-            self.run(account, lambda conn: ss.queue_request(conn, request))
+            self.run(account, lambda conn: ss.queue_request(
+                conn, request, self.keys.require(account, conn)))
         except ImapError as exc:
             raise AccountError(account.name, exc.message,
                                f"could not pass the reply to your other device: {exc.message}"
@@ -244,7 +247,9 @@ class ImapCoordinator:
         claims and marks on the worker meanwhile. Returns how many were waiting."""
         from heard.devices.wire import folder
 
-        pending = self.run(account, folder.read_requests)
+        pending = self.run(account, lambda conn: folder.read_requests(
+            conn, self.keys.ensure(account, conn)))
+        self.keys.report(account.name, pending.untrusted)   # never acted on
         finished = [uid for uid, _why in pending.rejected]
         try:
             for request in pending.requests:
@@ -340,9 +345,10 @@ class ImapCoordinator:
                                   delegation.address, delegation.made_at, delegation.due,
                                   ss_instance(self.instance), delegation.note)
         try:
-            self.run(account, lambda conn: record_delegation(conn, record))
+            self.run(account, lambda conn: record_delegation(
+                conn, record, self.keys.require(account, conn)))
             self.store.set_state(done, self.clock.now().isoformat())
-        except ImapError as exc:
+        except (ImapError, EngineError) as exc:   # EngineError: this device has not joined
             log.warning("could not record the delegation of %s for the assistant: %s",
                         inquiry.message_id, exc)
 
@@ -352,6 +358,8 @@ class ImapCoordinator:
         here): read the new records in the `Heard` folder beside each watched folder, keep
         those of `wanted` in the store, and return them."""
         from heard.devices.wire.delegations import heard_folder_for, read_delegations
+        from heard.devices.wire.folder import HEARD_FOLDER
+        from heard.devices.wire.trust import Verdict
         from heard.domain.delegations import Assignment
         from heard.mail.imap import commands
 
@@ -361,9 +369,16 @@ class ImapCoordinator:
             for folder in dict.fromkeys(heard_folder_for(f, delimiter)
                                         for f in account.folders):
                 key = f"delegation-records:{account.name}:{folder}"
-                records, last = read_delegations(conn, folder,
-                                                 int(self.store.state(key) or 0))
-                unmatched = []
+                # This login's own folder: signed records only; another login's shared
+                # with it: any not delivered by mail (heard.devices.wire.delegations).
+                shared = folder != HEARD_FOLDER
+                found = read_delegations(conn, None if shared else
+                                         self.keys.ensure(account, conn), folder,
+                                         int(self.store.state(key) or 0), shared=shared)
+                records, last = found.records, found.last
+                self.keys.report(account.name, found.untrusted)
+                # Signed by a device this one cannot check yet: read again after joining.
+                unmatched = [u.uid for u in found.untrusted if u.verdict is Verdict.NO_KEY]
                 for record in records:   # oldest first: a newer record for one client wins
                     inquiry_id = wanted.get(record.message_id)
                     if inquiry_id is None:

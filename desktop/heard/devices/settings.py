@@ -299,10 +299,14 @@ class SharedSettingsSync:
             # Nothing to share with: not a problem, a Maildir setup is single-device.
             return self._remember(SharedStatus(None, checked_at=self.clock.now(),
                                                action=SharedAction.NONE))
+        from heard.devices.keys import NotJoined
+
         problem = ""
         try:
             return self._coordinator().run(
                 account, lambda conn: self._sync(conn, account, publish, push, opened))
+        except NotJoined as exc:   # nothing it could read is trusted, nothing it writes
+            problem = str(exc)
         except ImapError as exc:
             problem = f"{account.name}: {exc.message}"
         except Unshareable as exc:
@@ -328,7 +332,12 @@ class SharedSettingsSync:
         before = self.status()
         acted = publish or push   # the user acted: an old conflict has been seen
         now = self.clock.now()
-        remote = fb.read_settings(conn)
+        keys = self._coordinator().keys
+        # METADATA only the account's own logins write (signed when this device can);
+        # a settings message anyone may deliver: signed, or nothing.
+        key = keys.get(account) if fb.has_metadata(conn) else keys.require(account, conn)
+        remote = fb.read_settings(conn, key)
+        keys.report(account.name, list(remote.untrusted))
         mine = local_values(self.profile)
         theirs = dict(remote.values)
         known = self._known_digest()
@@ -339,7 +348,8 @@ class SharedSettingsSync:
         if remote.version == 0 or push:
             # Never written, unreadable, or pushed: this device's, numbered on from what
             # it knew (what it replaces is kept aside).
-            return self._publish(conn, account, mine, remote, before.version, now, acted)
+            return self._publish(conn, account, mine, remote, before.version, now, acted,
+                                 key)
         if digest(mine) == digest(theirs):
             return self._agree(account, remote, mine, now, SharedAction.NONE, acted=acted)
         if fresh_device:
@@ -352,7 +362,7 @@ class SharedSettingsSync:
             if changed_here:
                 return self._publish(conn, account, mine, remote,
                                      remote.version if opened is None
-                                     else min(remote.version, opened), now, acted)
+                                     else min(remote.version, opened), now, acted, key)
             return self._agree(account, remote, mine, now, SharedAction.NONE, acted=acted)
         if not changed_here:
             return self._take(account, remote, mine, now, acted)
@@ -361,15 +371,16 @@ class SharedSettingsSync:
         theirs_at = remote.written_at if remote.written_at and remote.written_at.tzinfo \
             else None
         if publish or theirs_at is None or (local_at and local_at > theirs_at):
-            return self._publish(conn, account, mine, remote, before.version, now, acted)
+            return self._publish(conn, account, mine, remote, before.version, now, acted,
+                                 key)
         return self._take(account, remote, mine, now, acted, conflict=(
             f"'{remote.written_by or '?'}' changed the shared settings (version"
             f" {remote.version}) after this device's own change, which was replaced; it is"
             f" kept in {REPLACED_FILE}"))
 
     def _publish(self, conn: Connection, account: ImapAccount, mine: dict[str, Any],
-                 remote: SharedSettings, based_on: int, now: datetime, acted: bool
-                 ) -> SharedStatus:
+                 remote: SharedSettings, based_on: int, now: datetime, acted: bool,
+                 key: bytes | None) -> SharedStatus:
         from heard.devices.wire import folder as fb
 
         self._check(mine)
@@ -378,12 +389,12 @@ class SharedSettingsSync:
             # Whatever this write replaces on the server is kept aside here: never lost.
             self._keep_aside(dict(remote.values), remote.written_by, remote.version)
             kept = remote.version
-        wrote = fb.write_settings(conn, mine, based_on, self._settings().instance, now)
+        wrote = fb.write_settings(conn, mine, based_on, self._settings().instance, now, key)
         if wrote.replaced is not None and wrote.replaced.version != kept \
                 and digest(dict(wrote.replaced.values)) != digest(mine):
             self._keep_aside(dict(wrote.replaced.values), wrote.replaced.written_by,
                              wrote.replaced.version)
-        after = fb.read_settings(conn)
+        after = fb.read_settings(conn, key)
         if wrote.conflict and after.version == wrote.version and \
                 digest(dict(after.values)) != digest(mine):
             # Another device wrote at the same moment and won: take theirs.

@@ -42,6 +42,7 @@ def checks(engine: Engine, network: bool = True) -> Iterator[Check]:
     yield _keyring(engine)
     yield from _outbox(engine)
     yield _intake(engine)
+    yield _device_messages(engine)
     yield _autostart(engine)
     if network:
         yield from _accounts(engine)
@@ -119,6 +120,17 @@ def _intake(engine: Engine) -> Check:
                  f" and are not counted: {notes}",
                  f"read them in your mail program; {engine.profile.log} has each error"
                  " (please report it)")
+
+
+def _device_messages(engine: Engine) -> Check:
+    """Device messages this device ignored, or cannot check yet (heard.devices.keys)."""
+    problems = engine.devices.trust_problems()
+    if not problems:
+        return ok("device messages", "every one read was signed by your devices")
+    return Check("device messages", Verdict.WARN, "; ".join(problems),
+                 "`heard sharing invite` on a device that has joined, then `heard sharing"
+                 " join CODE` on the one to join; anything else in the Heard folder came"
+                 " from outside: delete it")
 
 
 def _autostart(engine: Engine) -> Check:

@@ -150,6 +150,8 @@ class StatusService:
             problems.append(f"not sent to {item.recipient}: {item.error}"
                             " (`heard outbox --all`)")
         problems.extend(failed_intake(store.failed_messages(now - FAILED_SHOWN)))
+        # Device messages not from the user's devices, ignored (heard.devices.keys).
+        problems.extend(self._devices.trust_problems())
         return Status(now, waiting_count(items), badge_urgency(items), busy, items, views,
                       problems, accounts, bool(self._calendar.stale()),
                       self._reports.reports_due(now, clients.values()), outbox,

@@ -20,12 +20,20 @@ detects) and caches that choice.
 the Secret Service is a D-Bus round trip away. Callers run these functions off the GUI thread
 (``gui/`` through its one worker helper), never in a slot.
 
+**Sharing keys.** The key the user's devices sign their messages in the mailbox with
+(heard.devices.wire.trust) is a secret of the same kind: :func:`store_key` keeps it, base64,
+in an entry ``sharing-key:<instance>:<login>@<host>`` (one per device and mailbox login, so
+two profiles on one machine are two devices, as they are to each other), and it is redacted
+from every log line like a password.
+
 **Every failure is one exception**, :class:`SecretsUnavailable`, whose message says in plain
 words what is wrong and how to fix it, and whose ``problem`` says which kind of failure it is.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import enum
 import logging
 import os
@@ -132,6 +140,36 @@ def delete_password(account: str) -> bool:
     if log.isEnabledFor(logging.DEBUG):
         log.debug("deleted the password of %s from %s", account, _describe(backend))
     return True
+
+
+def key_entry(instance: str, login: str) -> str:
+    """The keyring entry of this device's sharing key for the mailbox `login` (user@host)."""
+    return f"sharing-key:{instance}:{login}"
+
+
+def store_key(entry: str, key: bytes) -> None:
+    """Keep a sharing key (see the module doc). Blocks; run off the GUI thread."""
+    if len(key) < 16:
+        raise ValueError("a sharing key has at least 16 bytes")
+    store_password(entry, base64.b64encode(key).decode("ascii"))
+
+
+def get_key(entry: str) -> bytes | None:
+    """The sharing key kept in `entry`; None when there is none (or it is unreadable: the
+    device joins again). Blocks."""
+    text = get_password(entry)
+    if not text:
+        return None
+    try:
+        key = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        log.warning("the sharing key in %s is unreadable; this device must join again", entry)
+        return None
+    return key if len(key) >= 16 else None
+
+
+def delete_key(entry: str) -> bool:
+    return delete_password(entry)
 
 
 def backend_name() -> str:

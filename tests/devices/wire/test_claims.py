@@ -36,7 +36,7 @@ from heard.domain.shared import (
 from heard.mail.imap import Connection, ImapError
 from heard.mail.imap import commands as wire
 from heard.mail.imap.commands import imap_client as raw_imap
-from tests.support.devices import AT, client_message, connection, restrict
+from tests.support.devices import AT, KEY, client_message, connection, restrict
 from tests.support.dovecot import Dovecot, MailUser
 from tests.support.instances import context, holder, now, racer
 
@@ -522,10 +522,10 @@ def test_a_server_that_keeps_no_keywords_means_designated_only(
 
     # lap's one-click acknowledgement goes to the designated instance (desk).
     queued = ss.queue_request(lap, ss.Request("ack", "<q1@hale.example>", "lap", AT,
-                                              {"template": "busy-until"}))
+                                              {"template": "busy-until"}), KEY)
     assert queued.id.endswith("@heard.invalid>")
-    ss.queue_request(lap, ss.Request("dismiss", "<q2@hale.example>", "lap", AT))
-    taken = folder.read_requests(desk).requests
+    ss.queue_request(lap, ss.Request("dismiss", "<q2@hale.example>", "lap", AT), KEY)
+    taken = folder.read_requests(desk, KEY).requests
     assert [(r.kind, r.message_id, r.requested_by) for r in taken] == [
         ("ack", "<q1@hale.example>", "lap"), ("dismiss", "<q2@hale.example>", "lap")]
     assert taken[0].id == queued.id

@@ -7,6 +7,12 @@ is out; the assistant's Heard (on the same mailbox, or on the professional's fol
 shared with it through ACLs: `shared/<user>/Heard` beside `shared/<user>/INBOX`) reads the
 records it has not seen and lists "delegated to you" with due times. A record it cannot
 read leaves the delegation listed with the default due time: never lost, only less exact.
+
+A record is signed with the user's sharing key (heard.devices.wire.trust); one in this
+login's own `Heard` folder that is not is ignored and reported. The assistant's Heard,
+another login, holds no key of the professional's: in the professional's folder shared with
+it, only logins the professional gave rights can APPEND, so there a record counts unless it
+came by mail delivery.
 """
 
 from __future__ import annotations
@@ -17,7 +23,9 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from heard.devices.wire import trust
 from heard.devices.wire.folder import HEARD_FOLDER
+from heard.devices.wire.trust import Untrusted, Verdict
 from heard.domain.shared import InstanceId, instance_id
 from heard.mail.imap import Connection
 from heard.mail.imap import commands as wire
@@ -55,17 +63,18 @@ def heard_folder_for(watched: str, delimiter: str = "/") -> str:
     return HEARD_FOLDER
 
 
-def record_delegation(conn: Connection, record: DelegationRecord,
+def record_delegation(conn: Connection, record: DelegationRecord, key: bytes,
                       folder: str = HEARD_FOLDER) -> None:
-    """APPEND the record (the folder is made when missing); older records go."""
+    """APPEND the record, signed with `key` (the folder is made when missing); older
+    records go."""
     for when in (record.made_at, record.due):
         if when.tzinfo is None:
             raise ValueError("delegation times must carry their time zone")
     instance_id(record.by)
     body = json.dumps(record.to_json(), ensure_ascii=True, sort_keys=True)
-    raw = wire.small_message(f"<{uuid.uuid4().hex}.{record.by}@heard.invalid>",
-                             "Heard delegation", {DELEGATION_HEADER: "1"}, body,
-                             record.made_at)
+    raw = trust.signed_message(key, f"<{uuid.uuid4().hex}.{record.by}@heard.invalid>",
+                               "Heard delegation", DELEGATION_HEADER, "1", body,
+                               record.made_at)
     wire.ensure_folder(conn, folder)
     wire.append(conn, folder, raw, record.made_at)
     _prune(conn, folder, record.made_at - KEEP)
@@ -81,32 +90,38 @@ def _prune(conn: Connection, folder: str, before: datetime) -> None:
         wire.leave(conn, folder)
 
 
-def read_delegations(conn: Connection, folder: str = HEARD_FOLDER, after_uid: int = 0
-                     ) -> tuple[list[DelegationRecord], int]:
-    """The records after `after_uid`, oldest first, and the highest UID seen (pass it
-    next time). A missing folder gives nothing; an unreadable record is skipped."""
-    if not wire.folder_exists(conn, folder):
-        return [], after_uid
-    wire.select(conn, folder, readonly=True)
-    try:
-        uids = sorted(u for u in wire.search(conn, ["UID", f"{after_uid + 1}:*", "HEADER",
-                                                    DELEGATION_HEADER, ""])
-                      if u > after_uid)
-        bodies = wire.fetch_bodies(conn, uids)
-    finally:
-        wire.leave(conn, folder)
+@dataclass(frozen=True)
+class Records:
+    records: list[DelegationRecord]    # oldest first
+    last: int                          # the highest UID seen: pass it next time
+    untrusted: list[Untrusted]         # ignored: not written by the user's devices
+
+
+def read_delegations(conn: Connection, key: bytes | None, folder: str = HEARD_FOLDER,
+                     after_uid: int = 0, shared: bool = False) -> Records:
+    """The records after `after_uid` signed with `key` (`shared`: in another login's
+    folder shared with this one, any not delivered by mail; module doc). A missing folder
+    gives nothing; an unreadable record is skipped."""
     records = []
-    for uid in uids:
+    untrusted = []
+    found = trust.read_checked(conn, folder, DELEGATION_HEADER, key,
+                               ["UID", f"{after_uid + 1}:*"])
+    for uid, _raw, checked in found:
+        if uid <= after_uid:
+            continue
+        if not checked.trusted and (not shared or checked.verdict is Verdict.DELIVERED):
+            untrusted.append(Untrusted(folder, uid, "delegation record", checked.verdict))
+            continue
         try:
-            records.append(_parse(bodies.get(uid, b""), uid))
+            records.append(_parse(checked.body, uid))
         except ValueError as exc:
             log.warning("delegation record %d in %s is unreadable (%s); skipped", uid,
                         folder, exc)
-    return records, max(uids, default=after_uid)
+    return Records(records, max((u for u, _r, _c in found if u > after_uid),
+                                default=after_uid), untrusted)
 
 
-def _parse(raw: bytes, uid: int) -> DelegationRecord:
-    _header, _, body = raw.partition(b"\r\n\r\n")
+def _parse(body: bytes, uid: int) -> DelegationRecord:
     try:
         data = json.loads(body.decode("utf-8"))
         if not isinstance(data, dict):

@@ -1,6 +1,11 @@
 """The fallbacks' shared parts: one-click requests passed to the designated instance
 through the `Heard` folder (servers without keywords), and the shared settings, in IMAP
-METADATA where the server has it, else in a settings message in the `Heard` folder."""
+METADATA where the server has it, else in a settings message in the `Heard` folder.
+
+Each message Heard writes here is signed with the user's sharing key, and only what is
+signed with it is read back (heard.devices.wire.trust): anyone may be able to deliver mail
+into the folder. METADATA only the account's own logins can write: its value carries the
+MAC too, checked when this device holds the key."""
 
 from __future__ import annotations
 
@@ -13,6 +18,8 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from heard.devices.wire import trust
+from heard.devices.wire.trust import Untrusted, Verdict
 from heard.domain.shared import InstanceId, instance_id
 from heard.mail.imap import Connection, ImapError, Problem
 from heard.mail.imap import commands as wire
@@ -47,9 +54,10 @@ class Request:
 _KIND = re.compile(r"[a-z][a-z-]{0,30}")
 
 
-def queue_request(conn: Connection, request: Request, folder: str = HEARD_FOLDER) -> Request:
-    """APPEND the request to `folder` (created when missing) for the designated instance.
-    Returns it with its id (its own Message-ID)."""
+def queue_request(conn: Connection, request: Request, key: bytes,
+                  folder: str = HEARD_FOLDER) -> Request:
+    """APPEND the request, signed with `key`, to `folder` (created when missing) for the
+    designated instance. Returns it with its id (its own Message-ID)."""
     if not _KIND.fullmatch(request.kind):
         raise ValueError(f"request kind {request.kind!r} must be a short lower-case word")
     instance_id(request.requested_by)
@@ -57,8 +65,8 @@ def queue_request(conn: Connection, request: Request, folder: str = HEARD_FOLDER
         raise ValueError("the request time must carry its time zone")
     request_id = request.id or f"<{uuid.uuid4().hex}.{request.requested_by}@heard.invalid>"
     body = json.dumps(request.to_json(), ensure_ascii=True, sort_keys=True)
-    raw = wire.small_message(request_id, f"Heard request: {request.kind}",
-                         {REQUEST_HEADER: request.kind}, body, request.at)
+    raw = trust.signed_message(key, request_id, f"Heard request: {request.kind}",
+                               REQUEST_HEADER, request.kind, body, request.at)
     wire.ensure_folder(conn, folder)
     wire.append(conn, folder, raw, request.at)
     return replace(request, id=request_id)
@@ -70,23 +78,22 @@ class Pending:
 
     requests: list[Request]
     rejected: list[tuple[int, str]]      # (uid, why): removed with the handled ones
+    # Not written by the user's devices: never acted on, left where they are (one signed
+    # by a device that joined after this one read it is acted on once this device can
+    # check it), and reported.
+    untrusted: list[Untrusted] = field(default_factory=list)
 
 
-def read_requests(conn: Connection, folder: str = HEARD_FOLDER) -> Pending:
-    """For the designated instance: every request waiting in `folder`, oldest first."""
-    if not wire.folder_exists(conn, folder):
-        return Pending([], [])
+def read_requests(conn: Connection, key: bytes | None, folder: str = HEARD_FOLDER
+                  ) -> Pending:
+    """For the designated instance: every request waiting in `folder` that one of the
+    user's devices signed with `key`, oldest first."""
     requests: list[Request] = []
     rejected: list[tuple[int, str]] = []
-    wire.select(conn, folder, readonly=True)
-    try:
-        uids = sorted(wire.search(conn, ["UNDELETED", "HEADER", REQUEST_HEADER, ""]))
-        bodies = wire.fetch_bodies(conn, uids)
-    finally:
-        wire.leave(conn, folder)
-    for uid in uids:
-        raw = bodies.get(uid)
-        if raw is None:
+    untrusted: list[Untrusted] = []
+    for uid, raw, checked in trust.read_checked(conn, folder, REQUEST_HEADER, key):
+        if not checked.trusted:
+            untrusted.append(Untrusted(folder, uid, "request", checked.verdict))
             continue
         try:
             requests.append(_parse_request(raw, uid))
@@ -94,7 +101,7 @@ def read_requests(conn: Connection, folder: str = HEARD_FOLDER) -> Pending:
             log.warning("%s: request %d in %s is unreadable (%s); removed",
                         conn.server.host, uid, folder, exc)
             rejected.append((uid, f"request {uid}: {exc}"))
-    return Pending(requests, rejected)
+    return Pending(requests, rejected, untrusted)
 
 
 def remove_requests(conn: Connection, uids: list[int], folder: str = HEARD_FOLDER) -> None:
@@ -142,6 +149,8 @@ class SharedSettings:
     written_by: str = ""
     written_at: datetime | None = None
     where: str = ""                    # "metadata" | "message" | "" (nothing yet)
+    # What was passed over as not written by the user's devices (newest first).
+    untrusted: tuple[Untrusted, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -152,15 +161,17 @@ class SettingsWrite:
     replaced: SharedSettings | None = None   # what this write replaced, or what replaced it
 
 
-def read_settings(conn: Connection, folder: str = HEARD_FOLDER) -> SharedSettings:
+def read_settings(conn: Connection, key: bytes | None, folder: str = HEARD_FOLDER
+                  ) -> SharedSettings:
     """The shared settings: METADATA where the server has it, else the newest settings
-    message in `folder`; an empty version 0 when none were written."""
-    return _read_settings(conn, folder)[0]
+    message in `folder` signed with `key`; an empty version 0 when none were written (or
+    none by the user's devices: `untrusted` says what was passed over)."""
+    return _read_settings(conn, folder, key)[0]
 
 
 def write_settings(conn: Connection, values: Mapping[str, Any], based_on: int,
-                   instance: str, now: datetime, folder: str = HEARD_FOLDER
-                   ) -> SettingsWrite:
+                   instance: str, now: datetime, key: bytes | None,
+                   folder: str = HEARD_FOLDER) -> SettingsWrite:
     """Write `values` as the next version. Last writer wins; `based_on` is the version
     the user edited: if the stored one is newer, this write still wins but says whose
     change it replaced; if another instance wrote at the same moment and won, it says so
@@ -168,18 +179,23 @@ def write_settings(conn: Connection, values: Mapping[str, Any], based_on: int,
     me = instance_id(instance)
     if now.tzinfo is None:
         raise ValueError("the time must carry its time zone")
-    current, _ = _read_settings(conn, folder)
+    current, _ = _read_settings(conn, folder, key)
     version = max(current.version, based_on) + 1
     nonce = uuid.uuid4().hex
-    text = json.dumps({"version": version, "written_by": me, "written_at": now.isoformat(),
-                       "nonce": nonce, "settings": dict(values)},
-                      ensure_ascii=True, sort_keys=True)
-    if _has_metadata(conn):
+    data: dict[str, object] = {"version": version, "written_by": me,
+                               "written_at": now.isoformat(), "nonce": nonce,
+                               "settings": dict(values)}
+    if has_metadata(conn):
         where = "metadata"
-        _write_metadata(conn, text)
+        _write_metadata(conn, json.dumps(trust.sign_json(key, data) if key else data,
+                                         ensure_ascii=True, sort_keys=True))
     else:
+        if key is None:   # (the caller makes sure: an unsigned message would be ignored)
+            raise ValueError("a settings message must be signed")
         where = "message"
-        _write_settings_message(conn, folder, text, version, now)
+        _write_settings_message(conn, folder, json.dumps(data, ensure_ascii=True,
+                                                         sort_keys=True),
+                                version, now, key)
     conflict = None
     replaced = None
     if current.version > based_on:
@@ -187,7 +203,7 @@ def write_settings(conn: Connection, values: Mapping[str, Any], based_on: int,
                     f" (version {current.version}) after you opened version {based_on};"
                     " your change replaced theirs")
         replaced = current
-    after, after_nonce = _read_settings(conn, folder)
+    after, after_nonce = _read_settings(conn, folder, key)
     if after_nonce != nonce:
         conflict = (f"'{after.written_by or '?'}' wrote the shared settings at the same"
                     f" time (version {after.version}); theirs replaced yours")
@@ -195,21 +211,30 @@ def write_settings(conn: Connection, values: Mapping[str, Any], based_on: int,
     return SettingsWrite(after.version, where, conflict, replaced)
 
 
-def _has_metadata(conn: Connection) -> bool:
+def has_metadata(conn: Connection) -> bool:
     return bool({"METADATA", "METADATA-SERVER"} & conn.capabilities)
 
 
-def _read_settings(conn: Connection, folder: str) -> tuple[SharedSettings, str]:
-    if _has_metadata(conn):
-        return _read_metadata(conn)
-    return _read_settings_message(conn, folder)
+def _read_settings(conn: Connection, folder: str, key: bytes | None
+                   ) -> tuple[SharedSettings, str]:
+    if has_metadata(conn):
+        return _read_metadata(conn, key)
+    return _read_settings_message(conn, folder, key)
 
 
-def _settings_from(text: bytes, where: str) -> tuple[SharedSettings, str]:
+def _settings_from(text: bytes, where: str, key: bytes | None = None
+                   ) -> tuple[SharedSettings, str]:
     try:
         data = json.loads(text)
         if not isinstance(data, dict) or not isinstance(data.get("settings"), dict):
             raise ValueError("no settings object")
+        if where == "metadata":
+            # Only the account's own logins write METADATA: unsigned (an older Heard, or
+            # a device that has not joined) is theirs; a MAC that does not check is not.
+            verdict = trust.check_json(data, key)
+            if verdict in (Verdict.OTHER_KEY, Verdict.FORGED):
+                return SharedSettings({}, 0, "", None, where, (
+                    Untrusted(SETTINGS_ENTRY, 0, "settings", verdict),)), ""
         at = data.get("written_at")
         return (SharedSettings(dict(data["settings"]), int(data.get("version", 0)),
                                str(data.get("written_by", "")),
@@ -220,11 +245,11 @@ def _settings_from(text: bytes, where: str) -> tuple[SharedSettings, str]:
         return SharedSettings({}, 0, "", None, where), ""
 
 
-def _read_metadata(conn: Connection) -> tuple[SharedSettings, str]:
+def _read_metadata(conn: Connection, key: bytes | None) -> tuple[SharedSettings, str]:
     value = wire.get_metadata(conn, SETTINGS_ENTRY, "read the shared settings (METADATA)")
     if value is None:
         return SharedSettings({}), ""
-    return _settings_from(value, "metadata")
+    return _settings_from(value, "metadata", key)
 
 
 def _write_metadata(conn: Connection, text: str) -> None:
@@ -233,26 +258,25 @@ def _write_metadata(conn: Connection, text: str) -> None:
     wire.set_metadata(conn, SETTINGS_ENTRY, text, "store the shared settings (METADATA)")
 
 
-def _read_settings_message(conn: Connection, folder: str) -> tuple[SharedSettings, str]:
-    if not wire.folder_exists(conn, folder):
-        return SharedSettings({}), ""
-    wire.select(conn, folder, readonly=True)
-    try:
-        uids = wire.search(conn, ["UNDELETED", "HEADER", SETTINGS_HEADER, ""])
-        if not uids:
-            return SharedSettings({}), ""
-        bodies = wire.fetch_bodies(conn, [max(int(u) for u in uids)])
-    finally:
-        wire.leave(conn, folder)
-    raw = next(iter(bodies.values()), b"")
-    _h, _, body = raw.partition(b"\r\n\r\n")
-    return _settings_from(body, "message")
+def _read_settings_message(conn: Connection, folder: str, key: bytes | None
+                           ) -> tuple[SharedSettings, str]:
+    """The newest settings message one of the user's devices signed (a newer one that
+    none did is passed over and said)."""
+    untrusted: list[Untrusted] = []
+    for uid, _raw, checked in reversed(trust.read_checked(conn, folder, SETTINGS_HEADER,
+                                                          key)):
+        if not checked.trusted:
+            untrusted.append(Untrusted(folder, uid, "settings", checked.verdict))
+            continue
+        found, nonce = _settings_from(checked.body, "message")
+        return replace(found, untrusted=tuple(untrusted)), nonce
+    return SharedSettings({}, untrusted=tuple(untrusted)), ""
 
 
 def _write_settings_message(conn: Connection, folder: str, text: str, version: int,
-                            now: datetime) -> None:
-    raw = wire.small_message(f"<{uuid.uuid4().hex}@heard.invalid>", "Heard settings",
-                         {SETTINGS_HEADER: str(version)}, text, now)
+                            now: datetime, key: bytes) -> None:
+    raw = trust.signed_message(key, f"<{uuid.uuid4().hex}@heard.invalid>", "Heard settings",
+                               SETTINGS_HEADER, str(version), text, now)
     wire.ensure_folder(conn, folder)
     new_uid = wire.append(conn, folder, raw, now)
     # The newest message (the highest UID) is the settings; older ones go.
