@@ -426,3 +426,32 @@ def test_ten_arrivals_at_once_make_one_summary_notification(desk: Desk) -> None:
     assert calls[-1].actions == ["default", "Open"]
     assert desk.session.notification_counts()["displayed"] == 1
     desk.shot("ten-arrivals")
+
+
+def test_hostile_mail_reaches_dunst_as_text(desk: Desk) -> None:
+    """Issue 24, 3: the corpus through Heard's real intake into dunst (which reads markup
+    in bodies, as shipped): what dunst was given to draw holds the tags as text."""
+    import json
+
+    from tests.support.hostile import SAMPLES
+
+    by_name = {s.name: s for s in SAMPLES}
+    for name, title in (("markup", "Megge wrote"), ("long", "New: Dana Scully")):
+        desk.clear()
+        since = desk.bus.mark()
+        sample = by_name[name]
+        drop(desk.mail.inbox, message(sample.sender, sample.subject, body=sample.body),
+             now() - timedelta(seconds=20))
+        desk.bus.wait_for(f"Notify for {title}", lambda ms, t=title: [
+            m for m in ms if m.member == "Notify" and t in m.strings()], since)
+        desk.shot(f"hostile-{name}")
+        desk.clear()
+        r = desk.session.run(["dunstctl", "history"], timeout=10)
+        entry = next(e for e in json.loads(r.stdout)["data"][0]
+                     if e["summary"]["data"] == title)
+        drawn = entry["message"]["data"].split("\n", 1)[1]
+        if name == "markup":
+            assert drawn.startswith('&lt;span foreground="yellow" size="xx-large"&gt;Wire 50k')
+            assert "<span" not in drawn
+        else:   # 10,000 characters cut to what a toast holds
+            assert drawn.startswith("Long xxx") and drawn.endswith("…") and len(drawn) < 200
