@@ -22,7 +22,7 @@ from tests.support.fixtures import desktop_session  # noqa: F401  (a session-sco
 from tests.support.imap import imap_profile
 from tests.support.keyring import keyring_service, real_keyring  # noqa: F401  (fixtures)
 from tests.support.logfail import ExpectedErrors, FailHandler, failure
-from tests.support.mail import MailFolders
+from tests.support.mail import AUTHSERV, MailFolders
 from tests.support.scenes import faulty_scene, postfix_scene  # noqa: F401  (fixtures)
 from tests.support.servers import (  # noqa: F401  (fixtures for every test folder)
     dav,
@@ -151,6 +151,8 @@ def profile(tmp_path: Path, mail: MailFolders) -> Profile:
     file.set("standards.default", "answer_within", "8h")
     file.set("standards.vip", "ack_within", "10m")
     file.set("standards.vip", "answer_within", "2h")
+    # The test mail server's name on its Authentication-Results (tests/support/mail).
+    file.set("autopilot", "authserv_ids", [AUTHSERV])
     file.append("accounts", {"name": "work", "kind": "maildir", "inbox": str(mail.inbox.path),
                              "sent": str(mail.sent.path), "outbox": str(mail.outbox.path),
                              "address": "alex@morgan-law.example"})

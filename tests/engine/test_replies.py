@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 from datetime import datetime, timedelta
 from email import message_from_bytes, policy
+from email.utils import make_msgid
 from pathlib import Path
 
 import pytest
@@ -661,3 +662,78 @@ def test_delegating_one_message_leaves_the_others_waiting(
     result = engine.replies.delegate(keys, tell_client=False, only=True)
     assert result.covers == (keys,)
     assert sorted(i.inquiry.id for i in engine.status().waiting) == [lease, parking]
+
+
+# the autopilot writes only where the user would (issue 24)
+
+FORGED = "Margaret Hale <margaret@hale.example>"
+
+
+@pytest.mark.usefixtures("deposition")
+@pytest.mark.parametrize(("forgery", "reason"), [
+    ({"headers": {"Reply-To": "victim@stranger.example"}},
+     "the reply would go to victim@stranger.example, which is not Margaret Hale's address"),
+    ({"authenticated": False}, "your mail server did not vouch for its sender"),
+    ({"authenticated": False, "headers": {
+        "Authentication-Results": "mx.heard.test; dkim=fail header.d=hale.example;"
+                                  " dmarc=fail header.from=hale.example"}},
+     "it failed DKIM/DMARC at your mail server"),
+    ({"authenticated": False, "headers": {
+        "Authentication-Results": "mx.evil.example; dmarc=pass header.from=hale.example"}},
+     "your mail server did not vouch for its sender"),
+    ({"to": "Someone Else <someone@else.example>"}, "you were not in its To or Cc"),
+    ({"headers": {"X-Heard-Acknowledges": "<x@elsewhere.example>"}},
+     "it is another Heard's message"),
+], ids=["reply-to", "unauthenticated", "dmarc-fail", "untrusted-authserv", "bcc",
+        "another-heard"])
+def test_the_autopilot_cannot_be_aimed(engine: Engine, mail: MailFolders, clock: FixedClock,
+                                       forgery: dict, reason: str) -> None:
+    drop(mail.inbox, message(FORGED, "Urgent: bank details", **forgery), NOW)
+    (inquiry_id,) = engine.sync().new_inquiries
+    clock.advance(timedelta(minutes=8))
+    assert engine.replies.autopilot() == []
+    assert mail.outbox_messages() == []
+    assert reason in engine.status().autopilot_skipped[inquiry_id].reason
+    assert engine.status().count == 1            # still waiting, for the user to see
+
+
+@pytest.mark.usefixtures("deposition")
+def test_a_client_not_signing_mail_is_answered_on_the_users_word(
+        engine: Engine, mail: MailFolders, clock: FixedClock) -> None:
+    megge = next(c for c in engine.clients.all() if c.name == "Margaret Hale")
+    engine.clients.update(dataclasses.replace(megge, preferences={"signs": "no"}))
+    drop(mail.inbox, message(FORGED, "Lease", authenticated=False), NOW)
+    engine.sync()
+    clock.advance(timedelta(minutes=8))
+    (result,) = engine.replies.autopilot()
+    assert result.sent and result.to == "margaret@hale.example"
+
+
+@pytest.mark.usefixtures("deposition")
+def test_the_autopilot_answers_one_client_at_most_the_daily_limit(
+        engine: Engine, mail: MailFolders, clock: FixedClock) -> None:
+    """25 messages at once are one client: one reply. Writing again and again in new
+    threads: at most [autopilot] per_client_per_day (2) automatic replies."""
+    for n in range(25):
+        drop(mail.inbox, message(FORGED, f"Matter {n}", message_id=f"<f{n}@hale.example>"),
+             NOW + timedelta(seconds=n))
+    engine.sync()
+    clock.advance(timedelta(minutes=8))
+    (first,) = engine.replies.autopilot()
+    assert len(first.covers) == 25 and len(mail.outbox_messages()) == 1
+    for n in range(4):
+        drop(mail.inbox, message(FORGED, f"Again {n}", message_id=make_msgid()), clock.now())
+        (again,) = engine.sync().new_inquiries
+        clock.advance(timedelta(minutes=8))
+        engine.replies.autopilot()
+    assert len(mail.outbox_messages()) == 2
+    assert "per_client_per_day" in engine.status().autopilot_skipped[again].reason
+
+
+def test_a_from_that_parses_two_ways_is_nobodys(engine: Engine, mail: MailFolders) -> None:
+    drop(mail.inbox, message("margaret@hale.example)<attacker@evil.example>", "Wire"), NOW)
+    report = engine.sync()
+    assert report.new_inquiries == []
+    (skipped,) = report.skipped
+    assert "From names two addresses" in skipped.reason and "attacker@evil.example" in \
+        skipped.reason

@@ -641,3 +641,15 @@ def test_text_from_hostile_mail_is_text_in_the_window_and_its_tooltips(
         label = window.sender_label
         assert label.textFormat() == Qt.TextFormat.PlainText
         assert "\u202e" not in label.text() and len(label.text()) < 600
+
+
+def test_a_message_that_failed_dmarc_is_shown_with_a_warning(
+        qtbot: QtBot, app: HeardApp, engine: Engine, mail: MailFolders) -> None:
+    drop(mail.inbox, message(MEGGE, "New bank details", authenticated=False, headers={
+        "Authentication-Results": "mx.heard.test; dmarc=fail header.from=hale.example"}),
+        NOW - timedelta(minutes=1))
+    engine.sync()
+    wait_status(qtbot, app, 1)
+    window = open_window(qtbot, app)
+    assert "failed DKIM/DMARC at your mail server: it may not be from Megge" in \
+        window.sender_label.text()

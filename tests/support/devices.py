@@ -29,7 +29,7 @@ from heard.system.paths import Profile
 from tests.support.dovecot import Dovecot, MailUser
 from tests.support.imap import imap_profile, sending_profile
 from tests.support.instances import open_conn
-from tests.support.mail import SAM
+from tests.support.mail import AUTHSERV, SAM
 
 if TYPE_CHECKING:
     from tests.support.smtp import FaultySmtp
@@ -58,7 +58,9 @@ def client_writes(user: MailUser, message_id: str = "", refs: str = "",
     """A client's message (now, threaded on `refs` if given) put into `user`'s INBOX;
     returns its Message-ID."""
     message_id = message_id or email.utils.make_msgid(domain="hale.example")
-    user.append((f"From: Margaret Hale <{sender}>\r\nTo: {user.address}\r\n"
+    domain = sender.rpartition("@")[2]
+    user.append((f"Authentication-Results: {AUTHSERV}; dmarc=pass header.from={domain}\r\n"
+                 f"From: Margaret Hale <{sender}>\r\nTo: {user.address}\r\n"
                  f"Subject: {subject}\r\nMessage-ID: {message_id}\r\n"
                  + (f"In-Reply-To: {refs}\r\nReferences: {refs}\r\n" if refs else "")
                  + f"Date: {email.utils.format_datetime(datetime.now(UTC))}\r\n\r\nHi\r\n"
@@ -145,7 +147,8 @@ def busy_for_weeks(engine: Engine, root: Path) -> None:
         "SUMMARY:Trial\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n", encoding="utf-8")
     file = ConfigFile(engine.profile.config)
     file.append("calendars", {"name": "work", "kind": "ics", "path": str(ics)})
-    file.set_many([("autopilot", "tiers", ["standard"]), ("autopilot", "before", "30d")])
+    file.set_many([("autopilot", "tiers", ["standard"]), ("autopilot", "before", "30d"),
+                   ("autopilot", "authserv_ids", [AUTHSERV])])
     engine.reload_settings()
 
 

@@ -22,6 +22,10 @@ JANE = "Jane Roe <jane@roe-bakery.example>"
 SAM = "sam@morgan-law.example"
 
 
+# The name the test mail server signs its Authentication-Results with (RFC 8601).
+AUTHSERV = "mx.heard.test"
+
+
 def message(
     sender: str,
     subject: str = "Question",
@@ -33,8 +37,15 @@ def message(
     in_reply_to: str | None = None,
     references: str | None = None,
     headers: dict[str, str] | None = None,
+    authenticated: bool = True,
 ) -> bytes:
+    """A message as the user's server delivers it: `authenticated`, with the server's
+    Authentication-Results saying DKIM and DMARC passed for the From domain."""
     msg = EmailMessage()
+    if authenticated:
+        domain = email.utils.parseaddr(sender)[1].rpartition("@")[2]
+        msg["Authentication-Results"] = (f"{AUTHSERV}; dkim=pass header.d={domain};"
+                                         f" dmarc=pass header.from={domain}")
     msg["From"] = sender
     msg["To"] = to
     msg["Subject"] = subject

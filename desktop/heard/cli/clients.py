@@ -54,6 +54,10 @@ def _preferences(preferences: Any, args: argparse.Namespace) -> dict[str, str]:
         result["status_reports"] = every
     if args.assistant:
         result[ASSISTANT_PREFERENCE] = args.assistant
+    if args.signs == "no":
+        result["signs"] = "no"   # heard.engine.replies: the autopilot's authentication
+    elif args.signs == "yes":
+        result.pop("signs", None)
     return result
 
 

@@ -178,6 +178,9 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--assistant", choices=["yes", "no"],
                        help="may your assistant deal with this client (no: Heard never"
                             " tells them an assistant is helping)")
+        p.add_argument("--signs", choices=["yes", "no"],
+                       help="does this client's mail pass DKIM/DMARC (no: the autopilot"
+                            " answers them without your mail server's word)")
     sent = csub.add_parser("report-sent", parents=[common],
                            help="note that a client had the status report they asked for")
     sent.add_argument("client", help="client id or name")

@@ -17,6 +17,7 @@ from heard.config.values import (
     format_duration,
     parse_addresses,
     parse_bool,
+    parse_count,
     parse_counting,
     parse_dates,
     parse_domains,
@@ -92,6 +93,15 @@ class AutopilotSettings:
                                     ' while you are in a meeting, e.g. ["vip"]; [] = never')
     before: timedelta = option(parse_duration, "3m", "how long before the acknowledgement"
                                " deadline the automatic acknowledgement goes out")
+    authserv_ids: tuple[str, ...] = option(
+        parse_str_list, [], "the names your own mail server signs its Authentication-Results"
+        ' with (e.g. ["mx.example.com"]): the autopilot answers only mail they show'
+        " passed DKIM or DMARC for the client's domain (or from clients marked as not"
+        " signing)")
+    per_client_per_day: int = option(parse_count, 2, "at most this many automatic replies"
+                                     " to one client in a day")
+    per_hour: int = option(parse_count, 10, "at most this many automatic replies in an hour,"
+                           " all clients together")
 
 
 def _day(name: str, default: str) -> tuple[Span, ...]:

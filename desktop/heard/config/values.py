@@ -160,6 +160,12 @@ def parse_undo(value: object) -> int:
     return value
 
 
+def parse_count(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise Bad(f"{value!r} is not a count; write a whole number of at least 1, like 5")
+    return value
+
+
 def parse_smtp_security(value: object) -> str:
     if value not in ("tls", "starttls", "plain"):
         raise Bad('must be "starttls" (port 587), "tls" (port 465) or "plain" (only to'

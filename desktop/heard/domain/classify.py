@@ -119,6 +119,10 @@ def classify(facts: MessageFacts, directory: ClientDirectory,
         return _relayed(relayed, directory, rules)
     if sender in rules.own:
         return Classification(Verdict.OWN, "own message")
+    if facts.from_also:
+        # Read one way it is a client's, read another someone else's: a forgery's shape.
+        return Classification(Verdict.NOT_A_CLIENT, f"From names two addresses ({sender}"
+                              f" and {facts.from_also}): taken for nobody's")
     client = directory.match_email(sender)
     # Then what a machine made, for every sender and before the directory has a say: a
     # client's own address sends out-of-office replies, and their domain has a postmaster.

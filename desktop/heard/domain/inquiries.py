@@ -51,6 +51,29 @@ class InvalidTransition(ValueError):
 
 
 @dataclass(frozen=True)
+class Provenance:
+    """What intake learned of where a client's message came from: the autopilot writes only
+    where the user would (heard.engine.replies), so it needs to know whether the user was a
+    direct recipient, whether the user's own server vouched for the sender, and whether it
+    is another Heard's mail."""
+
+    direct: bool = True        # one of the user's addresses is in To or Cc
+    # The user's trusted servers' verdict on the From (heard.domain.authentication.Verdict):
+    # "pass", "fail", "" (nothing trusted said); "own": the user logged it by hand.
+    auth: str = ""
+    heard: bool = False        # it carries X-Heard-* headers: another Heard's message
+
+    def to_text(self) -> str:
+        return f"direct={int(self.direct)};auth={self.auth};heard={int(self.heard)}"
+
+    @classmethod
+    def from_text(cls, text: str) -> Provenance:
+        fields = dict(part.partition("=")[::2] for part in text.split(";") if "=" in part)
+        return cls(direct=fields.get("direct", "1") != "0", auth=fields.get("auth", ""),
+                   heard=fields.get("heard", "0") == "1")
+
+
+@dataclass(frozen=True)
 class Inquiry:
     client_id: ClientId
     channel: Channel
@@ -70,6 +93,7 @@ class Inquiry:
     # client's own address); empty when sure. Shown and counted, never answered
     # automatically (heard.domain.classify.Classification.unsure).
     unsure: str = ""
+    provenance: Provenance = Provenance()
     id: InquiryId | None = None
 
     def __post_init__(self) -> None:

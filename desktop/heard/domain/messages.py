@@ -36,6 +36,12 @@ class MessageFacts:
     headers: Mapping[str, str] | None = None
     # The readable text (plain part, or HTML reduced to text), lines kept, capped in length.
     body_text: str = ""
+    # Every Authentication-Results header (RFC 8601), topmost first: what the receiving
+    # servers checked of the sender (heard.domain.authentication).
+    auth_results: tuple[str, ...] = ()
+    # Another address the From names, when it parses two ways (a comment or a second
+    # angle address a mail program may show instead): such a From is nobody's client.
+    from_also: str = ""
 
     @property
     def thread_ids(self) -> tuple[str, ...]:

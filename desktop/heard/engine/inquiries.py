@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from heard.devices.coordinator import Devices
 from heard.domain.clients import Channel, normalize_phone
 from heard.domain.ids import InquiryId
-from heard.domain.inquiries import Inquiry, InquiryState
+from heard.domain.inquiries import Inquiry, InquiryState, Provenance
 from heard.domain.shared import Mark
 from heard.engine.context import EngineContext
 from heard.errors import EngineError, NoSuchInquiry, NotWaiting
@@ -116,6 +116,7 @@ class InquiriesService:
                 client_id=client.id, channel=Channel.CALL, received_at=at,
                 subject=f"Call from {' '.join(client.name.split())}"[:200], sender=number,
                 reply_to=next(iter(client.emails), ""),
-                message_id=make_message_id("call.heard.invalid"), preview=note[:400]))
+                message_id=make_message_id("call.heard.invalid"), preview=note[:400],
+                provenance=Provenance(auth="own")))   # the user's own word
         ctx.events.changed((inquiry.id,) if inquiry.id else ())
         return inquiry

@@ -24,7 +24,7 @@ from heard.devices.coordinator import Devices
 from heard.domain.clients import Channel, Client, ClientDirectory, normalize_email
 from heard.domain.clock import Clock
 from heard.domain.ids import InquiryId
-from heard.domain.inquiries import Inquiry, InquiryState
+from heard.domain.inquiries import Inquiry, InquiryState, Provenance
 from heard.domain.messages import MessageFacts
 from heard.domain.standards import PROSPECT_TIER
 from heard.engine.context import EngineContext
@@ -112,9 +112,10 @@ class Intake:
     def __init__(self, store: Store, clock: Clock, zone: tzinfo,
                  window: timedelta = INTAKE_WINDOW, rules: Rules | None = None,
                  assistants: frozenset[str] = frozenset(),
-                 marks: Callable[[frozenset[str]], SharedState | None] = lambda _f: None
-                 ) -> None:
+                 marks: Callable[[frozenset[str]], SharedState | None] = lambda _f: None,
+                 authserv_ids: tuple[str, ...] = ()) -> None:
         self.store = store
+        self.authserv_ids = authserv_ids   # whose Authentication-Results the user trusts
         self.clock = clock
         self.zone = zone
         self.window = window
@@ -465,11 +466,22 @@ class Intake:
             client_id=client.id, channel=channel, received_at=arrived,
             subject=subject, sender=sender, reply_to=reply_to,
             message_id=facts.message_id, thread_ids=facts.thread_ids, preview=preview,
-            account=account, unsure=verdict.unsure,
+            account=account, unsure=verdict.unsure, provenance=self._provenance(facts),
         ))
         assert inquiry.id is not None
-        log.info("new inquiry %s from %s: %s", inquiry.id, client.name, subject)
+        # By id: the log names no subject (it may travel in a bug report).
+        log.info("new inquiry %s from client %s", inquiry.id, client.id)
         return inquiry.id
+
+    def _provenance(self, facts: MessageFacts) -> Provenance:
+        """Where the message came from, for the autopilot's guards (see Provenance)."""
+        from heard.domain.authentication import verdict
+
+        domain = facts.from_addr.rpartition("@")[2]
+        return Provenance(
+            direct=bool(self.rules.own & set(facts.to)),
+            auth=verdict(facts.auth_results, self.authserv_ids, domain).value,
+            heard=any(name.startswith("x-heard-") for name in (facts.headers or {})))
 
     def _promised_elsewhere(self, message_id: str, due: datetime, sent_at: datetime) -> None:
         """An acknowledgement sent from another device promised an answer by `due`: this
@@ -592,7 +604,7 @@ class IntakeService:
         return Intake(self._ctx.store, self._ctx.clock, settings.zone, settings.mail.window,
                       self.rules(), frozenset(normalize_email(a.address)
                                               for a in settings.assistants),
-                      self._devices.marks)
+                      self._devices.marks, settings.autopilot.authserv_ids)
 
     def sync_maildir(self, account: MaildirAccount, report: SyncReport) -> None:
         ctx = self._ctx

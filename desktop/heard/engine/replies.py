@@ -628,25 +628,25 @@ class Replies:
         # who writes again the next morning, in a meeting again, hears back again).
         today = datetime.combine(now.astimezone(settings.zone).date(), time(0),
                                  tzinfo=settings.zone)
-        sent = []
+        sent: list[AckResult] = []
+        answered: set[InquiryId] = set()
         for item in autopilot_picks(items, busy, now, settings.autopilot.tiers,
                                     settings.autopilot.before):
             inquiry = item.inquiry
             assert inquiry.id is not None
-            if inquiry.unsure:
-                self._skipped(inquiry.id, item.client, "Heard is not sure a person wrote it"
-                              f" ({inquiry.unsure})")
+            if inquiry.id in answered:
+                continue   # one reply to the client answered it with their other messages
+            reason = self._not_automatic(inquiry, item.client, settings, now, today)
+            if reason:
+                self._skipped(inquiry.id, item.client, reason)
                 continue
-            if self.reply_address(inquiry, item.client) is None:
-                self._skipped(inquiry.id, item.client, "a call with no address to write to:"
-                              " call them back")
-                continue
-            if self._ctx.store.auto_sent_in_thread(_thread(inquiry), today):
-                self._skipped(inquiry.id, item.client, "an automatic reply already went to"
-                              " this conversation today")
-                continue
+            # One reply for the client, covering only what the autopilot may answer: a
+            # message of theirs it must leave to the user stays waiting, and unanswered.
+            others = [i for i in self.together(inquiry, item.client) if i.id != inquiry.id]
+            alone = any(self._not_automatic(i, item.client, settings, now, today)
+                        for i in others)
             try:
-                result = self.acknowledge(inquiry.id, automatic=True)
+                result = self.acknowledge(inquiry.id, automatic=True, only=alone)
             except Exception as exc:
                 log.error("autopilot could not acknowledge inquiry %s: %s", inquiry.id, exc)
                 self._skipped(inquiry.id, item.client, f"could not acknowledge: {exc}")
@@ -664,7 +664,52 @@ class Replies:
                                  f"the acknowledgement to {item.client.display_name} is not"
                                  f" out yet ({result.error}); Heard keeps trying")
             sent.append(result)
+            answered.update(result.covers)
         return sent
+
+    def _not_automatic(self, inquiry: Inquiry, client: Client, settings: Settings,
+                       now: datetime, today: datetime) -> str:
+        """Why the autopilot must leave this one to the user, or "". It writes only where
+        the user would: to the client's own address from the directory, about mail sent to
+        the user, that the user's own server vouched for (anyone can write a client's name
+        in a From), never to another Heard's mail, and only a few times a day."""
+        made = inquiry.provenance
+        if inquiry.unsure:
+            return f"Heard is not sure a person wrote it ({inquiry.unsure})"
+        to = self.reply_address(inquiry, client)
+        if to is None:
+            return "a call with no address to write to: call them back"
+        if not _in_directory(to, client):
+            return (f"the reply would go to {to}, which is not {client.name}'s address in"
+                    " your clients")
+        if made.heard:
+            return "it is another Heard's message (X-Heard headers)"
+        if not made.direct:
+            return ("you were not in its To or Cc (a list, a Bcc, or an address of yours"
+                    " Heard does not know: add it to [user] addresses)")
+        if made.auth == "fail":
+            return "it failed DKIM/DMARC at your mail server: it may not be from them"
+        if made.auth not in ("pass", "own") and client.preferences.get("signs") != "no":
+            return ("your mail server did not vouch for its sender (no DKIM/DMARC pass from"
+                    " [autopilot] authserv_ids" + ("" if settings.autopilot.authserv_ids
+                                                   else ", which is not set") + ")")
+        if self._ctx.store.auto_sent_in_thread(_thread(inquiry), today):
+            return "an automatic reply already went to this conversation today"
+        sent = [i for i in self._ctx.store.outbox(since=today) if i.kind is OutboxKind.AUTO
+                and i.state is not OutboxState.CANCELLED]
+        if sum(1 for i in sent if self._client_of(i) == client.id) \
+                >= settings.autopilot.per_client_per_day:
+            return (f"{settings.autopilot.per_client_per_day} automatic replies already went"
+                    f" to {client.name} today ([autopilot] per_client_per_day)")
+        if sum(1 for i in sent if i.created_at >= now - timedelta(hours=1)) \
+                >= settings.autopilot.per_hour:
+            return (f"{settings.autopilot.per_hour} automatic replies went out in the last"
+                    " hour ([autopilot] per_hour)")
+        return ""
+
+    def _client_of(self, item: OutboxItem) -> ClientId | None:
+        inquiry = self._ctx.store.inquiry(item.inquiry_id) if item.inquiry_id else None
+        return inquiry.client_id if inquiry else None
 
     def _skipped(self, inquiry_id: InquiryId, client: Client, reason: str) -> None:
         """The autopilot left this one to the user: why, for the window, `heard status` and
@@ -685,6 +730,15 @@ class Replies:
         for key in self._ctx.store.states(SKIP_KEY):
             if InquiryId(int(key.removeprefix(SKIP_KEY))) not in waiting:
                 self._ctx.store.set_state(key, None)
+
+
+def _in_directory(address: str, client: Client) -> bool:
+    """Whether the directory gives this address to the client (one of theirs, or at a
+    domain registered as theirs)."""
+    address = address.strip().lower()
+    domain = address.rpartition("@")[2]
+    return address in {e.lower() for e in client.emails} or domain in {
+        d.lower() for d in client.domains}
 
 
 def _references(group: list[Inquiry]) -> tuple[str, ...]:

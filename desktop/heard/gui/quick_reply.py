@@ -660,7 +660,11 @@ class QuickReplyWindow(QWidget):
         self.sender_label.setText(
             shown(f"{client.display_name} — {client.name} <{inquiry.sender}> · "
                   f"{inquiry.channel.value} · tier {client.tier} · received {received}"
-                  f"{several}", 300) + f"\n{shown(inquiry.subject, 300)}")
+                  f"{several}", 300) + f"\n{shown(inquiry.subject, 300)}"
+            # Anyone can write a client's address in a From: the user's own server said no.
+            + ("\n⚠ It failed DKIM/DMARC at your mail server: it may not be from"
+               f" {shown(client.display_name, 80)}." if inquiry.provenance.auth == "fail"
+               else ""))
 
     def _show_template(self, name: str | None) -> None:
         self.template_combo.blockSignals(True)

@@ -262,8 +262,29 @@ def _promise(value: str) -> datetime | None:
     return at if at is not None and at.tzinfo is not None else None
 
 
+def _other_address(raw: str, addr: str) -> str:
+    """An address other than `addr` that a From header also names (read the way another
+    mail program may: a second angle address, a list, what the strict parser finds), or
+    "" when it names one address only."""
+    raw = " ".join(raw.split())
+    found = {a.lower() for a in _ANY_ANGLE.findall(raw)}
+    try:
+        from email import policy
+
+        parsed = policy.default.header_factory("from", raw)
+        found |= {a.addr_spec.lower() for a in parsed.addresses if a.addr_spec}
+    except Exception:   # the strict parser gives up: the lenient reading stands alone
+        pass
+    others = sorted(a for a in found if a != addr and "@" in a)
+    return others[0] if others else ""
+
+
+_ANY_ANGLE = re.compile(r"<\s*([^<>\s]+@[^<>\s]+)\s*>")
+
+
 def _parse(raw: bytes, with_preview: bool) -> MessageFacts:
-    headers = Headers(header_items(raw))
+    items = header_items(raw)
+    headers = Headers(items)
     from_name, from_addr = _address(headers)
     reply_to = next(iter(_addresses(headers.raw("reply-to"))), "")
     body = _body_text(_PARSER.parsebytes(raw)) if with_preview else ""
@@ -283,4 +304,7 @@ def _parse(raw: bytes, with_preview: bool) -> MessageFacts:
         reply_to=reply_to if reply_to != from_addr else "",
         headers=headers,
         body_text=body,
+        auth_results=tuple(_text(v) for n, v in items
+                           if n.lower() == "authentication-results"),
+        from_also=_other_address(headers.raw("from"), from_addr),
     )

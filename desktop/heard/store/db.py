@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from heard.domain.clients import Channel, Client
 from heard.domain.delegations import Assignment, Delegation
 from heard.domain.ids import ClientId, InquiryId, PromiseId
-from heard.domain.inquiries import Inquiry, InquiryState
+from heard.domain.inquiries import Inquiry, InquiryState, Provenance
 from heard.domain.messages import valid_text
 from heard.domain.outbox import OutboxItem, OutboxKind, OutboxState
 from heard.domain.promises import Promise
@@ -381,12 +381,13 @@ class Store:
             cur = conn.execute(
                 "INSERT INTO inquiries (client_id, channel, received_at, subject, sender,"
                 " message_id, preview, state, acknowledged_at, closed_at, account, reply_to,"
-                " last_message_at, unsure) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " last_message_at, unsure, provenance)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (inquiry.client_id, inquiry.channel.value, _ts(inquiry.received_at),
                  inquiry.subject, inquiry.sender, inquiry.message_id, inquiry.preview,
                  inquiry.state.value, _ts(inquiry.acknowledged_at), _ts(inquiry.closed_at),
                  inquiry.account, inquiry.reply_to, _ts(inquiry.last_message_at),
-                 inquiry.unsure),
+                 inquiry.unsure, inquiry.provenance.to_text()),
             )
             inquiry_id = InquiryId(int(cur.lastrowid or 0))
             self.add_thread_ids(inquiry_id, inquiry.thread_ids)
@@ -528,6 +529,7 @@ class Store:
                 reply_to=r["reply_to"],
                 last_message_at=_dt(r["last_message_at"]),
                 unsure=r["unsure"],
+                provenance=Provenance.from_text(r["provenance"]),
             )
             for r in rows
         ]

@@ -215,6 +215,11 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE inquiries ADD COLUMN unsure TEXT NOT NULL DEFAULT '';
     """,
+    # 12: where a client's message came from (To/Cc, the user's server's authentication
+    # verdict, another Heard's): the autopilot writes only where the user would.
+    """
+    ALTER TABLE inquiries ADD COLUMN provenance TEXT NOT NULL DEFAULT '';
+    """,
 )
 
 LATEST = len(MIGRATIONS)
