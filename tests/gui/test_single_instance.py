@@ -8,11 +8,13 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from PySide6.QtNetwork import QLocalSocket
 from pytestqt.qtbot import QtBot
 
 from heard.engine import Engine
@@ -132,8 +134,70 @@ def test_the_tray_says_when_it_cannot_listen_and_still_comes_up(
     from heard.gui.launch import run_tray
 
     monkeypatch.setattr(signal, "signal", lambda *_args: None)   # keep pytest's handlers
-    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path / "gone"))
-    expected_errors.add(r"heard\.gui\.tray: cannot listen on .*gone.*: a second start will"
-                        r" not find this Heard")
+    # No private folder for the socket: another user made the one Heard would use.
+    monkeypatch.delenv("XDG_RUNTIME_DIR", raising=False)
+    shared = tmp_path / "tmp"
+    (shared / f"heard-{os.getuid()}").mkdir(parents=True, mode=0o777)
+    os.chown(shared / f"heard-{os.getuid()}", 65534, 65534)
+    monkeypatch.setattr(tempfile, "tempdir", str(shared))
+    expected_errors.add(r"heard\.gui\.tray: a second start or a command cannot reach this"
+                        r" Heard: .* is not yours alone")
     assert run_tray(engine, exit_when_shown=True) == 0
     assert "shown" in capsys.readouterr().out
+
+
+def test_a_process_of_another_user_is_not_heard(qtbot: QtBot, tmp_path: Path,
+                                               expected_errors: ExpectedErrors) -> None:
+    """Even where the socket could be reached (its folder and file opened to all here),
+    the tray acts only for its own user."""
+    import shutil
+
+    folder = Path(tempfile.mkdtemp(prefix="heard-open-", dir="/tmp"))  # not under pytest's
+    folder.chmod(0o755)                                               # private folder
+    name = str(folder / "heard.sock")
+    listener = Listener(name)
+    try:
+        assert listener.listen() is None
+        Path(name).chmod(0o777)
+        shown: list[bool] = []
+        listener.show_requested.connect(lambda: shown.append(True))
+        stranger = subprocess.run(
+            ["/usr/bin/python3", "-c", "import socket, sys\n"
+             "s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)\n"
+             "s.connect(sys.argv[1]); s.sendall(b'show\\n'); print('sent')", name],
+            user=65534, capture_output=True, text=True, timeout=30, check=False)
+        assert stranger.stdout.strip() == "sent", stranger.stderr
+        qtbot.waitUntil(lambda: not listener.findChildren(QLocalSocket), timeout=5000)
+        with qtbot.waitSignal(listener.show_requested, timeout=5000):   # the user's own
+            assert hand_over(name)
+        assert shown == [True]                    # the stranger's "show" did nothing
+    finally:
+        listener.close()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_the_connections_of_commands_are_let_go(qtbot: QtBot, tmp_path: Path) -> None:
+    """Every command that changes the store tells the running tray; weeks of them must not
+    leave a socket each behind in it."""
+    from PySide6.QtCore import QCoreApplication, QEvent
+    from PySide6.QtNetwork import QLocalSocket
+
+    name = str(tmp_path / "heard.sock")
+    listener = Listener(name)
+    try:
+        assert listener.listen() is None
+        for _n in range(5):
+            with (qtbot.waitSignal(listener.refresh_requested, timeout=5000),
+                  socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock):
+                sock.connect(name)
+                sock.sendall(REFRESH)
+
+        def let_go() -> bool:
+            QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+            return not listener.findChildren(QLocalSocket)
+
+        qtbot.waitUntil(let_go, timeout=5000)
+        with qtbot.waitSignal(listener.show_requested, timeout=5000):
+            assert hand_over(name)   # and it still hears the next one
+    finally:
+        listener.close()

@@ -143,7 +143,7 @@ def run_tray(engine: Engine, exit_when_shown: bool = False, first_run: bool = Fa
 
     from heard.gui import badge, single_instance
     from heard.gui.tray import HeardApp
-    from heard.system.instance import socket_path
+    from heard.system.instance import NoPrivateFolder, socket_path
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
@@ -152,12 +152,18 @@ def run_tray(engine: Engine, exit_when_shown: bool = False, first_run: bool = Fa
     app.setQuitOnLastWindowClosed(False)
     app.setWindowIcon(QIcon(badge.icon(0, None)))
 
-    name = socket_path(engine.profile)
-    if single_instance.hand_over(name):
+    try:
+        name: str | None = socket_path(engine.profile)
+    except NoPrivateFolder as exc:   # runs all the same; only a second start cannot reach it
+        name = None
+        not_listening: str | None = (f"a second start or a command cannot reach this Heard:"
+                                     f" {exc}")
+    if name is not None and single_instance.hand_over(name):
         print("Heard is already running; its window is shown.", file=sys.stderr)
         return 0
-    listener = single_instance.Listener(name)
-    not_listening = listener.listen()
+    listener = single_instance.Listener(name) if name is not None else None
+    if listener is not None:
+        not_listening = listener.listen()
     if first_run:
         from heard.gui.first_run import run_first_run
 
@@ -169,8 +175,9 @@ def run_tray(engine: Engine, exit_when_shown: bool = False, first_run: bool = Fa
     autostart.apply(engine.settings.desktop.start_at_login)   # the setting is the truth
     heard = HeardApp(engine, send_delay_ms=int(
         engine.settings.replies.undo_delay.total_seconds() * 1000))
-    listener.show_requested.connect(lambda: heard.open_window())
-    listener.refresh_requested.connect(heard.refresh)
+    if listener is not None:
+        listener.show_requested.connect(lambda: heard.open_window())
+        listener.refresh_requested.connect(heard.refresh)
     if not_listening is not None:
         heard.show_error(not_listening)
 
@@ -201,7 +208,8 @@ def run_tray(engine: Engine, exit_when_shown: bool = False, first_run: bool = Fa
     wake.timeout.connect(lambda: None)
     heard.start()
     code = app.exec()
-    listener.close()
+    if listener is not None:
+        listener.close()
     heard.dispose()
     return int(code)
 

@@ -6,9 +6,12 @@ heard.system.instance names the socket and is the CLI's Qt-free client of it."""
 from __future__ import annotations
 
 import logging
+import os
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtNetwork import QLocalServer, QLocalSocket
+
+from heard.system.instance import peer_uid
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +63,8 @@ class Listener(QObject):
             return (f"another Heard already listens on {self.name}: a second start or a"
                     " command will reach that one, not this one")
         QLocalServer.removeServer(self.name)
+        # Only this user may connect (the folder is private too: see system/instance).
+        self._server.setSocketOptions(QLocalServer.SocketOption.UserAccessOption)
         if not self._server.listen(self.name):
             return (f"cannot listen on {self.name} ({self._server.errorString()}): a second"
                     " start will not find this Heard, and commands will not refresh it")
@@ -72,14 +77,29 @@ class Listener(QObject):
         socket = self._server.nextPendingConnection()
         if socket is None:
             return
+        peer = peer_uid(int(socket.socketDescriptor()))
+        if peer is not None and hasattr(os, "getuid") and peer != os.getuid():
+            log.warning("instance: a process of user %s tried to reach this Heard; refused",
+                        peer)
+            socket.abort()
+            socket.deleteLater()
+            return
 
-        def read() -> None:
-            for line in bytes(socket.readAll().data()).splitlines():
-                if line.strip() == b"refresh":
-                    log.info("instance: a command changed the store; refreshing")
-                    self.refresh_requested.emit()
-                else:
-                    log.info("instance: another start asked for the window")
-                    self.show_requested.emit()
+        # A method, not a closure over the socket: a Python reference to it from its own
+        # connection would make deleting it crash in the bindings.
+        socket.readyRead.connect(self._read)
+        # The server owns each connection until it is deleted: a tray that every command
+        # tells "refresh" would otherwise keep all of them for its life.
+        socket.disconnected.connect(socket.deleteLater)
 
-        socket.readyRead.connect(read)
+    def _read(self) -> None:
+        socket = self.sender()
+        if not isinstance(socket, QLocalSocket):
+            return
+        for line in bytes(socket.readAll().data()).splitlines():
+            if line.strip() == b"refresh":
+                log.info("instance: a command changed the store; refreshing")
+                self.refresh_requested.emit()
+            else:
+                log.info("instance: another start asked for the window")
+                self.show_requested.emit()
