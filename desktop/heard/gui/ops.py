@@ -10,7 +10,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtCore import QObject, QThreadPool, Signal
 
 from heard.errors import HeardError
 
@@ -22,19 +22,14 @@ class _Signals(QObject):
     failed = Signal(object)
 
 
-class _Job(QRunnable):
-    def __init__(self, work: Callable[[], Any], signals: _Signals) -> None:
-        super().__init__()
-        self._work = work
-        self._signals = signals
-
-    def run(self) -> None:
-        try:
-            result = self._work()
-        except Exception as exc:
-            self._signals.failed.emit(exc)
-        else:
-            self._signals.done.emit(result)
+def _run(work: Callable[[], Any], signals: _Signals) -> None:
+    """On a worker thread: the work, its outcome told back as a signal."""
+    try:
+        result = work()
+    except Exception as exc:
+        signals.failed.emit(exc)
+    else:
+        signals.done.emit(result)
 
 
 class Ops(QObject):
@@ -59,14 +54,14 @@ class Ops(QObject):
         self._live.add(signals)
 
         def finished(result: Any) -> None:
-            self._live.discard(signals)
+            self._done(signals)
             if self._closed:  # the widgets this would update are gone
                 return
             if on_done is not None:
                 on_done(result)
 
         def failed(exc: Exception) -> None:
-            self._live.discard(signals)
+            self._done(signals)
             if _expected(exc):
                 log.info("background work failed: %s: %s", type(exc).__name__, exc)
             else:
@@ -80,7 +75,17 @@ class Ops(QObject):
 
         signals.done.connect(finished)
         signals.failed.connect(failed)
-        self._pool.start(_Job(work, signals))
+        # A plain callable, not a QRunnable subclass: the pool deletes a finished
+        # QRunnable in C++ but its Python half (and the work it holds) can stay behind.
+        self._pool.start(lambda: _run(work, signals))
+
+    def _done(self, signals: _Signals) -> None:
+        # The connections hold the closures and the closures hold `signals`: a cycle
+        # through C++ that no garbage collector sees. Deleting the QObject drops its
+        # connections, and so the closures and whatever they hold (one per status read,
+        # tick and click: weeks of them in a tray).
+        self._live.discard(signals)
+        signals.deleteLater()
 
     def wait(self, msecs: int = 5000) -> bool:
         return self._pool.waitForDone(msecs)
