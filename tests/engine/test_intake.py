@@ -198,6 +198,25 @@ def test_the_assistants_reply_to_the_client_closes_the_delegation(
     assert engine.status().count == 0     # the assistant's mail is no new inquiry
 
 
+def test_a_forged_from_of_the_assistant_closes_no_delegation(
+        engine: Engine, mail: MailFolders, clock: FixedClock) -> None:
+    """Anyone can write "From: Sam Reed": without the user's server vouching for it, the
+    delegation stays open (and reminds the user when due)."""
+    add_assistant(engine)
+    inquiry_id = lease_waits(engine, mail)
+    engine.replies.delegate(inquiry_id, tell_client=False)
+    clock.advance(timedelta(minutes=30))
+    drop(mail.inbox, message(f"Sam Reed <{SAM}>", "Re: Lease", to=MEGGE,
+                             message_id="<forged@morgan-law.example>",
+                             in_reply_to="<q2@hale.example>", authenticated=False,
+                             references="<q1@hale.example> <q2@hale.example>",
+                             at=NOW + timedelta(minutes=30)), NOW + timedelta(minutes=30))
+    report = engine.sync()
+    assert report.answered == []
+    assert [d.inquiry_id for d in engine.status().delegations] == [inquiry_id]
+    assert engine.store.inquiry(inquiry_id).state is InquiryState.DELEGATED  # type: ignore[union-attr]
+
+
 def test_an_out_of_office_reply_from_the_assistant_confirms_nothing(
         engine: Engine, mail: MailFolders, clock: FixedClock) -> None:
     add_assistant(engine)

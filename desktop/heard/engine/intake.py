@@ -394,10 +394,19 @@ class Intake:
         """The assistant's mail in a delegated thread (a reply to the forward, or a reply to
         the client with the user in copy) shows the matter is in hand; one addressed to the
         client answers it."""
+        from heard.domain.authentication import Verdict, verdict
         from heard.domain.senders import robot_reason
 
         if robot_reason(facts):
             return ""   # an out-of-office reply proves nobody has it in hand
+        domain = facts.from_addr.rpartition("@")[2]
+        if verdict(facts.auth_results, self.authserv_ids, domain) is not Verdict.PASS:
+            # Anyone can write the assistant's address in a From: only the user's own
+            # server's word (or the reply in Sent, or \Answered) closes a delegation.
+            log.warning("mail from the assistant's address %s is not vouched for by your"
+                        " mail server ([autopilot] authserv_ids): no delegation taken as"
+                        " done", facts.from_addr)
+            return ""
         thread = set(facts.thread_ids) - {facts.message_id}
         found = []
         for delegation in self.store.open_delegations():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import logging.handlers
+import os
 import re
 import threading
 from pathlib import Path
@@ -55,7 +56,8 @@ def setup(log_file: Path | None, verbose: bool = False) -> None:
     handlers: list[logging.Handler] = [stderr]
     if log_file is not None:
         log_file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)  # client names
-        rotating = logging.handlers.RotatingFileHandler(
+        _private(log_file)
+        rotating = _PrivateRotatingFile(
             log_file, maxBytes=2_000_000, backupCount=3, encoding="utf-8"
         )
         rotating.setFormatter(_Redacting(FORMAT))
@@ -66,3 +68,24 @@ def setup(log_file: Path | None, verbose: bool = False) -> None:
     # Third-party chatter is not the user's business.
     for noisy in ("watchdog", "caldav", "urllib3"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # imapclient logs whole commands and responses (headers, bodies) at DEBUG: never, not
+    # even with -v.
+    logging.getLogger("imapclient").setLevel(logging.INFO)
+
+
+def _private(path: Path) -> None:
+    """The log file, made (or kept) readable by the user alone: it names clients."""
+    os.close(os.open(path, os.O_CREAT | os.O_APPEND | os.O_WRONLY, 0o600))
+    path.chmod(0o600)
+
+
+class _PrivateRotatingFile(logging.handlers.RotatingFileHandler):
+    """A rotating log whose every file, the new one after a rollover too, is the user's
+    alone."""
+
+    def doRollover(self) -> None:  # noqa: N802  (logging's name)
+        super().doRollover()
+        for n in range(self.backupCount + 1):
+            rotated = Path(f"{self.baseFilename}.{n}" if n else self.baseFilename)
+            if rotated.exists():
+                rotated.chmod(0o600)
