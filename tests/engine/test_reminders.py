@@ -135,3 +135,31 @@ def test_a_monthly_report_is_due_a_month_after_the_last_and_resets_when_sent(
     assert engine.status().reports_due == []
     clock.advance(timedelta(days=30))
     assert [c.name for c, _ in engine.status().reports_due] == ["Margaret Hale"]
+
+
+def test_a_tick_and_a_toast_plan_read_what_is_open_not_every_warning_ever_given(
+        engine: Engine, mail: MailFolders, clock: FixedClock) -> None:
+    """A tray runs for weeks: what it reads each tick and each status is the open work's
+    warnings, never the whole history of them."""
+    engine.store.mark_alerts([f"toast:new:{n}" for n in range(10_000, 12_000)]
+                             + [f"ack:{n}:2026-01-01T00:00:00+00:00" for n in range(2000)],
+                             clock.now())
+    drop(mail.inbox, message("Margaret Hale <margaret@hale.example>", "Closing"),
+         NOW - timedelta(minutes=7))
+    engine.sync()
+    read: list[str] = []
+    engine.store._conn.set_trace_callback(read.append)
+    try:
+        clock.advance(timedelta(minutes=1, seconds=30))
+        (toast,) = engine.reminders.alerts()        # still warned, once
+        assert toast[0].startswith("Megge")
+        assert engine.reminders.alerts() == []
+        status = engine.status()
+        plan, _snoozed = engine.plan_toasts(status, False, [])
+        assert plan.mark                            # Megge's arrival is told, once
+        again, _snoozed = engine.plan_toasts(status, False, [])
+        assert not again.toasts and not again.mark
+    finally:
+        engine.store._conn.set_trace_callback(None)
+    history = [sql for sql in read if "alerts_sent" in sql and "INSERT" not in sql]
+    assert history and all(" WHERE key IN (" in sql for sql in history), history

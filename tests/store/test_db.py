@@ -453,3 +453,13 @@ def test_small_state_survives_a_restart(tmp_path: Path) -> None:
         assert store.state("snooze_until") == "2026-11-25T11:00:00+00:00"
         store.set_state("snooze_until", None)
         assert store.state("snooze_until") is None
+
+
+def test_alerts_given_are_looked_up_by_key_also_past_the_parameter_limit(store: Store
+                                                                          ) -> None:
+    given = [f"toast:new:{n}" for n in range(1200)]
+    store.mark_alerts(given, NOW)
+    store.mark_alerts(given[:3], NOW)       # marking again changes nothing
+    asked = given[::2] + [f"toast:new:{n}" for n in range(5000, 5700)]
+    assert store.alerts_given(asked) == set(given[::2])
+    assert store.alerts_given([]) == set()

@@ -18,6 +18,7 @@ from heard.engine.ports import BusyReader
 if TYPE_CHECKING:
     from heard.domain.accounts import AccountHealth
     from heard.domain.busy import BusyState
+    from heard.domain.delegations import Assignment, Delegation
     from heard.domain.toasts import Plan
     from heard.domain.waiting import WaitingItem
 
@@ -27,7 +28,6 @@ class Reminders:
     def __init__(self, ctx: EngineContext, calendar: BusyReader) -> None:
         self._ctx = ctx
         self._calendar = calendar
-        self._told: frozenset[str] | None = None   # toast keys given (this process writes them)
 
     def alerts(self) -> list[tuple[str, str]]:
         """Warnings before deadlines and promises are missed, and status reports due: each
@@ -52,21 +52,26 @@ class Reminders:
             owed = answers_owed(inquiries, clients, settings.standards, settings.hours)
             promises = [(p, clients[p.client_id]) for p in ctx.store.open_promises()
                         if p.client_id in clients]
-            # Every key ever given: a deadline long overdue must not warn again.
-            already = ctx.store.alerts_sent()
             notes = settings.notifications
             lead = LeadTimes(notes.warn_before_ack, notes.warn_before_answer,
                              notes.warn_before_promise)
             urgent = frozenset(notes.urgent_tiers)
-            found = due_alerts(items, owed, promises, now, lead, already, settings.hours,
+            # Everything due now, then those of its keys given before (a deadline long
+            # overdue must not warn again): looked up by key, so a tick costs what is open,
+            # not every warning ever given.
+            found = due_alerts(items, owed, promises, now, lead, frozenset(), settings.hours,
                                urgent)
-            reports = [(c, due) for c, due in self.reports_due(now, clients.values(), start=True)
-                       if f"report:{c.id}:{due.isoformat()}" not in already]
-            late = [d for d in ctx.store.open_delegations() if d.overdue(now)
-                    and f"delegation:{d.inquiry_id}:{d.due.isoformat()}" not in already]
+            reports = self.reports_due(now, clients.values(), start=True)
+            late = [d for d in ctx.store.open_delegations() if d.overdue(now)]
             mine = frozenset(a.lower() for a in ctx.own_addresses())
-            mine_late = [a for a in ctx.store.assignments() if a.to(mine) and a.overdue(now)
-                         and f"assigned:{a.inquiry_id}:{a.due.isoformat()}" not in already]
+            mine_late = [a for a in ctx.store.assignments() if a.to(mine) and a.overdue(now)]
+            already = ctx.store.alerts_given(
+                [a.key for a in found] + [_report_key(c, due) for c, due in reports]
+                + [_delegation_key(d) for d in late] + [_assigned_key(a) for a in mine_late])
+            found = [a for a in found if a.key not in already]
+            reports = [(c, due) for c, due in reports if _report_key(c, due) not in already]
+            late = [d for d in late if _delegation_key(d) not in already]
+            mine_late = [a for a in mine_late if _assigned_key(a) not in already]
             if notes.quiet_in_meetings and (busy := self._calendar.busy(now)) is not None \
                     and busy.now:
                 # In a meeting only what cannot wait pops; the rest comes when it ends
@@ -74,11 +79,9 @@ class Reminders:
                 found, _later = pop_in_meeting(found, now, urgent, notes.warn_before_ack)
                 reports, late, mine_late = [], [], []
             ctx.store.mark_alerts([a.key for a in found]
-                                  + [f"report:{c.id}:{due.isoformat()}" for c, due in reports]
-                                  + [f"delegation:{d.inquiry_id}:{d.due.isoformat()}"
-                                     for d in late]
-                                  + [f"assigned:{a.inquiry_id}:{a.due.isoformat()}"
-                                     for a in mine_late], now)
+                                  + [_report_key(c, due) for c, due in reports]
+                                  + [_delegation_key(d) for d in late]
+                                  + [_assigned_key(a) for a in mine_late], now)
         def client_of(inquiry_id: InquiryId) -> Client | None:
             inquiry = ctx.store.inquiry(inquiry_id)
             return clients.get(inquiry.client_id) if inquiry else None
@@ -146,21 +149,36 @@ class Reminders:
         """Which toasts to show for what is waiting now (quiet in meetings, grouped, held
         back while snoozed or paused), each remembered before it is shown; and until when
         toasts are snoozed."""
-        from heard.domain.toasts import plan
+        from heard.domain.toasts import Hold, held_key, offline_key, plan, told_key
 
         ctx = self._ctx
         settings = ctx.settings
-        if self._told is None:   # only this process writes toast keys: read them once
-            self._told = frozenset(k for k in ctx.store.alerts_sent() if k.startswith("toast:"))
+        # Only the keys of who waits and what is offline now (not every toast ever given,
+        # which grows with the history, on every status).
+        ids = [i.inquiry.id for i in waiting if i.inquiry.id is not None]
+        told = ctx.store.alerts_given(
+            [told_key(i) for i in ids] + [held_key(h, i) for i in ids for h in Hold]
+            + [offline_key(a) for a in offline])
         snoozed = self.snoozed_until()
         now = ctx.clock.now()
         result = plan(
-            waiting, self._told, now, busy=busy,
+            waiting, told, now, busy=busy,
             quiet_in_meetings=settings.notifications.quiet_in_meetings, snoozed_until=snoozed,
             paused=paused, urgent_tiers=frozenset(settings.notifications.urgent_tiers),
             warn_before_ack=settings.notifications.warn_before_ack, on_screen=list(on_screen),
             offline=offline)
         if result.mark:
             ctx.store.mark_alerts(result.mark, now)
-            self._told |= frozenset(result.mark)
         return result, snoozed
+
+
+def _report_key(client: Client, due: datetime) -> str:
+    return f"report:{client.id}:{due.isoformat()}"
+
+
+def _delegation_key(delegation: Delegation) -> str:
+    return f"delegation:{delegation.inquiry_id}:{delegation.due.isoformat()}"
+
+
+def _assigned_key(assignment: Assignment) -> str:
+    return f"assigned:{assignment.inquiry_id}:{assignment.due.isoformat()}"
