@@ -49,6 +49,7 @@ from heard.domain.clients import (
 )
 from heard.domain.ids import ClientId
 from heard.errors import ClientClash, EngineError, HeardError
+from heard.gui.fit import keep_on_screen, placeholders_fit
 from heard.setup.clients_import import (
     ImportReport,
     ImportResult,
@@ -187,6 +188,11 @@ class ClientDialog(QDialog):
         layout.addLayout(form)
         layout.addWidget(self.problem)
         layout.addWidget(buttons)
+        placeholders_fit(self)
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802  (Qt's name)
+        super().showEvent(event)
+        keep_on_screen(self)   # centred on a parent near the screen's edge, it may not be
 
     def _prospect_toggled(self, still: bool) -> None:
         """Confirming a prospect as a client moves them off the "prospect" tier."""
@@ -378,6 +384,8 @@ class ClientsPage(QWidget):
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.verticalHeader().setVisible(False)
+        self.table.horizontalHeader().setSectionResizeMode(
+            QHeaderView.ResizeMode.ResizeToContents)   # no "Preferred nam"
         self.table.horizontalHeader().setSectionResizeMode(
             COLUMNS.index("Addresses"), QHeaderView.ResizeMode.Stretch)
         self.table.setSortingEnabled(True)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
 from PySide6.QtCore import QDate, QDateTime, Qt, QTime, QTimeZone
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -20,6 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from heard.config import Assistant
+from heard.gui.fit import keep_on_screen
 
 
 @dataclass(frozen=True)
@@ -89,6 +91,10 @@ class DelegateDialog(QDialog):
         form.addRow(self.tell)
         form.addRow(buttons)
         self.note.setFocus()
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802  (Qt's name)
+        super().showEvent(event)
+        keep_on_screen(self)   # centred on a parent near the screen's edge, it may not be
 
     def values(self) -> DelegateChoice:
         wall = self.due.dateTime()

@@ -42,6 +42,7 @@ from heard.domain.shared import instance_id
 from heard.domain.standards import DEFAULT_STANDARD
 from heard.domain.wording import plural
 from heard.engine import Engine
+from heard.gui.fit import fit_to_screen, scrolling, short_combos
 from heard.gui.ops import Ops
 from heard.gui.settings_accounts import (
     CalendarForm,
@@ -185,7 +186,8 @@ class _AccountPage(_Page):
         form.changed.connect(self.invalidate)
         self.later.toggled.connect(lambda _on: self.invalidate())
         layout = QVBoxLayout(self)
-        for widget in (*above, form, self.later, self.status):
+        # The form scrolls: a mail form with its SMTP part is taller than a small screen.
+        for widget in (*above, scrolling(form), self.later, self.status):
             layout.addWidget(widget)
         if stretch:
             layout.addStretch(1)
@@ -529,7 +531,8 @@ class FirstRunWizard(QWizard):
                      self.done_page):
             self.addPage(page)
         self.setOption(QWizard.WizardOption.NoBackButtonOnStartPage)
-        self.resize(640, 620)
+        short_combos(self)
+        fit_to_screen(self, 640, 620)
         # The keyring may take a moment (D-Bus, an unlock prompt): asked on a worker.
         self.ops.run(keyring_problem, self._keyring_known,
                      lambda exc: self._keyring_known(str(exc)))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -9,6 +10,8 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QWidget,
 )
+
+from heard.gui.fit import keep_on_screen, placeholders_fit
 
 
 class LogCallDialog(QDialog):
@@ -31,6 +34,11 @@ class LogCallDialog(QDialog):
         form.addRow("&Caller:", self.who)
         form.addRow("&Note:", self.note)
         form.addRow(buttons)
+        placeholders_fit(self)
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802  (Qt's name)
+        super().showEvent(event)
+        keep_on_screen(self)   # centred on a parent near the screen's edge, it may not be
 
     def values(self) -> tuple[str, str]:
         return self.who.text().strip(), self.note.text().strip()

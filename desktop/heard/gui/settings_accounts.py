@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -53,6 +54,7 @@ from heard.config import (
 )
 from heard.domain.wording import plural
 from heard.engine import Engine
+from heard.gui.fit import keep_on_screen, placeholders_fit
 from heard.gui.ops import Ops
 from heard.setup import accounts as setup
 from heard.setup.accounts import (
@@ -599,11 +601,16 @@ class _AccountDialog(QDialog):
         self.written: dict[str, Any] | None = None
         self._running = False
         self.setMinimumWidth(520)
+        placeholders_fit(self)
         # Whether passwords can be kept at all: asked at once, on a worker (D-Bus, and
         # maybe an unlock prompt), so the form can say so before anything is typed.
         self.keyring: str | None = None
         ops.run(setup.keyring_problem, self._keyring_known,
                 lambda exc: self._keyring_known(str(exc)))
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802  (Qt's name)
+        super().showEvent(event)
+        keep_on_screen(self)   # centred on a parent near the screen's edge, it may not be
 
     def _keyring_known(self, problem: str | None) -> None:
         self.keyring = problem

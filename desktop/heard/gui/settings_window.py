@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
+    QHeaderView,
     QInputDialog,
     QLabel,
     QLineEdit,
@@ -41,6 +42,7 @@ from heard.domain.clock import Counting, Span
 from heard.domain.standards import Standard
 from heard.domain.templates import TemplateError
 from heard.engine import DeviceMode, Engine, Status
+from heard.gui.fit import fit_to_screen, scrolling, short_combos
 from heard.gui.ops import Ops
 from heard.gui.settings_accounts import AccountsPage
 from heard.gui.settings_templates import TemplatesPage
@@ -83,11 +85,7 @@ def _note(text: str, name: str) -> QLabel:
 
 
 def _scrolling(page: QWidget) -> QScrollArea:
-    area = QScrollArea()
-    area.setWidget(page)
-    area.setWidgetResizable(True)
-    area.setFrameShape(QScrollArea.Shape.NoFrame)
-    return area
+    return scrolling(page)
 
 
 def _checked(label: str, on: bool) -> QCheckBox:
@@ -168,7 +166,8 @@ class SettingsWindow(QDialog):
         layout.addWidget(self.tabs)
         layout.addWidget(self.problems)
         layout.addWidget(buttons)
-        self.resize(860, 620)
+        short_combos(self)
+        fit_to_screen(self, 860, 620)
         # What the window showed: Save writes only what the user changed since, so a
         # change another device made meanwhile (taken up into heard.toml) is not undone,
         # and a shared change saved over a newer version is reported (opened_version).
@@ -280,6 +279,9 @@ class SettingsWindow(QDialog):
         self.table.setHorizontalHeaderLabels(COLUMNS)
         self.table.setAccessibleName("Response standards per tier")
         self.table.setTabKeyNavigation(False)   # Tab leaves the table; arrows move in it
+        # Each column as wide as its header or its values, whichever is wider.
+        self.table.horizontalHeader().setSectionResizeMode(
+            QHeaderView.ResizeMode.ResizeToContents)
         rows = [("default", settings.standards.default), *settings.standards.by_tier.items()]
         for tier, standard in rows:
             self._add_row(tier, standard)
