@@ -434,6 +434,32 @@ def test_an_automatic_reply_sent_by_heard_sync_is_in_the_log(
     assert f"autopilot acknowledged inquiry {report['new_inquiries'][0]}" in logged
 
 
+def test_heard_outbox_says_what_the_autopilot_left_to_you_and_why(
+        capsys: pytest.CaptureFixture[str], root: str, mail: MailFolders,
+        tmp_path: Path) -> None:
+    now = now_utc()
+    file = ConfigFile(Profile(Path(root)).config)
+    for day in ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday",
+                "sunday"):
+        file.set("hours", day, "00:00-24:00")
+    file.set("autopilot", "tiers", ["vip"])
+    ics = write_calendar(tmp_path / "work.ics", now - timedelta(hours=1),
+                         now + timedelta(hours=2))
+    assert run(capsys, "--profile", root, "account", "add", "calendar", str(ics))[0] == 0
+    assert run(capsys, "--profile", root, "clients", "add", "Margaret Hale", "--email",
+               "margaret@hale.example", "--tier", "vip")[0] == 0
+    drop(mail.inbox, message(MEGGE, "Wire the deposit", authenticated=False),
+         now - timedelta(minutes=9))
+    (inquiry_id,) = run_json(capsys, "--profile", root, "sync")["new_inquiries"]
+    assert mail.outbox_messages() == []
+    (left,) = run_json(capsys, "--profile", root, "outbox")["autopilot_skipped"]
+    assert (left["inquiry"], left["client"]) == (inquiry_id, "Margaret Hale")
+    assert left["reason"].startswith("your mail server did not vouch for its sender")
+    code, out, _err = run(capsys, "--profile", root, "outbox")
+    assert code == 0 and "Left to you by the autopilot:" in out
+    assert f"#{inquiry_id} Margaret Hale" in out
+
+
 def test_a_maildir_account_says_when_it_last_synced(
         capsys: pytest.CaptureFixture[str], root: str) -> None:
     (before,) = run_json(capsys, "--profile", root, "status")["accounts"]

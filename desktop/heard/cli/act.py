@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from heard.cli.output import ack_json, dump, iso, outbox_json, time_arg
+from heard.cli.output import ack_json, dump, iso, outbox_json, skipped_json, time_arg
 from heard.cli.parser import UsageError
 from heard.domain.ids import InquiryId
 from heard.domain.wording import day_and_time
@@ -49,10 +49,16 @@ def cmd_log_call(args: argparse.Namespace, engine: Engine) -> int:
     zone = engine.settings.zone
     at = time_arg(args.at, zone, engine.clock.now()) if args.at else None
     inquiry = engine.inquiries.log_call(args.who, at, args.note or "")
+    client = next((c for c in engine.clients.all() if c.id == inquiry.client_id), None)
     if args.json:
         dump({"id": inquiry.id, "client_id": inquiry.client_id, "number": inquiry.sender
                or None, "received_at": iso(inquiry.received_at, zone),
-               "subject": inquiry.subject, "note": inquiry.preview or None})
+               "subject": inquiry.subject, "note": inquiry.preview or None,
+               "prospect": client is not None and client.prospect})
+    elif client is not None and client.prospect:
+        print(f"Logged #{inquiry.id}: {inquiry.subject}, a new caller (a prospect: `heard"
+              f" prospect client {inquiry.id}` makes them a client). It waits like any"
+              " other contact.")
     else:
         print(f"Logged #{inquiry.id}: {inquiry.subject}. It waits like any other contact.")
     return 0
@@ -141,8 +147,16 @@ def cmd_outbox(args: argparse.Namespace, engine: Engine) -> int:
         for error in report.errors:
             print(f"heard: {error}", file=sys.stderr)
     items = engine.outbox_items(everything=args.all)
+    # What the autopilot did not write, and why: the other half of what it did.
+    status = engine.status()
+    left = [(item, status.autopilot_skipped[item.inquiry.id]) for item in status.waiting
+            if item.inquiry.id in status.autopilot_skipped]
     if args.json:
-        dump({"messages": [outbox_json(i, zone) for i in items]})
+        dump({"messages": [outbox_json(i, zone) for i in items],
+              "autopilot_skipped": [{"inquiry": item.inquiry.id,
+                                     "client": item.client.name,
+                                     **(skipped_json(skipped, zone) or {})}
+                                    for item, skipped in left]})
         return 0
     if not items:
         print("The outbox is empty: everything went out.")
@@ -152,6 +166,11 @@ def cmd_outbox(args: argparse.Namespace, engine: Engine) -> int:
         line = f"  {item.state.value:<9} {item.kind.value:<7} {when}  {item.recipient}"
         print(line + f"\n            {item.message_id}"
               + (f"\n            {item.error}" if item.error else ""))
+    if left:
+        print("Left to you by the autopilot:")
+    for item, skipped in left:
+        print(f"  #{item.inquiry.id} {item.client.name}"
+              f" ({day_and_time(skipped.at, now, zone)}): {skipped.reason}")
     return 0
 
 
