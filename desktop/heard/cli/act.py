@@ -149,14 +149,13 @@ def cmd_outbox(args: argparse.Namespace, engine: Engine) -> int:
     items = engine.outbox_items(everything=args.all)
     # What the autopilot did not write, and why: the other half of what it did.
     status = engine.status()
-    left = [(item, status.autopilot_skipped[item.inquiry.id]) for item in status.waiting
-            if item.inquiry.id in status.autopilot_skipped]
+    left = [(w, status.autopilot_skipped[w.inquiry.id]) for w in status.waiting
+            if w.inquiry.id in status.autopilot_skipped]
     if args.json:
         dump({"messages": [outbox_json(i, zone) for i in items],
-              "autopilot_skipped": [{"inquiry": item.inquiry.id,
-                                     "client": item.client.name,
+              "autopilot_skipped": [{"inquiry": w.inquiry.id, "client": w.client.name,
                                      **(skipped_json(skipped, zone) or {})}
-                                    for item, skipped in left]})
+                                    for w, skipped in left]})
         return 0
     if not items:
         print("The outbox is empty: everything went out.")
@@ -168,8 +167,8 @@ def cmd_outbox(args: argparse.Namespace, engine: Engine) -> int:
               + (f"\n            {item.error}" if item.error else ""))
     if left:
         print("Left to you by the autopilot:")
-    for item, skipped in left:
-        print(f"  #{item.inquiry.id} {item.client.name}"
+    for waiting, skipped in left:
+        print(f"  #{waiting.inquiry.id} {waiting.client.name}"
               f" ({day_and_time(skipped.at, now, zone)}): {skipped.reason}")
     return 0
 
