@@ -463,3 +463,14 @@ def test_alerts_given_are_looked_up_by_key_also_past_the_parameter_limit(store: 
     asked = given[::2] + [f"toast:new:{n}" for n in range(5000, 5700)]
     assert store.alerts_given(asked) == set(given[::2])
     assert store.alerts_given([]) == set()
+
+
+def test_inquiry_keys_are_looked_up_by_key(store: Store) -> None:
+    for n in range(1200):
+        store.mark_seen("imap:work:INBOX", f"7:{n}", f"<m{n}@x>",
+                        "inquiry" if n % 2 else "skipped", "", NOW)
+    store.mark_seen("imap:work:Sent", "7:3", "<sent@x>", "inquiry", "", NOW)
+    asked = [f"7:{n}" for n in range(0, 1200, 3)] + ["7:99999"]
+    assert store.inquiry_keys("imap:work:INBOX", asked) == {
+        f"7:{n}": f"<m{n}@x>" for n in range(0, 1200, 3) if n % 2}
+    assert store.inquiry_keys("imap:work:INBOX", []) == {}

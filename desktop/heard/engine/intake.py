@@ -240,7 +240,7 @@ class Intake:
         """\\Answered set by another mail client (a phone, webmail) answers the inquiry."""
         if not keys:
             return
-        inquiry_ids = self.store.inquiry_keys(source)
+        inquiry_ids = self.store.inquiry_keys(source, keys)
         for key in keys:
             message_id = inquiry_ids.get(key)
             flagged = _uid(key)
@@ -269,7 +269,7 @@ class Intake:
 
         if not states:
             return
-        message_ids = self.store.inquiry_keys(source)
+        message_ids = self.store.inquiry_keys(source, states)
         for key, flags in states.items():
             state = self.marks(flags) or SharedState(Status.WAITING)
             message_id = message_ids.get(key)

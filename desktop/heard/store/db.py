@@ -579,11 +579,18 @@ class Store:
         with self.transaction() as conn:
             conn.execute("DELETE FROM seen_messages WHERE source=?", (source,))
 
-    def inquiry_keys(self, source: str) -> dict[str, str]:
-        """Key -> Message-ID of the messages in `source` that were client inquiries."""
-        return {r["key"]: r["message_id"] for r in self._query(
-            "SELECT key, message_id FROM seen_messages WHERE source=? AND verdict='inquiry'",
-            (source,))}
+    def inquiry_keys(self, source: str, keys: Iterable[str]) -> dict[str, str]:
+        """Key -> Message-ID of those of `keys` in `source` that were client inquiries
+        (looked up by key: a folder's history grows for as long as Heard runs)."""
+        wanted = sorted(set(keys))
+        found: dict[str, str] = {}
+        for start in range(0, len(wanted), _CHUNK):
+            part = wanted[start:start + _CHUNK]
+            found.update((r["key"], r["message_id"]) for r in self._query(
+                "SELECT key, message_id FROM seen_messages WHERE source=? AND"
+                f" verdict='inquiry' AND key IN ({','.join('?' * len(part))})",
+                [source, *part]))
+        return found
 
     def open_inquiry_keys(self, source: str) -> list[str]:
         """Keys in `source` of client messages whose inquiry is still open or with the
