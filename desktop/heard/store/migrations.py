@@ -220,6 +220,13 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE inquiries ADD COLUMN provenance TEXT NOT NULL DEFAULT '';
     """,
+    # 13: each status lists the messages that could not be taken in lately and the
+    # delegations not yet taken up: found without reading every message ever seen (the
+    # seen cache grows with the mailbox) or every delegation ever made.
+    """
+    CREATE INDEX seen_messages_failed ON seen_messages(seen_at) WHERE verdict = 'failed';
+    CREATE INDEX delegations_open ON delegations(due) WHERE confirmed_at IS NULL;
+    """,
 )
 
 LATEST = len(MIGRATIONS)
