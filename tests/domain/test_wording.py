@@ -1,13 +1,17 @@
-"""heard.domain.wording: counts with their noun, moments said near now."""
+"""heard.domain.wording: counts with their noun, moments said near now, the command line's
+messages as a window says them."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from heard.domain.wording import day_and_time, plural
+import heard
+from heard.domain.wording import day_and_time, in_words, plural
 
 BERLIN = ZoneInfo("Europe/Berlin")
 LORD_HOWE = ZoneInfo("Australia/Lord_Howe")
@@ -43,3 +47,27 @@ def test_today_is_the_day_in_the_zone_shown_not_in_the_moments_own() -> None:
     late = NOW.replace(hour=23, minute=30)
     assert day_and_time(late, NOW, BERLIN) == "today 23:30"
     assert day_and_time(late, NOW, LORD_HOWE) == "tomorrow 09:30"
+
+
+def test_a_window_says_the_fix_in_words_where_the_command_line_names_a_command() -> None:
+    told = in_words("account 'work' cannot send: give it an SMTP server (`heard account add"
+                    " imap ... --smtp-host`, or smtp_host in heard.toml)")
+    assert told == ("account 'work' cannot send: give it an SMTP server (the account's"
+                    " settings in Settings > Accounts, or smtp_host in heard.toml)")
+    assert in_words("check it with `heard account test`") == \
+        "check it with Test connection in Settings > Accounts"
+    assert in_words("no `[replies]` table") == "no [replies] table"
+    assert in_words("nothing quoted") == "nothing quoted"
+
+
+def test_no_command_the_engine_names_reaches_a_window_as_shell_syntax() -> None:
+    # Every command in backticks in the sources of what a window may show, said in words.
+    package = Path(heard.__file__).parent
+    sources = [*package.glob("engine/*.py"), *package.glob("setup/*.py"),
+               package / "errors.py", *package.glob("devices/*.py")]
+    commands = {match for path in sources
+                for match in re.findall(r"`heard[^`]*`", path.read_text(encoding="utf-8"))}
+    assert len(commands) > 20
+    for command in commands:
+        said = in_words(command)
+        assert "`" not in said and "--" not in said and not said.startswith("heard"), command

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PySide6.QtCore import Qt
@@ -25,7 +27,8 @@ from heard.engine import Engine
 from heard.errors import NotWaiting
 from heard.gui.quick_reply import time_left
 from heard.gui.tray import HeardApp, tooltip_text
-from tests.conftest import NOW
+from heard.system.paths import Profile
+from tests.conftest import CLIENTS, NOW
 from tests.support.gui import (
     CTRL,
     open_window,
@@ -34,6 +37,18 @@ from tests.support.gui import (
     waiting_inquiry,
 )
 from tests.support.mail import JANE, MEGGE, RAJ, MailFolders, drop, message, sent_messages
+
+
+@pytest.fixture
+def profile_without_outbox(profile: Profile, clock: FixedClock) -> Iterator[Engine]:
+    """The test profile's Maildir account with neither an outbox nor SMTP: it cannot send."""
+    text = profile.config.read_text(encoding="utf-8")
+    profile.config.write_text(re.sub(r'outbox = "[^"]*"\n', "", text), encoding="utf-8")
+    engine = Engine.open(profile, clock)
+    for client in CLIENTS:
+        engine.clients.add(client)
+    yield engine
+    engine.close()
 
 
 def select(qtbot: QtBot, heard: HeardApp, text: str) -> None:
@@ -653,3 +668,26 @@ def test_a_message_that_failed_dmarc_is_shown_with_a_warning(
     window = open_window(qtbot, app)
     assert "failed DKIM/DMARC at your mail server: it may not be from Megge" in \
         window.sender_label.text()
+
+
+def test_a_refusal_from_the_engine_is_said_in_words_not_as_a_command(
+    qtbot: QtBot, profile_without_outbox: Engine, mail: MailFolders
+) -> None:
+    # A Maildir account with no outbox and no SMTP cannot send: the engine's message names
+    # `heard account add maildir ... --outbox` for the command line; the window says where
+    # in the app that is done, with no shell syntax.
+    engine = profile_without_outbox
+    heard = HeardApp(engine, tray_available=True)
+    with qtbot.waitSignal(heard.status_applied, timeout=5000):
+        heard.start()
+    try:
+        waiting_inquiry(engine, mail, MEGGE, "Closing", 2)
+        wait_status(qtbot, heard, 1)
+        window = open_window(qtbot, heard, delay_ms=0)
+        qtbot.keyClick(window.list, Qt.Key.Key_Return)
+        qtbot.waitUntil(lambda: "cannot send" in window.message.text(), timeout=10000)
+        text = window.message.text()
+        assert "outbox Maildir" in text and "Settings > Accounts" in text
+        assert "`" not in text and "--" not in text and "heard account" not in text
+    finally:
+        heard.dispose()

@@ -60,8 +60,13 @@ log = logging.getLogger(__name__)
 LEASE = timedelta(minutes=10)
 
 class NoTransport(AccountError):
-    def __init__(self, account: str) -> None:
+    def __init__(self, account: str, maildir: bool = False) -> None:
+        # Said for the kind of account it is: a Maildir account sends through an outbox
+        # Maildir its mail system delivers from, or SMTP; an IMAP account only by SMTP.
         super().__init__(account, "no way to send", (
+            f"account {account!r} cannot send: give it an outbox Maildir that your mail"
+            " system sends from, or an SMTP server (`heard account add maildir PATH"
+            " --outbox PATH`, or outbox or smtp_host in heard.toml)" if maildir else
             f"account {account!r} cannot send: give it an SMTP server (`heard account add"
             " imap ... --smtp-host`, or smtp_host in heard.toml)"))
 
@@ -194,7 +199,7 @@ class Outbox:
             return SmtpTransport(account.name, smtp, lambda: logins.smtp_password(account))
         if isinstance(account, MaildirAccount) and account.outbox is not None:
             return MaildirTransport(account.name, Maildir(account.outbox))
-        raise NoTransport(account.name)
+        raise NoTransport(account.name, isinstance(account, MaildirAccount))
 
     def sent_copy(self, name: str) -> SentCopy | None:
         """Where Heard files (and looks for) its copies; None when the server files them

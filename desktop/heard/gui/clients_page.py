@@ -48,6 +48,7 @@ from heard.domain.clients import (
     is_phone,
 )
 from heard.domain.ids import ClientId
+from heard.domain.wording import in_words
 from heard.errors import ClientClash, EngineError, HeardError
 from heard.gui.fit import keep_on_screen, placeholders_fit
 from heard.setup.clients_import import (
@@ -76,7 +77,7 @@ def words(exc: BaseException) -> str:
     """A failure as the user reads it: expected errors say what they say; a bug says sorry
     (its traceback is in the log, written by Ops)."""
     if isinstance(exc, (HeardError, ValueError)):
-        return str(exc)
+        return in_words(str(exc))
     if isinstance(exc, OSError):
         return f"{exc.filename or 'the file'}: {exc.strerror or exc}"
     return f"sorry, that failed unexpectedly ({type(exc).__name__}); the log has the details"

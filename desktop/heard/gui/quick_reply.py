@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
 from heard.domain.naming import shown
 from heard.domain.urgency import Urgency
 from heard.domain.waiting import WaitingClient, WaitingItem
+from heard.domain.wording import in_words
 from heard.engine import AckResult, AssignedView, Status
 
 PROSPECT_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -524,7 +525,8 @@ class QuickReplyWindow(QWidget):
                               " time changed): it is what Enter sends.")
 
     def show_message(self, text: str) -> None:
-        self.message.setText(text)
+        # Engine messages name commands for the command line; here they are said in words.
+        self.message.setText(in_words(text))
 
     def set_busy(self, busy: bool) -> None:
         self.ack_button.setEnabled(not busy and self.current_id() is not None)

@@ -52,7 +52,7 @@ from heard.config import (
     MaildirAccount,
     Settings,
 )
-from heard.domain.wording import plural
+from heard.domain.wording import in_words, plural
 from heard.engine import Engine
 from heard.gui.fit import keep_on_screen, placeholders_fit
 from heard.gui.ops import Ops
@@ -167,7 +167,7 @@ def problem_label() -> QLabel:
 
 def show_result(label: QLabel, text: str, ok: bool) -> None:
     label.setStyleSheet("" if ok else "color: #c62828")
-    label.setText(text)
+    label.setText(in_words(text))   # the engine's fixes name commands; a window says words
 
 
 def _combo(choices: Mapping[str, str], value: str) -> QComboBox:

@@ -30,6 +30,7 @@ from heard.domain.toasts import Hold, Plan, Snooze, Toast, ToastKind, catch_up, 
 from heard.domain.warnings import Alert, AlertKind
 from heard.domain.warnings import Toast as DeadlineToast
 from heard.domain.warnings import group as group_deadlines
+from heard.domain.wording import in_words
 from heard.engine import Engine, Status
 from heard.gui import notify
 from heard.gui.notify import Note, Notifier
@@ -279,12 +280,13 @@ class Toaster(QObject):
 
     def problem(self, text: str) -> None:
         if not self.paused:
-            self.notify(Note("Heard: problem", text, DEFAULT_ACTION, slot="problem",
+            self.notify(Note("Heard: problem", in_words(text), DEFAULT_ACTION, slot="problem",
                              ref=ToastRef(), timeout_ms=EXPIRE_MS, category="im.error"))
 
     def tell(self, slot: str, title: str, text: str = "", undo: Undoable | None = None,
              timeout_ms: int = EXPIRE_MS) -> None:
         """A toast following an action chosen on a toast (it replaces that action's last)."""
+        text = in_words(text)
         if undo is not None:
             self.notify(Note(title, text, UNDO_ACTIONS + DEFAULT_ACTION, slot=slot,
                              ref=UndoRef(undo), timeout_ms=timeout_ms, category="im"))

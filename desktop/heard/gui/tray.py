@@ -21,6 +21,7 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QApplication, QMenu, QSystemTrayIcon, QWidget
 
 from heard.domain.toasts import Snooze, waiting_people
+from heard.domain.wording import in_words
 from heard.engine import Engine, EngineEvent, EventKind, Status
 from heard.gui import badge
 from heard.gui.actions import NO_ASSISTANT, Actions
@@ -380,10 +381,9 @@ class HeardApp(QObject):
         lines = [tooltip_text(self.status, self.zone, self.engine.settings.prospects.show_apart)]
         if self._progress:
             lines.append(f"Reading mail: {self._progress}")
-        lines.extend(f"Problem: {p}" for p in self.status.problems[:2])
+        lines.extend(f"Problem: {in_words(p)}" for p in self.status.problems[:2])
         if not self.engine.settings.accounts:
-            lines.append("No mail account yet: heard account add imap --host HOST"
-                         " --username USER")
+            lines.append("No mail account yet: add one in Settings > Accounts")
         if (quiet := self.toaster.quiet_line()) is not None:
             lines.append(quiet)
         self.tray.setToolTip("\n".join(lines))
