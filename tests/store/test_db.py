@@ -477,13 +477,17 @@ def test_inquiry_keys_are_looked_up_by_key(store: Store) -> None:
 
 
 def test_what_each_status_lists_is_found_without_reading_all_history(store: Store) -> None:
-    """The status lists recent intake failures and open delegations on every refresh of a
-    tray that runs for weeks: through an index, never a scan of every message ever seen."""
-    # The statements Store.failed_messages and Store.open_delegations run.
+    """The status lists recent intake failures, open delegations and what other devices did
+    lately on every refresh of a tray that runs for weeks: through an index, never a scan
+    of every message ever seen or every inquiry ever claimed."""
+    # The statements Store.failed_messages, open_delegations and handled_elsewhere run.
     for sql, index in (("SELECT reason, seen_at FROM seen_messages WHERE verdict='failed'"
                         " AND seen_at >= ? ORDER BY seen_at, key", "seen_messages_failed"),
                        ("SELECT * FROM delegations WHERE confirmed_at IS NULL ORDER BY due",
-                        "delegations_open")):
+                        "delegations_open"),
+                       ("SELECT id FROM inquiries WHERE owner != '' AND owner != ? AND"
+                        " state != 'waiting' AND COALESCE(closed_at, acknowledged_at, '') >= ?",
+                        "inquiries_handled")):
         plan = " ".join(str(row[-1]) for row in store._conn.execute(
-            f"EXPLAIN QUERY PLAN {sql}", ("2026-01-01",) if "?" in sql else ()))
+            f"EXPLAIN QUERY PLAN {sql}", ("2026-01-01",) * sql.count("?")))
         assert f"USING INDEX {index}" in plan, plan

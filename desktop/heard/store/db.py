@@ -306,8 +306,9 @@ class Store:
     def handled_elsewhere(self, instance: str, since: datetime) -> list[tuple[Inquiry, str]]:
         """Inquiries another of the user's devices (or the assistant's) acted on since
         `since`: acknowledged, delegated, answered or set aside there; with its name."""
-        # The ids first, through the partial index on owner (few rows): a query ordered by
-        # arrival would walk every past inquiry instead.
+        # The ids first, through the index of when claimed inquiries were acted on (only
+        # the last day's rows): by arrival, or by owner, it would walk every past inquiry
+        # this device or another ever claimed.
         ids = [r["id"] for r in self._query(
             "SELECT id FROM inquiries WHERE owner != '' AND owner != ? AND state != 'waiting'"
             " AND COALESCE(closed_at, acknowledged_at, '') >= ?", (instance, _ts(since)))]

@@ -220,12 +220,16 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE inquiries ADD COLUMN provenance TEXT NOT NULL DEFAULT '';
     """,
-    # 13: each status lists the messages that could not be taken in lately and the
-    # delegations not yet taken up: found without reading every message ever seen (the
-    # seen cache grows with the mailbox) or every delegation ever made.
+    # 13: each status lists the messages that could not be taken in lately, the
+    # delegations not yet taken up and what the user's devices did in the last day: found
+    # without reading every message ever seen (the seen cache grows with the mailbox),
+    # every delegation ever made, or every inquiry a device ever claimed (each of this
+    # device's acknowledgements claims one).
     """
     CREATE INDEX seen_messages_failed ON seen_messages(seen_at) WHERE verdict = 'failed';
     CREATE INDEX delegations_open ON delegations(due) WHERE confirmed_at IS NULL;
+    CREATE INDEX inquiries_handled ON inquiries(COALESCE(closed_at, acknowledged_at, ''))
+        WHERE owner != '';
     """,
 )
 
