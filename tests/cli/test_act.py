@@ -98,11 +98,26 @@ def test_log_call_for_a_clients_number_waits_like_any_contact(
     assert item["channel"] == "call" and item["client"]["name"] == "Sofia Lindqvist"
     assert item["prospect"] is False
 
-    code, out, err = run(capsys, "--profile", bare_root, "log-call", "--from", "+1 555 0199")
+    assert logged["prospect"] is False
+
+    # README: an unknown caller is a prospect, the note kept as for anyone.
+    stranger = run_json(capsys, "--profile", bare_root, "log-call", "--from", "+1 555 0199",
+                        "--note", "a new matter")
+    assert stranger["prospect"] is True and stranger["number"] == "+15550199"
+    assert stranger["note"] == "a new matter"
+    status = run_json(capsys, "--profile", bare_root, "status")
+    assert status["count"] == 2
+    new = next(i for i in status["waiting"] if i["id"] == stranger["id"])
+    assert new["prospect"] is True and new["channel"] == "call"
+    # The same number again is the same prospect, not a second one.
+    again = run_json(capsys, "--profile", bare_root, "log-call", "--from", "+15550199")
+    assert again["client_id"] == stranger["client_id"]
+    prospects = run_json(capsys, "--profile", bare_root, "clients", "list")["prospects"]
+    assert [p["phones"] for p in prospects] == [["+15550199"]]
+
+    code, out, err = run(capsys, "--profile", bare_root, "log-call", "--from", "Nobody Known")
     assert code == 1 and out == ""
-    assert "no client has the number +15550199" in err
-    assert "heard clients" in err
-    assert run_json(capsys, "--profile", bare_root, "status")["count"] == 1
+    assert "no client matches 'Nobody Known'" in err
 
 
 def test_ack_dry_run_shows_the_reply_and_sends_nothing(

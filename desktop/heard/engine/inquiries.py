@@ -3,15 +3,19 @@ call, a meeting), set aside (no reply needed) and taken back, and calls logged b
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 
 from heard.devices.coordinator import Devices
-from heard.domain.clients import Channel, normalize_phone
+from heard.domain.clients import Channel, Client, normalize_phone
 from heard.domain.ids import InquiryId
 from heard.domain.inquiries import Inquiry, InquiryState, Provenance
 from heard.domain.shared import Mark
+from heard.domain.standards import PROSPECT_TIER
 from heard.engine.context import EngineContext
 from heard.errors import EngineError, NoSuchInquiry, NotWaiting
+
+log = logging.getLogger(__name__)
 
 
 class InquiriesService:
@@ -91,7 +95,8 @@ class InquiriesService:
 
     def log_call(self, who: str, at: datetime | None = None, note: str = "") -> Inquiry:
         """A call the user missed or took a message for, logged by hand: `who` is a phone
-        number or a client's id or name. It waits like any other contact."""
+        number or a client's id or name. It waits like any other contact; a number no client
+        has is a new person, a prospect, as an unknown caller's voicemail is."""
         from heard.mail.compose import make_message_id
 
         ctx = self._ctx
@@ -102,16 +107,23 @@ class InquiriesService:
         region = ctx.settings.user.phone_region
         directory = ctx.directory()
         number = normalize_phone(who, region) if any(ch.isdigit() for ch in who) else None
+        if number is None and any(ch.isdigit() for ch in who) \
+                and not any(ch.isalpha() for ch in who) and not who.strip().isdigit():
+            # Looks like a number but is none: a client name it is not either.
+            raise EngineError(f"{who.strip()!r} is not a phone number; write it with its"
+                              " country code, as +49 30 1234567")
         client = directory.match_phone(who, region) if number else ctx.client_named(who)
-        if client is None or client.id is None:
-            raise EngineError(
-                f"no client has the number {number}; add it with `heard clients edit NAME"
-                f" --phone {number}` or `heard clients add NAME --phone {number}`"
-                if number else f"no client matches {who!r} and it is not a phone number")
-        number = number or next(iter(client.phones), "")
+        if client is None and not number:
+            raise EngineError(f"no client matches {who!r} and it is not a phone number;"
+                              " give the caller's number, or a client's name")
         # The note is the user's own: it is shown as the call's text, never put in a subject
         # that a reply could quote to the client.
         with ctx.lock:
+            if client is None:
+                assert number is not None
+                client = self._prospect_caller(number, at)
+            assert client.id is not None
+            number = number or next(iter(client.phones), "")
             inquiry = ctx.store.add_inquiry(Inquiry(
                 client_id=client.id, channel=Channel.CALL, received_at=at,
                 subject=f"Call from {' '.join(client.name.split())}"[:200], sender=number,
@@ -120,3 +132,16 @@ class InquiriesService:
                 provenance=Provenance(auth="own")))   # the user's own word
         ctx.events.changed((inquiry.id,) if inquiry.id else ())
         return inquiry
+
+    def _prospect_caller(self, number: str, at: datetime) -> Client:
+        """The provisional client record of a caller no client is known by (README: an
+        unknown caller is a prospect), named by the number until the user says more."""
+        store = self._ctx.store
+        known = store.client_by_address("phone", number)
+        if known is not None:
+            return known
+        client = store.add_client(Client(
+            name=number, phones=(number,), tier=PROSPECT_TIER, channel=Channel.CALL,
+            preferences={"via": "phone call"}, prospect=True), at)
+        log.info("new prospect %s (call logged by hand)", client.id)
+        return client

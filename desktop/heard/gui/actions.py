@@ -381,17 +381,24 @@ class Actions(QObject):
         window.show_message(f"No preview: {exc}")
 
     def log_call(self) -> None:
-        """Ask who called (a number or a client) and what about; it then waits like mail."""
+        """Ask who called (a number or a client) and what about; it then waits like mail. A
+        number no client has becomes a prospect; a refusal is said in the dialog, which
+        stays open with the note."""
+        from heard.gui.clients_page import words
         from heard.gui.log_call import LogCallDialog
 
         dialog = LogCallDialog(self._made_window())
 
-        def accepted() -> None:
-            who, note = dialog.values()
-            self.ops.run(lambda: self.engine.inquiries.log_call(who, note=note),
-                         lambda _inquiry: self.status_wanted.emit(),
-                         lambda exc: self.failed.emit(f"call not logged: {exc}"))
+        def logged(_inquiry: object) -> None:
+            dialog.accept()
+            self.status_wanted.emit()
 
-        dialog.accepted.connect(accepted)
+        def log_it() -> None:
+            who, note = dialog.values()
+            dialog.working()
+            self.ops.run(lambda: self.engine.inquiries.log_call(who, note=note), logged,
+                         lambda exc: dialog.failed(words(exc)))
+
+        dialog.ok.clicked.connect(log_it)
         dialog.open()
         self._call_dialog = dialog

@@ -7,14 +7,20 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFormLayout,
+    QLabel,
     QLineEdit,
     QWidget,
 )
 
+from heard.domain.wording import in_words
 from heard.gui.fit import keep_on_screen, placeholders_fit
 
 
 class LogCallDialog(QDialog):
+    """Stays open until the call is logged: the note typed is never lost to a refusal, which
+    is shown here, where Log call was pressed (`failed`); `logging` is emitted on Log call
+    with the caller and note, and `done()` closes it."""
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Log a call — Heard")
@@ -27,18 +33,38 @@ class LogCallDialog(QDialog):
         self.ok = buttons.button(QDialogButtonBox.StandardButton.Ok)
         self.ok.setText("&Log call")
         self.ok.setEnabled(False)
-        buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
-        self.who.textChanged.connect(lambda text: self.ok.setEnabled(bool(text.strip())))
+        self.who.textChanged.connect(self._who_changed)
+        self.problem = QLabel()
+        self.problem.setWordWrap(True)
+        self.problem.setStyleSheet("color: palette(highlight)")
+        self.problem.hide()
         form = QFormLayout(self)
         form.addRow("&Caller:", self.who)
         form.addRow("&Note:", self.note)
+        form.addRow(self.problem)
         form.addRow(buttons)
         placeholders_fit(self)
 
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802  (Qt's name)
         super().showEvent(event)
         keep_on_screen(self)   # centred on a parent near the screen's edge, it may not be
+
+    def _who_changed(self, text: str) -> None:
+        self.ok.setEnabled(bool(text.strip()))
+        self.problem.hide()
+
+    def working(self) -> None:
+        """Log call was pressed: nothing more until the engine answered."""
+        self.ok.setEnabled(False)
+        self.problem.hide()
+
+    def failed(self, reason: str) -> None:
+        """The call was not logged: say why here, keep what was typed."""
+        self.problem.setText(f"Not logged: {in_words(reason)}")
+        self.problem.show()
+        self.ok.setEnabled(bool(self.who.text().strip()))
+        self.who.setFocus()
 
     def values(self) -> tuple[str, str]:
         return self.who.text().strip(), self.note.text().strip()
