@@ -201,13 +201,18 @@ def test_delegate_is_off_until_an_assistant_is_set_up(
     wait_status(qtbot, app, 1)
     window = open_window(qtbot, app)
     assert not window.delegate_button.isEnabled()
-    assert "Add an assistant in the settings" in window.delegate_button.toolTip()
+    assert "Add an assistant" in window.delegate_button.toolTip()
+    assert "Settings > Assistants" in window.delegate_button.toolTip()
+    assert "heard.toml" not in window.delegate_button.toolTip()
     [ctrl_g] = [s for s in window.findChildren(QShortcut)
                 if s.key() == QKeySequence("Ctrl+G")]
     with qtbot.waitSignal(ctrl_g.activated, timeout=5000), \
             qtbot.assertNotEmitted(window.delegate_requested):
         qtbot.keyClick(window.list, Qt.Key.Key_G, CTRL)
     assert app.actions._delegate_dialog is None
+    # Ctrl+G is not silent: the window says why, where it was pressed.
+    assert window.message.text().startswith("Cannot delegate: add an assistant")
+    assert "Settings > Assistants" in window.message.text()
 
 
 def test_dismiss_with_delete_and_undo_with_ctrl_z(

@@ -33,10 +33,34 @@ def test_the_demo_profile_has_waiting_clients_a_meeting_and_mail_that_does_not_c
         # The generator picks clients who are not waiting yet: the badge climbs each time.
         generator = DemoGenerator(profile, engine.store, seed=7)
         for expected in (5, 6, 7, 8, 9):
-            generator.drop_one()
+            assert generator.drop_one()
             assert len(engine.sync().new_inquiries) == 1
             assert engine.status().count == expected
         assert generator.dropped == 5
+        # Every client waits now: never one of them again (README), but new people, once
+        # each, and then nobody.
+        writers = {i.inquiry.sender for i in engine.status().waiting}
+        for expected in (10, 11, 12):
+            assert generator.drop_one()
+            (new,) = engine.sync().new_inquiries
+            inquiry = engine.store.inquiry(new)
+            assert inquiry is not None and inquiry.sender not in writers
+            status = engine.status()
+            assert status.count == expected
+            assert next(i for i in status.waiting if i.inquiry.id == new).client.prospect
+        assert not generator.drop_one()
+        assert engine.sync().new_inquiries == [] and engine.status().count == 12
+        waiting = [i.inquiry.sender for i in engine.status().waiting]
+        assert len(waiting) == len(set(waiting))   # nobody wrote twice while waiting
+        # The assistant has an address, so Delegate works: the forward lands in the
+        # demo's own outbox Maildir, as every reply does.
+        (jordan,) = engine.settings.assistants
+        assert jordan.address == "jordan@morgan-law.example"
+        result = engine.replies.delegate(jonas.inquiry.id, note="Please call them back")
+        outbox = DemoPaths.of(profile).outbox
+        assert any(b"To: Jordan Lee <jordan@morgan-law.example>" in f.read_bytes()
+                   for f in (outbox / "new").iterdir()), result
+        assert engine.status().count == 11
     finally:
         engine.close()
 

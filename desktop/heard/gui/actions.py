@@ -34,8 +34,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-NO_ASSISTANT = ("Add an assistant in the settings to delegate (heard.toml: [assistant]"
-                " name and address)")
+# Said in words (a window shows no file syntax): where an assistant is added.
+NO_ASSISTANT = "Add an assistant, with a name and an address, in Settings > Assistants"
 
 
 class Actions(QObject):

@@ -142,7 +142,7 @@ class QuickReplyWindow(QWidget):
         self._choice: str | None = None       # a template the user picked for the shown one
         self._rendered: _Rendered | None = None
         self._repopulating = False
-        self._delegate_blocked = "Add an assistant in the settings to delegate"
+        self._delegate_blocked = "Add an assistant in Settings > Assistants to delegate"
 
         self.summary = QLabel("Loading…")
         self.summary.setTextFormat(Qt.TextFormat.PlainText)
@@ -811,16 +811,32 @@ class QuickReplyWindow(QWidget):
         key = self.current_key()
         if key is not None and self.delegate_button.isEnabled():
             self.delegate_requested.emit(key[0], int(key[1]))
+        else:
+            self._cannot("delegate", self._delegate_blocked)
 
     def answered_current(self) -> None:
         key = self.current_key()
         if key is not None and self.answered_button.isEnabled():
             self.answered_requested.emit(key[0], int(key[1]))
+        else:
+            self._cannot("mark anything answered")
 
     def dismiss_current(self) -> None:
         key = self.current_key()
         if key is not None and self.dismiss_button.isEnabled():
             self.dismiss_requested.emit(key[0], int(key[1]))
+        else:
+            self._cannot("dismiss")
+
+    def _cannot(self, what: str, blocked: str = "") -> None:
+        """A shortcut whose action is not possible now says why, here, instead of nothing."""
+        if self.current_id() is None:
+            self.show_message(f"Nothing to {what}: choose a client in the list first.")
+        elif self.current_is_assigned() and what != "mark anything answered":
+            self.show_message(f"Cannot {what}: this was delegated to you; mark it answered"
+                              " (Ctrl+Shift+A) when it is done.")
+        elif blocked:
+            self.show_message(f"Cannot {what}: {blocked[0].lower()}{blocked[1:]}.")
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802  (Qt's name)
         """Ctrl+Z takes back an acknowledgement waiting to go out from anywhere in the

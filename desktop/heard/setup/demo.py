@@ -28,6 +28,9 @@ log = logging.getLogger(__name__)
 
 USER = ("Alex Morgan", "alex@morgan-law.example")
 DEMO_DOMAIN = "morgan-law.example"
+# The demo's assistant: mail to them goes, as every reply does, into the demo's own outbox
+# Maildir (mail/Outbox), so Delegate works with no account and nothing leaves the machine.
+ASSISTANT = ("Jordan Lee", f"jordan@{DEMO_DOMAIN}")
 SEEDED_MARKER = "demo-profile"
 
 CLIENTS = (
@@ -47,6 +50,15 @@ CLIENTS = (
     Client("Henrik Sørensen", emails=("henrik@sorensen.example",), tier="vip"),
 )
 
+# New people who may become clients: when every client is waiting, one of them writes
+# (each once), so the demo stays lively without a waiting client writing again.
+NEWCOMERS = (
+    ("Lena Hoffmann", "lena@hoffmann-studio.example"),
+    ("Marco Bianchi", "marco.bianchi@bianchi-imports.example"),
+    ("Aisha Karim", "aisha@karim-consulting.example"),
+)
+NEW_MATTER = ("Looking for advice", "A friend recommended you. We are about to sign a lease"
+              " for our first shop; could you look at it this week?")
 # Who writes, from which address, and about what: the generator draws from these.
 WRITERS = (
     ("Margaret Hale", "margaret.hale@halefamily.example"),
@@ -150,7 +162,8 @@ def create_demo_profile(root: Path | None = None, now: datetime | None = None) -
     file.ensure()
     file.set("user", "name", USER[0])
     file.set("user", "addresses", [USER[1]])
-    file.set("assistant", "name", "Jordan")
+    file.set("assistant", "name", ASSISTANT[0])
+    file.set("assistant", "address", ASSISTANT[1])
     # Around the clock, every day: the demo must show urgency whenever it is run.
     for day in ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday",
                 "sunday"):
@@ -230,40 +243,58 @@ def _seed_mail(paths: DemoPaths, now: datetime) -> None:
 
 
 class DemoGenerator:
-    """Drops a new client message into the demo inbox every 20-40 seconds.
-
-    With the store, it prefers clients who are not already waiting, so the badge climbs.
+    """Drops a new client message into the demo inbox every 45-90 seconds (the first one
+    sooner), from a client who is not already waiting (README), so the badge climbs; when
+    every client waits, a new person writes instead (a prospect, each once), and when they
+    have too, nobody writes until someone is acknowledged. Without acknowledging anything, a
+    ten-minute look sees about eight more, not a badge stuck at eight of eight.
     """
 
     def __init__(self, profile: Profile, store: Store | None = None,
-                 interval: tuple[float, float] = (20.0, 40.0), seed: int | None = None
-                 ) -> None:
+                 interval: tuple[float, float] = (45.0, 90.0), seed: int | None = None,
+                 first: tuple[float, float] = (10.0, 20.0)) -> None:
         self._inbox = Maildir(DemoPaths.of(profile).inbox)
         self._store = store
         self._interval = interval
+        self._first = first
         self._random = random.Random(seed)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="demo-generator", daemon=True)
         self.dropped = 0
 
-    def _writer(self) -> tuple[str, str]:
+    def _writer(self) -> tuple[str, str] | None:
+        """Someone who is not waiting: a client, else a newcomer who never wrote, else no
+        one."""
         waiting: set[str] = set()
+        known: set[str] = set()
         if self._store is not None:
             waiting = {i.sender for i in self._store.open_inquiries()
                        if i.state is InquiryState.WAITING}
+            known = {address for c in self._store.clients() for address in c.emails}
         quiet = [w for w in WRITERS if w[1] not in waiting]
-        return self._random.choice(quiet or list(WRITERS))
+        if quiet:
+            return self._random.choice(quiet)
+        new = [w for w in NEWCOMERS if w[1] not in known and w[1] not in waiting]
+        return new[0] if new else None
 
-    def drop_one(self) -> None:
-        name, addr = self._writer()
-        subject, body = self._random.choice(SUBJECTS)
+    def drop_one(self) -> bool:
+        """One message from someone who is not waiting; False when everyone is."""
+        writer = self._writer()
+        if writer is None:
+            log.info("demo: everyone is waiting; nobody writes until someone is answered")
+            return False
+        name, addr = writer
+        subject, body = self._random.choice(SUBJECTS) if writer in WRITERS else NEW_MATTER
         now = datetime.now(UTC)
         self._inbox.deliver(_message(name, addr, subject, body, now))
         self.dropped += 1
         log.info("demo: %s wrote about %r", name, subject)
+        return True
 
     def _run(self) -> None:
-        while not self._stop.wait(self._random.uniform(*self._interval)):
+        wait = self._random.uniform(*self._first)
+        while not self._stop.wait(wait):
+            wait = self._random.uniform(*self._interval)
             try:
                 self.drop_one()
             except OSError:
