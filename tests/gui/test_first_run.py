@@ -124,7 +124,9 @@ def test_the_wizard_sets_everything_up_and_ends_with_the_tray_live(
 
     done = wizard.done_page
     summary = done.summary.text()
-    assert f"Mail: {secret_user.name} at 127.0.0.1 (tested)" in summary
+    # No SMTP server was given: the summary says what that means instead of "Ready".
+    assert f"Mail: {secret_user.name} at 127.0.0.1 (tested; no SMTP server, so replies" \
+        " cannot be sent from this computer)" in summary
     assert "Clients: 4 to add." in summary
     assert "This computer: 'desk2' among your devices." in summary
     assert not fresh.profile.config.exists()           # nothing written before Finish
@@ -176,10 +178,14 @@ def test_without_a_keyring_it_explains_and_no_password_is_written_anywhere(
     assert mail.keyring_note.isVisible()
     assert "No keyring is available" in note and "gnome-keyring" in note
     assert "go on without the mail account" in note
-    assert mail.later.isChecked() and mail.later.text().startswith("Continue without &a mail")
+    assert mail.later.text().startswith("Continue without &a mail")
+    # The form is usable: a Maildir folder needs no password, so it is offered first; only
+    # the password fields are off.
+    assert not mail.later.isChecked() and mail.form.isEnabled()
+    assert not mail.form.imap and mail.form.inbox.isEnabled() and mail.form.outbox.isEnabled()
     assert not mail.form.password.isEnabled()
     # Even when a password gets into the field, an IMAP account is not made without one.
-    mail.later.setChecked(False)
+    mail.form.kind.setCurrentIndex(0)
     mail.form.host.setText("127.0.0.1")
     mail.form.port.setValue(secret_user.server.imap_port)
     mail.form.security.setCurrentText("None (only to this computer)")
@@ -202,3 +208,40 @@ def test_without_a_keyring_it_explains_and_no_password_is_written_anywhere(
     for handler in logging.getLogger().handlers:
         handler.flush()
     assert files_with(fresh.profile.root, PASSWORD) == []
+
+
+def test_without_a_keyring_a_maildir_account_is_set_up_only_with_a_way_to_send(
+        qtbot: QtBot, fresh: Engine, tmp_path: Path) -> None:
+    # The wizard could finish with a Maildir account that watched but could not send: the
+    # first Enter failed. Now the send path is asked for and tried before Next.
+    mail_root = tmp_path / "Mail"
+    for folder in ("INBOX", "Outbox"):
+        for sub in ("cur", "new", "tmp"):
+            (mail_root / folder / sub).mkdir(parents=True)
+    wizard = wizard_for(qtbot, fresh)
+    next_page(qtbot, wizard)
+    mail = wizard.mail
+    assert isinstance(wizard.keyring, str) and mail.form.isEnabled() and not mail.form.imap
+    mail.form.inbox.setText(str(mail_root / "INBOX"))
+    mail.form.address.setText("alex@morgan-law.example")
+    wizard.button(QWizard.WizardButton.NextButton).click()
+    assert wizard.currentPage() is mail
+    assert "Outbox folder" in mail.status.text() and "SMTP" in mail.status.text()
+    mail.form.outbox.setText(str(mail_root / "Nowhere"))      # not a Maildir
+    wizard.button(QWizard.WizardButton.NextButton).click()
+    qtbot.waitUntil(lambda: "Nowhere" in mail.status.text(), timeout=10000)
+    assert wizard.currentPage() is mail and "`" not in mail.status.text()
+    mail.form.outbox.setText(str(mail_root / "Outbox"))
+    next_page(qtbot, wizard)
+    wizard.calendar.later.setChecked(True)
+    next_page(qtbot, wizard)
+    next_page(qtbot, wizard)
+    next_page(qtbot, wizard)
+    summary = wizard.done_page.summary.text()
+    assert f"replies go into {mail_root / 'Outbox'} for your mail system to send, tested" \
+        in summary
+    with qtbot.waitSignal(wizard.accepted, timeout=10000):
+        wizard.button(QWizard.WizardButton.FinishButton).click()
+    (account,) = config.load(fresh.profile.config).accounts
+    assert account.outbox == mail_root / "Outbox"
+    assert list((mail_root / "Outbox" / "tmp").iterdir()) == []   # the probe went again

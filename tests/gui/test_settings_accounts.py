@@ -207,6 +207,11 @@ def test_local_accounts_need_no_keyring_and_an_edit_keeps_the_rest_of_the_entry(
     form.kind.setCurrentIndex(1)                       # a Maildir folder
     form.name.setText("archive")
     form.inbox.setText(str(tmp_path / "nowhere"))
+    # A Maildir account whose replies cannot leave is not set up: the form says what is
+    # missing (an outbox folder, or SMTP) before anything is tried.
+    dialog.add()
+    qtbot.waitUntil(lambda: "Outbox folder" in dialog.result_label.text(), timeout=10000)
+    form.outbox.setText(str(mail.outbox.path))
     dialog.add()
     qtbot.waitUntil(lambda: "Mail folder: not a Maildir" in dialog.result_label.text(),
                     timeout=10000)
@@ -218,8 +223,7 @@ def test_local_accounts_need_no_keyring_and_an_edit_keeps_the_rest_of_the_entry(
                    if a.name == "archive")
     assert archive.inbox == mail.inbox.path
 
-    # Editing the conftest's account keeps its outbox (not a field of the form) and
-    # its place in the file.
+    # Editing the conftest's account keeps its outbox and its place in the file.
     window.accounts.select("work")
     window.accounts.edit()
     edit = window.accounts._dialog

@@ -237,7 +237,10 @@ class MailPage(_AccountPage):
         self.keyring_note.show()
         show_result(self.keyring_note, f"{problem}\n\n{NO_KEYRING_HINT}", False)
         self.later.setText("Continue without &a mail account for now")
-        self.later.setChecked(True)
+        # The form stays usable: a Maildir account needs no password (only the password
+        # fields are off), so it is offered first.
+        if self.form.imap and not self.form.host.text().strip():
+            self.form.kind.setCurrentIndex(1)
 
     def _form(self) -> MailAccountForm:
         return self.form
@@ -554,8 +557,12 @@ class FirstRunWizard(QWizard):
             entry = mail.entry
             where = f"{entry.get('username')} at {entry.get('host')}" \
                 if entry["kind"] == "imap" else str(entry.get("inbox"))
-            sends = f"; replies go out through {entry['smtp_host']}" \
-                if entry.get("smtp_host") else ""
+            # The send path was tried as well (setup.check_mail): say which it is.
+            sends = f"; replies go out through {entry['smtp_host']}, tested" \
+                if entry.get("smtp_host") else \
+                f"; replies go into {entry['outbox']} for your mail system to send, tested" \
+                if entry.get("outbox") else \
+                "; no SMTP server, so replies cannot be sent from this computer"
             lines.append(f"Mail: {where} (tested{sends}).")
         else:
             lines.append("Mail: none yet. Add it in Settings > Accounts.")

@@ -96,7 +96,8 @@ _CALENDAR_KEYS = frozenset({"name", "kind", "path", "url", "username", "calendar
                             "ca_file"})
 # What a form tells of the part of an account that failed while it was being set up.
 _FAILED_PART = {Part.IMAP: "Receiving mail (IMAP): ", Part.MAILDIR: "Mail folder: ",
-                Part.SMTP: "Sending replies (SMTP): ", Part.CALENDAR: ""}
+                Part.SMTP: "Sending replies (SMTP): ",
+                Part.OUTBOX: "Sending replies (outbox folder): ", Part.CALENDAR: ""}
 
 
 class FormProblem(Exception):
@@ -260,6 +261,10 @@ class MailAccountForm(QWidget):
         self.inbox = QLineEdit(str(raw.get("inbox", "")))
         self.sent = QLineEdit(str(raw.get("sent", "")))
         self.sent.setPlaceholderText("optional")
+        # How a Maildir account's replies leave: into an outbox Maildir the local mail
+        # system sends from (README), unless an SMTP server below sends them.
+        self.outbox = QLineEdit(str(raw.get("outbox", "")))
+        self.outbox.setPlaceholderText("your mail system sends from it (or use SMTP below)")
         # one form, so the labels line up; the rows of the other kind are hidden
         form = self._form = QFormLayout()
         form.addRow("&Kind:", self.kind)
@@ -280,6 +285,8 @@ class MailAccountForm(QWidget):
                 ("&Inbox folder:", _path_row(self.inbox, True, "Maildir inbox"),
                  self._maildir_rows),
                 ("Sent &folder:", _path_row(self.sent, True, "Maildir sent folder"),
+                 self._maildir_rows),
+                ("Out&box folder:", _path_row(self.outbox, True, "Maildir outbox folder"),
                  self._maildir_rows)):
             form.addRow(label, widget)
             rows.append(widget)
@@ -321,6 +328,7 @@ class MailAccountForm(QWidget):
         layout.addWidget(self.keyring_note)
         for edit in (self.name, self.address, self.host, self.username, self.password,
                      self.folders, self.sent_folder, self.ca_file, self.inbox, self.sent,
+                     self.outbox,
                      self.smtp_host, self.smtp_username, self.smtp_password,
                      self.smtp_ca_file):
             edit.textChanged.connect(self.changed)
@@ -379,11 +387,10 @@ class MailAccountForm(QWidget):
             if self.ca_file.text().strip():
                 entry["ca_file"] = _abs(self.ca_file.text())
         else:
-            for key, edit in (("inbox", self.inbox), ("sent", self.sent)):
+            for key, edit in (("inbox", self.inbox), ("sent", self.sent),
+                              ("outbox", self.outbox)):
                 if edit.text().strip():
                     entry[key] = _abs(edit.text())
-            if "outbox" in self._raw:
-                entry["outbox"] = self._raw["outbox"]
         if self.smtp.isChecked():
             entry["smtp_host"] = self.smtp_host.text().strip()
             entry["smtp_security"] = _value(self.smtp_security, SMTP_SECURITY)
@@ -420,6 +427,10 @@ class MailAccountForm(QWidget):
                 return "Password: type the password of the account"
         elif not self.inbox.text().strip():
             return "Inbox folder (inbox): choose the Maildir folder that receives client mail"
+        elif not self.outbox.text().strip() and not self.smtp.isChecked():
+            # Heard is for acknowledging: an account whose replies cannot leave is not set up.
+            return ("Outbox folder (outbox): choose the Maildir folder your mail system sends"
+                    " replies from, or send them through an SMTP server below")
         return None
 
 

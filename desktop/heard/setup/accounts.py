@@ -31,6 +31,7 @@ from heard.config import (
     ConfigError,
     ConfigFile,
     ImapAccount,
+    MaildirAccount,
     Settings,
     load,
     passwords,
@@ -56,6 +57,7 @@ class Part(StrEnum):
     IMAP = "imap"            # receiving mail from a server
     MAILDIR = "maildir"      # receiving mail from folders on this computer
     SMTP = "smtp"            # sending replies
+    OUTBOX = "outbox"        # delivering replies into a Maildir the local mail system sends
     CALENDAR = "calendar"    # reading a calendar, or finding a CalDAV account's calendars
 
 
@@ -512,9 +514,34 @@ def check_mail(entry: Mapping[str, Any], config: Path, password: str,
             login_smtp(account, typed)
     kept = keep_mail_passwords(account, password, smtp_password, set_up(config))
     report = try_mail(account)
+    # The send path is tried too: an account that watches but cannot acknowledge is not
+    # what Heard is for (the first Enter would fail).
+    # (An IMAP account with no SMTP may have its replies sent by another device of the
+    # mailbox; a Maildir account has no other device.)
     if smtp is not None:
         try_smtp(account)
+    elif isinstance(account, MaildirAccount) and account.outbox is not None:
+        try_outbox(account.name, account.outbox)
+    elif isinstance(account, MaildirAccount):
+        raise AccountProblem(account.name, Part.OUTBOX, "replies cannot go out: give it an"
+                             " outbox folder your mail system sends from, or an SMTP server")
     return Checked(dict(entry), "; ".join([*report.notes, *kept]))
+
+
+def try_outbox(name: str, outbox: Path) -> None:
+    """A reply can be put into the outbox Maildir: a probe written into its tmp/ and
+    removed, as a delivery would begin. AccountProblem says what is wrong. Blocks."""
+    import os
+    import uuid
+
+    probe = outbox / "tmp" / f"heard-probe-{uuid.uuid4().hex}"
+    try:
+        probe.write_bytes(b"")
+        probe.unlink()
+        if not os.access(outbox / "new", os.W_OK | os.X_OK):
+            raise PermissionError(f"cannot write into {outbox / 'new'}")
+    except OSError as exc:
+        raise AccountProblem(name, Part.OUTBOX, f"{outbox}: {exc.strerror or exc}") from exc
 
 
 def check_calendar(entry: Mapping[str, Any], config: Path, password: str, zone: tzinfo,
