@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
 from heard.domain.clock import FixedClock
 from heard.engine import Engine
-from heard.gui.stats_window import GOOD, LATE, stats_for_window
+from heard.gui.stats_window import AXIS, GOOD, INK, LATE, stats_for_window
 from heard.gui.tray import HeardApp
 from tests.conftest import NOW
 from tests.support.gui import share
@@ -44,4 +45,14 @@ def test_the_window_shows_this_weeks_goal_and_draws_in_time_and_late_bars(
     assert share(trend, LATE) > 0.01                 # this week's bar is under the goal
     waits_image = window.waits.grab().toImage()
     assert share(waits_image, GOOD) > 0.01           # the one wait was within the standard
-    window.close()
+    # The charts say what their heights mean: percent (and the goal), and counts.
+    assert [text for _at, text in window.trend.ticks()] == ["0%", "50%", "90%", "100%"]
+    assert [text for _at, text in window.waits.ticks()] == ["0", "1", "2"]
+    assert share(trend.copy(0, 0, AXIS - 4, trend.height()), INK, 60) > 0.005
+    assert share(waits_image.copy(0, 0, AXIS - 4, waits_image.height()), INK, 60) > 0.005
+
+    # Esc closes it.
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=5000)
+    qtbot.keyClick(window, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=5000)

@@ -1,5 +1,6 @@
 """The Statistics window: the weekly trend of acknowledgements in time against the goal,
-and how long contacts waited for an acknowledgement against the standard."""
+and how long contacts waited for an acknowledgement against the standard, each with the
+values of its vertical axis. Esc closes it."""
 
 from __future__ import annotations
 
@@ -7,14 +8,33 @@ from datetime import timedelta
 from typing import Any
 
 from PySide6.QtCore import QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPen
+from PySide6.QtGui import QColor, QKeySequence, QPainter, QPaintEvent, QPen, QShortcut
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 GOOD, LATE, GOAL, INK = "#2e7d32", "#c62828", "#1d4e89", "#333333"
 
 
+AXIS = 44      # the left margin the values of the vertical axis are written in
+FOOT = 18      # the bottom margin of the bars' labels
+
+
+def _axis(painter: QPainter, ticks: list[tuple[float, str]], w: int, h: int) -> None:
+    """The vertical axis: each tick's value at its height (0..1 of the plot), a faint line
+    across the plot there, and the axis itself."""
+    for at, text in ticks:
+        y = h * (1 - at)
+        painter.setPen(QPen(QColor("#d0d0d0"), 1))
+        painter.drawLine(AXIS, int(y), w, int(y))
+        painter.setPen(QColor(INK))
+        painter.drawText(QRectF(0, y - 9, AXIS - 6, 18),
+                         Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, text)
+    painter.setPen(QPen(QColor(INK), 1))
+    painter.drawLine(AXIS, 0, AXIS, h)
+
+
 class TrendChart(QWidget):
-    """One bar per week: the share acknowledged in time; a line at the goal."""
+    """One bar per week: the share acknowledged in time; a line at the goal; the vertical
+    axis in percent."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -27,29 +47,41 @@ class TrendChart(QWidget):
         self.weeks, self.goal = weeks, goal
         self.update()
 
+    def ticks(self) -> list[tuple[float, str]]:
+        """The values written on the vertical axis: 0, 50 and 100%, and the goal."""
+        marks = {0.0: "0%", 0.5: "50%", 1.0: "100%"}
+        if self.goal is not None and all(abs(self.goal - m) > 0.08 for m in marks):
+            marks[self.goal] = f"{self.goal:.0%}"
+        return sorted(marks.items())
+
     def paintEvent(self, _event: QPaintEvent) -> None:  # noqa: N802  (Qt's name)
         painter = QPainter(self)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        w, h = self.width(), self.height() - 18
+        # Room above for the top value's text, on the left for the axis.
+        top, w, h = 9, self.width() - AXIS, self.height() - FOOT - 9
+        painter.translate(0, top)
+        _axis(painter, self.ticks(), self.width(), h)
         n = max(1, len(self.weeks))
         slot = w / n
         for i, (label, share) in enumerate(self.weeks):
+            x = AXIS + i * slot
             if share is not None:
                 colour = GOOD if self.goal is None or share >= self.goal else LATE
-                painter.fillRect(QRectF(i * slot + 4, h * (1 - share), slot - 8, h * share),
+                painter.fillRect(QRectF(x + 4, h * (1 - share), slot - 8, h * share),
                                  QColor(colour))
             painter.setPen(QColor(INK))
-            painter.drawText(QRectF(i * slot, h, slot, 18), Qt.AlignmentFlag.AlignCenter,
+            painter.drawText(QRectF(x, h, slot, FOOT), Qt.AlignmentFlag.AlignCenter,
                              label[-3:])
         if self.goal is not None:
             painter.setPen(QPen(QColor(GOAL), 2, Qt.PenStyle.DashLine))
             y = h * (1 - self.goal)
-            painter.drawLine(0, int(y), w, int(y))
+            painter.drawLine(AXIS, int(y), self.width(), int(y))
         painter.end()
 
 
 class WaitChart(QWidget):
-    """How long contacts waited for an acknowledgement, in bins, against the standard."""
+    """How long contacts waited for an acknowledgement, in bins, against the standard; the
+    vertical axis counts contacts."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -71,17 +103,31 @@ class WaitChart(QWidget):
         self.bins = [(labels[i], counts[i], late[i] == 0) for i in range(len(counts))]
         self.update()
 
+    def top(self) -> int:
+        """The count at the top of the axis: the largest bin, rounded up to an even number
+        (so its half is a whole count too)."""
+        most = max((c for _l, c, _ok in self.bins), default=0)
+        return max(2, most + most % 2)
+
+    def ticks(self) -> list[tuple[float, str]]:
+        """The counts written on the vertical axis: 0, half the top, the top."""
+        top = self.top()
+        return [(0.0, "0"), (0.5, str(top // 2)), (1.0, str(top))]
+
     def paintEvent(self, _event: QPaintEvent) -> None:  # noqa: N802  (Qt's name)
         painter = QPainter(self)
-        w, h = self.width(), self.height() - 18
-        top = max((c for _l, c, _ok in self.bins), default=0) or 1
+        top, w, h = 9, self.width() - AXIS, self.height() - FOOT - 9
+        painter.translate(0, top)
+        _axis(painter, self.ticks(), self.width(), h)
+        most = self.top()
         slot = w / max(1, len(self.bins))
         for i, (label, count, ok) in enumerate(self.bins):
-            height = h * count / top
-            painter.fillRect(QRectF(i * slot + 3, h - height, slot - 6, height),
+            x = AXIS + i * slot
+            height = h * count / most
+            painter.fillRect(QRectF(x + 3, h - height, slot - 6, height),
                              QColor(GOOD if ok else LATE))
             painter.setPen(QColor(INK))
-            painter.drawText(QRectF(i * slot, h, slot, 18), Qt.AlignmentFlag.AlignCenter, label)
+            painter.drawText(QRectF(x, h, slot, FOOT), Qt.AlignmentFlag.AlignCenter, label)
         painter.end()
 
 
@@ -113,6 +159,8 @@ class StatsWindow(QWidget):
                                 " standard)"))
         layout.addWidget(self.waits)
         layout.addLayout(buttons)
+        # Esc closes it, as any window of its kind (it has no Cancel to press).
+        QShortcut(QKeySequence(Qt.Key.Key_Escape), self, self.close)
 
     def show_stats(self, text: str, weeks: list[tuple[str, float | None]],
                    goal: float | None, waits: list[tuple[timedelta, timedelta]]) -> None:
