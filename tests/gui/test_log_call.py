@@ -47,6 +47,9 @@ def test_an_unknown_caller_becomes_a_prospect_and_a_refusal_keeps_the_note(
     assert "no client matches" in dialog.problem.text()
     assert "`" not in dialog.problem.text()
     assert dialog.note.text() == "wants a quote for the roof"
+    # All of the reason is shown: the dialog grew to the wrapped words.
+    qtbot.waitUntil(lambda: dialog.problem.height()
+                    >= dialog.problem.heightForWidth(dialog.problem.width()))
 
     dialog.who.setText("+49 30 9876543")
     qtbot.keyClick(dialog.who, Qt.Key.Key_Return)

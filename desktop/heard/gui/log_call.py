@@ -37,7 +37,7 @@ class LogCallDialog(QDialog):
         self.who.textChanged.connect(self._who_changed)
         self.problem = QLabel()
         self.problem.setWordWrap(True)
-        self.problem.setStyleSheet("color: palette(highlight)")
+        self.problem.setStyleSheet("color: #c62828")
         self.problem.hide()
         form = QFormLayout(self)
         form.addRow("&Caller:", self.who)
@@ -63,6 +63,7 @@ class LogCallDialog(QDialog):
         """The call was not logged: say why here, keep what was typed."""
         self.problem.setText(f"Not logged: {in_words(reason)}")
         self.problem.show()
+        self.adjustSize()   # the words wrap: the dialog grows to show all of them
         self.ok.setEnabled(bool(self.who.text().strip()))
         self.who.setFocus()
 
