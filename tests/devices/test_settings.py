@@ -502,7 +502,7 @@ def test_settings_delivered_into_the_heard_folder_change_nothing_and_are_reporte
               and "ignored a settings" in r.getMessage() and "lap" not in r.getMessage()]
     assert len([r for r in warned if r.levelname == "WARNING"]) == 4   # 2 each device, once
     problems = " ".join(lap.status().problems)
-    assert "2 message(s) in the Heard folder were not written by your devices" in problems
+    assert "2 messages in the Heard folder were not written by your devices" in problems
     assert "(the last, a settings: " in problems
 
     # The devices' own changes still travel, signed.

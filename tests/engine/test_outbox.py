@@ -276,7 +276,7 @@ def test_a_failed_send_stays_visible_until_it_goes_out(engine: Engine, mail: Mai
     status = engine.status()
     assert status.count == 0
     assert len(status.problems) == 1
-    assert "1 message(s) not sent yet" in status.problems[0]
+    assert "1 message not sent yet" in status.problems[0]
     outbox.unlink()
     outbox.with_name("Outbox.away").rename(outbox)
     engine.retry_outbox()

@@ -246,7 +246,7 @@ def test_a_forged_request_is_never_acted_on_and_is_reported_and_a_genuine_one_st
         assert "another key" not in ignored[1].getMessage()
         assert "key your devices do not share" in ignored[1].getMessage()
         problems = " ".join(desk.status().problems)
-        assert "2 message(s) in the Heard folder were not written by your devices" in problems
+        assert "2 messages in the Heard folder were not written by your devices" in problems
         from heard.engine.doctor import checks
         (check,) = [c for c in checks(desk, network=False) if c.name == "device messages"]
         assert check.verdict.value == "warn" and "were ignored" in check.detail

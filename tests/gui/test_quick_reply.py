@@ -25,7 +25,7 @@ from heard.domain.inquiries import InquiryState
 from heard.domain.outbox import OutboxState
 from heard.engine import Engine
 from heard.errors import NotWaiting
-from heard.gui.quick_reply import time_left
+from heard.gui.quick_reply import ACK_BY_COL, time_left
 from heard.gui.tray import HeardApp, tooltip_text
 from heard.system.paths import Profile
 from tests.conftest import CLIENTS, NOW
@@ -72,6 +72,9 @@ def test_keyboard_only_acknowledge_waits_for_undo_then_sends(
     window = open_window(qtbot, app, delay_ms=1000)
     assert window.list.currentItem() is not None
     assert window.list.currentItem().text(0) == "Megge"  # type: ignore[union-attr]
+    # A deadline today says so ("today 10:08"), not a weekday that reads like next week's.
+    assert re.fullmatch(r"today \d\d:\d\d",
+                        window.list.currentItem().text(ACK_BY_COL))  # type: ignore[union-attr]
     assert window.preview.toPlainText().startswith("Hi Megge,")
 
     qtbot.keyClick(window.list, Qt.Key.Key_Down)

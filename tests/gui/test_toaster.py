@@ -342,7 +342,7 @@ def test_snooze_until_tomorrow_and_wake_up_now(
     recorded_app.snooze_actions[Snooze.TOMORROW].trigger()
     tomorrow = NOW.replace(day=26, hour=9)   # Thursday's opening
     qtbot.waitUntil(lambda: engine.reminders.snoozed_until() == tomorrow, timeout=5000)
-    assert recorded_app.tray.toolTip().splitlines()[-1] == "Snoozed until Thu 09:00"
+    assert recorded_app.tray.toolTip().splitlines()[-1] == "Snoozed until tomorrow 09:00"
     arrive(engine, mail, RAJ, "Drawings")
     wait_status(qtbot, recorded_app, 1)
     settle(qtbot, recorded_app)

@@ -24,6 +24,7 @@ from heard.devices.wire import trust
 from heard.devices.wire.folder import HEARD_FOLDER
 from heard.devices.wire.trust import Untrusted, Verdict
 from heard.domain.clock import Clock
+from heard.domain.wording import plural
 from heard.errors import EngineError
 from heard.mail.imap import Connection
 from heard.store import Store
@@ -211,8 +212,9 @@ class SharingKeys:
             except ValueError:
                 why = str(last["verdict"])
             found.append(
-                f"{account.name}: {len(recent)} message(s) in the Heard folder were not"
-                f" written by your devices and were ignored (the last, a {last['what']}:"
+                f"{account.name}: {plural(len(recent), 'message')} in the Heard folder"
+                f" {'was' if len(recent) == 1 else 'were'} not written by your devices and"
+                f" {'was' if len(recent) == 1 else 'were'} ignored (the last, a {last['what']}:"
                 f" {why}); if one of your devices wrote them, let it join: `heard sharing"
                 f" invite` on a device that has joined, `heard sharing join CODE` there")
         return found

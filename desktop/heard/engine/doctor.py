@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from heard.config import ImapAccount
 from heard.domain.checks import Verdict as Verdict
 from heard.domain.outbox import OutboxState
+from heard.domain.wording import plural
 from heard.engine import DeviceMode, Engine
 from heard.system import autostart
 
@@ -98,11 +99,11 @@ def _outbox(engine: Engine) -> Iterator[Check]:
     unsure = [i for i in items if i.state is OutboxState.UNSURE]
     retrying = [i for i in items if i.state is OutboxState.QUEUED and i.error]
     if unsure:
-        yield Check("outbox", Verdict.FAIL, f"{len(unsure)} message(s) may or may not have"
+        yield Check("outbox", Verdict.FAIL, f"{plural(len(unsure), 'message')} may or may not have"
                     f" gone out (to {', '.join(i.recipient for i in unsure)})",
                     "`heard outbox` lists them; `heard outbox resend|mark-sent ID`")
     elif retrying:
-        yield Check("outbox", Verdict.WARN, f"{len(retrying)} message(s) not sent yet:"
+        yield Check("outbox", Verdict.WARN, f"{plural(len(retrying), 'message')} not sent yet:"
                     f" {retrying[-1].error}", "Heard keeps trying; `heard outbox flush`")
     else:
         yield ok("outbox", "nothing waiting to go out")
@@ -116,8 +117,8 @@ def _intake(engine: Engine) -> Check:
         return ok("intake", "every message read was taken in")
     notes = "; ".join(f"{at.astimezone(engine.settings.zone):%Y-%m-%d %H:%M} {note}"
                       for note, at in failed)
-    return Check("intake", Verdict.WARN, f"{len(failed)} message(s) could not be taken in"
-                 f" and are not counted: {notes}",
+    return Check("intake", Verdict.WARN, f"{plural(len(failed), 'message')} could not be taken in"
+                 f" and {'is' if len(failed) == 1 else 'are'} not counted: {notes}",
                  f"read them in your mail program; {engine.profile.log} has each error"
                  " (please report it)")
 

@@ -27,6 +27,7 @@ from heard.domain.waiting import (
     waiting_count,
     waiting_items,
 )
+from heard.domain.wording import plural
 from heard.engine.context import EngineContext
 from heard.engine.ports import CalendarReader, Health, ReportsDue
 
@@ -84,7 +85,7 @@ def failed_intake(failed: Sequence[tuple[str, datetime]]) -> list[str]:
     lines = [f"a message could not be taken in and is not counted: {note}; read it in your"
              " mail program (the log has the details)" for note, _at in failed[:FAILED_LISTED]]
     if len(failed) > FAILED_LISTED:
-        lines.append(f"{len(failed) - FAILED_LISTED} more message(s) could not be taken in"
+        lines.append(f"{plural(len(failed) - FAILED_LISTED, 'more message')} could not be taken in"
                      " (`heard doctor` lists them)")
     return lines
 
@@ -140,8 +141,8 @@ class StatusService:
         retrying = [i for i in outbox if i.state is OutboxState.QUEUED and i.error]
         if retrying:
             # An acknowledgement the client has not received must never look done.
-            problems.append(f"{len(retrying)} message(s) not sent yet ({retrying[-1].error});"
-                            " Heard keeps trying")
+            problems.append(f"{plural(len(retrying), 'message')} not sent yet"
+                            f" ({retrying[-1].error}); Heard keeps trying")
         for item in outbox:
             if item.state is OutboxState.UNSURE:
                 problems.append(f"unsure whether the message to {item.recipient} went out:"

@@ -37,7 +37,7 @@ from PySide6.QtWidgets import (
 from heard.domain.naming import shown
 from heard.domain.urgency import Urgency
 from heard.domain.waiting import WaitingClient, WaitingItem
-from heard.domain.wording import in_words
+from heard.domain.wording import day_and_time, in_words
 from heard.engine import AckResult, AssignedView, Status
 
 PROSPECT_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -369,7 +369,8 @@ class QuickReplyWindow(QWidget):
                 if len(group.items) > 1:
                     for entry in group.items:
                         child = self._row(entry, status.at, zone)
-                        child.setText(0, f"{entry.inquiry.received_at.astimezone(zone):%a %H:%M}")
+                        child.setText(0, day_and_time(entry.inquiry.received_at, status.at,
+                                                      zone))
                         child.setData(0, ONLY_ROLE, 1)
                         child.setToolTip(0, "This message alone: Enter, Ctrl+G, Ctrl+Shift+A"
                                          " and Del act on it only")
@@ -389,14 +390,14 @@ class QuickReplyWindow(QWidget):
         if status.busy is not None and status.busy.away:
             back = status.busy.next_free
             busy = " You are out of the office" + (
-                f" until {back.astimezone(zone):%a %H:%M}." if back else ".")
+                f" until {day_and_time(back, status.at, zone)}." if back else ".")
         elif status.busy is not None and status.busy.now and status.busy.until:
             busy = f" You are busy until {status.busy.until.astimezone(zone):%H:%M}."
         handed = ""
         if self._assigned:
             first = min(v.assignment.due for v in self._assigned.values())
             handed = (f" {len(self._assigned)} delegated to you (next due"
-                      f" {first.astimezone(zone):%a %H:%M}).")
+                      f" {day_and_time(first, status.at, zone)}).")
         self.banner.setText(status.sharing_notice)
         self.banner.setVisible(bool(status.sharing_notice))
         self.summary.setText((f"{status.count} {people} waiting.{busy}" if status.count
@@ -427,7 +428,7 @@ class QuickReplyWindow(QWidget):
         several = len(group.items)
         row.setText(WAITING_COL, waited(now, group.first.inquiry.received_at))
         row.setText(LEFT_COL, time_left(now, group.ack_due))
-        row.setText(ACK_BY_COL, f"{group.ack_due.astimezone(zone):%a %H:%M}")
+        row.setText(ACK_BY_COL, day_and_time(group.ack_due, now, zone))
         row.setText(STATUS_COL, URGENCY_LABEL[group.urgency])
         row.setForeground(STATUS_COL, QColor(URGENCY_COLOUR[group.urgency]))
         if group.ack_due <= now:
@@ -444,7 +445,7 @@ class QuickReplyWindow(QWidget):
         a = view.assignment
         name = view.client.display_name if view.client else "?"
         item = QTreeWidgetItem([name, "", waited(now, a.made_at), time_left(now, a.due),
-                                f"{a.due.astimezone(zone):%a %H:%M}", "for you", view.subject])
+                                day_and_time(a.due, now, zone), "for you", view.subject])
         item.setData(0, Qt.ItemDataRole.UserRole, int(a.inquiry_id))
         item.setData(0, ASSIGNED_ROLE, 1)
         if a.overdue(now):
@@ -462,7 +463,7 @@ class QuickReplyWindow(QWidget):
         item = QTreeWidgetItem([
             name, inquiry.channel.value,
             waited(now, inquiry.received_at), time_left(now, entry.ack_due),
-            f"{entry.ack_due.astimezone(zone):%a %H:%M}",
+            day_and_time(entry.ack_due, now, zone),
             URGENCY_LABEL[entry.urgency], inquiry.subject,
         ])
         item.setData(0, Qt.ItemDataRole.UserRole, inquiry.id)

@@ -21,7 +21,7 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QApplication, QMenu, QSystemTrayIcon, QWidget
 
 from heard.domain.toasts import Snooze, waiting_people
-from heard.domain.wording import in_words
+from heard.domain.wording import day_and_time, in_words
 from heard.engine import Engine, EngineEvent, EventKind, Status
 from heard.gui import badge
 from heard.gui.actions import NO_ASSISTANT, Actions
@@ -72,7 +72,7 @@ def tooltip_text(status: Status, zone: Any, prospects_apart: bool = False) -> st
     handed = [v.assignment.due for v in status.assigned if v.to_me]
     if handed:
         lines.append(f"Delegated to you: {len(handed)}, next due"
-                     f" {min(handed).astimezone(zone):%a %H:%M}")
+                     f" {day_and_time(min(handed), status.at, zone)}")
     if status.busy is not None and status.busy.now and status.busy.until:
         lines.append(f"Busy until {status.busy.until.astimezone(zone):%H:%M}")
     if status.sharing_notice:
