@@ -488,6 +488,14 @@ class Engine:
         return Ticked(outbox, alerts, _logged("autopilot", self._autopilot, []),
                       _logged("calendars", self.calendar.refresh, False))
 
+    def next_tick(self) -> datetime:
+        """When time next makes something due, for the tray's single-shot tick (see
+        heard.engine.schedule): the next warning, deadline, badge colour, retry, meeting
+        edge or calendar refresh, at most five minutes away."""
+        from heard.engine.schedule import next_tick
+
+        return next_tick(self._ctx, self.calendar, self.outbox_items())
+
     def plan_toasts(self, status: Status, paused: bool, on_screen: Iterable[InquiryId]
                     ) -> tuple[Plan, datetime | None]:
         """Which toasts to show for `status` (see Reminders.plan_toasts)."""

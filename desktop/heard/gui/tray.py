@@ -12,7 +12,7 @@ here, in `__init__` and `window`.
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 # The badge colour moves from "on track" to "due soon" to "overdue" as time passes,
 # with no new mail: re-read the status this often.
 REFRESH_MS = 30_000
+TICK_SAFETY_MS = 5 * 60_000   # idle-wakeups: the longest a tick waits, whatever is computed
 
 
 class _Bridge(QObject):
@@ -168,7 +169,10 @@ class HeardApp(QObject):
         self._sleep = (SleepWatcher(self._bridge.resumed.emit, bus=sleep_bus)
                        if sleep_bus is not None else None)
 
-        self.ticker = QTimer(self)   # time passes: Engine.tick, then the status again
+        # Time passes: Engine.tick, then the status again; single-shot, set each time for
+        # the next real deadline (Engine.next_tick), so an idle tray sleeps (idle-wakeups).
+        self.ticker = QTimer(self)
+        self.ticker.setSingleShot(True)
         self.ticker.setInterval(REFRESH_MS)
         self.ticker.timeout.connect(self._tick)
 
@@ -335,7 +339,23 @@ class HeardApp(QObject):
         """Time passes: urgencies change, and the engine does what is due (see
         Engine.tick); snoozed or paused, deadline warnings wait until it is over."""
         hold = self.toaster.holding_all()
-        self.ops.run(lambda: self.engine.tick(hold_alerts=hold), lambda _ticked: self.refresh())
+
+        def work() -> datetime:   # idle-wakeups: the tick, then when the next is due
+            self.engine.tick(hold_alerts=hold)
+            return self.engine.next_tick()
+
+        def ticked(due: datetime) -> None:
+            self.refresh()
+            # Held warnings are looked at again as before: a pause or snooze may end.
+            self.schedule_tick(due, REFRESH_MS if hold else TICK_SAFETY_MS)
+
+        self.ops.run(work, ticked, lambda _exc: self.ticker.start(REFRESH_MS))
+
+    def schedule_tick(self, due: datetime, longest: int = TICK_SAFETY_MS) -> None:
+        """The next tick at `due` (idle-wakeups; never sooner than a second from now, never
+        later than `longest` ms)."""
+        ms = (due - self.engine.clock.now()).total_seconds() * 1000
+        self.ticker.start(int(min(max(ms, 1000), longest)))
 
     def _refresh_failed(self, exc: Exception) -> None:
         self._refreshing = False
@@ -374,6 +394,8 @@ class HeardApp(QObject):
             self._update_tooltip()
             return
         self.refresh()
+        if self.ticker.isActive() and self.ticker.remainingTime() > 1000:
+            self.ticker.start(1000)   # idle-wakeups: what changed may bring a deadline nearer
 
     def _update_tooltip(self) -> None:
         if self.status is None:

@@ -1,0 +1,123 @@
+"""When time next makes something due: the instant the tray's next tick must run.
+
+The tray used to tick every 30 s whether or not anything could have become due, which
+woke the process (and a pool thread) all day. Instead each tick asks for the next real
+deadline: a warning's lead time beginning, a deadline passing, a badge colour changing,
+an outbox retry, a status report or a delegation falling due, a meeting starting or
+ending, a remote calendar's refresh, the office opening (warnings held outside working
+hours). What cannot be foreseen cheaply (the autopilot's picks among who waits) is looked
+at again in `SOON`; and never later than `SAFETY`, whatever was computed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from heard.domain.clock import Counting
+from heard.domain.outbox import OutboxState
+from heard.domain.urgency import urgency_at
+from heard.domain.waiting import waiting_items
+from heard.domain.warnings import LeadTimes, answers_owed
+
+if TYPE_CHECKING:
+    from heard.domain.clock import WorkingHours
+    from heard.domain.outbox import OutboxItem
+    from heard.domain.standards import Standards
+    from heard.domain.waiting import WaitingItem
+    from heard.engine.calendars import CalendarService
+    from heard.engine.context import EngineContext
+
+SAFETY = timedelta(minutes=5)
+SOON = timedelta(seconds=30)
+PRECISION = timedelta(seconds=1)
+
+
+def next_tick(ctx: EngineContext, calendar: CalendarService,
+              outbox: Iterable[OutboxItem]) -> datetime:
+    """The next instant at which a tick has something to do (at most SAFETY from now)."""
+    now = ctx.clock.now()
+    settings = ctx.settings
+    hours = settings.hours
+    notes = settings.notifications
+    lead = LeadTimes(notes.warn_before_ack, notes.warn_before_answer,
+                     notes.warn_before_promise)
+    moments: list[datetime] = [now + SAFETY]
+    with ctx.lock:
+        store = ctx.store
+        inquiries = store.open_inquiries()
+        clients = {c.id: c for c in store.clients() if c.id is not None}
+        items = waiting_items(inquiries, clients, settings.standards, hours, now)
+        owed = answers_owed(inquiries, clients, settings.standards, hours)
+        promises = store.open_promises()
+        delegations = store.open_delegations()
+        assignments = store.assignments()
+        reports = store.status_reports() if any(
+            c.report_every is not None for c in clients.values()) else {}
+    for item in items:
+        moments += [item.ack_due - lead.ack, item.ack_due, item.answer_due - lead.answer,
+                    item.answer_due, _urgency_changes(item, now, hours, settings.standards)]
+    moments += [t for o in owed for t in (o.answer_due - lead.answer, o.answer_due)]
+    moments += [t for p in promises for t in (p.due - lead.promise, p.due)]
+    moments += [d.due for d in delegations] + [a.due for a in assignments]
+    for client in clients.values():
+        if client.report_every is not None and client.id in reports:
+            moments.append(reports[client.id] + client.report_every)
+    for item_ in outbox:   # (one UNSURE waits for the user, not for time)
+        if item_.state in (OutboxState.QUEUED, OutboxState.SENDING, OutboxState.SENT):
+            moments.append(item_.next_try if item_.next_try is not None else now + SOON)
+    if items and settings.autopilot.tiers:
+        moments.append(now + SOON)
+    if (items or owed or promises) and not hours.is_open(now):
+        moments.append(hours.next_opening(now))   # warnings held outside hours go then
+    moments += _calendar_moments(calendar, ctx, now)
+    later = [m for m in moments if m > now]
+    return min(later, default=now + SOON)
+
+
+def _urgency_changes(item: WaitingItem, now: datetime, hours: WorkingHours,
+                     standards: Standards) -> datetime:
+    """When the item's badge colour next changes (urgency_at only grows with time): found
+    by bisection, since counted in working hours it has no closed form."""
+    standard = standards.for_contact(item.client.tier, item.inquiry.channel)
+    counted = hours if standard.counting is Counting.WORKING_HOURS else None
+    received = item.inquiry.received_at
+    current = urgency_at(now, received, item.ack_due, counted)
+    low, high = now, item.ack_due
+    if high <= low:
+        return now + SAFETY   # overdue already: it changes no more
+    if urgency_at(high - PRECISION, received, item.ack_due, counted) == current:
+        return high
+    while high - low > PRECISION:
+        middle = low + (high - low) / 2
+        if urgency_at(middle, received, item.ack_due, counted) == current:
+            low = middle
+        else:
+            high = middle
+    return high
+
+
+def _calendar_moments(calendar: CalendarService, ctx: EngineContext,
+                      now: datetime) -> list[datetime]:
+    settings = ctx.settings
+    if not settings.calendars:
+        return []
+    moments: list[datetime] = []
+    try:
+        intervals, _errors = calendar.intervals(now)
+    except Exception:  # a calendar that cannot be read is said by the status, not here
+        intervals = []
+    moments += [t for iv in intervals for t in (iv.start, iv.end) if t > now]
+    states = calendar.calendars.states
+    for source in settings.calendars:
+        if not source.remote:
+            continue
+        state = states.get(source.name)
+        if state is None or state.refreshed_at is None:
+            moments.append(now + SOON)
+            continue
+        wait = source.refresh_every if not state.stale_since else min(
+            source.refresh_every, timedelta(minutes=1))
+        moments.append(state.refreshed_at + wait)
+    return moments
