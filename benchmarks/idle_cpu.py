@@ -1,13 +1,16 @@
-"""Idle CPU of the running tray with IMAP IDLE connections open, next to a bare tray.
+"""Idle CPU and wakeups of the running tray with an IMAP account, next to a bare tray.
 
     python benchmarks/idle_cpu.py [--seconds 600]
 
-Starts its own Dovecot (an account watching INBOX and Sent over IDLE) and gnome-keyring on
-a private bus (tests/support), then runs `heard` (the tray, offscreen) and, in the same
-run, benchmarks/bare_tray.py (a bare PySide6 tray app). After a 30 s settle, each
-process's CPU time (utime + stime from /proc) is read at the start and the end of the
-window. Prints CPU seconds per hour and the share of one core, plus RSS at the end.
-Target (DESIGN.md): ~0 — nothing but the 30 s tick and IDLE renewals every 9 minutes.
+Starts its own Dovecot (an account watching INBOX and Sent) and gnome-keyring on a private
+bus (tests/support), then runs `heard` (the tray, offscreen) and, in the same run,
+benchmarks/bare_tray.py (a bare PySide6 tray app). After a 30 s settle, each process's CPU
+time (utime + stime from /proc) is read at the start and the end of the window, and its
+wakeups counted: the context switches of all its threads (/proc/PID/task/*/status, read
+every second so a thread that starts and ends in the window still counts). Prints CPU
+seconds per hour, wakeups per second and RSS; for Heard also the IMAP logins since start
+(Dovecot's log) and the connections open at the end (doveadm who).
+Targets (issue 25): <= 0.1 wakeups/s, no CPU tick; one login and one connection per account.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -44,8 +48,34 @@ def rss_mib(pid: int) -> float:
     return 0.0
 
 
+def switches(pid: int) -> dict[int, int]:
+    """Each live thread's context switches (voluntary and not) so far."""
+    found = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            text = (task / "status").read_text()
+        except OSError:
+            continue   # the thread ended meanwhile
+        found[int(task.name)] = sum(int(line.split()[1]) for line in text.splitlines()
+                                    if "ctxt_switches:" in line)
+    return found
+
+
+def count_wakeups(pid: int, seconds: float) -> int:
+    """Context switches of every thread of `pid` over `seconds` (read each second: a thread
+    that ends is counted as last seen)."""
+    start = switches(pid)
+    last = dict(start)
+    end = time.monotonic() + seconds
+    while (left := end - time.monotonic()) > 0:
+        time.sleep(min(1.0, left))
+        last.update(switches(pid))
+    return sum(n - start.get(tid, 0) for tid, n in last.items())
+
+
 def watch(cmd: list[str], env: dict[str, str], settle: float, seconds: float,
-          ready: Path | None = None) -> tuple[float, float]:
+          ready: Path | None = None, after: Callable[[], None] | None = None
+          ) -> tuple[float, float, int]:
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         if ready is not None:
@@ -56,9 +86,11 @@ def watch(cmd: list[str], env: dict[str, str], settle: float, seconds: float,
                 time.sleep(0.2)
         time.sleep(settle)
         start = cpu_seconds(proc.pid)
-        time.sleep(seconds)
+        wakeups = count_wakeups(proc.pid, seconds)
         used = cpu_seconds(proc.pid) - start
-        return used, rss_mib(proc.pid)
+        if after is not None:
+            after()
+        return used, rss_mib(proc.pid), wakeups
     finally:
         proc.terminate()
         proc.wait(30)
@@ -83,25 +115,30 @@ def main() -> None:
                                      "port": user.server.imap_port, "security": "plain",
                                      "username": user.name, "address": user.address})
             account = ImapAccount("work", "127.0.0.1", 0, "plain", user.name)
-            subprocess.run([sys.executable, "-c", "import sys; from heard import secrets;"
+            subprocess.run([sys.executable, "-c", "import sys; from heard.system import secrets;"
                             " secrets.store_password(sys.argv[1], sys.argv[2])",
                             account.keyring_name, user.password], env=env, check=True)
-            heard_cpu, heard_rss = watch(
+            imap: list[int] = []
+            heard_cpu, heard_rss, heard_wakeups = watch(
                 [sys.executable, "-m", "heard", "--profile", str(profile.root)], env,
-                args.settle, args.seconds, ready=profile.log)
-            bare_cpu, bare_rss = watch([sys.executable, str(ROOT / "benchmarks/bare_tray.py")],
-                                       env, args.settle, args.seconds)
+                args.settle, args.seconds, ready=profile.log,
+                after=lambda: imap.extend((dovecot.logins(user), dovecot.connections(user))))
+            bare_cpu, bare_rss, bare_wakeups = watch(
+                [sys.executable, str(ROOT / "benchmarks/bare_tray.py")], env, args.settle,
+                args.seconds)
     finally:
         dovecot.close()
 
-    def line(name: str, used: float, rss: float) -> str:
+    def line(name: str, used: float, rss: float, wakeups: int) -> str:
         per_hour = used / args.seconds * 3600
-        return (f"  {name:<34} {used:6.2f} s CPU in {args.seconds:.0f} s = {per_hour:6.1f} s/h"
-                f" = {used / args.seconds * 100:5.2f}% of a core; RSS {rss:5.1f} MiB")
+        return (f"  {name:<30} {used:6.2f} s CPU in {args.seconds:.0f} s = {per_hour:6.1f} s/h"
+                f"; {wakeups / args.seconds:6.3f} wakeups/s; RSS {rss:5.1f} MiB")
 
-    print(f"Idle CPU over {args.seconds:.0f} s after a {args.settle:.0f} s settle (offscreen)")
-    print(line("heard, IMAP account in IDLE", heard_cpu, heard_rss))
-    print(line("floor: bare PySide6 tray", bare_cpu, bare_rss))
+    print(f"Idle over {args.seconds:.0f} s after a {args.settle:.0f} s settle (offscreen)")
+    print(line("heard, IMAP account", heard_cpu, heard_rss, heard_wakeups))
+    print(line("floor: bare PySide6 tray", bare_cpu, bare_rss, bare_wakeups))
+    print(f"  heard's IMAP account: {imap[0]} logins since start, {imap[1]} connections open"
+          " at the end (target: 1 and 1)")
 
 
 if __name__ == "__main__":

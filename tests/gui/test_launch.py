@@ -110,3 +110,45 @@ def test_the_demos_temporary_profile_is_removed_when_it_ends_a_named_one_kept(
     named = tmp_path / "mine"
     assert launcher.main(["demo", "--no-generator", "--profile", str(named)]) == 0
     assert roots[-1] == named and (named / "heard.toml").is_file()
+
+
+def test_sigterm_quits_the_tray_through_the_wakeup_socket_with_no_polling_timer(
+        tmp_path: Path) -> None:
+    """Qt's loop sleeps in C++ with no timer to let Python in (idle-wakeups): SIGTERM from a
+    session manager reaches the tray through signal.set_wakeup_fd and a socket notifier,
+    and the tray quits cleanly."""
+    import signal
+    import time
+
+    profile = tmp_path / "profile"
+    Profile(profile).create()
+    Profile(profile).config.write_text("[user]\nname = \"Alex\"\n")
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "HEARD_PROFILE": str(profile)}
+    proc = subprocess.Popen([sys.executable, "-m", "heard", "--profile", str(profile)],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    log = Profile(profile).log
+    try:
+        deadline = time.monotonic() + 60
+        while not (log.exists() and "tray: shown" in log.read_text()):
+            assert proc.poll() is None and time.monotonic() < deadline, "the tray never came up"
+            time.sleep(0.1)
+        # Asleep: the start-up's work done, the process uses no more CPU (while Python
+        # still runs now and then, any handler would run without the wakeup socket).
+        used = -1
+        while used != (used := _cpu_ticks(proc.pid)):
+            assert time.monotonic() < deadline, "the tray never went to sleep"
+            time.sleep(1)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 0   # without the wakeup socket it never wakes
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert "Traceback" not in (proc.stderr.read().decode() if proc.stderr else "")
+    assert "signal SIGTERM woke the tray" in log.read_text()
+
+
+
+def _cpu_ticks(pid: int) -> int:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])

@@ -202,3 +202,19 @@ def test_the_tooltip_count_and_its_names_add_up(
     assert lines[0] == "Heard: 4 clients waiting"
     assert [line.split(":")[0] for line in lines[1:4]] == ["Megge", "Rajesh", "Sofia"]
     assert lines[4] == "and 1 more"
+
+
+def test_the_tick_sleeps_until_the_next_deadline_not_a_fixed_period(
+    qtbot: QtBot, app: HeardApp, engine: Engine, mail: MailFolders
+) -> None:
+    """idle-wakeups: one single-shot timer, set by each tick for Engine.next_tick."""
+    from heard.gui.tray import TICK_SAFETY_MS
+
+    assert app.ticker.isSingleShot()
+    app._tick()
+    qtbot.waitUntil(lambda: app.ticker.interval() == TICK_SAFETY_MS, timeout=5000)  # idle
+    drop(mail.inbox, message(MEGGE, "Closing"), NOW - timedelta(minutes=6))
+    engine.sync()   # she turns amber in 90 s (see tests/engine/test_schedule.py)
+    app._tick()
+    qtbot.waitUntil(lambda: 90_000 <= app.ticker.interval() <= 91_000, timeout=5000)
+    assert app.ticker.isActive()

@@ -358,6 +358,19 @@ class Dovecot:
         subprocess.run(["doveadm", "-c", str(self.dir / "dovecot.conf"), "kick", user.name],
                        check=True, capture_output=True)
 
+    def logins(self, user: MailUser) -> int:
+        """How many times `user` has logged in over IMAP (imap-login's lines in the log)."""
+        log = self.dir / "dovecot.log"
+        text = log.read_text(errors="replace") if log.exists() else ""
+        return text.count(f" Login: user=<{user.name}>,")
+
+    def connections(self, user: MailUser) -> int:
+        """The IMAP sessions `user` has open now (doveadm who)."""
+        done = subprocess.run(["doveadm", "-c", str(self.dir / "dovecot.conf"), "who", "-1",
+                               user.name], check=True, capture_output=True, text=True)
+        return sum(1 for line in done.stdout.splitlines()[1:]
+                   if line.split() and line.split()[0] == user.name)
+
     def add_user(self, password: str = "secret") -> MailUser:
         """The next unused mail user. They are all written before Dovecot starts: a
         passwd-file changed while running is not always re-read at once."""

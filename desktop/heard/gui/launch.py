@@ -15,7 +15,9 @@ import shutil
 import signal
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from heard.config import ConfigError
 from heard.domain.templates import TemplateError
@@ -23,6 +25,9 @@ from heard.engine import Engine, Status
 from heard.errors import HeardError
 from heard.system import log as heard_log
 from heard.system.paths import Profile
+
+if TYPE_CHECKING:
+    from PySide6.QtCore import QObject
 
 log = logging.getLogger(__name__)
 
@@ -199,19 +204,60 @@ def run_tray(engine: Engine, exit_when_shown: bool = False, first_run: bool = Fa
         announce(status)
 
     heard.status_applied.connect(first_status)
-    # Ctrl-C in a terminal and SIGTERM from a session manager quit cleanly. Python runs
-    # signal handlers only between bytecodes, so a timer lets it in twice a second.
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: QTimer.singleShot(0, heard.quit))
-    wake = QTimer(heard)
-    wake.start(500)
-    wake.timeout.connect(lambda: None)
+    # Ctrl-C in a terminal and SIGTERM from a session manager quit cleanly.
+    wakeup = watch_signals(heard, lambda: QTimer.singleShot(0, heard.quit))
     heard.start()
     code = app.exec()
+    wakeup.close()
     if listener is not None:
         listener.close()
     heard.dispose()
     return int(code)
+
+
+class SignalWakeup:
+    """Python runs a signal handler only when the interpreter next gets control, and Qt's
+    event loop may sleep in C++ for minutes. Instead of a timer that lets Python in twice a
+    second (idle-wakeups: it woke the process 2 times a second all day), the C-level
+    handler writes the signal's number to a socket (signal.set_wakeup_fd), a
+    QSocketNotifier on its other end wakes the loop, and reading it runs the handler."""
+
+    def __init__(self, parent: QObject) -> None:
+        import socket
+
+        from PySide6.QtCore import QSocketNotifier
+
+        self._reader, self._writer = socket.socketpair()
+        for end in (self._reader, self._writer):
+            end.setblocking(False)
+        self._previous = signal.set_wakeup_fd(self._writer.fileno(), warn_on_full_buffer=False)
+        self.notifier = QSocketNotifier(self._reader.fileno(), QSocketNotifier.Type.Read,
+                                        parent)
+        self.notifier.activated.connect(self._drain)
+
+    def _drain(self) -> None:
+        got = b""
+        try:
+            while chunk := self._reader.recv(64):
+                got += chunk
+        except (BlockingIOError, InterruptedError):
+            pass
+        for signum in got:   # the handler itself runs as this returns to Python's loop
+            log.info("signal %s woke the tray", signal.Signals(signum).name)
+
+    def close(self) -> None:
+        signal.set_wakeup_fd(self._previous)
+        self.notifier.setEnabled(False)
+        self._reader.close()
+        self._writer.close()
+
+
+def watch_signals(parent: QObject, quit: Callable[[], None]) -> SignalWakeup:
+    """SIGINT and SIGTERM call `quit` on the GUI thread, promptly, with no polling."""
+    wakeup = SignalWakeup(parent)
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: quit())
+    return wakeup
 
 
 def _seconds_since_start() -> float:
