@@ -127,8 +127,18 @@ def test_a_change_saved_on_one_device_reaches_the_other(devices: Devices) -> Non
 
     events: list[str] = []
     desk.subscribe(lambda event: events.append(event.kind))
-    taken = desk.share_settings()
-    assert (taken.action, taken.version, taken.conflict) == ("applied", 2, "")
+    # Which device acts changes: shown, and nothing applies before the user's yes.
+    held = desk.share_settings()
+    assert (held.action, held.version) == ("pending", 1)
+    assert "+[sharing] autopilot_instance = 'lap'" in held.pending
+    assert desk.settings.sharing.autopilot_instance == ""
+    assert _std(desk, "default").ack_within == timedelta(minutes=30)
+    assert any("changed your templates or which device acts" in p
+               for p in desk.status().problems)
+    assert desk.share_settings().action == "pending"      # asked again, not forgotten
+    taken = desk.share_settings(accept=True)
+    assert (taken.action, taken.version, taken.conflict, taken.pending) == (
+        "applied", 2, "", "")
     assert _std(desk, "default").ack_within == timedelta(minutes=20)
     assert desk.settings.sharing.autopilot_instance == "lap"
     assert "changed" in events
@@ -265,7 +275,8 @@ def test_the_settings_window_shows_the_conflict_and_its_save_reaches_the_other_d
     window.designated_instance.setText("Desk")
     _save(window, lap)
     assert lap.shared_settings.status().version == 2
-    assert desk.share_settings().action == "applied"
+    assert desk.share_settings().action == "pending"      # which device acts: asked first
+    assert desk.share_settings(accept=True).action == "applied"
     assert desk.settings.sharing.designated_instance == "desk"
 
 
@@ -431,13 +442,14 @@ def test_a_window_left_open_keeps_a_template_another_device_added(
     window = window_for(qtbot, lap)
     _edit(desk, [], TEMPLATE)                    # desk adds "on-site" meanwhile ...
     desk.share_settings()
-    assert lap.share_settings().action == "applied"
+    assert lap.share_settings().action == "pending"       # a new template: asked first
+    assert lap.share_settings(accept=True).action == "applied"
     subject, body, promise = window.templates.working["acknowledge"]
     window.templates.working["acknowledge"] = (subject, body + "\nAlex\n", promise)
     _save(window, lap)                           # ... and lap's user edits another one
     assert {"on-site", "acknowledge"} <= set(lap.templates)
     assert lap.templates["acknowledge"].body.endswith("Alex\n")
-    assert desk.share_settings().action == "applied"
+    assert desk.share_settings(accept=True).action == "applied"
     assert "on-site" in desk.templates
     assert desk.templates["acknowledge"].body.endswith("Alex\n")
 
@@ -570,3 +582,21 @@ def test_the_sharing_key_is_in_the_keyring_only(
         assert not any(form in data for form in forms), path
     logged = caplog.text.encode()
     assert not any(form in logged for form in forms)
+
+
+def test_the_settings_window_shows_a_template_change_and_takes_it_on_the_users_yes(
+        devices: Devices, qtbot: QtBot) -> None:
+    from tests.support.gui import window_for
+
+    desk, lap = _agreed(devices)
+    _edit(desk, [], TEMPLATE)                    # the desk adds "on-site"
+    desk.share_settings()
+    assert lap.share_settings().action == "pending"
+    assert "on-site" not in lap.templates
+    window = window_for(qtbot, lap)
+    assert "Waiting for your yes" in window.shared_state.text()
+    assert "+[on-site]" in window.shared_state.text()
+    assert window.take_shared.isVisibleTo(window)
+    window.take_shared.click()
+    qtbot.waitUntil(lambda: not window.take_shared.isVisibleTo(window), timeout=10000)
+    assert "on-site" in lap.templates and lap.shared_settings.status().version == 2

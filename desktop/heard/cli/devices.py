@@ -23,7 +23,10 @@ def cmd_sharing(args: argparse.Namespace, engine: Engine) -> int:
         print(f"heard: sharing {args.action} takes no code", file=sys.stderr)
         return 2
     settings = engine.settings
-    shared = engine.share_settings(push=args.action == "push") \
+    if args.accept and args.action != "sync":
+        print("heard: --accept goes with `heard sharing sync`", file=sys.stderr)
+        return 2
+    shared = engine.share_settings(push=args.action == "push", accept=args.accept) \
         if args.action in ("sync", "push") else engine.shared_settings.status()
     accounts = [{"name": m.account, "mode": m.mode, "describe": m.describe}
                 for m in engine.device_modes()]
@@ -42,6 +45,9 @@ def cmd_sharing(args: argparse.Namespace, engine: Engine) -> int:
             print(f"  {entry['name']}: {entry['describe']}")
         print("Shared settings (standards, templates, designated device): "
               + shared.describe(settings.zone))
+        if shared.pending:
+            print("Nothing of it applies until you say yes: `heard sharing sync --accept`"
+                  " takes it; `heard sharing push` puts this device's back instead.")
     if shared.error and args.json:
         print(f"heard: shared settings: {shared.error}", file=sys.stderr)
     return 1 if shared.error and args.action in ("sync", "push") else 0

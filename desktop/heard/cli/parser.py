@@ -108,6 +108,10 @@ def build_parser() -> argparse.ArgumentParser:
                               " your devices with the code another one showed")
     sharing.add_argument("code", nargs="?", metavar="CODE",
                          help="for join: the code `heard sharing invite` showed")
+    sharing.add_argument("--accept", action="store_true",
+                         help="for sync: take another device's change of the templates or"
+                              " of which device acts (sync shows it first, and waits for"
+                              " this)")
     prospect = sub.add_parser("prospect", parents=[common, jsonp],
                               help="decide on a prospect: client, prospect, not-a-client")
     prospect.add_argument("decision",

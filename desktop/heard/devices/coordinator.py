@@ -198,7 +198,13 @@ class Devices:
         (status problems, `heard doctor`); never a login of its own."""
         if not self._imap_accounts():
             return []   # (a Maildir setup never loads the devices' IMAP code)
-        return self.keys.problems(self._clock.now())
+        problems = self.keys.problems(self._clock.now())
+        shared = self.settings.status()
+        if shared.pending:
+            problems.append(f"another of your devices ({shared.written_by or '?'}) changed"
+                            " your templates or which device acts: it applies when you say"
+                            " yes (heard sharing sync shows the change; --accept takes it)")
+        return problems
 
     def invite(self) -> Invitation:
         """Leave this device's sharing key, sealed under a new code, for a device that

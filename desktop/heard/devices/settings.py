@@ -61,6 +61,9 @@ class SharedAction(StrEnum):
     PUBLISHED = "published"    # this device's values went to the server
     APPLIED = "applied"        # the server's values were taken up here
     KEPT = "kept"              # the server's values cannot be used here; this device's stay
+    # Another device changed the templates or which device acts: shown, and taken only
+    # when the user accepts (`heard sharing sync --accept`, the settings window).
+    PENDING = "pending"
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,7 @@ class SharedStatus:
     conflict: str = ""             # plain words, "" when none
     conflict_at: datetime | None = None
     error: str = ""                # why the last sync could not run, "" when it ran
+    pending: str = ""              # the change waiting for the user's yes, as a diff
 
     def describe(self, zone: tzinfo) -> str:
         """In words, for `heard sharing` and the settings window."""
@@ -91,6 +95,9 @@ class SharedStatus:
                  }.get(self.where, self.where)
         text = (f"version {self.version}, written by {self.written_by!r}{when}, kept in"
                 f" {where} of {self.account}")
+        if self.pending:
+            text += (f"\n  Waiting for your yes: another device changed your templates or"
+                     f" which device acts:\n{self.pending}")
         if self.conflict:
             text += f"\n  Conflict: {self.conflict}"
         if self.error:
@@ -106,7 +113,8 @@ class SharedStatus:
                 "where": self.where or None, "checked_at": at(self.checked_at),
                 "action": self.action.value if self.action else None,
                 "conflict": self.conflict or None,
-                "conflict_at": at(self.conflict_at), "error": self.error or None}
+                "conflict_at": at(self.conflict_at), "error": self.error or None,
+                "pending": self.pending or None}
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> SharedStatus:
@@ -118,7 +126,8 @@ class SharedStatus:
                    str(data.get("where") or ""), at(data.get("checked_at")),
                    SharedAction(data["action"]) if data.get("action") else None,
                    str(data.get("conflict") or ""),
-                   at(data.get("conflict_at")), str(data.get("error") or ""))
+                   at(data.get("conflict_at")), str(data.get("error") or ""),
+                   str(data.get("pending") or ""))
 
 
 # -- this device's values -----------------------------------------------------------------
@@ -198,7 +207,7 @@ def _written_at(profile: Profile) -> datetime | None:
     return datetime.fromtimestamp(max(times), UTC) if times else None
 
 
-def apply(profile: Profile, values: Mapping[str, Any]) -> None:
+def apply(profile: Profile, values: Mapping[str, Any], dry_run: bool = False) -> None:
     """Make this device's files say `values`: heard.toml's [standards] and the two
     [sharing] keys, and templates.toml. Both are checked before either is written: a
     value this version of Heard cannot read raises ConfigError / TemplateError and
@@ -224,6 +233,8 @@ def apply(profile: Profile, values: Mapping[str, Any]) -> None:
         raise TemplateError(mine, "the shared templates no longer have it, and this"
                             " device's [replies] template names it; choose another one"
                             " here first")
+    if dry_run:
+        return
     write_templates(profile.templates, full)
     file.set_many(changes, drop=["standards"])
 
@@ -252,6 +263,29 @@ def _flatten(prefix: str, table: Mapping[str, Any]) -> list[tuple[str, str, Any]
 
 
 # -- the sync -----------------------------------------------------------------------------
+
+def sensitive_change(mine: Mapping[str, Any], theirs: Mapping[str, Any]) -> str:
+    """What another device's shared settings would change in the templates (what clients
+    read) or in which device acts, as a unified diff; "" when neither changes."""
+    import difflib
+
+    def lines(values: Mapping[str, Any]) -> list[str]:
+        out = [f"[sharing] {key} = {(values.get('sharing') or {}).get(key, '')!r}"
+               for key in SHARED_SHARING_KEYS]
+        # The templates in effect (the shipped ones under the shared ones): a template
+        # written out as shipped is no change.
+        for name, (subject, body, promise) in sorted(
+                _templates_over_defaults(values.get("templates") or {}).items()):
+            out += [f"[{name}]", f"  subject = {subject}", f"  promise = {promise}"]
+            out += [f"  | {line}" for line in _lf(body).splitlines()]
+        return out
+
+    before, after = lines(mine), lines(theirs)
+    if before == after:
+        return ""
+    return "\n".join(difflib.unified_diff(before, after, "this device", "shared", lineterm="",
+                                          n=1))
+
 
 class SharedSettingsSync:
     def __init__(self, profile: Profile, store: Store, clock: Clock,
@@ -283,7 +317,7 @@ class SharedSettingsSync:
         return checked is None or self.clock.now() - checked >= EVERY
 
     def sync(self, publish: bool = False, push: bool = False,
-             opened: int | None = None) -> SharedStatus:
+             opened: int | None = None, accept: bool = False) -> SharedStatus:
         """Agree with the server (see the module's doc). `publish`: the user just saved
         here, so a change of this device's shared values is the newest whatever the
         times say (a device that never agreed before takes the shared ones all the same);
@@ -304,7 +338,8 @@ class SharedSettingsSync:
         problem = ""
         try:
             return self._coordinator().run(
-                account, lambda conn: self._sync(conn, account, publish, push, opened))
+                account, lambda conn: self._sync(conn, account, publish, push, opened,
+                                                 accept))
         except NotJoined as exc:   # nothing it could read is trusted, nothing it writes
             problem = str(exc)
         except ImapError as exc:
@@ -324,7 +359,7 @@ class SharedSettingsSync:
                                        checked_at=self.clock.now(), error=problem))
 
     def _sync(self, conn: Connection, account: ImapAccount, publish: bool, push: bool,
-              opened: int | None) -> SharedStatus:
+              opened: int | None, accept: bool = False) -> SharedStatus:
         from heard.devices.wire import folder as fb
 
         # Read under the account's lock: a Save on one worker and the periodic sync on
@@ -365,7 +400,7 @@ class SharedSettingsSync:
                                      else min(remote.version, opened), now, acted, key)
             return self._agree(account, remote, mine, now, SharedAction.NONE, acted=acted)
         if not changed_here:
-            return self._take(account, remote, mine, now, acted)
+            return self._take(account, remote, mine, now, acted, ask=not accept)
         # Both changed since the last agreement: the later change wins.
         local_at = _written_at(self.profile)
         theirs_at = remote.written_at if remote.written_at and remote.written_at.tzinfo \
@@ -376,7 +411,7 @@ class SharedSettingsSync:
         return self._take(account, remote, mine, now, acted, conflict=(
             f"'{remote.written_by or '?'}' changed the shared settings (version"
             f" {remote.version}) after this device's own change, which was replaced; it is"
-            f" kept in {REPLACED_FILE}"))
+            f" kept in {REPLACED_FILE}"), ask=not accept)
 
     def _publish(self, conn: Connection, account: ImapAccount, mine: dict[str, Any],
                  remote: SharedSettings, based_on: int, now: datetime, acted: bool,
@@ -410,8 +445,26 @@ class SharedSettingsSync:
         return self._remember(status)
 
     def _take(self, account: ImapAccount, remote: SharedSettings, mine: dict[str, Any],
-              now: datetime, acted: bool, conflict: str = "") -> SharedStatus:
+              now: datetime, acted: bool, conflict: str = "", ask: bool = False
+              ) -> SharedStatus:
         values = dict(remote.values)   # (never equal to `mine`: the callers checked)
+        change = ""
+        if ask:
+            try:   # what cannot be used here is said as such, never asked about
+                apply(self.profile, values, dry_run=True)
+                change = sensitive_change(mine, values)
+            except (ConfigError, TemplateError):
+                change = ""
+        if change:
+            # What clients read, and which device writes to them, change only on the
+            # user's yes: the version agreed stays, so every sync asks again until then.
+            before = self.status()
+            if before.pending != change:
+                log.info("shared settings version %s of %r change templates or devices:"
+                         " waiting for your yes", remote.version, remote.written_by)
+            return self._remember(replace(
+                before, account=account.name, checked_at=now, action=SharedAction.PENDING,
+                pending=change, error=""))
         try:
             apply(self.profile, values)
         except (ConfigError, TemplateError) as exc:

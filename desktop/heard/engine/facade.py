@@ -256,16 +256,19 @@ class Engine:
         return self.devices.settings
 
     def share_settings(self, publish: bool = False, force: bool = True,
-                       push: bool = False, opened: int | None = None) -> SharedStatus:
+                       push: bool = False, opened: int | None = None,
+                       accept: bool = False) -> SharedStatus:
         """Agree on the shared settings with the user's other devices now (`publish`: the
         user just saved them here, in a window that showed version `opened`; `push`: this
-        device's replace them). Takes up what another device changed."""
+        device's replace them). Takes up what another device changed, except a change of
+        the templates or of which device acts, which waits for `accept` (the user's yes
+        after seeing it: SharedStatus.pending)."""
         from heard.devices.settings import SharedAction
 
         sync = self.devices.settings
         if not force and not sync.due():
             return sync.status()
-        status = sync.sync(publish=publish, push=push, opened=opened)
+        status = sync.sync(publish=publish, push=push, opened=opened, accept=accept)
         if status.action is SharedAction.APPLIED:
             self.reload_templates()
             self.reload_settings()

@@ -245,6 +245,14 @@ class SettingsWindow(QDialog):
         form.addRow("Design&ated device (servers without keywords):",
                     self.designated_instance)
         form.addRow(self.shared_state)
+        # Another device changed the templates or which device acts: it applies only on
+        # the user's yes, here (or `heard sharing sync --accept`).
+        self.take_shared = QPushButton("&Take the other device's change")
+        self.take_shared.setToolTip("Apply the templates and devices another of your"
+                                    " devices shared (the change is shown above)")
+        self.take_shared.setVisible(bool(shared.pending))
+        self.take_shared.clicked.connect(self._take_shared)
+        form.addRow(self.take_shared)
         # How each account's server lets the devices coordinate: a login, so off the GUI
         # thread; what the server lacks is said, and a fallback mode stands out.
         self.devices_mode = _note("", "How your devices coordinate")
@@ -263,6 +271,22 @@ class SettingsWindow(QDialog):
                             "sharing.autopilot_instance": self.autopilot_instance,
                             "sharing.designated_instance": self.designated_instance})
         return box
+
+    def _take_shared(self) -> None:
+        self.take_shared.setEnabled(False)
+
+        def done(status: Any) -> None:   # a SharedStatus (the devices' module stays unloaded)
+            zone = self.engine.settings.zone
+            self.shared_state.setText("Shared with your other devices (standards, templates"
+                                      " and the two devices below): " + status.describe(zone))
+            self.take_shared.setVisible(bool(status.pending))
+            self.take_shared.setEnabled(True)
+
+        def failed(exc: Exception) -> None:
+            self.shared_state.setText(f"Could not take the change: {exc}")
+            self.take_shared.setEnabled(True)
+
+        self.ops.run(lambda: self.engine.share_settings(accept=True), done, failed)
 
     def _show_modes(self, modes: list[DeviceMode]) -> None:
         shared = [m for m in modes if m.mode != "local"]
