@@ -432,3 +432,30 @@ def test_outbox_flush_tries_now_whatever_the_back_off_but_not_a_reply_held_for_u
     assert len(copies(scene.client, "INBOX", ACK, first_mid)) == 1
     assert copies(scene.client, "INBOX", ACK, second_mid) == []
     assert "filed" not in flushed.stdout and held.message_id in flushed.stdout
+
+
+def test_snooze_sets_a_client_aside_until_a_time_and_off_counts_them_again(
+        capsys: pytest.CaptureFixture[str], root: str, mail: MailFolders) -> None:
+    add_margaret(capsys, root)
+    drop(mail.inbox, message("Margaret Hale <margaret@hale.example>", "Lease"), now_utc())
+    (inquiry,) = run_json(capsys, "--profile", root, "sync")["new_inquiries"]
+    done = run_json(capsys, "--profile", root, "snooze", str(inquiry), "--until",
+                    "tomorrow 9:00")
+    until = assert_iso(done["until"])
+    assert done["snoozed"] is True and done["inquiries"] == [inquiry]
+    assert (until.hour, until.minute) == (9, 0) and until > now_utc()
+    status = run_json(capsys, "--profile", root, "status")
+    assert status["count"] == 0 and status["waiting"] == [] and status["clients"] == []
+    (snoozed,) = status["snoozed"]
+    assert snoozed["client"]["name"] == "Margaret Hale" and snoozed["inquiries"] == [inquiry]
+    assert snoozed["until"] == done["until"] and snoozed["urgency"] == "on_track"
+    code, out, _err = run(capsys, "--profile", root, "status")
+    assert code == 0 and "Snoozed" in out and "Megge" in out and "0 clients waiting" in out
+    # Not in a meeting (no calendar): "until the meeting ends" cannot be, and says why.
+    code, _out, err = run(capsys, "--profile", root, "snooze", "Margaret", "--until",
+                          "meeting-end")
+    assert code == 1 and "not in a meeting" in err
+    assert main(["--profile", root, "snooze", "Margaret", "--until", "soonish"]) == 2
+    woken = run_json(capsys, "--profile", root, "snooze", "Margaret", "--off")
+    assert woken["snoozed"] is False and woken["until"] is None
+    assert run_json(capsys, "--profile", root, "status")["count"] == 1

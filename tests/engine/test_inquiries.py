@@ -3,11 +3,16 @@ answered another way, or set aside."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+import pytest
+
+from heard.domain.clock import FixedClock
 from heard.domain.inquiries import InquiryState
-from heard.engine import Engine
+from heard.engine import Engine, EngineError
 from tests.conftest import NOW
 from tests.support.engine import add_assistant, lease_waits
-from tests.support.mail import MEGGE, MailFolders, drop, message
+from tests.support.mail import MEGGE, RAJ, MailFolders, drop, message
 
 
 def test_answered_by_hand_after_delegating_closes_it(engine: Engine, mail: MailFolders) -> None:
@@ -54,3 +59,69 @@ def test_one_message_can_be_answered_alone(engine: Engine, mail: MailFolders) ->
                                                  only=True)
     assert answered.state is InquiryState.ANSWERED
     assert [i.inquiry.subject for i in engine.status().waiting] == ["Keys"]
+
+
+def test_a_snoozed_client_leaves_the_count_but_their_deadline_still_warns_and_counts(
+        engine: Engine, mail: MailFolders, clock: FixedClock) -> None:
+    # Megge (VIP: acknowledge within 10 minutes) wrote at 10:00; Raj at 10:00 too.
+    drop(mail.inbox, message(MEGGE, "Closing"), NOW)
+    drop(mail.inbox, message(RAJ, "Drawings"), NOW)
+    engine.sync()
+    group, snooze = engine.inquiries.snooze("Margaret", NOW + timedelta(hours=1))
+    status = engine.status()
+    assert status.count == 1 and [i.client.name for i in status.waiting] == ["Rajesh Patel"]
+    (snoozed,) = status.snoozed
+    assert snoozed.waiting.client.name == "Margaret Hale" and snoozed.until == snooze.until
+    assert snoozed.waiting.ids == group.ids
+    clock.advance(timedelta(minutes=8, seconds=30))   # 1:30 left: the warning still comes
+    assert any(t[0].startswith("Megge") for t in engine.reminders.alerts())
+    clock.advance(timedelta(minutes=5))               # late while snoozed: still a breach
+    (week,) = engine.statistics.stats(NOW - timedelta(hours=1), clock.now())
+    assert week.ack_late == 1 and week.open == 2      # hers (Raj, standard, has longer)
+    assert engine.status().count == 1                 # still set aside until 11:00
+
+
+def test_a_snooze_ends_by_itself_at_its_time(engine: Engine, mail: MailFolders,
+                                             clock: FixedClock) -> None:
+    drop(mail.inbox, message(MEGGE, "Closing"), NOW)
+    engine.sync()
+    engine.inquiries.snooze("Margaret", NOW + timedelta(minutes=30))
+    assert engine.status().count == 0
+    clock.advance(timedelta(minutes=30))
+    status = engine.status()
+    assert status.count == 1 and status.snoozed == []
+
+
+def test_a_new_message_or_a_follow_up_wakes_a_snooze_at_once(
+        engine: Engine, mail: MailFolders, clock: FixedClock) -> None:
+    drop(mail.inbox, message(MEGGE, "Closing", message_id="<c1@hale.example>"), NOW)
+    engine.sync()
+    engine.inquiries.snooze("Margaret", NOW + timedelta(hours=2))
+    clock.advance(timedelta(minutes=3))
+    drop(mail.inbox, message(MEGGE, "Re: Closing", message_id="<c2@hale.example>",
+                             in_reply_to="<c1@hale.example>", at=clock.now()), clock.now())
+    engine.sync()   # the follow-up joins her waiting inquiry
+    assert engine.status().count == 1 and engine.status().snoozed == []
+    engine.inquiries.snooze("Margaret", NOW + timedelta(hours=2))
+    assert engine.status().count == 0
+    clock.advance(timedelta(minutes=3))
+    drop(mail.inbox, message(MEGGE, "Keys", at=clock.now()), clock.now())   # a new one
+    engine.sync()
+    status = engine.status()
+    assert status.count == 1 and len(status.clients[0].items) == 2
+
+
+def test_a_snooze_is_taken_off_by_hand_and_needs_someone_waiting(
+        engine: Engine, mail: MailFolders) -> None:
+    drop(mail.inbox, message(MEGGE, "Closing"), NOW)
+    (inquiry_id,) = engine.sync().new_inquiries
+    with pytest.raises(EngineError, match="later than now"):
+        engine.inquiries.snooze(str(inquiry_id), NOW)
+    with pytest.raises(EngineError, match="not waiting"):
+        engine.inquiries.snooze("Rajesh", NOW + timedelta(hours=1))
+    _group, snooze = engine.inquiries.snooze(str(inquiry_id), NOW + timedelta(hours=1))
+    assert engine.status().count == 0
+    _group, ended = engine.inquiries.unsnooze("Margaret")
+    assert ended == snooze and engine.status().count == 1
+    engine.inquiries.restore_snooze(ended, snooze.client_id)   # Undo of a wake
+    assert engine.status().count == 0

@@ -46,3 +46,13 @@ def test_an_outbox_retry_brings_the_next_tick_to_its_time_one_unsure_does_not(
                                        OutboxState.QUEUED, NOW, attempts=1,
                                        next_try=NOW + timedelta(minutes=3)))
     assert engine.next_tick() == NOW + timedelta(minutes=3)
+
+
+def test_a_client_snoozed_until_a_time_brings_the_next_tick_to_it(
+        engine: Engine, mail: MailFolders) -> None:
+    # Megge (VIP, 10 minutes) would next turn amber at 7:30; snoozed for a minute, the badge
+    # must count her again at 1:00, so the tick comes then.
+    drop(mail.inbox, message(MEGGE, "Closing"), NOW)
+    engine.sync()
+    engine.inquiries.snooze("Margaret", NOW + timedelta(minutes=1))
+    assert engine.next_tick() == NOW + timedelta(minutes=1)

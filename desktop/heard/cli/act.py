@@ -1,12 +1,20 @@
 """Act: the one-click actions, scriptable (`heard ack`, `delegate`, `answered`, `dismiss`,
-`log-call`, `prospect`) and the outbox."""
+`log-call`, `prospect`, `snooze`) and the outbox."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
-from heard.cli.output import ack_json, dump, iso, outbox_json, skipped_json, time_arg
+from heard.cli.output import (
+    ack_json,
+    client_json,
+    dump,
+    iso,
+    outbox_json,
+    skipped_json,
+    time_arg,
+)
 from heard.cli.parser import UsageError
 from heard.domain.ids import InquiryId
 from heard.domain.wording import day_and_time
@@ -187,4 +195,37 @@ def cmd_close(args: argparse.Namespace, engine: Engine) -> int:
                   f" {'message' if len(closed) == 2 else 'messages'}: "
                   f"{', '.join(f'#{i.id}' for i in closed[1:])})" if len(closed) > 1 else "")
         print(f"Inquiry {inquiry.id} is now {inquiry.state.value}{others}.")
+    return 0
+
+
+def cmd_snooze(args: argparse.Namespace, engine: Engine) -> int:
+    from heard.domain.snoozes import NotInMeeting, snooze_time
+
+    zone = engine.settings.zone
+    now = engine.clock.now()
+    if args.off:
+        group, ended = engine.inquiries.unsnooze(args.who)
+        until = None
+    else:
+        busy = engine.status().busy if args.until.strip().lower().startswith("meeting") \
+            else None
+        try:
+            until = snooze_time(args.until, now, engine.settings.hours, busy)
+        except NotInMeeting as exc:
+            raise EngineError(str(exc)) from exc
+        except ValueError as exc:
+            raise UsageError(str(exc)) from exc
+        group, _snooze = engine.inquiries.snooze(args.who, until)
+    name = group.client.display_name
+    if args.json:
+        dump({"client": client_json(group.client), "inquiries": list(group.ids),
+               "snoozed": until is not None, "until": iso(until, zone),
+               "ack_due": iso(group.ack_due, zone)})
+    elif until is None:
+        print(f"{name} is counted again." if ended is not None else
+              f"{name} was not snoozed; they are counted as waiting.")
+    else:
+        print(f"{name} is set aside until {day_and_time(until, now, zone)}: not counted"
+              f" meanwhile, and back at once if they write again. Their acknowledgement is"
+              f" still due {day_and_time(group.ack_due, now, zone)} (you will be warned).")
     return 0

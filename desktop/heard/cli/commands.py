@@ -10,7 +10,15 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from heard.cli.accounts import cmd_account
-from heard.cli.act import cmd_ack, cmd_close, cmd_delegate, cmd_log_call, cmd_outbox, cmd_prospect
+from heard.cli.act import (
+    cmd_ack,
+    cmd_close,
+    cmd_delegate,
+    cmd_log_call,
+    cmd_outbox,
+    cmd_prospect,
+    cmd_snooze,
+)
 from heard.cli.clients import cmd_clients
 from heard.cli.devices import cmd_sharing
 from heard.cli.doctor import cmd_doctor
@@ -32,12 +40,12 @@ COMMANDS: dict[str, Command] = {
     "clients": cmd_clients, "account": cmd_account, "answered": cmd_close, "dismiss": cmd_close,
     "explain": cmd_explain, "busy": cmd_busy, "stats": cmd_stats, "log-call": cmd_log_call,
     "prospect": cmd_prospect, "delegate": cmd_delegate, "outbox": cmd_outbox,
-    "sharing": cmd_sharing, "doctor": cmd_doctor,
+    "sharing": cmd_sharing, "doctor": cmd_doctor, "snooze": cmd_snooze,
 }
 
 # Commands after which a running tray should read the store again.
 CHANGING = frozenset({"sync", "ack", "delegate", "answered", "dismiss", "prospect",
-                      "clients", "outbox", "log-call", "account"})
+                      "clients", "outbox", "log-call", "account", "snooze"})
 
 # `heard doctor`'s checks of the desktop (tray, notification server) need Qt, which the
 # command line never imports: heard.launcher hands them in.

@@ -23,6 +23,7 @@ from heard.engine import (
 
 if TYPE_CHECKING:
     from heard.domain.classify import Person
+    from heard.domain.snoozes import SnoozedClient
     from heard.engine.results import AckResult
 
 
@@ -127,7 +128,17 @@ def status_json(status: Status, zone: Any) -> dict[str, Any]:
              "at": iso(inquiry.closed_at or inquiry.acknowledged_at, zone)}
             for inquiry, client, by in status.handled_elsewhere],
         "sharing_notice": status.sharing_notice or None,
+        # Waiting clients set aside until a time: not in `waiting`, `clients` nor `count`.
+        "snoozed": [snoozed_json(s, zone) for s in status.snoozed],
     }
+
+
+def snoozed_json(snoozed: SnoozedClient, zone: Any) -> dict[str, Any]:
+    group = snoozed.waiting
+    return {"client": client_json(group.client), "until": iso(snoozed.until, zone),
+            "since": iso(snoozed.snooze.set_at, zone), "inquiries": list(group.ids),
+            "urgency": group.urgency.value, "ack_due": iso(group.ack_due, zone),
+            "waiting_since": iso(group.first.inquiry.received_at, zone)}
 
 
 def accounts_json(health: AccountHealth, zone: Any) -> dict[str, Any]:
@@ -179,6 +190,14 @@ def print_status(status: Status, zone: Any) -> None:
         skipped = status.autopilot_skipped.get(item.inquiry.id) if item.inquiry.id else None
         if skipped is not None:
             print(f"        left to you by the autopilot: {skipped.reason}")
+    if status.snoozed:
+        print("Snoozed (not counted; their deadlines keep running):")
+    for snoozed in status.snoozed:
+        group = snoozed.waiting
+        print(f"  #{group.ids[0]:<4} {group.client.display_name:<16} until"
+              f" {short(snoozed.until, zone, status.at)}  ack by"
+              f" {short(group.ack_due, zone, status.at)} [{group.urgency.value}]"
+              f"  {group.newest.inquiry.subject[:40]}")
     if status.promises:
         print("Promises:")
         for view in status.promises:

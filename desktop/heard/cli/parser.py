@@ -151,6 +151,15 @@ def build_parser() -> argparse.ArgumentParser:
     call.add_argument("--at", metavar="TIME", help="when they called (HH:MM or ISO-8601)")
     call.add_argument("--note", metavar="TEXT", help="what it was about")
 
+    snooze = sub.add_parser("snooze", parents=[common, jsonp],
+                            help="set a waiting client aside until a time, without a reply")
+    snooze.add_argument("who", metavar="ID|CLIENT",
+                        help="an inquiry id (from `heard status`), or a client's name")
+    when = snooze.add_mutually_exclusive_group(required=True)
+    when.add_argument("--until", metavar="TIME",
+                      help="15:00, 'tomorrow 9:00', tomorrow, meeting-end, 90m, or ISO-8601")
+    when.add_argument("--off", action="store_true", help="wake them now: counted again")
+
     for name, text in (("answered", "mark an inquiry answered (you called, you met)"),
                        ("dismiss", "set an inquiry aside: no reply needed")):
         p = sub.add_parser(name, parents=[common, jsonp], help=text)

@@ -1,5 +1,6 @@
 """Closing what a client is waiting on without a reply from Heard: answered another way (a
-call, a meeting), set aside (no reply needed) and taken back, and calls logged by hand."""
+call, a meeting), set aside (no reply needed) and taken back, calls logged by hand, and a
+waiting client snoozed until a time (not closed: only out of the badge meanwhile)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ from heard.domain.clients import Channel, Client, normalize_phone
 from heard.domain.ids import InquiryId
 from heard.domain.inquiries import Inquiry, InquiryState, Provenance
 from heard.domain.shared import Mark
+from heard.domain.snoozes import SNOOZE_KEY, ClientSnooze, read_snoozes
 from heard.domain.standards import PROSPECT_TIER
+from heard.domain.waiting import WaitingClient, by_client, waiting_items
 from heard.engine.context import EngineContext
 from heard.errors import EngineError, NoSuchInquiry, NotWaiting
 
@@ -92,6 +95,68 @@ class InquiriesService:
         self._devices.reopened(moved)
         ctx.events.changed()
         return moved
+
+    def _waiting_client(self, who: str) -> WaitingClient:
+        """The waiting client `who` names: an inquiry id of theirs, or the client's id or
+        name (as `heard log-call` takes it)."""
+        ctx = self._ctx
+        now = ctx.clock.now()
+        items = waiting_items(ctx.store.open_inquiries(), ctx.clients_by_id(),
+                              ctx.settings.standards, ctx.settings.hours, now)
+        groups = by_client(items)
+        if who.strip().isdigit():
+            inquiry = ctx.store.inquiry(InquiryId(int(who)))
+            if inquiry is not None:
+                found = next((g for g in groups if g.client.id == inquiry.client_id), None)
+                if found is None:
+                    raise NotWaiting(inquiry)
+                return found
+            raise NoSuchInquiry(InquiryId(int(who)))
+        client = ctx.client_named(who)
+        if client is None:
+            raise EngineError(f"no client matches {who!r}; give an inquiry id from"
+                              " `heard status`, or a client's name")
+        found = next((g for g in groups if g.client.id == client.id), None)
+        if found is None:
+            raise EngineError(f"{client.display_name} is not waiting: there is nothing to"
+                              " snooze")
+        return found
+
+    def snooze(self, who: str, until: datetime) -> tuple[WaitingClient, ClientSnooze]:
+        """Set a waiting client aside until `until` without acknowledging them: out of the
+        badge meanwhile, their deadlines running (warnings still come); anything new from
+        them wakes it at once. Another snooze of theirs is replaced."""
+        ctx = self._ctx
+        now = ctx.clock.now()
+        if until <= now:
+            raise EngineError("a snooze must end later than now")
+        with ctx.lock:
+            group = self._waiting_client(who)
+            snooze = ClientSnooze.of(group, until, now)
+            ctx.store.set_state(snooze.key, snooze.to_text())
+        log.info("client %s snoozed until %s", group.client.id, until.isoformat())
+        ctx.events.changed()
+        return group, snooze
+
+    def unsnooze(self, who: str) -> tuple[WaitingClient, ClientSnooze | None]:
+        """Wake a snoozed client now; the snooze it ended (None: they were not snoozed)."""
+        ctx = self._ctx
+        with ctx.lock:
+            group = self._waiting_client(who)
+            assert group.client.id is not None
+            key = f"{SNOOZE_KEY}{group.client.id}"
+            before = read_snoozes({key: ctx.store.state(key) or ""}).get(group.client.id)
+            ctx.store.set_state(key, None)
+        ctx.events.changed()
+        live = before if before is not None and before.holds(group.items, ctx.clock.now()) \
+            else None
+        return group, live
+
+    def restore_snooze(self, snooze: ClientSnooze | None, client_id: int) -> None:
+        """Undo: the client's snooze as it was before (None: not snoozed)."""
+        key = f"{SNOOZE_KEY}{client_id}"
+        self._ctx.store.set_state(key, snooze.to_text() if snooze is not None else None)
+        self._ctx.events.changed()
 
     def log_call(self, who: str, at: datetime | None = None, note: str = "") -> Inquiry:
         """A call the user missed or took a message for, logged by hand: `who` is a phone

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from heard.domain.clock import Counting
 from heard.domain.outbox import OutboxState
+from heard.domain.snoozes import SNOOZE_KEY, read_snoozes
 from heard.domain.urgency import urgency_at
 from heard.domain.waiting import waiting_items
 from heard.domain.warnings import LeadTimes, answers_owed
@@ -53,6 +54,8 @@ def next_tick(ctx: EngineContext, calendar: CalendarService,
         promises = store.open_promises()
         delegations = store.open_delegations()
         assignments = store.assignments()
+        # A client snoozed until then is counted again: the badge must change on time.
+        snoozes = read_snoozes(store.states(SNOOZE_KEY))
         reports = store.status_reports() if any(
             c.report_every is not None for c in clients.values()) else {}
     for item in items:
@@ -61,6 +64,7 @@ def next_tick(ctx: EngineContext, calendar: CalendarService,
     moments += [t for o in owed for t in (o.answer_due - lead.answer, o.answer_due)]
     moments += [t for p in promises for t in (p.due - lead.promise, p.due)]
     moments += [d.due for d in delegations] + [a.due for a in assignments]
+    moments += [s.until for s in snoozes.values()]
     for client in clients.values():
         if client.report_every is not None and client.id in reports:
             moments.append(reports[client.id] + client.report_every)

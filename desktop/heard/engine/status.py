@@ -18,6 +18,7 @@ from heard.domain.ids import ClientId, InquiryId
 from heard.domain.inquiries import Inquiry
 from heard.domain.outbox import OutboxItem, OutboxState
 from heard.domain.promises import Promise
+from heard.domain.snoozes import SNOOZE_KEY, SnoozedClient, read_snoozes, set_aside
 from heard.domain.urgency import Urgency
 from heard.domain.waiting import (
     WaitingClient,
@@ -68,6 +69,9 @@ class Status:
     sharing_notice: str = ""   # the server cannot coordinate the user's devices: what then
     # Waiting clients the autopilot left to the user, and why.
     autopilot_skipped: dict[InquiryId, Skipped] = field(default_factory=dict)
+    # Waiting clients the user set aside until a time: not in `waiting` nor the count, their
+    # deadlines still running (the warnings still come); soonest back first.
+    snoozed: list[SnoozedClient] = field(default_factory=list)
 
     @property
     def offline(self) -> list[AccountHealth]:
@@ -120,6 +124,7 @@ class StatusService:
         inquiries = store.open_inquiries()
         clients = ctx.clients_by_id()
         items = waiting_items(inquiries, clients, settings.standards, settings.hours, now)
+        items, snoozed = set_aside(items, read_snoozes(store.states(SNOOZE_KEY)), now)
         by_id = {i.id: i for i in inquiries}
         views = [PromiseView(p, clients.get(p.client_id),
                              by_id[p.inquiry_id].subject if p.inquiry_id in by_id else "")
@@ -160,7 +165,7 @@ class StatusService:
                       self.assigned(clients),
                       [(i, clients.get(i.client_id), by) for i, by in
                        store.handled_elsewhere(settings.instance, now - timedelta(days=1))],
-                      self._devices.notice(), self._skipped(items))
+                      self._devices.notice(), self._skipped(items), snoozed)
 
     def _skipped(self, items: list[WaitingItem]) -> dict[InquiryId, Skipped]:
         waiting = {i.inquiry.id for i in items}
