@@ -699,3 +699,50 @@ def test_a_refusal_from_the_engine_is_said_in_words_not_as_a_command(
         assert "`" not in text and "--" not in text and "heard account" not in text
     finally:
         heard.dispose()
+
+
+def test_ctrl_s_snoozes_a_client_apart_greyed_and_undo_and_wake_count_them_again(
+    qtbot: QtBot, app: HeardApp, engine: Engine, mail: MailFolders
+) -> None:
+    from heard.gui.quick_reply import SNOOZED_ROLE, STATUS_COL
+
+    megge = waiting_inquiry(engine, mail, MEGGE, "Closing", 2)
+    waiting_inquiry(engine, mail, RAJ, "Drawings", 1)
+    wait_status(qtbot, app, 2)
+    window = open_window(qtbot, app)
+    assert window.current_id() == megge   # the VIP first
+    qtbot.keyClick(window.list, Qt.Key.Key_S, CTRL)
+    qtbot.waitUntil(window.snooze_menu.isVisible, timeout=5000)
+    # No calendar: "until this meeting ends" cannot be chosen; nobody is snoozed to wake.
+    assert not window.snooze_actions["meeting-end"].isEnabled()
+    assert not window.snooze_actions["off"].isEnabled()
+    qtbot.keyClick(window.snooze_menu, Qt.Key.Key_H)          # For an &hour
+    status = wait_status(qtbot, app, 1)
+    (snoozed,) = status.snoozed
+    assert snoozed.until == NOW + timedelta(hours=1)
+    last = window.list.topLevelItem(window.list.topLevelItemCount() - 1)
+    assert last is not None and "Megge" in last.text(0) and last.data(0, SNOOZED_ROLE)
+    assert last.text(STATUS_COL) == "snoozed until today 11:00"
+    assert last.foreground(0).color().name() == "#8a8a8a"
+    qtbot.waitUntil(lambda: "Snoozed Megge until today 11:00" in window.message.text(),
+                    timeout=5000)
+    assert "1 client is waiting" in window.summary.text() and "1 snoozed" in \
+        window.summary.text()
+    assert "Snoozed: 1 (not counted), Megge back today 11:00" in tooltip_text(
+        status, engine.settings.zone)
+
+    window.activateWindow()   # the menu took the focus (a window manager gives it back)
+    qtbot.waitUntil(window.isActiveWindow, timeout=5000)
+    qtbot.keyClick(window.list, Qt.Key.Key_Z, CTRL)                # Undo
+    wait_status(qtbot, app, 2)
+    qtbot.waitUntil(lambda: "Megge is counted again" in window.message.text(), timeout=5000)
+
+    engine.inquiries.snooze("Margaret", NOW + timedelta(hours=2))   # from the command line
+    wait_status(qtbot, app, 1)
+    select(qtbot, app, "Megge")
+    assert window.current_is_snoozed()
+    qtbot.keyClick(window.list, Qt.Key.Key_S, CTRL)
+    qtbot.waitUntil(window.snooze_menu.isVisible, timeout=5000)
+    assert window.snooze_actions["off"].isEnabled()
+    qtbot.keyClick(window.snooze_menu, Qt.Key.Key_W)               # &Wake now
+    assert wait_status(qtbot, app, 2).snoozed == []

@@ -1,6 +1,7 @@
 """What the quick-reply window's actions and the toasts' actions do: acknowledge (held for
 Undo first), take a held acknowledgement back, delegate, dismiss and undismiss, mark
-answered, decide about a new person, preview a reply, log a call.
+answered, snooze a client and wake them, decide about a new person, preview a reply, log a
+call.
 
 Each runs its engine call off the GUI thread through Ops and says how it went in the window
 (and, when it was chosen on a toast, in a toast). What it needs from the app is passed in:
@@ -22,6 +23,7 @@ from PySide6.QtWidgets import QWidget
 
 from heard.domain.ids import InquiryId
 from heard.domain.templates import format_time
+from heard.domain.wording import day_and_time
 from heard.engine import Decision, Delivery, Engine, Status
 from heard.gui.ops import Ops
 from heard.gui.toaster import Toaster, ToastRef, UndoRef
@@ -300,6 +302,56 @@ class Actions(QObject):
             self.status_wanted.emit()
 
         self.ops.run(lambda: [self.engine.inquiries.undismiss(i) for i in ids], done,
+                     lambda exc: self._window().show_message(f"Could not undo: {exc}"))
+
+    def snooze(self, inquiry_id: int, said: str) -> None:
+        """Set the client aside until `said` (as heard.domain.snoozes.snooze_time reads it),
+        or wake them ("off"); Ctrl+Z takes either back."""
+        from heard.domain.snoozes import snooze_time
+
+        name = self._name_of(inquiry_id)
+        engine = self.engine
+        who = str(inquiry_id)
+
+        def work() -> tuple[Any, Any]:
+            if said == "off":
+                return engine.inquiries.unsnooze(who)
+            busy = engine.status().busy if said.startswith("meeting") else None
+            until = snooze_time(said, engine.clock.now(), engine.settings.hours, busy)
+            return engine.inquiries.snooze(who, until)
+
+        def done(result: tuple[Any, Any]) -> None:
+            group, snooze = result
+            name = group.client.display_name
+            client_id = int(group.client.id)
+            if said == "off":
+                text = f"{name} is counted again." if snooze is not None else \
+                    f"{name} was not snoozed."
+                entry: Undoable = Undoable(f"waking {name}", lambda: self._restore_snooze(
+                    snooze, client_id, f"{name} is snoozed again.", entry))
+            else:
+                now = engine.clock.now()
+                zone = self.zone
+                text = (f"Snoozed {name} until {day_and_time(snooze.until, now, zone)}:"
+                        " not counted meanwhile, back at once if they write; the"
+                        f" acknowledgement is still due {day_and_time(group.ack_due, now, zone)}"
+                        " — Undo (Ctrl+Z)")
+                entry = Undoable(f"snoozing {name}", lambda: self._restore_snooze(
+                    None, client_id, f"Undone: {name} is counted again.", entry))
+            self.undo.push(entry)
+            self._window().show_message(text)
+            self.status_wanted.emit()
+
+        self.ops.run(work, done, lambda exc: self._window().show_message(
+            f"Not snoozed: {exc}" if said != "off" else f"{name} not woken: {exc}"))
+
+    def _restore_snooze(self, snooze: Any, client_id: int, text: str, entry: Undoable) -> None:
+        def done(_none: object) -> None:
+            self.undo.drop(entry)
+            self._window().show_message(text)
+            self.status_wanted.emit()
+
+        self.ops.run(lambda: self.engine.inquiries.restore_snooze(snooze, client_id), done,
                      lambda exc: self._window().show_message(f"Could not undo: {exc}"))
 
     def mark_answered(self, inquiry_id: int, only: bool = False) -> None:

@@ -2,8 +2,9 @@
 each one from the keyboard.
 
 Enter acknowledges with the template shown (its text can be changed first), Ctrl+G
-delegates, Ctrl+Shift+A marks answered, Delete dismisses, Ctrl+Z takes back the last
-action. The window only asks: the app runs the engine off the GUI thread and feeds the
+delegates, Ctrl+Shift+A marks answered, Delete dismisses, Ctrl+S snoozes the client until a
+time (they are listed apart, greyed, at the end), Ctrl+Z takes back the last action.
+The window only asks: the app runs the engine off the GUI thread and feeds the
 results back. The client's message is shown as plain text, never rendered, so nothing
 remote is ever loaded.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import html
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -43,6 +45,11 @@ from heard.engine import AckResult, AssignedView, Status
 PROSPECT_ROLE = Qt.ItemDataRole.UserRole + 1
 ASSIGNED_ROLE = Qt.ItemDataRole.UserRole + 2   # delegated to this user on another device
 ONLY_ROLE = Qt.ItemDataRole.UserRole + 3   # one message inside a client's row: acts on it alone
+SNOOZED_ROLE = Qt.ItemDataRole.UserRole + 4   # a client set aside until a time
+SNOOZED_COLOUR = "#8a8a8a"
+# The snooze menu: what each choice says, and how heard.domain.snoozes.snooze_time reads it.
+SNOOZE_CHOICES = (("For an &hour", "1h"), ("Until this &meeting ends", "meeting-end"),
+                  ("Until &tomorrow morning", "tomorrow"))
 URGENCY_LABEL = {Urgency.ON_TRACK: "on track", Urgency.DUE_SOON: "due soon",
                  Urgency.OVERDUE: "overdue"}
 URGENCY_COLOUR = {Urgency.ON_TRACK: "#2e7d32", Urgency.DUE_SOON: "#b26a00",
@@ -51,7 +58,8 @@ COLUMNS = ("Client", "Channel", "Waiting", "Time left", "Acknowledge by", "Statu
 WAITING_COL, LEFT_COL, ACK_BY_COL, STATUS_COL, SUBJECT_COL = 2, 3, 4, 5, 6
 TICK_MS = 1000
 KEYS_HELP = ("Enter acknowledge · Ctrl+T template · Ctrl+E edit · Ctrl+Enter send the edit"
-             " · Ctrl+G delegate · Ctrl+Shift+A answered · Del dismiss · Ctrl+Z undo"
+             " · Ctrl+G delegate · Ctrl+Shift+A answered · Del dismiss · Ctrl+S snooze"
+             " · Ctrl+Z undo"
              " · F5 refresh · Esc close")
 
 
@@ -123,6 +131,9 @@ class QuickReplyWindow(QWidget):
     delegate_requested = Signal(int, int)
     answered_requested = Signal(int, int)
     dismiss_requested = Signal(int, int)
+    # inquiry id, until as heard.domain.snoozes.snooze_time reads it ("1h", "meeting-end",
+    # "tomorrow", "15:00"), or "off" to count the client again
+    snooze_requested = Signal(int, str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -143,6 +154,7 @@ class QuickReplyWindow(QWidget):
         self._rendered: _Rendered | None = None
         self._repopulating = False
         self._delegate_blocked = "Add an assistant in Settings > Assistants to delegate"
+        self._in_meeting = False
 
         self.summary = QLabel("Loading…")
         self.summary.setTextFormat(Qt.TextFormat.PlainText)
@@ -213,6 +225,21 @@ class QuickReplyWindow(QWidget):
         self.dismiss_button = QPushButton("D&ismiss")
         self.dismiss_button.setToolTip("No reply needed (Delete); Ctrl+Z brings it back")
         self.dismiss_button.clicked.connect(self.dismiss_current)
+        # Set the client aside until a time, without a reply: out of the count meanwhile.
+        self.snooze_button = QPushButton("Snoo&ze")
+        self.snooze_button.setToolTip("Set this client aside until a time, without a reply;"
+                                      " their deadline keeps running (Ctrl+S)")
+        self.snooze_menu = QMenu(self.snooze_button)
+        self.snooze_actions: dict[str, Any] = {}
+        for label, said in SNOOZE_CHOICES:
+            self.snooze_actions[said] = self.snooze_menu.addAction(label, self._snoozer(said))
+        self.snooze_actions["time"] = self.snooze_menu.addAction("Until a time…",
+                                                                 self._snooze_until_asked)
+        self.snooze_menu.addSeparator()
+        self.snooze_actions["off"] = self.snooze_menu.addAction(
+            "&Wake now: count them again", lambda: self._snooze("off"))
+        self.snooze_menu.aboutToShow.connect(self._update_snooze_menu)
+        self.snooze_button.setMenu(self.snooze_menu)
         refresh = QPushButton("&Refresh")
         refresh.setToolTip("Read the list again (F5)")
         refresh.clicked.connect(self.refresh_requested)
@@ -276,6 +303,7 @@ class QuickReplyWindow(QWidget):
         actions.addWidget(self.delegate_button)
         actions.addWidget(self.answered_button)
         actions.addWidget(self.dismiss_button)
+        actions.addWidget(self.snooze_button)
         actions.addStretch(1)
         actions.addWidget(self.client_button)
         actions.addWidget(self.prospect_button)
@@ -303,6 +331,7 @@ class QuickReplyWindow(QWidget):
         dismiss.setContext(Qt.ShortcutContext.WidgetShortcut)
         QShortcut(QKeySequence("Ctrl+G"), self, self.delegate_current)
         QShortcut(QKeySequence("Ctrl+Shift+A"), self, self.answered_current)
+        QShortcut(QKeySequence("Ctrl+S"), self, self.snooze_current)
         QShortcut(QKeySequence("Ctrl+T"), self, self._focus_templates)
         QShortcut(QKeySequence("Ctrl+E"), self, self._focus_reply)
         QShortcut(QKeySequence("F5"), self, self.refresh_requested.emit)
@@ -377,6 +406,26 @@ class QuickReplyWindow(QWidget):
                         self._annotate(child, (entry,), status)
                         row.addChild(child)
                     row.setExpanded(self._item_key(row) in expanded)
+            # Set aside until a time: apart, greyed, at the end; still acted on as any row.
+            for snoozed in status.snoozed:
+                group = snoozed.waiting
+                row = self._client_row(group, status.at, zone)
+                until = day_and_time(snoozed.until, status.at, zone)
+                row.setText(STATUS_COL, f"snoozed until {until}")
+                row.setData(0, SNOOZED_ROLE, 1)
+                grey = QColor(SNOOZED_COLOUR)
+                for column in range(len(COLUMNS)):
+                    row.setForeground(column, grey)
+                row.setToolTip(STATUS_COL, plain_tip(
+                    f"Set aside until {until}: not counted meanwhile, back at once if they"
+                    " write again; their acknowledgement is still due"
+                    f" {day_and_time(group.ack_due, status.at, zone)} (Ctrl+S: wake now)"))
+                self.list.addTopLevelItem(row)
+                for entry in group.items:
+                    if entry.inquiry.id is not None:
+                        self._entries[int(entry.inquiry.id)] = entry
+                if group.ids:
+                    self._groups[int(group.ids[0])] = group
             # The assistant's own Heard: what was handed to them, by due time.
             self._assigned = {int(v.assignment.inquiry_id): v for v in status.assigned
                               if v.to_me}
@@ -398,6 +447,12 @@ class QuickReplyWindow(QWidget):
             first = min(v.assignment.due for v in self._assigned.values())
             handed = (f" {len(self._assigned)} delegated to you (next due"
                       f" {day_and_time(first, status.at, zone)}).")
+        self._in_meeting = bool(status.busy is not None and status.busy.now
+                                and status.busy.until)
+        if status.snoozed:
+            soonest = day_and_time(status.snoozed[0].until, status.at, zone)
+            handed += (f" {len(status.snoozed)} snoozed, not counted (the first back"
+                       f" {soonest}).")
         self.banner.setText(status.sharing_notice)
         self.banner.setVisible(bool(status.sharing_notice))
         self.summary.setText((f"{status.count} {people} waiting.{busy}" if status.count
@@ -705,6 +760,7 @@ class QuickReplyWindow(QWidget):
         waiting = chosen and not self.current_is_assigned()   # delegated to you: Answered
         for button in (self.ack_button, self.dismiss_button, self.template_combo):
             button.setEnabled(waiting)
+        self.snooze_button.setEnabled(waiting)
         self.answered_button.setEnabled(chosen)
         self.delegate_button.setEnabled(waiting and not self._delegate_blocked)
         self.delegate_button.setToolTip(
@@ -712,6 +768,16 @@ class QuickReplyWindow(QWidget):
         prospect = self.current_is_prospect()
         for button in (self.client_button, self.prospect_button, self.not_client_button):
             button.setEnabled(prospect)
+
+    def current_is_snoozed(self) -> bool:
+        """Whether the selection is in a snoozed client's row."""
+        item = self.list.currentItem()
+        top = item.parent() or item if item is not None else None
+        return bool(top is not None and top.data(0, SNOOZED_ROLE))
+
+    def _update_snooze_menu(self) -> None:
+        self.snooze_actions["meeting-end"].setEnabled(self._in_meeting)
+        self.snooze_actions["off"].setEnabled(self.current_is_snoozed())
 
     def current_is_prospect(self) -> bool:
         item = self.list.currentItem()
@@ -828,6 +894,32 @@ class QuickReplyWindow(QWidget):
             self.dismiss_requested.emit(key[0], int(key[1]))
         else:
             self._cannot("dismiss")
+
+    def snooze_current(self) -> None:
+        """Ctrl+S: the snooze menu under its button, for the selected client."""
+        if self.current_id() is None or not self.snooze_button.isEnabled():
+            self._cannot("snooze")
+            return
+        self._update_snooze_menu()
+        self.snooze_menu.popup(self.snooze_button.mapToGlobal(
+            self.snooze_button.rect().bottomLeft()))
+
+    def _snoozer(self, said: str) -> Callable[[], None]:
+        return lambda: self._snooze(said)
+
+    def _snooze(self, said: str) -> None:
+        inquiry_id = self.current_id()
+        if inquiry_id is not None and self.snooze_button.isEnabled():
+            self.snooze_requested.emit(inquiry_id, said)
+
+    def _snooze_until_asked(self) -> None:
+        """ "After my 3 pm call": a time of day (or "tomorrow 9:00"), typed."""
+        from PySide6.QtWidgets import QInputDialog
+
+        said, ok = QInputDialog.getText(self, "Snooze until",
+                                        "Until when? (15:00, tomorrow 9:00, 90m)")
+        if ok and said.strip():
+            self._snooze(said.strip())
 
     def _cannot(self, what: str, blocked: str = "") -> None:
         """A shortcut whose action is not possible now says why, here, instead of nothing."""

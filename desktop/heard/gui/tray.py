@@ -70,6 +70,11 @@ def tooltip_text(status: Status, zone: Any, prospects_apart: bool = False) -> st
             lines.append(f"{name}: {minutes} min")
         if named.more:
             lines.append(f"and {named.more} more")
+    if status.snoozed:   # set aside, not counted: said, so the count is never a mystery
+        first = status.snoozed[0]
+        lines.append(f"Snoozed: {len(status.snoozed)} (not counted),"
+                     f" {first.waiting.client.display_name} back"
+                     f" {day_and_time(first.until, status.at, zone)}")
     handed = [v.assignment.due for v in status.assigned if v.to_me]
     if handed:
         lines.append(f"Delegated to you: {len(handed)}, next due"
@@ -255,6 +260,7 @@ class HeardApp(QObject):
             window.delegate_requested.connect(actions.delegate)
             window.answered_requested.connect(actions.mark_answered)
             window.dismiss_requested.connect(actions.dismiss)
+            window.snooze_requested.connect(actions.snooze)
             if self.status is not None:
                 window.show_status(self.status, self.zone)
             self._window = window
