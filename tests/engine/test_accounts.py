@@ -434,3 +434,30 @@ def test_the_syncs_the_watchers_ask_for_run_one_at_a_time_and_never_pile_up() ->
     assert running == [0, 1]
     queue.request("work")                    # stopped: asks for nothing more
     assert runs == ["work", "work", "home"]
+
+
+def test_at_idle_an_account_holds_one_connection_in_idle_and_sent_is_still_watched(
+        imap_engine: Engine, mailuser: MailUser, monkeypatch: pytest.MonkeyPatch) -> None:
+    """one-connection: the watcher's IDLE on INBOX is the only connection left once the
+    jobs are done (each lane's is let go after them); Sent is looked at by STATUS on that
+    connection, so the user's reply from another client still closes the inquiry."""
+    import heard.mail.imap.worker
+
+    monkeypatch.setattr(heard.mail.imap.worker, "LINGER", 0.5)
+    server = mailuser.server
+    before = server.logins(mailuser)
+    imap_engine.start_watching()
+    mailuser.append(message(MEGGE, "Lease", message_id="<lease-9@hale.example>"))
+    wait_until(lambda: imap_engine.status().count == 1)
+    wait_until(lambda: server.connections(mailuser) == 1)
+    # The watcher's, the catch-up sync's and (its connection let go) the push's sync's:
+    # where four were kept (two IDLEs, two lanes) and none let go.
+    assert server.logins(mailuser) - before <= 3
+    mailuser.append(message(mailuser.address, "Re: Lease", to=MEGGE,
+                            in_reply_to="<lease-9@hale.example>",
+                            references="<lease-9@hale.example>"), folder="Sent")
+    # Sent is looked at after each change in INBOX (and every poll_every): Raj's message.
+    mailuser.append(message(RAJ, "Drawings"))
+    wait_until(lambda: [i.client.name for i in imap_engine.status().waiting]
+               == ["Rajesh Patel"], timeout=30)
+    wait_until(lambda: server.connections(mailuser) == 1)

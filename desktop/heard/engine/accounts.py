@@ -2,7 +2,8 @@
 
 Each account's connections belong to its worker (heard.mail.imap.worker): syncs run on
 the worker's SYNC lane, on a connection it keeps open between syncs, and its watchers (one
-per watched folder, plus Sent) only ask for a sync. The syncs they ask for wait in one
+per account: IDLE on its first folder, the others and Sent by STATUS on the same
+connection) only ask for a sync. The syncs they ask for wait in one
 queue, run one after another on one thread whichever account asked (a burst of pushes is
 one or two syncs, never a pile-up, and two accounts never sync at once). Each part's health
 (the sync, each watcher) is recorded for the status.
@@ -88,22 +89,26 @@ class ImapAccounts:
             def changed(_folder: str, name: str = account.name) -> None:
                 queue.request(name)
 
-            watchers = []
-            targets: list[str | Callable[[Connection], str | None]] = [*account.folders,
-                                                                         find_sent]
-            for target in targets:
-                label = target if isinstance(target, str) else "Sent"
+            def others(conn: Connection, account: ImapAccount = account,
+                       find_sent: Callable[[Connection], str | None] = find_sent
+                       ) -> list[str]:
+                sent = find_sent(conn)
+                return [*account.folders[1:], *([sent] if sent else [])]
 
-                def on_state(_folder: str, problem: ImapError | None, idle: bool,
-                             account: ImapAccount = account, part: str = label) -> None:
-                    self._health.record(account.name, problem.message if problem else None,
-                                        push=idle if problem is None else None,
-                                        part=f"watch:{part}")
+            # One connection, one IDLE (one-connection): on the first folder; the others
+            # and Sent by STATUS on the same connection between IDLEs (FolderWatcher).
+            label = account.folders[0]
 
-                watchers.append(FolderWatcher(f"{account.name}:{label}", target, connect,
-                                              changed, on_state,
-                                              poll_every=account.poll_every.total_seconds()))
-            self._ctx.workers.of(account).watch(watchers)
+            def on_state(_folder: str, problem: ImapError | None, idle: bool,
+                         account: ImapAccount = account, part: str = label) -> None:
+                self._health.record(account.name, problem.message if problem else None,
+                                    push=idle if problem is None else None,
+                                    part=f"watch:{part}")
+
+            watcher = FolderWatcher(f"{account.name}:{label}", label, connect, changed,
+                                    on_state, poll_every=account.poll_every.total_seconds(),
+                                    also=others)
+            self._ctx.workers.of(account).watch([watcher])
             self._watched.append(account.name)
 
     def stop(self) -> None:

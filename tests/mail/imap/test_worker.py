@@ -139,3 +139,30 @@ def test_after_a_sleep_reconnect_drops_the_kept_connections(mailuser: MailUser) 
     finally:
         workers.close()
         relay.close()
+
+
+def test_a_login_begun_before_a_sleep_is_given_up_at_the_wake(mailuser: MailUser) -> None:
+    """A connection being made when the machine slept (its greeting lost in the sleep)
+    would hold the lane's job, and every job behind it, until the socket's timeout (600 s
+    here): reconnect() gives that login up and the job logs in anew at once."""
+    relay = Relay(mailuser.server.imap_port)
+    settings = ServerSettings("127.0.0.1", relay.port, Security.PLAIN, mailuser.name)
+    workers: Workers[Account] = Workers(
+        lambda _a: connect(settings, mailuser.password, timeout=600))
+    worker = workers.of(Account("work", relay.port, mailuser.name, mailuser.password))
+    done: list[bool] = []
+    try:
+        relay.sleep()                            # the greeting waits for the wake...
+        job = threading.Thread(target=lambda: done.append(
+            worker.run(lambda conn: conn.folder_exists("INBOX"))))
+        job.start()
+        wait_until(lambda: relay.connections == 1)
+        relay.sleep()                            # ...and is lost: a login from before
+        relay.wake()
+        workers.reconnect()
+        job.join(timeout=60)
+        assert done == [True]
+        assert relay.connections == 2            # given up, and one login more
+    finally:
+        workers.close()
+        relay.close()

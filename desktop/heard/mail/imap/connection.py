@@ -13,6 +13,7 @@ import functools
 import logging
 import socket
 import ssl
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -159,6 +160,65 @@ def connect(server: ServerSettings, password: str, timeout: float = TIMEOUT) -> 
     except IMAPClientError as exc:
         _close_quietly(client)
         raise ImapError(Problem.PROTOCOL, f"{server.host} answered unexpectedly: {exc}") from exc
+
+
+class Dial:
+    """A connection being made on a thread of its own, which the thread that waits for it
+    can be told to stop waiting for (`give_up`, from another thread). A login begun just
+    before the machine slept waits on a dead connection until TIMEOUT (nothing can
+    interrupt a connect, a TLS handshake or a greeting in progress); after the wake the
+    worker and the watcher give such an attempt up and dial again at once, leaving it to
+    end by itself (a connection it makes after all is logged out)."""
+
+    def __init__(self, connect: Callable[[], Connection], name: str = "imap-dial") -> None:
+        self._connect = connect
+        self._done = threading.Event()
+        self._lock = threading.Lock()
+        self._given_up = False
+        self._conn: Connection | None = None
+        self._error: BaseException | None = None
+        threading.Thread(target=self._run, name=name, daemon=True).start()
+
+    def _run(self) -> None:
+        try:
+            conn = self._connect()
+        except BaseException as exc:  # handed to the waiting thread
+            with self._lock:
+                self._error = exc
+        else:
+            with self._lock:
+                late = self._given_up
+                if not late:
+                    self._conn = conn
+            if late:
+                conn.close()
+        finally:
+            self._done.set()
+
+    def give_up(self) -> None:
+        """The waiting thread stops waiting (`wait` returns None), now."""
+        with self._lock:
+            self._given_up = True
+            conn, self._conn = self._conn, None
+        self._done.set()
+        if conn is not None:   # made, not yet taken: may be from before the sleep
+            conn.abort()
+
+    @property
+    def given_up(self) -> bool:
+        return self._given_up
+
+    def wait(self) -> Connection | None:
+        """The connection, None if given up, or the connect's own error raised."""
+        self._done.wait()
+        with self._lock:
+            if self._given_up:
+                return None
+            if self._error is not None:
+                raise self._error
+            conn, self._conn = self._conn, None
+        assert conn is not None
+        return conn
 
 
 def _keepalive(client: object) -> None:

@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable
 
 from heard.mail.imap import Connection, ImapError, Problem
+from heard.mail.imap.connection import Dial
 
 log = logging.getLogger(__name__)
 
@@ -34,10 +35,15 @@ class FolderWatcher:
                  connect: Callable[[], Connection],
                  on_change: Callable[[str], None],
                  on_state: Callable[[str, ImapError | None, bool], None],
-                 poll_every: float = 120.0, renew_after: float = RENEW_AFTER) -> None:
+                 poll_every: float = 120.0, renew_after: float = RENEW_AFTER,
+                 also: Callable[[Connection], list[str]] | None = None) -> None:
         """`on_change(folder)` must return at once (the engine queues a sync);
         `on_state(folder, problem, idle)` reports online (problem None) or offline.
-        `folder` may be a function that finds the folder once connected (Sent)."""
+        `folder` may be a function that finds the folder once connected (Sent).
+        `also` finds, once connected, other folders (Sent) to look at on the same
+        connection (one-connection): by STATUS between IDLEs, after each change, at each
+        renewal and every `poll_every`; one whose UIDNEXT or HIGHESTMODSEQ moved is told
+        to `on_change` like the watched one."""
         self.label = label
         self._folder = folder
         self.folder = folder if isinstance(folder, str) else ""
@@ -49,7 +55,10 @@ class FolderWatcher:
         self._stopped = threading.Event()
         self._restart = threading.Event()   # reconnect() asked: a new connection, now
         self._wake = threading.Event()      # ends a pause early (stop, reconnect)
+        self._also = also
+        self._others: dict[str, object] = {}   # folder -> its last STATUS
         self._conn: Connection | None = None
+        self._dial: Dial | None = None   # the connection being made
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, name=f"imap-watch {label}",
                                         daemon=True)
@@ -60,10 +69,7 @@ class FolderWatcher:
     def stop(self, timeout: float = 5.0) -> None:
         self._stopped.set()
         self._wake.set()
-        with self._lock:
-            conn = self._conn
-        if conn is not None:
-            conn.abort()  # wakes the thread out of IDLE at once
+        self._cut()  # wakes the thread out of IDLE, or out of connecting, at once
         self._thread.join(timeout)
 
     def reconnect(self) -> None:
@@ -72,8 +78,15 @@ class FolderWatcher:
         the reconnection's catch-up asks for a sync as after any reconnection."""
         self._restart.set()
         self._wake.set()
+        self._cut()
+
+    def _cut(self) -> None:
+        """Abort the connection, or give up the one being made (it may wait on a dead
+        socket until TIMEOUT: a login begun before a sleep)."""
         with self._lock:
-            conn = self._conn
+            conn, dial = self._conn, self._dial
+        if dial is not None:
+            dial.give_up()
         if conn is not None:
             conn.abort()
 
@@ -86,13 +99,19 @@ class FolderWatcher:
         while not self._stopped.is_set():
             self._restart.clear()
             self._wake.clear()
+            dial = Dial(self._connect, name=f"imap-dial {self.label}")
+            with self._lock:
+                self._dial = dial
             try:
-                conn = self._connect()
+                made = dial.wait()
             except ImapError as exc:
                 self._report(exc)
             else:
+                if made is None:
+                    continue   # given up (stop, reconnect): at once
+                conn = made
                 with self._lock:
-                    self._conn = conn
+                    self._conn, self._dial = conn, None
                 if self._stopped.is_set() or self._restart.is_set():
                     conn.abort()   # (a reconnect() while connecting: that one may be stale)
                 try:
@@ -102,6 +121,9 @@ class FolderWatcher:
                             log.info("%s: nothing to watch", self.label)
                             return
                         self.folder = found
+                    if self._also is not None:
+                        self._others = {f: conn.status(f) for f in self._also(conn)
+                                        if f != self.folder}
                     delay = BACKOFF_FIRST
                     self._on_state(self.folder, None, conn.idle)
                     self._on_change(self.folder)  # catch up on what came while away
@@ -116,7 +138,7 @@ class FolderWatcher:
                     self._report(ImapError(Problem.PROTOCOL, f"unexpected failure: {exc}"))
                 finally:
                     with self._lock:
-                        self._conn = None
+                        self._conn = self._dial = None
                     conn.close() if not self._stopped.is_set() else conn.abort()
             if self._restart.is_set():
                 delay = BACKOFF_FIRST   # asked to reconnect: at once
@@ -133,8 +155,9 @@ class FolderWatcher:
 
     def _idle(self, conn: Connection) -> None:
         conn.start_idle(self.folder)
+        every = min(self.renew_after, self.poll_every) if self._others else self.renew_after
         while not self._wake.is_set():
-            deadline = time.monotonic() + self.renew_after
+            deadline = time.monotonic() + every
             changed = False
             while not self._wake.is_set() and not changed:
                 left = deadline - time.monotonic()
@@ -148,9 +171,21 @@ class FolderWatcher:
             changed = conn.end_idle() or changed
             if changed:
                 self._on_change(self.folder)
+            self._look_at_others(conn)
             conn.renew_idle()
+
+    def _look_at_others(self, conn: Connection) -> None:
+        """STATUS of the other folders on this connection (one-connection): one that
+        moved is a change like the watched folder's."""
+        for folder, before in list(self._others.items()):
+            now = conn.status(folder)
+            if now != before:
+                self._others[folder] = now
+                self._on_change(folder)
 
     def _poll(self, conn: Connection) -> None:
         while not self._wake.wait(self.poll_every):
             conn.noop()  # fails fast on a dead connection, so the account shows offline
             self._on_change(self.folder)
+            for folder in self._others:
+                self._on_change(folder)

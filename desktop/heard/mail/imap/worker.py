@@ -6,7 +6,9 @@ Nobody else opens a connection to keep, or a throwaway one for a single step (a 
 more than most of these jobs). The push watchers (IDLE) are the worker's too; the syncs they
 ask for are queued by the engine (one after another, whichever account asked).
 
-Jobs run one at a time per lane, each on the connection of its lane:
+Jobs run one at a time per lane, each on the connection of its lane, made when a job needs
+it and let go LINGER seconds after the last one (so at idle an account holds only its
+watcher's connection, in IDLE):
 - SYNC reads the mailbox; a first sync of a big mailbox takes seconds,
 - COMMANDS is everything else: what a click waits for (claims, marks, requests, shared
   settings) and the outbox's filing of a sent reply in Sent and of its original,
@@ -27,7 +29,7 @@ from collections.abc import Callable, Iterable
 from enum import StrEnum
 from typing import Generic, Protocol, TypeVar
 
-from heard.mail.imap.connection import Connection, ImapError, Problem
+from heard.mail.imap.connection import Connection, Dial, ImapError, Problem
 from heard.mail.imap.watch import FolderWatcher
 
 log = logging.getLogger(__name__)
@@ -44,15 +46,27 @@ def always(_error: ImapError) -> bool:
     return True
 
 
+# A lane's connection is let go this long after its last job (one-connection): at idle an
+# account holds only its watcher's connection; a burst of jobs shares one login.
+LINGER = 30.0
+
+
 class _Lane:
     def __init__(self) -> None:
-        self.lock = threading.RLock()
+        self.lock = threading.RLock()    # one job at a time
+        # conn, dial and resets, which reconnect() changes without waiting for the job
+        self.guard = threading.Lock()
         self.conn: Connection | None = None
+        self.dial: Dial | None = None    # the lane's connection being made
+        self.resets = 0                  # reconnect()s so far
+        self.timer: threading.Timer | None = None
 
 
 class AccountWorker:
-    def __init__(self, name: str, connect: Callable[[], Connection]) -> None:
+    def __init__(self, name: str, connect: Callable[[], Connection],
+                 linger: float = LINGER) -> None:
         self.name = name
+        self.linger = linger
         self._connect = connect
         self._lanes = {lane: _Lane() for lane in Lane}
         self._watchers: list[FolderWatcher] = []
@@ -67,18 +81,55 @@ class AccountWorker:
         Every job must therefore be safe to run twice."""
         state = self._lanes[lane]
         with state.lock:
+            try:
+                return self._run(state, job, retry)
+            finally:
+                self._let_go_later(state)
+
+    def _let_go_later(self, state: _Lane) -> None:
+        """Close the lane's connection `linger` seconds after this job, unless another job
+        comes first (one-connection)."""
+        if state.timer is not None:
+            state.timer.cancel()
+        if state.conn is None or self._closed is not None:
+            state.timer = None
+            return
+        timer = state.timer = threading.Timer(self.linger, self._let_go, (state, state.conn))
+        timer.daemon = True
+        timer.start()
+
+    def _let_go(self, state: _Lane, conn: Connection) -> None:
+        if not state.lock.acquire(blocking=False):
+            return   # a job runs on it: it sets its own timer when done
+        try:
+            with state.guard:
+                if state.conn is not conn:
+                    return
+                state.conn = None
+        finally:
+            state.lock.release()
+        with contextlib.suppress(Exception):
+            conn.close()   # logs out
+
+    def _run(self, state: _Lane, job: Callable[[Connection], T],
+             retry: Callable[[ImapError], bool]) -> T:
+        with state.lock:
             for attempt in (1, 2):
                 if self._closed is not None:
                     raise ImapError(Problem.UNREACHABLE, f"{self.name}: {self._closed}")
-                conn = state.conn
+                with state.guard:
+                    conn, resets = state.conn, state.resets
                 fresh = conn is None
                 if conn is None:
-                    conn = state.conn = self._connect()
+                    conn = self._dial(state)
                 try:
                     return job(conn)
                 except ImapError as exc:
                     self._drop(state)
-                    if fresh or attempt == 2 or not retry(exc):
+                    # A new connection that fails is the server's answer, unless
+                    # reconnect() cut it under the job (the machine woke meanwhile).
+                    woke = state.resets != resets
+                    if (fresh and not woke) or attempt == 2 or not retry(exc):
                         raise
                     log.info("%s: reconnecting (%s)", self.name, exc.message)
                 except BaseException:
@@ -86,9 +137,34 @@ class AccountWorker:
                     raise
             raise AssertionError("unreachable")
 
+    def _dial(self, state: _Lane) -> Connection:
+        """A new connection for the lane (the lane's lock held). One being made when
+        reconnect() comes may wait on a dead socket until TIMEOUT: it is given up and
+        another made at once."""
+        while True:
+            with state.guard:
+                if self._closed is not None:
+                    raise ImapError(Problem.UNREACHABLE, f"{self.name}: {self._closed}")
+                dial = state.dial = Dial(self._connect, name=f"imap-dial {self.name}")
+            try:
+                conn = dial.wait()
+            except BaseException:
+                with state.guard:
+                    state.dial = None
+                raise
+            with state.guard:
+                state.dial = None
+                if conn is not None and not dial.given_up:
+                    state.conn = conn
+                    return conn
+            if conn is not None:
+                conn.abort()
+            log.info("%s: connecting again (the last attempt may be dead)", self.name)
+
     @staticmethod
     def _drop(state: _Lane) -> None:
-        conn, state.conn = state.conn, None
+        with state.guard:
+            conn, state.conn = state.conn, None
         if conn is not None:
             conn.abort()
 
@@ -111,16 +187,17 @@ class AccountWorker:
         """The machine woke up: every kept connection may be dead without knowing it (TCP
         keepalive would take about two minutes to tell). Drop them, without a word to the
         server (it may not answer): a job running on one fails at once and runs again on a
-        new connection (see `run`), the next job connects afresh; and each watcher
-        connects again now."""
+        new connection (see `run`), the next job connects afresh, a connection being made
+        is given up for a new one (Dial); and each watcher connects again now."""
         for state in self._lanes.values():
-            if state.lock.acquire(blocking=False):
-                try:
-                    self._drop(state)
-                finally:
-                    state.lock.release()
-            elif (conn := state.conn) is not None:
-                conn.abort()   # its job fails now, drops it and runs again on a new one
+            with state.guard:
+                state.resets += 1
+                conn, state.conn = state.conn, None
+                dial = state.dial
+            if dial is not None:
+                dial.give_up()   # a login begun before the sleep: another one, now
+            if conn is not None:
+                conn.abort()     # a job on it fails now and runs again on a new one
         for watcher in self._watchers:
             watcher.reconnect()
 
@@ -130,8 +207,14 @@ class AccountWorker:
         self.stop_watching()
         self._closed = why
         for state in self._lanes.values():
-            with state.lock:
+            with state.guard:
+                dial = state.dial
+            if dial is not None:
+                dial.give_up()   # its job fails now, saying `why`
+            with state.lock, state.guard:
                 conn, state.conn = state.conn, None
+                if state.timer is not None:
+                    state.timer.cancel()
             if conn is not None:
                 with contextlib.suppress(Exception):
                     conn.close()
@@ -162,7 +245,8 @@ class Workers(Generic[A]):
             known = self._workers.get(account.name)
             if known is not None:
                 return known[1]
-            worker = AccountWorker(account.name, lambda: self._connect(account))
+            worker = AccountWorker(account.name, lambda: self._connect(account),
+                                   linger=LINGER)
             self._workers[account.name] = (account, worker)
         return worker
 
