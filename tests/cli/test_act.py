@@ -458,4 +458,5 @@ def test_snooze_sets_a_client_aside_until_a_time_and_off_counts_them_again(
     assert main(["--profile", root, "snooze", "Margaret", "--until", "soonish"]) == 2
     woken = run_json(capsys, "--profile", root, "snooze", "Margaret", "--off")
     assert woken["snoozed"] is False and woken["until"] is None
-    assert run_json(capsys, "--profile", root, "status")["count"] == 1
+    status = run_json(capsys, "--profile", root, "status")
+    assert status["count"] == 1 and status["waiting"][0]["escalated_from"] is None

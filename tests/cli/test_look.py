@@ -296,7 +296,7 @@ def test_sync_then_status_lists_a_client_who_wrote(
     (item,) = status["waiting"]
     assert set(item) == {"id", "client", "channel", "received_at", "ack_due", "answer_due",
                          "urgency", "subject", "from", "prospect", "unsure", "owner",
-                         "autopilot_skipped"}
+                         "autopilot_skipped", "escalated_from"}
     assert item["id"] == report["new_inquiries"][0]
     assert set(item["client"]) == CLIENT_KEYS
     assert (item["client"]["id"], item["client"]["name"], item["client"]["preferred_name"]) == (

@@ -125,3 +125,23 @@ def test_a_snooze_is_taken_off_by_hand_and_needs_someone_waiting(
     assert ended == snooze and engine.status().count == 1
     engine.inquiries.restore_snooze(ended, snooze.client_id)   # Undo of a wake
     assert engine.status().count == 0
+
+
+def test_a_delegation_nobody_took_up_by_its_due_time_comes_back_flagged_and_counted(
+        engine: Engine, mail: MailFolders, clock: FixedClock) -> None:
+    add_assistant(engine)
+    inquiry_id = lease_waits(engine, mail)
+    engine.replies.delegate(inquiry_id, due=NOW + timedelta(minutes=45), tell_client=False)
+    assert engine.status().count == 0
+    clock.advance(timedelta(minutes=44))
+    assert engine.status().count == 0                  # Sam still has time
+    clock.advance(timedelta(minutes=2))
+    status = engine.status()
+    (item,) = status.waiting
+    assert status.count == 1 and item.inquiry.id == inquiry_id
+    assert item.escalated_from == "Sam Reed" and item.ack_due == NOW + timedelta(minutes=45)
+    assert item.urgency.value == "overdue"
+    # The reminder that already existed comes with it, once.
+    assert [t for t in engine.reminders.alerts() if "taken it up" in t[0]]
+    engine.inquiries.mark_answered(inquiry_id)        # the user answered it themselves
+    assert engine.status().count == 0 and engine.status().delegations == []

@@ -32,6 +32,7 @@ from tests.conftest import CLIENTS, NOW
 from tests.support.gui import (
     CTRL,
     open_window,
+    set_up_assistant,
     state_of,
     wait_status,
     waiting_inquiry,
@@ -746,3 +747,36 @@ def test_ctrl_s_snoozes_a_client_apart_greyed_and_undo_and_wake_count_them_again
     assert window.snooze_actions["off"].isEnabled()
     qtbot.keyClick(window.snooze_menu, Qt.Key.Key_W)               # &Wake now
     assert wait_status(qtbot, app, 2).snoozed == []
+
+
+def test_a_delegation_nobody_took_up_comes_back_flagged_and_is_marked_answered(
+    qtbot: QtBot, app: HeardApp, engine: Engine, mail: MailFolders, clock: FixedClock
+) -> None:
+    from heard.domain.inquiries import InquiryState as State
+    from heard.gui.quick_reply import STATUS_COL
+
+    set_up_assistant(engine)
+    engine.reload_settings()
+    megge = waiting_inquiry(engine, mail, MEGGE, "Closing", 2)
+    engine.replies.delegate(megge, due=NOW + timedelta(minutes=30), tell_client=False)
+    app.refresh()
+    wait_status(qtbot, app, 0)
+    clock.advance(timedelta(minutes=31))    # Sam has not answered by the due time
+    app.refresh()
+    wait_status(qtbot, app, 1)
+    window = app.window
+    app.open_window()
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=5000)
+    row = window.list.topLevelItem(0)
+    assert row is not None and "Megge" in row.text(0)
+    assert row.text(STATUS_COL) == "Sam Reed has not answered: back to you"
+    sent = len(mail.outbox_messages())          # the forward to Sam
+    assert not window.ack_button.isEnabled() and window.answered_button.isEnabled()
+    qtbot.keyClick(window.list, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: "Sam Reed has not answered" in window.message.text(),
+                    timeout=5000)
+    assert len(mail.outbox_messages()) == sent    # Enter sent nothing
+    qtbot.keyClick(window.list, Qt.Key.Key_A, CTRL | Qt.KeyboardModifier.ShiftModifier)
+    wait_status(qtbot, app, 0)
+    assert state_of(engine, megge) is State.ANSWERED

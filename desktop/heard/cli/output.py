@@ -77,6 +77,8 @@ def status_json(status: Status, zone: Any) -> dict[str, Any]:
                 "owner": status.owners.get(item.inquiry.id) if item.inquiry.id else None,
                 "autopilot_skipped": skipped_json(status.autopilot_skipped.get(
                     item.inquiry.id) if item.inquiry.id else None, zone),
+                # Delegated, and the assistant let the due time pass: back with the user.
+                "escalated_from": item.escalated_from,
             }
             for item in status.waiting
         ],
@@ -187,6 +189,8 @@ def print_status(status: Status, zone: Any) -> None:
               f"{item.inquiry.channel.value:<5} waited {waited:>12}"
               f"  ack by {short(item.ack_due, zone, status.at)} [{item.urgency.value}]  "
               f"{item.inquiry.subject[:40]}")
+        if item.escalated_from:
+            print(f"        {item.escalated_from} has not answered: back to you")
         skipped = status.autopilot_skipped.get(item.inquiry.id) if item.inquiry.id else None
         if skipped is not None:
             print(f"        left to you by the autopilot: {skipped.reason}")

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from heard.domain.clients import Client
 from heard.domain.clock import Counting, WorkingHours
+from heard.domain.delegations import Delegation
 from heard.domain.ids import ClientId, InquiryId
 from heard.domain.inquiries import Inquiry, InquiryState
 from heard.domain.standards import Standards
@@ -21,6 +22,9 @@ class WaitingItem:
     ack_due: datetime
     answer_due: datetime
     urgency: Urgency
+    # The assistant it was delegated to, who let the due time pass with no reply to the
+    # client: it is back with the user ("Sam has not answered: back to you").
+    escalated_from: str | None = None
 
 
 def waiting_items(
@@ -29,16 +33,28 @@ def waiting_items(
     standards: Standards,
     hours: WorkingHours,
     now: datetime,
+    escalated: Mapping[InquiryId, Delegation] | None = None,
 ) -> list[WaitingItem]:
-    """Unacknowledged inquiries, most urgent first, then the longest waiting first."""
+    """Unacknowledged inquiries, most urgent first, then the longest waiting first.
+    `escalated`: delegations past their due time that nobody took up, by inquiry: those
+    delegated inquiries wait on the user again, due when the assistant's time ran out."""
     items = []
+    late = escalated or {}
     for inquiry in inquiries:
-        if inquiry.state is not InquiryState.WAITING:
+        delegation = late.get(inquiry.id) if inquiry.id is not None else None
+        if inquiry.state is not InquiryState.WAITING and not (
+                delegation is not None and inquiry.state is InquiryState.DELEGATED):
             continue
         client = clients.get(inquiry.client_id)
         if client is None:
             continue
         standard = standards.for_contact(client.tier, inquiry.channel)
+        if delegation is not None and inquiry.state is InquiryState.DELEGATED:
+            items.append(WaitingItem(
+                inquiry, client, delegation.due, standard.answer_due(inquiry.received_at, hours),
+                urgency_at(now, inquiry.received_at, delegation.due, None),
+                delegation.assistant or delegation.address))
+            continue
         ack_due = standard.ack_due(inquiry.received_at, hours)
         answer_due = standard.answer_due(inquiry.received_at, hours)
         counted_in = hours if standard.counting is Counting.WORKING_HOURS else None

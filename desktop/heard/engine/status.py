@@ -123,7 +123,13 @@ class StatusService:
         # Not under the engine lock: the badge must not wait for a long sync to finish.
         inquiries = store.open_inquiries()
         clients = ctx.clients_by_id()
-        items = waiting_items(inquiries, clients, settings.standards, settings.hours, now)
+        delegations = store.open_delegations()
+        # A delegation nobody took up by its due time comes back to the user, flagged.
+        late = {d.inquiry_id: d for d in delegations if d.overdue(now)}
+        handed_back = [i for d in late.values()
+                       if (i := store.inquiry(d.inquiry_id)) is not None]
+        items = waiting_items([*inquiries, *handed_back], clients, settings.standards,
+                              settings.hours, now, late)
         items, snoozed = set_aside(items, read_snoozes(store.states(SNOOZE_KEY)), now)
         by_id = {i.id: i for i in inquiries}
         views = [PromiseView(p, clients.get(p.client_id),
@@ -161,7 +167,7 @@ class StatusService:
         return Status(now, waiting_count(items), badge_urgency(items), busy, items, views,
                       problems, accounts, bool(self._calendar.stale()),
                       self._reports.reports_due(now, clients.values()), outbox,
-                      store.open_delegations(), settings.instance, store.owners(),
+                      delegations, settings.instance, store.owners(),
                       self.assigned(clients),
                       [(i, clients.get(i.client_id), by) for i, by in
                        store.handled_elsewhere(settings.instance, now - timedelta(days=1))],

@@ -470,6 +470,14 @@ class QuickReplyWindow(QWidget):
             row.setText(STATUS_COL, f"{row.text(STATUS_COL)} · on {owner!r}")
             row.setToolTip(STATUS_COL, plain_tip(f"Being answered on {owner!r}: Heard will not"
                                                  " send a second reply from here"))
+        late = next((i.escalated_from for i in items if i.escalated_from), None)
+        if late:
+            # Delegated, and the assistant let the due time pass: back with the user.
+            row.setText(STATUS_COL, f"{late} has not answered: back to you")
+            row.setForeground(STATUS_COL, QColor(URGENCY_COLOUR[Urgency.OVERDUE]))
+            row.setToolTip(STATUS_COL, plain_tip(
+                f"Delegated to {late}, who has not answered the client by the due time:"
+                " answer them yourself, then mark it Answered (Ctrl+Shift+A)"))
         skipped = next((s for i in ids if (s := status.autopilot_skipped.get(i))), None)
         if skipped is not None:
             row.setText(STATUS_COL, f"{row.text(STATUS_COL)} · yours")
@@ -757,7 +765,8 @@ class QuickReplyWindow(QWidget):
 
     def _update_buttons(self) -> None:
         chosen = self.current_id() is not None
-        waiting = chosen and not self.current_is_assigned()   # delegated to you: Answered
+        # Delegated to you, or back from an assistant who did not answer: Answered only.
+        waiting = chosen and not self.current_is_assigned() and not self.current_escalated()
         for button in (self.ack_button, self.dismiss_button, self.template_combo):
             button.setEnabled(waiting)
         self.snooze_button.setEnabled(waiting)
@@ -768,6 +777,11 @@ class QuickReplyWindow(QWidget):
         prospect = self.current_is_prospect()
         for button in (self.client_button, self.prospect_button, self.not_client_button):
             button.setEnabled(prospect)
+
+    def current_escalated(self) -> str | None:
+        """The assistant who let the selected client's delegation run out, or None."""
+        entry = self.current_entry()
+        return entry.escalated_from if entry is not None else None
 
     def current_is_snoozed(self) -> bool:
         """Whether the selection is in a snoozed client's row."""
@@ -852,6 +866,9 @@ class QuickReplyWindow(QWidget):
 
     def acknowledge_current(self) -> None:
         key = self.current_key()
+        if key is not None and self.current_escalated():
+            self._cannot("acknowledge")
+            return
         if key is None or not self.ack_button.isEnabled():
             return
         inquiry_id, only = key
@@ -928,6 +945,9 @@ class QuickReplyWindow(QWidget):
         elif self.current_is_assigned() and what != "mark anything answered":
             self.show_message(f"Cannot {what}: this was delegated to you; mark it answered"
                               " (Ctrl+Shift+A) when it is done.")
+        elif (late := self.current_escalated()) and what != "mark anything answered":
+            self.show_message(f"Cannot {what}: {late} has not answered this one; answer the"
+                              " client in your mail, then mark it answered (Ctrl+Shift+A).")
         elif blocked:
             self.show_message(f"Cannot {what}: {blocked[0].lower()}{blocked[1:]}.")
 
