@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
@@ -173,6 +174,11 @@ class CalendarService:
         self.calendars = Calendars(ctx.profile.root / "calendars")
         self._cache: tuple[object, list[BusyInterval], list[str]] | None = None
 
+
+    def refresh_states(self) -> Mapping[str, Any]:
+        """Each remote calendar's refresh state, by name (when it was last refreshed, since
+        when it is stale): the tick's schedule wakes for the next refresh."""
+        return self.calendars.states
     def forget(self) -> None:
         """The settings changed: read the calendars again at the next question."""
         self._cache = None

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from heard.domain.busy import BusyInterval, BusyState
 from heard.domain.clients import Client
@@ -35,6 +35,15 @@ class CalendarReader(BusyReader, Protocol):
     def problems(self, now: datetime) -> list[str]: ...
 
     def stale(self) -> Mapping[str, object]: ...
+
+
+class CalendarTimes(Protocol):
+    """The calendars, as the tick's schedule needs them: the busy blocks and when each
+    remote calendar was last refreshed (heard.engine.calendars.CalendarService)."""
+
+    def intervals(self, at: datetime) -> tuple[list[BusyInterval], list[str]]: ...
+
+    def refresh_states(self) -> Mapping[str, Any]: ...
 
 
 class ReportsDue(Protocol):

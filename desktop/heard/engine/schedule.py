@@ -27,15 +27,15 @@ if TYPE_CHECKING:
     from heard.domain.outbox import OutboxItem
     from heard.domain.standards import Standards
     from heard.domain.waiting import WaitingItem
-    from heard.engine.calendars import CalendarService
     from heard.engine.context import EngineContext
+    from heard.engine.ports import CalendarTimes
 
 SAFETY = timedelta(minutes=5)
 SOON = timedelta(seconds=30)
 PRECISION = timedelta(seconds=1)
 
 
-def next_tick(ctx: EngineContext, calendar: CalendarService,
+def next_tick(ctx: EngineContext, calendar: CalendarTimes,
               outbox: Iterable[OutboxItem]) -> datetime:
     """The next instant at which a tick has something to do (at most SAFETY from now)."""
     now = ctx.clock.now()
@@ -102,7 +102,7 @@ def _urgency_changes(item: WaitingItem, now: datetime, hours: WorkingHours,
     return high
 
 
-def _calendar_moments(calendar: CalendarService, ctx: EngineContext,
+def _calendar_moments(calendar: CalendarTimes, ctx: EngineContext,
                       now: datetime) -> list[datetime]:
     settings = ctx.settings
     if not settings.calendars:
@@ -113,7 +113,7 @@ def _calendar_moments(calendar: CalendarService, ctx: EngineContext,
     except Exception:  # a calendar that cannot be read is said by the status, not here
         intervals = []
     moments += [t for iv in intervals for t in (iv.start, iv.end) if t > now]
-    states = calendar.calendars.states
+    states = calendar.refresh_states()
     for source in settings.calendars:
         if not source.remote:
             continue
