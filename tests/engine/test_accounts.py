@@ -461,3 +461,22 @@ def test_at_idle_an_account_holds_one_connection_in_idle_and_sent_is_still_watch
     wait_until(lambda: [i.client.name for i in imap_engine.status().waiting]
                == ["Rajesh Patel"], timeout=30)
     wait_until(lambda: server.connections(mailuser) == 1)
+
+
+def test_watching_starts_with_two_logins_and_settles_on_one_connection(
+        imap_engine: Engine, mailuser: MailUser, monkeypatch: pytest.MonkeyPatch) -> None:
+    """one-connection, against Dovecot's own count: starting to watch logs in twice (the
+    watcher's connection, and the catch-up sync it asks for on the sync lane) where the
+    watchers of INBOX and Sent and both lanes made four; once the sync lane's connection is
+    let go, the account holds one connection (doveadm who), the watcher's, in IDLE."""
+    import heard.mail.imap.worker
+
+    monkeypatch.setattr(heard.mail.imap.worker, "LINGER", 0.5)
+    server = mailuser.server
+    mailuser.append(message(RAJ, "Drawings"))
+    before = server.logins(mailuser)
+    imap_engine.start_watching()
+    wait_until(lambda: imap_engine.status().count == 1)
+    wait_until(lambda: imap_engine.accounts()[0].push is True)
+    wait_until(lambda: server.connections(mailuser) == 1)
+    assert server.logins(mailuser) - before == 2

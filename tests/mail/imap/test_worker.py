@@ -35,7 +35,10 @@ def account(mailuser: MailUser) -> Account:
     return Account("work", mailuser.server.imap_port, mailuser.name, mailuser.password)
 
 
-def test_each_lane_keeps_its_own_connection(account: Account) -> None:
+def test_a_lane_takes_over_an_idle_lanes_connection_and_a_busy_one_has_its_own(
+        account: Account) -> None:
+    """one-connection: a sync after a claim (or the other way round) needs no login of its
+    own; a claim while a sync runs still does not wait for it."""
     logins: list[Connection] = []
 
     def counted() -> Connection:
@@ -46,9 +49,11 @@ def test_each_lane_keeps_its_own_connection(account: Account) -> None:
     try:
         first = worker.run(lambda conn: conn)
         assert worker.run(lambda conn: conn) is first          # kept, not a new login
-        syncing = worker.run(lambda conn: conn, lane=Lane.SYNC)
-        assert syncing is not first
-        assert worker.run(lambda conn: conn, lane=Lane.SYNC) is syncing
+        assert worker.run(lambda conn: conn, lane=Lane.SYNC) is first   # taken over
+        syncing, claiming = worker.run(lambda conn: (conn, worker.run(lambda c: c)),
+                                       lane=Lane.SYNC)
+        assert syncing is first and claiming is not first
+        assert worker.run(lambda conn: conn, lane=Lane.SYNC) is first
         assert len(logins) == 2
     finally:
         worker.close()
@@ -118,7 +123,10 @@ def test_after_a_sleep_reconnect_drops_the_kept_connections(mailuser: MailUser) 
         return run
 
     try:
-        first = {lane: worker.run(job(lane), lane) for lane in Lane}
+        # Both lanes hold a connection (a claim asked for while a sync runs).
+        first = worker.run(lambda conn: {Lane.SYNC: job(Lane.SYNC)(conn),
+                                         Lane.COMMANDS: worker.run(job(Lane.COMMANDS))},
+                           Lane.SYNC)
         assert relay.connections == 2
         relay.sleep()
         # A job on the sync lane waits on its dead connection when the machine wakes.
@@ -132,10 +140,11 @@ def test_after_a_sleep_reconnect_drops_the_kept_connections(mailuser: MailUser) 
         stuck.join(timeout=60)
         assert done and done[0] is not first[Lane.SYNC]
         assert calls.count(Lane.SYNC) == 3                 # failed at once, ran again once
-        # The idle lane's next job runs once, on a connection of its own made now.
-        assert worker.run(job(Lane.COMMANDS)) is not first[Lane.COMMANDS]
+        # The idle lane's next job runs once, on a connection made after the wake (the
+        # sync lane's, idle now: no login of its own).
+        assert worker.run(job(Lane.COMMANDS)) is done[0]
         assert calls.count(Lane.COMMANDS) == 2
-        assert relay.connections == 4
+        assert relay.connections == 3
     finally:
         workers.close()
         relay.close()

@@ -59,6 +59,7 @@ class _Lane:
         self.conn: Connection | None = None
         self.dial: Dial | None = None    # the lane's connection being made
         self.resets = 0                  # reconnect()s so far
+        self.depth = 0                   # jobs running (a job may ask for another)
         self.timer: threading.Timer | None = None
 
 
@@ -81,9 +82,11 @@ class AccountWorker:
         Every job must therefore be safe to run twice."""
         state = self._lanes[lane]
         with state.lock:
+            state.depth += 1
             try:
                 return self._run(state, job, retry)
             finally:
+                state.depth -= 1
                 self._let_go_later(state)
 
     def _let_go_later(self, state: _Lane) -> None:
@@ -119,6 +122,10 @@ class AccountWorker:
                     raise ImapError(Problem.UNREACHABLE, f"{self.name}: {self._closed}")
                 with state.guard:
                     conn, resets = state.conn, state.resets
+                if conn is None and (conn := self._borrow(state)) is not None \
+                        and state.resets != resets:
+                    self._drop(state)   # reconnect() came while it moved: it may be dead
+                    conn = None
                 fresh = conn is None
                 if conn is None:
                     conn = self._dial(state)
@@ -136,6 +143,29 @@ class AccountWorker:
                     self._drop(state)
                     raise
             raise AssertionError("unreachable")
+
+    def _borrow(self, state: _Lane) -> Connection | None:
+        """The kept connection of a lane with no job running, moved to this one (the lane's
+        lock held): a claim after a sync, or a sync after a claim, needs no login of its
+        own (one-connection)."""
+        for other in self._lanes.values():
+            if other is state or not other.lock.acquire(blocking=False):
+                continue
+            try:
+                if other.depth:
+                    continue   # this thread's own job runs on it (a job inside a job)
+                with other.guard:
+                    conn, other.conn = other.conn, None
+                    if other.timer is not None:
+                        other.timer.cancel()
+                        other.timer = None
+            finally:
+                other.lock.release()
+            if conn is not None:
+                with state.guard:
+                    state.conn = conn
+                return conn
+        return None
 
     def _dial(self, state: _Lane) -> Connection:
         """A new connection for the lane (the lane's lock held). One being made when
