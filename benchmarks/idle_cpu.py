@@ -137,8 +137,9 @@ def main() -> None:
     print(f"Idle over {args.seconds:.0f} s after a {args.settle:.0f} s settle (offscreen)")
     print(line("heard, IMAP account", heard_cpu, heard_rss, heard_wakeups))
     print(line("floor: bare PySide6 tray", bare_cpu, bare_rss, bare_wakeups))
-    print(f"  heard's IMAP account: {imap[0]} logins since start, {imap[1]} connections open"
-          " at the end (target: 1 and 1)")
+    print(f"  heard, IMAP account: {imap[0]} logins since start, {imap[1]} connections open"
+          " at the end")
+    print("  floor: gnubiff, mailnag (IMAP IDLE): 1 login, 1 connection per account")
 
 
 if __name__ == "__main__":
