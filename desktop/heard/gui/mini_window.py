@@ -33,6 +33,7 @@ class MiniWindow(QWidget):
         self.setToolTip(no_tray_hint())
         self._menu = menu
         self.icon = QLabel()
+        self._shown: tuple[object, ...] | None = None   # what the badge shows
         self.count = QLabel("Heard")
         self.count.setTextFormat(Qt.TextFormat.PlainText)
         self.open_button = QPushButton("&Open")
@@ -48,9 +49,13 @@ class MiniWindow(QWidget):
                    tooltip: str = "") -> None:
         # Painted at the screen's pixel density, so it is sharp on HiDPI screens too.
         ratio = self.devicePixelRatioF()
-        image = badge.paint(count, urgency, round(32 * ratio), offline)
-        image.setDevicePixelRatio(ratio)
-        self.icon.setPixmap(QPixmap.fromImage(image))
+        # Painted again only when it changes: each new pixmap a label shows takes a place
+        # in Qt's pixmap cache (up to 10 MiB), and most refreshes change nothing.
+        if (shown := (count, urgency, offline, ratio)) != self._shown:
+            self._shown = shown
+            image = badge.paint(count, urgency, round(32 * ratio), offline)
+            image.setDevicePixelRatio(ratio)
+            self.icon.setPixmap(QPixmap.fromImage(image))
         self.count.setText("Nobody is waiting" if count == 0 else
                            f"{badge.badge_text(count)} waiting")
         self.setToolTip(f"{tooltip}\n\n{no_tray_hint()}" if tooltip else no_tray_hint())

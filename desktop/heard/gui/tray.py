@@ -115,6 +115,7 @@ class HeardApp(QObject):
         self._stats_window: StatsWindow | None = None
         self._settings_window: QWidget | None = None
         self._progress = ""
+        self._icon: tuple[object, ...] | None = None   # what the tray icon shows
 
         self._window: QuickReplyWindow | None = None
         self.mini: MiniWindow | None = None   # only where the desktop has no tray
@@ -372,8 +373,12 @@ class HeardApp(QObject):
         self._refreshing = False
         self.status = status
         self._progress = ""
-        self.tray.setIcon(badge.icon(status.count, status.urgency,
-                                     offline=bool(status.offline) or status.calendar_stale))
+        # A new icon only when the badge changes: six SVG renderings each, and a place in
+        # Qt's pixmap cache for every icon the panel is given; most refreshes change nothing.
+        icon = (status.count, status.urgency, bool(status.offline) or status.calendar_stale)
+        if icon != self._icon:
+            self._icon = icon
+            self.tray.setIcon(badge.icon(status.count, status.urgency, offline=icon[2]))
         self._update_tooltip()
         if self._window is not None:
             self._window.set_templates(sorted(self.engine.templates))
