@@ -1,8 +1,8 @@
 """Soak: Heard's tray running for a long while under a steady trickle of work; is it flat?
 
     python benchmarks/soak.py [--minutes 60] [--sample 60] [--warmup MIN]
-                              [--mail-every 4] [--ack-every 15] [--cut-every 180]
-                              [--calendar-every 300]
+                              [--mail-every 4] [--ack-every 15] [--answer-every 0]
+                              [--cut-every 180] [--calendar-every 300]
 
 Starts its own Dovecot, Postfix (submission with STARTTLS, delivering into Dovecot) and a
 private D-Bus with an unlocked gnome-keyring (tests/support), then the tray itself, as a
@@ -14,6 +14,10 @@ Meanwhile, for `--minutes`:
 - every `--ack-every` seconds the longest-waiting client is acknowledged from the command
   line: `heard status --json`, then `heard ack ID` (two processes, as a script would), the
   reply sent over SMTP and filed in Sent;
+- every `--answer-every` seconds (0, the default: never) the user answers the client
+  acknowledged longest ago: their reply is APPENDed to Sent, and the tray's watcher on Sent
+  closes what that client had open (an acknowledgement owes an answer: without answers
+  the acknowledged inquiries and their promises pile up, and the tray reads them all);
 - every `--cut-every` seconds every IMAP connection of the account is cut (doveadm kick:
   what a server restart or a NAT timeout does), and the tray reconnects;
 - every `--calendar-every` seconds the calendar (.ics file) changes, and the tick reads it.
@@ -29,7 +33,27 @@ clients still waiting; the replies delivered; the tray log's errors and tracebac
 With the defaults mail comes in faster (15 a minute) than the command line acknowledges (4
 a minute): the store and the open work grow all along, as on a day the user falls behind,
 and memory and CPU may grow with them. `--ack-every` equal to `--mail-every` keeps the
-open work level, so what still grows is the app's own.
+clients waiting level (one acknowledgement covers all a client wrote, and each ack takes a
+few seconds of its own), but not the answers owed; add `--answer-every` equal to it too and
+the open work is level, so what still grows is the app's own. The end says how many
+inquiries were open (waiting and acknowledged) and how many warnings were ever given.
+
+Issue 23, measured here (2 cores, other work running):
+- before (cd96ff9), 20 min balanced (--mail-every 4 --ack-every 4): RSS +43.7 MiB/h,
+  CPU 1.2 -> 3.8 % (+9.8 %/h); 10 min defaults: RSS +79 MiB/h, CPU +11 %/h. Found: every
+  job the tray ran off the GUI thread (each status, tick, toast plan) stayed in memory
+  (about 4 KiB each), every command's socket stayed in the tray, and each tick and status
+  read every warning key ever given.
+- after those (9d88f8c), 20 min each, three soaks at once: balanced RSS +30.0 MiB/h, CPU
+  2.2 -> 3.4 % (+5.4 %/h), 245 answers owed at the end and growing; defaults +34.8 MiB/h,
+  CPU 1.9 -> 4.0 % (+8.1 %/h), 114 waiting and 185 owed; balanced with --answer-every 4
+  (the open work level: 50 waiting, 3 owed at the end) +21.5 MiB/h, CPU 1.9 -> 2.3 %
+  (-0.6 %/h). What RSS still gained was Qt's pixmap cache filling with a new badge picture
+  per status up to its 10 MiB bound (a refresh loop on a constant store: 94.2 -> 104.0 MiB,
+  then flat; +0.9 MiB with the cache limited to 1 MiB): the badge is now painted only when
+  it changes. Also found and fixed: the sync after each claim read every inquiry key of
+  the folder, and each status scanned every message ever seen and every inquiry ever
+  claimed (now by key and through indexes).
 """
 
 from __future__ import annotations
@@ -91,6 +115,31 @@ def calendar(n: int) -> str:
             f"SUMMARY:Meeting {n}\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n")
 
 
+def answer(user: MailUser, address: str) -> bytes:
+    """The user's answer to a client, as their mail program files it in Sent (no thread:
+    it answers everything the client has open)."""
+    date = datetime.now(UTC).strftime("%a, %d %b %Y %H:%M:%S +0000")
+    return (f"From: {user.address}\r\nTo: {address}\r\nSubject: Your questions\r\n"
+            f"Message-ID: <answer-{time.monotonic_ns()}@soak.example>\r\nDate: {date}\r\n"
+            "MIME-Version: 1.0\r\nContent-Type: text/plain\r\n\r\nHere is the answer.\r\n"
+            ).encode()
+
+
+def open_work(database: Path) -> dict[str, int]:
+    """Inquiries open at the end (waiting, acknowledged) and warnings ever given."""
+    import sqlite3
+
+    conn = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
+    try:
+        states = dict(conn.execute("SELECT state, count(*) FROM inquiries GROUP BY state"))
+        given = conn.execute("SELECT count(*) FROM alerts_sent").fetchone()[0]
+    finally:
+        conn.close()
+    return {"inquiries waiting": states.get("waiting", 0),
+            "acknowledged (answers owed)": states.get("acknowledged", 0),
+            "warnings given": given}
+
+
 def cpu_ticks(pid: int) -> int:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return int(fields[11]) + int(fields[12])   # utime, stime
@@ -128,6 +177,8 @@ def main() -> int:
                         " slopes (default: a fifth of the run, at least 1)")
     parser.add_argument("--mail-every", type=float, default=4)
     parser.add_argument("--ack-every", type=float, default=15)
+    parser.add_argument("--answer-every", type=float, default=0,
+                        help="seconds between the user's answers (0: never)")
     parser.add_argument("--cut-every", type=float, default=180)
     parser.add_argument("--calendar-every", type=float, default=300)
     args = parser.parse_args()
@@ -175,10 +226,13 @@ def soak(args: argparse.Namespace, warmup: float, tmp: Path, server: Dovecot,
     ticks = cpu_ticks(tray.pid)
     last_sample = started
     samples: list[Sample] = []
-    counts = {"messages": 0, "acks": 0, "ack failures": 0, "nobody waiting": 0, "cuts": 0,
-              "calendar changes": 0}
+    counts = {"messages": 0, "acks": 0, "ack failures": 0, "nobody waiting": 0, "answers": 0,
+              "cuts": 0, "calendar changes": 0}
     due = {"mail": started + 5, "ack": started + 10, "cut": started + args.cut_every,
            "calendar": started + args.calendar_every, "sample": started + args.sample}
+    if args.answer_every > 0:
+        due["answer"] = started + 10 + args.answer_every
+    acknowledged: list[str] = []   # the clients acknowledged and not answered yet, oldest first
     appender = user.client()
     problems: list[str] = []
     try:
@@ -210,10 +264,22 @@ def soak(args: argparse.Namespace, warmup: float, tmp: Path, server: Dovecot,
                     ack = run([*HEARD, "ack", str(waiting[0]["id"])], env)
                     if ack.returncode == 0:
                         counts["acks"] += 1
+                        address = waiting[0]["client"]["emails"][0]
+                        if address not in acknowledged:
+                            acknowledged.append(address)
                     else:
                         counts["ack failures"] += 1
                         problems.append((ack.stdout + ack.stderr).strip()[-300:])
                 due["ack"] = time.monotonic() + args.ack_every
+            if "answer" in due and now >= due["answer"]:
+                if acknowledged:
+                    try:
+                        appender.append("Sent", answer(user, acknowledged.pop(0)))
+                    except Exception:   # cut by the kick: a new connection
+                        appender = user.client()
+                        appender.append("Sent", answer(user, acknowledged.pop(0)))
+                    counts["answers"] += 1
+                due["answer"] += args.answer_every
             if now >= due["cut"]:
                 server.kick(user)
                 counts["cuts"] += 1
@@ -226,6 +292,7 @@ def soak(args: argparse.Namespace, warmup: float, tmp: Path, server: Dovecot,
         status = run([*HEARD, "status", "--json"], env)
         if status.returncode == 0:
             counts["waiting at the end"] = json.loads(status.stdout)["count"]
+        counts.update(open_work(profile.database))
     finally:
         errors.close()
         tray.terminate()
