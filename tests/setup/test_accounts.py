@@ -190,7 +190,11 @@ def test_maildir_folders_are_checked_and_an_outbox_can_be_made(
     problem = failure(setup.try_mail, setup.parse_account(entry, toml))
     assert problem.part is Part.MAILDIR
     assert problem.problem == f"not a Maildir (it needs new/, cur/ and tmp/): {plain}"
-    assert setup.check_mail({**entry, "sent": str(mail.sent.path)}, toml, "", "").notes == ""
+    assert setup.check_mail({**entry, "sent": str(mail.sent.path),
+                             "outbox": str(mail.outbox.path)}, toml, "", "").notes == ""
+    # Without an outbox (or SMTP) nothing the user acknowledges could go out: refused.
+    with pytest.raises(setup.AccountProblem, match="replies cannot go out"):
+        setup.check_mail({**entry, "sent": str(mail.sent.path)}, toml, "", "")
 
     with pytest.raises(OSError, match="is not a Maildir"):
         setup.check_folder(plain)

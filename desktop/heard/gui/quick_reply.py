@@ -147,6 +147,7 @@ class QuickReplyWindow(QWidget):
         self._entries: dict[int, WaitingItem] = {}
         self._groups: dict[int, WaitingClient] = {}   # by the id of the client's newest
         self._sending = False   # an acknowledgement waits for Undo: Ctrl+Z takes it back
+        self._rerendering = False   # the reply shown is being rendered again (a status)
         self._assigned: dict[int, AssignedView] = {}
         self._shown_assigned = False
         self._shown_key: tuple[int, bool] | None = None
@@ -558,8 +559,11 @@ class QuickReplyWindow(QWidget):
             return   # their own text stands; it is what they will send
         self._rendered = _Rendered(key, result.template, result.subject, result.body,
                                    result.call_back, result.reply_by)
-        changed = before is not None and before.key == key and not result.call_back \
+        # Rendered again for the same choice (not the user's pick of another template)?
+        changed = self._rerendering and before is not None and before.key == key \
+            and not result.call_back \
             and (before.subject, before.body) != (result.subject, result.body)
+        self._rerendering = False
         self._show_template(result.template)
         self.reply_subject.blockSignals(True)
         self.reply_subject.setText(result.subject)
@@ -584,9 +588,9 @@ class QuickReplyWindow(QWidget):
             self.call_link.hide()
         self._update_edited()
         if changed:
-            # Said, never silent: the text above is what Enter sends now.
-            self.show_message("The reply above was brought up to date (your calendar or the"
-                              " time changed): it is what Enter sends.")
+            # Said beside the reply, never silent: the text shown is what Enter sends now
+            # (the message line below keeps what the user's last action said).
+            self.edited.setText("brought up to date: your calendar or the time changed")
 
     def show_message(self, text: str) -> None:
         # Engine messages name commands for the command line; here they are said in words.
@@ -663,6 +667,7 @@ class QuickReplyWindow(QWidget):
             self._show_sender(self.current_entry())
             self._update_buttons()
             if key is not None and inquiry_id in self._entries and not self.is_edited():
+                self._rerendering = True
                 self.preview_requested.emit(key[0], self._choice or "", int(key[1]))
             return
         self._show_details(key)
@@ -743,6 +748,7 @@ class QuickReplyWindow(QWidget):
         if index < 0 or inquiry_id is None or inquiry_id not in self._entries:
             return
         self._choice = self.template_combo.itemText(index)
+        self._rerendering = False
         self.preview_requested.emit(inquiry_id, self._choice, int(self.current_only()))
 
     def is_edited(self) -> bool:
