@@ -87,3 +87,15 @@ def covers_text(ids: Iterable[InquiryId]) -> str:
 def covers_of(text: str | None) -> tuple[InquiryId, ...]:
     return tuple(InquiryId(int(part)) for part in (text or "").split(",")
                  if part.strip().isdigit())
+
+
+# A reply held back for Undo is the window's to send when its delay is over; a flush takes
+# it only this much later (the window is gone, or Heard quit), never at the same moment.
+HOLD_GRACE = timedelta(seconds=15)
+
+
+def held_until(item: OutboxItem) -> datetime | None:
+    """When a flush may send a reply held back for Undo; None for any other message."""
+    if item.state is OutboxState.QUEUED and item.attempts == 0 and item.next_try is not None:
+        return item.next_try + HOLD_GRACE
+    return None

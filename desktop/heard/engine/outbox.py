@@ -39,6 +39,7 @@ from heard.domain.outbox import (
     OutboxKind,
     OutboxState,
     covers_of,
+    held_until,
     retry_after,
 )
 from heard.domain.shared import Mark
@@ -119,6 +120,8 @@ def _held(item: OutboxItem, now: datetime) -> bool:
     """Held back for Undo: never tried, and its delay not over (a retry has been tried:
     its wait is a back-off)."""
     return item.attempts == 0 and item.next_try is not None and item.next_try > now
+
+
 
 
 def _message_id(raw: bytes) -> str:
@@ -390,6 +393,8 @@ class Outbox:
         for item in self.store.outbox([OutboxState.QUEUED, OutboxState.SENT]):
             if item.state is OutboxState.QUEUED and self.waits_for_forward(item):
                 continue
+            if (held := held_until(item)) is not None and at < held:
+                continue   # the window holding it sends it (see HOLD_GRACE)
             if item.state is OutboxState.SENT or item.due(at) or (now and not _held(item, at)):
                 outcomes.append(self.deliver(item.message_id))
         return outcomes

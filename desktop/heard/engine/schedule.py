@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from heard.domain.clock import Counting
-from heard.domain.outbox import OutboxState
+from heard.domain.outbox import OutboxState, held_until
 from heard.domain.snoozes import SNOOZE_KEY, read_snoozes
 from heard.domain.urgency import urgency_at
 from heard.domain.waiting import waiting_items
@@ -70,7 +70,8 @@ def next_tick(ctx: EngineContext, calendar: CalendarTimes,
             moments.append(reports[client.id] + client.report_every)
     for item_ in outbox:   # (one UNSURE waits for the user, not for time)
         if item_.state in (OutboxState.QUEUED, OutboxState.SENDING, OutboxState.SENT):
-            moments.append(item_.next_try if item_.next_try is not None else now + SOON)
+            # (a reply held for Undo is the window's to send: a flush only after the grace)
+            moments.append(held_until(item_) or item_.next_try or now + SOON)
     if items and settings.autopilot.tiers:
         moments.append(now + SOON)
     if (items or owed or promises) and not hours.is_open(now):
