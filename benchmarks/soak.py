@@ -54,6 +54,11 @@ Issue 23, measured here (2 cores, other work running):
   it changes. Also found and fixed: the sync after each claim read every inquiry key of
   the folder, and each status scanned every message ever seen and every inquiry ever
   claimed (now by key and through indexes).
+- at 37c02ee (all of that, and others' work since 9d88f8c), 18 min, two at once: balanced
+  RSS +17.6 MiB/h, defaults +14.1 MiB/h (answers owed still piling up in both); but CPU
+  3.4 -> 8.1 % (+19 %/h) balanced and 4.3 -> 10.9 % (+30 %/h) defaults, steeper than at
+  9d88f8c: not yet bisected (the commits between include the tick's schedule, the idle
+  tray, one IMAP connection per account, delegations handed back and per-client snooze).
 """
 
 from __future__ import annotations
