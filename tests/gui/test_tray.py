@@ -219,3 +219,27 @@ def test_the_tick_sleeps_until_the_next_deadline_not_a_fixed_period(
     app._tick()
     qtbot.waitUntil(lambda: 90_000 <= app.ticker.interval() <= 91_000, timeout=5000)
     assert app.ticker.isActive()
+
+
+def test_an_engine_event_already_on_its_way_when_the_tray_goes_reaches_nothing(
+        qtbot: QtBot, engine: Engine) -> None:
+    """An alert the engine's thread posted just before the tray was disposed must not reach
+    its deleted icon (it did, as a teardown error, under load)."""
+    from PySide6.QtCore import QCoreApplication
+
+    from heard.engine.events import EngineEvent, EventKind
+
+    heard = HeardApp(engine, tray_available=True)
+    with qtbot.waitSignal(heard.status_applied, timeout=5000):
+        heard.start()
+    shown: list[tuple[str, str]] = []
+    heard.toaster.alert = lambda toasts, _deadlines: shown.extend(toasts)  # type: ignore[method-assign]
+    heard._bridge.engine_event.emit(EngineEvent(EventKind.ALERTS,
+                                                toasts=(("Due", "Megge: 2 min left"),)))
+    QCoreApplication.processEvents()
+    assert shown == [("Due", "Megge: 2 min left")]      # alive: it reaches the toaster
+    heard.dispose()
+    heard._bridge.engine_event.emit(EngineEvent(EventKind.ALERTS,
+                                                toasts=(("Due", "Raj: 1 min left"),)))
+    QCoreApplication.processEvents()
+    assert shown == [("Due", "Megge: 2 min left")]      # after dispose: nothing

@@ -168,6 +168,7 @@ class HeardApp(QObject):
         self.tray_available = (QSystemTrayIcon.isSystemTrayAvailable()
                                if tray_available is None else tray_available)
 
+        self._disposed = False
         self._bridge = _Bridge()
         self._bridge.engine_event.connect(self._on_engine_event)
         engine.subscribe(self._bridge.engine_event.emit)
@@ -394,6 +395,8 @@ class HeardApp(QObject):
             self.refresh()
 
     def _on_engine_event(self, event: EngineEvent) -> None:
+        if self._disposed:
+            return   # posted from the engine's thread before dispose: the tray is gone
         if event.kind is EventKind.ERROR:
             self.show_error(event.message)
             return
@@ -444,7 +447,9 @@ class HeardApp(QObject):
     def dispose(self) -> None:
         """Delete the Qt objects now, while QApplication lives: letting Python's garbage
         collector do it after the app is gone can crash at exit."""
-        # Neither the tick nor a catch-up still to come may run on an engine about to close.
+        # Neither the tick nor a catch-up still to come may run on an engine about to close,
+        # nor an engine event already on its way reach a tray icon about to be deleted.
+        self._disposed = True
         self.ticker.stop()
         self._caught_up = True
         self.engine.stop_watching()
