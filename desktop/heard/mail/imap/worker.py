@@ -219,11 +219,18 @@ class AccountWorker:
         server (it may not answer): a job running on one fails at once and runs again on a
         new connection (see `run`), the next job connects afresh, a connection being made
         is given up for a new one (Dial); and each watcher connects again now."""
-        for state in self._lanes.values():
-            with state.guard:
+        # Every lane at once, under all their guards: a lane moving another's kept
+        # connection to itself (_borrow) between two lanes' turns would otherwise carry a
+        # dead one past both, unseen (its job then waited out the socket's timeout).
+        with contextlib.ExitStack() as held:
+            for state in self._lanes.values():
+                held.enter_context(state.guard)
+            taken = []
+            for state in self._lanes.values():
                 state.resets += 1
-                conn, state.conn = state.conn, None
-                dial = state.dial
+                taken.append((state.conn, state.dial))
+                state.conn = None
+        for conn, dial in taken:
             if dial is not None:
                 dial.give_up()   # a login begun before the sleep: another one, now
             if conn is not None:
