@@ -408,21 +408,29 @@ def test_an_empty_period_says_so(capsys: pytest.CaptureFixture[str], measured: s
     assert code == 0 and "No contacts" in out
 
 
-def test_an_automatic_reply_sent_by_heard_sync_is_in_the_log(
-        capsys: pytest.CaptureFixture[str], root: str, mail: MailFolders,
-        tmp_path: Path) -> None:
-    """The tray logs what the autopilot does; so does `heard sync`, in the same file."""
+def _vip_in_a_meeting_all_day(capsys: pytest.CaptureFixture[str], root: str,
+                              tmp_path: Path) -> datetime:
+    """Office hours around the clock (whenever this runs), a meeting from an hour ago, the
+    autopilot on for VIPs, and Margaret Hale a VIP client; returns now."""
     now = now_utc()
     file = ConfigFile(Profile(Path(root)).config)
     for day in ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday",
                 "sunday"):
-        file.set("hours", day, "00:00-24:00")      # whenever this runs
+        file.set("hours", day, "00:00-24:00")
     file.set("autopilot", "tiers", ["vip"])
     ics = write_calendar(tmp_path / "work.ics", now - timedelta(hours=1),
                          now + timedelta(hours=2))
     assert run(capsys, "--profile", root, "account", "add", "calendar", str(ics))[0] == 0
     assert run(capsys, "--profile", root, "clients", "add", "Margaret Hale", "--email",
                "margaret@hale.example", "--tier", "vip")[0] == 0
+    return now
+
+
+def test_an_automatic_reply_sent_by_heard_sync_is_in_the_log(
+        capsys: pytest.CaptureFixture[str], root: str, mail: MailFolders,
+        tmp_path: Path) -> None:
+    """The tray logs what the autopilot does; so does `heard sync`, in the same file."""
+    now = _vip_in_a_meeting_all_day(capsys, root, tmp_path)
     drop(mail.inbox, message(MEGGE, "Lease", message_id="<lease-9@hale.example>"),
          now - timedelta(minutes=9))            # a VIP's ten minutes are nearly over
 
@@ -437,17 +445,7 @@ def test_an_automatic_reply_sent_by_heard_sync_is_in_the_log(
 def test_heard_outbox_says_what_the_autopilot_left_to_you_and_why(
         capsys: pytest.CaptureFixture[str], root: str, mail: MailFolders,
         tmp_path: Path) -> None:
-    now = now_utc()
-    file = ConfigFile(Profile(Path(root)).config)
-    for day in ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday",
-                "sunday"):
-        file.set("hours", day, "00:00-24:00")
-    file.set("autopilot", "tiers", ["vip"])
-    ics = write_calendar(tmp_path / "work.ics", now - timedelta(hours=1),
-                         now + timedelta(hours=2))
-    assert run(capsys, "--profile", root, "account", "add", "calendar", str(ics))[0] == 0
-    assert run(capsys, "--profile", root, "clients", "add", "Margaret Hale", "--email",
-               "margaret@hale.example", "--tier", "vip")[0] == 0
+    now = _vip_in_a_meeting_all_day(capsys, root, tmp_path)
     drop(mail.inbox, message(MEGGE, "Wire the deposit", authenticated=False),
          now - timedelta(minutes=9))
     (inquiry_id,) = run_json(capsys, "--profile", root, "sync")["new_inquiries"]
