@@ -169,11 +169,17 @@ def test_the_environment_picks_the_backend_at_every_call(monkeypatch: pytest.Mon
     assert secrets.delete_password("switch") is True
 
 
-def test_a_locked_keyring_says_so() -> None:
+@pytest.mark.parametrize("display", [":0", None], ids=["desktop", "no-display"])
+def test_a_locked_keyring_says_so(display: str | None) -> None:
     # A keyring of its own: locking the shared one would break the other tests.
     with KeyringService() as service, pytest.MonkeyPatch.context() as monkeypatch:
         for name, value in service.env.items():
             monkeypatch.setenv(name, value)
+        monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+        if display is None:
+            monkeypatch.delenv("DISPLAY", raising=False)
+        else:
+            monkeypatch.setenv("DISPLAY", display)
         secrets.store_password("locked-away", PASSWORD)
         with secretstorage.dbus_init() as conn:
             secretstorage.get_default_collection(conn).lock()
@@ -183,7 +189,12 @@ def test_a_locked_keyring_says_so() -> None:
         assert caught.value.problem is Problem.LOCKED
         assert caught.value.account == "locked-away"
         assert "locked" in str(caught.value)
-        assert "dismissed" in str(caught.value)
+        if display is None:
+            # No window could ever have opened: the words say so, not "dismissed".
+            assert "no display" in str(caught.value)
+            assert "dismissed" not in str(caught.value)
+        else:
+            assert "dismissed" in str(caught.value)
         assert secrets.check() == str(caught.value)
 
 

@@ -279,9 +279,24 @@ def _how_to_get_one() -> str:
 _HOW_TO_GET_ONE = _how_to_get_one()
 _NO_KEYRING = ("No keyring is available: Heard keeps passwords only in the system keyring,"
                f" never in its own files. {_HOW_TO_GET_ONE}")
-_LOCKED = ("The keyring is locked and was not unlocked: the unlock prompt was dismissed or"
-           " could not be shown. Unlock your keyring (e.g. the 'login' keyring in Passwords and"
-           " Keys / Seahorse, or your KeePassXC database) and try again.")
+_LOCKED = ("The keyring is locked (or not yet created) and was not unlocked: the prompt was"
+           " dismissed or could not be shown. Unlock your keyring (e.g. the 'login' keyring in"
+           " Passwords and Keys / Seahorse, or your KeePassXC database) and try again.")
+# Without a display the keyring's own prompt (gcr-prompter) cannot appear at all: a session
+# over ssh, or a daemon that D-Bus started on demand outside the desktop. "Dismissed" would
+# send the user looking for a window that never opened.
+_LOCKED_NO_DISPLAY = (
+    "The keyring is locked (or not yet created) and there is no display to show its unlock"
+    " prompt on (neither DISPLAY nor WAYLAND_DISPLAY is set). Run Heard in your desktop session,"
+    " or unlock the keyring first (for gnome-keyring: `gnome-keyring-daemon --unlock`, which"
+    " reads the password from standard input).")
+
+
+def _locked_words() -> str:
+    if sys.platform.startswith("linux") and not (
+            os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        return _LOCKED_NO_DISPLAY
+    return _LOCKED
 
 
 def _unavailable(exc: Exception, action: str, account: str, backend: KeyringBackend,
@@ -290,7 +305,7 @@ def _unavailable(exc: Exception, action: str, account: str, backend: KeyringBack
     if isinstance(exc, NoKeyringError):
         return SecretsUnavailable(Problem.NO_KEYRING, _NO_KEYRING, account)
     if isinstance(exc, KeyringLocked) or _prompt_dismissed(exc):
-        return SecretsUnavailable(Problem.LOCKED, _LOCKED, account)
+        return SecretsUnavailable(Problem.LOCKED, _locked_words(), account)
     detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
     if password:
         detail = detail.replace(password, "***")
