@@ -231,6 +231,58 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX inquiries_handled ON inquiries(COALESCE(closed_at, acknowledged_at, ''))
         WHERE owner != '';
     """,
+    # 14: follow-ups (the user waits on a client's reply: by when, and how it ended: the
+    # client wrote, the user took it back), and the outbox's new kinds: a nudge to a
+    # client who owes a reply, and the autopilot's absence and after-hours replies.
+    """
+    CREATE TABLE follow_ups (
+        id INTEGER PRIMARY KEY,
+        client_id INTEGER NOT NULL REFERENCES clients(id) ON DELETE CASCADE,
+        set_at TEXT NOT NULL,
+        due TEXT NOT NULL,
+        note TEXT NOT NULL DEFAULT '',
+        subject TEXT NOT NULL DEFAULT '',
+        message_id TEXT NOT NULL DEFAULT '',
+        origin TEXT NOT NULL DEFAULT 'user' CHECK (origin IN ('user', 'sent')),
+        nudged_at TEXT,
+        nudges INTEGER NOT NULL DEFAULT 0,
+        closed_at TEXT,
+        closed_reason TEXT NOT NULL DEFAULT ''
+    );
+    CREATE INDEX follow_ups_open ON follow_ups(due) WHERE closed_at IS NULL;
+    CREATE INDEX follow_ups_set ON follow_ups(set_at);
+    CREATE TABLE outbox_new (
+        message_id TEXT PRIMARY KEY,
+        inquiry_id INTEGER REFERENCES inquiries(id) ON DELETE SET NULL,
+        kind TEXT NOT NULL DEFAULT 'ack'
+            CHECK (kind IN ('ack', 'auto', 'forward', 'tell', 'nudge', 'absence',
+                            'after_hours')),
+        account TEXT NOT NULL,
+        raw BLOB NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('queued', 'sending', 'sent', 'filed', 'failed',
+                                             'unsure', 'cancelled')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_try TEXT,
+        created_at TEXT NOT NULL,
+        sent_at TEXT,
+        filed_at TEXT,
+        error TEXT,
+        thread TEXT NOT NULL DEFAULT '',
+        recipient TEXT NOT NULL DEFAULT '',
+        claim TEXT,
+        shared TEXT NOT NULL DEFAULT ''
+    );
+    INSERT INTO outbox_new (message_id, inquiry_id, kind, account, raw, state, attempts,
+                            next_try, created_at, sent_at, filed_at, error, thread,
+                            recipient, claim, shared)
+        SELECT message_id, inquiry_id, kind, account, raw, state, attempts, next_try,
+               created_at, sent_at, filed_at, error, thread, recipient, claim, shared
+        FROM outbox;
+    DROP TABLE outbox;
+    ALTER TABLE outbox_new RENAME TO outbox;
+    CREATE INDEX outbox_state ON outbox(state);
+    CREATE INDEX outbox_thread ON outbox(thread, created_at);
+    """,
 )
 
 LATEST = len(MIGRATIONS)
