@@ -306,6 +306,15 @@ def test_without_a_keyring_the_dialog_says_so_and_no_password_is_written(
     assert dialog.mail.keyring_note.isVisible()          # said before anything is typed
     assert "No keyring is available" in dialog.mail.keyring_note.text()
     assert not dialog.mail.password.isEnabled()
+    # A Maildir account with an outbox folder needs no password: no red paragraph for it,
+    # until it is to send through SMTP, which does.
+    dialog.mail.kind.setCurrentIndex(1)
+    assert not dialog.mail.imap and not dialog.mail.keyring_note.isVisible()
+    dialog.mail.smtp.setChecked(True)
+    assert dialog.mail.keyring_note.isVisible()
+    dialog.mail.smtp.setChecked(False)
+    dialog.mail.kind.setCurrentIndex(0)
+    assert dialog.mail.keyring_note.isVisible()
     fill_imap(dialog, secret_user, PASSWORD)             # typed anyway (by a script)
     dialog.add()
     qtbot.waitUntil(lambda: "Nothing was saved" in dialog.result_label.text(), timeout=10000)

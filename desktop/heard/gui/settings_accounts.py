@@ -321,6 +321,7 @@ class MailAccountForm(QWidget):
 
         self.keyring_note = problem_label()
         self.keyring_note.hide()
+        self._keyring_problem: str | None = None
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(self._form)
@@ -337,6 +338,8 @@ class MailAccountForm(QWidget):
         for combo in (self.kind, self.security, self.smtp_security):
             combo.currentIndexChanged.connect(self.changed)
         self.smtp.toggled.connect(self.changed)
+        self.smtp.toggled.connect(self._show_keyring_note)
+        self.kind.currentIndexChanged.connect(self._show_keyring_note)
         self.server_files_sent.toggled.connect(self.changed)
         self.address.textChanged.connect(self._username_follows)
 
@@ -362,9 +365,16 @@ class MailAccountForm(QWidget):
             edit.setEnabled(problem is None)
             if problem is not None:
                 edit.clear()
-        self.keyring_note.setVisible(problem is not None and say)
+        self._keyring_problem = problem if say else None
         show_result(self.keyring_note, f"{problem}\nHeard never writes a password into a"
                     " file." if problem else "", False)
+        self._show_keyring_note()
+
+    def _show_keyring_note(self) -> None:
+        # A Maildir account that leaves its replies in an outbox folder needs no password:
+        # a keyring problem is no problem of its form, and a red paragraph would say it is.
+        needs_one = self.imap or self.smtp.isChecked()
+        self.keyring_note.setVisible(self._keyring_problem is not None and needs_one)
 
     def entry(self) -> dict[str, Any]:
         """The [[accounts]] table: the keys the form does not know are kept as they were."""
