@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
+from heard.domain.locales import ENGLISH, Speech
+
 # Every placeholder a template may use. Unknown ones are refused when the template is
 # loaded, so a typo never reaches a client.
 PLACEHOLDERS: Mapping[str, str] = {
@@ -95,33 +97,14 @@ def header_safe(text: str) -> str:
     return " ".join(cleaned.split())
 
 
-def format_time(at: datetime, zone: tzinfo, now: datetime | None = None) -> str:
-    """'3:00 pm', or 'tomorrow 9:00 am' / 'Mon 9:00 am' when not today, in the user's zone."""
-    local = at.astimezone(zone)
-    hour = local.hour % 12 or 12
-    text = f"{hour}:{local.minute:02d} {'am' if local.hour < 12 else 'pm'}"
-    if now is None:
-        return text
-    days = (local.date() - now.astimezone(zone).date()).days
-    if days == 0:
-        return text
-    if days == 1:
-        return f"tomorrow {text}"
-    if 1 < days < 7:
-        return f"{local:%A} {text}"
-    return f"{local:%b} {local.day} {text}"
+def format_time(at: datetime, zone: tzinfo, now: datetime | None = None,
+                speech: Speech = ENGLISH) -> str:
+    """'3:00 pm', or 'tomorrow 9:00 am' / 'Monday 9:00 am' when not today, in the user's
+    zone; in another locale its own ('morgen 09:00 Uhr'): see heard.domain.locales."""
+    return speech.when(at, zone, now)
 
 
-def format_back(at: datetime, zone: tzinfo, now: datetime) -> str:
+def format_back(at: datetime, zone: tzinfo, now: datetime, speech: Speech = ENGLISH) -> str:
     """When the user is back, in words a client cannot misread: "at 2:00 pm" today,
     "tomorrow morning", "on Monday afternoon", "on Dec 14" (never "12:00 am")."""
-    local = at.astimezone(zone)
-    days = (local.date() - now.astimezone(zone).date()).days
-    if days <= 0:
-        return f"at {format_time(at, zone)}"
-    part = "morning" if local.hour < 12 else "afternoon"
-    if days == 1:
-        return f"tomorrow {part}"
-    if days < 7:
-        return f"on {local:%A} {part}"
-    return f"on {local:%b} {local.day}"
+    return speech.back(at, zone, now)

@@ -8,21 +8,19 @@ from __future__ import annotations
 import re
 from datetime import datetime, tzinfo
 
+from heard.domain.locales import ENGLISH, Speech
+
 
 def plural(n: int, word: str, words: str | None = None) -> str:
     """`n` and the noun in its number; `words` when the plural is not word + "s"."""
     return f"{n} {word if n == 1 else (words or word + 's')}"
 
 
-def day_and_time(at: datetime, now: datetime, zone: tzinfo) -> str:
+def day_and_time(at: datetime, now: datetime, zone: tzinfo, speech: Speech = ENGLISH) -> str:
     """`at` in `zone`, its day said relative to `now` where that reads better than a
-    weekday: a weekday alone is ambiguous beyond six days, so farther days carry the date."""
-    local, today = at.astimezone(zone), now.astimezone(zone).date()
-    days = (local.date() - today).days
-    named = {0: "today", 1: "tomorrow", -1: "yesterday"}.get(days)
-    if named is None:
-        named = f"{local:%a}" if -6 <= days <= 6 else f"{local:%a} {local.day} {local:%b}"
-    return f"{named} {local:%H:%M}"
+    weekday: a weekday alone is ambiguous beyond six days, so farther days carry the date.
+    The names and the clock are the user's locale's (`speech`; see heard.domain.locales)."""
+    return speech.moment(at, now, zone)
 
 
 # What a window says for a command the command line's messages name (longest first wins):
