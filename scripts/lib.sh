@@ -23,6 +23,7 @@ TEST_PACKAGES=(xvfb xauth openbox trayer dunst libnotify-bin dbus-daemon dbus-bi
   haskell-status-notifier-item-utils haskell-gtk-sni-tray-utils
   imagemagick x11-utils x11-xserver-utils x11-apps time
   dovecot-imapd dovecot-lmtpd postfix openssl gnome-keyring isync
+  dnsmasq-base                 # tests/support/discovery.py: a DNS server on loopback
   debootstrap binutils shellcheck)   # tests/installers: a clean Debian 12 chroot, objdump
 # PyInstaller (tests/installers) needs the shared libpython of the system's python3:
 # Debian ships it apart from the interpreter.

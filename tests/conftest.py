@@ -17,6 +17,7 @@ from heard.domain.clients import Channel, Client
 from heard.domain.clock import FixedClock
 from heard.engine import Engine
 from heard.system.paths import Profile
+from tests.support.discovery import discovery, discovery_world  # noqa: F401  (fixtures)
 from tests.support.dovecot import MailUser
 from tests.support.fixtures import desktop_session  # noqa: F401  (a session-scoped fixture)
 from tests.support.imap import imap_profile

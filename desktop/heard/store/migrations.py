@@ -283,6 +283,13 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX outbox_state ON outbox(state);
     CREATE INDEX outbox_thread ON outbox(thread, created_at);
     """,
+    # 15: a client's language (a locale such as "de" or "en_GB": the templates and the way
+    # times are written for them) and time zone (an IANA name: a promise is written in
+    # their time too); NULL: the user's.
+    """
+    ALTER TABLE clients ADD COLUMN language TEXT;
+    ALTER TABLE clients ADD COLUMN zone TEXT;
+    """,
 )
 
 LATEST = len(MIGRATIONS)
