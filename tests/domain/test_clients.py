@@ -38,3 +38,17 @@ def test_display_name_prefers_the_preferred_name() -> None:
 def test_a_client_needs_a_name() -> None:
     with pytest.raises(ValueError, match="name"):
         Client("  ")
+
+
+def test_a_language_and_a_zone_are_checked_and_kept_in_one_form() -> None:
+    from heard.domain.clients import client_problems
+
+    client = Client("Jana Weber", language="de-DE", zone=" ")
+    assert (client.language, client.zone) == ("de_DE", None)
+    assert client_problems(client, ["standard"]) == []
+    wrong = Client("Jana Weber", language="xx_YY", zone="Europe/Bonn")
+    assert client_problems(wrong, ["standard"]) == [
+        "'xx_YY' is not a language Heard knows; write one like \"de\", \"en_GB\" or"
+        " \"fr_CH\"",
+        "'Europe/Bonn' is not a time zone; write one like \"Europe/Berlin\" or"
+        " \"America/New_York\""]

@@ -173,6 +173,17 @@ def test_a_client_round_trips_with_normalized_addresses(store: Store) -> None:
     assert dict(added.preferences) == {"detail": "brief"}
 
 
+def test_a_clients_language_and_zone_are_kept_and_changed(store: Store) -> None:
+    added = store.add_client(Client("Jana Weber", emails=("jana@weber.example",),
+                                    language="de-DE", zone="Europe/Berlin"), NOW)
+    assert added.id is not None
+    assert (added.language, added.zone) == ("de_DE", "Europe/Berlin")
+    assert store.client(added.id) == added
+    cleared = store.update_client(dataclasses.replace(added, language=None, zone=""))
+    assert (cleared.language, cleared.zone) == (None, None)
+    assert store.clients() == [cleared]
+
+
 def test_two_clients_cannot_claim_one_email_address(store: Store) -> None:
     add_margaret(store)
     with pytest.raises(ClientClash) as info:

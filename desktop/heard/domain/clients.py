@@ -7,8 +7,10 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import StrEnum
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from heard.domain.ids import ClientId
+from heard.domain.locales import LanguageError, parse_language
 
 
 class Channel(StrEnum):
@@ -46,6 +48,15 @@ def is_phone(number: str) -> bool:
     return sum(ch.isdigit() for ch in number) >= 3
 
 
+def is_zone(name: str) -> bool:
+    """An IANA time zone name ("Europe/Berlin") that zoneinfo knows."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return bool(name.strip())
+
+
 def client_problems(client: Client, tiers: Iterable[str]) -> list[str]:
     """What is wrong with a client before it is kept, in words: the one check behind
     `heard clients add/edit`, the settings window's Clients tab and `heard clients import`.
@@ -55,6 +66,14 @@ def client_problems(client: Client, tiers: Iterable[str]) -> list[str]:
     problems += [f"{d!r} is not a domain (like firm.example)" for d in client.domains
                  if not is_domain(d)]
     problems += [f"{p!r} is not a phone number" for p in client.phones if not is_phone(p)]
+    if client.language is not None:
+        try:
+            parse_language(client.language)
+        except LanguageError as exc:
+            problems.append(str(exc))
+    if client.zone is not None and not is_zone(client.zone):
+        problems.append(f"{client.zone!r} is not a time zone; write one like"
+                        " \"Europe/Berlin\" or \"America/New_York\"")
     known = sorted(set(tiers))
     if client.tier not in known:
         problems.append(f"{client.tier!r} is not a tier your standards know; use one of"
@@ -106,6 +125,10 @@ class Client:
     # not yet confirmed as a client by the user.
     prospect: bool = False
     id: ClientId | None = None
+    # The language replies to them are written in (a locale: "de", "en_GB") and their
+    # time zone (a promise is written in their time too); None: the user's.
+    language: str | None = None
+    zone: str | None = None
 
     def __post_init__(self) -> None:
         if not self.name.strip():
@@ -117,6 +140,14 @@ class Client:
         object.__setattr__(self, "phones", tuple(
             (normalize_phone(p) or p) if p.strip().startswith("+") else p.strip()
             for p in self.phones))
+        for key in ("language", "zone"):   # "" is not set
+            value = getattr(self, key)
+            object.__setattr__(self, key, value.strip() or None if value is not None else None)
+        if self.language is not None:
+            try:
+                object.__setattr__(self, "language", parse_language(self.language))
+            except LanguageError:
+                pass   # kept as written: client_problems names it
 
     @property
     def display_name(self) -> str:

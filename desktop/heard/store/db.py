@@ -172,9 +172,10 @@ class Store:
         with self.transaction() as conn:
             cur = conn.execute(
                 "INSERT INTO clients (name, preferred_name, tier, channel, preferences,"
-                " created_at, prospect) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                " created_at, prospect, language, zone) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (client.name, client.preferred_name, client.tier, client.channel.value,
-                 _json(client.preferences), _ts(now), int(client.prospect)),
+                 _json(client.preferences), _ts(now), int(client.prospect), client.language,
+                 client.zone),
             )
             client_id = ClientId(int(cur.lastrowid or 0))
             self._write_addresses(conn, client_id, client)
@@ -186,9 +187,10 @@ class Store:
         with self.transaction() as conn:
             conn.execute(
                 "UPDATE clients SET name=?, preferred_name=?, tier=?, channel=?, preferences=?,"
-                " prospect=? WHERE id=?",
+                " prospect=?, language=?, zone=? WHERE id=?",
                 (client.name, client.preferred_name, client.tier, client.channel.value,
-                 _json(client.preferences), int(client.prospect), client.id),
+                 _json(client.preferences), int(client.prospect), client.language,
+                 client.zone, client.id),
             )
             conn.execute("DELETE FROM client_addresses WHERE client_id=?", (client.id,))
             self._write_addresses(conn, client.id, client)
@@ -251,6 +253,8 @@ class Store:
             domains=tuple(addresses.get("domain", ())),
             phones=tuple(addresses.get("phone", ())),
             prospect=bool(row["prospect"]),
+            language=row["language"],
+            zone=row["zone"],
         )
 
     def restore_client(self, client: Client, now: datetime) -> Client:
@@ -260,10 +264,10 @@ class Store:
         with self.transaction() as conn:
             conn.execute(
                 "INSERT INTO clients (id, name, preferred_name, tier, channel, preferences,"
-                " created_at, prospect) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                " created_at, prospect, language, zone) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (client.id, client.name, client.preferred_name, client.tier,
                  client.channel.value, _json(client.preferences), _ts(now),
-                 int(client.prospect)))
+                 int(client.prospect), client.language, client.zone))
             self._write_addresses(conn, client.id, client)
         return self.client(client.id) or client
 
