@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Mapping
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import StrEnum
@@ -142,12 +143,10 @@ class Client:
             for p in self.phones))
         for key in ("language", "zone"):   # "" is not set
             value = getattr(self, key)
-            object.__setattr__(self, key, value.strip() or None if value is not None else None)
+            object.__setattr__(self, key, (value.strip() or None) if value else None)
         if self.language is not None:
-            try:
+            with suppress(LanguageError):   # else kept as written: client_problems names it
                 object.__setattr__(self, "language", parse_language(self.language))
-            except LanguageError:
-                pass   # kept as written: client_problems names it
 
     @property
     def display_name(self) -> str:
