@@ -7,6 +7,7 @@ tried."""
 from __future__ import annotations
 
 import io
+import json
 import shutil
 import tomllib
 from collections.abc import Iterator
@@ -393,3 +394,95 @@ def test_two_accounts_on_one_login_share_its_password_knowingly(
     assert code == 0, err
     assert "it was kept, as the one typed was not tried" in err
     assert secrets.get_password(keyring_name(user)) == user.password
+
+
+# -- account add mail: the servers found from the address ------------------------------------
+
+AUTOCONFIG = """<?xml version="1.0"?>
+<clientConfig version="1.1"><emailProvider id="example.test">
+  <domain>example.test</domain>
+  <incomingServer type="imap"><hostname>127.0.0.1</hostname><port>{imap}</port>
+    <socketType>SSL</socketType><authentication>password-cleartext</authentication>
+    <username>%EMAILADDRESS%</username></incomingServer>
+  <outgoingServer type="smtp"><hostname>127.0.0.1</hostname><port>{smtp}</port>
+    <socketType>SSL</socketType><authentication>password-cleartext</authentication>
+    <username>%EMAILADDRESS%</username></outgoingServer>
+</emailProvider></clientConfig>
+"""
+MAIL_KEYS = {"discovered", "added", "account", "needs", "entry"}
+
+
+@pytest.mark.usefixtures("real_keyring")
+def test_an_address_alone_reaches_a_working_account_and_heard_sync_works(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, fresh: str,
+        discovery: Any, mailuser: MailUser, postfix: Any) -> None:
+    """someone@example.test: autoconfig.example.test (found through the test DNS server,
+    over verified HTTPS) names the suite's Dovecot and Postfix; both logins really work."""
+    discovery.https.files["autoconfig.example.test"] = AUTOCONFIG.format(
+        imap=mailuser.server.imaps_port, smtp=postfix.tls_port).encode()
+    address = f"{mailuser.name}@example.test"   # Dovecot logs in by the local part
+    stdin(monkeypatch, mailuser.password)
+    code, out, err = run(capsys, "--profile", fresh, "account", "add", "mail", address,
+                         "--ca-file", str(mailuser.server.cert), "--password-stdin", "--json")
+    assert code == 0, err
+    result = json.loads(out)
+    assert set(result) == MAIL_KEYS
+    assert (result["added"], result["account"], result["needs"]) == (True, "mail", None)
+    found = result["discovered"]
+    assert (found["source"], found["where"], found["sign_in"], found["username"]) == (
+        "autoconfig", "https://autoconfig.example.test/mail/config-v1.1.xml", "password",
+        address)
+    assert "Found in https://autoconfig.example.test/mail/config-v1.1.xml:" in err
+    (account,) = run_json(capsys, "--profile", fresh, "account", "list")["accounts"]
+    assert (account["host"], account["port"], account["username"]) == (
+        "127.0.0.1", mailuser.server.imaps_port, address)
+    assert mailuser.password not in config_text(fresh)
+    code, out, _err = run(capsys, "--profile", fresh, "account", "test")
+    assert code == 0 and "FAIL" not in out, out
+    mailuser.append(b"From: Jane <jane@client.example>\r\nTo: " + address.encode()
+                    + b"\r\nSubject: Hello\r\nMessage-ID: <one@client.example>\r\n\r\nHi\r\n")
+    report = run_json(capsys, "--profile", fresh, "sync")
+    assert report["seen"] == 1 and report["errors"] == []
+
+
+@pytest.mark.usefixtures("real_keyring")
+def test_a_microsoft_address_needs_its_sign_in_and_adds_nothing(
+        capsys: pytest.CaptureFixture[str], fresh: str, discovery: Any) -> None:
+    code, out, err = run(capsys, "--profile", fresh, "account", "add", "mail",
+                         "alex@m365.test", "--json")
+    assert code == 1
+    result = json.loads(out)
+    assert (result["added"], result["needs"]) == (False, "oauth2")
+    assert result["discovered"]["oauth2"] == "microsoft"
+    assert result["discovered"]["source"] == "mx"
+    assert "sign-in with Microsoft 365 / Outlook.com is needed" in err
+    assert run_json(capsys, "--profile", fresh, "account", "list")["accounts"] == []
+
+
+@pytest.mark.usefixtures("real_keyring")
+def test_an_icloud_address_asks_for_an_app_password_and_says_where_to_make_one(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, fresh: str,
+        discovery: Any) -> None:
+    # --no-test: iCloud itself is not reachable from the tests; the entry is what counts
+    stdin(monkeypatch, "abcd-efgh-ijkl-mnop")
+    code, _out, err = run(capsys, "--profile", fresh, "account", "add", "mail",
+                          "alex@icloud.com", "--password-stdin", "--no-test")
+    assert code == 0, err
+    assert "Make an app password for Heard at https://account.apple.com/account/manage" in err
+    (account,) = run_json(capsys, "--profile", fresh, "account", "list")["accounts"]
+    assert (account["host"], account["port"], account["security"], account["username"]) == (
+        "imap.mail.me.com", 993, "tls", "alex@icloud.com")
+    assert secrets.get_password("imap:alex@icloud.com@imap.mail.me.com") == \
+        "abcd-efgh-ijkl-mnop"
+
+
+def test_when_nothing_is_found_it_asks_for_the_servers(
+        capsys: pytest.CaptureFixture[str], fresh: str, discovery: Any) -> None:
+    code, out, err = run(capsys, "--profile", fresh, "account", "add", "mail",
+                         "lee@nothing.test", "--json")
+    assert code == 1
+    result = json.loads(out)
+    assert (result["added"], result["needs"], result["discovered"]["source"]) == (
+        False, "servers", "none")
+    assert "heard: no mail servers found for lee@nothing.test; give them with `heard account" \
+           " add imap --host HOST --address lee@nothing.test`" in err

@@ -142,10 +142,18 @@ def _add_imap(args: argparse.Namespace, engine: Engine, name: str) -> int:
                                "sent_folder": "sent_folder", "ca_file": "ca_file",
                                "address": "address"}, paths=("ca_file",)))
     entry.update(_smtp_entry(args))
+    return _add_imap_entry(args, engine, entry)
+
+
+def _add_imap_entry(args: argparse.Namespace, engine: Engine, entry: dict[str, Any],
+                    say: bool = True) -> int:
+    """Ask for the password(s), try them (unless --no-test), keep them and write `entry`;
+    `say`: print the line that says it was added."""
+    name, username = entry["name"], entry["username"]
     # the same checks as at load time, before anything is asked or written
     account = setup.parse_account(entry, engine.profile.config)
     assert isinstance(account, ImapAccount)
-    password = _read_password(args, f"{username} at {args.host}")
+    password = _read_password(args, f"{username} at {account.host}")
     smtp, smtp_password = account.smtp, ""
     if smtp is not None and smtp.username and smtp.username != account.username:
         smtp_password = _read_password(args, f"{smtp.username} at {smtp.host} (SMTP)")
@@ -165,9 +173,94 @@ def _add_imap(args: argparse.Namespace, engine: Engine, name: str) -> int:
     _notes(setup.keep_mail_passwords(account, password, smtp_password, sources,
                                      tried=not args.no_test))
     setup.save_entry(engine.profile.config, "accounts", entry)
-    print(f"Added imap account {name!r} ({username} at {account.host}); the password is in"
-          " the keyring.")
+    if say:
+        print(f"Added imap account {name!r} ({username} at {account.host}); the password is"
+              " in the keyring.")
     return 0
+
+
+def _add_mail(args: argparse.Namespace, engine: Engine, name: str) -> int:
+    """`heard account add mail ADDRESS`: the servers found from the address (heard.setup.
+    discover), said with where they were found, then added as an IMAP account with its
+    SMTP server once the password logged in; an OAuth2 provider needs its sign-in."""
+    from heard.setup.discover import Network, NotAnAddress, Source, discover
+
+    address = (args.path or "").strip()
+    if not address:
+        raise UsageError("account add mail needs your e-mail address, e.g."
+                         " `heard account add mail you@firm.example`")
+    print(f"Looking for the mail servers of {address} ...", file=sys.stderr)
+    try:
+        found = discover(address, Network.from_environment())
+    except NotAnAddress as exc:
+        raise UsageError(str(exc)) from exc
+    result: dict[str, Any] = {"discovered": found.as_json(), "added": False, "account": None,
+                              "needs": None}
+
+    def done(code: int, needs: str | None = None) -> int:
+        if args.json:
+            result["needs"] = needs
+            result["added"] = code == 0 and needs is None
+            result["account"] = name if result["added"] else None
+            dump(result)
+        return code
+
+    for line in _found_words(found):
+        print(line, file=sys.stderr)
+    if found.source is Source.NONE or found.imap is None:
+        if not args.host:
+            print(f"heard: no mail servers found for {address}; give them with `heard"
+                  f" account add imap --host HOST --address {address}` (and --smtp-host)",
+                  file=sys.stderr)
+            return done(1, "servers")
+        entry = {"host": args.host, "port": args.port or 0, "security": args.security}
+    else:
+        imap = found.imap
+        entry = {"host": imap.host, "port": imap.port, "security": imap.security}
+    oauth = found.oauth2
+    if oauth and not args.app_password:
+        print(f"heard: sign-in with {found.provider.name if found.provider else oauth} is"
+              f" needed: {address} signs in with OAuth2 in the browser, not a password"
+              + ("; or add it with an app password: --app-password"
+                 if found.app_password_url else ""), file=sys.stderr)
+        return done(1, "oauth2")
+    if found.app_password_url and (found.sign_in.value == "app_password"
+                                   or args.app_password):
+        print(f"Make an app password for Heard at {found.app_password_url} and give it"
+              " below (your own password will not work).", file=sys.stderr)
+    entry = {"name": name, "kind": "imap", **entry,
+             "username": args.username or found.username or address, "address": address}
+    if args.ca_file:
+        entry["ca_file"] = str(Path(args.ca_file).expanduser().absolute())
+    smtp = found.smtp
+    if smtp is not None and not args.smtp_host:
+        entry.update({"smtp_host": smtp.host, "smtp_port": smtp.port,
+                      "smtp_security": smtp.security})
+        if args.ca_file:
+            entry["smtp_ca_file"] = entry["ca_file"]
+        if found.provider is not None and found.provider.sent_copy != "append":
+            entry["sent_copy"] = found.provider.sent_copy
+    else:
+        entry.update(_smtp_entry(args))
+    code = _add_imap_entry(args, engine, entry, say=not args.json)
+    result["entry"] = {k: v for k, v in entry.items() if k != "name"}
+    return done(code)
+
+
+def _found_words(found: Any) -> list[str]:
+    """What discovery found, for people: the servers, from where, and how to sign in."""
+    if found.imap is None:
+        return [f"Nothing found for {found.address}: " + "; ".join(found.tried)]
+    lines = [f"Found in {found.where}:",
+             f"  IMAP  {found.imap.host}:{found.imap.port} ({found.imap.security})"]
+    if found.smtp is not None:
+        lines.append(f"  SMTP  {found.smtp.host}:{found.smtp.port} ({found.smtp.security})")
+    if found.caldav:
+        lines.append(f"  CalDAV {found.caldav}")
+    lines.append(f"  login {found.username}, sign-in: {found.sign_in.value.replace('_', ' ')}")
+    if found.provider is not None and found.provider.note:
+        lines.append(f"  {found.provider.note}")
+    return lines
 
 
 def _add_subscription(args: argparse.Namespace, engine: Engine, name: str) -> int:
@@ -250,8 +343,12 @@ def _account(args: argparse.Namespace, engine: Engine) -> int:
                              f"{args.kind}{len(names) + 1}")
         if name in names:
             raise EngineError(f"there is already an account named {name!r}; pick --name")
+        if args.json and args.kind != "mail":
+            raise UsageError("--json is for `account add mail`")
         if args.kind == "imap":
             return _add_imap(args, engine, name)
+        if args.kind == "mail":
+            return _add_mail(args, engine, name)
         if args.kind == "caldav":
             return _add_caldav(args, engine, name)
         if not args.path:

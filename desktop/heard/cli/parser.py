@@ -205,12 +205,16 @@ def build_parser() -> argparse.ArgumentParser:
     account = sub.add_parser("account", parents=[common], help="mail accounts and calendars")
     asub = account.add_subparsers(dest="action", metavar="ACTION", required=True)
     asub.add_parser("list", parents=[common, jsonp], help="list accounts")
-    add = asub.add_parser("add", parents=[common],
-                          help="add an IMAP or CalDAV account, a Maildir or a calendar")
-    add.add_argument("kind", choices=["imap", "maildir", "calendar", "caldav"])
+    add = asub.add_parser("add", parents=[common, jsonp],
+                          help="add a mail account from its address, an IMAP or CalDAV"
+                               " account, a Maildir or a calendar")
+    add.add_argument("kind", choices=["mail", "imap", "maildir", "calendar", "caldav"])
     add.add_argument("path", nargs="?",
-                     help="maildir: the folder; calendar: an .ics file, a folder of .ics"
+                     help="mail: your e-mail address (the servers are found from it);"
+                          " maildir: the folder; calendar: an .ics file, a folder of .ics"
                           " files or an https:// subscription; caldav: the server address")
+    add.add_argument("--app-password", action="store_true",
+                     help="mail: sign in to Google with an app password instead of OAuth2")
     add.add_argument("--name")
     add.add_argument("--address", help="the address replies are sent from")
     add.add_argument("--sent", metavar="PATH", help="maildir: the Maildir of your sent mail")
