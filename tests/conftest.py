@@ -62,6 +62,11 @@ def _isolated(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Monk
     monkeypatch.setenv("HEARD_PROFILE", str(home / "default-profile"))
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
     monkeypatch.setenv("TZ", "Europe/Berlin")
+    # Times follow the user's locale (heard.domain.locales): the suite runs in C, Heard's
+    # English as it always wrote it, whatever the machine's own locale is.
+    monkeypatch.setenv("LANG", "C.UTF-8")
+    for var in ("LC_ALL", "LC_TIME", "LANGUAGE"):
+        monkeypatch.delenv(var, raising=False)
 
 
 _EXPECTED = pytest.StashKey[ExpectedErrors]()

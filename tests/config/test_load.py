@@ -318,3 +318,30 @@ def test_plain_imap_to_another_machine_is_refused_by_the_settings(tmp_path: Path
     profile.config.write_text(PLAIN_ACCOUNT.format(host="127.0.0.1"))
     (bridge,) = config.load(profile.config).accounts
     assert isinstance(bridge, ImapAccount) and bridge.security == "plain"
+
+
+# the user's language and clock (issue 22, 4)
+
+
+def test_the_locale_comes_from_the_file_else_from_the_system(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from heard.domain.locales import Speech
+
+    monkeypatch.delenv("LC_ALL", raising=False)
+    monkeypatch.delenv("LC_TIME", raising=False)
+    monkeypatch.setenv("LANG", "C.UTF-8")
+    assert load(tmp_path / "none.toml").speech == Speech()   # C: English as before
+    monkeypatch.setenv("LANG", "de_DE.UTF-8")
+    assert load(tmp_path / "none.toml").speech == Speech("de_DE")
+    monkeypatch.setenv("LC_TIME", "en_GB.UTF-8")
+    assert load(tmp_path / "none.toml").speech == Speech("en_GB")
+    path = write(tmp_path, '[locale]\nlanguage = "de-AT"\ntime_format = "12h"\n')
+    assert load(path).speech == Speech("de_AT", hour24=False)
+
+
+def test_a_wrong_locale_setting_names_its_key_and_the_fix(tmp_path: Path) -> None:
+    path = write(tmp_path, '[locale]\nlanguage = "xx_YY"\ntime_format = "24"\n')
+    problems = problems_of(path)
+    assert any("locale.language" in p and "en_GB" in p for p in problems), problems
+    assert any("locale.time_format" in p and '"24h", "12h" or "auto"' in p
+               for p in problems), problems

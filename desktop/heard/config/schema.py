@@ -17,12 +17,14 @@ from heard.config.values import (
     format_duration,
     parse_addresses,
     parse_bool,
+    parse_clock,
     parse_count,
     parse_counting,
     parse_dates,
     parse_domains,
     parse_duration,
     parse_instance,
+    parse_locale,
     parse_optional_path,
     parse_path,
     parse_port,
@@ -206,6 +208,17 @@ class ReplySettings:
         return timedelta(seconds=self.undo_seconds)
 
 
+@dataclass(frozen=True)
+class LocaleSettings:
+    """[locale]: how times, dates and weekdays are written, and the language of the
+    shipped templates for clients who have none of their own."""
+
+    language: str = option(parse_locale, "", 'your language, e.g. "de" or "en_GB"; "" = the'
+                           " system's (LC_ALL, LC_TIME, LANG)")
+    time_format: str = option(parse_clock, "auto", '"24h", "12h", or "auto" (the custom of'
+                              " your language)")
+
+
 # Each [section] of the file, and where Settings keeps it (the file's [hours] are
 # settings.opening: settings.hours is the working-hours clock made from them).
 SECTIONS: Mapping[str, tuple[str, type]] = {
@@ -221,6 +234,7 @@ SECTIONS: Mapping[str, tuple[str, type]] = {
     "calendar": ("calendar", CalendarSettings),
     "mail": ("mail", MailSettings),
     "replies": ("replies", ReplySettings),
+    "locale": ("locale", LocaleSettings),
 }
 SCHEMA: Mapping[str, Mapping[str, Option[Any]]] = {
     name: options_of(section) for name, (_attr, section) in SECTIONS.items()}

@@ -15,6 +15,7 @@ from heard.config.schema import (
     CalendarSettings,
     DelegationSettings,
     DesktopSettings,
+    LocaleSettings,
     MailSettings,
     NotificationSettings,
     OpeningHours,
@@ -25,6 +26,7 @@ from heard.config.schema import (
 )
 from heard.config.values import default_instance, system_zone
 from heard.domain.clock import WorkingHours
+from heard.domain.locales import Speech
 from heard.domain.standards import Standards
 
 
@@ -122,6 +124,7 @@ class Settings:
     calendar: CalendarSettings = field(default_factory=CalendarSettings)
     mail: MailSettings = field(default_factory=MailSettings)
     replies: ReplySettings = field(default_factory=ReplySettings)
+    locale: LocaleSettings = field(default_factory=LocaleSettings)
     standards: Standards = field(default_factory=Standards)
     more_assistants: tuple[Assistant, ...] = ()     # [[assistants]]
     accounts: tuple[Account, ...] = ()
@@ -130,6 +133,17 @@ class Settings:
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.user.timezone) if self.user.timezone else system_zone()
+
+    @property
+    def speech(self) -> Speech:
+        """How the user's times are written: [locale] language, else the system's locale
+        (LC_ALL, LC_TIME, LANG; C/POSIX: Heard's English as before), and the clock."""
+        import os
+
+        from heard.domain.locales import locale_from_environment, speech_for
+
+        locale = self.locale.language or locale_from_environment(dict(os.environ))
+        return speech_for(locale, self.locale.time_format)
 
     @property
     def hours(self) -> WorkingHours:

@@ -105,6 +105,26 @@ def parse_region(value: object) -> str:
     return region
 
 
+def parse_locale(value: object) -> str:
+    """A language or locale ("de", "de_DE", "en-GB"); "" = the system's."""
+    if not isinstance(value, str):
+        raise Bad('write a language like "de" or "en_GB", or "" for the system\'s')
+    if not value.strip():
+        return ""
+    from heard.domain.locales import LanguageError, parse_language  # Babel: only when set
+
+    try:
+        return parse_language(value)
+    except LanguageError as exc:
+        raise Bad(str(exc)) from exc
+
+
+def parse_clock(value: object) -> str:
+    if value not in ("auto", "12h", "24h"):
+        raise Bad('write "24h", "12h" or "auto" (the custom of your language)')
+    return str(value)
+
+
 def parse_bool(value: object) -> bool:
     if not isinstance(value, bool):
         raise Bad("must be true or false")
