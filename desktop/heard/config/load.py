@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -19,11 +20,14 @@ from heard.config.schema import (
     CALENDAR_SCHEMA,
     IMAP_KEYS,
     MAILDIR_KEYS,
+    OAUTH_PROVIDERS,
+    OAUTH_SCHEMA,
     SECTIONS,
     SMTP_DEFAULT_PORTS,
     STANDARD_SCHEMA,
     Option,
     options_of,
+    provider_from,
 )
 from heard.config.settings import (
     Account,
@@ -38,10 +42,11 @@ from heard.config.values import Bad, format_duration
 from heard.domain.clients import Channel
 from heard.domain.hosts import is_loopback
 from heard.domain.standards import DEFAULT_STANDARD, Standard, Standards
+from heard.system.oauth import Provider
 
 CONFIG_NAME = "heard.toml"
 # What may stand at the top of the file besides the [sections].
-TOP_LEVEL = frozenset({"standards", "accounts", "calendars", "assistants",
+TOP_LEVEL = frozenset({"standards", "accounts", "calendars", "assistants", "oauth",
                        migrations.VERSION_KEY})
 
 
@@ -123,13 +128,44 @@ def settings_from(data: Mapping[str, Any], path: Path) -> Settings:
             reader.problems.append(f"assistants[{i}].address: an assistant needs an address")
             continue
         assistants.append(Assistant(entry["name"] or entry["address"], entry["address"]))
+    oauth = _oauth(reader, data.get("oauth", {}))
+    signing_in: list[tuple[str, ImapAccount | CalendarSource]] = [
+        *((f"accounts[{i}]", a) for i, a in enumerate(accounts) if isinstance(a, ImapAccount)),
+        *((f"calendars[{i}]", c) for i, c in enumerate(calendars))]
+    for where, source in signing_in:
+        if source.auth == "oauth2" and source.provider not in oauth:
+            names = ", ".join(f'"{n}"' for n in oauth)
+            reader.problems.append(f"{where}.provider: {source.provider!r} is not an [oauth]"
+                                   f" provider; use one of {names}")
+    # Each account signing in carries its provider's settings (the adapters need no more).
+    accounts = [replace(a, oauth=oauth[a.provider]) if isinstance(a, ImapAccount)
+                and a.auth == "oauth2" and a.provider in oauth else a for a in accounts]
+    calendars = [replace(c, oauth=oauth[c.provider]) if c.auth == "oauth2"
+                 and c.provider in oauth else c for c in calendars]
     if not any(sections["opening"].week):
         reader.problems.append("hours: no day has opening hours; set e.g."
                                ' monday = "09:00-17:00"')
     if reader.problems:
         raise ConfigError(path, reader.problems)
     return Settings(**sections, standards=standards, more_assistants=tuple(assistants),
-                    accounts=tuple(accounts), calendars=tuple(calendars))
+                    accounts=tuple(accounts), calendars=tuple(calendars), oauth=oauth)
+
+
+def _oauth(reader: _Reader, data: object) -> dict[str, Provider]:
+    """The known providers (OAUTH_PROVIDERS), each changed by its [oauth.NAME] table, and
+    the providers the file declares besides."""
+    if not isinstance(data, Mapping):
+        reader.problems.append("[oauth] must be a table of providers, e.g. [oauth.microsoft]")
+        data = {}
+    providers = {}
+    for name in [*OAUTH_PROVIDERS, *(n for n in data if n not in OAUTH_PROVIDERS)]:
+        raw = data.get(name, {})
+        merged = {**OAUTH_PROVIDERS.get(name, {}),
+                  **(raw if isinstance(raw, Mapping) else {})}
+        values = reader.section(f"oauth.{name}", merged if isinstance(raw, Mapping) else raw,
+                                OAUTH_SCHEMA)
+        providers[name] = provider_from(name, values)
+    return providers
 
 
 def _account(reader: _Reader, i: int, raw: object) -> Account | None:
@@ -164,10 +200,15 @@ def _account(reader: _Reader, i: int, raw: object) -> Account | None:
         reader.problems.append(f'{where}.folders: name at least one folder, e.g. ["INBOX"]')
         return None
     port = acc["port"] or (993 if security == "tls" else 143)
+    if acc["auth"] == "oauth2" and not acc["provider"]:
+        reader.problems.append(f'{where}.provider: an oauth2 account names its provider,'
+                               ' e.g. "microsoft" or "google"')
+        return None
     return ImapAccount(acc["name"] or f"imap{i + 1}", acc["host"], port, security,
                        acc["username"], acc["address"], acc["folders"], acc["sent_folder"],
                        acc["ca_file"], acc["poll_every"],
-                       _smtp(reader, where, acc, acc["username"]))
+                       _smtp(reader, where, acc, acc["username"]), acc["auth"],
+                       acc["provider"])
 
 
 def _smtp(reader: _Reader, where: str, acc: Mapping[str, Any],
@@ -214,8 +255,12 @@ def _calendar(reader: _Reader, i: int, raw: object) -> CalendarSource | None:
     if kind == "caldav" and not cal["username"]:
         reader.problems.append(f"{where}.username: a CalDAV account needs its username")
         return None
+    if cal["auth"] == "oauth2" and (kind != "caldav" or not cal["provider"]):
+        reader.problems.append(f'{where}.provider: only a caldav calendar signs in with'
+                               ' oauth2, and it names its provider, e.g. "google"')
+        return None
     return CalendarSource(name, None, kind, url, cal["username"], cal["calendars"],
-                          cal["ca_file"], cal["refresh_every"])
+                          cal["ca_file"], cal["refresh_every"], cal["auth"], cal["provider"])
 
 
 def _list(reader: _Reader, data: Mapping[str, Any], name: str) -> list[Any]:

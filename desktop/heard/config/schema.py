@@ -16,6 +16,7 @@ from heard.config.values import (
     WEEKDAYS,
     format_duration,
     parse_addresses,
+    parse_auth,
     parse_bool,
     parse_clock,
     parse_count,
@@ -41,6 +42,7 @@ from heard.config.values import (
 )
 from heard.domain.clock import Span
 from heard.domain.standards import DEFAULT_STANDARD
+from heard.system.oauth import Provider
 
 T = TypeVar("T")
 
@@ -271,6 +273,10 @@ ACCOUNT_SCHEMA: Mapping[str, Option[Any]] = {
                       " own certificate authority"),
     "poll_every": Option(parse_duration, "2m",
                          "how often to look for mail when the server cannot push (no IDLE)"),
+    "auth": Option(parse_auth, "password", '"password" (kept in the keyring) or "oauth2"'
+                   " (sign in with the provider; the sign-in is kept in the keyring)"),
+    "provider": Option(parse_str, "", 'oauth2: the [oauth.NAME] to sign in with, e.g.'
+                       ' "microsoft" or "google"'),
     # sending (both kinds)
     "smtp_host": Option(parse_str, "", 'the SMTP server replies leave by, e.g.'
                         ' "smtp.example.com"; "" = no sending from this account'),
@@ -290,7 +296,7 @@ ASSISTANT_SCHEMA: Mapping[str, Option[Any]] = {
 MAILDIR_KEYS = frozenset({"inbox", "sent", "outbox"})
 SMTP_DEFAULT_PORTS = {"tls": 465, "starttls": 587, "plain": 25}
 IMAP_KEYS = frozenset({"host", "port", "security", "username", "folders", "sent_folder",
-                       "ca_file", "poll_every"})
+                       "ca_file", "poll_every", "auth", "provider"})
 CALENDAR_SCHEMA: Mapping[str, Option[Any]] = {
     "name": Option(parse_str, "", "a short name for the calendar"),
     "kind": Option(parse_str, "ics", '"ics" (a file or a folder of .ics files), "caldav"'
@@ -303,6 +309,52 @@ CALENDAR_SCHEMA: Mapping[str, Option[Any]] = {
     "ca_file": Option(parse_optional_path, "", "a CA file for a server with its own authority"),
     "refresh_every": Option(parse_duration, "5m", "how often a remote calendar is asked for"
                             " changes (also at each meeting's start and end)"),
+    "auth": Option(parse_auth, "password", 'caldav: "password" or "oauth2" (the sign-in of'
+                   " the mail account with the same username and provider)"),
+    "provider": Option(parse_str, "", 'caldav with oauth2: the [oauth.NAME], e.g. "google"'),
 }
+# [oauth.NAME]: where and as whom Heard signs in to a provider (OAuth2, a public client).
+# Microsoft and Google are known; the file may change their values or declare others.
+OAUTH_SCHEMA: Mapping[str, Option[Any]] = {
+    "client_id": Option(parse_str, "", "the application (client) id your organisation"
+                        " registered for Heard"),
+    "client_secret": Option(parse_str, "", "only for providers whose desktop clients have"
+                            " one that is not secret (Google)"),
+    "authorize_url": Option(parse_str, "", "the authorization endpoint"),
+    "token_url": Option(parse_str, "", "the token endpoint"),
+    "device_url": Option(parse_str, "", "the device authorization endpoint (sign-in on a"
+                         " terminal)"),
+    "revoke_url": Option(parse_str, "", "the revocation endpoint (signing out); may be empty"),
+    "scopes": Option(parse_str_list, [], "the scopes asked for at sign-in"),
+    "title": Option(parse_str, "", "the provider's name for people"),
+}
+_MS = "https://login.microsoftonline.com/common/oauth2/v2.0"
+OAUTH_PROVIDERS: Mapping[str, Mapping[str, object]] = {
+    "microsoft": {
+        "title": "Microsoft", "authorize_url": f"{_MS}/authorize",
+        "token_url": f"{_MS}/token", "device_url": f"{_MS}/devicecode",
+        "scopes": ["https://outlook.office.com/IMAP.AccessAsUser.All",
+                   "https://outlook.office.com/SMTP.Send", "offline_access"]},
+    "google": {
+        "title": "Google", "authorize_url": "https://accounts.google.com/o/oauth2/v2/auth",
+        "token_url": "https://oauth2.googleapis.com/token",
+        "device_url": "https://oauth2.googleapis.com/device/code",
+        "revoke_url": "https://oauth2.googleapis.com/revoke",
+        "scopes": ["https://mail.google.com/",
+                   "https://www.googleapis.com/auth/calendar.readonly"]},
+}
+
+
+def provider_from(name: str, values: Mapping[str, Any]) -> Provider:
+    """A provider from its parsed [oauth.NAME] values (those missing take their default)."""
+    given = {key: values[key] if key in values else option.parse(option.default)
+             for key, option in OAUTH_SCHEMA.items()}
+    return Provider(name, **given)
+
+
+def known_providers() -> dict[str, Provider]:
+    """Microsoft and Google as Heard knows them, before the file changes anything."""
+    return {name: provider_from(name, {k: OAUTH_SCHEMA[k].parse(v) for k, v in raw.items()})
+            for name, raw in OAUTH_PROVIDERS.items()}
 
 

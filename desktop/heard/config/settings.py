@@ -4,6 +4,7 @@ values derived from them (the zone, the working-hours clock, this device's name)
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -23,11 +24,14 @@ from heard.config.schema import (
     ReplySettings,
     SharingSettings,
     UserSettings,
+    known_providers,
 )
 from heard.config.values import default_instance, system_zone
 from heard.domain.clock import WorkingHours
 from heard.domain.locales import Speech
 from heard.domain.standards import Standards
+from heard.system.oauth import Provider
+from heard.system.oauth import entry as oauth_entry
 
 
 @dataclass(frozen=True)
@@ -73,10 +77,16 @@ class ImapAccount:
     ca_file: Path | None = None
     poll_every: timedelta = timedelta(minutes=2)
     smtp: SmtpServer | None = None
+    auth: str = "password"           # "password" | "oauth2"
+    provider: str = ""               # oauth2: the [oauth.NAME] signed in with
+    oauth: Provider | None = None    # oauth2: that provider's settings
 
     @property
     def keyring_name(self) -> str:
-        """The account's entry in the keyring (the password lives only there)."""
+        """The account's entry in the keyring (the password, or with oauth2 the sign-in's
+        refresh token, lives only there)."""
+        if self.auth == "oauth2":
+            return oauth_entry(self.provider, self.username)
         return f"imap:{self.username}@{self.host}"
 
     def source(self, folder: str) -> str:
@@ -98,6 +108,9 @@ class CalendarSource:
     calendars: tuple[str, ...] = ()    # caldav: the calendar addresses that count
     ca_file: Path | None = None
     refresh_every: timedelta = timedelta(minutes=5)
+    auth: str = "password"             # caldav: "password" | "oauth2"
+    provider: str = ""
+    oauth: Provider | None = None
 
     @property
     def remote(self) -> bool:
@@ -107,6 +120,8 @@ class CalendarSource:
     def keyring_name(self) -> str:
         from urllib.parse import urlsplit
 
+        if self.auth == "oauth2":
+            return oauth_entry(self.provider, self.username)
         return f"caldav:{self.username}@{urlsplit(self.url).hostname or self.url}"
 
 
@@ -129,6 +144,7 @@ class Settings:
     more_assistants: tuple[Assistant, ...] = ()     # [[assistants]]
     accounts: tuple[Account, ...] = ()
     calendars: tuple[CalendarSource, ...] = ()
+    oauth: Mapping[str, Provider] = field(default_factory=lambda: known_providers())
 
     @property
     def zone(self) -> ZoneInfo:

@@ -158,6 +158,12 @@ def parse_security(value: object) -> str:
     return str(value)
 
 
+def parse_auth(value: object) -> str:
+    if value not in ("password", "oauth2"):
+        raise Bad('must be "password" or "oauth2" (sign in with Microsoft or Google)')
+    return str(value)
+
+
 def parse_instance(value: object) -> str:
     if value == "":
         return ""

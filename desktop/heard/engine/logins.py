@@ -10,6 +10,7 @@ from heard.config import Account, CalendarSource, ImapAccount, passwords
 
 if TYPE_CHECKING:
     from heard.mail.imap import Connection, ServerSettings
+    from heard.mail.oauth import Bearer
 
 log = logging.getLogger(__name__)
 
@@ -21,9 +22,14 @@ def imap_server(account: ImapAccount) -> ServerSettings:
                           account.username, account.ca_file)
 
 
-def imap_password(account: ImapAccount) -> str:
+def imap_password(account: ImapAccount) -> str | Bearer:
+    """The password from the keyring, or with oauth2 a valid access token (ImapError AUTH
+    with the words to say when there is none: no password, sign in again)."""
     from heard.mail.imap import ImapError, Problem
     from heard.system import secrets
+
+    if account.auth == "oauth2":
+        return bearer(account)
 
     try:
         password = passwords.imap_password(account)
@@ -35,13 +41,52 @@ def imap_password(account: ImapAccount) -> str:
 
 
 def open_imap(account: ImapAccount) -> Connection:
-    """A new logged-in connection (only an account's worker keeps one)."""
-    from heard.mail.imap import connect
+    """A new logged-in connection (only an account's worker keeps one). An access token
+    the server refuses is asked for again, fresh, once (it may have been revoked early;
+    a revoked grant then says "sign in again")."""
+    from heard.mail.imap import ImapError, Problem, connect
 
-    return connect(imap_server(account), imap_password(account))
+    try:
+        return connect(imap_server(account), imap_password(account))
+    except ImapError as exc:
+        if account.auth != "oauth2" or exc.problem is not Problem.AUTH:
+            raise
+    return connect(imap_server(account), bearer(account, fresh=True))
 
 
-def smtp_password(account: Account) -> str | None:
+def bearer(account: ImapAccount | CalendarSource, fresh: bool = False) -> Bearer:
+    """An access token for an oauth2 account's login; ImapError(AUTH) when there is
+    none, saying to sign in again when that is what it takes."""
+    from heard.mail.imap import ImapError, Problem
+    from heard.mail.oauth import Bearer
+    from heard.system import oauth
+
+    assert account.oauth is not None, "an oauth2 source carries its provider"
+    try:
+        token = oauth.access_token(account.keyring_name, account.oauth, fresh=fresh)
+    except oauth.SignInNeeded as exc:
+        raise ImapError(Problem.AUTH, sign_in_again(account, str(exc))) from None
+    except oauth.OAuthError as exc:
+        raise ImapError(Problem.AUTH, str(exc)) from None
+    return Bearer(account.username, token)
+
+
+SIGN_IN_AGAIN = "sign in again"
+
+
+def sign_in_again(account: ImapAccount | CalendarSource, reason: str) -> str:
+    """The one way a grant's end is told (doctor, status, the toast, the settings)."""
+    label = account.oauth.label if account.oauth is not None else account.provider
+    return (f"{reason.removesuffix(': sign in again')}. {SIGN_IN_AGAIN.capitalize()} to"
+            f" {label} as {account.username}: `heard account signin {account.name}` or"
+            " Settings > Accounts > Sign in again")
+
+
+def smtp_password(account: Account) -> str | Bearer | None:
+    """The SMTP login's password, or an oauth2 account's access token (its grant covers
+    sending too)."""
+    if isinstance(account, ImapAccount) and account.auth == "oauth2":
+        return bearer(account)
     return passwords.smtp_password(account)
 
 

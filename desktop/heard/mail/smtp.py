@@ -19,7 +19,9 @@ from pathlib import Path
 from typing import Protocol
 
 from heard.domain.hosts import is_loopback
+from heard.mail import oauth
 from heard.mail.imap import tls_context
+from heard.mail.oauth import Bearer
 from heard.mail.transport import Failure, SendError, crlf
 
 TIMEOUT = 30.0
@@ -80,7 +82,8 @@ class SmtpTransport:
 
     idempotent = False
 
-    def __init__(self, name: str, server: SmtpServer, password: Callable[[], str | None],
+    def __init__(self, name: str, server: SmtpServer,
+                 password: Callable[[], str | Bearer | None],
                  timeout: float = TIMEOUT) -> None:
         self.name = name
         self.server = server
@@ -163,10 +166,17 @@ class SmtpTransport:
                              f" keyring; store it with `heard account password {self.name}"
                              " --smtp`", Failure.PERMANENT)
         try:
-            smtp.login(server.username, password)
+            if isinstance(password, Bearer):   # OAuth2 (heard.mail.oauth)
+                oauth.smtp_login(smtp, password, server.host, server.port)
+            else:
+                smtp.login(server.username, password)
+        except oauth.NoOAuthLogin as exc:
+            smtp.close()
+            raise self._fail(f"{server.host}: {exc}", Failure.PERMANENT) from exc
         except smtplib.SMTPAuthenticationError as exc:
             smtp.close()
-            temporary = 400 <= exc.smtp_code < 500   # 454: try again later
+            # A refused access token: the next attempt has a fresh one.
+            temporary = 400 <= exc.smtp_code < 500 or isinstance(password, Bearer)
             raise self._fail(f"{server.host} refused the login" + (
                 "" if temporary else ": wrong user name or password")
                 + f" ({exc.smtp_code} {_words(exc.smtp_error)})",

@@ -21,6 +21,8 @@ from enum import StrEnum
 from pathlib import Path
 
 from heard.domain.hosts import is_loopback
+from heard.mail import oauth
+from heard.mail.oauth import Bearer
 
 log = logging.getLogger(__name__)
 
@@ -118,8 +120,10 @@ def _network_problem(server: ServerSettings, exc: OSError) -> ImapError:
     return ImapError(Problem.UNREACHABLE, f"lost the connection to {where} ({exc})")
 
 
-def connect(server: ServerSettings, password: str, timeout: float = TIMEOUT) -> Connection:
-    """A logged-in connection, or an ImapError that says what went wrong."""
+def connect(server: ServerSettings, password: str | Bearer,
+            timeout: float = TIMEOUT) -> Connection:
+    """A logged-in connection, or an ImapError that says what went wrong. With a Bearer
+    (an OAuth2 access token) the login is OAUTHBEARER or XOAUTH2 (heard.mail.oauth)."""
     import imapclient  # ~30 ms of imports, kept off the tray's start-up path
     from imapclient.exceptions import IMAPClientError, LoginError
 
@@ -141,8 +145,15 @@ def connect(server: ServerSettings, password: str, timeout: float = TIMEOUT) -> 
             client.starttls(context)
         _keepalive(client)
         try:
-            client.login(server.username, password)
+            if isinstance(password, Bearer):
+                oauth.imap_login(client, password)
+            else:
+                client.login(server.username, password)
+        except oauth.NoOAuthLogin as exc:
+            raise ImapError(Problem.AUTH, f"{server.host}: {exc}") from exc
         except LoginError as exc:
+            if isinstance(password, Bearer):
+                raise ImapError(Problem.AUTH, oauth.REFUSED) from exc
             raise ImapError(Problem.AUTH, (
                 f"{server.host} refused the login for {server.username!r}: wrong user name"
                 " or password (update it with `heard account add` again)")) from exc

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from heard.mail.imap.connection import ServerSettings, connect
+from heard.mail.oauth import Bearer
 
 
 @dataclass(frozen=True)
@@ -25,7 +26,7 @@ class Probe:
         return not self.missing
 
 
-def probe(server: ServerSettings, password: str, folders: Sequence[str], sent_folder: str,
+def probe(server: ServerSettings, password: str | Bearer, folders: Sequence[str], sent_folder: str,
           poll_every: timedelta) -> Probe:
     """Log in, look, log out. ImapError (in words) when the server cannot be reached or
     refuses the login."""

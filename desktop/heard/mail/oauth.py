@@ -1,0 +1,77 @@
+"""Logging in to IMAP and SMTP with an OAuth2 access token (heard.system.oauth gives it).
+
+OAUTHBEARER (RFC 7628) where the server offers it, else XOAUTH2 (Google's and Microsoft's
+mechanism, which both offer). The token travels only inside the SASL exchange, which
+imaplib and smtplib never log at Heard's log levels.
+"""
+
+from __future__ import annotations
+
+import base64
+import smtplib
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Bearer:
+    """An access token and the login it is for: what an IMAP or SMTP login takes. Its
+    repr shows no token."""
+
+    user: str
+    token: str = field(repr=False)
+
+
+# What an IMAP or SMTP server's refusal of a token means (the caller asks for a fresh one).
+REFUSED = "the server refused the sign-in's access token"
+
+
+class NoOAuthLogin(Exception):
+    """The server offers neither OAUTHBEARER nor XOAUTH2."""
+
+
+def xoauth2(bearer: Bearer) -> str:
+    return f"user={bearer.user}\x01auth=Bearer {bearer.token}\x01\x01"
+
+
+def oauthbearer(bearer: Bearer, host: str, port: int) -> str:
+    user = bearer.user.replace("=", "=3D").replace(",", "=2C")
+    return f"n,a={user},\x01host={host}\x01port={port}\x01auth=Bearer {bearer.token}\x01\x01"
+
+
+def imap_mechanism(capabilities: set[str]) -> str:
+    for mechanism in ("OAUTHBEARER", "XOAUTH2"):
+        if f"AUTH={mechanism}" in capabilities:
+            return mechanism
+    raise NoOAuthLogin("the server offers no OAuth2 login (AUTH=OAUTHBEARER or"
+                       " AUTH=XOAUTH2)")
+
+
+def imap_login(client: Any, bearer: Bearer) -> None:
+    """Log an imapclient.IMAPClient in; imapclient's LoginError when refused."""
+    capabilities = {c.decode().upper() if isinstance(c, bytes) else str(c).upper()
+                    for c in client.capabilities()}
+    if imap_mechanism(capabilities) == "OAUTHBEARER":
+        client.oauthbearer_login(bearer.user, bearer.token)
+    else:
+        client.oauth2_login(bearer.user, bearer.token)
+
+
+def smtp_login(smtp: smtplib.SMTP, bearer: Bearer, host: str, port: int) -> None:
+    """AUTH OAUTHBEARER or XOAUTH2 on an EHLO'd connection; SMTPAuthenticationError when
+    refused (the server's JSON error challenge is answered with the empty response RFC
+    7628 asks for)."""
+    offered = set((smtp.esmtp_features.get("auth") or "").upper().split())
+    if "OAUTHBEARER" in offered:
+        mechanism, text = "OAUTHBEARER", oauthbearer(bearer, host, port)
+    elif "XOAUTH2" in offered:
+        mechanism, text = "XOAUTH2", xoauth2(bearer)
+    else:
+        raise NoOAuthLogin("the SMTP server offers no OAuth2 login (AUTH OAUTHBEARER or"
+                           " XOAUTH2)")
+    initial = base64.b64encode(text.encode()).decode("ascii")
+    code, reply = smtp.docmd("AUTH", f"{mechanism} {initial}")
+    if code == 334:   # an error challenge (JSON): end the exchange, then it fails
+        code, reply = smtp.docmd("")
+    if code not in (235, 503):
+        raise smtplib.SMTPAuthenticationError(code, reply)
