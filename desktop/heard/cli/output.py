@@ -23,6 +23,7 @@ from heard.engine import (
 
 if TYPE_CHECKING:
     from heard.domain.classify import Person
+    from heard.domain.followups import Owed
     from heard.domain.snoozes import SnoozedClient
     from heard.engine.results import AckResult
 
@@ -132,7 +133,15 @@ def status_json(status: Status, zone: Any) -> dict[str, Any]:
         "sharing_notice": status.sharing_notice or None,
         # Waiting clients set aside until a time: not in `waiting`, `clients` nor `count`.
         "snoozed": [snoozed_json(s, zone) for s in status.snoozed],
+        # Clients who owe the user a reply (a follow-up came due): never in `count`.
+        "owed": [owed_json(o, zone) for o in status.owed],
     }
+
+
+def owed_json(owed: Owed, zone: Any) -> dict[str, Any]:
+    from heard.cli.followups import follow_up_json
+
+    return follow_up_json(owed.follow_up, owed.client, zone)
 
 
 def snoozed_json(snoozed: SnoozedClient, zone: Any) -> dict[str, Any]:
@@ -202,6 +211,12 @@ def print_status(status: Status, zone: Any) -> None:
               f" {short(snoozed.until, zone, status.at)}  ack by"
               f" {short(group.ack_due, zone, status.at)} [{group.urgency.value}]"
               f"  {group.newest.inquiry.subject[:40]}")
+    if status.owed:
+        print("Owe you a reply (not counted; `heard nudge ID`):")
+    for owed in status.owed:
+        f = owed.follow_up
+        print(f"  {f.id:<4} {owed.client.display_name:<16} since"
+              f" {short(f.due, zone, status.at)}  {f.about()[:50]}")
     if status.promises:
         print("Promises:")
         for view in status.promises:

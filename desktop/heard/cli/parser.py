@@ -160,6 +160,26 @@ def build_parser() -> argparse.ArgumentParser:
                       help="15:00, 'tomorrow 9:00', tomorrow, meeting-end, 90m, or ISO-8601")
     when.add_argument("--off", action="store_true", help="wake them now: counted again")
 
+    follow = sub.add_parser("follow-up", parents=[common, jsonp],
+                            help="wait on a client's reply until a time (they owe you one)")
+    follow.add_argument("who", metavar="ID|CLIENT",
+                        help="an inquiry id (its subject and thread) or a client's name; with"
+                             " --off, a follow-up id (from `heard follow-ups`) or a client")
+    by = follow.add_mutually_exclusive_group(required=True)
+    by.add_argument("--by", metavar="TIME", help="'2 working days', thursday, 2026-12-10,"
+                    " tomorrow, 'tomorrow 9:00', 15:00, or ISO-8601")
+    by.add_argument("--off", action="store_true", help="stop waiting on them")
+    follow.add_argument("--note", metavar="TEXT", help="what you are waiting for")
+    follows = sub.add_parser("follow-ups", parents=[common, jsonp],
+                             help="who you wait on, and who owes you a reply")
+    follows.add_argument("--all", action="store_true",
+                         help="also those closed in the last two weeks, and how")
+    nudge = sub.add_parser("nudge", parents=[common, jsonp],
+                           help="send the nudge to a client who owes you a reply")
+    nudge.add_argument("follow_up", metavar="ID", type=int,
+                       help="a follow-up id (from `heard follow-ups`)")
+    nudge.add_argument("--dry-run", action="store_true", help="show it, send nothing")
+
     for name, text in (("answered", "mark an inquiry answered (you called, you met)"),
                        ("dismiss", "set an inquiry aside: no reply needed")):
         p = sub.add_parser(name, parents=[common, jsonp], help=text)

@@ -210,6 +210,27 @@ class ReplySettings:
         return timedelta(seconds=self.undo_seconds)
 
 
+def _offer_after(value: object) -> int:
+    """"3 working days" -> 3; "" or "off" -> 0 (off)."""
+    from heard.config.values import Bad
+    from heard.domain.followups import parse_working_days
+
+    text = str(value).strip().lower() if isinstance(value, str) else value
+    if text in ("", "off", 0):
+        return 0
+    try:
+        return parse_working_days(str(text))
+    except ValueError as exc:
+        raise Bad(f'{exc}, or "" (off)') from exc
+
+
+@dataclass(frozen=True)
+class FollowUpSettings:
+    offer_after: int = option(_offer_after, "", "offer a follow-up on a question you sent"
+                              " a client (a ? in your own words) when no reply came in this"
+                              ' many working days, e.g. "3 working days"; "" = off')
+
+
 @dataclass(frozen=True)
 class LocaleSettings:
     """[locale]: how times, dates and weekdays are written, and the language of the
@@ -236,6 +257,7 @@ SECTIONS: Mapping[str, tuple[str, type]] = {
     "calendar": ("calendar", CalendarSettings),
     "mail": ("mail", MailSettings),
     "replies": ("replies", ReplySettings),
+    "followups": ("followups", FollowUpSettings),
     "locale": ("locale", LocaleSettings),
 }
 SCHEMA: Mapping[str, Mapping[str, Option[Any]]] = {

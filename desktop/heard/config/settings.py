@@ -16,6 +16,7 @@ from heard.config.schema import (
     CalendarSettings,
     DelegationSettings,
     DesktopSettings,
+    FollowUpSettings,
     LocaleSettings,
     MailSettings,
     NotificationSettings,
@@ -139,6 +140,7 @@ class Settings:
     calendar: CalendarSettings = field(default_factory=CalendarSettings)
     mail: MailSettings = field(default_factory=MailSettings)
     replies: ReplySettings = field(default_factory=ReplySettings)
+    followups: FollowUpSettings = field(default_factory=FollowUpSettings)
     locale: LocaleSettings = field(default_factory=LocaleSettings)
     standards: Standards = field(default_factory=Standards)
     more_assistants: tuple[Assistant, ...] = ()     # [[assistants]]

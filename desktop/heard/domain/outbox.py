@@ -37,6 +37,9 @@ class OutboxKind(StrEnum):
     AUTO = "auto"            # an acknowledgement the autopilot sent
     FORWARD = "forward"      # a delegated matter, forwarded to the assistant
     TELL = "tell"            # telling the client who will help
+    NUDGE = "nudge"          # to a client who owes the user a reply (a follow-up's)
+    ABSENCE = "absence"      # the autopilot's reply while the user is away
+    AFTER_HOURS = "after_hours"  # the autopilot's reply outside working hours
 
 
 @dataclass(frozen=True)

@@ -49,6 +49,7 @@ if TYPE_CHECKING:
     from heard.devices.settings import SharedSettingsSync, SharedStatus
     from heard.domain.toasts import Plan
     from heard.engine.accounts import ImapAccounts
+    from heard.engine.followups import FollowUps
     from heard.engine.outbox import Outbox
     from heard.engine.replies import Replies
     from heard.engine.requests import RequestsService
@@ -102,6 +103,7 @@ class Engine:
         self._imap: ImapAccounts | None = None
         self._outbox: Outbox | None = None
         self._replies: Replies | None = None
+        self._follow_ups: FollowUps | None = None
         self._requests: RequestsService | None = None
         self._watcher: MaildirWatcher | None = None
         self._config_stamp = self._stamp()
@@ -172,6 +174,15 @@ class Engine:
 
             self._replies = Replies(self._ctx, self.calendar, self.outbox, self.devices)
         return self._replies
+
+    @property
+    def follow_ups(self) -> FollowUps:
+        """Waiting on clients: follow-ups, who owes a reply, and the nudge."""
+        if self._follow_ups is None:
+            from heard.engine.followups import FollowUps
+
+            self._follow_ups = FollowUps(self._ctx, self.outbox)
+        return self._follow_ups
 
     @property
     def _imap_accounts(self) -> ImapAccounts:

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 from heard.config import ImapAccount, MaildirAccount
 from heard.devices.coordinator import Devices
 from heard.domain.clients import Channel, Client, ClientDirectory, normalize_email
-from heard.domain.clock import Clock
+from heard.domain.clock import Clock, WorkingHours
 from heard.domain.ids import InquiryId
 from heard.domain.inquiries import Inquiry, InquiryState, Provenance
 from heard.domain.messages import MessageFacts
@@ -113,8 +113,13 @@ class Intake:
                  window: timedelta = INTAKE_WINDOW, rules: Rules | None = None,
                  assistants: frozenset[str] = frozenset(),
                  marks: Callable[[frozenset[str]], SharedState | None] = lambda _f: None,
-                 authserv_ids: tuple[str, ...] = ()) -> None:
+                 authserv_ids: tuple[str, ...] = (), offer_after: int = 0,
+                 hours: WorkingHours | None = None) -> None:
         self.store = store
+        # Follow-ups offered from Sent: a question to a client, after this many working
+        # days with no reply (0: off); counted in these working hours.
+        self.offer_after = offer_after
+        self.hours = hours
         self.authserv_ids = authserv_ids   # whose Authentication-Results the user trusts
         self.clock = clock
         self.zone = zone
@@ -179,7 +184,8 @@ class Intake:
                     heads[uid] = parse_message(head, with_preview=False)
                 except MalformedMessage:
                     return False
-                return role == "inbox" and needs_text(heads[uid])
+                # Sent's text only when a question there may be offered as a follow-up.
+                return (role == "inbox" or bool(self.offer_after)) and needs_text(heads[uid])
 
             known = self.store.imap_state(account.name, folder)
             previous = FolderState(*known) if known else None
@@ -376,6 +382,8 @@ class Intake:
                 return "delegation", taken_up
         verdict = self.classify(item.facts, directory, own)
         reason = verdict.reason
+        if verdict.is_inquiry and verdict.client is not None and verdict.client.id is not None:
+            self._client_wrote(verdict.client, item.facts, item.at)
         if not verdict.is_inquiry or (verdict.client is None and verdict.person is None):
             report.skipped.append(Skipped(item.label, item.name, reason))
         elif item.at < self.clock.now() - self.window:
@@ -507,10 +515,40 @@ class Intake:
             self.store.add_promise(Promise(inquiry.id, inquiry.client_id, sent_at, due,
                                            f"reply by {format_time(due, self.zone, sent_at)}"))
 
+    def _client_wrote(self, client: Client, facts: MessageFacts, at: datetime) -> None:
+        """A message from a client closes what the user was waiting on them for (set
+        before it came), saying what they wrote."""
+        assert client.id is not None
+        closed = self.store.close_follow_ups(client.id, at,
+                                             f"answered: {facts.subject[:120]}".strip())
+        if closed:
+            log.info("client %s wrote: follow-up %s closed", client.id,
+                     ", ".join(str(f.id) for f in closed))
+
+    def _offer_follow_up(self, facts: MessageFacts, sent_at: datetime,
+                         directory: ClientDirectory) -> None:
+        """[followups] offer_after: a question the user asked a client, with no reply in
+        that many working days, comes due as a follow-up Heard offered (origin "sent")."""
+        from heard.domain.followups import FollowUp, Origin, asks_question, working_days_later
+
+        if not self.offer_after or self.hours is None or not asks_question(facts.body_text):
+            return
+        client = next((c for c in (directory.match_email(a) for a in facts.to) if c), None)
+        if client is None or client.id is None or client.prospect:
+            return
+        if any(f.client_id == client.id for f in self.store.open_follow_ups()):
+            return   # already waited on (one per client)
+        due = working_days_later(sent_at, self.offer_after, self.hours)
+        self.store.add_follow_up(FollowUp(client.id, sent_at, due, "", facts.subject[:200],
+                                          facts.message_id, Origin.SENT))
+        log.info("follow-up offered on client %s (a question in Sent)", client.id)
+
     def _apply_sent(self, facts: MessageFacts, sent_at: datetime, directory: ClientDirectory,
                     report: SyncReport) -> str:
         recipients = {normalize_email(a) for a in facts.to}
         clients = {c.id for c in (directory.match_email(a) for a in recipients) if c}
+        if "x-heard-nudge" in (facts.headers or {}):
+            return "a nudge (follow-up)"   # Heard's own: answers nothing, asks nothing new
 
         def to_the_client(inquiry: Inquiry) -> bool:
             # A forward to a colleague carries the client's thread but answers nobody.
@@ -542,6 +580,7 @@ class Intake:
             self.store.save_inquiry(inquiry.answer(sent_at))
             self.store.close_promises(inquiry.id, sent_at)
             report.answered.append(inquiry.id)
+        self._offer_follow_up(facts, sent_at, directory)
         return "reply" if targets else "sent mail, no open inquiry"
 
 
@@ -613,7 +652,8 @@ class IntakeService:
         return Intake(self._ctx.store, self._ctx.clock, settings.zone, settings.mail.window,
                       self.rules(), frozenset(normalize_email(a.address)
                                               for a in settings.assistants),
-                      self._devices.marks, settings.autopilot.authserv_ids)
+                      self._devices.marks, settings.autopilot.authserv_ids,
+                      settings.followups.offer_after, settings.hours)
 
     def sync_maildir(self, account: MaildirAccount, report: SyncReport) -> None:
         ctx = self._ctx

@@ -353,8 +353,11 @@ class Outbox:
         self._release(item)
         what = {OutboxKind.ACK: "the acknowledgement", OutboxKind.AUTO:
                 "the automatic acknowledgement", OutboxKind.FORWARD: "the forward",
-                OutboxKind.TELL: "the note"}[item.kind]
-        again = " The client is waiting again." if item.kind is not OutboxKind.TELL else ""
+                OutboxKind.TELL: "the note", OutboxKind.NUDGE: "the nudge",
+                OutboxKind.ABSENCE: "the absence reply",
+                OutboxKind.AFTER_HOURS: "the after-hours reply"}[item.kind]
+        again = " The client is waiting again." if item.kind in (
+            OutboxKind.ACK, OutboxKind.AUTO, OutboxKind.FORWARD) else ""
         self._ctx.events.toast("Not sent", f"{what} to {item.recipient}: {reason}.{again}")
         return self.store.outbox_item(item.message_id) or item
 
@@ -501,6 +504,19 @@ class Outbox:
     def _unsend(self, item: OutboxItem) -> None:
         """What a message that never went out had changed, undone (inside a transaction)."""
         store = self.store
+        if item.kind is OutboxKind.NUDGE:
+            # The client owes the reply again, as before the nudge (heard.engine.followups).
+            from heard.domain.followups import (
+                NUDGE_KEY,
+                before_nudge_id,
+                restore_before_nudge,
+            )
+
+            kept = store.state(f"{NUDGE_KEY}{item.message_id}")
+            current = store.follow_up(before_nudge_id(kept)) if kept else None
+            if kept and current is not None and current.is_open:
+                store.save_follow_up(restore_before_nudge(kept, current))
+            return
         if item.inquiry_id is None:
             return
         inquiry = store.inquiry(item.inquiry_id)

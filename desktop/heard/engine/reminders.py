@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from heard.domain.accounts import AccountHealth
     from heard.domain.busy import BusyState
     from heard.domain.delegations import Assignment, Delegation
+    from heard.domain.followups import FollowUp
     from heard.domain.toasts import Plan
     from heard.domain.waiting import WaitingItem
 
@@ -65,9 +66,13 @@ class Reminders:
             late = [d for d in ctx.store.open_delegations() if d.overdue(now)]
             mine = frozenset(a.lower() for a in ctx.own_addresses())
             mine_late = [a for a in ctx.store.assignments() if a.to(mine) and a.overdue(now)]
+            owing = [f for f in ctx.store.open_follow_ups()
+                     if f.is_due(now) and f.client_id in clients]
             already = ctx.store.alerts_given(
                 [a.key for a in found] + [_report_key(c, due) for c, due in reports]
-                + [_delegation_key(d) for d in late] + [_assigned_key(a) for a in mine_late])
+                + [_delegation_key(d) for d in late] + [_assigned_key(a) for a in mine_late]
+                + [_follow_up_key(f) for f in owing])
+            owing = [f for f in owing if _follow_up_key(f) not in already]
             found = [a for a in found if a.key not in already]
             reports = [(c, due) for c, due in reports if _report_key(c, due) not in already]
             late = [d for d in late if _delegation_key(d) not in already]
@@ -77,11 +82,12 @@ class Reminders:
                 # In a meeting only what cannot wait pops; the rest comes when it ends
                 # (not marked as given, so the next look after the meeting finds it).
                 found, _later = pop_in_meeting(found, now, urgent, notes.warn_before_ack)
-                reports, late, mine_late = [], [], []
+                reports, late, mine_late, owing = [], [], [], []
             ctx.store.mark_alerts([a.key for a in found]
                                   + [_report_key(c, due) for c, due in reports]
                                   + [_delegation_key(d) for d in late]
-                                  + [_assigned_key(a) for a in mine_late], now)
+                                  + [_assigned_key(a) for a in mine_late]
+                                  + [_follow_up_key(f) for f in owing], now)
         def client_of(inquiry_id: InquiryId) -> Client | None:
             inquiry = ctx.store.inquiry(inquiry_id)
             return clients.get(inquiry.client_id) if inquiry else None
@@ -97,6 +103,10 @@ class Reminders:
         toasts += [(f"Due: {getattr(client_of(a.inquiry_id), 'name', 'a client')}",
                     f"handed to you by {a.by!r}, due {format_time(a.due, zone, now)}"
                     + (f": {a.note}" if a.note else "")) for a in mine_late]
+        # A client who owes the user a reply (a follow-up due): never counted as waiting.
+        toasts += [(f"{clients[f.client_id].display_name} owes you a reply",
+                    f"about {f.about()!r}, since {format_time(f.set_at, zone, now)}; nudge"
+                    " them from Heard's window (Owe you)") for f in owing]
         if reports:
             names = [c.display_name for c, _ in reports]
             toasts.append(("Status report due" if len(names) == 1 else
@@ -182,3 +192,8 @@ def _delegation_key(delegation: Delegation) -> str:
 
 def _assigned_key(assignment: Assignment) -> str:
     return f"assigned:{assignment.inquiry_id}:{assignment.due.isoformat()}"
+
+
+def _follow_up_key(follow_up: FollowUp) -> str:
+    """Once per follow-up and due time (a nudge moves it: due again, said again)."""
+    return f"follow-up:{follow_up.id}:{follow_up.due.isoformat()}"

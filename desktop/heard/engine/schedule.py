@@ -56,6 +56,8 @@ def next_tick(ctx: EngineContext, calendar: CalendarTimes,
         assignments = store.assignments()
         # A client snoozed until then is counted again: the badge must change on time.
         snoozes = read_snoozes(store.states(SNOOZE_KEY))
+        # A follow-up comes due: the client shows as owing a reply, with a toast.
+        follow_ups = store.open_follow_ups()
         reports = store.status_reports() if any(
             c.report_every is not None for c in clients.values()) else {}
     for item in items:
@@ -65,6 +67,7 @@ def next_tick(ctx: EngineContext, calendar: CalendarTimes,
     moments += [t for p in promises for t in (p.due - lead.promise, p.due)]
     moments += [d.due for d in delegations] + [a.due for a in assignments]
     moments += [s.until for s in snoozes.values()]
+    moments += [f.due for f in follow_ups]
     for client in clients.values():
         if client.report_every is not None and client.id in reports:
             moments.append(reports[client.id] + client.report_every)

@@ -14,6 +14,7 @@ from heard.domain.autopilot import SKIP_KEY, Skipped
 from heard.domain.busy import BusyState, busy_at
 from heard.domain.clients import Client
 from heard.domain.delegations import Assignment, Delegation
+from heard.domain.followups import Owed, owed
 from heard.domain.ids import ClientId, InquiryId
 from heard.domain.inquiries import Inquiry
 from heard.domain.outbox import OutboxItem, OutboxState
@@ -72,6 +73,9 @@ class Status:
     # Waiting clients the user set aside until a time: not in `waiting` nor the count, their
     # deadlines still running (the warnings still come); soonest back first.
     snoozed: list[SnoozedClient] = field(default_factory=list)
+    # Clients who owe the user a reply (a follow-up whose time came): never in `waiting`
+    # nor the count (the last word is the user's); longest owed first.
+    owed: list[Owed] = field(default_factory=list)
 
     @property
     def offline(self) -> list[AccountHealth]:
@@ -171,7 +175,8 @@ class StatusService:
                       self.assigned(clients),
                       [(i, clients.get(i.client_id), by) for i, by in
                        store.handled_elsewhere(settings.instance, now - timedelta(days=1))],
-                      self._devices.notice(), self._skipped(items), snoozed)
+                      self._devices.notice(), self._skipped(items), snoozed,
+                      owed(store.open_follow_ups(), clients, now))
 
     def _skipped(self, items: list[WaitingItem]) -> dict[InquiryId, Skipped]:
         waiting = {i.inquiry.id for i in items}

@@ -13,6 +13,9 @@ from heard.mail.parse import HEARD_ACK_HEADER, HEARD_PROMISE_HEADER
 
 # On a forward to an assistant: the Message-ID of the client's message it hands over.
 HEARD_DELEGATES_HEADER = "X-Heard-Delegates"
+# On a nudge to a client who owes the user a reply: the follow-up it is for. Intake reads it
+# in Sent as nothing answered (and no question to follow up on).
+HEARD_NUDGE_HEADER = "X-Heard-Nudge"
 
 
 def _address(name: str, addr: str) -> Address:
@@ -56,6 +59,7 @@ def build_reply(
     acknowledges: str = "",
     promise: datetime | None = None,
     automatic: bool = False,
+    nudges: str = "",
 ) -> EmailMessage:
     """A plain-text reply threaded on the client's message (RFC 5322 section 3.6.4).
 
@@ -64,12 +68,14 @@ def build_reply(
     answer it promises (X-Heard-Promise), for the user's other devices. An `automatic`
     reply (the autopilot's: no person chose to send it) says so with `Auto-Submitted:
     auto-replied` (RFC 3834 section 5), so that other responders never answer it; one the
-    user sent with a click does not, as a person chose to send it."""
+    user sent with a click does not, as a person chose to send it. A nudge (`nudges`: the
+    follow-up it is for) acknowledges nothing, and keeps its subject when it starts a new
+    conversation."""
     msg = EmailMessage()
     msg["From"] = _address(sender_name, sender_addr)
     msg["To"] = _address(to_name, to_addr)
     clean_subject = header_safe(subject)
-    if not clean_subject.lower().startswith("re:"):
+    if not clean_subject.lower().startswith("re:") and (in_reply_to or not nudges):
         clean_subject = f"Re: {clean_subject}" if clean_subject else "Re: your message"
     msg["Subject"] = clean_subject
     msg["Date"] = email.utils.format_datetime(date)
@@ -79,7 +85,9 @@ def build_reply(
         refs = [r for r in references if r != in_reply_to] + [in_reply_to]
         msg["References"] = " ".join(_trimmed(refs))
     names = acknowledges or in_reply_to
-    if names and len(names) <= MAX_ID_LENGTH:
+    if nudges:
+        msg[HEARD_NUDGE_HEADER] = header_safe(nudges)
+    elif names and len(names) <= MAX_ID_LENGTH:
         msg[HEARD_ACK_HEADER] = names
     if promise is not None and promise.tzinfo is not None:
         msg[HEARD_PROMISE_HEADER] = promise.astimezone(UTC).isoformat(timespec="seconds")

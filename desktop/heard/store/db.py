@@ -31,6 +31,7 @@ class StoreError(RuntimeError):
 
 
 if TYPE_CHECKING:
+    from heard.domain.followups import FollowUp
     from heard.domain.statistics import TimelineRow
 
 
@@ -810,3 +811,71 @@ class Store:
     def remove_delegation(self, inquiry_id: InquiryId) -> None:
         with self.transaction() as conn:
             conn.execute("DELETE FROM delegations WHERE inquiry_id=?", (inquiry_id,))
+
+    # follow-ups (the user waits on a client's reply)
+
+    def add_follow_up(self, follow_up: FollowUp) -> FollowUp:
+        import dataclasses
+
+        from heard.domain.followups import FollowUpId
+
+        f = follow_up
+        with self.transaction() as conn:
+            cur = conn.execute(
+                "INSERT INTO follow_ups (client_id, set_at, due, note, subject, message_id,"
+                " origin, nudged_at, nudges, closed_at, closed_reason)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (f.client_id, _ts(f.set_at), _ts(f.due), f.note, f.subject, f.message_id,
+                 f.origin.value, _ts(f.nudged_at), f.nudges, _ts(f.closed_at),
+                 f.closed_reason))
+            return dataclasses.replace(f, id=FollowUpId(int(cur.lastrowid or 0)))
+
+    def save_follow_up(self, f: FollowUp) -> None:
+        with self.transaction() as conn:
+            conn.execute(
+                "UPDATE follow_ups SET due=?, note=?, subject=?, message_id=?, nudged_at=?,"
+                " nudges=?, closed_at=?, closed_reason=? WHERE id=?",
+                (_ts(f.due), f.note, f.subject, f.message_id, _ts(f.nudged_at), f.nudges,
+                 _ts(f.closed_at), f.closed_reason, f.id))
+
+    @staticmethod
+    def _follow_up(r: sqlite3.Row) -> FollowUp:
+        from heard.domain.followups import FollowUp, FollowUpId, Origin
+
+        return FollowUp(ClientId(r["client_id"]), _req_dt(r["set_at"]), _req_dt(r["due"]),
+                        r["note"], r["subject"], r["message_id"], Origin(r["origin"]),
+                        _dt(r["nudged_at"]), r["nudges"], _dt(r["closed_at"]),
+                        r["closed_reason"], FollowUpId(r["id"]))
+
+    def follow_up(self, follow_up_id: int) -> FollowUp | None:
+        rows = self._query("SELECT * FROM follow_ups WHERE id=?", (follow_up_id,))
+        return self._follow_up(rows[0]) if rows else None
+
+    def open_follow_ups(self) -> list[FollowUp]:
+        return [self._follow_up(r) for r in self._query(
+            "SELECT * FROM follow_ups WHERE closed_at IS NULL ORDER BY due, id")]
+
+    def follow_ups_between(self, start: datetime, end: datetime) -> list[FollowUp]:
+        """Every follow-up set in [start, end) (the statistics)."""
+        return [self._follow_up(r) for r in self._query(
+            "SELECT * FROM follow_ups WHERE set_at >= ? AND set_at < ? ORDER BY set_at",
+            (_ts(start), _ts(end)))]
+
+    def recent_follow_ups(self, since: datetime) -> list[FollowUp]:
+        """Open ones, and those closed since `since` (`heard follow-ups --all`)."""
+        return [self._follow_up(r) for r in self._query(
+            "SELECT * FROM follow_ups WHERE closed_at IS NULL OR closed_at >= ?"
+            " ORDER BY closed_at IS NOT NULL, due, id", (_ts(since),))]
+
+    def close_follow_ups(self, client_id: ClientId, at: datetime, reason: str) -> list[FollowUp]:
+        """The client wrote at `at`: their open follow-ups set before then are closed with
+        `reason`; those closed are returned."""
+        import dataclasses
+
+        found = [self._follow_up(r) for r in self._query(
+            "SELECT * FROM follow_ups WHERE closed_at IS NULL AND client_id=? AND set_at<=?",
+            (client_id, _ts(at)))]
+        closed = [dataclasses.replace(f, closed_at=at, closed_reason=reason) for f in found]
+        for f in closed:
+            self.save_follow_up(f)
+        return closed
