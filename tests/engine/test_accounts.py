@@ -463,12 +463,12 @@ def test_at_idle_an_account_holds_one_connection_in_idle_and_sent_is_still_watch
     wait_until(lambda: server.connections(mailuser) == 1)
 
 
-def test_watching_starts_with_two_logins_and_settles_on_one_connection(
+def test_watching_starts_with_one_login_and_settles_on_one_connection(
         imap_engine: Engine, mailuser: MailUser, monkeypatch: pytest.MonkeyPatch) -> None:
-    """one-connection, against Dovecot's own count: starting to watch logs in twice (the
-    watcher's connection, and the catch-up sync it asks for on the sync lane) where the
-    watchers of INBOX and Sent and both lanes made four; once the sync lane's connection is
-    let go, the account holds one connection (doveadm who), the watcher's, in IDLE."""
+    """one-connection, against Dovecot's own count: starting to watch logs in once (the
+    watcher's connection, lent to the worker for the catch-up sync it asks for, then taken
+    back for IDLE) where the watcher and the sync lane made two (four before
+    one-connection); the account holds one connection (doveadm who), in IDLE."""
     import heard.mail.imap.worker
 
     monkeypatch.setattr(heard.mail.imap.worker, "LINGER", 0.5)
@@ -479,4 +479,27 @@ def test_watching_starts_with_two_logins_and_settles_on_one_connection(
     wait_until(lambda: imap_engine.status().count == 1)
     wait_until(lambda: imap_engine.accounts()[0].push is True)
     wait_until(lambda: server.connections(mailuser) == 1)
+    assert server.logins(mailuser) - before == 1
+    # Still pushed: a message after the catch-up reaches the engine.
+    mailuser.append(message(MEGGE, "Lease"))
+    wait_until(lambda: imap_engine.status().count == 2, timeout=30)
+
+
+def test_a_sync_then_watching_logs_in_once(
+        imap_engine: Engine, mailuser: MailUser) -> None:
+    """As the tray starts (one login per account): the catch-up sync logs in, the watcher
+    takes the connection it kept, lends it back for its own catch-up and IDLEs on it."""
+    server = mailuser.server
+    mailuser.append(message(RAJ, "Drawings"))
+    before = server.logins(mailuser)
+    assert imap_engine.sync().errors == []
+    imap_engine.start_watching()
+    wait_until(lambda: imap_engine.accounts()[0].push is True)
+    wait_until(lambda: server.connections(mailuser) == 1)
+    assert imap_engine.status().count == 1
+    assert server.logins(mailuser) - before == 1
+    before = server.logins(mailuser)
+    mailuser.append(message(MEGGE, "Lease"))   # (a login of its own)
+    wait_until(lambda: imap_engine.status().count == 2, timeout=30)
+    # The push's sync has a connection of its own: the watcher's stays in IDLE.
     assert server.logins(mailuser) - before == 2

@@ -18,7 +18,10 @@ from heard.engine import Engine
 from heard.errors import EngineError
 from heard.gui.clients_page import ClientDialog, ClientsPage, tiers_of
 from heard.gui.ops import Ops
+from tests.conftest import NOW
 from tests.support.gui import CTRL
+from tests.support.hostile import feed, shown_texts
+from tests.support.mail import MailFolders
 from tests.support.samples import CONTACTS
 
 
@@ -234,6 +237,32 @@ def test_delete_asks_first_and_cancel_keeps_the_client(
     assert "Rajesh Patel" not in [c.name for c in engine.clients.all()]
     qtbot.waitUntil(lambda: "Rajesh Patel" not in page.shown_names(), timeout=5000)
     assert page.message.text() == "Removed Rajesh Patel."
+
+
+def test_a_strangers_name_from_mail_is_text_in_the_table_and_the_question(
+        qtbot: QtBot, page: ClientsPage, engine: Engine, mail: MailFolders) -> None:
+    """Issue 24, 3: a prospect is named by what a stranger's mail said (markup, a bidi
+    override): the table and the removal question show it as text, without the override."""
+    feed(mail.inbox, NOW)
+    engine.sync()
+    with qtbot.waitSignal(page.loaded, timeout=5000):
+        page.refresh()
+    texts, problems = shown_texts(page)
+    assert problems == []
+    name = "<b>Urgent</b> KCOLB Bank"
+    assert name in texts and name in page.shown_names()
+    stranger = next(c for c in page.clients if c.name.startswith("<b>"))
+    assert "\u202e" in stranger.name            # the record keeps what the mail said
+    assert page.select(stranger.id)
+    focus_table(qtbot, page)
+    qtbot.keyClick(page.table, Qt.Key.Key_Delete)
+    qtbot.waitUntil(lambda: page.confirm is not None and page.confirm.isVisible(),
+                    timeout=5000)
+    box = page.confirm
+    assert box is not None and box.text() == f"Remove {name} from your clients?"
+    assert box.textFormat() == Qt.TextFormat.PlainText
+    assert shown_texts(box)[1] == []
+    box.button(QMessageBox.StandardButton.Cancel).click()
 
 
 def test_an_engine_failure_is_shown_not_swallowed(

@@ -28,11 +28,14 @@ from heard.engine import Engine
 from heard.gui.settings_accounts import CalendarDialog
 from heard.gui.settings_window import BAD, SettingsWindow
 from heard.gui.tray import HeardApp
+from tests.conftest import NOW
 from tests.support.devices import (
     designated_devices,
 )
 from tests.support.dovecot import Dovecot
-from tests.support.gui import account_dialog, keyboard_problems, window_for
+from tests.support.gui import account_dialog, keyboard_problems, wait_status, window_for
+from tests.support.hostile import SAMPLES, feed, shown_texts
+from tests.support.mail import MailFolders
 from tests.support.smtp import FaultySmtp
 
 # -- round trip ------------------------------------------------------------------------------
@@ -334,3 +337,34 @@ def test_the_settings_window_points_out_a_fallback_mode(
         qtbot.addWidget(quick)
         quick.show_status(lap.status(), lap.settings.zone)
         assert quick.banner.text() == notice and not quick.banner.isHidden()
+
+
+# -- text from mail ------------------------------------------------------------------------
+
+
+def test_text_from_hostile_mail_is_text_on_every_tab(
+        qtbot: QtBot, app: HeardApp, engine: Engine, mail: MailFolders) -> None:
+    """Issue 24, 3: names and subjects from mail reach the settings window (the clients
+    tab's prospects, the templates tab's 'Preview for' list of who waits) as text: no
+    markup taken as rich text, no bidi override or control character, cut to fit."""
+    feed(mail.inbox, NOW)
+    engine.sync()
+    app.refresh()
+    wait_status(qtbot, app, len(SAMPLES))
+    app.open_settings()   # as the tray opens it: with the status of who waits
+    window = app._settings_window
+    assert isinstance(window, SettingsWindow)
+    for index in range(window.tabs.count()):
+        window.tabs.setCurrentIndex(index)
+    page = window.clients_page
+    assert page is not None
+    qtbot.waitUntil(lambda: page.table.rowCount() == 5, timeout=5000)
+    texts, problems = shown_texts(window)
+    assert problems == []
+    assert "<b>Urgent</b> KCOLB Bank" in texts            # the stranger, as written
+    entries = [window.templates.preview_for.itemText(i)
+               for i in range(window.templates.preview_for.count())]
+    assert "<b>Urgent</b>: Account gpj.exe[2J" in entries
+    assert any(e.startswith("Megge: <span foreground=") for e in entries)
+    assert max(len(e) for e in entries) <= 120            # the 10,000-character subject
+    window.reject()

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
+import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QFileDialog
 from pytestqt.qtbot import QtBot
 
+from heard.config import ConfigFile
 from heard.domain.clock import FixedClock
 from heard.engine import Engine
 from heard.gui.stats_window import AXIS, GOOD, INK, LATE, stats_for_window
 from heard.gui.tray import HeardApp
 from tests.conftest import NOW
 from tests.support.gui import share
+from tests.support.hostile import FORBIDDEN, feed, shown_texts
 from tests.support.mail import MailFolders, drop, message
 
 
@@ -56,3 +61,29 @@ def test_the_window_shows_this_weeks_goal_and_draws_in_time_and_late_bars(
     qtbot.waitUntil(window.isActiveWindow, timeout=5000)
     qtbot.keyClick(window, Qt.Key.Key_Escape)
     qtbot.waitUntil(lambda: not window.isVisible(), timeout=5000)
+
+
+def test_hostile_mail_is_text_in_the_window_and_its_exported_summary(
+        qtbot: QtBot, app: HeardApp, engine: Engine, mail: MailFolders, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 24, 3: with the hostile corpus measured, the window shows plain text only, and
+    the summary it exports holds the user's name (and nothing of mail) as text."""
+    feed(mail.inbox, NOW)
+    engine.sync()
+    ConfigFile(engine.profile.config).set("user", "name", '<img src="x.png">Alex\u202eM')
+    engine.reload_settings()
+    app.open_stats()
+    window = app._stats_window
+    assert window is not None
+    qtbot.waitUntil(lambda: window.summary.text() != "Loading…", timeout=5000)
+    assert window.summary.textFormat() == Qt.TextFormat.PlainText
+    assert shown_texts(window)[1] == []
+    page = tmp_path / "week.html"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName",
+                        lambda *_args, **_kw: (str(page), "Web page (*.html)"))
+    window.export_requested.emit()
+    qtbot.waitUntil(page.exists, timeout=5000)
+    html = page.read_text(encoding="utf-8")
+    assert "<p>&lt;img src=&quot;x.png&quot;&gt;AlexM</p>" in html
+    assert "<img" not in html and not [c for c in FORBIDDEN if c in html]
+    window.close()

@@ -19,6 +19,7 @@ from heard.gui.tray import HeardApp, tooltip_text
 from tests.conftest import NOW
 from tests.support.dovecot import MailUser
 from tests.support.gui import share, wait_status, waiting_inquiry
+from tests.support.hostile import FORBIDDEN, SAMPLES, feed
 from tests.support.imap import imap_profile
 from tests.support.keyring import KeyringService
 from tests.support.logind import Logind
@@ -167,7 +168,8 @@ def test_after_a_resume_the_tray_reconnects_at_once_and_catches_up(
             heard.start()
         # Watching over IDLE (INBOX, and Sent by STATUS on the same connection), the
         # catch-up sync done, and listening for logind.
-        qtbot.waitUntil(lambda: relay.connections >= 2    # the sync lane, the watcher's
+        # (one connection: the catch-up sync's, which the watcher then IDLEs on)
+        qtbot.waitUntil(lambda: relay.connections >= 1
                         and engine.accounts()[0].push is True
                         and engine.accounts()[0].last_sync is not None
                         and heard._sleep is not None and heard._sleep.listening,
@@ -182,13 +184,36 @@ def test_after_a_resume_the_tray_reconnects_at_once_and_catches_up(
         qtbot.waitUntil(lambda: heard.status is not None and heard.status.count == 1,
                         timeout=20000)
         assert relay.connections > before          # new connections, made after the wake
-        qtbot.waitUntil(lambda: relay.connections >= before + 2   # both of them anew
-                        and engine.accounts()[0].push is True, timeout=15000)
+        qtbot.waitUntil(lambda: engine.accounts()[0].push is True, timeout=15000)
     finally:
         heard.dispose()
         engine.close()
         logind.close()
         relay.close()
+
+
+def test_from_start_to_idle_the_tray_logs_in_once_per_account(
+    qtbot: QtBot, tmp_path: Path, mailuser: MailUser, real_keyring: KeyringService
+) -> None:
+    """One login per account at start (issue 25), counted in Dovecot's own log: the tray's
+    catch-up sync logs in, the watcher takes the connection it kept, lends it back for its
+    own catch-up and IDLEs on it; at idle that is the account's only connection."""
+    engine = Engine.open(imap_profile(tmp_path / "profile", mailuser))
+    engine.clients.add(Client("Rajesh Patel", domains=("patel-eng.example",)))
+    mailuser.append(message(RAJ, "Drawings"))
+    server = mailuser.server
+    before = server.logins(mailuser)
+    heard = HeardApp(engine, tray_available=True)
+    try:
+        heard.start()
+        qtbot.waitUntil(lambda: heard.status is not None and heard.status.count == 1
+                        and engine.accounts()[0].push is True
+                        and engine.accounts()[0].last_sync is not None, timeout=20000)
+        qtbot.waitUntil(lambda: server.connections(mailuser) == 1, timeout=15000)
+        assert server.logins(mailuser) - before == 1
+    finally:
+        heard.dispose()
+        engine.close()
 
 
 def test_the_tooltip_count_and_its_names_add_up(
@@ -203,6 +228,27 @@ def test_the_tooltip_count_and_its_names_add_up(
     assert lines[0] == "Heard: 4 clients waiting"
     assert [line.split(":")[0] for line in lines[1:4]] == ["Megge", "Rajesh", "Sofia"]
     assert lines[4] == "and 1 more"
+
+
+def test_names_from_hostile_mail_are_text_in_the_tooltip(
+    qtbot: QtBot, app: HeardApp, engine: Engine, mail: MailFolders
+) -> None:
+    """Issue 24, 3: the tooltip names who waits and who is snoozed: one line of text each,
+    no override or control character, never taken for rich text (Qt reads a tooltip whose
+    first line holds a tag as HTML)."""
+    from PySide6.QtGui import Qt as QtGui
+
+    feed(mail.inbox, NOW)
+    engine.sync()
+    stranger = next(i for i in engine.status().waiting if i.client.name.startswith("<b>"))
+    engine.inquiries.snooze(str(stranger.inquiry.id), NOW + timedelta(hours=2))
+    app.refresh()
+    wait_status(qtbot, app, len(SAMPLES) - 1)
+    tip = app.tray.toolTip()
+    assert "Snoozed: 1 (not counted), <b>Urgent</b> back today" in tip
+    assert not QtGui.mightBeRichText(tip)
+    assert not [c for c in FORBIDDEN if c in tip]
+    assert len(tip) < 600
 
 
 def test_the_tick_sleeps_until_the_next_deadline_not_a_fixed_period(

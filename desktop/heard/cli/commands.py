@@ -24,6 +24,7 @@ from heard.cli.devices import cmd_sharing
 from heard.cli.doctor import cmd_doctor
 from heard.cli.followups import cmd_follow_up, cmd_follow_ups, cmd_nudge
 from heard.cli.look import cmd_busy, cmd_explain, cmd_stats, cmd_status, cmd_sync
+from heard.cli.output import terminal_text
 from heard.cli.parser import UsageError, build_parser
 from heard.config import ConfigError
 from heard.domain.templates import TemplateError
@@ -78,7 +79,8 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser,
         heard_log.setup(profile.log, args.verbose)
         engine = Engine.open(profile)
         try:
-            code = COMMANDS[args.command](args, engine)
+            with terminal_text():   # text from mail reaches a terminal as text
+                code = COMMANDS[args.command](args, engine)
         finally:
             engine.close()
         try:

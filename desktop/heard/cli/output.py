@@ -4,9 +4,12 @@ null for unknown) and the same facts for people."""
 from __future__ import annotations
 
 import json
+import re
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO, cast
 
 from heard.cli.parser import UsageError
 from heard.domain.autopilot import Skipped
@@ -254,7 +257,56 @@ def short(at: datetime | None, zone: Any, now: datetime) -> str:
 
 
 def dump(data: Any) -> None:
-    print(json.dumps(data, indent=2, ensure_ascii=False))
+    """JSON as the data is (JSON escapes control characters itself): past the terminal
+    filter, so a script reads a subject exactly as the mail had it."""
+    out = sys.stdout
+    print(json.dumps(data, indent=2, ensure_ascii=False),
+          file=out.unfiltered if isinstance(out, TerminalText) else out)
+
+
+# What a terminal must not be given from mail: C0 and C1 control characters (an escape
+# sequence can clear the screen, retitle the window or rewrite the line above; a bell
+# rings), a carriage return that is not a line end (it overwrites what went before), and
+# the characters that change the direction of text (a bidi override shows 'exe.gpj' as
+# 'jpg.exe'). Line breaks and tabs stay.
+_NOT_FOR_TERMINALS = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]"
+    "|\r(?!\n)")
+
+
+def for_terminal(text: str) -> str:
+    """`text` with nothing a terminal would obey rather than show (_NOT_FOR_TERMINALS)."""
+    return _NOT_FOR_TERMINALS.sub("", text)
+
+
+class TerminalText:
+    """stdout or stderr for people: every write goes through for_terminal, so a subject,
+    a name or a server's words from mail reach the terminal as text, whichever command
+    prints them. `unfiltered` is the stream itself (for JSON)."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.unfiltered = stream
+
+    def write(self, text: str) -> int:
+        self.unfiltered.write(for_terminal(text))
+        return len(text)
+
+    def flush(self) -> None:
+        self.unfiltered.flush()
+
+    def __getattr__(self, name: str) -> Any:   # isatty, fileno, encoding, ...
+        return getattr(self.unfiltered, name)
+
+
+@contextmanager
+def terminal_text() -> Iterator[None]:
+    """While a command runs, what it prints for people is filtered (TerminalText)."""
+    out, err = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = cast(TextIO, TerminalText(out)), cast(TextIO, TerminalText(err))
+    try:
+        yield
+    finally:
+        sys.stdout, sys.stderr = out, err
 
 
 def time_arg(text: str, zone: Any, now: datetime) -> datetime:

@@ -3,10 +3,12 @@
 Each account's connections belong to its worker (heard.mail.imap.worker): syncs run on
 the worker's SYNC lane, on a connection it keeps open between syncs, and its watchers (one
 per account: IDLE on its first folder, the others and Sent by STATUS on the same
-connection) only ask for a sync. The syncs they ask for wait in one
-queue, run one after another on one thread whichever account asked (a burst of pushes is
-one or two syncs, never a pile-up, and two accounts never sync at once). Each part's health
-(the sync, each watcher) is recorded for the status.
+connection) only ask for a sync. One login per account at start: the watcher takes the
+connection the tray's catch-up sync kept (or logs in), lends it to the worker for the
+catch-up sync it asks for, and IDLEs on it once that is done. The syncs they ask for wait
+in one queue, run one after another on one thread whichever account asked (a burst of
+pushes is one or two syncs, never a pile-up, and two accounts never sync at once). Each
+part's health (the sync, each watcher) is recorded for the status.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from heard.mail.imap.worker import Lane
 
 if TYPE_CHECKING:
     from heard.mail.imap import Connection
+    from heard.mail.imap.worker import AccountWorker
 
 log = logging.getLogger(__name__)
 
@@ -79,15 +82,24 @@ class ImapAccounts:
 
         queue = self._queue = SyncQueue(sync)
         for account in accounts:
+            worker = self._ctx.workers.of(account)
+
             def find_sent(conn: Connection, account: ImapAccount = account) -> str | None:
                 found = conn.find_sent(account.sent_folder)
                 return None if found in account.folders else found
 
-            def connect(account: ImapAccount = account) -> Connection:
-                return logins.open_imap(account)
+            def connect(account: ImapAccount = account, worker: AccountWorker = worker
+                        ) -> Connection:
+                # The connection the last sync left kept, if no job runs on it: with the
+                # catch-up sync run on the watcher's connection (lent to the worker), one
+                # login per account at start.
+                return worker.hand_over() or logins.open_imap(account)
 
             def changed(_folder: str, name: str = account.name) -> None:
                 queue.request(name)
+
+            def catch_up(_folder: str, name: str = account.name) -> threading.Event:
+                return queue.request(name)
 
             def others(conn: Connection, account: ImapAccount = account,
                        find_sent: Callable[[Connection], str | None] = find_sent
@@ -107,8 +119,8 @@ class ImapAccounts:
 
             watcher = FolderWatcher(f"{account.name}:{label}", label, connect, changed,
                                     on_state, poll_every=account.poll_every.total_seconds(),
-                                    also=others)
-            self._ctx.workers.of(account).watch([watcher])
+                                    also=others, catch_up=catch_up, lender=worker)
+            worker.watch([watcher])
             self._watched.append(account.name)
 
     def stop(self) -> None:
@@ -130,21 +142,27 @@ class SyncQueue:
 
     def __init__(self, run: Callable[[str], None]) -> None:
         self._run = run
-        self._pending: dict[str, None] = {}   # (ordered: first asked, first synced)
+        # name -> the events of those who wait for it (ordered: first asked, first synced)
+        self._pending: dict[str, list[threading.Event]] = {}
         self._wake = threading.Condition()
         self._stopped = False
         self._thread: threading.Thread | None = None
 
-    def request(self, name: str) -> None:
+    def request(self, name: str) -> threading.Event:
+        """Queue a sync of `name`; the event returned is set once a sync of it that began
+        after this request has ended (or the queue stopped)."""
+        done = threading.Event()
         with self._wake:
             if self._stopped:
-                return
-            self._pending.setdefault(name, None)
+                done.set()
+                return done
+            self._pending.setdefault(name, []).append(done)
             if self._thread is None:
                 self._thread = threading.Thread(target=self._loop, name="imap-sync",
                                                 daemon=True)
                 self._thread.start()
             self._wake.notify()
+        return done
 
     def _loop(self) -> None:
         while True:
@@ -154,16 +172,23 @@ class SyncQueue:
                 if self._stopped:
                     return
                 name = next(iter(self._pending))
-                del self._pending[name]
+                waiting = self._pending.pop(name)
             try:
                 self._run(name)
             except Exception:
                 log.exception("sync of %s failed", name)
+            finally:
+                for done in waiting:
+                    done.set()
 
     def stop(self) -> None:
         with self._wake:
             self._stopped = True
             self._wake.notify_all()
             thread = self._thread
+            for waiting in self._pending.values():
+                for done in waiting:
+                    done.set()
+            self._pending = {}
         if thread is not None and thread is not threading.current_thread():
             thread.join(30)

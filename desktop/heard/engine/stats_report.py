@@ -8,6 +8,7 @@ from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
+from heard.domain.naming import shown
 from heard.domain.statistics import Summary, format_duration, goal_sentence
 
 _STYLE = """
@@ -40,7 +41,11 @@ def _bar(summary: Summary) -> str:
 
 def render(groups: list[Summary], since: datetime, until: datetime, zone: tzinfo,
            user: str = "", labels: dict[str, str] | None = None) -> str:
-    e = html.escape
+    def e(text: str) -> str:
+        """A client's name (a prospect's is what a stranger's mail said) or the user's, as
+        text: escaped, one line, no control or direction-changing characters, cut to fit."""
+        return html.escape(shown(text, 200))
+
     title = f"Response standards {since.astimezone(zone):%d %b %Y} – " \
             f"{until.astimezone(zone):%d %b %Y}"
     rows = []

@@ -48,6 +48,7 @@ from heard.domain.clients import (
     is_phone,
 )
 from heard.domain.ids import ClientId
+from heard.domain.naming import shown
 from heard.domain.wording import in_words
 from heard.errors import ClientClash, EngineError, HeardError
 from heard.gui.fit import keep_on_screen, placeholders_fit
@@ -465,8 +466,10 @@ class ClientsPage(QWidget):
             values = (client.name, client.preferred_name or "", client.tier,
                       client.channel.value, _addresses(client),
                       "prospect" if client.prospect else "")
+            # A prospect's name is what a stranger's mail said: shown without direction
+            # overrides or control characters, and cut to fit (the record keeps it whole).
             for column, text in enumerate(values):
-                self.table.setItem(row, column, _item(text, client.id))
+                self.table.setItem(row, column, _item(shown(text, 200), client.id))
         self.table.setSortingEnabled(True)
         self.table.resizeColumnToContents(0)
         if selected is not None:
@@ -566,7 +569,7 @@ class ClientsPage(QWidget):
         def done(saved: Client) -> None:
             if dialog is self.dialog:    # not replaced (and so not deleted) meanwhile
                 dialog.accept()
-            self._say(f"Added {saved.name}." if adding else f"Saved {saved.name}.")
+            self._say(f"Added {shown(saved.name)}." if adding else f"Saved {shown(saved.name)}.")
             self._changed(saved.id)
 
         def failed(exc: Exception) -> None:
@@ -583,7 +586,7 @@ class ClientsPage(QWidget):
             self._say("Select a client to remove.")
             return
         box = QMessageBox(QMessageBox.Icon.Question, "Remove client — Heard",
-                          f"Remove {client.name} from your clients?", parent=self)
+                          f"Remove {shown(client.name)} from your clients?", parent=self)
         box.setTextFormat(Qt.TextFormat.PlainText)
         box.setInformativeText("Their past inquiries are kept; mail from their addresses no"
                                " longer counts as a client's.")
@@ -594,13 +597,13 @@ class ClientsPage(QWidget):
         client_id = ClientId(client.id)
 
         def removed(_removed: bool) -> None:
-            self._say(f"Removed {client.name}.")
+            self._say(f"Removed {shown(client.name)}.")
             self._changed(None)
 
         def finished(_result: int) -> None:
             if box.clickedButton() is remove:
                 self.ops.run(lambda: self.engine.clients.remove(client_id), removed,
-                             self._failed(f"could not remove {client.name}"))
+                             self._failed(f"could not remove {shown(client.name)}"))
 
         box.finished.connect(finished)
         self.confirm = _replace(self.confirm, box)

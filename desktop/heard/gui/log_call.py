@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QDialog,
@@ -36,6 +37,7 @@ class LogCallDialog(QDialog):
         buttons.rejected.connect(self.reject)
         self.who.textChanged.connect(self._who_changed)
         self.problem = QLabel()
+        self.problem.setTextFormat(Qt.TextFormat.PlainText)   # it may quote a name
         self.problem.setWordWrap(True)
         self.problem.setStyleSheet("color: #c62828")
         self.problem.hide()

@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 from heard.config import Settings, format_duration
 from heard.config.editing import template_problems
 from heard.config.templates import default_templates, load_templates
+from heard.domain.naming import shown
 from heard.domain.templates import PLACEHOLDERS, PROMISES, Template, TemplateError
 from heard.engine import Engine, Status
 
@@ -120,8 +121,9 @@ class TemplatesPage(QWidget):
         self.preview_for = QComboBox()
         self.preview_for.addItem(SAMPLE, None)
         for item in (status.waiting if status is not None else []):
-            self.preview_for.addItem(f"{item.client.display_name}: {item.inquiry.subject}",
-                                     item)
+            # The name and the subject come from mail: one line of text, cut to fit.
+            self.preview_for.addItem(shown(f"{item.client.display_name}: "
+                                           f"{item.inquiry.subject}", 120), item)
         self._busy = status.busy if status is not None else None
         self.preview = QPlainTextEdit()
         self.preview.setReadOnly(True)

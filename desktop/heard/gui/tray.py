@@ -20,6 +20,7 @@ from PySide6.QtCore import QCoreApplication, QEvent, QObject, QTimer, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QApplication, QMenu, QSystemTrayIcon, QWidget
 
+from heard.domain.naming import shown
 from heard.domain.toasts import Snooze, waiting_people
 from heard.domain.wording import day_and_time, in_words
 from heard.engine import Engine, EngineEvent, EventKind, Status
@@ -73,7 +74,7 @@ def tooltip_text(status: Status, zone: Any, prospects_apart: bool = False) -> st
     if status.snoozed:   # set aside, not counted: said, so the count is never a mystery
         first = status.snoozed[0]
         lines.append(f"Snoozed: {len(status.snoozed)} (not counted),"
-                     f" {first.waiting.client.display_name} back"
+                     f" {shown(first.waiting.client.display_name, 60)} back"
                      f" {day_and_time(first.until, status.at, zone)}")
     handed = [v.assignment.due for v in status.assigned if v.to_me]
     if handed:
@@ -206,9 +207,23 @@ class HeardApp(QObject):
             return
         self._caught_up = True
         self.toaster.choose_notifier()   # toasts planned before that wait for it
-        self.engine.start_watching()
-        # Catch up on what arrived while Heard was not running, off the GUI thread.
-        self.ops.run(self.engine.sync, lambda _r: self.refresh())
+
+        def watch() -> None:
+            if not self._disposed:
+                self.engine.start_watching()
+
+        def synced(_report: object) -> None:
+            watch()
+            self.refresh()
+
+        def failed(exc: Exception) -> None:
+            watch()   # (the watchers retry until the server answers)
+            self.show_error(str(exc))
+
+        # Catch up on what arrived while Heard was not running, off the GUI thread; then
+        # watch: each account's watcher takes the connection the sync kept, and lends it
+        # back for its own catch-up (one login per account at start, not one each).
+        self.ops.run(self.engine.sync, synced, failed)
         if self._sleep is not None:
             self.ops.run(self._sleep.start)   # a round trip to the bus: not on this thread
 

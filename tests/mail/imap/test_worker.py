@@ -59,6 +59,42 @@ def test_a_lane_takes_over_an_idle_lanes_connection_and_a_busy_one_has_its_own(
         worker.close()
 
 
+def test_a_watchers_connection_is_lent_to_the_next_job_and_taken_back_after_it(
+        account: Account) -> None:
+    """One login at start: the watcher takes the connection a sync kept (hand_over), lends
+    it for its catch-up (the next job runs on it instead of logging in) and takes it back
+    when that job is done; one a job failed on does not come back."""
+    logins: list[Connection] = []
+
+    def counted() -> Connection:
+        logins.append(login(account))
+        return logins[-1]
+
+    worker = AccountWorker("work", counted)
+    try:
+        first = worker.run(lambda conn: conn, lane=Lane.SYNC)
+        assert worker.hand_over() is first
+        assert worker.hand_over() is None                     # the worker kept nothing
+        worker.lend(first)
+        assert worker.run(lambda conn: conn, lane=Lane.SYNC) is first
+        assert worker.take_back(first)
+        assert worker.run(lambda conn: conn) is not first     # back with the watcher
+        assert len(logins) == 2
+        spare = worker.hand_over()
+        assert spare is logins[1]
+        worker.lend(spare)
+
+        def fails(conn: Connection) -> None:
+            raise ImapError(Problem.PROTOCOL, "the job's own failure")
+
+        with pytest.raises(ImapError):
+            worker.run(fails, lane=Lane.SYNC, retry=lambda _e: False)
+        assert not worker.take_back(spare)                    # dropped with the job
+        first.close()
+    finally:
+        worker.close()
+
+
 def test_a_kept_connection_that_died_is_replaced_once(account: Account) -> None:
     worker = AccountWorker("work", lambda: login(account))
     try:

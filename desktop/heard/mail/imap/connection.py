@@ -300,6 +300,9 @@ class Connection:
         self._client = client
         self.server = server
         self._sent: dict[str, str | None] = {}
+        # Each folder's state as the last sync_folder on this connection saw it: the
+        # watcher IDLEs on a connection lent to the catch-up sync, and compares.
+        self.seen: dict[str, FolderState] = {}
         caps = {c.decode().upper() if isinstance(c, bytes) else str(c).upper()
                 for c in self._c.capabilities()}
         self.capabilities = frozenset(caps)
@@ -406,6 +409,7 @@ class Connection:
         if previous is not None and (previous.highestmodseq is not None or not watch):
             now = self.status(folder)
             if now == previous:
+                self.seen[folder] = now
                 return FolderDelta(folder, now, [], [], unchanged=True)
         with self._guard():
             info = self._c.select_folder(folder, readonly=True)
@@ -430,6 +434,7 @@ class Connection:
                               if "\\ANSWERED" in {x.upper() for x in f})
             # STATUS on a selected folder answers from the session's stale view.
             self._leave_folder()
+        self.seen[folder] = state
         return FolderDelta(folder, state, new, answered, reset=reset, flags=flags)
 
     def _leave_folder(self) -> None:
@@ -475,11 +480,14 @@ class Connection:
 
     # push
 
-    def start_idle(self, folder: str) -> None:
-        """Open `folder` read-only and wait in IDLE (see wait, end_idle, renew_idle)."""
+    def start_idle(self, folder: str) -> FolderState:
+        """Open `folder` read-only and wait in IDLE (see wait, end_idle, renew_idle); the
+        folder's state as it was opened."""
         with self._guard():
-            self._c.select_folder(folder, readonly=True)
+            info = self._c.select_folder(folder, readonly=True)
             self._c.idle()
+        return FolderState(int(info[b"UIDVALIDITY"]), int(info.get(b"UIDNEXT") or 0),
+                           _int(info.get(b"HIGHESTMODSEQ")))
 
     def wait(self, timeout: float) -> bool:
         """Block in IDLE until the server says something (True) or `timeout` passes."""

@@ -17,8 +17,9 @@ import random
 import threading
 import time
 from collections.abc import Callable
+from typing import Protocol
 
-from heard.mail.imap import Connection, ImapError, Problem
+from heard.mail.imap import Connection, FolderState, ImapError, Problem
 from heard.mail.imap.connection import Dial
 
 log = logging.getLogger(__name__)
@@ -30,20 +31,36 @@ BACKOFF_FIRST = 1.0
 BACKOFF_MAX = 60.0
 
 
+class Lender(Protocol):
+    """Where the watcher lends its connection for the catch-up sync (the account's
+    worker: AccountWorker.lend and take_back)."""
+
+    def lend(self, conn: Connection) -> None: ...
+
+    def take_back(self, conn: Connection) -> bool: ...
+
+
 class FolderWatcher:
     def __init__(self, label: str, folder: str | Callable[[Connection], str | None],
                  connect: Callable[[], Connection],
                  on_change: Callable[[str], None],
                  on_state: Callable[[str, ImapError | None, bool], None],
                  poll_every: float = 120.0, renew_after: float = RENEW_AFTER,
-                 also: Callable[[Connection], list[str]] | None = None) -> None:
+                 also: Callable[[Connection], list[str]] | None = None,
+                 catch_up: Callable[[str], threading.Event] | None = None,
+                 lender: Lender | None = None) -> None:
         """`on_change(folder)` must return at once (the engine queues a sync);
         `on_state(folder, problem, idle)` reports online (problem None) or offline.
         `folder` may be a function that finds the folder once connected (Sent).
         `also` finds, once connected, other folders (Sent) to look at on the same
         connection (one-connection): by STATUS between IDLEs, after each change, at each
         renewal and every `poll_every`; one whose UIDNEXT or HIGHESTMODSEQ moved is told
-        to `on_change` like the watched one."""
+        to `on_change` like the watched one.
+        With `catch_up` and `lender`, the catch-up after each (re)connection runs on the
+        watcher's own connection (one login per account): lent to `lender`, the sync
+        `catch_up(folder)` asks for (its event set when done) takes it, and the watcher
+        takes it back before it IDLEs; what the sync saw (Connection.seen) tells whether
+        anything came between the sync and the IDLE."""
         self.label = label
         self._folder = folder
         self.folder = folder if isinstance(folder, str) else ""
@@ -56,6 +73,9 @@ class FolderWatcher:
         self._restart = threading.Event()   # reconnect() asked: a new connection, now
         self._wake = threading.Event()      # ends a pause early (stop, reconnect)
         self._also = also
+        self._catch_up = catch_up
+        self._lender = lender
+        self._waiting: threading.Event | None = None   # the catch-up sync's end
         self._others: dict[str, object] = {}   # folder -> its last STATUS
         self._conn: Connection | None = None
         self._dial: Dial | None = None   # the connection being made
@@ -84,7 +104,9 @@ class FolderWatcher:
         """Abort the connection, or give up the one being made (it may wait on a dead
         socket until TIMEOUT: a login begun before a sleep)."""
         with self._lock:
-            conn, dial = self._conn, self._dial
+            conn, dial, waiting = self._conn, self._dial, self._waiting
+        if waiting is not None:
+            waiting.set()   # stop waiting for the catch-up sync
         if dial is not None:
             dial.give_up()
         if conn is not None:
@@ -126,9 +148,15 @@ class FolderWatcher:
                                         if f != self.folder}
                     delay = BACKOFF_FIRST
                     self._on_state(self.folder, None, conn.idle)
-                    self._on_change(self.folder)  # catch up on what came while away
+                    # Catch up on what came while away.
+                    lent = self._catch_up is not None and self._lender is not None
+                    if lent:
+                        if not self._caught_up(conn):
+                            continue   # stopping, or reconnecting
+                    else:
+                        self._on_change(self.folder)
                     if conn.idle:
-                        self._idle(conn)
+                        self._idle(conn, lent)
                     else:
                         self._poll(conn)
                 except ImapError as exc:
@@ -153,8 +181,40 @@ class FolderWatcher:
         log.warning("%s: %s", self.label, exc.message)
         self._on_state(self.folder, exc, False)
 
-    def _idle(self, conn: Connection) -> None:
-        conn.start_idle(self.folder)
+    def _caught_up(self, conn: Connection) -> bool:
+        """The catch-up sync, run on this connection (lent to the worker, taken back):
+        False if the watcher is stopping or reconnecting meanwhile; an ImapError if the
+        connection did not come back (a job failed on it)."""
+        assert self._catch_up is not None and self._lender is not None
+        self._lender.lend(conn)
+        try:
+            done = self._catch_up(self.folder)
+            with self._lock:
+                self._waiting = done
+            if self._stopped.is_set() or self._restart.is_set():
+                return False
+            done.wait()   # (stop() and reconnect() set it too)
+        finally:
+            with self._lock:
+                self._waiting = None
+            back = self._lender.take_back(conn)
+        if self._stopped.is_set() or self._restart.is_set():
+            return False
+        if not back:
+            raise ImapError(Problem.UNREACHABLE,
+                            "the connection lent to the catch-up sync was lost")
+        # What the sync saw of the other folders is where their changes count from.
+        for folder in self._others:
+            if folder in conn.seen:
+                self._others[folder] = conn.seen[folder]
+        return True
+
+    def _idle(self, conn: Connection, lent: bool = False) -> None:
+        state: FolderState = conn.start_idle(self.folder)
+        if lent and state != conn.seen.get(self.folder):
+            # Something came between the catch-up sync (on this connection) and the
+            # IDLE, which reports only what comes after it.
+            self._on_change(self.folder)
         every = min(self.renew_after, self.poll_every) if self._others else self.renew_after
         while not self._wake.is_set():
             deadline = time.monotonic() + every

@@ -8,7 +8,9 @@ ask for are queued by the engine (one after another, whichever account asked).
 
 Jobs run one at a time per lane, each on the connection of its lane, made when a job needs
 it and let go LINGER seconds after the last one (so at idle an account holds only its
-watcher's connection, in IDLE):
+watcher's connection, in IDLE; the watcher takes a kept connection rather than log in
+(`hand_over`), and lends its own to the catch-up sync it asks for (`lend`, `take_back`),
+so an account logs in once at start):
 - SYNC reads the mailbox; a first sync of a big mailbox takes seconds,
 - COMMANDS is everything else: what a click waits for (claims, marks, requests, shared
   settings) and the outbox's filing of a sent reply in Sent and of its original,
@@ -72,6 +74,10 @@ class AccountWorker:
         self._lanes = {lane: _Lane() for lane in Lane}
         self._watchers: list[FolderWatcher] = []
         self._closed: str | None = None   # why the worker takes no more jobs
+        # The watcher's connection lent for its catch-up sync (lend): the next job that
+        # needs a connection takes it, as a lane's kept one (one login at start).
+        self._spare_guard = threading.Lock()
+        self._spare: Connection | None = None
 
     def run(self, job: Callable[[Connection], T], lane: Lane = Lane.COMMANDS,
             retry: Callable[[ImapError], bool] = always) -> T:
@@ -145,9 +151,15 @@ class AccountWorker:
             raise AssertionError("unreachable")
 
     def _borrow(self, state: _Lane) -> Connection | None:
-        """The kept connection of a lane with no job running, moved to this one (the lane's
-        lock held): a claim after a sync, or a sync after a claim, needs no login of its
-        own (one-connection)."""
+        """The watcher's connection lent to the worker, or the kept connection of a lane
+        with no job running, moved to this one (the lane's lock held): a claim after a
+        sync, or a sync after a claim, needs no login of its own (one-connection)."""
+        with self._spare_guard:
+            conn, self._spare = self._spare, None
+        if conn is not None:
+            with state.guard:
+                state.conn = conn
+            return conn
         for other in self._lanes.values():
             if other is state or not other.lock.acquire(blocking=False):
                 continue
@@ -198,7 +210,52 @@ class AccountWorker:
         if conn is not None:
             conn.abort()
 
-    # push
+    # push: the watcher's connection comes from the worker and goes back to it
+
+    def hand_over(self) -> Connection | None:
+        """A kept connection no job is running on, taken out of the worker for good (the
+        watcher IDLEs on it: the catch-up sync's connection needs no second login), or
+        None."""
+        for state in self._lanes.values():
+            if not state.lock.acquire(blocking=False):
+                continue
+            try:
+                if state.depth:
+                    continue
+                with state.guard:
+                    conn, state.conn = state.conn, None
+                    if state.timer is not None:
+                        state.timer.cancel()
+                        state.timer = None
+            finally:
+                state.lock.release()
+            if conn is not None:
+                return conn
+        return None
+
+    def lend(self, conn: Connection) -> None:
+        """The watcher's connection, not needed until it IDLEs: the next job on either lane
+        that has no connection runs on it (instead of logging in), until `take_back`."""
+        with self._spare_guard:
+            self._spare = conn
+
+    def take_back(self, conn: Connection) -> bool:
+        """The lent connection back, once the job running on it is done (waits for it).
+        False if it is gone: a job failed on it, reconnect() dropped it, or it was let go."""
+        with self._spare_guard:
+            if self._spare is conn:
+                self._spare = None
+                return True
+        # Twice: a job on one lane may move it to the other (_borrow) between two looks.
+        for state in [*self._lanes.values()] * 2:
+            with state.lock, state.guard:   # the lock: the job on it, done
+                if state.conn is conn:
+                    state.conn = None
+                    if state.timer is not None:
+                        state.timer.cancel()
+                        state.timer = None
+                    return True
+        return False
 
     def watch(self, watchers: Iterable[FolderWatcher]) -> None:
         """Start the account's watchers (they stop with the worker)."""
@@ -230,6 +287,9 @@ class AccountWorker:
                 state.resets += 1
                 taken.append((state.conn, state.dial))
                 state.conn = None
+        with self._spare_guard:   # (the watcher that lent it reconnects too)
+            taken.append((self._spare, None))
+            self._spare = None
         for conn, dial in taken:
             if dial is not None:
                 dial.give_up()   # a login begun before the sleep: another one, now
@@ -243,6 +303,8 @@ class AccountWorker:
         asked for afterwards fails, saying `why`."""
         self.stop_watching()
         self._closed = why
+        with self._spare_guard:
+            self._spare = None   # (its watcher, stopped, logs it out)
         for state in self._lanes.values():
             with state.guard:
                 dial = state.dial
