@@ -26,6 +26,7 @@ from heard.config.values import (
     parse_duration,
     parse_instance,
     parse_locale,
+    parse_open_app,
     parse_optional_path,
     parse_path,
     parse_port,
@@ -242,6 +243,17 @@ class LocaleSettings:
                               " your language)")
 
 
+@dataclass(frozen=True)
+class OpenSettings:
+    """[open]: where a client's message opens for the real answer (the quick-reply
+    window's Open in mail, Ctrl+O, and the toasts)."""
+
+    app: str = option(parse_open_app, "auto", '"auto" (Gmail or Outlook on the web for'
+                      ' their accounts, else your mail program), "mail-client" (your mail'
+                      ' program, by Message-ID), "thunderbird", "gmail-web", "outlook-web"'
+                      ' or "folder" (the folder the message is in)')
+
+
 # Each [section] of the file, and where Settings keeps it (the file's [hours] are
 # settings.opening: settings.hours is the working-hours clock made from them).
 SECTIONS: Mapping[str, tuple[str, type]] = {
@@ -257,6 +269,7 @@ SECTIONS: Mapping[str, tuple[str, type]] = {
     "calendar": ("calendar", CalendarSettings),
     "mail": ("mail", MailSettings),
     "replies": ("replies", ReplySettings),
+    "open": ("open_in", OpenSettings),
     "followups": ("followups", FollowUpSettings),
     "locale": ("locale", LocaleSettings),
 }

@@ -21,6 +21,7 @@ from heard.config.schema import (
     MailSettings,
     NotificationSettings,
     OpeningHours,
+    OpenSettings,
     ProspectSettings,
     ReplySettings,
     SharingSettings,
@@ -140,6 +141,7 @@ class Settings:
     calendar: CalendarSettings = field(default_factory=CalendarSettings)
     mail: MailSettings = field(default_factory=MailSettings)
     replies: ReplySettings = field(default_factory=ReplySettings)
+    open_in: OpenSettings = field(default_factory=OpenSettings)
     followups: FollowUpSettings = field(default_factory=FollowUpSettings)
     locale: LocaleSettings = field(default_factory=LocaleSettings)
     standards: Standards = field(default_factory=Standards)

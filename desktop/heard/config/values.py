@@ -199,6 +199,15 @@ def parse_smtp_security(value: object) -> str:
     return str(value)
 
 
+def parse_open_app(value: object) -> str:
+    from heard.domain.mail_links import OpenWith
+
+    choices = [w.value for w in OpenWith]
+    if value not in choices:
+        raise Bad("must be one of " + ", ".join(f'"{c}"' for c in choices))
+    return str(value)
+
+
 def parse_sent_copy(value: object) -> str:
     if value not in ("append", "server"):
         raise Bad('must be "append" (Heard files replies in Sent) or "server" (the server'

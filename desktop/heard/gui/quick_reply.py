@@ -59,7 +59,7 @@ WAITING_COL, LEFT_COL, ACK_BY_COL, STATUS_COL, SUBJECT_COL = 2, 3, 4, 5, 6
 TICK_MS = 1000
 KEYS_HELP = ("Enter acknowledge · Ctrl+T template · Ctrl+E edit · Ctrl+Enter send the edit"
              " · Ctrl+G delegate · Ctrl+Shift+A answered · Del dismiss · Ctrl+S snooze"
-             " · Ctrl+Z undo"
+             " · Ctrl+Z undo · Ctrl+O open in mail"
              " · F5 refresh · Esc close")
 
 
@@ -134,6 +134,8 @@ class QuickReplyWindow(QWidget):
     # inquiry id, until as heard.domain.snoozes.snooze_time reads it ("1h", "meeting-end",
     # "tomorrow", "15:00"), or "off" to count the client again
     snooze_requested = Signal(int, str)
+    # the selected message's Message-ID and account, to open in the user's mail program
+    open_mail_requested = Signal(str, str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -241,6 +243,10 @@ class QuickReplyWindow(QWidget):
             "&Wake now: count them again", lambda: self._snooze("off"))
         self.snooze_menu.aboutToShow.connect(self._update_snooze_menu)
         self.snooze_button.setMenu(self.snooze_menu)
+        self.open_button = QPushButton("&Open in mail")
+        self.open_button.setToolTip("Open the client's message in your mail program to write"
+                                    " the real answer (Ctrl+O; [open] app in heard.toml)")
+        self.open_button.clicked.connect(self.open_current)
         refresh = QPushButton("&Refresh")
         refresh.setToolTip("Read the list again (F5)")
         refresh.clicked.connect(self.refresh_requested)
@@ -305,6 +311,7 @@ class QuickReplyWindow(QWidget):
         actions.addWidget(self.answered_button)
         actions.addWidget(self.dismiss_button)
         actions.addWidget(self.snooze_button)
+        actions.addWidget(self.open_button)
         actions.addStretch(1)
         actions.addWidget(self.client_button)
         actions.addWidget(self.prospect_button)
@@ -342,6 +349,7 @@ class QuickReplyWindow(QWidget):
         QShortcut(QKeySequence("Ctrl+D"), self,
                   lambda: self._decide("not-a-client", whole_domain=True))
         QShortcut(QKeySequence("Ctrl+Z"), self, self._undo)
+        QShortcut(QKeySequence("Ctrl+O"), self, self.open_current)
         for field in (self.reply_subject, self.preview, self.incoming, self.template_combo):
             field.installEventFilter(self)
         QShortcut(QKeySequence("Escape"), self, self.hide)
@@ -777,12 +785,23 @@ class QuickReplyWindow(QWidget):
             button.setEnabled(waiting)
         self.snooze_button.setEnabled(waiting)
         self.answered_button.setEnabled(chosen)
+        entry = self.current_entry()
+        self.open_button.setEnabled(bool(entry is not None and entry.inquiry.message_id))
         self.delegate_button.setEnabled(waiting and not self._delegate_blocked)
         self.delegate_button.setToolTip(
             self._delegate_blocked or "Hand this to an assistant with a note (Ctrl+G)")
         prospect = self.current_is_prospect()
         for button in (self.client_button, self.prospect_button, self.not_client_button):
             button.setEnabled(prospect)
+
+    def open_current(self) -> None:
+        """Ctrl+O: the selected message, opened where the user writes the real answer."""
+        entry = self.current_entry()
+        if entry is None or not entry.inquiry.message_id:
+            self.message.setText("This contact has no message to open (a call, or a"
+                                 " message without a Message-ID).")
+            return
+        self.open_mail_requested.emit(entry.inquiry.message_id, entry.inquiry.account)
 
     def current_escalated(self) -> str | None:
         """The assistant who let the selected client's delegation run out, or None."""

@@ -278,6 +278,7 @@ class HeardApp(QObject):
             window.answered_requested.connect(actions.mark_answered)
             window.dismiss_requested.connect(actions.dismiss)
             window.snooze_requested.connect(actions.snooze)
+            window.open_mail_requested.connect(self.open_in_mail)
             if self.status is not None:
                 window.show_status(self.status, self.zone)
             self._window = window
@@ -290,6 +291,19 @@ class HeardApp(QObject):
         window.open()
         if inquiry_id is not None:
             window.select(inquiry_id)
+
+    def open_in_mail(self, message_id: str, account: str) -> None:
+        """A client's message opened where the user writes the real answer ([open] app);
+        the window says where, or why not."""
+        from heard.domain.mail_links import CannotOpen
+        from heard.gui.open_mail import open_message
+
+        try:
+            what = open_message(self.engine.settings, message_id, account)
+        except CannotOpen as exc:
+            self.window.show_message(f"Not opened: {exc}")
+            return
+        self.window.show_message(f"Opened the message {what}.")
 
     def open_settings(self) -> None:
         """The settings window (one at a time); what it saves reaches the engine (settings
