@@ -373,14 +373,23 @@ def try_mail(account: Account, password: str | None = None) -> MailReport:
         return MailReport()
     from heard.mail.imap import ImapError
     from heard.mail.imap.probe import probe
+    from heard.mail.oauth import Bearer
 
-    if not password:
-        password = _stored(account.name, account.keyring_name, Part.IMAP)
-    if password is None:
+    credential: str | Bearer | None = password
+    if account.auth == "oauth2":   # the sign-in's access token (sign in again if it ended)
+        from heard.engine.logins import bearer
+
+        try:
+            credential = bearer(account)
+        except ImapError as exc:
+            raise AccountProblem(account.name, Part.IMAP, exc.message) from exc
+    elif not credential:
+        credential = _stored(account.name, account.keyring_name, Part.IMAP)
+    if credential is None:
         raise AccountProblem(account.name, Part.IMAP, passwords.missing(account))
     try:
-        found = probe(_imap_server(account), password, account.folders, account.sent_folder,
-                      account.poll_every)
+        found = probe(_imap_server(account), credential, account.folders,
+                      account.sent_folder, account.poll_every)
     except ImapError as exc:
         raise AccountProblem(account.name, Part.IMAP, exc.message) from exc
     if not found.usable:
@@ -393,6 +402,7 @@ def try_smtp(account: Account, password: str | None = None,
     """Log in to the account's SMTP server, sending nothing; AccountProblem if that fails.
     With the password typed for it, else the one typed for IMAP when it logs in as the same
     user, else the keyring's (as the outbox finds it). Blocks."""
+    from heard.mail.oauth import Bearer
     from heard.mail.smtp import SmtpTransport
     from heard.mail.transport import SendError
 
@@ -402,10 +412,16 @@ def try_smtp(account: Account, password: str | None = None,
     same_user = isinstance(account, ImapAccount) and smtp.username == account.username
     typed = password or (imap_password if same_user else None)
 
+    def login() -> str | Bearer | None:
+        if isinstance(account, ImapAccount) and account.auth == "oauth2":
+            from heard.engine.logins import smtp_password
+
+            return smtp_password(account)
+        return typed or passwords.smtp_password(account)
+
     try:
         # A keyring that cannot be read is the transport's to tell.
-        SmtpTransport(account.name, smtp,
-                      lambda: typed or passwords.smtp_password(account)).test()
+        SmtpTransport(account.name, smtp, login).test()
     except SendError as exc:
         raise AccountProblem(account.name, Part.SMTP, exc.problem) from exc
 

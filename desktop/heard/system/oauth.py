@@ -104,6 +104,9 @@ class _Cached:
 
 
 _cache: dict[str, _Cached] = {}
+# Grants found ended, by entry: the refresh token the provider refused. Until another is
+# kept (a new sign-in, here or in another process), every ask says "sign in again" at once.
+_ended: dict[str, str] = {}
 _locks: dict[str, threading.Lock] = {}
 _guard = threading.Lock()
 
@@ -127,6 +130,7 @@ def keep(name: str, grant: Grant) -> None:
     redact(grant.refresh_token)
     secrets.store_password(name, grant.refresh_token)
     with _lock(name):
+        _ended.pop(name, None)
         _remember(name, grant.access_token, grant.expires_at - time.time())
 
 
@@ -179,7 +183,15 @@ def access_token(name: str, provider: Provider, fresh: bool = False,
             raise OAuthError(str(exc)) from exc
         if not refresh:
             raise SignInNeeded(name, f"not signed in to {provider.label}: sign in again")
-        token = _refresh(name, provider, refresh, scopes)
+        if _ended.get(name) == refresh:
+            raise SignInNeeded(name, _ended_words(provider))
+        try:
+            token = _refresh(name, provider, refresh, scopes)
+        except SignInNeeded:
+            _ended[name] = secrets.get_password(name) or refresh
+            for other in [k for k in _cache if k == name or k.startswith(name + " ")]:
+                del _cache[other]
+            raise
         expires_in = float(token.get("expires_in") or 3600)
         _remember(key, str(token["access_token"]), expires_in)
         log.info("%s: a new access token from %s, for %d s", name, provider.label,
@@ -229,8 +241,7 @@ def failure(provider: Provider, exc: BaseException) -> OAuthError:
 
     error = getattr(exc, "error", "") if isinstance(exc, AuthlibError) else ""
     if error == "invalid_grant":
-        return SignInNeeded("", f"{provider.label} no longer accepts this sign-in (it was"
-                                " revoked or has expired): sign in again")
+        return SignInNeeded("", _ended_words(provider))
     if error in ("invalid_client", "unauthorized_client"):
         return OAuthError(
             f"{provider.label} does not accept the client id {provider.client_id!r}"
@@ -245,3 +256,8 @@ def failure(provider: Provider, exc: BaseException) -> OAuthError:
                           f" ({type(exc).__name__}); Heard tries again")
     return OAuthError(f"{provider.label}'s sign-in service answered unexpectedly"
                       f" ({type(exc).__name__})")
+
+
+def _ended_words(provider: Provider) -> str:
+    return (f"{provider.label} no longer accepts this sign-in (it was revoked or has"
+            " expired): sign in again")
