@@ -14,7 +14,7 @@ import pytest
 
 from heard import config
 from heard.config import ConfigFile
-from heard.domain.clients import ASSISTANT_PREFERENCE
+from heard.domain.clients import ASSISTANT_PREFERENCE, Client
 from heard.domain.clock import FixedClock
 from heard.domain.inquiries import InquiryState
 from heard.domain.outbox import OutboxKind
@@ -728,6 +728,57 @@ def test_the_autopilot_answers_one_client_at_most_the_daily_limit(
         engine.replies.autopilot()
     assert len(mail.outbox_messages()) == 2
     assert "per_client_per_day" in engine.status().autopilot_skipped[again].reason
+
+
+def test_the_autopilot_writes_at_most_per_hour_replies_in_all(
+        faulty_scene: Scene, faulty_smtp: FaultySmtp, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """Twelve clients, each vouched for and each writing once, while the user is in a
+    meeting: at most [autopilot] per_hour (10 by default) automatic replies go out in any
+    hour (on the real IMAP and SMTP servers); the other two are left to the user with the
+    reason, in the status and in `heard outbox`, and go once the hour has passed."""
+    from heard.cli import main
+    from tests.support.devices import busy_for_weeks
+
+    scene = faulty_scene
+    engine = scene.engine
+    busy_for_weeks(engine, tmp_path)   # in a meeting; the autopilot on for "standard"
+    assert engine.settings.autopilot.per_hour == 10
+    addresses = [f"client{n}@firm{n}.example" for n in range(12)]
+    for n, address in enumerate(addresses):
+        engine.clients.add(Client(f"Client {n}", emails=(address,)))
+        scene.me.append(message(f"Client {n} <{address}>", f"Matter {n}", to=scene.me.address,
+                                at=scene.clock.now()))
+    # The sync runs the autopilot on what it found (as the tray's and `heard sync` do).
+    assert len(engine.sync().new_inquiries) == 12
+    first = [message_from_bytes(m.content, policy=policy.default)  # type: ignore[misc]
+             for m in accepted_by(faulty_smtp) if isinstance(m.content, bytes)]
+    assert len(first) == 10
+    assert len({str(m["To"]) for m in first}) == 10
+    assert all(m["Auto-Submitted"] == "auto-replied" for m in first)
+    status = engine.status()
+    assert status.count == 2
+    reason = "10 automatic replies went out in the last hour ([autopilot] per_hour)"
+    left = [w for w in status.waiting if w.inquiry.id in status.autopilot_skipped]
+    assert len(left) == 2
+    assert all(status.autopilot_skipped[w.inquiry.id].reason == reason
+               for w in left if w.inquiry.id is not None)
+    # Said where the user looks: `heard outbox` lists who was left to them, and why.
+    capsys.readouterr()
+    assert main(["--profile", str(engine.profile.root), "outbox"]) == 0
+    out = capsys.readouterr().out
+    assert "Left to you by the autopilot:" in out
+    assert all(w.client.name in out for w in left) and out.count(reason) == 2
+    assert main(["--profile", str(engine.profile.root), "status"]) == 0
+    assert capsys.readouterr().out.count(f"left to you by the autopilot: {reason}") == 2
+    # Another run within the hour writes nothing more; past it, the two are answered.
+    scene.clock.advance(timedelta(minutes=30))
+    assert engine.replies.autopilot() == [] and len(accepted_by(faulty_smtp)) == 10
+    scene.clock.advance(timedelta(minutes=31))
+    later = [r for r in engine.replies.autopilot() if r.sent]
+    assert sorted(r.to for r in later) == sorted(
+        a for a in addresses if all(a not in str(m["To"]) for m in first))
+    assert len(accepted_by(faulty_smtp)) == 12 and engine.status().count == 0
 
 
 def test_a_from_that_parses_two_ways_is_nobodys(engine: Engine, mail: MailFolders) -> None:
