@@ -163,3 +163,20 @@ def test_a_call_is_named_by_its_day_in_the_replys_language() -> None:
     assert Speech().call_day(at, BERLIN) == "Your call on Wed 25 Nov"
     assert US.call_day(at, BERLIN) == "Your call on Wed 25 Nov"
     assert DE.call_day(at, BERLIN) == "Ihr Anruf vom Mi., 25. Nov."
+
+
+def test_a_texts_times_are_in_its_language_with_the_readers_clock() -> None:
+    from heard.domain.locales import reader_speech
+
+    user = Speech()                                          # C: English as always
+    assert reader_speech("en", C, user) is user
+    assert reader_speech("de", "de_DE", user) == Speech("de_DE", True)
+    assert reader_speech("en", "en_GB", user) == Speech("en_GB", True)
+    # An English text to a German reader: English words, the German 24-hour clock.
+    assert reader_speech("en", "de", user) == Speech("en", True)
+    assert reader_speech("en", "de", user).when(
+        datetime(2026, 11, 26, 9, 0, tzinfo=BERLIN), BERLIN,
+        datetime(2026, 11, 25, 9, 0, tzinfo=BERLIN)) == "tomorrow 09:00"
+    # The user's own setting rules their own locale.
+    twelve = Speech("de_DE", False)
+    assert reader_speech("de", "de_DE", twelve) is twelve

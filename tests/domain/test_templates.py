@@ -62,3 +62,21 @@ def test_when_the_user_is_back_reads_unmistakably(back: datetime, said: str) -> 
     zone = ZoneInfo("Europe/Berlin")
     now = datetime(2026, 11, 25, 10, 0, tzinfo=zone)
     assert format_back(back.replace(tzinfo=zone), zone, now) == said
+
+
+def test_a_readers_language_takes_each_translation_but_the_users_own_words_stay() -> None:
+    from heard.domain.templates import in_language
+
+    shipped = Template("acknowledge", "Re: {subject}", "Hi {client.name}", language="en")
+    mine = Template("retainer", "Re: {subject}", "Dear {client.name}")     # templates.toml
+    written = Template("delegated", "Re: {subject}", "Hallo, {assistant.name} hilft")
+    german = {n: Template(n, "Re: {subject}", "Hallo {client.name}", language="de")
+              for n in ("acknowledge", "delegated")}
+    templates = {"acknowledge": shipped, "retainer": mine, "delegated": written}
+    to_a_german_client = in_language(templates, german, own=False)
+    assert {n: t.language for n, t in to_a_german_client.items()} == {
+        "acknowledge": "de", "retainer": "", "delegated": "de"}
+    # A German user's own templates.toml is German already: it stays.
+    for_a_german_user = in_language(templates, german, own=True)
+    assert for_a_german_user["delegated"] is written
+    assert for_a_german_user["acknowledge"].language == "de"

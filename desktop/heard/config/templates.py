@@ -14,7 +14,9 @@ from tomlkit.items import Table
 from heard.domain.templates import Template, TemplateError
 
 
-def parse_templates(text: str, origin: str) -> dict[str, Template]:
+def parse_templates(text: str, origin: str, language: str = "") -> dict[str, Template]:
+    """The templates of one file; `language` is the one they are written in ("" for the
+    user's templates.toml: the user's own)."""
     try:
         data = tomlkit.parse(text).unwrap()
     except tomlkit.exceptions.ParseError as exc:
@@ -24,14 +26,35 @@ def parse_templates(text: str, origin: str) -> dict[str, Template]:
         if not isinstance(entry, dict) or not isinstance(entry.get("body"), str):
             raise TemplateError(name, f"in {origin}: needs a body = \"\"\"...\"\"\" text")
         templates[name] = Template(name, str(entry.get("subject", "Re: {subject}")),
-                                   entry["body"], str(entry.get("promise", "next_free")))
+                                   entry["body"], str(entry.get("promise", "next_free")),
+                                   language)
     return templates
 
 
 def default_templates() -> dict[str, Template]:
     text = resources.files("heard.resources").joinpath("templates/default.toml").read_text(
         encoding="utf-8")
-    return parse_templates(text, "default templates")
+    return parse_templates(text, "default templates", "en")
+
+
+def translations(profile_file: Path) -> dict[str, dict[str, Template]]:
+    """The templates in other languages, by language ("de"): Heard's shipped translations
+    (resources/templates/LANG.toml), each overridden and extended by the user's own
+    templates.LANG.toml beside templates.toml, which may also add a language of its own."""
+    found: dict[str, dict[str, Template]] = {}
+    shipped = resources.files("heard.resources").joinpath("templates")
+    for entry in sorted(shipped.iterdir(), key=lambda e: e.name):
+        language = entry.name.removesuffix(".toml")
+        if entry.name.endswith(".toml") and language != "default":
+            found[language] = parse_templates(entry.read_text(encoding="utf-8"),
+                                              f"{language} templates", language)
+    if profile_file.parent.is_dir():
+        stem = profile_file.name.removesuffix(".toml")
+        for path in sorted(profile_file.parent.glob(f"{stem}.*.toml")):
+            language = path.name.removeprefix(f"{stem}.").removesuffix(".toml")
+            found.setdefault(language, {}).update(parse_templates(
+                path.read_text(encoding="utf-8"), str(path), language))
+    return found
 
 
 def load_templates(profile_file: Path) -> dict[str, Template]:

@@ -18,10 +18,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 from functools import lru_cache
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from babel import Locale, UnknownLocaleError
-from babel.dates import format_skeleton, format_time, get_day_names
+if TYPE_CHECKING:
+    from babel import Locale
 
 C = "C"
 CLOCKS = ("auto", "12h", "24h")
@@ -37,6 +37,7 @@ def parse_language(text: str) -> str:
     name = text.strip().split(".", 1)[0].split("@", 1)[0].replace("-", "_")
     if name in ("", C, "POSIX"):
         return C
+    from babel import Locale, UnknownLocaleError  # ~40 ms: loaded when a locale is used
     try:
         return str(Locale.parse(name))
     except (UnknownLocaleError, ValueError) as exc:
@@ -64,6 +65,8 @@ def language_of(locale: str) -> str:
 
 @lru_cache(maxsize=64)
 def _locale(name: str) -> Locale:
+    from babel import Locale
+
     return Locale.parse("en_US" if name == C else name)
 
 
@@ -135,24 +138,30 @@ class Speech:
         """The time of day: "3:30 pm" (Heard's English: lower case, a plain space),
         "15:30 Uhr", "15:30"."""
         local = at.astimezone(zone)
+        if not self.clock24 and self.language == "en":
+            hour = local.hour % 12 or 12   # the form every English reply of Heard's used
+            return f"{hour}:{local.minute:02d} {'am' if local.hour < 12 else 'pm'}"
+        from babel.dates import format_skeleton, format_time
+
         locale = _locale(self.locale)
         native = locale.time_formats["short"].pattern
         if self.clock24:
             text = format_time(local, native if _is_24h(self.locale) else "HH:mm",
                                locale=locale)
             return text + self.words.hours
-        if self.language == "en":
-            hour = local.hour % 12 or 12   # the form every English reply of Heard's used
-            return f"{hour}:{local.minute:02d} {'am' if local.hour < 12 else 'pm'}"
-        pattern = native if not _is_24h(self.locale) else None
-        return format_time(local, pattern, locale=locale) if pattern else \
-            format_skeleton("hm", local, locale=locale)
+        if _is_24h(self.locale):
+            return format_skeleton("hm", local, locale=locale)
+        return format_time(local, native, locale=locale)
 
     def weekday(self, day: date, width: Literal["wide", "abbreviated"] = "wide") -> str:
+        from babel.dates import get_day_names
+
         return str(get_day_names(width, locale=_locale(self.locale))[day.weekday()])
 
     def on_date(self, day: date, skeleton: str = "MMMd") -> str:
         """A date without its year, in the locale's order: "Dec 14", "14 Dec", "14. Dez."."""
+        from babel.dates import format_skeleton
+
         return format_skeleton(skeleton, day, locale=_locale(self.locale))
 
     def _day(self, day: date, days: int, relative: bool = True) -> str:
@@ -253,6 +262,17 @@ class Speech:
 
 
 ENGLISH = Speech()
+
+
+def reader_speech(written_in: str, reader: str, user: Speech) -> Speech:
+    """How the times of a text in the language `written_in` are written for a reader whose
+    locale is `reader` (a client's language, else the user's, `user`): the reader's clock,
+    and the reader's names and order where they read that language (a text in English to a
+    German reader says "tomorrow 09:00", in German "morgen 09:00 Uhr")."""
+    if reader == user.locale and language_of(reader) == written_in:
+        return user
+    clock = user.clock24 if reader == user.locale else Speech(reader).clock24
+    return Speech(reader if language_of(reader) == written_in else written_in, clock)
 
 
 def speech_for(locale: str, clock: str = "auto") -> Speech:

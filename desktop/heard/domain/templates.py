@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import string
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 
 from heard.domain.locales import ENGLISH, Speech
@@ -47,6 +47,9 @@ class Template:
     subject: str
     body: str
     promise: str = "next_free"
+    # The language it is written in ("en" for Heard's shipped English, "de", ...); "" for
+    # the user's own templates.toml, which is in the user's language.
+    language: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
         if self.promise not in PROMISES:
@@ -64,6 +67,20 @@ class Template:
         """(subject, body). The subject is a header: no line breaks may survive in it."""
         subject = _fill(self.subject, values)
         return header_safe(subject), _fill(self.body, values)
+
+
+def in_language(templates: Mapping[str, Template], translated: Mapping[str, Template],
+                own: bool) -> dict[str, Template]:
+    """The templates to write to a reader of one language: `templates` (Heard's shipped
+    English and the user's own over them) with each one replaced by its translation in
+    `translated` where there is one. In the user's own language (`own`) a template the user
+    wrote in templates.toml stays theirs: that file is written in their language."""
+    chosen = dict(templates)
+    for name, template in translated.items():
+        if own and name in templates and not templates[name].language:
+            continue
+        chosen[name] = template
+    return chosen
 
 
 def _fields(name: str, text: str) -> list[str]:

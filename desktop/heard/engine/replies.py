@@ -12,18 +12,21 @@ import logging
 import threading
 from datetime import datetime, time, timedelta
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 from heard.config import Account, Assistant, ImapAccount, MaildirAccount, Settings
+from heard.config.templates import translations
 from heard.devices.coordinator import Claim, Devices, Refused, Where
 from heard.domain.busy import BusyState
-from heard.domain.clients import Channel, Client
+from heard.domain.clients import Channel, Client, is_zone
 from heard.domain.delegations import Delegation
 from heard.domain.ids import ClientId, InquiryId
 from heard.domain.inquiries import Inquiry, InquiryState
+from heard.domain.locales import Speech, language_of, reader_speech
 from heard.domain.outbox import COVERS_KEY, OutboxItem, OutboxKind, OutboxState, covers_text
 from heard.domain.promises import Promise
 from heard.domain.shared import Done
-from heard.domain.templates import Template, format_back, format_time, header_safe
+from heard.domain.templates import Template, format_time, header_safe, in_language
 from heard.engine.context import EngineContext, crash_point
 from heard.engine.ports import BusyReader, Sender
 from heard.engine.results import AckResult, DelegateResult, Delivery, Outcome
@@ -97,9 +100,29 @@ class Replies:
             promised = moved
         return promised
 
+    def templates_for(self, client: Client | None) -> tuple[dict[str, Template], str]:
+        """The templates a client reads, and their locale: the client's language, else the
+        user's. Each template has its translation into that language where Heard ships one
+        (resources/templates/LANG.toml) or the user wrote one (templates.LANG.toml); in the
+        user's own language their own templates.toml stays as they wrote it."""
+        user = self._settings.speech
+        locale = client.language if client is not None and client.language else user.locale
+        language = language_of(locale)
+        translated = {} if language == "en" else \
+            translations(self._ctx.profile.templates).get(language, {})
+        return in_language(self._ctx.templates, translated,
+                           own=language == user.language), locale
+
+    def speech_for(self, template: Template, client: Client | None) -> Speech:
+        """How a reply's times are written: in its template's language, with the reader's
+        clock and, where they read that language, their locale's names and order."""
+        user = self._settings.speech
+        reader = client.language if client is not None and client.language else user.locale
+        return reader_speech(template.language or user.language, reader, user)
+
     def template_for(self, name: str | None, busy: BusyState | None,
                      client: Client | None = None, inquiry: Inquiry | None = None) -> Template:
-        templates = self._ctx.templates
+        templates, _locale = self.templates_for(client)
         chosen = name or self._settings.replies.template
         if name is None and client is not None and client.prospect \
                 and "first-contact" in templates:
@@ -127,34 +150,44 @@ class Replies:
 
     def values(self, client: Client, inquiry: Inquiry, busy: BusyState | None,
                promised: datetime, now: datetime,
-               assistant: Assistant | None = None, several: int = 1) -> dict[str, str]:
+               assistant: Assistant | None = None, several: int = 1,
+               template: Template | None = None) -> dict[str, str]:
+        """What a template's placeholders say to this client: in the template's language
+        (speech_for), and a time in the client's zone with the user's beside it when the
+        client's differs ("by 3:30 pm your time (9:30 pm mine)")."""
         zone = self._settings.zone
+        speech = self.speech_for(template, client) if template is not None else \
+            self._settings.speech
+        words = speech.words
+        theirs = ZoneInfo(client.zone) if client.zone and is_zone(client.zone) else zone
         helper = assistant or next(iter(self._settings.assistants), None)
         return {
             "client.name": client.display_name,
             "client.full_name": client.name,
             "user.name": self._settings.user.name,
             "assistant.name": helper.name if helper else self._settings.assistant.name,
-            "busy_until": format_time(busy.until, zone, now) if busy and busy.until
-            else "now",
-            "back": format_back(busy.next_free, zone, now) if busy and busy.next_free
-            else "soon",
-            "next_free": format_time(busy.next_free, zone, now)
-            if busy and busy.next_free else "now",
-            "reply_by": format_time(promised, zone, now),
-            "subject": self.subject_for(inquiry),
+            "busy_until": speech.both(busy.until, now, theirs, zone) if busy and busy.until
+            else words.now,
+            # When the user is back is about the user's day: said in their zone.
+            "back": speech.back(busy.next_free, zone, now) if busy and busy.next_free
+            else words.soon,
+            "next_free": speech.both(busy.next_free, now, theirs, zone)
+            if busy and busy.next_free else words.now,
+            "reply_by": speech.both(promised, now, theirs, zone),
+            "subject": self.subject_for(inquiry, speech),
             # One reply answers everything the client wrote: worded for one or several.
-            "your_message": "your messages" if several > 1 else "your message",
-            "it": "them" if several > 1 else "it",
+            "your_message": words.messages if several > 1 else words.message,
+            "it": words.them if several > 1 else words.it,
         }
 
-    def subject_for(self, inquiry: Inquiry) -> str:
+    def subject_for(self, inquiry: Inquiry, speech: Speech | None = None) -> str:
         """What a reply calls the client's contact. A call's subject is Heard's own (the
         user's note of a logged call, or a phone system's notification) and never reaches
         the client: they hear of "your call"."""
         if inquiry.channel is not Channel.CALL:
             return inquiry.subject
-        return f"Your call on {inquiry.received_at.astimezone(self._settings.zone):%a %d %b}"
+        return (speech or self._settings.speech).call_day(inquiry.received_at,
+                                                          self._settings.zone)
 
     def _account(self, name: str) -> Account | None:
         accounts = self._settings.accounts
@@ -288,7 +321,10 @@ class Replies:
             busy = self._calendar.busy(now)
             chosen = self.template_for(template, busy, client, inquiry)
             promised = reply_by or self.reply_by(now, busy, chosen.promise)
-            values = self.values(client, inquiry, busy, promised, now, several=len(group))
+            values = self.values(client, inquiry, busy, promised, now, several=len(group),
+                                 template=chosen)
+            # What the user reads of their own promise: their words, their zone.
+            mine = self._settings.speech.when(promised, self._settings.zone, now)
             rendered_subject, text = chosen.render(values)
             if body is not None:
                 text = body
@@ -296,7 +332,7 @@ class Replies:
                 rendered_subject = header_safe(subject)
             to = self.reply_address(inquiry, client)
             if to is None:
-                return self._call_back(inquiry, client, promised, values, chosen, dry_run)
+                return self._call_back(inquiry, client, promised, mine, chosen, dry_run)
             if not valid_address(to):
                 raise ReplyError(f"{to!r} is not an address Heard can reply to")
             sender = self._sender(self._account(inquiry.account))
@@ -343,8 +379,7 @@ class Replies:
                     if where is not None:
                         self._ctx.store.set_owner(acked, self._devices.instance)
                     self._ctx.store.add_promise(Promise(acked, client.id or ClientId(0), now,
-                                                        promised,
-                                                        f"reply by {values['reply_by']}"))
+                                                        promised, f"reply by {mine}"))
         crash_point("queued")
         self._ctx.events.changed()
         if delay:
@@ -373,7 +408,7 @@ class Replies:
         return outcome
 
     def _call_back(self, inquiry: Inquiry, client: Client, promised: datetime,
-                   values: dict[str, str], chosen: Template, dry_run: bool) -> AckResult:
+                   mine: str, chosen: Template, dry_run: bool) -> AckResult:
         """A caller with no address: nothing can be sent, so the acknowledgement becomes the
         user's promise to call back (reminded like any promise; the client still waits)."""
         assert inquiry.id is not None
@@ -382,7 +417,7 @@ class Replies:
             raise ReplyError(f"{client.name} left no number and no address: there is no one"
                              " to reply to; mark it answered or dismiss it")
         result = AckResult(inquiry.id, "", "", "", f"Call {client.name} back by"
-                           f" {values['reply_by']}", promised, chosen.name, sent=False,
+                           f" {mine}", promised, chosen.name, sent=False,
                            call_back=f"tel:{number}")
         if dry_run:
             return result
@@ -391,7 +426,7 @@ class Replies:
                              f" called, `heard answered {inquiry.id}`")
         self._ctx.store.add_promise(Promise(
             inquiry.id, client.id or ClientId(0), self._ctx.clock.now(), promised,
-            f"call back by {values['reply_by']} (tel:{number})"))
+            f"call back by {mine} (tel:{number})"))
         self._ctx.events.changed()
         return result
 
@@ -493,7 +528,7 @@ class Replies:
             sender = self._sender(self._account(inquiry.account))
             domain = sender.rpartition("@")[2]
             forward_id = make_message_id(domain)
-            when = format_time(due, zone, now)
+            when = format_time(due, zone, now, self._settings.speech)
             contact = ", ".join(x for x in (inquiry.reply_address, *client.phones) if x)
             text = (f"{note.strip()}\n\n" if note.strip() else "") + (
                 f"Please take this up with {client.name} ({contact}) by {when}, and copy me"
@@ -514,9 +549,9 @@ class Replies:
                 tell = valid_address(tell_to)
             if tell:
                 busy = self._calendar.busy(now)
+                chosen = self.template_for("delegated", busy, client)
                 values = self.values(client, inquiry, busy, due, now, helper,
-                                     several=1 + len(others))
-                chosen = self.template_for("delegated", busy)
+                                     several=1 + len(others), template=chosen)
                 tell_subject, tell_body = chosen.render(values)
                 tell_id = make_message_id(domain)
                 threaded = inquiry.channel is not Channel.CALL
@@ -653,12 +688,14 @@ class Replies:
                 continue
             log.info("autopilot acknowledged inquiry %s (%s) to %s: %s", inquiry.id,
                      item.client.name, result.to, result.state)
-            until = format_time(busy.until, settings.zone, now) if busy.until else "later"
+            speech = settings.speech
+            until = format_time(busy.until, settings.zone, now, speech) if busy.until \
+                else "later"
             if result.sent:
                 self._ctx.events.toast("Acknowledged for you",
                                  f"{item.client.display_name} heard back while you are busy"
                                  f" (until {until}); you promised a reply by"
-                                 f" {format_time(result.reply_by, settings.zone, now)}")
+                                 f" {format_time(result.reply_by, settings.zone, now, speech)}")
             elif result.state is Delivery.QUEUED:
                 self._ctx.events.toast("Acknowledging for you",
                                  f"the acknowledgement to {item.client.display_name} is not"
