@@ -72,6 +72,8 @@ def test_the_wizard_sets_everything_up_and_ends_with_the_tray_live(
     assert "lower-case letters or digits" in wizard.welcome.status.text()
     wizard.welcome.instance.setText("desk2")
     next_page(qtbot, wizard)
+    assert wizard.currentPage() is wizard.address
+    next_page(qtbot, wizard)                            # no address: the form by hand
 
     mail = wizard.mail
     assert wizard.currentPage() is mail and not mail.keyring_note.isVisible()
@@ -172,6 +174,7 @@ def test_without_a_keyring_it_explains_and_no_password_is_written_anywhere(
         qtbot: QtBot, fresh: Engine, secret_user: MailUser) -> None:
     wizard = wizard_for(qtbot, fresh)
     next_page(qtbot, wizard)
+    next_page(qtbot, wizard)   # past the address page, left empty
     mail = wizard.mail
     assert isinstance(wizard.keyring, str)
     note = mail.keyring_note.text()
@@ -220,6 +223,7 @@ def test_without_a_keyring_a_maildir_account_is_set_up_only_with_a_way_to_send(
             (mail_root / folder / sub).mkdir(parents=True)
     wizard = wizard_for(qtbot, fresh)
     next_page(qtbot, wizard)
+    next_page(qtbot, wizard)   # past the address page, left empty
     mail = wizard.mail
     assert isinstance(wizard.keyring, str) and mail.form.isEnabled() and not mail.form.imap
     mail.form.inbox.setText(str(mail_root / "INBOX"))
@@ -245,3 +249,64 @@ def test_without_a_keyring_a_maildir_account_is_set_up_only_with_a_way_to_send(
     (account,) = config.load(fresh.profile.config).accounts
     assert account.outbox == mail_root / "Outbox"
     assert list((mail_root / "Outbox" / "tmp").iterdir()) == []   # the probe went again
+
+
+AUTOCONFIG = """<?xml version="1.0"?>
+<clientConfig version="1.1"><emailProvider id="example.test">
+  <incomingServer type="imap"><hostname>127.0.0.1</hostname><port>{imap}</port>
+    <socketType>SSL</socketType><authentication>password-cleartext</authentication>
+    <username>%EMAILADDRESS%</username></incomingServer>
+</emailProvider></clientConfig>
+"""
+
+
+@pytest.mark.usefixtures("real_keyring")
+def test_an_address_alone_fills_the_mail_page_and_its_account_logs_in(
+        qtbot: QtBot, fresh: Engine, secret_user: MailUser, discovery: object) -> None:
+    """The servers found from the address (autoconfig.example.test, through the test DNS
+    server and verified HTTPS) fill the form; only the password is typed; Dovecot takes
+    it."""
+    discovery.https.files["autoconfig.example.test"] = AUTOCONFIG.format(  # type: ignore[attr-defined]
+        imap=secret_user.server.imaps_port).encode()
+    wizard = wizard_for(qtbot, fresh)
+    next_page(qtbot, wizard)
+    address = f"{secret_user.name}@example.test"   # Dovecot logs in by the local part
+    wizard.address.address.setText(address)
+    next_page(qtbot, wizard)                          # discovery runs on a worker
+    mail = wizard.mail
+    assert wizard.currentPage() is mail
+    form = mail.form
+    assert (form.host.text(), form.port.value(), form.username.text(),
+            form.address.text()) == ("127.0.0.1", secret_user.server.imaps_port, address,
+                                     address)
+    assert form.security.currentText().startswith("TLS")
+    assert mail.found_note.text() == ("Found in https://autoconfig.example.test/mail/"
+                                      "config-v1.1.xml.")
+    form.ca_file.setText(str(secret_user.server.cert))
+    form.password.setText(PASSWORD)
+    next_page(qtbot, wizard)                          # logs in, off the GUI thread
+    assert mail.checked is not None
+    assert mail.checked.entry["host"] == "127.0.0.1"
+
+
+@pytest.mark.usefixtures("real_keyring")
+def test_the_mail_page_says_what_a_provider_needs(qtbot: QtBot, fresh: Engine,
+                                                  discovery: object) -> None:
+    wizard = wizard_for(qtbot, fresh)
+    next_page(qtbot, wizard)
+    wizard.address.address.setText("alex@icloud.com")
+    next_page(qtbot, wizard)
+    note = wizard.mail.found_note.text()
+    assert note.startswith("Found in Heard's own knowledge of iCloud Mail.")
+    assert "app password" in note and "https://account.apple.com/account/manage" in note
+    assert wizard.mail.form.host.text() == "imap.mail.me.com"
+    wizard.back()
+    wizard.address.address.setText("alex@m365.test")   # Microsoft 365 by its MX record
+    next_page(qtbot, wizard)
+    note = wizard.mail.found_note.text()
+    assert "Sign-in with Microsoft 365 / Outlook.com is needed" in note
+    assert wizard.mail.form.host.text() == "outlook.office365.com"
+    wizard.back()
+    wizard.address.address.setText("lee@nothing.test")
+    next_page(qtbot, wizard)
+    assert wizard.mail.found_note.text().startswith("Nothing was found for lee@nothing.test")

@@ -189,7 +189,7 @@ def windows(app: QApplication, root: Path) -> Iterator[tuple[str, Callable[[], Q
             return window
         return show
 
-    for page in range(6):
+    for page in range(7):
         yield f"wizard/{page}", wizard(page)
 
     def log_call() -> QWidget:

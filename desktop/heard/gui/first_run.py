@@ -1,11 +1,13 @@
 """First start without a profile: a short wizard before the tray icon appears.
 
-Welcome (your name) -> mail account -> calendar -> response standards (the defaults
-explained) -> a few clients or an import -> done. Each account is tested on a worker
-before the wizard moves on, exactly as the settings window and `heard account add` test
-them; nothing is written until Finish, and then heard.toml is written in one validated
-write and the clients are added. Passwords go to the system keyring only: with no keyring,
-the mail page says so, explains how to get one, and offers to go on without the account.
+Welcome (your name) -> your e-mail address (the servers found from it fill the mail
+page: heard.setup.discover, on a worker) -> mail account -> calendar -> response
+standards (the defaults explained) -> a few clients or an import -> done. Each account is
+tested on a worker before the wizard moves on, exactly as the settings window and `heard
+account add` test them; nothing is written until Finish, and then heard.toml is written in
+one validated write and the clients are added. Passwords go to the system keyring only:
+with no keyring, the mail page says so, explains how to get one, and offers to go on
+without the account.
 
 `heard` (cmd_tray) shows it when the profile has no heard.toml; `heard demo` never does.
 """
@@ -15,7 +17,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -45,6 +47,8 @@ from heard.engine import Engine
 from heard.gui.fit import fit_to_screen, scrolling, short_combos
 from heard.gui.ops import Ops
 from heard.gui.settings_accounts import (
+    SECURITY,
+    SMTP_SECURITY,
     CalendarForm,
     FormProblem,
     MailAccountForm,
@@ -54,6 +58,9 @@ from heard.gui.settings_accounts import (
 )
 from heard.setup.accounts import Checked, keyring_problem
 from heard.setup.clients_import import ImportResult
+
+if TYPE_CHECKING:
+    from heard.setup.discover import Discovered
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +90,7 @@ class _Page(QWizardPage):
         self.status.setAccessibleName("Result")
         self._passed = False
         self.running = False
+        self.running_text = "Testing… (you can still read and change everything)"
 
     def invalidate(self) -> None:
         self._passed = False
@@ -111,7 +119,7 @@ class _Page(QWizardPage):
         if work is None:
             return True
         self._set_running(True)
-        show_result(self.status, "Testing… (you can still read and change everything)", True)
+        show_result(self.status, self.running_text, True)
         self.owner.ops.run(work, self._done, self._failed)
         return False
 
@@ -173,6 +181,56 @@ class WelcomePage(_Page):
         return None
 
 
+class AddressPage(_Page):
+    """Your e-mail address: the servers found from it (on a worker) fill the mail page;
+    empty, or nothing found, the mail page is filled in by hand as before."""
+
+    def __init__(self, wizard: FirstRunWizard) -> None:
+        super().__init__(wizard, "Your e-mail address",
+                         "Heard finds your mail servers from it.")
+        self.running_text = "Looking for your mail servers…"
+        self.address = QLineEdit()
+        self.address.setPlaceholderText("you@yourfirm.example")
+        self.address.setAccessibleName("Your e-mail address")
+        self.found: Discovered | None = None
+        intro = _label(
+            "Type the address your clients write to. Heard knows Microsoft 365 and"
+            " Outlook.com, Google, iCloud, Fastmail and Yahoo, and finds other servers from"
+            " your domain's own settings; the next page shows what it found, to check."
+            " Leave it empty to fill in your servers yourself.")
+        form = QFormLayout()
+        form.addRow("Your e-mail &address:", self.address)
+        self.address.textChanged.connect(self.invalidate)
+        layout = QVBoxLayout(self)
+        layout.addWidget(intro)
+        layout.addLayout(form)
+        layout.addWidget(self.status)
+        layout.addStretch(1)
+
+    def work(self) -> Callable[[], Discovered] | None:
+        from heard.setup.discover import Network, discover
+
+        address = self.address.text().strip()
+        self.found = None
+        if not address:
+            return None
+        if "@" not in address.strip("@"):
+            raise FormProblem("Your e-mail address: write it as name@example.com")
+        network = Network.from_environment()
+        return lambda: discover(address, network)
+
+    def take(self, result: Discovered) -> bool:
+        self.found = result
+        self.owner.mail.fill_from(result)
+        return True
+
+
+def _choose(combo: Any, choices: dict[str, str], value: str) -> None:
+    values = list(choices.values())
+    if value in values:
+        combo.setCurrentIndex(values.index(value))
+
+
 class _AccountPage(_Page):
     """A page that sets an account or a calendar up, or leaves it for later: a form, a
     "later" box, and Next trying what the form says (on a worker)."""
@@ -218,10 +276,13 @@ class MailPage(_AccountPage):
         self.keyring_note = problem_label()
         self.keyring_note.setAccessibleName("Keyring")
         self.keyring_note.hide()
+        self.found_note = problem_label()
+        self.found_note.setAccessibleName("Found from your address")
+        self.found_note.hide()
         super().__init__(wizard, "Your mail", "The account your clients write to. Heard logs"
                          " in once to check it.", self.form,
                          "Set up m&ail later (Heard counts nothing until then)",
-                         (self.keyring_note,))
+                         (self.found_note, self.keyring_note))
         self.later.toggled.connect(self._later)
 
     def _later(self, later: bool) -> None:
@@ -241,6 +302,42 @@ class MailPage(_AccountPage):
         # fields are off), so it is offered first.
         if self.form.imap and not self.form.host.text().strip():
             self.form.kind.setCurrentIndex(1)
+
+    def fill_from(self, found: Discovered) -> None:
+        """The servers found from the address, in the form (to check and change), and
+        where they were found; nothing found: the form as it was, with the address."""
+        form = self.form
+        form.address.setText(found.address)
+        self.found_note.show()
+        if found.imap is None:
+            show_result(self.found_note, f"Nothing was found for {found.address}: fill in"
+                        " your mail servers below (your provider's help pages name them).",
+                        False)
+            return
+        form.kind.setCurrentIndex(0)   # IMAP
+        form.host.setText(found.imap.host)
+        form.port.setValue(found.imap.port)
+        _choose(form.security, SECURITY, found.imap.security)
+        form.username.setText(found.username)
+        if found.smtp is not None:
+            form.smtp.setChecked(True)
+            form.smtp_host.setText(found.smtp.host)
+            form.smtp_port.setValue(found.smtp.port)
+            _choose(form.smtp_security, SMTP_SECURITY, found.smtp.security)
+        provider = found.provider
+        form.server_files_sent.setChecked(provider is not None
+                                          and provider.sent_copy == "server")
+        text = f"Found in {found.where}."
+        if found.oauth2 and provider is not None:
+            text += (f" {provider.note}. Sign-in with {provider.name} is needed: set this"
+                     " account up once Heard can sign in with it, or use an app password"
+                     " where your administrator allows them"
+                     + (f" ({provider.app_password_url})" if provider.app_password_url
+                        else "") + ".")
+        elif found.app_password_url and provider is not None:
+            text += (f" {provider.name} takes an app password, not your own: make one at"
+                     f" {found.app_password_url} and type it below.")
+        show_result(self.found_note, text, not found.oauth2)
 
     def _form(self) -> MailAccountForm:
         return self.form
@@ -525,13 +622,14 @@ class FirstRunWizard(QWizard):
         self.ops = Ops(self)
         self.keyring: object = UNKNOWN
         self.welcome = WelcomePage(self)
+        self.address = AddressPage(self)
         self.mail = MailPage(self)
         self.calendar = CalendarPage(self)
         self.standards = StandardsPage(self)
         self.clients = ClientsPage(self)
         self.done_page = DonePage(self)
-        for page in (self.welcome, self.mail, self.calendar, self.standards, self.clients,
-                     self.done_page):
+        for page in (self.welcome, self.address, self.mail, self.calendar, self.standards,
+                     self.clients, self.done_page):
             self.addPage(page)
         self.setOption(QWizard.WizardOption.NoBackButtonOnStartPage)
         short_combos(self)
