@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 WINDOWS = {"settings/general", "settings/accounts", "settings/standards", "settings/hours",
            "settings/templates", "settings/assistants", "settings/notifications",
            "settings/clients", *(f"wizard/{page}" for page in range(7)), "log call",
-           "delegate", "statistics", "client", "account/mail", "account/calendar"}
+           "delegate", "nudge", "statistics", "client", "account/mail", "account/calendar"}
 
 
 @pytest.mark.parametrize("size", ["1024x768", "1280x800"])

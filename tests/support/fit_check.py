@@ -215,6 +215,18 @@ def windows(app: QApplication, root: Path) -> Iterator[tuple[str, Callable[[], Q
 
     yield "delegate", delegate
 
+    def nudge() -> QWidget:
+        from heard.gui.owed_panel import NudgeDialog
+
+        dialog = NudgeDialog("Megge", "margaret@hale.example", "Re: Closing documents for"
+                             " the lease", "Hi Megge,\n\nJust checking in on Closing"
+                             " documents for the lease: did you have a chance to look at"
+                             " it?\n\nBest regards,\nAlex Morgan\n")
+        dialog.show()
+        return dialog
+
+    yield "nudge", nudge
+
     def stats() -> QWidget:
         from heard.gui.stats_window import StatsWindow, stats_for_window
 

@@ -46,6 +46,7 @@ class Actions(QObject):
     acknowledged = Signal(object)     # AckResult: an acknowledgement was sent or settled
     status_wanted = Signal()          # the store changed: the status on screen is old
     open_requested = Signal(object)   # open the window (on this inquiry id, or None)
+    open_mail_requested = Signal(str, str)   # a message's Message-ID and account, to open
     failed = Signal(str)              # a failure with no place of its own, in words
 
     def __init__(self, engine: Engine, ops: Ops, undo: UndoStack, toaster: Toaster, *,
@@ -68,6 +69,7 @@ class Actions(QObject):
         self._toast_acks: dict[str, str] = {}   # Message-ID -> name, acknowledged from a toast
         self._delegate_dialog: QWidget | None = None
         self._call_dialog: QWidget | None = None
+        self._nudge_dialog: QWidget | None = None
 
     @property
     def zone(self) -> Any:
@@ -102,10 +104,21 @@ class Actions(QObject):
             self.acknowledge(AckRequest(inquiry_id), from_toast=True)
         elif key in ("client", "not-a-client") and inquiry_id is not None:
             self.decide(inquiry_id, key, from_toast=True)
+        elif key == "mail" and inquiry_id is not None:
+            self._open_mail(inquiry_id)
         elif key in ("open", "default"):
             first = inquiry_id if inquiry_id is not None else next(iter(target.inquiries),
                                                                    None)
             self.open_requested.emit(first)
+
+    def _open_mail(self, inquiry_id: int) -> None:
+        """A toast's Open in mail: the message of the status on screen."""
+        status = self._status()
+        for item in status.waiting if status is not None else ():
+            if item.inquiry.id == inquiry_id and item.inquiry.message_id:
+                self.open_mail_requested.emit(item.inquiry.message_id, item.inquiry.account)
+                return
+        self.open_requested.emit(inquiry_id)   # gone meanwhile: the window says how it is
 
     def _tell_sent(self, slot: str, result: AckResult, name: str) -> None:
         if result.sent:
@@ -353,6 +366,110 @@ class Actions(QObject):
 
         self.ops.run(lambda: self.engine.inquiries.restore_snooze(snooze, client_id), done,
                      lambda exc: self._window().show_message(f"Could not undo: {exc}"))
+
+    # waiting on the client (follow-ups)
+
+    def follow_up(self, inquiry_id: int, said: str) -> None:
+        """Wait on the client's reply until `said` (heard.domain.followups.follow_up_time);
+        Ctrl+Z takes it back."""
+        from heard.domain.followups import follow_up_time
+
+        engine = self.engine
+
+        def work() -> Any:
+            due = follow_up_time(said, engine.clock.now(), engine.settings.hours)
+            return engine.follow_ups.set(str(inquiry_id), due)
+
+        def done(follow_up: Any) -> None:
+            name = self._name_of(inquiry_id)
+            entry = Undoable(f"the follow-up on {name}", lambda: self._stop_follow_up(
+                int(follow_up.id), f"Undone: no longer waiting on {name}.", entry))
+            self.undo.push(entry)
+            when = day_and_time(follow_up.due, engine.clock.now(), self.zone)
+            self._window().show_message(
+                f"Waiting on {name}: if they have not written by {when}, they show under"
+                " Owe you a reply — Undo (Ctrl+Z)")
+            self.status_wanted.emit()
+
+        self.ops.run(work, done, lambda exc: self._window().show_message(
+            f"No follow-up set: {exc}"))
+
+    def stop_follow_up(self, follow_up_id: int) -> None:
+        self._stop_follow_up(follow_up_id, "", None)
+
+    def _stop_follow_up(self, follow_up_id: int, text: str, undone: Undoable | None) -> None:
+        def done(closed: Any) -> None:
+            if undone is not None:
+                self.undo.drop(undone)
+                self._window().show_message(text)
+            else:
+                entry = Undoable("stopping the follow-up",
+                                 lambda: self._restore_follow_ups(closed, entry))
+                self.undo.push(entry)
+                self._window().show_message("No longer waiting on them — Undo (Ctrl+Z)")
+            self.status_wanted.emit()
+
+        self.ops.run(lambda: self.engine.follow_ups.off(str(follow_up_id)), done,
+                     lambda exc: self._window().show_message(f"Not changed: {exc}"))
+
+    def _restore_follow_ups(self, follow_ups: Any, entry: Undoable) -> None:
+        def done(_none: object) -> None:
+            self.undo.drop(entry)
+            self._window().show_message("Undone: waiting on them again.")
+            self.status_wanted.emit()
+
+        self.ops.run(lambda: self.engine.follow_ups.restore(list(follow_ups)), done,
+                     lambda exc: self._window().show_message(f"Could not undo: {exc}"))
+
+    def nudge(self, follow_up_id: int) -> None:
+        """Show the nudge as it will leave; Send queues exactly that text, held for Undo."""
+        from heard.gui.owed_panel import NudgeDialog
+
+        def shown(draft: Any) -> None:
+            dialog = NudgeDialog(draft.client.display_name, draft.to, draft.subject,
+                                 draft.body, self._window())
+            self._nudge_dialog = dialog
+            dialog.accepted.connect(lambda: self._send_nudge(follow_up_id, dialog,
+                                                             draft.client.display_name))
+            dialog.show()
+
+        self.ops.run(lambda: self.engine.follow_ups.draft(follow_up_id), shown,
+                     lambda exc: self._window().show_message(f"No nudge: {exc}"))
+
+    def _nudge_undone(self, name: str) -> None:
+        self._window().show_message(f"Undone: the nudge to {name} was not sent; they owe"
+                                    " you a reply again.")
+        self.status_wanted.emit()
+
+    def _send_nudge(self, follow_up_id: int, dialog: Any, name: str) -> None:
+        subject, body = dialog.text()
+        delay_ms = self.engine.settings.replies.undo_seconds * 1000
+
+        def done(result: Any) -> None:
+            if not delay_ms:
+                self._window().show_message(f"Nudged {name}." if result.sent else
+                                            f"The nudge to {name} is not out yet:"
+                                            f" {result.error}")
+                self.status_wanted.emit()
+                return
+            self.undo.hold(f"the nudge to {name}",
+                           send=lambda: self.ops.run(
+                               lambda: self.engine.replies.send_queued(result.message_id),
+                               lambda _o: self.status_wanted.emit(),
+                               lambda exc: self.failed.emit(f"nudge not sent: {exc}")),
+                           cancel=lambda: self.ops.run(
+                               lambda: self.engine.outbox.cancel(result.message_id),
+                               lambda _i: self._nudge_undone(name),
+                               lambda exc: self._window().show_message(
+                                   f"Too late to undo: {exc}")),
+                           delay_ms=delay_ms)
+            self._window().show_message(f"Nudge to {name} will be sent in"
+                                        f" {max(1, round(delay_ms / 1000))} s — Undo (Ctrl+Z)")
+            self.status_wanted.emit()
+
+        self.ops.run(lambda: self.engine.follow_ups.nudge(
+            follow_up_id, subject, body, delay=timedelta(milliseconds=delay_ms)), done,
+            lambda exc: self._window().show_message(f"Not sent: {exc}"))
 
     def mark_answered(self, inquiry_id: int, only: bool = False) -> None:
         """They have their answer another way (a call, a meeting)."""

@@ -41,12 +41,17 @@ from heard.domain.urgency import Urgency
 from heard.domain.waiting import WaitingClient, WaitingItem
 from heard.domain.wording import day_and_time, in_words
 from heard.engine import AckResult, AssignedView, Status
+from heard.gui.owed_panel import OwedPanel
 
 PROSPECT_ROLE = Qt.ItemDataRole.UserRole + 1
 ASSIGNED_ROLE = Qt.ItemDataRole.UserRole + 2   # delegated to this user on another device
 ONLY_ROLE = Qt.ItemDataRole.UserRole + 3   # one message inside a client's row: acts on it alone
 SNOOZED_ROLE = Qt.ItemDataRole.UserRole + 4   # a client set aside until a time
 SNOOZED_COLOUR = "#8a8a8a"
+# The follow-up menu: what each choice says, and how heard.domain.followups reads it.
+FOLLOW_UP_CHOICES = (("In &2 working days", "2 working days"),
+                     ("In &5 working days", "5 working days"),
+                     ("On &Thursday", "thursday"), ("On &Monday", "monday"))
 # The snooze menu: what each choice says, and how heard.domain.snoozes.snooze_time reads it.
 SNOOZE_CHOICES = (("For an &hour", "1h"), ("Until this &meeting ends", "meeting-end"),
                   ("Until &tomorrow morning", "tomorrow"))
@@ -59,7 +64,7 @@ WAITING_COL, LEFT_COL, ACK_BY_COL, STATUS_COL, SUBJECT_COL = 2, 3, 4, 5, 6
 TICK_MS = 1000
 KEYS_HELP = ("Enter acknowledge · Ctrl+T template · Ctrl+E edit · Ctrl+Enter send the edit"
              " · Ctrl+G delegate · Ctrl+Shift+A answered · Del dismiss · Ctrl+S snooze"
-             " · Ctrl+Z undo · Ctrl+O open in mail"
+             " · Ctrl+F follow up · Ctrl+Z undo · Ctrl+O open in mail"
              " · F5 refresh · Esc close")
 
 
@@ -134,6 +139,8 @@ class QuickReplyWindow(QWidget):
     # inquiry id, until as heard.domain.snoozes.snooze_time reads it ("1h", "meeting-end",
     # "tomorrow", "15:00"), or "off" to count the client again
     snooze_requested = Signal(int, str)
+    # inquiry id, when the client owes a reply (heard.domain.followups.follow_up_time)
+    follow_up_requested = Signal(int, str)
     # the selected message's Message-ID and account, to open in the user's mail program
     open_mail_requested = Signal(str, str)
 
@@ -243,6 +250,17 @@ class QuickReplyWindow(QWidget):
             "&Wake now: count them again", lambda: self._snooze("off"))
         self.snooze_menu.aboutToShow.connect(self._update_snooze_menu)
         self.snooze_button.setMenu(self.snooze_menu)
+        # Wait on the client's reply until a time: they show under Owe you a reply then.
+        self.follow_button = QPushButton("&Follow up")
+        self.follow_button.setToolTip("If this client has not written by then, list them"
+                                      " under Owe you a reply (Ctrl+F)")
+        self.follow_menu = QMenu(self.follow_button)
+        for label, said in FOLLOW_UP_CHOICES:
+            self.follow_menu.addAction(label, self._follower(said))
+        self.follow_menu.addAction("On a &date…", self._follow_up_asked)
+        self.follow_button.setMenu(self.follow_menu)
+        # Clients whose follow-up came due: apart, never in the count.
+        self.owed = OwedPanel()
         self.open_button = QPushButton("&Open in mail")
         self.open_button.setToolTip("Open the client's message in your mail program to write"
                                     " the real answer (Ctrl+O; [open] app in heard.toml)")
@@ -301,6 +319,8 @@ class QuickReplyWindow(QWidget):
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(self.list)
         split.addWidget(details)
+        split.addWidget(self.owed)
+        split.setStretchFactor(2, 0)
         split.setStretchFactor(0, 1)
         split.setStretchFactor(1, 1)
         split.setChildrenCollapsible(False)
@@ -311,6 +331,7 @@ class QuickReplyWindow(QWidget):
         actions.addWidget(self.answered_button)
         actions.addWidget(self.dismiss_button)
         actions.addWidget(self.snooze_button)
+        actions.addWidget(self.follow_button)
         actions.addWidget(self.open_button)
         actions.addStretch(1)
         actions.addWidget(self.client_button)
@@ -340,6 +361,7 @@ class QuickReplyWindow(QWidget):
         QShortcut(QKeySequence("Ctrl+G"), self, self.delegate_current)
         QShortcut(QKeySequence("Ctrl+Shift+A"), self, self.answered_current)
         QShortcut(QKeySequence("Ctrl+S"), self, self.snooze_current)
+        QShortcut(QKeySequence("Ctrl+F"), self, self.follow_up_current)
         QShortcut(QKeySequence("Ctrl+T"), self, self._focus_templates)
         QShortcut(QKeySequence("Ctrl+E"), self, self._focus_reply)
         QShortcut(QKeySequence("F5"), self, self.refresh_requested.emit)
@@ -464,6 +486,9 @@ class QuickReplyWindow(QWidget):
                        f" {soonest}).")
         self.banner.setText(status.sharing_notice)
         self.banner.setVisible(bool(status.sharing_notice))
+        if status.owed:
+            handed += f" {len(status.owed)} owe you a reply."
+        self.owed.show_owed(status.owed, status.at, zone)
         self.summary.setText((f"{status.count} {people} waiting.{busy}" if status.count
                               else f"Nobody is waiting. Well done.{busy}") + handed)
         self._selection_changed()
@@ -784,6 +809,7 @@ class QuickReplyWindow(QWidget):
         for button in (self.ack_button, self.dismiss_button, self.template_combo):
             button.setEnabled(waiting)
         self.snooze_button.setEnabled(waiting)
+        self.follow_button.setEnabled(chosen)
         self.answered_button.setEnabled(chosen)
         entry = self.current_entry()
         self.open_button.setEnabled(bool(entry is not None and entry.inquiry.message_id))
@@ -945,6 +971,30 @@ class QuickReplyWindow(QWidget):
         self._update_snooze_menu()
         self.snooze_menu.popup(self.snooze_button.mapToGlobal(
             self.snooze_button.rect().bottomLeft()))
+
+    def follow_up_current(self) -> None:
+        """Ctrl+F: the follow-up menu under its button, for the selected client."""
+        if self.current_id() is None:
+            self._cannot("follow up")
+            return
+        self.follow_menu.popup(self.follow_button.mapToGlobal(
+            self.follow_button.rect().bottomLeft()))
+
+    def _follower(self, said: str) -> Callable[[], None]:
+        return lambda: self._follow_up(said)
+
+    def _follow_up(self, said: str) -> None:
+        inquiry_id = self.current_id()
+        if inquiry_id is not None:
+            self.follow_up_requested.emit(inquiry_id, said)
+
+    def _follow_up_asked(self) -> None:
+        from PySide6.QtWidgets import QInputDialog
+
+        said, ok = QInputDialog.getText(self, "Follow up", "When do they owe you a reply?"
+                                        " (friday, 2026-12-10, '5 working days')")
+        if ok and said.strip():
+            self._follow_up(said.strip())
 
     def _snoozer(self, said: str) -> Callable[[], None]:
         return lambda: self._snooze(said)

@@ -143,6 +143,7 @@ class HeardApp(QObject):
         self.actions.open_requested.connect(self.open_window)
         self.actions.failed.connect(self.show_error)
         self.toaster.invoked.connect(self.actions.toast_action)
+        self.actions.open_mail_requested.connect(self.open_in_mail)
 
         open_action = QAction("&Open quick reply", self.menu)
         open_action.triggered.connect(lambda: self.open_window())
@@ -278,6 +279,9 @@ class HeardApp(QObject):
             window.answered_requested.connect(actions.mark_answered)
             window.dismiss_requested.connect(actions.dismiss)
             window.snooze_requested.connect(actions.snooze)
+            window.follow_up_requested.connect(actions.follow_up)
+            window.owed.nudge_requested.connect(actions.nudge)
+            window.owed.stop_requested.connect(actions.stop_follow_up)
             window.open_mail_requested.connect(self.open_in_mail)
             if self.status is not None:
                 window.show_status(self.status, self.zone)
