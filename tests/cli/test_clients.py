@@ -33,6 +33,7 @@ def test_clients_add_with_every_option_then_list_as_json(
         "id": 1, "name": "Margaret Hale", "preferred_name": "Megge", "tier": "vip",
         "channel": "call", "emails": ["margaret@hale.example", "meg@home.example"],
         "domains": ["hale.example"], "phones": ["+14155550134"], "preferences": {},
+        "language": None, "zone": None,
     }
     assert set(raj) == CLIENT_KEYS
     assert (raj["tier"], raj["channel"], raj["preferred_name"]) == ("standard", "email", None)
@@ -190,6 +191,24 @@ def test_clients_import_of_an_unknown_format_fails_with_the_fix(
     assert code == 1
     assert "use a .vcf or .csv file" in err
 
+
+
+def test_a_clients_language_and_zone_are_set_shown_and_cleared(
+        capsys: pytest.CaptureFixture[str], empty: str) -> None:
+    added = run_json(capsys, "--profile", empty, "clients", "add", "Jana Weber", "--email",
+                     "jana@weber.example", "--language", "de-DE", "--zone", "Europe/Berlin")
+    assert (added["language"], added["zone"]) == ("de_DE", "Europe/Berlin")
+    code, out, _err = run(capsys, "--profile", empty, "clients", "list")
+    assert code == 0 and "[standard, email, de_DE, Europe/Berlin]" in out
+    code, _out, err = run(capsys, "--profile", empty, "clients", "edit", "jana", "--zone",
+                          "Europe/Bonn")
+    assert code == 1 and "'Europe/Bonn' is not a time zone" in err
+    run(capsys, "--profile", empty, "clients", "edit", "jana", "--language", "")
+    (jana,) = run_json(capsys, "--profile", empty, "clients", "list")["clients"]
+    assert (jana["language"], jana["zone"]) == (None, "Europe/Berlin")
+    run(capsys, "--profile", empty, "clients", "edit", "jana", "--zone", "")
+    (jana,) = run_json(capsys, "--profile", empty, "clients", "list")["clients"]
+    assert (jana["language"], jana["zone"]) == (None, None)
 
 
 def test_clients_edit_json_prints_the_client(

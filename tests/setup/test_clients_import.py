@@ -338,6 +338,29 @@ def test_heard_columns_still_read_as_before() -> None:
                               ("line 5", "not a domain: 'not a domain'")]
 
 
+def test_a_cards_lang_and_tz_are_the_clients_language_and_zone() -> None:
+    result = parse_vcards(
+        "BEGIN:VCARD\nVERSION:4.0\nFN:Jana Weber\nEMAIL:jana@weber.example\n"
+        "LANG;PREF=2:en\nLANG;PREF=1:de-DE\nTZ:Europe/Berlin\nEND:VCARD\n"
+        "BEGIN:VCARD\nVERSION:3.0\nFN:Joe Ray\nEMAIL:joe@ray.example\nTZ:-05:00\n"
+        "LANG:klingon-XX\nEND:VCARD\n")
+    jana, joe = result.clients
+    assert (jana.language, jana.zone) == ("de_DE", "Europe/Berlin")
+    assert (joe.language, joe.zone) == (None, None)
+    assert result.notes == [
+        ("card 2 (Joe Ray)", "left out language 'klingon-XX': not a language Heard knows"),
+        ("card 2 (Joe Ray)", "left out time zone '-05:00': not a zone name (like"
+                             " Europe/Berlin)")]
+
+
+def test_heard_columns_take_a_language_and_a_zone() -> None:
+    result = parse_csv("name,email,language,zone\n"
+                       "Jana Weber,jana@weber.example,de,Europe/Berlin\n"
+                       "Ann Lee,ann@lee.example,,\n")
+    assert [(c.name, c.language, c.zone) for c in result.clients] == [
+        ("Jana Weber", "de", "Europe/Berlin"), ("Ann Lee", None, None)]
+
+
 # --- against the directory, and adding ---
 
 def test_entries_whose_address_is_taken_are_told_before_adding(engine: Engine) -> None:

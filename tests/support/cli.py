@@ -58,7 +58,7 @@ STATUS_KEYS = {"at", "count", "urgency", "busy", "waiting", "clients", "promises
                "accounts", "reports_due", "outbox", "delegations", "instance", "assigned",
                "handled_elsewhere", "sharing_notice", "snoozed", "owed"}
 CLIENT_KEYS = {"id", "name", "preferred_name", "tier", "channel", "emails", "domains", "phones",
-               "preferences"}
+               "preferences", "language", "zone"}
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:

@@ -41,7 +41,9 @@ def _with_args(client: Client, args: argparse.Namespace) -> Client:
         else (args.preferred_name or None),
         tier=args.tier or client.tier,
         channel=Channel(args.channel) if args.channel else client.channel,
-        preferences=_preferences(client.preferences, args))
+        preferences=_preferences(client.preferences, args),
+        language=client.language if args.language is None else (args.language or None),
+        zone=client.zone if args.zone is None else (args.zone or None))
 
 
 def _preferences(preferences: Any, args: argparse.Namespace) -> dict[str, str]:
@@ -82,7 +84,9 @@ def cmd_clients(args: argparse.Namespace, engine: Engine) -> int:
         for c in clients:
             addresses = ", ".join([*c.emails, *("@" + d for d in c.domains), *c.phones])
             nick = f" ({c.preferred_name})" if c.preferred_name else ""
-            print(f"  #{c.id:<4} {c.name}{nick}  [{c.tier}, {c.channel.value}]  {addresses}")
+            where = ", ".join(x for x in (c.language, c.zone) if x)
+            print(f"  #{c.id:<4} {c.name}{nick}  [{c.tier}, {c.channel.value}"
+                  f"{', ' + where if where else ''}]  {addresses}")
         if not clients:
             print("No clients yet: `heard clients add NAME --email ADDR`.")
         if prospects:

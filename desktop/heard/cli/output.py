@@ -43,6 +43,8 @@ def client_json(client: Client | None) -> dict[str, Any] | None:
         "tier": client.tier, "channel": client.channel.value, "emails": list(client.emails),
         "domains": list(client.domains), "phones": list(client.phones),
         "preferences": dict(client.preferences),
+        # The language replies are written in and the client's time zone; null: the user's.
+        "language": client.language, "zone": client.zone,
     }
 
 

@@ -214,6 +214,12 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--signs", choices=["yes", "no"],
                        help="does this client's mail pass DKIM/DMARC (no: the autopilot"
                             " answers them without your mail server's word)")
+        p.add_argument("--language", metavar="LANG",
+                       help='the language replies to them are written in, e.g. "de" or'
+                            ' "en_GB" ("" = yours)')
+        p.add_argument("--zone", metavar="ZONE",
+                       help='their time zone, e.g. "Europe/Berlin" (a promise is written in'
+                            ' their time too; "" = yours)')
     sent = csub.add_parser("report-sent", parents=[common],
                            help="note that a client had the status report they asked for")
     sent.add_argument("client", help="client id or name")

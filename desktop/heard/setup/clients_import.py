@@ -8,7 +8,9 @@ Reads what people actually have on disk:
 - CSV (.csv): Google Contacts (the 2024 export: "First Name", "E-mail 1 - Value", values
   joined by " ::: "; and the older one: "Name", "Given Name", "E-mail 1 - Type"), Outlook
   (desktop and Outlook.com: "First Name", "E-mail Address", "Mobile Phone", "Company"),
-  and Heard's own columns (name, email, domain, phone, preferred_name, tier, channel).
+  and Heard's own columns (name, email, domain, phone, preferred_name, tier, channel,
+  language, zone). A card's LANG and TZ (a zone name; an offset such as -05:00 says
+  nothing of summer time and is left out with a note) are the client's language and zone.
   The format is told by the header row; the separator (comma, semicolon as European
   Excel writes, or tab) by the same row; the encoding by the bytes (UTF-8 with or without
   a byte-order mark, UTF-16, else Windows-1252 as Outlook and Excel write on Windows).
@@ -39,9 +41,11 @@ from heard.domain.clients import (
     is_domain,
     is_email,
     is_phone,
+    is_zone,
     normalize_email,
     normalize_phone,
 )
+from heard.domain.locales import LanguageError, parse_language
 from heard.errors import HeardError, InvalidClient
 
 
@@ -160,6 +164,8 @@ class _Contact:
     tier: str = DEFAULT_TIER
     channel: Channel | None = None
     group: bool = False
+    language: str = ""
+    zone: str = ""
 
     def full_name(self) -> str:
         for candidate in (self.name,
@@ -237,6 +243,16 @@ class _Collector:
                 self.skip(label, f"domain {domain} is already in this file: {first}")
                 return
         notes = [f"left out {value!r}: {why}" for value, why in bad]
+        language, zone = contact.language.strip() or None, contact.zone.strip() or None
+        if language is not None:
+            try:
+                language = parse_language(language)
+            except LanguageError:
+                notes.append(f"left out language {language!r}: not a language Heard knows")
+                language = None
+        if zone is not None and not is_zone(zone):
+            notes.append(f"left out time zone {zone!r}: not a zone name (like Europe/Berlin)")
+            zone = None
         kept: list[str] = []
         for number in phones:
             if (first := self.phones.get(_digits(number))) is not None:
@@ -258,7 +274,8 @@ class _Collector:
                                       else Channel.EMAIL)
         client = Client(name=name, emails=tuple(emails), domains=tuple(domains),
                         phones=tuple(kept), preferred_name=_clean(contact.nickname) or None,
-                        tier=contact.tier or DEFAULT_TIER, channel=channel)
+                        tier=contact.tier or DEFAULT_TIER, channel=channel,
+                        language=language, zone=zone)
         self.result.entries.append(Entry(label, client))
         self.result.notes.extend(Skipped(label, note) for note in notes)
 
@@ -286,7 +303,8 @@ def _split(value: str, separators: str = r"[;,]") -> list[str]:
     return [v.strip() for v in re.split(separators, value) if v.strip()]
 
 
-CSV_COLUMNS = ("name", "email", "domain", "phone", "preferred_name", "tier", "channel")
+CSV_COLUMNS = ("name", "email", "domain", "phone", "preferred_name", "tier", "channel",
+               "language", "zone")
 
 # Outlook's phone columns that reach the person (not faxes, pagers, their assistant, or the
 # switchboard that every contact at the firm shares).
@@ -425,7 +443,9 @@ def _heard_row(row: Mapping[str, str], label: str, collect: _Collector) -> _Cont
     return _Contact(name=row.get("name", ""), nickname=row.get("preferred_name", ""),
                     emails=_split(row.get("email", "")), domains=_split(row.get("domain", "")),
                     phones=_split(row.get("phone", "")),
-                    tier=row.get("tier") or DEFAULT_TIER, channel=channel)
+                    tier=row.get("tier") or DEFAULT_TIER, channel=channel,
+                    language=_first(row, ("language", "lang")),
+                    zone=_first(row, ("zone", "time zone", "timezone", "tz")))
 
 
 # --- vCard ---
@@ -561,6 +581,11 @@ def _card_contact(props: list[_Property]) -> _Contact:
         elif prop.name == "TEL" and prop.value.strip() and not any(
                 t in _NOT_A_VOICE or "FAX" in t for t in prop.types):
             phones.append(("PREF" in prop.types, _unescape(prop.value)))
+        elif prop.name == "LANG" and prop.value.strip() and (
+                not contact.language or "PREF" in prop.types):
+            contact.language = _unescape(prop.value).strip()
+        elif prop.name == "TZ" and prop.value.strip() and not contact.zone:
+            contact.zone = _unescape(prop.value).strip()
         elif prop.name in ("KIND", "X-ADDRESSBOOKSERVER-KIND"):
             contact.group = prop.value.strip().lower() == "group"
     # The preferred address first (sorting is stable: the file's order otherwise).
