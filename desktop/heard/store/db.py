@@ -311,12 +311,19 @@ class Store:
     def handled_elsewhere(self, instance: str, since: datetime) -> list[tuple[Inquiry, str]]:
         """Inquiries another of the user's devices (or the assistant's) acted on since
         `since`: acknowledged, delegated, answered or set aside there; with its name."""
-        # The ids first, through the index of when claimed inquiries were acted on (only
-        # the last day's rows): by arrival, or by owner, it would walk every past inquiry
-        # this device or another ever claimed.
+        # The ids first, device by device through the index of claimed inquiries by owner
+        # and when acted on: the owners are found by skipping from one to the next (a few
+        # devices, whatever the history), then each other device's last day is read; this
+        # device's own rows, one per acknowledgement, are never read.
         ids = [r["id"] for r in self._query(
-            "SELECT id FROM inquiries WHERE owner != '' AND owner != ? AND state != 'waiting'"
-            " AND COALESCE(closed_at, acknowledged_at, '') >= ?", (instance, _ts(since)))]
+            "WITH RECURSIVE owners(name) AS ("
+            " SELECT min(owner) FROM inquiries WHERE owner != ''"
+            " UNION ALL SELECT (SELECT min(owner) FROM inquiries WHERE owner != ''"
+            " AND owner > name) FROM owners WHERE name IS NOT NULL)"
+            " SELECT id FROM inquiries WHERE owner != '' AND owner IN"
+            " (SELECT name FROM owners WHERE name IS NOT NULL AND name != ?)"
+            " AND COALESCE(closed_at, acknowledged_at, '') >= ? AND state != 'waiting'",
+            (instance, _ts(since)))]
         if not ids:
             return []
         found = self._inquiries(f"WHERE i.id IN ({','.join('?' * len(ids))})", ids)
