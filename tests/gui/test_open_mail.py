@@ -87,3 +87,17 @@ def test_where_a_message_is_comes_from_its_account(tmp_path: Path) -> None:
     assert place_for(settings, "<m@x>", "local").maildir == tmp_path / "in"
     with pytest.raises(CannotOpen):
         open_message(settings, "<not an id>", "work")
+
+
+def test_a_toast_s_open_in_mail_opens_the_client_s_message(
+        qtbot: QtBot, app: HeardApp, engine: Engine, mail: MailFolders,
+        mid_handler: Handler) -> None:
+    from heard.gui.toaster import ToastRef
+
+    inquiry_id = waiting_inquiry(engine, mail, MEGGE, "Lease", 4)
+    inquiry = engine.store.inquiry(inquiry_id)
+    assert inquiry is not None
+    wait_status(qtbot, app, 1)
+    app.actions.toast_action(ToastRef(inquiry_id, (inquiry_id,)), "mail")
+    qtbot.waitUntil(lambda: bool(mid_handler.urls), timeout=5000)
+    assert mid_handler.urls == ["mid:" + inquiry.message_id.strip("<>")]

@@ -172,7 +172,8 @@ def test_a_new_message_toasts_and_acknowledge_on_it_sends_after_the_undo_delay(
     (note,) = recorder.notes
     assert (note.title, note.text) == ("Rajesh wrote", "Drawings")
     # One "Open": the click on the toast (dunst lists a second "open" action twice).
-    assert note.actions == (("ack", "Acknowledge"), ("default", "Open"))
+    assert note.actions == (("ack", "Acknowledge"), ("mail", "Open in mail"),
+                            ("default", "Open"))
     assert note.category == "email.arrived" and note.timeout_ms > 0
     assert note.slot == "arrivals" and not note.urgent
 

@@ -43,6 +43,8 @@ log = logging.getLogger(__name__)
 # "default" is a click on the toast, and the servers that list actions list it too: it is
 # the one "Open" (a second "open" action made dunst list Open twice).
 ACK_ACTIONS = (("ack", "Acknowledge"),)
+# The client's message opened where the real answer is written ([open] app).
+MAIL_ACTIONS = (("mail", "Open in mail"),)
 PROSPECT_ACTIONS = (("client", "Client"), ("not-a-client", "Not a client"))
 DEFAULT_ACTION = (("default", "Open"),)
 UNDO_ACTIONS = (("undo", "Undo"),)
@@ -350,7 +352,8 @@ class Toaster(QObject):
         if toast.kind is ToastKind.ARRIVAL:
             # A new person: deciding matters more than Open (a click opens it anyway), and
             # some servers show only the first three buttons.
-            actions = ACK_ACTIONS + PROSPECT_ACTIONS if toast.prospect else ACK_ACTIONS
+            actions = ACK_ACTIONS + (PROSPECT_ACTIONS if toast.prospect else
+                                     MAIL_ACTIONS if toast.channel is Channel.EMAIL else ())
             return Note(toast.title, toast.text, actions + DEFAULT_ACTION, slot="arrivals",
                         ref=ref, timeout_ms=EXPIRE_MS, category=category)
         if toast.kind is ToastKind.SUMMARY:
