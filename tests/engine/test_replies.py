@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from email import message_from_bytes, policy
 from email.utils import make_msgid
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -22,8 +23,8 @@ from heard.engine import Engine, EngineError, NotWaiting
 from tests.conftest import BERLIN, NOW
 from tests.support.engine import add_assistant, client_waits, lease_waits
 from tests.support.mail import MEGGE, SAM, MailFolders, drop, message, sent_messages
-from tests.support.scenes import Scene, accepted_by
-from tests.support.smtp import FaultySmtp
+from tests.support.scenes import Scene, accepted_by, copies
+from tests.support.smtp import FaultySmtp, Postfix
 
 
 @pytest.fixture
@@ -788,3 +789,64 @@ def test_a_from_that_parses_two_ways_is_nobodys(engine: Engine, mail: MailFolder
     (skipped,) = report.skipped
     assert "From names two addresses" in skipped.reason and "attacker@evil.example" in \
         skipped.reason
+
+
+# the client's language and time (issue 22, 4)
+
+NEW_YORK = ZoneInfo("America/New_York")
+
+
+def _abroad(engine: Engine, language: str | None, zone: str | None) -> Client:
+    """The user works from New York; Megge gets a language and a zone."""
+    ConfigFile(engine.profile.config).set("user", "timezone", "America/New_York")
+    engine.settings = config.load(engine.profile.config)
+    megge = next(c for c in engine.clients.all() if c.preferred_name == "Megge")
+    return engine.clients.update(dataclasses.replace(megge, language=language, zone=zone))
+
+
+def test_a_german_client_in_berlin_reads_german_with_their_time_and_mine(
+        engine: Engine, mail: MailFolders) -> None:
+    _abroad(engine, "de", "Europe/Berlin")
+    inquiry_id = client_waits(engine, mail)
+    # 04:00 in New York: the promise is the opening, 09:00, plus the margin.
+    result = engine.replies.acknowledge(inquiry_id)
+    assert result.reply_by == datetime(2026, 11, 25, 9, 30, tzinfo=NEW_YORK)
+    [raw] = mail.outbox_messages()
+    body = message_from_bytes(raw, policy=policy.default).get_content()
+    assert body == ("Hallo Megge,\n\nvielen Dank für Ihre Nachricht. Ich habe sie erhalten"
+                    " und kümmere mich darum: Sie hören bis 15:30 Uhr Ihrer Zeit (09:30 Uhr"
+                    " bei mir) von mir.\n\nViele Grüße\nAlex Morgan\n")
+    # The promise the user reads is theirs: English, their zone.
+    [promise] = engine.status().promises
+    assert promise.promise.text == "reply by 9:30 am"
+
+
+def test_a_client_in_the_users_zone_reads_one_time_and_one_in_english_zone_only_two(
+        engine: Engine, mail: MailFolders) -> None:
+    _abroad(engine, None, "America/New_York")
+    inquiry_id = client_waits(engine, mail)
+    assert "you'll hear back from me by 9:30 am.\n" in engine.replies.acknowledge(
+        inquiry_id, dry_run=True).body
+    _abroad(engine, "en_GB", "Europe/London")
+    assert "you'll hear back from me by 14:30 your time (09:30 mine).\n" in \
+        engine.replies.acknowledge(inquiry_id, dry_run=True).body
+
+
+def test_an_acknowledgement_to_a_german_client_lands_in_their_mailbox_in_german(
+        postfix_scene: Scene, postfix: Postfix) -> None:
+    """Through the real servers: a user in New York, a client in Berlin who reads German;
+    Postfix delivers into the client's Dovecot mailbox the text with both times."""
+    scene = postfix_scene
+    _abroad(scene.engine, "de_DE", "Europe/Berlin")
+    inquiry_id, _mid = scene.client_writes("Unterlagen")
+    result = scene.engine.replies.acknowledge(inquiry_id)
+    assert result.sent
+    postfix.wait_delivered(result.message_id)
+    (received,) = copies(scene.client, "INBOX", "Message-ID", result.message_id)
+    body = received.get_content().replace("\r\n", "\n")
+    assert body == result.body    # what was composed (and shown) is what arrived
+    assert body.startswith("Hallo Megge,\n\nvielen Dank für Ihre Nachricht.")
+    theirs = f"{result.reply_by.astimezone(BERLIN):%H:%M} Uhr Ihrer Zeit ("
+    mine = f"{result.reply_by.astimezone(NEW_YORK):%H:%M} Uhr bei mir) von mir."
+    assert theirs in body and mine in body, body
+    assert received["Subject"] == "Re: Unterlagen"
