@@ -499,3 +499,11 @@ def test_clock_deadline_is_plain_elapsed_time(start: datetime, within: timedelta
     # time in a repeated hour compare unequal to every datetime in another zone.
     assert result.astimezone(UTC) == start.astimezone(UTC) + within
     assert result.tzinfo == BERLIN
+
+
+def test_working_hours_remember_their_days_without_changing_their_value() -> None:
+    used, fresh = WorkingHours.office(BERLIN), WorkingHours.office(BERLIN)
+    start = datetime(2026, 3, 27, 16, 0, tzinfo=BERLIN)   # a Friday, the DST weekend ahead
+    assert used.elapsed(start, start + timedelta(days=4)) == timedelta(hours=16)
+    assert used.elapsed(start, start + timedelta(days=4)) == timedelta(hours=16)   # remembered
+    assert used == fresh and hash(used) == hash(fresh) and repr(used) == repr(fresh)

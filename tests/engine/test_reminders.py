@@ -15,6 +15,7 @@ from heard.engine import Engine, EngineEvent
 from heard.system.paths import Profile
 from tests.conftest import NOW
 from tests.support.engine import add_assistant, lease_waits
+from tests.support.history import closed_history, sqlite_steps
 from tests.support.mail import MailFolders, drop, message
 
 
@@ -163,3 +164,27 @@ def test_a_tick_and_a_toast_plan_read_what_is_open_not_every_warning_ever_given(
         engine.store._conn.set_trace_callback(None)
     history = [sql for sql in read if "alerts_sent" in sql and "INSERT" not in sql]
     assert history and all(" WHERE key IN (" in sql for sql in history), history
+
+
+def test_a_tick_reads_the_same_from_a_store_with_a_long_past(
+        engine: Engine, mail: MailFolders) -> None:
+    """The tray ticks after changes and at each deadline: its warnings, the outbox's
+    retries and the toasts it plans read what is open, never the history (every inquiry,
+    reply and warning ever given), which grows for as long as Heard is used."""
+    drop(mail.inbox, message("Margaret Hale <margaret@hale.example>", "Closing"),
+         NOW - timedelta(minutes=9))
+    drop(mail.inbox, message("Rajesh Patel <raj@patel-eng.example>", "Drawings"), NOW)
+    engine.sync()
+    clients = engine.store.clients()
+    instance = engine.settings.instance
+    closed_history(engine.store, clients, 50, NOW, instance)
+    assert engine.tick().alerts                  # Megge is due in a minute: warned once
+
+    def work() -> None:
+        engine.tick()
+        engine.plan_toasts(engine.status(), False, ())
+
+    work()                                       # (its toasts planned, and remembered)
+    few = sqlite_steps(engine.store, work)
+    closed_history(engine.store, clients, 2000, NOW, instance, start=50)
+    assert sqlite_steps(engine.store, work) == few

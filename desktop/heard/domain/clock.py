@@ -8,7 +8,7 @@ time in Python, which would silently lose or gain an hour across a DST change.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from itertools import pairwise
@@ -19,6 +19,7 @@ _DAY = timedelta(days=1)
 _ZERO = timedelta(0)
 # Ten years: a search that finds no opening for this long is misconfigured, not waiting.
 _SEARCH_DAYS = 3660
+_DAYS_KEPT = 4096   # days whose openings one WorkingHours remembers (some eleven years)
 _WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
@@ -95,6 +96,10 @@ class WorkingHours:
     zone: ZoneInfo
     week: tuple[tuple[Span, ...], ...]  # Monday=0 .. Sunday=6
     holidays: frozenset[date] = frozenset()  # local dates, all closed
+    # Each day's openings in UTC, worked out once: every status, tick and schedule measures
+    # each open deadline in working time, day by day (no part of the value nor its hash).
+    _days: dict[date, tuple[tuple[datetime, datetime], ...]] = field(
+        default_factory=dict, init=False, repr=False, compare=False, hash=False)
 
     def __post_init__(self) -> None:
         # Callers building from config tend to pass lists; tuples keep the value hashable.
@@ -170,14 +175,23 @@ class WorkingHours:
     def _local_day(self, at: datetime) -> date:
         return at.astimezone(self.zone).date()
 
-    def _day_openings(self, day: date) -> list[tuple[datetime, datetime]]:
+    def _day_openings(self, day: date) -> tuple[tuple[datetime, datetime], ...]:
+        days = self._days
+        found = days.get(day)
+        if found is None:
+            if len(days) >= _DAYS_KEPT:
+                days.clear()
+            found = days[day] = self._work_out_openings(day)
+        return found
+
+    def _work_out_openings(self, day: date) -> tuple[tuple[datetime, datetime], ...]:
         if day in self.holidays:
-            return []
+            return ()
         spans = self.week[day.weekday()]
         zone = self.zone
         pairs = [(_wall_to_utc(day, s.start, zone), _wall_to_utc(day, s.end, zone)) for s in spans]
         # A span wholly inside a spring-forward gap never happens that day.
-        return [(s, e) for s, e in pairs if s < e]
+        return tuple((s, e) for s, e in pairs if s < e)
 
     def _openings_after(self, at: datetime) -> Iterator[tuple[datetime, datetime]]:
         """UTC openings that end after `at`, in order, for as long as the caller wants."""

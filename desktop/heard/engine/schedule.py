@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from heard.domain.clock import Counting
 from heard.domain.outbox import OutboxState, held_until
 from heard.domain.snoozes import SNOOZE_KEY, read_snoozes
-from heard.domain.urgency import urgency_at
+from heard.domain.urgency import DUE_SOON_FRACTION, DUE_SOON_MINIMUM
 from heard.domain.waiting import waiting_items
 from heard.domain.warnings import LeadTimes, answers_owed
 
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
 SAFETY = timedelta(minutes=5)
 SOON = timedelta(seconds=30)
-PRECISION = timedelta(seconds=1)
+_DAYS_BACK = 400
 
 
 def next_tick(ctx: EngineContext, calendar: CalendarTimes,
@@ -62,7 +62,9 @@ def next_tick(ctx: EngineContext, calendar: CalendarTimes,
             c.report_every is not None for c in clients.values()) else {}
     for item in items:
         moments += [item.ack_due - lead.ack, item.ack_due, item.answer_due - lead.answer,
-                    item.answer_due, _urgency_changes(item, now, hours, settings.standards)]
+                    item.answer_due]
+        if (due_soon := _due_soon_at(item, hours, settings.standards)) is not None:
+            moments.append(due_soon)
     moments += [t for o in owed for t in (o.answer_due - lead.answer, o.answer_due)]
     moments += [t for p in promises for t in (p.due - lead.promise, p.due)]
     moments += [d.due for d in delegations] + [a.due for a in assignments]
@@ -84,26 +86,35 @@ def next_tick(ctx: EngineContext, calendar: CalendarTimes,
     return min(later, default=now + SOON)
 
 
-def _urgency_changes(item: WaitingItem, now: datetime, hours: WorkingHours,
-                     standards: Standards) -> datetime:
-    """When the item's badge colour next changes (urgency_at only grows with time): found
-    by bisection, since counted in working hours it has no closed form."""
+def _due_soon_at(item: WaitingItem, hours: WorkingHours, standards: Standards
+                 ) -> datetime | None:
+    """When the item's badge colour turns to due soon (then overdue at its deadline): the
+    instant a quarter of the allowed time (at least DUE_SOON_MINIMUM) is left, counted as
+    its standard counts (heard.domain.urgency). Worked out, not searched: every tick asks
+    it of every waiting item."""
     standard = standards.for_contact(item.client.tier, item.inquiry.channel)
-    counted = hours if standard.counting is Counting.WORKING_HOURS else None
-    received = item.inquiry.received_at
-    current = urgency_at(now, received, item.ack_due, counted)
-    low, high = now, item.ack_due
-    if high <= low:
-        return now + SAFETY   # overdue already: it changes no more
-    if urgency_at(high - PRECISION, received, item.ack_due, counted) == current:
-        return high
-    while high - low > PRECISION:
-        middle = low + (high - low) / 2
-        if urgency_at(middle, received, item.ack_due, counted) == current:
-            low = middle
-        else:
-            high = middle
-    return high
+    received, due = item.inquiry.received_at, item.ack_due
+    if standard.counting is not Counting.WORKING_HOURS:
+        return due - max((due - received) * DUE_SOON_FRACTION, DUE_SOON_MINIMUM)
+    left = max(hours.elapsed(received, due) * DUE_SOON_FRACTION, DUE_SOON_MINIMUM)
+    return _working_time_before(hours, due, left)
+
+
+def _working_time_before(hours: WorkingHours, end: datetime, amount: timedelta
+                         ) -> datetime | None:
+    """The earliest instant from which at most `amount` of working time is left until
+    `end` (None: more than a year back)."""
+    day = end.astimezone(hours.zone).date()
+    for _ in range(_DAYS_BACK):
+        for start, stop in reversed(hours.openings(day)):
+            stop = min(stop, end)
+            if stop <= start:
+                continue
+            if amount < stop - start:
+                return stop - amount
+            amount -= stop - start
+        day -= timedelta(days=1)
+    return None
 
 
 def _calendar_moments(calendar: CalendarTimes, ctx: EngineContext,
