@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from heard.config import CalendarSource, ImapAccount
+from heard.config import CalendarSource, ConfigFile, ImapAccount
 from heard.system import secrets
 from tests.support.cli import (
     add_imap,
@@ -31,6 +31,7 @@ from tests.support.dav import DavServer
 from tests.support.dovecot import Dovecot, MailUser
 from tests.support.feed import Feed
 from tests.support.mail import MailFolders
+from tests.support.oauth import OAuthWorld
 
 
 def config_text(bare_root: str) -> str:
@@ -486,3 +487,62 @@ def test_when_nothing_is_found_it_asks_for_the_servers(
         False, "servers", "none")
     assert "heard: no mail servers found for lee@nothing.test; give them with `heard account" \
            " add imap --host HOST --address lee@nothing.test`" in err
+
+
+# -- OAuth2 sign-in (the device flow, against tests/support/oauth.py) ------------------------
+
+def _microsoft_here(bare_root: str, world: OAuthWorld) -> None:
+    """[oauth.microsoft] pointed at the test's OAuth2 server, as an organisation's own
+    settings would change it."""
+    file = ConfigFile(Path(bare_root) / "heard.toml")
+    for key, value in world.provider_settings().items():
+        file.set("oauth.microsoft", key, value)
+
+
+@pytest.mark.usefixtures("real_keyring")
+def test_account_add_with_oauth_signs_in_with_a_code_and_reads_the_mail(
+        capsys: pytest.CaptureFixture[str], bare_root: str, oauth_world: OAuthWorld) -> None:
+    user = oauth_world.dovecot.add_user()
+    _microsoft_here(bare_root, oauth_world)
+    oauth_world.server.approve_next(user.name)
+    code, out, err = run(capsys, "--profile", bare_root, "account", "add", "imap",
+                         "--name", "work", "--host", "127.0.0.1", "--port",
+                         str(oauth_world.dovecot.imap_port), "--security", "plain",
+                         "--username", user.name, "--oauth", "microsoft")
+    assert code == 0, err
+    assert "To sign in, open http://127.0.0.1:" in err and "/device in a browser" in err
+    assert "enter the code" in err
+    assert "Added account 'work', signed in to Test ID as" in out
+    saved = tomllib.loads((Path(bare_root) / "heard.toml").read_text())
+    (account,) = saved["accounts"]
+    assert (account["auth"], account["provider"]) == ("oauth2", "microsoft")
+    # Only the keyring holds the sign-in: the refresh token under oauth:microsoft:USER.
+    (token,) = [t for t in oauth_world.server.tokens_of(user.name) if t.refresh_token]
+    assert secrets.get_password(f"oauth:microsoft:{user.name}") == token.refresh_token
+    assert token.refresh_token not in (Path(bare_root) / "heard.toml").read_text()
+    code, out, err = run(capsys, "--profile", bare_root, "account", "test", "work")
+    assert code == 0, err
+    # Revoked: the account says to sign in again; `account signin` does, and it works.
+    oauth_world.server.revoke_user(user.name)
+    code, out, err = run(capsys, "--profile", bare_root, "account", "test", "work")
+    assert code == 1 and "Sign in again to Test ID" in out
+    assert "`heard account signin work`" in out
+    oauth_world.server.approve_next(user.name)
+    code, out, err = run(capsys, "--profile", bare_root, "account", "signin", "work")
+    assert code == 0, err
+    assert "Signed in to Test ID as" in out and "work works again" in out
+    code, out, err = run(capsys, "--profile", bare_root, "account", "test", "work")
+    assert code == 0, out + err
+
+
+@pytest.mark.usefixtures("real_keyring")
+def test_account_add_with_a_wrong_client_id_says_so_and_adds_nothing(
+        capsys: pytest.CaptureFixture[str], bare_root: str, oauth_world: OAuthWorld) -> None:
+    _microsoft_here(bare_root, oauth_world)
+    ConfigFile(Path(bare_root) / "heard.toml").set("oauth.microsoft", "client_id", "nobody")
+    code, _out, err = run(capsys, "--profile", bare_root, "account", "add", "imap",
+                         "--host", "127.0.0.1", "--username", "someone",
+                         "--oauth", "microsoft")
+    assert code == 1
+    assert "does not accept the client id 'nobody'" in err
+    assert "accounts" not in tomllib.loads((Path(bare_root) / "heard.toml").read_text())

@@ -195,6 +195,27 @@ class OAuthServer:
                              data={"user_code": user_code, "user": user})
         done.raise_for_status()
 
+    def approve_next(self, user: str, timeout: float = 30.0) -> threading.Thread:
+        """In the background: once a device code is issued that nobody approved yet,
+        approve it as `user` (the person reading it off the terminal and typing it)."""
+        with self.state.lock:
+            before = {c.get_user_code() for c in self.state.devices.values()}
+
+        def run() -> None:
+            end = time.monotonic() + timeout
+            while time.monotonic() < end:
+                with self.state.lock:
+                    new = [c.get_user_code() for c in self.state.devices.values()
+                           if c.get_user_code() not in before]
+                if new:
+                    self.approve(new[0], user)
+                    return
+                time.sleep(0.05)
+
+        thread = threading.Thread(target=run, name="oauth-approve", daemon=True)
+        thread.start()
+        return thread
+
     def revoke_user(self, user: str) -> int:
         """The administrator ends every grant of `user` (as Entra ID's 'revoke sessions');
         the number of tokens revoked."""

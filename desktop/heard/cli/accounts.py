@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Collection, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, ParamSpec
 
@@ -15,6 +16,7 @@ from heard.cli.parser import UsageError
 from heard.config import Account, CalendarSource, ImapAccount, MaildirAccount, passwords
 from heard.engine import Engine, EngineError
 from heard.setup import accounts as setup
+from heard.setup import signin
 from heard.setup.accounts import (
     AccountProblem,
     CalendarsNotFound,
@@ -24,6 +26,7 @@ from heard.setup.accounts import (
     SetupError,
     UnknownAccount,
 )
+from heard.setup.signin import DeviceCode, OAuthError
 
 P = ParamSpec("P")
 NOT_ADDED = ("The account was not added, and no password was stored: the keyring keeps what"
@@ -142,7 +145,73 @@ def _add_imap(args: argparse.Namespace, engine: Engine, name: str) -> int:
                                "sent_folder": "sent_folder", "ca_file": "ca_file",
                                "address": "address"}, paths=("ca_file",)))
     entry.update(_smtp_entry(args))
+    if args.oauth:
+        entry.update(auth="oauth2", provider=args.oauth)
+        return _add_oauth_entry(args, engine, entry)
     return _add_imap_entry(args, engine, entry)
+
+
+def _show_code(code: DeviceCode) -> None:
+    print(f"{code.instructions()}.\nWaiting for the sign-in ...", file=sys.stderr,
+          flush=True)
+
+
+def _oauth_account(engine: Engine, account: ImapAccount) -> ImapAccount:
+    """`account` with its provider's settings as heard.toml has them ([oauth.NAME])."""
+    provider = engine.settings.oauth.get(account.provider)
+    if provider is None:
+        names = ", ".join(engine.settings.oauth)
+        raise UsageError(f"--oauth: {account.provider!r} is not a provider; use one of"
+                         f" {names} (or declare [oauth.{account.provider}] in heard.toml)")
+    return replace(account, oauth=provider)
+
+
+def _add_oauth_entry(args: argparse.Namespace, engine: Engine, entry: dict[str, Any]) -> int:
+    """Sign in (the device flow), keep the sign-in, try it (unless --no-test), write."""
+    # checked as heard.toml will load it (a provider the file declares is taken below)
+    account = setup.parse_account({**entry, "provider": "microsoft"}, engine.profile.config)
+    assert isinstance(account, ImapAccount)
+    account = _oauth_account(engine, replace(account, provider=entry["provider"]))
+    try:
+        grant = signin.sign_in_device(signin.provider_of(account), _show_code)
+        signin.keep(account, grant)
+    except OAuthError as exc:
+        print(f"heard: not added: {exc}", file=sys.stderr)
+        return 1
+    if not args.no_test:
+        try:
+            setup.try_mail(account)
+            if account.smtp is not None:
+                setup.try_smtp(account)
+        except AccountProblem as exc:
+            return _not_added(exc, NOT_ADDED)
+    setup.save_entry(engine.profile.config, "accounts", entry)
+    print(f"Added account {entry['name']!r}, signed in to {signin.provider_of(account).label}"
+          f" as {account.username}.")
+    return 0
+
+
+def _signin(args: argparse.Namespace, engine: Engine) -> int:
+    """`heard account signin NAME`: a new sign-in for an account whose sign-in ended."""
+    account = next((a for a in engine.settings.accounts if a.name == args.name), None)
+    if not isinstance(account, ImapAccount) or account.auth != "oauth2":
+        raise UsageError(f"{args.name!r} is no account that signs in with a provider"
+                         " (auth = \"oauth2\"); a password is stored with"
+                         " `heard account password NAME`")
+    try:
+        provider = signin.provider_of(account)
+        grant = signin.sign_in_device(provider, _show_code)
+        signin.keep(account, grant)
+    except OAuthError as exc:
+        print(f"heard: not signed in: {exc}", file=sys.stderr)
+        return 1
+    try:
+        setup.try_mail(account)
+    except AccountProblem as exc:
+        print(f"heard: signed in, but: {_words(exc)}", file=sys.stderr)
+        return 1
+    print(f"Signed in to {provider.label} as {account.username}; {account.name} works again.")
+    return 0
 
 
 def _add_imap_entry(args: argparse.Namespace, engine: Engine, entry: dict[str, Any],
@@ -383,7 +452,9 @@ def _account(args: argparse.Namespace, engine: Engine) -> int:
         return 0
     if args.action == "test":
         return _test(args, engine)
-    raise UsageError("account: say list, add, password, remove or test")
+    if args.action == "signin":
+        return _signin(args, engine)
+    raise UsageError("account: say list, add, password, remove, signin or test")
 
 
 def _password(args: argparse.Namespace, engine: Engine) -> int:

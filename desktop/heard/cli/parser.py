@@ -278,6 +278,12 @@ def build_parser() -> argparse.ArgumentParser:
                           " is the SMTP password when its username differs)")
     add.add_argument("--no-test", action="store_true",
                      help="imap: add the account without logging in first")
+    add.add_argument("--oauth", metavar="PROVIDER",
+                     help="imap: sign in with microsoft or google (OAuth2: a code to type"
+                          " in a browser, on any device) instead of a password")
+    signin = asub.add_parser("signin", parents=[common],
+                             help="sign in again to an account's provider (OAuth2)")
+    signin.add_argument("name")
     pw = asub.add_parser("password", parents=[common],
                          help="store a new password for an account in the keyring")
     pw.add_argument("name")

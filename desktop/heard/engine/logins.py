@@ -56,30 +56,12 @@ def open_imap(account: ImapAccount) -> Connection:
 
 def bearer(account: ImapAccount | CalendarSource, fresh: bool = False) -> Bearer:
     """An access token for an oauth2 account's login; ImapError(AUTH) when there is
-    none, saying to sign in again when that is what it takes."""
-    from heard.mail.imap import ImapError, Problem
-    from heard.mail.oauth import Bearer
-    from heard.system import oauth
+    none, saying to sign in again when that is what it takes (heard.mail.oauth)."""
+    from heard.mail import oauth
 
     assert account.oauth is not None, "an oauth2 source carries its provider"
-    try:
-        token = oauth.access_token(account.keyring_name, account.oauth, fresh=fresh)
-    except oauth.SignInNeeded as exc:
-        raise ImapError(Problem.AUTH, sign_in_again(account, str(exc))) from None
-    except oauth.OAuthError as exc:
-        raise ImapError(Problem.AUTH, str(exc)) from None
-    return Bearer(account.username, token)
-
-
-SIGN_IN_AGAIN = "sign in again"
-
-
-def sign_in_again(account: ImapAccount | CalendarSource, reason: str) -> str:
-    """The one way a grant's end is told (doctor, status, the toast, the settings)."""
-    label = account.oauth.label if account.oauth is not None else account.provider
-    return (f"{reason.removesuffix(': sign in again')}. {SIGN_IN_AGAIN.capitalize()} to"
-            f" {label} as {account.username}: `heard account signin {account.name}` or"
-            " Settings > Accounts > Sign in again")
+    return oauth.bearer(account.keyring_name, account.oauth, account.username,
+                        account.name, fresh)
 
 
 def smtp_password(account: Account) -> str | Bearer | None:

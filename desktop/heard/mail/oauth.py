@@ -12,6 +12,8 @@ import smtplib
 from dataclasses import dataclass, field
 from typing import Any
 
+from heard.system.oauth import Provider
+
 
 @dataclass(frozen=True)
 class Bearer:
@@ -75,3 +77,31 @@ def smtp_login(smtp: smtplib.SMTP, bearer: Bearer, host: str, port: int) -> None
         code, reply = smtp.docmd("")
     if code not in (235, 503):
         raise smtplib.SMTPAuthenticationError(code, reply)
+
+
+SIGN_IN_AGAIN = "Sign in again"
+
+
+def bearer(entry: str, provider: Provider, user: str, account: str,
+           fresh: bool = False) -> Bearer:
+    """A valid access token for the sign-in kept in `entry` (heard.system.oauth), as the
+    login of `user`; ImapError(AUTH) when there is none, in the words of
+    :func:`sign_in_again` when only a new sign-in helps. Blocks."""
+    from heard.mail.imap import ImapError, Problem
+    from heard.system import oauth
+
+    try:
+        token = oauth.access_token(entry, provider, fresh=fresh)
+    except oauth.SignInNeeded as exc:
+        raise ImapError(Problem.AUTH, sign_in_again(provider, user, account, str(exc))
+                        ) from None
+    except oauth.OAuthError as exc:
+        raise ImapError(Problem.AUTH, str(exc)) from None
+    return Bearer(user, token)
+
+
+def sign_in_again(provider: Provider, user: str, account: str, reason: str) -> str:
+    """The one way a grant's end is told (doctor, status, the toast, the settings)."""
+    return (f"{reason.removesuffix(': sign in again')}. {SIGN_IN_AGAIN} to"
+            f" {provider.label} as {user}: `heard account signin {account}` or"
+            " Settings > Accounts > Sign in again")

@@ -373,14 +373,13 @@ def try_mail(account: Account, password: str | None = None) -> MailReport:
         return MailReport()
     from heard.mail.imap import ImapError
     from heard.mail.imap.probe import probe
-    from heard.mail.oauth import Bearer
+    from heard.mail.oauth import Bearer, bearer
 
     credential: str | Bearer | None = password
-    if account.auth == "oauth2":   # the sign-in's access token (sign in again if it ended)
-        from heard.engine.logins import bearer
-
+    if account.auth == "oauth2" and account.oauth is not None:   # the sign-in's token
         try:
-            credential = bearer(account)
+            credential = bearer(account.keyring_name, account.oauth, account.username,
+                                account.name)
         except ImapError as exc:
             raise AccountProblem(account.name, Part.IMAP, exc.message) from exc
     elif not credential:
@@ -388,8 +387,17 @@ def try_mail(account: Account, password: str | None = None) -> MailReport:
     if credential is None:
         raise AccountProblem(account.name, Part.IMAP, passwords.missing(account))
     try:
-        found = probe(_imap_server(account), credential, account.folders,
-                      account.sent_folder, account.poll_every)
+        try:
+            found = probe(_imap_server(account), credential, account.folders,
+                          account.sent_folder, account.poll_every)
+        except ImapError:
+            if not isinstance(credential, Bearer) or account.oauth is None:
+                raise
+            # a refused token may have been revoked early: a fresh one, once
+            found = probe(_imap_server(account),
+                          bearer(account.keyring_name, account.oauth, account.username,
+                                 account.name, fresh=True),
+                          account.folders, account.sent_folder, account.poll_every)
     except ImapError as exc:
         raise AccountProblem(account.name, Part.IMAP, exc.message) from exc
     if not found.usable:
@@ -402,7 +410,7 @@ def try_smtp(account: Account, password: str | None = None,
     """Log in to the account's SMTP server, sending nothing; AccountProblem if that fails.
     With the password typed for it, else the one typed for IMAP when it logs in as the same
     user, else the keyring's (as the outbox finds it). Blocks."""
-    from heard.mail.oauth import Bearer
+    from heard.mail.oauth import Bearer, bearer
     from heard.mail.smtp import SmtpTransport
     from heard.mail.transport import SendError
 
@@ -413,10 +421,10 @@ def try_smtp(account: Account, password: str | None = None,
     typed = password or (imap_password if same_user else None)
 
     def login() -> str | Bearer | None:
-        if isinstance(account, ImapAccount) and account.auth == "oauth2":
-            from heard.engine.logins import smtp_password
-
-            return smtp_password(account)
+        if isinstance(account, ImapAccount) and account.auth == "oauth2" \
+                and account.oauth is not None:
+            return bearer(account.keyring_name, account.oauth, account.username,
+                          account.name)
         return typed or passwords.smtp_password(account)
 
     try:

@@ -33,6 +33,9 @@ from heard.config import CalendarSource, ImapAccount
 from heard.system import oauth
 from heard.system.oauth import DEVICE_GRANT, Grant, OAuthError, Provider
 
+__all__ = ["DeviceCode", "Grant", "OAuthError", "Provider", "keep", "provider_of",
+           "sign_in_browser", "sign_in_device"]
+
 log = logging.getLogger(__name__)
 
 TIMEOUT = 30.0           # one HTTP request to the provider
@@ -244,8 +247,14 @@ def _AuthlibError(error: str, description: str) -> Exception:  # noqa: N802
 
 def keep(source: ImapAccount | CalendarSource, grant: Grant) -> None:
     """`grant` becomes `source`'s sign-in: its refresh token in the keyring (under the
-    entry the account's IMAP, SMTP and CalDAV logins share). Blocks."""
-    oauth.keep(source.keyring_name, grant)
+    entry the account's IMAP, SMTP and CalDAV logins share); OAuthError when the keyring
+    cannot keep it. Blocks."""
+    from heard.system.secrets import SecretsUnavailable
+
+    try:
+        oauth.keep(source.keyring_name, grant)
+    except SecretsUnavailable as exc:
+        raise OAuthError(f"the sign-in could not be kept: {exc}") from exc
 
 
 def provider_of(source: ImapAccount | CalendarSource) -> Provider:
