@@ -66,3 +66,7 @@ def test_an_offered_follow_up_is_owed_and_nudged_as_shown(
     assert msg["Subject"] == shown["subject"] == "Re: Closing date"
     assert msg.get_content().rstrip("\n") == shown["body"].rstrip("\n")
     assert run_json(capsys, "--profile", root, "status")["owed"] == []
+    since = (now_utc() - timedelta(days=10)).date().isoformat()
+    waited = run_json(capsys, "--profile", root, "stats", "--since", since)["follow_ups"]
+    assert waited["set"] == 1 and waited["offered"] == 1 and waited["nudged"] == 1
+    assert waited["came_due"] == 1 and waited["open"] == 1

@@ -40,6 +40,9 @@ def test_a_follow_up_is_closed_by_the_clients_own_message(
     assert closed.closed_reason == "answered: Signed lease attached"
     clock.set(THURSDAY + timedelta(hours=1))
     assert engine.status().owed == []
+    # The statistics: set, and answered before it came due.
+    waited = engine.statistics.follow_ups(NOW - timedelta(days=1), clock.now())
+    assert (waited.set, waited.answered_in_time, waited.came_due, waited.open) == (1, 1, 0, 0)
 
 
 def test_at_its_time_the_client_owes_a_reply_apart_from_the_count_with_one_toast(
@@ -57,6 +60,13 @@ def test_at_its_time_the_client_owes_a_reply_apart_from_the_count_with_one_toast
     (toast,) = [t for t in engine.reminders.alerts() if "owes you" in t[0]]
     assert toast[0] == "Rajesh owes you a reply" and "the drawings" in toast[1]
     assert not [t for t in engine.reminders.alerts() if "owes you" in t[0]]   # once
+    waited = engine.statistics.follow_ups(NOW - timedelta(days=1), clock.now())
+    assert (waited.set, waited.came_due, waited.answered_late, waited.open) == (1, 1, 0, 1)
+    # He writes after all: answered late, counted apart from the contact his mail is.
+    drop(mail.inbox, message(RAJ, "Drawings attached", at=clock.now()), clock.now())
+    engine.sync()
+    waited = engine.statistics.follow_ups(NOW - timedelta(days=1), clock.now())
+    assert (waited.came_due, waited.answered_late, waited.open) == (1, 1, 0)
 
 
 def test_the_nudge_sent_is_the_one_shown_and_undo_makes_them_owe_it_again(

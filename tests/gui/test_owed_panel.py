@@ -13,7 +13,7 @@ from pytestqt.qtbot import QtBot
 from heard.domain.clock import FixedClock
 from heard.engine import Engine
 from heard.gui.owed_panel import NudgeDialog
-from heard.gui.tray import HeardApp
+from heard.gui.tray import HeardApp, tooltip_text
 from tests.conftest import NOW
 from tests.support.gui import CTRL, keyboard_problems, open_window, wait_status, waiting_inquiry
 from tests.support.mail import MEGGE, RAJ, MailFolders, sent_messages
@@ -57,6 +57,9 @@ def test_ctrl_f_sets_a_follow_up_and_at_its_time_the_client_owes_a_reply_apart(
     assert row is not None and row.text(0) == "Megge" and row.text(2) == "Lease"
     assert "1 owe you a reply" in window.summary.text()
     assert "Owe you a reply (1)" in window.owed.title.text()
+    tip = tooltip_text(status, engine.settings.zone)
+    assert "Owe you a reply: 1, Megge since today 09:00" in tip
+    assert app.owed_action.isEnabled() and "(1)" in app.owed_action.text()
     assert keyboard_problems(window) == []
 
 

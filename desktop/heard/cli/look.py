@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -87,7 +88,9 @@ def cmd_stats(args: argparse.Namespace, engine: Engine) -> int:
         print(f"Wrote {args.html}.", file=sys.stderr)
     if args.json:
         dump({"since": iso(since, zone), "until": iso(until, zone), "group_by": args.by,
-               "groups": rows})
+               "groups": rows,
+               # Waiting on clients (follow-ups set in the period): never in `groups`.
+               "follow_ups": dataclasses.asdict(engine.statistics.follow_ups(since, until))})
     elif args.csv:
         import csv
 
@@ -105,6 +108,11 @@ def cmd_stats(args: argparse.Namespace, engine: Engine) -> int:
                   f" promises kept {g.promises_kept}/{g.promises_made}")
             print(f"  acknowledged: {goal_sentence(g.ack_goal, label)}")
             print(f"  answered:     {goal_sentence(g.answer_goal, label)}")
+        waited = engine.statistics.follow_ups(since, until)
+        if waited.set:
+            print(f"Follow-ups: {waited.set} set, {waited.answered_in_time} answered before"
+                  f" due, {waited.came_due} came due ({waited.answered_late} answered after,"
+                  f" {waited.nudged} nudged), {waited.open} open")
     return 0
 
 

@@ -213,3 +213,38 @@ def restore_before_nudge(text: str, current: FollowUp) -> FollowUp:
     return dataclasses.replace(
         current, due=datetime.fromisoformat(data["due"]), nudges=int(data["nudges"]),
         nudged_at=datetime.fromisoformat(data["nudged_at"]) if data["nudged_at"] else None)
+
+
+@dataclass(frozen=True)
+class FollowUpTally:
+    """The follow-ups set in a period, for the statistics: how many the client answered
+    before they came due, how many came due (the client owed a reply), how many of those
+    were answered after all, nudged, taken back, still open."""
+
+    set: int = 0
+    answered_in_time: int = 0     # the client wrote before the due time
+    came_due: int = 0             # the client owed a reply
+    answered_late: int = 0        # ... and wrote after all
+    nudged: int = 0               # a nudge went to them
+    off: int = 0                  # the user took it back
+    open: int = 0                 # still waited on
+    offered: int = 0              # offered from Sent (among `set`)
+
+
+def tally(follow_ups: list[FollowUp], now: datetime) -> FollowUpTally:
+    counts = dict.fromkeys(("set", "answered_in_time", "came_due", "answered_late", "nudged",
+                            "off", "open", "offered"), 0)
+    for f in follow_ups:
+        counts["set"] += 1
+        counts["offered"] += f.origin is Origin.SENT
+        counts["nudged"] += f.nudges > 0
+        end = f.closed_at or now
+        due = f.due <= end or f.nudges > 0
+        counts["came_due"] += due
+        if f.closed is Closed.ANSWERED:
+            counts["answered_late" if due else "answered_in_time"] += 1
+        elif f.closed is Closed.OFF:
+            counts["off"] += 1
+        else:
+            counts["open"] += 1
+    return FollowUpTally(**counts)

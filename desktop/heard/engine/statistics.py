@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from heard.engine.context import EngineContext
 
 if TYPE_CHECKING:
+    from heard.domain.followups import FollowUpTally
     from heard.domain.statistics import ContactMeasure, Summary
 
 
@@ -36,3 +37,11 @@ class Statistics:
         where = None if prospects is None else (is_prospect if prospects else is_client)
         return summarise(self.measures(since, until), ctx.store.promises_between(since, until),
                          group_by=group_by, where=where, now=now)  # type: ignore[arg-type]
+
+    def follow_ups(self, since: datetime, until: datetime) -> FollowUpTally:
+        """The follow-ups set in [since, until): answered in time, came due, answered late,
+        nudged, taken back, open (heard.domain.followups.tally)."""
+        from heard.domain.followups import tally
+
+        ctx = self._ctx
+        return tally(ctx.store.follow_ups_between(since, until), ctx.clock.now())

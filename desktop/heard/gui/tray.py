@@ -76,6 +76,11 @@ def tooltip_text(status: Status, zone: Any, prospects_apart: bool = False) -> st
         lines.append(f"Snoozed: {len(status.snoozed)} (not counted),"
                      f" {shown(first.waiting.client.display_name, 60)} back"
                      f" {day_and_time(first.until, status.at, zone)}")
+    if status.owed:   # the user waits on them: said apart, never in the count
+        first = status.owed[0]
+        lines.append(f"Owe you a reply: {len(status.owed)},"
+                     f" {shown(first.client.display_name, 60)} since"
+                     f" {day_and_time(first.since, status.at, zone)}")
     handed = [v.assignment.due for v in status.assigned if v.to_me]
     if handed:
         lines.append(f"Delegated to you: {len(handed)}, next due"
@@ -159,7 +164,12 @@ class HeardApp(QObject):
         self.pause_action.toggled.connect(self.toaster.set_paused)
         quit_action = QAction("&Quit Heard", self.menu)
         quit_action.triggered.connect(self.quit)
+        # Clients who owe the user a reply: the window's section (enabled when there are).
+        self.owed_action = QAction("Owe you a &reply…", self.menu)
+        self.owed_action.setEnabled(False)
+        self.owed_action.triggered.connect(lambda: self.open_window())
         self.menu.addAction(open_action)
+        self.menu.addAction(self.owed_action)
         self.menu.addAction(call_action)
         self.menu.addAction(stats_action)
         self.menu.addAction(settings_action)
@@ -415,6 +425,9 @@ class HeardApp(QObject):
             self._icon = icon
             self.tray.setIcon(badge.icon(status.count, status.urgency, offline=icon[2]))
         self._update_tooltip()
+        self.owed_action.setEnabled(bool(status.owed))
+        self.owed_action.setText(f"Owe you a &reply ({len(status.owed)})…" if status.owed
+                                 else "Owe you a &reply…")
         if self._window is not None:
             self._window.set_templates(sorted(self.engine.templates))
             self._window.set_delegate_blocked(None if self.engine.settings.assistants
