@@ -8,13 +8,15 @@ import io
 import json
 import sys
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from heard import cli
 from heard.config import ConfigFile, load
+from heard.domain.clock import FixedClock
 from heard.engine import Engine
 from heard.system import secrets
 from heard.system.paths import Profile
@@ -131,3 +133,70 @@ def test_an_unchanged_calendar_costs_one_request_per_refresh(
         assert busy is not None and busy.now
     finally:
         engine.close()
+
+
+# -- a Microsoft 365 calendar through Microsoft Graph -----------------------------------------
+
+GRAPH_CONTEXT = "https://graph.microsoft.com/v1.0/$metadata#Collection(event)"
+
+
+@pytest.mark.usefixtures("real_keyring")
+def test_a_graph_calendar_reads_with_the_mail_account_s_sign_in(
+        tmp_path: Path, oauth_world: Any) -> None:
+    """[[calendars]] kind "graph": its access token comes from the sign-in its mail account
+    keeps (a real OAuth2 server on loopback issues it), and the events from a
+    recorded-fixture server replaying responses recorded from Microsoft Graph
+    documentation. The token is asked for with the sign-in's refresh token; the fixture
+    sees it, and the OAuth2 server says it is one it issued."""
+    from heard.setup import signin
+    from heard.system import oauth
+    from tests.support.graph import RecordedGraph
+
+    graph = RecordedGraph()
+    try:
+        user = oauth_world.dovecot.add_user()
+        profile = oauth_world.profile(tmp_path / "profile", user)
+        ConfigFile(profile.config).append("calendars", {
+            "name": "outlook", "kind": "graph", "username": user.name, "provider": "testid",
+            "url": graph.base})
+        settings = load(profile.config)
+        (calendar,) = settings.calendars
+        assert (calendar.auth, calendar.remote) == ("oauth2", True)
+        (account,) = settings.accounts
+        assert calendar.keyring_name == account.keyring_name   # one sign-in for both
+        signin.keep(account, oauth_world.grant(user))
+        start = ("/v1.0/me/calendarView/delta?startDateTime=2016-12-09T00%3A00%3A00Z"
+                 "&endDateTime=2016-12-19T00%3A00%3A00Z")
+        graph.pages[start] = [(200, {}, {
+            "@odata.context": GRAPH_CONTEXT,
+            "@odata.deltaLink": graph.link("$deltatoken=R0usmci39OQxqJrxK4"),
+            "value": [{"id": "AAMkADNVxRAAA=", "subject": "Plan shopping list",
+                       "showAs": "busy", "isCancelled": False, "isAllDay": False,
+                       "responseStatus": {"response": "organizer"},
+                       "start": {"dateTime": "2016-12-10T19:00:00.0000000",
+                                 "timeZone": "UTC"},
+                       "end": {"dateTime": "2016-12-10T20:00:00.0000000",
+                               "timeZone": "UTC"}}]})]
+        clock = FixedClock(datetime(2016, 12, 10, 19, 30, tzinfo=UTC))
+        engine = Engine.open(profile, clock)
+        try:
+            assert engine.calendar.refresh(force=True)
+            busy = engine.calendar.busy()
+            assert busy is not None and busy.now
+            assert busy.until == datetime(2016, 12, 10, 20, tzinfo=UTC)
+            (path, authorization) = graph.asked[0]
+            assert path == start
+            token = authorization.removeprefix("Bearer ")
+            assert oauth_world.server.active(token)
+            # The sign-in ended: the calendar is unavailable, and says to sign in again.
+            oauth_world.server.revoke_user(user.name)
+            oauth.forget(account.keyring_name)
+            clock.advance(timedelta(minutes=10))
+            engine.calendar.refresh(force=True)
+            (problem,) = engine.calendar.problems(clock.now())
+            assert "calendar outlook could not be refreshed" in problem
+            assert "sign in again" in problem.lower()
+        finally:
+            engine.close()
+    finally:
+        graph.close()

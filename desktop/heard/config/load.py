@@ -227,6 +227,10 @@ def _smtp(reader: _Reader, where: str, acc: Mapping[str, Any],
                       acc["smtp_ca_file"], acc["sent_copy"])
 
 
+# Microsoft Graph's address; a [[calendars]] entry of kind "graph" may name another (tests).
+GRAPH_URL = "https://graph.microsoft.com/v1.0"
+
+
 def _calendar(reader: _Reader, i: int, raw: object) -> CalendarSource | None:
     where = f"calendars[{i}]"
     cal = reader.section(where, raw, CALENDAR_SCHEMA)
@@ -237,11 +241,20 @@ def _calendar(reader: _Reader, i: int, raw: object) -> CalendarSource | None:
             reader.problems.append(f"{where}.path: a calendar needs a path")
             return None
         return CalendarSource(name, cal["path"])
-    if kind not in ("caldav", "url"):
-        reader.problems.append(f'{where}.kind: {kind!r} is not known; use "ics", "caldav"'
-                               ' or "url"')
+    if kind not in ("caldav", "url", "graph"):
+        reader.problems.append(f'{where}.kind: {kind!r} is not known; use "ics", "caldav",'
+                               ' "url" or "graph"')
         return None
     url = cal["url"].strip()
+    if kind == "graph":
+        # Microsoft 365's calendar through Microsoft Graph, read with the sign-in of
+        # `username` at `provider` (the one its mail account made: they share it).
+        if not cal["username"]:
+            reader.problems.append(f"{where}.username: a graph calendar needs the login it"
+                                   " signs in as (your Microsoft 365 address)")
+            return None
+        url = url or GRAPH_URL
+        cal = {**cal, "auth": "oauth2", "provider": cal["provider"] or "microsoft"}
     from urllib.parse import urlsplit
 
     parts = urlsplit(url.replace("webcal://", "https://", 1))
@@ -255,9 +268,9 @@ def _calendar(reader: _Reader, i: int, raw: object) -> CalendarSource | None:
     if kind == "caldav" and not cal["username"]:
         reader.problems.append(f"{where}.username: a CalDAV account needs its username")
         return None
-    if cal["auth"] == "oauth2" and (kind != "caldav" or not cal["provider"]):
-        reader.problems.append(f'{where}.provider: only a caldav calendar signs in with'
-                               ' oauth2, and it names its provider, e.g. "google"')
+    if cal["auth"] == "oauth2" and (kind not in ("caldav", "graph") or not cal["provider"]):
+        reader.problems.append(f'{where}.provider: only a caldav or graph calendar signs in'
+                               ' with oauth2, and it names its provider, e.g. "google"')
         return None
     return CalendarSource(name, None, kind, url, cal["username"], cal["calendars"],
                           cal["ca_file"], cal["refresh_every"], cal["auth"], cal["provider"])

@@ -335,7 +335,8 @@ IMAP_KEYS = frozenset({"host", "port", "security", "username", "folders", "sent_
 CALENDAR_SCHEMA: Mapping[str, Option[Any]] = {
     "name": Option(parse_str, "", "a short name for the calendar"),
     "kind": Option(parse_str, "ics", '"ics" (a file or a folder of .ics files), "caldav"'
-                   ' (a CalDAV account) or "url" (an https .ics subscription)'),
+                   ' (a CalDAV account), "url" (an https .ics subscription) or "graph"'
+                   ' (Microsoft 365 through Microsoft Graph, with the sign-in of username)'),
     "path": Option(parse_path, None, "ics: the .ics file or folder of .ics files"),
     "url": Option(parse_str, "", "caldav: the server address; url: the .ics address"),
     "username": Option(parse_str, "", "caldav: the login name (the password is in the keyring)"),

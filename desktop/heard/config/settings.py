@@ -116,7 +116,7 @@ class CalendarSource:
 
     @property
     def remote(self) -> bool:
-        return self.kind in ("caldav", "url")
+        return self.kind in ("caldav", "url", "graph")
 
     @property
     def keyring_name(self) -> str:

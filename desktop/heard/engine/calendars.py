@@ -11,9 +11,9 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, tzinfo
+from datetime import UTC, datetime, time, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +58,10 @@ class Calendars:
             return sorted(source.path.glob("*.ics"))
         if source.kind == "url":
             return [self.folder(source) / "feed.ics"]
+        if source.kind == "graph":
+            from heard.calendar.graph import STATE_FILE
+
+            return [self.folder(source) / STATE_FILE]
         return [self.folder(source, url) / ".heard-sync.json" for url in source.calendars]
 
     # reading (no network)
@@ -81,6 +85,11 @@ class Calendars:
             found, more = feed.busy_intervals(start, end, zone, me=me,
                                               tentative_busy=tentative_busy)
             return found, [str(p) for p in more]
+        if source.kind == "graph":
+            from heard.calendar.graph import GraphCalendar
+
+            graph = GraphCalendar(self.folder(source), _graph_token(source), base=source.url)
+            return graph.busy_intervals(start, end, zone, tentative_busy=tentative_busy)
         from heard.calendar.caldav_source import CalDavCache
 
         for url in source.calendars:
@@ -111,7 +120,8 @@ class Calendars:
         with self._lock:
             state = self.states.setdefault(source.name, RemoteState())
             try:
-                changed = self._refresh(source, password, state)
+                changed = self._refresh(source, password, state) if source.kind != "graph" \
+                    else self._refresh_graph(source, state, now)
             except CalendarUnavailable as exc:
                 state.refreshed_at = now
                 state.stale_since = state.stale_since or now
@@ -157,8 +167,47 @@ class Calendars:
             raise
         return changed
 
+    def _refresh_graph(self, source: CalendarSource, state: RemoteState, now: datetime
+                       ) -> bool:
+        """A Microsoft 365 calendar: the delta of its calendar view, from the day before
+        today to past the read-ahead (a new window each day starts a new round)."""
+        from heard.calendar.graph import GraphCalendar
+
+        start = datetime.combine(now.astimezone(UTC).date(), time(), UTC) - timedelta(days=1)
+        graph = GraphCalendar(self.folder(source), _graph_token(source), base=source.url,
+                              ca_file=source.ca_file)
+        result = graph.sync(start, start + READ_AHEAD + timedelta(days=2))
+        state.requests += result.requests
+        return result.changed
+
     def stale(self) -> dict[str, RemoteState]:
         return {name: s for name, s in self.states.items() if s.stale_since is not None}
+
+
+# What Heard asks Microsoft for to read a calendar: Graph is another resource than IMAP's,
+# so its token is asked for apart, with the same sign-in (heard.system.oauth.access_token).
+GRAPH_SCOPES = ("https://graph.microsoft.com/Calendars.Read",)
+
+
+def _graph_token(source: CalendarSource) -> Callable[[], str]:
+    """The access tokens of a graph calendar's sign-in; an ended sign-in or a refusal is
+    the calendar being unavailable, in words (sign in again)."""
+    from heard.calendar.caldav_source import CalendarUnavailable
+    from heard.system import oauth
+
+    def token() -> str:
+        if source.oauth is None:
+            raise CalendarUnavailable(f"{source.name} names no provider to sign in with")
+        scopes = GRAPH_SCOPES if source.provider == "microsoft" else ()
+        try:
+            return oauth.access_token(source.keyring_name, source.oauth, scopes=scopes)
+        except oauth.SignInNeeded as exc:   # the mail account of that login signs in anew
+            raise CalendarUnavailable(f"{exc} (as {source.username}, the sign-in its mail"
+                                      " account shares)") from None
+        except oauth.OAuthError as exc:
+            raise CalendarUnavailable(str(exc)) from None
+
+    return token
 
 
 def _safe(name: str) -> str:
