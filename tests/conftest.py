@@ -24,7 +24,11 @@ from tests.support.imap import imap_profile
 from tests.support.keyring import keyring_service, real_keyring  # noqa: F401  (fixtures)
 from tests.support.logfail import ExpectedErrors, FailHandler, failure
 from tests.support.mail import AUTHSERV, MailFolders
-from tests.support.oauth import oauth_server, oauth_world  # noqa: F401  (fixtures)
+from tests.support.oauth import (  # noqa: F401  (fixtures)
+    oauth_postfix,
+    oauth_server,
+    oauth_world,
+)
 from tests.support.scenes import faulty_scene, postfix_scene  # noqa: F401  (fixtures)
 from tests.support.servers import (  # noqa: F401  (fixtures for every test folder)
     dav,

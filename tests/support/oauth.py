@@ -17,6 +17,7 @@ Runs Flask's development server (werkzeug) on a thread; one server per test sess
 from __future__ import annotations
 
 import logging
+import os
 import secrets
 import shutil
 import tempfile
@@ -49,6 +50,7 @@ from heard.config import ConfigFile
 from heard.system.oauth import Grant, Provider
 from heard.system.paths import Profile
 from tests.support.dovecot import NO_AUTH_PENALTY, Dovecot, MailUser, free_port
+from tests.support.smtp import Postfix
 
 CLIENT_ID = "heard-test-client"
 # Dovecot's and the CalDAV proxy's own client, allowed to introspect every token.
@@ -500,6 +502,16 @@ def oauth_world() -> Iterator[OAuthWorld]:
     world = OAuthWorld()
     yield world
     world.close()
+
+
+@pytest.fixture(scope="session")
+def oauth_postfix(oauth_world: OAuthWorld) -> Iterator[Postfix]:
+    """Postfix submission whose SASL is the OAuth2 Dovecot's (XOAUTH2 and OAUTHBEARER
+    offered after STARTTLS). Runs as root only, like every test Postfix."""
+    if os.geteuid() != 0:
+        pytest.skip("the test Postfix runs as root only")
+    with Postfix(oauth_world.dovecot) as postfix:
+        yield postfix
 
 
 @pytest.fixture

@@ -41,33 +41,40 @@ def oauthbearer(bearer: Bearer, host: str, port: int) -> str:
     return f"n,a={user},\x01host={host}\x01port={port}\x01auth=Bearer {bearer.token}\x01\x01"
 
 
-def imap_mechanism(capabilities: set[str]) -> str:
-    for mechanism in ("OAUTHBEARER", "XOAUTH2"):
+MECHANISMS = ("OAUTHBEARER", "XOAUTH2")   # in order of preference
+
+
+def imap_mechanism(capabilities: set[str], mechanisms: tuple[str, ...] = MECHANISMS) -> str:
+    for mechanism in mechanisms:
         if f"AUTH={mechanism}" in capabilities:
             return mechanism
     raise NoOAuthLogin("the server offers no OAuth2 login (AUTH=OAUTHBEARER or"
                        " AUTH=XOAUTH2)")
 
 
-def imap_login(client: Any, bearer: Bearer) -> None:
-    """Log an imapclient.IMAPClient in; imapclient's LoginError when refused."""
+def imap_login(client: Any, bearer: Bearer, mechanisms: tuple[str, ...] = MECHANISMS
+               ) -> None:
+    """Log an imapclient.IMAPClient in with the first of `mechanisms` the server offers;
+    imapclient's LoginError when refused."""
     capabilities = {c.decode().upper() if isinstance(c, bytes) else str(c).upper()
                     for c in client.capabilities()}
-    if imap_mechanism(capabilities) == "OAUTHBEARER":
+    if imap_mechanism(capabilities, mechanisms) == "OAUTHBEARER":
         client.oauthbearer_login(bearer.user, bearer.token)
     else:
         client.oauth2_login(bearer.user, bearer.token)
 
 
-def smtp_login(smtp: smtplib.SMTP, bearer: Bearer, host: str, port: int) -> None:
+def smtp_login(smtp: smtplib.SMTP, bearer: Bearer, host: str, port: int,
+               mechanisms: tuple[str, ...] | None = None) -> None:
     """AUTH OAUTHBEARER or XOAUTH2 on an EHLO'd connection; SMTPAuthenticationError when
     refused (the server's JSON error challenge is answered with the empty response RFC
     7628 asks for)."""
     offered = set((smtp.esmtp_features.get("auth") or "").upper().split())
-    if "OAUTHBEARER" in offered:
-        mechanism, text = "OAUTHBEARER", oauthbearer(bearer, host, port)
-    elif "XOAUTH2" in offered:
-        mechanism, text = "XOAUTH2", xoauth2(bearer)
+    mechanism = next((m for m in mechanisms or MECHANISMS if m in offered), "")
+    if mechanism == "OAUTHBEARER":
+        text = oauthbearer(bearer, host, port)
+    elif mechanism == "XOAUTH2":
+        text = xoauth2(bearer)
     else:
         raise NoOAuthLogin("the SMTP server offers no OAuth2 login (AUTH OAUTHBEARER or"
                            " XOAUTH2)")
