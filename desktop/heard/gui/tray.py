@@ -77,10 +77,10 @@ def tooltip_text(status: Status, zone: Any, prospects_apart: bool = False) -> st
                      f" {shown(first.waiting.client.display_name, 60)} back"
                      f" {day_and_time(first.until, status.at, zone)}")
     if status.owed:   # the user waits on them: said apart, never in the count
-        first = status.owed[0]
+        owing = status.owed[0]
         lines.append(f"Owe you a reply: {len(status.owed)},"
-                     f" {shown(first.client.display_name, 60)} since"
-                     f" {day_and_time(first.since, status.at, zone)}")
+                     f" {shown(owing.client.display_name, 60)} since"
+                     f" {day_and_time(owing.since, status.at, zone)}")
     handed = [v.assignment.due for v in status.assigned if v.to_me]
     if handed:
         lines.append(f"Delegated to you: {len(handed)}, next due"
