@@ -5,6 +5,7 @@ puts setup's failures into its words (_words)."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import replace
@@ -286,12 +287,12 @@ def _add_mail(args: argparse.Namespace, engine: Engine, name: str) -> int:
     else:
         imap = found.imap
         entry = {"host": imap.host, "port": imap.port, "security": imap.security}
-    oauth = found.oauth2
-    if oauth and not args.app_password:
-        print(f"heard: sign-in with {found.provider.name if found.provider else oauth} is"
-              f" needed: {address} signs in with OAuth2 in the browser, not a password"
-              + ("; or add it with an app password: --app-password"
-                 if found.app_password_url else ""), file=sys.stderr)
+    # --oauth names the provider to sign in with (an autoconfig file says OAuth2, not whose)
+    oauth = None if args.app_password else (args.oauth or found.oauth2)
+    if oauth == "oauth2":
+        print(f"heard: sign-in with OAuth2 is needed: {address} takes no password; name the"
+              " provider to sign in with: --oauth microsoft|google|NAME ([oauth.NAME] in"
+              " heard.toml)", file=sys.stderr)
         return done(1, "oauth2")
     if found.app_password_url and (found.sign_in.value == "app_password"
                                    or args.app_password):
@@ -311,6 +312,17 @@ def _add_mail(args: argparse.Namespace, engine: Engine, name: str) -> int:
             entry["sent_copy"] = found.provider.sent_copy
     else:
         entry.update(_smtp_entry(args))
+    if oauth:
+        # Signed in (the device flow) and tried as `account add imap --oauth` does.
+        label = found.provider.name if found.provider else oauth
+        print(f"Sign-in with {label} is needed: {address} signs in with OAuth2, not a"
+              " password" + ("; or add it with an app password: --app-password"
+                             if found.app_password_url else "") + ".", file=sys.stderr)
+        entry.update(auth="oauth2", provider=oauth)
+        with contextlib.redirect_stdout(sys.stderr if args.json else sys.stdout):
+            code = _add_oauth_entry(args, engine, entry)
+        result["entry"] = {k: v for k, v in entry.items() if k != "name"}
+        return done(code, None if code == 0 else "oauth2")
     code = _add_imap_entry(args, engine, entry, say=not args.json)
     result["entry"] = {k: v for k, v in entry.items() if k != "name"}
     return done(code)
