@@ -227,6 +227,32 @@ def windows(app: QApplication, root: Path) -> Iterator[tuple[str, Callable[[], Q
 
     yield "nudge", nudge
 
+    def devices(which: str) -> Callable[[], QWidget]:
+        def show() -> QWidget:
+            from types import SimpleNamespace
+
+            from heard.gui.settings_devices import InviteDialog, JoinDialog, Joined
+
+            dialog: QWidget
+            if which == "invite":   # the code shown (the demo has no IMAP account to ask)
+                invite = InviteDialog(lambda: None, ops, engine.settings.zone)
+                invite.show()
+                invite.show_invitation(SimpleNamespace(
+                    code="ABCD-EFGH-JKLM-NPQR", accounts=["work"],
+                    expires=engine.clock.now() + timedelta(hours=1)))
+                dialog = invite
+            else:                   # a code no invitation opens, said
+                join = JoinDialog(lambda _code: Joined({}), ops)
+                join.show()
+                join.code.setText("ABCD-EFGH-JKLM-NPQX")
+                join.show_result(Joined({"work": None}))
+                dialog = join
+            return dialog
+        return show
+
+    yield "devices/invite", devices("invite")
+    yield "devices/join", devices("join")
+
     def stats() -> QWidget:
         from heard.gui.stats_window import StatsWindow, stats_for_window
 

@@ -253,6 +253,26 @@ class SettingsWindow(QDialog):
         self.take_shared.setVisible(bool(shared.pending))
         self.take_shared.clicked.connect(self._take_shared)
         form.addRow(self.take_shared)
+        # The key the devices sign with reaches a new device only through a one-time code
+        # shown here on one that has it (issue 24, 1; `heard sharing invite` / `join`).
+        self.invite_button = QPushButton("Invite another device…")
+        self.invite_button.setToolTip("Show a one-time code that lets another device of yours"
+                                      " (or your assistant's Heard) take the key your devices"
+                                      " sign with")
+        self.invite_button.clicked.connect(self.invite_device)
+        self.join_button = QPushButton("&Join with a code…")
+        self.join_button.setToolTip("Take the key your devices sign with, with the code"
+                                    " another of your devices shows")
+        self.join_button.clicked.connect(self.join_devices)
+        has_imap = any(isinstance(a, ImapAccount) for a in settings.accounts)
+        for button in (self.invite_button, self.join_button):
+            button.setEnabled(has_imap)   # a Maildir folder is not shared: nothing to join
+        keys = QHBoxLayout()
+        keys.addWidget(self.invite_button)
+        keys.addWidget(self.join_button)
+        keys.addStretch(1)
+        form.addRow(keys)
+        self.device_dialog: QDialog | None = None
         # How each account's server lets the devices coordinate: a login, so off the GUI
         # thread; what the server lacks is said, and a fallback mode stands out.
         self.devices_mode = _note("", "How your devices coordinate")
@@ -276,10 +296,7 @@ class SettingsWindow(QDialog):
         self.take_shared.setEnabled(False)
 
         def done(status: Any) -> None:   # a SharedStatus (the devices' module stays unloaded)
-            zone = self.engine.settings.zone
-            self.shared_state.setText("Shared with your other devices (standards, templates"
-                                      " and the two devices below): " + status.describe(zone))
-            self.take_shared.setVisible(bool(status.pending))
+            self._show_shared(status)
             self.take_shared.setEnabled(True)
 
         def failed(exc: Exception) -> None:
@@ -287,6 +304,39 @@ class SettingsWindow(QDialog):
             self.take_shared.setEnabled(True)
 
         self.ops.run(lambda: self.engine.share_settings(accept=True), done, failed)
+
+    def _show_shared(self, status: Any) -> None:
+        """The shared settings as they are now (a SharedStatus), and the button that takes
+        another device's change when one waits for the user's yes."""
+        zone = self.engine.settings.zone
+        self.shared_state.setText("Shared with your other devices (standards, templates"
+                                  " and the two devices below): " + status.describe(zone))
+        self.shared_state.setStyleSheet("color: #c62828" if status.conflict or status.error
+                                        else "")
+        self.take_shared.setVisible(bool(status.pending))
+
+    def invite_device(self) -> None:
+        """A code for another device, after the user's yes (InviteDialog)."""
+        from heard.gui.settings_devices import InviteDialog
+
+        self.device_dialog = InviteDialog(self.engine.devices.invite, self.ops,
+                                          self.engine.settings.zone, self)
+        self.device_dialog.open()
+
+    def join_devices(self) -> None:
+        """This device takes the key with a code another device shows (JoinDialog); the
+        shared settings, checked with it, show at once (a change may wait for a yes)."""
+        from heard.gui.settings_devices import JoinDialog, join_devices
+
+        engine = self.engine
+        dialog = JoinDialog(lambda code: join_devices(engine, code), self.ops, self)
+        def joined(result: Any) -> None:   # a Joined
+            if result.shared is not None:
+                self._show_shared(result.shared)
+
+        dialog.joined.connect(joined)
+        self.device_dialog = dialog
+        dialog.open()
 
     def _show_modes(self, modes: list[DeviceMode]) -> None:
         shared = [m for m in modes if m.mode != "local"]
