@@ -142,7 +142,7 @@ GRAPH_CONTEXT = "https://graph.microsoft.com/v1.0/$metadata#Collection(event)"
 
 @pytest.mark.usefixtures("real_keyring")
 def test_a_graph_calendar_reads_with_the_mail_account_s_sign_in(
-        tmp_path: Path, oauth_world: Any) -> None:
+        tmp_path: Path, oauth_world: Any, capsys: pytest.CaptureFixture[str]) -> None:
     """[[calendars]] kind "graph": its access token comes from the sign-in its mail account
     keeps (a real OAuth2 server on loopback issues it), and the events from a
     recorded-fixture server replaying responses recorded from Microsoft Graph
@@ -188,6 +188,11 @@ def test_a_graph_calendar_reads_with_the_mail_account_s_sign_in(
             assert path == start
             token = authorization.removeprefix("Bearer ")
             assert oauth_world.server.active(token)
+            # `heard account test` reads it the same way (setup, without the engine).
+            graph.pages["window"] = graph.pages[start]
+            code, out, err = run(capsys, "--profile", str(profile.root), "account", "test",
+                                 "outlook")
+            assert (code, out) == (0, f"  ok    outlook: {graph.base}\n"), err
             # The sign-in ended: the calendar is unavailable, and says to sign in again.
             oauth_world.server.revoke_user(user.name)
             oauth.forget(account.keyring_name)

@@ -40,6 +40,7 @@ from heard.calendar.caldav_source import CalendarUnavailable
 from heard.calendar.events import AWAY_AFTER
 from heard.domain.busy import BusyInterval
 from heard.domain.hosts import is_loopback
+from heard.system.oauth import Provider
 
 log = logging.getLogger(__name__)
 
@@ -228,6 +229,30 @@ class GraphCalendar:
 
 class _TokenExpired(Exception):
     pass
+
+
+# What Heard asks Microsoft for to read a calendar: Graph is another resource than IMAP's,
+# so its token is asked for apart, with the same sign-in (heard.system.oauth.access_token).
+GRAPH_SCOPES = ("https://graph.microsoft.com/Calendars.Read",)
+
+
+def signed_in(entry: str, provider: Provider, login: str) -> Callable[[], str]:
+    """The access tokens of the sign-in kept in `entry` (heard.system.oauth) for Graph;
+    an ended sign-in or a refusal is the calendar being unavailable, in words."""
+    from heard.system import oauth
+
+    scopes = GRAPH_SCOPES if provider.name == "microsoft" else ()
+
+    def token() -> str:
+        try:
+            return oauth.access_token(entry, provider, scopes=scopes)
+        except oauth.SignInNeeded as exc:   # the mail account of that login signs in anew
+            raise CalendarUnavailable(f"{exc} (as {login}, the sign-in its mail account"
+                                      " shares)") from None
+        except oauth.OAuthError as exc:
+            raise CalendarUnavailable(str(exc)) from None
+
+    return token
 
 
 def _retry_after(value: str | None, attempt: int) -> float:

@@ -184,30 +184,16 @@ class Calendars:
         return {name: s for name, s in self.states.items() if s.stale_since is not None}
 
 
-# What Heard asks Microsoft for to read a calendar: Graph is another resource than IMAP's,
-# so its token is asked for apart, with the same sign-in (heard.system.oauth.access_token).
-GRAPH_SCOPES = ("https://graph.microsoft.com/Calendars.Read",)
-
-
 def _graph_token(source: CalendarSource) -> Callable[[], str]:
-    """The access tokens of a graph calendar's sign-in; an ended sign-in or a refusal is
-    the calendar being unavailable, in words (sign in again)."""
+    """The access tokens of a graph calendar's sign-in (heard.calendar.graph.signed_in)."""
     from heard.calendar.caldav_source import CalendarUnavailable
-    from heard.system import oauth
+    from heard.calendar.graph import signed_in
 
-    def token() -> str:
-        if source.oauth is None:
+    if source.oauth is None:
+        def none() -> str:
             raise CalendarUnavailable(f"{source.name} names no provider to sign in with")
-        scopes = GRAPH_SCOPES if source.provider == "microsoft" else ()
-        try:
-            return oauth.access_token(source.keyring_name, source.oauth, scopes=scopes)
-        except oauth.SignInNeeded as exc:   # the mail account of that login signs in anew
-            raise CalendarUnavailable(f"{exc} (as {source.username}, the sign-in its mail"
-                                      " account shares)") from None
-        except oauth.OAuthError as exc:
-            raise CalendarUnavailable(str(exc)) from None
-
-    return token
+        return none
+    return signed_in(source.keyring_name, source.oauth, source.username)
 
 
 def _safe(name: str) -> str:

@@ -477,6 +477,16 @@ def _read_remote(calendar: CalendarSource, copy: Path, zone: tzinfo, now: dateti
         feed = Subscription(calendar.url, copy / "feed.ics", calendar.ca_file)
         feed.refresh()
         return feed.busy_intervals(now, end, zone)[1]
+    if calendar.kind == "graph":   # Microsoft 365, with the sign-in of its login
+        from heard.calendar.graph import GraphCalendar, signed_in
+
+        if calendar.oauth is None:
+            raise CalendarUnavailable(f"{calendar.name} names no provider to sign in with")
+        graph = GraphCalendar(copy, signed_in(calendar.keyring_name, calendar.oauth,
+                                              calendar.username),
+                              base=calendar.url, ca_file=calendar.ca_file)
+        graph.sync(now, end)
+        return graph.busy_intervals(now, end, zone)[1]
     password = password or _calendar_password(calendar)
     if password is None:
         raise CalendarUnavailable(passwords.missing(calendar))
