@@ -16,7 +16,7 @@ from heard.domain.clients import Channel, Client
 from heard.domain.ids import ClientId
 from heard.engine import Engine
 from heard.errors import EngineError
-from heard.gui.clients_page import ClientDialog, ClientsPage, tiers_of
+from heard.gui.clients_page import COLUMNS, ClientDialog, ClientsPage, tiers_of
 from heard.gui.ops import Ops
 from tests.conftest import NOW
 from tests.support.gui import CTRL
@@ -357,3 +357,36 @@ def test_a_file_heard_cannot_read_is_told_in_plain_words(
         "Could not import Kunden.csv: the CSV's columns ('Vorname', 'Nachname',"
         " 'E-Mail-Adresse') are not an export Heard knows")
     assert page.preview is None
+
+
+def test_a_clients_language_and_zone_are_typed_or_picked_shown_and_checked(
+        qtbot: QtBot, page: ClientsPage, engine: Engine) -> None:
+    select(qtbot, page, "Sofia Lindqvist")
+    qtbot.keyClick(page.table, Qt.Key.Key_Enter)
+    dialog = open_dialog(qtbot, page)
+    assert (dialog.language.currentText(), dialog.zone.currentText()) == ("", "")
+    assert dialog.language.lineEdit().placeholderText() == "yours"
+    dialog.zone.setCurrentText("Europe/Bonn")
+    qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+    assert "'Europe/Bonn' is not a time zone" in dialog.problem.text()
+    dialog.zone.setCurrentIndex(dialog.zone.findText("Europe/Berlin"))
+    dialog.language.setCurrentText("de-DE")
+    save(qtbot, page, dialog)
+
+    sofia = named(engine, "Sofia Lindqvist")
+    assert (sofia.language, sofia.zone) == ("de_DE", "Europe/Berlin")
+
+    def shown() -> str:
+        row = next(r for r in range(page.table.rowCount())
+                   if page.table.item(r, 0).text() == "Sofia Lindqvist")
+        return page.table.item(row, COLUMNS.index("Language, zone")).text()
+
+    qtbot.waitUntil(lambda: shown() == "de_DE, Europe/Berlin", timeout=5000)
+    select(qtbot, page, "Sofia Lindqvist")
+    qtbot.keyClick(page.table, Qt.Key.Key_Enter)
+    again = open_dialog(qtbot, page)
+    assert (again.language.currentText(), again.zone.currentText()) == (
+        "de_DE", "Europe/Berlin")
+    again.language.setCurrentText("")
+    save(qtbot, page, again)
+    assert named(engine, "Sofia Lindqvist").language is None

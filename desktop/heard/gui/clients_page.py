@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
+from zoneinfo import available_timezones
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut, QShowEvent
@@ -46,8 +47,10 @@ from heard.domain.clients import (
     is_domain,
     is_email,
     is_phone,
+    is_zone,
 )
 from heard.domain.ids import ClientId
+from heard.domain.locales import LanguageError, parse_language
 from heard.domain.naming import shown
 from heard.domain.wording import in_words
 from heard.errors import ClientClash, EngineError, HeardError
@@ -66,7 +69,11 @@ if TYPE_CHECKING:
     from heard.engine import Engine
     from heard.gui.ops import Ops
 
-COLUMNS = ("Name", "Preferred name", "Tier", "Channel", "Addresses", "Prospect")
+COLUMNS = ("Name", "Preferred name", "Tier", "Channel", "Addresses", "Prospect",
+           "Language, zone")
+# Offered in the client's Language box (any locale may be typed): the languages Heard's
+# templates are shipped in, in the regions where people most often write them.
+LANGUAGES = ("en_US", "en_GB", "de_DE", "de_AT", "de_CH")
 DETAIL = ("brief", "normal", "detailed")              # preferences["detail"]
 STATUS_REPORTS = ("none", "weekly", "monthly", "quarterly")   # preferences["status_reports"]
 CHANNELS = (("Email", Channel.EMAIL), ("Call", Channel.CALL))
@@ -165,6 +172,15 @@ class ClientDialog(QDialog):
         self.prospect.setChecked(bool(client and client.prospect))
         self.prospect.setVisible(bool(client and client.prospect))
         self.prospect.toggled.connect(self._prospect_toggled)
+        self.language = self._typed(LANGUAGES, (client.language or "") if client else "",
+                                    "yours")
+        self.language.setToolTip("The language replies to them are written in (the"
+                                 " templates, the times and days), e.g. de or en_GB; empty:"
+                                 " yours")
+        self.zone = self._typed(sorted(available_timezones()),
+                                (client.zone or "") if client else "", "yours")
+        self.zone.setToolTip("Their time zone, e.g. Europe/Berlin: a promise is written in"
+                             " their time, with yours beside it; empty: yours")
         self.problem = _plain_label()
         self.problem.setStyleSheet("color: #c62828")
 
@@ -176,6 +192,8 @@ class ClientDialog(QDialog):
         form.addRow("&Preferred name:", self.preferred)
         form.addRow("&Tier:", self.tier)
         form.addRow("&Channel:", self.channel)
+        form.addRow("Lan&guage:", self.language)
+        form.addRow("Time &zone:", self.zone)
         form.addRow("Detai&l:", self.detail)
         form.addRow("Status &reports:", self.status_reports)
         form.addRow("", self.assistant)
@@ -202,6 +220,19 @@ class ClientDialog(QDialog):
             self.tier.setCurrentText(DEFAULT_TIER)
 
     @staticmethod
+    def _typed(values: Sequence[str], current: str, empty: str) -> QComboBox:
+        """A box to pick from `values` or type another; empty means `empty`."""
+        combo = QComboBox()
+        combo.setEditable(True)
+        combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+        combo.addItems(["", *values])
+        line = combo.lineEdit()
+        assert line is not None
+        line.setPlaceholderText(empty)
+        combo.setCurrentText(current)
+        return combo
+
+    @staticmethod
     def _choice(values: Sequence[str], current: str) -> QComboBox:
         combo = QComboBox()
         combo.addItems(list(values))
@@ -226,6 +257,15 @@ class ClientDialog(QDialog):
         for phone in phones:
             if not is_phone(phone):
                 raise ValueError(f"{phone!r} is not a phone number")
+        language = self.language.currentText().strip() or None
+        if language is not None:
+            try:
+                language = parse_language(language)
+            except LanguageError as exc:
+                raise ValueError(str(exc)) from None
+        zone = self.zone.currentText().strip() or None
+        if zone is not None and not is_zone(zone):
+            raise ValueError(f"{zone!r} is not a time zone; pick one like Europe/Berlin")
         tier = self.tier.currentText().strip() or DEFAULT_TIER
         preferences = dict(self.original.preferences) if self.original else {}
         preferences["detail"] = self.detail.currentText()
@@ -238,7 +278,7 @@ class ClientDialog(QDialog):
             name=name, emails=tuple(emails), domains=tuple(domains), phones=tuple(phones),
             preferred_name=" ".join(self.preferred.text().split()) or None, tier=tier,
             channel=Channel(self.channel.currentData()), preferences=preferences,
-            prospect=self.prospect.isChecked(),
+            prospect=self.prospect.isChecked(), language=language, zone=zone,
             id=self.original.id if self.original else None)
 
     def submit(self) -> None:
@@ -465,7 +505,8 @@ class ClientsPage(QWidget):
         for row, client in enumerate(clients):
             values = (client.name, client.preferred_name or "", client.tier,
                       client.channel.value, _addresses(client),
-                      "prospect" if client.prospect else "")
+                      "prospect" if client.prospect else "",
+                      ", ".join(x for x in (client.language, client.zone) if x))
             # A prospect's name is what a stranger's mail said: shown without direction
             # overrides or control characters, and cut to fit (the record keeps it whole).
             for column, text in enumerate(values):
