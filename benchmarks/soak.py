@@ -12,8 +12,11 @@ Meanwhile, for `--minutes`:
 - a client message is APPENDed to the INBOX every `--mail-every` seconds (40 clients in
   turn; each writes again once acknowledged);
 - every `--ack-every` seconds the longest-waiting client is acknowledged from the command
-  line: `heard status --json`, then `heard ack ID` (two processes, as a script would), the
-  reply sent over SMTP and filed in Sent;
+  line (`heard ack ID`, the id of the oldest waiting inquiry read from the store), the
+  reply sent over SMTP and filed in Sent; at a steady rate: an ack slower than that is
+  followed by the next at once (before 2026-12-07 each ack was `heard status --json` then
+  `heard ack`, and the next came `--ack-every` after it ended, so on a loaded machine the
+  acks fell behind the mail and the waiting list grew all along);
 - every `--answer-every` seconds (0, the default: never) the user answers the client
   acknowledged longest ago: their reply is APPENDed to Sent, and the tray's watcher on Sent
   closes what that client had open (an acknowledgement owes an answer: without answers
@@ -23,7 +26,12 @@ Meanwhile, for `--minutes`:
 - every `--calendar-every` seconds the calendar (.ics file) changes, and the tick reads it.
 
 The tray process is sampled every `--sample` seconds from /proc: resident memory, open file
-descriptors, threads, and CPU (its share of one core over the interval). After the warm-up
+descriptors, threads, and CPU (its share of one core over the interval); each line also
+gives the open work (inquiries waiting + acknowledged, from the store) and the engine's
+timed work since the last line, counted inside the tray (COUNTED wraps Engine.tick,
+next_tick, status, plan_toasts and sync): calls a minute and CPU ms a call, so a rise
+shows whether the tray does things more often or each one dearer. `--keep FILE` copies
+the tray's store at the end, to profile it. After the warm-up
 (default: the first fifth, at least a minute) a least-squares line through each series
 gives its slope per hour, printed next to the values (first, last, min, max after the
 warm-up). Flat means the slopes are small against the values: a tray app runs for weeks.
@@ -83,6 +91,35 @@ from tests.support.keyring import KeyringService  # noqa: E402
 from tests.support.smtp import Postfix  # noqa: E402
 
 HEARD = [sys.executable, "-m", "heard"]
+# The tray as `heard` starts it, with the engine's timed work counted: how many ticks,
+# statuses, schedules and toast plans ran, and the CPU time of their threads, written to
+# $HEARD_SOAK_COUNTS every $HEARD_SOAK_EVERY seconds (what grows: how often, or how dear).
+COUNTED = """
+import json, os, threading, time
+from heard.engine import Engine
+counts = {}
+def counted(name, work):
+    def wrapper(*args, **kwargs):
+        began = time.thread_time()
+        try:
+            return work(*args, **kwargs)
+        finally:
+            n, cpu = counts.get(name, (0, 0.0))
+            counts[name] = (n + 1, cpu + time.thread_time() - began)
+    return wrapper
+for name in ("tick", "next_tick", "status", "plan_toasts", "sync"):
+    setattr(Engine, name, counted(name, getattr(Engine, name)))
+def write():
+    path, every = os.environ["HEARD_SOAK_COUNTS"], float(os.environ["HEARD_SOAK_EVERY"])
+    while True:
+        time.sleep(every / 2)
+        with open(path + ".new", "w") as out:
+            json.dump(counts, out)
+        os.replace(path + ".new", path)
+threading.Thread(target=write, daemon=True).start()
+from heard.launcher import main
+raise SystemExit(main())
+"""
 CLIENTS = 40
 TICK = os.sysconf("SC_CLK_TCK")
 PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -145,6 +182,21 @@ def open_work(database: Path) -> dict[str, int]:
             "warnings given": given}
 
 
+def longest_waiting(database: Path) -> tuple[int, str] | None:
+    """The oldest waiting inquiry's id and its client's address (None: nobody waits)."""
+    import sqlite3
+
+    conn = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
+    try:
+        row = conn.execute(
+            "SELECT i.id, a.value FROM inquiries i JOIN client_addresses a ON"
+            " a.client_id = i.client_id AND a.kind = 'email' WHERE i.state = 'waiting'"
+            " ORDER BY i.received_at, i.id LIMIT 1").fetchone()
+    finally:
+        conn.close()
+    return None if row is None else (int(row[0]), str(row[1]))
+
+
 def cpu_ticks(pid: int) -> int:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return int(fields[11]) + int(fields[12])   # utime, stime
@@ -158,6 +210,24 @@ def sample(pid: int, at: float, ticks_before: int, seconds: float) -> tuple[Samp
                   sum(1 for _fd in Path(f"/proc/{pid}/fd").iterdir()),
                   int(status["Threads"]),
                   100 * (ticks - ticks_before) / TICK / seconds if seconds > 0 else 0.0), ticks
+
+
+def engine_work(path: Path, before: dict[str, tuple[int, float]], seconds: float
+                ) -> tuple[str, dict[str, tuple[int, float]]]:
+    """The engine's timed work since the last sample, from the counts the tray writes: per
+    kind, calls a minute and CPU milliseconds per call."""
+    try:
+        now = {k: (int(v[0]), float(v[1])) for k, v in json.loads(path.read_text()).items()}
+    except (OSError, ValueError):
+        return "", before
+    parts = []
+    for name in ("tick", "next_tick", "status", "plan_toasts", "sync"):
+        n, cpu = now.get(name, (0, 0.0))
+        n0, cpu0 = before.get(name, (0, 0.0))
+        if n > n0:
+            parts.append(f"{name} {60 * (n - n0) / seconds:4.1f}/min"
+                         f" {1000 * (cpu - cpu0) / (n - n0):5.1f} ms")
+    return "  ".join(parts), now
 
 
 def slope_per_hour(xs: list[float], ys: list[float]) -> float:
@@ -186,6 +256,8 @@ def main() -> int:
                         help="seconds between the user's answers (0: never)")
     parser.add_argument("--cut-every", type=float, default=180)
     parser.add_argument("--calendar-every", type=float, default=300)
+    parser.add_argument("--keep", type=Path, default=None,
+                        help="copy the tray's store there at the end (to profile it)")
     args = parser.parse_args()
     warmup = 60 * (args.warmup if args.warmup is not None else max(1.0, args.minutes / 5))
 
@@ -221,15 +293,19 @@ def soak(args: argparse.Namespace, warmup: float, tmp: Path, server: Dovecot,
 
     env = {**os.environ, **ks.env, "QT_QPA_PLATFORM": "offscreen",
            "HEARD_PROFILE": str(profile.root), "PYTHONUNBUFFERED": "1"}
+    counts_file = tmp / "counts.json"
     errors = (tmp / "tray.err").open("w")
-    tray = subprocess.Popen([*HEARD], env=env, stdout=subprocess.DEVNULL, stderr=errors)
+    tray = subprocess.Popen([sys.executable, "-c", COUNTED], stdout=subprocess.DEVNULL,
+                            stderr=errors, env={**env, "HEARD_SOAK_COUNTS": str(counts_file),
+                                                "HEARD_SOAK_EVERY": str(args.sample)})
     print(f"Dovecot :{server.imap_port}, Postfix :{postfix.starttls_port}; tray pid"
           f" {tray.pid}; {args.minutes:g} min, a sample every {args.sample:g} s, warm-up"
           f" {warmup / 60:g} min")
     started = time.monotonic()
     end = started + args.minutes * 60
     ticks = cpu_ticks(tray.pid)
-    last_sample = started
+    last_sample = last_sample_work = started
+    calls: dict[str, tuple[int, float]] = {}
     samples: list[Sample] = []
     counts = {"messages": 0, "acks": 0, "ack failures": 0, "nobody waiting": 0, "answers": 0,
               "cuts": 0, "calendar changes": 0}
@@ -249,8 +325,13 @@ def soak(args: argparse.Namespace, warmup: float, tmp: Path, server: Dovecot,
                 s, ticks = sample(tray.pid, now - started, ticks, now - last_sample)
                 last_sample = now
                 samples.append(s)
+                work, calls = engine_work(counts_file, calls, now - last_sample_work)
+                last_sample_work = now
+                state = open_work(profile.database)
                 print(f"  {s.at / 60:6.1f} min  RSS {s.rss_mib:6.1f} MiB  fds {s.fds:3d}"
-                      f"  threads {s.threads:3d}  CPU {s.cpu_pct:5.1f}%", flush=True)
+                      f"  threads {s.threads:3d}  CPU {s.cpu_pct:5.1f}%"
+                      f"  open {state['inquiries waiting']:3d}+"
+                      f"{state['acknowledged (answers owed)']:<3d} {work}", flush=True)
                 due["sample"] += args.sample
             if now >= due["mail"]:
                 try:
@@ -261,21 +342,23 @@ def soak(args: argparse.Namespace, warmup: float, tmp: Path, server: Dovecot,
                 counts["messages"] += 1
                 due["mail"] += args.mail_every
             if now >= due["ack"]:
-                status = run([*HEARD, "status", "--json"], env)
-                waiting = json.loads(status.stdout)["waiting"] if status.returncode == 0 else []
-                if not waiting:
+                # The client waiting longest (read from the store, as `heard status` would
+                # list them first), acknowledged from the command line.
+                oldest = longest_waiting(profile.database)
+                if oldest is None:
                     counts["nobody waiting"] += 1
                 else:
-                    ack = run([*HEARD, "ack", str(waiting[0]["id"])], env)
+                    ack = run([*HEARD, "ack", str(oldest[0])], env)
                     if ack.returncode == 0:
                         counts["acks"] += 1
-                        address = waiting[0]["client"]["emails"][0]
-                        if address not in acknowledged:
-                            acknowledged.append(address)
+                        if oldest[1] not in acknowledged:
+                            acknowledged.append(oldest[1])
                     else:
                         counts["ack failures"] += 1
                         problems.append((ack.stdout + ack.stderr).strip()[-300:])
-                due["ack"] = time.monotonic() + args.ack_every
+                # At a steady rate: an ack that takes longer than --ack-every is followed by
+                # the next at once, so the acknowledgements keep up with the mail they can.
+                due["ack"] = max(due["ack"] + args.ack_every, time.monotonic())
             if "answer" in due and now >= due["answer"]:
                 if acknowledged:
                     try:
@@ -298,6 +381,11 @@ def soak(args: argparse.Namespace, warmup: float, tmp: Path, server: Dovecot,
         if status.returncode == 0:
             counts["waiting at the end"] = json.loads(status.stdout)["count"]
         counts.update(open_work(profile.database))
+        if args.keep is not None:
+            import sqlite3
+
+            with sqlite3.connect(profile.database) as live, sqlite3.connect(args.keep) as copy:
+                live.backup(copy)
     finally:
         errors.close()
         tray.terminate()
