@@ -781,3 +781,24 @@ def test_a_delegation_nobody_took_up_comes_back_flagged_and_is_marked_answered(
     qtbot.keyClick(window.list, Qt.Key.Key_A, CTRL | Qt.KeyboardModifier.ShiftModifier)
     wait_status(qtbot, app, 0)
     assert state_of(engine, megge) is State.ANSWERED
+
+
+def test_the_preview_is_the_german_text_that_goes_to_a_german_client_abroad(
+    qtbot: QtBot, app: HeardApp, engine: Engine, mail: MailFolders
+) -> None:
+    """What is sent is what was shown, in the client's language and with their time."""
+    megge = next(c for c in engine.clients.all() if c.preferred_name == "Megge")
+    engine.clients.update(dataclasses.replace(megge, language="de", zone="America/New_York"))
+    waiting_inquiry(engine, mail, MEGGE, "Closing", 2)
+    wait_status(qtbot, app, 1)
+    window = open_window(qtbot, app)
+    qtbot.waitUntil(lambda: window.preview.toPlainText().startswith("Hallo Megge,"),
+                    timeout=5000)
+    shown = window.preview.toPlainText()
+    # 10:00 in Berlin, free: 10:30 for the user, 04:30 in New York for her.
+    assert "Sie hören bis 04:30 Uhr Ihrer Zeit (10:30 Uhr bei mir) von mir." in shown
+    with qtbot.waitSignal(app.acknowledged, timeout=10000):
+        qtbot.keyClick(window.list, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: len(sent_messages(mail)) == 1, timeout=10000)
+    [reply] = sent_messages(mail)
+    assert reply.get_content().replace("\r\n", "\n").rstrip("\n") == shown.rstrip("\n")
