@@ -70,3 +70,28 @@ def test_an_offered_follow_up_is_owed_and_nudged_as_shown(
     waited = run_json(capsys, "--profile", root, "stats", "--since", since)["follow_ups"]
     assert waited["set"] == 1 and waited["offered"] == 1 and waited["nudged"] == 1
     assert waited["came_due"] == 1 and waited["open"] == 1
+
+
+def test_away_sets_lists_shows_in_the_status_and_is_taken_off(
+        capsys: pytest.CaptureFixture[str], root: str) -> None:
+    start = now_utc()
+    until = (start + timedelta(days=7)).date().isoformat()
+    done = run_json(capsys, "--profile", root, "away", "--until", until, "--deputy",
+                    "Jordan Lee", "--tiers", "vip,standard")
+    assert done["deputy"] == "Jordan Lee" and done["tiers"] == ["vip", "standard"]
+    assert done["source"] == "user" and assert_iso(done["until"]).date().isoformat() == until
+    listed = run_json(capsys, "--profile", root, "away")
+    assert [a["id"] for a in listed["absences"]] == [done["id"]]
+    away = run_json(capsys, "--profile", root, "status")["away"]
+    assert away is not None and away["id"] == done["id"] and away["template"] == "absence"
+    code, out, _err = run(capsys, "--profile", root, "status")
+    assert code == 0 and "Away until" in out and "Jordan Lee stands in" in out
+    code, _out, err = run(capsys, "--profile", root, "away", "--until", until)
+    assert code == 1 and "overlaps absence" in err
+    assert main(["--profile", root, "away", "--deputy", "X"]) == 2   # needs --until
+    off = run_json(capsys, "--profile", root, "away", "--off")
+    assert [a["id"] for a in off["off"]] == [done["id"]]
+    assert run_json(capsys, "--profile", root, "status")["away"] is None
+    since = (start - timedelta(days=1)).date().isoformat()
+    automatic = run_json(capsys, "--profile", root, "stats", "--since", since)["automatic"]
+    assert automatic == {"autopilot": 0, "absence": 0, "after_hours": 0}

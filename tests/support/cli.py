@@ -56,7 +56,7 @@ BERLIN = ZoneInfo("Europe/Berlin")
 ISO_WITH_OFFSET = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d$")
 STATUS_KEYS = {"at", "count", "urgency", "busy", "waiting", "clients", "promises", "problems",
                "accounts", "reports_due", "outbox", "delegations", "instance", "assigned",
-               "handled_elsewhere", "sharing_notice", "snoozed", "owed"}
+               "handled_elsewhere", "sharing_notice", "snoozed", "owed", "away"}
 CLIENT_KEYS = {"id", "name", "preferred_name", "tier", "channel", "emails", "domains", "phones",
                "preferences", "language", "zone"}
 

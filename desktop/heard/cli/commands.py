@@ -22,7 +22,7 @@ from heard.cli.act import (
 from heard.cli.clients import cmd_clients
 from heard.cli.devices import cmd_sharing
 from heard.cli.doctor import cmd_doctor
-from heard.cli.followups import cmd_follow_up, cmd_follow_ups, cmd_nudge
+from heard.cli.followups import cmd_away, cmd_follow_up, cmd_follow_ups, cmd_nudge
 from heard.cli.look import cmd_busy, cmd_explain, cmd_stats, cmd_status, cmd_sync
 from heard.cli.output import terminal_text
 from heard.cli.parser import UsageError, build_parser
@@ -44,12 +44,13 @@ COMMANDS: dict[str, Command] = {
     "prospect": cmd_prospect, "delegate": cmd_delegate, "outbox": cmd_outbox,
     "sharing": cmd_sharing, "doctor": cmd_doctor, "snooze": cmd_snooze,
     "follow-up": cmd_follow_up, "follow-ups": cmd_follow_ups, "nudge": cmd_nudge,
+    "away": cmd_away,
 }
 
 # Commands after which a running tray should read the store again.
 CHANGING = frozenset({"sync", "ack", "delegate", "answered", "dismiss", "prospect",
                       "clients", "outbox", "log-call", "account", "snooze",
-                      "follow-up", "nudge"})
+                      "follow-up", "nudge", "away"})
 
 # `heard doctor`'s checks of the desktop (tray, notification server) need Qt, which the
 # command line never imports: heard.launcher hands them in.

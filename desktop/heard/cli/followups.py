@@ -1,4 +1,5 @@
-"""Waiting on clients: `heard follow-up`, `heard follow-ups` and `heard nudge`."""
+"""Waiting on clients: `heard follow-up`, `heard follow-ups` and `heard nudge`; and the
+other side, when the user is away: `heard away`."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from heard.cli.output import client_json, dump, iso, short
 from heard.cli.parser import UsageError
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from heard.domain.clients import Client
     from heard.domain.followups import FollowUp
     from heard.engine import Engine
@@ -113,4 +116,71 @@ def cmd_nudge(args: argparse.Namespace, engine: Engine) -> int:
         print(f"The nudge to {result.to} is not out yet ({result.state.value}"
               f"{': ' + result.error if result.error else ''}); `heard outbox` shows it.")
         return 1 if result.state.value == "failed" else 0
+    return 0
+
+
+def _when(text: str, engine: Engine, end: bool) -> datetime:
+    """A time as `heard away` takes it: a date (its start of day; for the end, that day's
+    opening: "until Monday" means back on Monday), or a time (time_arg)."""
+    from datetime import date, datetime, time
+
+    from heard.cli.output import time_arg
+
+    zone = engine.settings.zone
+    try:
+        day = date.fromisoformat(text.strip())
+    except ValueError:
+        return time_arg(text, zone, engine.clock.now())
+    if end:
+        openings = engine.settings.hours.openings(day)
+        return openings[0][0] if openings else datetime.combine(day, time(0), tzinfo=zone)
+    return datetime.combine(day, time(0), tzinfo=zone)
+
+
+def cmd_away(args: argparse.Namespace, engine: Engine) -> int:
+    from heard.cli.output import absence_json
+
+    zone = engine.settings.zone
+    now = engine.clock.now()
+    if args.off is not None:
+        if args.until or args.starts:
+            raise UsageError("--off takes no --from or --until")
+        which = None if args.off == "all" else int(args.off) if args.off.isdigit() else -1
+        if which == -1:
+            raise UsageError("--off takes an absence id (from `heard away`)")
+        off = engine.absences.off(which)
+        if args.json:
+            dump({"off": [absence_json(a, zone) for a in off]})
+        else:
+            for a in off:
+                print(f"Absence {a.id} taken back: no absence replies for it.")
+        return 0
+    if args.until is None:
+        if args.starts or args.template or args.deputy or args.tiers:
+            raise UsageError("an absence needs --until")
+        found = engine.absences.listing()
+        if args.json:
+            dump({"absences": [absence_json(a, zone) for a in found]})
+            return 0
+        if not found:
+            print("No absence set.")
+        for a in found:
+            deputy = f", {a.deputy} stands in" if a.deputy else ""
+            print(f"  {a.id:<3} {short(a.starts, zone, now)} to {short(a.ends, zone, now)}"
+                  f"{deputy} ({a.template}; {', '.join(a.tiers)})")
+        return 0
+    try:
+        starts = _when(args.starts, engine, end=False) if args.starts else now
+        ends = _when(args.until, engine, end=True)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+    tiers = tuple(t.strip() for t in (args.tiers or "").split(",") if t.strip())
+    absence = engine.absences.add(starts, ends, args.template, args.deputy, tiers)
+    if args.json:
+        dump(absence_json(absence, zone))
+    else:
+        deputy = f", naming {absence.deputy}" if absence.deputy else ""
+        print(f"Away {short(starts, zone, now)} to {short(ends, zone, now)}: each client"
+              f" ({', '.join(absence.tiers)}) who writes hears once, from"
+              f" {absence.template!r}{deputy}; they still wait for you.")
     return 0

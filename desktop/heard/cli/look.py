@@ -90,7 +90,9 @@ def cmd_stats(args: argparse.Namespace, engine: Engine) -> int:
         dump({"since": iso(since, zone), "until": iso(until, zone), "group_by": args.by,
                "groups": rows,
                # Waiting on clients (follow-ups set in the period): never in `groups`.
-               "follow_ups": dataclasses.asdict(engine.statistics.follow_ups(since, until))})
+               "follow_ups": dataclasses.asdict(engine.statistics.follow_ups(since, until)),
+               # Automatic replies (not the user's acknowledgements, not in `groups`).
+               "automatic": engine.statistics.automatic(since, until)})
     elif args.csv:
         import csv
 
@@ -108,6 +110,11 @@ def cmd_stats(args: argparse.Namespace, engine: Engine) -> int:
                   f" promises kept {g.promises_kept}/{g.promises_made}")
             print(f"  acknowledged: {goal_sentence(g.ack_goal, label)}")
             print(f"  answered:     {goal_sentence(g.answer_goal, label)}")
+        automatic = engine.statistics.automatic(since, until)
+        if any(automatic.values()):
+            print(f"Automatic replies (not yours): {automatic['autopilot']} in meetings,"
+                  f" {automatic['absence']} while away, {automatic['after_hours']} after"
+                  " hours")
         waited = engine.statistics.follow_ups(since, until)
         if waited.set:
             print(f"Follow-ups: {waited.set} set, {waited.answered_in_time} answered before"

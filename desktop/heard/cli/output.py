@@ -25,6 +25,7 @@ from heard.engine import (
 )
 
 if TYPE_CHECKING:
+    from heard.domain.absences import Absence
     from heard.domain.classify import Person
     from heard.domain.followups import Owed
     from heard.domain.snoozes import SnoozedClient
@@ -140,7 +141,16 @@ def status_json(status: Status, zone: Any) -> dict[str, Any]:
         "snoozed": [snoozed_json(s, zone) for s in status.snoozed],
         # Clients who owe the user a reply (a follow-up came due): never in `count`.
         "owed": [owed_json(o, zone) for o in status.owed],
+        # The absence in force (the autopilot tells clients once), else null.
+        "away": absence_json(status.away, zone) if status.away is not None else None,
     }
+
+
+def absence_json(absence: Absence, zone: Any) -> dict[str, Any]:
+    return {"id": absence.id or None, "from": iso(absence.starts, zone),
+            "until": iso(absence.ends, zone), "template": absence.template,
+            "deputy": absence.deputy or None, "tiers": list(absence.tiers),
+            "source": absence.source}
 
 
 def owed_json(owed: Owed, zone: Any) -> dict[str, Any]:
@@ -216,6 +226,10 @@ def print_status(status: Status, zone: Any) -> None:
               f" {short(snoozed.until, zone, status.at)}  ack by"
               f" {short(group.ack_due, zone, status.at)} [{group.urgency.value}]"
               f"  {group.newest.inquiry.subject[:40]}")
+    if status.away is not None:
+        deputy = f", {status.away.deputy} stands in" if status.away.deputy else ""
+        print(f"Away until {short(status.away.ends, zone, status.at)}{deputy}: clients"
+              f" ({', '.join(status.away.tiers)}) are told once ({status.away.source})")
     if status.owed:
         print("Owe you a reply (not counted; `heard nudge ID`):")
     for owed in status.owed:

@@ -174,6 +174,19 @@ def build_parser() -> argparse.ArgumentParser:
                              help="who you wait on, and who owes you a reply")
     follows.add_argument("--all", action="store_true",
                          help="also those closed in the last two weeks, and how")
+    away = sub.add_parser("away", parents=[common, jsonp],
+                          help="an absence: clients hear once that you are away (and who"
+                               " stands in); without options, the absences set")
+    away.add_argument("--from", dest="starts", metavar="TIME",
+                      help="when it starts (a date is its start of day; default now)")
+    away.add_argument("--until", metavar="TIME",
+                      help="when you are back (a date: that day's opening)")
+    away.add_argument("--template", metavar="NAME", help="the reply (default: absence)")
+    away.add_argument("--deputy", metavar="NAME", help="who stands in, named in the reply")
+    away.add_argument("--tiers", metavar="TIER,...",
+                      help="only these tiers are told (default: every client)")
+    away.add_argument("--off", nargs="?", const="all", metavar="ID",
+                      help="take an absence back (default: every one not over)")
     nudge = sub.add_parser("nudge", parents=[common, jsonp],
                            help="send the nudge to a client who owes you a reply")
     nudge.add_argument("follow_up", metavar="ID", type=int,

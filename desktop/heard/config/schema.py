@@ -226,6 +226,25 @@ def _offer_after(value: object) -> int:
 
 
 @dataclass(frozen=True)
+class AbsenceSettings:
+    calendar_tiers: tuple[str, ...] = option(
+        parse_str_list, [], "while your calendar says out of the office (an OOF event, an"
+        " all-day event, a trip), these tiers get the absence reply, once per client;"
+        ' [] = off, ["*"] = every tier (`heard away` sets absences of its own)')
+    template: str = option(parse_str, "absence", "the template of the absence reply")
+    deputy: str = option(parse_str, "", "who stands in for you while you are away (named in"
+                         " the absence reply as {deputy})")
+
+
+@dataclass(frozen=True)
+class AfterHoursSettings:
+    tiers: tuple[str, ...] = option(parse_str_list, [], "outside your [hours], these tiers"
+                                    " get an acknowledgement once per client per closed"
+                                    ' evening or weekend, e.g. ["vip"]; [] = off')
+    template: str = option(parse_str, "after-hours", "the template of the after-hours reply")
+
+
+@dataclass(frozen=True)
 class FollowUpSettings:
     offer_after: int = option(_offer_after, "", "offer a follow-up on a question you sent"
                               " a client (a ? in your own words) when no reply came in this"
@@ -271,6 +290,8 @@ SECTIONS: Mapping[str, tuple[str, type]] = {
     "replies": ("replies", ReplySettings),
     "open": ("open_in", OpenSettings),
     "followups": ("followups", FollowUpSettings),
+    "absence": ("absence", AbsenceSettings),
+    "afterhours": ("afterhours", AfterHoursSettings),
     "locale": ("locale", LocaleSettings),
 }
 SCHEMA: Mapping[str, Mapping[str, Option[Any]]] = {

@@ -11,6 +11,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from heard.config.schema import (
+    AbsenceSettings,
+    AfterHoursSettings,
     AssistantSettings,
     AutopilotSettings,
     CalendarSettings,
@@ -143,6 +145,8 @@ class Settings:
     replies: ReplySettings = field(default_factory=ReplySettings)
     open_in: OpenSettings = field(default_factory=OpenSettings)
     followups: FollowUpSettings = field(default_factory=FollowUpSettings)
+    absence: AbsenceSettings = field(default_factory=AbsenceSettings)
+    afterhours: AfterHoursSettings = field(default_factory=AfterHoursSettings)
     locale: LocaleSettings = field(default_factory=LocaleSettings)
     standards: Standards = field(default_factory=Standards)
     more_assistants: tuple[Assistant, ...] = ()     # [[assistants]]

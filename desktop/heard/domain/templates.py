@@ -23,6 +23,7 @@ PLACEHOLDERS: Mapping[str, str] = {
     "subject": "the subject of the client's message",
     "your_message": "'your message', or 'your messages' when the client wrote several",
     "it": "'it', or 'them' when the client wrote several",
+    "deputy": "who stands in for you while you are away (absence replies)",
 }
 
 

@@ -28,6 +28,7 @@ from heard.domain.ids import InquiryId
 from heard.domain.inquiries import Inquiry
 from heard.domain.outbox import OutboxItem, OutboxState
 from heard.domain.templates import Template
+from heard.engine.absences import Absences
 from heard.engine.calendars import CalendarService
 from heard.engine.clients import ClientsService
 from heard.engine.context import EngineContext
@@ -96,6 +97,7 @@ class Engine:
         self.inquiries = InquiriesService(ctx, self.devices)
         self.reminders = Reminders(ctx, self.calendar)
         self.statistics = Statistics(ctx)
+        self.absences = Absences(ctx)
         self._health = AccountsHealth(ctx)
         self._status = StatusService(ctx, self.calendar, self._health, self.reminders,
                                      self.devices)
@@ -449,9 +451,18 @@ class Engine:
         return self.replies.values(client, inquiry, busy, promised, now)
 
     def _autopilot(self) -> list[AckResult]:
-        if not self.settings.autopilot.tiers:
-            return []   # off (the default): the sending code stays unloaded
-        return self.replies.autopilot()
+        sent = self.replies.autopilot() if self.settings.autopilot.tiers else []
+        if self._notices_wanted():
+            sent += self.replies.notices()
+        return sent   # all off (the default): the sending code stays unloaded
+
+    def _notices_wanted(self) -> bool:
+        """Whether absence or after-hours replies may be due (else nothing is loaded)."""
+        from heard.domain.absences import ABSENCE_KEY
+
+        settings = self.settings
+        return bool(settings.afterhours.tiers or settings.absence.calendar_tiers
+                    or self.store.states(ABSENCE_KEY))
 
     # the outbox
 

@@ -549,6 +549,8 @@ class Intake:
         clients = {c.id for c in (directory.match_email(a) for a in recipients) if c}
         if "x-heard-nudge" in (facts.headers or {}):
             return "a nudge (follow-up)"   # Heard's own: answers nothing, asks nothing new
+        if "x-heard-notice" in (facts.headers or {}):
+            return "an automatic notice (absence, after hours): answers nothing"
 
         def to_the_client(inquiry: Inquiry) -> bool:
             # A forward to a colleague carries the client's thread but answers nobody.

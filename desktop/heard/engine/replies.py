@@ -35,6 +35,7 @@ from heard.mail.compose import build_forward, build_reply, make_message_id
 from heard.mail.parse import valid_address
 
 if TYPE_CHECKING:
+    from heard.domain.absences import Absence
     from heard.mail.imap import Connection
 
 log = logging.getLogger(__name__)
@@ -732,7 +733,7 @@ class Replies:
                                                    else ", which is not set") + ")")
         if self._ctx.store.auto_sent_in_thread(_thread(inquiry), today):
             return "an automatic reply already went to this conversation today"
-        sent = [i for i in self._ctx.store.outbox(since=today) if i.kind is OutboxKind.AUTO
+        sent = [i for i in self._ctx.store.outbox(since=today) if i.kind in _AUTOMATIC
                 and i.state is not OutboxState.CANCELLED]
         if sum(1 for i in sent if self._client_of(i) == client.id) \
                 >= settings.autopilot.per_client_per_day:
@@ -767,6 +768,143 @@ class Replies:
         for key in self._ctx.store.states(SKIP_KEY):
             if InquiryId(int(key.removeprefix(SKIP_KEY))) not in waiting:
                 self._ctx.store.set_state(key, None)
+
+    # absences and after hours
+
+    def away(self, now: datetime) -> Absence | None:
+        """The absence in force: one the user set (`heard away`), else, with [absence]
+        calendar_tiers, an out-of-office event in the calendar now (until it ends)."""
+        from heard.domain.absences import ABSENCE_KEY, Absence, current, read_absences
+
+        settings = self._settings
+        absence = current(read_absences(self._ctx.store.states(ABSENCE_KEY)), now)
+        if absence is None and settings.absence.calendar_tiers:
+            busy = self._calendar.busy(now)
+            if busy is not None and busy.away and busy.until is not None and busy.until > now:
+                absence = Absence(0, now, busy.until, settings.absence.template,
+                                  settings.absence.deputy, settings.absence.calendar_tiers,
+                                  "calendar")
+        return absence
+
+    def notices(self) -> list[AckResult]:
+        """While the user is away (heard.domain.absences), tell each client of the
+        absence's tiers who waits, once per absence, from its template naming the deputy;
+        outside working hours, with [afterhours] tiers, each client of those tiers who
+        wrote since the office closed, once per closed period. Automatic replies
+        (Auto-Submitted: auto-replied, X-Heard-Notice) under the autopilot's guards, each
+        left to the user with its reason when a guard says no; they acknowledge nothing
+        (the client still waits for the user) and are counted apart (outbox kinds absence
+        and after_hours)."""
+        settings = self._settings
+        sender = settings.sharing.autopilot_instance
+        if sender and sender != settings.instance:
+            return []   # another of the user's devices sends the automatic ones
+        with self._autopilot_lock:
+            return self._notices(settings)
+
+    def _notices(self, settings: Settings) -> list[AckResult]:
+        from heard.domain.absences import closed_since
+        from heard.domain.waiting import by_client, waiting_items
+
+        ctx = self._ctx
+        now = ctx.clock.now()
+        absence = self.away(now)
+        if absence is not None:
+            kind, template, key, since = (OutboxKind.ABSENCE, absence.template, absence.key,
+                                          absence.starts if absence.source == "user" else None)
+            wanted = absence.for_tier
+            back = absence.ends
+        elif settings.afterhours.tiers and (
+                closed := closed_since(now, settings.hours)) is not None:
+            kind, template, key, since = (OutboxKind.AFTER_HOURS, settings.afterhours.template,
+                                          f"after-hours:{closed.isoformat()}", closed)
+            tiers = settings.afterhours.tiers
+
+            def wanted(tier: str) -> bool:
+                return "*" in tiers or tier in tiers
+
+            back = settings.hours.next_opening(now)
+        else:
+            return []
+        clients = {c.id: c for c in ctx.store.clients() if c.id is not None}
+        items = waiting_items(ctx.store.open_inquiries(), clients, settings.standards,
+                              settings.hours, now)
+        today = datetime.combine(now.astimezone(settings.zone).date(), time(0),
+                                 tzinfo=settings.zone)
+        sent: list[AckResult] = []
+        for group in by_client(items):
+            client = group.client
+            if client.id is None or not wanted(client.tier):
+                continue
+            told = f"notice:{key}:{client.id}"
+            if ctx.store.state(told) is not None:
+                continue   # once per client per absence (per closed period)
+            fresh = [i.inquiry for i in group.items
+                     if since is None or i.inquiry.received_at >= since]
+            if not fresh:
+                continue   # they wrote before it began: the user knew before leaving
+            inquiry = max(fresh, key=lambda i: i.received_at)
+            assert inquiry.id is not None
+            reason = self._not_automatic(inquiry, client, settings, now, today)
+            if reason:
+                self._skipped(inquiry.id, client, reason)
+                continue
+            try:
+                result = self._notice(inquiry, client, kind, template, back, now,
+                                      absence.deputy if absence is not None else "")
+            except Exception as exc:
+                log.error("%s reply to inquiry %s not sent: %s", kind.value, inquiry.id, exc)
+                self._skipped(inquiry.id, client, f"could not send the {kind.value} reply:"
+                              f" {exc}")
+                continue
+            ctx.store.set_state(told, result.message_id)
+            log.info("%s reply to client %s (inquiry %s): %s", kind.value, client.id,
+                     inquiry.id, result.state)
+            sent.append(result)
+        if sent:
+            what = "away" if kind is OutboxKind.ABSENCE else "out of hours"
+            ctx.events.toast("Replied for you" if any(r.sent for r in sent) else
+                             "Replying for you",
+                             f"{', '.join(r.to for r in sent)} heard that you are {what}")
+        return sent
+
+    def _notice(self, inquiry: Inquiry, client: Client, kind: OutboxKind, name: str,
+                back: datetime, now: datetime, deputy: str) -> AckResult:
+        """One absence or after-hours reply, queued and sent (it changes no inquiry)."""
+        ctx = self._ctx
+        template = self.templates_for(client)[0].get(name)   # in the client's language
+        if template is None:
+            raise ReplyError(f"there is no template {name!r}")
+        to = self.reply_address(inquiry, client)
+        if to is None or not valid_address(to):
+            raise ReplyError("no address to write to")
+        values = self.values(client, inquiry, None, back, now, template=template)
+        values["back"] = self.speech_for(template, client).back(back, self._settings.zone,
+                                                                 now)
+        values["deputy"] = deputy or self._settings.user.name
+        subject, text = template.render(values)
+        sender = self._sender(self._account(inquiry.account))
+        message_id = make_message_id(sender.rpartition("@")[2])
+        msg = build_reply(
+            sender_name=self._settings.user.name, sender_addr=sender, to_name=client.name,
+            to_addr=to, subject=subject, body=text,
+            in_reply_to=inquiry.message_id if inquiry.channel is not Channel.CALL else "",
+            references=tuple(inquiry.thread_ids), date=now, message_id=message_id,
+            automatic=True, notice=kind.value)
+        self._outbox.transport(inquiry.account)
+        assert inquiry.id is not None
+        ctx.store.add_outbox(OutboxItem(
+            message_id, inquiry.id, kind, inquiry.account, bytes(msg), OutboxState.QUEUED,
+            now, thread=_thread(inquiry), recipient=to))
+        outcome = self._outbox.deliver(message_id)
+        ctx.events.changed()
+        return AckResult(inquiry.id, message_id, to, str(msg["Subject"]), text, back, name,
+                         sent=outcome.out, state=Delivery.of(outcome.state),
+                         error=outcome.error, automatic=True)
+
+
+# What the autopilot's limits count: every reply nobody chose to send.
+_AUTOMATIC = (OutboxKind.AUTO, OutboxKind.ABSENCE, OutboxKind.AFTER_HOURS)
 
 
 def _in_directory(address: str, client: Client) -> bool:

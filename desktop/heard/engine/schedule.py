@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from heard.domain.absences import ABSENCE_KEY, current, read_absences
 from heard.domain.clock import Counting
 from heard.domain.outbox import OutboxState, held_until
 from heard.domain.snoozes import SNOOZE_KEY, read_snoozes
@@ -58,6 +59,8 @@ def next_tick(ctx: EngineContext, calendar: CalendarTimes,
         snoozes = read_snoozes(store.states(SNOOZE_KEY))
         # A follow-up comes due: the client shows as owing a reply, with a toast.
         follow_ups = store.open_follow_ups()
+        # An absence starts or ends: the autopilot's absence replies begin or stop.
+        absences = read_absences(store.states(ABSENCE_KEY))
         reports = store.status_reports() if any(
             c.report_every is not None for c in clients.values()) else {}
     for item in items:
@@ -70,6 +73,7 @@ def next_tick(ctx: EngineContext, calendar: CalendarTimes,
     moments += [d.due for d in delegations] + [a.due for a in assignments]
     moments += [s.until for s in snoozes.values()]
     moments += [f.due for f in follow_ups]
+    moments += [t for a in absences for t in (a.starts, a.ends)]
     for client in clients.values():
         if client.report_every is not None and client.id in reports:
             moments.append(reports[client.id] + client.report_every)
@@ -77,8 +81,9 @@ def next_tick(ctx: EngineContext, calendar: CalendarTimes,
         if item_.state in (OutboxState.QUEUED, OutboxState.SENDING, OutboxState.SENT):
             # (a reply held for Undo is the window's to send: a flush only after the grace)
             moments.append(held_until(item_) or item_.next_try or now + SOON)
-    if items and settings.autopilot.tiers:
-        moments.append(now + SOON)
+    if items and (settings.autopilot.tiers or settings.afterhours.tiers
+                  or settings.absence.calendar_tiers or current(absences, now)):
+        moments.append(now + SOON)   # (someone may be due an automatic reply)
     if (items or owed or promises) and not hours.is_open(now):
         moments.append(hours.next_opening(now))   # warnings held outside hours go then
     moments += _calendar_moments(calendar, ctx, now)

@@ -45,3 +45,18 @@ class Statistics:
 
         ctx = self._ctx
         return tally(ctx.store.follow_ups_between(since, until), ctx.clock.now())
+
+    def automatic(self, since: datetime, until: datetime) -> dict[str, int]:
+        """Replies sent in [since, until) that nobody chose to send, apart from the user's
+        own acknowledgements: the autopilot's in meetings (`autopilot`), while away
+        (`absence`) and after hours (`after_hours`)."""
+        from heard.domain.outbox import OutboxKind, OutboxState
+
+        counts = {"autopilot": 0, "absence": 0, "after_hours": 0}
+        names = {OutboxKind.AUTO: "autopilot", OutboxKind.ABSENCE: "absence",
+                 OutboxKind.AFTER_HOURS: "after_hours"}
+        for item in self._ctx.store.outbox(since=since):
+            if item.kind in names and item.created_at < until \
+                    and item.state in (OutboxState.SENT, OutboxState.FILED):
+                counts[names[item.kind]] += 1
+        return counts

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from heard.devices.coordinator import Devices
+from heard.domain.absences import ABSENCE_KEY, Absence, current, read_absences
 from heard.domain.accounts import AccountHealth
 from heard.domain.autopilot import SKIP_KEY, Skipped
 from heard.domain.busy import BusyState, busy_at
@@ -76,6 +77,9 @@ class Status:
     # Clients who owe the user a reply (a follow-up whose time came): never in `waiting`
     # nor the count (the last word is the user's); longest owed first.
     owed: list[Owed] = field(default_factory=list)
+    # The absence in force (`heard away`, or an out-of-office event in the calendar when
+    # [absence] calendar_tiers is set): the autopilot tells clients of its tiers, once.
+    away: Absence | None = None
 
     @property
     def offline(self) -> list[AccountHealth]:
@@ -176,7 +180,18 @@ class StatusService:
                       [(i, clients.get(i.client_id), by) for i, by in
                        store.handled_elsewhere(settings.instance, now - timedelta(days=1))],
                       self._devices.notice(), self._skipped(items), snoozed,
-                      owed(store.open_follow_ups(), clients, now))
+                      owed(store.open_follow_ups(), clients, now),
+                      self._away(busy, now))
+
+    def _away(self, busy: BusyState | None, now: datetime) -> Absence | None:
+        settings = self._ctx.settings
+        absence = current(read_absences(self._ctx.store.states(ABSENCE_KEY)), now)
+        if absence is None and settings.absence.calendar_tiers and busy is not None \
+                and busy.away and busy.until is not None and busy.until > now:
+            absence = Absence(0, now, busy.until, settings.absence.template,
+                              settings.absence.deputy, settings.absence.calendar_tiers,
+                              "calendar")
+        return absence
 
     def _skipped(self, items: list[WaitingItem]) -> dict[InquiryId, Skipped]:
         waiting = {i.inquiry.id for i in items}

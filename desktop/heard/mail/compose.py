@@ -16,6 +16,9 @@ HEARD_DELEGATES_HEADER = "X-Heard-Delegates"
 # On a nudge to a client who owes the user a reply: the follow-up it is for. Intake reads it
 # in Sent as nothing answered (and no question to follow up on).
 HEARD_NUDGE_HEADER = "X-Heard-Nudge"
+# On the autopilot's absence and after-hours replies: which ("absence", "after_hours").
+# They acknowledge nothing: the client still waits for the user.
+HEARD_NOTICE_HEADER = "X-Heard-Notice"
 
 
 def _address(name: str, addr: str) -> Address:
@@ -60,6 +63,7 @@ def build_reply(
     promise: datetime | None = None,
     automatic: bool = False,
     nudges: str = "",
+    notice: str = "",
 ) -> EmailMessage:
     """A plain-text reply threaded on the client's message (RFC 5322 section 3.6.4).
 
@@ -87,6 +91,8 @@ def build_reply(
     names = acknowledges or in_reply_to
     if nudges:
         msg[HEARD_NUDGE_HEADER] = header_safe(nudges)
+    elif notice:
+        msg[HEARD_NOTICE_HEADER] = header_safe(notice)
     elif names and len(names) <= MAX_ID_LENGTH:
         msg[HEARD_ACK_HEADER] = names
     if promise is not None and promise.tzinfo is not None:
