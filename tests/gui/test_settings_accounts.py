@@ -25,6 +25,7 @@ from tests.support.dav import DavServer
 from tests.support.dovecot import MailUser
 from tests.support.gui import PASSWORD, account_dialog, files_with, records_with, window_for
 from tests.support.mail import MailFolders
+from tests.support.oauth import OAuthWorld
 
 
 @pytest.fixture
@@ -325,3 +326,58 @@ def test_without_a_keyring_the_dialog_says_so_and_no_password_is_written(
     for handler in logging.getLogger().handlers:
         handler.flush()
     assert files_with(engine.profile.root, PASSWORD) == []
+
+
+@pytest.mark.usefixtures("real_keyring")
+def test_sign_in_with_microsoft_in_the_browser_then_add_and_later_sign_in_again(
+        qtbot: QtBot, engine: Engine, oauth_world: OAuthWorld) -> None:
+    """The browser is an HTTP client that consents (tests/support/oauth.py); the provider
+    is [oauth.microsoft] pointed at the loopback OAuth2 server."""
+    file = config.ConfigFile(engine.profile.config)
+    for key, value in oauth_world.provider_settings().items():
+        file.set("oauth.microsoft", key, value)
+    user = oauth_world.dovecot.add_user()
+    window = window_for(qtbot, engine)
+    dialog = account_dialog(qtbot, window)
+    form = dialog.mail
+    form.name.setText("office")
+    form.address.setText(user.address)
+    form.host.setText("127.0.0.1")
+    form.port.setValue(oauth_world.dovecot.imap_port)
+    form.security.setCurrentText("None (only to this computer)")
+    form.username.setText(user.name)
+    form.use_provider("microsoft")
+    assert form.password.isHidden() and not form.sign_in_button.isHidden()
+    assert form.sign_in_button.text() == "Sign in with Microsoft…"
+    dialog.test()   # not signed in yet: says what to press
+    assert "Sign in with Microsoft" in dialog.result_label.text()
+    pages: list[str] = []
+    form.open_url = lambda url: pages.append(oauth_world.server.consent(url, user.name).text)
+    qtbot.mouseClick(form.sign_in_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dialog.result_label.text().startswith("Signed in to Test ID"),
+                    timeout=20000)
+    assert "Signed in" in pages[0]
+    with qtbot.waitSignal(window.accounts.changed, timeout=20000):
+        dialog.add()
+    account = next(a for a in config.load(engine.profile.config).accounts
+                   if a.name == "office")
+    assert isinstance(account, ImapAccount)
+    assert (account.auth, account.provider) == ("oauth2", "microsoft")
+    kept = secrets.get_password(account.keyring_name)
+    assert kept and not files_with(engine.profile.root, kept)
+
+    # The grant is revoked; editing the account offers "Sign in again", which mends it.
+    oauth_world.server.revoke_user(user.name)
+    window.accounts.select("office")
+    window.accounts.edit()
+    edit = window.accounts._dialog
+    assert isinstance(edit, MailAccountDialog)
+    qtbot.addWidget(edit)
+    assert edit.mail.sign_in_button.text() == "Sign in again…"
+    edit.mail.open_url = lambda url: oauth_world.server.consent(url, user.name)
+    qtbot.mouseClick(edit.mail.sign_in_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: edit.result_label.text().startswith("Signed in"), timeout=20000)
+    edit.test()
+    qtbot.waitUntil(lambda: edit.result_label.text().startswith("The connection works"),
+                    timeout=20000)
+    assert secrets.get_password(account.keyring_name) != kept

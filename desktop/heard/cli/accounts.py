@@ -8,7 +8,6 @@ import argparse
 import contextlib
 import sys
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import replace
 from pathlib import Path
 from typing import Any, ParamSpec
 
@@ -157,22 +156,14 @@ def _show_code(code: DeviceCode) -> None:
           flush=True)
 
 
-def _oauth_account(engine: Engine, account: ImapAccount) -> ImapAccount:
-    """`account` with its provider's settings as heard.toml has them ([oauth.NAME])."""
-    provider = engine.settings.oauth.get(account.provider)
-    if provider is None:
-        names = ", ".join(engine.settings.oauth)
-        raise UsageError(f"--oauth: {account.provider!r} is not a provider; use one of"
-                         f" {names} (or declare [oauth.{account.provider}] in heard.toml)")
-    return replace(account, oauth=provider)
-
-
 def _add_oauth_entry(args: argparse.Namespace, engine: Engine, entry: dict[str, Any]) -> int:
     """Sign in (the device flow), keep the sign-in, try it (unless --no-test), write."""
-    # checked as heard.toml will load it (a provider the file declares is taken below)
-    account = setup.parse_account({**entry, "provider": "microsoft"}, engine.profile.config)
+    if entry["provider"] not in engine.settings.oauth:
+        names = ", ".join(engine.settings.oauth)
+        raise UsageError(f"--oauth: {entry['provider']!r} is not a provider; use one of"
+                         f" {names} (or declare [oauth.{entry['provider']}] in heard.toml)")
+    account = setup.parse_account(entry, engine.profile.config)   # as heard.toml loads it
     assert isinstance(account, ImapAccount)
-    account = _oauth_account(engine, replace(account, provider=entry["provider"]))
     try:
         grant = signin.sign_in_device(signin.provider_of(account), _show_code)
         signin.keep(account, grant)

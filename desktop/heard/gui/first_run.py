@@ -284,6 +284,7 @@ class MailPage(_AccountPage):
                          "Set up m&ail later (Heard counts nothing until then)",
                          (self.found_note, self.keyring_note))
         self.later.toggled.connect(self._later)
+        self.form.connect_sign_in(wizard.ops, wizard.engine.profile.config, self.status)
 
     def _later(self, later: bool) -> None:
         self.form.setEnabled(not later)

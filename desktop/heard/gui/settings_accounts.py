@@ -14,6 +14,8 @@ CalendarForm) are shared with the first-run wizard.
 from __future__ import annotations
 
 import logging
+import threading
+import webbrowser
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, tzinfo
 from pathlib import Path
@@ -57,6 +59,7 @@ from heard.engine import Engine
 from heard.gui.fit import keep_on_screen, placeholders_fit
 from heard.gui.ops import Ops
 from heard.setup import accounts as setup
+from heard.setup import signin
 from heard.setup.accounts import (
     AccountProblem,
     CalendarsNotFound,
@@ -86,10 +89,14 @@ FIELD_LABELS = {
 }
 SECURITY = {"TLS (port 993 / 465)": "tls", "STARTTLS (port 143 / 587)": "starttls",
             "None (only to this computer)": "plain"}
+# How an IMAP account signs in: a password, or a provider's sign-in in the browser (OAuth2).
+SIGN_IN = {"A password": "", "Microsoft (work, school or personal)": "microsoft",
+           "Google": "google"}
 SMTP_SECURITY = {"STARTTLS (port 587)": "starttls", "TLS (port 465)": "tls",
                  "None (only to this computer)": "plain"}
 _MAIL_KEYS = frozenset({"name", "kind", "address", "inbox", "sent", "outbox", "host", "port",
                         "security", "username", "folders", "sent_folder", "ca_file",
+                        "auth", "provider",
                         "smtp_host", "smtp_port", "smtp_security", "smtp_username",
                         "smtp_ca_file", "sent_copy"})
 _CALENDAR_KEYS = frozenset({"name", "kind", "path", "url", "username", "calendars",
@@ -179,6 +186,12 @@ def _combo(choices: Mapping[str, str], value: str) -> QComboBox:
     return combo
 
 
+def _choose_value(combo: QComboBox, choices: Mapping[str, str], value: str) -> None:
+    labels = [k for k, v in choices.items() if v == value]
+    if labels:
+        combo.setCurrentText(labels[0])
+
+
 def _value(combo: QComboBox, choices: Mapping[str, str]) -> str:
     return choices[combo.currentText()]
 
@@ -251,6 +264,15 @@ class MailAccountForm(QWidget):
         self.password = QLineEdit()
         self.password.setEchoMode(QLineEdit.EchoMode.Password)
         self.password.setPlaceholderText("kept in the keyring" if self._editing else "")
+        provider = str(raw.get("provider", "")) if raw.get("auth") == "oauth2" else ""
+        known = dict(SIGN_IN)
+        if provider and provider not in known.values():   # one the file declares
+            known[provider.capitalize()] = provider
+        self._sign_in_choices = known
+        self.sign_in_with = _combo(known, provider)
+        self.sign_in_button = QPushButton()
+        self.sign_in_button.setAccessibleName("Sign in")
+        self._cancel_sign_in = threading.Event()
         self.folders = QLineEdit(", ".join(raw.get("folders", ["INBOX"])))
         self.sent_folder = QLineEdit(str(raw.get("sent_folder", "")))
         self.sent_folder.setPlaceholderText("found on the server")
@@ -277,7 +299,9 @@ class MailAccountForm(QWidget):
                 ("P&ort:", self.port, self._imap_rows),
                 ("Securit&y:", self.security, self._imap_rows),
                 ("&User name:", self.username, self._imap_rows),
+                ("Sign in wit&h:", self.sign_in_with, self._imap_rows),
                 ("&Password:", self.password, self._imap_rows),
+                ("", self.sign_in_button, self._imap_rows),
                 ("&Folders clients write to:", self.folders, self._imap_rows),
                 ("Sen&t folder:", self.sent_folder, self._imap_rows),
                 ("CA f&ile:", _path_row(self.ca_file, False, "CA certificate file"),
@@ -291,6 +315,9 @@ class MailAccountForm(QWidget):
             form.addRow(label, widget)
             rows.append(widget)
         self.kind.currentIndexChanged.connect(self._show_rows)
+        self.sign_in_with.currentIndexChanged.connect(self._show_rows)
+        self.open_url: Callable[[str], object] = webbrowser.open
+        self.signed_in = False
         self._show_rows()
 
         # SMTP
@@ -335,7 +362,7 @@ class MailAccountForm(QWidget):
             edit.textChanged.connect(self.changed)
         for spin in (self.port, self.smtp_port):
             spin.valueChanged.connect(self.changed)
-        for combo in (self.kind, self.security, self.smtp_security):
+        for combo in (self.kind, self.security, self.smtp_security, self.sign_in_with):
             combo.currentIndexChanged.connect(self.changed)
         self.smtp.toggled.connect(self.changed)
         self.smtp.toggled.connect(self._show_keyring_note)
@@ -348,6 +375,56 @@ class MailAccountForm(QWidget):
             self._form.setRowVisible(widget, self.imap)
         for widget in self._maildir_rows:
             self._form.setRowVisible(widget, not self.imap)
+        provider = self.provider
+        self._form.setRowVisible(self.password, self.imap and not provider)
+        self._form.setRowVisible(self.sign_in_button, self.imap and bool(provider))
+        label = next((k for k, v in self._sign_in_choices.items() if v == provider), "")
+        self.sign_in_button.setText(
+            "Sign in again…" if self._editing and self._raw.get("provider") == provider
+            else f"Sign in with {label.split(' (')[0]}…")
+
+    @property
+    def provider(self) -> str:
+        """The provider this account signs in with ("": a password)."""
+        return _value(self.sign_in_with, self._sign_in_choices)
+
+    def connect_sign_in(self, ops: Ops, config: Path, result: QLabel) -> None:
+        """The sign-in button signs in in the system browser (setup.signin, on a worker),
+        telling how it went in `result`. `open_url` is the browser (tests: a consent)."""
+        def sign_in() -> None:
+            problem = self.missing(signing_in=True)
+            if problem is not None:
+                show_result(result, problem, False)
+                return
+            self.sign_in_button.setEnabled(False)
+            show_result(result, "Sign in in your browser; Heard waits here…", True)
+            entry = self.entry()
+
+            def done(text: str) -> None:
+                self.sign_in_button.setEnabled(True)
+                self.signed_in = True
+                show_result(result, text, True)
+
+            def failed(exc: Exception) -> None:
+                self.sign_in_button.setEnabled(True)
+                show_result(result, f"Not signed in: {problem_text(exc)}", False)
+
+            ops.run(lambda: signin.sign_in_entry(entry, config, self.open_url,
+                                                 self._cancel_sign_in), done, failed)
+
+        self.sign_in_button.clicked.connect(sign_in)
+        self.destroyed.connect(self._cancel_sign_in.set)
+
+    def use_provider(self, provider: str) -> None:
+        """Sign in with `provider` ("microsoft", "google", one of [oauth]; "" = a
+        password), as setup from an address finds it."""
+        if provider and provider not in self._sign_in_choices.values():
+            self._sign_in_choices[provider.capitalize()] = provider
+            self.sign_in_with.addItem(provider.capitalize())
+        _choose_value(self.sign_in_with, self._sign_in_choices, provider)
+
+    def cancel_sign_in(self) -> None:
+        self._cancel_sign_in.set()
 
     def _username_follows(self, text: str) -> None:
         if not self._editing and not self.username.isModified():
@@ -389,6 +466,8 @@ class MailAccountForm(QWidget):
                 entry["port"] = self.port.value()
             entry["security"] = _value(self.security, SECURITY)
             entry["username"] = self.username.text().strip() or self.address.text().strip()
+            if self.provider:
+                entry["auth"], entry["provider"] = "oauth2", self.provider
             folders = _csv(self.folders.text())
             if folders != ["INBOX"]:
                 entry["folders"] = folders
@@ -426,14 +505,22 @@ class MailAccountForm(QWidget):
         password, smtp_password = self.passwords()
         return lambda: setup.check_mail(entry, config, password, smtp_password)
 
-    def missing(self) -> str | None:
-        """What must be filled in before a test makes sense, naming the field."""
+    def missing(self, signing_in: bool = False) -> str | None:
+        """What must be filled in before a test (or a sign-in) makes sense, naming the
+        field."""
         if not self.name.text().strip():
             return "Name (name): give the account a short name, like \"work\""
         if self.imap:
             if not self.host.text().strip():
                 return "Server (host): type your IMAP server, e.g. imap.example.com"
-            if not self._editing and not self.password.text():
+            if self.provider and not (self.username.text().strip()
+                                      or self.address.text().strip()):
+                return "User name (username): type the address you sign in with"
+            if self.provider and not signing_in and not self._editing \
+                    and not self.signed_in:
+                return (f"Sign in: press {self.sign_in_button.text().replace('&', '')!r}"
+                        " first")
+            if not self.provider and not self._editing and not self.password.text():
                 return "Password: type the password of the account"
         elif not self.inbox.text().strip():
             return "Inbox folder (inbox): choose the Maildir folder that receives client mail"
@@ -472,6 +559,15 @@ class CalendarForm(QWidget):
         self.password = QLineEdit()
         self.password.setEchoMode(QLineEdit.EchoMode.Password)
         self.password.setPlaceholderText("kept in the keyring" if self._editing else "")
+        provider = str(raw.get("provider", "")) if raw.get("auth") == "oauth2" else ""
+        known = dict(SIGN_IN)
+        if provider and provider not in known.values():   # one the file declares
+            known[provider.capitalize()] = provider
+        self._sign_in_choices = known
+        self.sign_in_with = _combo(known, provider)
+        self.sign_in_button = QPushButton()
+        self.sign_in_button.setAccessibleName("Sign in")
+        self._cancel_sign_in = threading.Event()
         self.path = QLineEdit(str(raw.get("path", "")))
         self.ca_file = QLineEdit(str(raw.get("ca_file", "")))
         self.ca_file.setPlaceholderText("only for a server with its own certificate authority")
@@ -500,6 +596,9 @@ class CalendarForm(QWidget):
         self.keyring_note.hide()
         form.addRow(self.keyring_note)
         self.kind.currentIndexChanged.connect(self._show_rows)
+        self.sign_in_with.currentIndexChanged.connect(self._show_rows)
+        self.open_url: Callable[[str], object] = webbrowser.open
+        self.signed_in = False
         self._show_rows()
         for edit in (self.name, self.url, self.username, self.password, self.path,
                      self.ca_file):
@@ -723,6 +822,8 @@ class MailAccountDialog(_AccountDialog):
         super().__init__(engine, ops, self.mail, taken, old,
                          "Edit mail account — Heard" if raw else "Add a mail account — Heard",
                          parent)
+        self.mail.connect_sign_in(ops, engine.profile.config, self.result_label)
+        self.finished.connect(self.mail.cancel_sign_in)
 
     def _missing(self) -> str | None:
         return self.mail.missing()

@@ -145,10 +145,21 @@ def _alone(entry: Mapping[str, Any], config: Path, array: str) -> Settings:
     """The settings of a file holding only `entry` in [[array]]; InvalidEntry names each
     bad field."""
     try:
-        return settings_from({array: [dict(entry)]}, config)
+        return settings_from({array: [dict(entry)], **_oauth_tables(config)}, config)
     except ConfigError as exc:
         raise InvalidEntry(str(entry.get("name", "")), field_problems(exc.problems, array)
                            ) from exc
+
+
+def _oauth_tables(config: Path) -> dict[str, Any]:
+    """The file's [oauth.NAME] tables, which an entry signing in with a provider needs."""
+    import tomllib
+
+    try:
+        data = tomllib.loads(config.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return {"oauth": data["oauth"]} if isinstance(data.get("oauth"), dict) else {}
 
 
 def parse_account(entry: Mapping[str, Any], config: Path) -> Account:

@@ -24,8 +24,9 @@ import logging
 import threading
 import time
 import webbrowser
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -34,7 +35,7 @@ from heard.system import oauth
 from heard.system.oauth import DEVICE_GRANT, Grant, OAuthError, Provider
 
 __all__ = ["DeviceCode", "Grant", "OAuthError", "Provider", "keep", "provider_of",
-           "sign_in_browser", "sign_in_device"]
+           "sign_in_browser", "sign_in_device", "sign_in_entry"]
 
 log = logging.getLogger(__name__)
 
@@ -255,6 +256,22 @@ def keep(source: ImapAccount | CalendarSource, grant: Grant) -> None:
         oauth.keep(source.keyring_name, grant)
     except SecretsUnavailable as exc:
         raise OAuthError(f"the sign-in could not be kept: {exc}") from exc
+
+
+def sign_in_entry(entry: Mapping[str, Any], config: Path,
+                  open_url: Callable[[str], object] = webbrowser.open,
+                  cancel: threading.Event | None = None) -> str:
+    """The settings window's and the wizard's "Sign in with ...": the account a form's
+    [[accounts]] table describes (its provider's settings as heard.toml at `config` has
+    them) signs in in the browser, and the sign-in is kept. Words to show. Blocks."""
+    from heard.setup.accounts import parse_account
+
+    account = parse_account(entry, config)
+    if not isinstance(account, ImapAccount):
+        raise OAuthError("only an IMAP account signs in with a provider")
+    provider = provider_of(account)
+    keep(account, sign_in_browser(provider, account.username, open_url, cancel))
+    return f"Signed in to {provider.label} as {account.username}."
 
 
 def provider_of(source: ImapAccount | CalendarSource) -> Provider:
