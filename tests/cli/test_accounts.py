@@ -473,6 +473,8 @@ def test_an_icloud_address_asks_for_an_app_password_and_says_where_to_make_one(
                           "alex@icloud.com", "--password-stdin", "--no-test")
     assert code == 0, err
     assert "Make an app password for Heard at https://account.apple.com/account/manage" in err
+    assert "Your calendar: `heard account add caldav https://caldav.icloud.com/ --username" \
+           " alex@icloud.com` (the same app password)." in err
     (account,) = run_json(capsys, "--profile", fresh, "account", "list")["accounts"]
     assert (account["host"], account["port"], account["security"], account["username"]) == (
         "imap.mail.me.com", 993, "tls", "alex@icloud.com")

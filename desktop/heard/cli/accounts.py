@@ -259,6 +259,9 @@ def _add_mail(args: argparse.Namespace, engine: Engine, name: str) -> int:
                               "needs": None}
 
     def done(code: int, needs: str | None = None) -> int:
+        if code == 0 and needs is None:
+            for line in _calendar_hint(found, args.username or found.username or address):
+                print(line, file=sys.stderr)
         if args.json:
             result["needs"] = needs
             result["added"] = code == 0 and needs is None
@@ -317,6 +320,20 @@ def _add_mail(args: argparse.Namespace, engine: Engine, name: str) -> int:
     code = _add_imap_entry(args, engine, entry, say=not args.json)
     result["entry"] = {k: v for k, v in entry.items() if k != "name"}
     return done(code)
+
+
+def _calendar_hint(found: Any, login: str) -> list[str]:
+    """How to add the calendar of the same account, when discovery knows where it is."""
+    provider = found.provider
+    if provider is not None and provider.calendar == "graph":
+        return [f"Your {provider.name} calendar is read through Microsoft Graph with this"
+                " sign-in: add to heard.toml [[calendars]] with kind = \"graph\" and"
+                f" username = \"{login}\" (README: Microsoft 365 calendars)."]
+    if found.caldav:
+        return [f"Your calendar: `heard account add caldav {found.caldav} --username"
+                f" {login}`" + (" (the same app password)." if found.app_password_url
+                                 else ".")]
+    return []
 
 
 def _found_words(found: Any) -> list[str]:
