@@ -595,8 +595,9 @@ def test_the_settings_window_shows_a_template_change_and_takes_it_on_the_users_y
     assert "on-site" not in lap.templates
     window = window_for(qtbot, lap)
     assert "Waiting for your yes" in window.shared_state.text()
-    assert "+[on-site]" in window.shared_state.text()
-    assert window.take_shared.isVisibleTo(window)
+    assert "+[on-site]" in window.shared_diff.toPlainText()     # the change, in its box
+    assert window.shared_diff.isVisibleTo(window) and window.take_shared.isVisibleTo(window)
     window.take_shared.click()
     qtbot.waitUntil(lambda: not window.take_shared.isVisibleTo(window), timeout=10000)
+    assert not window.shared_diff.isVisibleTo(window)
     assert "on-site" in lap.templates and lap.shared_settings.status().version == 2

@@ -14,6 +14,7 @@ import logging
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -26,6 +27,7 @@ from PySide6.QtWidgets import (
     QInputDialog,
     QLabel,
     QLineEdit,
+    QPlainTextEdit,
     QPushButton,
     QScrollArea,
     QTableWidget,
@@ -41,9 +43,11 @@ from heard.config.editing import SettingsFile, set_array, unchanged, write_templ
 from heard.domain.clock import Counting, Span
 from heard.domain.standards import Standard
 from heard.domain.templates import TemplateError
+from heard.domain.wording import in_words
 from heard.engine import DeviceMode, Engine, Status
 from heard.gui.fit import fit_to_screen, scrolling, short_combos
 from heard.gui.ops import Ops
+from heard.gui.settings_absence import AbsencePage
 from heard.gui.settings_accounts import AccountsPage
 from heard.gui.settings_templates import TemplatesPage
 
@@ -147,6 +151,10 @@ class SettingsWindow(QDialog):
         self.tabs.addTab(self.templates, "&Templates")
         self.tabs.addTab(self._assistants_tab(settings), "Assista&nts")
         self.tabs.addTab(_scrolling(self._notifications_tab(settings)), "N&otifications")
+        # Away and after hours (heard.gui.settings_absence): its own page.
+        self.absence = AbsencePage(engine, ops, settings)
+        self.fields.update(self.absence.fields())
+        self.tabs.addTab(_scrolling(self.absence), "A&bsence")
         self.clients_slot = QWidget()
         self._clients_layout = QVBoxLayout(self.clients_slot)
         self.clients_page: QWidget | None = None
@@ -227,7 +235,12 @@ class SettingsWindow(QDialog):
     def _devices_box(self, settings: Settings) -> QGroupBox:
         """This device among the user's others; the settings they share, and any conflict."""
         box = QGroupBox("Your devices (and your assistant's)")
-        form = QFormLayout(box)
+        # The names in a form; the words, the change and the buttons below it, one under
+        # the other (a form's spanning rows gave wrapped words the wrong height in the
+        # scrolling page, and the change waiting for a yes was drawn over).
+        rows = QVBoxLayout(box)
+        form = QFormLayout()
+        rows.addLayout(form)
         self.instance = QLineEdit(settings.sharing.instance)
         self.instance.setPlaceholderText(settings.instance)
         self.autopilot_instance = QLineEdit(settings.sharing.autopilot_instance)
@@ -235,24 +248,29 @@ class SettingsWindow(QDialog):
         self.designated_instance = QLineEdit(settings.sharing.designated_instance)
         self.designated_instance.setPlaceholderText("this one")
         shared = self.engine.shared_settings.status()
-        self.shared_state = _note("Shared with your other devices (standards, templates and"
-                                  " the two devices below): "
-                                  + shared.describe(settings.zone), "Shared settings")
-        if shared.conflict or shared.error:
-            self.shared_state.setStyleSheet("color: #c62828")
+        self.shared_state = _note("", "Shared settings")
+        # Another device's change, as a diff: lines of a file, in a box of their own that
+        # scrolls (as a label it was cut at both ends once longer than a few lines).
+        self.shared_diff = QPlainTextEdit()
+        self.shared_diff.setReadOnly(True)
+        self.shared_diff.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        self.shared_diff.setAccessibleName("The other device's change")
+        self.shared_diff.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self.shared_diff.setFixedHeight(self.shared_diff.fontMetrics().lineSpacing() * 9 + 12)
         form.addRow("T&his device's name:", self.instance)
         form.addRow("Automatic acknowledgements onl&y from:", self.autopilot_instance)
         form.addRow("Design&ated device (servers without keywords):",
                     self.designated_instance)
-        form.addRow(self.shared_state)
+        rows.addWidget(self.shared_state)
+        rows.addWidget(self.shared_diff)
         # Another device changed the templates or which device acts: it applies only on
         # the user's yes, here (or `heard sharing sync --accept`).
         self.take_shared = QPushButton("&Take the other device's change")
         self.take_shared.setToolTip("Apply the templates and devices another of your"
                                     " devices shared (the change is shown above)")
-        self.take_shared.setVisible(bool(shared.pending))
         self.take_shared.clicked.connect(self._take_shared)
-        form.addRow(self.take_shared)
+        rows.addWidget(self.take_shared)
+        self._show_shared(shared)
         # The key the devices sign with reaches a new device only through a one-time code
         # shown here on one that has it (issue 24, 1; `heard sharing invite` / `join`).
         self.invite_button = QPushButton("Invite another device…")
@@ -271,12 +289,12 @@ class SettingsWindow(QDialog):
         keys.addWidget(self.invite_button)
         keys.addWidget(self.join_button)
         keys.addStretch(1)
-        form.addRow(keys)
+        rows.addLayout(keys)
         self.device_dialog: QDialog | None = None
         # How each account's server lets the devices coordinate: a login, so off the GUI
         # thread; what the server lacks is said, and a fallback mode stands out.
         self.devices_mode = _note("", "How your devices coordinate")
-        form.addRow(self.devices_mode)
+        rows.addWidget(self.devices_mode)
         imap = [a for a in settings.accounts if isinstance(a, ImapAccount)]
         if imap:
             self.devices_mode.setText("Asking your mail server how your devices can"
@@ -300,7 +318,7 @@ class SettingsWindow(QDialog):
             self.take_shared.setEnabled(True)
 
         def failed(exc: Exception) -> None:
-            self.shared_state.setText(f"Could not take the change: {exc}")
+            self.shared_state.setText(f"Could not take the change: {in_words(str(exc))}")
             self.take_shared.setEnabled(True)
 
         self.ops.run(lambda: self.engine.share_settings(accept=True), done, failed)
@@ -308,11 +326,15 @@ class SettingsWindow(QDialog):
     def _show_shared(self, status: Any) -> None:
         """The shared settings as they are now (a SharedStatus), and the button that takes
         another device's change when one waits for the user's yes."""
-        zone = self.engine.settings.zone
-        self.shared_state.setText("Shared with your other devices (standards, templates"
-                                  " and the two devices below): " + status.describe(zone))
+        text = status.describe(self.engine.settings.zone)
+        if status.pending:   # the change itself: in the box below
+            text = text.replace(status.pending, "").rstrip()
+        self.shared_state.setText(in_words("Shared with your other devices (standards,"
+                                           " templates and the two devices below): " + text))
         self.shared_state.setStyleSheet("color: #c62828" if status.conflict or status.error
                                         else "")
+        self.shared_diff.setPlainText(status.pending or "")
+        self.shared_diff.setVisible(bool(status.pending))
         self.take_shared.setVisible(bool(status.pending))
 
     def invite_device(self) -> None:
@@ -611,6 +633,7 @@ class SettingsWindow(QDialog):
         first = helpers[0] if helpers else ("", "")
         changes += [("assistant", "name", first[0]), ("assistant", "address", first[1])]
         changes += self.templates.changes()
+        changes += self.absence.changes()
         return changes
 
     def _edits(self) -> list[Any]:
