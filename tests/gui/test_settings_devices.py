@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,7 @@ from heard.domain.clock import FixedClock
 from heard.engine import Engine
 from heard.gui.settings_devices import NO_INVITATION, InviteDialog, JoinDialog
 from heard.gui.settings_window import SettingsWindow
+from tests.support.devices import join
 from tests.support.dovecot import Dovecot
 from tests.support.gui import keyboard_problems, window_for
 from tests.support.imap import imap_profile
@@ -152,3 +154,37 @@ def test_without_an_imap_account_there_is_nothing_to_join(
     window = window_for(qtbot, engine)
     assert not window.invite_button.isEnabled() and not window.join_button.isEnabled()
     assert "works alone" in window.devices_mode.text()
+
+
+TEMPLATE = ('[on-site]\nsubject = "Re: {subject}"\nbody = """Dear {client.name},\n'
+            'I am with a client until {busy_until}; I will call you at {reply_by}.\n"""\n')
+
+
+def test_a_change_signed_by_the_other_device_waits_shown_whole_for_the_users_yes(
+        qtbot: QtBot, devices: Devices) -> None:
+    """The laptop's signed settings message adds a template: on the desk (joined) it waits
+    for a yes, the diff in a box of its own, nothing drawn over anything."""
+    lap, desk = devices.lap, devices.desk
+    lap.share_settings()
+    join(desk, lap)
+    desk.share_settings()
+    lap.profile.templates.write_text(TEMPLATE, encoding="utf-8")
+    lap.reload_settings()
+    lap.share_settings()
+    assert desk.share_settings().action == "pending"
+    window = window_for(qtbot, desk)
+    window.show()
+    qtbot.waitUntil(lambda: "Asking" not in window.devices_mode.text(), timeout=20_000)
+    assert "Waiting for your yes" in window.shared_state.text()
+    assert "+[on-site]" not in window.shared_state.text()
+    assert "+[on-site]" in window.shared_diff.toPlainText()
+    stack = [window.shared_state, window.shared_diff, window.take_shared,
+             window.invite_button, window.devices_mode]
+    assert all(w.isVisibleTo(window) for w in stack)
+    for upper, lower in pairwise(stack):
+        assert upper.geometry().bottom() < lower.geometry().top(), (upper, lower)
+    for label in (window.shared_state, window.devices_mode):
+        whole(qtbot, label)
+    window.take_shared.click()
+    qtbot.waitUntil(lambda: not window.take_shared.isVisibleTo(window), timeout=20_000)
+    assert not window.shared_diff.isVisibleTo(window) and "on-site" in desk.templates
