@@ -25,6 +25,7 @@ from tests.support.keyring import keyring_service, real_keyring  # noqa: F401  (
 from tests.support.logfail import ExpectedErrors, FailHandler, failure
 from tests.support.mail import AUTHSERV, MailFolders
 from tests.support.oauth import (  # noqa: F401  (fixtures)
+    bearer_dav,
     oauth_postfix,
     oauth_server,
     oauth_world,

@@ -205,3 +205,58 @@ def test_a_graph_calendar_reads_with_the_mail_account_s_sign_in(
             engine.close()
     finally:
         graph.close()
+
+
+@pytest.mark.usefixtures("real_keyring")
+def test_a_google_caldav_calendar_reads_with_the_mail_account_s_sign_in(
+        tmp_path: Path, oauth_world: Any, bearer_dav: Any, radicale: Any,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """CalDAV with a bearer token, as Google's: Radicale behind a proxy that checks every
+    token at the loopback OAuth2 server (introspection) and passes the request on as the
+    token's user (tests/support/oauth.py). One sign-in serves the mail account and the
+    calendar; when it ends, the calendar goes stale and says to sign in again."""
+    from heard.setup import signin
+
+    dav = radicale.add_user()
+    work = dav.make_calendar("work")
+    dav.put(work, "deposition.ics", DEPOSITION)
+    mail_user = oauth_world.dovecot.add_user()
+    profile = oauth_world.profile(tmp_path / "profile", mail_user)
+    # The calendar logs in as the same user: the sign-in is one (its keyring entry too).
+    file = ConfigFile(profile.config)
+    file.set("user", "timezone", "Europe/Berlin")
+    proxied = work.replace(radicale.url, bearer_dav.url)
+    file.append("calendars", {"name": "google", "kind": "caldav", "url": bearer_dav.url,
+                              "username": dav.name, "auth": "oauth2", "provider": "testid",
+                              "calendars": [proxied]})
+    settings = load(profile.config)
+    (calendar,) = settings.calendars
+    assert calendar.keyring_name == f"oauth:testid:{dav.name}"
+    grant = signin.sign_in_device(
+        oauth_world.provider(), lambda code: oauth_world.server.approve(code.user_code,
+                                                                        dav.name))
+    signin.keep(calendar, grant)
+    refused = bearer_dav.refused
+    engine = Engine.open(profile)
+    try:
+        assert engine.calendar.refresh(force=True)
+        busy = engine.calendar.busy(datetime.fromisoformat(DURING))
+        assert busy is not None and busy.now
+        assert bearer_dav.passed >= 1 and bearer_dav.refused == refused
+        code, out, err = run(capsys, "--profile", str(profile.root), "account", "test",
+                             "google")
+        assert code == 0, out + err
+
+        oauth_world.server.revoke_user(dav.name)
+        engine.calendar.refresh(force=True)     # refused once: the cached token is dropped
+        engine.calendar.refresh(force=True)     # and the refresh says the grant ended
+        status = engine.status()
+        assert status.calendar_stale
+        (problem,) = [p for p in status.problems if "google" in p]
+        assert "sign in again" in problem.lower()
+        assert bearer_dav.refused > refused
+        # the last known state keeps answering
+        busy = engine.calendar.busy(datetime.fromisoformat(DURING))
+        assert busy is not None and busy.now
+    finally:
+        engine.close()

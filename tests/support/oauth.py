@@ -16,6 +16,7 @@ Runs Flask's development server (werkzeug) on a thread; one server per test sess
 
 from __future__ import annotations
 
+import http.server
 import logging
 import os
 import secrets
@@ -519,3 +520,85 @@ def oauth_server(oauth_world: OAuthWorld) -> Iterator[OAuthServer]:
     """The session's server, its token lifetime back to an hour after the test."""
     yield oauth_world.server
     oauth_world.server.lifetime = 3600
+
+
+class BearerProxy:
+    """A small authenticating proxy in front of a CalDAV server (Radicale): it takes the
+    requests of a client signed in with the OAuth2 server (Authorization: Bearer), asks
+    the server's introspection endpoint about each token, as a resource server does, and
+    passes an accepted request on to the CalDAV server as the token's user (Basic, the
+    password `password`). A token that is not active gets 401 with the RFC 6750
+    challenge. `url` is where clients point; paths are the CalDAV server's."""
+
+    def __init__(self, oauth: OAuthServer, target: str, password: str = "secret") -> None:
+        self.oauth, self.target, self.password = oauth, target.rstrip("/"), password
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}/"
+        self.refused = 0
+        self.passed = 0
+        proxy = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def _any(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                auth = self.headers.get("Authorization", "")
+                user = proxy.introspect(auth.removeprefix("Bearer ").strip()) \
+                    if auth.startswith("Bearer ") else None
+                if user is None:
+                    proxy.refused += 1
+                    self.send_response(401)
+                    self.send_header("WWW-Authenticate", 'Bearer error="invalid_token"')
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                proxy.passed += 1
+                headers = {k: v for k, v in self.headers.items()
+                           if k.lower() not in ("host", "authorization", "content-length",
+                                                "connection", "accept-encoding")}
+                answer = requests.request(self.command, proxy.target + self.path,
+                                          data=body, headers=headers, timeout=10,
+                                          auth=(user, proxy.password),
+                                          allow_redirects=False)
+                self.send_response(answer.status_code)
+                for key, value in answer.headers.items():
+                    if key.lower() not in ("transfer-encoding", "connection",
+                                           "content-encoding", "content-length"):
+                        self.send_header(key, value)
+                self.send_header("Content-Length", str(len(answer.content)))
+                self.end_headers()
+                self.wfile.write(answer.content)
+
+            do_GET = do_PUT = do_POST = do_DELETE = do_OPTIONS = do_PROPFIND = _any  # noqa: N815
+            do_REPORT = do_MKCALENDAR = do_PROPPATCH = do_HEAD = _any  # noqa: N815
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self._thread = threading.Thread(target=self._server.serve_forever,
+                                        name="bearer-proxy", daemon=True)
+
+    def introspect(self, token: str) -> str | None:
+        answer = requests.post(f"{self.oauth.url}/introspect", data={"token": token},
+                               auth=(RESOURCE_ID, RESOURCE_SECRET), timeout=10).json()
+        return str(answer["username"]) if answer.get("active") else None
+
+    def start(self) -> BearerProxy:
+        self._thread.start()
+        return self
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(5)
+
+
+@pytest.fixture(scope="session")
+def bearer_dav(oauth_world: OAuthWorld, radicale: Any) -> Iterator[BearerProxy]:
+    """The session's Radicale behind the bearer-checking proxy."""
+    proxy = BearerProxy(oauth_world.server, radicale.url).start()
+    yield proxy
+    proxy.close()

@@ -34,6 +34,7 @@ import icalendar
 from heard.calendar.events import busy_from_calendars
 from heard.domain.busy import BusyInterval
 from heard.domain.hosts import is_loopback
+from heard.system.oauth import Bearer
 
 log = logging.getLogger(__name__)
 
@@ -116,10 +117,11 @@ def _unavailable_on_failure(url: str) -> Iterator[None]:
         raise CalendarUnavailable(problem) from exc
 
 
-def connect(url: str, username: str, password: str, ca_file: Path | None = None,
+def connect(url: str, username: str, password: str | Bearer, ca_file: Path | None = None,
             timeout: int = TIMEOUT) -> Any:
     """A caldav.DAVClient. TLS is verified (against `ca_file` if given); the password is
-    sent unencrypted only to this machine (http://127.0.0.1, http://localhost)."""
+    sent unencrypted only to this machine (http://127.0.0.1, http://localhost). With a
+    Bearer (an OAuth2 access token, Google's CalDAV) it goes as Authorization: Bearer."""
     from caldav.davclient import DAVClient
 
     parts = urlsplit(url)
@@ -129,8 +131,22 @@ def connect(url: str, username: str, password: str, ca_file: Path | None = None,
         raise CalendarUnavailable(
             f"{parts.hostname} would get the password unencrypted; use https://")
     verify: bool | str = str(ca_file) if ca_file is not None else True
+    if isinstance(password, Bearer):
+        return DAVClient(url, auth=_bearer_auth(password), timeout=timeout,
+                         ssl_verify_cert=verify)
     return DAVClient(url, username=username, password=password, timeout=timeout,
                             ssl_verify_cert=verify)
+
+
+def _bearer_auth(bearer: Bearer) -> Any:
+    """An AuthBase of the HTTP library caldav uses (niquests, else requests)."""
+    from caldav.lib.http_sync import requests
+
+    class BearerAuth(requests.auth.AuthBase):
+        def __call__(self, request: Any) -> Any:
+            return bearer(request)
+
+    return BearerAuth()
 
 
 def _check_status(response: Any, url: str, what: str) -> None:
@@ -141,7 +157,7 @@ def _check_status(response: Any, url: str, what: str) -> None:
             f"{urlsplit(url).hostname} answered {what} with HTTP {response.status}")
 
 
-def discover(url: str, username: str, password: str, ca_file: Path | None = None
+def discover(url: str, username: str, password: str | Bearer, ca_file: Path | None = None
              ) -> list[CalendarInfo]:
     """The calendars (of events) the account can read: principal -> home -> calendars."""
     client = connect(url, username, password, ca_file)

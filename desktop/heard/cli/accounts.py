@@ -185,8 +185,11 @@ def _add_oauth_entry(args: argparse.Namespace, engine: Engine, entry: dict[str, 
 
 def _signin(args: argparse.Namespace, engine: Engine) -> int:
     """`heard account signin NAME`: a new sign-in for an account whose sign-in ended."""
-    account = next((a for a in engine.settings.accounts if a.name == args.name), None)
-    if not isinstance(account, ImapAccount) or account.auth != "oauth2":
+    settings = engine.settings
+    account: ImapAccount | CalendarSource | None = next(
+        (a for a in settings.accounts if a.name == args.name and isinstance(a, ImapAccount)),
+        None) or next((c for c in settings.calendars if c.name == args.name), None)
+    if account is None or account.auth != "oauth2":
         raise UsageError(f"{args.name!r} is no account that signs in with a provider"
                          " (auth = \"oauth2\"); a password is stored with"
                          " `heard account password NAME`")
@@ -198,7 +201,10 @@ def _signin(args: argparse.Namespace, engine: Engine) -> int:
         print(f"heard: not signed in: {exc}", file=sys.stderr)
         return 1
     try:
-        setup.try_mail(account)
+        if isinstance(account, ImapAccount):
+            setup.try_mail(account)
+        else:
+            setup.try_calendar(account, settings.zone, engine.clock.now())
     except AccountProblem as exc:
         print(f"heard: signed in, but: {_words(exc)}", file=sys.stderr)
         return 1

@@ -22,6 +22,7 @@ from heard.config import CalendarSource
 from heard.domain.busy import BusyInterval, BusyState, busy_at
 from heard.engine import logins
 from heard.engine.context import EngineContext
+from heard.system.oauth import Bearer
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +113,8 @@ class Calendars:
             source.refresh_every, timedelta(minutes=1))
         return now - state.refreshed_at >= wait
 
-    def refresh(self, source: CalendarSource, password: str | None, now: datetime) -> bool:
+    def refresh(self, source: CalendarSource, password: str | Bearer | None, now: datetime
+                ) -> bool:
         """Bring the local copy up to date; True if anything changed. A failure keeps the
         copy, marks the source stale with the reason, and is retried within a minute."""
         from heard.calendar.caldav_source import CalendarUnavailable
@@ -133,7 +135,7 @@ class Calendars:
             state.problem = ""
             return changed
 
-    def _refresh(self, source: CalendarSource, password: str | None,
+    def _refresh(self, source: CalendarSource, password: str | Bearer | None,
                  state: RemoteState) -> bool:
         if source.kind == "url":
             from heard.calendar.subscription import Subscription
@@ -144,6 +146,10 @@ class Calendars:
             return bool(result.changed)
         from heard.calendar.caldav_source import CalDavCache, CalendarUnavailable, connect
 
+        if password is None and source.auth == "oauth2":
+            raise CalendarUnavailable(
+                f"the sign-in of {source.username} cannot be used; sign in again with"
+                " the mail account of that login (`heard account signin NAME`)")
         if password is None:
             raise CalendarUnavailable(
                 f"no password for {source.username} in the keyring; store it with"
@@ -164,6 +170,10 @@ class Calendars:
                 changed = changed or bool(result.changed)
         except CalendarUnavailable:
             self._clients.pop(source.name, None)   # start afresh next time
+            if isinstance(password, Bearer):   # perhaps revoked early: a fresh token next
+                from heard.system import oauth
+
+                oauth.forget(source.keyring_name)
             raise
         return changed
 

@@ -72,11 +72,21 @@ def smtp_password(account: Account) -> str | Bearer | None:
     return passwords.smtp_password(account)
 
 
-def caldav_password(calendar: CalendarSource) -> str | None:
-    """A CalDAV account's password; None (logged) when the keyring cannot be reached."""
+def caldav_password(calendar: CalendarSource) -> str | Bearer | None:
+    """A CalDAV account's password, or with oauth2 an access token of the sign-in it
+    shares with its mail account; None (logged) when there is none to be had."""
     if calendar.kind != "caldav":
         return None
     from heard.system import secrets
+
+    if calendar.auth == "oauth2" and calendar.oauth is not None:
+        from heard.mail.imap import ImapError
+
+        try:
+            return bearer(calendar)
+        except ImapError as exc:
+            log.warning("calendar %s: %s", calendar.name, exc.message)
+            return None
 
     try:
         return passwords.caldav_password(calendar)

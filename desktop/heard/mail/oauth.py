@@ -9,19 +9,13 @@ from __future__ import annotations
 
 import base64
 import smtplib
-from dataclasses import dataclass, field
 from typing import Any
 
-from heard.system.oauth import Provider
+from heard.system.oauth import Bearer, Provider
 
-
-@dataclass(frozen=True)
-class Bearer:
-    """An access token and the login it is for: what an IMAP or SMTP login takes. Its
-    repr shows no token."""
-
-    user: str
-    token: str = field(repr=False)
+__all__ = ["MECHANISMS", "REFUSED", "SIGN_IN_AGAIN", "Bearer", "NoOAuthLogin", "bearer",
+           "imap_login", "imap_mechanism", "oauthbearer", "sign_in_again", "smtp_login",
+           "xoauth2"]
 
 
 # What an IMAP or SMTP server's refusal of a token means (the caller asks for a fresh one).

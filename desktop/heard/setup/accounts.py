@@ -482,6 +482,7 @@ def _read_remote(calendar: CalendarSource, copy: Path, zone: tzinfo, now: dateti
         sync_all,
     )
     from heard.calendar.subscription import Subscription
+    from heard.system.oauth import Bearer
 
     end = now + READ_AHEAD
     if calendar.kind == "url":
@@ -498,11 +499,21 @@ def _read_remote(calendar: CalendarSource, copy: Path, zone: tzinfo, now: dateti
                               base=calendar.url, ca_file=calendar.ca_file)
         graph.sync(now, end)
         return graph.busy_intervals(now, end, zone)[1]
-    password = password or _calendar_password(calendar)
-    if password is None:
+    credential: str | Bearer | None = password or None
+    if calendar.auth == "oauth2" and calendar.oauth is not None:   # Google: the sign-in
+        from heard.mail.imap import ImapError
+        from heard.mail.oauth import bearer
+
+        try:
+            credential = bearer(calendar.keyring_name, calendar.oauth, calendar.username,
+                                calendar.name)
+        except ImapError as exc:
+            raise CalendarUnavailable(exc.message) from exc
+    credential = credential or _calendar_password(calendar)
+    if credential is None:
         raise CalendarUnavailable(passwords.missing(calendar))
     caches = [(url, CalDavCache(copy / str(i))) for i, url in enumerate(calendar.calendars)]
-    with connect(calendar.url, calendar.username, password, calendar.ca_file) as client:
+    with connect(calendar.url, calendar.username, credential, calendar.ca_file) as client:
         sync_all(client, caches)
     return [p for _url, cache in caches for p in cache.busy_intervals(now, end, zone)[1]]
 

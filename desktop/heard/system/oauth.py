@@ -78,6 +78,20 @@ class Grant:
     scope: str = ""
 
 
+@dataclass(frozen=True)
+class Bearer:
+    """An access token and the login it is for: what an IMAP, SMTP or CalDAV login takes.
+    Its repr shows no token."""
+
+    user: str
+    token: str = field(repr=False)
+
+    def __call__(self, request: Any) -> Any:
+        """As an HTTP auth (requests' and niquests' AuthBase protocol, RFC 6750)."""
+        request.headers["Authorization"] = f"Bearer {self.token}"
+        return request
+
+
 class OAuthError(RuntimeError):
     """The sign-in or a refresh failed for a reason other than the grant's end; the
     message says what is wrong and what to do. Never contains a token."""
