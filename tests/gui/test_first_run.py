@@ -300,13 +300,16 @@ def test_the_mail_page_says_what_a_provider_needs(qtbot: QtBot, fresh: Engine,
     assert note.startswith("Found in Heard's own knowledge of iCloud Mail.")
     assert "app password" in note and "https://account.apple.com/account/manage" in note
     assert wizard.mail.form.host.text() == "imap.mail.me.com"
+    assert wizard.mail.form.provider == ""            # an app password
     wizard.back()
     wizard.address.address.setText("alex@m365.test")   # Microsoft 365 by its MX record
     next_page(qtbot, wizard)
     note = wizard.mail.found_note.text()
-    assert "Sign-in with Microsoft 365 / Outlook.com is needed" in note
+    assert "sign in with Microsoft in the browser" in note and "Sign in button" in note
     assert wizard.mail.form.host.text() == "outlook.office365.com"
+    assert wizard.mail.form.provider == "microsoft"   # the sign-in button, no password
     wizard.back()
     wizard.address.address.setText("lee@nothing.test")
     next_page(qtbot, wizard)
     assert wizard.mail.found_note.text().startswith("Nothing was found for lee@nothing.test")
+    assert (wizard.mail.form.host.text(), wizard.mail.form.provider) == ("", "")

@@ -311,6 +311,9 @@ class MailPage(_AccountPage):
         form.address.setText(found.address)
         self.found_note.show()
         if found.imap is None:
+            for edit in (form.host, form.smtp_host):   # nothing of an earlier address stays
+                edit.clear()
+            form.use_provider("")
             show_result(self.found_note, f"Nothing was found for {found.address}: fill in"
                         " your mail servers below (your provider's help pages name them).",
                         False)
@@ -328,17 +331,19 @@ class MailPage(_AccountPage):
         provider = found.provider
         form.server_files_sent.setChecked(provider is not None
                                           and provider.sent_copy == "server")
+        # OAuth2: the form's Sign in with ... button in place of the password.
+        oauth = found.oauth2 or ""
+        form.use_provider(oauth if oauth in self.owner.engine.settings.oauth else "")
         text = f"Found in {found.where}."
         if found.oauth2 and provider is not None:
-            text += (f" {provider.note}. Sign-in with {provider.name} is needed: set this"
-                     " account up once Heard can sign in with it, or use an app password"
-                     " where your administrator allows them"
-                     + (f" ({provider.app_password_url})" if provider.app_password_url
-                        else "") + ".")
+            text += (f" {provider.note}. Use the Sign in button below"
+                     + (f", or an app password where your administrator allows them"
+                        f" ({provider.app_password_url}): choose A password"
+                        if provider.app_password_url else "") + ".")
         elif found.app_password_url and provider is not None:
             text += (f" {provider.name} takes an app password, not your own: make one at"
                      f" {found.app_password_url} and type it below.")
-        show_result(self.found_note, text, not found.oauth2)
+        show_result(self.found_note, text, True)
 
     def _form(self) -> MailAccountForm:
         return self.form
