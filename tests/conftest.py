@@ -15,6 +15,7 @@ import pytest
 from heard.config import ConfigFile
 from heard.domain.clients import Channel, Client
 from heard.domain.clock import FixedClock
+from heard.domain.locales import ENGLISH, use_on_screens
 from heard.engine import Engine
 from heard.system.paths import Profile
 from tests.support.discovery import discovery, discovery_world  # noqa: F401  (fixtures)
@@ -73,6 +74,7 @@ def _isolated(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Monk
     monkeypatch.setenv("LANG", "C.UTF-8")
     for var in ("LC_ALL", "LC_TIME", "LANGUAGE"):
         monkeypatch.delenv(var, raising=False)
+    use_on_screens(ENGLISH)   # a test's German screens never reach the next test
 
 
 _EXPECTED = pytest.StashKey[ExpectedErrors]()

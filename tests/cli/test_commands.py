@@ -130,3 +130,27 @@ def test_a_profile_from_a_newer_heard_fails_without_a_traceback(tmp_path: Path) 
     assert "Traceback" not in done.stderr, done.stderr
     assert done.returncode == 1
     assert "update Heard or use another profile" in done.stderr
+
+
+def test_times_for_people_follow_the_users_locale(
+        capsys: pytest.CaptureFixture[str], profile: Profile, mail: MailFolders,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 22, 4: the command line's words for people write times in the user's locale
+    (LC_TIME here), C as they always were; JSON is ISO-8601 whatever the locale."""
+    from tests.support.cli import add_margaret, now_utc
+    from tests.support.mail import drop, message
+
+    root = str(profile.root)
+    add_margaret(capsys, root)
+    drop(mail.inbox, message("Margaret Hale <margaret@hale.example>", "Lease"), now_utc())
+    (inquiry,) = run_json(capsys, "--profile", root, "sync")["new_inquiries"]
+    code, out, _err = run(capsys, "--profile", root, "snooze", str(inquiry), "--until",
+                          "tomorrow 9:00")
+    assert code == 0 and "set aside until tomorrow 09:00:" in out
+    monkeypatch.setenv("LC_TIME", "en_US.UTF-8")
+    code, out, _err = run(capsys, "--profile", root, "snooze", str(inquiry), "--until",
+                          "tomorrow 9:00")
+    assert code == 0 and "set aside until tomorrow 9:00 am:" in out
+    done = run_json(capsys, "--profile", root, "snooze", str(inquiry), "--until",
+                    "tomorrow 9:00")
+    assert done["until"].endswith(("T09:00:00+01:00", "T09:00:00+02:00"))

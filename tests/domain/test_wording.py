@@ -71,3 +71,31 @@ def test_no_command_the_engine_names_reaches_a_window_as_shell_syntax() -> None:
     for command in commands:
         said = in_words(command)
         assert "`" not in said and "--" not in said and not said.startswith("heard"), command
+
+
+def test_the_screens_write_times_in_the_locale_their_face_chose() -> None:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from heard.domain.locales import ENGLISH, Speech, use_on_screens
+    from heard.domain.templates import format_time
+    from heard.domain.wording import clock, day_and_time, stamp
+
+    berlin = ZoneInfo("Europe/Berlin")
+    now = datetime(2026, 11, 25, 9, 0, tzinfo=berlin)
+    monday = datetime(2026, 11, 30, 12, 19, tzinfo=berlin)
+    assert (day_and_time(monday, now, berlin), clock(monday, berlin), stamp(monday, berlin),
+            format_time(monday, berlin, now)) == (
+        "Mon 12:19", "12:19", "Mon 30 Nov 12:19", "Monday 12:19 pm")
+    try:
+        use_on_screens(Speech("de_DE"))
+        assert (day_and_time(monday, now, berlin), clock(monday, berlin),
+                stamp(monday, berlin), format_time(monday, berlin, now)) == (
+            "Mo. 12:19", "12:19", "Mo., 30. Nov. 12:19", "Montag 12:19 Uhr")
+        use_on_screens(Speech("en_US"))
+        assert (day_and_time(monday, now, berlin), clock(monday, berlin)) == (
+            "Mon 12:19 pm", "12:19 pm")
+        # An explicit Speech (a text for a client) is never the screens'.
+        assert day_and_time(monday, now, berlin, ENGLISH) == "Mon 12:19"
+    finally:
+        use_on_screens(ENGLISH)

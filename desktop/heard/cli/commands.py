@@ -27,6 +27,7 @@ from heard.cli.look import cmd_busy, cmd_explain, cmd_stats, cmd_status, cmd_syn
 from heard.cli.output import terminal_text
 from heard.cli.parser import UsageError, build_parser
 from heard.config import ConfigError
+from heard.domain.locales import use_on_screens
 from heard.domain.templates import TemplateError
 from heard.engine import Engine
 from heard.errors import HeardError
@@ -79,6 +80,7 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser,
         # `heard sync` sent) is found where the user looks for it.
         heard_log.setup(profile.log, args.verbose)
         engine = Engine.open(profile)
+        use_on_screens(engine.settings.speech)   # times for people in the user's locale
         try:
             with terminal_text():   # text from mail reaches a terminal as text
                 code = COMMANDS[args.command](args, engine)

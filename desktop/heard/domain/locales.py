@@ -253,6 +253,13 @@ class Speech:
             else self.clock(at, zone)
         return f"{named} {clock}"
 
+    def stamp(self, at: datetime, zone: tzinfo) -> str:
+        """A moment with its date on screen: "Wed 25 Nov 09:58" (C), "Mi., 25. Nov. 09:58"."""
+        local = at.astimezone(zone)
+        if self.locale == C and self.hour24 is not False:
+            return f"{local:%a %d %b %H:%M}"
+        return f"{self.on_date(local.date(), 'MMMEd')} {self.time_of_day(at, zone)}"
+
     def time_of_day(self, at: datetime, zone: tzinfo) -> str:
         """A time alone on screen: "12:19" (C, and 24-hour locales), "12:19 pm"."""
         if self.locale == C and self.hour24 is not False:
@@ -262,6 +269,21 @@ class Speech:
 
 
 ENGLISH = Speech()
+
+# How the screens write times (the tray's windows, toasts and tooltip; the command line's
+# words for people): the user's locale, which each face says once it has the settings
+# (use_on_screens), as the C library keeps LC_TIME for a process. What goes to a client
+# always names its own Speech and never reads this.
+_screens = ENGLISH
+
+
+def use_on_screens(speech: Speech) -> None:
+    global _screens
+    _screens = speech
+
+
+def on_screens() -> Speech:
+    return _screens
 
 
 def reader_speech(written_in: str, reader: str, user: Speech) -> Speech:

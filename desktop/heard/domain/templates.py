@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 
-from heard.domain.locales import ENGLISH, Speech
+from heard.domain.locales import Speech, on_screens
 
 # Every placeholder a template may use. Unknown ones are refused when the template is
 # loaded, so a typo never reaches a client.
@@ -116,13 +116,14 @@ def header_safe(text: str) -> str:
 
 
 def format_time(at: datetime, zone: tzinfo, now: datetime | None = None,
-                speech: Speech = ENGLISH) -> str:
+                speech: Speech | None = None) -> str:
     """'3:00 pm', or 'tomorrow 9:00 am' / 'Monday 9:00 am' when not today, in the user's
     zone; in another locale its own ('morgen 09:00 Uhr'): see heard.domain.locales."""
-    return speech.when(at, zone, now)
+    return (speech or on_screens()).when(at, zone, now)
 
 
-def format_back(at: datetime, zone: tzinfo, now: datetime, speech: Speech = ENGLISH) -> str:
+def format_back(at: datetime, zone: tzinfo, now: datetime, speech: Speech | None = None
+                ) -> str:
     """When the user is back, in words a client cannot misread: "at 2:00 pm" today,
     "tomorrow morning", "on Monday afternoon", "on Dec 14" (never "12:00 am")."""
-    return speech.back(at, zone, now)
+    return (speech or on_screens()).back(at, zone, now)

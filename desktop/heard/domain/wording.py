@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, tzinfo
 
-from heard.domain.locales import ENGLISH, Speech
+from heard.domain.locales import Speech, on_screens
 
 
 def plural(n: int, word: str, words: str | None = None) -> str:
@@ -16,11 +16,23 @@ def plural(n: int, word: str, words: str | None = None) -> str:
     return f"{n} {word if n == 1 else (words or word + 's')}"
 
 
-def day_and_time(at: datetime, now: datetime, zone: tzinfo, speech: Speech = ENGLISH) -> str:
+def day_and_time(at: datetime, now: datetime, zone: tzinfo, speech: Speech | None = None
+                 ) -> str:
     """`at` in `zone`, its day said relative to `now` where that reads better than a
     weekday: a weekday alone is ambiguous beyond six days, so farther days carry the date.
-    The names and the clock are the user's locale's (`speech`; see heard.domain.locales)."""
-    return speech.moment(at, now, zone)
+    The names and the clock are the user's locale's (`speech`, else the screens': see
+    heard.domain.locales)."""
+    return (speech or on_screens()).moment(at, now, zone)
+
+
+def clock(at: datetime, zone: tzinfo) -> str:
+    """A time of day alone on a screen: "12:19" (C, 24-hour locales), "12:19 pm"."""
+    return on_screens().time_of_day(at, zone)
+
+
+def stamp(at: datetime, zone: tzinfo) -> str:
+    """A moment with its date on a screen: "Wed 25 Nov 09:58" (C), "Mi., 25. Nov. 09:58"."""
+    return on_screens().stamp(at, zone)
 
 
 # What a window says for a command the command line's messages name (longest first wins):

@@ -39,7 +39,7 @@ from PySide6.QtWidgets import (
 from heard.domain.naming import shown
 from heard.domain.urgency import Urgency
 from heard.domain.waiting import WaitingClient, WaitingItem
-from heard.domain.wording import day_and_time, in_words
+from heard.domain.wording import clock, day_and_time, in_words, stamp
 from heard.engine import AckResult, AssignedView, Status
 from heard.gui.owed_panel import OwedPanel
 
@@ -472,7 +472,7 @@ class QuickReplyWindow(QWidget):
             busy = " You are out of the office" + (
                 f" until {day_and_time(back, status.at, zone)}." if back else ".")
         elif status.busy is not None and status.busy.now and status.busy.until:
-            busy = f" You are busy until {status.busy.until.astimezone(zone):%H:%M}."
+            busy = f" You are busy until {clock(status.busy.until, zone)}."
         handed = ""
         if self._assigned:
             first = min(v.assignment.due for v in self._assigned.values())
@@ -535,7 +535,7 @@ class QuickReplyWindow(QWidget):
             row.setToolTip(SUBJECT_COL, f"{several} messages: one acknowledgement answers"
                            " them all (→ shows each)")
         row.setToolTip(LEFT_COL, "Until the acknowledgement is due, "
-                       f"{group.ack_due.astimezone(zone):%a %d %b %H:%M}")
+                       f"{stamp(group.ack_due, zone)}")
         return row
 
     def _assigned_row(self, view: AssignedView, now: datetime, zone: Any) -> QTreeWidgetItem:
@@ -575,7 +575,7 @@ class QuickReplyWindow(QWidget):
             + (" · a new person: Client, Prospect or Not a client?"
                if entry.client.prospect else "")))
         item.setToolTip(LEFT_COL, "Until the acknowledgement is due, "
-                        f"{entry.ack_due.astimezone(zone):%a %d %b %H:%M}")
+                        f"{stamp(entry.ack_due, zone)}")
         item.setToolTip(SUBJECT_COL, plain_tip(inquiry.preview or inquiry.subject))
         return item
 
@@ -721,7 +721,7 @@ class QuickReplyWindow(QWidget):
             # Everything they wrote that waits, newest first: one reply answers it all.
             zone = self._zone
             self.incoming.setPlainText("\n\n".join(
-                f"── {item.inquiry.received_at.astimezone(zone):%a %d %b %H:%M} ·"
+                f"── {stamp(item.inquiry.received_at, zone)} ·"
                 f" {item.inquiry.subject} ──\n{item.inquiry.preview or '(no text)'}"
                 for item in group.items))
         else:
@@ -739,7 +739,7 @@ class QuickReplyWindow(QWidget):
         view = None if inquiry_id is None else self._assigned.get(inquiry_id)
         if view is not None:
             a = view.assignment
-            due = f"{a.due.astimezone(self._zone):%a %d %b %H:%M}" if self._zone else ""
+            due = f"{stamp(a.due, self._zone)}" if self._zone else ""
             self.sender_label.setText(
                 f"{view.client.display_name if view.client else '?'} — delegated to you by"
                 f" {a.by!r}, due {due}\n{view.subject}")
@@ -755,7 +755,7 @@ class QuickReplyWindow(QWidget):
             self.sender_label.setText("")
             return
         client, inquiry = entry.client, entry.inquiry
-        received = (f"{inquiry.received_at.astimezone(self._zone):%a %d %b %H:%M}"
+        received = (f"{stamp(inquiry.received_at, self._zone)}"
                     if self._zone is not None else "")
         group = self.current_group()
         several = f" · {len(group.items)} messages, one reply" \

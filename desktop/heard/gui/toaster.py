@@ -30,7 +30,7 @@ from heard.domain.toasts import Hold, Plan, Snooze, Toast, ToastKind, catch_up, 
 from heard.domain.warnings import Alert, AlertKind
 from heard.domain.warnings import Toast as DeadlineToast
 from heard.domain.warnings import group as group_deadlines
-from heard.domain.wording import day_and_time, in_words
+from heard.domain.wording import clock, day_and_time, in_words
 from heard.engine import Engine, Status
 from heard.gui import notify
 from heard.gui.notify import Note, Notifier
@@ -419,5 +419,5 @@ class Toaster(QObject):
         zone = self.engine.settings.zone   # settings may be reloaded while running
         local = until.astimezone(zone)
         same_day = local.date() == now.astimezone(zone).date()
-        return f"Snoozed until {local:%H:%M}" if same_day else \
+        return f"Snoozed until {clock(until, zone)}" if same_day else \
             f"Snoozed until {day_and_time(until, now, zone)}"

@@ -20,9 +20,10 @@ from PySide6.QtCore import QCoreApplication, QEvent, QObject, QTimer, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QApplication, QMenu, QSystemTrayIcon, QWidget
 
+from heard.domain.locales import use_on_screens
 from heard.domain.naming import shown
 from heard.domain.toasts import Snooze, waiting_people
-from heard.domain.wording import day_and_time, in_words
+from heard.domain.wording import clock, day_and_time, in_words
 from heard.engine import Engine, EngineEvent, EventKind, Status
 from heard.gui import badge
 from heard.gui.actions import NO_ASSISTANT, Actions
@@ -86,13 +87,13 @@ def tooltip_text(status: Status, zone: Any, prospects_apart: bool = False) -> st
         lines.append(f"Delegated to you: {len(handed)}, next due"
                      f" {day_and_time(min(handed), status.at, zone)}")
     if status.busy is not None and status.busy.now and status.busy.until:
-        lines.append(f"Busy until {status.busy.until.astimezone(zone):%H:%M}")
+        lines.append(f"Busy until {clock(status.busy.until, zone)}")
     if status.sharing_notice:
         lines.append(status.sharing_notice)
     if status.calendar_stale:
         lines.append("Calendar: last known state (the server cannot be reached)")
     for account in status.offline:
-        since = f" since {account.since.astimezone(zone):%H:%M}" if account.since else ""
+        since = f" since {clock(account.since, zone)}" if account.since else ""
         lines.append(f"Offline: {account.name}{since} (the count may miss its mail)")
     return "\n".join(lines)
 
@@ -111,6 +112,7 @@ class HeardApp(QObject):
         address in tests; None: not listened for)."""
         super().__init__()
         self.engine = engine
+        use_on_screens(engine.settings.speech)   # times on screen in the user's locale
         self.send_delay_ms = send_delay_ms
         self.ops = Ops(self)
         self.ops.error.connect(self.show_error)
@@ -417,6 +419,7 @@ class HeardApp(QObject):
     def _apply(self, status: Status) -> None:
         self._refreshing = False
         self.status = status
+        use_on_screens(self.engine.settings.speech)   # the settings may have been reloaded
         self._progress = ""
         # A new icon only when the badge changes: six SVG renderings each, and a place in
         # Qt's pixmap cache for every icon the panel is given; most refreshes change nothing.
