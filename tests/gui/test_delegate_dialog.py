@@ -89,3 +89,27 @@ def test_a_client_who_wants_no_assistant_is_not_told_and_escape_cancels(
     assert app.ops.wait(5000)   # a delegation Escape had started would be done by now
     assert mail.outbox_messages() == []
     assert state_of(engine, megge) is InquiryState.WAITING
+
+
+def test_a_name_and_subject_from_hostile_mail_are_text_in_the_dialog(
+    qtbot: QtBot, engine: Engine
+) -> None:
+    """Issue 24, 3: the stranger's name of markup with a bidi override, a subject of an
+    image tag and 10,000 characters: one line of text each, no tooltip taken for HTML."""
+    from heard.config import Assistant
+    from tests.support.hostile import SAMPLES, shown_texts
+
+    name = next(s for s in SAMPLES if s.name == "name")
+    long = next(s for s in SAMPLES if s.name == "long")
+    for subject in (name.subject, long.subject, SAMPLES[1].subject):
+        dialog = DelegateDialog("<b>Urgent</b> \u202eKCOLB\u202c Bank", subject,
+                                (Assistant("Sam Reed", SAM),), NOW + timedelta(hours=2),
+                                engine.settings.zone, tell_client=False,
+                                assistant_allowed=False, now=NOW)
+        qtbot.addWidget(dialog)
+        texts, problems = shown_texts(dialog)
+        assert problems == []
+        assert any(t.startswith("Hand <b>Urgent</b> KCOLB Bank's message") for t in texts)
+        assert "<b>Urgent</b> KCOLB Bank's preference says no assistant: they are not told" \
+            in texts   # the tooltip, read as Qt shows it
+        assert dialog.tell.text() == "Tell <b>Urgent</b> KCOLB Bank who will help"

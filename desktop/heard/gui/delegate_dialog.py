@@ -21,7 +21,9 @@ from PySide6.QtWidgets import (
 )
 
 from heard.config import Assistant
+from heard.domain.naming import shown
 from heard.gui.fit import keep_on_screen
+from heard.gui.quick_reply import plain_tip
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,8 @@ class DelegateDialog(QDialog):
         self.setWindowTitle("Delegate — Heard")
         self._zone = zone
         self._assistants = assistants
+        # The name and the subject come from mail: one line of text each, cut to fit.
+        client_name, subject = shown(client_name, 60), shown(subject, 300)
         about = QLabel(f"Hand {client_name}'s message to an assistant: {subject}")
         about.setTextFormat(Qt.TextFormat.PlainText)
         about.setWordWrap(True)
@@ -71,8 +75,8 @@ class DelegateDialog(QDialog):
         else:
             self.tell.setChecked(False)
             self.tell.setEnabled(False)
-            self.tell.setToolTip(f"{client_name}'s preference says no assistant: they are"
-                                 " not told")
+            self.tell.setToolTip(plain_tip(f"{client_name}'s preference says no assistant:"
+                                           " they are not told"))
 
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
                                    | QDialogButtonBox.StandardButton.Cancel)
