@@ -381,3 +381,19 @@ def test_sign_in_with_microsoft_in_the_browser_then_add_and_later_sign_in_again(
     qtbot.waitUntil(lambda: edit.result_label.text().startswith("The connection works"),
                     timeout=20000)
     assert secrets.get_password(account.keyring_name) != kept
+
+
+def test_a_microsoft_365_calendar_is_edited_as_one(qtbot: QtBot) -> None:
+    """A [[calendars]] kind = "graph" entry opens as itself and is written back so: only
+    its login to fill in (the mail account's sign-in reads it)."""
+    from heard.gui.settings_accounts import CalendarForm
+
+    raw = {"name": "outlook", "kind": "graph", "username": "alex@firm.example",
+           "refresh_every": "10m"}
+    form = CalendarForm(raw)
+    qtbot.addWidget(form)
+    assert form.kind_value == "graph"
+    assert form.entry() == raw
+    assert form.secret() == "" and form.missing() is None
+    form.username.setText("")
+    assert (form.missing() or "").startswith("User name (username): type your Microsoft 365")

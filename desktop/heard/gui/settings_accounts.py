@@ -536,7 +536,8 @@ class MailAccountForm(QWidget):
 
 CALENDAR_KINDS = {"A CalDAV account (Nextcloud, Fastmail, iCloud, Radicale…)": "caldav",
                   "An .ics file or a folder of .ics files": "ics",
-                  "A subscription (an https .ics address)": "url"}
+                  "A subscription (an https .ics address)": "url",
+                  "Microsoft 365 (with its mail account's sign-in)": "graph"}
 
 
 class CalendarForm(QWidget):
@@ -582,7 +583,7 @@ class CalendarForm(QWidget):
         self._rows: dict[str, list[QWidget]] = {}
         for label, widget, kinds in (
                 ("Add&ress:", self.url, ("caldav", "url")),
-                ("&User name:", self.username, ("caldav",)),
+                ("&User name:", self.username, ("caldav", "graph")),
                 ("&Password:", self.password, ("caldav",)),
                 ("&File or folder:", _path_row(self.path, False, "Calendar file"), ("ics",)),
                 ("CA f&ile:", _path_row(self.ca_file, False, "CA certificate file"),
@@ -654,6 +655,10 @@ class CalendarForm(QWidget):
             entry["path"] = _abs(self.path.text()) if self.path.text().strip() else ""
             return entry
         entry["url"] = self.url.text().strip()
+        if kind == "graph":   # Microsoft Graph, with the sign-in of this login
+            entry["username"] = self.username.text().strip()
+            if not entry["url"]:
+                del entry["url"]
         if kind == "caldav":
             entry["username"] = self.username.text().strip()
             if self.discovered():
@@ -683,6 +688,9 @@ class CalendarForm(QWidget):
             return "Address (url): type the address, like https://cal.example.com/"
         if kind == "caldav" and not self.username.text().strip():
             return "User name (username): type the login of the calendar account"
+        if kind == "graph" and not self.username.text().strip():
+            return ("User name (username): type your Microsoft 365 address (its mail"
+                    " account's sign-in reads the calendar)")
         return None
 
 
