@@ -13,10 +13,11 @@ Meanwhile, for `--minutes`:
   turn; each writes again once acknowledged);
 - every `--ack-every` seconds the longest-waiting client is acknowledged from the command
   line (`heard ack ID`, the id of the oldest waiting inquiry read from the store), the
-  reply sent over SMTP and filed in Sent; at a steady rate: an ack slower than that is
-  followed by the next at once (before 2026-12-07 each ack was `heard status --json` then
-  `heard ack`, and the next came `--ack-every` after it ended, so on a loaded machine the
-  acks fell behind the mail and the waiting list grew all along);
+  reply sent over SMTP and filed in Sent; one at a time, beside the rest (an ack slower
+  than that is followed by the next at once). Before 2026-12-07 each ack was `heard status
+  --json` then `heard ack`, run in turn with everything else, and the next came
+  `--ack-every` after it ended: on a loaded machine (a command taking 10 s to start) the
+  mail waited behind the acks and came in bursts, and the waiting list grew all along;
 - every `--answer-every` seconds (0, the default: never) the user answers the client
   acknowledged longest ago: their reply is APPENDed to Sent, and the tray's watcher on Sent
   closes what that client had open (an acknowledgement owes an answer: without answers
@@ -314,6 +315,7 @@ def soak(args: argparse.Namespace, warmup: float, tmp: Path, server: Dovecot,
     if args.answer_every > 0:
         due["answer"] = started + 10 + args.answer_every
     acknowledged: list[str] = []   # the clients acknowledged and not answered yet, oldest first
+    acking: tuple[subprocess.Popen[str], str] | None = None   # the ack under way, and to whom
     appender = user.client()
     problems: list[str] = []
     try:
@@ -341,23 +343,28 @@ def soak(args: argparse.Namespace, warmup: float, tmp: Path, server: Dovecot,
                     appender.append("INBOX", mail(user, counts["messages"]))
                 counts["messages"] += 1
                 due["mail"] += args.mail_every
-            if now >= due["ack"]:
-                # The client waiting longest (read from the store, as `heard status` would
-                # list them first), acknowledged from the command line.
+            if acking is not None and acking[0].poll() is not None:
+                proc, address = acking
+                acking = None
+                if proc.returncode == 0:
+                    counts["acks"] += 1
+                    if address not in acknowledged:
+                        acknowledged.append(address)
+                else:
+                    out, err = proc.communicate()
+                    counts["ack failures"] += 1
+                    problems.append((out + err).strip()[-300:])
+            if now >= due["ack"] and acking is None:
+                # The client waiting longest (read from the store, as `heard status` lists
+                # them first), acknowledged from the command line, beside the mail: one
+                # ack at a time, the next when it is due and the last has ended.
                 oldest = longest_waiting(profile.database)
                 if oldest is None:
                     counts["nobody waiting"] += 1
                 else:
-                    ack = run([*HEARD, "ack", str(oldest[0])], env)
-                    if ack.returncode == 0:
-                        counts["acks"] += 1
-                        if oldest[1] not in acknowledged:
-                            acknowledged.append(oldest[1])
-                    else:
-                        counts["ack failures"] += 1
-                        problems.append((ack.stdout + ack.stderr).strip()[-300:])
-                # At a steady rate: an ack that takes longer than --ack-every is followed by
-                # the next at once, so the acknowledgements keep up with the mail they can.
+                    acking = (subprocess.Popen([*HEARD, "ack", str(oldest[0])], env=env,
+                                               stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                               text=True), oldest[1])
                 due["ack"] = max(due["ack"] + args.ack_every, time.monotonic())
             if "answer" in due and now >= due["answer"]:
                 if acknowledged:
@@ -376,7 +383,9 @@ def soak(args: argparse.Namespace, warmup: float, tmp: Path, server: Dovecot,
                 counts["calendar changes"] += 1
                 ics.write_text(calendar(counts["calendar changes"]))
                 due["calendar"] += args.calendar_every
-            time.sleep(max(0.0, min(due.values()) - time.monotonic()))
+            time.sleep(min(0.2, max(0.0, min(due.values()) - time.monotonic())))
+        if acking is not None:
+            acking[0].communicate(timeout=120)
         status = run([*HEARD, "status", "--json"], env)
         if status.returncode == 0:
             counts["waiting at the end"] = json.loads(status.stdout)["count"]
