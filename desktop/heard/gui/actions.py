@@ -23,7 +23,7 @@ from PySide6.QtWidgets import QWidget
 
 from heard.domain.ids import InquiryId
 from heard.domain.templates import format_time
-from heard.domain.wording import day_and_time
+from heard.domain.wording import clock, day_and_time
 from heard.engine import Decision, Delivery, Engine, Status
 from heard.gui.ops import Ops
 from heard.gui.toaster import Toaster, ToastRef, UndoRef
@@ -135,7 +135,7 @@ class Actions(QObject):
     def _tell_sent(self, slot: str, result: AckResult, name: str) -> None:
         if result.sent:
             self.toaster.tell(slot, f"Sent: acknowledgement to {name}", "A reply is promised"
-                              f" by {result.reply_by.astimezone(self.zone):%H:%M}.",
+                              f" by {clock(result.reply_by, self.zone)}.",
                               timeout_ms=5000)
         else:   # failed, unsure, cancelled or still to be retried: as the window says it
             self.toaster.tell(slot, self._window().message.text())
@@ -214,7 +214,7 @@ class Actions(QObject):
             state = "Sent" if result.sent else f"Not sent yet ({result.error}); Heard keeps" \
                 " trying"
             window.show_message(f"{state}: acknowledgement to {result.to}, promising a reply"
-                                f" by {result.reply_by.astimezone(self.zone):%H:%M}.")
+                                f" by {clock(result.reply_by, self.zone)}.")
         self.acknowledged.emit(result)
 
     def _hold(self, result: AckResult, name: str, delay_ms: int) -> Undoable:
