@@ -590,3 +590,18 @@ def test_robot_signs_no_person_gives(headers: str, body: str, reason: str) -> No
         "forwarded-bounce", "weak-signs-only"])
 def test_a_persons_mail_has_no_robot_sign(headers: str, body: str) -> None:
     assert robot_reason(msg(headers, body)) is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(alphabet=st.sampled_from(
+    [*"unsubscribe opt-out this is an automated message REMOVED fromOURLIST.\n",
+     "İ", "ſ", "K", "é"]), max_size=60))
+def test_the_fast_case_blind_searches_answer_as_the_case_blind_patterns(text: str) -> None:
+    """senders._CaseBlind: lower-cased ASCII text searched case-sensitively, other text
+    case-blind; the answer is the IGNORECASE pattern's, whatever the case or script."""
+    from heard.domain import senders
+
+    for searcher in (senders._UNSUBSCRIBE_TEXT, senders._AUTOMATED_TEXT,
+                     senders._AUTO_REPLY_TEXT, senders._BOUNCE_TEXT):
+        for sample in (text, text.upper(), text.title()):
+            assert searcher.search(sample) == (searcher.blind.search(sample) is not None)

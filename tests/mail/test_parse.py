@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -143,3 +145,59 @@ def test_every_text_the_parser_gives_is_valid_unicode(charset: str, data: bytes,
     facts = parse_message(raw)
     for text in (facts.subject, facts.from_name, facts.body_text, facts.preview):
         text.encode("utf-8")
+
+
+def _strict_other(raw: str, addr: str) -> str:
+    """What the From reads as besides `addr`, with the strict parser always asked."""
+    from email import policy
+
+    from heard.mail.parse import _ANY_ANGLE
+
+    found = {a.lower() for a in _ANY_ANGLE.findall(raw)}
+    with contextlib.suppress(Exception):
+        found |= {a.addr_spec.lower()
+                  for a in policy.default.header_factory("from", raw).addresses
+                  if a.addr_spec}
+    return min((a for a in found if a != addr and "@" in a), default="")
+
+
+@settings(max_examples=400, deadline=None)
+@given(name=st.text(alphabet="ab .'\"-_=?@<>,()\\", max_size=8),
+       local=st.text(alphabet="ab.+-=?_'!#", min_size=1, max_size=6),
+       domain=st.text(alphabet="ab.-", min_size=1, max_size=6),
+       shape=st.sampled_from(["{n} <{l}@{d}>", "{n}<{l}@{d}>", "{l}@{d}", '"{n}" <{l}@{d}>']))
+def test_a_plain_from_is_read_as_the_strict_parser_reads_it(
+        name: str, local: str, domain: str, shape: str) -> None:
+    """The From-parses-two-ways rule asks the strict parser only of a From that is not
+    one plain mailbox (parse._PLAIN_FROM): where it skips it, the answer is the same."""
+    import email.utils
+
+    from heard.mail.parse import _PLAIN_FROM, _other_address, valid_address
+
+    raw = " ".join(shape.format(n=name, l=local, d=domain).split())
+    addr = email.utils.parseaddr(raw)[1].lower()
+    if _PLAIN_FROM.match(raw) and valid_address(addr):
+        assert _other_address(raw, addr) == _strict_other(raw, addr)
+
+
+def test_a_from_naming_two_addresses_is_still_told_with_plain_names_around() -> None:
+    from heard.mail.parse import _PLAIN_FROM
+
+    for raw in ("margaret@hale.example)<attacker@evil.example>",
+                "Megge <margaret@hale.example>, <attacker@evil.example>",
+                '"Megge" <margaret@hale.example> <attacker@evil.example>'):
+        assert not _PLAIN_FROM.match(raw)
+        facts = parse_message(f"From: {raw}\r\nSubject: s\r\n\r\nHi\r\n".encode())
+        assert facts.from_also == "attacker@evil.example"
+
+
+def test_text_added_to_facts_read_from_the_headers_is_parse_message_of_it_all() -> None:
+    """A first sync reads the headers, then fetches the start of a third of the texts:
+    with_text gives what parsing the whole again would, without the headers twice."""
+    from heard.mail.parse import with_text
+
+    raw = message("Megge <margaret@hale.example>", "Lease", body="Could you call me?\n"
+                  "> quoted\nThanks")
+    head, _, _ = raw.partition(b"\r\n\r\n")
+    assert with_text(parse_message(head + b"\r\n\r\n", with_preview=False), raw) == \
+        parse_message(raw)

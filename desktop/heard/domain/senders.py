@@ -62,9 +62,10 @@ Decisions
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import ChainMap
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 from heard.domain.clients import normalize_domain, normalize_email
@@ -305,7 +306,27 @@ _BOUNCE_SUBJECT = re.compile(
     r"delayed mail|mail system error|could not send message|returned to sender)",
     re.IGNORECASE,
 )
-_UNSUBSCRIBE_TEXT = re.compile(
+class _CaseBlind:
+    """A case-blind search of written text, with the same answer as the IGNORECASE
+    pattern: on ASCII text, the pattern (all lower case, so no \\W or \\S) without
+    IGNORECASE on the text lowered: 1.4 to 15 times faster on 2 KB of text (Python's
+    case-blind alternations compare each character folded: these four took a third of a
+    first sync's classifying); other text is searched case-blind, where lower() and
+    re's folding can differ (İ, ſ, K)."""
+
+    def __init__(self, pattern: str, flags: int) -> None:
+        if pattern != pattern.lower() or not flags & re.IGNORECASE:
+            raise ValueError("a lower-case, case-blind pattern")
+        self.blind = re.compile(pattern, flags)
+        self._lower = re.compile(pattern, flags & ~re.IGNORECASE)
+
+    def search(self, text: str) -> bool:
+        if text.isascii():
+            return self._lower.search(text.lower()) is not None
+        return self.blind.search(text) is not None
+
+
+_UNSUBSCRIBE_TEXT = _CaseBlind(
     r"\bunsubscribe\b|\bopt[- ]?out\b|you (are|were) receiving this|you received this "
     r"(e-?mail|message|newsletter)|no longer (wish|want) to receive|manage (your )?"
     r"(e-?mail |subscription |notification )?(preferences|settings|subscriptions)|"
@@ -317,7 +338,7 @@ _UNSUBSCRIBE_TEXT = re.compile(
     r"d[ée]sinscri|darse de baja|afmelden",
     re.IGNORECASE,
 )
-_AUTOMATED_TEXT = re.compile(
+_AUTOMATED_TEXT = _CaseBlind(
     r"this is an? (automated|automatic|auto-generated|automatically generated|system[- ]"
     r"generated|computer[- ]generated) (response|reply|message|e-?mail|notification|notice|"
     r"reminder)|this (e-?mail|message|notification) (was|has been|is) (automatically "
@@ -381,7 +402,7 @@ def machine_reason(facts: MessageFacts) -> str | None:
     service, as one phrase (see the module's list); None when a person seems to have
     written it to the user."""
     # A lazy view: the mail layer decodes a header only when a check reads it.
-    headers: Mapping[str, str] = ChainMap(dict(facts.auto_headers or {}),
+    headers: Mapping[str, str] = _Headers(dict(facts.auto_headers or {}),
                                           facts.headers or {})  # type: ignore[arg-type]
     for check in _CHECKS:
         reason = check(facts, headers)
@@ -441,9 +462,10 @@ def _auto_replies(facts: MessageFacts, headers: Mapping[str, str]) -> str | None
 
 
 def _services(_facts: MessageFacts, headers: Mapping[str, str]) -> str | None:
+    # (str.startswith with a tuple first: one C call per header for the usual no)
     for name in headers:
         service = _SERVICE_EXACT.get(name)
-        if service is None:
+        if service is None and name.startswith(_SERVICE_STARTS):
             service = next((s for p, s in _SERVICE_PREFIXES if name.startswith(p)), None)
         if service is not None:
             return f"mailing service ({service})"
@@ -451,14 +473,34 @@ def _services(_facts: MessageFacts, headers: Mapping[str, str]) -> str | None:
     if _POSTMARK_ID.match(pm_id) and "x-pm-origin" not in headers:  # Proton uses x-pm-* too
         return "mailing service (Postmark)"
     for name in headers:
-        notifier = next((s for p, s in _NOTIFIER_PREFIXES if name.startswith(p)), None)
-        if notifier is not None:
-            return f"notification service ({notifier})"
+        if name.startswith(_NOTIFIER_STARTS):
+            notifier = next((s for p, s in _NOTIFIER_PREFIXES if name.startswith(p)), None)
+            if notifier is not None:
+                return f"notification service ({notifier})"
     for name in headers:
-        phrase = next((s for p, s in _BULK_PREFIXES if name.startswith(p)), None)
-        if phrase is not None:
-            return phrase
+        if name.startswith(_BULK_STARTS):
+            phrase = next((s for p, s in _BULK_PREFIXES if name.startswith(p)), None)
+            if phrase is not None:
+                return phrase
     return None
+
+
+_SERVICE_STARTS = tuple(p for p, _s in _SERVICE_PREFIXES)
+_NOTIFIER_STARTS = tuple(p for p, _s in _NOTIFIER_PREFIXES)
+_BULK_STARTS = tuple(p for p, _s in _BULK_PREFIXES)
+
+
+class _Headers(ChainMap[str, str]):
+    """The decoded auto-generated headers before the message's others (a ChainMap), its
+    names listed once however often the checks go through them (ChainMap lists them
+    afresh each time: a sixth of a first sync's classifying)."""
+
+    _names: list[str] | None = None
+
+    def __iter__(self) -> Iterator[str]:
+        if self._names is None:
+            self._names = list(super().__iter__())
+        return iter(self._names)
 
 
 def _human_client(headers: Mapping[str, str]) -> bool:
@@ -547,6 +589,7 @@ def _text(facts: MessageFacts, _headers: Mapping[str, str]) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=16)   # asked up to six times of one message by the checks
 def own_words(body: str) -> str:
     """The writer's own text: lines before the first quoted or forwarded part."""
     lines: list[str] = []
@@ -613,7 +656,7 @@ _AUTO_REPLY_PREFIX = re.compile(
     re.IGNORECASE,
 )
 # What auto-responders say of themselves, in the writer's own words (not in a quote).
-_AUTO_REPLY_TEXT = re.compile(
+_AUTO_REPLY_TEXT = _CaseBlind(
     r"this is an? (automated|automatic|auto-generated|automatically generated|system[- ]"
     r"generated|computer[- ]generated) (response|reply|message|e-?mail|notification|notice)|"
     r"this (e-?mail|message|notification) (was|has been|is) (automatically generated|sent "
@@ -623,7 +666,7 @@ _AUTO_REPLY_TEXT = re.compile(
 # What mail systems write in a non-delivery or delay report, word for word (Postfix, Exim,
 # qmail, sendmail, Exchange); looser wording ("the message could not be delivered") is what
 # a person writes too, when telling of a bounce.
-_BOUNCE_TEXT = re.compile(
+_BOUNCE_TEXT = _CaseBlind(
     r"this is the mail system at host|this message was created automatically by mail "
     r"delivery software|hi\. this is the qmail-send program|i'm sorry to have to inform you "
     r"that your message could not be delivered|the following addresses had permanent fatal "
@@ -638,7 +681,7 @@ def robot_reason(facts: MessageFacts) -> str | None:
     """Why a machine made this message, where no person could have (a bounce, a report, an
     auto-reply, the mail system's own address), as one phrase; None otherwise. Asked of
     every sender, known or not, before the client directory."""
-    headers: Mapping[str, str] = ChainMap(dict(facts.auto_headers or {}),
+    headers: Mapping[str, str] = _Headers(dict(facts.auto_headers or {}),
                                           facts.headers or {})  # type: ignore[arg-type]
     for check in _ROBOT_CHECKS:
         reason = check(facts, headers)

@@ -30,7 +30,7 @@ from heard.domain.standards import PROSPECT_TIER
 from heard.engine.context import EngineContext
 from heard.engine.results import Skipped, SyncReport
 from heard.mail.maildir import Maildir
-from heard.mail.parse import MalformedMessage, parse_message
+from heard.mail.parse import MalformedMessage, parse_message, with_text
 from heard.store import Store
 
 if TYPE_CHECKING:
@@ -211,13 +211,15 @@ class Intake:
                 answered = role == "inbox" and "\\answered" in {f.lower()
                                                                for f in fetched.flags}
                 arrived = fetched.arrived.astimezone(self.zone)
-                facts: MessageFacts | None = None if fetched.text else heads.get(fetched.uid)
+                facts: MessageFacts | None = heads.get(fetched.uid)
                 problem = ""
-                if facts is None:
-                    try:
+                try:
+                    if facts is None:
                         facts = parse_message(fetched.raw)
-                    except MalformedMessage as exc:
-                        problem = f"malformed: {exc.reason}"
+                    elif fetched.text:   # the headers are read already
+                        facts = with_text(facts, fetched.raw)
+                except MalformedMessage as exc:
+                    facts, problem = None, f"malformed: {exc.reason}"
                 items.append(_Item(role, source, label, key, f"UID {fetched.uid}",
                                    _server_when(facts, arrived), facts, problem, answered))
                 if role == "inbox" and self.marks(fetched.flags) is not None:

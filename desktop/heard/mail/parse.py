@@ -9,6 +9,7 @@ Other headers are decoded only when somebody reads them (voicemail and form patt
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import email.utils
 import re
 from collections.abc import Iterator, Mapping
@@ -229,6 +230,18 @@ def parse_message(raw: bytes, *, with_preview: bool = True) -> MessageFacts:
         raise MalformedMessage(f"unparseable message ({type(exc).__name__}: {exc})") from exc
 
 
+def with_text(facts: MessageFacts, raw: bytes) -> MessageFacts:
+    """`facts` read from the headers alone (parse_message(head, with_preview=False)), with
+    the text of `raw` (the same headers and the start of the body) added: what
+    parse_message(raw) gives, without reading the headers twice (a first sync fetches the
+    text of a third of the messages, after their headers)."""
+    try:
+        body = _body_text(_PARSER.parsebytes(raw))
+    except Exception as exc:  # as parse_message says it
+        raise MalformedMessage(f"unparseable message ({type(exc).__name__}: {exc})") from exc
+    return dataclasses.replace(facts, preview=preview_of(body), body_text=body)
+
+
 _LINE = re.compile(r"\r?\n")
 _END_OF_HEADERS = re.compile(rb"\r?\n\r?\n")
 
@@ -267,6 +280,12 @@ def _other_address(raw: str, addr: str) -> str:
     mail program may: a second angle address, a list, what the strict parser finds), or
     "" when it names one address only."""
     raw = " ".join(raw.split())
+    plain = _PLAIN_FROM.match(raw)
+    if plain is not None:
+        # One plain mailbox: the strict parser could name no other address (and costs
+        # 0.5 ms a message, a third of a first sync's parsing; this match 2 µs).
+        only = (plain.group(1) or plain.group(2)).lower()
+        return only if only != addr else ""
     found = {a.lower() for a in _ANY_ANGLE.findall(raw)}
     try:
         from email import policy
@@ -280,6 +299,17 @@ def _other_address(raw: str, addr: str) -> str:
 
 
 _ANY_ANGLE = re.compile(r"<\s*([^<>\s]+@[^<>\s]+)\s*>")
+# A From that names one mailbox in the plainest way: a name of words (or quoted, with no
+# escape, angle, @ or encoded word in it) and an angle address, or the bare address; the
+# address a dot-atom (no "=" or "?", which could start an encoded word) at a dot-atom
+# domain. Both readings of such a header find that address and no other.
+_NAME_WORDS = r"[A-Za-z0-9'._-]+(?: [A-Za-z0-9'._-]+)*"
+_NAME_QUOTED = r'"[^"\\<>@=?\r\n]*"'
+_DOT_ATOM = r"[A-Za-z0-9!#$%&'*+/^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/^_`{|}~-]+)*"
+_DOMAIN_ATOMS = r"[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*"
+_PLAIN_FROM = re.compile(
+    rf"^(?:(?:{_NAME_WORDS}|{_NAME_QUOTED}) ?)?<({_DOT_ATOM}@{_DOMAIN_ATOMS})>$"
+    rf"|^({_DOT_ATOM}@{_DOMAIN_ATOMS})$")
 
 
 def _parse(raw: bytes, with_preview: bool) -> MessageFacts:
