@@ -170,7 +170,7 @@ def windows(app: QApplication, root: Path) -> Iterator[tuple[str, Callable[[], Q
         return show
 
     for index, name in enumerate(("general", "accounts", "standards", "hours", "templates",
-                                  "assistants", "notifications", "clients")):
+                                  "assistants", "notifications", "absence", "clients")):
         yield f"settings/{name}", settings(index)
 
     def wizard(page: int) -> Callable[[], QWidget]:

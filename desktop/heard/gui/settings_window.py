@@ -151,10 +151,11 @@ class SettingsWindow(QDialog):
         self.tabs.addTab(self.templates, "&Templates")
         self.tabs.addTab(self._assistants_tab(settings), "Assista&nts")
         self.tabs.addTab(_scrolling(self._notifications_tab(settings)), "N&otifications")
-        # Away and after hours (heard.gui.settings_absence): its own page.
+        # Away and after hours (heard.gui.settings_absence): its own page. No mnemonic: every
+        # letter is taken on some page; Ctrl+Tab reaches it.
         self.absence = AbsencePage(engine, ops, settings)
         self.fields.update(self.absence.fields())
-        self.tabs.addTab(_scrolling(self.absence), "A&bsence")
+        self.tabs.addTab(_scrolling(self.absence), "Absence")
         self.clients_slot = QWidget()
         self._clients_layout = QVBoxLayout(self.clients_slot)
         self.clients_page: QWidget | None = None
