@@ -488,6 +488,9 @@ class QuickReplyWindow(QWidget):
         self.banner.setVisible(bool(status.sharing_notice))
         if status.owed:
             handed += f" {len(status.owed)} owe you a reply."
+        if status.away is not None:   # the autopilot tells clients once (heard away)
+            handed += (f" Away until {day_and_time(status.away.ends, status.at, zone)}:"
+                       " clients who write are told once.")
         self.owed.show_owed(status.owed, status.at, zone)
         self.summary.setText((f"{status.count} {people} waiting.{busy}" if status.count
                               else f"Nobody is waiting. Well done.{busy}") + handed)

@@ -82,6 +82,10 @@ def tooltip_text(status: Status, zone: Any, prospects_apart: bool = False) -> st
         lines.append(f"Owe you a reply: {len(status.owed)},"
                      f" {shown(owing.client.display_name, 60)} since"
                      f" {day_and_time(owing.since, status.at, zone)}")
+    if status.away is not None:
+        lines.append(f"Away until {day_and_time(status.away.ends, status.at, zone)}"
+                     + (f", {shown(status.away.deputy, 60)} stands in"
+                        if status.away.deputy else ""))
     handed = [v.assignment.due for v in status.assigned if v.to_me]
     if handed:
         lines.append(f"Delegated to you: {len(handed)}, next due"
