@@ -330,6 +330,20 @@ def test_an_account_going_offline_is_told_once_per_outage() -> None:
     assert len(plan([], told(p), NOW, offline=[again]).toasts) == 1
 
 
+def test_an_outage_that_needs_a_new_sign_in_is_told_again_in_those_words_once() -> None:
+    cut = offline("work", NOW - timedelta(minutes=1), problem="lost the connection")
+    p = plan([], set(), NOW, offline=[cut])
+    assert p.toasts[0].title == "Heard: mail account offline"
+    ended = offline("work", cut.since, problem="Microsoft no longer accepts this sign-in."
+                    " Sign in again to Microsoft as alex: `heard account signin work`")
+    assert ended.needs_sign_in and not cut.needs_sign_in
+    (toast,) = plan([], told(p), NOW, offline=[ended]).toasts
+    assert toast.title == "Heard: sign in again"
+    assert "Sign in again to Microsoft as alex" in toast.text
+    again = plan([], told(p) | {offline_key(ended)}, NOW, offline=[ended])
+    assert again.toasts == ()
+
+
 def test_accounts_offline_together_make_one_toast_and_wait_for_the_quiet_to_end() -> None:
     gone = [offline("work", None), offline("home", NOW, problem="")]
     held = plan([], set(), NOW, offline=gone, busy=MEETING)

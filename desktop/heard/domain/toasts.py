@@ -104,7 +104,9 @@ def held_key(hold: Hold, inquiry_id: InquiryId) -> str:
 def offline_key(account: AccountHealth) -> str:
     """One per outage: the same account offline again later is a new key."""
     since = account.since.astimezone(UTC).isoformat() if account.since else "unknown"
-    return f"toast:offline:{account.name}:{since}"
+    # An outage that turns out to need a new sign-in is told again, in those words, once.
+    return f"toast:offline:{account.name}:{since}" + (":sign-in" if account.needs_sign_in
+                                                      else "")
 
 
 def hold_now(now: datetime, *, busy: BusyState | None, quiet_in_meetings: bool,
@@ -292,7 +294,8 @@ def catch_up(waited: Sequence[WaitingItem], reasons: AbstractSet[Hold]) -> Toast
 
 
 def _offline(gone: Sequence[AccountHealth]) -> Toast:
-    title = ("Heard: mail account offline" if len(gone) == 1
+    title = ("Heard: sign in again" if all(a.needs_sign_in for a in gone)
+             else "Heard: mail account offline" if len(gone) == 1
              else f"Heard: {len(gone)} mail accounts offline")
     text = "; ".join(f"{a.name}: {a.problem}" if a.problem else a.name for a in gone)
     its = "its" if len(gone) == 1 else "their"

@@ -11,6 +11,7 @@ import base64
 import smtplib
 from typing import Any
 
+from heard.domain.accounts import SIGN_IN_AGAIN
 from heard.system.oauth import Bearer, Provider
 
 __all__ = ["MECHANISMS", "REFUSED", "SIGN_IN_AGAIN", "Bearer", "NoOAuthLogin", "bearer",
@@ -80,7 +81,6 @@ def smtp_login(smtp: smtplib.SMTP, bearer: Bearer, host: str, port: int,
         raise smtplib.SMTPAuthenticationError(code, reply)
 
 
-SIGN_IN_AGAIN = "Sign in again"
 
 
 def bearer(entry: str, provider: Provider, user: str, account: str,
