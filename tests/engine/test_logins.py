@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -154,3 +155,25 @@ def test_no_token_reaches_the_profile_the_log_or_the_output(
     assert (root / "heard.log").exists()
     for token in tokens:
         assert not any(token in text for text in texts)
+
+
+@pytest.mark.usefixtures("real_keyring")
+def test_sending_logs_in_to_smtp_with_the_sign_in_and_says_when_it_ended(
+        oauth_world: OAuthWorld, oauth_postfix: Any, tmp_path: Path,
+        engines: list[Engine]) -> None:
+    user = oauth_world.dovecot.add_user()
+    oauth_world.profile(tmp_path / "p", user, extra={
+        "smtp_host": "127.0.0.1", "smtp_port": oauth_postfix.starttls_port,
+        "smtp_security": "starttls", "smtp_ca_file": str(oauth_postfix.cert)})
+    engine = signed_in(oauth_world, tmp_path / "p", user, made=True)
+    engines.append(engine)
+    account = engine.settings.accounts[0]
+    logged_in = oauth_postfix.log_text().count(" auth=1 quit=1 ")
+    assert engine.test_smtp(account) is None          # AUTH with the access token
+    wait_until(lambda: oauth_postfix.log_text().count(" auth=1 quit=1 ") == logged_in + 1)
+    oauth_world.server.revoke_user(user.name)
+    from heard.system import oauth
+
+    oauth.forget(account.keyring_name)                 # as when the token's end is near
+    problem = engine.test_smtp(account)
+    assert problem is not None and "Sign in again to Test ID" in problem
