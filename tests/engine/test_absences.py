@@ -4,6 +4,7 @@ never to a forged sender, for the chosen tiers only, and counted apart."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -17,6 +18,8 @@ from heard.engine import Engine
 from heard.engine.absences import AbsenceError
 from tests.conftest import BERLIN, NOW
 from tests.support.mail import MEGGE, RAJ, MailFolders, drop, message, sent_messages
+from tests.support.scenes import Scene, copies
+from tests.support.smtp import Postfix
 
 MONDAY = datetime(2026, 11, 30, 9, 0, tzinfo=BERLIN)   # NOW is Wednesday 25 Nov 10:00
 
@@ -148,3 +151,31 @@ def test_an_out_of_office_event_is_an_absence_when_calendar_tiers_are_set(
     assert "Jordan Lee" in sent.get_content() and sent["X-Heard-Notice"] == "absence"
     engine.tick()
     assert len(sent_messages(mail)) == 1
+
+
+def test_through_the_real_servers_the_absence_reply_arrives_once_marked_automatic(
+        postfix_scene: Scene, postfix: Postfix) -> None:
+    """Dovecot and Postfix: the client's mailbox receives one absence reply, as composed,
+    with Auto-Submitted and the deputy; a second message in the absence gets none."""
+    scene = postfix_scene
+    engine = scene.engine
+    megge = engine.clients.all()[0]
+    engine.clients.update(dataclasses.replace(megge, preferences={"signs": "no"}))
+    now = scene.clock.now()
+    engine.absences.add(now, now + timedelta(days=3), deputy="Jordan Lee")
+    scene.client_writes("Lease")                 # the sync sends it
+    (item,) = [i for i in engine.outbox_items(everything=True)
+               if i.kind is OutboxKind.ABSENCE]
+    postfix.wait_delivered(item.message_id)
+    (received,) = copies(scene.client, "INBOX", "Message-ID", item.message_id)
+    assert received["Auto-Submitted"] == "auto-replied"
+    assert received["X-Heard-Notice"] == "absence"
+    assert "Jordan Lee" in received.get_content()
+    scene.clock.advance(timedelta(minutes=5))
+    scene.me.deliver(message(f"Megge <{scene.client.address}>", "Keys",
+                             to=f"Alex <{scene.me.address}>", at=scene.clock.now(),
+                             authenticated=False))
+    assert len(engine.sync().new_inquiries) == 1   # another matter, in the same absence
+    engine.tick()
+    assert [i.kind for i in engine.outbox_items(everything=True)] == [OutboxKind.ABSENCE]
+    assert engine.status().count == 1 and len(engine.status().clients[0].items) == 2

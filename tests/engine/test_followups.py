@@ -17,6 +17,8 @@ from heard.engine.followups import FollowUpError
 from heard.system.paths import Profile
 from tests.conftest import BERLIN, NOW
 from tests.support.mail import MEGGE, RAJ, MailFolders, drop, message, sent_messages
+from tests.support.scenes import Scene, copies
+from tests.support.smtp import Postfix
 
 THURSDAY = datetime(2026, 11, 26, 9, 0, tzinfo=BERLIN)   # NOW is Wednesday 10:00
 
@@ -151,3 +153,25 @@ def test_a_question_in_sent_is_offered_after_n_working_days_only_with_the_settin
     drop(mail.inbox, message(MEGGE, "Re: Closing date", at=clock.now()), clock.now())
     engine.sync()
     assert engine.status().owed == []                    # she wrote: closed by itself
+
+
+def test_through_the_real_servers_the_nudge_arrives_as_shown(
+        postfix_scene: Scene, postfix: Postfix) -> None:
+    """Dovecot and Postfix: a follow-up on the client, closed by nothing, comes due; the
+    nudge the user saw is the text the client's mailbox receives."""
+    scene = postfix_scene
+    engine = scene.engine
+    inquiry_id, message_id = scene.client_writes("Lease")
+    engine.inquiries.mark_answered(inquiry_id)
+    follow_up = engine.follow_ups.set(str(inquiry_id), scene.clock.now() + timedelta(days=2))
+    scene.clock.advance(timedelta(days=2))
+    (owed,) = engine.status().owed
+    assert owed.follow_up.id == follow_up.id and follow_up.id is not None
+    draft = engine.follow_ups.draft(follow_up.id)
+    result = engine.follow_ups.nudge(follow_up.id, draft.subject, draft.body)
+    assert result.sent
+    postfix.wait_delivered(result.message_id)
+    (received,) = copies(scene.client, "INBOX", "Message-ID", result.message_id)
+    assert received.get_content().replace("\r\n", "\n") == draft.body
+    assert received["Subject"] == draft.subject == "Re: Lease"
+    assert received["In-Reply-To"] == message_id
