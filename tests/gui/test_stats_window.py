@@ -87,3 +87,17 @@ def test_hostile_mail_is_text_in_the_window_and_its_exported_summary(
     assert "<p>&lt;img src=&quot;x.png&quot;&gt;AlexM</p>" in html
     assert "<img" not in html and not [c for c in FORBIDDEN if c in html]
     window.close()
+
+
+def test_automatic_replies_and_follow_ups_are_said_apart(
+        engine: Engine, mail: MailFolders, clock: FixedClock) -> None:
+    text, _weeks, _goal, _waits = stats_for_window(engine)
+    assert "Automatic replies" not in text and "Follow-ups" not in text
+    engine.absences.add(NOW, NOW + timedelta(days=2), deputy="Jordan")
+    drop(mail.inbox, message("Megge <margaret@hale.example>", "Lease", at=NOW), NOW)
+    engine.sync()                               # the absence reply goes out
+    engine.follow_ups.set("Rajesh", NOW + timedelta(days=1))
+    clock.advance(timedelta(minutes=1))
+    text, _weeks, _goal, _waits = stats_for_window(engine)
+    assert "Automatic replies (not yours), 12 weeks: 0 in meetings, 1 while away" in text
+    assert "Follow-ups, 12 weeks: 1 set, 0 answered before due, 0 came due" in text

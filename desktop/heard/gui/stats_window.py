@@ -189,6 +189,17 @@ def stats_for_window(engine: Any) -> tuple[str, list[tuple[str, float | None]], 
         f"{what}: {goal_sentence(getattr(this_week[0], f'{which}_goal'), 'this week')}"
         for what, which in (("Acknowledged", "ack"), ("Answered", "answer"))) \
         if this_week else "Nothing measured yet."
+    # Apart from the user's own acknowledgements: the automatic replies and follow-ups.
+    automatic = engine.statistics.automatic(since, now + timedelta(seconds=1))
+    if any(automatic.values()):
+        text += (f"\nAutomatic replies (not yours), 12 weeks: {automatic['autopilot']} in"
+                 f" meetings, {automatic['absence']} while away, {automatic['after_hours']}"
+                 " after hours.")
+    waited = engine.statistics.follow_ups(since, now + timedelta(seconds=1))
+    if waited.set:
+        text += (f"\nFollow-ups, 12 weeks: {waited.set} set, {waited.answered_in_time}"
+                 f" answered before due, {waited.came_due} came due ({waited.nudged}"
+                 " nudged).")
     goal = next((w.ack_goal.goal for w in reversed(weeks) if w.ack_goal), None)
     waits = [(m.time_to_ack, m.standard.ack_within) for m in measures
              if m.time_to_ack is not None]
