@@ -507,3 +507,8 @@ def test_working_hours_remember_their_days_without_changing_their_value() -> Non
     assert used.elapsed(start, start + timedelta(days=4)) == timedelta(hours=16)
     assert used.elapsed(start, start + timedelta(days=4)) == timedelta(hours=16)   # remembered
     assert used == fresh and hash(used) == hash(fresh) and repr(used) == repr(fresh)
+    # The settings make new hours on each read: equal ones share what was worked out.
+    assert fresh._days is used._days and fresh._days
+    assert fresh.add(start, timedelta(hours=2)) == datetime(2026, 3, 30, 10, 0, tzinfo=BERLIN)
+    assert fresh._added is used._added and (start, timedelta(hours=2)) in used._added
+    assert WorkingHours.office(BERLIN, end=time(18))._days is not used._days

@@ -12,14 +12,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from itertools import pairwise
-from typing import Protocol
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 _DAY = timedelta(days=1)
 _ZERO = timedelta(0)
 # Ten years: a search that finds no opening for this long is misconfigured, not waiting.
 _SEARCH_DAYS = 3660
-_DAYS_KEPT = 4096   # days whose openings one WorkingHours remembers (some eleven years)
+_DAYS_KEPT = 4096   # days whose openings equal WorkingHours remember (some eleven years)
+_ADDED_KEPT = 1024   # deadlines (start, duration) they remember: those of the open work
+_SHARED_KEPT = 64
+_SHARED: dict[tuple[object, ...], tuple[dict[Any, Any], dict[Any, Any]]] = {}
 _WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
@@ -97,8 +100,12 @@ class WorkingHours:
     week: tuple[tuple[Span, ...], ...]  # Monday=0 .. Sunday=6
     holidays: frozenset[date] = frozenset()  # local dates, all closed
     # Each day's openings in UTC, worked out once: every status, tick and schedule measures
-    # each open deadline in working time, day by day (no part of the value nor its hash).
+    # each open deadline in working time, day by day (no part of the value nor its hash;
+    # shared by equal hours).
     _days: dict[date, tuple[tuple[datetime, datetime], ...]] = field(
+        default_factory=dict, init=False, repr=False, compare=False, hash=False)
+    # The same for each deadline (`add`): every open item's are asked for again and again.
+    _added: dict[tuple[datetime, timedelta], datetime] = field(
         default_factory=dict, init=False, repr=False, compare=False, hash=False)
 
     def __post_init__(self) -> None:
@@ -114,6 +121,16 @@ class WorkingHours:
                         f"{name} spans overlap or are out of order: "
                         f"{before.start}-{before.end} then {after.start}-{after.end}"
                     )
+        # Equal hours share what was worked out: the settings make a new WorkingHours on
+        # each read, and each status, tick and schedule reads them.
+        key = (self.zone, self.week, self.holidays)
+        shared = _SHARED.get(key)
+        if shared is None:
+            if len(_SHARED) >= _SHARED_KEPT:
+                _SHARED.clear()
+            shared = _SHARED[key] = (self._days, self._added)
+        object.__setattr__(self, "_days", shared[0])
+        object.__setattr__(self, "_added", shared[1])
 
     @classmethod
     def office(
@@ -148,6 +165,15 @@ class WorkingHours:
         A start outside hours counts from the next opening. Time that runs out exactly at closing
         yields the closing instant, not the next morning.
         """
+        key = (start, duration)
+        found = self._added.get(key)
+        if found is None:
+            if len(self._added) >= _ADDED_KEPT:
+                self._added.clear()
+            found = self._added[key] = self._add(start, duration)
+        return found
+
+    def _add(self, start: datetime, duration: timedelta) -> datetime:
         now = _utc(start, "start")
         if duration < _ZERO:
             raise ValueError(f"duration must not be negative, got {duration}")
