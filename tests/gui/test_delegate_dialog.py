@@ -113,3 +113,4 @@ def test_a_name_and_subject_from_hostile_mail_are_text_in_the_dialog(
         assert "<b>Urgent</b> KCOLB Bank's preference says no assistant: they are not told" \
             in texts   # the tooltip, read as Qt shows it
         assert dialog.tell.text() == "Tell <b>Urgent</b> KCOLB Bank who will help"
+        assert dialog.minimumSizeHint().width() < 1024   # an unbreakable word, cut to fit

@@ -49,8 +49,9 @@ class DelegateDialog(QDialog):
         self.setWindowTitle("Delegate — Heard")
         self._zone = zone
         self._assistants = assistants
-        # The name and the subject come from mail: one line of text each, cut to fit.
-        client_name, subject = shown(client_name, 60), shown(subject, 300)
+        # The name and the subject come from mail: one line of text each, cut to fit (a
+        # word of a few hundred letters cannot wrap: the dialog would leave the screen).
+        client_name, subject = shown(client_name, 60), shown(subject, 100)
         about = QLabel(f"Hand {client_name}'s message to an assistant: {subject}")
         about.setTextFormat(Qt.TextFormat.PlainText)
         about.setWordWrap(True)
