@@ -104,7 +104,10 @@ def _text(table: QTableWidget, row: int, column: int) -> str:
 
 
 def _item(text: str, data: Any = None) -> QTableWidgetItem:
-    item = QTableWidgetItem(text)   # table items never render rich text
+    """A cell of text (table items never render rich text). A name may be what a stranger's
+    mail or an imported card said: shown without direction overrides or control characters,
+    and cut to fit (the record keeps it whole)."""
+    item = QTableWidgetItem(shown(text, 200))
     item.setFlags(Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsEnabled)
     if data is not None:
         item.setData(Qt.ItemDataRole.UserRole, data)
@@ -507,10 +510,8 @@ class ClientsPage(QWidget):
                       client.channel.value, _addresses(client),
                       "prospect" if client.prospect else "",
                       ", ".join(x for x in (client.language, client.zone) if x))
-            # A prospect's name is what a stranger's mail said: shown without direction
-            # overrides or control characters, and cut to fit (the record keeps it whole).
             for column, text in enumerate(values):
-                self.table.setItem(row, column, _item(shown(text, 200), client.id))
+                self.table.setItem(row, column, _item(text, client.id))
         self.table.setSortingEnabled(True)
         self.table.resizeColumnToContents(0)
         if selected is not None:
