@@ -54,6 +54,11 @@ def test_the_environment_points_discovery_at_a_dns_server_and_a_ca() -> None:
                                       "HEARD_DISCOVERY_HTTPS_PORT": "8443"})
     assert found == Network("127.0.0.1", 5353, Path("/tmp/ca.pem"), 8443)
     assert Network.from_environment({}) == Network()
+    assert Network.from_environment({"HEARD_DNS_SERVER": "[::1]:5353"}) == Network("::1", 5353)
+    assert Network.from_environment({"HEARD_DNS_SERVER": "::1"}) == Network("::1")
+    assert Network.from_environment({"HEARD_DNS_SERVER": "127.0.0.1:x",
+                                     "HEARD_DISCOVERY_HTTPS_PORT": "99999"}) == \
+        Network("127.0.0.1")
 
 
 @pytest.mark.parametrize("address,provider,oauth", [

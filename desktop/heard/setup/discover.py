@@ -67,12 +67,27 @@ class Network:
     def from_environment(cls, env: Mapping[str, str] | None = None) -> Network:
         env = os.environ if env is None else env
         server = env.get("HEARD_DNS_SERVER", "").strip()
-        host, _, port = server.rpartition(":") if ":" in server else (server, "", "")
+        host, port = server, ""
+        if server.startswith("["):                      # [::1]:5353
+            host, _, port = server[1:].partition("]")
+            port = port.removeprefix(":")
+        elif server.count(":") == 1:                    # 127.0.0.1:5353 (not a bare IPv6)
+            host, _, port = server.partition(":")
         ca = env.get("HEARD_DISCOVERY_CA_FILE", "").strip()
-        https = env.get("HEARD_DISCOVERY_HTTPS_PORT", "").strip()
-        return cls(nameserver=host, dns_port=int(port) if port else 53,
+        return cls(nameserver=host, dns_port=_port(port, 53, "HEARD_DNS_SERVER"),
                    ca_file=Path(ca) if ca else None,
-                   https_port=int(https) if https else 443)
+                   https_port=_port(env.get("HEARD_DISCOVERY_HTTPS_PORT", "").strip(), 443,
+                                    "HEARD_DISCOVERY_HTTPS_PORT"))
+
+
+def _port(text: str, default: int, name: str) -> int:
+    """A port from the environment; a bad one is said in the log and the default used."""
+    if not text:
+        return default
+    if text.isdigit() and 0 < int(text) < 65536:
+        return int(text)
+    log.warning("%s: %r is no port; using %d", name, text, default)
+    return default
 
 
 @dataclass(frozen=True)
