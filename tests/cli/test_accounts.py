@@ -538,6 +538,11 @@ def test_account_add_with_oauth_signs_in_with_a_code_and_reads_the_mail(
     assert "Signed in to Test ID as" in out and "work works again" in out
     code, out, err = run(capsys, "--profile", bare_root, "account", "test", "work")
     assert code == 0, out + err
+    # A password typed for it would replace the sign-in in the keyring: refused.
+    kept = secrets.get_password(f"oauth:microsoft:{user.name}")
+    code, out, err = run(capsys, "--profile", bare_root, "account", "password", "work")
+    assert code == 2 and "signs in with microsoft, not a password" in err
+    assert secrets.get_password(f"oauth:microsoft:{user.name}") == kept
 
 
 @pytest.mark.usefixtures("real_keyring")

@@ -491,6 +491,11 @@ def _password(args: argparse.Namespace, engine: Engine) -> int:
     account = next((a for a in settings.accounts if a.name == args.name), None)
     calendar = next((c for c in settings.calendars if c.name == args.name
                      and c.kind == "caldav"), None)
+    signs_in = account if isinstance(account, ImapAccount) else calendar
+    if signs_in is not None and signs_in.auth == "oauth2" and not args.smtp:
+        # its keyring entry holds the sign-in: a password typed here would replace it
+        raise UsageError(f"{args.name!r} signs in with {signs_in.provider}, not a password;"
+                         f" sign in again with `heard account signin {args.name}`")
     if calendar is not None and account is None:
         password = _read_password(args, f"{calendar.username} at {calendar.url}")
         problem = _problem(setup.try_calendar, calendar, settings.zone, engine.clock.now(),
