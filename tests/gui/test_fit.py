@@ -18,7 +18,8 @@ from tests.support.desktop import DesktopSession
 ROOT = Path(__file__).resolve().parents[2]
 WINDOWS = {"settings/general", "settings/accounts", "settings/standards", "settings/hours",
            "settings/templates", "settings/assistants", "settings/notifications",
-           "settings/absence", "settings/clients", *(f"wizard/{page}" for page in range(7)), "log call",
+           "settings/absence", "settings/clients", *(f"wizard/{page}" for page in range(7)),
+           "log call",
            "devices/invite", "devices/join",
            "delegate", "nudge", "statistics", "client", "account/mail", "account/calendar"}
 
