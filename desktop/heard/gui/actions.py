@@ -47,7 +47,6 @@ class Actions(QObject):
     status_wanted = Signal()          # the store changed: the status on screen is old
     open_requested = Signal(object)   # open the window (on this inquiry id, or None)
     open_mail_requested = Signal(str, str)   # a message's Message-ID and account, to open
-    open_mail_requested = Signal(str, str)   # a message's Message-ID and account, to open
     failed = Signal(str)              # a failure with no place of its own, in words
 
     def __init__(self, engine: Engine, ops: Ops, undo: UndoStack, toaster: Toaster, *,
@@ -107,21 +106,10 @@ class Actions(QObject):
             self.decide(inquiry_id, key, from_toast=True)
         elif key == "mail" and inquiry_id is not None:
             self._open_mail(inquiry_id)
-        elif key == "mail" and inquiry_id is not None:
-            self._open_mail(inquiry_id)
         elif key in ("open", "default"):
             first = inquiry_id if inquiry_id is not None else next(iter(target.inquiries),
                                                                    None)
             self.open_requested.emit(first)
-
-    def _open_mail(self, inquiry_id: int) -> None:
-        """A toast's Open in mail: the message of the status on screen."""
-        status = self._status()
-        for item in status.waiting if status is not None else ():
-            if item.inquiry.id == inquiry_id and item.inquiry.message_id:
-                self.open_mail_requested.emit(item.inquiry.message_id, item.inquiry.account)
-                return
-        self.open_requested.emit(inquiry_id)   # gone meanwhile: the window says how it is
 
     def _open_mail(self, inquiry_id: int) -> None:
         """A toast's Open in mail: the message of the status on screen."""

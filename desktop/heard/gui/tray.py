@@ -155,7 +155,6 @@ class HeardApp(QObject):
         self.actions.failed.connect(self.show_error)
         self.toaster.invoked.connect(self.actions.toast_action)
         self.actions.open_mail_requested.connect(self.open_in_mail)
-        self.actions.open_mail_requested.connect(self.open_in_mail)
 
         open_action = QAction("&Open quick reply", self.menu)
         open_action.triggered.connect(lambda: self.open_window())
