@@ -14,14 +14,12 @@ import email.utils
 import re
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
-from email import policy
 from email.header import decode_header, make_header
 from email.message import Message
 from email.parser import BytesParser
 
 from heard.domain.messages import MessageFacts, valid_text
 from heard.domain.templates import header_safe
-from heard.mail.html_text import html_to_text
 
 # Headers kept for the auto-generated verdict (see domain.messages.auto_generated_reason).
 AUTO_HEADERS = (
@@ -35,7 +33,9 @@ BODY_CHARS = 16_000      # enough for any voicemail or contact-form notification
 HEADER_CHARS = 2_000     # a 1 MB header is somebody's attack, not information
 # Printable ASCII only: a NUL or DEL copied into In-Reply-To would get every reply refused.
 _MSGID = re.compile(r"<[\x21-\x3b\x3d\x3f-\x7e]+>")
-_PARSER = BytesParser(policy=policy.compat32)
+# compat32, BytesParser's own default (email.policy, ~35 ms of imports, stays unloaded
+# until a From needs the strict reading).
+_PARSER = BytesParser()
 
 
 class MalformedMessage(ValueError):
@@ -203,7 +203,8 @@ def _body_text(msg: Message) -> str:
         except LookupError:  # a charset Python does not know
             text = payload.decode("utf-8", "replace")
         if part.get_content_type() == "text/html":
-            text = html_to_text(text)
+            from heard.mail.html_text import html_to_text  # (html.parser: ~70 ms,
+            text = html_to_text(text)                      # not before the icon)
     except Exception:  # broken transfer encodings: no text, no crash
         return ""
     # "replace" does not cover what a decoder lets through: UTF-7 decodes "+2D0-" to half a
