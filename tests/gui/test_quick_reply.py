@@ -111,6 +111,11 @@ def test_another_template_chosen_with_the_keyboard_shows_its_text(
     assert window.template_combo.currentText() == "acknowledge"   # the default for her
     assert "I have it, and I'm on it" in window.preview.toPlainText()
     assert window.reply_to.text() == "To: margaret@hale.example"
+    # The autopilot's absence and evening replies and the follow-up's nudge are no
+    # acknowledgement to choose here.
+    offered = {window.template_combo.itemText(i) for i in range(window.template_combo.count())}
+    assert "acknowledge" in offered
+    assert not offered & {"absence", "after-hours", "nudge"}
 
     qtbot.keyClick(window.list, Qt.Key.Key_T, CTRL)
     assert window.template_combo.hasFocus()

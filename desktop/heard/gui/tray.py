@@ -274,6 +274,14 @@ class HeardApp(QObject):
 
     # the windows
 
+    def _acknowledging_templates(self) -> list[str]:
+        """The templates the window offers for an acknowledgement: not those the autopilot
+        writes absences and evenings with, nor the follow-up's nudge, which have windows
+        and settings of their own (`heard ack --template` still takes any)."""
+        settings = self.engine.settings
+        own_uses = {"nudge", settings.absence.template, settings.afterhours.template}
+        return sorted(name for name in self.engine.templates if name not in own_uses)
+
     @property
     def window(self) -> QuickReplyWindow:
         """Made on first use: most of the day Heard is only an icon."""
@@ -282,7 +290,7 @@ class HeardApp(QObject):
 
             window = QuickReplyWindow()
             window.send_delay_ms = self.send_delay_ms
-            window.set_templates(sorted(self.engine.templates))
+            window.set_templates(self._acknowledging_templates())
             window.set_delegate_blocked(None if self.engine.settings.assistants
                                         else NO_ASSISTANT)
             actions = self.actions
@@ -435,7 +443,7 @@ class HeardApp(QObject):
         self.owed_action.setText(f"Owe you a &reply ({len(status.owed)})…" if status.owed
                                  else "Owe you a &reply…")
         if self._window is not None:
-            self._window.set_templates(sorted(self.engine.templates))
+            self._window.set_templates(self._acknowledging_templates())
             self._window.set_delegate_blocked(None if self.engine.settings.assistants
                                               else NO_ASSISTANT)
             self._window.show_status(status, self.zone)
