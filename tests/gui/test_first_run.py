@@ -25,6 +25,7 @@ from tests.support.gui import (
     keyboard_problems,
     records_with,
 )
+from tests.support.oauth import OAuthWorld
 
 VCARDS = """BEGIN:VCARD
 VERSION:3.0
@@ -313,3 +314,43 @@ def test_the_mail_page_says_what_a_provider_needs(qtbot: QtBot, fresh: Engine,
     next_page(qtbot, wizard)
     assert wizard.mail.found_note.text().startswith("Nothing was found for lee@nothing.test")
     assert (wizard.mail.form.host.text(), wizard.mail.form.provider) == ("", "")
+
+
+@pytest.mark.usefixtures("real_keyring")
+def test_an_address_whose_server_takes_oauth2_is_signed_in_in_the_browser_and_logs_in(
+        qtbot: QtBot, fresh: Engine, discovery: object, oauth_world: OAuthWorld) -> None:
+    """The wizard's whole OAuth2 path from an address: autoconfig.example.test says OAuth2
+    for the Dovecot that checks the test OAuth2 server's tokens ([oauth.microsoft] pointed
+    at that server, as an organisation's settings would); the mail page offers the Sign in
+    button instead of a password; the browser (an HTTP client that consents) signs in;
+    Next logs in to IMAP with the token; the sign-in is in the keyring and in no file."""
+    file = config.ConfigFile(fresh.profile.config)
+    for key, value in oauth_world.provider_settings().items():
+        file.set("oauth.microsoft", key, value)
+    user = oauth_world.dovecot.add_user()
+    discovery.https.files["autoconfig.example.test"] = AUTOCONFIG.replace(  # type: ignore[attr-defined]
+        "password-cleartext", "OAuth2").format(imap=oauth_world.dovecot.imaps_port).encode()
+    wizard = wizard_for(qtbot, fresh)
+    next_page(qtbot, wizard)
+    address = f"{user.name}@example.test"   # Dovecot's oauth2 passdb takes the local part
+    wizard.address.address.setText(address)
+    next_page(qtbot, wizard)                          # discovery runs on a worker
+    mail = wizard.mail
+    form = mail.form
+    assert wizard.currentPage() is mail
+    assert (form.host.text(), form.port.value()) == ("127.0.0.1", oauth_world.dovecot.imaps_port)
+    assert mail.found_note.text().startswith("Found in https://autoconfig.example.test/")
+    form.use_provider("microsoft")                    # the organisation's sign-in
+    assert form.password.isHidden() and not form.sign_in_button.isHidden()
+    form.ca_file.setText(str(oauth_world.dovecot.cert))
+    pages: list[str] = []
+    form.open_url = lambda url: pages.append(oauth_world.server.consent(url, user.name).text)
+    form.sign_in_button.click()
+    qtbot.waitUntil(lambda: mail.status.text().startswith("Signed in"), timeout=20000)
+    assert pages and "Signed in" in pages[0]
+    next_page(qtbot, wizard)                          # IMAP with the token, off the GUI thread
+    assert mail.checked is not None
+    assert (mail.checked.entry["auth"], mail.checked.entry["provider"]) == ("oauth2",
+                                                                            "microsoft")
+    kept = secrets.get_password(f"oauth:microsoft:{address}")
+    assert kept and files_with(fresh.profile.root, kept) == []

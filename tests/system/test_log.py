@@ -65,3 +65,19 @@ def test_imap_traffic_never_reaches_the_log_even_verbose(tmp_path: Path) -> None
         heard_log.setup(None)
     text = file.read_text()
     assert "heard's own debug line" in text and "Dear Alex" not in text
+
+
+def test_authlib_s_token_responses_never_reach_the_log_even_verbose(tmp_path: Path) -> None:
+    # Authlib logs a whole token response at DEBUG (seen in the wizard's OAuth2 test).
+    file = tmp_path / "heard.log"
+    heard_log.setup(file, verbose=True)
+    try:
+        logging.getLogger("authlib.oauth2.rfc6749.grants.authorization_code").debug(
+            "Issue token {'refresh_token': 'r3fr3sh-s3cr3t'}")
+        logging.getLogger("heard.test").debug("heard's own debug line")
+        for handler in logging.getLogger().handlers:
+            handler.flush()
+    finally:
+        heard_log.setup(None)
+    text = file.read_text()
+    assert "heard's own debug line" in text and "r3fr3sh-s3cr3t" not in text

@@ -71,6 +71,9 @@ def setup(log_file: Path | None, verbose: bool = False) -> None:
     # imapclient logs whole commands and responses (headers, bodies) at DEBUG: never, not
     # even with -v.
     logging.getLogger("imapclient").setLevel(logging.INFO)
+    # Authlib logs whole token responses (access and refresh tokens) at DEBUG ("Issue
+    # token {...}"): a sign-in must never reach the log file, with -v or not.
+    logging.getLogger("authlib").setLevel(logging.INFO)
 
 
 def _private(path: Path) -> None:
