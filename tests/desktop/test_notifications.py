@@ -348,7 +348,8 @@ def test_a_client_message_makes_a_notification_with_actions(desk: Desk) -> None:
     (call,) = [c for c in desk.bus.notifies(since) if c.summary == "Megge wrote"]
     assert call.app_name == "Heard" and call.replaces_id == 0
     # One "Open" (the click); dunst listed a second "open" action twice.
-    assert call.actions == ["ack", "Acknowledge", "mail", "Open in mail", "default", "Open"]
+    assert call.actions == ["ack", "Acknowledge", "mail", "Open in mail", "snooze",
+                            "Snooze 1 hour", "default", "Open"]
     assert call.hints["category"] == "email.arrived"
     assert call.hints["desktop-entry"] == "heard"
     # A VIP writing is not a breach: normal urgency, and it expires.

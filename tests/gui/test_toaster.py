@@ -173,7 +173,7 @@ def test_a_new_message_toasts_and_acknowledge_on_it_sends_after_the_undo_delay(
     assert (note.title, note.text) == ("Rajesh wrote", "Drawings")
     # One "Open": the click on the toast (dunst lists a second "open" action twice).
     assert note.actions == (("ack", "Acknowledge"), ("mail", "Open in mail"),
-                            ("default", "Open"))
+                            ("snooze", "Snooze 1 hour"), ("default", "Open"))
     assert note.category == "email.arrived" and note.timeout_ms > 0
     assert note.slot == "arrivals" and not note.urgent
 
@@ -205,6 +205,29 @@ def test_undo_on_the_toast_takes_the_acknowledgement_back(
         assert "Rajesh is waiting again" in recorder.titles()[-1]
         wait_status(qtbot, heard, 1)
         assert mail.outbox_messages() == []
+    finally:
+        heard.dispose()
+
+
+def test_snooze_on_a_toast_sets_the_client_aside_for_an_hour_and_its_undo_brings_them_back(
+    qtbot: QtBot, engine: Engine, mail: MailFolders, recorder: Recorder
+) -> None:
+    heard = start(qtbot, engine, recorder, delay_ms=5000)
+    try:
+        arrive(engine, mail, RAJ, "Drawings")
+        wait_notes(qtbot, recorder, 1)
+        recorder.choose(recorder.notes[0], "snooze")
+        status = wait_status(qtbot, heard, 0)             # out of the badge, not acknowledged
+        (snoozed,) = status.snoozed
+        assert snoozed.until == engine.clock.now() + timedelta(hours=1)
+        assert mail.outbox_messages() == []
+        wait_notes(qtbot, recorder, 2)
+        told = recorder.notes[1]
+        assert told.title.startswith("Snoozed Rajesh until ")
+        assert "the acknowledgement is still due" in told.text
+        assert told.actions[0] == ("undo", "Undo")
+        recorder.choose(told, "undo")
+        assert wait_status(qtbot, heard, 1).snoozed == []
     finally:
         heard.dispose()
 

@@ -106,6 +106,8 @@ class Actions(QObject):
             self.decide(inquiry_id, key, from_toast=True)
         elif key == "mail" and inquiry_id is not None:
             self._open_mail(inquiry_id)
+        elif key == "snooze" and inquiry_id is not None:
+            self.snooze(inquiry_id, "1h", from_toast=True)
         elif key in ("open", "default"):
             first = inquiry_id if inquiry_id is not None else next(iter(target.inquiries),
                                                                    None)
@@ -317,9 +319,9 @@ class Actions(QObject):
         self.ops.run(lambda: [self.engine.inquiries.undismiss(i) for i in ids], done,
                      lambda exc: self._window().show_message(f"Could not undo: {exc}"))
 
-    def snooze(self, inquiry_id: int, said: str) -> None:
+    def snooze(self, inquiry_id: int, said: str, from_toast: bool = False) -> None:
         """Set the client aside until `said` (as heard.domain.snoozes.snooze_time reads it),
-        or wake them ("off"); Ctrl+Z takes either back."""
+        or wake them ("off"); Ctrl+Z takes either back (from a toast: its Undo)."""
         from heard.domain.snoozes import snooze_time
 
         name = self._name_of(inquiry_id)
@@ -345,18 +347,31 @@ class Actions(QObject):
             else:
                 now = engine.clock.now()
                 zone = self.zone
-                text = (f"Snoozed {name} until {day_and_time(snooze.until, now, zone)}:"
-                        " not counted meanwhile, back at once if they write; the"
-                        f" acknowledgement is still due {day_and_time(group.ack_due, now, zone)}"
-                        " — Undo (Ctrl+Z)")
+                told = (f"Snoozed {name} until {day_and_time(snooze.until, now, zone)}",
+                        "not counted meanwhile, back at once if they write; the"
+                        " acknowledgement is still due"
+                        f" {day_and_time(group.ack_due, now, zone)}")
+                text = f"{told[0]}: {told[1]} — Undo (Ctrl+Z)"
                 entry = Undoable(f"snoozing {name}", lambda: self._restore_snooze(
                     None, client_id, f"Undone: {name} is counted again.", entry))
             self.undo.push(entry)
-            self._window().show_message(text)
+            if from_toast and said != "off":
+                self.toaster.tell("snooze", told[0], f"{told[1][0].upper()}{told[1][1:]}.",
+                                  undo=entry)
+            elif from_toast:
+                self.toaster.tell("snooze", text)
+            else:
+                self._window().show_message(text)
             self.status_wanted.emit()
 
-        self.ops.run(work, done, lambda exc: self._window().show_message(
-            f"Not snoozed: {exc}" if said != "off" else f"{name} not woken: {exc}"))
+        def failed(exc: Exception) -> None:
+            words = f"Not snoozed: {exc}" if said != "off" else f"{name} not woken: {exc}"
+            if from_toast:
+                self.toaster.tell("snooze", words)
+            else:
+                self._window().show_message(words)
+
+        self.ops.run(work, done, failed)
 
     def _restore_snooze(self, snooze: Any, client_id: int, text: str, entry: Undoable) -> None:
         def done(_none: object) -> None:

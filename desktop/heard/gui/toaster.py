@@ -45,6 +45,8 @@ log = logging.getLogger(__name__)
 ACK_ACTIONS = (("ack", "Acknowledge"),)
 # The client's message opened where the real answer is written ([open] app).
 MAIL_ACTIONS = (("mail", "Open in mail"),)
+# One client set aside for an hour without acknowledging (issue 22: snooze one client).
+SNOOZE_ACTIONS = (("snooze", "Snooze 1 hour"),)
 PROSPECT_ACTIONS = (("client", "Client"), ("not-a-client", "Not a client"))
 DEFAULT_ACTION = (("default", "Open"),)
 UNDO_ACTIONS = (("undo", "Undo"),)
@@ -354,6 +356,8 @@ class Toaster(QObject):
             # some servers show only the first three buttons.
             actions = ACK_ACTIONS + (PROSPECT_ACTIONS if toast.prospect else
                                      MAIL_ACTIONS if toast.channel is Channel.EMAIL else ())
+            if not toast.prospect and toast.inquiry_id is not None:
+                actions += SNOOZE_ACTIONS
             return Note(toast.title, toast.text, actions + DEFAULT_ACTION, slot="arrivals",
                         ref=ref, timeout_ms=EXPIRE_MS, category=category)
         if toast.kind is ToastKind.SUMMARY:
