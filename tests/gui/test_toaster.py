@@ -232,6 +232,33 @@ def test_snooze_on_a_toast_sets_the_client_aside_for_an_hour_and_its_undo_brings
         heard.dispose()
 
 
+def test_a_client_whose_snooze_ran_out_is_told_back_once(
+    qtbot: QtBot, engine: Engine, mail: MailFolders, recorder: Recorder, clock: FixedClock
+) -> None:
+    heard = start(qtbot, engine, recorder)
+    try:
+        arrive(engine, mail, RAJ, "Drawings")
+        wait_notes(qtbot, recorder, 1)
+        engine.inquiries.snooze("Rajesh", clock.now() + timedelta(hours=1))
+        wait_status(qtbot, heard, 0)
+        heard.refresh()
+        settle(qtbot, heard)
+        assert len(recorder.notes) == 1                  # set aside: nothing said yet
+        clock.advance(timedelta(minutes=61))
+        heard.refresh()
+        wait_status(qtbot, heard, 1)
+        wait_notes(qtbot, recorder, 2)
+        back = recorder.notes[1]
+        assert back.title == "Rajesh is back"
+        assert back.text.startswith("Snoozed until ") and "acknowledgement is due" in back.text
+        assert back.actions[0] == ("ack", "Acknowledge")
+        heard.refresh()
+        settle(qtbot, heard)
+        assert [n.title for n in recorder.notes].count("Rajesh is back") == 1   # once
+    finally:
+        heard.dispose()
+
+
 def test_open_on_a_toast_shows_the_window_on_that_client(
     qtbot: QtBot, recorded_app: HeardApp, engine: Engine, mail: MailFolders, recorder: Recorder
 ) -> None:

@@ -25,7 +25,7 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QApplication, QMenu, QSystemTrayIcon, QWidget
 
 from heard.domain.clients import Channel
-from heard.domain.ids import InquiryId
+from heard.domain.ids import ClientId, InquiryId
 from heard.domain.toasts import Hold, Plan, Snooze, Toast, ToastKind, catch_up, snooze_until
 from heard.domain.warnings import Alert, AlertKind
 from heard.domain.warnings import Toast as DeadlineToast
@@ -106,6 +106,9 @@ class Toaster(QObject):
         self._status: Status | None = None
         self._snoozed_until: datetime | None = None
         self._held_by: Hold | None = None   # why toasts are held back now
+        # The clients set aside (snoozed one by one) in the last status: whose snooze ran
+        # out is told once, when they are back in the badge.
+        self._set_aside: dict[ClientId, datetime] = {}
         self.last_target: int | None = None   # the inquiry the last toast was about
         # Deadline warnings on screen, by key, and which of them each deadline slot shows.
         self._deadlines: dict[str, Alert] = {}
@@ -306,7 +309,31 @@ class Toaster(QObject):
         self._status = status
         self._update_snooze_menu()
         self._follow(status)
+        self._tell_back(status)
         self._plan(status)
+
+    def _tell_back(self, status: Status) -> None:
+        """A client whose snooze ran out is counted again: one toast says so, with
+        Acknowledge (one woken early by a new message has that message's own toast)."""
+        before = self._set_aside
+        self._set_aside = {s.waiting.client.id: s.until for s in status.snoozed
+                           if s.waiting.client.id is not None}
+        if self.holding_all():
+            return   # the badge says it; the catch-up toast names who waits after a pause
+        now = self.engine.clock.now()
+        zone = self.engine.settings.zone
+        for client in status.clients:
+            client_id = client.client.id
+            until = before.get(client_id) if client_id is not None else None
+            if until is None or until > now or client_id in self._set_aside:
+                continue
+            ids = tuple(int(i.inquiry.id) for i in client.items if i.inquiry.id is not None)
+            self.notify(Note(f"{client.client.display_name} is back",
+                             f"Snoozed until {clock(until, zone)}; the acknowledgement is due"
+                             f" {day_and_time(client.ack_due, now, zone)}.",
+                             ACK_ACTIONS + DEFAULT_ACTION, slot=f"back:{client_id}",
+                             ref=ToastRef(ids[0] if ids else None, ids),
+                             timeout_ms=EXPIRE_MS, category="im"))
 
     def _plan(self, status: Status) -> None:
         """Off the GUI thread: what was told already (the store), the snooze, and the plan
