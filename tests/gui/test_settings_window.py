@@ -84,6 +84,8 @@ def test_every_tab_round_trips_through_the_file(qtbot: QtBot, engine: Engine) ->
     window.user_name.setText("Alex M. Morgan")
     window.addresses.setText("alex@morgan-law.example, am@morgan.example")
     window.phone_region.setText("DE")
+    window.language.setText("de")
+    window.clock_format.setCurrentIndex(window.clock_format.findData("12h"))
     window.tentative_busy.setChecked(False)
     window.internal_domains.setText("morgan-law.example")
     window.mail_window.setText("14d")
@@ -120,6 +122,7 @@ def test_every_tab_round_trips_through_the_file(qtbot: QtBot, engine: Engine) ->
     s = config.load(path)
     assert (s.user.name, s.user.addresses, s.user.phone_region) == (
         "Alex M. Morgan", ("alex@morgan-law.example", "am@morgan.example"), "DE")
+    assert (s.locale.language, s.locale.time_format) == ("de", "12h")
     assert not s.calendar.tentative_busy and s.prospects.internal_domains == ("morgan-law.example",)
     assert s.mail.window == timedelta(days=14)
     assert s.standards.by_tier["gold"].answer_within == timedelta(hours=3)
@@ -142,6 +145,7 @@ def test_every_tab_round_trips_through_the_file(qtbot: QtBot, engine: Engine) ->
     assert engine.settings.replies.template == "short" and "short" in engine.templates
     again = window_for(qtbot, engine)
     assert again.user_name.text() == "Alex M. Morgan"
+    assert (again.language.text(), again.clock_format.currentData()) == ("de", "12h")
     assert again.zone.text() == "America/Los_Angeles"
     assert again.days["saturday"].text() == "10:00-12:00"
     assert "gold" in again.tiers()
@@ -179,6 +183,7 @@ def test_a_mistake_names_its_key_and_nothing_is_written(
 
 BAD_VALUES: list[tuple[str, Callable[[SettingsWindow], QWidget], str]] = [
     ("user.phone_region", lambda w: w.phone_region, "XX"),
+    ("locale.language", lambda w: w.language, "klingon"),
     ("calendar.min_free", lambda w: w.min_free, "a while"),
     ("user.timezone", lambda w: w.zone, "Mars/Olympus"),
     ("hours.holidays", lambda w: w.holidays, "Christmas"),

@@ -116,6 +116,10 @@ def _group(title: str, rows: list[tuple[str, QWidget]]) -> QGroupBox:
     return box
 
 
+# [locale] time_format: what the choice says, and its value.
+CLOCK_FORMATS = (("As is the custom of your language", "auto"), ("24-hour (14:30)", "24h"),
+                 ("12-hour (2:30 pm)", "12h"))
+
 class SettingsWindow(QDialog):
     saved = Signal()              # Save wrote heard.toml / templates.toml
     accounts_changed = Signal()   # an account or calendar was added, edited or removed
@@ -197,9 +201,21 @@ class SettingsWindow(QDialog):
         self.phone_region.setMaxLength(2)
         self.start_at_login = _checked("Start Heard when I &log in",
                                        settings.desktop.start_at_login)
+        # [locale]: times, dates and weekdays as the user reads them, and the language of
+        # the shipped templates for clients who have none of their own. (No mnemonic: every
+        # letter is taken on this page; Tab reaches them.)
+        self.language = _line(settings.locale.language,
+                              "e.g. de or en_GB; empty: your system's")
+        self.clock_format = QComboBox()
+        for label, value in CLOCK_FORMATS:
+            self.clock_format.addItem(label, value)
+        self.clock_format.setCurrentIndex(max(0, self.clock_format.findData(
+            settings.locale.time_format)))
         you = _group("You", [("Your na&me:", self.user_name),
                              ("Your a&ddresses:", self.addresses),
                              ("Country for phone num&bers:", self.phone_region),
+                             ("Language:", self.language),
+                             ("Times written:", self.clock_format),
                              ("", self.start_at_login)])
         cal = settings.calendar
         self.share_titles = _checked("Meeting titles may appear in re&plies", cal.share_titles)
@@ -225,6 +241,7 @@ class SettingsWindow(QDialog):
         self.fields.update({
             "user.name": self.user_name, "user.addresses": self.addresses,
             "user.phone_region": self.phone_region,
+            "locale.language": self.language, "locale.time_format": self.clock_format,
             "desktop.start_at_login": self.start_at_login,
             "calendar.share_titles": self.share_titles, "calendar.min_free": self.min_free,
             "calendar.tentative_busy": self.tentative_busy,
@@ -608,6 +625,8 @@ class SettingsWindow(QDialog):
             ("user", "name", self.user_name.text().strip()),
             ("user", "addresses", _csv(self.addresses.text())),
             ("user", "phone_region", self.phone_region.text().strip()),
+            ("locale", "language", self.language.text().strip()),
+            ("locale", "time_format", str(self.clock_format.currentData())),
             ("desktop", "start_at_login", self.start_at_login.isChecked()),
             ("calendar", "share_titles", self.share_titles.isChecked()),
             ("calendar", "min_free", self.min_free.text().strip()),
