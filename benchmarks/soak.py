@@ -3,6 +3,7 @@
     python benchmarks/soak.py [--minutes 60] [--sample 60] [--warmup MIN]
                               [--mail-every 4] [--ack-every 15] [--answer-every 0]
                               [--cut-every 180] [--calendar-every 300]
+                              [--keep FILE] [--tracemalloc FILE]
 
 Starts its own Dovecot, Postfix (submission with STARTTLS, delivering into Dovecot) and a
 private D-Bus with an unlocked gnome-keyring (tests/support), then the tray itself, as a
@@ -32,7 +33,10 @@ gives the open work (inquiries waiting + acknowledged, from the store) and the e
 timed work since the last line, counted inside the tray (COUNTED wraps Engine.tick,
 next_tick, status, plan_toasts and sync): calls a minute and CPU ms a call, so a rise
 shows whether the tray does things more often or each one dearer. `--keep FILE` copies
-the tray's store at the end, to profile it. After the warm-up
+the tray's store at the end, to profile it. `--tracemalloc FILE` traces the tray's Python
+allocations (in the benchmark's wrapper, not in Heard): each line adds its Python heap, the
+end its slope, and FILE what grew after the warm-up, by traceback (is it Python or native?).
+After the warm-up
 (default: the first fifth, at least a minute) a least-squares line through each series
 gives its slope per hour, printed next to the values (first, last, min, max after the
 warm-up). Flat means the slopes are small against the values: a tray app runs for weeks.
@@ -95,6 +99,24 @@ Issue 23, measured here (2 cores, other work running):
   py-spy on the tray at minutes 21 and 31: no frame grew; about a quarter of its samples
   are the hidden quick-reply window redrawn on every status (show_status, the reply
   preview built anew).
+- where the RSS goes (at 0e125c7, 2026-12-07, two 13-min balanced soaks at once, load
+  from other soaks): `--tracemalloc` (12 frames; the tray runs ~10x slower, 45 % CPU) gave
+  a Python heap of 42.2 MiB from minute 1.5 to 8 (45.4 at 8.5, the open work then 38 not
+  15; read only when the dump thread was free), and between the warm-up's snapshot and
+  minute ~7 no traceback grew by more than 15 KiB. The other, with MALLOC_ARENA_MAX=2:
+  RSS 122.8 -> 125.0 MiB (3 -> 12 min), same slope as without, so not arena waste; in
+  /proc/PID/smaps the growth is the main malloc heap ([heap] +736 KiB in 7 min, other
+  anonymous +120 KiB). glibc malloc_stats (gdb) at 9 and 11 min: arena 0 18.27 -> 18.55
+  MiB in use of 18.7-19.1 (fragmentation small; malloc_trim(0) gave back 0.1 MiB), so
+  live native memory, +140 KiB/min. Of that, sqlite3_memory_used() 1.47 -> 1.59 MiB
+  (+60 KiB/min: the one connection's page cache following the store, 0.4 MiB + 4 MiB WAL,
+  bound by cache_size, 2 MiB by default) and QPixmapCache::clear() on the GUI thread
+  freed 1.13 MiB at minute 12 (~95 KiB/min; likely the badge painted anew at each count
+  change, as the open work moves 13-16: a QIcon of six pixmaps for the tray and a QPixmap
+  for the small window, each a new cache key, up to the 10 MiB limit; not yet confirmed
+  which). Both bounded: the +10-12 MiB/h
+  is likely those two caches filling, not a leak; to check: a soak of 90+ min, or one with
+  QPixmapCache.setCacheLimit small and the badge icons kept by (count, urgency, offline).
 """
 
 from __future__ import annotations
@@ -124,8 +146,33 @@ HEARD = [sys.executable, "-m", "heard"]
 # $HEARD_SOAK_COUNTS every $HEARD_SOAK_EVERY seconds (what grows: how often, or how dear).
 COUNTED = """
 import json, os, threading, time
+TRACE = os.environ.get("HEARD_SOAK_TRACEMALLOC")
+if TRACE:
+    import tracemalloc
+    tracemalloc.start(int(os.environ.get("HEARD_SOAK_FRAMES", "12")))
 from heard.engine import Engine
 counts = {}
+first = None
+def traced():
+    # The Python heap (tracemalloc) now, and what grew since the warm-up's snapshot, by
+    # traceback, into $HEARD_SOAK_TRACEMALLOC: is the RSS growth Python objects or native?
+    global first
+    counts["py_heap"] = (tracemalloc.get_traced_memory()[0], 0.0)
+    if time.monotonic() - STARTED < float(os.environ["HEARD_SOAK_WARMUP"]):
+        return
+    snap = tracemalloc.take_snapshot().filter_traces(
+        (tracemalloc.Filter(False, tracemalloc.__file__),))
+    if first is None:
+        first = snap
+        return
+    lines = []
+    for stat in snap.compare_to(first, "traceback")[:12]:
+        lines.append(f"{stat.size_diff / 1024:+9.1f} KiB {stat.count_diff:+7d} blocks")
+        lines.extend("      " + line for line in stat.traceback.format()[-16:])
+    with open(TRACE + ".new", "w") as out:
+        out.write("\\n".join(lines) + "\\n")
+    os.replace(TRACE + ".new", TRACE)
+STARTED = time.monotonic()
 def counted(name, work):
     def wrapper(*args, **kwargs):
         began = time.thread_time()
@@ -141,6 +188,8 @@ def write():
     path, every = os.environ["HEARD_SOAK_COUNTS"], float(os.environ["HEARD_SOAK_EVERY"])
     while True:
         time.sleep(every / 2)
+        if TRACE:
+            traced()
         with open(path + ".new", "w") as out:
             json.dump(counts, out)
         os.replace(path + ".new", path)
@@ -160,6 +209,7 @@ class Sample:
     fds: int
     threads: int
     cpu_pct: float     # of one core, over the interval before this sample
+    py_mib: float = 0.0   # the Python heap, with --tracemalloc
 
 
 def client_address(i: int) -> str:
@@ -286,6 +336,9 @@ def main() -> int:
     parser.add_argument("--calendar-every", type=float, default=300)
     parser.add_argument("--keep", type=Path, default=None,
                         help="copy the tray's store there at the end (to profile it)")
+    parser.add_argument("--tracemalloc", type=Path, default=None, metavar="FILE",
+                        help="trace the tray's Python allocations: its Python heap on each"
+                        " line, and what grew after the warm-up, by traceback, in FILE")
     args = parser.parse_args()
     warmup = 60 * (args.warmup if args.warmup is not None else max(1.0, args.minutes / 5))
 
@@ -323,9 +376,12 @@ def soak(args: argparse.Namespace, warmup: float, tmp: Path, server: Dovecot,
            "HEARD_PROFILE": str(profile.root), "PYTHONUNBUFFERED": "1"}
     counts_file = tmp / "counts.json"
     errors = (tmp / "tray.err").open("w")
+    traced = ({"HEARD_SOAK_TRACEMALLOC": str(args.tracemalloc.resolve()),
+               "HEARD_SOAK_WARMUP": str(warmup)} if args.tracemalloc else {})
     tray = subprocess.Popen([sys.executable, "-c", COUNTED], stdout=subprocess.DEVNULL,
                             stderr=errors, env={**env, "HEARD_SOAK_COUNTS": str(counts_file),
-                                                "HEARD_SOAK_EVERY": str(args.sample)})
+                                                "HEARD_SOAK_EVERY": str(args.sample),
+                                                **traced})
     print(f"Dovecot :{server.imap_port}, Postfix :{postfix.starttls_port}; tray pid"
           f" {tray.pid}; {args.minutes:g} min, a sample every {args.sample:g} s, warm-up"
           f" {warmup / 60:g} min")
@@ -357,6 +413,9 @@ def soak(args: argparse.Namespace, warmup: float, tmp: Path, server: Dovecot,
                 work, calls = engine_work(counts_file, calls, now - last_sample_work)
                 last_sample_work = now
                 state = open_work(profile.database)
+                if "py_heap" in calls:
+                    s.py_mib = calls["py_heap"][0] / 2**20
+                    work = f"py {s.py_mib:5.1f} MiB  {work}"
                 print(f"  {s.at / 60:6.1f} min  RSS {s.rss_mib:6.1f} MiB  fds {s.fds:3d}"
                       f"  threads {s.threads:3d}  CPU {s.cpu_pct:5.1f}%"
                       f"  open {state['inquiries waiting']:3d}+"
@@ -446,7 +505,9 @@ def report(samples: list[Sample], warmup: float, counts: dict[str, int],
                 ("RSS", "MiB", [s.rss_mib for s in after]),
                 ("fds", "", [float(s.fds) for s in after]),
                 ("threads", "", [float(s.threads) for s in after]),
-                ("CPU", "%", [s.cpu_pct for s in after])):
+                ("CPU", "%", [s.cpu_pct for s in after]),
+                *((("Python", "MiB", [s.py_mib for s in after]),)
+                  if any(s.py_mib for s in after) else ())):
             print(f"  {name:10} {ys[0]:9.1f} {ys[-1]:9.1f} {min(ys):9.1f} {max(ys):9.1f}"
                   f"   {slope_per_hour(xs, ys):+9.2f} {unit}/h")
     print("  " + ", ".join(f"{k} {v}" for k, v in counts.items()))
