@@ -56,3 +56,25 @@ def test_the_badge_is_painted_again_only_when_it_changes(
         assert heard.tray.icon().cacheKey() != icon
     finally:
         heard.dispose()
+
+
+def test_a_count_that_comes_back_shows_the_same_picture(qtbot: QtBot) -> None:
+    """13, 14, 13 waiting: the badge for 13 is the one painted first, not a new picture
+    (each new one takes a place in Qt's pixmap cache, up to 10 MiB: the soak's RSS rose
+    with the count moving 13-16); and only a few are kept, however many counts were shown."""
+    from PySide6.QtWidgets import QMenu
+
+    from heard.gui.mini_window import KEPT_PICTURES, MiniWindow
+
+    menu = QMenu()
+    mini = MiniWindow(menu)
+    qtbot.addWidget(mini)
+    mini.show_count(13, None)
+    thirteen = mini.icon.pixmap().cacheKey()
+    mini.show_count(14, None)
+    assert mini.icon.pixmap().cacheKey() != thirteen
+    mini.show_count(13, None)
+    assert mini.icon.pixmap().cacheKey() == thirteen
+    for n in range(100):
+        mini.show_count(n, None)
+    assert len(mini._pictures) == KEPT_PICTURES
