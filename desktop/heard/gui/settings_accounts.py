@@ -107,6 +107,18 @@ _FAILED_PART = {Part.IMAP: "Receiving mail (IMAP): ", Part.MAILDIR: "Mail folder
                 Part.OUTBOX: "Sending replies (outbox folder): ", Part.CALENDAR: ""}
 
 
+def _sign_in_fields(raw: Mapping[str, Any]) -> tuple[dict[str, str], QComboBox, QPushButton]:
+    """An account form's "Sign in with" (a password, or a provider: one the file declares
+    joins the known ones), with its choices by label, and the button that signs in."""
+    provider = str(raw.get("provider", "")) if raw.get("auth") == "oauth2" else ""
+    known = dict(SIGN_IN)
+    if provider and provider not in known.values():
+        known[provider.capitalize()] = provider
+    button = QPushButton()
+    button.setAccessibleName("Sign in")
+    return known, _combo(known, provider), button
+
+
 class FormProblem(Exception):
     """What a form finds wrong before anything is tried; str() is shown as it is."""
 
@@ -264,14 +276,7 @@ class MailAccountForm(QWidget):
         self.password = QLineEdit()
         self.password.setEchoMode(QLineEdit.EchoMode.Password)
         self.password.setPlaceholderText("kept in the keyring" if self._editing else "")
-        provider = str(raw.get("provider", "")) if raw.get("auth") == "oauth2" else ""
-        known = dict(SIGN_IN)
-        if provider and provider not in known.values():   # one the file declares
-            known[provider.capitalize()] = provider
-        self._sign_in_choices = known
-        self.sign_in_with = _combo(known, provider)
-        self.sign_in_button = QPushButton()
-        self.sign_in_button.setAccessibleName("Sign in")
+        self._sign_in_choices, self.sign_in_with, self.sign_in_button = _sign_in_fields(raw)
         self._cancel_sign_in = threading.Event()
         self.folders = QLineEdit(", ".join(raw.get("folders", ["INBOX"])))
         self.sent_folder = QLineEdit(str(raw.get("sent_folder", "")))
@@ -560,14 +565,7 @@ class CalendarForm(QWidget):
         self.password = QLineEdit()
         self.password.setEchoMode(QLineEdit.EchoMode.Password)
         self.password.setPlaceholderText("kept in the keyring" if self._editing else "")
-        provider = str(raw.get("provider", "")) if raw.get("auth") == "oauth2" else ""
-        known = dict(SIGN_IN)
-        if provider and provider not in known.values():   # one the file declares
-            known[provider.capitalize()] = provider
-        self._sign_in_choices = known
-        self.sign_in_with = _combo(known, provider)
-        self.sign_in_button = QPushButton()
-        self.sign_in_button.setAccessibleName("Sign in")
+        self._sign_in_choices, self.sign_in_with, self.sign_in_button = _sign_in_fields(raw)
         self._cancel_sign_in = threading.Event()
         self.path = QLineEdit(str(raw.get("path", "")))
         self.ca_file = QLineEdit(str(raw.get("ca_file", "")))
