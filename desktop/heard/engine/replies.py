@@ -733,13 +733,15 @@ class Replies:
                                                    else ", which is not set") + ")")
         if self._ctx.store.auto_sent_in_thread(_thread(inquiry), today):
             return "an automatic reply already went to this conversation today"
-        sent = [i for i in self._ctx.store.outbox(since=today) if i.kind in _AUTOMATIC
-                and i.state is not OutboxState.CANCELLED]
-        if sum(1 for i in sent if self._client_of(i) == client.id) \
+        # The last hour reaches back past midnight at 00:30: the two limits need both spans.
+        hour_ago = now - timedelta(hours=1)
+        sent = [i for i in self._ctx.store.outbox(since=min(today, hour_ago))
+                if i.kind in _AUTOMATIC and i.state is not OutboxState.CANCELLED]
+        if sum(1 for i in sent if i.created_at >= today and self._client_of(i) == client.id) \
                 >= settings.autopilot.per_client_per_day:
             return (f"{settings.autopilot.per_client_per_day} automatic replies already went"
                     f" to {client.name} today ([autopilot] per_client_per_day)")
-        if sum(1 for i in sent if i.created_at >= now - timedelta(hours=1)) \
+        if sum(1 for i in sent if i.created_at >= hour_ago) \
                 >= settings.autopilot.per_hour:
             return (f"{settings.autopilot.per_hour} automatic replies went out in the last"
                     " hour ([autopilot] per_hour)")
