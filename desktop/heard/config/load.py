@@ -5,13 +5,11 @@ date first (heard.config.migrations)."""
 from __future__ import annotations
 
 import difflib
+import tomllib
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
-
-import tomlkit
-import tomlkit.exceptions
 
 from heard.config import migrations
 from heard.config.schema import (
@@ -339,10 +337,12 @@ def load(path: Path) -> Settings:
     """Settings from the file; a missing file means all defaults."""
     if not path.exists():
         return settings_from({}, path)
+    # Read with the standard library's parser: tomlkit, which keeps comments for writing,
+    # parses ten times slower and is not needed to start (start-up time and RSS).
     try:
-        document = tomlkit.parse(path.read_text(encoding="utf-8"))
-    except tomlkit.exceptions.ParseError as exc:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
         raise ConfigError(path, [f"not valid TOML: {exc}"]) from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(path, [f"cannot read: {exc}"]) from exc
-    return settings_from(document.unwrap(), path)
+    return settings_from(data, path)

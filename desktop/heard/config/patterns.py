@@ -11,12 +11,10 @@ from __future__ import annotations
 import difflib
 import functools
 import re
+import tomllib
 from collections.abc import Mapping, Sequence
 from importlib import resources
 from pathlib import Path
-
-import tomlkit
-import tomlkit.exceptions
 
 from heard.domain.relayed import Field, FieldRule, PatternSet, RelayKind, Source, value_groups
 
@@ -72,8 +70,8 @@ def _shipped() -> tuple[PatternSet, ...]:
 def _parse(text: str, origin: str) -> tuple[list[PatternSet], set[str]]:
     """The sets a file defines, and the names it turns off."""
     try:
-        data = tomlkit.parse(text).unwrap()
-    except tomlkit.exceptions.ParseError as exc:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
         raise PatternError(origin, [f"not valid TOML: {exc}"]) from exc
     reader = _Reader()
     sets: list[PatternSet] = []

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
+import tomllib
 from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
 from typing import Any
-
-import tomlkit
-import tomlkit.exceptions
-from tomlkit.items import Table
 
 from heard.domain.templates import Template, TemplateError
 
@@ -18,8 +15,8 @@ def parse_templates(text: str, origin: str, language: str = "") -> dict[str, Tem
     """The templates of one file; `language` is the one they are written in ("" for the
     user's templates.toml: the user's own)."""
     try:
-        data = tomlkit.parse(text).unwrap()
-    except tomlkit.exceptions.ParseError as exc:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
         raise TemplateError(origin, f"not valid TOML: {exc}") from exc
     templates = {}
     for name, entry in data.items():
@@ -71,6 +68,11 @@ def write_templates(path: Path, templates: Mapping[str, tuple[str, str, str]]) -
     `templates` (name -> (subject, body, promise)). Only what differs from the shipped
     text is kept; the user's comments and order survive. Validate first
     (template_problems); True if the file changed."""
+    # Only writing needs tomlkit (it keeps the user's comments); reading the templates at
+    # start-up does not (start-up time and RSS).
+    import tomlkit
+    from tomlkit.items import Table
+
     shipped = default_templates()
     text = path.read_text(encoding="utf-8") if path.exists() else ""
     document = tomlkit.parse(text) if text else tomlkit.document()
