@@ -340,6 +340,7 @@ def test_the_settings_window_points_out_a_fallback_mode(
 
         quick = QuickReplyWindow()
         qtbot.addWidget(quick)
+        quick.show()   # hidden, the window keeps the status for when it opens
         quick.show_status(lap.status(), lap.settings.zone)
         assert quick.banner.text() == notice and not quick.banner.isHidden()
 
