@@ -196,7 +196,8 @@ def run_tray(engine: Engine, exit_when_shown: bool = False, first_run: bool = Fa
         log.info("tray: shown with count %d at %d,%d size %dx%d", status.count, geometry.x(),
                  geometry.y(), geometry.width(), geometry.height())
         if exit_when_shown:
-            print(f"shown {_seconds_since_start():.3f}", flush=True)
+            print(f"shown {_seconds_since_start():.3f} cpu {time.process_time():.3f}",
+                  flush=True)
             QTimer.singleShot(0, heard.quit)
 
     def first_status(status: Status) -> None:
