@@ -345,3 +345,22 @@ def test_a_wrong_locale_setting_names_its_key_and_the_fix(tmp_path: Path) -> Non
     assert any("locale.language" in p and "en_GB" in p for p in problems), problems
     assert any("locale.time_format" in p and '"24h", "12h" or "auto"' in p
                for p in problems), problems
+
+
+def test_reading_the_settings_and_templates_leaves_tomlkit_unloaded(tmp_path: Path) -> None:
+    """Start-up reads heard.toml and the templates with the standard library's parser; the
+    comment-keeping writer (tomlkit) loads only to write (issue 25: time and RSS to the
+    icon)."""
+    import subprocess
+    import sys
+
+    ConfigFile(tmp_path / "heard.toml").set("user", "name", "Alex")
+    (tmp_path / "templates.toml").write_text('mine = { body = "Hi {client.name}" }\n')
+    script = ("import sys; from pathlib import Path; import heard.config as c;"
+              " from heard.config.templates import load_templates;"
+              " s = c.load(Path(sys.argv[1])); t = load_templates(Path(sys.argv[2]));"
+              " print(s.user.name, 'mine' in t, 'tomlkit' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", script, str(tmp_path / "heard.toml"),
+                           str(tmp_path / "templates.toml")],
+                          capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["Alex", "True", "False"]

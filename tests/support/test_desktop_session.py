@@ -85,9 +85,10 @@ def test_bare_tray_icon_gets_embedded(desktop_session: DesktopSession) -> None:
         [sys.executable, str(floor), "--exit-when-shown", "--timeout", "30"], timeout=60
     )
     assert r.returncode == 0, r.stderr
-    word, seconds = r.stdout.split()
-    assert word == "shown"
+    word, seconds, cpu_word, cpu = r.stdout.split()
+    assert (word, cpu_word) == ("shown", "cpu")
     assert 0 < float(seconds) < 30
+    assert 0 < float(cpu) < 30
 
 
 def test_separate_session_starts_and_cleans_up() -> None:
