@@ -91,3 +91,20 @@ def test_settings_edited_while_running_are_taken_up_and_a_broken_edit_is_reporte
     assert [a.name for a in engine.settings.accounts] == ["work", "home"]  # kept
     path.write_text(good)
     assert engine.status().problems == []
+
+
+def test_the_status_at_start_loads_nothing_of_taking_mail_in(tmp_path: Path) -> None:
+    """Opening the engine and reading the first status (what the tray's icon waits for)
+    loads neither intake nor the MIME parser: they come with the first sync (issue 25)."""
+    import subprocess
+    import sys
+
+    script = ("import sys; from pathlib import Path; from heard.engine import Engine;"
+              " from heard.system.paths import Profile;"
+              " e = Engine.open(Profile(Path(sys.argv[1]))); s = e.status();"
+              " before = [m for m in ('heard.engine.intake', 'heard.mail.parse')"
+              "           if m in sys.modules];"
+              " print(s.count, before, type(e.intake).__name__); e.close()")
+    done = subprocess.run([sys.executable, "-c", script, str(tmp_path / "profile")],
+                          capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["0", "[]", "IntakeService"]

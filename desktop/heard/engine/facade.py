@@ -35,7 +35,6 @@ from heard.engine.context import EngineContext
 from heard.engine.events import Listener
 from heard.engine.health import AccountsHealth
 from heard.engine.inquiries import InquiriesService
-from heard.engine.intake import IntakeService
 from heard.engine.prospects import ProspectsService
 from heard.engine.reminders import Reminders
 from heard.engine.results import SyncReport
@@ -51,6 +50,7 @@ if TYPE_CHECKING:
     from heard.domain.toasts import Plan
     from heard.engine.accounts import ImapAccounts
     from heard.engine.followups import FollowUps
+    from heard.engine.intake import IntakeService
     from heard.engine.outbox import Outbox
     from heard.engine.replies import Replies
     from heard.engine.requests import RequestsService
@@ -90,7 +90,6 @@ class Engine:
                                         templates)
         self.devices = Devices(store, ctx.clock, lambda: ctx.settings, lambda: ctx.workers,
                                profile)
-        self.intake = IntakeService(ctx, self.devices)
         self.calendar = CalendarService(ctx)
         self.clients = ClientsService(ctx)
         self.prospects = ProspectsService(ctx)
@@ -101,7 +100,9 @@ class Engine:
         self._health = AccountsHealth(ctx)
         self._status = StatusService(ctx, self.calendar, self._health, self.reminders,
                                      self.devices)
-        # Made on first use, so the tray's start-up loads no sending and no IMAP code.
+        # Made on first use, so the tray's start-up loads no sending and no IMAP code, and
+        # nothing of taking mail in (intake, MIME parsing) before the first sync.
+        self._intake: IntakeService | None = None
         self._imap: ImapAccounts | None = None
         self._outbox: Outbox | None = None
         self._replies: Replies | None = None
@@ -159,6 +160,15 @@ class Engine:
         self._ctx.events.subscribe(listener)
 
     # the services made on first use
+
+    @property
+    def intake(self) -> IntakeService:
+        """Taking mail in: classification and the MIME parser come with the first sync."""
+        if self._intake is None:
+            from heard.engine.intake import IntakeService
+
+            self._intake = IntakeService(self._ctx, self.devices)
+        return self._intake
 
     @property
     def outbox(self) -> Outbox:
@@ -434,7 +444,8 @@ class Engine:
 
     def status(self) -> Status:
         self.reload_settings()
-        notes = [p for p in (self._config_problem, self.intake.pattern_problem) if p]
+        patterns = self._intake.pattern_problem if self._intake is not None else ""
+        notes = [p for p in (self._config_problem, patterns) if p]
         return self._status.status(notes)
 
     def assigned(self) -> list[AssignedView]:
