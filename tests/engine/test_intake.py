@@ -259,6 +259,38 @@ def test_a_failure_on_one_message_is_undone_and_the_rest_goes_in(
 
 
 @pytest.mark.expect_log_errors(r"heard\.engine\.intake: could not take in .*\[RuntimeError: a bug")
+def test_a_failure_in_a_chunk_is_applied_again_one_by_one_and_counted_once(
+    engine: Engine, mail: MailFolders, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import heard.engine.intake
+
+    real_record = Intake._record
+
+    def flaky(self: Intake, account, facts, verdict, client, arrived):  # type: ignore[no-untyped-def]
+        inquiry_id = real_record(self, account, facts, verdict, client, arrived)
+        if facts.subject == "Boom":
+            raise RuntimeError("a bug")
+        return inquiry_id
+
+    # Chunks of two: the failure is in the second, after a good message of its own.
+    monkeypatch.setattr(heard.engine.intake, "APPLY_CHUNK", 2)
+    monkeypatch.setattr(Intake, "_record", flaky)
+    subjects = ["One", "Two", "Three", "Boom", "Five"]
+    for n, subject in enumerate(subjects):
+        drop(mail.inbox, message(MEGGE, subject, message_id=f"<chunk-{n}@hale.example>"),
+             NOW - timedelta(minutes=10 - n))
+    report = engine.sync()
+    assert report.seen == 5
+    assert [s.reason for s in report.skipped] == ["failed: RuntimeError: a bug"]
+    assert len(report.new_inquiries) == len(set(report.new_inquiries)) == 4
+    waiting = engine.status().waiting
+    assert sorted(i.inquiry.subject for i in waiting) == ["Five", "One", "Three", "Two"]
+    assert {i.inquiry.id for i in waiting} == set(report.new_inquiries)
+    assert engine.store.seen_count() == 5
+    assert engine.sync().seen == 0
+
+
+@pytest.mark.expect_log_errors(r"heard\.engine\.intake: could not take in .*\[RuntimeError: a bug")
 def test_a_message_that_cannot_be_taken_in_stays_a_problem_the_user_sees(
     engine: Engine, mail: MailFolders, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -49,6 +49,32 @@ _BULK_PRECEDENCE = frozenset({"bulk", "list", "junk"})
 MAX_READ = 1 << 20
 
 
+# Messages applied under one savepoint, their seen marks written in one statement.
+APPLY_CHUNK = 250
+
+
+@dataclass(frozen=True)
+class _ReportMark:
+    """How far a SyncReport had got, to undo what a failed chunk added to it."""
+
+    seen: int
+    lengths: tuple[int, ...]
+
+    @staticmethod
+    def of(report: SyncReport) -> _ReportMark:
+        return _ReportMark(report.seen, tuple(len(x) for x in _report_lists(report)))
+
+    def restore(self, report: SyncReport) -> None:
+        report.seen = self.seen
+        for entries, length in zip(_report_lists(report), self.lengths, strict=True):
+            del entries[length:]
+
+
+def _report_lists(report: SyncReport) -> tuple[list[object], ...]:
+    return (report.new_inquiries, report.answered, report.acknowledged,  # type: ignore[return-value]
+            report.skipped, report.errors)
+
+
 @dataclass(frozen=True)
 class _Item:
     role: str                 # "inbox" or "sent"
@@ -128,6 +154,7 @@ class Intake:
         # What the user's other devices did with a message, from its flags (the devices'
         # coordinator reads them; None when no device of the user's touched it).
         self.marks = marks
+        self._chunk_inquiries: set[str] = set()   # see _was_inquiry
         if rules is None:
             from heard.domain.classify import Rules
 
@@ -144,9 +171,7 @@ class Intake:
                                         report))
         items.sort(key=lambda i: i.at)
         with self.store.transaction():
-            for item in items:
-                report.seen += 1
-                self._apply_safely(item, account.name, directory, own, now, report)
+            self._apply_all(items, account.name, directory, own, now, report)
 
     def sync_imap(self, account: ImapAccount, conn: Connection, directory: ClientDirectory,
                   own: frozenset[str], report: SyncReport,
@@ -230,9 +255,7 @@ class Intake:
                 if delta.reset:
                     log.warning("%s: UIDVALIDITY changed; reading the folder again", source)
                     self.store.forget_source(source)
-            for item in items:
-                report.seen += 1
-                self._apply_safely(item, account.name, directory, own, now, report)
+            self._apply_all(items, account.name, directory, own, now, report)
             for source, keys in flagged.items():
                 self._answered_elsewhere(source, keys, now, report)
             for source, states in keyworded.items():
@@ -343,6 +366,45 @@ class Intake:
 
         return classify(facts, directory, dataclasses.replace(self.rules, own=own))
 
+    def _apply_all(self, items: list[_Item], account: str, directory: ClientDirectory,
+                   own: frozenset[str], now: datetime, report: SyncReport) -> None:
+        """Apply `items` in order, APPLY_CHUNK at a time: each chunk under one savepoint,
+        what it saw marked in one statement (a savepoint and a mark per message were half
+        a first sync's statements). A chunk in which a message fails is undone, its
+        report entries with it, and applied again one message at a time (_apply_safely),
+        so one bad message still never costs the others."""
+        for start in range(0, len(items), APPLY_CHUNK):
+            chunk = items[start:start + APPLY_CHUNK]
+            before = _ReportMark.of(report)
+            self._chunk_inquiries = set()
+            try:
+                with self.store.savepoint():
+                    rows = []
+                    for item in chunk:
+                        report.seen += 1
+                        verdict, reason = self._apply(item, account, directory, own, report)
+                        message_id = item.facts.message_id if item.facts else ""
+                        rows.append((item.source, item.key, message_id, verdict, reason))
+                        if verdict == "inquiry" and message_id:
+                            self._chunk_inquiries.add(message_id)
+                    self.store.mark_seen_many(rows, now)
+            except sqlite3.Error:
+                raise  # the store itself failed (disk full...): retry the whole sync later
+            except Exception as exc:  # one message failed: the chunk again, one by one
+                log.debug("a message of a chunk failed (%s): applying it one by one", exc)
+                before.restore(report)
+                self._chunk_inquiries = set()
+                for item in chunk:
+                    report.seen += 1
+                    self._apply_safely(item, account, directory, own, now, report)
+            finally:
+                self._chunk_inquiries = set()
+
+    def _was_inquiry(self, message_id: str) -> bool:
+        """Another copy of this message already made an inquiry (in the store, or earlier
+        in the chunk being applied, whose seen marks are written at its end)."""
+        return message_id in self._chunk_inquiries or self.store.message_was_inquiry(message_id)
+
     def _apply_safely(self, item: _Item, account: str, directory: ClientDirectory,
                       own: frozenset[str], now: datetime, report: SyncReport) -> None:
         message_id = item.facts.message_id if item.facts else ""
@@ -391,7 +453,7 @@ class Intake:
         elif item.at < self.clock.now() - self.window:
             reason = "dated before the intake window"
             report.skipped.append(Skipped(item.label, item.name, reason))
-        elif self.store.message_was_inquiry(item.facts.message_id):
+        elif self._was_inquiry(item.facts.message_id):
             reason = "already counted (another copy of the same message)"
         else:
             client = verdict.client or self._prospect(verdict.person, item.at)

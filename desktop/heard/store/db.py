@@ -574,6 +574,18 @@ class Store:
                 (source, key, message_id, verdict, reason, _ts(at)),
             )
 
+    def mark_seen_many(self, rows: Iterable[tuple[str, str, str, str, str]],
+                       at: datetime) -> None:
+        """mark_seen of many messages (source, key, message_id, verdict, reason) in one
+        statement: a first sync marks 10,000."""
+        stamp = _ts(at)
+        with self.transaction() as conn:
+            conn.executemany(
+                "INSERT OR REPLACE INTO seen_messages (source, key, message_id, verdict, reason,"
+                " seen_at) VALUES (?, ?, ?, ?, ?, ?)",
+                [(*row, stamp) for row in rows],
+            )
+
     def failed_messages(self, since: datetime) -> list[tuple[str, datetime]]:
         """Messages intake could not take in since `since` (its note on each, and when),
         oldest first: kept until a re-read of their folder finds them again."""
