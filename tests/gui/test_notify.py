@@ -139,6 +139,19 @@ def test_the_path_tried_first_depends_on_the_platform(monkeypatch: pytest.Monkey
     assert notify.icon_path() is not None and notify.icon_path().endswith("heard.svg")  # type: ignore[union-attr]
 
 
+def test_outside_a_flatpak_on_linux_plyer_is_not_even_imported() -> None:
+    """plyer (~40 modules) is no use on Linux outside a Flatpak sandbox, so choosing the
+    toast path there does not load it (issue 25: the idle tray's RSS)."""
+    import subprocess
+    import sys
+
+    script = ("import sys; from heard.gui import notify;"
+              " print(notify.plyer_usable('linux'), 'plyer' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          check=True)
+    assert done.stdout.split() == ["False", "False"]
+
+
 # what reaches the screen (issue 19: toasts clean up after themselves; issue 24: text is text)
 
 

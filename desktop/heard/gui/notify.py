@@ -511,17 +511,18 @@ def plyer_usable(platform: str = sys.platform) -> bool:
     """Whether plyer can show a toast here by itself. On Linux it goes through the same
     notification server as path 1 (dbus-python or notify-send), except in a Flatpak
     sandbox, where it uses the portal."""
+    # Asked before plyer is imported (~40 modules): elsewhere on Linux it is no use (RSS).
+    if platform not in ("win32", "darwin") and not Path("/.flatpak-info").exists():
+        return False
     try:
         import plyer  # noqa: F401
     except ImportError:
         return False
-    if platform == "win32":
-        return True
     if platform == "darwin":
         import importlib.util
 
         return importlib.util.find_spec("pyobjus") is not None
-    return Path("/.flatpak-info").exists()
+    return True
 
 
 def first_choice(platform_name: str, platform: str = sys.platform) -> str:
