@@ -201,3 +201,44 @@ def test_text_added_to_facts_read_from_the_headers_is_parse_message_of_it_all() 
     head, _, _ = raw.partition(b"\r\n\r\n")
     assert with_text(parse_message(head + b"\r\n\r\n", with_preview=False), raw) == \
         parse_message(raw)
+
+
+_MAILBOX_SHAPES = ["{n} <{l}@{d}>", "{n}<{l}@{d}>", "{l}@{d}", '"{n}" <{l}@{d}>', "<{l}@{d}>",
+                   "({n}) {l}@{d}", "{l}@{d} ({n})", "{n} {l}@{d}"]
+_names = st.text(alphabet="ab .'\"-_=?@<>,()\\é", max_size=8)
+_locals = st.text(alphabet="ab.+-=?_'!#", min_size=1, max_size=6)
+_domains = st.text(alphabet="ab.-", min_size=1, max_size=6)
+
+
+@settings(max_examples=600, deadline=None)
+@given(name=_names, local=_locals, domain=_domains, shape=st.sampled_from(_MAILBOX_SHAPES))
+def test_a_plain_from_is_read_as_parseaddr_reads_it(
+        name: str, local: str, domain: str, shape: str) -> None:
+    """The From's name and address come from a regular expression when the header is one
+    plain mailbox (parse._plain_mailbox): the same as email.utils.parseaddr's reading."""
+    from heard.mail.parse import Headers, MalformedMessage, _address, _address_slowly
+
+    raw = " ".join(shape.format(n=name, l=local, d=domain).split())
+    try:
+        slow: tuple[str, str] | str = _address_slowly(raw)
+    except MalformedMessage as exc:
+        slow = exc.reason
+    try:
+        fast: tuple[str, str] | str = _address(Headers([("From", raw)]))
+    except MalformedMessage as exc:
+        fast = exc.reason
+    assert fast == slow
+
+
+@settings(max_examples=600, deadline=None)
+@given(boxes=st.lists(st.tuples(_names, _locals, _domains, st.sampled_from(_MAILBOX_SHAPES)),
+                      max_size=4),
+       cc=st.sampled_from(["", "b@c.example", "x, y@z.example", '"L, M" <l@m.example>']),
+       sep=st.sampled_from([", ", ",", " , "]))
+def test_plain_address_lists_are_read_as_getaddresses_reads_them(
+        boxes: list[tuple[str, str, str, str]], cc: str, sep: str) -> None:
+    from heard.mail.parse import _addresses, _addresses_slowly
+
+    to = sep.join(shape.format(n=n, l=local, d=d) for n, local, d, shape in boxes)
+    assert _addresses(to, cc) == _addresses_slowly(to, cc)
+    assert _addresses(to) == _addresses_slowly(to)

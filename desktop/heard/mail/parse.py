@@ -105,6 +105,15 @@ def _address(headers: Headers) -> tuple[str, str]:
     raw = " ".join(headers.raw("from").split())
     if not raw.strip():
         raise MalformedMessage("no From header")
+    plain = _plain_mailbox(raw)
+    if plain is not None and valid_address(plain[1]):
+        # What email.utils.parseaddr reads in one plain mailbox, 20 times faster (the
+        # address parsers were a third of a first sync's parsing).
+        return header_safe(decode(plain[0])), plain[1].lower()
+    return _address_slowly(raw)
+
+
+def _address_slowly(raw: str) -> tuple[str, str]:
     name, addr = email.utils.parseaddr(raw)
     addr = _text(addr)
     if not valid_address(addr):
@@ -143,6 +152,19 @@ def valid_address(addr: str) -> bool:
 
 
 def _addresses(*values: str) -> list[str]:
+    found: list[str] = []
+    for value in values:
+        value = " ".join(value.split())
+        for part in value.split(",") if value else ():
+            plain = _plain_mailbox(part.strip(), in_list=True)
+            if plain is None:
+                return _addresses_slowly(*values)
+            if valid_address(plain[1]):
+                found.append(plain[1].lower())
+    return found
+
+
+def _addresses_slowly(*values: str) -> list[str]:
     try:
         pairs = email.utils.getaddresses([" ".join(v.split()) for v in values])
     except Exception:  # hostile address lists
@@ -308,6 +330,25 @@ _NAME_WORDS = r"[A-Za-z0-9'._-]+(?: [A-Za-z0-9'._-]+)*"
 _NAME_QUOTED = r'"[^"\\<>@=?\r\n]*"'
 _DOT_ATOM = r"[A-Za-z0-9!#$%&'*+/^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/^_`{|}~-]+)*"
 _DOMAIN_ATOMS = r"[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*"
+# One plain mailbox, its display name and address in groups: (words | "quoted") <addr>,
+# or the bare addr; in a list, a quoted name holds no comma (the list is cut at commas).
+_PLAIN_MAILBOX = re.compile(
+    rf'^(?:({_NAME_WORDS})|"([^"\\<>@=?\r\n]*)")? ?<({_DOT_ATOM}@{_DOMAIN_ATOMS})>$'
+    rf"|^({_DOT_ATOM}@{_DOMAIN_ATOMS})$")
+
+
+def _plain_mailbox(raw: str, in_list: bool = False) -> tuple[str, str] | None:
+    """(display name, address) of a header that is one plain mailbox (whitespace
+    collapsed), as email.utils.parseaddr reads it; None for anything else."""
+    found = _PLAIN_MAILBOX.match(raw)
+    if found is None:
+        return None
+    words, quoted, angle, bare = found.groups()
+    if in_list and quoted and "," in quoted:
+        return None
+    return words or quoted or "", angle or bare
+
+
 _PLAIN_FROM = re.compile(
     rf"^(?:(?:{_NAME_WORDS}|{_NAME_QUOTED}) ?)?<({_DOT_ATOM}@{_DOMAIN_ATOMS})>$"
     rf"|^({_DOT_ATOM}@{_DOMAIN_ATOMS})$")
