@@ -108,3 +108,41 @@ def test_the_status_at_start_loads_nothing_of_taking_mail_in(tmp_path: Path) -> 
     done = subprocess.run([sys.executable, "-c", script, str(tmp_path / "profile")],
                           capture_output=True, text=True, check=True)
     assert done.stdout.split() == ["0", "[]", "IntakeService"]
+
+
+def test_no_file_watcher_runs_until_a_maildir_account_is_added(
+        tmp_path: Path, clock: FixedClock) -> None:
+    """With no Maildir to watch, watching starts no watchdog observer thread (issue 25: the
+    idle tray's RSS and threads); a Maildir account added while it runs is watched."""
+    import threading
+
+    from heard.engine import EngineEvent
+    from tests.conftest import CLIENTS
+    from tests.support.mail import MEGGE, MailFolders, drop, message
+
+    profile = Profile(tmp_path / "profile")
+    profile.create()
+    ConfigFile(profile.config).set("user", "name", "Alex Morgan")
+    engine = Engine.open(profile, clock)
+    engine.clients.add(CLIENTS[0])
+    arrived = threading.Event()
+
+    def listener(event: EngineEvent) -> None:
+        if event.kind == "changed" and event.new:
+            arrived.set()
+
+    engine.subscribe(listener)
+    threads = threading.active_count()
+    engine.start_watching()
+    try:
+        assert threading.active_count() == threads
+        mail = MailFolders.create(tmp_path / "mail")
+        ConfigFile(profile.config).append("accounts", {"name": "work", "kind": "maildir",
+                                                       "inbox": str(mail.inbox.path)})
+        assert engine.reload_settings()
+        assert threading.active_count() > threads          # the observer now runs
+        drop(mail.inbox, message(MEGGE, "Watch me"), clock.now())
+        assert arrived.wait(10), "the watcher did not notice a new file"
+    finally:
+        engine.stop_watching()
+        engine.close()

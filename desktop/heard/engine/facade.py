@@ -109,6 +109,7 @@ class Engine:
         self._follow_ups: FollowUps | None = None
         self._requests: RequestsService | None = None
         self._watcher: MaildirWatcher | None = None
+        self._watching = False
         self._config_stamp = self._stamp()
         self._config_problem = ""
 
@@ -245,8 +246,7 @@ class Engine:
             self.settings = settings
         self._ctx.retain_workers()
         # Outside the lock: stopping the watcher waits for its sync, which needs the lock.
-        if self._watcher is not None and (self._watched_folders(),
-                                          self._ctx.imap_accounts()) != watched:
+        if self._watching and (self._watched_folders(), self._ctx.imap_accounts()) != watched:
             self.stop_watching()
             self.start_watching()
         log.info("settings reloaded from %s", self.profile.config)
@@ -404,10 +404,13 @@ class Engine:
     def start_watching(self) -> None:
         """Sync whenever a watched Maildir changes or an IMAP server pushes (from watcher
         threads)."""
-        from heard.mail.watch import MaildirWatcher
+        self._watching = True
+        folders = self._watched_folders()
+        if folders:   # watchdog and its thread only for a Maildir to watch (RSS, a thread)
+            from heard.mail.watch import MaildirWatcher
 
-        self._watcher = MaildirWatcher(self._watched_folders(), self._sync_from_watcher)
-        self._watcher.start()
+            self._watcher = MaildirWatcher(folders, self._sync_from_watcher)
+            self._watcher.start()
         if self._ctx.imap_accounts():
             self._imap_accounts.watch(self._ctx.imap_accounts(), self._sync_from_watcher)
 
@@ -434,6 +437,7 @@ class Engine:
         return self.sync()
 
     def stop_watching(self) -> None:
+        self._watching = False
         if self._watcher is not None:
             self._watcher.stop()
             self._watcher = None
