@@ -105,8 +105,17 @@ def share(image: QImage, colour: str, tolerance: int = 12) -> float:
 
 
 def wait_status(qtbot: QtBot, heard: HeardApp, count: int) -> Status:
-    qtbot.waitUntil(lambda: heard.status is not None and heard.status.count == count,
-                    timeout=5000)
+    """The app's status once it counts `count` and waits on whom the store says: a status
+    computed before the test's last change may still be on its way to the app (it once
+    showed a delegated client as waiting, and a client without her newest message)."""
+
+    def fresh() -> bool:
+        shown = heard.status
+        # The class's method: a test may wrap the instance's to count the app's own reads.
+        return shown is not None and shown.count == count \
+            and shown.waiting == Engine.status(heard.engine).waiting
+
+    qtbot.waitUntil(fresh, timeout=5000)
     assert heard.status is not None
     return heard.status
 
