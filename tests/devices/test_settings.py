@@ -601,3 +601,17 @@ def test_the_settings_window_shows_a_template_change_and_takes_it_on_the_users_y
     qtbot.waitUntil(lambda: not window.take_shared.isVisibleTo(window), timeout=10000)
     assert not window.shared_diff.isVisibleTo(window)
     assert "on-site" in lap.templates and lap.shared_settings.status().version == 2
+
+
+def test_comparing_the_shared_settings_leaves_tomlkit_unloaded(tmp_path: Path) -> None:
+    """Each sync compares this device's shared settings; that reads heard.toml with the
+    standard library and loads the comment-keeping writer only to take settings up (issue
+    25: the idle tray's RSS)."""
+    ConfigFile(tmp_path / "heard.toml").set("standards.default", "ack_within", "20m")
+    script = ("import sys; from pathlib import Path; from heard.system.paths import Profile;"
+              " from heard.devices.settings import local_values;"
+              " v = local_values(Profile(Path(sys.argv[1])));"
+              " print(v['standards']['default']['ack_within'], 'tomlkit' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", script, str(tmp_path)], capture_output=True,
+                          text=True, check=True)
+    assert done.stdout.split() == ["20m", "False"]

@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, tzinfo
@@ -28,11 +29,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import tomlkit
-import tomlkit.exceptions
-
 from heard import config
-from heard.config import ConfigError, ConfigFile, ImapAccount, Settings
+from heard.config import ConfigError, ImapAccount, Settings
 from heard.config.templates import default_templates, load_templates, write_templates
 from heard.domain.clock import Clock
 from heard.domain.templates import Template, TemplateError
@@ -150,7 +148,7 @@ def local_values(profile: Profile) -> dict[str, Any]:
         raise Unshareable("; ".join(exc.problems)) from exc
     except TemplateError as exc:
         raise Unshareable(str(exc)) from exc
-    except (tomlkit.exceptions.ParseError, OSError, UnicodeDecodeError) as exc:
+    except (tomllib.TOMLDecodeError, OSError, UnicodeDecodeError) as exc:
         raise Unshareable(str(exc)) from exc
     sharing = data.get("sharing")
     sharing = sharing if isinstance(sharing, dict) else {}
@@ -199,7 +197,7 @@ def digest(values: Mapping[str, Any]) -> str:
 def _toml(path: Path) -> dict[str, Any]:
     if not path.exists():
         return {}
-    return dict(tomlkit.parse(path.read_text(encoding="utf-8")).unwrap())
+    return tomllib.loads(path.read_text(encoding="utf-8"))
 
 
 def _written_at(profile: Profile) -> datetime | None:
@@ -225,7 +223,7 @@ def apply(profile: Profile, values: Mapping[str, Any], dry_run: bool = False) ->
                                            for k in SHARED_SHARING_KEYS]
     for section, key, value in _flatten("standards", standards):
         changes.append((section, key, value))
-    file = ConfigFile(profile.config)
+    file = config.ConfigFile(profile.config)
     file.set_many(changes, drop=["standards"], dry_run=True)
     # This device's own default template ([replies] template, not shared) must survive.
     mine = config.load(profile.config).replies.template
@@ -251,6 +249,10 @@ def _templates_over_defaults(templates: Mapping[str, Any]) -> dict[str, tuple[st
 
 
 def _flatten(prefix: str, table: Mapping[str, Any]) -> list[tuple[str, str, Any]]:
+    # tomlkit (the writer that keeps comments) only when settings are taken up: comparing
+    # them, every sync, reads with tomllib (RSS of the idle tray).
+    import tomlkit
+
     out: list[tuple[str, str, Any]] = []
     for key, value in table.items():
         if isinstance(value, dict):
