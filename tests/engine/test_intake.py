@@ -19,6 +19,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+import heard.engine.intake
 from heard.config import ConfigFile
 from heard.domain.clients import Channel, Client
 from heard.domain.clock import FixedClock
@@ -262,7 +263,6 @@ def test_a_failure_on_one_message_is_undone_and_the_rest_goes_in(
 def test_a_failure_in_a_chunk_is_applied_again_one_by_one_and_counted_once(
     engine: Engine, mail: MailFolders, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import heard.engine.intake
 
     real_record = Intake._record
 
@@ -534,6 +534,66 @@ def test_a_header_that_decodes_to_a_line_break_is_skipped_and_intake_goes_on(
     assert [s.reason.split(":")[0] for s in report.skipped] == ["malformed"]
     assert engine.status().count == 1
     assert engine.sync().seen == 0  # the bad file is remembered, not retried forever
+
+
+def test_imap_mail_is_parsed_while_the_next_batch_is_fetched(
+        imap_engine: Engine, mailuser: MailUser, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Batches of two: each is handed to the parsing thread as it comes; the verdicts are
+    those of parsing in line (a bulk message's text is not fetched, a client's is)."""
+    import heard.mail.imap.connection
+
+    monkeypatch.setattr(heard.mail.imap.connection, "BATCH", 2)
+    for n in range(5):
+        mailuser.append(message(MEGGE, f"Question {n}", body=f"Could you call me? {n}"))
+    mailuser.append(message("News <news@list.example>", "Weekly", headers={
+        "List-Id": "<weekly.list.example>"}))
+    threads: set[str] = set()
+    real = heard.engine.intake._parse   # type: ignore[attr-defined]
+
+    def spy(fetched: Any) -> Any:
+        threads.add(threading.current_thread().name)
+        return real(fetched)
+
+    monkeypatch.setattr(heard.engine.intake, "_parse", spy)
+    report = imap_engine.sync()
+    assert threads == {"intake-parse"}
+    assert report.seen == 6 and len(report.new_inquiries) == 5
+    previews = sorted(i.inquiry.preview for i in imap_engine.status().waiting)
+    assert previews == [f"Could you call me? {n}" for n in range(5)]
+
+
+def test_a_failing_parser_ends_the_fetch_and_the_next_sync_takes_it_all_in(
+        imap_engine: Engine, mailuser: MailUser, monkeypatch: pytest.MonkeyPatch) -> None:
+    import heard.mail.imap.connection
+
+    monkeypatch.setattr(heard.mail.imap.connection, "BATCH", 2)
+    for n in range(6):
+        mailuser.append(message(MEGGE, f"Question {n}"))
+
+    def broken(_fetched: object) -> None:
+        # What parse_message does not turn into a malformed message.
+        raise MemoryError("the parser died")
+
+    real = heard.engine.intake._parse   # type: ignore[attr-defined]
+    monkeypatch.setattr(heard.engine.intake, "_parse", broken)
+    outcome: list[BaseException | None] = []
+
+    def sync() -> None:
+        try:
+            imap_engine.sync()
+            outcome.append(None)
+        except BaseException as exc:
+            outcome.append(exc)
+
+    runner = threading.Thread(target=sync)
+    runner.start()
+    runner.join(60)
+    assert not runner.is_alive(), "the fetch waited for a parser that had died"
+    assert isinstance(outcome[0], RuntimeError) and "the parser died" in str(outcome[0])
+    assert imap_engine.status().count == 0        # nothing applied, no position saved
+    monkeypatch.setattr(heard.engine.intake, "_parse", real)
+    report = imap_engine.sync()                   # on the same connection
+    assert report.seen == 6 and len(imap_engine.status().waiting) == 6
 
 
 def test_answered_flag_set_elsewhere_answers_the_inquiry(

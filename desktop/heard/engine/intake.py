@@ -9,10 +9,14 @@ skipped with a reason and never stops the rest.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import functools
 import logging
+import queue
 import sqlite3
-from collections.abc import Callable, Iterator
+import threading
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
@@ -30,14 +34,14 @@ from heard.domain.standards import PROSPECT_TIER
 from heard.engine.context import EngineContext
 from heard.engine.results import Skipped, SyncReport
 from heard.mail.maildir import Maildir
-from heard.mail.parse import MalformedMessage, parse_message, with_text
+from heard.mail.parse import MalformedMessage, auto_headers, parse_message
 from heard.store import Store
 
 if TYPE_CHECKING:
     from heard.domain.classify import Classification, Person, Rules
     from heard.domain.relayed import PatternSet
     from heard.domain.shared import SharedState
-    from heard.mail.imap import Connection, FolderDelta, Progress
+    from heard.mail.imap import Connection, Fetched, FolderDelta, Progress
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +79,89 @@ def _report_lists(report: SyncReport) -> tuple[list[object], ...]:
             report.skipped, report.errors)
 
 
+def _parse(fetched: Fetched) -> tuple[MessageFacts | None, str]:
+    """A fetched message's facts (with its text when that was fetched), or why not."""
+    try:
+        return parse_message(fetched.raw, with_preview=bool(fetched.text)), ""
+    except MalformedMessage as exc:
+        return None, f"malformed: {exc.reason}"
+
+
+class _Parsing:
+    """Parses the batches a sync fetches on a thread of its own, while the connection
+    fetches the next (issue 25: fetch and parse overlapped).
+
+    Nothing here waits forever: the fetching thread's put() gives up when the parser has
+    failed (its error ends the fetch), the parser is woken by an end mark when the fetch
+    is over and looks every WAIT seconds whether it is, and close() (always called) ends
+    it even mid-way. The thread starts with the first batch: a sync that fetches nothing
+    starts none."""
+
+    WAIT = 0.5   # how often a waiting side looks whether the other is gone
+
+    def __init__(self) -> None:
+        self._queue: queue.Queue[tuple[str, list[Fetched]] | None] = queue.Queue(maxsize=8)
+        self._parsed: dict[tuple[str, int], tuple[MessageFacts | None, str]] = {}
+        self._error: BaseException | None = None
+        self._fetched = threading.Event()   # no batch will come any more
+        self._stop = threading.Event()      # leave what is left (the sync failed)
+        self._thread: threading.Thread | None = None
+
+    def put(self, source: str, batch: list[Fetched]) -> None:
+        """From the fetching thread: parse this batch. Raises (ending the fetch) when the
+        parser has failed."""
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="intake-parse",
+                                            daemon=True)
+            self._thread.start()
+        while True:
+            if self._error is not None or not self._thread.is_alive():
+                raise RuntimeError(f"parsing fetched mail failed: {self._error!r}")
+            try:
+                self._queue.put((source, batch), timeout=self.WAIT)
+                return
+            except queue.Full:
+                continue
+
+    def results(self) -> dict[tuple[str, int], tuple[MessageFacts | None, str]]:
+        """Every batch put, parsed: (source, UID) -> (facts, problem)."""
+        self._end()
+        if self._thread is not None:
+            self._thread.join()   # it ends: nothing more comes, and it is told so
+        if self._error is not None:
+            raise RuntimeError(f"parsing fetched mail failed: {self._error!r}") \
+                from self._error
+        return self._parsed
+
+    def close(self) -> None:
+        self._stop.set()
+        self._end()
+
+    def _end(self) -> None:
+        self._fetched.set()
+        with contextlib.suppress(queue.Full):   # full: the parser finds the queue empty
+            self._queue.put_nowait(None)         # and the end set after this many batches
+
+    def _run(self) -> None:
+        try:
+            while not self._stop.is_set():
+                try:
+                    work = self._queue.get(timeout=self.WAIT)
+                except queue.Empty:
+                    if self._fetched.is_set():
+                        return
+                    continue
+                if work is None:
+                    return
+                source, batch = work
+                for fetched in batch:
+                    if self._stop.is_set():
+                        return
+                    self._parsed[(source, fetched.uid)] = _parse(fetched)
+        except BaseException as exc:   # handed to the fetching thread
+            self._error = exc
+
+
 @dataclass(frozen=True)
 class _Item:
     role: str                 # "inbox" or "sent"
@@ -96,7 +183,10 @@ def folder_source(folder: Path) -> str:
 def needs_text(facts: MessageFacts) -> bool:
     """Whether a message's text is worth fetching: not for lists or bulk mail. (Mail "from
     you" may be a website form's notification: form plugins send as the site's owner.)"""
-    auto = facts.auto_headers or {}
+    return _needs_text(facts.auto_headers or {})
+
+
+def _needs_text(auto: Mapping[str, str]) -> bool:
     if "list-id" in auto or "list-unsubscribe" in auto:
         return False
     return auto.get("precedence", "").strip().lower() not in _BULK_PRECEDENCE
@@ -195,56 +285,55 @@ class Intake:
         if sent is not None and sent not in account.folders:
             folders.append(("sent", sent))
         deltas: list[tuple[str, FolderDelta]] = []
+        fetched_in: list[tuple[str, str, str, FolderDelta]] = []   # role, source, label
         items: list[_Item] = []
         flagged: dict[str, set[str]] = {}      # source -> keys flagged \Answered
         keyworded: dict[str, dict[str, frozenset[str]]] = {}   # source -> key -> flags
-        for role, folder in folders:
-            source = account.source(folder)
-            heads: dict[int, MessageFacts] = {}
+        # Each batch is parsed on a thread of its own while the next is fetched; which
+        # texts to fetch is decided from the machine-made marks alone.
+        parsing = _Parsing()
+        try:
+            for role, folder in folders:
+                source = account.source(folder)
+                texts = role == "inbox" or bool(self.offer_after)
 
-            def wants_text(uid: int, head: bytes, role: str = role,
-                           heads: dict[int, MessageFacts] = heads) -> bool:
-                # Parsed once here; reused below unless the text is fetched too.
-                try:
-                    heads[uid] = parse_message(head, with_preview=False)
-                except MalformedMessage:
-                    return False
-                # Sent's text only when a question there may be offered as a follow-up.
-                return (role == "inbox" or bool(self.offer_after)) and needs_text(heads[uid])
+                def wants_text(_uid: int, head: bytes, texts: bool = texts) -> bool:
+                    # Sent's text only when a question there may be offered as a follow-up.
+                    try:
+                        return texts and _needs_text(auto_headers(head))
+                    except Exception:   # unreadable headers: the parse will say why
+                        return False
 
-            known = self.store.imap_state(account.name, folder)
-            previous = FolderState(*known) if known else None
-            watch = {}
-            if role == "inbox" and previous is not None:
-                prefix = f"{previous.uidvalidity}:"
-                watch = {int(k.removeprefix(prefix)): k
-                         for k in self.store.open_inquiry_keys(source) if k.startswith(prefix)}
-            delta = conn.sync_folder(folder, previous, since, wants_text, watch, progress)
-            deltas.append((source, delta))
-            if delta.unchanged:
-                continue
-            label = f"{account.name}:{folder}"
-            keys = flagged.setdefault(source, set())
-            keys.update(watch[uid] for uid in delta.answered if uid in watch)
-            heard_flags = keyworded.setdefault(source, {})
-            # Every change, Heard's keywords or not: a claim released elsewhere (an Undo)
-            # takes them all away, and the client is nobody's any more.
-            heard_flags.update({watch[uid]: f for uid, f in delta.flags.items()
-                                if uid in watch})
+                known = self.store.imap_state(account.name, folder)
+                previous = FolderState(*known) if known else None
+                watch = {}
+                if role == "inbox" and previous is not None:
+                    prefix = f"{previous.uidvalidity}:"
+                    watch = {int(k.removeprefix(prefix)): k for k in
+                             self.store.open_inquiry_keys(source) if k.startswith(prefix)}
+                delta = conn.sync_folder(folder, previous, since, wants_text, watch, progress,
+                                         on_batch=functools.partial(parsing.put, source))
+                deltas.append((source, delta))
+                if delta.unchanged:
+                    continue
+                fetched_in.append((role, source, f"{account.name}:{folder}", delta))
+                keys = flagged.setdefault(source, set())
+                keys.update(watch[uid] for uid in delta.answered if uid in watch)
+                heard_flags = keyworded.setdefault(source, {})
+                # Every change, Heard's keywords or not: a claim released elsewhere (an
+                # Undo) takes them all away, and the client is nobody's any more.
+                heard_flags.update({watch[uid]: f for uid, f in delta.flags.items()
+                                    if uid in watch})
+            parsed = parsing.results()
+        finally:
+            parsing.close()
+        for role, source, label, delta in fetched_in:
             for fetched in delta.new:
                 key = f"{delta.state.uidvalidity}:{fetched.uid}"
                 answered = role == "inbox" and "\\answered" in {f.lower()
                                                                for f in fetched.flags}
                 arrived = fetched.arrived.astimezone(self.zone)
-                facts: MessageFacts | None = heads.get(fetched.uid)
-                problem = ""
-                try:
-                    if facts is None:
-                        facts = parse_message(fetched.raw)
-                    elif fetched.text:   # the headers are read already
-                        facts = with_text(facts, fetched.raw)
-                except MalformedMessage as exc:
-                    facts, problem = None, f"malformed: {exc.reason}"
+                facts, problem = parsed.get((source, fetched.uid)) or _parse(fetched)
                 items.append(_Item(role, source, label, key, f"UID {fetched.uid}",
                                    _server_when(facts, arrived), facts, problem, answered))
                 if role == "inbox" and self.marks(fetched.flags) is not None:

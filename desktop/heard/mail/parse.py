@@ -265,6 +265,14 @@ def with_text(facts: MessageFacts, raw: bytes) -> MessageFacts:
     return dataclasses.replace(facts, preview=preview_of(body), body_text=body)
 
 
+def auto_headers(head: bytes) -> dict[str, str]:
+    """The machine-made marks (AUTO_HEADERS) of a header block: parse_message's
+    auto_headers, without reading the rest (a first sync decides from these alone which
+    texts to fetch, while the whole is parsed on another thread)."""
+    headers = Headers(header_items(head))
+    return {name: headers[name] for name in AUTO_HEADERS if name in headers}
+
+
 _LINE = re.compile(r"\r?\n")
 _END_OF_HEADERS = re.compile(rb"\r?\n\r?\n")
 

@@ -400,11 +400,14 @@ class Connection:
 
     def sync_folder(self, folder: str, previous: FolderState | None, since: date,
                     wants_text: Callable[[int, bytes], bool], watch_uids: Iterable[int] = (),
-                    progress: Progress | None = None) -> FolderDelta:
+                    progress: Progress | None = None,
+                    on_batch: Callable[[list[Fetched]], None] | None = None) -> FolderDelta:
         """What is new in `folder` since `previous` (None: a first look, back to `since`).
 
         `wants_text(uid, header)` says which messages need the start of their text too;
-        `watch_uids` are known messages whose \\Answered flag matters.
+        `watch_uids` are known messages whose \\Answered flag matters. `on_batch` is
+        handed each batch of new messages as soon as it is fetched (to parse them while
+        the next is fetched); an exception it raises ends the fetch.
         """
         watch = sorted(set(watch_uids))
         if previous is not None and (previous.highestmodseq is not None or not watch):
@@ -425,7 +428,13 @@ class Connection:
                         if u >= previous.uidnext]
             else:
                 uids = []
-            new = list(self._fetch(folder, sorted(uids), wants_text, progress))
+            try:
+                new = list(self._fetch(folder, sorted(uids), wants_text, progress, on_batch))
+            except Exception:
+                # Not the server's doing (on_batch failed): the connection stays usable.
+                with contextlib.suppress(Exception):
+                    self._leave_folder()
+                raise
             if uids and max(uids) + 1 > state.uidnext:
                 # Mail that arrived between SELECT and SEARCH is fetched now: do not fetch
                 # it again next time.
@@ -445,7 +454,8 @@ class Connection:
             self._c.close_folder()
 
     def _fetch(self, folder: str, uids: list[int], wants_text: Callable[[int, bytes], bool],
-               progress: Progress | None) -> Iterator[Fetched]:
+               progress: Progress | None,
+               on_batch: Callable[[list[Fetched]], None] | None = None) -> Iterator[Fetched]:
         for start in range(0, len(uids), BATCH):
             batch = uids[start:start + BATCH]
             heads = self._fetch_raw(batch, b"(BODY.PEEK[HEADER] INTERNALDATE FLAGS)",
@@ -454,6 +464,7 @@ class Connection:
                     and wants_text(uid, heads[uid].bodies[b"BODY[HEADER]"])]
             texts = self._fetch_raw(want, b"(BODY.PEEK[TEXT]<0.%d>)" % TEXT_BYTES,
                                     (b"BODY[TEXT]<0>",)) if want else {}
+            done: list[Fetched] = []
             for uid in batch:
                 data = heads.get(uid)
                 if data is None:  # expunged meanwhile
@@ -466,7 +477,11 @@ class Connection:
                     arrived = datetime.now(UTC)
                 elif arrived.tzinfo is None:
                     arrived = arrived.replace(tzinfo=UTC)
-                yield Fetched(uid, data.bodies[b"BODY[HEADER]"], body, arrived, data.flags)
+                done.append(Fetched(uid, data.bodies[b"BODY[HEADER]"], body, arrived,
+                                    data.flags))
+            if on_batch is not None:
+                on_batch(done)
+            yield from done
             if progress is not None:
                 progress(folder, min(start + BATCH, len(uids)), len(uids))
 
