@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 from email import message_from_bytes, policy
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PySide6.QtCore import Qt, QTimer
@@ -14,6 +16,7 @@ from heard.domain.clients import Client
 from heard.domain.outbox import OutboxState
 from heard.domain.urgency import Urgency
 from heard.engine import Engine
+from heard.errors import HeardError
 from heard.gui import badge
 from heard.gui.tray import HeardApp, tooltip_text
 from tests.conftest import NOW
@@ -289,3 +292,183 @@ def test_an_engine_event_already_on_its_way_when_the_tray_goes_reaches_nothing(
                                                 toasts=(("Due", "Raj: 1 min left"),)))
     QCoreApplication.processEvents()
     assert shown == [("Due", "Megge: 2 min left")]      # after dispose: nothing
+
+
+def _gate_acknowledgements(engine: Engine, fail: bool = False) -> threading.Event:
+    """Each acknowledgement (not a preview) waits on the worker until the returned event is
+    set, as it waits for the mail server's answer to its claim; then it goes on, or with
+    `fail` is refused as a server may refuse it."""
+    gate = threading.Event()
+    acknowledge = engine.replies.acknowledge
+
+    def gated(*args: Any, **kwargs: Any) -> Any:
+        if not kwargs.get("dry_run"):
+            assert gate.wait(10)
+            if fail:
+                raise HeardError("the server refused the claim")
+        return acknowledge(*args, **kwargs)
+
+    engine.replies.acknowledge = gated  # type: ignore[method-assign]
+    return gate
+
+
+def _enter_on_first_client(qtbot: QtBot, app: HeardApp) -> None:
+    app.window.open()
+    qtbot.waitExposed(app.window)
+    qtbot.waitUntil(lambda: app.window.reply_ready() and app.window.ack_button.isEnabled(),
+                    timeout=5000)
+    qtbot.keyClick(app.window.list, Qt.Key.Key_Return)
+
+
+def test_the_badge_drops_on_enter_before_the_server_answers(
+    qtbot: QtBot, app: HeardApp, engine: Engine, mail: MailFolders
+) -> None:
+    """Issue 25 (Enter -> badge): from the user's view the client stops waiting when they
+    press Enter; the badge and tooltip say so at once, while the claim on the server and
+    the outbox write still run (the store still counts Megge until they are done). The send
+    is held for Undo, and Undo brings her back."""
+    waiting_inquiry(engine, mail, MEGGE, "Closing", minutes=2)
+    waiting_inquiry(engine, mail, RAJ, "Drawings", minutes=1)
+    wait_status(qtbot, app, 2)
+    app.window.send_delay_ms = 5000
+    gate = _gate_acknowledgements(engine)
+    shown: list[int] = []
+    app.badge_shown.connect(lambda status: shown.append(status.count))
+    _enter_on_first_client(qtbot, app)
+    qtbot.waitUntil(lambda: shown[-1:] == [1], timeout=5000)
+    assert app.tray.toolTip().splitlines()[:2] == ["Heard: 1 client waiting", "Rajesh: 1 min"]
+    assert app.status is not None and app.status.count == 2   # the store: not yet
+    gate.set()
+    wait_status(qtbot, app, 1)   # queued, held for Undo: the store agrees
+    assert shown[-1] == 1 and not app._sending
+    qtbot.waitUntil(lambda: app.window.undo_button.isEnabled(), timeout=5000)
+    app.undo_stack.undo()
+    wait_status(qtbot, app, 2)
+    assert shown[-1] == 2
+    assert app.tray.toolTip().splitlines()[0] == "Heard: 2 clients waiting"
+
+
+def test_a_refused_acknowledgement_puts_the_client_back_on_the_badge(
+    qtbot: QtBot, app: HeardApp, engine: Engine, mail: MailFolders
+) -> None:
+    waiting_inquiry(engine, mail, MEGGE, "Closing", minutes=2)
+    wait_status(qtbot, app, 1)
+    gate = _gate_acknowledgements(engine, fail=True)
+    shown: list[int] = []
+    app.badge_shown.connect(lambda status: shown.append(status.count))
+    _enter_on_first_client(qtbot, app)
+    qtbot.waitUntil(lambda: shown[-1:] == [0], timeout=5000)
+    gate.set()
+    qtbot.waitUntil(lambda: "the server refused the claim" in app.window.message.text(),
+                    timeout=5000)
+    qtbot.waitUntil(lambda: shown[-1:] == [1], timeout=5000)
+    assert app.tray.toolTip().splitlines()[0] == "Heard: 1 client waiting"
+    assert not app._sending
+
+
+def test_an_enter_reads_the_status_once(
+    qtbot: QtBot, app: HeardApp, engine: Engine, mail: MailFolders
+) -> None:
+    """The engine's change event, the window's action and the tick brought forward by the
+    change each asked for the status (2-3 reads per Enter); the change is numbered, and the
+    read it started has seen it, so one read serves all three."""
+    waiting_inquiry(engine, mail, MEGGE, "Closing", minutes=2)
+    wait_status(qtbot, app, 1)
+    # The tick that change brought forward has run and set the next deadline (minutes).
+    qtbot.waitUntil(lambda: not app.ops._live and not app._tick_after_change
+                    and app.ticker.isActive() and app.ticker.interval() > 1000, timeout=5000)
+    app.window.send_delay_ms = 5000
+    reads, ticks = [0], [0]
+    status, schedule = engine.status, app.schedule_tick
+
+    def counted() -> Any:
+        reads[0] += 1
+        return status()
+
+    def scheduled(*args: Any) -> None:
+        ticks[0] += 1
+        schedule(*args)
+
+    engine.status = counted  # type: ignore[method-assign]
+    app.schedule_tick = scheduled  # type: ignore[method-assign]
+    _enter_on_first_client(qtbot, app)
+    qtbot.waitUntil(lambda: app.window.undo_button.isEnabled(), timeout=5000)
+    wait_status(qtbot, app, 0)
+    # The change brought the tick forward, to 1 s: it ran, and set the next.
+    qtbot.waitUntil(lambda: ticks[0] == 1, timeout=5000)
+    assert app._reading is None and reads[0] == 1
+    app.undo_stack.undo()
+    wait_status(qtbot, app, 1)
+
+
+def test_a_change_told_while_the_status_is_read_is_read_again(
+    qtbot: QtBot, app: HeardApp, engine: Engine
+) -> None:
+    """Coalescing never keeps an old count: a change told after a read began may be missed
+    by it, so one more read follows."""
+    qtbot.waitUntil(lambda: app._caught_up and not app.ops._live and app._reading is None,
+                    timeout=5000)   # the catch-up sync and what it asked for are over
+    app.ticker.stop()   # no tick reads it meanwhile
+    gate, started, reads = threading.Event(), threading.Event(), [0]
+    first = threading.local()
+    status, open_inquiries = engine.status, engine.store.open_inquiries
+
+    def counted() -> Any:
+        reads[0] += 1
+        first.read = reads[0] == 1
+        try:
+            return status()
+        finally:
+            first.read = False
+
+    def slow(*args: Any, **kwargs: Any) -> Any:
+        if getattr(first, "read", False):   # the first read, its change number taken
+            started.set()
+            assert gate.wait(10)
+        return open_inquiries(*args, **kwargs)
+
+    engine.status = counted  # type: ignore[method-assign]
+    engine.store.open_inquiries = slow  # type: ignore[method-assign]
+    app.refresh()
+    qtbot.waitUntil(started.is_set, timeout=5000)
+    engine.inquiries.log_call("Margaret Hale", note="Call me")   # told while it reads
+    assert reads[0] == 1   # the change waits for the read under way
+    gate.set()
+    qtbot.waitUntil(lambda: reads[0] == 2 and app._reading is None, timeout=5000)
+    assert app.status is not None and app.status.count == 1
+    assert app.status.changes == engine._ctx.events.changes
+
+
+def test_a_hidden_window_is_drawn_when_it_opens_not_on_each_status(
+    qtbot: QtBot, app: HeardApp, engine: Engine, mail: MailFolders
+) -> None:
+    """The soak found a quarter of an idle tray's samples in the hidden quick-reply window
+    drawn again on every status (and a preview rendered for it each time)."""
+    window = app.window
+    assert not window.isVisible()
+    drawn: list[int] = []
+    show_status = window.show_status
+
+    def counted(status: Any, zone: Any) -> None:
+        drawn.append(status.count)
+        show_status(status, zone)
+
+    window.show_status = counted  # type: ignore[method-assign]
+    waiting_inquiry(engine, mail, MEGGE, "Closing", minutes=2)
+    wait_status(qtbot, app, 1)
+    waiting_inquiry(engine, mail, RAJ, "Drawings", minutes=1)
+    wait_status(qtbot, app, 2)
+    assert drawn == []
+    window.open()   # as the tray's menu, a toast or a test opens it
+    assert drawn == [2] and window.list.topLevelItemCount() == 2
+    waiting_inquiry(engine, mail, SOFIA, "Lease", minutes=1)
+    wait_status(qtbot, app, 3)
+    assert drawn[-1] == 3   # open: drawn on each status
+    qtbot.waitUntil(lambda: app._reading is None, timeout=5000)
+    window.hide()
+    seen = len(drawn)
+    with qtbot.waitSignal(app.status_applied, timeout=5000):
+        app.refresh()
+    assert len(drawn) == seen
+    app.open_window()
+    assert len(drawn) == seen + 1 and window.list.topLevelItemCount() == 3

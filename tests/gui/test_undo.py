@@ -95,3 +95,23 @@ def test_quitting_sends_what_waits_for_undo_at_once_in_order() -> None:
     assert sent == ["Raj", "Megge"]
     assert stack.labels == ["dismissing Raj's message"]   # done actions stay undoable
 
+
+
+def test_a_closed_stack_sends_nothing_more(qtbot: QtBot) -> None:
+    """The app goes away without quitting (its window first): a held entry stays in the
+    outbox for the next start rather than going out into widgets that are gone."""
+    stack = UndoStack()
+    sent: list[str] = []
+    stack.hold("the acknowledgement to Raj", send=lambda: sent.append("raj"),
+               cancel=lambda: sent.append("cancelled"), delay_ms=50)
+    stack.close()
+    assert len(stack) == 0
+    # Proof that it would have gone out by now: a new stack's, held as long and started
+    # after it, has gone out.
+    other = UndoStack()
+    other.hold("the acknowledgement to Megge", send=lambda: sent.append("megge"),
+               cancel=lambda: sent.append("cancelled"), delay_ms=50)
+    qtbot.waitUntil(lambda: "megge" in sent, timeout=5000)
+    assert sent == ["megge"]
+    stack.send_held_now()
+    assert sent == ["megge"]

@@ -1,5 +1,7 @@
 """What the engine tells its subscribers: plain events, from whichever thread did the work
-(the GUI turns them into Qt signals in one bridge; the CLI prints progress)."""
+(the GUI turns them into Qt signals in one bridge; the CLI prints progress). The store's
+changes are numbered, so a face that reads the status can tell whether a read already saw a
+change it hears of (one read per burst of changes, not one per event)."""
 
 from __future__ import annotations
 
@@ -34,6 +36,9 @@ class EngineEvent:
     # Deadline warnings, with the alerts they are about: the tray takes each off the
     # screen when its client no longer waits.
     deadlines: tuple[DeadlineToast, ...] = ()
+    # A CHANGED event's number (Events.changes after it): a status read that began when
+    # `changes` was at least this has seen the change (Status.changes).
+    seq: int = 0
 
 
 Listener = Callable[[EngineEvent], None]
@@ -45,6 +50,14 @@ class Events:
     def __init__(self) -> None:
         self._listeners: list[Listener] = []
         self._lock = threading.Lock()
+        self._changes = 0
+
+    @property
+    def changes(self) -> int:
+        """How many changes have been told so far. Each is counted after the store was
+        written and before anyone hears of it, so a status read that begins when this is
+        N has seen every change numbered up to N (the tray reads once per burst of them)."""
+        return self._changes
 
     def subscribe(self, listener: Listener) -> None:
         with self._lock:
@@ -60,7 +73,10 @@ class Events:
                 log.exception("an engine listener failed")
 
     def changed(self, new: tuple[InquiryId, ...] = ()) -> None:
-        self.emit(EngineEvent(EventKind.CHANGED, new))
+        with self._lock:
+            self._changes += 1
+            seq = self._changes
+        self.emit(EngineEvent(EventKind.CHANGED, new, seq=seq))
 
     def error(self, message: str) -> None:
         self.emit(EngineEvent(EventKind.ERROR, message=message))

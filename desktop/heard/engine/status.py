@@ -80,6 +80,8 @@ class Status:
     # The absence in force (`heard away`, or an out-of-office event in the calendar when
     # [absence] calendar_tiers is set): the autopilot tells clients of its tiers, once.
     away: Absence | None = None
+    # Events.changes when this read began: it has seen every change numbered up to this.
+    changes: int = 0
 
     @property
     def offline(self) -> list[AccountHealth]:
@@ -128,6 +130,7 @@ class StatusService:
         store = ctx.store
         zone = settings.zone
         now = ctx.clock.now()
+        changes = ctx.events.changes   # before reading: what this read is sure to see
         # Not under the engine lock: the badge must not wait for a long sync to finish.
         inquiries = store.open_inquiries()
         clients = ctx.clients_by_id()
@@ -181,7 +184,7 @@ class StatusService:
                        store.handled_elsewhere(settings.instance, now - timedelta(days=1))],
                       self._devices.notice(), self._skipped(items), snoozed,
                       owed(store.open_follow_ups(), clients, now),
-                      self._away(busy, now))
+                      self._away(busy, now), changes)
 
     def _away(self, busy: BusyState | None, now: datetime) -> Absence | None:
         settings = self._ctx.settings

@@ -45,6 +45,12 @@ class Actions(QObject):
 
     acknowledged = Signal(object)     # AckResult: an acknowledgement was sent or settled
     status_wanted = Signal()          # the store changed: the status on screen is old
+    # An acknowledgement of (inquiry id, only that message) is on its way: the client no
+    # longer waits from the user's view, so the badge need not wait for the server (the
+    # claim on it, the outbox write) to say so; `settled` (the inquiry id): the engine
+    # answered, whatever it said, and the status read after it is the truth again.
+    sending = Signal(int, bool)
+    settled = Signal(int)
     open_requested = Signal(object)   # open the window (on this inquiry id, or None)
     open_mail_requested = Signal(str, str)   # a message's Message-ID and account, to open
     failed = Signal(str)              # a failure with no place of its own, in words
@@ -146,6 +152,7 @@ class Actions(QObject):
         delay_ms = made.send_delay_ms if made is not None else self.send_delay_ms
 
         def done(result: AckResult) -> None:
+            self.settled.emit(inquiry_id)
             window = self._window()
             window.set_busy(False)
             slot = f"ack:{inquiry_id}"
@@ -170,6 +177,7 @@ class Actions(QObject):
             self.status_wanted.emit()
 
         def failed(exc: Exception) -> None:
+            self.settled.emit(inquiry_id)
             window = self._window()
             window.set_busy(False)
             promised = request.reply_by
@@ -188,6 +196,7 @@ class Actions(QObject):
             self.status_wanted.emit()
 
         delay = timedelta(milliseconds=delay_ms)
+        self.sending.emit(inquiry_id, request.only)
         self.ops.run(lambda: self.engine.replies.acknowledge(
             InquiryId(inquiry_id), request.template, request.reply_by, subject=request.subject,
             body=request.body, delay=delay, only=request.only), done, failed)

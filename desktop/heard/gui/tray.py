@@ -12,6 +12,7 @@ here, in `__init__` and `window`.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,9 +21,11 @@ from PySide6.QtCore import QCoreApplication, QEvent, QObject, QTimer, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QApplication, QMenu, QSystemTrayIcon, QWidget
 
+from heard.domain.clients import Channel
 from heard.domain.locales import use_on_screens
 from heard.domain.naming import shown
 from heard.domain.toasts import Snooze, waiting_people
+from heard.domain.waiting import WaitingItem, badge_urgency, waiting_count
 from heard.domain.wording import clock, day_and_time, in_words
 from heard.engine import Engine, EngineEvent, EventKind, Status
 from heard.gui import badge
@@ -51,6 +54,43 @@ class _Bridge(QObject):
 
     engine_event = Signal(object)
     resumed = Signal()   # the machine woke from sleep (told on the sleep watcher's thread)
+
+
+@dataclass
+class _Sending:
+    """An acknowledgement on its way, left out of the badge until the status says so."""
+
+    inquiry_id: int
+    only: bool
+    settled: int | None = None   # the engine answered when this many changes were told
+
+
+def _answerable(item: WaitingItem) -> bool:
+    """Whether an acknowledgement takes this one off the list (a caller with no address
+    is promised a call back instead, and still waits)."""
+    if item.inquiry.channel is Channel.CALL:
+        return bool(item.inquiry.reply_to or item.client.emails)
+    return bool(item.inquiry.reply_address)
+
+
+def without_sending(status: Status, sending: list[_Sending]) -> Status:
+    """The status as the user sees it once they pressed Enter: the clients being
+    acknowledged (all their messages an acknowledgement answers, or the one message) no
+    longer waiting, and the count and colour from who is left."""
+    gone: set[int] = set()
+    for ack in sending:
+        target = next((i for i in status.waiting if i.inquiry.id == ack.inquiry_id), None)
+        if target is None:
+            continue
+        group = [target] if ack.only else [i for i in status.waiting
+                                           if i.inquiry.client_id == target.inquiry.client_id]
+        gone.update(int(i.inquiry.id) for i in group
+                    if i.inquiry.id is not None and _answerable(i))
+    if not gone:
+        return status
+    items = [i for i in status.waiting if i.inquiry.id not in gone]
+    return replace(status, waiting=items, count=waiting_count(items),
+                   urgency=badge_urgency(items))
 
 
 def tooltip_text(status: Status, zone: Any, prospects_apart: bool = False) -> str:
@@ -104,6 +144,7 @@ def tooltip_text(status: Status, zone: Any, prospects_apart: bool = False) -> st
 
 class HeardApp(QObject):
     status_applied = Signal(object)   # for tests and benchmarks: a Status reached the screen
+    badge_shown = Signal(object)      # for tests and benchmarks: the Status the badge shows
     acknowledged = Signal(object)     # AckResult
 
     def __init__(self, engine: Engine, tray_available: bool | None = None,
@@ -121,8 +162,13 @@ class HeardApp(QObject):
         self.ops = Ops(self)
         self.ops.error.connect(self.show_error)
         self.status: Status | None = None
-        self._refreshing = False
-        self._refresh_again = False
+        # Status reads (see refresh): one at a time, one per burst of requests.
+        self._reading: int | None = None   # a read runs: self._asks when it began
+        self._asks = 0                     # requests for a read that begins after them
+        self._changes_told = 0             # the engine's last change heard of (EngineEvent.seq)
+        self.reads = 0                     # status reads started (tests, benchmarks)
+        self._tick_after_change = False    # the ticker was brought forward by a change
+        self._sending: dict[int, _Sending] = {}   # acknowledgements on their way, by inquiry
         self._caught_up = True   # until start(): nothing to catch up on
         self._stats_window: StatsWindow | None = None
         self._settings_window: QWidget | None = None
@@ -130,6 +176,7 @@ class HeardApp(QObject):
         self._icon: tuple[object, ...] | None = None   # what the tray icon shows
 
         self._window: QuickReplyWindow | None = None
+        self._window_behind = False   # statuses came while it was hidden: shown as it opens
         self.mini: MiniWindow | None = None   # only where the desktop has no tray
 
         self.tray = QSystemTrayIcon(badge.icon(0, None), self)
@@ -150,7 +197,9 @@ class HeardApp(QObject):
                                status=lambda: self.status, send_delay_ms=send_delay_ms,
                                parent=self)
         self.actions.acknowledged.connect(self.acknowledged)
-        self.actions.status_wanted.connect(self.refresh)
+        self.actions.status_wanted.connect(self.changes_wanted)
+        self.actions.sending.connect(self._ack_sending)
+        self.actions.settled.connect(self._ack_settled)
         self.actions.open_requested.connect(self.open_window)
         self.actions.failed.connect(self.show_error)
         self.toaster.invoked.connect(self.actions.toast_action)
@@ -309,8 +358,27 @@ class HeardApp(QObject):
             window.open_mail_requested.connect(self.open_in_mail)
             if self.status is not None:
                 window.show_status(self.status, self.zone)
+            window.installEventFilter(self)   # its Show: see eventFilter
             self._window = window
         return self._window
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802  (Qt's name)
+        """The quick-reply window is about to show: the last status first, if statuses came
+        while it was hidden (redrawing a hidden window on each status cost a quarter of an
+        idle tray's CPU in the soak, and a preview rendered for nobody each time)."""
+        if watched is self._window and event.type() == QEvent.Type.Show \
+                and self._window_behind:
+            self._show_in_window()
+        return False
+
+    def _show_in_window(self) -> None:
+        window, status = self._window, self.status
+        self._window_behind = False
+        if window is None or status is None:
+            return
+        window.set_templates(self._acknowledging_templates())
+        window.set_delegate_blocked(None if self.engine.settings.assistants else NO_ASSISTANT)
+        window.show_status(status, self.zone)
 
     def open_window(self, inquiry_id: int | None = None) -> None:
         """Show the window (from the tray, a toast, or `heard` run again), on `inquiry_id`
@@ -394,11 +462,39 @@ class HeardApp(QObject):
     # the status
 
     def refresh(self) -> None:
-        if self._refreshing:
-            self._refresh_again = True
+        """Read the status again, with a read that begins after this call (time passed,
+        the settings changed, the user asked). One read at a time: the requests made while
+        one runs share the one after it."""
+        self._asks += 1
+        self._start_read()
+
+    def changes_wanted(self) -> None:
+        """Read the status again if the store changed since the last read began (the
+        engine numbers its changes: EngineEvent.seq, Status.changes). An action's engine
+        call tells its change before its result comes back here, so the read that change
+        started is enough: after an Enter, one read, not one for the change, one for the
+        action and one for the tick brought forward."""
+        if self._reading is not None:
+            return   # when it ends, _read_done looks at what it saw
+        if self.status is None or self.status.changes < self._changes_told:
+            self._start_read()
+
+    def _start_read(self) -> None:
+        if self._reading is not None or self._disposed:
             return
-        self._refreshing = True
+        self._reading = self._asks
+        self.reads += 1
         self.ops.run(self.engine.status, self._apply, self._refresh_failed)
+
+    def _read_done(self, status: Status | None) -> None:
+        """A read ended: another if a request came after it began, or a change it may not
+        have seen was told meanwhile."""
+        began = self._reading
+        self._reading = None
+        if began is None:
+            return
+        if self._asks > began or (status is not None and status.changes < self._changes_told):
+            self._start_read()
 
     def _tick(self) -> None:
         """Time passes: urgencies change, and the engine does what is due (see
@@ -409,8 +505,16 @@ class HeardApp(QObject):
             self.engine.tick(hold_alerts=hold)
             return self.engine.next_tick()
 
+        # Brought forward by a change, whose own read came ~1 s ago: no deadline is
+        # crossed before the one the ticker was set for (it is set again here), so the
+        # status is read again only if the tick changed something (it tells it).
+        after_change, self._tick_after_change = self._tick_after_change, False
+
         def ticked(due: datetime) -> None:
-            self.refresh()
+            if after_change:
+                self.changes_wanted()
+            else:
+                self.refresh()
             # Held warnings are looked at again as before: a pause or snooze may end.
             self.schedule_tick(due, REFRESH_MS if hold else TICK_SAFETY_MS)
 
@@ -421,39 +525,79 @@ class HeardApp(QObject):
         later than `longest` ms)."""
         ms = (due - self.engine.clock.now()).total_seconds() * 1000
         self.ticker.start(int(min(max(ms, 1000), longest)))
+        self._tick_after_change = False   # set for a deadline: the tick reads the status
 
     def _refresh_failed(self, exc: Exception) -> None:
-        self._refreshing = False
+        self._reading = None   # the next request reads again (no loop on a failing store)
         self.toaster.choose_notifier()   # the problem must be shown even before a first status
         self.show_error(f"could not read the status: {exc}")
 
     def _apply(self, status: Status) -> None:
-        self._refreshing = False
         self.status = status
         use_on_screens(self.engine.settings.speech)   # the settings may have been reloaded
         self._progress = ""
-        # A new icon only when the badge changes: six SVG renderings each, and a place in
-        # Qt's pixmap cache for every icon the panel is given; most refreshes change nothing.
-        icon = (status.count, status.urgency, bool(status.offline) or status.calendar_stale)
-        if icon != self._icon:
-            self._icon = icon
-            self.tray.setIcon(badge.icon(status.count, status.urgency, offline=icon[2]))
-        self._update_tooltip()
+        self._forget_settled(status)
+        self._show_badge()
         self.owed_action.setEnabled(bool(status.owed))
         self.owed_action.setText(f"Owe you a &reply ({len(status.owed)})…" if status.owed
                                  else "Owe you a &reply…")
-        if self._window is not None:
-            self._window.set_templates(self._acknowledging_templates())
-            self._window.set_delegate_blocked(None if self.engine.settings.assistants
-                                              else NO_ASSISTANT)
-            self._window.show_status(status, self.zone)
+        if self._window is not None and self._window.isVisible():
+            self._show_in_window()
+        elif self._window is not None:
+            self._window_behind = True   # drawn when it opens (eventFilter)
         self.toaster.show_status(status)
         self.status_applied.emit(status)
         if not self._caught_up:
             QTimer.singleShot(0, self._catch_up)
-        if self._refresh_again:
-            self._refresh_again = False
-            self.refresh()
+        self._read_done(status)
+
+    def _shown_status(self) -> Status | None:
+        """The status the badge and tooltip show: the last read, less the clients whose
+        acknowledgement is on its way and not yet in it."""
+        if self.status is None or not self._sending:
+            return self.status
+        return without_sending(self.status, list(self._sending.values()))
+
+    def _show_badge(self) -> None:
+        shown_status = self._shown_status()
+        if shown_status is None:
+            return
+        # A new icon only when the badge changes: six SVG renderings each, and a place in
+        # Qt's pixmap cache for every icon the panel is given; most refreshes change nothing.
+        icon = (shown_status.count, shown_status.urgency,
+                bool(shown_status.offline) or shown_status.calendar_stale)
+        if icon != self._icon:
+            self._icon = icon
+            self.tray.setIcon(badge.icon(shown_status.count, shown_status.urgency,
+                                         offline=icon[2]))
+        self._update_tooltip()
+        self.badge_shown.emit(shown_status)
+
+    def _ack_sending(self, inquiry_id: int, only: bool) -> None:
+        """Enter pressed (or Acknowledge on a toast): the badge drops now, not after the
+        claim on the server and the outbox write (the send itself waits for Undo anyway);
+        Undo or a failure brings the client back with the status read after it."""
+        self._sending[inquiry_id] = _Sending(inquiry_id, only)
+        self._show_badge()
+
+    def _ack_settled(self, inquiry_id: int) -> None:
+        ack = self._sending.get(inquiry_id)
+        if ack is None:
+            return
+        # Its change (if any) was told before its result came back: a read that began
+        # after it shows the truth; one that began before it may not, and is still
+        # shown without the client. A failure changed nothing: the last read is the truth.
+        ack.settled = self._changes_told
+        if self.status is not None and self._forget_settled(self.status):
+            self._show_badge()
+
+    def _forget_settled(self, status: Status) -> bool:
+        """Drop the acknowledgements `status` already shows as they are."""
+        done = [k for k, a in self._sending.items()
+                if a.settled is not None and status.changes >= a.settled]
+        for key in done:
+            del self._sending[key]
+        return bool(done)
 
     def _on_engine_event(self, event: EngineEvent) -> None:
         if self._disposed:
@@ -468,25 +612,31 @@ class HeardApp(QObject):
             self._progress = event.message
             self._update_tooltip()
             return
-        self.refresh()
+        if event.kind is EventKind.CHANGED:
+            self._changes_told = max(self._changes_told, event.seq)
+            self.changes_wanted()
+        else:
+            self.refresh()
         if self.ticker.isActive() and self.ticker.remainingTime() > 1000:
             self.ticker.start(1000)   # idle-wakeups: what changed may bring a deadline nearer
+            self._tick_after_change = True
 
     def _update_tooltip(self) -> None:
-        if self.status is None:
+        status = self._shown_status()
+        if status is None:
             return
-        lines = [tooltip_text(self.status, self.zone, self.engine.settings.prospects.show_apart)]
+        lines = [tooltip_text(status, self.zone, self.engine.settings.prospects.show_apart)]
         if self._progress:
             lines.append(f"Reading mail: {self._progress}")
-        lines.extend(f"Problem: {in_words(p)}" for p in self.status.problems[:2])
+        lines.extend(f"Problem: {in_words(p)}" for p in status.problems[:2])
         if not self.engine.settings.accounts:
             lines.append("No mail account yet: add one in Settings > Accounts")
         if (quiet := self.toaster.quiet_line()) is not None:
             lines.append(quiet)
         self.tray.setToolTip("\n".join(lines))
         if self.mini is not None:
-            self.mini.show_count(self.status.count, self.status.urgency,
-                                 bool(self.status.offline) or self.status.calendar_stale,
+            self.mini.show_count(status.count, status.urgency,
+                                 bool(status.offline) or status.calendar_stale,
                                  "\n".join(lines))
 
     def _activated(self, reason: QSystemTrayIcon.ActivationReason) -> None:
@@ -513,6 +663,7 @@ class HeardApp(QObject):
         self._disposed = True
         self.ticker.stop()
         self._caught_up = True
+        self.undo_stack.close()   # nor a send held for Undo, whose window is about to go
         self.engine.stop_watching()
         self.ops.close(5000)
         if self._sleep is not None:

@@ -36,6 +36,7 @@ class UndoStack(QObject):
         super().__init__(parent)
         self.depth = depth
         self._entries: list[Undoable] = []
+        self._timers: set[QTimer] = set()   # of the entries held back
 
     def __contains__(self, entry: object) -> bool:
         return entry in self._entries
@@ -80,6 +81,7 @@ class UndoStack(QObject):
         def settle() -> None:
             timer.stop()
             timer.deleteLater()
+            self._timers.discard(timer)
             self.drop(entry)
 
         def send_now() -> None:
@@ -93,8 +95,18 @@ class UndoStack(QObject):
         entry = Undoable(label, take_back, send_now)
         timer.timeout.connect(send_now)
         self.push(entry)
+        self._timers.add(timer)
         timer.start()
         return entry
+
+    def close(self) -> None:
+        """The app is going away without quitting (its window may be gone already): no
+        held entry goes out from here any more; it waits in the outbox, which the next
+        start sends (`send_held_now` is for quitting)."""
+        for timer in self._timers:
+            timer.stop()
+        self._timers.clear()
+        self._entries.clear()
 
     def send_held_now(self) -> None:
         """Quitting: what waits for Undo goes out now rather than at the next start."""
