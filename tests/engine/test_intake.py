@@ -801,3 +801,23 @@ def test_every_sample_in_one_mailbox_is_one_contact_each(
     assert us_engine.status().count == 19
     assert sorted(i.inquiry.channel.value for i in items) == ["call"] * 12 + ["email"] * 7
     assert all(i.client.prospect for i in items)
+
+
+@settings(max_examples=500, deadline=None)
+@given(lines=st.lists(st.tuples(
+           st.sampled_from(["List-Id", "list-unsubscribe", "LIST-ID ", "X-List-Id", "Precedence",
+                            "precedence", " Precedence", "Subject", "List-Idx", "\tList-Id"]),
+           st.sampled_from([": <l.example>", ":bulk", ": =?utf-8?q?bulk?=", ": Junk ", ": first",
+                            ":", ": list\r\n folded"])),
+           max_size=5),
+       body=st.sampled_from([b"", b"List-Id: <in the body>\r\n"]))
+def test_which_texts_to_fetch_is_decided_from_the_raw_headers_as_from_the_parsed(
+        lines: list[tuple[str, str]], body: bytes) -> None:
+    """A first sync decides from the raw header block (intake.head_needs_text) what
+    needs_text decides from the parsed message."""
+    from heard.engine.intake import head_needs_text, needs_text
+    from heard.mail.parse import parse_message
+
+    head = ("From: Margaret Hale <margaret@hale.example>\r\n"
+            + "".join(f"{n}{v}\r\n" for n, v in lines) + "\r\n").encode() + body
+    assert head_needs_text(head) == needs_text(parse_message(head, with_preview=False))

@@ -14,6 +14,7 @@ import dataclasses
 import functools
 import logging
 import queue
+import re
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Mapping
@@ -186,6 +187,27 @@ def needs_text(facts: MessageFacts) -> bool:
     return _needs_text(facts.auto_headers or {})
 
 
+# Header lines that make a message list or bulk mail (header names are ASCII: a
+# case-blind bytes search finds what header_items would).
+_END_OF_HEADERS = re.compile(rb"\r?\n\r?\n")
+_LIST_HEADER = re.compile(rb"^(?:list-id|list-unsubscribe):", re.IGNORECASE | re.MULTILINE)
+_PRECEDENCE_HEADER = re.compile(rb"^precedence:", re.IGNORECASE | re.MULTILINE)
+
+
+def head_needs_text(head: bytes) -> bool:
+    """needs_text of a message's raw header block, without parsing it: a List-Id or
+    List-Unsubscribe line says no; with neither and no Precedence line, yes; else the
+    machine-made marks are read (parse.auto_headers). On the fetching thread of a first
+    sync, for every message."""
+    end = _END_OF_HEADERS.search(head)
+    block = head[:end.start()] if end else head
+    if _LIST_HEADER.search(block):
+        return False
+    if _PRECEDENCE_HEADER.search(block) is None:
+        return True
+    return _needs_text(auto_headers(head))
+
+
 def _needs_text(auto: Mapping[str, str]) -> bool:
     if "list-id" in auto or "list-unsubscribe" in auto:
         return False
@@ -300,7 +322,7 @@ class Intake:
                 def wants_text(_uid: int, head: bytes, texts: bool = texts) -> bool:
                     # Sent's text only when a question there may be offered as a follow-up.
                     try:
-                        return texts and _needs_text(auto_headers(head))
+                        return texts and head_needs_text(head)
                     except Exception:   # unreadable headers: the parse will say why
                         return False
 
