@@ -788,23 +788,6 @@ def test_a_delegation_nobody_took_up_comes_back_flagged_and_is_marked_answered(
     assert state_of(engine, megge) is State.ANSWERED
 
 
-def test_the_hidden_window_builds_its_rows_when_it_opens_not_on_every_status(
-    qtbot: QtBot, app: HeardApp, engine: Engine, mail: MailFolders
-) -> None:
-    """Hidden all day, the window rebuilt its rows and asked for a preview on every status
-    (a quarter of the tray's CPU in the soak): it keeps the last status for its opening."""
-    window = app.window
-    assert not window.isVisible()
-    waiting_inquiry(engine, mail, MEGGE, "Closing", 2)
-    app.refresh()
-    wait_status(qtbot, app, 1)
-    assert window.list.topLevelItemCount() == 0 and window.summary.text() == "Loading…"
-    app.open_window()
-    row = window.list.topLevelItem(0)
-    assert window.list.topLevelItemCount() == 1 and row is not None and "Megge" in row.text(0)
-    assert window.summary.text().startswith("1 client is waiting.")
-
-
 def test_the_preview_is_the_german_text_that_goes_to_a_german_client_abroad(
     qtbot: QtBot, app: HeardApp, engine: Engine, mail: MailFolders
 ) -> None:

@@ -153,7 +153,6 @@ class QuickReplyWindow(QWidget):
         self._zone: Any = None
         self._now: datetime | None = None
         self._now_read = time.monotonic()
-        self._hidden_status: tuple[Status, Any] | None = None
         self._entries: dict[int, WaitingItem] = {}
         self._groups: dict[int, WaitingClient] = {}   # by the id of the client's newest
         self._sending = False   # an acknowledgement waits for Undo: Ctrl+Z takes it back
@@ -404,15 +403,6 @@ class QuickReplyWindow(QWidget):
         self._update_buttons()
 
     def show_status(self, status: Status, zone: Any) -> None:
-        if not self.isVisible():
-            # Rebuilding hidden rows (and asking for a preview) on every status was a quarter
-            # of the tray's CPU over a day: the last one is shown when the window opens.
-            self._hidden_status = (status, zone)
-            return
-        self._show_status(status, zone)
-
-    def _show_status(self, status: Status, zone: Any) -> None:
-        self._hidden_status = None
         self._zone = zone
         self._now = status.at
         self._now_read = time.monotonic()
@@ -893,8 +883,6 @@ class QuickReplyWindow(QWidget):
 
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802  (Qt's name)
         super().showEvent(event)
-        if self._hidden_status is not None:
-            self._show_status(*self._hidden_status)
         self.tick()
         self._ticker.start()
 
