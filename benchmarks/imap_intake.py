@@ -13,7 +13,7 @@ to a floor measured in the same run against the same server:
 2. First sync (engine.sync() on a fresh profile, wall time) of an INBOX of N messages.
    Floors: a bare imapclient session (login, EXAMINE, SEARCH SINCE, one FETCH of
    ENVELOPE FLAGS BODY.PEEK[HEADER] for every UID), and mbsync pulling the folder into a
-   fresh local Maildir. Targets: <= 1.2x the bare fetch, >= 5x faster than mbsync.
+   fresh local Maildir. Targets: <= 1.5x the bare fetch (issue 25), >= 5x faster than mbsync.
 3. Re-sync of the unchanged mailbox: the second engine.sync() on the same engine (its
    connection is kept): wall time and every IMAP command sent (imaplib.IMAP4.send is
    wrapped in this process). Floor: STATUS of INBOX and Sent on an open connection.
@@ -28,6 +28,7 @@ import argparse
 import cProfile
 import imaplib
 import io
+import os
 import pstats
 import resource
 import shutil
@@ -200,7 +201,8 @@ def part1(server: Dovecot, tmp: Path, trials: int) -> list[tuple[str, bool]]:
 
 # 2. first sync
 
-def bare_fetch(user: MailUser, since: datetime) -> tuple[float, float, int]:
+def bare_fetch(user: MailUser, since: datetime) -> tuple[float, float, int, float]:
+    cpu = time.process_time()
     started = time.perf_counter()
     client = user.client()
     client.select_folder("INBOX", readonly=True)
@@ -209,7 +211,7 @@ def bare_fetch(user: MailUser, since: datetime) -> tuple[float, float, int]:
     data = client.fetch(uids, ["ENVELOPE", "FLAGS", "BODY.PEEK[HEADER]"])
     done = time.perf_counter()
     client.logout()
-    return done - started, done - fetch_start, len(data)
+    return done - started, done - fetch_start, len(data), time.process_time() - cpu
 
 
 MBSYNC_RC = """\
@@ -254,14 +256,17 @@ def mbsync(user: MailUser, where: Path) -> tuple[float, int]:
     return took, count
 
 
-def heard_first_sync(root: Path, user: MailUser) -> tuple[float, Engine, SyncReport]:
+def heard_first_sync(root: Path, user: MailUser) -> tuple[float, float, Engine, SyncReport]:
+    """Wall time and this process's CPU time (every thread) of one first sync."""
     engine = open_engine(root, user)
+    cpu = time.process_time()
     started = time.perf_counter()
     report = engine.sync()
     took = time.perf_counter() - started
+    cpu = time.process_time() - cpu
     if report.errors:
         raise SystemExit(f"heard: sync errors: {report.errors}")
-    return took, engine, report
+    return took, cpu, engine, report
 
 
 def part2(server: Dovecot, tmp: Path, messages: int, runs: int, profile: bool
@@ -281,17 +286,21 @@ def part2(server: Dovecot, tmp: Path, messages: int, runs: int, profile: bool
           f"{time.perf_counter() - started:.1f} s")
 
     floors, fetches, ours, pulls = [], [], [], []
+    floor_cpu, our_cpu, loads = [], [], []
     engine: Engine | None = None
     report: SyncReport | None = None
     for run in range(runs):
-        total, fetch_only, count = bare_fetch(user, since)
+        loads.append(os.getloadavg()[0])
+        total, fetch_only, count, cpu = bare_fetch(user, since)
         assert count == messages, count
         floors.append(total)
         fetches.append(fetch_only)
+        floor_cpu.append(cpu)
         if engine is not None:
             engine.close()
-        took, engine, report = heard_first_sync(tmp / f"first-{run}", user)
+        took, cpu, engine, report = heard_first_sync(tmp / f"first-{run}", user)
         ours.append(took)
+        our_cpu.append(cpu)
         took, count = mbsync(user, tmp / "mbsync")
         assert count == messages, count
         pulls.append(took)
@@ -307,6 +316,10 @@ def part2(server: Dovecot, tmp: Path, messages: int, runs: int, profile: bool
           ("", "median", "min", "max", "x floor"),
           [(name, f"{m:6.2f} s", f"{min(v):6.2f} s", f"{max(v):6.2f} s", f"{m / floor:5.2f}x")
            for name, m, v in rows])
+    print(f"   CPU of this process, median: floor {statistics.median(floor_cpu):.2f} s, heard"
+          f" {statistics.median(our_cpu):.2f} s (runs: {', '.join(f'{c:.2f}' for c in our_cpu)});"
+          f" 1-min load at each run's start: {', '.join(f'{x:.2f}' for x in loads)}"
+          f" ({os.cpu_count()} CPUs)")
     print(f"   heard took in {report.seen} messages: "
           f"{len(report.new_inquiries)} new inquiries, "
           f"{len(report.skipped)} skipped;  peak RSS so far {rss()}")
@@ -314,8 +327,8 @@ def part2(server: Dovecot, tmp: Path, messages: int, runs: int, profile: bool
           f"5x needs heard <= {mb / 5:.2f} s)")
     if profile:
         profile_first_sync(tmp / "profiled", user)
-    return ([(f"2. first sync <= 1.2x the bare fetch ({heard_t / floor:.2f}x)",
-              heard_t <= 1.2 * floor),
+    return ([(f"2. first sync <= 1.5x the bare fetch ({heard_t / floor:.2f}x)",
+              heard_t <= 1.5 * floor),
              (f"2. first sync >= 5x faster than mbsync ({mb / heard_t:.1f}x)",
               mb >= 5 * heard_t)], engine, user)
 
