@@ -21,6 +21,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Protocol
 
 from heard.config import ImapAccount, Settings
+from heard.devices import ignored
 from heard.domain.clock import Clock
 from heard.domain.ids import InquiryId
 from heard.domain.inquiries import Inquiry
@@ -198,7 +199,8 @@ class Devices:
         (status problems, `heard doctor`); never a login of its own."""
         if not self._imap_accounts():
             return []   # (a Maildir setup never loads the devices' IMAP code)
-        problems = self.keys.problems(self._clock.now())
+        # Read from the store without the keys' code: the first status waits for this.
+        problems = ignored.problems(self._store, self._imap_accounts(), self._clock.now())
         shared = self.settings.status()
         if shared.pending:
             problems.append(f"another of your devices ({shared.written_by or '?'}) changed"
@@ -218,10 +220,8 @@ class Devices:
             if self.imap.run(account, partial(self._invite, account, code)):
                 invited.append(account.name)
         if not invited:
-            from heard.devices.keys import join_words
-
             accounts = self._imap_accounts()
-            raise EngineError(join_words(accounts[0].name) if accounts else
+            raise EngineError(ignored.join_words(accounts[0].name) if accounts else
                               "no IMAP account: nothing is shared with other devices")
         return self.keys.invitation(code, invited)
 

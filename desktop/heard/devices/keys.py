@@ -17,14 +17,15 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from heard.config import ImapAccount, Settings
+from heard.devices import ignored
+from heard.devices.ignored import JOIN_KEY, UNTRUSTED_KEY, join_words
 from heard.devices.wire import trust
 from heard.devices.wire.folder import HEARD_FOLDER
-from heard.devices.wire.trust import Untrusted, Verdict
+from heard.devices.wire.trust import Untrusted
 from heard.domain.clock import Clock
-from heard.domain.wording import plural
 from heard.errors import EngineError
 from heard.mail.imap import Connection
 from heard.store import Store
@@ -32,17 +33,7 @@ from heard.system import secrets
 
 log = logging.getLogger(__name__)
 
-UNTRUSTED_KEY = "sharing-untrusted:"
-JOIN_KEY = "sharing-join-needed:"
-# How long an ignored message stays among the status problems.
-SHOWN = timedelta(days=7)
 _KEPT = 50
-
-
-def join_words(account: str) -> str:
-    return (f"{account}: this device has not joined your other devices yet, so it signs"
-            " nothing and ignores what they wrote in the Heard folder; run `heard sharing"
-            " invite` on a device that has joined, then `heard sharing join CODE` here")
 
 
 class NotJoined(EngineError):
@@ -168,7 +159,7 @@ class SharingKeys:
         """Remember what was ignored (status, doctor); a warning in the log once each."""
         if not found:
             return
-        known = self._ignored(account)
+        known = ignored.ignored(self._store, account)
         seen = {(i["folder"], i["uid"], i["verdict"]) for i in known}
         now = self._clock.now().isoformat()
         for item in found:
@@ -180,44 +171,10 @@ class SharingKeys:
                           "verdict": item.verdict.value, "at": now})
         self._store.set_state(UNTRUSTED_KEY + account, json.dumps(known[-_KEPT:]))
 
-    def _ignored(self, account: str) -> list[dict[str, object]]:
-        text = self._store.state(UNTRUSTED_KEY + account)
-        try:
-            known = json.loads(text) if text else []
-        except ValueError:
-            return []
-        return [i for i in known if isinstance(i, dict)] if isinstance(known, list) else []
-
     def problems(self, now: datetime) -> list[str]:
-        """In words, for the status and `heard doctor`."""
-        found = []
-        for account in self._settings().accounts:
-            if not isinstance(account, ImapAccount):
-                continue
-            if self._store.state(JOIN_KEY + account.name):
-                found.append(join_words(account.name))
-            recent = []
-            for item in self._ignored(account.name):
-                try:
-                    at = datetime.fromisoformat(str(item["at"]))
-                except (KeyError, ValueError):
-                    continue
-                if at >= now - SHOWN:
-                    recent.append(item)
-            if not recent:
-                continue
-            last = recent[-1]
-            try:
-                why = Verdict(str(last["verdict"])).words()
-            except ValueError:
-                why = str(last["verdict"])
-            found.append(
-                f"{account.name}: {plural(len(recent), 'message')} in the Heard folder"
-                f" {'was' if len(recent) == 1 else 'were'} not written by your devices and"
-                f" {'was' if len(recent) == 1 else 'were'} ignored (the last, a {last['what']}:"
-                f" {why}); if one of your devices wrote them, let it join: `heard sharing"
-                f" invite` on a device that has joined, `heard sharing join CODE` there")
-        return found
+        """In words, for the status and `heard doctor` (heard.devices.ignored)."""
+        return ignored.problems(self._store, (a for a in self._settings().accounts
+                                              if isinstance(a, ImapAccount)), now)
 
     def invitation(self, code: str, accounts: list[str]) -> Invitation:
         return Invitation(code, accounts, self._clock.now() + trust.INVITE_VALID)
