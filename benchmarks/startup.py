@@ -231,6 +231,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--idle", type=float, default=20.0,
                         help="seconds after launch to read the idle RSS (>= 10; 0: skip the"
                              " idle runs) (%(default)s)")
+    parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
+                        help="set in the environment of both commands (repeatable): say, the"
+                             " bus of a keyring the app's account password is in")
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args(argv)
 
@@ -253,6 +256,7 @@ def main(argv: list[str] | None = None) -> int:
     with DesktopSession("xembed", args.size) as desk, \
             tempfile.TemporaryDirectory(prefix="pycache-") as cache:
         desk.env = bytecode_env(desk.env, Path(cache))
+        desk.env.update(item.split("=", 1) for item in args.env)
         print(f"desktop {desk.display} ready in {desk.started_in:.2f}s; "
               f"{args.runs} runs (+{args.warmup} warm-up) per command; python {sys.executable}"
               f"; load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
