@@ -504,3 +504,19 @@ def test_what_each_status_lists_is_found_without_reading_all_history(store: Stor
         plan = " ".join(str(row[-1]) for row in store._conn.execute(
             f"EXPLAIN QUERY PLAN {sql}", ("2026-01-01",) * sql.count("?")))
         assert f"INDEX {index}" in plan, plan
+
+
+def test_insert_gives_the_id_of_what_add_would_return(store: Store) -> None:
+    """Intake records thousands of prospects and inquiries on a first sync without reading
+    each back (insert_client, insert_inquiry): the record is the one add_* returns."""
+    client = Client("Jane Prospect", emails=("jane@x.example",), prospect=True)
+    client_id = store.insert_client(client, NOW)
+    assert store.client(client_id) == dataclasses.replace(client, id=client_id)
+    added = store.add_client(Client("Rajesh Patel", emails=("raj@p.example",)), NOW)
+    assert added.id == client_id + 1
+    inquiry = an_inquiry(dataclasses.replace(client, id=client_id))
+    inquiry_id = store.insert_inquiry(inquiry)
+    found = store.inquiry(inquiry_id)
+    assert found is not None and found.id == inquiry_id
+    assert (found.subject, found.thread_ids, found.received_at) == (
+        inquiry.subject, inquiry.thread_ids, inquiry.received_at)

@@ -619,11 +619,13 @@ class Intake:
             if value and (known := self.store.client_by_address(kind, value)) is not None:
                 return known
         name = person.name or person.email or person.phone or "Unknown caller"
-        client = self.store.add_client(Client(
+        client = Client(
             name=name, emails=(person.email,) if person.email else (),
             phones=(person.phone,) if person.phone else (), tier=PROSPECT_TIER,
             channel=Channel.CALL if person.phone and not person.email else Channel.EMAIL,
-            preferences={"via": person.via} if person.via else {}, prospect=True), at)
+            preferences={"via": person.via} if person.via else {}, prospect=True)
+        # Not read back: what _record needs of it is its id, addresses and numbers.
+        client = dataclasses.replace(client, id=self.store.insert_client(client, at))
         log.info("new prospect %s (%s)", client.name, person.via or "mail")
         return client
 
@@ -654,16 +656,15 @@ class Intake:
             what = "Voicemail" if person.via.startswith("voicemail") else "Website form"
             subject = person.subject or f"{what} from {person.label}"
             preview = " ".join(person.message.split())[:400] or facts.preview
-        inquiry = self.store.add_inquiry(Inquiry(
+        inquiry_id = self.store.insert_inquiry(Inquiry(
             client_id=client.id, channel=channel, received_at=arrived,
             subject=subject, sender=sender, reply_to=reply_to,
             message_id=facts.message_id, thread_ids=facts.thread_ids, preview=preview,
             account=account, unsure=verdict.unsure, provenance=self._provenance(facts),
         ))
-        assert inquiry.id is not None
         # By id: the log names no subject (it may travel in a bug report).
-        log.info("new inquiry %s from client %s", inquiry.id, client.id)
-        return inquiry.id
+        log.info("new inquiry %s from client %s", inquiry_id, client.id)
+        return inquiry_id
 
     def _provenance(self, facts: MessageFacts) -> Provenance:
         """Where the message came from, for the autopilot's guards (see Provenance)."""

@@ -170,6 +170,12 @@ class Store:
     # clients
 
     def add_client(self, client: Client, now: datetime) -> Client:
+        client_id = self.insert_client(client, now)
+        return self.client(client_id) or client
+
+    def insert_client(self, client: Client, now: datetime) -> ClientId:
+        """add_client without reading the record back: its id (intake adds thousands of
+        prospects on a first sync)."""
         with self.transaction() as conn:
             cur = conn.execute(
                 "INSERT INTO clients (name, preferred_name, tier, channel, preferences,"
@@ -180,7 +186,7 @@ class Store:
             )
             client_id = ClientId(int(cur.lastrowid or 0))
             self._write_addresses(conn, client_id, client)
-        return self.client(client_id) or client
+        return client_id
 
     def update_client(self, client: Client) -> Client:
         if client.id is None:
@@ -402,6 +408,13 @@ class Store:
     # inquiries
 
     def add_inquiry(self, inquiry: Inquiry) -> Inquiry:
+        found = self.inquiry(self.insert_inquiry(inquiry))
+        assert found is not None
+        return found
+
+    def insert_inquiry(self, inquiry: Inquiry) -> InquiryId:
+        """add_inquiry without reading the record back: its id (a first sync records
+        thousands)."""
         with self.transaction() as conn:
             cur = conn.execute(
                 "INSERT INTO inquiries (client_id, channel, received_at, subject, sender,"
@@ -416,9 +429,7 @@ class Store:
             )
             inquiry_id = InquiryId(int(cur.lastrowid or 0))
             self.add_thread_ids(inquiry_id, inquiry.thread_ids)
-        found = self.inquiry(inquiry_id)
-        assert found is not None
-        return found
+        return inquiry_id
 
     def add_thread_ids(self, inquiry_id: InquiryId, ids: Iterable[str]) -> None:
         with self.transaction() as conn:
