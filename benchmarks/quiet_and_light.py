@@ -9,8 +9,9 @@ floor measured in the same run (each script starts its own servers and its own f
           idle, IMAP logins since start and connections at the end; floor: a bare PySide6
           tray (benchmarks/bare_tray.py) in the same run. Goals: <= 0.1 wakeups/s, no CPU
           tick, one login and one connection per account.
-- start and memory: benchmarks/heard_startup.py: start -> icon, peak RSS and CPU of
-          `heard --exit-when-shown` on a store of past contacts; floor: the bare tray under
+- start and memory: benchmarks/heard_startup.py --imap: start -> icon, peak RSS and CPU
+          of `heard --exit-when-shown` with one IMAP account and a store of past contacts,
+          and the RSS at idle; floor: the bare tray under
           the same /usr/bin/time. Goals: icon <= 2x, start-up CPU <= 2x, RSS <= 1.5x.
 - first sync: benchmarks/imap_intake.py: engine.sync() of a 10,000-message INBOX; floor: a
           bare imapclient login+EXAMINE+SEARCH+FETCH of the same headers. Goal: <= 1.5x
@@ -68,10 +69,11 @@ def main() -> int:
     failures = 0
     failures += run("idle", "<= 0.1 wakeups/s, no CPU tick; 1 login and 1 connection",
                     [py, str(HERE / "idle_cpu.py"), "--seconds", str(args.idle_seconds)],
-                    args.idle_seconds + 300)
+                    2 * args.idle_seconds + 300)   # Heard, then the bare tray, as long each
+    # The memory goal is stated with one IMAP account (its keyring and IMAP client loaded).
     failures += run("start and memory", "icon <= 2x, CPU <= 2x, RSS <= 1.5x the bare tray",
                     [py, str(HERE / "heard_startup.py"), "--runs", "3" if quick else "5",
-                     "--contacts", "20000" if quick else "100000"], 1800)
+                     "--imap", "--contacts", "20000" if quick else "100000"], 1800)
     failures += run("first sync", "<= 1.5x the bare imapclient fetch of the same headers",
                     [py, str(HERE / "imap_intake.py"), "--trials", "5" if quick else "20",
                      "--runs", "2" if quick else "3"], 1800)
